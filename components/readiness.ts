@@ -1,0 +1,63 @@
+// The readiness barrier: returns once a real connection as the configured user to the configured
+// database answers `select 1`. The postgres image restarts once during first init, so a server that
+// accepted one connection may refuse the next: only a full round trip counts, retried with backoff.
+import { Client } from "pg";
+import { toClientConfig, type ConnectionSettings } from "./connection";
+
+export interface ReadinessOptions {
+    /** Give up after this long. Default: 120 s. */
+    timeoutMs?: number;
+    /** First wait between attempts; doubles up to 2 s. Default: 100 ms. */
+    initialDelayMs?: number;
+    /** Called after each failed attempt, for progress lines. */
+    onWait?: (attempt: number, lastError: string) => void;
+}
+
+// Errors that will not go away by waiting: bad password, unknown role or database, no permission.
+const PERMANENT_SQLSTATES = new Set(["28P01", "28000", "3D000", "42501"]);
+
+export class DatabaseNotReadyError extends Error {
+    constructor(readonly target: string, readonly attempts: number, readonly lastError: string, readonly permanent: boolean) {
+        super(permanent
+            ? `cannot connect to ${target}: ${lastError}. Waiting will not help: check the user, password and database.`
+            : `${target} did not answer "select 1" after ${attempts} attempts; last error: ${lastError}`);
+        this.name = "DatabaseNotReadyError";
+    }
+}
+
+export async function waitForDatabase(settings: ConnectionSettings, options: ReadinessOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const deadline = Date.now() + timeoutMs;
+    const target = `${settings.user}@${settings.host}:${settings.port}/${settings.database}`;
+    let delay = options.initialDelayMs ?? 100;
+    for (let attempt = 1; ; attempt++) {
+        const client = new Client({ ...toClientConfig(settings, "memory-stack-readiness"), connectionTimeoutMillis: Math.min(5_000, timeoutMs) });
+        client.on("error", () => undefined);
+        let lastError: string;
+        let code: string | undefined;
+        try {
+            await client.connect();
+            await client.query("select 1");
+            return;
+        } catch (error) {
+            code = (error as { code?: string }).code;
+            lastError = describe(error);
+        } finally {
+            await client.end().catch(() => undefined);
+        }
+        if (code !== undefined && PERMANENT_SQLSTATES.has(code)) {
+            throw new DatabaseNotReadyError(target, attempt, lastError, true);
+        }
+        if (Date.now() + delay > deadline) {
+            throw new DatabaseNotReadyError(target, attempt, lastError, false);
+        }
+        options.onWait?.(attempt, lastError);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 2_000);
+    }
+}
+
+function describe(error: unknown): string {
+    const { code, message } = error as { code?: string; message?: string };
+    return code ? `${message} (${code})` : String(message ?? error);
+}
