@@ -1,0 +1,102 @@
+// The PostgreSQL 15 server. docker: network, data volume, image and a container that Pulumi waits
+// on until its healthcheck passes. external: nothing to create, only the validated connection.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { StackConfig } from "./config";
+import type { ConnectionSettings } from "./connection";
+
+export interface ServerArgs {
+    /** The validated stack configuration (components/config.ts). */
+    config: StackConfig;
+}
+
+export class Server extends pulumi.ComponentResource {
+    /** Host name clients on this machine use. */
+    readonly host: pulumi.Output<string>;
+    /** Port clients on this machine use (the container's published port in docker mode). */
+    readonly port: pulumi.Output<number>;
+    readonly database: pulumi.Output<string>;
+    readonly user: pulumi.Output<string>;
+    /** The owner's password, always a secret. */
+    readonly password: pulumi.Output<string>;
+    /** Direct connection settings for migrations and admin work, a secret. */
+    readonly connection: pulumi.Output<ConnectionSettings>;
+    /** docker mode: the network the pooler joins; undefined in external mode. */
+    readonly network?: docker.Network;
+    /** docker mode: the container's name, its host name on the network. */
+    readonly containerName?: pulumi.Output<string>;
+    /** Resources to depend on before connecting: the healthy container (docker) or nothing (external). */
+    readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: ServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("memory-stack:index:Server", name, {}, opts);
+        const { config } = args;
+        const password = config.password !== undefined
+            ? pulumi.secret(config.password)
+            : new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this }).result;
+
+        if (config.provisioner === "docker") {
+            const network = new docker.Network(`${name}-network`, { name: `${name}-network` }, { parent: this });
+            const volume = new docker.Volume(`${name}-data`, { name: `${name}-data` },
+                { parent: this, retainOnDelete: config.retainVolumeOnDestroy });
+            const image = new docker.RemoteImage(`${name}-image`, { name: config.image, keepLocally: true }, { parent: this });
+            const containerName = `${name}-postgres`;
+            const container = new docker.Container(`${name}-postgres`, {
+                name: containerName,
+                image: image.imageId,
+                envs: [
+                    `POSTGRES_DB=${config.database}`,
+                    `POSTGRES_USER=${config.user}`,
+                    pulumi.interpolate`POSTGRES_PASSWORD=${password}`,
+                ],
+                command: postgresCommand(config),
+                // pg_isready over TCP: during first init the image runs a temporary server on the unix
+                // socket only, so a TCP check does not pass until the real server is up.
+                healthcheck: {
+                    tests: ["CMD-SHELL", `pg_isready -h 127.0.0.1 -p 5432 -U ${config.user} -d ${config.database}`],
+                    interval: "2s",
+                    timeout: "5s",
+                    retries: 30,
+                    startPeriod: "5s",
+                },
+                wait: true,
+                waitTimeout: 180,
+                restart: "unless-stopped",
+                ports: [{ internal: 5432, external: config.hostPort }],
+                volumes: [{ volumeName: volume.name, containerPath: "/var/lib/postgresql/data" }],
+                networksAdvanced: [{ name: network.name, aliases: ["postgres"] }],
+            }, { parent: this, additionalSecretOutputs: ["envs"] });
+            this.network = network;
+            this.containerName = container.name;
+            this.ready = [container];
+        } else {
+            this.ready = [];
+        }
+
+        this.host = pulumi.output(config.host);
+        this.port = pulumi.output(config.hostPort);
+        this.database = pulumi.output(config.database);
+        this.user = pulumi.output(config.user);
+        this.password = pulumi.secret(password);
+        this.connection = pulumi.secret(pulumi.all([this.password]).apply(([secretPassword]) => ({
+            host: config.host,
+            port: config.hostPort,
+            database: config.database,
+            user: config.user,
+            password: secretPassword,
+            sslMode: config.sslMode,
+        })));
+        this.registerOutputs({ host: this.host, port: this.port, database: this.database, connection: this.connection });
+    }
+}
+
+/** PostgreSQL settings on the command line, so they take effect on every start, not only the first init. */
+export function postgresCommand(config: StackConfig): string[] {
+    return [
+        "postgres",
+        "-c", `max_connections=${config.maxConnections}`,
+        "-c", `superuser_reserved_connections=${config.superuserReservedConnections}`,
+        "-c", "password_encryption=scram-sha-256",
+    ];
+}

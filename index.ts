@@ -1,0 +1,12 @@
+// Reads the stack's config, builds the stack component, exports what the application needs.
+import * as pulumi from "@pulumi/pulumi";
+import { readConfig } from "./components/config";
+import { MemoryStack } from "./components/memory-stack";
+
+const stack = new MemoryStack(`memory-stack-${pulumi.getStack()}`, { config: readConfig() });
+
+export const host = stack.host;
+export const port = stack.port;
+export const database = stack.database;
+export const connectionString = stack.connectionString;
+export const dotenv = stack.dotenv;
