@@ -32,9 +32,10 @@ export class Server extends pulumi.ComponentResource {
     constructor(name: string, args: ServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("memory-stack:index:Server", name, {}, opts);
         const { config } = args;
-        const password = config.password !== undefined
-            ? pulumi.secret(config.password)
-            : new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this }).result;
+        // Wrapped secret explicitly, not only through the random provider's schema: it travels into envs and URLs.
+        const password = pulumi.secret(config.password !== undefined
+            ? pulumi.output(config.password)
+            : new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this }).result);
 
         if (config.provisioner === "docker") {
             const network = new docker.Network(`${name}-network`, { name: `${name}-network` }, { parent: this });
@@ -78,7 +79,7 @@ export class Server extends pulumi.ComponentResource {
         this.port = pulumi.output(config.hostPort);
         this.database = pulumi.output(config.database);
         this.user = pulumi.output(config.user);
-        this.password = pulumi.secret(password);
+        this.password = password;
         this.connection = pulumi.secret(pulumi.all([this.password]).apply(([secretPassword]) => ({
             host: config.host,
             port: config.hostPort,
