@@ -10,3 +10,5 @@ export const port = stack.port;
 export const database = stack.database;
 export const connectionString = stack.connectionString;
 export const dotenv = stack.dotenv;
+export const appConnectionString = stack.appConnectionString;
+export const adminConnectionString = stack.adminConnectionString;

@@ -21,7 +21,7 @@ export interface PoolingConfig {
     maxClientConn: number;
     /** Host port of the pooler. Default: 6432. */
     hostPort: number;
-    /** PgBouncer image, pinned. Default: edoburu/pgbouncer:v1.23.1-p3. */
+    /** PgBouncer image, pinned to a version tag or digest. Default: edoburu/pgbouncer:v1.26.0-p0. */
     image: string;
 }
 
@@ -79,6 +79,8 @@ export interface StackConfig {
     adminRole: string;
     /** Create the app and admin roles; false where they already exist (Supabase). Default: true. */
     createRoles: boolean;
+    /** External mode: create the database named in databaseUrl (from the `postgres` maintenance database). Default: false. */
+    createDatabase: boolean;
     /** Let `pulumi destroy` drop memory tables that hold rows. Default: false. */
     allowDataLoss: boolean;
     /** Keep the data volume on destroy. Default: true. */
@@ -104,7 +106,7 @@ export class ConfigError extends Error {
 const TOP_LEVEL_KEYS = [
     "provisioner", "image", "database", "user", "password", "databaseUrl", "sslMode", "hostPort", "host",
     "vector", "vectorDimensions", "vectorIndex", "maxConnections", "superuserReservedConnections",
-    "directConnections", "pooling", "client", "rls", "appRole", "adminRole", "createRoles",
+    "directConnections", "pooling", "client", "rls", "appRole", "adminRole", "createRoles", "createDatabase",
     "allowDataLoss", "retainVolumeOnDestroy", "protect",
 ] as const;
 const POOLING_KEYS = ["enabled", "mode", "defaultPoolSize", "reservePoolSize", "maxClientConn", "hostPort", "image"];
@@ -113,7 +115,8 @@ const SECRET_KEYS = new Set(["password", "databaseUrl"]);
 
 export const DEFAULT_IMAGE = "postgres:15-alpine";
 export const DEFAULT_VECTOR_IMAGE = "pgvector/pgvector:pg15";
-export const DEFAULT_PGBOUNCER_IMAGE = "edoburu/pgbouncer:v1.23.1-p3";
+// PgBouncer 1.26.0 in edoburu's maintained Alpine image; its -pN tags are immutable rebuilds.
+export const DEFAULT_PGBOUNCER_IMAGE = "edoburu/pgbouncer:v1.26.0-p0";
 // pgvector's hnsw and ivfflat indexes accept at most 2000 dimensions for the vector type.
 const MAX_INDEXED_DIMENSIONS = 2000;
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -133,6 +136,13 @@ export function parseConfig(raw: RawConfig): StackConfig {
     const external = provisioner === "external" ? parseDatabaseUrl(raw.databaseUrl) : undefined;
     if (provisioner === "docker" && raw.databaseUrl !== undefined) {
         throw new ConfigError("databaseUrl", "[secret]", "only used with provisioner: external; remove it or set provisioner: external");
+    }
+    const createDatabase = bool(raw, "createDatabase", false);
+    if (provisioner === "docker" && createDatabase) {
+        throw new ConfigError("createDatabase", true, "only used with provisioner: external; the docker server creates its database itself");
+    }
+    if (createDatabase && external?.database === "postgres") {
+        throw new ConfigError("createDatabase", true, "databaseUrl names the maintenance database postgres, which always exists; name the database to create in databaseUrl or set createDatabase: false");
     }
     if (provisioner === "external") {
         for (const key of ["password", "image", "database", "user", "hostPort"]) {
@@ -170,6 +180,9 @@ export function parseConfig(raw: RawConfig): StackConfig {
     if (poolingConfig.enabled && poolingConfig.hostPort === hostPort) {
         throw new ConfigError("pooling.hostPort", poolingConfig.hostPort, `must differ from hostPort (${hostPort})`);
     }
+    if (poolingConfig.enabled) {
+        checkPinned("pooling.image", poolingConfig.image);
+    }
 
     const clientConfig: ClientPoolConfig = {
         poolSize: intValue(client, "client.poolSize", 5, 1, 10000),
@@ -178,6 +191,9 @@ export function parseConfig(raw: RawConfig): StackConfig {
         poolRecycleSeconds: intValue(client, "client.poolRecycleSeconds", 1800, 1, 86400),
         prePing: boolValue(client, "client.prePing", true),
     };
+    if (poolingConfig.enabled) {
+        checkPoolerFitsClient(poolingConfig, clientConfig);
+    }
 
     const config: StackConfig = {
         provisioner,
@@ -202,6 +218,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
         appRole: identifier(raw, "appRole", "memory_app"),
         adminRole: identifier(raw, "adminRole", "memory_admin"),
         createRoles: bool(raw, "createRoles", true),
+        createDatabase,
         allowDataLoss: bool(raw, "allowDataLoss", false),
         retainVolumeOnDestroy: bool(raw, "retainVolumeOnDestroy", true),
         protect: bool(raw, "protect", false),
@@ -235,6 +252,32 @@ function checkConnectionBudget(config: StackConfig): void {
     if (budget.needed > budget.available) {
         throw new ConfigError("maxConnections", config.maxConnections,
             `${budget.parts} = ${budget.needed} connections, but maxConnections ${config.maxConnections} - superuserReservedConnections ${config.superuserReservedConnections} leaves ${budget.available}; raise maxConnections to at least ${budget.needed + config.superuserReservedConnections} or lower the pool sizes`);
+    }
+}
+
+/** The application's own pool (one instance) must fit through the pooler. */
+function checkPoolerFitsClient(pooling: PoolingConfig, client: ClientPoolConfig): void {
+    const clientMax = client.poolSize + client.maxOverflow;
+    const clientParts = `client.poolSize ${client.poolSize} + client.maxOverflow ${client.maxOverflow} = ${clientMax}`;
+    if (pooling.maxClientConn < clientMax) {
+        throw new ConfigError("pooling.maxClientConn", pooling.maxClientConn,
+            `must be at least ${clientParts}, or PgBouncer refuses the application's overflow connections; raise it or lower the client pool`);
+    }
+    // In session mode a client holds its server connection until it disconnects, and an application
+    // pool keeps its connections open: the ones beyond the server pool would wait until query_wait_timeout.
+    const serverMax = pooling.defaultPoolSize + pooling.reservePoolSize;
+    if (pooling.mode === "session" && clientMax > serverMax) {
+        throw new ConfigError("pooling.mode", pooling.mode,
+            `holds one server connection per application connection, but ${clientParts} exceeds pooling.defaultPoolSize ${pooling.defaultPoolSize} + pooling.reservePoolSize ${pooling.reservePoolSize} = ${serverMax}; use transaction mode, raise the server pool (and maxConnections) or lower the client pool`);
+    }
+}
+
+/** A tag or digest pins what `pulumi up` runs; no tag or :latest changes under the stack between two runs. */
+function checkPinned(key: string, image: string): void {
+    const name = image.slice(image.lastIndexOf("/") + 1);
+    const tag = name.includes(":") ? name.slice(name.indexOf(":") + 1) : "";
+    if (!image.includes("@sha256:") && (tag === "" || tag === "latest")) {
+        throw new ConfigError(key, image, `must be pinned to a version tag or a digest (for example ${DEFAULT_PGBOUNCER_IMAGE})`);
     }
 }
 

@@ -1,0 +1,172 @@
+// Who may connect, and as whom: a @pulumi/postgresql provider on the server's direct connection,
+// the database where an external server lacks it, and the app (RLS subject) and admin roles with
+// generated passwords. The grants on the memory objects are a separate component (grants.ts)
+// because they must come after the schema while the roles must come before it:
+//
+//   Access (provider, roles) ─► schema migration ─► Grants
+//
+// On `pulumi destroy` Pulumi reverses that: grants are revoked, the schema rolls back, and only
+// then are the roles dropped, so no role is left owning or granted anything.
+//
+// Extensions are not declared here. The schema's first migration creates uuid-ossp (and vector)
+// only where missing and records that in memory_stack.owned_objects; its rollback drops them
+// only when it created them and nothing else depends on them. A postgresql.Extension would
+// adopt an extension the application already had and drop it on destroy (or fail, when the
+// application's tables use it), and two owners would drop it twice.
+import * as postgresql from "@pulumi/postgresql";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { StackConfig } from "./config";
+import { connectionUrl, type ConnectionSettings } from "./connection";
+
+/** Where an external server's database is created from: it always exists. */
+export const MAINTENANCE_DATABASE = "postgres";
+/** Seconds the provider waits for a connection before it fails the update. */
+export const CONNECT_TIMEOUT_SECONDS = 15;
+
+export interface AccessArgs {
+    /** The validated stack configuration (components/config.ts). */
+    config: StackConfig;
+    /** The server's host name for the direct connection (not the pooler). */
+    host: pulumi.Input<string>;
+    /** The server's port for the direct connection. */
+    port: pulumi.Input<number>;
+    /** The owner user the provider connects as. */
+    user: pulumi.Input<string>;
+    /** The owner's password; kept secret. */
+    password: pulumi.Input<string>;
+    /** Resources to wait for before the provider connects: the healthy container (docker). Default: none. */
+    ready?: pulumi.Resource[];
+}
+
+export class Access extends pulumi.ComponentResource {
+    /** The provider every postgresql resource of the stack uses, connected to the memory database. */
+    readonly provider: postgresql.Provider;
+    /** The database the memory schema lives in (created here only with createDatabase). */
+    readonly database: pulumi.Output<string>;
+    /** The roles created here (none when createRoles is false). */
+    readonly roles: postgresql.Role[];
+    /** What the schema migration must depend on: the roles its policies name, and the database when created here. */
+    readonly beforeSchema: pulumi.Resource[];
+    /** The RLS-subject role's name; an Output of the Role when it is created here. */
+    readonly appRole: pulumi.Output<string>;
+    /** The admin role's name; an Output of the Role when it is created here. */
+    readonly adminRole: pulumi.Output<string>;
+    /** The app role's direct connection string, a secret. */
+    readonly appConnectionString: pulumi.Output<string>;
+    /** The admin role's direct connection string, a secret. */
+    readonly adminConnectionString: pulumi.Output<string>;
+    /** Lines for the application's .env, secrets. */
+    readonly dotenvLines: pulumi.Output<string>[];
+    /** Name and secret password of each role created here, for the pooler's auth file (none when createRoles is false). */
+    readonly logins: { name: pulumi.Output<string>; password: pulumi.Output<string> }[];
+
+    constructor(name: string, args: AccessArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("memory-stack:index:Access", name, {}, opts);
+        const { config } = args;
+        const ready = args.ready ?? [];
+        const password = pulumi.secret(args.password);
+        const connection = (database: pulumi.Input<string>): postgresql.ProviderArgs => ({
+            host: args.host,
+            port: args.port,
+            username: args.user,
+            password,
+            database,
+            sslmode: config.sslMode,
+            // The docker image's POSTGRES_USER is a superuser; a managed server's owner never is
+            // (Supabase's postgres, RDS's master user), and the provider must not assume it.
+            superuser: config.provisioner === "docker",
+            connectTimeout: CONNECT_TIMEOUT_SECONDS,
+            // The provider shares the connections budgeted for the stack's own direct work.
+            maxConnections: config.directConnections,
+        });
+
+        let database: pulumi.Output<string> = pulumi.output(config.database);
+        const after: pulumi.Resource[] = [...ready];
+        let createdDatabase: postgresql.Database | undefined;
+        if (config.createDatabase) {
+            const bootstrap = new postgresql.Provider(`${name}-bootstrap`, connection(MAINTENANCE_DATABASE),
+                { parent: this, dependsOn: ready });
+            // Kept on destroy like the docker volume: the database may by then hold the
+            // application's own tables, and dropping it would lose them silently.
+            const created = new postgresql.Database(`${name}-database`, { name: config.database },
+                { parent: this, provider: bootstrap, retainOnDelete: config.retainVolumeOnDestroy });
+            database = created.name;
+            after.push(created);
+            createdDatabase = created;
+        }
+        this.database = database;
+        this.provider = new postgresql.Provider(`${name}-provider`, connection(database), { parent: this, dependsOn: after });
+
+        const owner: pulumi.Output<ConnectionSettings> = pulumi.all([args.host, args.port, args.user, password, database])
+            .apply(([host, port, user, secretPassword, db]) => ({ host, port, user, password: secretPassword, database: db, sslMode: config.sslMode }));
+
+        if (config.createRoles) {
+            const app = this.role(`${name}-app`, config.appRole);
+            const admin = this.role(`${name}-admin`, config.adminRole);
+            this.roles = [app.role, admin.role];
+            this.logins = [{ name: app.role.name, password: app.password }, { name: admin.role.name, password: admin.password }];
+            this.appRole = app.role.name;
+            this.adminRole = admin.role.name;
+            this.appConnectionString = loginUrl(owner, app.role.name, app.password);
+            this.adminConnectionString = loginUrl(owner, admin.role.name, admin.password);
+        } else {
+            // Existing roles (Supabase: authenticated, service_role) have no password of ours and
+            // often no login: the owner logs in and takes the role for the session.
+            this.roles = [];
+            this.logins = [];
+            this.appRole = pulumi.output(config.appRole);
+            this.adminRole = pulumi.output(config.adminRole);
+            this.appConnectionString = pulumi.secret(owner.apply((settings) => assumedRoleUrl(settings, config.appRole)));
+            this.adminConnectionString = pulumi.secret(owner.apply((settings) => assumedRoleUrl(settings, config.adminRole)));
+        }
+        this.beforeSchema = [...this.roles, ...(createdDatabase ? [createdDatabase] : [])];
+        this.dotenvLines = [pulumi.secret(pulumi.interpolate`${APP_DOTENV_KEY}=${this.appConnectionString}`)];
+
+        this.registerOutputs({
+            database: this.database,
+            appRole: this.appRole,
+            adminRole: this.adminRole,
+            appConnectionString: this.appConnectionString,
+            adminConnectionString: this.adminConnectionString,
+        });
+    }
+
+    private role(prefix: string, roleName: string): { role: postgresql.Role; password: pulumi.Output<string> } {
+        const password = new random.RandomPassword(`${prefix}-password`,
+            // Letters and digits only: the password goes into URLs and .env files unescaped by hand.
+            { length: 32, special: false }, { parent: this }).result;
+        const role = new postgresql.Role(`${prefix}-role`, {
+            name: roleName,
+            login: true,
+            password: pulumi.secret(password),
+            superuser: false,
+            createDatabase: false,
+            createRole: false,
+            replication: false,
+            // Row visibility comes from the schema's policies only: the admin role has a policy
+            // that shows it every row, the app role sees its own. BYPASSRLS would need a superuser
+            // to grant, which a managed server's owner is not.
+            bypassRowLevelSecurity: false,
+        }, { parent: this, provider: this.provider, additionalSecretOutputs: ["password"] });
+        return { role, password: pulumi.secret(password) };
+    }
+}
+
+/** The .env key of the app role's connection string; DATABASE_URL stays the owner's. */
+export const APP_DOTENV_KEY = "MEMORY_APP_DATABASE_URL";
+
+function loginUrl(owner: pulumi.Output<ConnectionSettings>, role: pulumi.Input<string>, password: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.secret(pulumi.all([owner, role, password])
+        .apply(([settings, user, secretPassword]) => connectionUrl({ ...settings, user, password: secretPassword })));
+}
+
+/**
+ * The owner's URL with libpq's `options=-c role=<role>`: every statement of the session runs as
+ * that role, so row level security applies. The owner must be a member of the role (on Supabase
+ * postgres is a member of authenticated and service_role).
+ */
+export function assumedRoleUrl(owner: ConnectionSettings, role: string): string {
+    const url = connectionUrl(owner);
+    return `${url}${url.includes("?") ? "&" : "?"}options=${encodeURIComponent(`-c role=${role}`)}`;
+}
