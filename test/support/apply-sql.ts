@@ -1,0 +1,43 @@
+// Applies rendered migrations in order, each in its own transaction, for the schema tests.
+// Deliberately tiny: the real engine (components/schema/engine.ts) adds the ledger, locking and
+// checksums; these tests prove the SQL, not the engine.
+import type { Client } from "pg";
+import { loadMigrationSources, renderMigrations, type Migration, type SchemaOptions } from "../../components/schema/render";
+
+export const DEFAULT_OPTIONS: SchemaOptions = {
+    vector: false,
+    vectorDimensions: 3,
+    vectorIndex: "hnsw",
+    rls: true,
+    appRole: "memory_app",
+    adminRole: "memory_admin",
+};
+
+export function migrationsFor(overrides: Partial<SchemaOptions> = {}): Migration[] {
+    return renderMigrations(loadMigrationSources(), { ...DEFAULT_OPTIONS, ...overrides });
+}
+
+/** Runs each migration in a transaction; a failure rolls that one back and throws naming the file. */
+export async function applyMigrations(client: Client, migrations: Migration[]): Promise<void> {
+    for (const migration of migrations) {
+        await client.query("begin");
+        try {
+            await client.query(migration.sql);
+            await client.query("commit");
+        } catch (error) {
+            await client.query("rollback");
+            const e = error as { message: string; code?: string };
+            throw Object.assign(new Error(`${migration.name}: ${e.message}`), { code: e.code, cause: error });
+        }
+    }
+}
+
+/** Runs sql in a transaction that is always rolled back (for probes that must leave no trace). */
+export async function inRolledBackTransaction<T>(client: Client, work: () => Promise<T>): Promise<T> {
+    await client.query("begin");
+    try {
+        return await work();
+    } finally {
+        await client.query("rollback");
+    }
+}

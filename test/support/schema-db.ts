@@ -1,0 +1,51 @@
+// A fresh database with the memory schema applied, for the schema tests.
+// Roles are cluster-wide and the test server is shared by files running in parallel, so each
+// database gets its own role names (derived from its name); drop() removes them again.
+import { Client } from "pg";
+import type { SchemaOptions } from "../../components/schema/render";
+import { freshDatabase, type TestDatabase } from "./database";
+import { applyMigrations, DEFAULT_OPTIONS, migrationsFor } from "./apply-sql";
+
+export interface SchemaDatabase {
+    db: TestDatabase;
+    /** Owner (superuser) connection. */
+    client: Client;
+    options: SchemaOptions;
+    drop(): Promise<void>;
+}
+
+export async function schemaDatabase(prefix: string, overrides: Partial<SchemaOptions> = {}, apply = true): Promise<SchemaDatabase> {
+    const db = await freshDatabase(prefix);
+    const options: SchemaOptions = { ...DEFAULT_OPTIONS, appRole: `${db.name}_app`, adminRole: `${db.name}_admin`, ...overrides };
+    const client = await db.connect();
+    const drop = async () => {
+        await db.drop();
+        const admin = new Client({ ...db.config, database: "postgres" });
+        await admin.connect();
+        try {
+            await admin.query(`drop role if exists "${options.appRole}"`);
+            await admin.query(`drop role if exists "${options.adminRole}"`);
+        } finally {
+            await admin.end();
+        }
+    };
+    if (apply) {
+        try {
+            await applyMigrations(client, migrationsFor(options));
+        } catch (error) {
+            await drop();
+            throw error;
+        }
+    }
+    return { db, client, options, drop };
+}
+
+/** Grants the test roles what the access component would grant them (not part of the schema). */
+export async function grantTestAccess(client: Client, options: SchemaOptions): Promise<void> {
+    const roles = `"${options.appRole}", "${options.adminRole}"`;
+    await client.query(`grant usage on schema public to ${roles};
+        grant select, insert, update, delete on all tables in schema public to ${roles};
+        grant execute on all functions in schema public to ${roles}`);
+}
+
+export { DEFAULT_OPTIONS };
