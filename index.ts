@@ -12,3 +12,6 @@ export const connectionString = stack.connectionString;
 export const dotenv = stack.dotenv;
 export const appConnectionString = stack.appConnectionString;
 export const adminConnectionString = stack.adminConnectionString;
+export const schemaVersion = stack.schema.version;
+export const schemaChecksum = stack.schema.checksum;
+export const schemaVariant = stack.schema.variant;

@@ -30,18 +30,14 @@ const CREATE_LEDGER = [
 ];
 
 /** Removes the ledger; run inside the rollback's transaction. The schema goes too once nothing else is in it. */
-export const DROP_LEDGER = [
-    `drop table if exists ${LEDGER_TABLE}`,
-    `do $$ begin
-        if exists (select from pg_namespace where nspname = '${LEDGER_SCHEMA}')
-           and not exists (select from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = '${LEDGER_SCHEMA}')
-           and not exists (select from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = '${LEDGER_SCHEMA}')
-           and not exists (select from pg_type t join pg_namespace n on n.oid = t.typnamespace where n.nspname = '${LEDGER_SCHEMA}')
-        then
-            drop schema ${LEDGER_SCHEMA};
-        end if;
-    end $$`,
-];
+export const DROP_LEDGER_SQL = `
+    drop table if exists ${LEDGER_TABLE};
+    do $$ begin
+        drop schema if exists ${LEDGER_SCHEMA};
+    exception when dependent_objects_still_exist then
+        null; -- something else lives in the schema: not ours to drop
+    end $$;
+`;
 
 export async function ledgerExists(client: SqlClient): Promise<boolean> {
     const result = await client.query<{ found: boolean }>(`select to_regclass('${LEDGER_TABLE}') is not null as found`);
@@ -60,9 +56,11 @@ export async function ensureLedger(client: SqlClient): Promise<void> {
 
 /** The applied migrations in the order they were applied; empty when there is no ledger yet. */
 export async function readLedger(client: SqlClient): Promise<LedgerRow[]> {
-    if (!(await ledgerExists(client))) {
-        return [];
-    }
+    return (await ledgerExists(client)) ? selectLedger(client) : [];
+}
+
+/** The ledger's rows; the ledger must exist. */
+export async function selectLedger(client: SqlClient): Promise<LedgerRow[]> {
     const result = await client.query<{ name: string; checksum: string; variant: string; applied_at: Date; duration_ms: number }>(
         `select name, checksum, variant, applied_at, duration_ms from ${LEDGER_TABLE} order by name`);
     return result.rows.map((row) => ({

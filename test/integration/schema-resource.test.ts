@@ -9,7 +9,8 @@ import { loadMigrationSources, renderMigrations, type SchemaOptions } from "../.
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { remainingMemoryObjects } from "../support/memory-objects";
 import { migration } from "../support/migrations";
-import { isWrappedSecret, loadProvider, registerSchemaMigration, type RegisteredSchemaMigration } from "../support/schema-provider";
+import { secretPaths } from "../support/provider-host";
+import { loadProvider, registerSchemaMigration, type RegisteredSchemaMigration } from "../support/schema-provider";
 
 let db: TestDatabase;
 let connection: ConnectionSettings;
@@ -45,7 +46,7 @@ describe("the serialized SchemaMigration provider", () => {
     });
 
     it("sends the connection as a secret and declares it a secret output", () => {
-        expect(isWrappedSecret(first.rawInputs.connection)).toBe(true);
+        expect(secretPaths(first.rawInputs)).toEqual(["connection"]);
         expect(first.opts.additionalSecretOutputs).toContain("connection");
     });
 

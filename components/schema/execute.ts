@@ -1,0 +1,73 @@
+// Runs a SQL file statement by statement inside the caller's transaction, so a failure names the file,
+// the statement, its line and the SQLSTATE instead of a bare driver error.
+import type { SqlClient } from "./ledger";
+import { isTransactionControl, lineAt, splitStatements, type Statement } from "./statements";
+
+export class SqlFileError extends Error {
+    constructor(
+        /** The migration file (or rollback.sql) that failed. */
+        readonly file: string,
+        /** 1-based line in the file where the failing statement (or the error position) is. */
+        readonly line: number,
+        /** The failing statement's text. */
+        readonly statement: string,
+        /** PostgreSQL's SQLSTATE, e.g. 42P07; undefined for a connection error. */
+        readonly sqlState: string | undefined,
+        readonly cause: unknown,
+        outcome: string,
+    ) {
+        const error = cause as DatabaseErrorFields;
+        const lines = [
+            `${file} failed at line ${line}${sqlState ? ` with SQLSTATE ${sqlState}` : ""}: ${error.message ?? String(cause)}`,
+            ...(error.detail ? [`  detail: ${error.detail}`] : []),
+            ...(error.hint ? [`  hint: ${error.hint}`] : []),
+            ...(error.where ? [`  where: ${error.where}`] : []),
+            `  statement: ${excerpt(statement)}`,
+            outcome,
+        ];
+        super(lines.join("\n"));
+        this.name = "SqlFileError";
+    }
+}
+
+interface DatabaseErrorFields {
+    message?: string;
+    code?: string;
+    detail?: string;
+    hint?: string;
+    where?: string;
+    position?: string;
+}
+
+/** Splits a file for the engine; throws before anything runs when it holds transaction control. */
+export function parseSqlFile(file: string, sql: string): Statement[] {
+    const statements = splitStatements(sql);
+    const control = statements.find((statement) => isTransactionControl(statement.text));
+    if (control) {
+        throw new Error(`${file} line ${control.line}: "${control.text}" — the engine runs each migration in its own transaction; remove begin/commit from the file`);
+    }
+    return statements;
+}
+
+/**
+ * Runs the statements in order on `client`, inside a transaction the caller opened and will roll back
+ * on error. `outcome` is the last line of the error message: what the failure left behind.
+ */
+export async function runStatements(client: SqlClient, file: string, sql: string, statements: Statement[], outcome: string): Promise<void> {
+    for (const statement of statements) {
+        try {
+            await client.query(statement.text);
+        } catch (error) {
+            const fields = error as DatabaseErrorFields;
+            const position = Number(fields.position);
+            // A parse error carries its position within the statement; point at that line, not the statement's first.
+            const line = Number.isInteger(position) && position > 0 ? lineAt(sql, statement.offset + position - 1) : statement.line;
+            throw new SqlFileError(file, line, statement.text, fields.code, error, outcome);
+        }
+    }
+}
+
+function excerpt(statement: string): string {
+    const oneLine = statement.replace(/\s+/g, " ").trim();
+    return oneLine.length > 300 ? `${oneLine.slice(0, 297)}...` : oneLine;
+}

@@ -1,0 +1,128 @@
+// The SchemaMigration dynamic provider's implementation, in plain TypeScript. resource.ts holds only a
+// small stub that Pulumi serializes; the stub loads this file from the project directory when the
+// engine calls it, so what runs in the provider host is this code, typechecked and tested directly.
+//
+//   diff   → compares the schema checksum, variant, connection and rollback data: no database needed
+//   create → waits for the server (readiness barrier), applies every pending migration
+//   update → the same: applies what is pending (nothing when only the connection or options changed)
+//   delete → the rollback, from the outputs saved at the last up (SPEC §6, §7); "already gone" is success
+import { Client } from "pg";
+import { toClientConfig, type ConnectionSettings } from "../connection";
+import { waitForDatabase } from "../readiness";
+import { applyMigrations, rollbackSchema, type MigrationFile } from "./engine";
+
+/** The provider's inputs, resolved: what the program sends on every up. */
+export interface SchemaMigrationInputs {
+    /** Direct connection to the database (never the pooler); secret. */
+    connection: ConnectionSettings;
+    /** The rendered migrations, in order. */
+    migrations: MigrationFile[];
+    /** schemaChecksum(migrations): the one value diff compares for the schema itself. */
+    checksum: string;
+    /** describeVariant(options), recorded in the ledger. */
+    variant: string;
+    /** The rendered rollback SQL, kept in state for delete. */
+    rollbackSql: string;
+    /** The memory tables the data guard counts. */
+    memoryTables: string[];
+    /** Let delete drop memory tables that hold rows. */
+    allowDataLoss: boolean;
+    /** How long create/update wait for the server to answer. */
+    readinessTimeoutMs: number;
+}
+
+/** The provider's outputs: everything delete needs, because it runs from state alone. */
+export interface SchemaMigrationOutputs {
+    /** Shape of these outputs, for provider code newer than the state. */
+    stateVersion: 1;
+    connection: ConnectionSettings;
+    /** The last migration applied. */
+    version: string;
+    checksum: string;
+    variant: string;
+    /** Every applied migration, in order. */
+    appliedMigrations: string[];
+    rollbackSql: string;
+    memoryTables: string[];
+    allowDataLoss: boolean;
+    readinessTimeoutMs: number;
+}
+
+/** Inputs whose change is an update. None is ever a replacement: deleting this resource is the rollback. */
+const COMPARED: (keyof SchemaMigrationInputs & keyof SchemaMigrationOutputs)[] = [
+    "checksum", "variant", "connection", "rollbackSql", "memoryTables", "allowDataLoss", "readinessTimeoutMs",
+];
+
+export const RESOURCE_ID = "memory-stack-schema";
+
+export function diff(_id: string, olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+    const changed = COMPARED.filter((key) => canonical(olds[key]) !== canonical(news[key]));
+    return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
+}
+
+export async function create(inputs: SchemaMigrationInputs): Promise<{ id: string; outs: SchemaMigrationOutputs }> {
+    return { id: RESOURCE_ID, outs: await apply(inputs) };
+}
+
+export async function update(_id: string, _olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): Promise<{ outs: SchemaMigrationOutputs }> {
+    return { outs: await apply(news) };
+}
+
+export async function remove(_id: string, olds: SchemaMigrationOutputs): Promise<void> {
+    const client = new Client({ ...toClientConfig(olds.connection, "memory-stack-rollback"), connectionTimeoutMillis: 30_000 });
+    client.on("error", () => undefined); // a backend killed mid-rollback surfaces as the query's error
+    try {
+        await client.connect();
+    } catch (error) {
+        if ((error as { code?: string }).code === "3D000") {
+            return; // the database itself is gone: nothing of the schema can remain
+        }
+        throw new Error(`cannot connect to ${describeTarget(olds.connection)} to roll back the memory schema: ${(error as Error).message}. `
+            + "Start the server and run destroy again; if the database is gone for good, `pulumi state delete` this resource.");
+    }
+    try {
+        await rollbackSchema(client, { rollbackSql: olds.rollbackSql, memoryTables: olds.memoryTables, allowDataLoss: olds.allowDataLoss === true });
+    } finally {
+        await client.end().catch(() => undefined);
+    }
+}
+
+async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutputs> {
+    await waitForDatabase(inputs.connection, { timeoutMs: inputs.readinessTimeoutMs });
+    const client = new Client(toClientConfig(inputs.connection, "memory-stack-migrate"));
+    client.on("error", () => undefined);
+    await client.connect();
+    try {
+        const result = await applyMigrations(client, inputs.migrations, { variant: inputs.variant });
+        return {
+            stateVersion: 1,
+            connection: inputs.connection,
+            version: result.version ?? "",
+            checksum: inputs.checksum,
+            variant: inputs.variant,
+            appliedMigrations: result.appliedMigrations,
+            rollbackSql: inputs.rollbackSql,
+            memoryTables: inputs.memoryTables,
+            allowDataLoss: inputs.allowDataLoss,
+            readinessTimeoutMs: inputs.readinessTimeoutMs,
+        };
+    } finally {
+        await client.end().catch(() => undefined);
+    }
+}
+
+function describeTarget(connection: ConnectionSettings): string {
+    return `${connection.user}@${connection.host}:${connection.port}/${connection.database}`;
+}
+
+// Key order (and absent vs undefined keys) must not make equal values differ: state round-trips through protobuf.
+function canonical(value: unknown): string {
+    if (Array.isArray(value)) {
+        return `[${value.map(canonical).join(",")}]`;
+    }
+    if (value !== null && typeof value === "object") {
+        return `{${Object.keys(value).filter((key) => (value as Record<string, unknown>)[key] !== undefined).sort()
+            .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`).join(",")}}`;
+    }
+    return JSON.stringify(value ?? null);
+}

@@ -1,0 +1,108 @@
+// SchemaMigration: the memory schema as a Pulumi dynamic resource (SPEC §6). Deleting it is the
+// rollback (SPEC §7), so it is never replaced: every input change is an update.
+//
+//   diff   → checksum, variant, connection and rollback data, state vs program; no database needed
+//   create → readiness barrier, then every pending migration (components/schema/apply.ts)
+//   update → the same; a changed password, host or port is an update like any other
+//   delete → rollback from the outputs saved at the last up; refuses while memory tables hold rows
+//            unless allowDataLoss was true at that up
+//
+// How the provider runs: Pulumi serializes `provider` below into state and the engine runs it in a
+// separate plain-node process (@pulumi/pulumi/cmd/dynamic-provider) whose working directory is the
+// project directory, with no TypeScript loader. So each method loads components/schema/provider.ts
+// from process.cwd() through tsx at call time. The serialized text stays a few lines long, holds no
+// secret and no machine path; the price is that delete runs the provider code of the checkout it is
+// run from (with the old outputs, which carry all the rollback's data).
+import * as pulumi from "@pulumi/pulumi";
+import type { ConnectionSettings } from "../connection";
+import { describeVariant } from "./plan";
+import { MEMORY_TABLES } from "./manifest";
+import { loadMigrationSources, renderMigrations, renderRollback, schemaChecksum, type Migration, type SchemaOptions } from "./render";
+import type { SchemaMigrationInputs } from "./provider";
+
+export type { SchemaMigrationInputs, SchemaMigrationOutputs } from "./provider";
+
+export interface SchemaMigrationArgs {
+    /** Direct connection to the database, never the pooler (advisory locks need a session); wrapped secret. */
+    connection: pulumi.Input<ConnectionSettings>;
+    /** What to render: variant, roles, rls. */
+    schema: SchemaOptions;
+    /** Let `pulumi destroy` drop memory tables that hold rows. Default: false. */
+    allowDataLoss?: pulumi.Input<boolean>;
+    /** How long create/update wait for the server to answer `select 1`. Default: 120 000 ms. */
+    readinessTimeoutMs?: pulumi.Input<number>;
+    /** The rendered migrations. Default: sql/ rendered for `schema` (tests pass their own). */
+    migrations?: Migration[];
+}
+
+export const SCHEMA_MIGRATION_TYPE = "SchemaMigration";
+/** The dynamic resource's module; the type token is pulumi-nodejs:dynamic/memory-stack:SchemaMigration. */
+export const SCHEMA_MIGRATION_MODULE = "memory-stack";
+
+// Why a function and not an import: see the header. Kept free of captured values on purpose.
+function implementation(): typeof import("./provider") {
+    return loadProjectModule<typeof import("./provider")>("components/schema/provider.ts");
+}
+
+/**
+ * Loads a TypeScript file of the project (path relative to the project directory) through tsx, from
+ * inside a serialized provider. It captures nothing, so a provider stub in another module can
+ * capture it by value: `const load = loadProjectModule;` at module level, then `load(...)` in the stub.
+ */
+export function loadProjectModule<T>(relativeFile: string): T {
+    const path = require("node:path");
+    const file = path.join(process.cwd(), ...relativeFile.split("/"));
+    let tsx: { require(id: string, fromFile: string): unknown };
+    try {
+        tsx = require("tsx/cjs/api");
+    } catch (error) {
+        throw new Error(`the memory-stack dynamic providers load their code from the project directory, but tsx is not installed in ${process.cwd()} `
+            + `(${(error as Error).message}); run pulumi from the memory-stack directory after npm ci`);
+    }
+    return tsx.require(file, path.join(process.cwd(), "index.ts")) as T;
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+    diff: async (id, olds, news) => implementation().diff(id, olds, news),
+    create: async (inputs) => implementation().create(inputs),
+    update: async (id, olds, news) => implementation().update(id, olds, news),
+    delete: async (id, olds) => implementation().remove(id, olds),
+};
+
+export class SchemaMigration extends pulumi.dynamic.Resource {
+    /** The last migration applied, e.g. 0009_rls.sql. */
+    declare readonly version: pulumi.Output<string>;
+    /** schemaChecksum of the applied set. */
+    declare readonly checksum: pulumi.Output<string>;
+    /** "jsonb" or "vector(<dimensions>,<index>)". */
+    declare readonly variant: pulumi.Output<string>;
+    declare readonly appliedMigrations: pulumi.Output<string[]>;
+
+    constructor(name: string, args: SchemaMigrationArgs, opts: pulumi.CustomResourceOptions = {}) {
+        const inputs = schemaMigrationInputs(args);
+        super(provider, name, { ...inputs, version: undefined, appliedMigrations: undefined, stateVersion: undefined }, {
+            ...opts,
+            // State holds the connection in the outputs too (delete needs it): secret there as well.
+            additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"],
+        }, SCHEMA_MIGRATION_MODULE, SCHEMA_MIGRATION_TYPE);
+    }
+}
+
+/** The provider's inputs, from plain schema options; only the connection and the flags may be Outputs. */
+export function schemaMigrationInputs(args: SchemaMigrationArgs): { [K in keyof SchemaMigrationInputs]: pulumi.Input<SchemaMigrationInputs[K]> } {
+    const migrations = args.migrations ?? renderMigrations(loadMigrationSources(), args.schema);
+    if (migrations.length === 0) {
+        throw new Error("SchemaMigration needs at least one migration; sql/ rendered to none");
+    }
+    return {
+        connection: pulumi.secret(args.connection),
+        migrations: migrations.map(({ name, sql, checksum }) => ({ name, sql, checksum })),
+        checksum: schemaChecksum(migrations),
+        variant: describeVariant(args.schema),
+        rollbackSql: renderRollback(args.schema),
+        memoryTables: [...MEMORY_TABLES],
+        allowDataLoss: args.allowDataLoss ?? false,
+        readinessTimeoutMs: args.readinessTimeoutMs ?? 120_000,
+    };
+}
+

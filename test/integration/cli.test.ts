@@ -1,0 +1,162 @@
+// The memory-stack CLI as a pipeline runs it: a child process, exit codes, progress on stderr.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { Client } from "pg";
+import { readLedger } from "../../components/schema/engine";
+import { loadMigrationSources, renderMigrations } from "../../components/schema/render";
+import { freshDatabase, type TestDatabase } from "../support/database";
+
+const REPO = join(__dirname, "..", "..");
+const BIN = join(REPO, "bin", "memory-stack.js");
+
+interface Run { code: number; stdout: string; stderr: string }
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+    return new Promise((resolve) => {
+        const { DATABASE_URL: _ignored, ...inherited } = process.env;
+        execFile(command, args, { cwd: REPO, env: { ...inherited, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+            resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
+        });
+    });
+}
+
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => run(process.execPath, [BIN, ...args], env);
+
+const databases: TestDatabase[] = [];
+const roleNames: string[] = [];
+
+/** A fresh database, its URL, and role flags of its own (roles are shared by the whole server). */
+async function target(prefix: string): Promise<{ db: TestDatabase; env: NodeJS.ProcessEnv; roles: string[] }> {
+    const db = await freshDatabase(prefix);
+    databases.push(db);
+    roleNames.push(`${db.name}_app`, `${db.name}_admin`);
+    return { db, env: { DATABASE_URL: db.url }, roles: ["--app-role", `${db.name}_app`, "--admin-role", `${db.name}_admin`] };
+}
+
+const migrationCount = renderMigrations(loadMigrationSources(), { vector: false, vectorDimensions: 1536, vectorIndex: "hnsw", rls: true, appRole: "a", adminRole: "b" }).length;
+
+afterAll(async () => {
+    await Promise.all(databases.map((db) => db.drop()));
+    if (databases.length > 0) {
+        const admin = new Client({ ...databases[0].config, database: "postgres" });
+        await admin.connect();
+        try {
+            for (const role of roleNames) {
+                await admin.query(`drop role if exists "${role}"`);
+            }
+        } finally {
+            await admin.end();
+        }
+    }
+});
+
+describe("memory-stack usage", () => {
+    it("prints its help through npx right after npm ci, exit 0", async () => {
+        const result = await run("npx", ["--offline", "memory-stack", "--help"]);
+        expect(result.code).toBe(0);
+        expect(result.stdout).toContain("usage: memory-stack <plan|apply|status|rollback|verify>");
+        expect(result.stdout).toContain("--allow-data-loss");
+    });
+
+    it("exits 2 with a usage line on bad usage, naming what was wrong", async () => {
+        for (const [args, message] of [
+            [["migrate", "--url", "postgresql://u:p@h/d"], 'unknown command "migrate"'],
+            [["apply", "--url", "postgresql://u:p@h/d", "--vector", "--dimensions", "4000"], '--dimensions 4000'],
+            [["apply", "--index", "flat", "--url", "postgresql://u:p@h/d"], '--index "flat": must be one of hnsw, ivfflat'],
+            [["status"], "pass --url"],
+            [["apply", "--url", "postgresql://u:p@h/d", "--allow-data-loss"], "--allow-data-loss only applies to rollback"],
+            [["apply", "--frobnicate"], "--frobnicate"],
+        ] as const) {
+            const result = await cli([...args]);
+            expect(result.code, args.join(" ")).toBe(2);
+            expect(result.stderr).toContain(message);
+            expect(result.stderr).toContain("usage: memory-stack");
+        }
+    });
+});
+
+describe("memory-stack against a database", () => {
+    let db: TestDatabase;
+    let env: NodeJS.ProcessEnv;
+    let roles: string[];
+
+    beforeAll(async () => {
+        ({ db, env, roles } = await target("cli"));
+    });
+
+    it("plans, applies with one progress line per migration, then finds nothing to apply and reports up to date", async () => {
+        const plan = await cli(["plan", "--json", ...roles], env);
+        expect(plan.code).toBe(0);
+        expect(JSON.parse(plan.stdout).pending).toHaveLength(migrationCount);
+
+        const apply = await cli(["apply", ...roles], env);
+        expect(apply.code).toBe(0);
+        const progress = apply.stderr.split("\n").filter((line) => /^applied \d{4}_\w+\.sql in \d+ ms \(\d+\/\d+\)$/.test(line));
+        expect(progress).toHaveLength(migrationCount);
+        expect(apply.stdout).toMatch(new RegExp(`^applied ${migrationCount} migrations in \\d+ ms; the schema is at \\d{4}_\\w+\\.sql \\(jsonb\\)`));
+
+        const again = await cli(["apply", ...roles], env);
+        expect(again.code).toBe(0);
+        expect(again.stdout).toContain("nothing to apply");
+        expect(again.stderr).not.toContain("applied 0");
+
+        const status = await cli(["status", "--json", ...roles], env);
+        expect(status.code).toBe(0);
+        expect(JSON.parse(status.stdout)).toMatchObject({ ok: true, upToDate: true, pending: [], drift: [] });
+
+        for (const output of [plan, apply, again, status]) {
+            expect(output.stdout + output.stderr).not.toContain(db.server.password);
+        }
+        expect(apply.stderr).toContain(`postgresql://${db.server.user}:***@`);
+    });
+
+    it("refuses a rollback while memory tables hold rows (exit 1), and rolls back with --allow-data-loss", async () => {
+        const client = await db.connect();
+        await client.query("insert into sessions (session_id, agent_name) values ('cli-1', 'sales')");
+
+        const refused = await cli(["rollback", ...roles], env);
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain("1 row would be lost (sessions: 1)");
+        expect((await client.query("select count(*)::int as n from sessions")).rows[0].n).toBe(1);
+
+        const allowed = await cli(["rollback", "--allow-data-loss", ...roles], env);
+        expect(allowed.code).toBe(0);
+        expect(allowed.stdout).toContain("rows dropped: sessions 1");
+
+        const status = await cli(["status", ...roles], env);
+        expect(status.code).toBe(1);
+        expect(status.stdout).toContain("pending  0001_foundation.sql");
+    });
+});
+
+describe("memory-stack apply started twice at once", () => {
+    it("applies each migration once and both runs exit 0", async () => {
+        const { db, env, roles } = await target("cli_concurrent");
+        const [a, b] = await Promise.all([cli(["apply", ...roles], env), cli(["apply", ...roles], env)]);
+
+        expect([a.code, b.code]).toEqual([0, 0]);
+        const progressLines = (a.stderr + b.stderr).split("\n").filter((line) => line.startsWith("applied 0"));
+        expect(progressLines).toHaveLength(migrationCount);
+        const client = await db.connect();
+        const ledger = await readLedger(client);
+        expect(new Set(ledger.map((row) => row.name)).size).toBe(migrationCount);
+        expect(ledger).toHaveLength(migrationCount);
+    });
+});
+
+describe("memory-stack apply on a database it cannot migrate", () => {
+    it("exits 1 naming the migration file, its line and SQLSTATE, and leaves no trace in the database", async () => {
+        const { db, env, roles } = await target("cli_failure");
+        const client = await db.connect();
+        await client.query("create table users (id integer primary key, email text)");
+
+        const result = await cli(["apply", ...roles], env);
+
+        expect(result.code).toBe(1);
+        expect(result.stderr).toMatch(/0001_foundation\.sql failed at line \d+ with SQLSTATE 42804: public\.users\.id is integer/);
+        expect(result.stderr).toContain("statement: do $$");
+        expect((await client.query("select to_regclass('memory_stack.migrations') is null as clean, to_regclass('memory_stack.owned_objects') is null as unowned")).rows[0])
+            .toEqual({ clean: true, unowned: true });
+    });
+});
