@@ -15,3 +15,6 @@ export const adminConnectionString = stack.adminConnectionString;
 export const schemaVersion = stack.schema.version;
 export const schemaChecksum = stack.schema.checksum;
 export const schemaVariant = stack.schema.variant;
+export const pooledPort = stack.pooledPort;
+export const pooledConnectionString = stack.pooledConnectionString;
+export const clientPoolSettings = stack.clientPoolSettings;

@@ -1,10 +1,14 @@
-// The whole stack as one component: server, then (as they land) pooler, access, schema and verification.
+// The whole stack as one component: server, access (roles), pooler, schema, grants and verification.
 // Children are named from this component's name, which index.ts derives from the stack's name.
 import * as pulumi from "@pulumi/pulumi";
 import { Access } from "./access";
 import type { StackConfig } from "./config";
 import { connectionUrl } from "./connection";
+import { clientPoolSettings, Pooler, type ClientPoolSettings } from "./pooler";
+import { Grants } from "./grants";
+import { SchemaMigration } from "./schema/resource";
 import { Server } from "./server";
+import { Verification } from "./verify/resource";
 
 export interface MemoryStackArgs {
     /** The validated stack configuration (components/config.ts). */
@@ -26,6 +30,18 @@ export class MemoryStack extends pulumi.ComponentResource {
     readonly appConnectionString: pulumi.Output<string>;
     /** The admin role's connection string, a secret. */
     readonly adminConnectionString: pulumi.Output<string>;
+    /** PgBouncer (docker with pooling.enabled); undefined otherwise. */
+    readonly pooler?: Pooler;
+    /** The pooled port on the host; undefined without a pooler. */
+    readonly pooledPort?: pulumi.Output<number>;
+    /** The owner's connection string through PgBouncer, a secret; undefined without a pooler. */
+    readonly pooledConnectionString?: pulumi.Output<string>;
+    /** The application's own pool settings (components/pooler.ts). */
+    readonly clientPoolSettings: ClientPoolSettings;
+    /** The memory schema, applied by migrations (components/schema/resource.ts); deleting it is the rollback. */
+    readonly schema: SchemaMigration;
+    /** The post-deploy check (components/verify/resource.ts); its summary is the `verification` output. */
+    readonly verification: Verification;
 
     constructor(name: string, args: MemoryStackArgs, opts?: pulumi.ComponentResourceOptions) {
         super("memory-stack:index:MemoryStack", name, {}, opts);
@@ -50,11 +66,46 @@ export class MemoryStack extends pulumi.ComponentResource {
         this.appConnectionString = this.access.appConnectionString;
         this.adminConnectionString = this.access.adminConnectionString;
         dotenvLines.push(...this.access.dotenvLines);
-        // Schema hook: the migration names the roles in its policies, and its rollback must run
-        // before they are dropped, so it takes { dependsOn: [...this.server.ready, ...this.access.beforeSchema] }.
-        // The grants need its tables, and are revoked before it rolls back:
-        //   new Grants(`${name}-grants`, { config, provider: this.access.provider, database: this.access.database,
-        //       appRole: this.access.appRole, adminRole: this.access.adminRole, schema: [schema] }, { parent: this });
+        if (config.provisioner === "docker" && config.pooling.enabled && this.server.network && this.server.containerName) {
+            this.pooler = new Pooler(`${name}-pooler`, {
+                pooling: config.pooling,
+                networkName: this.server.network.name,
+                serverHost: this.server.containerName,
+                database: config.database,
+                owner: { name: config.user, password: this.server.password },
+                users: this.access.logins,
+                host: config.host,
+            }, { parent: this, dependsOn: this.server.ready });
+            this.pooledPort = this.pooler.port;
+            this.pooledConnectionString = this.pooler.connectionString;
+            dotenvLines.push(pulumi.interpolate`DATABASE_POOLED_URL=${this.pooledConnectionString}`);
+            const [appLogin] = this.access.logins;
+            if (appLogin) {
+                // What the application should use: the RLS-subject role, through PgBouncer.
+                const pooledApp = pulumi.all([this.pooler.host, this.pooler.port, appLogin.name, appLogin.password])
+                    .apply(([host, port, user, password]) => connectionUrl({ host, port, user, password, database: config.database }));
+                dotenvLines.push(pulumi.interpolate`MEMORY_APP_POOLED_DATABASE_URL=${pooledApp}`);
+            }
+        }
+        this.clientPoolSettings = clientPoolSettings(config);
+        // The migration names the roles in its policies, and its rollback must run before they are
+        // dropped: it depends on them. Direct connection, never the pooler (the advisory lock needs a session).
+        const schemaOptions = { vector: config.vector, vectorDimensions: config.vectorDimensions, vectorIndex: config.vectorIndex,
+            rls: config.rls, appRole: config.appRole, adminRole: config.adminRole };
+        this.schema = new SchemaMigration(`${name}-schema`, {
+            connection: this.server.connection,
+            schema: schemaOptions,
+            allowDataLoss: config.allowDataLoss,
+        }, { parent: this, dependsOn: [...this.server.ready, ...this.access.beforeSchema], protect: config.protect });
+        // The grants need its tables, and are revoked before it rolls back.
+        const grants = new Grants(`${name}-grants`, { config, provider: this.access.provider, database: this.access.database,
+            appRole: this.access.appRole, adminRole: this.access.adminRole, schema: [this.schema] }, { parent: this });
+        // Runs on every up, once the schema and its grants are in place; direct connection (one session per check run).
+        this.verification = new Verification(`${name}-verification`, {
+            connection: this.server.connection,
+            schema: schemaOptions,
+            schemaChecksum: this.schema.checksum,
+        }, { parent: this, dependsOn: [this.schema, grants] });
 
         this.dotenv = pulumi.secret(pulumi.all(dotenvLines).apply((lines) => lines.join("\n") + "\n"));
 
@@ -65,7 +116,14 @@ export class MemoryStack extends pulumi.ComponentResource {
             connectionString: this.connectionString,
             appConnectionString: this.appConnectionString,
             adminConnectionString: this.adminConnectionString,
+            pooledPort: this.pooledPort,
+            pooledConnectionString: this.pooledConnectionString,
+            clientPoolSettings: this.clientPoolSettings,
             dotenv: this.dotenv,
+            schemaVersion: this.schema.version,
+            schemaChecksum: this.schema.checksum,
+            schemaVariant: this.schema.variant,
+            verification: this.verification.summary,
         });
     }
 }

@@ -20,7 +20,7 @@ async function stackFor(raw: RawConfig, name = "memory-stack-dev") {
 describe("the dev stack (docker, postgres:15-alpine)", () => {
     it("runs postgres:15-alpine with the database, user and generated password in its environment", async () => {
         const run = await stackFor({});
-        expect(run.find(IMAGE).props.name).toBe("postgres:15-alpine");
+        expect(run.find(IMAGE, "-server-image").props.name).toBe("postgres:15-alpine");
         const container = run.find(CONTAINER, "-postgres");
         const envs = await resolve(container.props.envs as string[]);
         expect(envs).toContain("POSTGRES_DB=ybryx");
@@ -84,10 +84,25 @@ describe("the dev stack (docker, postgres:15-alpine)", () => {
     });
 });
 
+describe("the dotenv output", () => {
+    it("gives the owner's and the app role's URLs, direct and through PgBouncer", async () => {
+        const dotenv = await resolve((await stackFor({}, "memory-stack-env")).result.dotenv);
+        const keys = dotenv.trim().split("\n").map((line) => line.split("=")[0]);
+        expect(keys).toEqual(["DATABASE_URL", "MEMORY_APP_DATABASE_URL", "DATABASE_POOLED_URL", "MEMORY_APP_POOLED_DATABASE_URL"]);
+        expect(dotenv).toMatch(/^DATABASE_POOLED_URL=postgresql:\/\/postgres:[^@]+@localhost:6432\/ybryx$/m);
+        expect(dotenv).toMatch(/^MEMORY_APP_POOLED_DATABASE_URL=postgresql:\/\/memory_app:[^@]+@localhost:6432\/ybryx$/m);
+    });
+
+    it("has no pooled URLs without a pooler", async () => {
+        const dotenv = await resolve((await stackFor({ pooling: '{"enabled": false}' }, "memory-stack-nopool")).result.dotenv);
+        expect(dotenv).not.toContain("POOLED");
+    });
+});
+
 describe("the pgvector stack", () => {
     it("runs pgvector/pgvector:pg15 when vector is on and no image is given", async () => {
         const run = await stackFor({ vector: "true" }, "memory-stack-vector");
-        expect(run.find(IMAGE).props.name).toBe("pgvector/pgvector:pg15");
+        expect(run.find(IMAGE, "-server-image").props.name).toBe("pgvector/pgvector:pg15");
     });
 });
 

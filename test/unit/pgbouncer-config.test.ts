@@ -1,0 +1,199 @@
+import { createHmac } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { connectionBudget, DEFAULT_PGBOUNCER_IMAGE, parseConfig, type RawConfig } from "../../components/config";
+import {
+    atLeast, pgbouncerSettings, pgbouncerVersionFromImage, PgBouncerConfigError, renderAuthFile, renderPgBouncerIni,
+    scramParameters, scramVerifier, type PgBouncerSettings,
+} from "../../components/pgbouncer-config";
+
+function settingsFor(raw: RawConfig = {}, place: Partial<PgBouncerSettings> = {}): PgBouncerSettings {
+    return pgbouncerSettings(parseConfig(raw), { serverHost: "memory-stack-dev-server-postgres", adminUsers: ["postgres"], ...place });
+}
+
+function iniFor(raw: RawConfig = {}, place: Partial<PgBouncerSettings> = {}): string {
+    return renderPgBouncerIni(settingsFor(raw, place));
+}
+
+/** The value of one `key = value` line; undefined when the key is not rendered. */
+function setting(ini: string, key: string): string | undefined {
+    const line = ini.split("\n").find((l) => l.startsWith(`${key} =`));
+    return line === undefined ? undefined : line.slice(key.length + 2).trim();
+}
+
+describe("the rendered pgbouncer.ini for the dev stack", () => {
+    const ini = iniFor();
+
+    it("forwards the stack's database to the server container by name, without a forced user", () => {
+        expect(ini).toContain("[databases]\nybryx = host=memory-stack-dev-server-postgres port=5432 dbname=ybryx\n");
+    });
+
+    it("listens on 6432 on every address of the container, over TCP only", () => {
+        expect(setting(ini, "listen_addr")).toBe("0.0.0.0");
+        expect(setting(ini, "listen_port")).toBe("6432");
+        expect(setting(ini, "unix_socket_dir")).toBe("");
+    });
+
+    it("authenticates with SCRAM against the mounted auth file and makes the owner the console admin", () => {
+        expect(setting(ini, "auth_type")).toBe("scram-sha-256");
+        expect(setting(ini, "auth_file")).toBe("/etc/pgbouncer/userlist.txt");
+        expect(setting(ini, "admin_users")).toBe("postgres");
+        expect(setting(ini, "stats_users")).toBeUndefined();
+    });
+
+    it("pools per transaction with the seed's pool size 5, reserve 2 and 100 clients", () => {
+        expect(setting(ini, "pool_mode")).toBe("transaction");
+        expect(setting(ini, "default_pool_size")).toBe("5");
+        expect(setting(ini, "reserve_pool_size")).toBe("2");
+        expect(setting(ini, "max_client_conn")).toBe("100");
+    });
+
+    it("caps server connections at the pooler's share of the connection budget", () => {
+        const config = parseConfig({});
+        const poolerShare = connectionBudget(config).needed - config.directConnections;
+        expect(setting(ini, "max_db_connections")).toBe(String(poolerShare));
+        expect(poolerShare).toBe(7);
+    });
+
+    it("ignores extra_float_digits and options from drivers", () => {
+        expect(setting(ini, "ignore_startup_parameters")).toBe("extra_float_digits,options");
+    });
+
+    it("puts every comment on its own line, as PgBouncer requires", () => {
+        for (const line of ini.split("\n").filter((l) => l.includes(";"))) {
+            expect(line.startsWith(";;"), line).toBe(true);
+        }
+    });
+});
+
+describe("pool modes", () => {
+    it.each([
+        ["session", "discard all"],
+        ["transaction", ""],
+        ["statement", ""],
+    ])("renders %s mode with server_reset_query %j", (mode, reset) => {
+        const ini = iniFor({ pooling: JSON.stringify({ mode }), client: JSON.stringify({ maxOverflow: 2 }) });
+        expect(setting(ini, "pool_mode")).toBe(mode);
+        expect(setting(ini, "server_reset_query")).toBe(reset);
+        expect(setting(ini, "server_reset_query_always")).toBeUndefined();
+    });
+});
+
+describe("version-gated settings", () => {
+    it.each([
+        [undefined, false],
+        ["1.18.0", false],
+        ["1.20.1", false],
+        ["1.21.0", true],
+        ["1.26.0", true],
+        ["2.0.0", true],
+    ])("renders max_prepared_statements for PgBouncer %s: %s", (version, rendered) => {
+        const value = setting(iniFor({}, { version }), "max_prepared_statements");
+        expect(value).toBe(rendered ? "200" : undefined);
+    });
+
+    it("reads the version from the default image and from other pinned tags", () => {
+        expect(pgbouncerVersionFromImage(DEFAULT_PGBOUNCER_IMAGE)).toBe("1.26.0");
+        expect(pgbouncerVersionFromImage("bitnami/pgbouncer:1.23.1-debian-12-r5")).toBe("1.23.1");
+        expect(pgbouncerVersionFromImage("registry.local:5000/tools/pgbouncer:1.24.1")).toBe("1.24.1");
+        expect(pgbouncerVersionFromImage("ghcr.io/cloudnative-pg/pgbouncer:1.26.0-202610011121-trixie")).toBe("1.26.0");
+        expect(pgbouncerVersionFromImage("edoburu/pgbouncer@sha256:0123abcd")).toBeUndefined();
+        expect(pgbouncerVersionFromImage("edoburu/pgbouncer:latest")).toBeUndefined();
+    });
+
+    it("compares versions numerically, not as text", () => {
+        expect(atLeast("1.9.0", "1.21.0")).toBe(false);
+        expect(atLeast("1.21.1", "1.21.0")).toBe(true);
+        expect(atLeast(undefined, "1.0.0")).toBe(false);
+    });
+});
+
+describe("edge values", () => {
+    it("renders the smallest pools: one server connection, no reserve", () => {
+        const ini = iniFor({ pooling: JSON.stringify({ defaultPoolSize: 1, reservePoolSize: 0, maxClientConn: 15 }) });
+        expect(setting(ini, "default_pool_size")).toBe("1");
+        expect(setting(ini, "reserve_pool_size")).toBe("0");
+        expect(setting(ini, "max_db_connections")).toBe("1");
+    });
+
+    it("renders stats users and several admins as comma lists", () => {
+        const ini = iniFor({}, { adminUsers: ["postgres", "memory_admin"], statsUsers: ["memory_app"] });
+        expect(setting(ini, "admin_users")).toBe("postgres,memory_admin");
+        expect(setting(ini, "stats_users")).toBe("memory_app");
+    });
+});
+
+describe("bad settings are rejected, naming the setting", () => {
+    it.each<[string, Partial<PgBouncerSettings>]>([
+        ["database", { database: "Ybryx" }],
+        ["server host", { serverHost: "db host" }],
+        ["server port", { serverPort: 0 }],
+        ["listen_port", { listenPort: 65536 }],
+        ["listen_addr", { listenAddr: "0.0.0.0\nadmin_users = x" }],
+        ["auth_file", { authFile: "userlist.txt" }],
+        ["unix_socket_dir", { unixSocketDir: "/tmp;x" }],
+        ["pool_mode", { mode: "fast" as never }],
+        ["default_pool_size", { defaultPoolSize: 0 }],
+        ["reserve_pool_size", { reservePoolSize: -1 }],
+        ["max_client_conn", { maxClientConn: 1.5 }],
+        ["max_db_connections", { maxDbConnections: 4 }],
+        ["admin_users", { adminUsers: [] }],
+        ["admin_users/stats_users", { statsUsers: ['x" y'] }],
+        ["version", { version: "1.x" }],
+    ])("%s", (name, place) => {
+        expect(() => iniFor({}, place)).toThrow(PgBouncerConfigError);
+        expect(() => iniFor({}, place)).toThrow(`pgbouncer ${name} is`);
+    });
+});
+
+describe("the auth file", () => {
+    it("writes one quoted line per user, doubling quotes inside", () => {
+        expect(renderAuthFile([{ name: "postgres", password: 'pa"ss word' }, { name: "memory_app", password: "app-secret" }]))
+            .toBe('"postgres" "pa""ss word"\n"memory_app" "app-secret"\n');
+    });
+
+    it("writes a SCRAM verifier instead of a password when given one", () => {
+        const verifier = scramVerifier("app-secret", { salt: Buffer.alloc(16, 1) });
+        expect(renderAuthFile([{ name: "memory_app", scramVerifier: verifier }])).toBe(`"memory_app" "${verifier}"\n`);
+    });
+
+    it.each<[string, Parameters<typeof renderAuthFile>[0]]>([
+        ["no user", []],
+        ["a user twice", [{ name: "postgres", password: "a" }, { name: "postgres", password: "b" }]],
+        ["neither password nor verifier", [{ name: "postgres" }]],
+        ["both password and verifier", [{ name: "postgres", password: "a", scramVerifier: scramVerifier("a") }]],
+        ["a password over two lines", [{ name: "postgres", password: "line\nbreak" }]],
+        ["an empty password", [{ name: "postgres", password: "" }]],
+        ["a malformed verifier", [{ name: "postgres", scramVerifier: "md5abcdef" }]],
+        ["a name that is not an identifier", [{ name: 'post"gres', password: "a" }]],
+    ])("refuses %s", (_, users) => {
+        expect(() => renderAuthFile(users)).toThrow(PgBouncerConfigError);
+    });
+
+    it("never puts a password in an error message", () => {
+        expect(() => renderAuthFile([{ name: "postgres", password: "hunter2\nx" }])).toThrow(/^(?![\s\S]*hunter2)/);
+    });
+});
+
+describe("SCRAM verifiers", () => {
+    // RFC 7677 section 3: user "user", password "pencil"; the server signature proves the derived ServerKey.
+    it("derives the RFC 7677 example's keys", () => {
+        const salt = Buffer.from("W22ZaJ0SNY7soEsUEjb6gQ==", "base64");
+        const verifier = scramVerifier("pencil", { salt, iterations: 4096 });
+        const serverKey = Buffer.from(verifier.split(":").pop() as string, "base64");
+        const authMessage = "n=user,r=rOprNGfwEbeRWgbNEkqO,"
+            + "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,"
+            + "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
+        expect(createHmac("sha256", serverKey).update(authMessage).digest("base64")).toBe("6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+        expect(verifier.startsWith("SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$")).toBe(true);
+    });
+
+    it("round-trips salt and iterations, and differs with another salt", () => {
+        const verifier = scramVerifier("app-secret", { iterations: 8192 });
+        expect(scramVerifier("app-secret", scramParameters(verifier))).toBe(verifier);
+        expect(scramVerifier("app-secret", { iterations: 8192 })).not.toBe(verifier);
+    });
+
+    it("refuses passwords it cannot derive exactly as PostgreSQL does (SASLprep of non-ASCII)", () => {
+        expect(() => scramVerifier("pässword")).toThrow(/printable ASCII/);
+    });
+});
