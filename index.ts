@@ -18,3 +18,4 @@ export const schemaVariant = stack.schema.variant;
 export const pooledPort = stack.pooledPort;
 export const pooledConnectionString = stack.pooledConnectionString;
 export const clientPoolSettings = stack.clientPoolSettings;
+export const verification = stack.verification.summary;

@@ -1,0 +1,178 @@
+// The existence half of verification: ONE catalog query returns every object of every kind the
+// schema could own (by name, with what proves its version), then a pure comparison with the
+// expectations lists each one that is missing or not what the migrations made.
+import type { ClientBase } from "pg";
+import { SEED_FUNCTIONS } from "../schema/manifest";
+import { functionName, type Expectations } from "./expected";
+import type { ObjectCounts, Problem } from "./report";
+
+type Query = Pick<ClientBase, "query">;
+
+export interface CatalogSnapshot {
+    /** memory_stack.migrations exists: the schema was applied here at some point. */
+    ledger: boolean;
+    extensions: string[];
+    /** Tables, views and anything else with a name in schema public, with its relkind and RLS flag. */
+    relations: { name: string; kind: string; rls: boolean }[];
+    columns: { table: string; name: string }[];
+    indexes: { table: string; name: string; valid: boolean }[];
+    /** "schema.name(identity arguments)" as the manifest writes it. */
+    functions: { signature: string; bodyMd5: string; securityDefiner: boolean }[];
+    triggers: { table: string; name: string; tgtype: number; enabled: boolean; function: string }[];
+    policies: { table: string; name: string }[];
+    /** Test users can be inserted into users and vanish with the rollback, leaving no trace. */
+    usersInsertable: boolean;
+}
+
+// Schemas are looked up by name, never cast with ::regnamespace, so a database without the
+// schema (or without auth) answers with empty lists instead of an error.
+const CATALOG_SQL = `
+with ns as (select oid, nspname from pg_namespace where nspname in ('public', 'auth')),
+     pub as (select oid from ns where nspname = 'public'),
+     rel as (select c.oid, c.relname, c.relkind, c.relrowsecurity from pg_class c where c.relnamespace in (select oid from pub))
+select json_build_object(
+  'ledger', to_regclass('memory_stack.migrations') is not null,
+  'extensions', (select coalesce(json_agg(extname order by extname), '[]') from pg_extension),
+  'relations', (select coalesce(json_agg(json_build_object('name', relname, 'kind', relkind, 'rls', relrowsecurity) order by relname), '[]')
+                from rel where relkind in ('r', 'p', 'v', 'm', 'f')),
+  'columns', (select coalesce(json_agg(json_build_object('table', r.relname, 'name', a.attname)), '[]')
+              from pg_attribute a join rel r on r.oid = a.attrelid
+              where r.relname = any($1::text[]) and r.relkind in ('r', 'p') and a.attnum > 0 and not a.attisdropped),
+  'indexes', (select coalesce(json_agg(json_build_object('table', t.relname, 'name', i.relname, 'valid', x.indisvalid)), '[]')
+              from pg_index x join rel t on t.oid = x.indrelid join pg_class i on i.oid = x.indexrelid),
+  'functions', (select coalesce(json_agg(json_build_object(
+                    'signature', n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+                    'bodyMd5', md5(p.prosrc), 'securityDefiner', p.prosecdef)), '[]')
+                from pg_proc p join ns n on n.oid = p.pronamespace),
+  'triggers', (select coalesce(json_agg(json_build_object('table', r.relname, 'name', t.tgname, 'tgtype', t.tgtype,
+                    'enabled', t.tgenabled <> 'D', 'function', fn.nspname || '.' || f.proname)), '[]')
+               from pg_trigger t join rel r on r.oid = t.tgrelid
+               join pg_proc f on f.oid = t.tgfoid join pg_namespace fn on fn.oid = f.pronamespace
+               where not t.tgisinternal),
+  'policies', (select coalesce(json_agg(json_build_object('table', r.relname, 'name', p.polname)), '[]')
+               from pg_policy p join rel r on r.oid = p.polrelid),
+  -- Test users can be inserted (and vanish with the rollback) only when no column of users needs a
+  -- value we cannot invent or draws from a sequence (nextval is not rolled back).
+  'usersInsertable', exists (select from rel where relname = 'users' and relkind in ('r', 'p')) and not exists (
+        select from pg_attribute a join rel r on r.oid = a.attrelid and r.relname = 'users'
+        left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+        where a.attnum > 0 and not a.attisdropped and a.attname <> 'id'
+          and (a.attidentity <> '' or pg_get_expr(d.adbin, d.adrelid) like 'nextval(%'
+               or (a.attnotnull and d.adbin is null and a.attgenerated = '')))
+) as catalog`;
+
+export async function readCatalog(client: Query, expected: Expectations): Promise<CatalogSnapshot> {
+    const result = await client.query<{ catalog: CatalogSnapshot }>(CATALOG_SQL, [Object.keys(expected.columns)]);
+    return result.rows[0].catalog;
+}
+
+export interface CatalogResult {
+    problems: Problem[];
+    counts: ObjectCounts;
+    /** Every object found missing or broken, as "kind name", for skipping the checks that use it. */
+    broken: Set<string>;
+}
+
+export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot): CatalogResult {
+    const { manifest, fingerprints } = expected;
+    const problems: Problem[] = [];
+    const broken = new Set<string>();
+    const report = (kind: Problem["kind"], name: string, issue: string) => {
+        problems.push({ kind, name, issue });
+        broken.add(`${kind} ${name}`);
+    };
+    const counts: ObjectCounts = { extensions: 0, tables: 0, columns: 0, views: 0, functions: 0, otherFunctions: 0, triggers: 0, indexes: 0, policies: 0, rlsTables: 0 };
+
+    const extensions = new Set(snapshot.extensions);
+    for (const name of manifest.extensions) {
+        extensions.has(name) ? counts.extensions++ : report("extension", name, "missing");
+    }
+
+    const relations = new Map(snapshot.relations.map((r) => [r.name, r]));
+    const isRelation = (kind: "table" | "view", name: string): boolean => {
+        const found = relations.get(name);
+        const relkinds = kind === "table" ? ["r", "p"] : ["v"];
+        if (found === undefined) {
+            report(kind, name, "missing");
+        } else if (!relkinds.includes(found.kind)) {
+            report(kind, name, `is a ${KIND_NAMES[found.kind] ?? found.kind}, not a ${kind}`);
+        }
+        return found !== undefined && relkinds.includes(found.kind);
+    };
+    for (const table of manifest.tables) {
+        if (isRelation("table", table)) counts.tables++;
+    }
+    for (const view of manifest.views) {
+        if (isRelation("view", view)) counts.views++;
+    }
+    const columns = new Set(snapshot.columns.map((c) => `${c.table}.${c.name}`));
+    for (const [table, names] of Object.entries(expected.columns)) {
+        const tableThere = relations.has(table);
+        // users is not among the manifest's tables (it may be the application's), but the memory tables need it.
+        if (!tableThere && !manifest.tables.includes(table)) {
+            report("table", table, "missing");
+        }
+        for (const name of names) {
+            // A missing table is one problem, not one per column.
+            if (!tableThere) broken.add(`column ${table}.${name}`);
+            else columns.has(`${table}.${name}`) ? counts.columns++ : report("column", `${table}.${name}`, "missing");
+        }
+    }
+
+    const indexes = new Map(snapshot.indexes.map((i) => [`${i.table}.${i.name}`, i]));
+    for (const { table, name } of manifest.indexes) {
+        const found = indexes.get(`${table}.${name}`);
+        if (found === undefined) report("index", `${table}.${name}`, "missing");
+        else if (!found.valid) report("index", `${table}.${name}`, "invalid (a failed concurrent build?); reindex it");
+        else counts.indexes++;
+    }
+
+    const functions = new Map(snapshot.functions.map((f) => [f.signature, f]));
+    for (const signature of manifest.functions) {
+        const found = functions.get(signature);
+        const fingerprint = fingerprints.functions[functionName(signature)];
+        if (found === undefined || (fingerprint !== undefined && found.bodyMd5 !== fingerprint.bodyMd5)) {
+            broken.add(`function ${functionName(signature)}`);
+        }
+        if (found === undefined) {
+            report("function", signature, "missing");
+        } else if (fingerprint !== undefined && found.bodyMd5 !== fingerprint.bodyMd5) {
+            report("function", signature, `body differs from the one in ${fingerprint.migration}`);
+        } else if (fingerprint !== undefined && found.securityDefiner !== fingerprint.securityDefiner) {
+            report("function", signature, `is security ${found.securityDefiner ? "definer" : "invoker"}, ${fingerprint.migration} says otherwise`);
+        } else {
+            const seed = SEED_FUNCTION_NAMES.has(functionName(signature));
+            seed ? counts.functions++ : counts.otherFunctions++;
+        }
+    }
+
+    const triggers = new Map(snapshot.triggers.map((t) => [`${t.table}.${t.name}`, t]));
+    for (const { table, name } of manifest.triggers) {
+        const found = triggers.get(`${table}.${name}`);
+        const definition = fingerprints.triggers[name];
+        if (found === undefined) {
+            report("trigger", `${table}.${name}`, "missing");
+        } else if (!found.enabled) {
+            report("trigger", `${table}.${name}`, "disabled; alter table ... enable trigger");
+        } else if (definition && (found.tgtype !== definition.tgtype || found.function !== definition.function)) {
+            report("trigger", `${table}.${name}`, `fires differently or runs ${found.function}, not as ${definition.migration} defines it`);
+        } else {
+            counts.triggers++;
+        }
+    }
+
+    const policies = new Set(snapshot.policies.map((p) => `${p.table}.${p.name}`));
+    for (const { table, name } of manifest.policies) {
+        policies.has(`${table}.${name}`) ? counts.policies++ : report("policy", `${table}.${name}`, "missing");
+    }
+    for (const table of manifest.rlsTables) {
+        const found = relations.get(table);
+        if (found === undefined) continue; // already reported as a missing table
+        found.rls ? counts.rlsTables++ : report("rls", table, "row level security is disabled; alter table ... enable row level security");
+    }
+    return { problems, counts, broken };
+}
+
+const SEED_FUNCTION_NAMES = new Set(SEED_FUNCTIONS.map((name) => `public.${name}`));
+
+const KIND_NAMES: Record<string, string> = { r: "table", p: "partitioned table", v: "view", m: "materialized view", f: "foreign table" };

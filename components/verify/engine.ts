@@ -1,0 +1,80 @@
+// The verification engine: plain TypeScript over one `pg` connection, no Pulumi inside. The
+// dynamic resource (resource.ts) and the CLI's `verify` are thin adapters over verifySchema.
+//
+// Round trips: the catalog is ONE query (catalog.ts). The behaviour checks are a few dozen short
+// statements in one transaction that always ends in rollback, so the database is left exactly as
+// found: no row, no grant, no setting survives, and a lock or statement that would hang gives up.
+import type { ClientBase } from "pg";
+import { compareCatalog, readCatalog } from "./catalog";
+import type { CheckRunner } from "./checks";
+import type { Expectations } from "./expected";
+import { runFunctionalChecks } from "./functional";
+import { VerificationFailedError, type VerificationReport } from "./report";
+
+export { expectationsFor, type Expectations } from "./expected";
+export { formatReport, VerificationFailedError, type ObjectCounts, type Problem, type VerificationReport } from "./report";
+
+type Query = Pick<ClientBase, "query">;
+
+export interface VerifyOptions {
+    /** Give up on a lock the checks wait for (an application holding one) after this long. Default: 5000 ms. */
+    lockTimeoutMs?: number;
+    /** Give up on any one statement after this long. Default: 30000 ms. */
+    statementTimeoutMs?: number;
+}
+
+/** Checks everything and returns the report; throws only when the database cannot be asked at all. */
+export async function verifySchema(client: Query, expected: Expectations, options: VerifyOptions = {}): Promise<VerificationReport> {
+    const started = performance.now();
+    const catalogClient = counting(client);
+    const snapshot = await readCatalog(catalogClient, expected);
+    const catalog = compareCatalog(expected, snapshot);
+
+    const functionalClient = counting(client);
+    const lockTimeout = Math.max(1, Math.round(options.lockTimeoutMs ?? 5_000));
+    const statementTimeout = Math.max(1, Math.round(options.statementTimeoutMs ?? 30_000));
+    // The session timeout ends the transaction server-side should this process die half way.
+    await functionalClient.query(`begin; set local lock_timeout = ${lockTimeout}; set local statement_timeout = ${statementTimeout}; `
+        + `set local idle_in_transaction_session_timeout = ${statementTimeout * 2}`);
+    let run: CheckRunner;
+    try {
+        run = await runFunctionalChecks(functionalClient, expected, catalog.broken, snapshot.usersInsertable);
+    } finally {
+        await functionalClient.query("rollback");
+    }
+
+    const problems = [...catalog.problems, ...run.problems];
+    return {
+        ok: problems.length === 0,
+        variant: expected.variant,
+        applied: snapshot.ledger,
+        problems,
+        skipped: run.skipped,
+        counts: catalog.counts,
+        checksPassed: run.passed,
+        durationMs: Math.round(performance.now() - started),
+        checkedAt: new Date().toISOString(),
+        roundTrips: { catalog: catalogClient.roundTrips, functional: functionalClient.roundTrips },
+    };
+}
+
+/** verifySchema, throwing VerificationFailedError (its message is the whole report) when anything is wrong. */
+export async function assertSchemaVerified(client: Query, expected: Expectations, options: VerifyOptions = {}): Promise<VerificationReport> {
+    const report = await verifySchema(client, expected, options);
+    if (!report.ok) {
+        throw new VerificationFailedError(report);
+    }
+    return report;
+}
+
+/** The client, counting each query sent (one query, one round trip: pg sends them one at a time). */
+function counting(client: Query): Query & { roundTrips: number } {
+    const wrapped = {
+        roundTrips: 0,
+        query: ((...args: Parameters<Query["query"]>) => {
+            wrapped.roundTrips++;
+            return (client.query as (...a: unknown[]) => unknown)(...args);
+        }) as Query["query"],
+    };
+    return wrapped;
+}

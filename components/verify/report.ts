@@ -1,0 +1,83 @@
+// One message for everything that is wrong: each missing or broken object by kind and name, each
+// failed behaviour check by what it proves, and what to do. Used as the `pulumi up` error, the
+// CLI's output and the test expectations alike.
+
+export type ObjectKind = "extension" | "table" | "column" | "view" | "function" | "trigger" | "index" | "policy" | "rls";
+
+export interface Problem {
+    /** What kind of thing is wrong; "check" for a behaviour check. */
+    kind: ObjectKind | "check";
+    /** The object, e.g. "sessions.idx_sessions_status", or the check's sentence. */
+    name: string;
+    /** What is wrong with it, e.g. "missing" or "body differs from 0005_functions_triggers.sql". */
+    issue: string;
+}
+
+export interface SkippedCheck {
+    name: string;
+    /** Why it did not run, e.g. "needs table sessions, which is missing". */
+    reason: string;
+}
+
+/** Counts of the objects found as expected, per kind; "functions" are the seed's four. */
+export interface ObjectCounts {
+    extensions: number;
+    tables: number;
+    columns: number;
+    views: number;
+    functions: number;
+    otherFunctions: number;
+    triggers: number;
+    indexes: number;
+    policies: number;
+    rlsTables: number;
+}
+
+export interface VerificationReport {
+    ok: boolean;
+    variant: string;
+    /** memory_stack.migrations exists: the schema was applied here at some point. */
+    applied: boolean;
+    problems: Problem[];
+    skipped: SkippedCheck[];
+    counts: ObjectCounts;
+    /** Behaviour checks that ran and passed. */
+    checksPassed: number;
+    durationMs: number;
+    /** ISO time the verification finished. */
+    checkedAt: string;
+    roundTrips: { catalog: number; functional: number };
+}
+
+export function formatReport(report: VerificationReport): string {
+    if (report.ok) {
+        const c = report.counts;
+        return `memory schema verified (${report.variant}): ${c.tables} tables, ${c.views} views, ${c.functions} seed functions `
+            + `(+${c.otherFunctions} more), ${c.triggers} triggers, ${c.indexes} indexes, ${c.policies} policies, `
+            + `${report.checksPassed} behaviour checks passed in ${report.durationMs} ms`;
+    }
+    const lines = [`memory schema verification failed (${report.variant}): ${report.problems.length} problem(s)`];
+    for (const problem of report.problems) {
+        lines.push(problem.kind === "check"
+            ? `  - check failed: ${problem.name}: ${problem.issue}`
+            : `  - ${problem.kind} ${problem.name}: ${problem.issue}`);
+    }
+    if (report.skipped.length > 0) {
+        lines.push(`  not run, because what they exercise is broken above: ${report.skipped.map((s) => s.name).join("; ")}`);
+    }
+    lines.push(!report.applied && report.counts.tables === 0
+        ? "What to do: the memory schema was never applied to this database (there is no memory_stack.migrations): "
+            + "run `pulumi up` (the schema resource applies it) or `memory-stack apply`, then verify again."
+        : "What to do: the database no longer matches the migrations recorded in memory_stack.migrations "
+        + "(someone changed it by hand, or an apply was interrupted outside the engine). Recreate what is listed from its "
+        + "file in sql/ (each object's migration is named where known), or roll the schema back and apply it again; "
+        + "then run `pulumi up` (or `memory-stack verify`) again.");
+    return lines.join("\n");
+}
+
+export class VerificationFailedError extends Error {
+    constructor(readonly report: VerificationReport) {
+        super(formatReport(report));
+        this.name = "VerificationFailedError";
+    }
+}

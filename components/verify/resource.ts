@@ -1,0 +1,89 @@
+// Verification: the post-deploy check as a Pulumi dynamic resource (SPEC §8). It comes after the
+// schema resource and runs on every `up`: its diff always reports a change, and create/update
+// fail the up with the whole report when anything is missing or broken.
+//
+//   diff   → always a change (never a replacement)
+//   create → verify (components/verify/engine.ts) on the direct connection; outputs the summary
+//   update → the same
+//   delete → nothing to undo
+//
+// How the provider runs: as the schema resource's (components/schema/resource.ts): the serialized
+// stub loads components/verify/provider.ts from the project directory through tsx at call time,
+// with the loader the schema resource exports, captured by value so the stub holds no import.
+import * as pulumi from "@pulumi/pulumi";
+import type { ConnectionSettings } from "../connection";
+import { loadProjectModule } from "../schema/resource";
+import { loadMigrationSources, renderMigrations, type Migration, type SchemaOptions } from "../schema/render";
+import { expectationsFor } from "./expected";
+import type { VerificationInputs, VerificationOutputs } from "./provider";
+import type { ObjectCounts } from "./report";
+
+export type { VerificationInputs, VerificationOutputs } from "./provider";
+
+export interface VerificationArgs {
+    /** Direct connection to the database, never the pooler (the checks need one session); wrapped secret. */
+    connection: pulumi.Input<ConnectionSettings>;
+    /** The schema's options: which variant, roles and rls to expect. */
+    schema: SchemaOptions;
+    /** The schema resource's checksum output; links this run to what was applied. Default: "" (none). */
+    schemaChecksum?: pulumi.Input<string>;
+    /** How long create/update wait for the server to answer `select 1`. Default: 120 000 ms. */
+    readinessTimeoutMs?: pulumi.Input<number>;
+    /** The rendered migrations the schema resource applies. Default: sql/ rendered for `schema` (tests pass their own). */
+    migrations?: Migration[];
+}
+
+/** The summary a stack exports: what was verified, how long it took, when. */
+export type VerificationSummary = Omit<VerificationOutputs, "stateVersion">;
+
+export const VERIFICATION_TYPE = "Verification";
+/** The type token is pulumi-nodejs:dynamic/memory-stack:Verification. */
+export const VERIFICATION_MODULE = "memory-stack";
+
+// A module-level const, so the serialized stub captures the function itself, not the module.
+const load = loadProjectModule;
+
+const provider: pulumi.dynamic.ResourceProvider = {
+    diff: async () => load<typeof import("./provider")>("components/verify/provider.ts").diff(),
+    create: async (inputs) => load<typeof import("./provider")>("components/verify/provider.ts").create(inputs),
+    update: async (id, olds, news) => load<typeof import("./provider")>("components/verify/provider.ts").update(id, olds, news),
+    delete: async () => load<typeof import("./provider")>("components/verify/provider.ts").remove(),
+};
+
+export class Verification extends pulumi.dynamic.Resource {
+    declare readonly variant: pulumi.Output<string>;
+    declare readonly schemaChecksum: pulumi.Output<string>;
+    declare readonly counts: pulumi.Output<ObjectCounts>;
+    declare readonly checksPassed: pulumi.Output<number>;
+    declare readonly durationMs: pulumi.Output<number>;
+    declare readonly checkedAt: pulumi.Output<string>;
+    declare readonly roundTrips: pulumi.Output<{ catalog: number; functional: number }>;
+    /** Everything above in one value, for a stack output. */
+    readonly summary: pulumi.Output<VerificationSummary>;
+
+    constructor(name: string, args: VerificationArgs, opts: pulumi.CustomResourceOptions = {}) {
+        super(provider, name, {
+            ...verificationInputs(args),
+            stateVersion: undefined, variant: undefined, counts: undefined, checksPassed: undefined,
+            durationMs: undefined, checkedAt: undefined, roundTrips: undefined,
+        }, {
+            ...opts,
+            // The outputs never carry the connection; should a future one, it is secret in state.
+            additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"],
+        }, VERIFICATION_MODULE, VERIFICATION_TYPE);
+        this.summary = pulumi.all([this.variant, this.schemaChecksum, this.counts, this.checksPassed, this.durationMs, this.checkedAt, this.roundTrips])
+            .apply(([variant, schemaChecksum, counts, checksPassed, durationMs, checkedAt, roundTrips]) =>
+                ({ variant, schemaChecksum, counts, checksPassed, durationMs, checkedAt, roundTrips }));
+    }
+}
+
+/** The provider's inputs from plain schema options; only the connection and the checksum may be Outputs. */
+export function verificationInputs(args: VerificationArgs): { [K in keyof VerificationInputs]: pulumi.Input<VerificationInputs[K]> } {
+    const migrations = args.migrations ?? renderMigrations(loadMigrationSources(), args.schema);
+    return {
+        connection: pulumi.secret(args.connection),
+        expected: expectationsFor(args.schema, migrations),
+        schemaChecksum: args.schemaChecksum ?? "",
+        readinessTimeoutMs: args.readinessTimeoutMs ?? 120_000,
+    };
+}

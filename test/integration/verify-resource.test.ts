@@ -1,0 +1,108 @@
+// The Verification dynamic resource run the way the Pulumi engine runs it: registered under mocks,
+// its serialized provider (`__provider`) loaded back from that text in a fresh module context,
+// and driven create → diff → update → (a breakage) update → delete against a real PostgreSQL 15.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import type { ConnectionSettings } from "../../components/connection";
+import { applyMigrations, describeVariant } from "../../components/schema/engine";
+import { Verification, type VerificationArgs, type VerificationInputs } from "../../components/verify/resource";
+import { migrationsFor } from "../support/apply-sql";
+import { installMocks } from "../support/program";
+import { isWrappedSecret, loadProvider, unwrapSecrets } from "../support/schema-provider";
+import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
+import { databaseTrace } from "../support/verify-trace";
+
+const TOKEN = "pulumi-nodejs:dynamic/memory-stack:Verification";
+
+interface Registered {
+    providerText: string;
+    inputs: VerificationInputs;
+    rawInputs: Record<string, unknown>;
+    opts: pulumi.CustomResourceOptions;
+}
+
+async function register(name: string, args: VerificationArgs): Promise<Registered> {
+    const mocks = installMocks();
+    let opts: pulumi.CustomResourceOptions | undefined;
+    const resource = new Verification(name, args, { transformations: [(seen) => ((opts = seen.opts), undefined)] });
+    await new Promise<void>((resolve) => resource.urn.apply(() => resolve()));
+    const rawInputs = mocks.inputs[`${TOKEN}::${name}`];
+    const { __provider: providerText, ...inputs } = unwrapSecrets(rawInputs) as Record<string, unknown>;
+    return { providerText: providerText as string, inputs: inputs as unknown as VerificationInputs, rawInputs, opts: opts! };
+}
+
+let schema: SchemaDatabase;
+let connection: ConnectionSettings;
+let registered: Registered;
+
+beforeAll(async () => {
+    schema = await schemaDatabase("verify_resource", {}, false);
+    await applyMigrations(schema.client, migrationsFor(schema.options), { variant: describeVariant(schema.options) });
+    const { db } = schema;
+    connection = { host: db.server.host, port: db.server.port, database: db.name, user: db.server.user, password: db.server.password };
+    registered = await register("memory-verification", { connection, schema: schema.options, schemaChecksum: "sha256-of-the-schema" });
+});
+
+afterAll(async () => {
+    await schema?.drop();
+});
+
+/** Polls until the server lists no session of the provider (a closed backend may take a moment to exit). */
+async function verifySessionsGone(deadlineMs = 5_000): Promise<boolean> {
+    const deadline = Date.now() + deadlineMs;
+    for (;;) {
+        const { rows: [{ n }] } = await schema.client.query<{ n: number }>(
+            "select count(*)::int as n from pg_stat_activity where application_name = 'memory-stack-verify'");
+        if (n === 0) return true;
+        if (Date.now() > deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+}
+
+describe("the serialized Verification provider", () => {
+    it("is small and holds no password, no connection and no machine path", () => {
+        expect(registered.providerText.length).toBeLessThan(4_000);
+        expect(registered.providerText).not.toContain(connection.password);
+        expect(registered.providerText).not.toContain(String(connection.port));
+        expect(registered.providerText).not.toContain(process.cwd());
+    });
+
+    it("receives the connection as a secret", () => {
+        expect(isWrappedSecret(registered.rawInputs.connection)).toBe(true);
+        expect(registered.opts.additionalSecretOutputs).toContain("connection");
+    });
+
+    it("verifies on create, always diffs as a change, verifies again on update, fails the update on a breakage, and deletes nothing", async () => {
+        const provider = loadProvider(registered.providerText);
+        const before = await databaseTrace(schema.client);
+
+        const created = await provider.create(registered.inputs);
+
+        expect(created.id).toBe("memory-stack-verification");
+        expect(created.outs).toMatchObject({
+            variant: "jsonb",
+            schemaChecksum: "sha256-of-the-schema",
+            counts: { tables: 7, views: 3, functions: 4, triggers: 4, indexes: 49 },
+        });
+        expect(created.outs.roundTrips.catalog).toBeLessThanOrEqual(3);
+        expect(Number.isNaN(Date.parse(created.outs.checkedAt))).toBe(false);
+        expect(JSON.stringify(created.outs)).not.toContain(connection.password);
+        console.log(`Verification.create on the test database: ${created.outs.durationMs} ms, round trips: `
+            + `catalog ${created.outs.roundTrips.catalog}, behaviour checks ${created.outs.roundTrips.functional}`);
+
+        const unchanged = await provider.diff(created.id, created.outs, registered.inputs);
+        expect(unchanged).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+
+        const updated = await provider.update(created.id, created.outs, registered.inputs);
+        expect(updated.outs).toMatchObject({ counts: created.outs.counts, variant: "jsonb" });
+        expect(await databaseTrace(schema.client)).toEqual(before);
+
+        await schema.client.query("drop index idx_sessions_status; drop view user_session_stats");
+        const failed = provider.update(created.id, updated.outs, registered.inputs);
+        await expect(failed).rejects.toThrow("index sessions.idx_sessions_status: missing");
+        await expect(failed).rejects.toThrow("view user_session_stats: missing");
+
+        await provider.delete(created.id, updated.outs);
+        expect(await verifySessionsGone()).toBe(true);
+    });
+});

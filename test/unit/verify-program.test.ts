@@ -1,0 +1,63 @@
+// The Verification resource inside the stack, under Pulumi's mocks: after the schema and its grants,
+// on the direct connection as a secret, expecting the configured variant, its summary an output.
+import { beforeAll, describe, expect, it } from "vitest";
+import type { RawConfig } from "../../components/config";
+import type { Expectations } from "../../components/verify/expected";
+import { configFor, installMocks, isSecret, resolve, runProgram } from "../support/program";
+import { SCHEMA_MIGRATION_TOKEN } from "../support/schema-provider";
+
+const VERIFICATION_TOKEN = "pulumi-nodejs:dynamic/memory-stack:Verification";
+const GRANT = "postgresql:index/grant:Grant";
+
+beforeAll(() => {
+    installMocks("dev");
+});
+
+async function stackFor(raw: RawConfig, name: string) {
+    const { MemoryStack } = await import("../../components/memory-stack");
+    return runProgram((opts) => new MemoryStack(name, { config: configFor(raw) }, opts));
+}
+
+describe("the verification in the stack", () => {
+    it("is one child named <stack>-verification that runs after the schema and every grant", async () => {
+        const run = await stackFor({}, "memory-stack-dev");
+        const verification = run.find(VERIFICATION_TOKEN);
+
+        expect(verification.name).toBe("memory-stack-dev-verification");
+        expect(verification.opts.parent).toBe(run.result);
+        const dependsOn = verification.opts.dependsOn as unknown[];
+        expect(dependsOn).toContain(run.find(SCHEMA_MIGRATION_TOKEN).resource);
+        const grants = run.all(GRANT);
+        expect(grants.length).toBeGreaterThan(0);
+        for (const grant of grants) {
+            // The grants sit under the Grants component the verification depends on.
+            expect(dependsOn).toContain(grant.opts.parent);
+        }
+    });
+
+    it("checks over the direct connection, as a secret", async () => {
+        const verification = (await stackFor({}, "memory-stack-direct")).find(VERIFICATION_TOKEN);
+
+        expect(await isSecret(verification.props.connection as never)).toBe(true);
+        expect(await resolve(verification.props.connection as never)).toMatchObject({ host: "localhost", port: 5432, user: "postgres" });
+    });
+
+    it("expects the configured variant, roles and rls", async () => {
+        const dev = (await stackFor({}, "memory-stack-jsonb")).find(VERIFICATION_TOKEN).props.expected as Expectations;
+        const vector = (await stackFor({ vector: "true", vectorDimensions: "768", rls: "false" }, "memory-stack-vec"))
+            .find(VERIFICATION_TOKEN).props.expected as Expectations;
+
+        expect(dev).toMatchObject({ variant: "jsonb", rls: true, appRole: "memory_app", adminRole: "memory_admin" });
+        expect(dev.manifest.indexes).toHaveLength(49);
+        expect(vector).toMatchObject({ variant: "vector(768,hnsw)", rls: false });
+        expect(vector.manifest.indexes).toHaveLength(51);
+        expect(vector.manifest.policies).toEqual([]);
+    });
+
+    it("exposes its summary as the stack component's verification output", async () => {
+        const run = await stackFor({}, "memory-stack-summary");
+        const summary = await resolve(run.result.verification.summary);
+
+        expect(Object.keys(summary).sort()).toEqual(["checkedAt", "checksPassed", "counts", "durationMs", "roundTrips", "schemaChecksum", "variant"]);
+    });
+});
