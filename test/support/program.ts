@@ -90,6 +90,12 @@ export function configFor(raw: RawConfig) {
     return parseConfig(raw);
 }
 
+/** The whole stack component for this raw config, under the mocks (installMocks first). */
+export async function runStack(raw: RawConfig, name = "memory-stack-dev") {
+    const { MemoryStack } = await import("../../components/memory-stack");
+    return runProgram((opts) => new MemoryStack(name, { config: configFor(raw) }, opts));
+}
+
 /** The resolved value of an Input, secret or not. */
 export function resolve<T>(input: pulumi.Input<T>): Promise<T> {
     return new Promise((done) => pulumi.output(input).apply((value) => done(value as T)));

@@ -1,17 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig, type RawConfig } from "../../components/config";
+import { parseConfig } from "../../components/config";
+import { configErrorFor } from "../support/config-errors";
 
 const external = { provisioner: "external", databaseUrl: "postgresql://postgres:secret-pw@db.example.com:5432/memory" };
 
-function errorFor(raw: RawConfig): ConfigError {
-    try {
-        parseConfig(raw);
-    } catch (error) {
-        expect(error).toBeInstanceOf(ConfigError);
-        return error as ConfigError;
-    }
-    throw new Error(`expected a ConfigError for ${JSON.stringify(raw)}`);
-}
 
 describe("createDatabase", () => {
     it("is off by default, in both modes", () => {
@@ -24,20 +16,20 @@ describe("createDatabase", () => {
     });
 
     it("is refused in docker mode, where the container creates its database", () => {
-        const error = errorFor({ createDatabase: "true" });
+        const error = configErrorFor({ createDatabase: "true" });
         expect(error.key).toBe("createDatabase");
         expect(error.message).toMatch(/only used with provisioner: external/);
     });
 
     it("is refused when databaseUrl names the maintenance database", () => {
-        const error = errorFor({ ...external, databaseUrl: "postgresql://postgres:secret-pw@db.example.com/postgres", createDatabase: "true" });
+        const error = configErrorFor({ ...external, databaseUrl: "postgresql://postgres:secret-pw@db.example.com/postgres", createDatabase: "true" });
         expect(error.key).toBe("createDatabase");
         expect(error.message).toMatch(/maintenance database postgres/);
     });
 
     it("accepts false in docker mode and refuses a value that is not a boolean", () => {
         expect(parseConfig({ createDatabase: "false" }).createDatabase).toBe(false);
-        expect(errorFor({ ...external, createDatabase: "yes" }).message).toMatch(/must be true or false/);
+        expect(configErrorFor({ ...external, createDatabase: "yes" }).message).toMatch(/must be true or false/);
     });
 });
 

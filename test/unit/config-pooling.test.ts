@@ -1,17 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, connectionBudget, DEFAULT_PGBOUNCER_IMAGE, parseConfig, type RawConfig } from "../../components/config";
+import { connectionBudget, DEFAULT_PGBOUNCER_IMAGE, parseConfig, type RawConfig } from "../../components/config";
+import { configErrorFor } from "../support/config-errors";
 
 const pooling = (value: object): RawConfig => ({ pooling: JSON.stringify(value) });
 const client = (value: object): string => JSON.stringify(value);
 
-function errorOf(raw: RawConfig): ConfigError {
-    try {
-        parseConfig(raw);
-    } catch (error) {
-        return error as ConfigError;
-    }
-    throw new Error(`expected ${JSON.stringify(raw)} to be rejected`);
-}
 
 describe("pooling defaults", () => {
     it("pools per transaction with the seed's sizes, on 6432, with a pinned PgBouncer 1.26 image", () => {
@@ -38,7 +31,7 @@ describe("the connection budget", () => {
     });
 
     it("rejects pools that do not fit in maxConnections, naming every part", () => {
-        const error = errorOf({ ...pooling({ defaultPoolSize: 14 }) });
+        const error = configErrorFor({ ...pooling({ defaultPoolSize: 14 }) });
         expect(error.key).toBe("maxConnections");
         expect(error.message).toContain("pooling.defaultPoolSize 14 + pooling.reservePoolSize 2 + directConnections 2 = 18");
         expect(error.message).toContain("raise maxConnections to at least 21");
@@ -51,7 +44,7 @@ describe("the connection budget", () => {
 
 describe("pooler and application pool fit together", () => {
     it("rejects a maxClientConn below the application's pool plus overflow", () => {
-        const error = errorOf({ ...pooling({ maxClientConn: 14 }) });
+        const error = configErrorFor({ ...pooling({ maxClientConn: 14 }) });
         expect(error.key).toBe("pooling.maxClientConn");
         expect(error.message).toContain("client.poolSize 5 + client.maxOverflow 10 = 15");
     });
@@ -61,7 +54,7 @@ describe("pooler and application pool fit together", () => {
     });
 
     it("rejects session mode when the application could hold more connections than the server pool", () => {
-        const error = errorOf(pooling({ mode: "session" }));
+        const error = configErrorFor(pooling({ mode: "session" }));
         expect(error.key).toBe("pooling.mode");
         expect(error.message).toContain("exceeds pooling.defaultPoolSize 5 + pooling.reservePoolSize 2 = 7");
         expect(error.message).toContain("use transaction mode");
@@ -78,7 +71,7 @@ describe("pooler and application pool fit together", () => {
 
 describe("the PgBouncer image", () => {
     it.each(["edoburu/pgbouncer", "edoburu/pgbouncer:latest", "registry.local:5000/pgbouncer"])("rejects the unpinned %s", (image) => {
-        const error = errorOf(pooling({ image }));
+        const error = configErrorFor(pooling({ image }));
         expect(error.key).toBe("pooling.image");
         expect(error.message).toContain("must be pinned to a version tag or a digest");
     });
@@ -99,12 +92,12 @@ describe("bad pooling values", () => {
         ["pooling.image", { image: "" }],
         ["pooling.size", { size: 5 }],
     ])("rejects %s in %j", (key, value) => {
-        expect(errorOf(pooling(value)).key).toBe(key);
+        expect(configErrorFor(pooling(value)).key).toBe(key);
     });
 
     it("leaves pooling off for an external server and rejects turning it on", () => {
         const external = { provisioner: "external", databaseUrl: "postgresql://u:p@db.example.com/app" };
         expect(parseConfig(external).pooling.enabled).toBe(false);
-        expect(errorOf({ ...external, ...pooling({ enabled: true }) }).key).toBe("pooling.enabled");
+        expect(configErrorFor({ ...external, ...pooling({ enabled: true }) }).key).toBe("pooling.enabled");
     });
 });

@@ -1,15 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, connectionBudget, parseConfig, type RawConfig } from "../../components/config";
+import { connectionBudget, parseConfig, type RawConfig } from "../../components/config";
+import { configErrorFor } from "../support/config-errors";
 
-function errorFor(raw: RawConfig): ConfigError {
-    try {
-        parseConfig(raw);
-    } catch (error) {
-        expect(error).toBeInstanceOf(ConfigError);
-        return error as ConfigError;
-    }
-    throw new Error(`expected a ConfigError for ${JSON.stringify(raw)}`);
-}
 
 describe("the defaults", () => {
     const config = parseConfig({});
@@ -43,22 +35,22 @@ describe("vector search", () => {
     });
 
     it("refuses an image without pgvector when vector is on", () => {
-        const error = errorFor({ vector: "true", image: "postgres:15-alpine" });
+        const error = configErrorFor({ vector: "true", image: "postgres:15-alpine" });
         expect(error.key).toBe("image");
         expect(error.message).toMatch(/has no pgvector.*pgvector\/pgvector:pg15/);
     });
 
     it.each([["0"], ["16001"], ["1.5"], ["many"]])("refuses vectorDimensions %s", (value) => {
-        expect(errorFor({ vectorDimensions: value }).key).toBe("vectorDimensions");
+        expect(configErrorFor({ vectorDimensions: value }).key).toBe("vectorDimensions");
     });
 
     it("refuses more dimensions than pgvector's ANN indexes accept", () => {
-        expect(errorFor({ vector: "true", vectorDimensions: "3072" }).message).toMatch(/at most 2000 dimensions/);
+        expect(configErrorFor({ vector: "true", vectorDimensions: "3072" }).message).toMatch(/at most 2000 dimensions/);
     });
 
     it("accepts ivfflat and refuses other index kinds", () => {
         expect(parseConfig({ vectorIndex: "ivfflat" }).vectorIndex).toBe("ivfflat");
-        expect(errorFor({ vectorIndex: "flat" }).message).toBe('memory-stack:vectorIndex is "flat"; must be one of hnsw, ivfflat.');
+        expect(configErrorFor({ vectorIndex: "flat" }).message).toBe('memory-stack:vectorIndex is "flat"; must be one of hnsw, ivfflat.');
     });
 });
 
@@ -89,34 +81,34 @@ describe("each bad value gets an error naming the key, the value and what is all
         [{ appRole: "same", adminRole: "same" }, "adminRole", /must differ from appRole/],
         [{ appRole: "postgres" }, "appRole", /owner bypasses row level security/],
     ])("%j → %s", (raw, key, message) => {
-        const error = errorFor(raw);
+        const error = configErrorFor(raw);
         expect(error.key).toBe(key);
         expect(error.message).toMatch(message);
         expect(error.message.startsWith(`memory-stack:${key} is `)).toBe(true);
     });
 
     it("never shows a password in the error", () => {
-        expect(errorFor({ password: "pw12" }).message).not.toContain("pw12");
-        expect(errorFor({ provisioner: "external", databaseUrl: "mysql://u:topsecret@h/db" }).message).not.toContain("topsecret");
+        expect(configErrorFor({ password: "pw12" }).message).not.toContain("pw12");
+        expect(configErrorFor({ provisioner: "external", databaseUrl: "mysql://u:topsecret@h/db" }).message).not.toContain("topsecret");
     });
 });
 
 describe("max_connections must hold what can be open at once", () => {
     it("refuses pools that do not fit, naming the keys and the figures", () => {
-        const error = errorFor({ maxConnections: "10", pooling: '{"defaultPoolSize": 8}' });
+        const error = configErrorFor({ maxConnections: "10", pooling: '{"defaultPoolSize": 8}' });
         expect(error.key).toBe("maxConnections");
         expect(error.message).toContain("pooling.defaultPoolSize 8 + pooling.reservePoolSize 2 + directConnections 2 = 12 connections");
         expect(error.message).toContain("raise maxConnections to at least 15");
     });
 
     it("counts the client pool when the pooler is off", () => {
-        expect(errorFor({ pooling: '{"enabled": false}', client: '{"poolSize": 10, "maxOverflow": 10}' }).message)
+        expect(configErrorFor({ pooling: '{"enabled": false}', client: '{"poolSize": 10, "maxOverflow": 10}' }).message)
             .toContain("client.poolSize 10 + client.maxOverflow 10 + directConnections 2 = 22");
         expect(parseConfig({ pooling: '{"enabled": false}' }).pooling.enabled).toBe(false);
     });
 
     it("refuses reserved superuser slots that eat all connections", () => {
-        expect(errorFor({ maxConnections: "3", superuserReservedConnections: "3" }).key).toBe("superuserReservedConnections");
+        expect(configErrorFor({ maxConnections: "3", superuserReservedConnections: "3" }).key).toBe("superuserReservedConnections");
     });
 });
 
@@ -130,20 +122,20 @@ describe("the external stack", () => {
     });
 
     it("needs the URL, a postgres scheme, a host, user and database", () => {
-        expect(errorFor({ provisioner: "external" }).message).toMatch(/required with provisioner: external; set it with `pulumi config set --secret/);
-        expect(errorFor({ provisioner: "external", databaseUrl: "not a url" }).key).toBe("databaseUrl");
-        expect(errorFor({ provisioner: "external", databaseUrl: "postgresql://db.abc.supabase.co/postgres" }).message).toMatch(/must name a user/);
+        expect(configErrorFor({ provisioner: "external" }).message).toMatch(/required with provisioner: external; set it with `pulumi config set --secret/);
+        expect(configErrorFor({ provisioner: "external", databaseUrl: "not a url" }).key).toBe("databaseUrl");
+        expect(configErrorFor({ provisioner: "external", databaseUrl: "postgresql://db.abc.supabase.co/postgres" }).message).toMatch(/must name a user/);
     });
 
     it("refuses PgBouncer beside a server it does not run", () => {
-        expect(errorFor({ provisioner: "external", databaseUrl: url, pooling: '{"enabled": true}' }).key).toBe("pooling.enabled");
+        expect(configErrorFor({ provisioner: "external", databaseUrl: url, pooling: '{"enabled": true}' }).key).toBe("pooling.enabled");
     });
 
     it("refuses keys the URL already carries", () => {
-        expect(errorFor({ provisioner: "external", databaseUrl: url, hostPort: "5433" }).message).toMatch(/databaseUrl\) carries it/);
+        expect(configErrorFor({ provisioner: "external", databaseUrl: url, hostPort: "5433" }).message).toMatch(/databaseUrl\) carries it/);
     });
 
     it("refuses a databaseUrl in docker mode", () => {
-        expect(errorFor({ databaseUrl: url }).key).toBe("databaseUrl");
+        expect(configErrorFor({ databaseUrl: url }).key).toBe("databaseUrl");
     });
 });

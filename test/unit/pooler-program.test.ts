@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { RawConfig } from "../../components/config";
 import { pgbouncerSettings, renderPgBouncerIni } from "../../components/pgbouncer-config";
 import type { PoolerArgs } from "../../components/pooler";
-import { configFor, installMocks, isSecret, resolve, runProgram, type MockedState } from "../support/program";
+import { configFor, installMocks, isSecret, resolve, runProgram, type MockedState, runStack } from "../support/program";
 
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
@@ -188,13 +188,9 @@ describe("client pool settings", () => {
 });
 
 describe("in the stack", () => {
-    async function stackFor(raw: RawConfig, name: string) {
-        const { MemoryStack } = await import("../../components/memory-stack");
-        return runProgram((opts) => new MemoryStack(name, { config: configFor(raw) }, opts));
-    }
 
     it("puts a pooler beside the docker server, after it is healthy, with the roles Access created", async () => {
-        const run = await stackFor({}, "memory-stack-wired");
+        const run = await runStack({}, "memory-stack-wired");
         const pooler = run.find("memory-stack:index:Pooler");
         expect(pooler.name).toBe("memory-stack-wired-pooler");
         expect(pooler.opts.dependsOn).toEqual([run.find(CONTAINER, "-server-postgres").resource]);
@@ -205,7 +201,7 @@ describe("in the stack", () => {
     });
 
     it("outputs pooledPort, a secret pooledConnectionString and the client pool settings", async () => {
-        const { result } = await stackFor({}, "memory-stack-outputs");
+        const { result } = await runStack({}, "memory-stack-outputs");
         expect(await resolve(result.pooledPort!)).toBe(6432);
         expect(await isSecret(result.pooledConnectionString!)).toBe(true);
         expect(await resolve(result.pooledConnectionString!)).toMatch(/^postgresql:\/\/postgres:.+@localhost:6432\/ybryx$/);
@@ -213,7 +209,7 @@ describe("in the stack", () => {
     });
 
     it("has no pooler when pooling is off", async () => {
-        const run = await stackFor({ pooling: '{"enabled": false}' }, "memory-stack-nopool");
+        const run = await runStack({ pooling: '{"enabled": false}' }, "memory-stack-nopool");
         expect(run.all("memory-stack:index:Pooler")).toHaveLength(0);
         expect(run.result.pooledPort).toBeUndefined();
         expect(run.result.clientPoolSettings.poolMode).toBe("direct");

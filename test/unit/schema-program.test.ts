@@ -1,7 +1,6 @@
 // The SchemaMigration resource inside the stack, under Pulumi's mocks: wiring, ordering and secrets.
 import { beforeAll, describe, expect, it } from "vitest";
-import type { RawConfig } from "../../components/config";
-import { configFor, installMocks, isSecret, resolve, runProgram } from "../support/program";
+import { installMocks, isSecret, resolve, runStack } from "../support/program";
 import { SCHEMA_MIGRATION_TOKEN } from "../support/schema-provider";
 
 const CONTAINER = "docker:index/container:Container";
@@ -12,14 +11,10 @@ beforeAll(() => {
     installMocks("dev");
 });
 
-async function stackFor(raw: RawConfig, name: string) {
-    const { MemoryStack } = await import("../../components/memory-stack");
-    return runProgram((opts) => new MemoryStack(name, { config: configFor(raw) }, opts));
-}
 
 describe("the schema migration in the stack", () => {
     it("is one child named <stack>-schema that waits for the healthy server and the roles", async () => {
-        const run = await stackFor({}, "memory-stack-dev");
+        const run = await runStack({}, "memory-stack-dev");
         const schema = run.find(SCHEMA_MIGRATION_TOKEN);
         expect(schema.name).toBe("memory-stack-dev-schema");
         expect(schema.opts.parent).toBe(run.result);
@@ -31,7 +26,7 @@ describe("the schema migration in the stack", () => {
     });
 
     it("migrates over the direct connection as a secret, never the pooler, and keeps it secret in state", async () => {
-        const schema = (await stackFor({}, "memory-stack-direct")).find(SCHEMA_MIGRATION_TOKEN);
+        const schema = (await runStack({}, "memory-stack-direct")).find(SCHEMA_MIGRATION_TOKEN);
         expect(await isSecret(schema.props.connection as never)).toBe(true);
         const connection = await resolve(schema.props.connection as never) as { host: string; port: number; user: string };
         expect(connection).toMatchObject({ host: "localhost", port: 5432, user: "postgres" });
@@ -39,26 +34,26 @@ describe("the schema migration in the stack", () => {
     });
 
     it("renders the variant from config and carries the rollback data delete needs", async () => {
-        const dev = (await stackFor({}, "memory-stack-jsonb")).find(SCHEMA_MIGRATION_TOKEN);
+        const dev = (await runStack({}, "memory-stack-jsonb")).find(SCHEMA_MIGRATION_TOKEN);
         expect(dev.props.variant).toBe("jsonb");
         expect((dev.props.migrations as { name: string }[]).map((m) => m.name)).not.toContain("0010_vector.sql");
         expect(dev.props.rollbackSql).toContain("drop table if exists public.sessions");
         expect(dev.props.memoryTables).toHaveLength(7);
         expect(dev.props.allowDataLoss).toBe(false);
 
-        const vector = (await stackFor({ vector: "true", vectorDimensions: "768", allowDataLoss: "true" }, "memory-stack-vec")).find(SCHEMA_MIGRATION_TOKEN);
+        const vector = (await runStack({ vector: "true", vectorDimensions: "768", allowDataLoss: "true" }, "memory-stack-vec")).find(SCHEMA_MIGRATION_TOKEN);
         expect(vector.props.variant).toBe("vector(768,hnsw)");
         expect((vector.props.migrations as { name: string }[]).at(-1)?.name).toBe("0010_vector.sql");
         expect(vector.props.allowDataLoss).toBe(true);
     });
 
     it("is protected when config says so", async () => {
-        expect((await stackFor({}, "memory-stack-unprotected")).find(SCHEMA_MIGRATION_TOKEN).opts.protect).toBe(false);
-        expect((await stackFor({ protect: "true" }, "memory-stack-protected")).find(SCHEMA_MIGRATION_TOKEN).opts.protect).toBe(true);
+        expect((await runStack({}, "memory-stack-unprotected")).find(SCHEMA_MIGRATION_TOKEN).opts.protect).toBe(false);
+        expect((await runStack({ protect: "true" }, "memory-stack-protected")).find(SCHEMA_MIGRATION_TOKEN).opts.protect).toBe(true);
     });
 
     it("comes before the grants, which name its tables", async () => {
-        const run = await stackFor({}, "memory-stack-grants");
+        const run = await runStack({}, "memory-stack-grants");
         const schema = run.find(SCHEMA_MIGRATION_TOKEN);
         const grants = run.all(GRANT);
         expect(grants.length).toBeGreaterThan(0);

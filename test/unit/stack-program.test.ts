@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { RawConfig } from "../../components/config";
-import { installMocks, isSecret, resolve, runProgram, configFor } from "../support/program";
+import { installMocks, isSecret, resolve, runStack } from "../support/program";
 
 const CONTAINER = "docker:index/container:Container";
 const VOLUME = "docker:index/volume:Volume";
@@ -12,14 +11,10 @@ beforeAll(() => {
     installMocks("dev");
 });
 
-async function stackFor(raw: RawConfig, name = "memory-stack-dev") {
-    const { MemoryStack } = await import("../../components/memory-stack");
-    return runProgram((opts) => new MemoryStack(name, { config: configFor(raw) }, opts));
-}
 
 describe("the dev stack (docker, postgres:15-alpine)", () => {
     it("runs postgres:15-alpine with the database, user and generated password in its environment", async () => {
-        const run = await stackFor({});
+        const run = await runStack({});
         expect(run.find(IMAGE, "-server-image").props.name).toBe("postgres:15-alpine");
         const container = run.find(CONTAINER, "-postgres");
         const envs = await resolve(container.props.envs as string[]);
@@ -31,7 +26,7 @@ describe("the dev stack (docker, postgres:15-alpine)", () => {
     });
 
     it("passes max_connections on the command line, checks health with pg_isready over TCP and waits for it", async () => {
-        const container = (await stackFor({ maxConnections: "40" })).find(CONTAINER, "-postgres");
+        const container = (await runStack({ maxConnections: "40" })).find(CONTAINER, "-postgres");
         expect(container.props.command).toEqual(expect.arrayContaining(["postgres", "-c", "max_connections=40"]));
         const healthcheck = container.props.healthcheck as { tests: string[] };
         expect(healthcheck.tests.join(" ")).toMatch(/pg_isready -h 127\.0\.0\.1 .*-U postgres -d ybryx/);
@@ -40,12 +35,12 @@ describe("the dev stack (docker, postgres:15-alpine)", () => {
     });
 
     it("keeps the data volume on destroy unless retainVolumeOnDestroy is false", async () => {
-        expect((await stackFor({})).find(VOLUME).opts.retainOnDelete).toBe(true);
-        expect((await stackFor({ retainVolumeOnDestroy: "false" }, "memory-stack-nokeep")).find(VOLUME).opts.retainOnDelete).toBe(false);
+        expect((await runStack({})).find(VOLUME).opts.retainOnDelete).toBe(true);
+        expect((await runStack({ retainVolumeOnDestroy: "false" }, "memory-stack-nokeep")).find(VOLUME).opts.retainOnDelete).toBe(false);
     });
 
     it("mounts the volume at PostgreSQL's data directory and joins the stack's network", async () => {
-        const run = await stackFor({});
+        const run = await runStack({});
         const container = run.find(CONTAINER, "-postgres");
         const volumes = await resolve(container.props.volumes as { volumeName: string; containerPath: string }[]);
         expect(volumes).toEqual([{ volumeName: "memory-stack-dev-server-data", containerPath: "/var/lib/postgresql/data" }]);
@@ -55,14 +50,14 @@ describe("the dev stack (docker, postgres:15-alpine)", () => {
     });
 
     it("uses a configured password instead of generating one, still as a secret", async () => {
-        const run = await stackFor({ password: "configured-secret-pw" }, "memory-stack-pw");
+        const run = await runStack({ password: "configured-secret-pw" }, "memory-stack-pw");
         expect(run.all(PASSWORD).filter((p) => p.name.endsWith("-server-password"))).toHaveLength(0);
         expect(await isSecret(run.result.connectionString)).toBe(true);
         expect(await resolve(run.result.connectionString)).toContain("configured-secret-pw");
     });
 
     it("parents every child under the stack component and names it from the stack's name", async () => {
-        const run = await stackFor({});
+        const run = await runStack({});
         const children = run.registered.filter((r) => r.resource !== run.result);
         expect(children.length).toBeGreaterThan(4);
         for (const child of children) {
@@ -72,7 +67,7 @@ describe("the dev stack (docker, postgres:15-alpine)", () => {
     });
 
     it("exports host, port, database and secret connectionString and dotenv", async () => {
-        const { result } = await stackFor({});
+        const { result } = await runStack({});
         expect(await resolve(result.host)).toBe("localhost");
         expect(await resolve(result.port)).toBe(5432);
         expect(await resolve(result.database)).toBe("ybryx");
@@ -86,7 +81,7 @@ describe("the dev stack (docker, postgres:15-alpine)", () => {
 
 describe("the dotenv output", () => {
     it("gives the owner's and the app role's URLs, direct and through PgBouncer", async () => {
-        const dotenv = await resolve((await stackFor({}, "memory-stack-env")).result.dotenv);
+        const dotenv = await resolve((await runStack({}, "memory-stack-env")).result.dotenv);
         const keys = dotenv.trim().split("\n").map((line) => line.split("=")[0]);
         expect(keys).toEqual(["DATABASE_URL", "MEMORY_APP_DATABASE_URL", "DATABASE_POOLED_URL", "MEMORY_APP_POOLED_DATABASE_URL"]);
         expect(dotenv).toMatch(/^DATABASE_POOLED_URL=postgresql:\/\/postgres:[^@]+@localhost:6432\/ybryx$/m);
@@ -94,14 +89,14 @@ describe("the dotenv output", () => {
     });
 
     it("has no pooled URLs without a pooler", async () => {
-        const dotenv = await resolve((await stackFor({ pooling: '{"enabled": false}' }, "memory-stack-nopool")).result.dotenv);
+        const dotenv = await resolve((await runStack({ pooling: '{"enabled": false}' }, "memory-stack-nopool")).result.dotenv);
         expect(dotenv).not.toContain("POOLED");
     });
 });
 
 describe("the pgvector stack", () => {
     it("runs pgvector/pgvector:pg15 when vector is on and no image is given", async () => {
-        const run = await stackFor({ vector: "true" }, "memory-stack-vector");
+        const run = await runStack({ vector: "true" }, "memory-stack-vector");
         expect(run.find(IMAGE, "-server-image").props.name).toBe("pgvector/pgvector:pg15");
     });
 });
@@ -110,7 +105,7 @@ describe("the external stack", () => {
     const url = "postgresql://postgres:supabase-secret@db.example.supabase.co:6543/postgres";
 
     it("creates no container, volume, image or network", async () => {
-        const run = await stackFor({ provisioner: "external", databaseUrl: url }, "memory-stack-external");
+        const run = await runStack({ provisioner: "external", databaseUrl: url }, "memory-stack-external");
         for (const type of [CONTAINER, VOLUME, IMAGE, NETWORK]) {
             expect(run.all(type), type).toHaveLength(0);
         }
@@ -119,7 +114,7 @@ describe("the external stack", () => {
     });
 
     it("connects with the URL's host, port and database over sslmode=require, as a secret", async () => {
-        const { result } = await stackFor({ provisioner: "external", databaseUrl: url }, "memory-stack-external2");
+        const { result } = await runStack({ provisioner: "external", databaseUrl: url }, "memory-stack-external2");
         expect(await resolve(result.host)).toBe("db.example.supabase.co");
         expect(await resolve(result.port)).toBe(6543);
         expect(await isSecret(result.connectionString)).toBe(true);

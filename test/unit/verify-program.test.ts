@@ -1,9 +1,8 @@
 // The Verification resource inside the stack, under Pulumi's mocks: after the schema and its grants,
 // on the direct connection as a secret, expecting the configured variant, its summary an output.
 import { beforeAll, describe, expect, it } from "vitest";
-import type { RawConfig } from "../../components/config";
 import type { Expectations } from "../../components/verify/expected";
-import { configFor, installMocks, isSecret, resolve, runProgram } from "../support/program";
+import { installMocks, isSecret, resolve, runStack } from "../support/program";
 import { SCHEMA_MIGRATION_TOKEN } from "../support/schema-provider";
 
 const VERIFICATION_TOKEN = "pulumi-nodejs:dynamic/memory-stack:Verification";
@@ -13,14 +12,10 @@ beforeAll(() => {
     installMocks("dev");
 });
 
-async function stackFor(raw: RawConfig, name: string) {
-    const { MemoryStack } = await import("../../components/memory-stack");
-    return runProgram((opts) => new MemoryStack(name, { config: configFor(raw) }, opts));
-}
 
 describe("the verification in the stack", () => {
     it("is one child named <stack>-verification that runs after the schema and every grant", async () => {
-        const run = await stackFor({}, "memory-stack-dev");
+        const run = await runStack({}, "memory-stack-dev");
         const verification = run.find(VERIFICATION_TOKEN);
 
         expect(verification.name).toBe("memory-stack-dev-verification");
@@ -36,15 +31,15 @@ describe("the verification in the stack", () => {
     });
 
     it("checks over the direct connection, as a secret", async () => {
-        const verification = (await stackFor({}, "memory-stack-direct")).find(VERIFICATION_TOKEN);
+        const verification = (await runStack({}, "memory-stack-direct")).find(VERIFICATION_TOKEN);
 
         expect(await isSecret(verification.props.connection as never)).toBe(true);
         expect(await resolve(verification.props.connection as never)).toMatchObject({ host: "localhost", port: 5432, user: "postgres" });
     });
 
     it("expects the configured variant, roles and rls", async () => {
-        const dev = (await stackFor({}, "memory-stack-jsonb")).find(VERIFICATION_TOKEN).props.expected as Expectations;
-        const vector = (await stackFor({ vector: "true", vectorDimensions: "768", rls: "false" }, "memory-stack-vec"))
+        const dev = (await runStack({}, "memory-stack-jsonb")).find(VERIFICATION_TOKEN).props.expected as Expectations;
+        const vector = (await runStack({ vector: "true", vectorDimensions: "768", rls: "false" }, "memory-stack-vec"))
             .find(VERIFICATION_TOKEN).props.expected as Expectations;
 
         expect(dev).toMatchObject({ variant: "jsonb", rls: true, appRole: "memory_app", adminRole: "memory_admin" });
@@ -55,7 +50,7 @@ describe("the verification in the stack", () => {
     });
 
     it("exposes its summary as the stack component's verification output", async () => {
-        const run = await stackFor({}, "memory-stack-summary");
+        const run = await runStack({}, "memory-stack-summary");
         const summary = await resolve(run.result.verification.summary);
 
         expect(Object.keys(summary).sort()).toEqual(["checkedAt", "checksPassed", "counts", "durationMs", "roundTrips", "schemaChecksum", "variant"]);
