@@ -2,7 +2,14 @@
 // `parseConfig` is pure: it takes the raw `memory-stack:*` values and returns one typed object
 // or throws a ConfigError that names the key, the value and what is allowed.
 
-export const NAMESPACE = "memory-stack";
+import {
+    checkConnectionBudget, checkImage, checkPinned, checkPoolerFitsClient, checkRoles, parseDatabaseUrl,
+    DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE, MAX_INDEXED_DIMENSIONS,
+} from "./config-rules";
+import { bool, ConfigError, identifier, int, NAMESPACE, nonEmpty, oneOf, parseObject, password, text, type RawConfig } from "./config-values";
+
+export { connectionBudget, DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE } from "./config-rules";
+export { ConfigError, NAMESPACE, type RawConfig } from "./config-values";
 
 export type Provisioner = "docker" | "external";
 export type PoolMode = "session" | "transaction" | "statement";
@@ -89,20 +96,6 @@ export interface StackConfig {
     protect: boolean;
 }
 
-/** Raw values as Pulumi config holds them: strings, keyed without the namespace. */
-export type RawConfig = Record<string, string | undefined>;
-
-export class ConfigError extends Error {
-    constructor(
-        readonly key: string,
-        readonly value: unknown,
-        readonly allowed: string,
-    ) {
-        super(`${NAMESPACE}:${key} is ${JSON.stringify(value)}; ${allowed}.`);
-        this.name = "ConfigError";
-    }
-}
-
 const TOP_LEVEL_KEYS = [
     "provisioner", "image", "database", "user", "password", "databaseUrl", "sslMode", "hostPort", "host",
     "vector", "vectorDimensions", "vectorIndex", "maxConnections", "superuserReservedConnections",
@@ -113,13 +106,6 @@ const POOLING_KEYS = ["enabled", "mode", "defaultPoolSize", "reservePoolSize", "
 const CLIENT_KEYS = ["poolSize", "maxOverflow", "poolTimeoutSeconds", "poolRecycleSeconds", "prePing"];
 const SECRET_KEYS = new Set(["password", "databaseUrl"]);
 
-export const DEFAULT_IMAGE = "postgres:15-alpine";
-export const DEFAULT_VECTOR_IMAGE = "pgvector/pgvector:pg15";
-// PgBouncer 1.26.0 in edoburu's maintained Alpine image; its -pN tags are immutable rebuilds.
-export const DEFAULT_PGBOUNCER_IMAGE = "edoburu/pgbouncer:v1.26.0-p0";
-// pgvector's hnsw and ivfflat indexes accept at most 2000 dimensions for the vector type.
-const MAX_INDEXED_DIMENSIONS = 2000;
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function parseConfig(raw: RawConfig): StackConfig {
     for (const key of Object.keys(raw)) {
@@ -164,18 +150,18 @@ export function parseConfig(raw: RawConfig): StackConfig {
     }
 
     const hostPort = external?.port ?? int(raw, "hostPort", 5432, 1, 65535);
-    const poolingEnabled = boolValue(pooling, "pooling.enabled", provisioner === "docker");
+    const poolingEnabled = bool(pooling, "pooling.enabled", provisioner === "docker");
     if (poolingEnabled && provisioner === "external") {
         throw new ConfigError("pooling.enabled", true, "PgBouncer runs beside a docker server only; an external server brings its own pooler (Supabase: Supavisor). Set pooling.enabled: false");
     }
     const poolingConfig: PoolingConfig = {
         enabled: poolingEnabled,
-        mode: oneOfValue(pooling, "pooling.mode", ["session", "transaction", "statement"] as const, "transaction"),
-        defaultPoolSize: intValue(pooling, "pooling.defaultPoolSize", 5, 1, 10000),
-        reservePoolSize: intValue(pooling, "pooling.reservePoolSize", 2, 0, 10000),
-        maxClientConn: intValue(pooling, "pooling.maxClientConn", 100, 1, 100000),
-        hostPort: intValue(pooling, "pooling.hostPort", 6432, 1, 65535),
-        image: stringValue(pooling, "pooling.image", DEFAULT_PGBOUNCER_IMAGE),
+        mode: oneOf(pooling, "pooling.mode", ["session", "transaction", "statement"] as const, "transaction"),
+        defaultPoolSize: int(pooling, "pooling.defaultPoolSize", 5, 1, 10000),
+        reservePoolSize: int(pooling, "pooling.reservePoolSize", 2, 0, 10000),
+        maxClientConn: int(pooling, "pooling.maxClientConn", 100, 1, 100000),
+        hostPort: int(pooling, "pooling.hostPort", 6432, 1, 65535),
+        image: text(pooling, "pooling.image", DEFAULT_PGBOUNCER_IMAGE),
     };
     if (poolingConfig.enabled && poolingConfig.hostPort === hostPort) {
         throw new ConfigError("pooling.hostPort", poolingConfig.hostPort, `must differ from hostPort (${hostPort})`);
@@ -185,11 +171,11 @@ export function parseConfig(raw: RawConfig): StackConfig {
     }
 
     const clientConfig: ClientPoolConfig = {
-        poolSize: intValue(client, "client.poolSize", 5, 1, 10000),
-        maxOverflow: intValue(client, "client.maxOverflow", 10, 0, 10000),
-        poolTimeoutSeconds: intValue(client, "client.poolTimeoutSeconds", 30, 1, 3600),
-        poolRecycleSeconds: intValue(client, "client.poolRecycleSeconds", 1800, 1, 86400),
-        prePing: boolValue(client, "client.prePing", true),
+        poolSize: int(client, "client.poolSize", 5, 1, 10000),
+        maxOverflow: int(client, "client.maxOverflow", 10, 0, 10000),
+        poolTimeoutSeconds: int(client, "client.poolTimeoutSeconds", 30, 1, 3600),
+        poolRecycleSeconds: int(client, "client.poolRecycleSeconds", 1800, 1, 86400),
+        prePing: bool(client, "client.prePing", true),
     };
     if (poolingConfig.enabled) {
         checkPoolerFitsClient(poolingConfig, clientConfig);
@@ -226,209 +212,6 @@ export function parseConfig(raw: RawConfig): StackConfig {
     checkRoles(config);
     checkConnectionBudget(config);
     return config;
-}
-
-/** Server connections that can be open at once, and what they must fit in. */
-export function connectionBudget(config: StackConfig): { needed: number; available: number; parts: string } {
-    const available = config.maxConnections - config.superuserReservedConnections;
-    const app = config.pooling.enabled
-        ? config.pooling.defaultPoolSize + config.pooling.reservePoolSize
-        : config.client.poolSize + config.client.maxOverflow;
-    const parts = config.pooling.enabled
-        ? `pooling.defaultPoolSize ${config.pooling.defaultPoolSize} + pooling.reservePoolSize ${config.pooling.reservePoolSize}`
-        : `client.poolSize ${config.client.poolSize} + client.maxOverflow ${config.client.maxOverflow}`;
-    return { needed: app + config.directConnections, available, parts: `${parts} + directConnections ${config.directConnections}` };
-}
-
-function checkConnectionBudget(config: StackConfig): void {
-    if (config.superuserReservedConnections >= config.maxConnections) {
-        throw new ConfigError("superuserReservedConnections", config.superuserReservedConnections,
-            `must be below maxConnections (${config.maxConnections})`);
-    }
-    if (config.provisioner === "external") {
-        return; // the managed server's max_connections is not ours to set
-    }
-    const budget = connectionBudget(config);
-    if (budget.needed > budget.available) {
-        throw new ConfigError("maxConnections", config.maxConnections,
-            `${budget.parts} = ${budget.needed} connections, but maxConnections ${config.maxConnections} - superuserReservedConnections ${config.superuserReservedConnections} leaves ${budget.available}; raise maxConnections to at least ${budget.needed + config.superuserReservedConnections} or lower the pool sizes`);
-    }
-}
-
-/** The application's own pool (one instance) must fit through the pooler. */
-function checkPoolerFitsClient(pooling: PoolingConfig, client: ClientPoolConfig): void {
-    const clientMax = client.poolSize + client.maxOverflow;
-    const clientParts = `client.poolSize ${client.poolSize} + client.maxOverflow ${client.maxOverflow} = ${clientMax}`;
-    if (pooling.maxClientConn < clientMax) {
-        throw new ConfigError("pooling.maxClientConn", pooling.maxClientConn,
-            `must be at least ${clientParts}, or PgBouncer refuses the application's overflow connections; raise it or lower the client pool`);
-    }
-    // In session mode a client holds its server connection until it disconnects, and an application
-    // pool keeps its connections open: the ones beyond the server pool would wait until query_wait_timeout.
-    const serverMax = pooling.defaultPoolSize + pooling.reservePoolSize;
-    if (pooling.mode === "session" && clientMax > serverMax) {
-        throw new ConfigError("pooling.mode", pooling.mode,
-            `holds one server connection per application connection, but ${clientParts} exceeds pooling.defaultPoolSize ${pooling.defaultPoolSize} + pooling.reservePoolSize ${pooling.reservePoolSize} = ${serverMax}; use transaction mode, raise the server pool (and maxConnections) or lower the client pool`);
-    }
-}
-
-/** A tag or digest pins what `pulumi up` runs; no tag or :latest changes under the stack between two runs. */
-function checkPinned(key: string, image: string): void {
-    const name = image.slice(image.lastIndexOf("/") + 1);
-    const tag = name.includes(":") ? name.slice(name.indexOf(":") + 1) : "";
-    if (!image.includes("@sha256:") && (tag === "" || tag === "latest")) {
-        throw new ConfigError(key, image, `must be pinned to a version tag or a digest (for example ${DEFAULT_PGBOUNCER_IMAGE})`);
-    }
-}
-
-function checkRoles(config: StackConfig): void {
-    if (config.appRole === config.adminRole) {
-        throw new ConfigError("adminRole", config.adminRole, "must differ from appRole");
-    }
-    for (const key of ["appRole", "adminRole"] as const) {
-        if (config[key] === config.user) {
-            throw new ConfigError(key, config[key], `must differ from the owner user (${config.user}): the owner bypasses row level security`);
-        }
-    }
-}
-
-function checkImage(image: string, vector: boolean): void {
-    const tag = image.includes(":") ? image.slice(image.lastIndexOf(":") + 1) : "";
-    if (!/(^|[^0-9])15([.\-]|$)/.test(tag)) {
-        throw new ConfigError("image", image, "must be a PostgreSQL 15.x image with the major version in its tag (postgres:15-alpine, postgres:15.8, pgvector/pgvector:pg15)");
-    }
-    if (vector && !image.includes("pgvector")) {
-        throw new ConfigError("image", image, `has no pgvector, which vector: true needs; use ${DEFAULT_VECTOR_IMAGE} (or leave image unset) or set vector: false`);
-    }
-}
-
-interface ExternalServer { host: string; port: number; database: string; user: string; password: string | undefined }
-
-function parseDatabaseUrl(url: string | undefined): ExternalServer {
-    if (url === undefined || url.trim() === "") {
-        throw new ConfigError("databaseUrl", undefined,
-            `is required with provisioner: external; set it with \`pulumi config set --secret ${NAMESPACE}:databaseUrl postgresql://user:password@host:5432/database\``);
-    }
-    let parsed: URL;
-    try {
-        parsed = new URL(url);
-    } catch {
-        throw new ConfigError("databaseUrl", "[secret]", "is not a URL; expected postgresql://user:password@host:5432/database");
-    }
-    if (parsed.protocol !== "postgresql:" && parsed.protocol !== "postgres:") {
-        throw new ConfigError("databaseUrl", `${parsed.protocol}//…`, "must start with postgresql:// or postgres://");
-    }
-    const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
-    if (!parsed.hostname || !database || !parsed.username) {
-        throw new ConfigError("databaseUrl", "[secret]", "must name a user, a host and a database: postgresql://user:password@host:5432/database");
-    }
-    const port = parsed.port === "" ? 5432 : Number(parsed.port);
-    return {
-        host: parsed.hostname,
-        port,
-        database,
-        user: decodeURIComponent(parsed.username),
-        password: parsed.password === "" ? undefined : decodeURIComponent(parsed.password),
-    };
-}
-
-function password(value: string | undefined): string | undefined {
-    if (value !== undefined && value.length < 8) {
-        throw new ConfigError("password", "[secret]", "must be at least 8 characters; or unset it and a random one is generated");
-    }
-    return value;
-}
-
-function parseObject(raw: RawConfig, key: string, known: string[]): Record<string, unknown> {
-    const text = raw[key];
-    if (text === undefined) {
-        return {};
-    }
-    let value: unknown;
-    try {
-        value = JSON.parse(text);
-    } catch {
-        throw new ConfigError(key, text, `must be an object with keys ${known.join(", ")}`);
-    }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new ConfigError(key, value, `must be an object with keys ${known.join(", ")}`);
-    }
-    for (const inner of Object.keys(value)) {
-        if (!known.includes(inner)) {
-            throw new ConfigError(`${key}.${inner}`, (value as Record<string, unknown>)[inner], `unknown key; known keys: ${known.join(", ")}`);
-        }
-    }
-    return value as Record<string, unknown>;
-}
-
-function identifier(raw: RawConfig, key: string, fallback: string): string {
-    const value = raw[key] ?? fallback;
-    if (!IDENTIFIER.test(value)) {
-        throw new ConfigError(key, value, "must be a lowercase SQL identifier: a letter or _, then letters, digits or _, at most 63 characters");
-    }
-    return value;
-}
-
-function nonEmpty(raw: RawConfig, key: string, fallback: string): string {
-    const value = raw[key] ?? fallback;
-    if (value.trim() === "") {
-        throw new ConfigError(key, value, "must not be empty");
-    }
-    return value;
-}
-
-function int(raw: RawConfig, key: string, fallback: number, min: number, max: number): number {
-    return intValue(raw, key, fallback, min, max, key);
-}
-
-function intValue(source: Record<string, unknown>, key: string, fallback: number, min: number, max: number, field = key.split(".").pop()!): number {
-    const value = source[field];
-    if (value === undefined) {
-        return fallback;
-    }
-    const number = typeof value === "number" ? value : typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
-    if (!Number.isInteger(number) || number < min || number > max) {
-        throw new ConfigError(key, value, `must be an integer from ${min} to ${max}`);
-    }
-    return number;
-}
-
-function bool(raw: RawConfig, key: string, fallback: boolean): boolean {
-    return boolValue(raw, key, fallback, key);
-}
-
-function boolValue(source: Record<string, unknown>, key: string, fallback: boolean, field = key.split(".").pop()!): boolean {
-    const value = source[field];
-    if (value === undefined) {
-        return fallback;
-    }
-    if (value === true || value === "true") {
-        return true;
-    }
-    if (value === false || value === "false") {
-        return false;
-    }
-    throw new ConfigError(key, value, "must be true or false");
-}
-
-function oneOf<T extends string>(raw: RawConfig, key: string, allowed: readonly T[], fallback: T): T {
-    return oneOfValue(raw, key, allowed, fallback, key);
-}
-
-function oneOfValue<T extends string>(source: Record<string, unknown>, key: string, allowed: readonly T[], fallback: T, field = key.split(".").pop()!): T {
-    const value = source[field] ?? fallback;
-    if (!allowed.includes(value as T)) {
-        throw new ConfigError(key, value, `must be one of ${allowed.join(", ")}`);
-    }
-    return value as T;
-}
-
-function stringValue(source: Record<string, unknown>, key: string, fallback: string): string {
-    const value = source[key.split(".").pop()!] ?? fallback;
-    if (typeof value !== "string" || value.trim() === "") {
-        throw new ConfigError(key, value, "must be a non-empty string");
-    }
-    return value;
 }
 
 /** Reads every `memory-stack:*` value from the stack's config and validates it. Runs before any resource is registered. */
