@@ -4,6 +4,8 @@
 //   diff   → checksum, variant, connection and rollback data, state vs program; no database needed
 //   create → readiness barrier, then every pending migration (components/schema/apply.ts)
 //   update → the same; a changed password, host or port is an update like any other
+//   read   → `pulumi refresh`: the ledger and the schema's objects as the database has them; drift
+//            found there makes the next up an update that re-creates what is missing (provider.ts)
 //   delete → rollback from the outputs saved at the last up; refuses while memory tables hold rows
 //            unless allowDataLoss was true at that up
 //
@@ -18,6 +20,7 @@ import type { ConnectionSettings } from "../connection";
 import { describeVariant } from "./plan";
 import { MEMORY_TABLES } from "./manifest";
 import { loadMigrationSources, renderMigrations, renderRollback, schemaChecksum, type Migration, type SchemaOptions } from "./render";
+import { schemaObjects } from "./repair";
 import type { SchemaMigrationInputs } from "./provider";
 
 export type { SchemaMigrationInputs, SchemaMigrationOutputs } from "./provider";
@@ -66,6 +69,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
     diff: async (id, olds, news) => implementation().diff(id, olds, news),
     create: async (inputs) => implementation().create(inputs),
     update: async (id, olds, news) => implementation().update(id, olds, news),
+    read: async (id, props) => implementation().read(id, props),
     delete: async (id, olds) => implementation().remove(id, olds),
 };
 
@@ -103,6 +107,7 @@ export function schemaMigrationInputs(args: SchemaMigrationArgs): { [K in keyof 
         memoryTables: [...MEMORY_TABLES],
         allowDataLoss: args.allowDataLoss ?? false,
         readinessTimeoutMs: args.readinessTimeoutMs ?? 120_000,
+        objects: schemaObjects(args.schema),
     };
 }
 

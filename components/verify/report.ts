@@ -70,8 +70,8 @@ export function formatReport(report: VerificationReport): string {
             + "run `pulumi up` (the schema resource applies it) or `memory-stack apply`, then verify again."
         : "What to do: the database no longer matches the migrations recorded in memory_stack.migrations "
         + "(someone changed it by hand, or an apply was interrupted outside the engine). Recreate what is listed from its "
-        + "file in sql/ (each object's migration is named where known), or roll the schema back and apply it again; "
-        + "then run `pulumi up` (or `memory-stack verify`) again.");
+        + "file in sql/ (each object's migration is named where known), or run `pulumi refresh` and then `pulumi up`, "
+        + "which re-creates missing objects from their migrations; then run `pulumi up` (or `memory-stack verify`) again.");
     return lines.join("\n");
 }
 

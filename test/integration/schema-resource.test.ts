@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import type { ConnectionSettings } from "../../components/connection";
 import { readLedger } from "../../components/schema/engine";
+import { STATE_VERSION } from "../../components/schema/provider";
 import { loadMigrationSources, renderMigrations, type SchemaOptions } from "../../components/schema/render";
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { remainingMemoryObjects } from "../support/memory-objects";
@@ -93,7 +94,7 @@ describe("the serialized SchemaMigration provider", () => {
 
     it("treats a new password, host or port as an update, never a replacement, without touching the database", async () => {
         const provider = loadProvider(first.providerText);
-        const olds = { ...first.inputs, stateVersion: 1, version: "0009_rls.sql", appliedMigrations: [] };
+        const olds = { ...first.inputs, stateVersion: STATE_VERSION, version: "0009_rls.sql", appliedMigrations: [], missing: [] };
         for (const change of [{ password: "rotated-password" }, { port: 1 }, { host: "db.internal" }]) {
             const news = { ...first.inputs, connection: { ...connection, ...change } };
             expect(await provider.diff("memory-stack-schema", olds, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });

@@ -57,7 +57,8 @@ export interface ProviderHost {
     check(urn: string, olds: Properties, news: Properties): Promise<Properties>;
     diff(id: string, urn: string, olds: Properties, news: Properties): Promise<DiffResult>;
     create(urn: string, properties: Properties): Promise<{ id: string; outputs: Properties }>;
-    read(id: string, urn: string, properties: Properties): Promise<{ id: string; outputs: Properties }>;
+    /** Refresh: `properties` are the outputs in state, `inputs` the inputs in state; `inputs` comes back only when the provider returns new ones. */
+    read(id: string, urn: string, properties: Properties, inputs?: Properties): Promise<{ id: string; outputs: Properties; inputs?: Properties }>;
     update(id: string, urn: string, olds: Properties, news: Properties): Promise<Properties>;
     delete(id: string, urn: string, properties: Properties): Promise<void>;
     stop(): Promise<void>;
@@ -125,13 +126,16 @@ export async function startProviderHost(env: NodeJS.ProcessEnv = {}): Promise<Pr
             const response = await call<{ getId(): string; getProperties(): { toJavaScript(): Properties } }>("create", request);
             return { id: response.getId(), outputs: response.getProperties().toJavaScript() };
         },
-        async read(id, urn, properties) {
+        async read(id, urn, properties, inputs) {
             const request = new providerProto.ReadRequest();
             request.setId(id);
             request.setUrn(urn);
             request.setProperties(struct(properties));
-            const response = await call<{ getId(): string; getProperties(): { toJavaScript(): Properties } }>("read", request);
-            return { id: response.getId(), outputs: response.getProperties().toJavaScript() };
+            if (inputs) {
+                request.setInputs(struct(inputs));
+            }
+            const response = await call<{ getId(): string; getProperties(): { toJavaScript(): Properties }; getInputs(): { toJavaScript(): Properties } | undefined }>("read", request);
+            return { id: response.getId(), outputs: response.getProperties().toJavaScript(), inputs: response.getInputs()?.toJavaScript() };
         },
         async update(id, urn, olds, news) {
             const request = new providerProto.UpdateRequest();
