@@ -8,7 +8,9 @@
 -- caller may see (row level security still applies). An application passes the embedding as
 -- text like '[0.1, 0.2]', which both jsonb and vector parse, so it never changes when the
 -- variant does. Here the cosine is computed in SQL, by a scan; rows whose embedding is null,
--- has another length than the query or has zero norm are skipped.
+-- has another length than the query or has zero norm are skipped. Each embedding is cast from its
+-- jsonb text to double precision[] in one step (jsonb prints '[…]', an array literal is '{…}'),
+-- several times faster than unnesting the jsonb element by element.
 
 create or replace function public.match_goals(
     query_embedding jsonb,
@@ -20,16 +22,15 @@ language sql
 stable
 set search_path = ''
 as $$
+    with query as (select translate(query_embedding::text, '[]', '{}')::double precision[] as v)
     select g.id, g.user_id, g.agent_name, g.goal_text, g.status, c.similarity
-    from public.goal_assessments g
+    from query, public.goal_assessments g
     cross join lateral (
-        select sum(q.x::double precision * v.x::double precision)
-               / nullif(sqrt(sum(q.x::double precision ^ 2)) * sqrt(sum(v.x::double precision ^ 2)), 0) as similarity
-        from jsonb_array_elements_text(query_embedding) with ordinality as q (x, n)
-        join jsonb_array_elements_text(g.goal_vector) with ordinality as v (x, n) on v.n = q.n
+        select sum(q * e) / nullif(sqrt(sum(q * q)) * sqrt(sum(e * e)), 0) as similarity
+        from unnest(query.v, translate(g.goal_vector::text, '[]', '{}')::double precision[]) as pair (q, e)
     ) c
     where g.goal_vector is not null
-      and jsonb_array_length(g.goal_vector) = jsonb_array_length(query_embedding)
+      and jsonb_array_length(g.goal_vector) = cardinality(query.v)
       and (filter_user_id is null or g.user_id = filter_user_id)
       and c.similarity is not null
     order by c.similarity desc, g.id
@@ -49,16 +50,15 @@ language sql
 stable
 set search_path = ''
 as $$
+    with query as (select translate(query_embedding::text, '[]', '{}')::double precision[] as v)
     select b.id, b.user_id, b.agent_name, b.belief_text, b.subject, b.predicate, b.object, b.confidence, c.similarity
-    from public.belief_graphs b
+    from query, public.belief_graphs b
     cross join lateral (
-        select sum(q.x::double precision * v.x::double precision)
-               / nullif(sqrt(sum(q.x::double precision ^ 2)) * sqrt(sum(v.x::double precision ^ 2)), 0) as similarity
-        from jsonb_array_elements_text(query_embedding) with ordinality as q (x, n)
-        join jsonb_array_elements_text(b.belief_vector) with ordinality as v (x, n) on v.n = q.n
+        select sum(q * e) / nullif(sqrt(sum(q * q)) * sqrt(sum(e * e)), 0) as similarity
+        from unnest(query.v, translate(b.belief_vector::text, '[]', '{}')::double precision[]) as pair (q, e)
     ) c
     where b.belief_vector is not null
-      and jsonb_array_length(b.belief_vector) = jsonb_array_length(query_embedding)
+      and jsonb_array_length(b.belief_vector) = cardinality(query.v)
       and (filter_user_id is null or b.user_id = filter_user_id)
       and c.similarity is not null
     order by c.similarity desc, b.id

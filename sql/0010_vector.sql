@@ -96,22 +96,29 @@ create index if not exists idx_belief_graphs_belief_vector
     on public.belief_graphs using {{vector_index}} (belief_vector vector_cosine_ops);
 
 -- search_path from current: the operators resolve in the schema pgvector was installed into.
+-- plpgsql with execute, not a sql function: before PostgreSQL 18 a sql function that cannot be
+-- inlined (the set clause forbids it) is planned without its arguments, so the planner does not
+-- see the limit and scans the table instead of the ANN index. execute … using plans each call
+-- with the real values.
 create or replace function public.match_goals(
     query_embedding vector,
     match_count integer default 10,
     filter_user_id uuid default null
 )
 returns table (id uuid, user_id uuid, agent_name text, goal_text text, status text, similarity double precision)
-language sql
+language plpgsql
 stable
 set search_path from current
 as $$
-    select g.id, g.user_id, g.agent_name, g.goal_text, g.status, (1 - (g.goal_vector <=> query_embedding))::double precision
-    from public.goal_assessments g
-    where g.goal_vector is not null
-      and (filter_user_id is null or g.user_id = filter_user_id)
-    order by g.goal_vector <=> query_embedding
-    limit match_count
+begin
+    return query execute
+        'select g.id, g.user_id, g.agent_name, g.goal_text, g.status, (1 - (g.goal_vector <=> $1))::double precision
+         from public.goal_assessments g
+         where g.goal_vector is not null'
+        || case when filter_user_id is null then '' else ' and g.user_id = $3' end
+        || ' order by g.goal_vector <=> $1 limit $2'
+        using query_embedding, match_count, filter_user_id;
+end
 $$;
 comment on function public.match_goals(vector, integer, uuid) is
     'Goals most similar to query_embedding (cosine, best first), optionally for one user; vector variant: ANN index on goal_vector.';
@@ -123,17 +130,20 @@ create or replace function public.match_beliefs(
 )
 returns table (id uuid, user_id uuid, agent_name text, belief_text text, subject text, predicate text, object text,
                confidence double precision, similarity double precision)
-language sql
+language plpgsql
 stable
 set search_path from current
 as $$
-    select b.id, b.user_id, b.agent_name, b.belief_text, b.subject, b.predicate, b.object, b.confidence,
-           (1 - (b.belief_vector <=> query_embedding))::double precision
-    from public.belief_graphs b
-    where b.belief_vector is not null
-      and (filter_user_id is null or b.user_id = filter_user_id)
-    order by b.belief_vector <=> query_embedding
-    limit match_count
+begin
+    return query execute
+        'select b.id, b.user_id, b.agent_name, b.belief_text, b.subject, b.predicate, b.object, b.confidence,
+                (1 - (b.belief_vector <=> $1))::double precision
+         from public.belief_graphs b
+         where b.belief_vector is not null'
+        || case when filter_user_id is null then '' else ' and b.user_id = $3' end
+        || ' order by b.belief_vector <=> $1 limit $2'
+        using query_embedding, match_count, filter_user_id;
+end
 $$;
 comment on function public.match_beliefs(vector, integer, uuid) is
     'Beliefs most similar to query_embedding (cosine, best first), optionally for one user; vector variant: ANN index on belief_vector.';
