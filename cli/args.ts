@@ -36,8 +36,6 @@ options
 exit codes: 0 done, 1 a check failed or the command refused, 2 bad usage.
 Progress goes to stderr, one line per migration with its time; passwords are never printed.`;
 
-export const COMMAND_NAMES = ["plan", "apply", "status", "rollback", "verify"] as const;
-
 export interface CliArgs {
     command: string;
     connection: ConnectionSettings;
@@ -55,7 +53,7 @@ export class UsageError extends Error {
     }
 }
 
-/** `commands` are the names main() can run (verify joins them when it lands). Returns "help" for -h. */
+/** `commands` are the names main() can run (cli/commands.ts). Returns "help" for -h. */
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv, commands: readonly string[]): CliArgs | "help" {
     let parsed: ReturnType<typeof parse>;
     try {

@@ -9,14 +9,10 @@
 //   delete → rollback from the outputs saved at the last up; refuses while memory tables hold rows
 //            unless allowDataLoss was true at that up
 //
-// How the provider runs: Pulumi serializes `provider` below into state and the engine runs it in a
-// separate plain-node process (@pulumi/pulumi/cmd/dynamic-provider) whose working directory is the
-// project directory, with no TypeScript loader. So each method loads components/schema/provider.ts
-// from process.cwd() through tsx at call time. The serialized text stays a few lines long, holds no
-// secret and no machine path; the price is that delete runs the provider code of the checkout it is
-// run from (with the old outputs, which carry all the rollback's data).
+// The serialized stub below loads components/schema/provider.ts at call time: see ../provider-loader.ts.
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSettings } from "../connection";
+import { loadProjectModule } from "../provider-loader";
 import { describeVariant } from "./plan";
 import { MEMORY_TABLES } from "./manifest";
 import { loadMigrationSources, renderMigrations, renderRollback, schemaChecksum, type Migration, type SchemaOptions } from "./render";
@@ -42,35 +38,17 @@ export const SCHEMA_MIGRATION_TYPE = "SchemaMigration";
 /** The dynamic resource's module; the type token is pulumi-nodejs:dynamic/memory-stack:SchemaMigration. */
 export const SCHEMA_MIGRATION_MODULE = "memory-stack";
 
-// Why a function and not an import: see the header. Kept free of captured values on purpose.
-function implementation(): typeof import("./provider") {
-    return loadProjectModule<typeof import("./provider")>("components/schema/provider.ts");
-}
+type Provider = typeof import("./provider");
 
-/**
- * Loads a TypeScript file of the project (path relative to the project directory) through tsx, from
- * inside a serialized provider. It captures nothing, so a provider stub in another module can
- * capture it by value: `const load = loadProjectModule;` at module level, then `load(...)` in the stub.
- */
-export function loadProjectModule<T>(relativeFile: string): T {
-    const path = require("node:path");
-    const file = path.join(process.cwd(), ...relativeFile.split("/"));
-    let tsx: { require(id: string, fromFile: string): unknown };
-    try {
-        tsx = require("tsx/cjs/api");
-    } catch (error) {
-        throw new Error(`the memory-stack dynamic providers load their code from the project directory, but tsx is not installed in ${process.cwd()} `
-            + `(${(error as Error).message}); run pulumi from the memory-stack directory after npm ci`);
-    }
-    return tsx.require(file, path.join(process.cwd(), "index.ts")) as T;
-}
+// A module-level const, so the serialized stub captures the function itself, not the module.
+const load = loadProjectModule;
 
 const provider: pulumi.dynamic.ResourceProvider = {
-    diff: async (id, olds, news) => implementation().diff(id, olds, news),
-    create: async (inputs) => implementation().create(inputs),
-    update: async (id, olds, news) => implementation().update(id, olds, news),
-    read: async (id, props) => implementation().read(id, props),
-    delete: async (id, olds) => implementation().remove(id, olds),
+    diff: async (id, olds, news) => load<Provider>("components/schema/provider.ts").diff(id, olds, news),
+    create: async (inputs) => load<Provider>("components/schema/provider.ts").create(inputs),
+    update: async (id, olds, news) => load<Provider>("components/schema/provider.ts").update(id, olds, news),
+    read: async (id, props) => load<Provider>("components/schema/provider.ts").read(id, props),
+    delete: async (id, olds) => load<Provider>("components/schema/provider.ts").remove(id, olds),
 };
 
 export class SchemaMigration extends pulumi.dynamic.Resource {

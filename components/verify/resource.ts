@@ -7,12 +7,10 @@
 //   update → the same
 //   delete → nothing to undo
 //
-// How the provider runs: as the schema resource's (components/schema/resource.ts): the serialized
-// stub loads components/verify/provider.ts from the project directory through tsx at call time,
-// with the loader the schema resource exports, captured by value so the stub holds no import.
+// The serialized stub below loads components/verify/provider.ts at call time: see ../provider-loader.ts.
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSettings } from "../connection";
-import { loadProjectModule } from "../schema/resource";
+import { loadProjectModule } from "../provider-loader";
 import { loadMigrationSources, renderMigrations, type Migration, type SchemaOptions } from "../schema/render";
 import { expectationsFor } from "./expected";
 import type { VerificationInputs, VerificationOutputs } from "./provider";
@@ -40,14 +38,16 @@ export const VERIFICATION_TYPE = "Verification";
 /** The type token is pulumi-nodejs:dynamic/memory-stack:Verification. */
 export const VERIFICATION_MODULE = "memory-stack";
 
+type Provider = typeof import("./provider");
+
 // A module-level const, so the serialized stub captures the function itself, not the module.
 const load = loadProjectModule;
 
 const provider: pulumi.dynamic.ResourceProvider = {
-    diff: async () => load<typeof import("./provider")>("components/verify/provider.ts").diff(),
-    create: async (inputs) => load<typeof import("./provider")>("components/verify/provider.ts").create(inputs),
-    update: async (id, olds, news) => load<typeof import("./provider")>("components/verify/provider.ts").update(id, olds, news),
-    delete: async () => load<typeof import("./provider")>("components/verify/provider.ts").remove(),
+    diff: async () => load<Provider>("components/verify/provider.ts").diff(),
+    create: async (inputs) => load<Provider>("components/verify/provider.ts").create(inputs),
+    update: async (id, olds, news) => load<Provider>("components/verify/provider.ts").update(id, olds, news),
+    delete: async () => load<Provider>("components/verify/provider.ts").remove(),
 };
 
 export class Verification extends pulumi.dynamic.Resource {

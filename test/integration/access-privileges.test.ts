@@ -2,13 +2,13 @@
 // created as the Access component creates them (before the schema, which names them in its
 // policies), the grants are the very rules the Grants component declares, rendered to SQL.
 import { randomBytes } from "node:crypto";
-import { Client, type ClientConfig } from "pg";
+import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MEMORY_TABLES, VIEWS } from "../../components/schema/manifest";
 import { renderRollback, type SchemaOptions } from "../../components/schema/render";
 import { privilegeRules, renderGrants, renderRevokes, type GrantTarget } from "../../components/privileges";
 import { applyMigrations, DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
-import { freshDatabase, type TestDatabase } from "../support/database";
+import { dropRoles, freshDatabase, type TestDatabase } from "../support/database";
 
 // Roles belong to the whole server, which other test files share: unique names per run.
 const suffix = randomBytes(3).toString("hex");
@@ -47,15 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
     await db?.drop();
     // The database is gone, and with it every grant: the roles drop cleanly.
-    const server = new Client({ ...(db.config as ClientConfig), database: "postgres" });
-    await server.connect();
-    try {
-        for (const role of [APP, ADMIN]) {
-            await server.query(`drop role if exists "${role}"`);
-        }
-    } finally {
-        await server.end();
-    }
+    await dropRoles(db.server, [APP, ADMIN]);
 });
 
 /** Runs work as `role` in a transaction with the user id set transaction-locally, then rolls back. */

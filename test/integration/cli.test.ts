@@ -1,27 +1,9 @@
 // The memory-stack CLI as a pipeline runs it: a child process, exit codes, progress on stderr.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
-import { join } from "node:path";
-import { Client } from "pg";
 import { readLedger } from "../../components/schema/engine";
-import { loadMigrationSources, renderMigrations } from "../../components/schema/render";
-import { freshDatabase, type TestDatabase } from "../support/database";
-
-const REPO = join(__dirname, "..", "..");
-const BIN = join(REPO, "bin", "memory-stack.js");
-
-interface Run { code: number; stdout: string; stderr: string }
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-    return new Promise((resolve) => {
-        const { DATABASE_URL: _ignored, ...inherited } = process.env;
-        execFile(command, args, { cwd: REPO, env: { ...inherited, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-            resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
-        });
-    });
-}
-
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => run(process.execPath, [BIN, ...args], env);
+import { migrationsFor } from "../support/apply-sql";
+import { cli, run } from "../support/cli";
+import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
 
 const databases: TestDatabase[] = [];
 const roleNames: string[] = [];
@@ -34,21 +16,11 @@ async function target(prefix: string): Promise<{ db: TestDatabase; env: NodeJS.P
     return { db, env: { DATABASE_URL: db.url }, roles: ["--app-role", `${db.name}_app`, "--admin-role", `${db.name}_admin`] };
 }
 
-const migrationCount = renderMigrations(loadMigrationSources(), { vector: false, vectorDimensions: 1536, vectorIndex: "hnsw", rls: true, appRole: "a", adminRole: "b" }).length;
+const migrationCount = migrationsFor().length;
 
 afterAll(async () => {
     await Promise.all(databases.map((db) => db.drop()));
-    if (databases.length > 0) {
-        const admin = new Client({ ...databases[0].config, database: "postgres" });
-        await admin.connect();
-        try {
-            for (const role of roleNames) {
-                await admin.query(`drop role if exists "${role}"`);
-            }
-        } finally {
-            await admin.end();
-        }
-    }
+    await dropRoles(sharedServer(), roleNames);
 });
 
 describe("memory-stack usage", () => {

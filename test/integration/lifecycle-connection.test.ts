@@ -8,6 +8,7 @@ import { createServer, connect, type Server } from "node:net";
 import type { ConnectionSettings } from "../../components/connection";
 import { readLedger } from "../../components/schema/engine";
 import { memoryProgram, outputsHolding, startLifecycle, type Lifecycle } from "../support/lifecycle";
+import { dropRoles } from "../support/database";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
 let schema: SchemaDatabase;
@@ -30,9 +31,7 @@ afterAll(async () => {
     await life?.host.stop();
     forwarder?.server.close();
     await schema?.drop();
-    const admin = new Client({ ...schema.db.config, database: "postgres" });
-    await admin.connect();
-    await admin.query(`drop role if exists "${deployer}"`).finally(() => admin.end());
+    await dropRoles(schema.db.server, [deployer]);
 });
 
 /** A TCP forwarder on a new port to the server: "the server moved". */

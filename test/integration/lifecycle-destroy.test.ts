@@ -18,8 +18,7 @@ let applicationRows: Record<string, string>;
 
 beforeAll(async () => {
     [schema, life] = await Promise.all([schemaDatabase("lifecycle_destroy", {}, false), startLifecycle()]);
-    const { db } = schema;
-    connection = { host: db.server.host, port: db.server.port, database: db.name, user: db.server.user, password: db.server.password };
+    connection = schema.db.settings;
     await createApplicationTables(schema.client);
     applicationRows = await fingerprint(schema.client);
     await life.up(await memoryProgram({ connection, schema: schema.options }));

@@ -12,6 +12,7 @@ import { DEFAULT_OPTIONS } from "../support/apply-sql";
 import { startDedicatedServer, type DedicatedServer } from "../support/dedicated-server";
 import { memoryProgram, startLifecycle, type Lifecycle, type ProgramResource } from "../support/lifecycle";
 import { migration } from "../support/migrations";
+import { until } from "../support/poll";
 
 // A later migration that creates a table, then needs a lock the test holds: it is mid-apply, with
 // its first statement done and uncommitted, for as long as the test likes.
@@ -54,17 +55,10 @@ afterAll(async () => {
     await server?.stop();
 });
 
-/** Polls until the migrating session waits on a lock; fails after the deadline. */
-async function migrationWaitsOnLock(deadlineMs = 20_000): Promise<void> {
+async function migrationWaitsOnLock(): Promise<void> {
     const observer = await connect();
-    const deadline = Date.now() + deadlineMs;
-    for (;;) {
-        const { rows } = await observer.query(
-            "select 1 from pg_stat_activity where application_name = 'memory-stack-migrate' and wait_event_type = 'Lock'");
-        if (rows.length > 0) return;
-        if (Date.now() > deadline) throw new Error("the migration never waited on lifecycle_gate");
-        await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await until("the migration to wait on lifecycle_gate", async () => (await observer.query(
+        "select 1 from pg_stat_activity where application_name = 'memory-stack-migrate' and wait_event_type = 'Lock'")).rows[0], 20_000);
 }
 
 describe("faults during an up", () => {

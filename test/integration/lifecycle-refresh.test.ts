@@ -3,7 +3,6 @@
 // only the applied migrations that create what is missing — or, where no migration re-creates the
 // object, fails naming it. Without a refresh the no-op up does not look, and verification fails it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ConnectionSettings } from "../../components/connection";
 import { readLedger } from "../../components/schema/engine";
 import { loadMigrationSources, renderMigrations } from "../../components/schema/render";
 import { creatingMigration } from "../../components/schema/repair";
@@ -16,9 +15,7 @@ let program: ProgramResource[];
 
 beforeAll(async () => {
     [schema, life] = await Promise.all([schemaDatabase("lifecycle_refresh", {}, false), startLifecycle()]);
-    const { db } = schema;
-    const connection: ConnectionSettings = { host: db.server.host, port: db.server.port, database: db.name, user: db.server.user, password: db.server.password };
-    program = await memoryProgram({ connection, schema: schema.options });
+    program = await memoryProgram({ connection: schema.db.settings, schema: schema.options });
     await life.up(program);
 });
 

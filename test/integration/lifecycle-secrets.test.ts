@@ -7,10 +7,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { configFor, installMocks, isSecret, resolve, runProgram, type MockedState } from "../support/program";
-import { secretPaths } from "../support/provider-host";
-import { SCHEMA_MIGRATION_TOKEN } from "../support/schema-provider";
+import { secretPaths } from "../support/secrets";
+import { SCHEMA_MIGRATION_TOKEN, VERIFICATION_TOKEN } from "../support/schema-provider";
 import { stackConfig } from "../support/stack-files";
-import { VERIFICATION_TOKEN } from "../support/lifecycle";
 
 let mocks: MockedState;
 

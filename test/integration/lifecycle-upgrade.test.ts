@@ -10,14 +10,14 @@
 // the stub loads provider.ts from the checkout, so old text always runs today's provider code.)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionSettings } from "../../components/connection";
 import { applyMigrations, describeVariant, readLedger } from "../../components/schema/engine";
 import { loadMigrationSources, renderMigrations } from "../../components/schema/render";
-import { loadProjectModule, schemaMigrationInputs, type SchemaMigrationArgs } from "../../components/schema/resource";
-import { Lifecycle, memoryProgram, registerDynamic, startLifecycle, type ProgramResource, type ResourceState } from "../support/lifecycle";
+import { loadProjectModule } from "../../components/provider-loader";
+import { schemaMigrationInputs, type SchemaMigrationArgs } from "../../components/schema/resource";
+import { Lifecycle, memoryProgram, startLifecycle, type ProgramResource, type ResourceState } from "../support/lifecycle";
 import { remainingMemoryObjects } from "../support/memory-objects";
 import { urnFor } from "../support/provider-host";
-import { loadProvider, SCHEMA_MIGRATION_TOKEN } from "../support/schema-provider";
+import { loadProvider, registerDynamic, SCHEMA_MIGRATION_TOKEN } from "../support/schema-provider";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
 type Provider = typeof import("../../components/schema/provider");
@@ -46,14 +46,13 @@ let release1State: ResourceState;
 
 beforeAll(async () => {
     [schema, life] = await Promise.all([schemaDatabase("lifecycle_upgrade", {}, false), startLifecycle()]);
-    const { db } = schema;
-    const connection: ConnectionSettings = { host: db.server.host, port: db.server.port, database: db.name, user: db.server.user, password: db.server.password };
+    const connection = schema.db.settings;
     const migrations = renderMigrations(loadMigrationSources(), schema.options);
     await applyMigrations(schema.client, migrations, { variant: describeVariant(schema.options) });
 
     const old = await registerDynamic(SCHEMA_MIGRATION_TOKEN, "memory-schema-release-1",
         (opts) => new Release1SchemaMigration("memory-schema-release-1", { connection: pulumi.secret(connection), schema: schema.options }, opts));
-    const { migrations: migrationsInput, ...inputs } = await life.host.check(urnFor(old.type, "memory-schema"), {}, old.inputs);
+    const { migrations: migrationsInput, ...inputs } = await life.host.check(urnFor(old.type, "memory-schema"), {}, old.rawInputs);
     release1State = {
         id: "memory-stack-schema",
         urn: urnFor(old.type, "memory-schema"),

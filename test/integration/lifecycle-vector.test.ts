@@ -3,11 +3,11 @@
 // that runs only the vector migration, keeps the stored embeddings, and verifies the vector variant.
 // PGlite serves one session at a time, so the test connects only between ups.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Client } from "pg";
 import type { ConnectionSettings } from "../../components/connection";
 import { readLedger } from "../../components/schema/engine";
 import type { SchemaOptions } from "../../components/schema/render";
 import { DEFAULT_OPTIONS } from "../support/apply-sql";
+import { withClient } from "../support/database";
 import { memoryProgram, startLifecycle, type Lifecycle } from "../support/lifecycle";
 import { startPgliteServer, type PgliteServer } from "../support/pglite-server";
 
@@ -19,22 +19,11 @@ let server: PgliteServer;
 let life: Lifecycle;
 let connection: ConnectionSettings;
 
-/** Runs `work` on a short-lived session: PGlite must be free again for the provider. */
-async function withClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
-    const client = new Client(connection);
-    await client.connect();
-    try {
-        return await work(client);
-    } finally {
-        await client.end();
-    }
-}
-
 beforeAll(async () => {
     [server, life] = await Promise.all([startPgliteServer(), startLifecycle()]);
     connection = { host: server.host, port: server.port, user: server.user, password: server.password, database: server.database };
     await life.up(await memoryProgram({ connection, schema: jsonb }));
-    await withClient((client) => client.query(`insert into users (id, email) values ('${USER}', 'ada@example.com');
+    await withClient(connection, (client) => client.query(`insert into users (id, email) values ('${USER}', 'ada@example.com');
         insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) values ('${USER}', 'sales', 'buy a robot', '[0.5, -0.25, 1]')`));
 }, 120_000);
 
@@ -45,16 +34,16 @@ afterAll(async () => {
 
 describe("switching a live stack to vector", () => {
     it("is an update that applies only the vector migration, keeps the embeddings and verifies the vector variant", async () => {
-        const ledgerBefore = await withClient(readLedger);
+        const ledgerBefore = await withClient(connection, readLedger);
 
         const steps = await life.up(await memoryProgram({ connection, schema: vector }));
 
         expect(steps).toEqual({ "memory-schema": "update", "memory-verification": "update" });
         expect(life.lastDiff("memory-schema")).toMatchObject({ changes: "some", replaces: [] });
-        expect(await withClient(readLedger)).toEqual([...ledgerBefore, expect.objectContaining({ name: "0010_vector.sql", variant: "vector(3,hnsw)" })]);
+        expect(await withClient(connection, readLedger)).toEqual([...ledgerBefore, expect.objectContaining({ name: "0010_vector.sql", variant: "vector(3,hnsw)" })]);
         expect(life.outputs("memory-schema")).toMatchObject({ variant: "vector(3,hnsw)", version: "0010_vector.sql", missing: [] });
         expect(life.outputs("memory-verification")).toMatchObject({ variant: "vector(3,hnsw)", counts: { tables: 7, indexes: 51 } });
-        const goals = await withClient((client) => client.query("select goal_text, goal_vector::real[] as embedding from goal_assessments"));
+        const goals = await withClient(connection, (client) => client.query("select goal_text, goal_vector::real[] as embedding from goal_assessments"));
         expect(goals.rows).toEqual([{ goal_text: "buy a robot", embedding: [0.5, -0.25, 1] }]);
     });
 

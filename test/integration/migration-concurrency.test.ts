@@ -4,6 +4,7 @@ import type { Client } from "pg";
 import { applyMigrations, MigrationLockTimeoutError, readLedger, MIGRATION_LOCK_KEY } from "../../components/schema/engine";
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { migration } from "../support/migrations";
+import { until } from "../support/poll";
 
 let db: TestDatabase;
 
@@ -14,20 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
     await db.drop();
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const value = await probe();
-        if (value !== undefined) {
-            return value;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`timed out waiting for ${what}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-}
 
 async function waiting(observer: Client, applicationName: string, event: string): Promise<boolean | undefined> {
     const result = await observer.query("select 1 from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock' and wait_event = $2", [applicationName, event]);

@@ -4,45 +4,31 @@ import type { Client } from "pg";
 import { applyMigrations, DataLossRefusedError, describeVariant, readLedger, rollbackSchema } from "../../components/schema/engine";
 import { MEMORY_TABLES } from "../../components/schema/manifest";
 import { loadMigrationSources, renderMigrations, renderRollback, type SchemaOptions } from "../../components/schema/render";
-import { freshDatabase, type TestDatabase } from "../support/database";
 import { remainingMemoryObjects } from "../support/memory-objects";
 import { recording, writes } from "../support/migrations";
-import { createApplicationTables, fingerprint, SEED_USER_ID } from "../support/seed-application";
+import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
+import { createApplicationTables, fingerprint, firstApplicationUser } from "../support/seed-application";
 
-let db: TestDatabase;
+let schema: SchemaDatabase;
 let client: Client;
 let options: SchemaOptions;
 let applicationRows: Record<string, string>;
 
 beforeAll(async () => {
-    db = await freshDatabase("migration_rollback");
-    client = await db.connect();
-    // Roles are cluster-wide and test files share the server: names of this database's own.
-    options = { vector: false, vectorDimensions: 3, vectorIndex: "hnsw", rls: true, appRole: `${db.name}_app`, adminRole: `${db.name}_admin` };
+    schema = await schemaDatabase("migration_rollback", {}, false);
+    ({ client, options } = schema);
     await createApplicationTables(client);
     applicationRows = await fingerprint(client);
     await applyMigrations(client, renderMigrations(loadMigrationSources(), options), { variant: describeVariant(options) });
-    await client.query("insert into sessions (session_id, user_id, agent_name) values ('s-1', $1, 'sales'), ('s-2', $1, 'support')", [SEED_USER_ID]);
-    await client.query("insert into memory_logs (user_id, agent_name, operation, memory_key) values ($1, 'sales', 'write', 'budget')", [SEED_USER_ID]);
-    await client.query("update users set memory_enabled = true where id = $1", [SEED_USER_ID]);
+    const user = await firstApplicationUser(client);
+    await client.query("insert into sessions (session_id, user_id, agent_name) values ('s-1', $1, 'sales'), ('s-2', $1, 'support')", [user]);
+    await client.query("insert into memory_logs (user_id, agent_name, operation, memory_key) values ($1, 'sales', 'write', 'budget')", [user]);
+    await client.query("update users set memory_enabled = true where id = $1", [user]);
 });
 
 afterAll(async () => {
-    await db.drop();
-    const admin = await freshDatabaseAdmin();
-    try {
-        await admin.query(`drop role if exists "${options.appRole}"; drop role if exists "${options.adminRole}"`);
-    } finally {
-        await admin.end();
-    }
+    await schema?.drop();
 });
-
-async function freshDatabaseAdmin(): Promise<Client> {
-    const { Client: PgClient } = await import("pg");
-    const admin = new PgClient({ ...db.config, database: "postgres" });
-    await admin.connect();
-    return admin;
-}
 
 const rollback = (allowDataLoss: boolean, on: Parameters<typeof rollbackSchema>[0] = client) =>
     rollbackSchema(on, { rollbackSql: renderRollback(options), memoryTables: MEMORY_TABLES, allowDataLoss });

@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { applyMigrations, describeVariant, readLedger, SchemaRefusedError, SqlFileError } from "../../components/schema/engine";
 import { loadMigrationSources, renderMigrations, type SchemaOptions } from "../../components/schema/render";
+import { DEFAULT_OPTIONS } from "../support/apply-sql";
 import { startPgliteServer, type PgliteServer } from "../support/pglite-server";
 
-const jsonb: SchemaOptions = { vector: false, vectorDimensions: 3, vectorIndex: "hnsw", rls: true, appRole: "memory_app", adminRole: "memory_admin" };
+const jsonb: SchemaOptions = DEFAULT_OPTIONS;
 const vector: SchemaOptions = { ...jsonb, vector: true };
 const USER = "00000000-0000-4000-8000-000000000001";
 const BAD_GOAL = "00000000-0000-4000-8000-00000000a0ff";
@@ -35,7 +36,7 @@ async function columnType(table: string, column: string): Promise<string> {
 
 beforeAll(async () => {
     server = await startPgliteServer();
-    client = new Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: server.database });
+    client = new Client(server);
     await client.connect();
     await apply(jsonb);
     await client.query("insert into users (id, email) values ($1, 'ada@example.com')", [USER]);

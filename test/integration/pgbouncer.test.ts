@@ -8,8 +8,10 @@ import { parseConfig, type RawConfig } from "../../components/config";
 import { scramParameters, scramVerifier } from "../../components/pgbouncer-config";
 import { listeningCheck } from "../../components/pooler";
 import { applyMigrations, migrationsFor } from "../support/apply-sql";
+import { withClient } from "../support/database";
 import { freePort, startEmbeddedPostgres, type RunningServer } from "../support/embedded-server";
 import { findPgBouncer, startPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
+import { until } from "../support/poll";
 
 const binary = findPgBouncer();
 if (!binary) {
@@ -133,8 +135,10 @@ describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreS
                     const after = await a.query("select auth.uid() as uid");
                     expect(after.rows[0].uid).toBeNull();
                     // The same server connection, handed to another client next, does not carry it either.
-                    const other = await pollUntil(() => b.query("select pg_backend_pid() as pid, auth.uid() as uid"),
-                        (result) => result.rows[0].pid === inside.rows[0].pid);
+                    const other = await until("b to be handed a's server connection", async () => {
+                        const result = await b.query("select pg_backend_pid() as pid, auth.uid() as uid");
+                        return result.rows[0].pid === inside.rows[0].pid ? result : undefined;
+                    }, 5_000);
                     expect(other.rows[0].pid).toBe(inside.rows[0].pid);
                     expect(other.rows[0].uid).toBeNull();
                 });
@@ -226,17 +230,6 @@ describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreS
     }
 });
 
-async function withClient<T>(config: ClientConfig, work: (client: Client) => Promise<T>): Promise<T> {
-    const client = new Client(config);
-    client.on("error", () => undefined);
-    await client.connect();
-    try {
-        return await work(client);
-    } finally {
-        await client.end().catch(() => undefined);
-    }
-}
-
 interface HoldOptions {
     /** Runs on each connected client. */
     work?: (client: Client, index: number) => Promise<void>;
@@ -278,16 +271,6 @@ async function holdAll(count: number, config: () => ClientConfig, options: HoldO
         return attempts;
     } finally {
         await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
-    }
-}
-
-async function pollUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const value = await probe();
-        if (done(value) || Date.now() > deadline) {
-            return value;
-        }
     }
 }
 

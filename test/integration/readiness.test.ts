@@ -3,13 +3,14 @@ import { DatabaseNotReadyError, waitForDatabase } from "../../components/readine
 import type { ConnectionSettings } from "../../components/connection";
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { freePort, startEmbeddedPostgres } from "../support/embedded-server";
+import { until } from "../support/poll";
 
 describe("the readiness barrier", () => {
     let db: TestDatabase;
     let settings: ConnectionSettings;
     beforeAll(async () => {
         db = await freshDatabase("readiness");
-        settings = { host: db.server.host, port: db.server.port, user: db.server.user, password: db.server.password, database: db.name };
+        settings = db.settings;
     });
     afterAll(async () => db?.drop());
 
@@ -22,10 +23,7 @@ describe("the readiness barrier", () => {
         const waits: string[] = [];
         const waiting = waitForDatabase({ ...settings, port, database: "postgres" }, { timeoutMs: 60_000, onWait: (_attempt, last) => waits.push(last) });
         // Start the server only once the barrier has seen it refuse at least once.
-        const deadline = Date.now() + 10_000;
-        while (waits.length === 0 && Date.now() < deadline) {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-        }
+        await until("the barrier's first refused attempt", () => waits[0]);
         expect(waits[0]).toMatch(/ECONNREFUSED/);
         const late = await startEmbeddedPostgres({ port });
         try {

@@ -2,7 +2,6 @@
 // from its serialized form (`__provider`, as registered under mocks), loaded from that text in a
 // fresh module context, and driven create → diff → update → delete against a real PostgreSQL 15.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Client } from "pg";
 import type { ConnectionSettings } from "../../components/connection";
 import { readLedger } from "../../components/schema/engine";
 import { STATE_VERSION } from "../../components/schema/provider";
@@ -10,10 +9,12 @@ import { loadMigrationSources, renderMigrations, type SchemaOptions } from "../.
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { remainingMemoryObjects } from "../support/memory-objects";
 import { migration } from "../support/migrations";
-import { secretPaths } from "../support/provider-host";
 import { loadProvider, registerSchemaMigration, type RegisteredSchemaMigration } from "../support/schema-provider";
+import { schemaDatabase } from "../support/schema-db";
+import { secretPaths } from "../support/secrets";
 
 let db: TestDatabase;
+let drop: () => Promise<void>;
 let connection: ConnectionSettings;
 let options: SchemaOptions;
 let first: RegisteredSchemaMigration;
@@ -21,21 +22,13 @@ let first: RegisteredSchemaMigration;
 const extra = migration("0099_extra.sql", "-- one more migration, shipped later\ncreate table public.extra_notes (id int primary key);\n");
 
 beforeAll(async () => {
-    db = await freshDatabase("schema_resource");
-    connection = { host: db.server.host, port: db.server.port, database: db.name, user: db.server.user, password: db.server.password };
-    options = { vector: false, vectorDimensions: 3, vectorIndex: "hnsw", rls: true, appRole: `${db.name}_app`, adminRole: `${db.name}_admin` };
+    ({ db, options, drop } = await schemaDatabase("schema_resource", {}, false));
+    connection = db.settings;
     first = await registerSchemaMigration("memory-schema", { connection, schema: options });
 });
 
 afterAll(async () => {
-    await db.drop();
-    const admin = new Client({ ...db.config, database: "postgres" });
-    await admin.connect();
-    try {
-        await admin.query(`drop role if exists "${options.appRole}"; drop role if exists "${options.adminRole}"`);
-    } finally {
-        await admin.end();
-    }
+    await drop?.();
 });
 
 describe("the serialized SchemaMigration provider", () => {

@@ -1,24 +1,14 @@
 // `memory-stack verify` as a pipeline runs it: a child process through bin/, exit 0 with a one-line
 // summary on a good schema, exit 1 with the same report `pulumi up` fails with on a broken one.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
-import { join } from "node:path";
 import { applyMigrations, describeVariant } from "../../components/schema/engine";
 import { migrationsFor } from "../support/apply-sql";
+import { cli, type Run } from "../support/cli";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
-const REPO = join(__dirname, "..", "..");
-const BIN = join(REPO, "bin", "memory-stack.js");
-
-interface Run { code: number; stdout: string; stderr: string }
-
 function verify(schema: SchemaDatabase, ...flags: string[]): Promise<Run> {
-    const { DATABASE_URL: _ignored, ...inherited } = process.env;
     const roles = ["--app-role", schema.options.appRole, "--admin-role", schema.options.adminRole];
-    return new Promise((resolve) => {
-        execFile(process.execPath, [BIN, "verify", ...roles, ...flags], { cwd: REPO, env: { ...inherited, DATABASE_URL: schema.db.url }, timeout: 60_000 },
-            (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }));
-    });
+    return cli(["verify", ...roles, ...flags], { DATABASE_URL: schema.db.url });
 }
 
 let schema: SchemaDatabase;

@@ -8,10 +8,10 @@ import { MEMORY_TABLES, TABLE_COLUMNS } from "../../components/schema/manifest";
 import type { SchemaOptions } from "../../components/schema/render";
 import { formatReport, verifySchema, type VerificationReport } from "../../components/verify/engine";
 import { expectationsFor } from "../../components/verify/expected";
-import { migrationsFor } from "../support/apply-sql";
+import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 import { freshDatabase } from "../support/database";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
-import { createApplicationTables, SEED_USER_ID } from "../support/seed-application";
+import { createApplicationTables, firstApplicationUser } from "../support/seed-application";
 import { databaseTrace } from "../support/verify-trace";
 
 async function applyWithLedger(client: Client, options: SchemaOptions): Promise<void> {
@@ -88,9 +88,10 @@ describe("a schema applied beside the seed's application tables", () => {
                 + "alter table users add column visit_no serial");
             await applyWithLedger(schema.client, schema.options);
             // The borrowed users already have memory of their own, which the checks must neither count as theirs nor change.
+            const borrowed = await firstApplicationUser(schema.client);
             await schema.client.query(`insert into sessions (session_id, user_id, agent_name, status) values
-                ('live-1', $1, 'sales', 'completed'), ('live-2', $1, 'sales', 'active')`, [SEED_USER_ID]);
-            await schema.client.query("insert into goal_assessments (user_id, agent_name, goal_text) values ($1, 'sales', 'buy a robot')", [SEED_USER_ID]);
+                ('live-1', $1, 'sales', 'completed'), ('live-2', $1, 'sales', 'active')`, [borrowed]);
+            await schema.client.query("insert into goal_assessments (user_id, agent_name, goal_text) values ($1, 'sales', 'buy a robot')", [borrowed]);
             const before = await databaseTrace(schema.client);
 
             const report = await verify(schema);
@@ -150,8 +151,7 @@ describe("a database with no memory schema at all", () => {
         const db = await freshDatabase("verify_empty");
         try {
             const client = await db.connect();
-            const options = { vector: false, vectorDimensions: 3, vectorIndex: "hnsw" as const, rls: true, appRole: "memory_app", adminRole: "memory_admin" };
-            const expected = expectationsFor(options, migrationsFor(options));
+            const expected = expectationsFor(DEFAULT_OPTIONS, migrationsFor());
 
             const report = await verifySchema(client, expected);
 

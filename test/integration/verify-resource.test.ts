@@ -2,61 +2,36 @@
 // its serialized provider (`__provider`) loaded back from that text in a fresh module context,
 // and driven create → diff → update → (a breakage) update → delete against a real PostgreSQL 15.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSettings } from "../../components/connection";
 import { applyMigrations, describeVariant } from "../../components/schema/engine";
-import { Verification, type VerificationArgs, type VerificationInputs } from "../../components/verify/resource";
+import type { VerificationInputs } from "../../components/verify/resource";
 import { migrationsFor } from "../support/apply-sql";
-import { installMocks } from "../support/program";
-import { isWrappedSecret, loadProvider, unwrapSecrets } from "../support/schema-provider";
+import { until } from "../support/poll";
+import { loadProvider, registerVerification, type RegisteredDynamic } from "../support/schema-provider";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
+import { isWrappedSecret } from "../support/secrets";
 import { databaseTrace } from "../support/verify-trace";
-
-const TOKEN = "pulumi-nodejs:dynamic/memory-stack:Verification";
-
-interface Registered {
-    providerText: string;
-    inputs: VerificationInputs;
-    rawInputs: Record<string, unknown>;
-    opts: pulumi.CustomResourceOptions;
-}
-
-async function register(name: string, args: VerificationArgs): Promise<Registered> {
-    const mocks = installMocks();
-    let opts: pulumi.CustomResourceOptions | undefined;
-    const resource = new Verification(name, args, { transformations: [(seen) => ((opts = seen.opts), undefined)] });
-    await new Promise<void>((resolve) => resource.urn.apply(() => resolve()));
-    const rawInputs = mocks.inputs[`${TOKEN}::${name}`];
-    const { __provider: providerText, ...inputs } = unwrapSecrets(rawInputs) as Record<string, unknown>;
-    return { providerText: providerText as string, inputs: inputs as unknown as VerificationInputs, rawInputs, opts: opts! };
-}
 
 let schema: SchemaDatabase;
 let connection: ConnectionSettings;
-let registered: Registered;
+let registered: RegisteredDynamic<VerificationInputs>;
 
 beforeAll(async () => {
     schema = await schemaDatabase("verify_resource", {}, false);
     await applyMigrations(schema.client, migrationsFor(schema.options), { variant: describeVariant(schema.options) });
-    const { db } = schema;
-    connection = { host: db.server.host, port: db.server.port, database: db.name, user: db.server.user, password: db.server.password };
-    registered = await register("memory-verification", { connection, schema: schema.options, schemaChecksum: "sha256-of-the-schema" });
+    connection = schema.db.settings;
+    registered = await registerVerification("memory-verification", { connection, schema: schema.options, schemaChecksum: "sha256-of-the-schema" });
 });
 
 afterAll(async () => {
     await schema?.drop();
 });
 
-/** Polls until the server lists no session of the provider (a closed backend may take a moment to exit). */
-async function verifySessionsGone(deadlineMs = 5_000): Promise<boolean> {
-    const deadline = Date.now() + deadlineMs;
-    for (;;) {
-        const { rows: [{ n }] } = await schema.client.query<{ n: number }>(
-            "select count(*)::int as n from pg_stat_activity where application_name = 'memory-stack-verify'");
-        if (n === 0) return true;
-        if (Date.now() > deadline) return false;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+/** Sessions of the provider the server still lists. */
+async function verifySessions(): Promise<number> {
+    const { rows: [{ n }] } = await schema.client.query<{ n: number }>(
+        "select count(*)::int as n from pg_stat_activity where application_name = 'memory-stack-verify'");
+    return n;
 }
 
 describe("the serialized Verification provider", () => {
@@ -103,6 +78,8 @@ describe("the serialized Verification provider", () => {
         await expect(failed).rejects.toThrow("view user_session_stats: missing");
 
         await provider.delete(created.id, updated.outs);
-        expect(await verifySessionsGone()).toBe(true);
+        // A closed backend may take a moment to exit.
+        await until("the provider's sessions to end", async () => (await verifySessions()) === 0 || undefined, 5_000);
+        expect(await verifySessions()).toBe(0);
     });
 });

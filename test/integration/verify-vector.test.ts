@@ -7,11 +7,11 @@ import { applyMigrations, describeVariant } from "../../components/schema/engine
 import type { SchemaOptions } from "../../components/schema/render";
 import { formatReport, verifySchema } from "../../components/verify/engine";
 import { expectationsFor, type Expectations } from "../../components/verify/expected";
-import { migrationsFor } from "../support/apply-sql";
+import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 import { startPgliteServer, type PgliteServer } from "../support/pglite-server";
 import { databaseTrace } from "../support/verify-trace";
 
-const options: SchemaOptions = { vector: true, vectorDimensions: 3, vectorIndex: "hnsw", rls: true, appRole: "memory_app", adminRole: "memory_admin" };
+const options: SchemaOptions = { ...DEFAULT_OPTIONS, vector: true };
 
 let server: PgliteServer;
 let client: Client;
@@ -19,7 +19,7 @@ let expected: Expectations;
 
 beforeAll(async () => {
     server = await startPgliteServer();
-    client = new Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: server.database });
+    client = new Client(server);
     await client.connect();
     const migrations = migrationsFor(options);
     await applyMigrations(client, migrations, { variant: describeVariant(options) });

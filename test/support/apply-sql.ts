@@ -31,13 +31,3 @@ export async function applyMigrations(client: Client, migrations: Migration[]): 
         }
     }
 }
-
-/** Runs sql in a transaction that is always rolled back (for probes that must leave no trace). */
-export async function inRolledBackTransaction<T>(client: Client, work: () => Promise<T>): Promise<T> {
-    await client.query("begin");
-    try {
-        return await work();
-    } finally {
-        await client.query("rollback");
-    }
-}

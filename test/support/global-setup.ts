@@ -6,8 +6,8 @@ let server: RunningServer | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
     server = await startEmbeddedPostgres();
-    const { stop: _stop, ...address } = server;
-    project.provide("postgres", address);
+    const { host, port, user, password } = server;
+    project.provide("postgres", { host, port, user, password });
 }
 
 export async function teardown(): Promise<void> {

@@ -16,12 +16,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSettings } from "../../components/connection";
 import type { Migration, SchemaOptions } from "../../components/schema/render";
-import { Verification } from "../../components/verify/resource";
-import { installMocks } from "./program";
-import { secretPaths, startProviderHost, urnFor, type DiffResult, type Properties, type ProviderHost } from "./provider-host";
-import { registerSchemaMigration, SCHEMA_MIGRATION_TOKEN } from "./schema-provider";
-
-export const VERIFICATION_TOKEN = "pulumi-nodejs:dynamic/memory-stack:Verification";
+import { startProviderHost, urnFor, type DiffResult, type Properties, type ProviderHost } from "./provider-host";
+import { registerSchemaMigration, registerVerification, type RegisteredDynamic } from "./schema-provider";
+import { secretPaths } from "./secrets";
 
 /** A dynamic resource as the program registered it. */
 export interface ProgramResource {
@@ -167,26 +164,15 @@ export async function memoryProgram(args: MemoryProgramArgs): Promise<ProgramRes
     const schema = await registerSchemaMigration(`memory-schema-${suffix}`, {
         connection, schema: args.schema, migrations: args.migrations, allowDataLoss: args.allowDataLoss, readinessTimeoutMs: args.readinessTimeoutMs,
     });
-    const verification = await registerDynamic(VERIFICATION_TOKEN, `memory-verification-${suffix}`, (opts) => new Verification(`memory-verification-${suffix}`, {
+    const verification = await registerVerification(`memory-verification-${suffix}`, {
         connection, schema: args.schema, migrations: args.migrations, schemaChecksum: schema.inputs.checksum, readinessTimeoutMs: args.readinessTimeoutMs,
-    }, opts));
-    return [
-        { name: "memory-schema", type: SCHEMA_MIGRATION_TOKEN, inputs: schema.rawInputs, additionalSecretOutputs: schema.opts.additionalSecretOutputs ?? [] },
-        { ...verification, name: "memory-verification" },
-    ];
+    });
+    return [programResource("memory-schema", schema), programResource("memory-verification", verification)];
 }
 
-/** Registers one dynamic resource under mocks and returns what the engine received for it, with its options. */
-export async function registerDynamic(type: string, name: string, build: (opts: pulumi.CustomResourceOptions) => pulumi.CustomResource): Promise<ProgramResource> {
-    const mocks = installMocks();
-    let opts: pulumi.CustomResourceOptions | undefined;
-    const resource = build({ transformations: [(seen) => ((opts = seen.opts), undefined)] });
-    await new Promise<void>((resolve) => resource.urn.apply(() => resolve()));
-    const inputs = mocks.inputs[`${type}::${name}`];
-    if (!inputs || !opts) {
-        throw new Error(`the mock engine saw no ${type} named ${name}`);
-    }
-    return { name, type, inputs, additionalSecretOutputs: opts.additionalSecretOutputs ?? [] };
+/** A registered dynamic resource under the logical name its URN uses. */
+function programResource(name: string, registered: RegisteredDynamic<unknown>): ProgramResource {
+    return { name, type: registered.type, inputs: registered.rawInputs, additionalSecretOutputs: registered.opts.additionalSecretOutputs ?? [] };
 }
 
 /** Output names whose value holds `needle` (a password, say): each must be among the state's secretOutputs. */

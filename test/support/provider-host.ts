@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import * as grpc from "@grpc/grpc-js";
+import { withoutSecretWrappers } from "./secrets";
 import { REPO } from "./stack-files";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -19,30 +20,6 @@ const structProto = require("google-protobuf/google/protobuf/struct_pb");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export type Properties = Record<string, unknown>;
-
-// How the Pulumi SDK marks a secret inside property values (runtime/rpc.ts).
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
-/** The value with every secret wrapper replaced by its plain value, as the engine sends it to a host that does not accept secrets. */
-export function withoutSecretWrappers(value: unknown): unknown {
-    if (Array.isArray(value)) {
-        return value.map(withoutSecretWrappers);
-    }
-    if (value && typeof value === "object") {
-        const record = value as Record<string, unknown>;
-        if (record[SIG_KEY] === SECRET_SIG) {
-            return withoutSecretWrappers(record.value);
-        }
-        return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, withoutSecretWrappers(inner)]));
-    }
-    return value;
-}
-
-/** Top-level property names whose value is (or holds) a secret. */
-export function secretPaths(properties: Properties): string[] {
-    return Object.keys(properties).filter((key) => JSON.stringify(properties[key] ?? null).includes(SECRET_SIG));
-}
 
 export interface DiffResult {
     changes: "none" | "some" | "unknown";

@@ -1,9 +1,9 @@
 // A fresh database with the memory schema applied, for the schema tests.
 // Roles are cluster-wide and the test server is shared by files running in parallel, so each
 // database gets its own role names (derived from its name); drop() removes them again.
-import { Client } from "pg";
+import type { Client } from "pg";
 import type { SchemaOptions } from "../../components/schema/render";
-import { freshDatabase, type TestDatabase } from "./database";
+import { dropRoles, freshDatabase, type TestDatabase } from "./database";
 import { applyMigrations, DEFAULT_OPTIONS, migrationsFor } from "./apply-sql";
 
 export interface SchemaDatabase {
@@ -20,14 +20,7 @@ export async function schemaDatabase(prefix: string, overrides: Partial<SchemaOp
     const client = await db.connect();
     const drop = async () => {
         await db.drop();
-        const admin = new Client({ ...db.config, database: "postgres" });
-        await admin.connect();
-        try {
-            await admin.query(`drop role if exists "${options.appRole}"`);
-            await admin.query(`drop role if exists "${options.adminRole}"`);
-        } finally {
-            await admin.end();
-        }
+        await dropRoles(db.server, [options.appRole, options.adminRole]);
     };
     if (apply) {
         try {

@@ -8,6 +8,7 @@ import type { RawConfig } from "../../components/config";
 import { Grants } from "../../components/grants";
 import { privilegeRules, PRIVILEGE_RULES } from "../../components/privileges";
 import { configFor, installMocks, isSecret, resolve, runProgram, type MockedState, type Registered } from "../support/program";
+import { isWrappedSecret } from "../support/secrets";
 
 const PROVIDER = "pulumi:providers:postgresql";
 const ROLE = "postgresql:index/role:Role";
@@ -15,7 +16,6 @@ const GRANT = "postgresql:index/grant:Grant";
 const DATABASE = "postgresql:index/database:Database";
 const EXTENSION = "postgresql:index/extension:Extension";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 const supabaseUrl = "postgresql://postgres:supabase-secret@db.example.supabase.co:5432/postgres";
 const managedUrl = "postgresql://owner:managed-secret@pg.example.com:5432/memory";
@@ -65,10 +65,6 @@ function received(r: Registered): Record<string, unknown> {
     const inputs = mocked.inputs[`${r.type}::${r.name}`];
     if (!inputs) throw new Error(`the mocks never saw ${r.type} ${r.name}`);
     return inputs;
-}
-
-function isWrappedSecret(value: unknown): boolean {
-    return typeof value === "object" && value !== null && Object.values(value).includes(SECRET_SIG);
 }
 
 /** Provider settings other than strings reach the engine JSON-encoded (the SDK encodes them). */

@@ -4,13 +4,12 @@ import type { RawConfig } from "../../components/config";
 import { pgbouncerSettings, renderPgBouncerIni } from "../../components/pgbouncer-config";
 import type { PoolerArgs } from "../../components/pooler";
 import { configFor, installMocks, isSecret, resolve, runProgram, type MockedState, runStack } from "../support/program";
+import { isWrappedSecret } from "../support/secrets";
 
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
 const OWNER_PASSWORD = "owner-secret-password-0123";
 const APP_PASSWORD = "app-secret-password-4567";
-// The engine's marker for a secret value in serialized properties (what state stores encrypted).
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 interface Upload { file: string; content: string; permissions?: string }
 
@@ -47,7 +46,7 @@ function inPlaintext(value: unknown, needle: string): boolean {
         return value.some((item) => inPlaintext(item, needle));
     }
     if (value && typeof value === "object") {
-        if (Object.values(value).includes(SECRET_SIG)) {
+        if (isWrappedSecret(value)) {
             return false;
         }
         return Object.values(value).some((item) => inPlaintext(item, needle));

@@ -3,9 +3,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Expectations } from "../../components/verify/expected";
 import { installMocks, isSecret, resolve, runStack } from "../support/program";
-import { SCHEMA_MIGRATION_TOKEN } from "../support/schema-provider";
+import { SCHEMA_MIGRATION_TOKEN, VERIFICATION_TOKEN } from "../support/schema-provider";
 
-const VERIFICATION_TOKEN = "pulumi-nodejs:dynamic/memory-stack:Verification";
 const GRANT = "postgresql:index/grant:Grant";
 
 beforeAll(() => {
