@@ -84,7 +84,10 @@ export function checkImage(image: string, vector: boolean): void {
     }
 }
 
-export interface ExternalServer { host: string; port: number; database: string; user: string; password: string | undefined }
+export const SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-full"] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
+export interface ExternalServer { host: string; port: number; database: string; user: string; password: string | undefined; sslMode: SslMode | undefined }
 
 export function parseDatabaseUrl(url: string | undefined): ExternalServer {
     if (url === undefined || url.trim() === "") {
@@ -111,5 +114,14 @@ export function parseDatabaseUrl(url: string | undefined): ExternalServer {
         database,
         user: decodeURIComponent(parsed.username),
         password: parsed.password === "" ? undefined : decodeURIComponent(parsed.password),
+        sslMode: urlSslMode(parsed),
     };
+}
+
+function urlSslMode(url: URL): SslMode | undefined {
+    const mode = url.searchParams.get("sslmode");
+    if (mode !== null && !(SSL_MODES as readonly string[]).includes(mode)) {
+        throw new ConfigError("databaseUrl", `…?sslmode=${mode}`, `sslmode must be one of ${SSL_MODES.join(", ")}`);
+    }
+    return (mode ?? undefined) as SslMode | undefined;
 }

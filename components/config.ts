@@ -3,8 +3,8 @@
 // or throws a ConfigError that names the key, the value and what is allowed.
 
 import {
-    checkConnectionBudget, checkImage, checkPinned, checkPoolerFitsClient, checkRoles, parseDatabaseUrl,
-    DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE, MAX_INDEXED_DIMENSIONS,
+    checkConnectionBudget, checkImage, checkPinned, checkPoolerFitsClient, checkRoles, parseDatabaseUrl, SSL_MODES,
+    type ExternalServer, type SslMode, DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE, MAX_INDEXED_DIMENSIONS,
 } from "./config-rules";
 import { bool, ConfigError, identifier, int, NAMESPACE, nonEmpty, oneOf, parseObject, password, text, type RawConfig } from "./config-values";
 
@@ -59,7 +59,7 @@ export interface StackConfig {
     /** External mode: the server's URL (a secret). Host, port, database, user and password come from it. */
     databaseUrl: string | undefined;
     /** External mode: sslmode for every connection. Default: require. */
-    sslMode: "disable" | "prefer" | "require" | "verify-ca" | "verify-full";
+    sslMode: SslMode;
     /** Host port of PostgreSQL (docker) or the server's port (external). Default: 5432. */
     hostPort: number;
     /** Host name clients use. Default: localhost (docker) or the URL's host (external). */
@@ -188,8 +188,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
         user: external?.user ?? identifier(raw, "user", "postgres"),
         password: external?.password ?? password(raw.password),
         databaseUrl: raw.databaseUrl,
-        sslMode: oneOf(raw, "sslMode", ["disable", "prefer", "require", "verify-ca", "verify-full"] as const,
-            provisioner === "external" ? "require" : "disable"),
+        sslMode: sslMode(raw, external),
         hostPort,
         host: external?.host ?? nonEmpty(raw, "host", "localhost"),
         vector,
@@ -212,6 +211,15 @@ export function parseConfig(raw: RawConfig): StackConfig {
     checkRoles(config);
     checkConnectionBudget(config);
     return config;
+}
+
+/** The sslmode from the key or the URL (they must agree); require for an external server, disable for the local container. */
+function sslMode(raw: RawConfig, external: ExternalServer | undefined): SslMode {
+    const fromKey = raw.sslMode === undefined ? undefined : oneOf(raw, "sslMode", SSL_MODES, "require");
+    if (fromKey !== undefined && external?.sslMode !== undefined && fromKey !== external.sslMode) {
+        throw new ConfigError("sslMode", fromKey, `disagrees with databaseUrl's sslmode=${external.sslMode}; set one of them`);
+    }
+    return fromKey ?? external?.sslMode ?? (external ? "require" : "disable");
 }
 
 /** Reads every `memory-stack:*` value from the stack's config and validates it. Runs before any resource is registered. */

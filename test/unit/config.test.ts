@@ -127,6 +127,14 @@ describe("the external stack", () => {
         expect(configErrorFor({ provisioner: "external", databaseUrl: "postgresql://db.abc.supabase.co/postgres" }).message).toMatch(/must name a user/);
     });
 
+    it("takes sslmode from the URL, and refuses a sslMode key that disagrees with it", () => {
+        expect(parseConfig({ provisioner: "external", databaseUrl: `${url}?sslmode=verify-full` }).sslMode).toBe("verify-full");
+        expect(parseConfig({ provisioner: "external", databaseUrl: `${url}?sslmode=verify-full`, sslMode: "verify-full" }).sslMode).toBe("verify-full");
+        expect(configErrorFor({ provisioner: "external", databaseUrl: `${url}?sslmode=require`, sslMode: "disable" }).message)
+            .toMatch(/sslMode is "disable"; disagrees with databaseUrl's sslmode=require/);
+        expect(configErrorFor({ provisioner: "external", databaseUrl: `${url}?sslmode=always` }).message).toMatch(/sslmode must be one of disable/);
+    });
+
     it("refuses PgBouncer beside a server it does not run", () => {
         expect(configErrorFor({ provisioner: "external", databaseUrl: url, pooling: '{"enabled": true}' }).key).toBe("pooling.enabled");
     });
