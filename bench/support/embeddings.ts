@@ -1,0 +1,80 @@
+// Reproducible embeddings with cluster structure, and the exact answer to compare an index with.
+//
+// Each embedding is a centroid plus gaussian noise of the same expected norm, normalized: cosine to
+// its own centroid about 0.71, to another cluster's members about 0. Real text embeddings are
+// topical in the same way, and it makes recall@10 meaningful: the true neighbours are the closest
+// members of the query's cluster, separated from the next ones by small margins, not by a gulf.
+// Values are rounded to 5 decimals, and everything (ground truth included) uses the rounded values.
+
+export interface EmbeddingSet {
+    dimensions: number;
+    vectors: Float64Array[];
+    queries: Float64Array[];
+}
+
+/** mulberry32: a small, fast, seeded PRNG; the same seed gives the same data on every machine. */
+export function prng(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => {
+        state = (state + 0x6d2b79f5) >>> 0;
+        let t = state;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+export function clusteredEmbeddings(options: { count: number; queries: number; dimensions: number; clusters: number; seed: number }): EmbeddingSet {
+    const random = prng(options.seed);
+    const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    const { dimensions } = options;
+    const centroids = Array.from({ length: options.clusters }, () => normalize(Float64Array.from({ length: dimensions }, gaussian)));
+    const noiseScale = 1 / Math.sqrt(dimensions); // noise vector of expected norm 1, like the centroid
+    const around = () => {
+        const centroid = centroids[Math.floor(random() * centroids.length)];
+        return rounded(normalize(centroid.map((x) => x + gaussian() * noiseScale)));
+    };
+    return {
+        dimensions,
+        vectors: Array.from({ length: options.count }, around),
+        queries: Array.from({ length: options.queries }, around),
+    };
+}
+
+/** The text both jsonb and pgvector parse: "[0.01234,-0.5,...]". */
+export function embeddingText(vector: Float64Array): string {
+    return `[${Array.from(vector).join(",")}]`;
+}
+
+/** Indexes of the k vectors most similar to `query` by cosine, best first (ties: lower index first). */
+export function exactTopK(vectors: Float64Array[], query: Float64Array, k: number): number[] {
+    const queryNorm = norm(query);
+    const scored = vectors.map((vector, index) => {
+        let dot = 0;
+        for (let i = 0; i < vector.length; i++) dot += vector[i] * query[i];
+        return { index, similarity: dot / (norm(vector) * queryNorm) };
+    });
+    scored.sort((a, b) => b.similarity - a.similarity || a.index - b.index);
+    return scored.slice(0, k).map((item) => item.index);
+}
+
+/** |found ∩ truth| / |truth|. */
+export function recall(found: readonly unknown[], truth: readonly unknown[]): number {
+    const wanted = new Set(truth);
+    return truth.length === 0 ? 1 : found.filter((item) => wanted.has(item)).length / truth.length;
+}
+
+function normalize(vector: Float64Array): Float64Array {
+    const length = norm(vector);
+    return vector.map((x) => x / length);
+}
+
+function rounded(vector: Float64Array): Float64Array {
+    return vector.map((x) => Math.round(x * 1e5) / 1e5);
+}
+
+function norm(vector: Float64Array): number {
+    let sum = 0;
+    for (const x of vector) sum += x * x;
+    return Math.sqrt(sum);
+}
