@@ -16,8 +16,8 @@ commands
   plan       list the migrations an apply would run; exit 1 if the database drifted (apply would refuse)
   apply      apply the pending migrations, each in its own transaction, under the migration lock
   status     applied, pending and drifted migrations; exit 1 unless the schema is up to date
-  rollback   remove everything the schema added (SPEC §7); refuses while memory tables hold rows
-  verify     check every object and behaviour of the schema (SPEC §8) in a rolled-back transaction;
+  rollback   remove everything the schema added, nothing else; refuses while memory tables hold rows
+  verify     check every object and behaviour of the schema in a rolled-back transaction;
              exit 1 with a report naming each missing or broken object
 
 options
