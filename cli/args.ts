@@ -2,7 +2,7 @@
 // Schema options are validated by the same rules as the Pulumi config (components/config.ts).
 import { parseArgs } from "node:util";
 import { ConfigError, parseConfig } from "../components/config";
-import type { ConnectionSettings } from "../components/connection";
+import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings } from "../components/connection";
 import type { SchemaOptions } from "../components/schema/render";
 
 export const USAGE = "usage: memory-stack <plan|apply|status|rollback|verify> [--url URL] [--vector] [--dimensions N] [--index hnsw|ivfflat] "
@@ -140,32 +140,14 @@ function schemaOptions(values: ReturnType<typeof parse>["values"]): SchemaOption
 }
 
 export function parseDatabaseUrl(url: string): ConnectionSettings {
-    let parsed: URL;
     try {
-        parsed = new URL(url);
-    } catch {
-        throw new UsageError(`the database URL ${redactUrl(url)} is not a URL; expected postgresql://user:password@host:5432/database`);
+        return parseConnectionUrl(url);
+    } catch (error) {
+        if (error instanceof ConnectionUrlError) {
+            throw new UsageError(`the database URL ${error.shown ?? redactUrl(url)} ${error.message}`);
+        }
+        throw error;
     }
-    if (parsed.protocol !== "postgresql:" && parsed.protocol !== "postgres:") {
-        throw new UsageError(`the database URL must start with postgresql:// or postgres://, not ${parsed.protocol}//`);
-    }
-    const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
-    if (!parsed.hostname || !database || !parsed.username) {
-        throw new UsageError(`the database URL ${redactUrl(url)} must name a user, a host and a database: postgresql://user:password@host:5432/database`);
-    }
-    const sslMode = parsed.searchParams.get("sslmode") ?? undefined;
-    const modes = ["disable", "prefer", "require", "verify-ca", "verify-full"];
-    if (sslMode !== undefined && !modes.includes(sslMode)) {
-        throw new UsageError(`sslmode=${sslMode} in the database URL; allowed: ${modes.join(", ")}`);
-    }
-    return {
-        host: parsed.hostname,
-        port: parsed.port === "" ? 5432 : Number(parsed.port),
-        database,
-        user: decodeURIComponent(parsed.username),
-        password: decodeURIComponent(parsed.password),
-        ...(sslMode === undefined ? {} : { sslMode: sslMode as ConnectionSettings["sslMode"] }),
-    };
 }
 
 /** The URL with its password replaced by ***; what messages show. */

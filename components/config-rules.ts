@@ -2,6 +2,7 @@
 // a ConfigError that names the key to change.
 import type { ClientPoolConfig, PoolingConfig, StackConfig } from "./config";
 import { ConfigError, NAMESPACE } from "./config-values";
+import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings, type SslMode } from "./connection";
 
 export const DEFAULT_IMAGE = "postgres:15-alpine";
 export const DEFAULT_VECTOR_IMAGE = "pgvector/pgvector:pg15";
@@ -84,9 +85,6 @@ export function checkImage(image: string, vector: boolean): void {
     }
 }
 
-export const SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-full"] as const;
-export type SslMode = (typeof SSL_MODES)[number];
-
 export interface ExternalServer { host: string; port: number; database: string; user: string; password: string | undefined; sslMode: SslMode | undefined }
 
 export function parseDatabaseUrl(url: string | undefined): ExternalServer {
@@ -94,34 +92,14 @@ export function parseDatabaseUrl(url: string | undefined): ExternalServer {
         throw new ConfigError("databaseUrl", undefined,
             `is required with provisioner: external; set it with \`pulumi config set --secret ${NAMESPACE}:databaseUrl postgresql://user:password@host:5432/database\``);
     }
-    let parsed: URL;
+    let server: ConnectionSettings;
     try {
-        parsed = new URL(url);
-    } catch {
-        throw new ConfigError("databaseUrl", "[secret]", "is not a URL; expected postgresql://user:password@host:5432/database");
+        server = parseConnectionUrl(url);
+    } catch (error) {
+        if (error instanceof ConnectionUrlError) {
+            throw new ConfigError("databaseUrl", error.shown ?? "[secret]", error.message);
+        }
+        throw error;
     }
-    if (parsed.protocol !== "postgresql:" && parsed.protocol !== "postgres:") {
-        throw new ConfigError("databaseUrl", `${parsed.protocol}//…`, "must start with postgresql:// or postgres://");
-    }
-    const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
-    if (!parsed.hostname || !database || !parsed.username) {
-        throw new ConfigError("databaseUrl", "[secret]", "must name a user, a host and a database: postgresql://user:password@host:5432/database");
-    }
-    const port = parsed.port === "" ? 5432 : Number(parsed.port);
-    return {
-        host: parsed.hostname,
-        port,
-        database,
-        user: decodeURIComponent(parsed.username),
-        password: parsed.password === "" ? undefined : decodeURIComponent(parsed.password),
-        sslMode: urlSslMode(parsed),
-    };
-}
-
-function urlSslMode(url: URL): SslMode | undefined {
-    const mode = url.searchParams.get("sslmode");
-    if (mode !== null && !(SSL_MODES as readonly string[]).includes(mode)) {
-        throw new ConfigError("databaseUrl", `…?sslmode=${mode}`, `sslmode must be one of ${SSL_MODES.join(", ")}`);
-    }
-    return (mode ?? undefined) as SslMode | undefined;
+    return { ...server, password: server.password === "" ? undefined : server.password, sslMode: server.sslMode };
 }

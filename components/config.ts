@@ -3,9 +3,10 @@
 // or throws a ConfigError that names the key, the value and what is allowed.
 
 import {
-    checkConnectionBudget, checkImage, checkPinned, checkPoolerFitsClient, checkRoles, parseDatabaseUrl, SSL_MODES,
-    type ExternalServer, type SslMode, DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE, MAX_INDEXED_DIMENSIONS,
+    checkConnectionBudget, checkImage, checkPinned, checkPoolerFitsClient, checkRoles, parseDatabaseUrl,
+    type ExternalServer, DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE, MAX_INDEXED_DIMENSIONS,
 } from "./config-rules";
+import { SSL_MODES, type SslMode } from "./connection";
 import { bool, ConfigError, identifier, int, NAMESPACE, nonEmpty, oneOf, parseObject, password, text, type RawConfig } from "./config-values";
 
 export { connectionBudget, DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE } from "./config-rules";
