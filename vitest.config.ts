@@ -1,13 +1,20 @@
 import { defineConfig } from "vitest/config";
 
+// Three projects: `npm test` runs them all; `npm test -- --project unit` runs the unit tests alone, in
+// seconds, without starting PostgreSQL. Integration and lifecycle each get a PostgreSQL 15 of their own.
+const POSTGRES = ["test/support/global-setup.ts"];
+
 export default defineConfig({
     test: {
-        include: ["test/**/*.test.ts"],
-        globalSetup: ["test/support/global-setup.ts"],
         testTimeout: 60_000,
         hookTimeout: 120_000,
         // Program tests use Pulumi's process-wide mocks; files run in separate forks.
         pool: "forks",
         poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+        projects: [
+            { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+            { extends: true, test: { name: "integration", include: ["test/integration/**/*.test.ts"], globalSetup: POSTGRES } },
+            { extends: true, test: { name: "lifecycle", include: ["test/lifecycle/**/*.test.ts"], globalSetup: POSTGRES } },
+        ],
     },
 });

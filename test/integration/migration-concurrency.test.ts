@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 async function waiting(observer: Client, applicationName: string, event: string): Promise<boolean | undefined> {
-    const result = await observer.query("select 1 from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock' and wait_event = $2", [applicationName, event]);
+    const result = await observer.query("select 1 from pg_stat_activity where datname = current_database() and application_name = $1 and wait_event_type = 'Lock' and wait_event = $2", [applicationName, event]);
     return result.rowCount! > 0 ? true : undefined;
 }
 
@@ -50,7 +50,7 @@ describe("two applies started together", () => {
         expect(resultB.appliedMigrations).toEqual(resultA.appliedMigrations);
         expect((await readLedger(observer)).map((row) => row.name)).toEqual(["0001_wait.sql", "0002_second.sql", "0003_counter.sql"]);
         expect((await observer.query("select count(*)::int as n from applied_count")).rows[0].n).toBe(1);
-        const locks = await observer.query("select count(*)::int as n from pg_locks where locktype = 'advisory'");
+        const locks = await observer.query("select count(*)::int as n from pg_locks l join pg_database d on d.oid = l.database where l.locktype = 'advisory' and d.datname = current_database()");
         expect(locks.rows[0].n).toBe(0);
     });
 

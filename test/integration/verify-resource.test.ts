@@ -30,7 +30,7 @@ afterAll(async () => {
 /** Sessions of the provider the server still lists. */
 async function verifySessions(): Promise<number> {
     const { rows: [{ n }] } = await schema.client.query<{ n: number }>(
-        "select count(*)::int as n from pg_stat_activity where application_name = 'memory-stack-verify'");
+        "select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'memory-stack-verify'");
     return n;
 }
 

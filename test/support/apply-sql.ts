@@ -1,16 +1,21 @@
 // Applies rendered migrations in order, each in its own transaction, for the schema tests.
 // Deliberately tiny: the real engine (components/schema/engine.ts) adds the ledger, locking and
 // checksums; these tests prove the SQL, not the engine.
+import { randomBytes } from "node:crypto";
 import type { Client } from "pg";
 import { loadMigrationSources, renderMigrations, type Migration, type SchemaOptions } from "../../components/schema/render";
+
+// Roles belong to the whole server, which test files running in parallel share: each test file (one
+// process) gets role names of its own, so no two files create, grant or drop the same role.
+const FILE_SUFFIX = randomBytes(3).toString("hex");
 
 export const DEFAULT_OPTIONS: SchemaOptions = {
     vector: false,
     vectorDimensions: 3,
     vectorIndex: "hnsw",
     rls: true,
-    appRole: "memory_app",
-    adminRole: "memory_admin",
+    appRole: `memory_app_${FILE_SUFFIX}`,
+    adminRole: `memory_admin_${FILE_SUFFIX}`,
 };
 
 export function migrationsFor(overrides: Partial<SchemaOptions> = {}): Migration[] {

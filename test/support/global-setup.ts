@@ -1,4 +1,5 @@
-// One real PostgreSQL 15 per test run; each test file takes its own database from it (test/support/database.ts).
+// One real PostgreSQL 15 per test project; each test file takes its own database from it (database.ts).
+// A server that cannot start fails the run here, before any test, saying why and what to do.
 import type { TestProject } from "vitest/node";
 import { startEmbeddedPostgres, type RunningServer } from "./embedded-server";
 

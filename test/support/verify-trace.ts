@@ -32,7 +32,11 @@ export async function databaseTrace(client: Client): Promise<DatabaseTrace> {
         `select c.relname as name, coalesce(c.relacl::text, 'default') as acl from pg_class c
          where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p', 'v') order by 1`);
     const memberships = await client.query<{ pair: string }>(
-        "select r.rolname || ' in ' || g.rolname as pair from pg_auth_members m join pg_roles r on r.oid = m.member join pg_roles g on g.oid = m.roleid order by 1");
+        `select r.rolname || ' in ' || g.rolname as pair from pg_auth_members m join pg_roles r on r.oid = m.member join pg_roles g on g.oid = m.roleid
+         -- memberships are server-wide: only those of this session's user and of the roles this database's policies name
+         where current_user in (r.rolname, g.rolname)
+            or exists (select from pg_policy p where m.member = any(p.polroles) or m.roleid = any(p.polroles))
+         order by 1`);
     return {
         rows,
         sequences: Object.fromEntries(sequences.rows.map((s) => [s.name, s.position])),
