@@ -14,10 +14,11 @@
 //
 // As root it runs the server as the `postgres` system user (created when missing). That user must
 // reach the binaries: under a directory it cannot enter (a root home of mode 0700) they are copied
-// once to a shared cache in the temp folder. Nothing is left behind: the data directory, its socket
+// once to a cache in the temp folder (memory-stack-postgres-binaries-<platform>-<version>), kept for
+// the next run. Nothing is left behind: the data directory, its socket
 // and the password file live in one private temp directory that goes on stop and on any failure.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { arch, platform, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -81,7 +82,8 @@ async function binaries(account) {
     }
     // The postgres user cannot reach node_modules (say, a checkout under /root): use a copy it can reach.
     const native = dirname(dirname(found.initdb));
-    const cache = join(tmpdir(), `memory-stack-pg-binaries-${platform()}-${arch()}-${process.env.npm_package_version ?? "15"}`);
+    const { version } = JSON.parse(readFileSync(join(native, "..", "package.json"), "utf8"));
+    const cache = join(tmpdir(), `memory-stack-postgres-binaries-${platform()}-${arch()}-${version}`);
     if (!existsSync(join(cache, "bin", "initdb"))) {
         const partial = mkdtempSync(`${cache}.partial-`);
         cpSync(native, partial, { recursive: true, verbatimSymlinks: true });
