@@ -1,6 +1,6 @@
 // Reads the stack's config, builds the stack component, exports what the application needs.
 import * as pulumi from "@pulumi/pulumi";
-import { readConfig } from "./components/config";
+import { readConfig } from "./components/read-config";
 import { MemoryStack } from "./components/memory-stack";
 
 const stack = new MemoryStack(`memory-stack-${pulumi.getStack()}`, { config: readConfig() });

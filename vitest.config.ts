@@ -1,4 +1,9 @@
 import { defineConfig } from "vitest/config";
+import { build } from "./scripts/build.mjs";
+
+// The CLI and the dynamic providers run compiled from dist/: build it once per run, before any test,
+// so no test runs yesterday's JavaScript.
+build();
 
 // Three projects: `npm test` runs them all; `npm test -- --project unit` runs the unit tests alone, in
 // seconds, without starting PostgreSQL. Integration and lifecycle each get a PostgreSQL 15 of their own.

@@ -2,7 +2,7 @@
 // the same rendered SQL in one transaction (`psql -1 -f`), the floor for this work. Both sides get
 // a fresh database per repetition, alternate so machine load hits both alike, and include their
 // connection setup; one unmeasured run of each first creates the cluster-wide roles and warms up.
-import { applyMigrations } from "../components/schema/engine";
+import { applyMigrations } from "../engine/migrate/index";
 import { median, ratio, timed, type BenchContext, type PartResult } from "./support/measure";
 import { connect, type BenchPostgres } from "./support/postgres";
 import { findPsql, psqlVersion, runPsqlFile, sqlFile } from "./support/psql";

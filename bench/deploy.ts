@@ -3,8 +3,8 @@
 // then the verification's). Not included: Pulumi's engine and the provider host starting, which a
 // real `up` adds. The comparison is a reference, not measured here: Supabase's `db reset`, which
 // recreates the local database and replays the migrations, takes about a minute.
-import { create as createVerification } from "../components/verify/provider";
-import { expectationsFor } from "../components/verify/engine";
+import { create as createVerification } from "../engine/providers/verification";
+import { expectationsFor } from "../engine/verify/index";
 import { loadProvider, registerSchemaMigration } from "../test/support/schema-provider";
 import { median, ratio, timed, type BenchContext, type PartResult } from "./support/measure";
 import type { BenchPostgres } from "./support/postgres";

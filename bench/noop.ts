@@ -4,7 +4,7 @@
 // what a deploy script without a ledger does on every run. Statements are counted by the server
 // (pg_stat_statements), connections and queries by instrumenting this process.
 import type { Client } from "pg";
-import { applyMigrations } from "../components/schema/engine";
+import { applyMigrations } from "../engine/migrate/index";
 import { loadProvider, registerSchemaMigration } from "../test/support/schema-provider";
 import { countingSent, roundTripCounter } from "./support/counting";
 import { median, ratio, timed, type BenchContext, type PartResult } from "./support/measure";

@@ -6,7 +6,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "pg";
-import { parseConfig } from "../components/config";
+import { parseConfig } from "../engine/config/config";
 import { startEmbeddedPostgres, type RunningServer } from "../test/support/embedded-server";
 import { startPgBouncer, type RunningPgBouncer } from "../test/support/pgbouncer";
 

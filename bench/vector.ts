@@ -7,7 +7,7 @@
 // after seeding and after the migration, as autovacuum would on a server, and calls are timed after
 // a warm-up, in the steady state a long-lived application sees. pgvector's defaults throughout.
 import type { Client } from "pg";
-import { applyMigrations } from "../components/schema/engine";
+import { applyMigrations } from "../engine/migrate/index";
 import { startPgliteServer } from "../test/support/pglite-server";
 import { clusteredEmbeddings, embeddingText, exactTopK, recall, type EmbeddingSet } from "./support/embeddings";
 import { median, ratio, round, timed, type BenchContext, type PartResult, type Row } from "./support/measure";

@@ -2,16 +2,16 @@
 // PostgreSQL 15) and the vector variant (PGlite with pgvector). The baseline checks the same names
 // one query each (support/naive-verify.ts) and runs no behaviour check; verification checks every
 // name in one catalog query, then runs its behaviour checks in one rolled-back transaction.
-import { applyMigrations } from "../components/schema/engine";
-import { expectationsFor, verifySchema } from "../components/verify/engine";
-import type { SchemaOptions } from "../components/schema/render";
+import { applyMigrations } from "../engine/migrate/index";
+import { expectationsFor, verifySchema } from "../engine/verify/index";
+import type { SchemaOptions } from "../engine/migrate/render";
 import { startPgliteServer } from "../test/support/pglite-server";
 import { roundTripCounter } from "./support/counting";
 import { median, ratio, timed, type BenchContext, type PartResult, type Row } from "./support/measure";
 import { naiveVerify } from "./support/naive-verify";
 import { connect, type BenchPostgres } from "./support/postgres";
 import { rendered, schemaOptions } from "./support/schema";
-import type { ConnectionSettings } from "../components/connection";
+import type { ConnectionSettings } from "../engine/db/url";
 
 export async function benchVerify(ctx: BenchContext, pg: BenchPostgres): Promise<PartResult> {
     const repetitions = ctx.quick ? 2 : 7;

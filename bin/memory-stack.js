@@ -1,11 +1,18 @@
 #!/usr/bin/env node
-// The `memory-stack` command. The CLI is TypeScript run through tsx (a dependency), so it works right
-// after `npm ci` with no build step.
+// The `memory-stack` command: the compiled CLI in dist/ (npm ci builds it; so does `npm run build`).
 "use strict";
 const path = require("node:path");
 
-require("tsx/cjs/api").register();
-const { main } = require(path.join(__dirname, "..", "cli", "main.ts"));
+let main;
+try {
+    ({ main } = require(path.join(__dirname, "..", "dist", "cli", "main.js")));
+} catch (error) {
+    if (error && error.code === "MODULE_NOT_FOUND" && String(error.message).includes("dist")) {
+        process.stderr.write("memory-stack: the CLI is not built (dist/cli/main.js is missing); run `npm run build` (npm ci runs it) and try again\n");
+        process.exit(2);
+    }
+    throw error;
+}
 
 main(process.argv.slice(2)).then(
     (code) => {

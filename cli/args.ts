@@ -1,9 +1,9 @@
 // Command-line arguments → one typed object, or a UsageError (exit 2) naming the flag and what is allowed.
 // Schema options are validated by the same rules as the Pulumi config (components/config.ts).
 import { parseArgs } from "node:util";
-import { ConfigError, parseConfig } from "../components/config";
-import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings } from "../components/connection";
-import type { SchemaOptions } from "../components/schema/render";
+import { ConfigError, parseConfig } from "../engine/config/config";
+import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings } from "../engine/db/url";
+import type { SchemaOptions } from "../engine/migrate/render";
 
 export const USAGE = "usage: memory-stack <plan|apply|status|rollback|verify> [--url URL] [--vector] [--dimensions N] [--index hnsw|ivfflat] "
     + "[--no-rls] [--app-role NAME] [--admin-role NAME] [--allow-data-loss] [--json]";

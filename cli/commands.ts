@@ -1,10 +1,10 @@
 // The CLI's commands: thin wrappers over the migration engine, each returning text for people,
 // a JSON value for --json and an exit code. A new command (verify) is one more entry in COMMANDS.
 import type { Client } from "pg";
-import { applyMigrations, explainDrift, planMigrations, readLedger, rollbackSchema, schemaStatus } from "../components/schema/engine";
-import { MEMORY_TABLES } from "../components/schema/manifest";
-import { renderRollback, type Migration } from "../components/schema/render";
-import { expectationsFor, formatReport, verifySchema } from "../components/verify/engine";
+import { applyMigrations, explainDrift, planMigrations, readLedger, rollbackSchema, schemaStatus } from "../engine/migrate/index";
+import { MEMORY_TABLES } from "../engine/migrate/manifest";
+import { renderRollback, type Migration } from "../engine/migrate/render";
+import { expectationsFor, formatReport, verifySchema } from "../engine/verify/index";
 import type { CliArgs } from "./args";
 
 export interface CommandContext {

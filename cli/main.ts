@@ -1,9 +1,9 @@
 // `memory-stack <command>`: parses arguments, opens one direct connection, runs the command, prints.
 // Exit codes: 0 done, 1 a check failed or the command refused (or the database said no), 2 bad usage.
 import { Client } from "pg";
-import { toClientConfig } from "../components/connection";
-import { describeVariant } from "../components/schema/plan";
-import { loadMigrationSources, renderMigrations } from "../components/schema/render";
+import { toClientConfig } from "../engine/db/url";
+import { describeVariant } from "../engine/migrate/plan";
+import { loadMigrationSources, renderMigrations } from "../engine/migrate/render";
 import { HELP, parseCliArgs, USAGE, UsageError, type CliArgs } from "./args";
 import { COMMANDS } from "./commands";
 

@@ -16,8 +16,8 @@
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { StackConfig } from "./config";
-import { connectionUrl, type ConnectionSettings } from "./connection";
+import type { StackConfig } from "../engine/config/config";
+import { connectionUrl, type ConnectionSettings } from "../engine/db/url";
 
 /** Where an external server's database is created from: it always exists. */
 export const MAINTENANCE_DATABASE = "postgres";

@@ -3,8 +3,8 @@
 // orders `pulumi destroy`: the grants are revoked before the schema rolls back.
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "./config";
-import { privilegeRules, type Grantee } from "./privileges";
+import type { StackConfig } from "../engine/config/config";
+import { privilegeRules, type Grantee } from "../engine/render/privileges";
 
 export interface GrantsArgs {
     /** The validated stack configuration (components/config.ts). */

@@ -2,13 +2,13 @@
 // Children are named from this component's name, which index.ts derives from the stack's name.
 import * as pulumi from "@pulumi/pulumi";
 import { Access } from "./access";
-import type { StackConfig } from "./config";
-import { connectionUrl } from "./connection";
+import type { StackConfig } from "../engine/config/config";
+import { connectionUrl } from "../engine/db/url";
 import { clientPoolSettings, Pooler, type ClientPoolSettings } from "./pooler";
 import { Grants } from "./grants";
-import { SchemaMigration } from "./schema/resource";
+import { SchemaMigration } from "./schema-migration";
 import { Server } from "./server";
-import { Verification } from "./verify/resource";
+import { Verification } from "./verification";
 
 export interface MemoryStackArgs {
     /** The validated stack configuration (components/config.ts). */

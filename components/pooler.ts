@@ -3,11 +3,11 @@
 // Also the client-side pool settings the application should use, pooled or not.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { PoolMode, PoolingConfig, StackConfig } from "./config";
-import { connectionUrl } from "./connection";
+import type { PoolMode, PoolingConfig, StackConfig } from "../engine/config/config";
+import { connectionUrl } from "../engine/db/url";
 import {
     AUTH_FILE_PATH, CONFIG_PATH, PGBOUNCER_PORT, pgbouncerSettings, pgbouncerVersionFromImage, renderAuthFile, renderPgBouncerIni,
-} from "./pgbouncer-config";
+} from "../engine/render/pgbouncer";
 
 export interface PoolerUser {
     /** Role name, as the application logs in. */

@@ -1,26 +1,42 @@
-// How the dynamic providers' code reaches the provider host. Pulumi serializes a dynamic resource's
-// provider into state and the engine runs it in a separate plain-node process
-// (@pulumi/pulumi/cmd/dynamic-provider) whose working directory is the project directory, with no
-// TypeScript loader. So each serialized stub loads its implementation (components/*/provider.ts)
-// from process.cwd() through tsx at call time: the serialized text stays a few lines long, holds
-// no secret and no machine path, and what runs in the host is the typechecked, tested module. The
-// price: delete runs the provider code of the checkout it is run from (with the old outputs, which
-// carry all the rollback's data).
+// How the dynamic providers' code reaches Pulumi's provider host. Pulumi serializes a dynamic
+// resource's provider into state, and `pulumi up`, `refresh` and `destroy` run that text in a plain
+// node process (@pulumi/pulumi/cmd/dynamic-provider) started in the project directory. Each stub
+// holds a few lines and this loader, which resolves the implementation by package name —
+// `memory-stack/providers`, compiled JavaScript — never by a file path stored in state. So a stack
+// keeps its destroy when files move, and the same text works in this repository (Node resolves a
+// package's own name from inside it), in a project that installs memory-stack from npm, and in an
+// Automation API program whose working directory is elsewhere (the host's own location is tried too).
+// Whatever version is installed runs; it refuses state newer than it understands
+// (engine/providers/state-version.ts), so an older checkout cannot silently rewrite newer state.
 //
 // A stub must capture this function by value, never the module it lives in (which Pulumi would
-// serialize too): `const load = loadProjectModule;` at module level, then `load(...)` in the stub.
-// It captures nothing itself, and requires what it needs when called.
+// serialize too): `const load = loadProviders;` at module level, then `load()` in the stub. It
+// captures nothing itself and requires what it needs when called.
 
-/** Loads a TypeScript file of the project (path relative to the project directory) through tsx. */
-export function loadProjectModule<T>(relativeFile: string): T {
-    const path = require("node:path");
-    const file = path.join(process.cwd(), ...relativeFile.split("/"));
-    let tsx: { require(id: string, fromFile: string): unknown };
-    try {
-        tsx = require("tsx/cjs/api");
-    } catch (error) {
-        throw new Error(`the memory-stack dynamic providers load their code from the project directory, but tsx is not installed in ${process.cwd()} `
-            + `(${(error as Error).message}); run pulumi from the memory-stack directory after npm ci`);
+/** The implementations, from the memory-stack package reachable from the working directory or the host. */
+export function loadProviders(): typeof import("../engine/providers") {
+    const { createRequire } = require("node:module") as typeof import("node:module");
+    const path = require("node:path") as typeof import("node:path");
+    const entry = "memory-stack/providers";
+    const starts = [process.cwd(), ...(require.main ? [path.dirname(require.main.filename)] : [])];
+    const tried: string[] = [];
+    for (const start of starts) {
+        // Each ancestor in turn: Node resolves a package's own name only from outside any node_modules.
+        for (let dir = start; ; dir = path.dirname(dir)) {
+            try {
+                return createRequire(path.join(dir, "index.js"))(entry);
+            } catch (error) {
+                const code = (error as { code?: string }).code;
+                if (code !== "MODULE_NOT_FOUND" && code !== "ERR_PACKAGE_PATH_NOT_EXPORTED") {
+                    throw error;
+                }
+            }
+            tried.push(dir);
+            if (path.dirname(dir) === dir) {
+                break;
+            }
+        }
     }
-    return tsx.require(file, path.join(process.cwd(), "index.ts")) as T;
+    throw new Error(`the memory-stack dynamic providers could not load ${entry}: no memory-stack package is installed in or above `
+        + `${starts.join(" or ")}. Run pulumi in the project that holds memory-stack, after npm ci (which builds it).`);
 }

@@ -3,8 +3,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { StackConfig } from "./config";
-import type { ConnectionSettings } from "./connection";
+import type { StackConfig } from "../engine/config/config";
+import type { ConnectionSettings } from "../engine/db/url";
 
 export interface ServerArgs {
     /** The validated stack configuration (components/config.ts). */

@@ -32,6 +32,11 @@ function main(argv) {
         }
         env.PULUMI_CONFIG_PASSPHRASE = DEV_PASSPHRASE;
     }
+    // The dynamic providers run memory-stack/providers from dist/: never an older build than the program.
+    const built = spawnSync(process.execPath, [join(root, "scripts", "build.mjs")], { cwd: root, stdio: "inherit" });
+    if (built.status !== 0) {
+        fail(built.status ?? 1, "the build (node scripts/build.mjs) failed; fix it and run again");
+    }
     run(["stack", "select", "--create", "--secrets-provider", "passphrase", stack], env, root);
     const result = run([command, "--stack", stack, ...rest], env, root);
     process.exit(result);

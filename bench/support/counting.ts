@@ -2,7 +2,7 @@
 // Used around the schema resource's diff, which must touch no database at all.
 import { Socket } from "node:net";
 import { Client } from "pg";
-import type { SqlClient } from "../../components/schema/engine";
+import type { SqlClient } from "../../engine/migrate/index";
 
 export interface Sent {
     queries: number;

@@ -1,8 +1,8 @@
 // The baseline for verification: the usual hand-written verify script, one catalog query per
 // expected object (sqitch-style), existence only. It checks the same names as the catalog half of
 // the real verification and none of its behaviour checks.
-import type { SqlClient } from "../../components/schema/engine";
-import type { Expectations } from "../../components/verify/engine";
+import type { SqlClient } from "../../engine/migrate/index";
+import type { Expectations } from "../../engine/verify/index";
 
 export async function naiveVerify(client: SqlClient, expected: Expectations): Promise<{ checks: number; missing: string[] }> {
     const { manifest, columns } = expected;

@@ -2,7 +2,7 @@
 // started with pg_stat_statements so "statements sent" is counted by the server itself, not by
 // trusting the code under test; plus throwaway databases on it.
 import { Client, type ClientConfig } from "pg";
-import type { ConnectionSettings } from "../../components/connection";
+import type { ConnectionSettings } from "../../engine/db/url";
 import { startEmbeddedPostgres, type RunningServer } from "../../test/support/embedded-server";
 
 export interface BenchPostgres {

@@ -3,7 +3,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ConnectionSettings } from "../../components/connection";
+import type { ConnectionSettings } from "../../engine/db/url";
 
 /** psql's path, or undefined when postgresql-client is not installed. */
 export function findPsql(): string | undefined {

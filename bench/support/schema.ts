@@ -1,7 +1,7 @@
 // The schema as the default stack renders it, so every part measures what `pulumi up` would apply.
-import { parseConfig } from "../../components/config";
-import { describeVariant } from "../../components/schema/plan";
-import { loadMigrationSources, renderMigrations, type Migration, type SchemaOptions } from "../../components/schema/render";
+import { parseConfig } from "../../engine/config/config";
+import { describeVariant } from "../../engine/migrate/plan";
+import { loadMigrationSources, renderMigrations, type Migration, type SchemaOptions } from "../../engine/migrate/render";
 
 export function schemaOptions(overrides: Partial<SchemaOptions> = {}): SchemaOptions {
     const config = parseConfig({});

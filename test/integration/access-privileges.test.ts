@@ -4,9 +4,9 @@
 import { randomBytes } from "node:crypto";
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MEMORY_TABLES, VIEWS } from "../../components/schema/manifest";
-import { renderRollback, type SchemaOptions } from "../../components/schema/render";
-import { privilegeRules, renderGrants, renderRevokes, type GrantTarget } from "../../components/privileges";
+import { MEMORY_TABLES, VIEWS } from "../../engine/migrate/manifest";
+import { renderRollback, type SchemaOptions } from "../../engine/migrate/render";
+import { privilegeRules, renderGrants, renderRevokes, type GrantTarget } from "../../engine/render/privileges";
 import { applyMigrations, DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 import { dropRoles, freshDatabase, type TestDatabase } from "../support/database";
 

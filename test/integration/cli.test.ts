@@ -1,6 +1,6 @@
 // The memory-stack CLI as a pipeline runs it: a child process, exit codes, progress on stderr.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readLedger } from "../../components/schema/engine";
+import { readLedger } from "../../engine/migrate/index";
 import { migrationsFor } from "../support/apply-sql";
 import { cli, run } from "../support/cli";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";

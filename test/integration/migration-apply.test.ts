@@ -1,7 +1,7 @@
 // The engine against a real PostgreSQL 15: apply, re-apply, refusals and failures, with small fixture migrations.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Client } from "pg";
-import { applyMigrations, readLedger, SchemaRefusedError, schemaStatus, SqlFileError, type MigrationProgress } from "../../components/schema/engine";
+import { applyMigrations, readLedger, SchemaRefusedError, schemaStatus, SqlFileError, type MigrationProgress } from "../../engine/migrate/index";
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { migration, recording, writes } from "../support/migrations";
 

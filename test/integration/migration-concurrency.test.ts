@@ -1,7 +1,7 @@
 // Two applies at once on one database serialize on the advisory lock: each migration runs once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "pg";
-import { applyMigrations, MigrationLockTimeoutError, readLedger, MIGRATION_LOCK_KEY } from "../../components/schema/engine";
+import { applyMigrations, MigrationLockTimeoutError, readLedger, MIGRATION_LOCK_KEY } from "../../engine/migrate/index";
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { migration } from "../support/migrations";
 import { until } from "../support/poll";

@@ -1,9 +1,9 @@
 // Rollback (SPEC §7) on a database that also holds the seed's application tables and rows.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "pg";
-import { applyMigrations, DataLossRefusedError, describeVariant, readLedger, rollbackSchema } from "../../components/schema/engine";
-import { MEMORY_TABLES } from "../../components/schema/manifest";
-import { loadMigrationSources, renderMigrations, renderRollback, type SchemaOptions } from "../../components/schema/render";
+import { applyMigrations, DataLossRefusedError, describeVariant, readLedger, rollbackSchema } from "../../engine/migrate/index";
+import { MEMORY_TABLES } from "../../engine/migrate/manifest";
+import { loadMigrationSources, renderMigrations, renderRollback, type SchemaOptions } from "../../engine/migrate/render";
 import { remainingMemoryObjects } from "../support/memory-objects";
 import { recording, writes } from "../support/migrations";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";

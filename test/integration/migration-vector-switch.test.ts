@@ -3,8 +3,8 @@
 // PGlite serves one session at a time, so everything here runs on one connection.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
-import { applyMigrations, describeVariant, readLedger, SchemaRefusedError, SqlFileError } from "../../components/schema/engine";
-import { loadMigrationSources, renderMigrations, type SchemaOptions } from "../../components/schema/render";
+import { applyMigrations, describeVariant, readLedger, SchemaRefusedError, SqlFileError } from "../../engine/migrate/index";
+import { loadMigrationSources, renderMigrations, type SchemaOptions } from "../../engine/migrate/render";
 import { DEFAULT_OPTIONS } from "../support/apply-sql";
 import { startPgliteServer, type PgliteServer } from "../support/pglite-server";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DatabaseNotReadyError, waitForDatabase } from "../../components/readiness";
-import type { ConnectionSettings } from "../../components/connection";
+import { DatabaseNotReadyError, waitForDatabase } from "../../engine/db/readiness";
+import type { ConnectionSettings } from "../../engine/db/url";
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { freePort, startEmbeddedPostgres } from "../support/embedded-server";
 import { until } from "../support/poll";

@@ -1,7 +1,7 @@
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectedObjects, MEMORY_TABLES, USERS_MEMORY_COLUMNS } from "../../components/schema/manifest";
-import { renderRollback } from "../../components/schema/render";
+import { expectedObjects, MEMORY_TABLES, USERS_MEMORY_COLUMNS } from "../../engine/migrate/manifest";
+import { renderRollback } from "../../engine/migrate/render";
 import { applyMigrations, migrationsFor } from "../support/apply-sql";
 import { readCatalog, sortedManifest } from "../support/catalog";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";

@@ -1,6 +1,6 @@
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MEMORY_TABLES } from "../../components/schema/manifest";
+import { MEMORY_TABLES } from "../../engine/migrate/manifest";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
 describe("the maintenance functions on PostgreSQL 15", () => {

@@ -1,7 +1,7 @@
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectedObjects, MEMORY_TABLES } from "../../components/schema/manifest";
-import { renderRollback } from "../../components/schema/render";
+import { expectedObjects, MEMORY_TABLES } from "../../engine/migrate/manifest";
+import { renderRollback } from "../../engine/migrate/render";
 import { readCatalog, sortedManifest } from "../support/catalog";
 import { applyMigrations, DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 import { startPgliteServer, type PgliteServer } from "../support/pglite-server";

@@ -1,7 +1,7 @@
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MEMORY_TABLES } from "../../components/schema/manifest";
-import { renderRollback } from "../../components/schema/render";
+import { MEMORY_TABLES } from "../../engine/migrate/manifest";
+import { renderRollback } from "../../engine/migrate/render";
 import { applyMigrations, migrationsFor } from "../support/apply-sql";
 import { grantTestAccess, schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 

@@ -1,7 +1,7 @@
 // `memory-stack verify` as a pipeline runs it: a child process through bin/, exit 0 with a one-line
 // summary on a good schema, exit 1 with the same report `pulumi up` fails with on a broken one.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyMigrations, describeVariant } from "../../components/schema/engine";
+import { applyMigrations, describeVariant } from "../../engine/migrate/index";
 import { migrationsFor } from "../support/apply-sql";
 import { cli, type Run } from "../support/cli";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";

@@ -3,11 +3,11 @@
 // missing, and verification leaves no trace.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "pg";
-import { applyMigrations, describeVariant } from "../../components/schema/engine";
-import { MEMORY_TABLES, TABLE_COLUMNS } from "../../components/schema/manifest";
-import type { SchemaOptions } from "../../components/schema/render";
-import { formatReport, verifySchema, type VerificationReport } from "../../components/verify/engine";
-import { expectationsFor } from "../../components/verify/expected";
+import { applyMigrations, describeVariant } from "../../engine/migrate/index";
+import { MEMORY_TABLES, TABLE_COLUMNS } from "../../engine/migrate/manifest";
+import type { SchemaOptions } from "../../engine/migrate/render";
+import { formatReport, verifySchema, type VerificationReport } from "../../engine/verify/index";
+import { expectationsFor } from "../../engine/verify/expected";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 import { freshDatabase } from "../support/database";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";

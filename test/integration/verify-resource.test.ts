@@ -2,9 +2,9 @@
 // its serialized provider (`__provider`) loaded back from that text in a fresh module context,
 // and driven create → diff → update → (a breakage) update → delete against a real PostgreSQL 15.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ConnectionSettings } from "../../components/connection";
-import { applyMigrations, describeVariant } from "../../components/schema/engine";
-import type { VerificationInputs } from "../../components/verify/resource";
+import type { ConnectionSettings } from "../../engine/db/url";
+import { applyMigrations, describeVariant } from "../../engine/migrate/index";
+import type { VerificationInputs } from "../../components/verification";
 import { migrationsFor } from "../support/apply-sql";
 import { until } from "../support/poll";
 import { loadProvider, registerVerification, type RegisteredDynamic } from "../support/schema-provider";

@@ -3,10 +3,10 @@
 // embedding function with the wrong body is named in the report.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
-import { applyMigrations, describeVariant } from "../../components/schema/engine";
-import type { SchemaOptions } from "../../components/schema/render";
-import { formatReport, verifySchema } from "../../components/verify/engine";
-import { expectationsFor, type Expectations } from "../../components/verify/expected";
+import { applyMigrations, describeVariant } from "../../engine/migrate/index";
+import type { SchemaOptions } from "../../engine/migrate/render";
+import { formatReport, verifySchema } from "../../engine/verify/index";
+import { expectationsFor, type Expectations } from "../../engine/verify/expected";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 import { startPgliteServer, type PgliteServer } from "../support/pglite-server";
 import { databaseTrace } from "../support/verify-trace";

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { createServer, connect, type Server } from "node:net";
-import type { ConnectionSettings } from "../../components/connection";
-import { readLedger } from "../../components/schema/engine";
+import type { ConnectionSettings } from "../../engine/db/url";
+import { readLedger } from "../../engine/migrate/index";
 import { memoryProgram, outputsHolding, startLifecycle, type Lifecycle } from "../support/lifecycle";
 import { dropRoles } from "../support/database";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";

@@ -4,8 +4,8 @@
 // with the row counts and nothing is dropped; once an up has allowed data loss it removes every
 // memory object and leaves the application's tables and rows exactly as they were.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ConnectionSettings } from "../../components/connection";
-import { readLedger } from "../../components/schema/engine";
+import type { ConnectionSettings } from "../../engine/db/url";
+import { readLedger } from "../../engine/migrate/index";
 import { memoryProgram, startLifecycle, type Lifecycle } from "../support/lifecycle";
 import { remainingMemoryObjects } from "../support/memory-objects";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";

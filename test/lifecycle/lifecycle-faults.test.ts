@@ -5,9 +5,9 @@
 // that lists every migration exactly once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
-import type { ConnectionSettings } from "../../components/connection";
-import { readLedger } from "../../components/schema/engine";
-import { loadMigrationSources, renderMigrations, type Migration } from "../../components/schema/render";
+import type { ConnectionSettings } from "../../engine/db/url";
+import { readLedger } from "../../engine/migrate/index";
+import { loadMigrationSources, renderMigrations, type Migration } from "../../engine/migrate/render";
 import { DEFAULT_OPTIONS } from "../support/apply-sql";
 import { startDedicatedServer, type DedicatedServer } from "../support/dedicated-server";
 import { memoryProgram, startLifecycle, type Lifecycle, type ProgramResource } from "../support/lifecycle";

@@ -3,9 +3,9 @@
 // only the applied migrations that create what is missing — or, where no migration re-creates the
 // object, fails naming it. Without a refresh the no-op up does not look, and verification fails it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readLedger } from "../../components/schema/engine";
-import { loadMigrationSources, renderMigrations } from "../../components/schema/render";
-import { creatingMigration } from "../../components/schema/repair";
+import { readLedger } from "../../engine/migrate/index";
+import { loadMigrationSources, renderMigrations } from "../../engine/migrate/render";
+import { creatingMigration } from "../../engine/migrate/repair";
 import { memoryProgram, startLifecycle, type Lifecycle, type ProgramResource } from "../support/lifecycle";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 

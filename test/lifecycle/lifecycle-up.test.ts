@@ -5,9 +5,10 @@
 // adds one migration is an update that runs only that migration's DDL.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
-import type { ConnectionSettings } from "../../components/connection";
-import { readLedger } from "../../components/schema/engine";
-import { loadMigrationSources, renderMigrations, schemaChecksum, type Migration, type SchemaOptions } from "../../components/schema/render";
+import type { ConnectionSettings } from "../../engine/db/url";
+import { readLedger } from "../../engine/migrate/index";
+import { loadMigrationSources, renderMigrations, schemaChecksum, type Migration, type SchemaOptions } from "../../engine/migrate/render";
+import { STATE_VERSION } from "../../engine/providers/schema-migration";
 import { DEFAULT_OPTIONS } from "../support/apply-sql";
 import { memoryProgram, outputsHolding, startLifecycle, type Lifecycle } from "../support/lifecycle";
 import { migration } from "../support/migrations";
@@ -53,7 +54,7 @@ describe("pulumi up, as the engine drives the dynamic providers", () => {
         expect(life.calls.filter((call) => call.method === "create").map((call) => call.name)).toEqual(["memory-schema", "memory-verification"]);
         const names = migrations.map((m) => m.name);
         expect(life.outputs("memory-schema")).toMatchObject({
-            stateVersion: 2, version: names.at(-1), appliedMigrations: names, variant: "jsonb", checksum: schemaChecksum(migrations), missing: [],
+            stateVersion: STATE_VERSION, version: names.at(-1), appliedMigrations: names, variant: "jsonb", checksum: schemaChecksum(migrations), missing: [],
         });
         expect((await readLedger(client)).map((row) => row.name)).toEqual(names);
         const verification = life.outputs("memory-verification");

@@ -1,68 +1,35 @@
-// A newer memory-stack deployed over state an older one wrote, through Pulumi's dynamic-provider
-// host. Release 1 (commit eb2eb29) serialized a stub without `read` and wrote outputs of
-// stateVersion 1: no `objects`, no `missing`. That state must still refresh, diff, update and
-// destroy cleanly with today's code.
+// Today's memory-stack over state that earlier releases wrote, through Pulumi's dynamic-provider host.
 //
-// How the old state is built, honestly: the database is migrated by the engine exactly as release
-// 1's create did; the old __provider text is Pulumi's own serialization (under mocks) of release 1's
-// stub, reproduced below; the old outputs are what release 1's provider returned — today's fields
-// minus the two it did not have, with stateVersion 1. (Release 1's provider.ts is not kept around:
-// the stub loads provider.ts from the checkout, so old text always runs today's provider code.)
+// How the old state is built, honestly: the database is migrated by the engine as those releases'
+// create did; the old __provider texts are the stubs Pulumi serialized for release 1 (commit eb2eb29:
+// SchemaMigration without read, outputs of stateVersion 1 without `objects` or `missing`) and release 2
+// (commit 1d001c4: outputs of stateVersion 2), recorded in test/fixtures/provider-stubs.json. Both load
+// components/schema/provider.ts from the working directory through tsx: that path now re-exports
+// today's implementation, so such a stack refreshes, updates and destroys; its next up stores today's
+// stub, which loads memory-stack/providers by name.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as pulumi from "@pulumi/pulumi";
-import { applyMigrations, describeVariant, readLedger } from "../../components/schema/engine";
-import { loadMigrationSources, renderMigrations } from "../../components/schema/render";
-import { loadProjectModule } from "../../components/provider-loader";
-import { schemaMigrationInputs, type SchemaMigrationArgs } from "../../components/schema/resource";
+import { applyMigrations, describeVariant, readLedger } from "../../engine/migrate/index";
+import { loadMigrationSources, renderMigrations } from "../../engine/migrate/render";
 import { Lifecycle, memoryProgram, startLifecycle, type ProgramResource, type ResourceState } from "../support/lifecycle";
 import { remainingMemoryObjects } from "../support/memory-objects";
 import { urnFor } from "../support/provider-host";
-import { loadProvider, registerDynamic, SCHEMA_MIGRATION_TOKEN } from "../support/schema-provider";
+import { loadProvider } from "../support/schema-provider";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
-type Provider = typeof import("../../components/schema/provider");
-
-// components/schema/resource.ts's stub as release 1 had it: the same loader, no read.
-const load = loadProjectModule;
-const release1Stub: pulumi.dynamic.ResourceProvider = {
-    diff: async (id, olds, news) => load<Provider>("components/schema/provider.ts").diff(id, olds, news),
-    create: async (inputs) => load<Provider>("components/schema/provider.ts").create(inputs),
-    update: async (id, olds, news) => load<Provider>("components/schema/provider.ts").update(id, olds, news),
-    delete: async (id, olds) => load<Provider>("components/schema/provider.ts").remove(id, olds),
+const STUBS = JSON.parse(readFileSync(join(__dirname, "..", "fixtures", "provider-stubs.json"), "utf8")) as {
+    release1: { schemaMigration: string };
+    release2: { schemaMigration: string; verification: string };
 };
-
-class Release1SchemaMigration extends pulumi.dynamic.Resource {
-    constructor(name: string, args: SchemaMigrationArgs, opts: pulumi.CustomResourceOptions) {
-        const { objects: _notInRelease1, ...inputs } = schemaMigrationInputs(args);
-        super(release1Stub, name, { ...inputs, version: undefined, appliedMigrations: undefined, stateVersion: undefined },
-            { ...opts, additionalSecretOutputs: ["connection"] }, "memory-stack", "SchemaMigration");
-    }
-}
 
 let schema: SchemaDatabase;
 let life: Lifecycle;
 let program: ProgramResource[];
-let release1State: ResourceState;
 
 beforeAll(async () => {
     [schema, life] = await Promise.all([schemaDatabase("lifecycle_upgrade", {}, false), startLifecycle()]);
-    const connection = schema.db.settings;
-    const migrations = renderMigrations(loadMigrationSources(), schema.options);
-    await applyMigrations(schema.client, migrations, { variant: describeVariant(schema.options) });
-
-    const old = await registerDynamic(SCHEMA_MIGRATION_TOKEN, "memory-schema-release-1",
-        (opts) => new Release1SchemaMigration("memory-schema-release-1", { connection: pulumi.secret(connection), schema: schema.options }, opts));
-    const { migrations: migrationsInput, ...inputs } = await life.host.check(urnFor(old.type, "memory-schema"), {}, old.rawInputs);
-    release1State = {
-        id: "memory-stack-schema",
-        urn: urnFor(old.type, "memory-schema"),
-        inputs: { ...inputs, migrations: migrationsInput },
-        outputs: { ...inputs, stateVersion: 1, version: migrations.at(-1)!.name, appliedMigrations: migrations.map((m) => m.name) },
-        secretOutputs: ["connection"],
-    };
-    life.state.set("memory-schema", release1State);
-    program = await memoryProgram({ connection, schema: schema.options });
-    await life.up([program[1]]); // the verification, created next to the old schema state
+    program = await memoryProgram({ connection: schema.db.settings, schema: schema.options });
 });
 
 afterAll(async () => {
@@ -70,40 +37,78 @@ afterAll(async () => {
     await schema?.drop();
 });
 
-describe("state written by release 1", () => {
-    it("has release 1's shape: its own provider text without read, and outputs without objects or missing", () => {
-        const outputs = life.outputs("memory-schema");
-        expect(Object.keys(loadProvider(outputs.__provider as string)).sort()).toEqual(["create", "delete", "diff", "update"]);
+/** The schema resource's state as a release wrote it: its stub, and its outputs (release 1 without objects and missing). */
+async function oldSchemaState(release: 1 | 2): Promise<ResourceState> {
+    const migrations = renderMigrations(loadMigrationSources(), schema.options);
+    await applyMigrations(schema.client, migrations, { variant: describeVariant(schema.options) });
+    const urn = urnFor(program[0].type, "memory-schema");
+    const { objects, ...inputs } = await life.host.check(urn, {}, program[0].inputs);
+    const stub = release === 1 ? STUBS.release1.schemaMigration : STUBS.release2.schemaMigration;
+    const outputs = { ...inputs, __provider: stub, version: migrations.at(-1)!.name, appliedMigrations: migrations.map((m) => m.name) };
+    return {
+        id: "memory-stack-schema",
+        urn,
+        inputs: { ...inputs, __provider: stub, ...(release === 2 ? { objects } : {}) },
+        outputs: release === 1 ? { ...outputs, stateVersion: 1 } : { ...outputs, objects, missing: [], stateVersion: 2 },
+        secretOutputs: ["connection"],
+    };
+}
+
+describe.each([1, 2] as const)("state written by release %i", (release) => {
+    let old: ResourceState;
+    beforeAll(async () => {
+        old = await oldSchemaState(release);
+        life.state.clear();
+        life.state.set("memory-schema", old);
+    });
+
+    it("carries that release's own stub, which loads components/schema/provider.ts through tsx", () => {
+        const text = life.outputs("memory-schema").__provider as string;
+        expect(text).toContain('"components/schema/provider.ts"');
+        expect(Object.keys(loadProvider(text)).sort()).toEqual(release === 1 ? ["create", "delete", "diff", "update"] : ["create", "delete", "diff", "read", "update"]);
         expect(Object.keys(loadProvider(program[0].inputs.__provider as string)).sort()).toEqual(["create", "delete", "diff", "read", "update"]);
-        expect(outputs).toMatchObject({ stateVersion: 1 });
-        expect(Object.keys(outputs)).not.toContain("objects");
     });
 
-    it("refreshes through its old provider text, which has no read, as unchanged", async () => {
-        expect(await life.refresh()).toEqual({ "memory-schema": [], "memory-verification": [] });
+    it("refreshes through its old stub as unchanged", async () => {
+        expect(await life.refresh()).toEqual({ "memory-schema": [] });
     });
 
-    it("diffs as a change with today's provider and updates to today's shape without running any migration", async () => {
+    it("diffs as a change and updates to today's stub and shape without running any migration", async () => {
         const ledger = await readLedger(schema.client);
 
         const steps = await life.up(program);
 
-        expect(steps).toEqual({ "memory-schema": "update", "memory-verification": "update" });
-        expect(life.lastDiff("memory-schema"))
-            .toEqual({ changes: "some", replaces: [], deleteBeforeReplace: false });
+        expect(steps).toEqual({ "memory-schema": "update", "memory-verification": "create" });
+        expect(life.lastDiff("memory-schema")).toEqual({ changes: "some", replaces: [], deleteBeforeReplace: false });
         expect(await readLedger(schema.client)).toEqual(ledger);
         const outputs = life.outputs("memory-schema");
-        expect(outputs).toMatchObject({ stateVersion: 2, missing: [], __provider: program[0].inputs.__provider });
+        expect(outputs).toMatchObject({ missing: [], __provider: program[0].inputs.__provider });
+        expect(outputs.__provider).toContain("memory-stack/providers");
         expect(outputs.objects).toEqual(program[0].inputs.objects);
-        expect(await life.up(program)).toEqual({ "memory-schema": "same", "memory-verification": "update" });
+        expect(await life.up(program)).toMatchObject({ "memory-schema": "same" });
     });
 
-    it("is still destroyed by its own provider text and outputs", async () => {
-        const old = new Lifecycle(life.host);
-        old.state.set("memory-schema", release1State);
+    it("is still destroyed by its own stub and outputs", async () => {
+        const destroyer = new Lifecycle(life.host);
+        destroyer.state.set("memory-schema", old);
 
-        await old.destroy();
+        await destroyer.destroy();
 
         expect(await remainingMemoryObjects(schema.client, schema.options)).toEqual([]);
+    });
+});
+
+describe("state written by a newer memory-stack", () => {
+    it("is refused by diff, refresh and destroy, naming both versions, and nothing is dropped", async () => {
+        const current = await oldSchemaState(2);
+        const newer: ResourceState = { ...current, outputs: { ...current.outputs, __provider: program[0].inputs.__provider, stateVersion: 99 } };
+        const refused = /written by a newer memory-stack \(state version 99; this one understands up to \d+\)\. Nothing was done/;
+
+        await expect(life.host.diff(newer.id, newer.urn, newer.outputs, newer.inputs)).rejects.toThrow(refused);
+        await expect(life.host.read(newer.id, newer.urn, newer.outputs, newer.inputs)).rejects.toThrow(refused);
+        await expect(life.host.delete(newer.id, newer.urn, newer.outputs)).rejects.toThrow(refused);
+
+        expect(await remainingMemoryObjects(schema.client, schema.options)).not.toEqual([]);
+        expect((await readLedger(schema.client)).length).toBeGreaterThan(0);
     });
 });

@@ -3,9 +3,9 @@
 // that runs only the vector migration, keeps the stored embeddings, and verifies the vector variant.
 // PGlite serves one session at a time, so the test connects only between ups.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ConnectionSettings } from "../../components/connection";
-import { readLedger } from "../../components/schema/engine";
-import type { SchemaOptions } from "../../components/schema/render";
+import type { ConnectionSettings } from "../../engine/db/url";
+import { readLedger } from "../../engine/migrate/index";
+import type { SchemaOptions } from "../../engine/migrate/render";
 import { DEFAULT_OPTIONS } from "../support/apply-sql";
 import { withClient } from "../support/database";
 import { memoryProgram, startLifecycle, type Lifecycle } from "../support/lifecycle";

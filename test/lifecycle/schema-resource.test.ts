@@ -2,10 +2,10 @@
 // from its serialized form (`__provider`, as registered under mocks), loaded from that text in a
 // fresh module context, and driven create → diff → update → delete against a real PostgreSQL 15.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ConnectionSettings } from "../../components/connection";
-import { readLedger } from "../../components/schema/engine";
-import { STATE_VERSION } from "../../components/schema/provider";
-import { loadMigrationSources, renderMigrations, type SchemaOptions } from "../../components/schema/render";
+import type { ConnectionSettings } from "../../engine/db/url";
+import { readLedger } from "../../engine/migrate/index";
+import { STATE_VERSION } from "../../engine/providers/schema-migration";
+import { loadMigrationSources, renderMigrations, type SchemaOptions } from "../../engine/migrate/render";
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { remainingMemoryObjects } from "../support/memory-objects";
 import { migration } from "../support/migrations";

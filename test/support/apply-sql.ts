@@ -3,7 +3,7 @@
 // checksums; these tests prove the SQL, not the engine.
 import { randomBytes } from "node:crypto";
 import type { Client } from "pg";
-import { loadMigrationSources, renderMigrations, type Migration, type SchemaOptions } from "../../components/schema/render";
+import { loadMigrationSources, renderMigrations, type Migration, type SchemaOptions } from "../../engine/migrate/render";
 
 // Roles belong to the whole server, which test files running in parallel share: each test file (one
 // process) gets role names of its own, so no two files create, grant or drop the same role.

@@ -1,7 +1,7 @@
 // Reads from the catalog what the memory schema is made of, in the manifest's shape, so a test
 // can compare it with expectedObjects() both ways (nothing missing, nothing extra).
 import type { Client } from "pg";
-import type { SchemaManifest } from "../../components/schema/manifest";
+import type { SchemaManifest } from "../../engine/migrate/manifest";
 
 export interface CatalogObjects extends SchemaManifest {
     /** Every ordinary table in schema public (the manifest's 7 plus users and application tables). */

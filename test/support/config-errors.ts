@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig, type RawConfig } from "../../components/config";
+import { ConfigError, parseConfig, type RawConfig } from "../../engine/config/config";
 
 /** The ConfigError parseConfig throws for this raw config; fails the test when it throws none or another error. */
 export function configErrorFor(raw: RawConfig): ConfigError {

@@ -2,7 +2,7 @@
 import { Client, type ClientConfig } from "pg";
 import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
-import type { ConnectionSettings } from "../../components/connection";
+import type { ConnectionSettings } from "../../engine/db/url";
 import type { ServerAddress } from "./embedded-server";
 
 export interface TestDatabase {

@@ -14,9 +14,9 @@
 // marks secret in state the outputs named in additionalSecretOutputs and those whose input was
 // secret; `secretOutputs` records that set, for tests to prove nothing secret is left plain.
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionSettings } from "../../components/connection";
-import type { Migration, SchemaOptions } from "../../components/schema/render";
-import { startProviderHost, urnFor, type DiffResult, type Properties, type ProviderHost } from "./provider-host";
+import type { ConnectionSettings } from "../../engine/db/url";
+import type { Migration, SchemaOptions } from "../../engine/migrate/render";
+import { startProviderHost, urnFor, type DiffResult, type HostOptions, type Properties, type ProviderHost } from "./provider-host";
 import { registerSchemaMigration, registerVerification, type RegisteredDynamic } from "./schema-provider";
 import { secretPaths } from "./secrets";
 
@@ -131,8 +131,8 @@ export class Lifecycle {
 }
 
 /** Starts the host and configures it, as the engine does before the first resource call. */
-export async function startLifecycle(): Promise<Lifecycle> {
-    const host = await startProviderHost();
+export async function startLifecycle(options: HostOptions = {}): Promise<Lifecycle> {
+    const host = await startProviderHost(options);
     try {
         await host.configure();
     } catch (error) {

@@ -1,7 +1,7 @@
 // Which objects of the schema manifest exist in a database: to prove that a rollback left none behind.
 import type { Client } from "pg";
-import { expectedObjects, USERS_MEMORY_COLUMNS } from "../../components/schema/manifest";
-import type { SchemaOptions } from "../../components/schema/render";
+import { expectedObjects, USERS_MEMORY_COLUMNS } from "../../engine/migrate/manifest";
+import type { SchemaOptions } from "../../engine/migrate/render";
 
 export async function remainingMemoryObjects(client: Client, options: SchemaOptions): Promise<string[]> {
     const manifest = expectedObjects(options);

@@ -1,7 +1,7 @@
 // Small migrations for engine tests, and a client wrapper that records every statement sent.
 import { createHash } from "node:crypto";
 import type { Client } from "pg";
-import type { MigrationFile, SqlClient } from "../../components/schema/engine";
+import type { MigrationFile, SqlClient } from "../../engine/migrate/index";
 
 export function migration(name: string, sql: string): MigrationFile {
     return { name, sql, checksum: createHash("sha256").update(sql).digest("hex") };

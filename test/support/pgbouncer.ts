@@ -7,8 +7,8 @@ import { accessSync, chmodSync, chownSync, constants, mkdtempSync, rmSync, write
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import type { StackConfig } from "../../components/config";
-import { pgbouncerSettings, renderAuthFile, renderPgBouncerIni, type AuthUser } from "../../components/pgbouncer-config";
+import type { StackConfig } from "../../engine/config/config";
+import { pgbouncerSettings, renderAuthFile, renderPgBouncerIni, type AuthUser } from "../../engine/render/pgbouncer";
 import { freePort } from "./embedded-server";
 
 export interface RunningPgBouncer {

@@ -2,7 +2,7 @@
 // its type, name, inputs as the program built them (Outputs included, so secrecy can be checked)
 // and its resource options (dependsOn, parent, retainOnDelete, additionalSecretOutputs, protect).
 import * as pulumi from "@pulumi/pulumi";
-import { parseConfig, type RawConfig } from "../../components/config";
+import { parseConfig, type RawConfig } from "../../engine/config/config";
 
 export interface Registered {
     type: string;

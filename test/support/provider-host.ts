@@ -41,17 +41,25 @@ export interface ProviderHost {
     stop(): Promise<void>;
 }
 
-const HOST = join(REPO, "node_modules", "@pulumi", "pulumi", "cmd", "dynamic-provider", "index.js");
+/** Where the host runs: the engine starts it in the project directory, from the project's @pulumi/pulumi. */
+export interface HostOptions {
+    /** Working directory. Default: this repository. */
+    cwd?: string;
+    /** The project whose node_modules/@pulumi/pulumi provides the host. Default: this repository. */
+    project?: string;
+    env?: NodeJS.ProcessEnv;
+}
 
 export function urnFor(type: string, name: string, stack = "dev"): string {
     return `urn:pulumi:${stack}::memory-stack::${type}::${name}`;
 }
 
-export async function startProviderHost(env: NodeJS.ProcessEnv = {}): Promise<ProviderHost> {
+export async function startProviderHost(options: HostOptions = {}): Promise<ProviderHost> {
+    const host = join(options.project ?? REPO, "node_modules", "@pulumi", "pulumi", "cmd", "dynamic-provider", "index.js");
     // The engine address is only passed through; the host does not call back for these methods.
-    const child = spawn(process.execPath, [HOST, "127.0.0.1:1"], {
-        cwd: REPO,
-        env: { ...process.env, ...env },
+    const child = spawn(process.execPath, [host, "127.0.0.1:1"], {
+        cwd: options.cwd ?? REPO,
+        env: { ...process.env, ...options.env },
         stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";

@@ -2,7 +2,7 @@
 // Roles are cluster-wide and the test server is shared by files running in parallel, so each
 // database gets its own role names (derived from its name); drop() removes them again.
 import type { Client } from "pg";
-import type { SchemaOptions } from "../../components/schema/render";
+import type { SchemaOptions } from "../../engine/migrate/render";
 import { dropRoles, freshDatabase, type TestDatabase } from "./database";
 import { applyMigrations, DEFAULT_OPTIONS, migrationsFor } from "./apply-sql";
 

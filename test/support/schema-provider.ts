@@ -3,10 +3,10 @@
 // mock engine received, and the provider loaded back from that text in a fresh module context, as
 // the dynamic-provider host does.
 import type * as pulumi from "@pulumi/pulumi";
-import type { SchemaMigrationInputs } from "../../components/schema/provider";
-import { SchemaMigration, type SchemaMigrationArgs } from "../../components/schema/resource";
-import type { VerificationInputs } from "../../components/verify/provider";
-import { Verification, type VerificationArgs } from "../../components/verify/resource";
+import type { SchemaMigrationInputs } from "../../engine/providers/schema-migration";
+import { SchemaMigration, type SchemaMigrationArgs } from "../../components/schema-migration";
+import type { VerificationInputs } from "../../engine/providers/verification";
+import { Verification, type VerificationArgs } from "../../components/verification";
 import { installMocks } from "./program";
 import { withoutSecretWrappers } from "./secrets";
 

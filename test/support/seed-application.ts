@@ -4,7 +4,7 @@
 // with rows in each, and a fingerprint of every row, to prove that applying and rolling back the
 // memory schema leaves them as they were.
 import type { Client } from "pg";
-import { USERS_MEMORY_COLUMNS } from "../../components/schema/manifest";
+import { USERS_MEMORY_COLUMNS } from "../../engine/migrate/manifest";
 
 export const APPLICATION_TABLES = [
     "users", "dealers", "robots", "prequalifications", "tenants", "threads", "thread_messages", "agent_versions", "alembic_version",

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
-import { NAMESPACE, type RawConfig } from "../../components/config";
+import { NAMESPACE, type RawConfig } from "../../engine/config/config";
 
 export const REPO = join(__dirname, "..", "..");
 

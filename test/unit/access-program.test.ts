@@ -4,9 +4,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Access } from "../../components/access";
-import type { RawConfig } from "../../components/config";
+import type { RawConfig } from "../../engine/config/config";
 import { Grants } from "../../components/grants";
-import { privilegeRules, PRIVILEGE_RULES } from "../../components/privileges";
+import { privilegeRules, PRIVILEGE_RULES } from "../../engine/render/privileges";
 import { configFor, installMocks, isSecret, resolve, runProgram, type MockedState, type Registered } from "../support/program";
 import { isWrappedSecret } from "../support/secrets";
 

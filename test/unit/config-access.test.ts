@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../components/config";
+import { parseConfig } from "../../engine/config/config";
 import { configErrorFor } from "../support/config-errors";
 
 const external = { provisioner: "external", databaseUrl: "postgresql://postgres:secret-pw@db.example.com:5432/memory" };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { connectionBudget, DEFAULT_PGBOUNCER_IMAGE, parseConfig, type RawConfig } from "../../components/config";
+import { connectionBudget, DEFAULT_PGBOUNCER_IMAGE, parseConfig, type RawConfig } from "../../engine/config/config";
 import { configErrorFor } from "../support/config-errors";
 
 const pooling = (value: object): RawConfig => ({ pooling: JSON.stringify(value) });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { connectionBudget, parseConfig, type RawConfig } from "../../components/config";
+import { connectionBudget, parseConfig, type RawConfig } from "../../engine/config/config";
 import { configErrorFor } from "../support/config-errors";
 
 

@@ -1,10 +1,10 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { connectionBudget, DEFAULT_PGBOUNCER_IMAGE, parseConfig, type RawConfig } from "../../components/config";
+import { connectionBudget, DEFAULT_PGBOUNCER_IMAGE, parseConfig, type RawConfig } from "../../engine/config/config";
 import {
     atLeast, pgbouncerSettings, pgbouncerVersionFromImage, PgBouncerConfigError, renderAuthFile, renderPgBouncerIni,
     scramParameters, scramVerifier, type PgBouncerSettings,
-} from "../../components/pgbouncer-config";
+} from "../../engine/render/pgbouncer";
 
 function settingsFor(raw: RawConfig = {}, place: Partial<PgBouncerSettings> = {}): PgBouncerSettings {
     return pgbouncerSettings(parseConfig(raw), { serverHost: "memory-stack-dev-server-postgres", adminUsers: ["postgres"], ...place });

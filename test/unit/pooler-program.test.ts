@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { RawConfig } from "../../components/config";
-import { pgbouncerSettings, renderPgBouncerIni } from "../../components/pgbouncer-config";
+import type { RawConfig } from "../../engine/config/config";
+import { pgbouncerSettings, renderPgBouncerIni } from "../../engine/render/pgbouncer";
 import type { PoolerArgs } from "../../components/pooler";
 import { configFor, installMocks, isSecret, resolve, runProgram, type MockedState, runStack } from "../support/program";
 import { isWrappedSecret } from "../support/secrets";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
     APP_FUNCTIONS, MAINTENANCE_FUNCTIONS, PRIVILEGE_RULES, TRIGGER_FUNCTIONS, privilegeRules, renderGrants, renderRevokes,
-} from "../../components/privileges";
-import { expectedObjects, MEMORY_TABLES, VIEWS } from "../../components/schema/manifest";
+} from "../../engine/render/privileges";
+import { expectedObjects, MEMORY_TABLES, VIEWS } from "../../engine/migrate/manifest";
 import { DEFAULT_OPTIONS } from "../support/apply-sql";
 
 const target = { database: "ybryx", roles: { app: "memory_app", admin: "memory_admin" } };

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-    loadMigrationSources, renderMigrations, renderRollback, schemaChecksum, SQL_DIR, type MigrationSource, type SchemaOptions,
-} from "../../components/schema/render";
+    loadMigrationSources, renderMigrations, renderRollback, schemaChecksum, type MigrationSource, type SchemaOptions,
+} from "../../engine/migrate/render";
 
 const base: SchemaOptions = { vector: false, vectorDimensions: 1536, vectorIndex: "hnsw", rls: true, appRole: "memory_app", adminRole: "memory_admin" };
 const src = (name: string, text: string): MigrationSource => ({ name, text });
@@ -16,7 +16,6 @@ describe("loading the sql directory", () => {
         expect(sources.map((s) => s.name)).toEqual([...sources.map((s) => s.name)].sort());
         expect(sources.map((s) => s.name)).not.toContain("rollback.sql");
         expect(sources[0].name).toBe("0001_foundation.sql");
-        expect(SQL_DIR).toMatch(/sql$/);
     });
 });
 

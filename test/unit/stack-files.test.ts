@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../components/config";
+import { parseConfig } from "../../engine/config/config";
 import { stackConfig } from "../support/stack-files";
 
 describe("the example stacks in Pulumi.<stack>.yaml", () => {

@@ -1,9 +1,9 @@
 // The catalog comparison and the report, without a database: a snapshot built from the
 // expectations passes; each change to it is reported by kind and name.
 import { describe, expect, it } from "vitest";
-import { compareCatalog, type CatalogSnapshot } from "../../components/verify/catalog";
-import { expectationsFor, functionName, type Expectations } from "../../components/verify/expected";
-import { formatReport, type VerificationReport } from "../../components/verify/report";
+import { compareCatalog, type CatalogSnapshot } from "../../engine/verify/catalog";
+import { expectationsFor, functionName, type Expectations } from "../../engine/verify/expected";
+import { formatReport, type VerificationReport } from "../../engine/verify/report";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 
 const expected = expectationsFor(DEFAULT_OPTIONS, migrationsFor());

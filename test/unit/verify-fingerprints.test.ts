@@ -1,9 +1,9 @@
 // What "the deployed version" of a function or trigger is, read from the rendered migrations.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { expectedObjects } from "../../components/schema/manifest";
-import { functionName } from "../../components/verify/expected";
-import { fingerprintMigrations } from "../../components/verify/fingerprints";
+import { expectedObjects } from "../../engine/migrate/manifest";
+import { functionName } from "../../engine/verify/expected";
+import { fingerprintMigrations } from "../../engine/verify/fingerprints";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 
 const md5 = (text: string) => createHash("md5").update(text).digest("hex");

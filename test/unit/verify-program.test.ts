@@ -1,7 +1,7 @@
 // The Verification resource inside the stack, under Pulumi's mocks: after the schema and its grants,
 // on the direct connection as a secret, expecting the configured variant, its summary an output.
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Expectations } from "../../components/verify/expected";
+import type { Expectations } from "../../engine/verify/expected";
 import { installMocks, isSecret, resolve, runStack } from "../support/program";
 import { SCHEMA_MIGRATION_TOKEN, VERIFICATION_TOKEN } from "../support/schema-provider";
 

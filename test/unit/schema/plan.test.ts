@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { LedgerRow } from "../../../components/schema/ledger";
-import { describeVariant, planMigrations, SchemaRefusedError } from "../../../components/schema/plan";
+import type { LedgerRow } from "../../../engine/migrate/ledger";
+import { describeVariant, planMigrations, SchemaRefusedError } from "../../../engine/migrate/plan";
 import { migration } from "../../support/migrations";
 
 const one = migration("0001_one.sql", "create table one (id int);");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isTransactionControl, splitStatements } from "../../../components/schema/statements";
+import { isTransactionControl, splitStatements } from "../../../engine/migrate/statements";
 
 const texts = (sql: string) => splitStatements(sql).map((statement) => statement.text);
 

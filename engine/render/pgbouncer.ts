@@ -3,7 +3,7 @@
 // Debian's pgbouncer on exactly the same text. Settings a given PgBouncer version does not know are
 // left out unless the version says it has them (Debian's 1.18 refuses unknown keys).
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
-import type { PoolMode, StackConfig } from "./config";
+import type { PoolMode, StackConfig } from "../config/config";
 
 export interface PgBouncerSettings {
     /** The database clients name; PgBouncer forwards it to the same name on the server. */

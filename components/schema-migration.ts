@@ -11,15 +11,15 @@
 //
 // The serialized stub below loads components/schema/provider.ts at call time: see ../provider-loader.ts.
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionSettings } from "../connection";
-import { loadProjectModule } from "../provider-loader";
-import { describeVariant } from "./plan";
-import { MEMORY_TABLES } from "./manifest";
-import { loadMigrationSources, renderMigrations, renderRollback, schemaChecksum, type Migration, type SchemaOptions } from "./render";
-import { schemaObjects } from "./repair";
-import type { SchemaMigrationInputs } from "./provider";
+import type { ConnectionSettings } from "../engine/db/url";
+import { loadProviders } from "./provider-loader";
+import { describeVariant } from "../engine/migrate/plan";
+import { MEMORY_TABLES } from "../engine/migrate/manifest";
+import { loadMigrationSources, renderMigrations, renderRollback, schemaChecksum, type Migration, type SchemaOptions } from "../engine/migrate/render";
+import { schemaObjects } from "../engine/migrate/repair";
+import type { SchemaMigrationInputs } from "../engine/providers/schema-migration";
 
-export type { SchemaMigrationInputs, SchemaMigrationOutputs } from "./provider";
+export type { SchemaMigrationInputs, SchemaMigrationOutputs } from "../engine/providers/schema-migration";
 
 export interface SchemaMigrationArgs {
     /** Direct connection to the database, never the pooler (advisory locks need a session); wrapped secret. */
@@ -38,17 +38,15 @@ export const SCHEMA_MIGRATION_TYPE = "SchemaMigration";
 /** The dynamic resource's module; the type token is pulumi-nodejs:dynamic/memory-stack:SchemaMigration. */
 export const SCHEMA_MIGRATION_MODULE = "memory-stack";
 
-type Provider = typeof import("./provider");
-
 // A module-level const, so the serialized stub captures the function itself, not the module.
-const load = loadProjectModule;
+const load = loadProviders;
 
 const provider: pulumi.dynamic.ResourceProvider = {
-    diff: async (id, olds, news) => load<Provider>("components/schema/provider.ts").diff(id, olds, news),
-    create: async (inputs) => load<Provider>("components/schema/provider.ts").create(inputs),
-    update: async (id, olds, news) => load<Provider>("components/schema/provider.ts").update(id, olds, news),
-    read: async (id, props) => load<Provider>("components/schema/provider.ts").read(id, props),
-    delete: async (id, olds) => load<Provider>("components/schema/provider.ts").remove(id, olds),
+    diff: async (id, olds, news) => load().schemaMigration.diff(id, olds, news),
+    create: async (inputs) => load().schemaMigration.create(inputs),
+    update: async (id, olds, news) => load().schemaMigration.update(id, olds, news),
+    read: async (id, props) => load().schemaMigration.read(id, props),
+    delete: async (id, olds) => load().schemaMigration.remove(id, olds),
 };
 
 export class SchemaMigration extends pulumi.dynamic.Resource {

@@ -8,7 +8,7 @@
 // may not exist where only the schema was applied (the CLI), so the check grants the app role
 // what it reads here for its own duration rather than failing on a missing grant; likewise it
 // makes the verifying user a member of the role where it is not (PostgreSQL 15: CREATEROLE).
-import { quoteIdentifier } from "../schema/render";
+import { quoteIdentifier } from "../migrate/render";
 import { CheckRunner, expect } from "./checks";
 import type { Expectations } from "./expected";
 import type { Fixture } from "./functional";

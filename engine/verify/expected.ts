@@ -2,9 +2,9 @@
 // and the fingerprints of the deployed functions and triggers. The Pulumi program and the CLI
 // build it from the same rendered migrations the schema resource applies; the verification
 // resource receives it as an input, so its provider needs neither sql/ nor the renderer.
-import { expectedObjects, TABLE_COLUMNS, type SchemaManifest } from "../schema/manifest";
-import { describeVariant } from "../schema/plan";
-import type { SchemaOptions } from "../schema/render";
+import { expectedObjects, TABLE_COLUMNS, type SchemaManifest } from "../migrate/manifest";
+import { describeVariant } from "../migrate/plan";
+import type { SchemaOptions } from "../migrate/render";
 import { fingerprintMigrations, type Fingerprints } from "./fingerprints";
 
 export interface Expectations {

@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
+import { SQL_DIR } from "../paths";
 
 export interface SchemaOptions {
     /** Embeddings as vector(N) with an ANN index (renders the `requires: vector` files). */
@@ -44,7 +45,6 @@ export interface Migration {
     checksum: string;
 }
 
-export const SQL_DIR: string = path.resolve(__dirname, "..", "..", "sql");
 
 const MIGRATION_FILE = /^\d{4}_[a-z0-9_]+\.sql$/;
 const REQUIREMENTS = ["vector", "rls"] as const;

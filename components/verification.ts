@@ -9,14 +9,14 @@
 //
 // The serialized stub below loads components/verify/provider.ts at call time: see ../provider-loader.ts.
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionSettings } from "../connection";
-import { loadProjectModule } from "../provider-loader";
-import { loadMigrationSources, renderMigrations, type Migration, type SchemaOptions } from "../schema/render";
-import { expectationsFor } from "./expected";
-import type { VerificationInputs, VerificationOutputs } from "./provider";
-import type { ObjectCounts } from "./report";
+import type { ConnectionSettings } from "../engine/db/url";
+import { loadProviders } from "./provider-loader";
+import { loadMigrationSources, renderMigrations, type Migration, type SchemaOptions } from "../engine/migrate/render";
+import { expectationsFor } from "../engine/verify/expected";
+import type { VerificationInputs, VerificationOutputs } from "../engine/providers/verification";
+import type { ObjectCounts } from "../engine/verify/report";
 
-export type { VerificationInputs, VerificationOutputs } from "./provider";
+export type { VerificationInputs, VerificationOutputs } from "../engine/providers/verification";
 
 export interface VerificationArgs {
     /** Direct connection to the database, never the pooler (the checks need one session); wrapped secret. */
@@ -38,16 +38,14 @@ export const VERIFICATION_TYPE = "Verification";
 /** The type token is pulumi-nodejs:dynamic/memory-stack:Verification. */
 export const VERIFICATION_MODULE = "memory-stack";
 
-type Provider = typeof import("./provider");
-
 // A module-level const, so the serialized stub captures the function itself, not the module.
-const load = loadProjectModule;
+const load = loadProviders;
 
 const provider: pulumi.dynamic.ResourceProvider = {
-    diff: async () => load<Provider>("components/verify/provider.ts").diff(),
-    create: async (inputs) => load<Provider>("components/verify/provider.ts").create(inputs),
-    update: async (id, olds, news) => load<Provider>("components/verify/provider.ts").update(id, olds, news),
-    delete: async () => load<Provider>("components/verify/provider.ts").remove(),
+    diff: async (id, olds) => load().verification.diff(id, olds),
+    create: async (inputs) => load().verification.create(inputs),
+    update: async (id, olds, news) => load().verification.update(id, olds, news),
+    delete: async () => load().verification.remove(),
 };
 
 export class Verification extends pulumi.dynamic.Resource {

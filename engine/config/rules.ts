@@ -1,8 +1,8 @@
 // Defaults that need a reason, and the rules across keys: what must fit together. Each rule throws
 // a ConfigError that names the key to change.
 import type { ClientPoolConfig, PoolingConfig, StackConfig } from "./config";
-import { ConfigError, NAMESPACE } from "./config-values";
-import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings, type SslMode } from "./connection";
+import { ConfigError, NAMESPACE } from "./values";
+import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings, type SslMode } from "../db/url";
 
 export const DEFAULT_IMAGE = "postgres:15-alpine";
 export const DEFAULT_VECTOR_IMAGE = "pgvector/pgvector:pg15";

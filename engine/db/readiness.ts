@@ -2,7 +2,7 @@
 // database answers `select 1`. The postgres image restarts once during first init, so a server that
 // accepted one connection may refuse the next: only a full round trip counts, retried with backoff.
 import { Client } from "pg";
-import { toClientConfig, type ConnectionSettings } from "./connection";
+import { toClientConfig, type ConnectionSettings } from "./url";
 
 export interface ReadinessOptions {
     /** Give up after this long. Default: 120 s. */

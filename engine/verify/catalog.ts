@@ -2,7 +2,7 @@
 // schema could own (by name, with what proves its version), then a pure comparison with the
 // expectations lists each one that is missing or not what the migrations made.
 import type { ClientBase } from "pg";
-import { SEED_FUNCTIONS } from "../schema/manifest";
+import { SEED_FUNCTIONS } from "../migrate/manifest";
 import { functionName, type Expectations } from "./expected";
 import type { ObjectCounts, Problem } from "./report";
 

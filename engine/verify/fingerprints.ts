@@ -12,7 +12,7 @@
 // A trigger is proven by its table, its firing (timing, events, row or statement, packed like
 // pg_trigger.tgtype) and the function it executes, whose body is proven above.
 import { createHash } from "node:crypto";
-import { splitStatements } from "../schema/statements";
+import { splitStatements } from "../migrate/statements";
 
 export interface FunctionFingerprint {
     /** md5 hex of the body between the dollar quotes, as md5(pg_proc.prosrc) prints it. */

@@ -5,12 +5,12 @@
 import {
     checkConnectionBudget, checkImage, checkPinned, checkPoolerFitsClient, checkRoles, parseDatabaseUrl,
     type ExternalServer, DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE, MAX_INDEXED_DIMENSIONS,
-} from "./config-rules";
-import { SSL_MODES, type SslMode } from "./connection";
-import { bool, ConfigError, identifier, int, NAMESPACE, nonEmpty, oneOf, parseObject, password, text, type RawConfig } from "./config-values";
+} from "./rules";
+import { SSL_MODES, type SslMode } from "../db/url";
+import { bool, ConfigError, identifier, int, nonEmpty, oneOf, parseObject, password, text, type RawConfig } from "./values";
 
-export { connectionBudget, DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE } from "./config-rules";
-export { ConfigError, NAMESPACE, type RawConfig } from "./config-values";
+export { connectionBudget, DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE } from "./rules";
+export { ConfigError, NAMESPACE, type RawConfig } from "./values";
 
 export type Provisioner = "docker" | "external";
 export type PoolMode = "session" | "transaction" | "statement";
@@ -221,18 +221,4 @@ function sslMode(raw: RawConfig, external: ExternalServer | undefined): SslMode 
         throw new ConfigError("sslMode", fromKey, `disagrees with databaseUrl's sslmode=${external.sslMode}; set one of them`);
     }
     return fromKey ?? external?.sslMode ?? (external ? "require" : "disable");
-}
-
-/** Reads every `memory-stack:*` value from the stack's config and validates it. Runs before any resource is registered. */
-export function readConfig(): StackConfig {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
-    const raw: RawConfig = {};
-    // allConfig holds secrets decrypted; they only travel into the Output secrets the components build.
-    for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (fullKey.startsWith(`${NAMESPACE}:`)) {
-            raw[fullKey.slice(NAMESPACE.length + 1)] = value;
-        }
-    }
-    return parseConfig(raw);
 }

@@ -9,8 +9,8 @@
 //
 // Privileges are upper case because the provider reads them back from aclexplode() that way;
 // lower case would show a diff on every refresh.
-import { MEMORY_TABLES, USERS_MEMORY_COLUMNS, VIEWS } from "./schema/manifest";
-import { quoteIdentifier } from "./schema/render";
+import { MEMORY_TABLES, USERS_MEMORY_COLUMNS, VIEWS } from "../migrate/manifest";
+import { quoteIdentifier } from "../migrate/render";
 
 export type Grantee = "app" | "admin";
 export type ObjectType = "database" | "schema" | "table" | "column" | "function";

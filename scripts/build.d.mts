@@ -1,0 +1,1 @@
+export function build(): { files: number; outdir: string };

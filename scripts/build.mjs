@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// Compiles the TypeScript of the program, the components, the engine and the CLI to CommonJS in dist/,
+// file by file (no bundle), so the CLI and the dynamic providers run plain JavaScript: no TypeScript
+// is transpiled when `memory-stack` starts or when Pulumi's provider host loads memory-stack/providers.
+// Types are checked by `npm run typecheck`, not here. Runs on `npm ci` (prepare), before `npm test`
+// (vitest.config.ts) and before every `npm run up|preview|destroy|refresh` (scripts/pulumi.js).
+import { buildSync } from "esbuild";
+import { readdirSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const ROOT = join(import.meta.dirname, "..");
+const SOURCES = ["index.ts", "components", "engine", "cli"];
+
+function typescriptFiles(entry) {
+    const path = join(ROOT, entry);
+    if (entry.endsWith(".ts")) {
+        return [path];
+    }
+    return readdirSync(path, { recursive: true, withFileTypes: true })
+        .filter((file) => file.isFile() && file.name.endsWith(".ts") && !file.name.endsWith(".d.ts"))
+        .map((file) => join(file.parentPath, file.name));
+}
+
+export function build() {
+    const outdir = join(ROOT, "dist");
+    rmSync(outdir, { recursive: true, force: true });
+    const entryPoints = SOURCES.flatMap(typescriptFiles);
+    buildSync({
+        entryPoints,
+        outdir,
+        outbase: ROOT,
+        format: "cjs",
+        platform: "node",
+        target: "node20",
+        sourcemap: "linked",
+        logLevel: "warning",
+    });
+    return { files: entryPoints.length, outdir: relative(process.cwd(), outdir) || "." };
+}
+
+if (import.meta.filename === process.argv[1]) {
+    const started = Date.now();
+    const { files, outdir } = build();
+    console.log(`built ${files} files into ${outdir}/ in ${Date.now() - started} ms`);
+}
