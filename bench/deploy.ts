@@ -16,7 +16,7 @@ export async function benchDeploy(ctx: BenchContext, pg: BenchPostgres): Promise
     const repetitions = ctx.quick ? 2 : 5;
     const options = schemaOptions();
     const schema = rendered(options);
-    const expected = expectationsFor(options, schema.migrations);
+    const expected = await expectationsFor(options, schema.migrations);
     const samples: number[] = [];
     let checksPassed = 0;
     for (let run = 0; run <= repetitions; run++) { // run 0 warms up (loads the provider code)

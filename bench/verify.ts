@@ -43,7 +43,7 @@ type Measured = Awaited<ReturnType<typeof measure>>;
 
 async function measure(settings: ConnectionSettings, options: SchemaOptions, repetitions: number) {
     const schema = rendered(options);
-    const expected = expectationsFor(options, schema.migrations);
+    const expected = await expectationsFor(options, schema.migrations);
     const client = await connect(settings);
     try {
         await applyMigrations(client, schema.migrations, { variant: schema.variant });

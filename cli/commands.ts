@@ -93,7 +93,7 @@ const rollback: Command = async ({ client, args }) => {
 
 // The post-deploy verification (components/verify): the same report `pulumi up` fails with.
 const verify: Command = async ({ client, args, migrations }) => {
-    const report = await verifySchema(client, expectationsFor(args.schema, migrations));
+    const report = await verifySchema(client, await expectationsFor(args.schema, migrations));
     return { exitCode: report.ok ? 0 : 1, text: formatReport(report), json: report };
 };
 

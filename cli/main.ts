@@ -1,7 +1,8 @@
 // `memory-stack <command>`: parses arguments, opens one direct connection, runs the command, prints.
 // Exit codes: 0 done, 1 a check failed or the command refused (or the database said no), 2 bad usage.
-import { Client } from "pg";
-import { toClientConfig } from "../engine/db/url";
+import type { Client } from "pg";
+import { connect } from "../engine/db/client";
+import { describeError } from "../engine/db/errors";
 import { describeVariant } from "../engine/migrate/plan";
 import { loadMigrationSources, renderMigrations } from "../engine/migrate/render";
 import { HELP, parseCliArgs, USAGE, UsageError, type CliArgs } from "./args";
@@ -40,13 +41,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     const { command, json, schema } = args;
     const variant = describeVariant(schema);
 
-    const client = new Client({ ...toClientConfig(args.connection, `memory-stack-cli-${command}`), connectionTimeoutMillis: 15_000 });
-    client.on("error", () => undefined); // a dropped connection surfaces as the running query's error
+    let client: Client | undefined;
     try {
         try {
-            await client.connect();
+            client = await connect(args.connection, { applicationName: `memory-stack-cli-${command}` });
         } catch (error) {
-            throw new Error(`cannot connect to ${args.target}: ${(error as Error).message}`);
+            throw new Error(`cannot connect to ${args.target}: ${describeError(error)}`);
         }
         out.stderr(`memory-stack ${command}: ${args.target} (${variant})`);
         const result = await COMMANDS[command]({
@@ -66,6 +66,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         }
         return 1;
     } finally {
-        await client.end().catch(() => undefined);
+        await client?.end().catch(() => undefined);
     }
 }

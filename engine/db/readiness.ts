@@ -1,8 +1,9 @@
 // The readiness barrier: returns once a real connection as the configured user to the configured
 // database answers `select 1`. The postgres image restarts once during first init, so a server that
 // accepted one connection may refuse the next: only a full round trip counts, retried with backoff.
-import { Client } from "pg";
-import { toClientConfig, type ConnectionSettings } from "./url";
+import { withClient } from "./client";
+import { describeError } from "./errors";
+import type { ConnectionSettings } from "./url";
 
 export interface ReadinessOptions {
     /** Give up after this long. Default: 120 s. */
@@ -31,19 +32,15 @@ export async function waitForDatabase(settings: ConnectionSettings, options: Rea
     const target = `${settings.user}@${settings.host}:${settings.port}/${settings.database}`;
     let delay = options.initialDelayMs ?? 100;
     for (let attempt = 1; ; attempt++) {
-        const client = new Client({ ...toClientConfig(settings, "memory-stack-readiness"), connectionTimeoutMillis: Math.min(5_000, timeoutMs) });
-        client.on("error", () => undefined);
         let lastError: string;
         let code: string | undefined;
         try {
-            await client.connect();
-            await client.query("select 1");
+            await withClient(settings, { applicationName: "memory-stack-readiness", connectTimeoutMs: Math.min(5_000, timeoutMs) },
+                (client) => client.query("select 1"));
             return;
         } catch (error) {
             code = (error as { code?: string }).code;
-            lastError = describe(error);
-        } finally {
-            await client.end().catch(() => undefined);
+            lastError = describeError(error);
         }
         if (code !== undefined && PERMANENT_SQLSTATES.has(code)) {
             throw new DatabaseNotReadyError(target, attempt, lastError, true);
@@ -55,9 +52,4 @@ export async function waitForDatabase(settings: ConnectionSettings, options: Rea
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay = Math.min(delay * 2, 2_000);
     }
-}
-
-function describe(error: unknown): string {
-    const { code, message } = error as { code?: string; message?: string };
-    return code ? `${message} (${code})` : String(message ?? error);
 }

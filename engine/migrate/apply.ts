@@ -3,7 +3,7 @@
 // the migrations before it stay applied and recorded, so the next run resumes from there.
 import { performance } from "node:perf_hooks";
 import { parseSqlFile, runStatements } from "./execute";
-import { lineAt } from "./statements";
+import { lineAt, type Statement } from "./statements";
 import { ensureLedger, readLedger, recordMigration, type SqlClient } from "./ledger";
 import { DEFAULT_LOCK_TIMEOUT_MS, withMigrationLock } from "./lock";
 import { planMigrations, SchemaRefusedError, type MigrationFile } from "./plan";
@@ -36,7 +36,7 @@ export interface ApplyResult {
 
 export async function applyMigrations(client: SqlClient, migrations: MigrationFile[], options: ApplyOptions): Promise<ApplyResult> {
     // Parse every file first: a malformed one fails before the lock is taken or anything runs.
-    const parsed = new Map(migrations.map((migration) => [migration.name, parseSqlFile(migration.name, migration.sql)]));
+    const parsed = new Map(await Promise.all(migrations.map(async (migration) => [migration.name, await parseSqlFile(migration.name, migration.sql)] as const)));
     return withMigrationLock(client, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, async () => {
         // Planned under the lock: a concurrent apply that finished while we waited is in the ledger now.
         const plan = planMigrations(await readLedger(client), migrations, options.variant);
@@ -57,7 +57,7 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
     });
 }
 
-async function applyOne(client: SqlClient, migration: MigrationFile, statements: ReturnType<typeof parseSqlFile>, variant: string): Promise<number> {
+async function applyOne(client: SqlClient, migration: MigrationFile, statements: Statement[], variant: string): Promise<number> {
     const outcome = `${migration.name} was rolled back: the database is as it was before it and the ledger does not list it. Fix the cause and run again.`;
     const started = performance.now();
     await client.query("begin");

@@ -1,7 +1,7 @@
 // Runs a SQL file statement by statement inside the caller's transaction, so a failure names the file,
 // the statement, its line and the SQLSTATE instead of a bare driver error.
 import type { SqlClient } from "./ledger";
-import { isTransactionControl, lineAt, splitStatements, type Statement } from "./statements";
+import { isTransactionControl, lineAt, splitStatements, SqlSyntaxError, type Statement } from "./statements";
 
 export class SqlFileError extends Error {
     constructor(
@@ -39,10 +39,15 @@ interface DatabaseErrorFields {
     position?: string;
 }
 
-/** Splits a file for the engine; throws before anything runs when it holds transaction control. */
-export function parseSqlFile(file: string, sql: string): Statement[] {
-    const statements = splitStatements(sql);
-    const control = statements.find((statement) => isTransactionControl(statement.text));
+/** Splits a file for the engine; throws before anything runs when it is not valid SQL or holds transaction control. */
+export async function parseSqlFile(file: string, sql: string): Promise<Statement[]> {
+    let statements: Statement[];
+    try {
+        statements = await splitStatements(sql);
+    } catch (error) {
+        throw error instanceof SqlSyntaxError ? new Error(`${file} line ${error.line}: ${error.reason}; nothing was run`) : error;
+    }
+    const control = statements.find(isTransactionControl);
     if (control) {
         throw new Error(`${file} line ${control.line}: "${control.text}" — the engine runs each migration in its own transaction; remove begin/commit from the file`);
     }
@@ -53,7 +58,7 @@ export function parseSqlFile(file: string, sql: string): Statement[] {
  * Runs the statements in order on `client`, inside a transaction the caller opened and will roll back
  * on error. `outcome` is the last line of the error message: what the failure left behind.
  */
-export async function runStatements(client: SqlClient, file: string, sql: string, statements: Statement[], outcome: string): Promise<void> {
+export async function runStatements(client: SqlClient, file: string, sql: string, statements: Pick<Statement, "text" | "line" | "offset">[], outcome: string): Promise<void> {
     for (const statement of statements) {
         try {
             await client.query(statement.text);

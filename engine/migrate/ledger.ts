@@ -1,9 +1,8 @@
 // The migration ledger: one row per applied migration in memory_stack.migrations, written in the
 // same transaction as the migration itself, so the ledger and the schema cannot disagree.
-import type { ClientBase } from "pg";
+import type { SqlClient } from "../db/client";
 
-/** What the engine needs from a connection: one session, used for the lock and every transaction. */
-export type SqlClient = Pick<ClientBase, "query">;
+export type { SqlClient };
 
 export const LEDGER_SCHEMA = "memory_stack";
 export const LEDGER_TABLE = `${LEDGER_SCHEMA}.migrations`;

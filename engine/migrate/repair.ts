@@ -6,6 +6,7 @@
 // so a re-run re-creates what is missing and leaves the rest as it is. The ledger does not change:
 // the files did not. What no migration re-creates (a dropped primary key: `create table if not
 // exists` skips a table that is there) is refused with a message naming it.
+import { withTransaction } from "../db/client";
 import { expectedObjects } from "./manifest";
 import type { SqlClient } from "./ledger";
 import { DEFAULT_LOCK_TIMEOUT_MS, withMigrationLock } from "./lock";
@@ -105,16 +106,9 @@ export async function repairSchema(client: SqlClient, migrations: readonly Migra
         const needed = new Set(missing.map((object) => creatingMigration(object, migrations)).filter((found) => found !== undefined));
         const rerun = migrations.filter((migration) => needed.has(migration));
         for (const migration of rerun) {
-            const statements = parseSqlFile(migration.name, migration.sql);
-            await client.query("begin");
-            try {
-                await runStatements(client, migration.name, migration.sql, statements,
-                    `${migration.name} was re-run to re-create missing objects and rolled back: the database is as it was before.`);
-                await client.query("commit");
-            } catch (error) {
-                await client.query("rollback").catch(() => undefined);
-                throw error;
-            }
+            const statements = await parseSqlFile(migration.name, migration.sql);
+            await withTransaction(client, () => runStatements(client, migration.name, migration.sql, statements,
+                `${migration.name} was re-run to re-create missing objects and rolled back: the database is as it was before.`));
         }
         const stillMissing = await missingObjects(client, objects);
         if (stillMissing.length > 0) {

@@ -2,6 +2,7 @@
 // transaction, under the migration lock. Everything it needs comes from its arguments, because
 // `pulumi destroy` runs it from the state saved at the last `up`, not from today's files.
 import { performance } from "node:perf_hooks";
+import { withTransaction } from "../db/client";
 import { parseSqlFile, runStatements } from "./execute";
 import { DROP_LEDGER_SQL, LEDGER_SCHEMA, LEDGER_TABLE, type SqlClient } from "./ledger";
 import { DEFAULT_LOCK_TIMEOUT_MS, withMigrationLock } from "./lock";
@@ -41,16 +42,15 @@ export class DataLossRefusedError extends Error {
 const OWNERSHIP_TABLE = `${LEDGER_SCHEMA}.owned_objects`;
 
 export async function rollbackSchema(client: SqlClient, options: RollbackOptions): Promise<RollbackResult> {
-    const statements = parseSqlFile("rollback.sql", options.rollbackSql);
-    const ledgerStatements = parseSqlFile("the ledger removal", DROP_LEDGER_SQL);
+    const statements = await parseSqlFile("rollback.sql", options.rollbackSql);
+    const ledgerStatements = await parseSqlFile("the ledger removal", DROP_LEDGER_SQL);
     return withMigrationLock(client, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, async () => {
         const started = performance.now();
         const present = await presentTables(client, options.memoryTables);
         if (present.length === 0 && !(await anyRegclass(client, [LEDGER_TABLE, OWNERSHIP_TABLE]))) {
             return { rolledBack: false, rowCounts: {}, durationMs: performance.now() - started };
         }
-        await client.query("begin");
-        try {
+        return withTransaction(client, async () => {
             // Locked before counting, so no row can arrive between the guard and the drop.
             if (present.length > 0) {
                 await client.query(`lock table ${present.map(quoteTable).join(", ")} in access exclusive mode`);
@@ -62,12 +62,8 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
             const outcome = "The rollback was undone: nothing was dropped. Fix the cause and run it again.";
             await runStatements(client, "rollback.sql", options.rollbackSql, statements, outcome);
             await runStatements(client, "the ledger removal", DROP_LEDGER_SQL, ledgerStatements, outcome);
-            await client.query("commit");
             return { rolledBack: true, rowCounts, durationMs: performance.now() - started };
-        } catch (error) {
-            await client.query("rollback").catch(() => undefined);
-            throw error;
-        }
+        });
     });
 }
 

@@ -1,85 +1,89 @@
-// Splits a migration file into top-level statements the way psql does, so the engine can run them one
-// at a time and name the exact statement (and line) that failed. Semicolons inside quotes, comments,
-// dollar-quoted bodies and `begin atomic … end` function bodies do not end a statement.
+// SQL text as PostgreSQL itself reads it: the real parser (libpg-query, PostgreSQL 15's grammar compiled
+// to WebAssembly) splits a file into its top-level statements and gives each one's parse tree, so the
+// engine can run them one at a time and name the exact statement (and line) that failed, and so no
+// code here recognizes SQL with regular expressions. Quotes, comments, dollar-quoted bodies and
+// `begin atomic … end` bodies are the parser's business.
+import { loadModule, parseSync } from "libpg-query";
 
 export interface Statement {
-    /** The statement text, without its terminating semicolon. */
+    /** The statement text, without leading comments or its terminating semicolon. */
     text: string;
     /** 1-based line in the file where the statement starts. */
     line: number;
     /** 0-based index in the file where the statement starts. */
     offset: number;
+    /** The statement's node type, e.g. "CreateStmt", "TransactionStmt". */
+    kind: string;
+    /** The parse tree of the statement (libpg-query's JSON), under its node type. */
+    node: Record<string, unknown>;
 }
 
-export function splitStatements(sql: string): Statement[] {
-    const statements: Statement[] = [];
-    let start = 0;
-    let i = 0;
-    let words: string[] = []; // the first words of the current statement, lowercase
-    let beginDepth = 0;
-    let parenDepth = 0;
-    const flush = (end: number) => {
+/** A file the parser refuses: the statement text is not PostgreSQL. */
+export class SqlSyntaxError extends Error {
+    constructor(readonly line: number, readonly reason: string) {
+        super(`syntax error at line ${line}: ${reason}`);
+        this.name = "SqlSyntaxError";
+    }
+}
+
+let parserReady: Promise<void> | undefined;
+
+/** The top-level statements of `sql`, in order. Throws SqlSyntaxError naming the line the parser stopped at. */
+export async function splitStatements(sql: string): Promise<Statement[]> {
+    await (parserReady ??= loadModule());
+    const bytes = Buffer.from(sql, "utf8");
+    let tree: { stmts?: { stmt: Record<string, Record<string, unknown>>; stmt_location?: number; stmt_len?: number }[] };
+    try {
+        tree = parseSync(sql);
+    } catch (error) {
+        const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
+        const at = details?.cursorPosition === undefined ? 0 : characterOffset(bytes, details.cursorPosition);
+        throw new SqlSyntaxError(lineAt(sql, at), details?.message ?? (error as Error).message);
+    }
+    return (tree.stmts ?? []).map(({ stmt, stmt_location: location = 0, stmt_len: length = 0 }) => {
+        const start = characterOffset(bytes, location);
+        const end = length === 0 ? sql.length : characterOffset(bytes, location + length);
         const raw = sql.slice(start, end);
         const lead = leadingNoise(raw);
-        const text = raw.slice(lead).trimEnd();
-        if (text !== "" && !isOnlyComments(text)) {
-            statements.push({ text, offset: start + lead, line: lineAt(sql, start + lead) });
-        }
-        words = [];
-        beginDepth = 0;
-        parenDepth = 0;
-    };
-    while (i < sql.length) {
-        const c = sql[i];
-        const next = sql[i + 1];
-        if (c === "-" && next === "-") {
-            i = indexOrEnd(sql, "\n", i);
-        } else if (c === "/" && next === "*") {
-            i = skipBlockComment(sql, i);
-        } else if (c === "'") {
-            const escapes = /[eE]$/.test(sql.slice(Math.max(0, i - 1), i)) && !/[\w$]/.test(sql[i - 2] ?? "");
-            i = skipQuoted(sql, i, "'", escapes);
-        } else if (c === '"') {
-            i = skipQuoted(sql, i, '"', false);
-        } else if (c === "$" && !/[\w$]/.test(sql[i - 1] ?? "")) {
-            const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i));
-            if (tag) {
-                const close = sql.indexOf(tag[0], i + tag[0].length);
-                i = close < 0 ? sql.length : close + tag[0].length;
-            } else {
-                i++;
-            }
-        } else if (/[A-Za-z_]/.test(c)) {
-            const word = /^[A-Za-z_][A-Za-z0-9_$]*/.exec(sql.slice(i))![0].toLowerCase();
-            words.push(word);
-            // As psql: inside create function/procedure, begin…end (and case…end within it) nest, so a
-            // `begin atomic` body's semicolons stay inside the statement.
-            if (isRoutine(words) && parenDepth === 0) {
-                if (word === "begin" || (word === "case" && beginDepth > 0)) {
-                    beginDepth++;
-                } else if (word === "end" && beginDepth > 0) {
-                    beginDepth--;
-                }
-            }
-            i += word.length;
-        } else if (c === "(" || c === ")") {
-            parenDepth += c === "(" ? 1 : -1;
-            i++;
-        } else if (c === ";" && beginDepth === 0) {
-            flush(i);
-            start = i + 1;
-            i++;
-        } else {
-            i++;
-        }
-    }
-    flush(sql.length);
-    return statements;
+        const [kind] = Object.keys(stmt);
+        return { text: raw.slice(lead).trimEnd(), offset: start + lead, line: lineAt(sql, start + lead), kind, node: stmt[kind] };
+    });
 }
 
-/** Statements that manage transactions, which the engine owns: a migration must not contain them. */
-export function isTransactionControl(statement: string): boolean {
-    return /^(begin|commit|rollback|end|start\s+transaction|abort)\s*(work|transaction)?\s*$/i.test(statement.trim());
+/** Length of the whitespace and comments (block comments nest) before a statement's first token: its line is the reported one. */
+function leadingNoise(raw: string): number {
+    let i = 0;
+    for (;;) {
+        while (i < raw.length && /\s/.test(raw[i])) {
+            i++;
+        }
+        if (raw.startsWith("--", i)) {
+            const end = raw.indexOf("\n", i);
+            i = end < 0 ? raw.length : end + 1;
+        } else if (raw.startsWith("/*", i)) {
+            let depth = 0;
+            do {
+                if (raw.startsWith("/*", i)) {
+                    depth++;
+                    i += 2;
+                } else if (raw.startsWith("*/", i)) {
+                    depth--;
+                    i += 2;
+                } else {
+                    i++;
+                }
+            } while (depth > 0 && i < raw.length);
+        } else {
+            return i;
+        }
+    }
+}
+
+/** Statements that manage transactions, which the engine owns; savepoints are a migration's own business. */
+export function isTransactionControl(statement: Statement): boolean {
+    return statement.kind === "TransactionStmt"
+        && ["TRANS_STMT_BEGIN", "TRANS_STMT_START", "TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE",
+            "TRANS_STMT_COMMIT_PREPARED", "TRANS_STMT_ROLLBACK_PREPARED"].includes(String(statement.node.kind));
 }
 
 /** The 1-based line of a 0-based offset. */
@@ -93,74 +97,7 @@ export function lineAt(text: string, offset: number): number {
     return line;
 }
 
-function isRoutine(words: string[]): boolean {
-    if (words[0] !== "create") {
-        return false;
-    }
-    const kind = words[1] === "or" && words[2] === "replace" ? words[3] : words[1];
-    return kind === "function" || kind === "procedure";
-}
-
-function indexOrEnd(text: string, needle: string, from: number): number {
-    const found = text.indexOf(needle, from);
-    return found < 0 ? text.length : found + needle.length;
-}
-
-function skipBlockComment(text: string, from: number): number {
-    let depth = 0;
-    let i = from;
-    while (i < text.length) {
-        if (text.startsWith("/*", i)) {
-            depth++;
-            i += 2;
-        } else if (text.startsWith("*/", i)) {
-            depth--;
-            i += 2;
-            if (depth === 0) {
-                return i;
-            }
-        } else {
-            i++;
-        }
-    }
-    return i;
-}
-
-function skipQuoted(text: string, from: number, quote: string, backslashEscapes: boolean): number {
-    let i = from + 1;
-    while (i < text.length) {
-        if (backslashEscapes && text[i] === "\\") {
-            i += 2;
-        } else if (text[i] === quote) {
-            if (text[i + 1] === quote) {
-                i += 2; // doubled quote
-            } else {
-                return i + 1;
-            }
-        } else {
-            i++;
-        }
-    }
-    return i;
-}
-
-// Whitespace and comments before a statement belong to no statement; the reported line is its first code line.
-function leadingNoise(raw: string): number {
-    let i = 0;
-    for (;;) {
-        while (i < raw.length && /\s/.test(raw[i])) {
-            i++;
-        }
-        if (raw.startsWith("--", i)) {
-            i = indexOrEnd(raw, "\n", i);
-        } else if (raw.startsWith("/*", i)) {
-            i = skipBlockComment(raw, i);
-        } else {
-            return i;
-        }
-    }
-}
-
-function isOnlyComments(text: string): boolean {
-    return leadingNoise(text) >= text.length;
+/** The parser counts bytes of UTF-8; JavaScript strings count UTF-16 units. */
+function characterOffset(bytes: Buffer, byteOffset: number): number {
+    return bytes.subarray(0, byteOffset).toString("utf8").length;
 }

@@ -20,8 +20,10 @@
 // unchanged. A ledger row deleted by hand changes the refreshed checksum, and update applies that
 // migration again. What no migration re-creates (a dropped primary key) fails the up naming it.
 // Without a refresh a no-op up does not look (diff needs no database), and Verification fails it.
-import { Client } from "pg";
-import { toClientConfig, type ConnectionSettings } from "../db/url";
+import type { Client } from "pg";
+import { connect, withClient } from "../db/client";
+import { describeError } from "../db/errors";
+import type { ConnectionSettings } from "../db/url";
 import { waitForDatabase } from "../db/readiness";
 import { applyMigrations, readLedger, rollbackSchema, type MigrationFile } from "../migrate/index";
 import { schemaChecksum } from "../migrate/render";
@@ -105,14 +107,10 @@ export async function update(_id: string, olds: Partial<SchemaMigrationOutputs>,
 export async function read(id: string, olds: Partial<SchemaMigrationOutputs>): Promise<{ id: string; props: Partial<SchemaMigrationOutputs> }> {
     refuseNewerState(RESOURCE, olds, STATE_VERSION);
     const connection = olds.connection!;
-    const client = new Client({ ...toClientConfig(connection, "memory-stack-refresh"), connectionTimeoutMillis: 30_000 });
-    client.on("error", () => undefined);
-    try {
-        await client.connect();
-    } catch (error) {
-        throw new Error(`cannot connect to ${describeTarget(connection)} to refresh the memory schema: ${(error as Error).message}. `
+    const client = await connect(connection, { applicationName: "memory-stack-refresh", connectTimeoutMs: 30_000 }).catch((error: unknown) => {
+        throw new Error(`cannot connect to ${describeTarget(connection)} to refresh the memory schema: ${describeError(error)}. `
             + "Start the server and refresh again.");
-    }
+    });
     try {
         // In the order state lists them, so an unchanged ledger gives back exactly the checksum in state.
         const order = new Map((olds.appliedMigrations ?? []).map((name, position) => [name, position]));
@@ -137,15 +135,14 @@ export async function read(id: string, olds: Partial<SchemaMigrationOutputs>): P
 
 export async function remove(_id: string, olds: SchemaMigrationOutputs): Promise<void> {
     refuseNewerState(RESOURCE, olds, STATE_VERSION);
-    const client = new Client({ ...toClientConfig(olds.connection, "memory-stack-rollback"), connectionTimeoutMillis: 30_000 });
-    client.on("error", () => undefined); // a backend killed mid-rollback surfaces as the query's error
+    let client: Client;
     try {
-        await client.connect();
+        client = await connect(olds.connection, { applicationName: "memory-stack-rollback", connectTimeoutMs: 30_000 });
     } catch (error) {
         if ((error as { code?: string }).code === "3D000") {
             return; // the database itself is gone: nothing of the schema can remain
         }
-        throw new Error(`cannot connect to ${describeTarget(olds.connection)} to roll back the memory schema: ${(error as Error).message}. `
+        throw new Error(`cannot connect to ${describeTarget(olds.connection)} to roll back the memory schema: ${describeError(error)}. `
             + "Start the server and run destroy again; if the database is gone for good, `pulumi state delete` this resource.");
     }
     try {
@@ -157,10 +154,7 @@ export async function remove(_id: string, olds: SchemaMigrationOutputs): Promise
 
 async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutputs> {
     await waitForDatabase(inputs.connection, { timeoutMs: inputs.readinessTimeoutMs });
-    const client = new Client(toClientConfig(inputs.connection, "memory-stack-migrate"));
-    client.on("error", () => undefined);
-    await client.connect();
-    try {
+    return withClient(inputs.connection, { applicationName: "memory-stack-migrate" }, async (client) => {
         const result = await applyMigrations(client, inputs.migrations, { variant: inputs.variant });
         await repairSchema(client, inputs.migrations, inputs.objects);
         return {
@@ -177,9 +171,7 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
             objects: inputs.objects,
             missing: [],
         };
-    } finally {
-        await client.end().catch(() => undefined);
-    }
+    });
 }
 
 function describeTarget(connection: ConnectionSettings): string {

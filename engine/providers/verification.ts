@@ -7,8 +7,8 @@
 //            the whole report when anything is wrong, else outputs the summary
 //   update → the same
 //   delete → nothing: verification created nothing
-import { Client } from "pg";
-import { toClientConfig, type ConnectionSettings } from "../db/url";
+import { withClient } from "../db/client";
+import type { ConnectionSettings } from "../db/url";
 import { waitForDatabase } from "../db/readiness";
 import { assertSchemaVerified } from "../verify/index";
 import type { Expectations } from "../verify/expected";
@@ -64,10 +64,8 @@ export async function remove(): Promise<void> {
 
 async function verify(inputs: VerificationInputs): Promise<VerificationOutputs> {
     await waitForDatabase(inputs.connection, { timeoutMs: inputs.readinessTimeoutMs });
-    const client = new Client(toClientConfig(inputs.connection, "memory-stack-verify"));
-    client.on("error", () => undefined); // a dropped connection surfaces as the running query's error
-    await client.connect();
-    try {
+    // The direct connection: one session for the whole check run.
+    return withClient(inputs.connection, { applicationName: "memory-stack-verify" }, async (client) => {
         const report = await assertSchemaVerified(client, inputs.expected);
         return {
             stateVersion: STATE_VERSION,
@@ -79,7 +77,5 @@ async function verify(inputs: VerificationInputs): Promise<VerificationOutputs> 
             checkedAt: report.checkedAt,
             roundTrips: report.roundTrips,
         };
-    } finally {
-        await client.end().catch(() => undefined);
-    }
+    });
 }

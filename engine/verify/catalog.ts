@@ -1,12 +1,11 @@
 // The existence half of verification: ONE catalog query returns every object of every kind the
 // schema could own (by name, with what proves its version), then a pure comparison with the
 // expectations lists each one that is missing or not what the migrations made.
-import type { ClientBase } from "pg";
+import type { SqlClient } from "../db/client";
 import { SEED_FUNCTIONS } from "../migrate/manifest";
 import { functionName, type Expectations } from "./expected";
 import type { ObjectCounts, Problem } from "./report";
 
-type Query = Pick<ClientBase, "query">;
 
 export interface CatalogSnapshot {
     /** memory_stack.migrations exists: the schema was applied here at some point. */
@@ -61,7 +60,7 @@ select json_build_object(
                or (a.attnotnull and d.adbin is null and a.attgenerated = '')))
 ) as catalog`;
 
-export async function readCatalog(client: Query, expected: Expectations): Promise<CatalogSnapshot> {
+export async function readCatalog(client: SqlClient, expected: Expectations): Promise<CatalogSnapshot> {
     const result = await client.query<{ catalog: CatalogSnapshot }>(CATALOG_SQL, [Object.keys(expected.columns)]);
     return result.rows[0].catalog;
 }

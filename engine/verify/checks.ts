@@ -3,10 +3,11 @@
 // A check either keeps what it wrote (a fixture later checks read) or is always rolled back, so
 // checks do not see each other's side effects. A check whose objects are already known broken,
 // or whose fixture failed, is skipped with the reason instead of failing a second time.
-import type { ClientBase, QueryResultRow } from "pg";
+import type { QueryResultRow } from "pg";
+import type { SqlClient } from "../db/client";
+import { describeError } from "../db/errors";
 import type { Problem, SkippedCheck } from "./report";
 
-type Query = Pick<ClientBase, "query">;
 
 /** A check's expectation that did not hold; its message is the report line. */
 export class CheckFailed extends Error {}
@@ -23,7 +24,7 @@ export class CheckRunner {
     readonly skipped: SkippedCheck[] = [];
     passed = 0;
 
-    constructor(private readonly client: Query, private readonly broken: Set<string>) {}
+    constructor(private readonly client: SqlClient, private readonly broken: Set<string>) {}
 
     /** Runs `body`; returns whether it passed (false when it failed or was skipped). */
     async check(name: string, options: CheckOptions, body: () => Promise<void>): Promise<boolean> {
@@ -41,7 +42,7 @@ export class CheckRunner {
             return true;
         } catch (error) {
             await this.client.query("rollback to savepoint memory_stack_verify");
-            this.problems.push({ kind: "check", name, issue: describe(error) });
+            this.problems.push({ kind: "check", name, issue: describeError(error) });
             this.broken.add(`check ${name}`);
             return false;
         }
@@ -68,7 +69,7 @@ export class CheckRunner {
             await this.client.query("rollback to savepoint memory_stack_verify_expect");
             const code = (error as { code?: string }).code;
             if (code !== sqlstate) {
-                throw new CheckFailed(`${what}: expected SQLSTATE ${sqlstate}, got ${describe(error)}`);
+                throw new CheckFailed(`${what}: expected SQLSTATE ${sqlstate}, got ${describeError(error)}`);
             }
             return;
         }
@@ -90,13 +91,4 @@ export function expect(condition: boolean, message: string): void {
     if (!condition) {
         throw new CheckFailed(message);
     }
-}
-
-/** A database error with its SQLSTATE, or a failed expectation as written. */
-export function describe(error: unknown): string {
-    if (error instanceof CheckFailed) {
-        return error.message;
-    }
-    const { code, message } = error as { code?: string; message?: string };
-    return code ? `${message} (SQLSTATE ${code})` : String(message ?? error);
 }

@@ -23,9 +23,9 @@ export interface Expectations {
     adminRole: string;
 }
 
-export function expectationsFor(options: SchemaOptions, migrations: readonly { name: string; sql: string }[]): Expectations {
+export async function expectationsFor(options: SchemaOptions, migrations: readonly { name: string; sql: string }[]): Promise<Expectations> {
     const manifest = expectedObjects(options);
-    const fingerprints = fingerprintMigrations(migrations);
+    const fingerprints = await fingerprintMigrations(migrations);
     // Every trigger the manifest names must be proven: a manifest and migrations out of step is a bug here, not drift there.
     const unproven = manifest.triggers.filter((trigger) => fingerprints.triggers[trigger.name] === undefined);
     if (unproven.length > 0) {

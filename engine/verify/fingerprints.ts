@@ -1,10 +1,9 @@
 // What "the deployed version" of a function or trigger is, read from the rendered migrations the
 // schema resource applied: no second copy of the definitions to keep in step.
 //
-// A function is proven by md5(pg_proc.prosrc): PostgreSQL stores a dollar-quoted body verbatim, so
-// the md5 of the text between the dollar quotes in the migration is exactly what the catalog holds.
-// Its security definer flag is compared too (the one header property that changes who the body
-// runs as). Only top-level `create [or replace] function` statements count: a function created
+// A function is proven by md5(pg_proc.prosrc): the parser hands over the body exactly as PostgreSQL
+// stores it. Its security definer flag is compared too (the one header property that changes who the
+// body runs as). Only top-level `create [or replace] function` statements count: a function created
 // inside a `do` block is conditional (auth.uid() is created only where none exists, and on Supabase
 // the real one is used), so it is checked for existence only. The last definition in migration
 // order wins and a top-level `drop function` forgets it, as the database does.
@@ -39,78 +38,63 @@ export interface Fingerprints {
     triggers: Record<string, TriggerDefinition>;
 }
 
-const NAME = String.raw`((?:"[^"]+"|[\w$]+)(?:\s*\.\s*(?:"[^"]+"|[\w$]+))?)`;
-const CREATE_FUNCTION = new RegExp(String.raw`^create\s+(?:or\s+replace\s+)?function\s+${NAME}\s*\(`, "i");
-const DROP_FUNCTION = new RegExp(String.raw`^drop\s+function\s+(?:if\s+exists\s+)?${NAME}`, "i");
-const CREATE_TRIGGER = new RegExp(String.raw`^create\s+(?:or\s+replace\s+)?trigger\s+${NAME}\s+(before|after|instead\s+of)\s+(.+?)\s+on\s+${NAME}`
-    + String.raw`[\s\S]*?\bfor\s+(?:each\s+)?(row|statement)\b[\s\S]*?\bexecute\s+(?:function|procedure)\s+${NAME}\s*\(`, "i");
-const DROP_TRIGGER = new RegExp(String.raw`^drop\s+trigger\s+(?:if\s+exists\s+)?${NAME}`, "i");
-const EVENT_BITS: Record<string, number> = { insert: 4, delete: 8, update: 16, truncate: 32 };
+type Node = Record<string, unknown>;
 
-export function fingerprintMigrations(migrations: readonly { name: string; sql: string }[]): Fingerprints {
+/** What the migrations define last, in migration order: a top-level drop forgets what came before, as the database does. */
+export async function fingerprintMigrations(migrations: readonly { name: string; sql: string }[]): Promise<Fingerprints> {
     const result: Fingerprints = { functions: {}, triggers: {} };
     for (const migration of migrations) {
-        for (const { text } of splitStatements(migration.sql)) {
-            let match: RegExpExecArray | null;
-            if ((match = CREATE_FUNCTION.exec(text))) {
-                const fingerprint = functionFingerprint(text, match[0].length, migration.name);
+        for (const { kind, node } of await splitStatements(migration.sql)) {
+            if (kind === "CreateFunctionStmt") {
+                const fingerprint = functionFingerprint(node, migration.name);
                 if (fingerprint) {
-                    result.functions[qualify(match[1])] = fingerprint;
+                    result.functions[qualify(names(node.funcname))] = fingerprint;
                 }
-            } else if ((match = DROP_FUNCTION.exec(text))) {
-                delete result.functions[qualify(match[1])];
-            } else if ((match = CREATE_TRIGGER.exec(text))) {
-                const [, name, timing, events, table, level, fn] = match;
-                result.triggers[unquote(name)] = {
-                    table: qualify(table).replace(/^public\./, ""),
-                    tgtype: tgtype(timing, events, level),
-                    function: qualify(fn),
+            } else if (kind === "CreateTrigStmt") {
+                const relation = node.relation as { schemaname?: string; relname: string };
+                result.triggers[String(node.trigname)] = {
+                    table: relation.relname,
+                    // pg_trigger.tgtype packs row (1) with the timing and event bits the parser already gives.
+                    tgtype: (node.row === true ? 1 : 0) | Number(node.timing ?? 0) | Number(node.events ?? 0),
+                    function: qualify(names(node.funcname)),
                     migration: migration.name,
                 };
-            } else if ((match = DROP_TRIGGER.exec(text))) {
-                delete result.triggers[unquote(match[1])];
+            } else if (kind === "DropStmt" && node.removeType === "OBJECT_FUNCTION") {
+                for (const object of node.objects as Node[]) {
+                    delete result.functions[qualify(names((object.ObjectWithArgs as Node).objname))];
+                }
+            } else if (kind === "DropStmt" && node.removeType === "OBJECT_TRIGGER") {
+                for (const object of node.objects as Node[]) {
+                    delete result.triggers[names((object.List as Node).items).at(-1)!];
+                }
             }
         }
     }
     return result;
 }
 
-/** The body after `as $tag$`, outside the argument list; undefined for a body given any other way. */
-function functionFingerprint(text: string, argsStart: number, migration: string): FunctionFingerprint | undefined {
-    const header = text.slice(argsStart - 1);
-    const body = /\bas\s+(\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$)/i.exec(header);
-    if (!body) {
+/** The body as PostgreSQL stores it (pg_proc.prosrc); undefined for a `begin atomic` body, which has none. */
+function functionFingerprint(node: Node, migration: string): FunctionFingerprint | undefined {
+    const options = ((node.options ?? []) as Node[]).map((option) => option.DefElem as Node);
+    const as = options.find((option) => option.defname === "as");
+    if (as === undefined) {
         return undefined;
     }
-    const open = body.index + body[0].length;
-    const close = header.indexOf(body[1], open);
-    if (close < 0) {
-        return undefined;
-    }
-    const attributes = header.slice(0, body.index) + header.slice(close + body[1].length);
+    const [body] = names(((as.arg as Node).List as Node).items);
+    const security = options.find((option) => option.defname === "security");
     return {
-        bodyMd5: createHash("md5").update(header.slice(open, close), "utf8").digest("hex"),
-        securityDefiner: /\bsecurity\s+definer\b/i.test(attributes),
+        bodyMd5: createHash("md5").update(body, "utf8").digest("hex"),
+        securityDefiner: (security?.arg as { Boolean?: { boolval?: boolean } } | undefined)?.Boolean?.boolval === true,
         migration,
     };
 }
 
-function tgtype(timing: string, events: string, level: string): number {
-    let bits = level.toLowerCase() === "row" ? 1 : 0;
-    const when = timing.toLowerCase().replace(/\s+/g, " ");
-    bits |= when === "before" ? 2 : when === "instead of" ? 64 : 0;
-    for (const event of events.toLowerCase().split(/\s+or\s+/)) {
-        bits |= EVENT_BITS[event.trim().split(/\s+/)[0]] ?? 0;
-    }
-    return bits;
+/** The strings of a parser name list, e.g. [{String: {sval: "public"}}, {String: {sval: "f"}}] → ["public", "f"]. */
+function names(list: unknown): string[] {
+    return (list as { String: { sval: string } }[]).map((item) => item.String.sval);
 }
 
-/** "schema.name" with quotes removed; an unqualified name is in public. */
-function qualify(name: string): string {
-    const parts = name.split(/\s*\.\s*/).map(unquote);
+/** "schema.name"; an unqualified name is in public. */
+function qualify(parts: string[]): string {
     return parts.length === 1 ? `public.${parts[0]}` : parts.join(".");
-}
-
-function unquote(identifier: string): string {
-    return identifier.startsWith('"') ? identifier.slice(1, -1).replace(/""/g, '"') : identifier.toLowerCase();
 }

@@ -6,12 +6,11 @@
 // now() is the transaction's start time and does not move inside it, so "updated_at moves" is
 // proven by writing rows with an old updated_at and seeing the trigger set it to now(), and
 // duration_ms by explicit started_at/completed_at values with a known difference.
-import type { ClientBase } from "pg";
+import type { SqlClient } from "../db/client";
 import { CheckFailed, CheckRunner, expect } from "./checks";
 import type { Expectations } from "./expected";
 import { checkRowLevelSecurity } from "./rls";
 
-type Query = Pick<ClientBase, "query">;
 
 /** The agent name of every row verification writes; nothing real uses it. */
 export const VERIFY_AGENT = "memory-stack-verify";
@@ -27,7 +26,7 @@ export interface Fixture {
     rows: Record<string, [string, string]>;
 }
 
-export async function runFunctionalChecks(client: Query, expected: Expectations, broken: Set<string>, usersInsertable: boolean): Promise<CheckRunner> {
+export async function runFunctionalChecks(client: SqlClient, expected: Expectations, broken: Set<string>, usersInsertable: boolean): Promise<CheckRunner> {
     const run = new CheckRunner(client, broken);
     const fixture = { rows: {} } as Fixture;
     const tables = (...names: string[]) => names.map((name) => `table ${name}`);

@@ -4,7 +4,7 @@
 // Round trips: the catalog is ONE query (catalog.ts). The behaviour checks are a few dozen short
 // statements in one transaction that always ends in rollback, so the database is left exactly as
 // found: no row, no grant, no setting survives, and a lock or statement that would hang gives up.
-import type { ClientBase } from "pg";
+import type { SqlClient } from "../db/client";
 import { compareCatalog, readCatalog } from "./catalog";
 import type { CheckRunner } from "./checks";
 import type { Expectations } from "./expected";
@@ -14,7 +14,6 @@ import { VerificationFailedError, type VerificationReport } from "./report";
 export { expectationsFor, type Expectations } from "./expected";
 export { formatReport, VerificationFailedError, type ObjectCounts, type Problem, type VerificationReport } from "./report";
 
-type Query = Pick<ClientBase, "query">;
 
 export interface VerifyOptions {
     /** Give up on a lock the checks wait for (an application holding one) after this long. Default: 5000 ms. */
@@ -24,7 +23,7 @@ export interface VerifyOptions {
 }
 
 /** Checks everything and returns the report; throws only when the database cannot be asked at all. */
-export async function verifySchema(client: Query, expected: Expectations, options: VerifyOptions = {}): Promise<VerificationReport> {
+export async function verifySchema(client: SqlClient, expected: Expectations, options: VerifyOptions = {}): Promise<VerificationReport> {
     const started = performance.now();
     const catalogClient = counting(client);
     const snapshot = await readCatalog(catalogClient, expected);
@@ -59,7 +58,7 @@ export async function verifySchema(client: Query, expected: Expectations, option
 }
 
 /** verifySchema, throwing VerificationFailedError (its message is the whole report) when anything is wrong. */
-export async function assertSchemaVerified(client: Query, expected: Expectations, options: VerifyOptions = {}): Promise<VerificationReport> {
+export async function assertSchemaVerified(client: SqlClient, expected: Expectations, options: VerifyOptions = {}): Promise<VerificationReport> {
     const report = await verifySchema(client, expected, options);
     if (!report.ok) {
         throw new VerificationFailedError(report);
@@ -68,13 +67,13 @@ export async function assertSchemaVerified(client: Query, expected: Expectations
 }
 
 /** The client, counting each query sent (one query, one round trip: pg sends them one at a time). */
-function counting(client: Query): Query & { roundTrips: number } {
+function counting(client: SqlClient): SqlClient & { roundTrips: number } {
     const wrapped = {
         roundTrips: 0,
-        query: ((...args: Parameters<Query["query"]>) => {
+        query: ((...args: Parameters<SqlClient["query"]>) => {
             wrapped.roundTrips++;
             return (client.query as (...a: unknown[]) => unknown)(...args);
-        }) as Query["query"],
+        }) as SqlClient["query"],
     };
     return wrapped;
 }

@@ -44,7 +44,7 @@ describe("the readiness barrier", () => {
 
     it("fails fast when the database does not exist", async () => {
         const error = await waitForDatabase({ ...settings, database: "no_such_db" }, { timeoutMs: 30_000 }).catch((e) => e);
-        expect(error.message).toMatch(/database "no_such_db" does not exist \(3D000\)/);
+        expect(error.message).toMatch(/database "no_such_db" does not exist \(SQLSTATE 3D000\)/);
     });
 
     it("gives up at its deadline and says what it last saw", async () => {

@@ -19,7 +19,7 @@ async function applyWithLedger(client: Client, options: SchemaOptions): Promise<
 }
 
 async function verify(schema: SchemaDatabase, client: Client = schema.client): Promise<VerificationReport> {
-    return verifySchema(client, expectationsFor(schema.options, migrationsFor(schema.options)));
+    return verifySchema(client, await expectationsFor(schema.options, migrationsFor(schema.options)));
 }
 
 /** The report's problems as "kind name", for toContain. */
@@ -151,7 +151,7 @@ describe("a database with no memory schema at all", () => {
         const db = await freshDatabase("verify_empty");
         try {
             const client = await db.connect();
-            const expected = expectationsFor(DEFAULT_OPTIONS, migrationsFor());
+            const expected = await expectationsFor(DEFAULT_OPTIONS, migrationsFor());
 
             const report = await verifySchema(client, expected);
 

@@ -23,7 +23,7 @@ beforeAll(async () => {
     await client.connect();
     const migrations = migrationsFor(options);
     await applyMigrations(client, migrations, { variant: describeVariant(options) });
-    expected = expectationsFor(options, migrations);
+    expected = await expectationsFor(options, migrations);
 }, 120_000);
 
 afterAll(async () => {

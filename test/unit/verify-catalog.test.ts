@@ -6,7 +6,7 @@ import { expectationsFor, functionName, type Expectations } from "../../engine/v
 import { formatReport, type VerificationReport } from "../../engine/verify/report";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 
-const expected = expectationsFor(DEFAULT_OPTIONS, migrationsFor());
+const expected = await expectationsFor(DEFAULT_OPTIONS, migrationsFor());
 
 /** What the catalog of a correctly deployed database holds. */
 function deployed(e: Expectations): CatalogSnapshot {

@@ -10,21 +10,21 @@ const md5 = (text: string) => createHash("md5").update(text).digest("hex");
 
 describe("fingerprintMigrations on the real migrations", () => {
     for (const vector of [false, true]) {
-        it(`proves every function the manifest lists except the conditional auth.uid() (${vector ? "vector" : "jsonb"})`, () => {
-            const fingerprints = fingerprintMigrations(migrationsFor({ vector }));
+        it(`proves every function the manifest lists except the conditional auth.uid() (${vector ? "vector" : "jsonb"})`, async () => {
+            const fingerprints = await fingerprintMigrations(migrationsFor({ vector }));
             const listed = expectedObjects({ ...DEFAULT_OPTIONS, vector }).functions.map(functionName);
 
             expect(listed.filter((name) => fingerprints.functions[name] === undefined)).toEqual(["auth.uid"]);
         });
     }
 
-    it("takes the similarity functions from the vector migration in the vector variant", () => {
-        expect(fingerprintMigrations(migrationsFor({ vector: false })).functions["public.match_goals"].migration).toBe("0008_similarity_jsonb.sql");
-        expect(fingerprintMigrations(migrationsFor({ vector: true })).functions["public.match_goals"].migration).toBe("0010_vector.sql");
+    it("takes the similarity functions from the vector migration in the vector variant", async () => {
+        expect((await fingerprintMigrations(migrationsFor({ vector: false }))).functions["public.match_goals"].migration).toBe("0008_similarity_jsonb.sql");
+        expect((await fingerprintMigrations(migrationsFor({ vector: true }))).functions["public.match_goals"].migration).toBe("0010_vector.sql");
     });
 
-    it("reads each trigger's table, firing and function", () => {
-        const { triggers } = fingerprintMigrations(migrationsFor());
+    it("reads each trigger's table, firing and function", async () => {
+        const { triggers } = await fingerprintMigrations(migrationsFor());
 
         expect(triggers.update_sessions_updated_at).toEqual(
             { table: "sessions", tgtype: 1 | 2 | 16, function: "public.update_updated_at_column", migration: "0005_functions_triggers.sql" });
@@ -34,16 +34,16 @@ describe("fingerprintMigrations on the real migrations", () => {
 });
 
 describe("fingerprintMigrations on small migrations", () => {
-    it("fingerprints the text between the dollar quotes, which is what pg_proc.prosrc holds", () => {
+    it("fingerprints the text between the dollar quotes, which is what pg_proc.prosrc holds", async () => {
         const body = "\nbegin\n    return 1;\nend\n";
-        const { functions } = fingerprintMigrations([{ name: "0001_f.sql",
+        const { functions } = await fingerprintMigrations([{ name: "0001_f.sql",
             sql: `create or replace function app.one() returns int language plpgsql security definer set search_path = '' as $fn$${body}$fn$;` }]);
 
         expect(functions["app.one"]).toEqual({ bodyMd5: md5(body), securityDefiner: true, migration: "0001_f.sql" });
     });
 
-    it("keeps the last definition, forgets a dropped function and ignores one created inside a do block", () => {
-        const { functions } = fingerprintMigrations([
+    it("keeps the last definition, forgets a dropped function and ignores one created inside a do block", async () => {
+        const { functions } = await fingerprintMigrations([
             { name: "0001_a.sql", sql: "create function f() returns int language sql as $$ select 1 $$;\ncreate function g() returns int language sql as $$ select 1 $$;" },
             { name: "0002_b.sql", sql: "create or replace function public.f() returns int language sql as $$ select 2 $$;\ndrop function if exists g();\n"
                 + "do $$ begin create function h() returns int language sql as $b$ select 3 $b$; end $$;" },
@@ -53,8 +53,8 @@ describe("fingerprintMigrations on small migrations", () => {
         expect(functions["public.f"]).toMatchObject({ bodyMd5: md5(" select 2 "), migration: "0002_b.sql" });
     });
 
-    it("packs timing, events and level like pg_trigger.tgtype and forgets a dropped trigger", () => {
-        const { triggers } = fingerprintMigrations([{ name: "0001_t.sql", sql: [
+    it("packs timing, events and level like pg_trigger.tgtype and forgets a dropped trigger", async () => {
+        const { triggers } = await fingerprintMigrations([{ name: "0001_t.sql", sql: [
             "create trigger a after insert or delete on public.t for each statement execute procedure public.f()",
             "create trigger b instead of update on v for each row execute function f()",
             'create trigger c before truncate on "T" execute function f()',

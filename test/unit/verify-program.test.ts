@@ -37,9 +37,9 @@ describe("the verification in the stack", () => {
     });
 
     it("expects the configured variant, roles and rls", async () => {
-        const dev = (await runStack({}, "memory-stack-jsonb")).find(VERIFICATION_TOKEN).props.expected as Expectations;
-        const vector = (await runStack({ vector: "true", vectorDimensions: "768", rls: "false" }, "memory-stack-vec"))
-            .find(VERIFICATION_TOKEN).props.expected as Expectations;
+        const dev = await ((await runStack({}, "memory-stack-jsonb")).find(VERIFICATION_TOKEN).props.expected as Promise<Expectations>);
+        const vector = await ((await runStack({ vector: "true", vectorDimensions: "768", rls: "false" }, "memory-stack-vec"))
+            .find(VERIFICATION_TOKEN).props.expected as Promise<Expectations>);
 
         expect(dev).toMatchObject({ variant: "jsonb", rls: true, appRole: "memory_app", adminRole: "memory_admin" });
         expect(dev.manifest.indexes).toHaveLength(49);
