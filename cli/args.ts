@@ -1,5 +1,5 @@
 // Command-line arguments → one typed object, or a UsageError (exit 2) naming the flag and what is allowed.
-// Schema options are validated by the same rules as the Pulumi config (components/config.ts).
+// Schema options are validated by the same rules as the Pulumi config (engine/config/config.ts).
 import { parseArgs } from "node:util";
 import { ConfigError, parseConfig } from "../engine/config/config";
 import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings } from "../engine/db/url";

@@ -46,7 +46,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         try {
             client = await connect(args.connection, { applicationName: `memory-stack-cli-${command}` });
         } catch (error) {
-            throw new Error(`cannot connect to ${args.target}: ${describeError(error)}`);
+            throw new Error(`cannot connect to ${args.target}: ${describeError(error)}`, { cause: error });
         }
         out.stderr(`memory-stack ${command}: ${args.target} (${variant})`);
         const result = await COMMANDS[command]({

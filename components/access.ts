@@ -25,7 +25,7 @@ export const MAINTENANCE_DATABASE = "postgres";
 export const CONNECT_TIMEOUT_SECONDS = 15;
 
 export interface AccessArgs {
-    /** The validated stack configuration (components/config.ts). */
+    /** The validated stack configuration (engine/config/config.ts). */
     config: StackConfig;
     /** The server's host name for the direct connection (not the pooler). */
     host: pulumi.Input<string>;

@@ -7,7 +7,7 @@ import type { StackConfig } from "../engine/config/config";
 import { privilegeRules, type Grantee } from "../engine/render/privileges";
 
 export interface GrantsArgs {
-    /** The validated stack configuration (components/config.ts). */
+    /** The validated stack configuration (engine/config/config.ts). */
     config: StackConfig;
     /** The provider connected to the memory database (Access.provider). */
     provider: postgresql.Provider;

@@ -11,7 +11,7 @@ import { Server } from "./server";
 import { Verification } from "./verification";
 
 export interface MemoryStackArgs {
-    /** The validated stack configuration (components/config.ts). */
+    /** The validated stack configuration (engine/config/config.ts). */
     config: StackConfig;
 }
 
@@ -38,9 +38,9 @@ export class MemoryStack extends pulumi.ComponentResource {
     readonly pooledConnectionString?: pulumi.Output<string>;
     /** The application's own pool settings (components/pooler.ts). */
     readonly clientPoolSettings: ClientPoolSettings;
-    /** The memory schema, applied by migrations (components/schema/resource.ts); deleting it is the rollback. */
+    /** The memory schema, applied by migrations (components/schema-migration.ts); deleting it is the rollback. */
     readonly schema: SchemaMigration;
-    /** The post-deploy check (components/verify/resource.ts); its summary is the `verification` output. */
+    /** The post-deploy check (components/verification.ts); its summary is the `verification` output. */
     readonly verification: Verification;
 
     constructor(name: string, args: MemoryStackArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -1,15 +1,15 @@
-// SchemaMigration: the memory schema as a Pulumi dynamic resource (SPEC §6). Deleting it is the
-// rollback (SPEC §7), so it is never replaced: every input change is an update.
+// SchemaMigration: the memory schema as a Pulumi dynamic resource. Deleting it is the
+// rollback, so it is never replaced: every input change is an update.
 //
 //   diff   → checksum, variant, connection and rollback data, state vs program; no database needed
-//   create → readiness barrier, then every pending migration (components/schema/apply.ts)
+//   create → readiness barrier, then every pending migration (engine/migrate/apply.ts)
 //   update → the same; a changed password, host or port is an update like any other
 //   read   → `pulumi refresh`: the ledger and the schema's objects as the database has them; drift
 //            found there makes the next up an update that re-creates what is missing (provider.ts)
 //   delete → rollback from the outputs saved at the last up; refuses while memory tables hold rows
 //            unless allowDataLoss was true at that up
 //
-// The serialized stub below loads components/schema/provider.ts at call time: see ../provider-loader.ts.
+// The serialized stub below loads components/schema/provider.ts at call time: see ./provider-loader.ts.
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSettings } from "../engine/db/url";
 import { loadProviders } from "./provider-loader";

@@ -7,7 +7,7 @@ import type { StackConfig } from "../engine/config/config";
 import type { ConnectionSettings } from "../engine/db/url";
 
 export interface ServerArgs {
-    /** The validated stack configuration (components/config.ts). */
+    /** The validated stack configuration (engine/config/config.ts). */
     config: StackConfig;
 }
 

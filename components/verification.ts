@@ -1,13 +1,13 @@
-// Verification: the post-deploy check as a Pulumi dynamic resource (SPEC §8). It comes after the
+// Verification: the post-deploy check as a Pulumi dynamic resource. It comes after the
 // schema resource and runs on every `up`: its diff always reports a change, and create/update
 // fail the up with the whole report when anything is missing or broken.
 //
 //   diff   → always a change (never a replacement)
-//   create → verify (components/verify/engine.ts) on the direct connection; outputs the summary
+//   create → verify (engine/verify) on the direct connection; outputs the summary
 //   update → the same
 //   delete → nothing to undo
 //
-// The serialized stub below loads components/verify/provider.ts at call time: see ../provider-loader.ts.
+// The serialized stub below loads components/verify/provider.ts at call time: see ./provider-loader.ts.
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSettings } from "../engine/db/url";
 import { loadProviders } from "./provider-loader";

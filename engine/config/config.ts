@@ -1,4 +1,4 @@
-// The whole stack configuration (SPEC §3), read once and validated before any resource exists.
+// The whole stack configuration, read once and validated before any resource exists.
 // `parseConfig` is pure: it takes the raw `memory-stack:*` values and returns one typed object
 // or throws a ConfigError that names the key, the value and what is allowed.
 

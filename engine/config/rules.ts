@@ -77,7 +77,7 @@ export function checkRoles(config: StackConfig): void {
 
 export function checkImage(image: string, vector: boolean): void {
     const tag = image.includes(":") ? image.slice(image.lastIndexOf(":") + 1) : "";
-    if (!/(^|[^0-9])15([.\-]|$)/.test(tag)) {
+    if (!/(^|[^0-9])15([.-]|$)/.test(tag)) {
         throw new ConfigError("image", image, "must be a PostgreSQL 15.x image with the major version in its tag (postgres:15-alpine, postgres:15.8, pgvector/pgvector:pg15)");
     }
     if (vector && !image.includes("pgvector")) {

@@ -7,6 +7,7 @@ import { lineAt, type Statement } from "./statements";
 import { ensureLedger, readLedger, recordMigration, type SqlClient } from "./ledger";
 import { DEFAULT_LOCK_TIMEOUT_MS, withMigrationLock } from "./lock";
 import { planMigrations, SchemaRefusedError, type MigrationFile } from "./plan";
+import { repairUnderLock } from "./repair";
 
 export interface MigrationProgress {
     name: string;
@@ -17,6 +18,8 @@ export interface MigrationProgress {
 }
 
 export interface ApplyOptions {
+    /** After applying, re-create these objects (repair.ts schemaObjects names) where missing, under the same lock. Default: none. */
+    repair?: readonly string[];
     /** The variant the migrations were rendered for; recorded in the ledger (see describeVariant). */
     variant: string;
     /** Called after each migration commits. */
@@ -48,6 +51,9 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
             const durationMs = await applyOne(client, migration, parsed.get(migration.name)!, options.variant);
             applied.push({ name: migration.name, durationMs });
             options.onProgress?.({ name: migration.name, durationMs, index: position + 1, total: plan.pending.length });
+        }
+        if (options.repair !== undefined) {
+            await repairUnderLock(client, migrations, options.repair);
         }
         return {
             applied,

@@ -2,7 +2,7 @@
 // is pending and what drifted out. Every refusal is decided here, before anything runs.
 import type { LedgerRow } from "./ledger";
 
-/** A rendered migration, as components/schema/render.ts produces it. */
+/** A rendered migration, as engine/migrate/render.ts produces it. */
 export interface MigrationFile {
     /** File name, e.g. 0001_extensions.sql; the ledger key. */
     name: string;

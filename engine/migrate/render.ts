@@ -78,9 +78,9 @@ export function renderMigrations(sources: MigrationSource[], options: SchemaOpti
     return migrations;
 }
 
-export function renderRollback(options: SchemaOptions, dir: string = SQL_DIR): string {
+export function renderRollback(options: SchemaOptions): string {
     const name = "rollback.sql";
-    return substitute({ name, text: readFileSync(path.join(dir, name), "utf8") }, placeholderValues(options), true);
+    return substitute({ name, text: readFileSync(path.join(SQL_DIR, name), "utf8") }, placeholderValues(options), true);
 }
 
 /** One checksum for a rendered set: changes when any file, its rendering or the set changes. */
@@ -130,7 +130,7 @@ function placeholderValues(options: SchemaOptions): Map<string, string> {
 
 // Role names land inside $$-quoted bodies too, so `$` is refused along with what no role name holds.
 function checkRole(key: string, value: string): void {
-    if (typeof value !== "string" || value.length === 0 || Buffer.byteLength(value) > 63 || /[\u0000$]/.test(value)) {
+    if (typeof value !== "string" || value.length === 0 || Buffer.byteLength(value) > 63 || value.includes("$") || value.includes("\0")) {
         throw new Error(`${key} ${JSON.stringify(value)} must be a role name of 1 to 63 bytes without "$" or NUL`);
     }
 }

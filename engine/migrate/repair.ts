@@ -98,24 +98,27 @@ export class SchemaRepairError extends Error {
 /** Re-creates the missing `objects` by re-running the applied `migrations` that create them; throws SchemaRepairError when that is not enough. */
 export async function repairSchema(client: SqlClient, migrations: readonly MigrationFile[], objects: readonly string[],
     lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Promise<RepairResult> {
-    return withMigrationLock(client, lockTimeoutMs, async () => {
-        const missing = await missingObjects(client, objects);
-        if (missing.length === 0) {
-            return { missing, rerun: [] };
-        }
-        const needed = new Set(missing.map((object) => creatingMigration(object, migrations)).filter((found) => found !== undefined));
-        const rerun = migrations.filter((migration) => needed.has(migration));
-        for (const migration of rerun) {
-            const statements = await parseSqlFile(migration.name, migration.sql);
-            await withTransaction(client, () => runStatements(client, migration.name, migration.sql, statements,
-                `${migration.name} was re-run to re-create missing objects and rolled back: the database is as it was before.`));
-        }
-        const stillMissing = await missingObjects(client, objects);
-        if (stillMissing.length > 0) {
-            throw new SchemaRepairError(missing, rerun.map((migration) => migration.name), stillMissing);
-        }
-        return { missing, rerun: rerun.map((migration) => migration.name) };
-    });
+    return withMigrationLock(client, lockTimeoutMs, () => repairUnderLock(client, migrations, objects));
+}
+
+/** repairSchema for a caller that holds the migration lock already (an apply). */
+export async function repairUnderLock(client: SqlClient, migrations: readonly MigrationFile[], objects: readonly string[]): Promise<RepairResult> {
+    const missing = await missingObjects(client, objects);
+    if (missing.length === 0) {
+        return { missing, rerun: [] };
+    }
+    const needed = new Set(missing.map((object) => creatingMigration(object, migrations)).filter((found) => found !== undefined));
+    const rerun = migrations.filter((migration) => needed.has(migration));
+    for (const migration of rerun) {
+        const statements = await parseSqlFile(migration.name, migration.sql);
+        await withTransaction(client, () => runStatements(client, migration.name, migration.sql, statements,
+            `${migration.name} was re-run to re-create missing objects and rolled back: the database is as it was before.`));
+    }
+    const stillMissing = await missingObjects(client, objects);
+    if (stillMissing.length > 0) {
+        throw new SchemaRepairError(missing, rerun.map((migration) => migration.name), stillMissing);
+    }
+    return { missing, rerun: rerun.map((migration) => migration.name) };
 }
 
 function escape(text: string): string {

@@ -1,4 +1,4 @@
-// Rollback (SPEC §7): the data guard, then the rendered rollback SQL and the ledger's removal in one
+// Rollback: the data guard, then the rendered rollback SQL and the ledger's removal in one
 // transaction, under the migration lock. Everything it needs comes from its arguments, because
 // `pulumi destroy` runs it from the state saved at the last `up`, not from today's files.
 import { performance } from "node:perf_hooks";

@@ -6,13 +6,13 @@
 //            Also a change: state written by an older provider (stateVersion), or a refresh that
 //            found drift (`missing`, or a ledger that no longer matches)
 //   create → waits for the server (readiness barrier), applies every pending migration, then
-//            repairs drift (components/schema/repair.ts)
+//            repairs drift (engine/migrate/repair.ts)
 //   update → the same: applies what is pending (nothing when only the connection or options changed)
 //            and re-creates missing objects
 //   read   → `pulumi refresh`: reads the ledger and which of the schema's objects exist; outputs the
 //            checksum and applied migrations as the ledger has them and the objects `missing`, so
 //            the next diff reports a change when the database drifted
-//   delete → the rollback, from the outputs saved at the last up (SPEC §6, §7); "already gone" is success
+//   delete → the rollback, from the outputs saved at the last up (docs: README, Rolling back); "already gone" is success
 //
 // Drift, decided: the next `up` repairs it. After a refresh found objects missing (a manual
 // `drop index`), update re-runs only the applied migrations that create them — every migration is
@@ -27,7 +27,7 @@ import type { ConnectionSettings } from "../db/url";
 import { waitForDatabase } from "../db/readiness";
 import { applyMigrations, readLedger, rollbackSchema, type MigrationFile } from "../migrate/index";
 import { schemaChecksum } from "../migrate/render";
-import { missingObjects, repairSchema } from "../migrate/repair";
+import { missingObjects } from "../migrate/repair";
 import { refuseNewerState } from "./state-version";
 
 /** The provider's inputs, resolved: what the program sends on every up. */
@@ -109,7 +109,7 @@ export async function read(id: string, olds: Partial<SchemaMigrationOutputs>): P
     const connection = olds.connection!;
     const client = await connect(connection, { applicationName: "memory-stack-refresh", connectTimeoutMs: 30_000 }).catch((error: unknown) => {
         throw new Error(`cannot connect to ${describeTarget(connection)} to refresh the memory schema: ${describeError(error)}. `
-            + "Start the server and refresh again.");
+            + "Start the server and refresh again.", { cause: error });
     });
     try {
         // In the order state lists them, so an unchanged ledger gives back exactly the checksum in state.
@@ -143,7 +143,7 @@ export async function remove(_id: string, olds: SchemaMigrationOutputs): Promise
             return; // the database itself is gone: nothing of the schema can remain
         }
         throw new Error(`cannot connect to ${describeTarget(olds.connection)} to roll back the memory schema: ${describeError(error)}. `
-            + "Start the server and run destroy again; if the database is gone for good, `pulumi state delete` this resource.");
+            + "Start the server and run destroy again; if the database is gone for good, `pulumi state delete` this resource.", { cause: error });
     }
     try {
         await rollbackSchema(client, { rollbackSql: olds.rollbackSql, memoryTables: olds.memoryTables, allowDataLoss: olds.allowDataLoss === true });
@@ -155,8 +155,8 @@ export async function remove(_id: string, olds: SchemaMigrationOutputs): Promise
 async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutputs> {
     await waitForDatabase(inputs.connection, { timeoutMs: inputs.readinessTimeoutMs });
     return withClient(inputs.connection, { applicationName: "memory-stack-migrate" }, async (client) => {
-        const result = await applyMigrations(client, inputs.migrations, { variant: inputs.variant });
-        await repairSchema(client, inputs.migrations, inputs.objects);
+        // One lock for both: no other apply or rollback can come between the migrations and the repair.
+        const result = await applyMigrations(client, inputs.migrations, { variant: inputs.variant, repair: inputs.objects });
         return {
             stateVersion: STATE_VERSION,
             connection: inputs.connection,

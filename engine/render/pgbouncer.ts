@@ -2,7 +2,6 @@
 // Pure functions, no Pulumi: the Pooler mounts their output into the container, and the tests start
 // Debian's pgbouncer on exactly the same text. Settings a given PgBouncer version does not know are
 // left out unless the version says it has them (Debian's 1.18 refuses unknown keys).
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import type { PoolMode, StackConfig } from "../config/config";
 
 export interface PgBouncerSettings {
@@ -94,7 +93,7 @@ export function renderPgBouncerIni(settings: PgBouncerSettings): string {
     checkSettings(settings);
     const s = settings;
     const lines = [
-        ";; Rendered by memory-stack (components/pgbouncer-config.ts) from the stack config; edit the config, not this file.",
+        ";; Rendered by memory-stack (engine/render/pgbouncer.ts) from the stack config; edit the config, not this file.",
         "",
         "[databases]",
         // No user or password here: each client logs in to PostgreSQL as itself, so grants and RLS apply per role.
@@ -145,25 +144,6 @@ export function renderAuthFile(users: AuthUser[]): string {
         return `${quote(user.name)} ${quote(authSecret(user))}`;
     });
     return lines.join("\n") + "\n";
-}
-
-/**
- * A SCRAM-SHA-256 verifier in PostgreSQL's format. PgBouncer can log in to PostgreSQL with a verifier only
- * when it is identical to the role's stored one, so pass the salt and iterations of the verifier PostgreSQL
- * holds (or make PostgreSQL store this one: `alter role ... password '<verifier>'`).
- */
-export function scramVerifier(password: string, options: { salt?: Buffer; iterations?: number } = {}): string {
-    // Non-ASCII passwords go through SASLprep in PostgreSQL; ASCII is unchanged by it.
-    if (!/^[\x20-\x7e]+$/.test(password)) {
-        throw new PgBouncerConfigError("scram password", "[secret]", "must be printable ASCII to derive a verifier here; use the plaintext password in the auth file instead");
-    }
-    const salt = options.salt ?? randomBytes(16);
-    const iterations = options.iterations ?? 4096;
-    const salted = pbkdf2Sync(password, salt, iterations, 32, "sha256");
-    const clientKey = createHmac("sha256", salted).update("Client Key").digest();
-    const storedKey = createHash("sha256").update(clientKey).digest();
-    const serverKey = createHmac("sha256", salted).update("Server Key").digest();
-    return `SCRAM-SHA-256$${iterations}:${salt.toString("base64")}$${storedKey.toString("base64")}:${serverKey.toString("base64")}`;
 }
 
 /** Salt and iterations of a stored verifier, to derive the identical one from the password. */

@@ -1,6 +1,7 @@
 // THE list of privileges: what the app role (the RLS subject) and the admin role get on which
 // memory objects. The Grants component declares one postgresql.Grant per rule; the integration
-// test applies renderGrants() of the same rules and proves what they allow and refuse.
+// test applies the same rules as SQL (test/support/grant-statements.ts) and proves what they allow
+// and refuse.
 //
 // Rows are the schema's business, objects are ours: row level security (sql/0009_rls.sql)
 // limits the app role to its own user's rows and shows the admin role all of them; these grants
@@ -10,7 +11,6 @@
 // Privileges are upper case because the provider reads them back from aclexplode() that way;
 // lower case would show a diff on every refresh.
 import { MEMORY_TABLES, USERS_MEMORY_COLUMNS, VIEWS } from "../migrate/manifest";
-import { quoteIdentifier } from "../migrate/render";
 
 export type Grantee = "app" | "admin";
 export type ObjectType = "database" | "schema" | "table" | "column" | "function";
@@ -100,41 +100,4 @@ export interface PrivilegeOptions {
 /** The rules that apply to a stack. */
 export function privilegeRules(options: PrivilegeOptions): PrivilegeRule[] {
     return PRIVILEGE_RULES.filter((rule) => options.rolesCreated || !rule.shared);
-}
-
-export interface GrantTarget {
-    /** The memory database. */
-    database: string;
-    /** Role names per grantee. */
-    roles: Record<Grantee, string>;
-}
-
-/** The statements the provider runs to create the grants, in lowercase SQL. */
-export function renderGrants(rules: readonly PrivilegeRule[], target: GrantTarget): string[] {
-    return rules.map((rule) => `grant ${privilegeList(rule)} on ${objectClause(rule, target)} to ${quoteIdentifier(target.roles[rule.grantee])}`);
-}
-
-/** The statements that take them back again (what `pulumi destroy` does). */
-export function renderRevokes(rules: readonly PrivilegeRule[], target: GrantTarget): string[] {
-    return rules.map((rule) => `revoke ${privilegeList(rule)} on ${objectClause(rule, target)} from ${quoteIdentifier(target.roles[rule.grantee])}`);
-}
-
-function privilegeList(rule: PrivilegeRule): string {
-    const privileges = rule.privileges.map((p) => p.toLowerCase()).join(", ");
-    return rule.objectType === "column" ? `${privileges} (${(rule.columns ?? []).map(quoteIdentifier).join(", ")})` : privileges;
-}
-
-function objectClause(rule: PrivilegeRule, target: GrantTarget): string {
-    const qualified = () => rule.objects.map((object) => `${quoteIdentifier(rule.schema ?? MEMORY_SCHEMA)}.${quoteIdentifier(object)}`).join(", ");
-    switch (rule.objectType) {
-        case "database":
-            return `database ${quoteIdentifier(target.database)}`;
-        case "schema":
-            return `schema ${quoteIdentifier(rule.schema ?? MEMORY_SCHEMA)}`;
-        case "table":
-        case "column":
-            return `table ${qualified()}`;
-        case "function":
-            return `function ${qualified()}`;
-    }
 }

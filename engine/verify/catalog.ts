@@ -84,7 +84,8 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
 
     const extensions = new Set(snapshot.extensions);
     for (const name of manifest.extensions) {
-        extensions.has(name) ? counts.extensions++ : report("extension", name, "missing");
+        if (extensions.has(name)) counts.extensions++;
+        else report("extension", name, "missing");
     }
 
     const relations = new Map(snapshot.relations.map((r) => [r.name, r]));
@@ -114,7 +115,8 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         for (const name of names) {
             // A missing table is one problem, not one per column.
             if (!tableThere) broken.add(`column ${table}.${name}`);
-            else columns.has(`${table}.${name}`) ? counts.columns++ : report("column", `${table}.${name}`, "missing");
+            else if (columns.has(`${table}.${name}`)) counts.columns++;
+            else report("column", `${table}.${name}`, "missing");
         }
     }
 
@@ -141,7 +143,8 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
             report("function", signature, `is security ${found.securityDefiner ? "definer" : "invoker"}, ${fingerprint.migration} says otherwise`);
         } else {
             const seed = SEED_FUNCTION_NAMES.has(functionName(signature));
-            seed ? counts.functions++ : counts.otherFunctions++;
+            if (seed) counts.functions++;
+            else counts.otherFunctions++;
         }
     }
 
@@ -162,12 +165,14 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
 
     const policies = new Set(snapshot.policies.map((p) => `${p.table}.${p.name}`));
     for (const { table, name } of manifest.policies) {
-        policies.has(`${table}.${name}`) ? counts.policies++ : report("policy", `${table}.${name}`, "missing");
+        if (policies.has(`${table}.${name}`)) counts.policies++;
+        else report("policy", `${table}.${name}`, "missing");
     }
     for (const table of manifest.rlsTables) {
         const found = relations.get(table);
         if (found === undefined) continue; // already reported as a missing table
-        found.rls ? counts.rlsTables++ : report("rls", table, "row level security is disabled; alter table ... enable row level security");
+        if (found.rls) counts.rlsTables++;
+        else report("rls", table, "row level security is disabled; alter table ... enable row level security");
     }
     return { problems, counts, broken };
 }

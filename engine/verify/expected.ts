@@ -10,7 +10,7 @@ import { fingerprintMigrations, type Fingerprints } from "./fingerprints";
 export interface Expectations {
     /** The ledger's name for the variant: "jsonb" or "vector(<dimensions>,<index>)". */
     variant: string;
-    /** Names of every object, from components/schema/manifest.ts. */
+    /** Names of every object, from engine/migrate/manifest.ts. */
     manifest: SchemaManifest;
     /** Column names per table: the seven memory tables and users. */
     columns: Record<string, string[]>;
@@ -30,7 +30,7 @@ export async function expectationsFor(options: SchemaOptions, migrations: readon
     const unproven = manifest.triggers.filter((trigger) => fingerprints.triggers[trigger.name] === undefined);
     if (unproven.length > 0) {
         throw new Error(`the migrations define no trigger ${unproven.map((t) => t.name).join(", ")} that the manifest lists; `
-            + "components/schema/manifest.ts and sql/ disagree");
+            + "engine/migrate/manifest.ts and sql/ disagree");
     }
     return {
         variant: describeVariant(options),

@@ -1,4 +1,4 @@
-// Rollback (SPEC §7) on a database that also holds the seed's application tables and rows.
+// Rollback on a database that also holds the seed's application tables and rows.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "pg";
 import { applyMigrations, DataLossRefusedError, describeVariant, readLedger, rollbackSchema } from "../../engine/migrate/index";

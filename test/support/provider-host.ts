@@ -13,11 +13,9 @@ import * as grpc from "@grpc/grpc-js";
 import { withoutSecretWrappers } from "./secrets";
 import { REPO } from "./stack-files";
 
-/* eslint-disable @typescript-eslint/no-require-imports */
 const providerGrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
 const providerProto = require("@pulumi/pulumi/proto/provider_pb");
 const structProto = require("google-protobuf/google/protobuf/struct_pb");
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 export type Properties = Record<string, unknown>;
 

@@ -53,7 +53,6 @@ export function registerVerification(name: string, args: VerificationArgs): Prom
 
 /** Loads a serialized provider the way @pulumi/pulumi/cmd/dynamic-provider does: require-from-string, then handler(). */
 export function loadProvider(text: string): Required<Pick<pulumi.dynamic.ResourceProvider, "diff" | "create" | "update" | "delete">> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const requireFromString = require("require-from-string") as (code: string) => { handler(): pulumi.dynamic.ResourceProvider };
     return requireFromString(text).handler() as Required<pulumi.dynamic.ResourceProvider>;
 }

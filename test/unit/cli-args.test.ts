@@ -1,7 +1,8 @@
+import { COMMANDS as CLI_COMMANDS } from "../../cli/commands";
 import { describe, expect, it } from "vitest";
 import { parseCliArgs, parseDatabaseUrl, redactUrl, UsageError } from "../../cli/args";
 
-const COMMANDS = ["plan", "apply", "status", "rollback"];
+const COMMANDS = Object.keys(CLI_COMMANDS);
 const URL = "postgresql://postgres:s3cret%40pw@db.example.com:6543/ybryx?sslmode=require";
 
 describe("parseCliArgs", () => {
@@ -41,7 +42,7 @@ describe("parseCliArgs", () => {
 
     it("rejects a missing or unknown command and stray arguments as usage errors", () => {
         expect(() => parseCliArgs([], { DATABASE_URL: URL }, COMMANDS)).toThrow(UsageError);
-        expect(() => parseCliArgs(["verify"], { DATABASE_URL: URL }, COMMANDS)).toThrow('unknown command "verify"; commands: plan, apply, status, rollback');
+        expect(() => parseCliArgs(["migrate"], { DATABASE_URL: URL }, COMMANDS)).toThrow('unknown command "migrate"; commands: plan, apply, status, rollback, verify');
         expect(() => parseCliArgs(["apply", "now"], { DATABASE_URL: URL }, COMMANDS)).toThrow('unexpected argument "now"');
     });
 });

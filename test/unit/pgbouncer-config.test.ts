@@ -1,9 +1,10 @@
 import { createHmac } from "node:crypto";
+import { scramVerifier } from "../support/scram";
 import { describe, expect, it } from "vitest";
 import { connectionBudget, DEFAULT_PGBOUNCER_IMAGE, parseConfig, type RawConfig } from "../../engine/config/config";
 import {
     atLeast, pgbouncerSettings, pgbouncerVersionFromImage, PgBouncerConfigError, renderAuthFile, renderPgBouncerIni,
-    scramParameters, scramVerifier, type PgBouncerSettings,
+    scramParameters, type PgBouncerSettings,
 } from "../../engine/render/pgbouncer";
 
 function settingsFor(raw: RawConfig = {}, place: Partial<PgBouncerSettings> = {}): PgBouncerSettings {

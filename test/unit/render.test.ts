@@ -1,6 +1,3 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
     loadMigrationSources, renderMigrations, renderRollback, schemaChecksum, type MigrationSource, type SchemaOptions,
@@ -103,10 +100,9 @@ describe("choosing files by variant", () => {
 });
 
 describe("rendering the rollback script", () => {
-    it("renders sql/rollback.sql from the given directory", () => {
-        const dir = mkdtempSync(join(tmpdir(), "render-"));
-        writeFileSync(join(dir, "rollback.sql"), "drop role if exists {{app_role}};");
-        expect(renderRollback(base, dir)).toBe(`drop role if exists "memory_app";`);
-        expect(renderRollback(base)).toMatch(/drop table if exists public\.audit_logs;/);
+    it("renders sql/rollback.sql with the stack's roles quoted", () => {
+        const rendered = renderRollback({ ...base, appRole: `we"ird`, adminRole: "Admin" });
+        expect(rendered).not.toMatch(/\{\{/);
+        expect(rendered).toMatch(/drop table if exists public\.audit_logs;/);
     });
 });
