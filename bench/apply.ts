@@ -18,18 +18,31 @@ export async function benchApply(ctx: BenchContext, pg: BenchPostgres): Promise<
     try {
         for (let run = 0; run <= repetitions; run++) {
             const measured = run > 0; // run 0 warms up
-            ctx.progress(`apply: ${measured ? `repetition ${run}/${repetitions}` : "warm-up"}: engine${psql ? " and psql -1 -f" : ""}, ${schema.migrations.length} migrations`);
-            const engine = await onFreshDatabase(pg, "apply_engine", async (settings) => (await timed(async () => {
-                const client = await connect(settings);
-                try {
-                    await applyMigrations(client, schema.migrations, { variant: schema.variant });
-                } finally {
-                    await client.end();
-                }
-            })).ms);
+            ctx.progress(
+                `apply: ${measured ? `repetition ${run}/${repetitions}` : "warm-up"}: engine${psql ? " and psql -1 -f" : ""}, ${schema.migrations.length} migrations`,
+            );
+            const engine = await onFreshDatabase(
+                pg,
+                "apply_engine",
+                async (settings) =>
+                    (
+                        await timed(async () => {
+                            const client = await connect(settings);
+                            try {
+                                await applyMigrations(client, schema.migrations, { variant: schema.variant });
+                            } finally {
+                                await client.end();
+                            }
+                        })
+                    ).ms,
+            );
             if (measured) engineMs.push(engine);
             if (psql) {
-                const floor = await onFreshDatabase(pg, "apply_psql", async (settings) => (await timed(() => runPsqlFile(psql, settings, file.path))).ms);
+                const floor = await onFreshDatabase(
+                    pg,
+                    "apply_psql",
+                    async (settings) => (await timed(() => runPsqlFile(psql, settings, file.path))).ms,
+                );
                 if (measured) psqlMs.push(floor);
             }
         }
@@ -39,16 +52,20 @@ export async function benchApply(ctx: BenchContext, pg: BenchPostgres): Promise<
     const engine = median(engineMs);
     const floor = psqlMs.length > 0 ? median(psqlMs) : null;
     return {
-        rows: [{
-            part: "apply",
-            figure: `apply all ${schema.migrations.length} migrations to an empty database (engine)`,
-            value: engine,
-            unit: "ms",
-            baseline: { label: "psql -1 -f, same SQL", value: floor },
-            ratio: ratio(engine, floor),
-            repetitions,
-            note: psql ? "engine adds ledger, advisory lock, a transaction per file" : "psql not installed (apt-get install postgresql-client): no baseline",
-        }],
+        rows: [
+            {
+                part: "apply",
+                figure: `apply all ${schema.migrations.length} migrations to an empty database (engine)`,
+                value: engine,
+                unit: "ms",
+                baseline: { label: "psql -1 -f, same SQL", value: floor },
+                ratio: ratio(engine, floor),
+                repetitions,
+                note: psql
+                    ? "engine adds ledger, advisory lock, a transaction per file"
+                    : "psql not installed (apt-get install postgresql-client): no baseline",
+            },
+        ],
         figures: {
             migrations: schema.migrations.map((m) => m.name),
             variant: schema.variant,
@@ -59,7 +76,11 @@ export async function benchApply(ctx: BenchContext, pg: BenchPostgres): Promise<
     };
 }
 
-async function onFreshDatabase<T>(pg: BenchPostgres, prefix: string, work: (settings: ReturnType<BenchPostgres["settings"]>) => Promise<T>): Promise<T> {
+async function onFreshDatabase<T>(
+    pg: BenchPostgres,
+    prefix: string,
+    work: (settings: ReturnType<BenchPostgres["settings"]>) => Promise<T>,
+): Promise<T> {
     const name = await pg.createDatabase(prefix);
     try {
         return await work(pg.settings(name));

@@ -19,7 +19,8 @@ export async function benchDeploy(ctx: BenchContext, pg: BenchPostgres): Promise
     const expected = await expectationsFor(options, schema.migrations);
     const samples: number[] = [];
     let checksPassed = 0;
-    for (let run = 0; run <= repetitions; run++) { // run 0 warms up (loads the provider code)
+    for (let run = 0; run <= repetitions; run++) {
+        // run 0 warms up (loads the provider code)
         ctx.progress(`deploy: ${run === 0 ? "warm-up" : `repetition ${run}/${repetitions}`}: empty database → applied → verified`);
         const database = await pg.createDatabase("deploy");
         try {
@@ -38,16 +39,18 @@ export async function benchDeploy(ctx: BenchContext, pg: BenchPostgres): Promise
     }
     const deploy = median(samples);
     return {
-        rows: [{
-            part: "deploy",
-            figure: `empty database → ${schema.migrations.length} migrations applied → verified (${schema.variant})`,
-            value: deploy,
-            unit: "ms",
-            baseline: { label: "Supabase db reset", value: SUPABASE_DB_RESET_MS, reference: true },
-            ratio: ratio(deploy, SUPABASE_DB_RESET_MS),
-            repetitions,
-            note: `schema + verification providers, ${checksPassed} behaviour checks; excludes Pulumi engine startup`,
-        }],
+        rows: [
+            {
+                part: "deploy",
+                figure: `empty database → ${schema.migrations.length} migrations applied → verified (${schema.variant})`,
+                value: deploy,
+                unit: "ms",
+                baseline: { label: "Supabase db reset", value: SUPABASE_DB_RESET_MS, reference: true },
+                ratio: ratio(deploy, SUPABASE_DB_RESET_MS),
+                repetitions,
+                note: `schema + verification providers, ${checksPassed} behaviour checks; excludes Pulumi engine startup`,
+            },
+        ],
         figures: { ms: { median: deploy, samples }, supabaseDbResetReferenceMs: SUPABASE_DB_RESET_MS, variant: schema.variant },
     };
 }

@@ -50,10 +50,16 @@ export async function benchNoop(ctx: BenchContext, pg: BenchPostgres): Promise<P
         let rerun: Awaited<ReturnType<typeof repeatApply>> | null = null;
         if (psql) {
             await runPsqlFile(psql, pg.settings(psqlDatabase), file.path);
-            rerun = await repeatApply(repetitions, pg, psqlDatabase, async () => {
-                await runPsqlFile(psql, pg.settings(psqlDatabase), file.path);
-                return null;
-            }, false);
+            rerun = await repeatApply(
+                repetitions,
+                pg,
+                psqlDatabase,
+                async () => {
+                    await runPsqlFile(psql, pg.settings(psqlDatabase), file.path);
+                    return null;
+                },
+                false,
+            );
         }
         const perDiff = diffStatements / repetitions;
         return {
@@ -66,9 +72,10 @@ export async function benchNoop(ctx: BenchContext, pg: BenchPostgres): Promise<P
                     baseline: null,
                     ratio: null,
                     repetitions,
-                    note: `${diffStatements === 0 && diffConnections === 0 && changed === 0 ? "ok" : "FAIL"}: must be 0; `
-                        + `${diffConnections} connections opened; reports no change: ${changed === 0 ? "yes" : "NO"}; `
-                        + `${round1(median(diffs.map((d) => d.result.ms)))} ms`,
+                    note:
+                        `${diffStatements === 0 && diffConnections === 0 && changed === 0 ? "ok" : "FAIL"}: must be 0; ` +
+                        `${diffConnections} connections opened; reports no change: ${changed === 0 ? "yes" : "NO"}; ` +
+                        `${round1(median(diffs.map((d) => d.result.ms)))} ms`,
                 },
                 {
                     part: "noop",
@@ -111,7 +118,13 @@ export async function benchNoop(ctx: BenchContext, pg: BenchPostgres): Promise<P
 }
 
 /** Runs `apply` `repetitions` times on a new connection each; statements per run as the server counted them. */
-async function repeatApply(repetitions: number, pg: BenchPostgres, database: string, apply: (client: Client) => Promise<number | null>, useClient = true) {
+async function repeatApply(
+    repetitions: number,
+    pg: BenchPostgres,
+    database: string,
+    apply: (client: Client) => Promise<number | null>,
+    useClient = true,
+) {
     const samples: number[] = [];
     let roundTrips: number | null = null;
     await pg.resetStatements();

@@ -34,7 +34,12 @@ export interface PgbenchRun {
     firstError?: string;
 }
 
-export interface PoolingBenchRow { workload: Workload; clients: number; direct: PgbenchRun; pooled: PgbenchRun }
+export interface PoolingBenchRow {
+    workload: Workload;
+    clients: number;
+    direct: PgbenchRun;
+    pooled: PgbenchRun;
+}
 
 export interface PoolingBenchResult {
     rows: PoolingBenchRow[];
@@ -92,11 +97,23 @@ export async function runPoolingBenchmark(options: PoolingBenchOptions = {}): Pr
 export function formatPoolingBenchmark(result: PoolingBenchResult): string {
     const header = ["workload", "clients", "direct tps", "direct errors", "pooled tps", "pooled errors"];
     const table = result.rows.map((row) => [
-        row.workload, String(row.clients), tps(row.direct), errors(row.direct), tps(row.pooled), errors(row.pooled),
+        row.workload,
+        String(row.clients),
+        tps(row.direct),
+        errors(row.direct),
+        tps(row.pooled),
+        errors(row.pooled),
     ]);
     const widths = header.map((title, i) => Math.max(title.length, ...table.map((cells) => cells[i].length)));
     const line = (cells: string[]) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ");
-    const notes = result.rows.flatMap((row) => [["direct", row.direct], ["pooled", row.pooled]] as const)
+    const notes = result.rows
+        .flatMap(
+            (row) =>
+                [
+                    ["direct", row.direct],
+                    ["pooled", row.pooled],
+                ] as const,
+        )
         .filter(([, run]) => run.firstError)
         .map(([path, run]) => `  ${path}: ${run.firstError}`);
     return [
@@ -110,7 +127,11 @@ export function formatPoolingBenchmark(result: PoolingBenchResult): string {
 /** Debian's pgbench: the newest /usr/lib/postgresql/<major>/bin/pgbench, else pgbench on PATH. */
 function findPgbench(): string {
     const root = "/usr/lib/postgresql";
-    const majors = existsSync(root) ? readdirSync(root).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a)) : [];
+    const majors = existsSync(root)
+        ? readdirSync(root)
+              .filter((d) => /^\d+$/.test(d))
+              .sort((a, b) => Number(b) - Number(a))
+        : [];
     for (const major of majors) {
         const candidate = join(root, major, "bin", "pgbench");
         if (existsSync(candidate)) {
@@ -167,9 +188,18 @@ async function drained(server: RunningServer): Promise<void> {
     }
 }
 
-async function runPgbench(pgbench: string, at: { host: string; port: number }, workload: Workload, clients: number, seconds: number): Promise<PgbenchRun> {
-    const { code, stdout, stderr } = await run(pgbench,
-        ["-n", "-b", workload, "-c", String(clients), "-j", "2", "-T", String(seconds), ...target(at, ROLE.name), DATABASE], ROLE.password);
+async function runPgbench(
+    pgbench: string,
+    at: { host: string; port: number },
+    workload: Workload,
+    clients: number,
+    seconds: number,
+): Promise<PgbenchRun> {
+    const { code, stdout, stderr } = await run(
+        pgbench,
+        ["-n", "-b", workload, "-c", String(clients), "-j", "2", "-T", String(seconds), ...target(at, ROLE.name), DATABASE],
+        ROLE.password,
+    );
     const number = (pattern: RegExp) => Number(pattern.exec(stdout)?.[1] ?? NaN);
     const errorLines = stderr.split("\n").filter((l) => /error|fatal/i.test(l));
     // pgbench stops at the first connection it cannot open, and reports that one.
@@ -182,7 +212,14 @@ async function runPgbench(pgbench: string, at: { host: string; port: number }, w
         transactions: Number.isFinite(transactions) ? transactions : 0,
         errors: (Number.isFinite(failed) ? failed : 0) + connectFailures,
         aborted: code !== 0,
-        ...(errorLines.length > 0 ? { firstError: errorLines[0].replace(/^pgbench: error: /, "").replace(/\s+/g, " ").trim() } : {}),
+        ...(errorLines.length > 0
+            ? {
+                  firstError: errorLines[0]
+                      .replace(/^pgbench: error: /, "")
+                      .replace(/\s+/g, " ")
+                      .trim(),
+              }
+            : {}),
     };
 }
 
@@ -224,8 +261,11 @@ if (require.main === module) {
         clients: clientList ? clientList.split(",").map(Number) : undefined,
         workloads: workloadList ? (workloadList.split(",") as Workload[]) : undefined,
         log: (line) => console.error(`[bench] ${line}`),
-    }).then((result) => console.log(formatPoolingBenchmark(result)), (error) => {
-        console.error(error instanceof Error ? error.message : error);
-        process.exitCode = 1;
-    });
+    }).then(
+        (result) => console.log(formatPoolingBenchmark(result)),
+        (error) => {
+            console.error(error instanceof Error ? error.message : error);
+            process.exitCode = 1;
+        },
+    );
 }

@@ -52,14 +52,19 @@ export function parseArgs(argv: string[]): BenchArgs {
             if (flag === "--out") {
                 args.out = value;
             } else {
-                args.only = value.split(",").map((part) => part.trim()).filter((part) => part !== "");
+                args.only = value
+                    .split(",")
+                    .map((part) => part.trim())
+                    .filter((part) => part !== "");
                 const unknown = args.only.filter((part) => !(part in PARTS));
                 if (unknown.length > 0 || args.only.length === 0) {
                     throw new Error(`--only ${value}: unknown part ${unknown.join(", ")}; the parts are ${Object.keys(PARTS).join(", ")}`);
                 }
             }
         } else {
-            throw new Error(`unknown argument ${flag}; usage: npm run bench -- [--quick] [--only ${Object.keys(PARTS).join("|")}] [--out file.json]`);
+            throw new Error(
+                `unknown argument ${flag}; usage: npm run bench -- [--quick] [--only ${Object.keys(PARTS).join("|")}] [--out file.json]`,
+            );
         }
     }
     return args;
@@ -77,7 +82,9 @@ async function main(): Promise<number> {
         platform: `${process.platform} ${process.arch}`,
         loadAverageAtStart: loadavg().map((value) => Math.round(value * 100) / 100),
     };
-    ctx.progress(`memory-stack bench (${args.quick ? "quick" : "full"}): ${args.only.join(", ")} on ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}`);
+    ctx.progress(
+        `memory-stack bench (${args.quick ? "quick" : "full"}): ${args.only.join(", ")} on ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}`,
+    );
 
     let server: Promise<BenchPostgres> | undefined;
     const pg = () => (server ??= (ctx.progress("starting embedded PostgreSQL 15 (pg_stat_statements on)"), startBenchPostgres()));
@@ -114,14 +121,19 @@ async function main(): Promise<number> {
         parts,
     };
     writeFileSync(args.out, `${JSON.stringify(results, null, 2)}\n`);
-    process.stdout.write(`\nmemory-stack bench, ${results.date.slice(0, 10)}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}`
-        + ` (${results.mode}, ${(durationMs / 1000).toFixed(0)} s)\n\n${formatTable(rows)}\n\nfigures: ${args.out}\n`);
+    process.stdout.write(
+        `\nmemory-stack bench, ${results.date.slice(0, 10)}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}` +
+            ` (${results.mode}, ${(durationMs / 1000).toFixed(0)} s)\n\n${formatTable(rows)}\n\nfigures: ${args.out}\n`,
+    );
     return failed ? 1 : 0;
 }
 
 if (require.main === module) {
-    main().then((code) => process.exit(code), (error) => {
-        process.stderr.write(`bench: ${(error as Error).message}\n`);
-        process.exit(2);
-    });
+    main().then(
+        (code) => process.exit(code),
+        (error) => {
+            process.stderr.write(`bench: ${(error as Error).message}\n`);
+            process.exit(2);
+        },
+    );
 }

@@ -24,14 +24,26 @@ const K = 10;
 export async function benchVector(ctx: BenchContext): Promise<PartResult> {
     const size = ctx.quick ? SIZES.quick : SIZES.full;
     ctx.progress(`vector: generating ${size.rows} embeddings of ${size.dimensions} dimensions around ${size.clusters} centroids (seed 7)`);
-    const data = clusteredEmbeddings({ count: size.rows, queries: size.queries, dimensions: size.dimensions, clusters: size.clusters, seed: 7 });
+    const data = clusteredEmbeddings({
+        count: size.rows,
+        queries: size.queries,
+        dimensions: size.dimensions,
+        clusters: size.clusters,
+        seed: 7,
+    });
     const truth = data.queries.map((query) => exactTopK(data.vectors, query, K).map((index) => `goal ${index}`));
 
     ctx.progress("vector: starting PGlite with pgvector (pglite-socket)");
     const server = await startPgliteServer();
     let client: Client | undefined;
     try {
-        client = await connect({ host: server.host, port: server.port, user: server.user, password: server.password, database: server.database });
+        client = await connect({
+            host: server.host,
+            port: server.port,
+            user: server.user,
+            password: server.password,
+            database: server.database,
+        });
         const jsonb = rendered(schemaOptions({ vector: false, vectorDimensions: size.dimensions }));
         const vector = rendered(schemaOptions({ vector: true, vectorDimensions: size.dimensions }));
         await applyMigrations(client, jsonb.migrations, { variant: jsonb.variant });
@@ -40,7 +52,9 @@ export async function benchVector(ctx: BenchContext): Promise<PartResult> {
         await client.query("analyze public.goal_assessments");
 
         const exactCount = Math.min(size.exactQueries, data.queries.length);
-        ctx.progress(`vector: jsonb variant, exact match_goals for ${exactCount} quer${exactCount === 1 ? "y" : "ies"} over ${size.rows} rows (the scan is slow by nature)`);
+        ctx.progress(
+            `vector: jsonb variant, exact match_goals for ${exactCount} quer${exactCount === 1 ? "y" : "ies"} over ${size.rows} rows (the scan is slow by nature)`,
+        );
         const exact = await searches(client, "jsonb", data.queries, truth, range(exactCount));
 
         ctx.progress(`vector: migrating the ${size.rows} rows jsonb → vector(${size.dimensions}) with an hnsw index (0010_vector.sql)`);
@@ -48,7 +62,13 @@ export async function benchVector(ctx: BenchContext): Promise<PartResult> {
         await client.query("analyze public.goal_assessments");
 
         ctx.progress(`vector: vector variant, ${size.warmup} warm-up + ${size.queries} timed match_goals calls`);
-        await searches(client, "vector", data.queries, truth, range(size.warmup).map((i) => i % data.queries.length));
+        await searches(
+            client,
+            "vector",
+            data.queries,
+            truth,
+            range(size.warmup).map((i) => i % data.queries.length),
+        );
         const scansBefore = await indexScans(client);
         const ann = await searches(client, "vector", data.queries, truth, range(data.queries.length));
         const annIndexScans = (await indexScans(client)) - scansBefore;
@@ -89,8 +109,17 @@ export async function benchVector(ctx: BenchContext): Promise<PartResult> {
 
 type Search = Awaited<ReturnType<typeof searches>>;
 
-function rowsFor(size: (typeof SIZES)["full"], exact: Search, ann: Search, annIndexScans: number, generic: Search, genericIndexScans: number,
-    migrationMs: number, seedingMs: number, efSearch: string): Row[] {
+function rowsFor(
+    size: (typeof SIZES)["full"],
+    exact: Search,
+    ann: Search,
+    annIndexScans: number,
+    generic: Search,
+    genericIndexScans: number,
+    migrationMs: number,
+    seedingMs: number,
+    efSearch: string,
+): Row[] {
     const exactCount = exact.latencies.length;
     const rowsLabel = `${size.rows.toLocaleString("en-US")} goals × ${size.dimensions} dims`;
     return [
@@ -140,18 +169,24 @@ function rowsFor(size: (typeof SIZES)["full"], exact: Search, ann: Search, annIn
 
 async function seed(ctx: BenchContext, client: Client, data: EmbeddingSet, batch: number): Promise<void> {
     const users = await client.query<{ id: string }>(
-        `insert into public.users (email) select format('bench-%s@example.com', n) from generate_series(1, ${USERS}) n returning id`);
+        `insert into public.users (email) select format('bench-%s@example.com', n) from generate_series(1, ${USERS}) n returning id`,
+    );
     const ids = users.rows.map((row) => row.id);
     for (let start = 0; start < data.vectors.length; start += batch) {
         if (start % (batch * 10) === 0) {
-            ctx.progress(`vector: seeding goals ${start + 1}..${Math.min(start + batch * 10, data.vectors.length)} of ${data.vectors.length}`);
+            ctx.progress(
+                `vector: seeding goals ${start + 1}..${Math.min(start + batch * 10, data.vectors.length)} of ${data.vectors.length}`,
+            );
         }
         // One parameter per batch: a json array of [user_id, goal_text, embedding] rows.
-        const rows = data.vectors.slice(start, start + batch)
+        const rows = data.vectors
+            .slice(start, start + batch)
             .map((vector, offset) => `["${ids[(start + offset) % ids.length]}","goal ${start + offset}",${embeddingText(vector)}]`);
         await client.query(
             `insert into public.goal_assessments (user_id, agent_name, goal_text, goal_vector)
-             select (r ->> 0)::uuid, 'bench', r ->> 1, r -> 2 from jsonb_array_elements($1::jsonb) r`, [`[${rows.join(",")}]`]);
+             select (r ->> 0)::uuid, 'bench', r ->> 1, r -> 2 from jsonb_array_elements($1::jsonb) r`,
+            [`[${rows.join(",")}]`],
+        );
     }
 }
 
@@ -160,10 +195,19 @@ async function searches(client: Client, variant: "jsonb" | "vector", queries: Fl
     const latencies: number[] = [];
     const recalls: number[] = [];
     for (const index of which) {
-        const { ms, result } = await timed(() => client.query<{ goal_text: string }>(
-            `select goal_text from public.match_goals($1::${variant}, $2)`, [embeddingText(queries[index]), K]));
+        const { ms, result } = await timed(() =>
+            client.query<{ goal_text: string }>(`select goal_text from public.match_goals($1::${variant}, $2)`, [
+                embeddingText(queries[index]),
+                K,
+            ]),
+        );
         latencies.push(ms);
-        recalls.push(recall(result.rows.map((row) => row.goal_text), truth[index]));
+        recalls.push(
+            recall(
+                result.rows.map((row) => row.goal_text),
+                truth[index],
+            ),
+        );
     }
     return { latency: median(latencies), recall: recalls.reduce((a, b) => a + b, 0) / recalls.length, latencies, recalls };
 }
@@ -176,6 +220,7 @@ function range(count: number): number[] {
 async function indexScans(client: Client): Promise<number> {
     await client.query("select pg_stat_force_next_flush()");
     const result = await client.query<{ scans: string }>(
-        "select coalesce(sum(idx_scan), 0)::text as scans from pg_stat_user_indexes where indexrelname = 'idx_goal_assessments_goal_vector'");
+        "select coalesce(sum(idx_scan), 0)::text as scans from pg_stat_user_indexes where indexrelname = 'idx_goal_assessments_goal_vector'",
+    );
     return Number(result.rows[0].scans);
 }

@@ -28,8 +28,11 @@ export async function benchVerify(ctx: BenchContext, pg: BenchPostgres): Promise
     let vector;
     try {
         ctx.progress(`verify: vector variant on PGlite, ${repetitions} runs each`);
-        vector = await measure({ host: server.host, port: server.port, user: server.user, password: server.password, database: server.database },
-            schemaOptions({ vector: true }), repetitions);
+        vector = await measure(
+            { host: server.host, port: server.port, user: server.user, password: server.password, database: server.database },
+            schemaOptions({ vector: true }),
+            repetitions,
+        );
     } finally {
         await server.stop();
     }
@@ -50,11 +53,14 @@ async function measure(settings: ConnectionSettings, options: SchemaOptions, rep
         const ours: { ms: number; roundTrips: number; reported: number }[] = [];
         const naive: { ms: number; roundTrips: number }[] = [];
         let summary = { checksPassed: 0, objects: 0, naiveChecks: 0 };
-        for (let run = 0; run <= repetitions; run++) { // run 0 warms up both
+        for (let run = 0; run <= repetitions; run++) {
+            // run 0 warms up both
             const counted = roundTripCounter(client);
             const { ms, result: report } = await timed(() => verifySchema(counted, expected));
             if (!report.ok) {
-                throw new Error(`verification failed on a freshly applied ${schema.variant} schema: ${JSON.stringify(report.problems.slice(0, 5))}`);
+                throw new Error(
+                    `verification failed on a freshly applied ${schema.variant} schema: ${JSON.stringify(report.problems.slice(0, 5))}`,
+                );
             }
             const countedNaive = roundTripCounter(client);
             const baseline = await timed(() => naiveVerify(countedNaive, expected));
@@ -68,7 +74,17 @@ async function measure(settings: ConnectionSettings, options: SchemaOptions, rep
             const c = report.counts;
             summary = {
                 checksPassed: report.checksPassed,
-                objects: c.extensions + c.tables + c.columns + c.views + c.functions + c.otherFunctions + c.triggers + c.indexes + c.policies + c.rlsTables,
+                objects:
+                    c.extensions +
+                    c.tables +
+                    c.columns +
+                    c.views +
+                    c.functions +
+                    c.otherFunctions +
+                    c.triggers +
+                    c.indexes +
+                    c.policies +
+                    c.rlsTables,
                 naiveChecks: baseline.result.checks,
             };
         }

@@ -8,7 +8,9 @@ try {
     ({ main } = require(path.join(__dirname, "..", "dist", "cli", "main.js")));
 } catch (error) {
     if (error && error.code === "MODULE_NOT_FOUND" && String(error.message).includes("dist")) {
-        process.stderr.write("memory-stack: the CLI is not built (dist/cli/main.js is missing); run `npm run build` (npm ci runs it) and try again\n");
+        process.stderr.write(
+            "memory-stack: the CLI is not built (dist/cli/main.js is missing); run `npm run build` (npm ci runs it) and try again\n",
+        );
         process.exit(2);
     }
     throw error;

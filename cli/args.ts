@@ -5,8 +5,9 @@ import { ConfigError, parseConfig } from "../engine/config/config";
 import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings } from "../engine/db/url";
 import type { SchemaOptions } from "../engine/migrate/render";
 
-export const USAGE = "usage: memory-stack <plan|apply|status|rollback|verify> [--url URL] [--vector] [--dimensions N] [--index hnsw|ivfflat] "
-    + "[--no-rls] [--app-role NAME] [--admin-role NAME] [--allow-data-loss] [--json]";
+export const USAGE =
+    "usage: memory-stack <plan|apply|status|rollback|verify> [--url URL] [--vector] [--dimensions N] [--index hnsw|ivfflat] " +
+    "[--no-rls] [--app-role NAME] [--admin-role NAME] [--allow-data-loss] [--json]";
 
 export const HELP = `${USAGE}
 
@@ -113,7 +114,11 @@ function parse(argv: string[]) {
 }
 
 const FLAGS: Record<string, string> = {
-    vectorDimensions: "--dimensions", vectorIndex: "--index", appRole: "--app-role", adminRole: "--admin-role", vector: "--vector",
+    vectorDimensions: "--dimensions",
+    vectorIndex: "--index",
+    appRole: "--app-role",
+    adminRole: "--admin-role",
+    vector: "--vector",
 };
 
 function schemaOptions(values: ReturnType<typeof parse>["values"]): SchemaOptions {

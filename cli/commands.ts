@@ -39,7 +39,12 @@ const plan: Command = async ({ client, migrations, variant }) => {
     return {
         exitCode: result.drift.length > 0 ? 1 : 0,
         text: lines.join("\n"),
-        json: { variant, pending: result.pending.map(({ name, checksum }) => ({ name, checksum })), applied: result.applied.map((row) => row.name), drift: result.drift },
+        json: {
+            variant,
+            pending: result.pending.map(({ name, checksum }) => ({ name, checksum })),
+            applied: result.applied.map((row) => row.name),
+            drift: result.drift,
+        },
     };
 };
 
@@ -51,10 +56,16 @@ const apply: Command = async ({ client, migrations, variant, progress }) => {
     const total = result.applied.reduce((sum, item) => sum + item.durationMs, 0);
     return {
         exitCode: 0,
-        text: result.applied.length === 0
-            ? `nothing to apply; the schema is at ${result.version} (${variant})`
-            : `applied ${result.applied.length} migration${result.applied.length === 1 ? "" : "s"} in ${Math.round(total)} ms; the schema is at ${result.version} (${variant})`,
-        json: { variant, version: result.version, applied: result.applied.map(({ name, durationMs }) => ({ name, durationMs: Math.round(durationMs) })), appliedMigrations: result.appliedMigrations },
+        text:
+            result.applied.length === 0
+                ? `nothing to apply; the schema is at ${result.version} (${variant})`
+                : `applied ${result.applied.length} migration${result.applied.length === 1 ? "" : "s"} in ${Math.round(total)} ms; the schema is at ${result.version} (${variant})`,
+        json: {
+            variant,
+            version: result.version,
+            applied: result.applied.map(({ name, durationMs }) => ({ name, durationMs: Math.round(durationMs) })),
+            appliedMigrations: result.appliedMigrations,
+        },
     };
 };
 
@@ -72,7 +83,13 @@ const status: Command = async ({ client, migrations, variant }) => {
         json: {
             variant,
             upToDate: result.upToDate,
-            applied: result.applied.map((row) => ({ name: row.name, checksum: row.checksum, variant: row.variant, appliedAt: row.appliedAt.toISOString(), durationMs: row.durationMs })),
+            applied: result.applied.map((row) => ({
+                name: row.name,
+                checksum: row.checksum,
+                variant: row.variant,
+                appliedAt: row.appliedAt.toISOString(),
+                durationMs: row.durationMs,
+            })),
             pending: result.pending,
             drift: result.drift,
         },
@@ -80,7 +97,11 @@ const status: Command = async ({ client, migrations, variant }) => {
 };
 
 const rollback: Command = async ({ client, args }) => {
-    const result = await rollbackSchema(client, { rollbackSql: renderRollback(args.schema), memoryTables: MEMORY_TABLES, allowDataLoss: args.allowDataLoss });
+    const result = await rollbackSchema(client, {
+        rollbackSql: renderRollback(args.schema),
+        memoryTables: MEMORY_TABLES,
+        allowDataLoss: args.allowDataLoss,
+    });
     const dropped = Object.entries(result.rowCounts).filter(([, rows]) => rows > 0);
     return {
         exitCode: 0,

@@ -85,12 +85,17 @@ export class Access extends pulumi.ComponentResource {
         const after: pulumi.Resource[] = [...ready];
         let createdDatabase: postgresql.Database | undefined;
         if (config.createDatabase) {
-            const bootstrap = new postgresql.Provider(`${name}-bootstrap`, connection(MAINTENANCE_DATABASE),
-                { parent: this, dependsOn: ready });
+            const bootstrap = new postgresql.Provider(`${name}-bootstrap`, connection(MAINTENANCE_DATABASE), {
+                parent: this,
+                dependsOn: ready,
+            });
             // Kept on destroy like the docker volume: the database may by then hold the
             // application's own tables, and dropping it would lose them silently.
-            const created = new postgresql.Database(`${name}-database`, { name: config.database },
-                { parent: this, provider: bootstrap, retainOnDelete: config.retainVolumeOnDestroy });
+            const created = new postgresql.Database(
+                `${name}-database`,
+                { name: config.database },
+                { parent: this, provider: bootstrap, retainOnDelete: config.retainVolumeOnDestroy },
+            );
             database = created.name;
             after.push(created);
             createdDatabase = created;
@@ -98,14 +103,25 @@ export class Access extends pulumi.ComponentResource {
         this.database = database;
         this.provider = new postgresql.Provider(`${name}-provider`, connection(database), { parent: this, dependsOn: after });
 
-        const owner: pulumi.Output<ConnectionSettings> = pulumi.all([args.host, args.port, args.user, password, database])
-            .apply(([host, port, user, secretPassword, db]) => ({ host, port, user, password: secretPassword, database: db, sslMode: config.sslMode }));
+        const owner: pulumi.Output<ConnectionSettings> = pulumi
+            .all([args.host, args.port, args.user, password, database])
+            .apply(([host, port, user, secretPassword, db]) => ({
+                host,
+                port,
+                user,
+                password: secretPassword,
+                database: db,
+                sslMode: config.sslMode,
+            }));
 
         if (config.createRoles) {
             const app = this.role(`${name}-app`, config.appRole);
             const admin = this.role(`${name}-admin`, config.adminRole);
             this.roles = [app.role, admin.role];
-            this.logins = [{ name: app.role.name, password: app.password }, { name: admin.role.name, password: admin.password }];
+            this.logins = [
+                { name: app.role.name, password: app.password },
+                { name: admin.role.name, password: admin.password },
+            ];
             this.appRole = app.role.name;
             this.adminRole = admin.role.name;
             this.appConnectionString = loginUrl(owner, app.role.name, app.password);
@@ -133,22 +149,29 @@ export class Access extends pulumi.ComponentResource {
     }
 
     private role(prefix: string, roleName: string): { role: postgresql.Role; password: pulumi.Output<string> } {
-        const password = new random.RandomPassword(`${prefix}-password`,
+        const password = new random.RandomPassword(
+            `${prefix}-password`,
             // Letters and digits only: the password goes into URLs and .env files unescaped by hand.
-            { length: 32, special: false }, { parent: this }).result;
-        const role = new postgresql.Role(`${prefix}-role`, {
-            name: roleName,
-            login: true,
-            password: pulumi.secret(password),
-            superuser: false,
-            createDatabase: false,
-            createRole: false,
-            replication: false,
-            // Row visibility comes from the schema's policies only: the admin role has a policy
-            // that shows it every row, the app role sees its own. BYPASSRLS would need a superuser
-            // to grant, which a managed server's owner is not.
-            bypassRowLevelSecurity: false,
-        }, { parent: this, provider: this.provider, additionalSecretOutputs: ["password"] });
+            { length: 32, special: false },
+            { parent: this },
+        ).result;
+        const role = new postgresql.Role(
+            `${prefix}-role`,
+            {
+                name: roleName,
+                login: true,
+                password: pulumi.secret(password),
+                superuser: false,
+                createDatabase: false,
+                createRole: false,
+                replication: false,
+                // Row visibility comes from the schema's policies only: the admin role has a policy
+                // that shows it every row, the app role sees its own. BYPASSRLS would need a superuser
+                // to grant, which a managed server's owner is not.
+                bypassRowLevelSecurity: false,
+            },
+            { parent: this, provider: this.provider, additionalSecretOutputs: ["password"] },
+        );
         return { role, password: pulumi.secret(password) };
     }
 }
@@ -156,9 +179,16 @@ export class Access extends pulumi.ComponentResource {
 /** The .env key of the app role's connection string; DATABASE_URL stays the owner's. */
 export const APP_DOTENV_KEY = "MEMORY_APP_DATABASE_URL";
 
-function loginUrl(owner: pulumi.Output<ConnectionSettings>, role: pulumi.Input<string>, password: pulumi.Input<string>): pulumi.Output<string> {
-    return pulumi.secret(pulumi.all([owner, role, password])
-        .apply(([settings, user, secretPassword]) => connectionUrl({ ...settings, user, password: secretPassword })));
+function loginUrl(
+    owner: pulumi.Output<ConnectionSettings>,
+    role: pulumi.Input<string>,
+    password: pulumi.Input<string>,
+): pulumi.Output<string> {
+    return pulumi.secret(
+        pulumi
+            .all([owner, role, password])
+            .apply(([settings, user, secretPassword]) => connectionUrl({ ...settings, user, password: secretPassword })),
+    );
 }
 
 /**

@@ -30,16 +30,20 @@ export class Grants extends pulumi.ComponentResource {
         const roles: Record<Grantee, pulumi.Input<string>> = { app: args.appRole, admin: args.adminRole };
         this.grants = {};
         for (const rule of privilegeRules({ rolesCreated: args.config.createRoles })) {
-            this.grants[rule.key] = new postgresql.Grant(`${name}-${rule.key}`, {
-                database: args.database,
-                role: roles[rule.grantee],
-                objectType: rule.objectType,
-                ...(rule.schema === undefined ? {} : { schema: rule.schema }),
-                ...(rule.objects.length === 0 ? {} : { objects: [...rule.objects] }),
-                ...(rule.columns === undefined ? {} : { columns: [...rule.columns] }),
-                privileges: [...rule.privileges],
-                withGrantOption: false,
-            }, { parent: this, provider: args.provider, dependsOn: args.schema ?? [] });
+            this.grants[rule.key] = new postgresql.Grant(
+                `${name}-${rule.key}`,
+                {
+                    database: args.database,
+                    role: roles[rule.grantee],
+                    objectType: rule.objectType,
+                    ...(rule.schema === undefined ? {} : { schema: rule.schema }),
+                    ...(rule.objects.length === 0 ? {} : { objects: [...rule.objects] }),
+                    ...(rule.columns === undefined ? {} : { columns: [...rule.columns] }),
+                    privileges: [...rule.privileges],
+                    withGrantOption: false,
+                },
+                { parent: this, provider: args.provider, dependsOn: args.schema ?? [] },
+            );
         }
         this.registerOutputs({});
     }

@@ -55,34 +55,43 @@ export class MemoryStack extends pulumi.ComponentResource {
         // One KEY=value line per connection the application may use; children add theirs before dotenv is built.
         const dotenvLines: pulumi.Output<string>[] = [pulumi.interpolate`DATABASE_URL=${this.connectionString}`];
 
-        this.access = new Access(`${name}-access`, {
-            config,
-            host: this.server.host,
-            port: this.server.port,
-            user: this.server.user,
-            password: this.server.password,
-            ready: this.server.ready,
-        }, { parent: this });
+        this.access = new Access(
+            `${name}-access`,
+            {
+                config,
+                host: this.server.host,
+                port: this.server.port,
+                user: this.server.user,
+                password: this.server.password,
+                ready: this.server.ready,
+            },
+            { parent: this },
+        );
         this.appConnectionString = this.access.appConnectionString;
         this.adminConnectionString = this.access.adminConnectionString;
         dotenvLines.push(...this.access.dotenvLines);
         if (config.provisioner === "docker" && config.pooling.enabled && this.server.network && this.server.containerName) {
-            this.pooler = new Pooler(`${name}-pooler`, {
-                pooling: config.pooling,
-                networkName: this.server.network.name,
-                serverHost: this.server.containerName,
-                database: config.database,
-                owner: { name: config.user, password: this.server.password },
-                users: this.access.logins,
-                host: config.host,
-            }, { parent: this, dependsOn: this.server.ready });
+            this.pooler = new Pooler(
+                `${name}-pooler`,
+                {
+                    pooling: config.pooling,
+                    networkName: this.server.network.name,
+                    serverHost: this.server.containerName,
+                    database: config.database,
+                    owner: { name: config.user, password: this.server.password },
+                    users: this.access.logins,
+                    host: config.host,
+                },
+                { parent: this, dependsOn: this.server.ready },
+            );
             this.pooledPort = this.pooler.port;
             this.pooledConnectionString = this.pooler.connectionString;
             dotenvLines.push(pulumi.interpolate`DATABASE_POOLED_URL=${this.pooledConnectionString}`);
             const [appLogin] = this.access.logins;
             if (appLogin) {
                 // What the application should use: the RLS-subject role, through PgBouncer.
-                const pooledApp = pulumi.all([this.pooler.host, this.pooler.port, appLogin.name, appLogin.password])
+                const pooledApp = pulumi
+                    .all([this.pooler.host, this.pooler.port, appLogin.name, appLogin.password])
                     .apply(([host, port, user, password]) => connectionUrl({ host, port, user, password, database: config.database }));
                 dotenvLines.push(pulumi.interpolate`MEMORY_APP_POOLED_DATABASE_URL=${pooledApp}`);
             }
@@ -90,22 +99,46 @@ export class MemoryStack extends pulumi.ComponentResource {
         this.clientPoolSettings = clientPoolSettings(config);
         // The migration names the roles in its policies, and its rollback must run before they are
         // dropped: it depends on them. Direct connection, never the pooler (the advisory lock needs a session).
-        const schemaOptions = { vector: config.vector, vectorDimensions: config.vectorDimensions, vectorIndex: config.vectorIndex,
-            rls: config.rls, appRole: config.appRole, adminRole: config.adminRole };
-        this.schema = new SchemaMigration(`${name}-schema`, {
-            connection: this.server.connection,
-            schema: schemaOptions,
-            allowDataLoss: config.allowDataLoss,
-        }, { parent: this, dependsOn: [...this.server.ready, ...this.access.beforeSchema], protect: config.protect });
+        const schemaOptions = {
+            vector: config.vector,
+            vectorDimensions: config.vectorDimensions,
+            vectorIndex: config.vectorIndex,
+            rls: config.rls,
+            appRole: config.appRole,
+            adminRole: config.adminRole,
+        };
+        this.schema = new SchemaMigration(
+            `${name}-schema`,
+            {
+                connection: this.server.connection,
+                schema: schemaOptions,
+                allowDataLoss: config.allowDataLoss,
+            },
+            { parent: this, dependsOn: [...this.server.ready, ...this.access.beforeSchema], protect: config.protect },
+        );
         // The grants need its tables, and are revoked before it rolls back.
-        const grants = new Grants(`${name}-grants`, { config, provider: this.access.provider, database: this.access.database,
-            appRole: this.access.appRole, adminRole: this.access.adminRole, schema: [this.schema] }, { parent: this });
+        const grants = new Grants(
+            `${name}-grants`,
+            {
+                config,
+                provider: this.access.provider,
+                database: this.access.database,
+                appRole: this.access.appRole,
+                adminRole: this.access.adminRole,
+                schema: [this.schema],
+            },
+            { parent: this },
+        );
         // Runs on every up, once the schema and its grants are in place; direct connection (one session per check run).
-        this.verification = new Verification(`${name}-verification`, {
-            connection: this.server.connection,
-            schema: schemaOptions,
-            schemaChecksum: this.schema.checksum,
-        }, { parent: this, dependsOn: [this.schema, grants] });
+        this.verification = new Verification(
+            `${name}-verification`,
+            {
+                connection: this.server.connection,
+                schema: schemaOptions,
+                schemaChecksum: this.schema.checksum,
+            },
+            { parent: this, dependsOn: [this.schema, grants] },
+        );
 
         this.dotenv = pulumi.secret(pulumi.all(dotenvLines).apply((lines) => lines.join("\n") + "\n"));
 

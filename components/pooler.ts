@@ -6,7 +6,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PoolMode, PoolingConfig, StackConfig } from "../engine/config/config";
 import { connectionUrl } from "../engine/db/url";
 import {
-    AUTH_FILE_PATH, CONFIG_PATH, PGBOUNCER_PORT, pgbouncerSettings, pgbouncerVersionFromImage, renderAuthFile, renderPgBouncerIni,
+    AUTH_FILE_PATH,
+    CONFIG_PATH,
+    PGBOUNCER_PORT,
+    pgbouncerSettings,
+    pgbouncerVersionFromImage,
+    renderAuthFile,
+    renderPgBouncerIni,
 } from "../engine/render/pgbouncer";
 
 export interface PoolerUser {
@@ -60,53 +66,78 @@ export class Pooler extends pulumi.ComponentResource {
         const version = args.pgbouncerVersion ?? pgbouncerVersionFromImage(pooling.image);
 
         this.configFile = pulumi.all([pulumi.all(users.map((user) => user.name)), args.serverHost]).apply(([names, serverHost]) =>
-            renderPgBouncerIni(pgbouncerSettings({ database: args.database, pooling }, {
-                serverHost,
-                serverPort: args.serverPort ?? 5432,
-                adminUsers: names.filter((_, i) => users[i].console === "admin"),
-                statsUsers: names.filter((_, i) => users[i].console === "stats"),
-                version,
-            })));
+            renderPgBouncerIni(
+                pgbouncerSettings(
+                    { database: args.database, pooling },
+                    {
+                        serverHost,
+                        serverPort: args.serverPort ?? 5432,
+                        adminUsers: names.filter((_, i) => users[i].console === "admin"),
+                        statsUsers: names.filter((_, i) => users[i].console === "stats"),
+                        version,
+                    },
+                ),
+            ),
+        );
         // Plaintext passwords, in a secret: PgBouncer can log in to PostgreSQL with a SCRAM verifier only when it
         // is identical to the role's stored one, and PostgreSQL salted those itself. The same plaintext is already
         // in the server container's environment; a user with scramVerifier set keeps its password out of the file.
-        const authFile = pulumi.secret(pulumi.all(users.map((user) => pulumi.all([user.name, user.password, user.scramVerifier])))
-            .apply((rows) => renderAuthFile(rows.map(([userName, password, scramVerifier]) => ({ name: userName, password, scramVerifier })))));
+        const authFile = pulumi.secret(
+            pulumi
+                .all(users.map((user) => pulumi.all([user.name, user.password, user.scramVerifier])))
+                .apply((rows) =>
+                    renderAuthFile(rows.map(([userName, password, scramVerifier]) => ({ name: userName, password, scramVerifier }))),
+                ),
+        );
 
         const image = new docker.RemoteImage(`${name}-image`, { name: pooling.image, keepLocally: true }, { parent: this });
         const containerName = `${name}-pgbouncer`;
-        const container = new docker.Container(containerName, {
-            name: containerName,
-            image: image.imageId,
-            // PgBouncer straight on the uploaded files: the image's entrypoint would build a config from env vars.
-            entrypoints: ["pgbouncer"],
-            command: [CONFIG_PATH],
-            // Uploads belong to root and PgBouncer runs as the image's unprivileged user, so both files are 0644;
-            // only PgBouncer runs in this container.
-            uploads: [
-                { file: CONFIG_PATH, content: this.configFile, permissions: "0644" },
-                { file: AUTH_FILE_PATH, content: authFile, permissions: "0644" },
-            ],
-            healthcheck: {
-                tests: ["CMD-SHELL", listeningCheck(PGBOUNCER_PORT)],
-                interval: "2s",
-                timeout: "3s",
-                retries: 15,
-                startPeriod: "1s",
+        const container = new docker.Container(
+            containerName,
+            {
+                name: containerName,
+                image: image.imageId,
+                // PgBouncer straight on the uploaded files: the image's entrypoint would build a config from env vars.
+                entrypoints: ["pgbouncer"],
+                command: [CONFIG_PATH],
+                // Uploads belong to root and PgBouncer runs as the image's unprivileged user, so both files are 0644;
+                // only PgBouncer runs in this container.
+                uploads: [
+                    { file: CONFIG_PATH, content: this.configFile, permissions: "0644" },
+                    { file: AUTH_FILE_PATH, content: authFile, permissions: "0644" },
+                ],
+                healthcheck: {
+                    tests: ["CMD-SHELL", listeningCheck(PGBOUNCER_PORT)],
+                    interval: "2s",
+                    timeout: "3s",
+                    retries: 15,
+                    startPeriod: "1s",
+                },
+                wait: true,
+                waitTimeout: 60,
+                restart: "unless-stopped",
+                ports: [{ internal: PGBOUNCER_PORT, external: pooling.hostPort }],
+                networksAdvanced: [{ name: args.networkName, aliases: ["pgbouncer"] }],
             },
-            wait: true,
-            waitTimeout: 60,
-            restart: "unless-stopped",
-            ports: [{ internal: PGBOUNCER_PORT, external: pooling.hostPort }],
-            networksAdvanced: [{ name: args.networkName, aliases: ["pgbouncer"] }],
-        }, { parent: this, additionalSecretOutputs: ["uploads"] });
+            { parent: this, additionalSecretOutputs: ["uploads"] },
+        );
 
         this.containerName = container.name;
         this.host = pulumi.output(args.host ?? "localhost");
         this.port = pulumi.output(pooling.hostPort);
-        this.connectionString = pulumi.secret(pulumi.all([this.host, args.owner.name, args.owner.password]).apply(([host, user, password]) =>
-            connectionUrl({ host, port: pooling.hostPort, database: args.database, user, password, sslMode: "disable" })));
-        this.registerOutputs({ host: this.host, port: this.port, containerName: this.containerName, connectionString: this.connectionString });
+        this.connectionString = pulumi.secret(
+            pulumi
+                .all([this.host, args.owner.name, args.owner.password])
+                .apply(([host, user, password]) =>
+                    connectionUrl({ host, port: pooling.hostPort, database: args.database, user, password, sslMode: "disable" }),
+                ),
+        );
+        this.registerOutputs({
+            host: this.host,
+            port: this.port,
+            containerName: this.containerName,
+            connectionString: this.connectionString,
+        });
     }
 }
 

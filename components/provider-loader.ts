@@ -37,6 +37,8 @@ export function loadProviders(): typeof import("../engine/providers") {
             }
         }
     }
-    throw new Error(`the memory-stack dynamic providers could not load ${entry}: no memory-stack package is installed in or above `
-        + `${starts.join(" or ")}. Run pulumi in the project that holds memory-stack, after npm ci (which builds it).`);
+    throw new Error(
+        `the memory-stack dynamic providers could not load ${entry}: no memory-stack package is installed in or above ` +
+            `${starts.join(" or ")}. Run pulumi in the project that holds memory-stack, after npm ci (which builds it).`,
+    );
 }

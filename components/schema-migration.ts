@@ -15,7 +15,14 @@ import type { ConnectionSettings } from "../engine/db/url";
 import { loadProviders } from "./provider-loader";
 import { describeVariant } from "../engine/migrate/plan";
 import { MEMORY_TABLES } from "../engine/migrate/manifest";
-import { loadMigrationSources, renderMigrations, renderRollback, schemaChecksum, type Migration, type SchemaOptions } from "../engine/migrate/render";
+import {
+    loadMigrationSources,
+    renderMigrations,
+    renderRollback,
+    schemaChecksum,
+    type Migration,
+    type SchemaOptions,
+} from "../engine/migrate/render";
 import { schemaObjects } from "../engine/migrate/repair";
 import type { SchemaMigrationInputs } from "../engine/providers/schema-migration";
 
@@ -60,16 +67,25 @@ export class SchemaMigration extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: SchemaMigrationArgs, opts: pulumi.CustomResourceOptions = {}) {
         const inputs = schemaMigrationInputs(args);
-        super(provider, name, { ...inputs, version: undefined, appliedMigrations: undefined, stateVersion: undefined }, {
-            ...opts,
-            // State holds the connection in the outputs too (delete needs it): secret there as well.
-            additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"],
-        }, SCHEMA_MIGRATION_MODULE, SCHEMA_MIGRATION_TYPE);
+        super(
+            provider,
+            name,
+            { ...inputs, version: undefined, appliedMigrations: undefined, stateVersion: undefined },
+            {
+                ...opts,
+                // State holds the connection in the outputs too (delete needs it): secret there as well.
+                additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"],
+            },
+            SCHEMA_MIGRATION_MODULE,
+            SCHEMA_MIGRATION_TYPE,
+        );
     }
 }
 
 /** The provider's inputs, from plain schema options; only the connection and the flags may be Outputs. */
-export function schemaMigrationInputs(args: SchemaMigrationArgs): { [K in keyof SchemaMigrationInputs]: pulumi.Input<SchemaMigrationInputs[K]> } {
+export function schemaMigrationInputs(args: SchemaMigrationArgs): {
+    [K in keyof SchemaMigrationInputs]: pulumi.Input<SchemaMigrationInputs[K]>;
+} {
     const migrations = args.migrations ?? renderMigrations(loadMigrationSources(), args.schema);
     if (migrations.length === 0) {
         throw new Error("SchemaMigration needs at least one migration; sql/ rendered to none");
@@ -86,4 +102,3 @@ export function schemaMigrationInputs(args: SchemaMigrationArgs): { [K in keyof 
         objects: schemaObjects(args.schema),
     };
 }
-

@@ -33,41 +33,50 @@ export class Server extends pulumi.ComponentResource {
         super("memory-stack:index:Server", name, {}, opts);
         const { config } = args;
         // Wrapped secret explicitly, not only through the random provider's schema: it travels into envs and URLs.
-        const password = pulumi.secret(config.password !== undefined
-            ? pulumi.output(config.password)
-            : new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this }).result);
+        const password = pulumi.secret(
+            config.password !== undefined
+                ? pulumi.output(config.password)
+                : new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this }).result,
+        );
 
         if (config.provisioner === "docker") {
             const network = new docker.Network(`${name}-network`, { name: `${name}-network` }, { parent: this });
-            const volume = new docker.Volume(`${name}-data`, { name: `${name}-data` },
-                { parent: this, retainOnDelete: config.retainVolumeOnDestroy });
+            const volume = new docker.Volume(
+                `${name}-data`,
+                { name: `${name}-data` },
+                { parent: this, retainOnDelete: config.retainVolumeOnDestroy },
+            );
             const image = new docker.RemoteImage(`${name}-image`, { name: config.image, keepLocally: true }, { parent: this });
             const containerName = `${name}-postgres`;
-            const container = new docker.Container(`${name}-postgres`, {
-                name: containerName,
-                image: image.imageId,
-                envs: [
-                    `POSTGRES_DB=${config.database}`,
-                    `POSTGRES_USER=${config.user}`,
-                    pulumi.interpolate`POSTGRES_PASSWORD=${password}`,
-                ],
-                command: postgresCommand(config),
-                // pg_isready over TCP: during first init the image runs a temporary server on the unix
-                // socket only, so a TCP check does not pass until the real server is up.
-                healthcheck: {
-                    tests: ["CMD-SHELL", `pg_isready -h 127.0.0.1 -p 5432 -U ${config.user} -d ${config.database}`],
-                    interval: "2s",
-                    timeout: "5s",
-                    retries: 30,
-                    startPeriod: "5s",
+            const container = new docker.Container(
+                `${name}-postgres`,
+                {
+                    name: containerName,
+                    image: image.imageId,
+                    envs: [
+                        `POSTGRES_DB=${config.database}`,
+                        `POSTGRES_USER=${config.user}`,
+                        pulumi.interpolate`POSTGRES_PASSWORD=${password}`,
+                    ],
+                    command: postgresCommand(config),
+                    // pg_isready over TCP: during first init the image runs a temporary server on the unix
+                    // socket only, so a TCP check does not pass until the real server is up.
+                    healthcheck: {
+                        tests: ["CMD-SHELL", `pg_isready -h 127.0.0.1 -p 5432 -U ${config.user} -d ${config.database}`],
+                        interval: "2s",
+                        timeout: "5s",
+                        retries: 30,
+                        startPeriod: "5s",
+                    },
+                    wait: true,
+                    waitTimeout: 180,
+                    restart: "unless-stopped",
+                    ports: [{ internal: 5432, external: config.hostPort }],
+                    volumes: [{ volumeName: volume.name, containerPath: "/var/lib/postgresql/data" }],
+                    networksAdvanced: [{ name: network.name, aliases: ["postgres"] }],
                 },
-                wait: true,
-                waitTimeout: 180,
-                restart: "unless-stopped",
-                ports: [{ internal: 5432, external: config.hostPort }],
-                volumes: [{ volumeName: volume.name, containerPath: "/var/lib/postgresql/data" }],
-                networksAdvanced: [{ name: network.name, aliases: ["postgres"] }],
-            }, { parent: this, additionalSecretOutputs: ["envs"] });
+                { parent: this, additionalSecretOutputs: ["envs"] },
+            );
             this.network = network;
             this.containerName = container.name;
             this.ready = [container];
@@ -80,14 +89,16 @@ export class Server extends pulumi.ComponentResource {
         this.database = pulumi.output(config.database);
         this.user = pulumi.output(config.user);
         this.password = password;
-        this.connection = pulumi.secret(pulumi.all([this.password]).apply(([secretPassword]) => ({
-            host: config.host,
-            port: config.hostPort,
-            database: config.database,
-            user: config.user,
-            password: secretPassword,
-            sslMode: config.sslMode,
-        })));
+        this.connection = pulumi.secret(
+            pulumi.all([this.password]).apply(([secretPassword]) => ({
+                host: config.host,
+                port: config.hostPort,
+                database: config.database,
+                user: config.user,
+                password: secretPassword,
+                sslMode: config.sslMode,
+            })),
+        );
         this.registerOutputs({ host: this.host, port: this.port, database: this.database, connection: this.connection });
     }
 }
@@ -96,8 +107,11 @@ export class Server extends pulumi.ComponentResource {
 export function postgresCommand(config: StackConfig): string[] {
     return [
         "postgres",
-        "-c", `max_connections=${config.maxConnections}`,
-        "-c", `superuser_reserved_connections=${config.superuserReservedConnections}`,
-        "-c", "password_encryption=scram-sha-256",
+        "-c",
+        `max_connections=${config.maxConnections}`,
+        "-c",
+        `superuser_reserved_connections=${config.superuserReservedConnections}`,
+        "-c",
+        "password_encryption=scram-sha-256",
     ];
 }

@@ -60,18 +60,38 @@ export class Verification extends pulumi.dynamic.Resource {
     readonly summary: pulumi.Output<VerificationSummary>;
 
     constructor(name: string, args: VerificationArgs, opts: pulumi.CustomResourceOptions = {}) {
-        super(provider, name, {
-            ...verificationInputs(args),
-            stateVersion: undefined, variant: undefined, counts: undefined, checksPassed: undefined,
-            durationMs: undefined, checkedAt: undefined, roundTrips: undefined,
-        }, {
-            ...opts,
-            // The outputs never carry the connection; should a future one, it is secret in state.
-            additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"],
-        }, VERIFICATION_MODULE, VERIFICATION_TYPE);
-        this.summary = pulumi.all([this.variant, this.schemaChecksum, this.counts, this.checksPassed, this.durationMs, this.checkedAt, this.roundTrips])
-            .apply(([variant, schemaChecksum, counts, checksPassed, durationMs, checkedAt, roundTrips]) =>
-                ({ variant, schemaChecksum, counts, checksPassed, durationMs, checkedAt, roundTrips }));
+        super(
+            provider,
+            name,
+            {
+                ...verificationInputs(args),
+                stateVersion: undefined,
+                variant: undefined,
+                counts: undefined,
+                checksPassed: undefined,
+                durationMs: undefined,
+                checkedAt: undefined,
+                roundTrips: undefined,
+            },
+            {
+                ...opts,
+                // The outputs never carry the connection; should a future one, it is secret in state.
+                additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"],
+            },
+            VERIFICATION_MODULE,
+            VERIFICATION_TYPE,
+        );
+        this.summary = pulumi
+            .all([this.variant, this.schemaChecksum, this.counts, this.checksPassed, this.durationMs, this.checkedAt, this.roundTrips])
+            .apply(([variant, schemaChecksum, counts, checksPassed, durationMs, checkedAt, roundTrips]) => ({
+                variant,
+                schemaChecksum,
+                counts,
+                checksPassed,
+                durationMs,
+                checkedAt,
+                roundTrips,
+            }));
     }
 }
 

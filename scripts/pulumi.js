@@ -28,7 +28,10 @@ function main(argv) {
     }
     if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
         if (stack !== "dev") {
-            fail(2, `stack "${stack}" needs PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): the built-in passphrase is for the dev stack only`);
+            fail(
+                2,
+                `stack "${stack}" needs PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): the built-in passphrase is for the dev stack only`,
+            );
         }
         env.PULUMI_CONFIG_PASSPHRASE = DEV_PASSPHRASE;
     }

@@ -24,7 +24,13 @@ export function prng(seed: number): () => number {
     };
 }
 
-export function clusteredEmbeddings(options: { count: number; queries: number; dimensions: number; clusters: number; seed: number }): EmbeddingSet {
+export function clusteredEmbeddings(options: {
+    count: number;
+    queries: number;
+    dimensions: number;
+    clusters: number;
+    seed: number;
+}): EmbeddingSet {
     const random = prng(options.seed);
     const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
     const { dimensions } = options;

@@ -17,7 +17,10 @@ export async function benchPooling(ctx: BenchContext): Promise<PartResult> {
         const message = (error as Error).message;
         if (/is not installed/.test(message)) {
             ctx.progress(`pooling: skipped: ${message}`);
-            return { rows: [{ part: "pooling", figure: "(skipped)", value: null, unit: "tps", baseline: null, ratio: null, note: message }], figures: { skipped: message } };
+            return {
+                rows: [{ part: "pooling", figure: "(skipped)", value: null, unit: "tps", baseline: null, ratio: null, note: message }],
+                figures: { skipped: message },
+            };
         }
         throw error;
     }
@@ -40,7 +43,10 @@ export async function benchPooling(ctx: BenchContext): Promise<PartResult> {
             baseline: { label: "direct to PostgreSQL", value: direct.errors },
             ratio: null,
             repetitions: 1,
-            note: [pooled.firstError && `pooled: ${pooled.firstError}`, direct.firstError && `direct: ${direct.firstError}`].filter(Boolean).join("; ").slice(0, 120),
+            note: [pooled.firstError && `pooled: ${pooled.firstError}`, direct.firstError && `direct: ${direct.firstError}`]
+                .filter(Boolean)
+                .join("; ")
+                .slice(0, 120),
         },
     ]);
     return { rows, figures: { ...result } };

@@ -19,9 +19,22 @@ export interface BenchPostgres {
 
 export async function startBenchPostgres(): Promise<BenchPostgres> {
     const server = await startEmbeddedPostgres({
-        flags: ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=top", "-c", "pg_stat_statements.track_utility=on"],
+        flags: [
+            "-c",
+            "shared_preload_libraries=pg_stat_statements",
+            "-c",
+            "pg_stat_statements.track=top",
+            "-c",
+            "pg_stat_statements.track_utility=on",
+        ],
     });
-    const settings = (database: string): ConnectionSettings => ({ host: server.host, port: server.port, user: server.user, password: server.password, database });
+    const settings = (database: string): ConnectionSettings => ({
+        host: server.host,
+        port: server.port,
+        user: server.user,
+        password: server.password,
+        database,
+    });
     // The observer's own session: its statements are told apart by the marker comment.
     const admin = new Client(config(settings("postgres")));
     await admin.connect();
@@ -43,7 +56,8 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
         },
         async statementsSinceReset() {
             const result = await admin.query<{ calls: string }>(
-                "/* bench-observer */ select coalesce(sum(calls), 0)::text as calls from pg_stat_statements where query not like '%bench-observer%'");
+                "/* bench-observer */ select coalesce(sum(calls), 0)::text as calls from pg_stat_statements where query not like '%bench-observer%'",
+            );
             return Number(result.rows[0].calls);
         },
         async stop() {

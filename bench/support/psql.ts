@@ -29,9 +29,28 @@ export function sqlFile(name: string, sql: string): { path: string; remove(): vo
 /** `psql -X -q -1 -v ON_ERROR_STOP=1 -f file`; rejects with psql's stderr when it fails. */
 export function runPsqlFile(psql: string, settings: ConnectionSettings, file: string): Promise<void> {
     return new Promise((resolve, reject) => {
-        execFile(psql, ["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", file,
-            "-h", settings.host, "-p", String(settings.port), "-U", settings.user, "-d", settings.database],
-        { env: { ...process.env, PGPASSWORD: settings.password, PGAPPNAME: "memory-stack-bench-psql" }, maxBuffer: 16 * 1024 * 1024 },
-        (error, _stdout, stderr) => (error ? reject(new Error(`psql -1 -f ${file} failed: ${stderr.trim() || error.message}`)) : resolve()));
+        execFile(
+            psql,
+            [
+                "-X",
+                "-q",
+                "-1",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-f",
+                file,
+                "-h",
+                settings.host,
+                "-p",
+                String(settings.port),
+                "-U",
+                settings.user,
+                "-d",
+                settings.database,
+            ],
+            { env: { ...process.env, PGPASSWORD: settings.password, PGAPPNAME: "memory-stack-bench-psql" }, maxBuffer: 16 * 1024 * 1024 },
+            (error, _stdout, stderr) =>
+                error ? reject(new Error(`psql -1 -f ${file} failed: ${stderr.trim() || error.message}`)) : resolve(),
+        );
     });
 }

@@ -8,7 +8,9 @@ export function formatTable(rows: Row[]): string {
         row.part,
         row.figure,
         formatValue(row.value, row.unit),
-        row.baseline ? `${formatValue(row.baseline.value, row.baseline.unit ?? row.unit)} (${row.baseline.label}${row.baseline.reference ? ", reference, not measured" : ""})` : "—",
+        row.baseline
+            ? `${formatValue(row.baseline.value, row.baseline.unit ?? row.unit)} (${row.baseline.label}${row.baseline.reference ? ", reference, not measured" : ""})`
+            : "—",
         formatRatio(row.ratio),
         row.repetitions === undefined ? "" : String(row.repetitions),
         row.note ?? "",

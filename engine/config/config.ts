@@ -3,8 +3,17 @@
 // or throws a ConfigError that names the key, the value and what is allowed.
 
 import {
-    checkConnectionBudget, checkImage, checkPinned, checkPoolerFitsClient, checkRoles, parseDatabaseUrl,
-    type ExternalServer, DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE, MAX_INDEXED_DIMENSIONS,
+    checkConnectionBudget,
+    checkImage,
+    checkPinned,
+    checkPoolerFitsClient,
+    checkRoles,
+    parseDatabaseUrl,
+    type ExternalServer,
+    DEFAULT_IMAGE,
+    DEFAULT_PGBOUNCER_IMAGE,
+    DEFAULT_VECTOR_IMAGE,
+    MAX_INDEXED_DIMENSIONS,
 } from "./rules";
 import { SSL_MODES, type SslMode } from "../db/url";
 import { bool, ConfigError, identifier, int, nonEmpty, oneOf, parseObject, password, text, type RawConfig } from "./values";
@@ -98,15 +107,35 @@ export interface StackConfig {
 }
 
 const TOP_LEVEL_KEYS = [
-    "provisioner", "image", "database", "user", "password", "databaseUrl", "sslMode", "hostPort", "host",
-    "vector", "vectorDimensions", "vectorIndex", "maxConnections", "superuserReservedConnections",
-    "directConnections", "pooling", "client", "rls", "appRole", "adminRole", "createRoles", "createDatabase",
-    "allowDataLoss", "retainVolumeOnDestroy", "protect",
+    "provisioner",
+    "image",
+    "database",
+    "user",
+    "password",
+    "databaseUrl",
+    "sslMode",
+    "hostPort",
+    "host",
+    "vector",
+    "vectorDimensions",
+    "vectorIndex",
+    "maxConnections",
+    "superuserReservedConnections",
+    "directConnections",
+    "pooling",
+    "client",
+    "rls",
+    "appRole",
+    "adminRole",
+    "createRoles",
+    "createDatabase",
+    "allowDataLoss",
+    "retainVolumeOnDestroy",
+    "protect",
 ] as const;
 const POOLING_KEYS = ["enabled", "mode", "defaultPoolSize", "reservePoolSize", "maxClientConn", "hostPort", "image"];
 const CLIENT_KEYS = ["poolSize", "maxOverflow", "poolTimeoutSeconds", "poolRecycleSeconds", "prePing"];
 const SECRET_KEYS = new Set(["password", "databaseUrl"]);
-
 
 export function parseConfig(raw: RawConfig): StackConfig {
     for (const key of Object.keys(raw)) {
@@ -126,10 +155,18 @@ export function parseConfig(raw: RawConfig): StackConfig {
     }
     const createDatabase = bool(raw, "createDatabase", false);
     if (provisioner === "docker" && createDatabase) {
-        throw new ConfigError("createDatabase", true, "only used with provisioner: external; the docker server creates its database itself");
+        throw new ConfigError(
+            "createDatabase",
+            true,
+            "only used with provisioner: external; the docker server creates its database itself",
+        );
     }
     if (createDatabase && external?.database === "postgres") {
-        throw new ConfigError("createDatabase", true, "databaseUrl names the maintenance database postgres, which always exists; name the database to create in databaseUrl or set createDatabase: false");
+        throw new ConfigError(
+            "createDatabase",
+            true,
+            "databaseUrl names the maintenance database postgres, which always exists; name the database to create in databaseUrl or set createDatabase: false",
+        );
     }
     if (provisioner === "external") {
         for (const key of ["password", "image", "database", "user", "hostPort"]) {
@@ -146,14 +183,21 @@ export function parseConfig(raw: RawConfig): StackConfig {
 
     const vectorDimensions = int(raw, "vectorDimensions", 1536, 1, 16000);
     if (vector && vectorDimensions > MAX_INDEXED_DIMENSIONS) {
-        throw new ConfigError("vectorDimensions", vectorDimensions,
-            `pgvector's hnsw and ivfflat indexes accept at most ${MAX_INDEXED_DIMENSIONS} dimensions; use at most ${MAX_INDEXED_DIMENSIONS} or turn vector off`);
+        throw new ConfigError(
+            "vectorDimensions",
+            vectorDimensions,
+            `pgvector's hnsw and ivfflat indexes accept at most ${MAX_INDEXED_DIMENSIONS} dimensions; use at most ${MAX_INDEXED_DIMENSIONS} or turn vector off`,
+        );
     }
 
     const hostPort = external?.port ?? int(raw, "hostPort", 5432, 1, 65535);
     const poolingEnabled = bool(pooling, "pooling.enabled", provisioner === "docker");
     if (poolingEnabled && provisioner === "external") {
-        throw new ConfigError("pooling.enabled", true, "PgBouncer runs beside a docker server only; an external server brings its own pooler (Supabase: Supavisor). Set pooling.enabled: false");
+        throw new ConfigError(
+            "pooling.enabled",
+            true,
+            "PgBouncer runs beside a docker server only; an external server brings its own pooler (Supabase: Supavisor). Set pooling.enabled: false",
+        );
     }
     const poolingConfig: PoolingConfig = {
         enabled: poolingEnabled,

@@ -25,16 +25,22 @@ export function connectionBudget(config: StackConfig): { needed: number; availab
 
 export function checkConnectionBudget(config: StackConfig): void {
     if (config.superuserReservedConnections >= config.maxConnections) {
-        throw new ConfigError("superuserReservedConnections", config.superuserReservedConnections,
-            `must be below maxConnections (${config.maxConnections})`);
+        throw new ConfigError(
+            "superuserReservedConnections",
+            config.superuserReservedConnections,
+            `must be below maxConnections (${config.maxConnections})`,
+        );
     }
     if (config.provisioner === "external") {
         return; // the managed server's max_connections is not ours to set
     }
     const budget = connectionBudget(config);
     if (budget.needed > budget.available) {
-        throw new ConfigError("maxConnections", config.maxConnections,
-            `${budget.parts} = ${budget.needed} connections, but maxConnections ${config.maxConnections} - superuserReservedConnections ${config.superuserReservedConnections} leaves ${budget.available}; raise maxConnections to at least ${budget.needed + config.superuserReservedConnections} or lower the pool sizes`);
+        throw new ConfigError(
+            "maxConnections",
+            config.maxConnections,
+            `${budget.parts} = ${budget.needed} connections, but maxConnections ${config.maxConnections} - superuserReservedConnections ${config.superuserReservedConnections} leaves ${budget.available}; raise maxConnections to at least ${budget.needed + config.superuserReservedConnections} or lower the pool sizes`,
+        );
     }
 }
 
@@ -43,15 +49,21 @@ export function checkPoolerFitsClient(pooling: PoolingConfig, client: ClientPool
     const clientMax = client.poolSize + client.maxOverflow;
     const clientParts = `client.poolSize ${client.poolSize} + client.maxOverflow ${client.maxOverflow} = ${clientMax}`;
     if (pooling.maxClientConn < clientMax) {
-        throw new ConfigError("pooling.maxClientConn", pooling.maxClientConn,
-            `must be at least ${clientParts}, or PgBouncer refuses the application's overflow connections; raise it or lower the client pool`);
+        throw new ConfigError(
+            "pooling.maxClientConn",
+            pooling.maxClientConn,
+            `must be at least ${clientParts}, or PgBouncer refuses the application's overflow connections; raise it or lower the client pool`,
+        );
     }
     // In session mode a client holds its server connection until it disconnects, and an application
     // pool keeps its connections open: the ones beyond the server pool would wait until query_wait_timeout.
     const serverMax = pooling.defaultPoolSize + pooling.reservePoolSize;
     if (pooling.mode === "session" && clientMax > serverMax) {
-        throw new ConfigError("pooling.mode", pooling.mode,
-            `holds one server connection per application connection, but ${clientParts} exceeds pooling.defaultPoolSize ${pooling.defaultPoolSize} + pooling.reservePoolSize ${pooling.reservePoolSize} = ${serverMax}; use transaction mode, raise the server pool (and maxConnections) or lower the client pool`);
+        throw new ConfigError(
+            "pooling.mode",
+            pooling.mode,
+            `holds one server connection per application connection, but ${clientParts} exceeds pooling.defaultPoolSize ${pooling.defaultPoolSize} + pooling.reservePoolSize ${pooling.reservePoolSize} = ${serverMax}; use transaction mode, raise the server pool (and maxConnections) or lower the client pool`,
+        );
     }
 }
 
@@ -70,7 +82,11 @@ export function checkRoles(config: StackConfig): void {
     }
     for (const key of ["appRole", "adminRole"] as const) {
         if (config[key] === config.user) {
-            throw new ConfigError(key, config[key], `must differ from the owner user (${config.user}): the owner bypasses row level security`);
+            throw new ConfigError(
+                key,
+                config[key],
+                `must differ from the owner user (${config.user}): the owner bypasses row level security`,
+            );
         }
     }
 }
@@ -78,19 +94,37 @@ export function checkRoles(config: StackConfig): void {
 export function checkImage(image: string, vector: boolean): void {
     const tag = image.includes(":") ? image.slice(image.lastIndexOf(":") + 1) : "";
     if (!/(^|[^0-9])15([.-]|$)/.test(tag)) {
-        throw new ConfigError("image", image, "must be a PostgreSQL 15.x image with the major version in its tag (postgres:15-alpine, postgres:15.8, pgvector/pgvector:pg15)");
+        throw new ConfigError(
+            "image",
+            image,
+            "must be a PostgreSQL 15.x image with the major version in its tag (postgres:15-alpine, postgres:15.8, pgvector/pgvector:pg15)",
+        );
     }
     if (vector && !image.includes("pgvector")) {
-        throw new ConfigError("image", image, `has no pgvector, which vector: true needs; use ${DEFAULT_VECTOR_IMAGE} (or leave image unset) or set vector: false`);
+        throw new ConfigError(
+            "image",
+            image,
+            `has no pgvector, which vector: true needs; use ${DEFAULT_VECTOR_IMAGE} (or leave image unset) or set vector: false`,
+        );
     }
 }
 
-export interface ExternalServer { host: string; port: number; database: string; user: string; password: string | undefined; sslMode: SslMode | undefined }
+export interface ExternalServer {
+    host: string;
+    port: number;
+    database: string;
+    user: string;
+    password: string | undefined;
+    sslMode: SslMode | undefined;
+}
 
 export function parseDatabaseUrl(url: string | undefined): ExternalServer {
     if (url === undefined || url.trim() === "") {
-        throw new ConfigError("databaseUrl", undefined,
-            `is required with provisioner: external; set it with \`pulumi config set --secret ${NAMESPACE}:databaseUrl postgresql://user:password@host:5432/database\``);
+        throw new ConfigError(
+            "databaseUrl",
+            undefined,
+            `is required with provisioner: external; set it with \`pulumi config set --secret ${NAMESPACE}:databaseUrl postgresql://user:password@host:5432/database\``,
+        );
     }
     let server: ConnectionSettings;
     try {

@@ -49,7 +49,11 @@ export function parseObject(raw: RawConfig, key: string, known: string[]): Recor
     }
     for (const inner of Object.keys(value)) {
         if (!known.includes(inner)) {
-            throw new ConfigError(`${key}.${inner}`, (value as Record<string, unknown>)[inner], `unknown key; known keys: ${known.join(", ")}`);
+            throw new ConfigError(
+                `${key}.${inner}`,
+                (value as Record<string, unknown>)[inner],
+                `unknown key; known keys: ${known.join(", ")}`,
+            );
         }
     }
     return value as Record<string, unknown>;
@@ -58,7 +62,11 @@ export function parseObject(raw: RawConfig, key: string, known: string[]): Recor
 export function identifier(raw: RawConfig, key: string, fallback: string): string {
     const value = raw[key] ?? fallback;
     if (!IDENTIFIER.test(value)) {
-        throw new ConfigError(key, value, "must be a lowercase SQL identifier: a letter or _, then letters, digits or _, at most 63 characters");
+        throw new ConfigError(
+            key,
+            value,
+            "must be a lowercase SQL identifier: a letter or _, then letters, digits or _, at most 63 characters",
+        );
     }
     return value;
 }

@@ -15,7 +15,10 @@ export interface ConnectOptions {
 
 /** A connected client. A dropped connection surfaces as the running query's error, never as an unhandled event. */
 export async function connect(settings: ConnectionSettings, options: ConnectOptions): Promise<Client> {
-    const client = new Client({ ...toClientConfig(settings, options.applicationName), connectionTimeoutMillis: options.connectTimeoutMs ?? 15_000 });
+    const client = new Client({
+        ...toClientConfig(settings, options.applicationName),
+        connectionTimeoutMillis: options.connectTimeoutMs ?? 15_000,
+    });
     client.on("error", () => undefined);
     try {
         await client.connect();
@@ -27,7 +30,11 @@ export async function connect(settings: ConnectionSettings, options: ConnectOpti
 }
 
 /** Runs `work` on a connection of its own, closed afterwards whatever happens. */
-export async function withClient<T>(settings: ConnectionSettings, options: ConnectOptions, work: (client: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+    settings: ConnectionSettings,
+    options: ConnectOptions,
+    work: (client: Client) => Promise<T>,
+): Promise<T> {
     const client = await connect(settings, options);
     try {
         return await work(client);

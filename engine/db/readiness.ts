@@ -18,10 +18,17 @@ export interface ReadinessOptions {
 const PERMANENT_SQLSTATES = new Set(["28P01", "28000", "3D000", "42501"]);
 
 export class DatabaseNotReadyError extends Error {
-    constructor(readonly target: string, readonly attempts: number, readonly lastError: string, readonly permanent: boolean) {
-        super(permanent
-            ? `cannot connect to ${target}: ${lastError}. Waiting will not help: check the user, password and database.`
-            : `${target} did not answer "select 1" after ${attempts} attempts; last error: ${lastError}`);
+    constructor(
+        readonly target: string,
+        readonly attempts: number,
+        readonly lastError: string,
+        readonly permanent: boolean,
+    ) {
+        super(
+            permanent
+                ? `cannot connect to ${target}: ${lastError}. Waiting will not help: check the user, password and database.`
+                : `${target} did not answer "select 1" after ${attempts} attempts; last error: ${lastError}`,
+        );
         this.name = "DatabaseNotReadyError";
     }
 }
@@ -35,8 +42,11 @@ export async function waitForDatabase(settings: ConnectionSettings, options: Rea
         let lastError: string;
         let code: string | undefined;
         try {
-            await withClient(settings, { applicationName: "memory-stack-readiness", connectTimeoutMs: Math.min(5_000, timeoutMs) },
-                (client) => client.query("select 1"));
+            await withClient(
+                settings,
+                { applicationName: "memory-stack-readiness", connectTimeoutMs: Math.min(5_000, timeoutMs) },
+                (client) => client.query("select 1"),
+            );
             return;
         } catch (error) {
             code = (error as { code?: string }).code;

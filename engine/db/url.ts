@@ -16,7 +16,10 @@ export type SslMode = (typeof SSL_MODES)[number];
 
 /** What is wrong with a database URL; `shown` is a part of the URL that is safe to print (never the password). */
 export class ConnectionUrlError extends Error {
-    constructor(message: string, readonly shown?: string) {
+    constructor(
+        message: string,
+        readonly shown?: string,
+    ) {
         super(message);
         this.name = "ConnectionUrlError";
     }

@@ -39,7 +39,11 @@ export interface ApplyResult {
 
 export async function applyMigrations(client: SqlClient, migrations: MigrationFile[], options: ApplyOptions): Promise<ApplyResult> {
     // Parse every file first: a malformed one fails before the lock is taken or anything runs.
-    const parsed = new Map(await Promise.all(migrations.map(async (migration) => [migration.name, await parseSqlFile(migration.name, migration.sql)] as const)));
+    const parsed = new Map(
+        await Promise.all(
+            migrations.map(async (migration) => [migration.name, await parseSqlFile(migration.name, migration.sql)] as const),
+        ),
+    );
     return withMigrationLock(client, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, async () => {
         // Planned under the lock: a concurrent apply that finished while we waited is in the ledger now.
         const plan = planMigrations(await readLedger(client), migrations, options.variant);
@@ -74,7 +78,13 @@ async function applyOne(client: SqlClient, migration: MigrationFile, statements:
         const durationMs = performance.now() - started;
         await recordMigration(client, { name: migration.name, checksum: migration.checksum, variant, durationMs });
         // Deferred constraints fail here, at commit; that is still this file's failure.
-        await runStatements(client, migration.name, migration.sql, [{ text: "commit", line: lineAt(migration.sql, migration.sql.length), offset: migration.sql.length }], outcome);
+        await runStatements(
+            client,
+            migration.name,
+            migration.sql,
+            [{ text: "commit", line: lineAt(migration.sql, migration.sql.length), offset: migration.sql.length }],
+            outcome,
+        );
         return durationMs;
     } catch (error) {
         // The original error is what matters; a rollback on a dead connection has nothing to undo.

@@ -49,7 +49,9 @@ export async function parseSqlFile(file: string, sql: string): Promise<Statement
     }
     const control = statements.find(isTransactionControl);
     if (control) {
-        throw new Error(`${file} line ${control.line}: "${control.text}" — the engine runs each migration in its own transaction; remove begin/commit from the file`);
+        throw new Error(
+            `${file} line ${control.line}: "${control.text}" — the engine runs each migration in its own transaction; remove begin/commit from the file`,
+        );
     }
     return statements;
 }
@@ -58,7 +60,13 @@ export async function parseSqlFile(file: string, sql: string): Promise<Statement
  * Runs the statements in order on `client`, inside a transaction the caller opened and will roll back
  * on error. `outcome` is the last line of the error message: what the failure left behind.
  */
-export async function runStatements(client: SqlClient, file: string, sql: string, statements: Pick<Statement, "text" | "line" | "offset">[], outcome: string): Promise<void> {
+export async function runStatements(
+    client: SqlClient,
+    file: string,
+    sql: string,
+    statements: Pick<Statement, "text" | "line" | "offset">[],
+    outcome: string,
+): Promise<void> {
     for (const statement of statements) {
         try {
             await client.query(statement.text);

@@ -61,7 +61,8 @@ export async function readLedger(client: SqlClient): Promise<LedgerRow[]> {
 /** The ledger's rows; the ledger must exist. */
 export async function selectLedger(client: SqlClient): Promise<LedgerRow[]> {
     const result = await client.query<{ name: string; checksum: string; variant: string; applied_at: Date; duration_ms: number }>(
-        `select name, checksum, variant, applied_at, duration_ms from ${LEDGER_TABLE} order by name`);
+        `select name, checksum, variant, applied_at, duration_ms from ${LEDGER_TABLE} order by name`,
+    );
     return result.rows.map((row) => ({
         name: row.name,
         checksum: row.checksum,
@@ -71,7 +72,14 @@ export async function selectLedger(client: SqlClient): Promise<LedgerRow[]> {
     }));
 }
 
-export async function recordMigration(client: SqlClient, row: { name: string; checksum: string; variant: string; durationMs: number }): Promise<void> {
-    await client.query(`insert into ${LEDGER_TABLE} (name, checksum, variant, duration_ms) values ($1, $2, $3, $4)`,
-        [row.name, row.checksum, row.variant, Math.round(row.durationMs)]);
+export async function recordMigration(
+    client: SqlClient,
+    row: { name: string; checksum: string; variant: string; durationMs: number },
+): Promise<void> {
+    await client.query(`insert into ${LEDGER_TABLE} (name, checksum, variant, duration_ms) values ($1, $2, $3, $4)`, [
+        row.name,
+        row.checksum,
+        row.variant,
+        Math.round(row.durationMs),
+    ]);
 }

@@ -10,9 +10,14 @@ export const MIGRATION_LOCK_KEY = "120242254409593";
 export const DEFAULT_LOCK_TIMEOUT_MS = 600_000;
 
 export class MigrationLockTimeoutError extends Error {
-    constructor(readonly waitedMs: number, readonly holders: string) {
-        super(`waited ${Math.round(waitedMs / 1000)} s for the migration lock; another memory-stack apply or rollback holds it${holders}. `
-            + "Wait for it to finish and run again, or end it (select pg_terminate_backend(<pid>)) if it is stuck.");
+    constructor(
+        readonly waitedMs: number,
+        readonly holders: string,
+    ) {
+        super(
+            `waited ${Math.round(waitedMs / 1000)} s for the migration lock; another memory-stack apply or rollback holds it${holders}. ` +
+                "Wait for it to finish and run again, or end it (select pg_terminate_backend(<pid>)) if it is stuck.",
+        );
         this.name = "MigrationLockTimeoutError";
     }
 }
@@ -56,10 +61,13 @@ async function acquire(client: SqlClient, timeoutMs: number): Promise<void> {
 
 async function holders(client: SqlClient): Promise<string> {
     // A bigint advisory key is stored as (classid = high 32 bits, objid = low 32 bits, objsubid = 1).
-    const result = await client.query<{ pid: number; application_name: string }>(
-        `select l.pid, a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid
+    const result = await client
+        .query<{ pid: number; application_name: string }>(
+            `select l.pid, a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid
           where l.locktype = 'advisory' and l.granted and l.objsubid = 1
             and l.classid = ($1::bigint >> 32)::oid and l.objid = ($1::bigint & 4294967295)::oid`,
-        [MIGRATION_LOCK_KEY]).catch(() => ({ rows: [] as { pid: number; application_name: string }[] }));
+            [MIGRATION_LOCK_KEY],
+        )
+        .catch(() => ({ rows: [] as { pid: number; application_name: string }[] }));
     return result.rows.length === 0 ? "" : ` (pid ${result.rows.map((row) => `${row.pid} ${row.application_name}`.trim()).join(", ")})`;
 }

@@ -11,12 +11,21 @@ import type { SchemaOptions } from "./render";
 
 /** The seven memory tables, in the seed's rollback order (children first). */
 export const MEMORY_TABLES: readonly string[] = [
-    "audit_logs", "cognitive_metrics", "belief_graphs", "goal_assessments", "memory_logs", "agent_executions", "sessions",
+    "audit_logs",
+    "cognitive_metrics",
+    "belief_graphs",
+    "goal_assessments",
+    "memory_logs",
+    "agent_executions",
+    "sessions",
 ];
 
 /** The seed's four functions. */
 export const SEED_FUNCTIONS: readonly string[] = [
-    "get_active_session", "close_session", "calculate_execution_duration", "update_updated_at_column",
+    "get_active_session",
+    "close_session",
+    "calculate_execution_duration",
+    "update_updated_at_column",
 ];
 
 /** The columns the schema adds to (or creates with) users. */
@@ -49,18 +58,56 @@ export const TRIGGERS: readonly { table: string; name: string }[] = [
 
 // Secondary indexes per table (0004_indexes.sql); each table also has <table>_pkey.
 const SECONDARY_INDEXES: Record<string, string[]> = {
-    sessions: ["sessions_session_id_key", "idx_sessions_user_id", "idx_sessions_agent_name", "idx_sessions_status",
-        "idx_sessions_started_at", "idx_sessions_active_lookup"],
-    agent_executions: ["idx_agent_executions_session_id", "idx_agent_executions_user_id", "idx_agent_executions_agent_name",
-        "idx_agent_executions_status", "idx_agent_executions_started_at", "idx_agent_executions_tags"],
-    memory_logs: ["idx_memory_logs_session_id", "idx_memory_logs_user_id", "idx_memory_logs_agent_name", "idx_memory_logs_operation",
-        "idx_memory_logs_memory_key", "idx_memory_logs_created_at", "idx_memory_logs_tags"],
-    goal_assessments: ["idx_goal_assessments_user_id", "idx_goal_assessments_session_id", "idx_goal_assessments_agent_name",
-        "idx_goal_assessments_status", "idx_goal_assessments_priority", "idx_goal_assessments_target_date", "idx_goal_assessments_tags"],
-    belief_graphs: ["idx_belief_graphs_user_id", "idx_belief_graphs_agent_name", "idx_belief_graphs_subject_predicate",
-        "idx_belief_graphs_confidence", "idx_belief_graphs_last_reinforced_at", "idx_belief_graphs_tags"],
-    cognitive_metrics: ["idx_cognitive_metrics_session_id", "idx_cognitive_metrics_execution_id", "idx_cognitive_metrics_user_id",
-        "idx_cognitive_metrics_agent_name", "idx_cognitive_metrics_metric_name", "idx_cognitive_metrics_recorded_at"],
+    sessions: [
+        "sessions_session_id_key",
+        "idx_sessions_user_id",
+        "idx_sessions_agent_name",
+        "idx_sessions_status",
+        "idx_sessions_started_at",
+        "idx_sessions_active_lookup",
+    ],
+    agent_executions: [
+        "idx_agent_executions_session_id",
+        "idx_agent_executions_user_id",
+        "idx_agent_executions_agent_name",
+        "idx_agent_executions_status",
+        "idx_agent_executions_started_at",
+        "idx_agent_executions_tags",
+    ],
+    memory_logs: [
+        "idx_memory_logs_session_id",
+        "idx_memory_logs_user_id",
+        "idx_memory_logs_agent_name",
+        "idx_memory_logs_operation",
+        "idx_memory_logs_memory_key",
+        "idx_memory_logs_created_at",
+        "idx_memory_logs_tags",
+    ],
+    goal_assessments: [
+        "idx_goal_assessments_user_id",
+        "idx_goal_assessments_session_id",
+        "idx_goal_assessments_agent_name",
+        "idx_goal_assessments_status",
+        "idx_goal_assessments_priority",
+        "idx_goal_assessments_target_date",
+        "idx_goal_assessments_tags",
+    ],
+    belief_graphs: [
+        "idx_belief_graphs_user_id",
+        "idx_belief_graphs_agent_name",
+        "idx_belief_graphs_subject_predicate",
+        "idx_belief_graphs_confidence",
+        "idx_belief_graphs_last_reinforced_at",
+        "idx_belief_graphs_tags",
+    ],
+    cognitive_metrics: [
+        "idx_cognitive_metrics_session_id",
+        "idx_cognitive_metrics_execution_id",
+        "idx_cognitive_metrics_user_id",
+        "idx_cognitive_metrics_agent_name",
+        "idx_cognitive_metrics_metric_name",
+        "idx_cognitive_metrics_recorded_at",
+    ],
     audit_logs: ["idx_audit_logs_user_id", "idx_audit_logs_action", "idx_audit_logs_resource", "idx_audit_logs_created_at"],
 };
 
@@ -86,19 +133,18 @@ export function expectedObjects(options: SchemaOptions): SchemaManifest {
         `public.match_beliefs(query_embedding ${embedding}, match_count integer, filter_user_id uuid)`,
         ...(options.rls ? ["auth.uid()"] : []),
     ];
-    const indexes = [...MEMORY_TABLES].reverse().flatMap((table) => [
-        { table, name: `${table}_pkey` },
-        ...SECONDARY_INDEXES[table].map((name) => ({ table, name })),
-    ]);
+    const indexes = [...MEMORY_TABLES]
+        .reverse()
+        .flatMap((table) => [{ table, name: `${table}_pkey` }, ...SECONDARY_INDEXES[table].map((name) => ({ table, name }))]);
     const policies = options.rls
         ? [
-            ...USER_TABLES.flatMap((table) => [
-                { table, name: `${table}_own_rows` },
-                { table, name: `${table}_admin_all` },
-            ]),
-            { table: "audit_logs", name: "audit_logs_admin_all" },
-            { table: "audit_logs", name: "audit_logs_own_insert" },
-        ]
+              ...USER_TABLES.flatMap((table) => [
+                  { table, name: `${table}_own_rows` },
+                  { table, name: `${table}_admin_all` },
+              ]),
+              { table: "audit_logs", name: "audit_logs_admin_all" },
+              { table: "audit_logs", name: "audit_logs_own_insert" },
+          ]
         : [];
     return {
         extensions: options.vector ? ["uuid-ossp", "vector"] : ["uuid-ossp"],
@@ -119,18 +165,110 @@ export function expectedObjects(options: SchemaOptions): SchemaManifest {
  */
 export const TABLE_COLUMNS: Readonly<Record<string, readonly string[]>> = {
     users: ["id", ...USERS_MEMORY_COLUMNS],
-    sessions: ["id", "session_id", "user_id", "agent_name", "status", "context", "metadata", "started_at", "ended_at",
-        "created_at", "updated_at"],
-    agent_executions: ["id", "session_id", "user_id", "agent_name", "status", "input", "output", "error_message", "model",
-        "tokens_input", "tokens_output", "cost_usd", "started_at", "completed_at", "duration_ms", "tags", "created_at"],
-    memory_logs: ["id", "session_id", "user_id", "agent_name", "operation", "memory_key", "content", "relevance_score",
-        "latency_ms", "success", "tags", "created_at"],
-    goal_assessments: ["id", "user_id", "session_id", "agent_name", "goal_text", "goal_vector", "status", "progress",
-        "priority", "target_date", "assessment", "tags", "created_at", "updated_at"],
-    belief_graphs: ["id", "user_id", "agent_name", "subject", "predicate", "object", "belief_text", "confidence", "evidence",
-        "source", "belief_vector", "tags", "created_at", "updated_at", "last_reinforced_at"],
-    cognitive_metrics: ["id", "session_id", "execution_id", "user_id", "agent_name", "metric_name", "metric_value",
-        "cognitive_load", "latency_ms", "tokens_used", "recorded_at", "created_at"],
-    audit_logs: ["id", "user_id", "actor", "action", "resource_type", "resource_id", "old_values", "new_values", "ip_address",
-        "user_agent", "created_at"],
+    sessions: [
+        "id",
+        "session_id",
+        "user_id",
+        "agent_name",
+        "status",
+        "context",
+        "metadata",
+        "started_at",
+        "ended_at",
+        "created_at",
+        "updated_at",
+    ],
+    agent_executions: [
+        "id",
+        "session_id",
+        "user_id",
+        "agent_name",
+        "status",
+        "input",
+        "output",
+        "error_message",
+        "model",
+        "tokens_input",
+        "tokens_output",
+        "cost_usd",
+        "started_at",
+        "completed_at",
+        "duration_ms",
+        "tags",
+        "created_at",
+    ],
+    memory_logs: [
+        "id",
+        "session_id",
+        "user_id",
+        "agent_name",
+        "operation",
+        "memory_key",
+        "content",
+        "relevance_score",
+        "latency_ms",
+        "success",
+        "tags",
+        "created_at",
+    ],
+    goal_assessments: [
+        "id",
+        "user_id",
+        "session_id",
+        "agent_name",
+        "goal_text",
+        "goal_vector",
+        "status",
+        "progress",
+        "priority",
+        "target_date",
+        "assessment",
+        "tags",
+        "created_at",
+        "updated_at",
+    ],
+    belief_graphs: [
+        "id",
+        "user_id",
+        "agent_name",
+        "subject",
+        "predicate",
+        "object",
+        "belief_text",
+        "confidence",
+        "evidence",
+        "source",
+        "belief_vector",
+        "tags",
+        "created_at",
+        "updated_at",
+        "last_reinforced_at",
+    ],
+    cognitive_metrics: [
+        "id",
+        "session_id",
+        "execution_id",
+        "user_id",
+        "agent_name",
+        "metric_name",
+        "metric_value",
+        "cognitive_load",
+        "latency_ms",
+        "tokens_used",
+        "recorded_at",
+        "created_at",
+    ],
+    audit_logs: [
+        "id",
+        "user_id",
+        "actor",
+        "action",
+        "resource_type",
+        "resource_id",
+        "old_values",
+        "new_values",
+        "ip_address",
+        "user_agent",
+        "created_at",
+    ],
 };

@@ -44,7 +44,14 @@ export function planMigrations(ledger: LedgerRow[], migrations: MigrationFile[],
         } else if (row.checksum === migration.checksum) {
             plan.applied.push(row);
         } else {
-            plan.drift.push({ kind: "checksum", name: row.name, appliedChecksum: row.checksum, checksum: migration.checksum, appliedVariant: row.variant, variant });
+            plan.drift.push({
+                kind: "checksum",
+                name: row.name,
+                appliedChecksum: row.checksum,
+                checksum: migration.checksum,
+                appliedVariant: row.variant,
+                variant,
+            });
         }
     }
     for (const row of ledger) {
@@ -65,22 +72,30 @@ export class SchemaRefusedError extends Error {
 
 export function explainDrift(drift: Drift): string {
     if (drift.kind === "checksum" && drift.appliedVariant !== drift.variant) {
-        return `${drift.name} was applied for variant ${drift.appliedVariant}, but this program renders it for ${drift.variant}. `
-            + "vectorDimensions and vectorIndex cannot change once the vector migration ran: set them back to match "
-            + `${drift.appliedVariant}, or roll the schema back (pulumi destroy, or memory-stack rollback; it drops the memory tables) and apply again.`;
+        return (
+            `${drift.name} was applied for variant ${drift.appliedVariant}, but this program renders it for ${drift.variant}. ` +
+            "vectorDimensions and vectorIndex cannot change once the vector migration ran: set them back to match " +
+            `${drift.appliedVariant}, or roll the schema back (pulumi destroy, or memory-stack rollback; it drops the memory tables) and apply again.`
+        );
     }
     if (drift.kind === "checksum") {
-        return `${drift.name} changed after it was applied (checksum ${short(drift.appliedChecksum)} in the ledger, ${short(drift.checksum)} now). `
-            + `A migration that shipped is never edited: restore ${drift.name} as it was and put the change in a new migration `
-            + "(the next NNNN_*.sql). If an option that shapes the SQL changed (rls, appRole, adminRole), set it back.";
+        return (
+            `${drift.name} changed after it was applied (checksum ${short(drift.appliedChecksum)} in the ledger, ${short(drift.checksum)} now). ` +
+            `A migration that shipped is never edited: restore ${drift.name} as it was and put the change in a new migration ` +
+            "(the next NNNN_*.sql). If an option that shapes the SQL changed (rls, appRole, adminRole), set it back."
+        );
     }
     if (drift.appliedVariant.startsWith("vector") && !drift.variant.startsWith("vector")) {
-        return `vector is on in this database (${drift.name} was applied for ${drift.appliedVariant}) and off in this program. `
-            + "Turning vector off on a live stack is not supported (the embedding columns are vector(N) now): set vector: true "
-            + "again, or roll the schema back (it drops the memory tables) and apply again.";
+        return (
+            `vector is on in this database (${drift.name} was applied for ${drift.appliedVariant}) and off in this program. ` +
+            "Turning vector off on a live stack is not supported (the embedding columns are vector(N) now): set vector: true " +
+            "again, or roll the schema back (it drops the memory tables) and apply again."
+        );
     }
-    return `the ledger records ${drift.name}, which this program does not have: a newer or different memory-stack migrated this database. `
-        + "Deploy with that version, or restore the missing migration file.";
+    return (
+        `the ledger records ${drift.name}, which this program does not have: a newer or different memory-stack migrated this database. ` +
+        "Deploy with that version, or restore the missing migration file."
+    );
 }
 
 function checkMigrationList(migrations: MigrationFile[]): void {

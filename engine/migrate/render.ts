@@ -45,7 +45,6 @@ export interface Migration {
     checksum: string;
 }
 
-
 const MIGRATION_FILE = /^\d{4}_[a-z0-9_]+\.sql$/;
 const REQUIREMENTS = ["vector", "rls"] as const;
 type Requirement = (typeof REQUIREMENTS)[number];
@@ -99,7 +98,9 @@ export function requirements(source: MigrationSource): Requirement[] {
         if (!match) continue;
         for (const item of match[1].split(",").map((s) => s.trim())) {
             if (!(REQUIREMENTS as readonly string[]).includes(item)) {
-                throw new Error(`${source.name}: unknown requirement ${JSON.stringify(item)} in its header; allowed: ${REQUIREMENTS.join(", ")}`);
+                throw new Error(
+                    `${source.name}: unknown requirement ${JSON.stringify(item)} in its header; allowed: ${REQUIREMENTS.join(", ")}`,
+                );
             }
             found.push(item as Requirement);
         }
@@ -139,10 +140,14 @@ function substitute(source: MigrationSource, values: Map<string, string>, vector
     return source.text.replace(/\{\{\s*([^{}]*?)\s*\}\}/g, (_, key: string) => {
         const value = values.get(key);
         if (value === undefined) {
-            throw new Error(`${source.name}: unknown placeholder {{${key}}}; known: ${[...values.keys()].map((k) => `{{${k}}}`).join(", ")}`);
+            throw new Error(
+                `${source.name}: unknown placeholder {{${key}}}; known: ${[...values.keys()].map((k) => `{{${k}}}`).join(", ")}`,
+            );
         }
         if (VECTOR_PLACEHOLDERS.has(key) && !vectorFile) {
-            throw new Error(`${source.name}: {{${key}}} may only appear in a file whose header says "-- requires: vector", so shared files render the same in both variants`);
+            throw new Error(
+                `${source.name}: {{${key}}} may only appear in a file whose header says "-- requires: vector", so shared files render the same in both variants`,
+            );
         }
         return value;
     });

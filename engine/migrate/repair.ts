@@ -64,17 +64,24 @@ function creates(object: string): RegExp | undefined {
     const guard = String.raw`(?:if\s+not\s+exists\s+)?`;
     const schema = String.raw`(?:\w+\.)?`;
     switch (kind) {
-        case "extension": return new RegExp(String.raw`create\s+extension\s+${guard}"?${escape(name)}"?(?![\w-])`, "i");
-        case "table": return new RegExp(String.raw`create\s+table\s+${guard}${schema}${escape(name)}\b`, "i");
-        case "index": return new RegExp(String.raw`create\s+(?:unique\s+)?index\s+(?:concurrently\s+)?${guard}${escape(name)}\b`, "i");
-        case "view": return new RegExp(String.raw`create\s+(?:or\s+replace\s+)?view\s+${schema}${escape(name)}\b`, "i");
+        case "extension":
+            return new RegExp(String.raw`create\s+extension\s+${guard}"?${escape(name)}"?(?![\w-])`, "i");
+        case "table":
+            return new RegExp(String.raw`create\s+table\s+${guard}${schema}${escape(name)}\b`, "i");
+        case "index":
+            return new RegExp(String.raw`create\s+(?:unique\s+)?index\s+(?:concurrently\s+)?${guard}${escape(name)}\b`, "i");
+        case "view":
+            return new RegExp(String.raw`create\s+(?:or\s+replace\s+)?view\s+${schema}${escape(name)}\b`, "i");
         case "function": {
             const [schemaName, bare] = name.slice(0, name.indexOf("(")).split(".");
             return new RegExp(String.raw`create\s+(?:or\s+replace\s+)?function\s+(?:${escape(schemaName)}\.)?${escape(bare)}\s*\(`, "i");
         }
-        case "trigger": return new RegExp(String.raw`create\s+(?:or\s+replace\s+)?trigger\s+${last(name)}\b`, "i");
-        case "policy": return new RegExp(String.raw`create\s+policy\s+${last(name)}\b`, "i");
-        default: return undefined;
+        case "trigger":
+            return new RegExp(String.raw`create\s+(?:or\s+replace\s+)?trigger\s+${last(name)}\b`, "i");
+        case "policy":
+            return new RegExp(String.raw`create\s+policy\s+${last(name)}\b`, "i");
+        default:
+            return undefined;
     }
 }
 
@@ -86,23 +93,37 @@ export interface RepairResult {
 }
 
 export class SchemaRepairError extends Error {
-    constructor(readonly missing: string[], readonly rerun: string[], readonly stillMissing: string[]) {
-        super(`the memory schema drifted and could not be repaired: ${stillMissing.join(", ")} still missing`
-            + `${rerun.length > 0 ? ` after re-running ${rerun.join(", ")}` : ""}; no migration re-creates ${stillMissing.length === 1 ? "it" : "them"}. `
-            + "Re-create what is missing by hand (the migrations in sql/ hold the definitions), then `pulumi refresh` and `pulumi up`; "
-            + "or roll the schema back (memory-stack rollback; it drops the memory tables) and apply it again.");
+    constructor(
+        readonly missing: string[],
+        readonly rerun: string[],
+        readonly stillMissing: string[],
+    ) {
+        super(
+            `the memory schema drifted and could not be repaired: ${stillMissing.join(", ")} still missing` +
+                `${rerun.length > 0 ? ` after re-running ${rerun.join(", ")}` : ""}; no migration re-creates ${stillMissing.length === 1 ? "it" : "them"}. ` +
+                "Re-create what is missing by hand (the migrations in sql/ hold the definitions), then `pulumi refresh` and `pulumi up`; " +
+                "or roll the schema back (memory-stack rollback; it drops the memory tables) and apply it again.",
+        );
         this.name = "SchemaRepairError";
     }
 }
 
 /** Re-creates the missing `objects` by re-running the applied `migrations` that create them; throws SchemaRepairError when that is not enough. */
-export async function repairSchema(client: SqlClient, migrations: readonly MigrationFile[], objects: readonly string[],
-    lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Promise<RepairResult> {
+export async function repairSchema(
+    client: SqlClient,
+    migrations: readonly MigrationFile[],
+    objects: readonly string[],
+    lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS,
+): Promise<RepairResult> {
     return withMigrationLock(client, lockTimeoutMs, () => repairUnderLock(client, migrations, objects));
 }
 
 /** repairSchema for a caller that holds the migration lock already (an apply). */
-export async function repairUnderLock(client: SqlClient, migrations: readonly MigrationFile[], objects: readonly string[]): Promise<RepairResult> {
+export async function repairUnderLock(
+    client: SqlClient,
+    migrations: readonly MigrationFile[],
+    objects: readonly string[],
+): Promise<RepairResult> {
     const missing = await missingObjects(client, objects);
     if (missing.length === 0) {
         return { missing, rerun: [] };
@@ -111,12 +132,23 @@ export async function repairUnderLock(client: SqlClient, migrations: readonly Mi
     const rerun = migrations.filter((migration) => needed.has(migration));
     for (const migration of rerun) {
         const statements = await parseSqlFile(migration.name, migration.sql);
-        await withTransaction(client, () => runStatements(client, migration.name, migration.sql, statements,
-            `${migration.name} was re-run to re-create missing objects and rolled back: the database is as it was before.`));
+        await withTransaction(client, () =>
+            runStatements(
+                client,
+                migration.name,
+                migration.sql,
+                statements,
+                `${migration.name} was re-run to re-create missing objects and rolled back: the database is as it was before.`,
+            ),
+        );
     }
     const stillMissing = await missingObjects(client, objects);
     if (stillMissing.length > 0) {
-        throw new SchemaRepairError(missing, rerun.map((migration) => migration.name), stillMissing);
+        throw new SchemaRepairError(
+            missing,
+            rerun.map((migration) => migration.name),
+            stillMissing,
+        );
     }
     return { missing, rerun: rerun.map((migration) => migration.name) };
 }

@@ -30,11 +30,13 @@ export class DataLossRefusedError extends Error {
     constructor(readonly rowCounts: Record<string, number>) {
         const tables = Object.entries(rowCounts).filter(([, rows]) => rows > 0);
         const total = tables.reduce((sum, [, rows]) => sum + rows, 0);
-        super(`refusing to roll back the memory schema: ${total} row${total === 1 ? "" : "s"} would be lost `
-            + `(${tables.map(([table, rows]) => `${table}: ${rows}`).join(", ")}). Nothing was dropped.\n`
-            + `To proceed, export what you need first (pg_dump --data-only ${tables.map(([table]) => `-t ${table}`).join(" ")}), then allow the loss: `
-            + "with Pulumi, `pulumi config set memory-stack:allowDataLoss true`, `pulumi up` (records it in the schema resource's state), then `pulumi destroy`; "
-            + "with the CLI, `memory-stack rollback --allow-data-loss`.");
+        super(
+            `refusing to roll back the memory schema: ${total} row${total === 1 ? "" : "s"} would be lost ` +
+                `(${tables.map(([table, rows]) => `${table}: ${rows}`).join(", ")}). Nothing was dropped.\n` +
+                `To proceed, export what you need first (pg_dump --data-only ${tables.map(([table]) => `-t ${table}`).join(" ")}), then allow the loss: ` +
+                "with Pulumi, `pulumi config set memory-stack:allowDataLoss true`, `pulumi up` (records it in the schema resource's state), then `pulumi destroy`; " +
+                "with the CLI, `memory-stack rollback --allow-data-loss`.",
+        );
         this.name = "DataLossRefusedError";
     }
 }
@@ -70,13 +72,16 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
 async function presentTables(client: SqlClient, tables: readonly string[]): Promise<string[]> {
     const result = await client.query<{ name: string }>(
         "select name from unnest($1::text[]) with ordinality as t(name, n) where to_regclass(format('public.%I', name)) is not null order by n",
-        [tables]);
+        [tables],
+    );
     return result.rows.map((row) => row.name);
 }
 
 async function anyRegclass(client: SqlClient, names: string[]): Promise<boolean> {
     const result = await client.query<{ found: boolean }>(
-        "select bool_or(to_regclass(name) is not null) as found from unnest($1::text[]) as t(name)", [names]);
+        "select bool_or(to_regclass(name) is not null) as found from unnest($1::text[]) as t(name)",
+        [names],
+    );
     return result.rows[0].found === true;
 }
 
@@ -84,7 +89,9 @@ async function countRows(client: SqlClient, tables: string[]): Promise<Record<st
     if (tables.length === 0) {
         return {};
     }
-    const union = tables.map((table, index) => `select ${index} as n, count(*)::bigint as rows from ${quoteTable(table)}`).join(" union all ");
+    const union = tables
+        .map((table, index) => `select ${index} as n, count(*)::bigint as rows from ${quoteTable(table)}`)
+        .join(" union all ");
     const result = await client.query<{ n: number; rows: string }>(union);
     const counts: Record<string, number> = {};
     for (const row of result.rows.sort((a, b) => a.n - b.n)) {

@@ -20,7 +20,10 @@ export interface Statement {
 
 /** A file the parser refuses: the statement text is not PostgreSQL. */
 export class SqlSyntaxError extends Error {
-    constructor(readonly line: number, readonly reason: string) {
+    constructor(
+        readonly line: number,
+        readonly reason: string,
+    ) {
         super(`syntax error at line ${line}: ${reason}`);
         this.name = "SqlSyntaxError";
     }
@@ -81,9 +84,18 @@ function leadingNoise(raw: string): number {
 
 /** Statements that manage transactions, which the engine owns; savepoints are a migration's own business. */
 export function isTransactionControl(statement: Statement): boolean {
-    return statement.kind === "TransactionStmt"
-        && ["TRANS_STMT_BEGIN", "TRANS_STMT_START", "TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE",
-            "TRANS_STMT_COMMIT_PREPARED", "TRANS_STMT_ROLLBACK_PREPARED"].includes(String(statement.node.kind));
+    return (
+        statement.kind === "TransactionStmt" &&
+        [
+            "TRANS_STMT_BEGIN",
+            "TRANS_STMT_START",
+            "TRANS_STMT_COMMIT",
+            "TRANS_STMT_ROLLBACK",
+            "TRANS_STMT_PREPARE",
+            "TRANS_STMT_COMMIT_PREPARED",
+            "TRANS_STMT_ROLLBACK_PREPARED",
+        ].includes(String(statement.node.kind))
+    );
 }
 
 /** The 1-based line of a 0-based offset. */

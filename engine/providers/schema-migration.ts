@@ -80,13 +80,24 @@ export interface SchemaMigrationOutputs {
 
 /** Inputs whose change is an update. None is ever a replacement: deleting this resource is the rollback. */
 const COMPARED: (keyof SchemaMigrationInputs & keyof SchemaMigrationOutputs)[] = [
-    "checksum", "variant", "connection", "rollbackSql", "memoryTables", "allowDataLoss", "readinessTimeoutMs", "objects",
+    "checksum",
+    "variant",
+    "connection",
+    "rollbackSql",
+    "memoryTables",
+    "allowDataLoss",
+    "readinessTimeoutMs",
+    "objects",
 ];
 
 export const RESOURCE_ID = "memory-stack-schema";
 const RESOURCE = "the memory schema (SchemaMigration)";
 
-export function diff(_id: string, olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+export function diff(
+    _id: string,
+    olds: Partial<SchemaMigrationOutputs>,
+    news: SchemaMigrationInputs,
+): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
     const changed = COMPARED.filter((key) => canonical(olds[key]) !== canonical(news[key]));
     const drifted = (olds.missing ?? []).length > 0;
     refuseNewerState(RESOURCE, olds, STATE_VERSION);
@@ -98,19 +109,31 @@ export async function create(inputs: SchemaMigrationInputs): Promise<{ id: strin
     return { id: RESOURCE_ID, outs: await apply(inputs) };
 }
 
-export async function update(_id: string, olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): Promise<{ outs: SchemaMigrationOutputs }> {
+export async function update(
+    _id: string,
+    olds: Partial<SchemaMigrationOutputs>,
+    news: SchemaMigrationInputs,
+): Promise<{ outs: SchemaMigrationOutputs }> {
     refuseNewerState(RESOURCE, olds, STATE_VERSION);
     return { outs: await apply(news) };
 }
 
 /** Refresh: the ledger and the objects as the database has them; connection and rollback data as in state. */
-export async function read(id: string, olds: Partial<SchemaMigrationOutputs>): Promise<{ id: string; props: Partial<SchemaMigrationOutputs> }> {
+export async function read(
+    id: string,
+    olds: Partial<SchemaMigrationOutputs>,
+): Promise<{ id: string; props: Partial<SchemaMigrationOutputs> }> {
     refuseNewerState(RESOURCE, olds, STATE_VERSION);
     const connection = olds.connection!;
-    const client = await connect(connection, { applicationName: "memory-stack-refresh", connectTimeoutMs: 30_000 }).catch((error: unknown) => {
-        throw new Error(`cannot connect to ${describeTarget(connection)} to refresh the memory schema: ${describeError(error)}. `
-            + "Start the server and refresh again.", { cause: error });
-    });
+    const client = await connect(connection, { applicationName: "memory-stack-refresh", connectTimeoutMs: 30_000 }).catch(
+        (error: unknown) => {
+            throw new Error(
+                `cannot connect to ${describeTarget(connection)} to refresh the memory schema: ${describeError(error)}. ` +
+                    "Start the server and refresh again.",
+                { cause: error },
+            );
+        },
+    );
     try {
         // In the order state lists them, so an unchanged ledger gives back exactly the checksum in state.
         const order = new Map((olds.appliedMigrations ?? []).map((name, position) => [name, position]));
@@ -142,11 +165,18 @@ export async function remove(_id: string, olds: SchemaMigrationOutputs): Promise
         if ((error as { code?: string }).code === "3D000") {
             return; // the database itself is gone: nothing of the schema can remain
         }
-        throw new Error(`cannot connect to ${describeTarget(olds.connection)} to roll back the memory schema: ${describeError(error)}. `
-            + "Start the server and run destroy again; if the database is gone for good, `pulumi state delete` this resource.", { cause: error });
+        throw new Error(
+            `cannot connect to ${describeTarget(olds.connection)} to roll back the memory schema: ${describeError(error)}. ` +
+                "Start the server and run destroy again; if the database is gone for good, `pulumi state delete` this resource.",
+            { cause: error },
+        );
     }
     try {
-        await rollbackSchema(client, { rollbackSql: olds.rollbackSql, memoryTables: olds.memoryTables, allowDataLoss: olds.allowDataLoss === true });
+        await rollbackSchema(client, {
+            rollbackSql: olds.rollbackSql,
+            memoryTables: olds.memoryTables,
+            allowDataLoss: olds.allowDataLoss === true,
+        });
     } finally {
         await client.end().catch(() => undefined);
     }
@@ -184,8 +214,11 @@ function canonical(value: unknown): string {
         return `[${value.map(canonical).join(",")}]`;
     }
     if (value !== null && typeof value === "object") {
-        return `{${Object.keys(value).filter((key) => (value as Record<string, unknown>)[key] !== undefined).sort()
-            .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`).join(",")}}`;
+        return `{${Object.keys(value)
+            .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+            .sort()
+            .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+            .join(",")}}`;
     }
     return JSON.stringify(value ?? null);
 }

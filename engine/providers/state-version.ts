@@ -3,8 +3,10 @@
 
 export class NewerStateError extends Error {
     constructor(resource: string, stateVersion: number, understood: number) {
-        super(`${resource}: the state was written by a newer memory-stack (state version ${stateVersion}; this one understands up to ${understood}). `
-            + "Nothing was done. Run pulumi with the memory-stack version that wrote it, or a newer one (npm ci in the project that deployed the stack).");
+        super(
+            `${resource}: the state was written by a newer memory-stack (state version ${stateVersion}; this one understands up to ${understood}). ` +
+                "Nothing was done. Run pulumi with the memory-stack version that wrote it, or a newer one (npm ci in the project that deployed the stack).",
+        );
         this.name = "NewerStateError";
     }
 }

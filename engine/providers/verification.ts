@@ -45,7 +45,10 @@ export const RESOURCE_ID = "memory-stack-verification";
 /** The shape of the outputs this code writes. */
 export const STATE_VERSION = 1;
 
-export function diff(_id?: string, olds?: { stateVersion?: unknown }): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+export function diff(
+    _id?: string,
+    olds?: { stateVersion?: unknown },
+): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
     refuseNewerState("the verification (Verification)", olds, STATE_VERSION);
     return { changes: true, replaces: [], deleteBeforeReplace: false };
 }

@@ -50,7 +50,11 @@ export interface AuthUser {
 }
 
 export class PgBouncerConfigError extends Error {
-    constructor(readonly setting: string, readonly value: unknown, readonly allowed: string) {
+    constructor(
+        readonly setting: string,
+        readonly value: unknown,
+        readonly allowed: string,
+    ) {
         super(`pgbouncer ${setting} is ${JSON.stringify(value)}; ${allowed}.`);
         this.name = "PgBouncerConfigError";
     }
@@ -123,7 +127,10 @@ export function renderPgBouncerIni(settings: PgBouncerSettings): string {
         ";; client; set them on the role (alter role ... set) and every pooled server connection has them.",
         "ignore_startup_parameters = extra_float_digits,options",
         ...(atLeast(s.version, "1.21.0")
-            ? [";; Named prepared statements (asyncpg, psycopg 3, pgjdbc) survive transaction pooling.", `max_prepared_statements = ${s.maxPreparedStatements}`]
+            ? [
+                  ";; Named prepared statements (asyncpg, psycopg 3, pgjdbc) survive transaction pooling.",
+                  `max_prepared_statements = ${s.maxPreparedStatements}`,
+              ]
             : []),
     ];
     return lines.map((line) => line.trimEnd()).join("\n") + "\n";
@@ -149,7 +156,11 @@ export function renderAuthFile(users: AuthUser[]): string {
 /** Salt and iterations of a stored verifier, to derive the identical one from the password. */
 export function scramParameters(verifier: string): { salt: Buffer; iterations: number } {
     if (!SCRAM_VERIFIER.test(verifier)) {
-        throw new PgBouncerConfigError("scram verifier", "[secret]", "is not a SCRAM-SHA-256$<iterations>:<salt>$<stored key>:<server key> verifier");
+        throw new PgBouncerConfigError(
+            "scram verifier",
+            "[secret]",
+            "is not a SCRAM-SHA-256$<iterations>:<salt>$<stored key>:<server key> verifier",
+        );
     }
     const [, params] = verifier.split("$");
     const [iterations, salt] = params.split(":");
@@ -181,7 +192,10 @@ export function atLeast(version: string | undefined, minimum: string): boolean {
 
 function resetQuery(mode: PoolMode): string[] {
     if (mode === "session") {
-        return [";; A session ends when its client disconnects: wipe its state before the next client.", "server_reset_query = discard all"];
+        return [
+            ";; A session ends when its client disconnects: wipe its state before the next client.",
+            "server_reset_query = discard all",
+        ];
     }
     // In transaction and statement mode PgBouncer never runs the reset query (server_reset_query_always = 0):
     // state must not outlive a transaction, and set_config(..., true) is undone by commit or rollback itself.
@@ -217,7 +231,10 @@ function checkSettings(s: PgBouncerSettings): void {
     if (!/^[A-Za-z0-9.:*,_ -]+$/.test(s.listenAddr)) {
         throw new PgBouncerConfigError("listen_addr", s.listenAddr, "must be addresses or host names, comma separated");
     }
-    for (const [setting, path] of [["auth_file", s.authFile], ["unix_socket_dir", s.unixSocketDir]] as const) {
+    for (const [setting, path] of [
+        ["auth_file", s.authFile],
+        ["unix_socket_dir", s.unixSocketDir],
+    ] as const) {
         if (/[\r\n;#]/.test(path) || (setting === "auth_file" && !path.startsWith("/"))) {
             throw new PgBouncerConfigError(setting, path, "must be an absolute path on one line, without ; or #");
         }

@@ -6,7 +6,6 @@ import { SEED_FUNCTIONS } from "../migrate/manifest";
 import { functionName, type Expectations } from "./expected";
 import type { ObjectCounts, Problem } from "./report";
 
-
 export interface CatalogSnapshot {
     /** memory_stack.migrations exists: the schema was applied here at some point. */
     ledger: boolean;
@@ -80,7 +79,18 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         problems.push({ kind, name, issue });
         broken.add(`${kind} ${name}`);
     };
-    const counts: ObjectCounts = { extensions: 0, tables: 0, columns: 0, views: 0, functions: 0, otherFunctions: 0, triggers: 0, indexes: 0, policies: 0, rlsTables: 0 };
+    const counts: ObjectCounts = {
+        extensions: 0,
+        tables: 0,
+        columns: 0,
+        views: 0,
+        functions: 0,
+        otherFunctions: 0,
+        triggers: 0,
+        indexes: 0,
+        policies: 0,
+        rlsTables: 0,
+    };
 
     const extensions = new Set(snapshot.extensions);
     for (const name of manifest.extensions) {
@@ -140,7 +150,11 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         } else if (fingerprint !== undefined && found.bodyMd5 !== fingerprint.bodyMd5) {
             report("function", signature, `body differs from the one in ${fingerprint.migration}`);
         } else if (fingerprint !== undefined && found.securityDefiner !== fingerprint.securityDefiner) {
-            report("function", signature, `is security ${found.securityDefiner ? "definer" : "invoker"}, ${fingerprint.migration} says otherwise`);
+            report(
+                "function",
+                signature,
+                `is security ${found.securityDefiner ? "definer" : "invoker"}, ${fingerprint.migration} says otherwise`,
+            );
         } else {
             const seed = SEED_FUNCTION_NAMES.has(functionName(signature));
             if (seed) counts.functions++;

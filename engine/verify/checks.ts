@@ -8,7 +8,6 @@ import type { SqlClient } from "../db/client";
 import { describeError } from "../db/errors";
 import type { Problem, SkippedCheck } from "./report";
 
-
 /** A check's expectation that did not hold; its message is the report line. */
 export class CheckFailed extends Error {}
 
@@ -24,7 +23,10 @@ export class CheckRunner {
     readonly skipped: SkippedCheck[] = [];
     passed = 0;
 
-    constructor(private readonly client: SqlClient, private readonly broken: Set<string>) {}
+    constructor(
+        private readonly client: SqlClient,
+        private readonly broken: Set<string>,
+    ) {}
 
     /** Runs `body`; returns whether it passed (false when it failed or was skipped). */
     async check(name: string, options: CheckOptions, body: () => Promise<void>): Promise<boolean> {

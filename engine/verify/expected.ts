@@ -29,8 +29,10 @@ export async function expectationsFor(options: SchemaOptions, migrations: readon
     // Every trigger the manifest names must be proven: a manifest and migrations out of step is a bug here, not drift there.
     const unproven = manifest.triggers.filter((trigger) => fingerprints.triggers[trigger.name] === undefined);
     if (unproven.length > 0) {
-        throw new Error(`the migrations define no trigger ${unproven.map((t) => t.name).join(", ")} that the manifest lists; `
-            + "engine/migrate/manifest.ts and sql/ disagree");
+        throw new Error(
+            `the migrations define no trigger ${unproven.map((t) => t.name).join(", ")} that the manifest lists; ` +
+                "engine/migrate/manifest.ts and sql/ disagree",
+        );
     }
     return {
         variant: describeVariant(options),

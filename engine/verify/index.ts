@@ -14,7 +14,6 @@ import { VerificationFailedError, type VerificationReport } from "./report";
 export { expectationsFor, type Expectations } from "./expected";
 export { formatReport, VerificationFailedError, type ObjectCounts, type Problem, type VerificationReport } from "./report";
 
-
 export interface VerifyOptions {
     /** Give up on a lock the checks wait for (an application holding one) after this long. Default: 5000 ms. */
     lockTimeoutMs?: number;
@@ -33,8 +32,10 @@ export async function verifySchema(client: SqlClient, expected: Expectations, op
     const lockTimeout = Math.max(1, Math.round(options.lockTimeoutMs ?? 5_000));
     const statementTimeout = Math.max(1, Math.round(options.statementTimeoutMs ?? 30_000));
     // The session timeout ends the transaction server-side should this process die half way.
-    await functionalClient.query(`begin; set local lock_timeout = ${lockTimeout}; set local statement_timeout = ${statementTimeout}; `
-        + `set local idle_in_transaction_session_timeout = ${statementTimeout * 2}`);
+    await functionalClient.query(
+        `begin; set local lock_timeout = ${lockTimeout}; set local statement_timeout = ${statementTimeout}; ` +
+            `set local idle_in_transaction_session_timeout = ${statementTimeout * 2}`,
+    );
     let run: CheckRunner;
     try {
         run = await runFunctionalChecks(functionalClient, expected, catalog.broken, snapshot.usersInsertable);
@@ -58,7 +59,11 @@ export async function verifySchema(client: SqlClient, expected: Expectations, op
 }
 
 /** verifySchema, throwing VerificationFailedError (its message is the whole report) when anything is wrong. */
-export async function assertSchemaVerified(client: SqlClient, expected: Expectations, options: VerifyOptions = {}): Promise<VerificationReport> {
+export async function assertSchemaVerified(
+    client: SqlClient,
+    expected: Expectations,
+    options: VerifyOptions = {},
+): Promise<VerificationReport> {
     const report = await verifySchema(client, expected, options);
     if (!report.ok) {
         throw new VerificationFailedError(report);

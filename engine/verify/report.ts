@@ -52,26 +52,32 @@ export interface VerificationReport {
 export function formatReport(report: VerificationReport): string {
     if (report.ok) {
         const c = report.counts;
-        return `memory schema verified (${report.variant}): ${c.tables} tables, ${c.views} views, ${c.functions} seed functions `
-            + `(+${c.otherFunctions} more), ${c.triggers} triggers, ${c.indexes} indexes, ${c.policies} policies, `
-            + `${report.checksPassed} behaviour checks passed in ${report.durationMs} ms`;
+        return (
+            `memory schema verified (${report.variant}): ${c.tables} tables, ${c.views} views, ${c.functions} seed functions ` +
+            `(+${c.otherFunctions} more), ${c.triggers} triggers, ${c.indexes} indexes, ${c.policies} policies, ` +
+            `${report.checksPassed} behaviour checks passed in ${report.durationMs} ms`
+        );
     }
     const lines = [`memory schema verification failed (${report.variant}): ${report.problems.length} problem(s)`];
     for (const problem of report.problems) {
-        lines.push(problem.kind === "check"
-            ? `  - check failed: ${problem.name}: ${problem.issue}`
-            : `  - ${problem.kind} ${problem.name}: ${problem.issue}`);
+        lines.push(
+            problem.kind === "check"
+                ? `  - check failed: ${problem.name}: ${problem.issue}`
+                : `  - ${problem.kind} ${problem.name}: ${problem.issue}`,
+        );
     }
     if (report.skipped.length > 0) {
         lines.push(`  not run, because what they exercise is broken above: ${report.skipped.map((s) => s.name).join("; ")}`);
     }
-    lines.push(!report.applied && report.counts.tables === 0
-        ? "What to do: the memory schema was never applied to this database (there is no memory_stack.migrations): "
-            + "run `pulumi up` (the schema resource applies it) or `memory-stack apply`, then verify again."
-        : "What to do: the database no longer matches the migrations recorded in memory_stack.migrations "
-        + "(someone changed it by hand, or an apply was interrupted outside the engine). Recreate what is listed from its "
-        + "file in sql/ (each object's migration is named where known), or run `pulumi refresh` and then `pulumi up`, "
-        + "which re-creates missing objects from their migrations; then run `pulumi up` (or `memory-stack verify`) again.");
+    lines.push(
+        !report.applied && report.counts.tables === 0
+            ? "What to do: the memory schema was never applied to this database (there is no memory_stack.migrations): " +
+                  "run `pulumi up` (the schema resource applies it) or `memory-stack apply`, then verify again."
+            : "What to do: the database no longer matches the migrations recorded in memory_stack.migrations " +
+                  "(someone changed it by hand, or an apply was interrupted outside the engine). Recreate what is listed from its " +
+                  "file in sql/ (each object's migration is named where known), or run `pulumi refresh` and then `pulumi up`, " +
+                  "which re-creates missing objects from their migrations; then run `pulumi up` (or `memory-stack verify`) again.",
+    );
     return lines.join("\n");
 }
 

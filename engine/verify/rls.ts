@@ -16,7 +16,12 @@ import type { Fixture } from "./functional";
 // The views that carry user_id and so must filter by it under security_invoker.
 const USER_VIEWS = ["recent_agent_activity", "user_session_stats"];
 
-export async function checkRowLevelSecurity(run: CheckRunner, expected: Expectations, fixture: Fixture, fixtureCheck: string): Promise<void> {
+export async function checkRowLevelSecurity(
+    run: CheckRunner,
+    expected: Expectations,
+    fixture: Fixture,
+    fixtureCheck: string,
+): Promise<void> {
     const { manifest, appRole, adminRole } = expected;
     const policies = manifest.policies.map((p) => `policy ${p.table}.${p.name}`);
     const userTables = manifest.rlsTables.filter((table) => table !== "audit_logs");
@@ -34,8 +39,12 @@ export async function checkRowLevelSecurity(run: CheckRunner, expected: Expectat
                 expect(own > 0, `${relation}: the user's own row is not visible (is auth.uid() reading request.jwt.claim.sub?)`);
             }
         }
-        await run.expectError("insert into public.sessions (session_id, user_id, agent_name) values ('memory-stack-verify-foreign', $1, 'memory-stack-verify')",
-            [fixture.users[1]], "42501", "inserting a session for another user");
+        await run.expectError(
+            "insert into public.sessions (session_id, user_id, agent_name) values ('memory-stack-verify-foreign', $1, 'memory-stack-verify')",
+            [fixture.users[1]],
+            "42501",
+            "inserting a session for another user",
+        );
     });
 
     await run.check(`row level security: ${adminRole} sees every user's rows`, { needs }, async () => {
@@ -50,7 +59,9 @@ async function assumeRole(run: CheckRunner, role: string, relations: string[], u
     const quoted = quoteIdentifier(role);
     const [found] = await run.rows<{ member: boolean; bypass: boolean }>(
         `select pg_has_role(current_user, r.oid, 'member') as member, r.rolbypassrls or r.rolsuper as bypass
-         from pg_roles r where r.rolname = $1`, [role]);
+         from pg_roles r where r.rolname = $1`,
+        [role],
+    );
     expect(found !== undefined, `role ${role} does not exist`);
     const { member, bypass } = found;
     expect(!bypass, `role ${role} bypasses row level security (superuser or BYPASSRLS); policies cannot protect its rows`);
@@ -65,9 +76,16 @@ async function assumeRole(run: CheckRunner, role: string, relations: string[], u
 }
 
 /** Per relation, how many of user A's and user B's rows the current role sees. */
-async function countVisible(run: CheckRunner, relations: string[], [userA, userB]: [string, string]): Promise<{ relation: string; own: number; other: number }[]> {
-    const sql = relations.map((relation) =>
-        `select '${relation}' as relation, count(*) filter (where user_id = $1)::int as own, count(*) filter (where user_id = $2)::int as other from public.${relation}`)
+async function countVisible(
+    run: CheckRunner,
+    relations: string[],
+    [userA, userB]: [string, string],
+): Promise<{ relation: string; own: number; other: number }[]> {
+    const sql = relations
+        .map(
+            (relation) =>
+                `select '${relation}' as relation, count(*) filter (where user_id = $1)::int as own, count(*) filter (where user_id = $2)::int as other from public.${relation}`,
+        )
         .join("\nunion all\n");
     return run.rows(sql, [userA, userB]);
 }

@@ -31,7 +31,9 @@ beforeAll(async () => {
     target = { database: db.name, roles: { app: APP, admin: ADMIN } };
     // What postgresql.Role runs for each role Access creates.
     for (const role of [APP, ADMIN]) {
-        await owner.query(`create role "${role}" with login password '${PASSWORD}' nosuperuser nocreatedb nocreaterole noreplication nobypassrls`);
+        await owner.query(
+            `create role "${role}" with login password '${PASSWORD}' nosuperuser nocreatedb nocreaterole noreplication nobypassrls`,
+        );
     }
     await applyMigrations(owner, migrationsFor(options));
     for (const statement of renderGrants(privilegeRules({ rolesCreated: true }), target)) {
@@ -39,9 +41,17 @@ beforeAll(async () => {
     }
     await owner.query(`insert into public.users (id, email) values ($1, 'a@example.com'), ($2, 'b@example.com')`, [USER_A, USER_B]);
     const session = await owner.query(
-        `insert into public.sessions (session_id, user_id, agent_name) values ('b-session', $1, 'sales') returning id`, [USER_B]);
-    await owner.query(`insert into public.goal_assessments (user_id, agent_name, goal_text, goal_vector) values ($1, 'sales', 'b goal', '[1, 0, 0]')`, [USER_B]);
-    await owner.query(`insert into public.agent_executions (session_id, user_id, agent_name) values ($1, $2, 'sales')`, [session.rows[0].id, USER_B]);
+        `insert into public.sessions (session_id, user_id, agent_name) values ('b-session', $1, 'sales') returning id`,
+        [USER_B],
+    );
+    await owner.query(
+        `insert into public.goal_assessments (user_id, agent_name, goal_text, goal_vector) values ($1, 'sales', 'b goal', '[1, 0, 0]')`,
+        [USER_B],
+    );
+    await owner.query(`insert into public.agent_executions (session_id, user_id, agent_name) values ($1, $2, 'sales')`, [
+        session.rows[0].id,
+        USER_B,
+    ]);
     await owner.query(`insert into public.audit_logs (user_id, actor, action) values ($1, 'system', 'seeded')`, [USER_B]);
 });
 
@@ -82,14 +92,22 @@ describe("the app role, as user A", () => {
     it("starts a session, logs a memory operation and finds its goals by similarity", async () => {
         await as(APP, USER_A, async (client) => {
             const session = await client.query(
-                `insert into public.sessions (session_id, user_id, agent_name) values ('a-session', $1, 'sales') returning id`, [USER_A]);
+                `insert into public.sessions (session_id, user_id, agent_name) values ('a-session', $1, 'sales') returning id`,
+                [USER_A],
+            );
             const sessionId = session.rows[0].id as string;
             expect((await client.query(`select public.get_active_session($1, 'sales') as id`, [USER_A])).rows[0].id).toBe(sessionId);
 
-            await client.query(`insert into public.memory_logs (session_id, user_id, agent_name, operation, memory_key, latency_ms)
-                                values ($1, $2, 'sales', 'write', 'budget', 12)`, [sessionId, USER_A]);
-            await client.query(`insert into public.goal_assessments (user_id, session_id, agent_name, goal_text, goal_vector)
-                                values ($1, $2, 'sales', 'a goal', '[1, 0, 0]')`, [USER_A, sessionId]);
+            await client.query(
+                `insert into public.memory_logs (session_id, user_id, agent_name, operation, memory_key, latency_ms)
+                                values ($1, $2, 'sales', 'write', 'budget', 12)`,
+                [sessionId, USER_A],
+            );
+            await client.query(
+                `insert into public.goal_assessments (user_id, session_id, agent_name, goal_text, goal_vector)
+                                values ($1, $2, 'sales', 'a goal', '[1, 0, 0]')`,
+                [USER_A, sessionId],
+            );
             const matches = await client.query(`select goal_text, similarity from public.match_goals('[1, 0, 0]', 5, null)`);
             expect(matches.rows).toEqual([{ goal_text: "a goal", similarity: 1 }]);
 
@@ -111,7 +129,9 @@ describe("the app role, as user A", () => {
     });
 
     it("cannot write a row for user B (42501, the policy's with check)", async () => {
-        expect(await sqlstate(APP, `insert into public.sessions (session_id, user_id, agent_name) values ('forged', $1, 'sales')`, [USER_B])).toBe("42501");
+        expect(
+            await sqlstate(APP, `insert into public.sessions (session_id, user_id, agent_name) values ('forged', $1, 'sales')`, [USER_B]),
+        ).toBe("42501");
     });
 
     it("cannot read audit_logs, not even its own rows", async () => {
@@ -145,7 +165,15 @@ describe("the admin role", () => {
             for (const table of MEMORY_TABLES) {
                 counts[table] = (await client.query(`select count(*)::int as n from public.${table}`)).rows[0].n;
             }
-            expect(counts).toEqual({ audit_logs: 1, cognitive_metrics: 0, belief_graphs: 0, goal_assessments: 1, memory_logs: 0, agent_executions: 1, sessions: 1 });
+            expect(counts).toEqual({
+                audit_logs: 1,
+                cognitive_metrics: 0,
+                belief_graphs: 0,
+                goal_assessments: 1,
+                memory_logs: 0,
+                agent_executions: 1,
+                sessions: 1,
+            });
         });
     });
 
@@ -161,7 +189,10 @@ describe("the admin role", () => {
 
     it("runs the maintenance functions: forget_user erases user B's memory", async () => {
         await as(ADMIN, undefined, async (client) => {
-            const { rows } = await client.query(`select table_name, affected::int from public.forget_user($1) where affected > 0 order by table_name`, [USER_B]);
+            const { rows } = await client.query(
+                `select table_name, affected::int from public.forget_user($1) where affected > 0 order by table_name`,
+                [USER_B],
+            );
             expect(rows).toEqual([
                 { table_name: "agent_executions", affected: 1 },
                 { table_name: "audit_logs", affected: 1 },
@@ -183,7 +214,9 @@ describe("the grants", () => {
             `select r.role, o.name, p.privilege
              from unnest($1::text[]) r(role), unnest($2::text[]) o(name), unnest($3::text[]) p(privilege)
              where has_table_privilege(r.role, 'public.' || o.name, p.privilege)
-             order by 1, 2, 3`, [[APP, ADMIN], [...MEMORY_TABLES, ...VIEWS], EVERY_TABLE_PRIVILEGE]);
+             order by 1, 2, 3`,
+            [[APP, ADMIN], [...MEMORY_TABLES, ...VIEWS], EVERY_TABLE_PRIVILEGE],
+        );
         const held = rows.map((r) => `${r.role === APP ? "app" : "admin"} ${r.name} ${r.privilege}`);
         const declared = privilegeRules({ rolesCreated: true })
             .filter((rule) => rule.objectType === "table" && rule.objects.some((o) => o !== "users"))
@@ -210,7 +243,9 @@ describe("the grants", () => {
                 `select count(*)::int as n from pg_shdepend d, pg_database db
                  where db.datname = current_database()
                    and (d.dbid = db.oid or (d.classid = 'pg_database'::regclass and d.objid = db.oid))
-                   and d.refobjid in (select oid from pg_roles where rolname = any($1))`, [[APP, ADMIN]]);
+                   and d.refobjid in (select oid from pg_roles where rolname = any($1))`,
+                [[APP, ADMIN]],
+            );
             expect(rows[0].n).toBe(0);
         } finally {
             await scratch.drop();

@@ -34,7 +34,7 @@ describe("memory-stack usage", () => {
     it("exits 2 with a usage line on bad usage, naming what was wrong", async () => {
         for (const [args, message] of [
             [["migrate", "--url", "postgresql://u:p@h/d"], 'unknown command "migrate"'],
-            [["apply", "--url", "postgresql://u:p@h/d", "--vector", "--dimensions", "4000"], '--dimensions 4000'],
+            [["apply", "--url", "postgresql://u:p@h/d", "--vector", "--dimensions", "4000"], "--dimensions 4000"],
             [["apply", "--index", "flat", "--url", "postgresql://u:p@h/d"], '--index "flat": must be one of hnsw, ivfflat'],
             [["status"], "pass --url"],
             [["apply", "--url", "postgresql://u:p@h/d", "--allow-data-loss"], "--allow-data-loss only applies to rollback"],
@@ -66,7 +66,9 @@ describe("memory-stack against a database", () => {
         expect(apply.code).toBe(0);
         const progress = apply.stderr.split("\n").filter((line) => /^applied \d{4}_\w+\.sql in \d+ ms \(\d+\/\d+\)$/.test(line));
         expect(progress).toHaveLength(migrationCount);
-        expect(apply.stdout).toMatch(new RegExp(`^applied ${migrationCount} migrations in \\d+ ms; the schema is at \\d{4}_\\w+\\.sql \\(jsonb\\)`));
+        expect(apply.stdout).toMatch(
+            new RegExp(`^applied ${migrationCount} migrations in \\d+ ms; the schema is at \\d{4}_\\w+\\.sql \\(jsonb\\)`),
+        );
 
         const again = await cli(["apply", ...roles], env);
         expect(again.code).toBe(0);
@@ -128,7 +130,12 @@ describe("memory-stack apply on a database it cannot migrate", () => {
         expect(result.code).toBe(1);
         expect(result.stderr).toMatch(/0001_foundation\.sql failed at line \d+ with SQLSTATE 42804: public\.users\.id is integer/);
         expect(result.stderr).toContain("statement: do $$");
-        expect((await client.query("select to_regclass('memory_stack.migrations') is null as clean, to_regclass('memory_stack.owned_objects') is null as unowned")).rows[0])
-            .toEqual({ clean: true, unowned: true });
+        expect(
+            (
+                await client.query(
+                    "select to_regclass('memory_stack.migrations') is null as clean, to_regclass('memory_stack.owned_objects') is null as unowned",
+                )
+            ).rows[0],
+        ).toEqual({ clean: true, unowned: true });
     });
 });

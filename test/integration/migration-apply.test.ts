@@ -1,12 +1,22 @@
 // The engine against a real PostgreSQL 15: apply, re-apply, refusals and failures, with small fixture migrations.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Client } from "pg";
-import { applyMigrations, readLedger, SchemaRefusedError, schemaStatus, SqlFileError, type MigrationProgress } from "../../engine/migrate/index";
+import {
+    applyMigrations,
+    readLedger,
+    SchemaRefusedError,
+    schemaStatus,
+    SqlFileError,
+    type MigrationProgress,
+} from "../../engine/migrate/index";
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { migration, recording, writes } from "../support/migrations";
 
 const users = migration("0001_users.sql", "-- users\ncreate table app_users (id int primary key, email text not null);\n");
-const notes = migration("0002_notes.sql", "create table notes (\n    id int primary key,\n    user_id int not null references app_users on delete cascade\n);\ncreate index notes_user_id on notes (user_id);\n");
+const notes = migration(
+    "0002_notes.sql",
+    "create table notes (\n    id int primary key,\n    user_id int not null references app_users on delete cascade\n);\ncreate index notes_user_id on notes (user_id);\n",
+);
 
 let db: TestDatabase;
 let client: Client;
@@ -21,7 +31,9 @@ afterEach(async () => {
 });
 
 async function tables(): Promise<string[]> {
-    const result = await client.query<{ name: string }>("select table_name as name from information_schema.tables where table_schema = 'public' order by 1");
+    const result = await client.query<{ name: string }>(
+        "select table_name as name from information_schema.tables where table_schema = 'public' order by 1",
+    );
     return result.rows.map((row) => row.name);
 }
 
@@ -86,12 +98,14 @@ describe("applyMigrations", () => {
 });
 
 describe("a migration that fails half way", () => {
-    const failing = migration("0002_notes.sql",
-        "create table notes (id int primary key, body text not null);\n"
-        + "insert into notes values (1, 'kept?');\n"
-        + "-- the third statement fails\n"
-        + "insert into notes values (2, null);\n"
-        + "create index notes_body on notes (body);\n");
+    const failing = migration(
+        "0002_notes.sql",
+        "create table notes (id int primary key, body text not null);\n" +
+            "insert into notes values (1, 'kept?');\n" +
+            "-- the third statement fails\n" +
+            "insert into notes values (2, null);\n" +
+            "create index notes_body on notes (body);\n",
+    );
 
     it("leaves the database and the ledger as they were before it, naming file, line, statement and SQLSTATE", async () => {
         const error = await applyMigrations(client, [users, failing], { variant: "jsonb" }).catch((e: unknown) => e);
@@ -131,7 +145,11 @@ describe("a migration that fails half way", () => {
 
 describe("schemaStatus", () => {
     it("reports applied, pending and drift without changing anything", async () => {
-        expect(await schemaStatus(client, [users, notes], "jsonb")).toMatchObject({ ledger: false, pending: ["0001_users.sql", "0002_notes.sql"], upToDate: false });
+        expect(await schemaStatus(client, [users, notes], "jsonb")).toMatchObject({
+            ledger: false,
+            pending: ["0001_users.sql", "0002_notes.sql"],
+            upToDate: false,
+        });
         await applyMigrations(client, [users], { variant: "jsonb" });
         const recorder = recording(client);
         const status = await schemaStatus(recorder.client, [migration(users.name, "-- edited"), notes], "jsonb");

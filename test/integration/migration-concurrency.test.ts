@@ -17,7 +17,10 @@ afterAll(async () => {
 });
 
 async function waiting(observer: Client, applicationName: string, event: string): Promise<boolean | undefined> {
-    const result = await observer.query("select 1 from pg_stat_activity where datname = current_database() and application_name = $1 and wait_event_type = 'Lock' and wait_event = $2", [applicationName, event]);
+    const result = await observer.query(
+        "select 1 from pg_stat_activity where datname = current_database() and application_name = $1 and wait_event_type = 'Lock' and wait_event = $2",
+        [applicationName, event],
+    );
     return result.rowCount! > 0 ? true : undefined;
 }
 
@@ -50,7 +53,9 @@ describe("two applies started together", () => {
         expect(resultB.appliedMigrations).toEqual(resultA.appliedMigrations);
         expect((await readLedger(observer)).map((row) => row.name)).toEqual(["0001_wait.sql", "0002_second.sql", "0003_counter.sql"]);
         expect((await observer.query("select count(*)::int as n from applied_count")).rows[0].n).toBe(1);
-        const locks = await observer.query("select count(*)::int as n from pg_locks l join pg_database d on d.oid = l.database where l.locktype = 'advisory' and d.datname = current_database()");
+        const locks = await observer.query(
+            "select count(*)::int as n from pg_locks l join pg_database d on d.oid = l.database where l.locktype = 'advisory' and d.datname = current_database()",
+        );
         expect(locks.rows[0].n).toBe(0);
     });
 
@@ -59,8 +64,10 @@ describe("two applies started together", () => {
         const waiter = await db.connect();
         await holder.query("select pg_advisory_lock($1::bigint)", [MIGRATION_LOCK_KEY]);
         try {
-            const error = await applyMigrations(waiter, [migration("0009_never.sql", "create table never (id int);")], { variant: "jsonb", lockTimeoutMs: 200 })
-                .catch((e: unknown) => e);
+            const error = await applyMigrations(waiter, [migration("0009_never.sql", "create table never (id int);")], {
+                variant: "jsonb",
+                lockTimeoutMs: 200,
+            }).catch((e: unknown) => e);
             expect(error).toBeInstanceOf(MigrationLockTimeoutError);
             expect((error as Error).message).toContain("stuck-apply");
             expect((await waiter.query("select to_regclass('never') as t")).rows[0].t).toBeNull();

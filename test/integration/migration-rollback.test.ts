@@ -21,8 +21,12 @@ beforeAll(async () => {
     applicationRows = await fingerprint(client);
     await applyMigrations(client, renderMigrations(loadMigrationSources(), options), { variant: describeVariant(options) });
     const user = await firstApplicationUser(client);
-    await client.query("insert into sessions (session_id, user_id, agent_name) values ('s-1', $1, 'sales'), ('s-2', $1, 'support')", [user]);
-    await client.query("insert into memory_logs (user_id, agent_name, operation, memory_key) values ($1, 'sales', 'write', 'budget')", [user]);
+    await client.query("insert into sessions (session_id, user_id, agent_name) values ('s-1', $1, 'sales'), ('s-2', $1, 'support')", [
+        user,
+    ]);
+    await client.query("insert into memory_logs (user_id, agent_name, operation, memory_key) values ($1, 'sales', 'write', 'budget')", [
+        user,
+    ]);
     await client.query("update users set memory_enabled = true where id = $1", [user]);
 });
 

@@ -21,17 +21,25 @@ const apply = (options: SchemaOptions) =>
 
 // Every column but the embedding, plus the embedding as numbers: equal before and after the switch.
 async function rows(table: string, column: string): Promise<unknown[]> {
-    const numbers = (await columnType(table, column)) === "jsonb"
-        ? `case when ${column} is null then null else array(select jsonb_array_elements_text(${column})::real) end`
-        : `${column}::real[]`;
-    const result = await client.query(`select id, (to_jsonb(t) - '${column}')::text as other, ${numbers} as numbers from ${table} t order by id`);
+    const numbers =
+        (await columnType(table, column)) === "jsonb"
+            ? `case when ${column} is null then null else array(select jsonb_array_elements_text(${column})::real) end`
+            : `${column}::real[]`;
+    const result = await client.query(
+        `select id, (to_jsonb(t) - '${column}')::text as other, ${numbers} as numbers from ${table} t order by id`,
+    );
     return result.rows;
 }
 const goals = () => rows("goal_assessments", "goal_vector");
 const beliefs = () => rows("belief_graphs", "belief_vector");
 
 async function columnType(table: string, column: string): Promise<string> {
-    return (await client.query("select format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = $1::regclass and attname = $2", [table, column])).rows[0].t;
+    return (
+        await client.query(
+            "select format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = $1::regclass and attname = $2",
+            [table, column],
+        )
+    ).rows[0].t;
 }
 
 beforeAll(async () => {
@@ -41,13 +49,19 @@ beforeAll(async () => {
     await apply(jsonb);
     await client.query("insert into users (id, email) values ($1, 'ada@example.com')", [USER]);
     // Values exactly representable as real, so "every value kept" is an exact comparison.
-    await client.query(`insert into goal_assessments (id, user_id, agent_name, goal_text, goal_vector, tags) values
+    await client.query(
+        `insert into goal_assessments (id, user_id, agent_name, goal_text, goal_vector, tags) values
         ('00000000-0000-4000-8000-00000000a001', $1, 'sales', 'buy a robot', '[0.5, -0.25, 1]', '{car}'),
         ('00000000-0000-4000-8000-00000000a002', $1, 'sales', 'lower the rate', '[0, 0.125, -2]', '{}'),
-        ('00000000-0000-4000-8000-00000000a003', $1, 'support', 'no embedding yet', null, '{}')`, [USER]);
-    await client.query(`insert into belief_graphs (id, user_id, agent_name, subject, predicate, object, belief_vector) values
+        ('00000000-0000-4000-8000-00000000a003', $1, 'support', 'no embedding yet', null, '{}')`,
+        [USER],
+    );
+    await client.query(
+        `insert into belief_graphs (id, user_id, agent_name, subject, predicate, object, belief_vector) values
         ('00000000-0000-4000-8000-00000000b001', $1, 'sales', 'ada', 'prefers', 'email', '[1, 2, 3]'),
-        ('00000000-0000-4000-8000-00000000b002', $1, 'sales', 'ada', 'owns', 'sedan', null)`, [USER]);
+        ('00000000-0000-4000-8000-00000000b002', $1, 'sales', 'ada', 'owns', 'sedan', null)`,
+        [USER],
+    );
 }, 120_000);
 
 afterAll(async () => {
@@ -57,7 +71,10 @@ afterAll(async () => {
 
 describe("switching a live jsonb stack to vector", () => {
     it("stops at an array of the wrong length, naming the file and the row, and changes nothing", async () => {
-        await client.query("insert into goal_assessments (id, user_id, agent_name, goal_text, goal_vector) values ($1, $2, 'sales', 'too short', '[1, 2]')", [BAD_GOAL, USER]);
+        await client.query(
+            "insert into goal_assessments (id, user_id, agent_name, goal_text, goal_vector) values ($1, $2, 'sales', 'too short', '[1, 2]')",
+            [BAD_GOAL, USER],
+        );
         const before = await goals();
 
         const error = await apply(vector).catch((e: unknown) => e);

@@ -26,15 +26,25 @@ const CLIENTS = 200;
 // 200 clients through the pooler need max_client_conn above the default 100; everything else is the default config.
 const RAW: RawConfig = { pooling: JSON.stringify({ maxClientConn: 250 }) };
 
-interface Attempt { ok: boolean; code?: string; error?: string }
+interface Attempt {
+    ok: boolean;
+    code?: string;
+    error?: string;
+}
 
 describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreSQL 15 with max_connections=20", () => {
     const config = parseConfig(RAW);
     let server: RunningServer;
     const users = { a: randomUUID(), b: randomUUID() };
 
-    const direct = (overrides: Partial<ClientConfig> = {}): ClientConfig =>
-        ({ host: server.host, port: server.port, user: server.user, password: server.password, database: DATABASE, ...overrides });
+    const direct = (overrides: Partial<ClientConfig> = {}): ClientConfig => ({
+        host: server.host,
+        port: server.port,
+        user: server.user,
+        password: server.password,
+        database: DATABASE,
+        ...overrides,
+    });
 
     beforeAll(async () => {
         server = await startEmbeddedPostgres({ flags: ["-c", `max_connections=${config.maxConnections}`] });
@@ -52,7 +62,8 @@ describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreS
             await owner.query("insert into users (id, email) values ($1, 'a@example.com'), ($2, 'b@example.com')", [users.a, users.b]);
             await owner.query(
                 "insert into sessions (session_id, user_id, agent_name) values ('session-a', $1, 'planner'), ('session-b', $2, 'planner')",
-                [users.a, users.b]);
+                [users.a, users.b],
+            );
         });
     });
 
@@ -73,8 +84,14 @@ describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreS
 
     describe("through the pooler (transaction mode)", () => {
         let bouncer: RunningPgBouncer;
-        const pooled = (user: { name: string; password: string }, overrides: Partial<ClientConfig> = {}): ClientConfig =>
-            ({ host: bouncer.host, port: bouncer.port, user: user.name, password: user.password, database: DATABASE, ...overrides });
+        const pooled = (user: { name: string; password: string }, overrides: Partial<ClientConfig> = {}): ClientConfig => ({
+            host: bouncer.host,
+            port: bouncer.port,
+            user: user.name,
+            password: user.password,
+            database: DATABASE,
+            ...overrides,
+        });
 
         beforeAll(async () => {
             bouncer = await startPgBouncer({
@@ -114,7 +131,9 @@ describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreS
                 },
                 async whileHeld() {
                     await withClient(direct(), async (owner) => {
-                        const { rows } = await owner.query("select count(*)::int as n from pg_stat_activity where usename = $1", [APP.name]);
+                        const { rows } = await owner.query("select count(*)::int as n from pg_stat_activity where usename = $1", [
+                            APP.name,
+                        ]);
                         serverConnections = rows[0].n;
                     });
                 },
@@ -136,10 +155,14 @@ describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreS
                     const after = await a.query("select auth.uid() as uid");
                     expect(after.rows[0].uid).toBeNull();
                     // The same server connection, handed to another client next, does not carry it either.
-                    const other = await until("b to be handed a's server connection", async () => {
-                        const result = await b.query("select pg_backend_pid() as pid, auth.uid() as uid");
-                        return result.rows[0].pid === inside.rows[0].pid ? result : undefined;
-                    }, 5_000);
+                    const other = await until(
+                        "b to be handed a's server connection",
+                        async () => {
+                            const result = await b.query("select pg_backend_pid() as pid, auth.uid() as uid");
+                            return result.rows[0].pid === inside.rows[0].pid ? result : undefined;
+                        },
+                        5_000,
+                    );
                     expect(other.rows[0].pid).toBe(inside.rows[0].pid);
                     expect(other.rows[0].uid).toBeNull();
                 });
@@ -163,8 +186,12 @@ describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreS
 
                 await client.query("begin");
                 await client.query("select set_config('request.jwt.claim.sub', $1, true)", [users.a]);
-                const forged = await client.query("insert into sessions (session_id, user_id, agent_name) values ('forged', $1, 'x')", [users.b])
-                    .then(() => "inserted", (error: { code?: string }) => error.code);
+                const forged = await client
+                    .query("insert into sessions (session_id, user_id, agent_name) values ('forged', $1, 'x')", [users.b])
+                    .then(
+                        () => "inserted",
+                        (error: { code?: string }) => error.code,
+                    );
                 await client.query("rollback");
                 expect(forged).toBe("42501");
             });
@@ -174,7 +201,9 @@ describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreS
             await withClient(pooled(APP), async (client) => {
                 await client.query("begin");
                 await client.query("select set_config('request.jwt.claim.sub', $1, true)", [users.a]);
-                const own = await client.query("select s.session_id from sessions s where s.id = get_active_session($1, 'planner')", [users.a]);
+                const own = await client.query("select s.session_id from sessions s where s.id = get_active_session($1, 'planner')", [
+                    users.a,
+                ]);
                 const others = await client.query("select get_active_session($1, 'planner') as id", [users.b]);
                 await client.query("commit");
                 expect(own.rows.map((r) => r.session_id)).toEqual(["session-a"]);
@@ -212,9 +241,12 @@ describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreS
         const bouncer = await startPgBouncer({ config: modeConfig, server, users: [{ name: APP.name, password: APP.password }] });
         try {
             expect(bouncer.ini).toContain(`pool_mode = ${mode}`);
-            await withClient({ host: bouncer.host, port: bouncer.port, user: APP.name, password: APP.password, database: DATABASE }, async (client) => {
-                expect((await client.query("select 1 as one")).rows).toEqual([{ one: 1 }]);
-            });
+            await withClient(
+                { host: bouncer.host, port: bouncer.port, user: APP.name, password: APP.password, database: DATABASE },
+                async (client) => {
+                    expect((await client.query("select 1 as one")).rows).toEqual([{ one: 1 }]);
+                },
+            );
         } finally {
             await bouncer.stop();
         }
@@ -226,8 +258,10 @@ describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreS
     });
 
     async function storedVerifier(role: string): Promise<string> {
-        return withClient(direct({ database: "postgres" }), async (admin) =>
-            (await admin.query("select rolpassword from pg_authid where rolname = $1", [role])).rows[0].rolpassword);
+        return withClient(
+            direct({ database: "postgres" }),
+            async (admin) => (await admin.query("select rolpassword from pg_authid where rolname = $1", [role])).rows[0].rolpassword,
+        );
     }
 });
 
@@ -266,7 +300,7 @@ async function holdAll(count: number, config: () => ClientConfig, options: HoldO
                 attempts.push(await attempt(i));
             }
         } else {
-            attempts.push(...await Promise.all(Array.from({ length: count }, (_, i) => attempt(i))));
+            attempts.push(...(await Promise.all(Array.from({ length: count }, (_, i) => attempt(i)))));
         }
         await options.whileHeld?.();
         return attempts;

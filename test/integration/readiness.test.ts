@@ -21,7 +21,10 @@ describe("the readiness barrier", () => {
     it("waits for a server that is not started yet, then returns", async () => {
         const port = await freePort();
         const waits: string[] = [];
-        const waiting = waitForDatabase({ ...settings, port, database: "postgres" }, { timeoutMs: 60_000, onWait: (_attempt, last) => waits.push(last) });
+        const waiting = waitForDatabase(
+            { ...settings, port, database: "postgres" },
+            { timeoutMs: 60_000, onWait: (_attempt, last) => waits.push(last) },
+        );
         // Start the server only once the barrier has seen it refuse at least once.
         await until("the barrier's first refused attempt", () => waits[0]);
         expect(waits[0]).toMatch(/ECONNREFUSED/);
@@ -51,6 +54,8 @@ describe("the readiness barrier", () => {
         const port = await freePort();
         const error = await waitForDatabase({ ...settings, port }, { timeoutMs: 700 }).catch((e) => e);
         expect(error).toBeInstanceOf(DatabaseNotReadyError);
-        expect(error.message).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}/${db.name} did not answer "select 1" after \\d+ attempts; last error: .*ECONNREFUSED`));
+        expect(error.message).toMatch(
+            new RegExp(`127\\.0\\.0\\.1:${port}/${db.name} did not answer "select 1" after \\d+ attempts; last error: .*ECONNREFUSED`),
+        );
     });
 });

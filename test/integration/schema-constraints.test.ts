@@ -28,7 +28,12 @@ describe("the memory tables' constraints on PostgreSQL 15", () => {
         c = s.client;
         user = (await one(`insert into users (email) values ('a@example.com') returning id`)).id;
         session = (await one(`insert into sessions (session_id, user_id, agent_name) values ('s-1', $1, 'sales') returning id`, [user])).id;
-        execution = (await one(`insert into agent_executions (session_id, user_id, agent_name) values ($1, $2, 'sales') returning id`, [session, user])).id;
+        execution = (
+            await one(`insert into agent_executions (session_id, user_id, agent_name) values ($1, $2, 'sales') returning id`, [
+                session,
+                user,
+            ])
+        ).id;
     });
     afterAll(async () => s?.drop());
 
@@ -54,9 +59,12 @@ describe("the memory tables' constraints on PostgreSQL 15", () => {
     };
 
     it("has exactly the check constraints this test exercises", async () => {
-        const { rows } = await c.query(`
+        const { rows } = await c.query(
+            `
             select conname from pg_constraint where contype = 'c' and conrelid = any(array(
-                select oid from pg_class where relnamespace = 'public'::regnamespace and relname = any($1))) order by conname`, [MEMORY_TABLES]);
+                select oid from pg_class where relnamespace = 'public'::regnamespace and relname = any($1))) order by conname`,
+            [MEMORY_TABLES],
+        );
         expect(rows.map((r) => r.conname)).toEqual(Object.keys(badRows).sort());
     });
 
@@ -74,8 +82,10 @@ describe("the memory tables' constraints on PostgreSQL 15", () => {
     });
 
     it("keeps session_id unique", async () => {
-        expect(await failure(c, `insert into sessions (session_id, agent_name) values ('s-1', 'x')`))
-            .toEqual({ code: "23505", constraint: "sessions_session_id_key" });
+        expect(await failure(c, `insert into sessions (session_id, agent_name) values ('s-1', 'x')`)).toEqual({
+            code: "23505",
+            constraint: "sessions_session_id_key",
+        });
     });
 
     // table.column -> [referenced table, on delete]
@@ -94,22 +104,34 @@ describe("the memory tables' constraints on PostgreSQL 15", () => {
         "audit_logs.user_id": ["users", "set null"],
     };
     const required: Record<string, string> = {
-        sessions: "session_id, agent_name", agent_executions: "agent_name", memory_logs: "agent_name, operation",
-        goal_assessments: "agent_name, goal_text", belief_graphs: "agent_name, subject, predicate, object",
-        cognitive_metrics: "agent_name, metric_name", audit_logs: "action",
+        sessions: "session_id, agent_name",
+        agent_executions: "agent_name",
+        memory_logs: "agent_name, operation",
+        goal_assessments: "agent_name, goal_text",
+        belief_graphs: "agent_name, subject, predicate, object",
+        cognitive_metrics: "agent_name, metric_name",
+        audit_logs: "action",
     };
     const requiredValues: Record<string, string> = {
-        sessions: "'orphan', 'a'", agent_executions: "'a'", memory_logs: "'a', 'read'", goal_assessments: "'a', 'g'",
-        belief_graphs: "'a', 's', 'p', 'o'", cognitive_metrics: "'a', 'm'", audit_logs: "'x'",
+        sessions: "'orphan', 'a'",
+        agent_executions: "'a'",
+        memory_logs: "'a', 'read'",
+        goal_assessments: "'a', 'g'",
+        belief_graphs: "'a', 's', 'p', 'o'",
+        cognitive_metrics: "'a', 'm'",
+        audit_logs: "'x'",
     };
 
     it("has exactly the foreign keys this test exercises, each saying what happens on delete", async () => {
-        const { rows } = await c.query(`
+        const { rows } = await c.query(
+            `
             select t.relname || '.' || a.attname as column, r.relname as referenced,
                    case k.confdeltype when 'c' then 'cascade' when 'n' then 'set null' when 'a' then 'no action' when 'r' then 'restrict' end as on_delete
             from pg_constraint k join pg_class t on t.oid = k.conrelid join pg_class r on r.oid = k.confrelid
             join pg_attribute a on a.attrelid = k.conrelid and a.attnum = k.conkey[1]
-            where k.contype = 'f' and t.relnamespace = 'public'::regnamespace and t.relname = any($1)`, [MEMORY_TABLES]);
+            where k.contype = 'f' and t.relnamespace = 'public'::regnamespace and t.relname = any($1)`,
+            [MEMORY_TABLES],
+        );
         expect(Object.fromEntries(rows.map((r) => [r.column, [r.referenced, r.on_delete]]))).toEqual(foreignKeys);
     });
 
@@ -122,7 +144,9 @@ describe("the memory tables' constraints on PostgreSQL 15", () => {
     });
 
     it("deleting an execution deletes its metrics", async () => {
-        const e2 = (await one(`insert into agent_executions (session_id, user_id, agent_name) values ($1, $2, 'x') returning id`, [session, user])).id;
+        const e2 = (
+            await one(`insert into agent_executions (session_id, user_id, agent_name) values ($1, $2, 'x') returning id`, [session, user])
+        ).id;
         await c.query(`insert into cognitive_metrics (execution_id, agent_name, metric_name) values ($1, 'x', 'm')`, [e2]);
         await c.query(`delete from agent_executions where id = $1`, [e2]);
         expect((await one(`select count(*)::int as n from cognitive_metrics where execution_id = $1`, [e2])).n).toBe(0);
@@ -131,30 +155,65 @@ describe("the memory tables' constraints on PostgreSQL 15", () => {
     it("deleting a session deletes its executions and keeps logs, goals and metrics with a null session", async () => {
         const s2 = (await one(`insert into sessions (session_id, user_id, agent_name) values ('s-2', $1, 'x') returning id`, [user])).id;
         await c.query(`insert into agent_executions (session_id, user_id, agent_name) values ($1, $2, 'x')`, [s2, user]);
-        const log = (await one(`insert into memory_logs (session_id, user_id, agent_name, operation) values ($1, $2, 'x', 'write') returning id`, [s2, user])).id;
-        const goal = (await one(`insert into goal_assessments (session_id, user_id, agent_name, goal_text) values ($1, $2, 'x', 'g') returning id`, [s2, user])).id;
-        const metric = (await one(`insert into cognitive_metrics (session_id, agent_name, metric_name) values ($1, 'x', 'm') returning id`, [s2])).id;
+        const log = (
+            await one(`insert into memory_logs (session_id, user_id, agent_name, operation) values ($1, $2, 'x', 'write') returning id`, [
+                s2,
+                user,
+            ])
+        ).id;
+        const goal = (
+            await one(`insert into goal_assessments (session_id, user_id, agent_name, goal_text) values ($1, $2, 'x', 'g') returning id`, [
+                s2,
+                user,
+            ])
+        ).id;
+        const metric = (
+            await one(`insert into cognitive_metrics (session_id, agent_name, metric_name) values ($1, 'x', 'm') returning id`, [s2])
+        ).id;
         await c.query(`delete from sessions where id = $1`, [s2]);
         expect((await one(`select count(*)::int as n from agent_executions where session_id = $1`, [s2])).n).toBe(0);
-        expect(await one(`select
+        expect(
+            await one(
+                `select
             (select session_id from memory_logs where id = $1) as log,
             (select session_id from goal_assessments where id = $2) as goal,
             (select session_id from cognitive_metrics where id = $3) as metric,
             (select count(*)::int from memory_logs where id = $1) + (select count(*)::int from goal_assessments where id = $2)
-              + (select count(*)::int from cognitive_metrics where id = $3) as kept`, [log, goal, metric]))
-            .toEqual({ log: null, goal: null, metric: null, kept: 3 });
+              + (select count(*)::int from cognitive_metrics where id = $3) as kept`,
+                [log, goal, metric],
+            ),
+        ).toEqual({ log: null, goal: null, metric: null, kept: 3 });
         await c.query(`delete from cognitive_metrics where id = $1`, [metric]);
     });
 
     it("deleting a user deletes their memory rows and keeps their audit rows with a null user", async () => {
-        await c.query(`insert into memory_logs (session_id, user_id, agent_name, operation) values ($1, $2, 'sales', 'write')`, [session, user]);
+        await c.query(`insert into memory_logs (session_id, user_id, agent_name, operation) values ($1, $2, 'sales', 'write')`, [
+            session,
+            user,
+        ]);
         await c.query(`insert into goal_assessments (user_id, agent_name, goal_text) values ($1, 'sales', 'g')`, [user]);
-        await c.query(`insert into belief_graphs (user_id, agent_name, subject, predicate, object) values ($1, 'sales', 's', 'p', 'o')`, [user]);
-        await c.query(`insert into cognitive_metrics (user_id, execution_id, agent_name, metric_name) values ($1, $2, 'sales', 'm')`, [user, execution]);
+        await c.query(`insert into belief_graphs (user_id, agent_name, subject, predicate, object) values ($1, 'sales', 's', 'p', 'o')`, [
+            user,
+        ]);
+        await c.query(`insert into cognitive_metrics (user_id, execution_id, agent_name, metric_name) values ($1, $2, 'sales', 'm')`, [
+            user,
+            execution,
+        ]);
         const audit = (await one(`insert into audit_logs (user_id, action) values ($1, 'login') returning id`, [user])).id;
         await c.query(`delete from users where id = $1`, [user]);
-        const left = await one(`select ${MEMORY_TABLES.filter((t) => t !== "audit_logs").map((t) => `(select count(*)::int from ${t}) as ${t}`).join(", ")}`);
-        expect(left).toEqual({ cognitive_metrics: 0, belief_graphs: 0, goal_assessments: 0, memory_logs: 0, agent_executions: 0, sessions: 0 });
+        const left = await one(
+            `select ${MEMORY_TABLES.filter((t) => t !== "audit_logs")
+                .map((t) => `(select count(*)::int from ${t}) as ${t}`)
+                .join(", ")}`,
+        );
+        expect(left).toEqual({
+            cognitive_metrics: 0,
+            belief_graphs: 0,
+            goal_assessments: 0,
+            memory_logs: 0,
+            agent_executions: 0,
+            sessions: 0,
+        });
         expect(await one(`select user_id, action from audit_logs where id = $1`, [audit])).toEqual({ user_id: null, action: "login" });
     });
 });

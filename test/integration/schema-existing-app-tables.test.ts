@@ -9,7 +9,9 @@ import { APPLICATION_TABLES, createApplicationTables, fingerprint } from "../sup
 
 /** The definition of every application table: columns, constraints, indexes, triggers. */
 async function definitions(c: Client): Promise<unknown[]> {
-    return (await c.query(`
+    return (
+        await c.query(
+            `
         select 'column' as kind, table_name as t, column_name || ' ' || data_type || ' ' || coalesce(column_default, '') || ' ' || is_nullable as d
         from information_schema.columns where table_schema = 'public' and table_name = any($1)
         union all select 'constraint', conrelid::regclass::text, conname || ' ' || pg_get_constraintdef(oid) from pg_constraint
@@ -17,7 +19,10 @@ async function definitions(c: Client): Promise<unknown[]> {
         union all select 'index', tablename, indexdef from pg_indexes where schemaname = 'public' and tablename = any($1)
         union all select 'trigger', tgrelid::regclass::text, tgname from pg_trigger
         where not tgisinternal and tgrelid = any(select oid from pg_class where relnamespace = 'public'::regnamespace and relname = any($1))
-        order by 1, 2, 3`, [APPLICATION_TABLES])).rows;
+        order by 1, 2, 3`,
+            [APPLICATION_TABLES],
+        )
+    ).rows;
 }
 
 describe("applying the schema to a database that holds the seed's application tables", () => {
@@ -57,8 +62,12 @@ describe("applying the schema to a database that holds the seed's application ta
     });
 
     it("records only the columns it added, not users or the existing uuid-ossp, as its own", async () => {
-        const { rows } = await c.query(`select kind, name from memory_stack.owned_objects where kind in ('column', 'table', 'extension') order by name`);
-        expect(rows).toEqual(USERS_MEMORY_COLUMNS.map((col) => ({ kind: "column", name: `users.${col}` })).sort((x, y) => x.name.localeCompare(y.name)));
+        const { rows } = await c.query(
+            `select kind, name from memory_stack.owned_objects where kind in ('column', 'table', 'extension') order by name`,
+        );
+        expect(rows).toEqual(
+            USERS_MEMORY_COLUMNS.map((col) => ({ kind: "column", name: `users.${col}` })).sort((x, y) => x.name.localeCompare(y.name)),
+        );
     });
 
     it("applies again as a no-op (guarded DDL)", async () => {
@@ -77,11 +86,17 @@ describe("applying the schema to a database that holds the seed's application ta
             expect(await definitions(c)).toEqual(definitionsBefore);
             const catalog = await readCatalog(c, MEMORY_TABLES);
             expect(catalog.publicTables).toEqual([...APPLICATION_TABLES].sort());
-            expect({ views: catalog.views, functions: catalog.functions, extensions: catalog.extensions })
-                .toEqual({ views: [], functions: [], extensions: ["uuid-ossp"] });
-            const left = await c.query(`select
+            expect({ views: catalog.views, functions: catalog.functions, extensions: catalog.extensions }).toEqual({
+                views: [],
+                functions: [],
+                extensions: ["uuid-ossp"],
+            });
+            const left = await c.query(
+                `select
                 to_regclass('memory_stack.owned_objects') as ledger, to_regnamespace('auth') as auth,
-                (select count(*)::int from pg_roles where rolname in ($1, $2)) as roles`, [s.options.appRole, s.options.adminRole]);
+                (select count(*)::int from pg_roles where rolname in ($1, $2)) as roles`,
+                [s.options.appRole, s.options.adminRole],
+            );
             expect(left.rows[0]).toEqual({ ledger: null, auth: null, roles: 0 });
         }
     });
@@ -92,7 +107,8 @@ describe("a users table whose id is not uuid", () => {
     let c: Client;
 
     async function snapshot(): Promise<unknown> {
-        return (await c.query(`
+        return (
+            await c.query(`
             select 'class' as k, n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
             where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
             union all select 'extension', extname from pg_extension
@@ -100,20 +116,28 @@ describe("a users table whose id is not uuid", () => {
             union all select 'function', oid::regprocedure::text from pg_proc where pronamespace <> 'pg_catalog'::regnamespace
               and pronamespace <> 'information_schema'::regnamespace
             union all select 'row', u::text from users u
-            order by 1, 2`)).rows;
+            order by 1, 2`)
+        ).rows;
     }
 
     beforeAll(async () => {
         s = await schemaDatabase("schema_serial_users", { rls: true }, false);
         c = s.client;
-        await c.query(`create table users (id serial primary key, email text); insert into users (email) values ('a@example.com'), ('b@example.com')`);
+        await c.query(
+            `create table users (id serial primary key, email text); insert into users (email) values ('a@example.com'), ('b@example.com')`,
+        );
     });
     afterAll(async () => s?.drop());
 
     it("is refused with a clear error by the first migration, and nothing changes", async () => {
         const before = await snapshot();
         const error = await applyMigrations(c, migrationsFor(s.options)).catch((e) => e);
-        expect(error).toMatchObject({ code: "42804", message: expect.stringMatching(/^0001_foundation\.sql: public\.users\.id is integer, but the memory tables need users\.id of type uuid; nothing was changed/) });
+        expect(error).toMatchObject({
+            code: "42804",
+            message: expect.stringMatching(
+                /^0001_foundation\.sql: public\.users\.id is integer, but the memory tables need users\.id of type uuid; nothing was changed/,
+            ),
+        });
         expect(await snapshot()).toEqual(before);
         expect((await c.query(`select count(*)::int as n from pg_roles where rolname = $1`, [s.options.appRole])).rows[0].n).toBe(0);
     });

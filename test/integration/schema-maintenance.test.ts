@@ -28,7 +28,10 @@ describe("the maintenance functions on PostgreSQL 15", () => {
         const { rows } = await c.query(`select * from close_stale_sessions(interval '24 hours')`);
 
         expect(rows).toEqual([{ id: stale, session_id: "stale", user_id: user }]);
-        expect(await one(`select status, ended_at is not null as ended from sessions where id = $1`, [stale])).toEqual({ status: "timeout", ended: true });
+        expect(await one(`select status, ended_at is not null as ended from sessions where id = $1`, [stale])).toEqual({
+            status: "timeout",
+            ended: true,
+        });
         expect(await rowsAsText("sessions", "t.id <> $1", [stale])).toEqual(untouchedBefore);
         expect((await c.query(`select * from close_stale_sessions()`)).rows).toEqual([]);
     });
@@ -46,7 +49,10 @@ describe("the maintenance functions on PostgreSQL 15", () => {
 
         const { rows } = await c.query(`select table_name, deleted::int from purge_old_logs(interval '30 days', interval '90 days')`);
 
-        expect(rows).toEqual([{ table_name: "memory_logs", deleted: 2 }, { table_name: "audit_logs", deleted: 1 }]);
+        expect(rows).toEqual([
+            { table_name: "memory_logs", deleted: 2 },
+            { table_name: "audit_logs", deleted: 1 },
+        ]);
         expect(await rowsAsText("memory_logs")).toEqual(keptLogRows.filter((r) => r.startsWith(`(${keptLog},`)));
         expect(await rowsAsText("audit_logs")).toEqual(keptAuditRows.filter((r) => r.startsWith(`(${keptAudit},`)));
     });
@@ -62,15 +68,36 @@ describe("the maintenance functions on PostgreSQL 15", () => {
     it("forget_user erases one user's memory, anonymizes their audit rows, keeps the user row and touches no one else", async () => {
         await c.query(`delete from sessions; delete from memory_logs; delete from audit_logs`);
         const seed = async (user: string, key: string) => {
-            const session = (await one(`insert into sessions (session_id, user_id, agent_name) values ($1, $2, 'a') returning id`, [key, user])).id;
-            const execution = (await one(`insert into agent_executions (session_id, user_id, agent_name) values ($1, $2, 'a') returning id`, [session, user])).id;
+            const session = (
+                await one(`insert into sessions (session_id, user_id, agent_name) values ($1, $2, 'a') returning id`, [key, user])
+            ).id;
+            const execution = (
+                await one(`insert into agent_executions (session_id, user_id, agent_name) values ($1, $2, 'a') returning id`, [
+                    session,
+                    user,
+                ])
+            ).id;
             await c.query(`insert into agent_executions (session_id, user_id, agent_name) values ($1, $2, 'b')`, [session, user]);
-            await c.query(`insert into memory_logs (session_id, user_id, agent_name, operation) values ($1, $2, 'a', 'write'), ($1, $2, 'a', 'read'), ($1, $2, 'a', 'recall')`, [session, user]);
-            await c.query(`insert into goal_assessments (session_id, user_id, agent_name, goal_text) values ($1, $2, 'a', 'g')`, [session, user]);
-            await c.query(`insert into belief_graphs (user_id, agent_name, subject, predicate, object) values ($1, 'a', 's', 'p', 'o'), ($1, 'a', 's', 'p', 'o2')`, [user]);
-            await c.query(`insert into cognitive_metrics (session_id, execution_id, user_id, agent_name, metric_name) values ($1, $2, $3, 'a', 'm')`, [session, execution, user]);
+            await c.query(
+                `insert into memory_logs (session_id, user_id, agent_name, operation) values ($1, $2, 'a', 'write'), ($1, $2, 'a', 'read'), ($1, $2, 'a', 'recall')`,
+                [session, user],
+            );
+            await c.query(`insert into goal_assessments (session_id, user_id, agent_name, goal_text) values ($1, $2, 'a', 'g')`, [
+                session,
+                user,
+            ]);
+            await c.query(
+                `insert into belief_graphs (user_id, agent_name, subject, predicate, object) values ($1, 'a', 's', 'p', 'o'), ($1, 'a', 's', 'p', 'o2')`,
+                [user],
+            );
+            await c.query(
+                `insert into cognitive_metrics (session_id, execution_id, user_id, agent_name, metric_name) values ($1, $2, $3, 'a', 'm')`,
+                [session, execution, user],
+            );
             await c.query(`insert into audit_logs (user_id, action) values ($1, 'login'), ($1, 'logout')`, [user]);
-            await c.query(`update users set memory_preferences = '{"tone": "brief"}', last_memory_activity_at = now() where id = $1`, [user]);
+            await c.query(`update users set memory_preferences = '{"tone": "brief"}', last_memory_activity_at = now() where id = $1`, [
+                user,
+            ]);
         };
         const forgotten = await newUser("forget@example.com");
         const kept = await newUser("keep@example.com");
@@ -97,10 +124,15 @@ describe("the maintenance functions on PostgreSQL 15", () => {
             expect((await one(`select count(*)::int as n from ${table} where user_id = $1`, [forgotten])).n, table).toBe(0);
         }
         expect((await one(`select count(*)::int as n from audit_logs where user_id is null`)).n).toBe(2);
-        expect(await one(`select email, memory_preferences, last_memory_activity_at from users where id = $1`, [forgotten]))
-            .toEqual({ email: "forget@example.com", memory_preferences: {}, last_memory_activity_at: null });
+        expect(await one(`select email, memory_preferences, last_memory_activity_at from users where id = $1`, [forgotten])).toEqual({
+            email: "forget@example.com",
+            memory_preferences: {},
+            last_memory_activity_at: null,
+        });
         for (const t of [...MEMORY_TABLES.filter((t) => t !== "audit_logs"), "users"]) {
-            expect(await rowsAsText(t, t === "users" ? "t.id <> $1" : "t.user_id is distinct from $1", [forgotten]), t).toEqual(othersBefore[t]);
+            expect(await rowsAsText(t, t === "users" ? "t.id <> $1" : "t.user_id is distinct from $1", [forgotten]), t).toEqual(
+                othersBefore[t],
+            );
         }
         expect(await rowsAsText("audit_logs", "t.user_id = $1", [kept])).toEqual(othersBefore.audit_logs.filter((r) => r.includes(kept)));
     });

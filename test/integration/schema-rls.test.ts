@@ -10,15 +10,35 @@ const USER_TABLES = MEMORY_TABLES.filter((t) => t !== "audit_logs");
 /** Inserts, for one user, one row in every memory table (two sessions, so counts differ from 1). */
 async function seedUser(c: Client, email: string): Promise<{ id: string; counts: Record<string, number> }> {
     const id = (await c.query(`insert into users (email) values ($1) returning id`, [email])).rows[0].id as string;
-    const session = (await c.query(`insert into sessions (session_id, user_id, agent_name) values ($1, $2, 'a'), ($1 || '-2', $2, 'a') returning id`,
-        [email, id])).rows[0].id;
-    const execution = (await c.query(`insert into agent_executions (session_id, user_id, agent_name) values ($1, $2, 'a') returning id`, [session, id])).rows[0].id;
+    const session = (
+        await c.query(`insert into sessions (session_id, user_id, agent_name) values ($1, $2, 'a'), ($1 || '-2', $2, 'a') returning id`, [
+            email,
+            id,
+        ])
+    ).rows[0].id;
+    const execution = (
+        await c.query(`insert into agent_executions (session_id, user_id, agent_name) values ($1, $2, 'a') returning id`, [session, id])
+    ).rows[0].id;
     await c.query(`insert into memory_logs (session_id, user_id, agent_name, operation) values ($1, $2, 'a', 'write')`, [session, id]);
     await c.query(`insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) values ($1, 'a', 'g', '[1, 0, 0]')`, [id]);
     await c.query(`insert into belief_graphs (user_id, agent_name, subject, predicate, object) values ($1, 'a', 's', 'p', 'o')`, [id]);
-    await c.query(`insert into cognitive_metrics (session_id, execution_id, user_id, agent_name, metric_name) values ($1, $2, $3, 'a', 'm')`, [session, execution, id]);
+    await c.query(
+        `insert into cognitive_metrics (session_id, execution_id, user_id, agent_name, metric_name) values ($1, $2, $3, 'a', 'm')`,
+        [session, execution, id],
+    );
     await c.query(`insert into audit_logs (user_id, action) values ($1, 'login')`, [id]);
-    return { id, counts: { sessions: 2, agent_executions: 1, memory_logs: 1, goal_assessments: 1, belief_graphs: 1, cognitive_metrics: 1, audit_logs: 1 } };
+    return {
+        id,
+        counts: {
+            sessions: 2,
+            agent_executions: 1,
+            memory_logs: 1,
+            goal_assessments: 1,
+            belief_graphs: 1,
+            cognitive_metrics: 1,
+            audit_logs: 1,
+        },
+    };
 }
 
 describe("row level security on plain PostgreSQL 15", () => {
@@ -69,8 +89,9 @@ describe("row level security on plain PostgreSQL 15", () => {
     it("the app role inserts rows for its own user only", async () => {
         await as(s.options.appRole, a, async () => {
             await c.query(`insert into sessions (session_id, user_id, agent_name) values ('own', $1, 'a')`, [a]);
-            await expect(c.query(`insert into sessions (session_id, user_id, agent_name) values ('theirs', $1, 'a')`, [b]))
-                .rejects.toMatchObject({ code: "42501", message: expect.stringMatching(/row-level security/) });
+            await expect(
+                c.query(`insert into sessions (session_id, user_id, agent_name) values ('theirs', $1, 'a')`, [b]),
+            ).rejects.toMatchObject({ code: "42501", message: expect.stringMatching(/row-level security/) });
         });
     });
 
@@ -80,7 +101,9 @@ describe("row level security on plain PostgreSQL 15", () => {
             expect((await c.query(`update audit_logs set action = 'x'`)).rowCount).toBe(0);
             expect((await c.query(`delete from audit_logs`)).rowCount).toBe(0);
             await c.query(`insert into audit_logs (user_id, action) values ($1, 'own event')`, [a]);
-            await expect(c.query(`insert into audit_logs (user_id, action) values ($1, 'forged')`, [b])).rejects.toMatchObject({ code: "42501" });
+            await expect(c.query(`insert into audit_logs (user_id, action) values ($1, 'forged')`, [b])).rejects.toMatchObject({
+                code: "42501",
+            });
         });
     });
 
@@ -129,7 +152,9 @@ describe("an auth.uid() that already exists, as on Supabase", () => {
     beforeAll(async () => {
         s = await schemaDatabase("schema_rls_supa", { rls: true }, false);
         c = s.client;
-        await c.query(`create schema auth; create function auth.uid() returns uuid language sql stable as $$ select (${SUPABASE_LIKE})::uuid $$`);
+        await c.query(
+            `create schema auth; create function auth.uid() returns uuid language sql stable as $$ select (${SUPABASE_LIKE})::uuid $$`,
+        );
         await applyMigrations(c, migrationsFor(s.options));
         await grantTestAccess(c, s.options);
     });

@@ -27,12 +27,16 @@ describe("memory-stack verify", () => {
         const result = await verify(schema);
 
         expect(result.stderr).not.toContain(schema.db.server.password);
-        expect(result.stdout).toContain("memory schema verified (jsonb): 7 tables, 3 views, 4 seed functions (+6 more), 4 triggers, 49 indexes");
+        expect(result.stdout).toContain(
+            "memory schema verified (jsonb): 7 tables, 3 views, 4 seed functions (+6 more), 4 triggers, 49 indexes",
+        );
         expect(result.code).toBe(0);
     });
 
     it("exits 1 naming each broken object, in text and in --json", async () => {
-        await schema.client.query("drop trigger update_belief_graphs_updated_at on belief_graphs; alter table audit_logs disable row level security");
+        await schema.client.query(
+            "drop trigger update_belief_graphs_updated_at on belief_graphs; alter table audit_logs disable row level security",
+        );
 
         const text = await verify(schema);
         const json = await verify(schema, "--json");
@@ -43,9 +47,11 @@ describe("memory-stack verify", () => {
         expect(json.code).toBe(1);
         const parsed = JSON.parse(json.stdout);
         expect(parsed).toMatchObject({ ok: false, command: "verify", variant: "jsonb" });
-        expect(parsed.problems).toEqual(expect.arrayContaining([
-            { kind: "trigger", name: "belief_graphs.update_belief_graphs_updated_at", issue: "missing" },
-            expect.objectContaining({ kind: "rls", name: "audit_logs" }),
-        ]));
+        expect(parsed.problems).toEqual(
+            expect.arrayContaining([
+                { kind: "trigger", name: "belief_graphs.update_belief_graphs_updated_at", issue: "missing" },
+                expect.objectContaining({ kind: "rls", name: "audit_logs" }),
+            ]),
+        );
     });
 });

@@ -45,28 +45,44 @@ describe("a JSONB schema freshly applied by the migration engine", () => {
         expect(report.ok).toBe(true);
         expect(report.applied).toBe(true);
         expect(report.variant).toBe("jsonb");
-        expect(report.counts).toMatchObject({ tables: 7, views: 3, functions: 4, triggers: 4, indexes: 49, extensions: 1, policies: 14, rlsTables: 7 });
+        expect(report.counts).toMatchObject({
+            tables: 7,
+            views: 3,
+            functions: 4,
+            triggers: 4,
+            indexes: 49,
+            extensions: 1,
+            policies: 14,
+            rlsTables: 7,
+        });
         expect(report.counts.otherFunctions).toBe(6); // maintenance 3, similarity 2, auth.uid
         expect(report.checksPassed).toBeGreaterThanOrEqual(14);
         expect(report.roundTrips.catalog).toBeLessThanOrEqual(3);
-        console.log(`verification on the test database: ${report.durationMs} ms, round trips: catalog ${report.roundTrips.catalog}, `
-            + `behaviour checks ${report.roundTrips.functional} (${report.checksPassed} checks)`);
+        console.log(
+            `verification on the test database: ${report.durationMs} ms, round trips: catalog ${report.roundTrips.catalog}, ` +
+                `behaviour checks ${report.roundTrips.functional} (${report.checksPassed} checks)`,
+        );
     });
 
     it("finds exactly the columns the manifest lists in each memory table", async () => {
         const { rows } = await schema.client.query<{ table_name: string; columns: string[] }>(
             `select table_name, array_agg(column_name::text order by ordinal_position) as columns from information_schema.columns
-             where table_schema = 'public' and table_name = any($1) group by table_name`, [MEMORY_TABLES]);
+             where table_schema = 'public' and table_name = any($1) group by table_name`,
+            [MEMORY_TABLES],
+        );
 
-        expect(Object.fromEntries(rows.map((row) => [row.table_name, row.columns])))
-            .toEqual(Object.fromEntries(MEMORY_TABLES.map((table) => [table, TABLE_COLUMNS[table]])));
+        expect(Object.fromEntries(rows.map((row) => [row.table_name, row.columns]))).toEqual(
+            Object.fromEntries(MEMORY_TABLES.map((table) => [table, TABLE_COLUMNS[table]])),
+        );
     });
 
     it("leaves no trace: rows, sequences, ledger, grants and memberships as before, no transaction or lock open", async () => {
         const observer = await schema.db.connect();
         const before = await databaseTrace(observer);
         const verifier = await schema.db.connect({ application_name: "memory-stack-verify-trace" });
-        const { rows: [{ pid }] } = await verifier.query<{ pid: number }>("select pg_backend_pid() as pid");
+        const {
+            rows: [{ pid }],
+        } = await verifier.query<{ pid: number }>("select pg_backend_pid() as pid");
 
         const report = await verify(schema, verifier);
 
@@ -84,14 +100,21 @@ describe("a schema applied beside the seed's application tables", () => {
         const schema = await schemaDatabase("verify_app", {}, false);
         try {
             await createApplicationTables(schema.client);
-            await schema.client.query("create table visits (id bigserial primary key, user_id uuid references users on delete cascade); "
-                + "alter table users add column visit_no serial");
+            await schema.client.query(
+                "create table visits (id bigserial primary key, user_id uuid references users on delete cascade); " +
+                    "alter table users add column visit_no serial",
+            );
             await applyWithLedger(schema.client, schema.options);
             // The borrowed users already have memory of their own, which the checks must neither count as theirs nor change.
             const borrowed = await firstApplicationUser(schema.client);
-            await schema.client.query(`insert into sessions (session_id, user_id, agent_name, status) values
-                ('live-1', $1, 'sales', 'completed'), ('live-2', $1, 'sales', 'active')`, [borrowed]);
-            await schema.client.query("insert into goal_assessments (user_id, agent_name, goal_text) values ($1, 'sales', 'buy a robot')", [borrowed]);
+            await schema.client.query(
+                `insert into sessions (session_id, user_id, agent_name, status) values
+                ('live-1', $1, 'sales', 'completed'), ('live-2', $1, 'sales', 'active')`,
+                [borrowed],
+            );
+            await schema.client.query("insert into goal_assessments (user_id, agent_name, goal_text) values ($1, 'sales', 'buy a robot')", [
+                borrowed,
+            ]);
             const before = await databaseTrace(schema.client);
 
             const report = await verify(schema);
@@ -108,18 +131,39 @@ describe("a schema applied beside the seed's application tables", () => {
 // Each breakage on its own freshly applied database; the report names the object.
 const breakages: { what: string; sql: string; names: string[] }[] = [
     { what: "a dropped index", sql: "drop index idx_sessions_status", names: ["index sessions.idx_sessions_status"] },
-    { what: "a dropped trigger", sql: "drop trigger update_sessions_updated_at on sessions", names: ["trigger sessions.update_sessions_updated_at"] },
-    { what: "a disabled trigger", sql: "alter table agent_executions disable trigger calculate_agent_execution_duration",
-        names: ["trigger agent_executions.calculate_agent_execution_duration"] },
+    {
+        what: "a dropped trigger",
+        sql: "drop trigger update_sessions_updated_at on sessions",
+        names: ["trigger sessions.update_sessions_updated_at"],
+    },
+    {
+        what: "a disabled trigger",
+        sql: "alter table agent_executions disable trigger calculate_agent_execution_duration",
+        names: ["trigger agent_executions.calculate_agent_execution_duration"],
+    },
     { what: "a dropped view", sql: "drop view user_session_stats", names: ["view user_session_stats"] },
-    { what: "a function replaced by a wrong body",
-        sql: "create or replace function public.get_active_session(user_id uuid, agent_name text) returns uuid language sql stable "
-            + "set search_path = '' as $$ select null::uuid $$",
-        names: ["function public.get_active_session(user_id uuid, agent_name text)"] },
-    { what: "RLS disabled on one table", sql: "alter table goal_assessments disable row level security",
-        names: ["rls goal_assessments", "check row level security: as {app}, a user sees and writes only its own rows"] },
-    { what: "a dropped policy", sql: "drop policy belief_graphs_own_rows on belief_graphs", names: ["policy belief_graphs.belief_graphs_own_rows"] },
-    { what: "the uuid-ossp extension dropped (with the id defaults that use it)", sql: 'drop extension "uuid-ossp" cascade', names: ["extension uuid-ossp"] },
+    {
+        what: "a function replaced by a wrong body",
+        sql:
+            "create or replace function public.get_active_session(user_id uuid, agent_name text) returns uuid language sql stable " +
+            "set search_path = '' as $$ select null::uuid $$",
+        names: ["function public.get_active_session(user_id uuid, agent_name text)"],
+    },
+    {
+        what: "RLS disabled on one table",
+        sql: "alter table goal_assessments disable row level security",
+        names: ["rls goal_assessments", "check row level security: as {app}, a user sees and writes only its own rows"],
+    },
+    {
+        what: "a dropped policy",
+        sql: "drop policy belief_graphs_own_rows on belief_graphs",
+        names: ["policy belief_graphs.belief_graphs_own_rows"],
+    },
+    {
+        what: "the uuid-ossp extension dropped (with the id defaults that use it)",
+        sql: 'drop extension "uuid-ossp" cascade',
+        names: ["extension uuid-ossp"],
+    },
     { what: "a column dropped from a table", sql: "alter table sessions drop column metadata", names: ["column sessions.metadata"] },
 ];
 
@@ -158,12 +202,18 @@ describe("a database with no memory schema at all", () => {
             const m = expected.manifest;
             expect(report.ok).toBe(false);
             expect(report.applied).toBe(false);
-            expect(named(report)).toEqual(expect.arrayContaining([
-                "extension uuid-ossp", "table users",
-                ...m.tables.map((t) => `table ${t}`), ...m.views.map((v) => `view ${v}`),
-                ...m.functions.map((f) => `function ${f}`), ...m.triggers.map((t) => `trigger ${t.table}.${t.name}`),
-                ...m.indexes.map((i) => `index ${i.table}.${i.name}`), ...m.policies.map((p) => `policy ${p.table}.${p.name}`),
-            ]));
+            expect(named(report)).toEqual(
+                expect.arrayContaining([
+                    "extension uuid-ossp",
+                    "table users",
+                    ...m.tables.map((t) => `table ${t}`),
+                    ...m.views.map((v) => `view ${v}`),
+                    ...m.functions.map((f) => `function ${f}`),
+                    ...m.triggers.map((t) => `trigger ${t.table}.${t.name}`),
+                    ...m.indexes.map((i) => `index ${i.table}.${i.name}`),
+                    ...m.policies.map((p) => `policy ${p.table}.${p.name}`),
+                ]),
+            );
             expect(report.problems.filter((p) => p.kind === "check")).toEqual([]);
             expect(report.checksPassed).toBe(0);
             expect(formatReport(report)).toContain("never applied");

@@ -20,7 +20,11 @@ beforeAll(async () => {
     schema = await schemaDatabase("verify_resource", {}, false);
     await applyMigrations(schema.client, migrationsFor(schema.options), { variant: describeVariant(schema.options) });
     connection = schema.db.settings;
-    registered = await registerVerification("memory-verification", { connection, schema: schema.options, schemaChecksum: "sha256-of-the-schema" });
+    registered = await registerVerification("memory-verification", {
+        connection,
+        schema: schema.options,
+        schemaChecksum: "sha256-of-the-schema",
+    });
 });
 
 afterAll(async () => {
@@ -29,8 +33,11 @@ afterAll(async () => {
 
 /** Sessions of the provider the server still lists. */
 async function verifySessions(): Promise<number> {
-    const { rows: [{ n }] } = await schema.client.query<{ n: number }>(
-        "select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'memory-stack-verify'");
+    const {
+        rows: [{ n }],
+    } = await schema.client.query<{ n: number }>(
+        "select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'memory-stack-verify'",
+    );
     return n;
 }
 
@@ -62,8 +69,10 @@ describe("the serialized Verification provider", () => {
         expect(created.outs.roundTrips.catalog).toBeLessThanOrEqual(3);
         expect(Number.isNaN(Date.parse(created.outs.checkedAt))).toBe(false);
         expect(JSON.stringify(created.outs)).not.toContain(connection.password);
-        console.log(`Verification.create on the test database: ${created.outs.durationMs} ms, round trips: `
-            + `catalog ${created.outs.roundTrips.catalog}, behaviour checks ${created.outs.roundTrips.functional}`);
+        console.log(
+            `Verification.create on the test database: ${created.outs.durationMs} ms, round trips: ` +
+                `catalog ${created.outs.roundTrips.catalog}, behaviour checks ${created.outs.roundTrips.functional}`,
+        );
 
         const unchanged = await provider.diff(created.id, created.outs, registered.inputs);
         expect(unchanged).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });

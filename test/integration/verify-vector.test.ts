@@ -44,8 +44,10 @@ describe("a freshly applied vector schema", () => {
         expect(report.counts).toMatchObject({ tables: 7, views: 3, functions: 4, triggers: 4, indexes: 51, extensions: 2 });
         expect(report.roundTrips.catalog).toBeLessThanOrEqual(3);
         expect(await databaseTrace(client)).toEqual(before);
-        console.log(`verification on PGlite (vector): ${report.durationMs} ms, round trips: catalog ${report.roundTrips.catalog}, `
-            + `behaviour checks ${report.roundTrips.functional}`);
+        console.log(
+            `verification on PGlite (vector): ${report.durationMs} ms, round trips: catalog ${report.roundTrips.catalog}, ` +
+                `behaviour checks ${report.roundTrips.functional}`,
+        );
     });
 
     it("names a dropped ANN index and a similarity function with the wrong body", async () => {

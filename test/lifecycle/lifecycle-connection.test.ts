@@ -71,10 +71,11 @@ describe("a changed connection", () => {
         const steps = await life.up(await memoryProgram({ connection, schema: schema.options }));
 
         expect(steps).toEqual({ "memory-schema": "update", "memory-verification": "update" });
-        expect(life.lastDiff("memory-schema")).toEqual(
-            { changes: "some", replaces: [], deleteBeforeReplace: false });
+        expect(life.lastDiff("memory-schema")).toEqual({ changes: "some", replaces: [], deleteBeforeReplace: false });
         expect(life.outputs("memory-schema").connection).toMatchObject({ password: "second-password" });
-        expect(life.state.get("memory-schema")!.secretOutputs).toEqual(expect.arrayContaining(outputsHolding(life.outputs("memory-schema"), "second-password")));
+        expect(life.state.get("memory-schema")!.secretOutputs).toEqual(
+            expect.arrayContaining(outputsHolding(life.outputs("memory-schema"), "second-password")),
+        );
         expect(await readLedger(schema.client)).toEqual(ledgerBefore);
     });
 

@@ -36,9 +36,14 @@ describe("pulumi destroy", () => {
 
         const destroy = life.destroy();
 
-        await expect(destroy).rejects.toThrow("refusing to roll back the memory schema: 1 row would be lost (sessions: 1). Nothing was dropped.");
+        await expect(destroy).rejects.toThrow(
+            "refusing to roll back the memory schema: 1 row would be lost (sessions: 1). Nothing was dropped.",
+        );
         await expect(destroy).rejects.toThrow("pulumi config set memory-stack:allowDataLoss true");
-        expect(life.calls.filter((call) => call.method === "delete").map((call) => call.name)).toEqual(["memory-verification", "memory-schema"]);
+        expect(life.calls.filter((call) => call.method === "delete").map((call) => call.name)).toEqual([
+            "memory-verification",
+            "memory-schema",
+        ]);
         expect([...life.state.keys()]).toEqual(["memory-schema"]);
         expect(await remainingMemoryObjects(schema.client, schema.options)).toContain("table sessions");
         expect(await readLedger(schema.client)).toEqual(ledger);

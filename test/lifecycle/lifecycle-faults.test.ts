@@ -16,12 +16,15 @@ import { until } from "../support/poll";
 
 // A later migration that creates a table, then needs a lock the test holds: it is mid-apply, with
 // its first statement done and uncommitted, for as long as the test likes.
-const gated = migration("0098_after_gate.sql", [
-    "-- 0098_after_gate: a table, then a row that needs to read lifecycle_gate.",
-    "create table public.lifecycle_half_done (id bigint primary key);",
-    "insert into public.lifecycle_half_done select count(*) from public.lifecycle_gate;",
-    "",
-].join("\n"));
+const gated = migration(
+    "0098_after_gate.sql",
+    [
+        "-- 0098_after_gate: a table, then a row that needs to read lifecycle_gate.",
+        "create table public.lifecycle_half_done (id bigint primary key);",
+        "insert into public.lifecycle_half_done select count(*) from public.lifecycle_gate;",
+        "",
+    ].join("\n"),
+);
 
 let server: DedicatedServer;
 let life: Lifecycle;
@@ -57,8 +60,16 @@ afterAll(async () => {
 
 async function migrationWaitsOnLock(): Promise<void> {
     const observer = await connect();
-    await until("the migration to wait on lifecycle_gate", async () => (await observer.query(
-        "select 1 from pg_stat_activity where application_name = 'memory-stack-migrate' and wait_event_type = 'Lock'")).rows[0], 20_000);
+    await until(
+        "the migration to wait on lifecycle_gate",
+        async () =>
+            (
+                await observer.query(
+                    "select 1 from pg_stat_activity where application_name = 'memory-stack-migrate' and wait_event_type = 'Lock'",
+                )
+            ).rows[0],
+        20_000,
+    );
 }
 
 describe("faults during an up", () => {
@@ -79,8 +90,12 @@ describe("faults during an up", () => {
     it("fails an up while the server is down with the readiness barrier's message, intact, at the gRPC caller", async () => {
         const up = life.up(program);
 
-        await expect(up).rejects.toThrow(new RegExp(`^postgres@127\\.0\\.0\\.1:${server.port}/memory did not answer "select 1" after \\d+ attempts; `
-            + `last error: .*ECONNREFUSED`));
+        await expect(up).rejects.toThrow(
+            new RegExp(
+                `^postgres@127\\.0\\.0\\.1:${server.port}/memory did not answer "select 1" after \\d+ attempts; ` +
+                    `last error: .*ECONNREFUSED`,
+            ),
+        );
         expect(life.state.size).toBe(0);
     });
 

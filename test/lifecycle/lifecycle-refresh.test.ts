@@ -37,7 +37,9 @@ describe("refresh and the up after it", () => {
         expect(creator("view user_session_stats")).toBe("0006_views.sql");
         expect(creator("trigger sessions.update_sessions_updated_at")).toBe("0005_functions_triggers.sql");
         expect(creator("policy sessions.sessions_own_rows")).toBe("0009_rls.sql");
-        expect(creator("function public.match_goals(query_embedding vector, match_count integer, filter_user_id uuid)")).toBe("0010_vector.sql");
+        expect(creator("function public.match_goals(query_embedding vector, match_count integer, filter_user_id uuid)")).toBe(
+            "0010_vector.sql",
+        );
         expect(creator("function auth.uid()")).toBe("0009_rls.sql");
         expect(creator("extension uuid-ossp")).toBe("0001_foundation.sql");
         expect(creator("table sessions")).toBe("0003_tables.sql");
@@ -67,7 +69,9 @@ describe("refresh and the up after it", () => {
         expect(steps).toEqual({ "memory-schema": "update", "memory-verification": "update" });
         expect(life.lastDiff("memory-schema")).toMatchObject({ changes: "some", replaces: [] });
         expect(life.outputs("memory-schema").missing).toEqual([]);
-        const { rows } = await schema.client.query("select to_regclass('public.idx_sessions_status') as index, to_regclass('public.user_session_stats') as view");
+        const { rows } = await schema.client.query(
+            "select to_regclass('public.idx_sessions_status') as index, to_regclass('public.user_session_stats') as view",
+        );
         expect(rows[0]).toEqual({ index: "idx_sessions_status", view: "user_session_stats" });
         expect(await readLedger(schema.client)).toEqual(ledgerBefore);
         expect(await life.refresh()).toEqual({ "memory-schema": [], "memory-verification": [] });
@@ -92,7 +96,9 @@ describe("refresh and the up after it", () => {
 
         const up = life.up(program);
 
-        await expect(up).rejects.toThrow(/the memory schema drifted and could not be repaired: index audit_logs_pkey still missing; no migration re-creates it\. Re-create what is missing by hand/);
+        await expect(up).rejects.toThrow(
+            /the memory schema drifted and could not be repaired: index audit_logs_pkey still missing; no migration re-creates it\. Re-create what is missing by hand/,
+        );
         expect(life.outputs("memory-schema")).toBe(before);
         expect(before.missing).toEqual(["index audit_logs_pkey"]);
     });

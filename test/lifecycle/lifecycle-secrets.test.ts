@@ -39,7 +39,10 @@ describe("secrets in state", () => {
             expect(await isSecret(resource.props.connection as pulumi.Input<unknown>), type).toBe(true);
             const received = mocks.inputs[`${type}::${resource.name}`];
             // Nothing but the connection carries credentials, and the engine received it wrapped as a secret.
-            expect(Object.keys(received).filter((key) => holdsCredentials(received[key])), type).toEqual(["connection"]);
+            expect(
+                Object.keys(received).filter((key) => holdsCredentials(received[key])),
+                type,
+            ).toEqual(["connection"]);
             expect(secretPaths(received), type).toEqual(["connection"]);
         }
     });

@@ -15,8 +15,10 @@ import { migration } from "../support/migrations";
 import { startDedicatedServer, type DedicatedServer } from "../support/dedicated-server";
 
 const options: SchemaOptions = { ...DEFAULT_OPTIONS };
-const notes = migration("0099_agent_notes.sql",
-    "-- 0099_agent_notes: a later release's migration.\ncreate table if not exists public.agent_notes (id uuid primary key default uuid_generate_v4(), note text not null);\n");
+const notes = migration(
+    "0099_agent_notes.sql",
+    "-- 0099_agent_notes: a later release's migration.\ncreate table if not exists public.agent_notes (id uuid primary key default uuid_generate_v4(), note text not null);\n",
+);
 
 let server: DedicatedServer;
 let life: Lifecycle;
@@ -51,15 +53,25 @@ describe("pulumi up, as the engine drives the dynamic providers", () => {
         const steps = await life.up(await memoryProgram({ connection, schema: options }));
 
         expect(steps).toEqual({ "memory-schema": "create", "memory-verification": "create" });
-        expect(life.calls.filter((call) => call.method === "create").map((call) => call.name)).toEqual(["memory-schema", "memory-verification"]);
+        expect(life.calls.filter((call) => call.method === "create").map((call) => call.name)).toEqual([
+            "memory-schema",
+            "memory-verification",
+        ]);
         const names = migrations.map((m) => m.name);
         expect(life.outputs("memory-schema")).toMatchObject({
-            stateVersion: STATE_VERSION, version: names.at(-1), appliedMigrations: names, variant: "jsonb", checksum: schemaChecksum(migrations), missing: [],
+            stateVersion: STATE_VERSION,
+            version: names.at(-1),
+            appliedMigrations: names,
+            variant: "jsonb",
+            checksum: schemaChecksum(migrations),
+            missing: [],
         });
         expect((await readLedger(client)).map((row) => row.name)).toEqual(names);
         const verification = life.outputs("memory-verification");
         expect(verification).toMatchObject({
-            variant: "jsonb", schemaChecksum: schemaChecksum(migrations), counts: { tables: 7, views: 3, functions: 4, triggers: 4, indexes: 49 },
+            variant: "jsonb",
+            schemaChecksum: schemaChecksum(migrations),
+            counts: { tables: 7, views: 3, functions: 4, triggers: 4, indexes: 49 },
         });
         expect(verification.checksPassed).toBeGreaterThan(0);
         expect(Number.isNaN(Date.parse(verification.checkedAt as string))).toBe(false);
@@ -80,13 +92,15 @@ describe("pulumi up, as the engine drives the dynamic providers", () => {
         const steps = await life.up(program, async (name) => server.marker(`lifecycle-after-${name}`));
 
         expect(steps).toEqual({ "memory-schema": "same", "memory-verification": "update" });
-        expect(life.lastDiff("memory-schema")).toEqual(
-            { changes: "none", replaces: [], deleteBeforeReplace: false });
+        expect(life.lastDiff("memory-schema")).toEqual({ changes: "none", replaces: [], deleteBeforeReplace: false });
         // No connection attempt and no statement reached the server from the start of the up to the end of the schema's step.
-        expect(server.between("lifecycle-before-up", "lifecycle-after-memory-schema").filter((line) => /connection|statement/.test(line))).toEqual([]);
+        expect(
+            server.between("lifecycle-before-up", "lifecycle-after-memory-schema").filter((line) => /connection|statement/.test(line)),
+        ).toEqual([]);
         // The log does see connections: verification's, in the next window.
-        expect(connections(server.between("lifecycle-after-memory-schema", "lifecycle-after-memory-verification")).join("\n"))
-            .toContain("application_name=memory-stack-verify");
+        expect(connections(server.between("lifecycle-after-memory-schema", "lifecycle-after-memory-verification")).join("\n")).toContain(
+            "application_name=memory-stack-verify",
+        );
     });
 
     it("updates with only the added migration's DDL when a release adds one", async () => {
@@ -102,7 +116,10 @@ describe("pulumi up, as the engine drives the dynamic providers", () => {
         expect(statements).toHaveLength(1);
         expect(statements[0]).toContain("create table if not exists public.agent_notes");
         expect(await readLedger(client)).toEqual([...ledgerBefore, expect.objectContaining({ name: "0099_agent_notes.sql" })]);
-        expect(life.outputs("memory-schema")).toMatchObject({ version: "0099_agent_notes.sql", checksum: schemaChecksum([...migrations, notes]) });
+        expect(life.outputs("memory-schema")).toMatchObject({
+            version: "0099_agent_notes.sql",
+            checksum: schemaChecksum([...migrations, notes]),
+        });
         expect(life.outputs("memory-verification")).toMatchObject({ schemaChecksum: schemaChecksum([...migrations, notes]) });
     });
 });

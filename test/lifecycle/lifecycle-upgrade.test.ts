@@ -65,8 +65,16 @@ describe.each([1, 2] as const)("state written by release %i", (release) => {
     it("carries that release's own stub, which loads components/schema/provider.ts through tsx", () => {
         const text = life.outputs("memory-schema").__provider as string;
         expect(text).toContain('"components/schema/provider.ts"');
-        expect(Object.keys(loadProvider(text)).sort()).toEqual(release === 1 ? ["create", "delete", "diff", "update"] : ["create", "delete", "diff", "read", "update"]);
-        expect(Object.keys(loadProvider(program[0].inputs.__provider as string)).sort()).toEqual(["create", "delete", "diff", "read", "update"]);
+        expect(Object.keys(loadProvider(text)).sort()).toEqual(
+            release === 1 ? ["create", "delete", "diff", "update"] : ["create", "delete", "diff", "read", "update"],
+        );
+        expect(Object.keys(loadProvider(program[0].inputs.__provider as string)).sort()).toEqual([
+            "create",
+            "delete",
+            "diff",
+            "read",
+            "update",
+        ]);
     });
 
     it("refreshes through its old stub as unchanged", async () => {
@@ -101,7 +109,10 @@ describe.each([1, 2] as const)("state written by release %i", (release) => {
 describe("state written by a newer memory-stack", () => {
     it("is refused by diff, refresh and destroy, naming both versions, and nothing is dropped", async () => {
         const current = await oldSchemaState(2);
-        const newer: ResourceState = { ...current, outputs: { ...current.outputs, __provider: program[0].inputs.__provider, stateVersion: 99 } };
+        const newer: ResourceState = {
+            ...current,
+            outputs: { ...current.outputs, __provider: program[0].inputs.__provider, stateVersion: 99 },
+        };
         const refused = /written by a newer memory-stack \(state version 99; this one understands up to \d+\)\. Nothing was done/;
 
         await expect(life.host.diff(newer.id, newer.urn, newer.outputs, newer.inputs)).rejects.toThrow(refused);

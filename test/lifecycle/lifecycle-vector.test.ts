@@ -23,8 +23,10 @@ beforeAll(async () => {
     [server, life] = await Promise.all([startPgliteServer(), startLifecycle()]);
     connection = { host: server.host, port: server.port, user: server.user, password: server.password, database: server.database };
     await life.up(await memoryProgram({ connection, schema: jsonb }));
-    await withClient(connection, (client) => client.query(`insert into users (id, email) values ('${USER}', 'ada@example.com');
-        insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) values ('${USER}', 'sales', 'buy a robot', '[0.5, -0.25, 1]')`));
+    await withClient(connection, (client) =>
+        client.query(`insert into users (id, email) values ('${USER}', 'ada@example.com');
+        insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) values ('${USER}', 'sales', 'buy a robot', '[0.5, -0.25, 1]')`),
+    );
 }, 120_000);
 
 afterAll(async () => {
@@ -40,15 +42,23 @@ describe("switching a live stack to vector", () => {
 
         expect(steps).toEqual({ "memory-schema": "update", "memory-verification": "update" });
         expect(life.lastDiff("memory-schema")).toMatchObject({ changes: "some", replaces: [] });
-        expect(await withClient(connection, readLedger)).toEqual([...ledgerBefore, expect.objectContaining({ name: "0010_vector.sql", variant: "vector(3,hnsw)" })]);
+        expect(await withClient(connection, readLedger)).toEqual([
+            ...ledgerBefore,
+            expect.objectContaining({ name: "0010_vector.sql", variant: "vector(3,hnsw)" }),
+        ]);
         expect(life.outputs("memory-schema")).toMatchObject({ variant: "vector(3,hnsw)", version: "0010_vector.sql", missing: [] });
         expect(life.outputs("memory-verification")).toMatchObject({ variant: "vector(3,hnsw)", counts: { tables: 7, indexes: 51 } });
-        const goals = await withClient(connection, (client) => client.query("select goal_text, goal_vector::real[] as embedding from goal_assessments"));
+        const goals = await withClient(connection, (client) =>
+            client.query("select goal_text, goal_vector::real[] as embedding from goal_assessments"),
+        );
         expect(goals.rows).toEqual([{ goal_text: "buy a robot", embedding: [0.5, -0.25, 1] }]);
     });
 
     it("then refreshes without drift and diffs unchanged", async () => {
         expect(await life.refresh()).toEqual({ "memory-schema": [], "memory-verification": [] });
-        expect(await life.up(await memoryProgram({ connection, schema: vector }))).toEqual({ "memory-schema": "same", "memory-verification": "update" });
+        expect(await life.up(await memoryProgram({ connection, schema: vector }))).toEqual({
+            "memory-schema": "same",
+            "memory-verification": "update",
+        });
     });
 });

@@ -71,11 +71,18 @@ describe("a project that installs memory-stack from its packed tarball", () => {
         const { stdout } = await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", consumer], { cwd: REPO });
         const [{ filename }] = JSON.parse(stdout) as { filename: string }[];
         writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true }));
-        await run("npm", ["install", join(consumer, filename), "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: consumer });
+        await run("npm", ["install", join(consumer, filename), "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], {
+            cwd: consumer,
+        });
         // So the test can tell which copy the host ran: the installed one says where it was loaded from.
-        appendFileSync(join(consumer, "node_modules", "memory-stack", "dist", "engine", "providers", "index.js"),
-            '\nprocess.stderr.write("memory-stack/providers loaded from " + __dirname + "\\n");\n');
-        [schema, life] = await Promise.all([schemaDatabase("loader_consumer", {}, false), startLifecycle({ cwd: consumer, project: consumer })]);
+        appendFileSync(
+            join(consumer, "node_modules", "memory-stack", "dist", "engine", "providers", "index.js"),
+            '\nprocess.stderr.write("memory-stack/providers loaded from " + __dirname + "\\n");\n',
+        );
+        [schema, life] = await Promise.all([
+            schemaDatabase("loader_consumer", {}, false),
+            startLifecycle({ cwd: consumer, project: consumer }),
+        ]);
     }, 240_000);
     afterAll(async () => {
         await life?.host.stop();
@@ -84,16 +91,27 @@ describe("a project that installs memory-stack from its packed tarball", () => {
 
     it("serializes a stub that names no path of this repository", async () => {
         writeFileSync(join(consumer, "register.js"), REGISTER);
-        const { stdout } = await run(process.execPath, ["register.js", JSON.stringify([schema.db.settings, schema.options])], { cwd: consumer });
+        const { stdout } = await run(process.execPath, ["register.js", JSON.stringify([schema.db.settings, schema.options])], {
+            cwd: consumer,
+        });
         const inputs = JSON.parse(stdout) as Record<string, unknown>;
         expect(inputs.__provider).toContain("memory-stack/providers");
         expect(inputs.__provider).not.toContain(REPO);
     });
 
     it("applies and rolls back through the installed package's providers and the consumer's own host", async () => {
-        const { stdout } = await run(process.execPath, ["register.js", JSON.stringify([schema.db.settings, schema.options])], { cwd: consumer });
-        const resource: ProgramResource = { name: "memory-schema", type: "pulumi-nodejs:dynamic/memory-stack:SchemaMigration", inputs: JSON.parse(stdout), additionalSecretOutputs: ["connection"] };
+        const { stdout } = await run(process.execPath, ["register.js", JSON.stringify([schema.db.settings, schema.options])], {
+            cwd: consumer,
+        });
+        const resource: ProgramResource = {
+            name: "memory-schema",
+            type: "pulumi-nodejs:dynamic/memory-stack:SchemaMigration",
+            inputs: JSON.parse(stdout),
+            additionalSecretOutputs: ["connection"],
+        };
         expect(await upThenDestroy(life, schema, resource)).toContain("0001_foundation.sql");
-        expect(life.host.stderr()).toContain(`memory-stack/providers loaded from ${join(consumer, "node_modules", "memory-stack", "dist", "engine", "providers")}`);
+        expect(life.host.stderr()).toContain(
+            `memory-stack/providers loaded from ${join(consumer, "node_modules", "memory-stack", "dist", "engine", "providers")}`,
+        );
     });
 });

@@ -9,12 +9,21 @@ import { REPO, stackConfig } from "../support/stack-files";
 
 it("compiles and registers the whole dev stack through Pulumi's own TypeScript loader", async () => {
     const config = Object.fromEntries(Object.entries(stackConfig("dev")).map(([key, value]) => [`memory-stack:${key}`, value]));
-    const { stdout } = await promisify(execFile)(process.execPath, [join(REPO, "test", "support", "run-like-pulumi.js"), "dev", JSON.stringify(config)],
-        { cwd: REPO, timeout: 90_000 });
+    const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [join(REPO, "test", "support", "run-like-pulumi.js"), "dev", JSON.stringify(config)],
+        { cwd: REPO, timeout: 90_000 },
+    );
     const run = JSON.parse(stdout.trim().split("\n").pop()!);
     expect(run.typescript).toBe(typescript.version);
-    expect(run.registered).toEqual(expect.arrayContaining([
-        "memory-stack:index:MemoryStack", "docker:index/container:Container", "memory-stack:index:Pooler",
-        "postgresql:index/role:Role", "pulumi-nodejs:dynamic/memory-stack:SchemaMigration", "pulumi-nodejs:dynamic/memory-stack:Verification",
-    ]));
+    expect(run.registered).toEqual(
+        expect.arrayContaining([
+            "memory-stack:index:MemoryStack",
+            "docker:index/container:Container",
+            "memory-stack:index:Pooler",
+            "postgresql:index/role:Role",
+            "pulumi-nodejs:dynamic/memory-stack:SchemaMigration",
+            "pulumi-nodejs:dynamic/memory-stack:Verification",
+        ]),
+    );
 }, 120_000);

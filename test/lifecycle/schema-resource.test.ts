@@ -46,7 +46,11 @@ describe("the serialized SchemaMigration provider", () => {
         const olds = { ...inputs, stateVersion: 3, version: "0009_rls.sql", appliedMigrations: [], missing: [] };
         for (const change of [{ password: "rotated-password" }, { port: 1 }, { host: "db.internal" }]) {
             const news = { ...inputs, connection: { ...connection, ...change } };
-            expect(await life.host.diff("memory-stack-schema", urn, olds, news)).toEqual({ changes: "some", replaces: [], deleteBeforeReplace: false });
+            expect(await life.host.diff("memory-stack-schema", urn, olds, news)).toEqual({
+                changes: "some",
+                replaces: [],
+                deleteBeforeReplace: false,
+            });
         }
     });
 

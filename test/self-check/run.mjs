@@ -29,15 +29,25 @@ let failures = 0;
 for (const { what, env, expect } of cases) {
     const started = Date.now();
     const run = spawnSync(process.execPath, [vitest, "run", "--config", config], {
-        cwd: root, encoding: "utf8", env: { ...process.env, ...env, CI: "true", NO_COLOR: "1" }, timeout: 120_000,
+        cwd: root,
+        encoding: "utf8",
+        env: { ...process.env, ...env, CI: "true", NO_COLOR: "1" },
+        timeout: 120_000,
     });
     const output = `${run.stdout}\n${run.stderr}`;
     const missing = expect.filter((pattern) => !pattern.test(output));
     const ok = run.status !== 0 && run.status !== null && missing.length === 0;
-    console.log(`${ok ? "ok  " : "FAIL"} ${what}: exit ${run.status ?? run.signal}${missing.length ? `, output lacks ${missing.join(", ")}` : ""} (${Date.now() - started} ms)`);
+    console.log(
+        `${ok ? "ok  " : "FAIL"} ${what}: exit ${run.status ?? run.signal}${missing.length ? `, output lacks ${missing.join(", ")}` : ""} (${Date.now() - started} ms)`,
+    );
     if (!ok) {
         failures++;
-        console.log(output.split("\n").map((line) => `     | ${line}`).join("\n"));
+        console.log(
+            output
+                .split("\n")
+                .map((line) => `     | ${line}`)
+                .join("\n"),
+        );
     }
 }
 if (failures > 0) {

@@ -28,10 +28,13 @@ export async function readCatalog(client: Client, memoryTables: readonly string[
     const triggers = await q<{ table: string; name: string }>(`
         select c.relname as table, t.tgname as name from pg_trigger t join pg_class c on c.oid = t.tgrelid
         where c.relnamespace = 'public'::regnamespace and not t.tgisinternal`);
-    const indexes = await q<{ table: string; name: string }>(`
+    const indexes = await q<{ table: string; name: string }>(
+        `
         select t.relname as table, i.relname as name from pg_index x
         join pg_class i on i.oid = x.indexrelid join pg_class t on t.oid = x.indrelid
-        where t.relnamespace = 'public'::regnamespace and t.relname = any($1)`, [memoryTables]);
+        where t.relnamespace = 'public'::regnamespace and t.relname = any($1)`,
+        [memoryTables],
+    );
     const policies = await q<{ table: string; name: string }>(`
         select tablename as table, policyname as name from pg_policies where schemaname = 'public'`);
     const publicTables = tables.map((t) => t.name).sort(byName);
@@ -44,7 +47,10 @@ export async function readCatalog(client: Client, memoryTables: readonly string[
         triggers: triggers.sort(byTableName),
         indexes: indexes.sort(byTableName),
         policies: policies.sort(byTableName),
-        rlsTables: tables.filter((t) => t.rls).map((t) => t.name).sort(byName),
+        rlsTables: tables
+            .filter((t) => t.rls)
+            .map((t) => t.name)
+            .sort(byName),
     };
 }
 

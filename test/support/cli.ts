@@ -4,7 +4,11 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { REPO } from "./stack-files";
 
-export interface Run { code: number; stdout: string; stderr: string }
+export interface Run {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
 
 const BIN = join(REPO, "bin", "memory-stack.js");
 

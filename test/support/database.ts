@@ -25,7 +25,10 @@ export function sharedServer(): ServerAddress {
 
 export async function freshDatabase(prefix = "t"): Promise<TestDatabase> {
     const server = sharedServer();
-    const name = `${prefix.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 40)}_${randomBytes(4).toString("hex")}`;
+    const name = `${prefix
+        .toLowerCase()
+        .replace(/[^a-z0-9_]/g, "_")
+        .slice(0, 40)}_${randomBytes(4).toString("hex")}`;
     await asAdmin(server, `create database "${name}"`);
     const config: ClientConfig = { ...serverConfig(server), database: name };
     const clients: Client[] = [];

@@ -15,13 +15,22 @@ export interface DedicatedServer extends RunningServer {
 }
 
 export async function startDedicatedServer(options: { logStatements?: boolean } = {}): Promise<DedicatedServer> {
-    const server = await startEmbeddedPostgres({ flags: options.logStatements ? ["-c", "log_connections=on", "-c", "log_statement=ddl"] : [] });
+    const server = await startEmbeddedPostgres({
+        flags: options.logStatements ? ["-c", "log_connections=on", "-c", "log_statement=ddl"] : [],
+    });
     const lines = () => server.log().split("\n");
     const markerLine = (label: string) => lines().findIndex((line) => line.includes(`application_name=${label}`));
     return {
         ...server,
         async marker(label) {
-            const client = new Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: "postgres", application_name: label });
+            const client = new Client({
+                host: server.host,
+                port: server.port,
+                user: server.user,
+                password: server.password,
+                database: "postgres",
+                application_name: label,
+            });
             await client.connect();
             await client.end();
             await until(`the server log to show the connection ${label}`, () => (markerLine(label) >= 0 ? true : undefined), 15_000);

@@ -12,12 +12,16 @@ export interface GrantTarget {
 
 /** The statements the provider runs to create the grants, in lowercase SQL. */
 export function renderGrants(rules: readonly PrivilegeRule[], target: GrantTarget): string[] {
-    return rules.map((rule) => `grant ${privilegeList(rule)} on ${objectClause(rule, target)} to ${quoteIdentifier(target.roles[rule.grantee])}`);
+    return rules.map(
+        (rule) => `grant ${privilegeList(rule)} on ${objectClause(rule, target)} to ${quoteIdentifier(target.roles[rule.grantee])}`,
+    );
 }
 
 /** The statements that take them back again (what `pulumi destroy` does). */
 export function renderRevokes(rules: readonly PrivilegeRule[], target: GrantTarget): string[] {
-    return rules.map((rule) => `revoke ${privilegeList(rule)} on ${objectClause(rule, target)} from ${quoteIdentifier(target.roles[rule.grantee])}`);
+    return rules.map(
+        (rule) => `revoke ${privilegeList(rule)} on ${objectClause(rule, target)} from ${quoteIdentifier(target.roles[rule.grantee])}`,
+    );
 }
 
 function privilegeList(rule: PrivilegeRule): string {
@@ -26,7 +30,8 @@ function privilegeList(rule: PrivilegeRule): string {
 }
 
 function objectClause(rule: PrivilegeRule, target: GrantTarget): string {
-    const qualified = () => rule.objects.map((object) => `${quoteIdentifier(rule.schema ?? MEMORY_SCHEMA)}.${quoteIdentifier(object)}`).join(", ");
+    const qualified = () =>
+        rule.objects.map((object) => `${quoteIdentifier(rule.schema ?? MEMORY_SCHEMA)}.${quoteIdentifier(object)}`).join(", ");
     switch (rule.objectType) {
         case "database":
             return `database ${quoteIdentifier(target.database)}`;

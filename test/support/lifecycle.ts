@@ -77,7 +77,9 @@ export class Lifecycle {
                 const diff = await this.host.diff(old.id, urn, old.outputs, inputs);
                 this.calls.push({ method: "diff", name: resource.name, olds: old.outputs, diff });
                 if (diff.replaces.length > 0) {
-                    throw new Error(`${resource.name}: Diff asked to replace it (${diff.replaces.join(", ")}); a replacement would delete the old one`);
+                    throw new Error(
+                        `${resource.name}: Diff asked to replace it (${diff.replaces.join(", ")}); a replacement would delete the old one`,
+                    );
                 }
                 if (diff.changes === "none") {
                     this.state.set(resource.name, { ...old, inputs, secretOutputs });
@@ -162,20 +164,35 @@ export async function memoryProgram(args: MemoryProgramArgs): Promise<ProgramRes
     const suffix = ++registrations; // registration names are unique per process; URNs use the logical names
     const connection = pulumi.secret(args.connection);
     const schema = await registerSchemaMigration(`memory-schema-${suffix}`, {
-        connection, schema: args.schema, migrations: args.migrations, allowDataLoss: args.allowDataLoss, readinessTimeoutMs: args.readinessTimeoutMs,
+        connection,
+        schema: args.schema,
+        migrations: args.migrations,
+        allowDataLoss: args.allowDataLoss,
+        readinessTimeoutMs: args.readinessTimeoutMs,
     });
     const verification = await registerVerification(`memory-verification-${suffix}`, {
-        connection, schema: args.schema, migrations: args.migrations, schemaChecksum: schema.inputs.checksum, readinessTimeoutMs: args.readinessTimeoutMs,
+        connection,
+        schema: args.schema,
+        migrations: args.migrations,
+        schemaChecksum: schema.inputs.checksum,
+        readinessTimeoutMs: args.readinessTimeoutMs,
     });
     return [programResource("memory-schema", schema), programResource("memory-verification", verification)];
 }
 
 /** A registered dynamic resource under the logical name its URN uses. */
 function programResource(name: string, registered: RegisteredDynamic<unknown>): ProgramResource {
-    return { name, type: registered.type, inputs: registered.rawInputs, additionalSecretOutputs: registered.opts.additionalSecretOutputs ?? [] };
+    return {
+        name,
+        type: registered.type,
+        inputs: registered.rawInputs,
+        additionalSecretOutputs: registered.opts.additionalSecretOutputs ?? [],
+    };
 }
 
 /** Output names whose value holds `needle` (a password, say): each must be among the state's secretOutputs. */
 export function outputsHolding(outputs: Properties, needle: string): string[] {
-    return Object.keys(outputs).filter((key) => JSON.stringify(outputs[key] ?? null).includes(needle)).sort();
+    return Object.keys(outputs)
+        .filter((key) => JSON.stringify(outputs[key] ?? null).includes(needle))
+        .sort();
 }

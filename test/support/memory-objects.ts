@@ -20,8 +20,18 @@ export async function remainingMemoryObjects(client: Client, options: SchemaOpti
          union all select 'role ' || rolname from pg_roles where rolname in ($9, $10)
          union all select 'schema ' || nspname from pg_namespace where nspname in ('memory_stack', 'auth')
          order by 1`,
-        [manifest.tables, manifest.views, manifest.indexes.map((index) => index.name), manifest.functions, manifest.extensions,
-            manifest.policies.map((policy) => policy.name), manifest.triggers.map((trigger) => trigger.name), [...USERS_MEMORY_COLUMNS],
-            options.appRole, options.adminRole]);
+        [
+            manifest.tables,
+            manifest.views,
+            manifest.indexes.map((index) => index.name),
+            manifest.functions,
+            manifest.extensions,
+            manifest.policies.map((policy) => policy.name),
+            manifest.triggers.map((trigger) => trigger.name),
+            [...USERS_MEMORY_COLUMNS],
+            options.appRole,
+            options.adminRole,
+        ],
+    );
     return result.rows.map((row) => row.found);
 }

@@ -73,16 +73,18 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<Running
     const dir = mkdtempSync(join(tmpdir(), "memory-stack-pgbouncer-"));
     const iniPath = join(dir, "pgbouncer.ini");
     const authPath = join(dir, "userlist.txt");
-    const ini = renderPgBouncerIni(pgbouncerSettings(options.config, {
-        serverHost: options.server.host,
-        serverPort: options.server.port,
-        listenAddr: "127.0.0.1",
-        listenPort: port,
-        authFile: authPath,
-        adminUsers: [options.users[0].name],
-        statsUsers: options.statsUsers ?? [],
-        version,
-    }));
+    const ini = renderPgBouncerIni(
+        pgbouncerSettings(options.config, {
+            serverHost: options.server.host,
+            serverPort: options.server.port,
+            listenAddr: "127.0.0.1",
+            listenPort: port,
+            authFile: authPath,
+            adminUsers: [options.users[0].name],
+            statsUsers: options.statsUsers ?? [],
+            version,
+        }),
+    );
     writeFileSync(iniPath, ini, { mode: 0o600 });
     writeFileSync(authPath, renderAuthFile(options.users), { mode: 0o600 });
     const asRoot = process.getuid?.() === 0;
@@ -130,7 +132,9 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<Running
     while (!(await listening(port))) {
         if (!running || Date.now() > deadline) {
             await stop();
-            throw new Error(`pgbouncer ${version} did not listen on 127.0.0.1:${port}${running ? " in time" : " (it exited)"}:\n${log.join("").slice(-3000)}\nconfig:\n${ini}`);
+            throw new Error(
+                `pgbouncer ${version} did not listen on 127.0.0.1:${port}${running ? " in time" : " (it exited)"}:\n${log.join("").slice(-3000)}\nconfig:\n${ini}`,
+            );
         }
         await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -52,8 +52,10 @@ function postgresAccount() {
         spawnSync("groupadd", ["postgres"]);
         const created = spawnSync("useradd", ["-g", "postgres", "postgres"], { encoding: "utf8" });
         if (created.status !== 0) {
-            fail(`running as root, PostgreSQL needs a "postgres" system user and creating it failed: ${created.stderr || created.error}. `
-                + "Create it (useradd postgres) or run the tests as an ordinary user.");
+            fail(
+                `running as root, PostgreSQL needs a "postgres" system user and creating it failed: ${created.stderr || created.error}. ` +
+                    "Create it (useradd postgres) or run the tests as an ordinary user.",
+            );
         }
     }
     return { uid: Number(id("-u").stdout), gid: Number(id("-g").stdout) };
@@ -97,8 +99,10 @@ async function binaries(account) {
     const copied = { initdb: join(cache, "bin", "initdb"), postgres: join(cache, "bin", "postgres") };
     const still = canRun(copied.initdb, account);
     if (still !== undefined) {
-        fail(`the postgres system user cannot run ${found.initdb} (${problem}), nor the copy in ${cache} (${still}). `
-            + "Put the checkout where other users can enter (for example /work or /srv), or run the tests as an ordinary user.");
+        fail(
+            `the postgres system user cannot run ${found.initdb} (${problem}), nor the copy in ${cache} (${still}). ` +
+                "Put the checkout where other users can enter (for example /work or /srv), or run the tests as an ordinary user.",
+        );
     }
     process.stderr.write(`postgres-cluster: the postgres user cannot reach ${native} (${problem}); using a copy in ${cache}\n`);
     return copied;
@@ -107,8 +111,11 @@ async function binaries(account) {
 function startServer(bin, account, dataDir) {
     return new Promise((resolve, reject) => {
         const flags = ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=300", ...(options.flags ?? [])];
-        const child = spawn(bin.postgres, ["-D", dataDir, "-p", String(options.port), "-k", base, ...flags],
-            { ...account, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LC_MESSAGES: "C" } });
+        const child = spawn(bin.postgres, ["-D", dataDir, "-p", String(options.port), "-k", base, ...flags], {
+            ...account,
+            stdio: ["ignore", "ignore", "pipe"],
+            env: { ...process.env, LC_MESSAGES: "C" },
+        });
         let log = "";
         const timer = setTimeout(() => reject(new Error(`not ready after 60 s; its log:\n${log.slice(-2000)}`)), 60_000);
         child.stderr.on("data", (chunk) => {
@@ -131,9 +138,7 @@ function startServer(bin, account, dataDir) {
 }
 
 function exited(child) {
-    return child.exitCode !== null || child.signalCode !== null
-        ? Promise.resolve()
-        : new Promise((resolve) => child.once("exit", resolve));
+    return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once("exit", resolve));
 }
 
 async function stop() {
@@ -164,8 +169,11 @@ async function main() {
         chownSync(base, account.uid, account.gid);
         chownSync(passwordFile, account.uid, account.gid);
     }
-    const init = spawnSync(bin.initdb, ["-D", dataDir, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${passwordFile}`,
-        "-E", "UTF8", "--locale=C"], { ...account, encoding: "utf8", env: { ...process.env, LC_MESSAGES: "C" } });
+    const init = spawnSync(
+        bin.initdb,
+        ["-D", dataDir, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${passwordFile}`, "-E", "UTF8", "--locale=C"],
+        { ...account, encoding: "utf8", env: { ...process.env, LC_MESSAGES: "C" } },
+    );
     rmSync(passwordFile, { force: true });
     if (init.status !== 0) {
         fail(`initdb failed: ${init.error?.message ?? ""}${init.stderr}`);

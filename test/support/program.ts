@@ -25,15 +25,20 @@ export function installMocks(stack = "dev"): MockedState {
         return installed;
     }
     const state: MockedState = { inputs: {} };
-    pulumi.runtime.setMocks({
-        newResource(args) {
-            state.inputs[`${args.type}::${args.name}`] = args.inputs;
-            return { id: `${args.name}-id`, state: { ...args.inputs, ...mockOutputs(args.type, args.name, args.inputs) } };
+    pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                state.inputs[`${args.type}::${args.name}`] = args.inputs;
+                return { id: `${args.name}-id`, state: { ...args.inputs, ...mockOutputs(args.type, args.name, args.inputs) } };
+            },
+            call(args) {
+                throw new Error(`unexpected provider function call ${args.token}`);
+            },
         },
-        call(args) {
-            throw new Error(`unexpected provider function call ${args.token}`);
-        },
-    }, "memory-stack", stack, false);
+        "memory-stack",
+        stack,
+        false,
+    );
     installed = state;
     return state;
 }
@@ -59,15 +64,15 @@ export interface ProgramRun<T> {
 }
 
 /** A transformation on the root component that records every child, then builds the component. */
-export async function runProgram<T extends pulumi.Resource>(
-    build: (opts: pulumi.ComponentResourceOptions) => T,
-): Promise<ProgramRun<T>> {
+export async function runProgram<T extends pulumi.Resource>(build: (opts: pulumi.ComponentResourceOptions) => T): Promise<ProgramRun<T>> {
     const registered: Registered[] = [];
     const result = build({
-        transformations: [(args) => {
-            registered.push({ type: args.type, name: args.name, props: args.props, opts: args.opts, resource: args.resource });
-            return undefined;
-        }],
+        transformations: [
+            (args) => {
+                registered.push({ type: args.type, name: args.name, props: args.props, opts: args.opts, resource: args.resource });
+                return undefined;
+            },
+        ],
     });
     await settle(result);
     return {
@@ -76,7 +81,9 @@ export async function runProgram<T extends pulumi.Resource>(
         find(type, nameSuffix = "") {
             const matches = registered.filter((r) => r.type === type && r.name.endsWith(nameSuffix));
             if (matches.length !== 1) {
-                throw new Error(`expected one ${type} named *${nameSuffix}, found ${matches.length}; registered: ${registered.map((r) => `${r.type} ${r.name}`).join(", ")}`);
+                throw new Error(
+                    `expected one ${type} named *${nameSuffix}, found ${matches.length}; registered: ${registered.map((r) => `${r.type} ${r.name}`).join(", ")}`,
+                );
             }
             return matches[0];
         },

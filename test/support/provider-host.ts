@@ -33,7 +33,12 @@ export interface ProviderHost {
     diff(id: string, urn: string, olds: Properties, news: Properties): Promise<DiffResult>;
     create(urn: string, properties: Properties): Promise<{ id: string; outputs: Properties }>;
     /** Refresh: `properties` are the outputs in state, `inputs` the inputs in state; `inputs` comes back only when the provider returns new ones. */
-    read(id: string, urn: string, properties: Properties, inputs?: Properties): Promise<{ id: string; outputs: Properties; inputs?: Properties }>;
+    read(
+        id: string,
+        urn: string,
+        properties: Properties,
+        inputs?: Properties,
+    ): Promise<{ id: string; outputs: Properties; inputs?: Properties }>;
     update(id: string, urn: string, olds: Properties, news: Properties): Promise<Properties>;
     delete(id: string, urn: string, properties: Properties): Promise<void>;
     stop(): Promise<void>;
@@ -65,8 +70,11 @@ export async function startProviderHost(options: HostOptions = {}): Promise<Prov
     const port = await firstLine(child, () => stderr);
     const client = new providerGrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     const call = <T>(method: string, request: unknown): Promise<T> =>
-        new Promise((resolve, reject) => client[method](request, (error: grpc.ServiceError | null, response: T) =>
-            error ? reject(Object.assign(new Error(error.details || error.message), { code: error.code })) : resolve(response)));
+        new Promise((resolve, reject) =>
+            client[method](request, (error: grpc.ServiceError | null, response: T) =>
+                error ? reject(Object.assign(new Error(error.details || error.message), { code: error.code })) : resolve(response),
+            ),
+        );
     // The host answers Configure with acceptSecrets=false, so every request carries plain values.
     const struct = (properties: Properties) => structProto.Struct.fromJavaScript(withoutSecretWrappers(properties));
 
@@ -85,7 +93,10 @@ export async function startProviderHost(options: HostOptions = {}): Promise<Prov
             request.setUrn(urn);
             request.setOlds(struct(olds));
             request.setNews(struct(news));
-            const response = await call<{ getInputs(): { toJavaScript(): Properties }; getFailuresList(): { getProperty(): string; getReason(): string }[] }>("check", request);
+            const response = await call<{
+                getInputs(): { toJavaScript(): Properties };
+                getFailuresList(): { getProperty(): string; getReason(): string }[];
+            }>("check", request);
             const failures = response.getFailuresList();
             if (failures.length > 0) {
                 throw new Error(`check failed: ${failures.map((f) => `${f.getProperty()}: ${f.getReason()}`).join("; ")}`);
@@ -98,9 +109,19 @@ export async function startProviderHost(options: HostOptions = {}): Promise<Prov
             request.setUrn(urn);
             request.setOlds(struct(olds));
             request.setNews(struct(news));
-            const response = await call<{ getChanges(): number; getReplacesList(): string[]; getDeletebeforereplace(): boolean }>("diff", request);
-            const changes = { [providerProto.DiffResponse.DiffChanges.DIFF_NONE]: "none", [providerProto.DiffResponse.DiffChanges.DIFF_SOME]: "some" }[response.getChanges()] ?? "unknown";
-            return { changes: changes as DiffResult["changes"], replaces: response.getReplacesList(), deleteBeforeReplace: response.getDeletebeforereplace() };
+            const response = await call<{ getChanges(): number; getReplacesList(): string[]; getDeletebeforereplace(): boolean }>(
+                "diff",
+                request,
+            );
+            const changes =
+                { [providerProto.DiffResponse.DiffChanges.DIFF_NONE]: "none", [providerProto.DiffResponse.DiffChanges.DIFF_SOME]: "some" }[
+                    response.getChanges()
+                ] ?? "unknown";
+            return {
+                changes: changes as DiffResult["changes"],
+                replaces: response.getReplacesList(),
+                deleteBeforeReplace: response.getDeletebeforereplace(),
+            };
         },
         async create(urn, properties) {
             const request = new providerProto.CreateRequest();
@@ -117,7 +138,11 @@ export async function startProviderHost(options: HostOptions = {}): Promise<Prov
             if (inputs) {
                 request.setInputs(struct(inputs));
             }
-            const response = await call<{ getId(): string; getProperties(): { toJavaScript(): Properties }; getInputs(): { toJavaScript(): Properties } | undefined }>("read", request);
+            const response = await call<{
+                getId(): string;
+                getProperties(): { toJavaScript(): Properties };
+                getInputs(): { toJavaScript(): Properties } | undefined;
+            }>("read", request);
             return { id: response.getId(), outputs: response.getProperties().toJavaScript(), inputs: response.getInputs()?.toJavaScript() };
         },
         async update(id, urn, olds, news) {
@@ -150,7 +175,10 @@ export async function startProviderHost(options: HostOptions = {}): Promise<Prov
 function firstLine(child: ChildProcess, stderr: () => string): Promise<string> {
     return new Promise((resolve, reject) => {
         const lines = createInterface({ input: child.stdout! });
-        const timer = setTimeout(() => reject(new Error(`the dynamic-provider host printed no port within 20 s; stderr: ${stderr()}`)), 20_000);
+        const timer = setTimeout(
+            () => reject(new Error(`the dynamic-provider host printed no port within 20 s; stderr: ${stderr()}`)),
+            20_000,
+        );
         lines.once("line", (line) => {
             clearTimeout(timer);
             resolve(line.trim());

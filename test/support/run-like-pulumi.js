@@ -17,15 +17,20 @@ require(tsnodeRequire).register({
 
 const pulumi = require("@pulumi/pulumi");
 const registered = [];
-pulumi.runtime.setMocks({
-    newResource(args) {
-        registered.push(args.type);
-        return { id: `${args.name}-id`, state: { ...args.inputs, result: "mock-password-0123456789", imageId: "sha256:0" } };
+pulumi.runtime.setMocks(
+    {
+        newResource(args) {
+            registered.push(args.type);
+            return { id: `${args.name}-id`, state: { ...args.inputs, result: "mock-password-0123456789", imageId: "sha256:0" } };
+        },
+        call(args) {
+            throw new Error(`unexpected call ${args.token}`);
+        },
     },
-    call(args) {
-        throw new Error(`unexpected call ${args.token}`);
-    },
-}, "memory-stack", process.argv[2] || "dev", false);
+    "memory-stack",
+    process.argv[2] || "dev",
+    false,
+);
 pulumi.runtime.setAllConfig(JSON.parse(process.argv[3] || "{}"));
 const program = require(path.join(root, "index.ts"));
 program.verification.apply(() => {

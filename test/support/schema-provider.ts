@@ -29,8 +29,11 @@ export interface RegisteredDynamic<Inputs> {
 export type RegisteredSchemaMigration = RegisteredDynamic<SchemaMigrationInputs>;
 
 /** Registers one dynamic resource under mocks (`build` must pass its opts on) and returns what the engine received for it. */
-export async function registerDynamic<Inputs>(type: string, name: string,
-    build: (opts: pulumi.CustomResourceOptions) => pulumi.CustomResource): Promise<RegisteredDynamic<Inputs>> {
+export async function registerDynamic<Inputs>(
+    type: string,
+    name: string,
+    build: (opts: pulumi.CustomResourceOptions) => pulumi.CustomResource,
+): Promise<RegisteredDynamic<Inputs>> {
     const mocks = installMocks();
     let opts: pulumi.CustomResourceOptions | undefined;
     const resource = build({ transformations: [(seen) => ((opts = seen.opts), undefined)] });
@@ -43,7 +46,11 @@ export async function registerDynamic<Inputs>(type: string, name: string,
     return { type, name, providerText: providerText as string, inputs: inputs as Inputs, rawInputs, opts };
 }
 
-export function registerSchemaMigration(name: string, args: SchemaMigrationArgs, opts: pulumi.CustomResourceOptions = {}): Promise<RegisteredSchemaMigration> {
+export function registerSchemaMigration(
+    name: string,
+    args: SchemaMigrationArgs,
+    opts: pulumi.CustomResourceOptions = {},
+): Promise<RegisteredSchemaMigration> {
     return registerDynamic(SCHEMA_MIGRATION_TOKEN, name, (mockOpts) => new SchemaMigration(name, args, { ...opts, ...mockOpts }));
 }
 

@@ -7,7 +7,15 @@ import type { Client } from "pg";
 import { USERS_MEMORY_COLUMNS } from "../../engine/migrate/manifest";
 
 export const APPLICATION_TABLES = [
-    "users", "dealers", "robots", "prequalifications", "tenants", "threads", "thread_messages", "agent_versions", "alembic_version",
+    "users",
+    "dealers",
+    "robots",
+    "prequalifications",
+    "tenants",
+    "threads",
+    "thread_messages",
+    "agent_versions",
+    "alembic_version",
 ] as const;
 
 // {{uuid}}: the id default, uuid_generate_v4() or gen_random_uuid() (see createApplicationTables).
@@ -65,9 +73,13 @@ export async function firstApplicationUser(client: Client): Promise<string> {
  * application columns only, so the fingerprint is the same with and without the memory columns.
  */
 export async function fingerprint(client: Client): Promise<Record<string, string>> {
-    const { rows: [{ columns }] } = await client.query<{ columns: string }>(
+    const {
+        rows: [{ columns }],
+    } = await client.query<{ columns: string }>(
         `select string_agg(format('t.%I', column_name), ', ' order by ordinal_position) as columns from information_schema.columns
-         where table_schema = 'public' and table_name = 'users' and column_name <> all($1)`, [USERS_MEMORY_COLUMNS]);
+         where table_schema = 'public' and table_name = 'users' and column_name <> all($1)`,
+        [USERS_MEMORY_COLUMNS],
+    );
     const parts = APPLICATION_TABLES.map((table) => {
         const row = table === "users" ? `row(${columns})::text` : "t::text";
         return `select '${table}' as name, count(*) || ':' || md5(coalesce(string_agg(${row}, E'\\n' order by ${row}), '')) as digest from public.${table} t`;

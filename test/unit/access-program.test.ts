@@ -37,19 +37,31 @@ class Harness extends pulumi.ComponentResource {
         super("test:index:Harness", name, {}, opts);
         const config = configFor(raw);
         const ready = new Stub("Ready", `${name}-ready`, { parent: this });
-        this.access = new Access(`${name}-access`, {
-            config,
-            host: pulumi.output(config.host),
-            port: pulumi.output(config.hostPort),
-            user: pulumi.output(config.user),
-            password: pulumi.secret(config.password ?? "server-generated-pw"),
-            ready: [ready],
-        }, { parent: this });
+        this.access = new Access(
+            `${name}-access`,
+            {
+                config,
+                host: pulumi.output(config.host),
+                port: pulumi.output(config.hostPort),
+                user: pulumi.output(config.user),
+                password: pulumi.secret(config.password ?? "server-generated-pw"),
+                ready: [ready],
+            },
+            { parent: this },
+        );
         this.schema = new Stub("Schema", `${name}-schema`, { parent: this, dependsOn: [ready, ...this.access.beforeSchema] });
-        new Grants(`${name}-grants`, {
-            config, provider: this.access.provider, database: this.access.database,
-            appRole: this.access.appRole, adminRole: this.access.adminRole, schema: [this.schema],
-        }, { parent: this });
+        new Grants(
+            `${name}-grants`,
+            {
+                config,
+                provider: this.access.provider,
+                database: this.access.database,
+                appRole: this.access.appRole,
+                adminRole: this.access.adminRole,
+                schema: [this.schema],
+            },
+            { parent: this },
+        );
         this.registerOutputs({});
     }
     access!: Access;
@@ -75,7 +87,7 @@ async function settings(provider: Registered, ...keys: string[]): Promise<unknow
 
 function dependsOn(r: Registered): pulumi.Resource[] {
     const value = r.opts.dependsOn;
-    return value === undefined ? [] : (Array.isArray(value) ? value : [value]) as pulumi.Resource[];
+    return value === undefined ? [] : ((Array.isArray(value) ? value : [value]) as pulumi.Resource[]);
 }
 
 describe("the docker stack", () => {
@@ -96,10 +108,19 @@ describe("the docker stack", () => {
     it("creates the app and admin roles with login, no superuser, no BYPASSRLS, through that provider", async () => {
         const run = await build({}, "acc-roles");
         const provider = run.find(PROVIDER, "-access-provider").resource;
-        for (const [suffix, name] of [["-app-role", "memory_app"], ["-admin-role", "memory_admin"]]) {
+        for (const [suffix, name] of [
+            ["-app-role", "memory_app"],
+            ["-admin-role", "memory_admin"],
+        ]) {
             const role = run.find(ROLE, suffix);
             expect(role.props).toMatchObject({
-                name, login: true, superuser: false, createDatabase: false, createRole: false, replication: false, bypassRowLevelSecurity: false,
+                name,
+                login: true,
+                superuser: false,
+                createDatabase: false,
+                createRole: false,
+                replication: false,
+                bypassRowLevelSecurity: false,
             });
             expect(role.opts.provider).toBe(provider);
             expect(role.opts.additionalSecretOutputs).toContain("password");
@@ -108,7 +129,12 @@ describe("the docker stack", () => {
 
     it("gives each role a generated password that is secret in the program and in what the engine receives", async () => {
         const run = await build({}, "acc-pw");
-        expect(run.all(PASSWORD).map((p) => p.name).sort()).toEqual(["acc-pw-access-admin-password", "acc-pw-access-app-password"]);
+        expect(
+            run
+                .all(PASSWORD)
+                .map((p) => p.name)
+                .sort(),
+        ).toEqual(["acc-pw-access-admin-password", "acc-pw-access-app-password"]);
         const role = run.find(ROLE, "-app-role");
         expect(await isSecret(role.props.password as string)).toBe(true);
         expect(await resolve(role.props.password as string)).toBe("generated-acc-pw-access-app-password-0123456789abcdef");
@@ -122,7 +148,8 @@ describe("the docker stack", () => {
         expect(await isSecret(access.appConnectionString)).toBe(true);
         expect(await isSecret(access.adminConnectionString)).toBe(true);
         expect(await resolve(access.appConnectionString)).toBe(
-            "postgresql://memory_app:generated-acc-urls-access-app-password-0123456789abcdef@localhost:5432/ybryx");
+            "postgresql://memory_app:generated-acc-urls-access-app-password-0123456789abcdef@localhost:5432/ybryx",
+        );
         expect(await resolve(access.adminConnectionString)).toMatch(/^postgresql:\/\/memory_admin:generated-.*@localhost:5432\/ybryx$/);
         expect(await Promise.all(access.logins.map((login) => resolve(login.name)))).toEqual(["memory_app", "memory_admin"]);
         for (const login of access.logins) expect(await isSecret(login.password)).toBe(true);
@@ -139,7 +166,12 @@ describe("the docker stack", () => {
 
     it("declares one grant per rule of privileges.ts, with the rule's objects and privileges, to the roles by name", async () => {
         const run = await build({}, "acc-grants");
-        expect(run.all(GRANT).map((g) => g.name).sort()).toEqual(PRIVILEGE_RULES.map((rule) => `acc-grants-grants-${rule.key}`).sort());
+        expect(
+            run
+                .all(GRANT)
+                .map((g) => g.name)
+                .sort(),
+        ).toEqual(PRIVILEGE_RULES.map((rule) => `acc-grants-grants-${rule.key}`).sort());
         for (const rule of PRIVILEGE_RULES) {
             const grant = run.find(GRANT, `-grants-${rule.key}`);
             expect(await resolve(grant.props.role as string), rule.key).toBe(rule.grantee === "app" ? "memory_app" : "memory_admin");
@@ -170,7 +202,12 @@ describe("the pgvector stack", () => {
         expect(run.all(ROLE)).toHaveLength(2);
         expect(run.all(GRANT)).toHaveLength(PRIVILEGE_RULES.length);
         expect(run.all(EXTENSION)).toHaveLength(0);
-        expect(run.find(GRANT, "-app-functions").props.objects).toEqual(["get_active_session", "close_session", "match_goals", "match_beliefs"]);
+        expect(run.find(GRANT, "-app-functions").props.objects).toEqual([
+            "get_active_session",
+            "close_session",
+            "match_goals",
+            "match_beliefs",
+        ]);
     });
 });
 
@@ -185,7 +222,9 @@ describe("an external server with roles to create", () => {
         expect(provider.props.sslmode).toBe("require");
         expect(await settings(provider, "superuser")).toBe(false);
         expect(run.all(ROLE)).toHaveLength(2);
-        expect(await resolve(run.result.access.appConnectionString)).toMatch(/^postgresql:\/\/memory_app:.*@pg\.example\.com:5432\/memory\?sslmode=require$/);
+        expect(await resolve(run.result.access.appConnectionString)).toMatch(
+            /^postgresql:\/\/memory_app:.*@pg\.example\.com:5432\/memory\?sslmode=require$/,
+        );
     });
 
     it("creates the database from the maintenance database when createDatabase is on, and keeps it on destroy", async () => {
@@ -203,7 +242,10 @@ describe("an external server with roles to create", () => {
     });
 
     it("makes the schema wait for the created database even where no role is created", async () => {
-        const run = await build({ provisioner: "external", databaseUrl: managedUrl, createDatabase: "true", createRoles: "false" }, "acc-ext-db-noroles");
+        const run = await build(
+            { provisioner: "external", databaseUrl: managedUrl, createDatabase: "true", createRoles: "false" },
+            "acc-ext-db-noroles",
+        );
         expect(run.result.access.beforeSchema).toEqual([run.find(DATABASE).resource]);
         expect(dependsOn(run.find("test:index:Schema"))).toContain(run.find(DATABASE).resource);
     });
@@ -211,7 +253,11 @@ describe("an external server with roles to create", () => {
 
 describe("an external server with existing roles (Supabase)", () => {
     const supabase: RawConfig = {
-        provisioner: "external", databaseUrl: supabaseUrl, appRole: "authenticated", adminRole: "service_role", createRoles: "false",
+        provisioner: "external",
+        databaseUrl: supabaseUrl,
+        appRole: "authenticated",
+        adminRole: "service_role",
+        createRoles: "false",
     };
 
     it("creates no role and no password, and the schema waits on nothing of Access", async () => {
@@ -223,8 +269,15 @@ describe("an external server with existing roles (Supabase)", () => {
 
     it("grants only on the memory objects, never on the database, schema public or users it does not own", async () => {
         const run = await build(supabase, "acc-supa-grants");
-        const keys = run.all(GRANT).map((g) => g.name.replace("acc-supa-grants-grants-", "")).sort();
-        expect(keys).toEqual(privilegeRules({ rolesCreated: false }).map((rule) => rule.key).sort());
+        const keys = run
+            .all(GRANT)
+            .map((g) => g.name.replace("acc-supa-grants-grants-", ""))
+            .sort();
+        expect(keys).toEqual(
+            privilegeRules({ rolesCreated: false })
+                .map((rule) => rule.key)
+                .sort(),
+        );
         expect(keys).not.toContain("app-schema");
         expect(keys).not.toContain("admin-users");
         for (const key of ["app-tables", "admin-tables"]) {
@@ -237,7 +290,8 @@ describe("an external server with existing roles (Supabase)", () => {
         const { result } = await build(supabase, "acc-supa-urls");
         expect(await isSecret(result.access.appConnectionString)).toBe(true);
         expect(await resolve(result.access.appConnectionString)).toBe(
-            "postgresql://postgres:supabase-secret@db.example.supabase.co:5432/postgres?sslmode=require&options=-c%20role%3Dauthenticated");
+            "postgresql://postgres:supabase-secret@db.example.supabase.co:5432/postgres?sslmode=require&options=-c%20role%3Dauthenticated",
+        );
         expect(await resolve(result.access.adminConnectionString)).toMatch(/options=-c%20role%3Dservice_role$/);
     });
 });
@@ -252,6 +306,8 @@ describe("the stack component", () => {
         expect(await isSecret(run.result.adminConnectionString)).toBe(true);
         const dotenv = await resolve(run.result.dotenv);
         expect(dotenv).toMatch(/^DATABASE_URL=postgresql:\/\/postgres:/m);
-        expect(dotenv).toMatch(/^MEMORY_APP_DATABASE_URL=postgresql:\/\/memory_app:generated-acc-stack-access-app-password-0123456789abcdef@localhost:5432\/ybryx$/m);
+        expect(dotenv).toMatch(
+            /^MEMORY_APP_DATABASE_URL=postgresql:\/\/memory_app:generated-acc-stack-access-app-password-0123456789abcdef@localhost:5432\/ybryx$/m,
+        );
     });
 });

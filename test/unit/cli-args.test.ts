@@ -10,29 +10,75 @@ describe("parseCliArgs", () => {
         const args = parseCliArgs(["apply"], { DATABASE_URL: URL }, COMMANDS);
         expect(args).toMatchObject({
             command: "apply",
-            connection: { host: "db.example.com", port: 6543, database: "ybryx", user: "postgres", password: "s3cret@pw", sslMode: "require" },
+            connection: {
+                host: "db.example.com",
+                port: 6543,
+                database: "ybryx",
+                user: "postgres",
+                password: "s3cret@pw",
+                sslMode: "require",
+            },
             target: "postgresql://postgres:***@db.example.com:6543/ybryx?sslmode=require",
-            schema: { vector: false, vectorDimensions: 1536, vectorIndex: "hnsw", rls: true, appRole: "memory_app", adminRole: "memory_admin" },
+            schema: {
+                vector: false,
+                vectorDimensions: 1536,
+                vectorIndex: "hnsw",
+                rls: true,
+                appRole: "memory_app",
+                adminRole: "memory_admin",
+            },
             allowDataLoss: false,
             json: false,
         });
     });
 
     it("maps every flag onto the schema options, --url over DATABASE_URL", () => {
-        const args = parseCliArgs(["rollback", "--url", "postgres://u:p@h/d", "--vector", "--dimensions", "768", "--index", "ivfflat", "--no-rls",
-            "--app-role", "authenticated", "--admin-role", "service_role", "--allow-data-loss", "--json"], { DATABASE_URL: URL }, COMMANDS);
+        const args = parseCliArgs(
+            [
+                "rollback",
+                "--url",
+                "postgres://u:p@h/d",
+                "--vector",
+                "--dimensions",
+                "768",
+                "--index",
+                "ivfflat",
+                "--no-rls",
+                "--app-role",
+                "authenticated",
+                "--admin-role",
+                "service_role",
+                "--allow-data-loss",
+                "--json",
+            ],
+            { DATABASE_URL: URL },
+            COMMANDS,
+        );
         expect(args).toMatchObject({
             connection: { host: "h", port: 5432, database: "d" },
-            schema: { vector: true, vectorDimensions: 768, vectorIndex: "ivfflat", rls: false, appRole: "authenticated", adminRole: "service_role" },
+            schema: {
+                vector: true,
+                vectorDimensions: 768,
+                vectorIndex: "ivfflat",
+                rls: false,
+                appRole: "authenticated",
+                adminRole: "service_role",
+            },
             allowDataLoss: true,
             json: true,
         });
     });
 
     it("names the flag, not the config key, when a value breaks the stack's rules", () => {
-        expect(() => parseCliArgs(["apply", "--vector", "--dimensions", "3000"], { DATABASE_URL: URL }, COMMANDS)).toThrow(/^--dimensions 3000: pgvector's hnsw and ivfflat indexes accept at most 2000/);
-        expect(() => parseCliArgs(["apply", "--app-role", "Bad-Role"], { DATABASE_URL: URL }, COMMANDS)).toThrow(/^--app-role "Bad-Role": must be a lowercase SQL identifier/);
-        expect(() => parseCliArgs(["apply", "--app-role", "x", "--admin-role", "x"], { DATABASE_URL: URL }, COMMANDS)).toThrow(/^--admin-role "x": must differ from appRole/);
+        expect(() => parseCliArgs(["apply", "--vector", "--dimensions", "3000"], { DATABASE_URL: URL }, COMMANDS)).toThrow(
+            /^--dimensions 3000: pgvector's hnsw and ivfflat indexes accept at most 2000/,
+        );
+        expect(() => parseCliArgs(["apply", "--app-role", "Bad-Role"], { DATABASE_URL: URL }, COMMANDS)).toThrow(
+            /^--app-role "Bad-Role": must be a lowercase SQL identifier/,
+        );
+        expect(() => parseCliArgs(["apply", "--app-role", "x", "--admin-role", "x"], { DATABASE_URL: URL }, COMMANDS)).toThrow(
+            /^--admin-role "x": must differ from appRole/,
+        );
     });
 
     it("returns help for -h, whatever else is given", () => {
@@ -42,7 +88,9 @@ describe("parseCliArgs", () => {
 
     it("rejects a missing or unknown command and stray arguments as usage errors", () => {
         expect(() => parseCliArgs([], { DATABASE_URL: URL }, COMMANDS)).toThrow(UsageError);
-        expect(() => parseCliArgs(["migrate"], { DATABASE_URL: URL }, COMMANDS)).toThrow('unknown command "migrate"; commands: plan, apply, status, rollback, verify');
+        expect(() => parseCliArgs(["migrate"], { DATABASE_URL: URL }, COMMANDS)).toThrow(
+            'unknown command "migrate"; commands: plan, apply, status, rollback, verify',
+        );
         expect(() => parseCliArgs(["apply", "now"], { DATABASE_URL: URL }, COMMANDS)).toThrow('unexpected argument "now"');
     });
 });

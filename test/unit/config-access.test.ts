@@ -4,7 +4,6 @@ import { configErrorFor } from "../support/config-errors";
 
 const external = { provisioner: "external", databaseUrl: "postgresql://postgres:secret-pw@db.example.com:5432/memory" };
 
-
 describe("createDatabase", () => {
     it("is off by default, in both modes", () => {
         expect(parseConfig({}).createDatabase).toBe(false);
@@ -22,7 +21,11 @@ describe("createDatabase", () => {
     });
 
     it("is refused when databaseUrl names the maintenance database", () => {
-        const error = configErrorFor({ ...external, databaseUrl: "postgresql://postgres:secret-pw@db.example.com/postgres", createDatabase: "true" });
+        const error = configErrorFor({
+            ...external,
+            databaseUrl: "postgresql://postgres:secret-pw@db.example.com/postgres",
+            createDatabase: "true",
+        });
         expect(error.key).toBe("createDatabase");
         expect(error.message).toMatch(/maintenance database postgres/);
     });

@@ -5,19 +5,29 @@ import { configErrorFor } from "../support/config-errors";
 const pooling = (value: object): RawConfig => ({ pooling: JSON.stringify(value) });
 const client = (value: object): string => JSON.stringify(value);
 
-
 describe("pooling defaults", () => {
     it("pools per transaction with the seed's sizes, on 6432, with a pinned PgBouncer 1.26 image", () => {
         const config = parseConfig({});
         expect(config.pooling).toEqual({
-            enabled: true, mode: "transaction", defaultPoolSize: 5, reservePoolSize: 2, maxClientConn: 100, hostPort: 6432,
+            enabled: true,
+            mode: "transaction",
+            defaultPoolSize: 5,
+            reservePoolSize: 2,
+            maxClientConn: 100,
+            hostPort: 6432,
             image: "edoburu/pgbouncer:v1.26.0-p0",
         });
         expect(DEFAULT_PGBOUNCER_IMAGE).toBe(config.pooling.image);
     });
 
     it("gives the application the seed's client pool: 5 plus 10 overflow, 30 s timeout, recycle 1800 s, pre-ping", () => {
-        expect(parseConfig({}).client).toEqual({ poolSize: 5, maxOverflow: 10, poolTimeoutSeconds: 30, poolRecycleSeconds: 1800, prePing: true });
+        expect(parseConfig({}).client).toEqual({
+            poolSize: 5,
+            maxOverflow: 10,
+            poolTimeoutSeconds: 30,
+            poolRecycleSeconds: 1800,
+            prePing: true,
+        });
     });
 });
 
@@ -76,9 +86,12 @@ describe("the PgBouncer image", () => {
         expect(error.message).toContain("must be pinned to a version tag or a digest");
     });
 
-    it.each(["edoburu/pgbouncer:v1.25.2-p0", "registry.local:5000/pgbouncer:1.24.1", "edoburu/pgbouncer@sha256:0123abcd"])("accepts the pinned %s", (image) => {
-        expect(parseConfig(pooling({ image })).pooling.image).toBe(image);
-    });
+    it.each(["edoburu/pgbouncer:v1.25.2-p0", "registry.local:5000/pgbouncer:1.24.1", "edoburu/pgbouncer@sha256:0123abcd"])(
+        "accepts the pinned %s",
+        (image) => {
+            expect(parseConfig(pooling({ image })).pooling.image).toBe(image);
+        },
+    );
 });
 
 describe("bad pooling values", () => {

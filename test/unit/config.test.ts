@@ -2,25 +2,44 @@ import { describe, expect, it } from "vitest";
 import { connectionBudget, parseConfig, type RawConfig } from "../../engine/config/config";
 import { configErrorFor } from "../support/config-errors";
 
-
 describe("the defaults", () => {
     const config = parseConfig({});
 
     it("serve the dev stack: docker, postgres:15-alpine, ybryx as postgres on 5432, a generated password", () => {
         expect(config).toMatchObject({
-            provisioner: "docker", image: "postgres:15-alpine", database: "ybryx", user: "postgres",
-            password: undefined, hostPort: 5432, host: "localhost", sslMode: "disable",
+            provisioner: "docker",
+            image: "postgres:15-alpine",
+            database: "ybryx",
+            user: "postgres",
+            password: undefined,
+            hostPort: 5432,
+            host: "localhost",
+            sslMode: "disable",
         });
     });
 
     it("follow the seed: max_connections 20, PgBouncer pool 5, client pool 5 with overflow 10", () => {
         expect(config.maxConnections).toBe(20);
-        expect(config.pooling).toMatchObject({ enabled: true, mode: "transaction", defaultPoolSize: 5, maxClientConn: 100, hostPort: 6432 });
+        expect(config.pooling).toMatchObject({
+            enabled: true,
+            mode: "transaction",
+            defaultPoolSize: 5,
+            maxClientConn: 100,
+            hostPort: 6432,
+        });
         expect(config.client).toMatchObject({ poolSize: 5, maxOverflow: 10, prePing: true });
     });
 
     it("turn on RLS with the memory_app and memory_admin roles, keep data and the volume", () => {
-        expect(config).toMatchObject({ rls: true, appRole: "memory_app", adminRole: "memory_admin", createRoles: true, allowDataLoss: false, retainVolumeOnDestroy: true, protect: false });
+        expect(config).toMatchObject({
+            rls: true,
+            appRole: "memory_app",
+            adminRole: "memory_admin",
+            createRoles: true,
+            allowDataLoss: false,
+            retainVolumeOnDestroy: true,
+            protect: false,
+        });
     });
 
     it("fit in max_connections", () => {
@@ -31,7 +50,12 @@ describe("the defaults", () => {
 
 describe("vector search", () => {
     it("picks the pgvector image when vector is on and no image is given", () => {
-        expect(parseConfig({ vector: "true" })).toMatchObject({ image: "pgvector/pgvector:pg15", vector: true, vectorDimensions: 1536, vectorIndex: "hnsw" });
+        expect(parseConfig({ vector: "true" })).toMatchObject({
+            image: "pgvector/pgvector:pg15",
+            vector: true,
+            vectorDimensions: 1536,
+            vectorIndex: "hnsw",
+        });
     });
 
     it("refuses an image without pgvector when vector is on", () => {
@@ -102,8 +126,9 @@ describe("max_connections must hold what can be open at once", () => {
     });
 
     it("counts the client pool when the pooler is off", () => {
-        expect(configErrorFor({ pooling: '{"enabled": false}', client: '{"poolSize": 10, "maxOverflow": 10}' }).message)
-            .toContain("client.poolSize 10 + client.maxOverflow 10 + directConnections 2 = 22");
+        expect(configErrorFor({ pooling: '{"enabled": false}', client: '{"poolSize": 10, "maxOverflow": 10}' }).message).toContain(
+            "client.poolSize 10 + client.maxOverflow 10 + directConnections 2 = 22",
+        );
         expect(parseConfig({ pooling: '{"enabled": false}' }).pooling.enabled).toBe(false);
     });
 
@@ -117,22 +142,36 @@ describe("the external stack", () => {
 
     it("takes host, port, database, user and password from the URL and requires TLS", () => {
         expect(parseConfig({ provisioner: "external", databaseUrl: url })).toMatchObject({
-            host: "db.abc.supabase.co", hostPort: 5432, database: "postgres", user: "postgres", password: "s3cret-pass", sslMode: "require",
+            host: "db.abc.supabase.co",
+            hostPort: 5432,
+            database: "postgres",
+            user: "postgres",
+            password: "s3cret-pass",
+            sslMode: "require",
         });
     });
 
     it("needs the URL, a postgres scheme, a host, user and database", () => {
-        expect(configErrorFor({ provisioner: "external" }).message).toMatch(/required with provisioner: external; set it with `pulumi config set --secret/);
+        expect(configErrorFor({ provisioner: "external" }).message).toMatch(
+            /required with provisioner: external; set it with `pulumi config set --secret/,
+        );
         expect(configErrorFor({ provisioner: "external", databaseUrl: "not a url" }).key).toBe("databaseUrl");
-        expect(configErrorFor({ provisioner: "external", databaseUrl: "postgresql://db.abc.supabase.co/postgres" }).message).toMatch(/must name a user/);
+        expect(configErrorFor({ provisioner: "external", databaseUrl: "postgresql://db.abc.supabase.co/postgres" }).message).toMatch(
+            /must name a user/,
+        );
     });
 
     it("takes sslmode from the URL, and refuses a sslMode key that disagrees with it", () => {
         expect(parseConfig({ provisioner: "external", databaseUrl: `${url}?sslmode=verify-full` }).sslMode).toBe("verify-full");
-        expect(parseConfig({ provisioner: "external", databaseUrl: `${url}?sslmode=verify-full`, sslMode: "verify-full" }).sslMode).toBe("verify-full");
-        expect(configErrorFor({ provisioner: "external", databaseUrl: `${url}?sslmode=require`, sslMode: "disable" }).message)
-            .toMatch(/sslMode is "disable"; disagrees with databaseUrl's sslmode=require/);
-        expect(configErrorFor({ provisioner: "external", databaseUrl: `${url}?sslmode=always` }).message).toMatch(/sslmode must be one of disable/);
+        expect(parseConfig({ provisioner: "external", databaseUrl: `${url}?sslmode=verify-full`, sslMode: "verify-full" }).sslMode).toBe(
+            "verify-full",
+        );
+        expect(configErrorFor({ provisioner: "external", databaseUrl: `${url}?sslmode=require`, sslMode: "disable" }).message).toMatch(
+            /sslMode is "disable"; disagrees with databaseUrl's sslmode=require/,
+        );
+        expect(configErrorFor({ provisioner: "external", databaseUrl: `${url}?sslmode=always` }).message).toMatch(
+            /sslmode must be one of disable/,
+        );
     });
 
     it("refuses PgBouncer beside a server it does not run", () => {

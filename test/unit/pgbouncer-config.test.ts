@@ -3,8 +3,14 @@ import { scramVerifier } from "../support/scram";
 import { describe, expect, it } from "vitest";
 import { connectionBudget, DEFAULT_PGBOUNCER_IMAGE, parseConfig, type RawConfig } from "../../engine/config/config";
 import {
-    atLeast, pgbouncerSettings, pgbouncerVersionFromImage, PgBouncerConfigError, renderAuthFile, renderPgBouncerIni,
-    scramParameters, type PgBouncerSettings,
+    atLeast,
+    pgbouncerSettings,
+    pgbouncerVersionFromImage,
+    PgBouncerConfigError,
+    renderAuthFile,
+    renderPgBouncerIni,
+    scramParameters,
+    type PgBouncerSettings,
 } from "../../engine/render/pgbouncer";
 
 function settingsFor(raw: RawConfig = {}, place: Partial<PgBouncerSettings> = {}): PgBouncerSettings {
@@ -148,8 +154,12 @@ describe("bad settings are rejected, naming the setting", () => {
 
 describe("the auth file", () => {
     it("writes one quoted line per user, doubling quotes inside", () => {
-        expect(renderAuthFile([{ name: "postgres", password: 'pa"ss word' }, { name: "memory_app", password: "app-secret" }]))
-            .toBe('"postgres" "pa""ss word"\n"memory_app" "app-secret"\n');
+        expect(
+            renderAuthFile([
+                { name: "postgres", password: 'pa"ss word' },
+                { name: "memory_app", password: "app-secret" },
+            ]),
+        ).toBe('"postgres" "pa""ss word"\n"memory_app" "app-secret"\n');
     });
 
     it("writes a SCRAM verifier instead of a password when given one", () => {
@@ -159,7 +169,13 @@ describe("the auth file", () => {
 
     it.each<[string, Parameters<typeof renderAuthFile>[0]]>([
         ["no user", []],
-        ["a user twice", [{ name: "postgres", password: "a" }, { name: "postgres", password: "b" }]],
+        [
+            "a user twice",
+            [
+                { name: "postgres", password: "a" },
+                { name: "postgres", password: "b" },
+            ],
+        ],
         ["neither password nor verifier", [{ name: "postgres" }]],
         ["both password and verifier", [{ name: "postgres", password: "a", scramVerifier: scramVerifier("a") }]],
         ["a password over two lines", [{ name: "postgres", password: "line\nbreak" }]],
@@ -181,9 +197,10 @@ describe("SCRAM verifiers", () => {
         const salt = Buffer.from("W22ZaJ0SNY7soEsUEjb6gQ==", "base64");
         const verifier = scramVerifier("pencil", { salt, iterations: 4096 });
         const serverKey = Buffer.from(verifier.split(":").pop() as string, "base64");
-        const authMessage = "n=user,r=rOprNGfwEbeRWgbNEkqO,"
-            + "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,"
-            + "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
+        const authMessage =
+            "n=user,r=rOprNGfwEbeRWgbNEkqO," +
+            "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096," +
+            "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
         expect(createHmac("sha256", serverKey).update(authMessage).digest("base64")).toBe("6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
         expect(verifier.startsWith("SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$")).toBe(true);
     });

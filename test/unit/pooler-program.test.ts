@@ -11,7 +11,11 @@ const IMAGE = "docker:index/remoteImage:RemoteImage";
 const OWNER_PASSWORD = "owner-secret-password-0123";
 const APP_PASSWORD = "app-secret-password-4567";
 
-interface Upload { file: string; content: string; permissions?: string }
+interface Upload {
+    file: string;
+    content: string;
+    permissions?: string;
+}
 
 let state: MockedState;
 beforeAll(() => {
@@ -21,15 +25,22 @@ beforeAll(() => {
 async function poolerFor(raw: RawConfig = {}, extra: Partial<PoolerArgs> = {}, name = "memory-stack-dev-pooler") {
     const { Pooler } = await import("../../components/pooler");
     const config = configFor(raw);
-    return runProgram((opts) => new Pooler(name, {
-        pooling: config.pooling,
-        networkName: "memory-stack-dev-server-network",
-        serverHost: pulumi.output("memory-stack-dev-server-postgres"),
-        database: config.database,
-        owner: { name: config.user, password: pulumi.secret(OWNER_PASSWORD) },
-        users: [{ name: "memory_app", password: pulumi.secret(APP_PASSWORD) }],
-        ...extra,
-    }, opts));
+    return runProgram(
+        (opts) =>
+            new Pooler(
+                name,
+                {
+                    pooling: config.pooling,
+                    networkName: "memory-stack-dev-server-network",
+                    serverHost: pulumi.output("memory-stack-dev-server-postgres"),
+                    database: config.database,
+                    owner: { name: config.user, password: pulumi.secret(OWNER_PASSWORD) },
+                    users: [{ name: "memory_app", password: pulumi.secret(APP_PASSWORD) }],
+                    ...extra,
+                },
+                opts,
+            ),
+    );
 }
 
 async function uploadsOf(run: Awaited<ReturnType<typeof poolerFor>>): Promise<Record<string, Upload>> {
@@ -84,7 +95,8 @@ describe("the pooler container", () => {
     it("joins the server's network, where it reaches PostgreSQL by container name", async () => {
         const run = await poolerFor();
         expect(await resolve(run.find(CONTAINER).props.networksAdvanced as { name: string }[])).toEqual([
-            { name: "memory-stack-dev-server-network", aliases: ["pgbouncer"] }]);
+            { name: "memory-stack-dev-server-network", aliases: ["pgbouncer"] },
+        ]);
         expect(await resolve(run.result.configFile)).toContain("ybryx = host=memory-stack-dev-server-postgres port=5432 dbname=ybryx");
     });
 
@@ -99,11 +111,20 @@ describe("the pooler container", () => {
 describe("the uploaded files", () => {
     it("uploads pgbouncer.ini exactly as rendered for the image's PgBouncer version", async () => {
         const config = configFor({});
-        const expected = renderPgBouncerIni(pgbouncerSettings(config, {
-            serverHost: "memory-stack-dev-server-postgres", adminUsers: ["postgres"], statsUsers: [], version: "1.26.0",
-        }));
+        const expected = renderPgBouncerIni(
+            pgbouncerSettings(config, {
+                serverHost: "memory-stack-dev-server-postgres",
+                adminUsers: ["postgres"],
+                statsUsers: [],
+                version: "1.26.0",
+            }),
+        );
         const uploads = await uploadsOf(await poolerFor());
-        expect(uploads["/etc/pgbouncer/pgbouncer.ini"]).toEqual({ file: "/etc/pgbouncer/pgbouncer.ini", content: expected, permissions: "0644" });
+        expect(uploads["/etc/pgbouncer/pgbouncer.ini"]).toEqual({
+            file: "/etc/pgbouncer/pgbouncer.ini",
+            content: expected,
+            permissions: "0644",
+        });
         expect(expected).toContain("max_prepared_statements = 200");
     });
 
@@ -114,12 +135,16 @@ describe("the uploaded files", () => {
 
     it("writes the owner and every extra user to the auth file; a verifier replaces a password", async () => {
         const verifier = "SCRAM-SHA-256$4096:AAAAAAAAAAAAAAAAAAAAAA==$c3RvcmVk:c2VydmVy";
-        const run = await poolerFor({}, {
-            users: [
-                { name: "memory_app", password: pulumi.secret(APP_PASSWORD) },
-                { name: "memory_admin", scramVerifier: pulumi.secret(verifier), console: "stats" },
-            ],
-        }, "memory-stack-users-pooler");
+        const run = await poolerFor(
+            {},
+            {
+                users: [
+                    { name: "memory_app", password: pulumi.secret(APP_PASSWORD) },
+                    { name: "memory_admin", scramVerifier: pulumi.secret(verifier), console: "stats" },
+                ],
+            },
+            "memory-stack-users-pooler",
+        );
         const auth = (await uploadsOf(run))["/etc/pgbouncer/userlist.txt"];
         expect(auth.content).toBe(`"postgres" "${OWNER_PASSWORD}"\n"memory_app" "${APP_PASSWORD}"\n"memory_admin" "${verifier}"\n`);
         const ini = await resolve(run.result.configFile);
@@ -130,10 +155,14 @@ describe("the uploaded files", () => {
 
 describe("secrets", () => {
     it("keeps the auth file secret in the program and in the state the engine saw, even from plain passwords", async () => {
-        const run = await poolerFor({}, {
-            owner: { name: "postgres", password: OWNER_PASSWORD },
-            users: [{ name: "memory_app", password: APP_PASSWORD }],
-        }, "memory-stack-secret-pooler");
+        const run = await poolerFor(
+            {},
+            {
+                owner: { name: "postgres", password: OWNER_PASSWORD },
+                users: [{ name: "memory_app", password: APP_PASSWORD }],
+            },
+            "memory-stack-secret-pooler",
+        );
         const container = run.find(CONTAINER);
         expect(await isSecret(container.props.uploads as Upload[])).toBe(true);
         expect(container.opts.additionalSecretOutputs).toContain("uploads");
@@ -180,14 +209,18 @@ describe("client pool settings", () => {
     it("match the seed's 5/10 by default and name the pool mode behind the pooled URL", async () => {
         const { clientPoolSettings } = await import("../../components/pooler");
         expect(clientPoolSettings(configFor({}))).toEqual({
-            poolSize: 5, maxOverflow: 10, poolTimeoutSeconds: 30, poolRecycleSeconds: 1800, prePing: true, poolMode: "transaction",
+            poolSize: 5,
+            maxOverflow: 10,
+            poolTimeoutSeconds: 30,
+            poolRecycleSeconds: 1800,
+            prePing: true,
+            poolMode: "transaction",
         });
         expect(clientPoolSettings(configFor({ pooling: '{"enabled": false}' })).poolMode).toBe("direct");
     });
 });
 
 describe("in the stack", () => {
-
     it("puts a pooler beside the docker server, after it is healthy, with the roles Access created", async () => {
         const run = await runStack({}, "memory-stack-wired");
         const pooler = run.find("memory-stack:index:Pooler");
@@ -195,8 +228,9 @@ describe("in the stack", () => {
         expect(pooler.opts.dependsOn).toEqual([run.find(CONTAINER, "-server-postgres").resource]);
         const auth = (await resolve(run.find(CONTAINER, "-pooler-pgbouncer").props.uploads as Upload[]))[1].content;
         expect(auth.split("\n").map((line) => line.split(" ")[0])).toEqual(['"postgres"', '"memory_app"', '"memory_admin"', ""]);
-        expect(await resolve(run.find(CONTAINER, "-pooler-pgbouncer").props.networksAdvanced as { name: string }[]))
-            .toEqual([{ name: "memory-stack-wired-server-network", aliases: ["pgbouncer"] }]);
+        expect(await resolve(run.find(CONTAINER, "-pooler-pgbouncer").props.networksAdvanced as { name: string }[])).toEqual([
+            { name: "memory-stack-wired-server-network", aliases: ["pgbouncer"] },
+        ]);
     });
 
     it("outputs pooledPort, a secret pooledConnectionString and the client pool settings", async () => {

@@ -15,8 +15,8 @@ describe("the privilege list", () => {
 
     it("accounts for every public function of the schema, in both variants", () => {
         for (const vector of [false, true]) {
-            const publicFunctions = expectedObjects({ ...DEFAULT_OPTIONS, vector }).functions
-                .filter((f) => f.startsWith("public."))
+            const publicFunctions = expectedObjects({ ...DEFAULT_OPTIONS, vector })
+                .functions.filter((f) => f.startsWith("public."))
                 .map((f) => f.slice("public.".length, f.indexOf("(")));
             expect([...APP_FUNCTIONS, ...MAINTENANCE_FUNCTIONS, ...TRIGGER_FUNCTIONS].sort()).toEqual(publicFunctions.sort());
         }
@@ -54,7 +54,9 @@ describe("renderGrants and renderRevokes", () => {
     it("render the rules as the provider runs them, in lowercase SQL with quoted identifiers", () => {
         const [connect, , tables] = renderGrants(PRIVILEGE_RULES, target);
         expect(connect).toBe('grant connect on database "ybryx" to "memory_app"');
-        expect(tables).toBe('grant select, insert, update, delete on table "public"."belief_graphs", "public"."goal_assessments", "public"."agent_executions", "public"."sessions" to "memory_app"');
+        expect(tables).toBe(
+            'grant select, insert, update, delete on table "public"."belief_graphs", "public"."goal_assessments", "public"."agent_executions", "public"."sessions" to "memory_app"',
+        );
         expect(renderGrants([rule("admin-users-memory-columns")], target)).toEqual([
             'grant update ("memory_preferences", "memory_enabled", "last_memory_activity_at") on table "public"."users" to "memory_admin"',
         ]);
@@ -69,7 +71,8 @@ describe("renderGrants and renderRevokes", () => {
     });
 
     it("quote a role name that needs it", () => {
-        expect(renderGrants([rule("app-schema")], { ...target, roles: { ...target.roles, app: 'we"ird' } }))
-            .toEqual(['grant usage on schema "public" to "we""ird"']);
+        expect(renderGrants([rule("app-schema")], { ...target, roles: { ...target.roles, app: 'we"ird' } })).toEqual([
+            'grant usage on schema "public" to "we""ird"',
+        ]);
     });
 });

@@ -1,9 +1,21 @@
 import { describe, expect, it } from "vitest";
 import {
-    loadMigrationSources, renderMigrations, renderRollback, schemaChecksum, type MigrationSource, type SchemaOptions,
+    loadMigrationSources,
+    renderMigrations,
+    renderRollback,
+    schemaChecksum,
+    type MigrationSource,
+    type SchemaOptions,
 } from "../../engine/migrate/render";
 
-const base: SchemaOptions = { vector: false, vectorDimensions: 1536, vectorIndex: "hnsw", rls: true, appRole: "memory_app", adminRole: "memory_admin" };
+const base: SchemaOptions = {
+    vector: false,
+    vectorDimensions: 1536,
+    vectorIndex: "hnsw",
+    rls: true,
+    appRole: "memory_app",
+    adminRole: "memory_admin",
+};
 const src = (name: string, text: string): MigrationSource => ({ name, text });
 const names = (options: Partial<SchemaOptions>) => renderMigrations(loadMigrationSources(), { ...base, ...options }).map((m) => m.name);
 
@@ -18,29 +30,45 @@ describe("loading the sql directory", () => {
 
 describe("rendering placeholders", () => {
     it("renders role placeholders as quoted identifiers and quoted string literals", () => {
-        const [m] = renderMigrations([src("0001_a.sql", "-- requires: rls\ngrant x to {{app_role}}, {{admin_role}}; select {{app_role_name}}, {{admin_role_name}};")],
-            { ...base, appRole: `we"ird'role`, adminRole: "Admin" });
+        const [m] = renderMigrations(
+            [
+                src(
+                    "0001_a.sql",
+                    "-- requires: rls\ngrant x to {{app_role}}, {{admin_role}}; select {{app_role_name}}, {{admin_role_name}};",
+                ),
+            ],
+            { ...base, appRole: `we"ird'role`, adminRole: "Admin" },
+        );
         expect(m.sql).toBe(`-- requires: rls\ngrant x to "we""ird'role", "Admin"; select 'we"ird''role', 'Admin';`);
     });
 
     it("renders vector dimensions and index method in vector files", () => {
-        const [m] = renderMigrations([src("0001_v.sql", "-- requires: vector\nvector({{vector_dimensions}}) using {{ vector_index }}")],
-            { ...base, vector: true, vectorDimensions: 768, vectorIndex: "ivfflat" });
+        const [m] = renderMigrations([src("0001_v.sql", "-- requires: vector\nvector({{vector_dimensions}}) using {{ vector_index }}")], {
+            ...base,
+            vector: true,
+            vectorDimensions: 768,
+            vectorIndex: "ivfflat",
+        });
         expect(m.sql).toBe("-- requires: vector\nvector(768) using ivfflat");
     });
 
     it("refuses an unknown placeholder, naming the file and the placeholder", () => {
-        expect(() => renderMigrations([src("0003_x.sql", "select {{app_rol}}")], base)).toThrow(/0003_x\.sql: unknown placeholder \{\{app_rol\}\}/);
+        expect(() => renderMigrations([src("0003_x.sql", "select {{app_rol}}")], base)).toThrow(
+            /0003_x\.sql: unknown placeholder \{\{app_rol\}\}/,
+        );
     });
 
     it("refuses vector placeholders in a file that does not require vector, so shared files never vary", () => {
-        expect(() => renderMigrations([src("0004_y.sql", "vector({{vector_dimensions}})")], { ...base, vector: true }))
-            .toThrow(/0004_y\.sql: \{\{vector_dimensions\}\} may only appear/);
+        expect(() => renderMigrations([src("0004_y.sql", "vector({{vector_dimensions}})")], { ...base, vector: true })).toThrow(
+            /0004_y\.sql: \{\{vector_dimensions\}\} may only appear/,
+        );
     });
 
     it("refuses options that would render unsafe or invalid SQL", () => {
         const one = [src("0001_a.sql", "select 1")];
-        expect(() => renderMigrations(one, { ...base, vectorIndex: "btree" as "hnsw" })).toThrow(/vectorIndex "btree" must be hnsw or ivfflat/);
+        expect(() => renderMigrations(one, { ...base, vectorIndex: "btree" as "hnsw" })).toThrow(
+            /vectorIndex "btree" must be hnsw or ivfflat/,
+        );
         expect(() => renderMigrations(one, { ...base, vectorDimensions: 0 })).toThrow(/vectorDimensions 0/);
         expect(() => renderMigrations(one, { ...base, vectorDimensions: 1.5 })).toThrow(/vectorDimensions 1.5/);
         expect(() => renderMigrations(one, { ...base, appRole: "a$$b" })).toThrow(/appRole "a\$\$b"/);
@@ -51,7 +79,9 @@ describe("rendering placeholders", () => {
     it("refuses badly named or duplicate-numbered files and unknown requirements", () => {
         expect(() => renderMigrations([src("1_a.sql", "")], base)).toThrow(/"1_a\.sql" must look like NNNN_topic\.sql/);
         expect(() => renderMigrations([src("0001_a.sql", ""), src("0001_b.sql", "")], base)).toThrow(/share the number 0001/);
-        expect(() => renderMigrations([src("0001_a.sql", "-- requires: pgcron\n")], base)).toThrow(/0001_a\.sql: unknown requirement "pgcron"/);
+        expect(() => renderMigrations([src("0001_a.sql", "-- requires: pgcron\n")], base)).toThrow(
+            /0001_a\.sql: unknown requirement "pgcron"/,
+        );
     });
 });
 
@@ -63,7 +93,10 @@ describe("choosing files by variant", () => {
     });
 
     it("reads requirements only from the header comment", () => {
-        const files = [src("0001_a.sql", "-- intent\n-- requires: vector\nselect 1;"), src("0002_b.sql", "-- intent\nselect 1;\n-- requires: vector\n")];
+        const files = [
+            src("0001_a.sql", "-- intent\n-- requires: vector\nselect 1;"),
+            src("0002_b.sql", "-- intent\nselect 1;\n-- requires: vector\n"),
+        ];
         expect(renderMigrations(files, base).map((m) => m.name)).toEqual(["0002_b.sql"]);
     });
 

@@ -11,7 +11,6 @@ beforeAll(() => {
     installMocks("dev");
 });
 
-
 describe("the schema migration in the stack", () => {
     it("is one child named <stack>-schema that waits for the healthy server and the roles", async () => {
         const run = await runStack({}, "memory-stack-dev");
@@ -28,7 +27,7 @@ describe("the schema migration in the stack", () => {
     it("migrates over the direct connection as a secret, never the pooler, and keeps it secret in state", async () => {
         const schema = (await runStack({}, "memory-stack-direct")).find(SCHEMA_MIGRATION_TOKEN);
         expect(await isSecret(schema.props.connection as never)).toBe(true);
-        const connection = await resolve(schema.props.connection as never) as { host: string; port: number; user: string };
+        const connection = (await resolve(schema.props.connection as never)) as { host: string; port: number; user: string };
         expect(connection).toMatchObject({ host: "localhost", port: 5432, user: "postgres" });
         expect(schema.opts.additionalSecretOutputs).toContain("connection");
     });
@@ -41,7 +40,9 @@ describe("the schema migration in the stack", () => {
         expect(dev.props.memoryTables).toHaveLength(7);
         expect(dev.props.allowDataLoss).toBe(false);
 
-        const vector = (await runStack({ vector: "true", vectorDimensions: "768", allowDataLoss: "true" }, "memory-stack-vec")).find(SCHEMA_MIGRATION_TOKEN);
+        const vector = (await runStack({ vector: "true", vectorDimensions: "768", allowDataLoss: "true" }, "memory-stack-vec")).find(
+            SCHEMA_MIGRATION_TOKEN,
+        );
         expect(vector.props.variant).toBe("vector(768,hnsw)");
         expect((vector.props.migrations as { name: string }[]).at(-1)?.name).toBe("0010_vector.sql");
         expect(vector.props.allowDataLoss).toBe(true);

@@ -11,7 +11,6 @@ beforeAll(() => {
     installMocks("dev");
 });
 
-
 describe("the dev stack (docker, postgres:15-alpine)", () => {
     it("runs postgres:15-alpine with the database, user and generated password in its environment", async () => {
         const run = await runStack({});
@@ -74,7 +73,8 @@ describe("the dev stack (docker, postgres:15-alpine)", () => {
         expect(await isSecret(result.connectionString)).toBe(true);
         expect(await isSecret(result.dotenv)).toBe(true);
         expect(await resolve(result.connectionString)).toBe(
-            "postgresql://postgres:generated-memory-stack-dev-server-password-0123456789abcdef@localhost:5432/ybryx");
+            "postgresql://postgres:generated-memory-stack-dev-server-password-0123456789abcdef@localhost:5432/ybryx",
+        );
         expect(await resolve(result.dotenv)).toMatch(/^DATABASE_URL=postgresql:\/\/postgres:.*@localhost:5432\/ybryx$/m);
     });
 });
@@ -82,7 +82,10 @@ describe("the dev stack (docker, postgres:15-alpine)", () => {
 describe("the dotenv output", () => {
     it("gives the owner's and the app role's URLs, direct and through PgBouncer", async () => {
         const dotenv = await resolve((await runStack({}, "memory-stack-env")).result.dotenv);
-        const keys = dotenv.trim().split("\n").map((line) => line.split("=")[0]);
+        const keys = dotenv
+            .trim()
+            .split("\n")
+            .map((line) => line.split("=")[0]);
         expect(keys).toEqual(["DATABASE_URL", "MEMORY_APP_DATABASE_URL", "DATABASE_POOLED_URL", "MEMORY_APP_POOLED_DATABASE_URL"]);
         expect(dotenv).toMatch(/^DATABASE_POOLED_URL=postgresql:\/\/postgres:[^@]+@localhost:6432\/ybryx$/m);
         expect(dotenv).toMatch(/^MEMORY_APP_POOLED_DATABASE_URL=postgresql:\/\/memory_app:[^@]+@localhost:6432\/ybryx$/m);

@@ -24,7 +24,13 @@ function deployed(e: Expectations): CatalogSnapshot {
             const fingerprint = fingerprints.functions[functionName(signature)];
             return { signature, bodyMd5: fingerprint?.bodyMd5 ?? "unproven", securityDefiner: fingerprint?.securityDefiner ?? false };
         }),
-        triggers: manifest.triggers.map(({ table, name }) => ({ table, name, tgtype: fingerprints.triggers[name].tgtype, enabled: true, function: fingerprints.triggers[name].function })),
+        triggers: manifest.triggers.map(({ table, name }) => ({
+            table,
+            name,
+            tgtype: fingerprints.triggers[name].tgtype,
+            enabled: true,
+            function: fingerprints.triggers[name].function,
+        })),
         policies: manifest.policies.map((policy) => ({ ...policy })),
         usersInsertable: true,
     };
@@ -41,17 +47,30 @@ describe("compareCatalog", () => {
         const { problems, counts } = compareCatalog(expected, deployed(expected));
 
         expect(problems).toEqual([]);
-        expect(counts).toEqual({ extensions: 1, tables: 7, columns: 96, views: 3, functions: 4, otherFunctions: 6, triggers: 4, indexes: 49, policies: 14, rlsTables: 7 });
+        expect(counts).toEqual({
+            extensions: 1,
+            tables: 7,
+            columns: 96,
+            views: 3,
+            functions: 4,
+            otherFunctions: 6,
+            triggers: 4,
+            indexes: 49,
+            policies: 14,
+            rlsTables: 7,
+        });
     });
 
     it("names a missing index, view, policy, extension and column", () => {
-        expect(problemsOf((s) => {
-            s.indexes = s.indexes.filter((i) => i.name !== "idx_memory_logs_tags");
-            s.relations = s.relations.filter((r) => r.name !== "memory_operation_summary");
-            s.policies = s.policies.filter((p) => p.name !== "audit_logs_admin_all");
-            s.extensions = s.extensions.filter((x) => x !== "uuid-ossp");
-            s.columns = s.columns.filter((c) => !(c.table === "users" && c.name === "memory_enabled"));
-        })).toEqual([
+        expect(
+            problemsOf((s) => {
+                s.indexes = s.indexes.filter((i) => i.name !== "idx_memory_logs_tags");
+                s.relations = s.relations.filter((r) => r.name !== "memory_operation_summary");
+                s.policies = s.policies.filter((p) => p.name !== "audit_logs_admin_all");
+                s.extensions = s.extensions.filter((x) => x !== "uuid-ossp");
+                s.columns = s.columns.filter((c) => !(c.table === "users" && c.name === "memory_enabled"));
+            }),
+        ).toEqual([
             "extension uuid-ossp: missing",
             "view memory_operation_summary: missing",
             "column users.memory_enabled: missing",
@@ -61,13 +80,15 @@ describe("compareCatalog", () => {
     });
 
     it("names a function with another body or another security, and a trigger disabled, rewired or gone", () => {
-        expect(problemsOf((s) => {
-            s.functions.find((f) => f.signature.startsWith("public.close_session("))!.bodyMd5 = "0".repeat(32);
-            s.functions.find((f) => f.signature.startsWith("public.forget_user("))!.securityDefiner = true;
-            s.triggers[0].enabled = false;
-            s.triggers[1].function = "public.something_else";
-            s.triggers.pop();
-        })).toEqual([
+        expect(
+            problemsOf((s) => {
+                s.functions.find((f) => f.signature.startsWith("public.close_session("))!.bodyMd5 = "0".repeat(32);
+                s.functions.find((f) => f.signature.startsWith("public.forget_user("))!.securityDefiner = true;
+                s.triggers[0].enabled = false;
+                s.triggers[1].function = "public.something_else";
+                s.triggers.pop();
+            }),
+        ).toEqual([
             "function public.close_session(session_id uuid, status text): body differs from the one in 0005_functions_triggers.sql",
             "function public.forget_user(target_user_id uuid): is security definer, 0007_maintenance.sql says otherwise",
             "trigger sessions.update_sessions_updated_at: disabled; alter table ... enable trigger",
@@ -77,11 +98,13 @@ describe("compareCatalog", () => {
     });
 
     it("names a table turned into a view, RLS turned off and an invalid index", () => {
-        expect(problemsOf((s) => {
-            s.relations.find((r) => r.name === "cognitive_metrics")!.kind = "v";
-            s.relations.find((r) => r.name === "sessions")!.rls = false;
-            s.indexes.find((i) => i.name === "sessions_pkey")!.valid = false;
-        })).toEqual([
+        expect(
+            problemsOf((s) => {
+                s.relations.find((r) => r.name === "cognitive_metrics")!.kind = "v";
+                s.relations.find((r) => r.name === "sessions")!.rls = false;
+                s.indexes.find((i) => i.name === "sessions_pkey")!.valid = false;
+            }),
+        ).toEqual([
             "table cognitive_metrics: is a view, not a table",
             "index sessions.sessions_pkey: invalid (a failed concurrent build?); reindex it",
             "rls sessions: row level security is disabled; alter table ... enable row level security",
@@ -89,33 +112,50 @@ describe("compareCatalog", () => {
     });
 
     it("reports a missing table once, not once per column", () => {
-        expect(problemsOf((s) => {
-            s.relations = s.relations.filter((r) => r.name !== "audit_logs");
-            s.columns = s.columns.filter((c) => c.table !== "audit_logs");
-            s.indexes = s.indexes.filter((i) => i.table !== "audit_logs");
-            s.policies = s.policies.filter((p) => p.table !== "audit_logs");
-        }).filter((line) => !line.startsWith("index ") && !line.startsWith("policy "))).toEqual(["table audit_logs: missing"]);
+        expect(
+            problemsOf((s) => {
+                s.relations = s.relations.filter((r) => r.name !== "audit_logs");
+                s.columns = s.columns.filter((c) => c.table !== "audit_logs");
+                s.indexes = s.indexes.filter((i) => i.table !== "audit_logs");
+                s.policies = s.policies.filter((p) => p.table !== "audit_logs");
+            }).filter((line) => !line.startsWith("index ") && !line.startsWith("policy ")),
+        ).toEqual(["table audit_logs: missing"]);
     });
 });
 
 describe("formatReport", () => {
     const report = (changes: Partial<VerificationReport>): VerificationReport => ({
-        ok: true, variant: "jsonb", applied: true, problems: [], skipped: [], checksPassed: 16, durationMs: 42, checkedAt: "2026-01-01T00:00:00.000Z",
-        roundTrips: { catalog: 1, functional: 80 }, counts: compareCatalog(expected, deployed(expected)).counts, ...changes,
+        ok: true,
+        variant: "jsonb",
+        applied: true,
+        problems: [],
+        skipped: [],
+        checksPassed: 16,
+        durationMs: 42,
+        checkedAt: "2026-01-01T00:00:00.000Z",
+        roundTrips: { catalog: 1, functional: 80 },
+        counts: compareCatalog(expected, deployed(expected)).counts,
+        ...changes,
     });
 
     it("sums up a pass in one line with the seed's counts", () => {
-        expect(formatReport(report({}))).toBe("memory schema verified (jsonb): 7 tables, 3 views, 4 seed functions (+6 more), "
-            + "4 triggers, 49 indexes, 14 policies, 16 behaviour checks passed in 42 ms");
+        expect(formatReport(report({}))).toBe(
+            "memory schema verified (jsonb): 7 tables, 3 views, 4 seed functions (+6 more), " +
+                "4 triggers, 49 indexes, 14 policies, 16 behaviour checks passed in 42 ms",
+        );
     });
 
     it("lists every problem, the checks not run, and what to do", () => {
-        const text = formatReport(report({
-            ok: false,
-            problems: [{ kind: "index", name: "sessions.idx_sessions_status", issue: "missing" },
-                { kind: "check", name: "a foreign key rejects an orphan", issue: "it succeeded" }],
-            skipped: [{ name: "view user_session_stats answers", reason: "needs view user_session_stats, which is missing or broken" }],
-        }));
+        const text = formatReport(
+            report({
+                ok: false,
+                problems: [
+                    { kind: "index", name: "sessions.idx_sessions_status", issue: "missing" },
+                    { kind: "check", name: "a foreign key rejects an orphan", issue: "it succeeded" },
+                ],
+                skipped: [{ name: "view user_session_stats answers", reason: "needs view user_session_stats, which is missing or broken" }],
+            }),
+        );
 
         expect(text.split("\n").slice(0, 4)).toEqual([
             "memory schema verification failed (jsonb): 2 problem(s)",
@@ -128,7 +168,8 @@ describe("formatReport", () => {
 
     it("tells a database that never had the schema to apply it", () => {
         const counts = { ...report({}).counts, tables: 0 };
-        expect(formatReport(report({ ok: false, applied: false, counts, problems: [{ kind: "table", name: "sessions", issue: "missing" }] })))
-            .toContain("never applied to this database");
+        expect(
+            formatReport(report({ ok: false, applied: false, counts, problems: [{ kind: "table", name: "sessions", issue: "missing" }] })),
+        ).toContain("never applied to this database");
     });
 });

@@ -19,34 +19,56 @@ describe("fingerprintMigrations on the real migrations", () => {
     }
 
     it("takes the similarity functions from the vector migration in the vector variant", async () => {
-        expect((await fingerprintMigrations(migrationsFor({ vector: false }))).functions["public.match_goals"].migration).toBe("0008_similarity_jsonb.sql");
-        expect((await fingerprintMigrations(migrationsFor({ vector: true }))).functions["public.match_goals"].migration).toBe("0010_vector.sql");
+        expect((await fingerprintMigrations(migrationsFor({ vector: false }))).functions["public.match_goals"].migration).toBe(
+            "0008_similarity_jsonb.sql",
+        );
+        expect((await fingerprintMigrations(migrationsFor({ vector: true }))).functions["public.match_goals"].migration).toBe(
+            "0010_vector.sql",
+        );
     });
 
     it("reads each trigger's table, firing and function", async () => {
         const { triggers } = await fingerprintMigrations(migrationsFor());
 
-        expect(triggers.update_sessions_updated_at).toEqual(
-            { table: "sessions", tgtype: 1 | 2 | 16, function: "public.update_updated_at_column", migration: "0005_functions_triggers.sql" });
-        expect(triggers.calculate_agent_execution_duration).toMatchObject(
-            { table: "agent_executions", tgtype: 1 | 2 | 4 | 16, function: "public.calculate_execution_duration" });
+        expect(triggers.update_sessions_updated_at).toEqual({
+            table: "sessions",
+            tgtype: 1 | 2 | 16,
+            function: "public.update_updated_at_column",
+            migration: "0005_functions_triggers.sql",
+        });
+        expect(triggers.calculate_agent_execution_duration).toMatchObject({
+            table: "agent_executions",
+            tgtype: 1 | 2 | 4 | 16,
+            function: "public.calculate_execution_duration",
+        });
     });
 });
 
 describe("fingerprintMigrations on small migrations", () => {
     it("fingerprints the text between the dollar quotes, which is what pg_proc.prosrc holds", async () => {
         const body = "\nbegin\n    return 1;\nend\n";
-        const { functions } = await fingerprintMigrations([{ name: "0001_f.sql",
-            sql: `create or replace function app.one() returns int language plpgsql security definer set search_path = '' as $fn$${body}$fn$;` }]);
+        const { functions } = await fingerprintMigrations([
+            {
+                name: "0001_f.sql",
+                sql: `create or replace function app.one() returns int language plpgsql security definer set search_path = '' as $fn$${body}$fn$;`,
+            },
+        ]);
 
         expect(functions["app.one"]).toEqual({ bodyMd5: md5(body), securityDefiner: true, migration: "0001_f.sql" });
     });
 
     it("keeps the last definition, forgets a dropped function and ignores one created inside a do block", async () => {
         const { functions } = await fingerprintMigrations([
-            { name: "0001_a.sql", sql: "create function f() returns int language sql as $$ select 1 $$;\ncreate function g() returns int language sql as $$ select 1 $$;" },
-            { name: "0002_b.sql", sql: "create or replace function public.f() returns int language sql as $$ select 2 $$;\ndrop function if exists g();\n"
-                + "do $$ begin create function h() returns int language sql as $b$ select 3 $b$; end $$;" },
+            {
+                name: "0001_a.sql",
+                sql: "create function f() returns int language sql as $$ select 1 $$;\ncreate function g() returns int language sql as $$ select 1 $$;",
+            },
+            {
+                name: "0002_b.sql",
+                sql:
+                    "create or replace function public.f() returns int language sql as $$ select 2 $$;\ndrop function if exists g();\n" +
+                    "do $$ begin create function h() returns int language sql as $b$ select 3 $b$; end $$;",
+            },
         ]);
 
         expect(Object.keys(functions)).toEqual(["public.f"]);
@@ -54,16 +76,23 @@ describe("fingerprintMigrations on small migrations", () => {
     });
 
     it("packs timing, events and level like pg_trigger.tgtype and forgets a dropped trigger", async () => {
-        const { triggers } = await fingerprintMigrations([{ name: "0001_t.sql", sql: [
-            "create trigger a after insert or delete on public.t for each statement execute procedure public.f()",
-            "create trigger b instead of update on v for each row execute function f()",
-            'create trigger c before truncate on "T" execute function f()',
-            "create trigger d before update of x, y on t for each row execute function f()",
-            "drop trigger if exists c on \"T\"",
-        ].join(";\n") }]);
+        const { triggers } = await fingerprintMigrations([
+            {
+                name: "0001_t.sql",
+                sql: [
+                    "create trigger a after insert or delete on public.t for each statement execute procedure public.f()",
+                    "create trigger b instead of update on v for each row execute function f()",
+                    'create trigger c before truncate on "T" execute function f()',
+                    "create trigger d before update of x, y on t for each row execute function f()",
+                    'drop trigger if exists c on "T"',
+                ].join(";\n"),
+            },
+        ]);
 
         expect(Object.fromEntries(Object.entries(triggers).map(([name, t]) => [name, [t.table, t.tgtype]]))).toEqual({
-            a: ["t", 4 | 8], b: ["v", 1 | 64 | 16], d: ["t", 1 | 2 | 16],
+            a: ["t", 4 | 8],
+            b: ["v", 1 | 64 | 16],
+            d: ["t", 1 | 2 | 16],
         });
     });
 });

@@ -11,7 +11,6 @@ beforeAll(() => {
     installMocks("dev");
 });
 
-
 describe("the verification in the stack", () => {
     it("is one child named <stack>-verification that runs after the schema and every grant", async () => {
         const run = await runStack({}, "memory-stack-dev");
@@ -38,8 +37,9 @@ describe("the verification in the stack", () => {
 
     it("expects the configured variant, roles and rls", async () => {
         const dev = await ((await runStack({}, "memory-stack-jsonb")).find(VERIFICATION_TOKEN).props.expected as Promise<Expectations>);
-        const vector = await ((await runStack({ vector: "true", vectorDimensions: "768", rls: "false" }, "memory-stack-vec"))
-            .find(VERIFICATION_TOKEN).props.expected as Promise<Expectations>);
+        const vector = await ((
+            await runStack({ vector: "true", vectorDimensions: "768", rls: "false" }, "memory-stack-vec")
+        ).find(VERIFICATION_TOKEN).props.expected as Promise<Expectations>);
 
         expect(dev).toMatchObject({ variant: "jsonb", rls: true, appRole: "memory_app", adminRole: "memory_admin" });
         expect(dev.manifest.indexes).toHaveLength(49);
@@ -52,6 +52,14 @@ describe("the verification in the stack", () => {
         const run = await runStack({}, "memory-stack-summary");
         const summary = await resolve(run.result.verification.summary);
 
-        expect(Object.keys(summary).sort()).toEqual(["checkedAt", "checksPassed", "counts", "durationMs", "roundTrips", "schemaChecksum", "variant"]);
+        expect(Object.keys(summary).sort()).toEqual([
+            "checkedAt",
+            "checksPassed",
+            "counts",
+            "durationMs",
+            "roundTrips",
+            "schemaChecksum",
+            "variant",
+        ]);
     });
 });

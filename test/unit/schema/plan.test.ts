@@ -39,7 +39,9 @@ describe("planMigrations", () => {
         const rerendered = migration(vectorFile.name, "alter table one add column v vector(768);");
         const plan = planMigrations([row(one, "vector(3,hnsw)"), row(vectorFile, "vector(3,hnsw)")], [one, rerendered], "vector(768,hnsw)");
         const message = new SchemaRefusedError(plan.drift).message;
-        expect(message).toContain("0010_vector.sql was applied for variant vector(3,hnsw), but this program renders it for vector(768,hnsw)");
+        expect(message).toContain(
+            "0010_vector.sql was applied for variant vector(3,hnsw), but this program renders it for vector(768,hnsw)",
+        );
         expect(message).toContain("vectorDimensions and vectorIndex cannot change");
     });
 

@@ -14,11 +14,9 @@ describe("splitStatements (PostgreSQL's own parser)", () => {
     });
 
     it("keeps semicolons inside strings, quoted identifiers, comments and dollar quotes", async () => {
-        expect(await texts(`select 'a;b', "c;d" from t; -- x;y\nselect $$ e; $$, $tag$ f; $$ g; $tag$; /* h; /* nested; */ i; */ select 1`)).toEqual([
-            `select 'a;b', "c;d" from t`,
-            "select $$ e; $$, $tag$ f; $$ g; $tag$",
-            "select 1",
-        ]);
+        expect(
+            await texts(`select 'a;b', "c;d" from t; -- x;y\nselect $$ e; $$, $tag$ f; $$ g; $tag$; /* h; /* nested; */ i; */ select 1`),
+        ).toEqual([`select 'a;b', "c;d" from t`, "select $$ e; $$, $tag$ f; $$ g; $tag$", "select 1"]);
     });
 
     it("honours doubled quotes and backslash escapes in E-strings", async () => {
@@ -26,7 +24,8 @@ describe("splitStatements (PostgreSQL's own parser)", () => {
     });
 
     it("keeps a begin atomic function body whole", async () => {
-        const sql = "create or replace function f(x int) returns int language sql begin atomic select case when x > 0 then 1 else 0 end; select 2; end; select 3;";
+        const sql =
+            "create or replace function f(x int) returns int language sql begin atomic select case when x > 0 then 1 else 0 end; select 2; end; select 3;";
         expect(await texts(sql)).toEqual([
             "create or replace function f(x int) returns int language sql begin atomic select case when x > 0 then 1 else 0 end; select 2; end",
             "select 3",
@@ -35,7 +34,10 @@ describe("splitStatements (PostgreSQL's own parser)", () => {
 
     it("counts characters, not bytes, after text in other scripts", async () => {
         const statements = await splitStatements("-- naïve — ünïcode ✓\nselect 'é';\nselect 2;");
-        expect(statements.map(({ text, line }) => ({ text, line }))).toEqual([{ text: "select 'é'", line: 2 }, { text: "select 2", line: 3 }]);
+        expect(statements.map(({ text, line }) => ({ text, line }))).toEqual([
+            { text: "select 'é'", line: 2 },
+            { text: "select 2", line: 3 },
+        ]);
     });
 
     it("drops empty statements and trailing comments", async () => {
@@ -50,10 +52,15 @@ describe("splitStatements (PostgreSQL's own parser)", () => {
 
     it("cuts every file in sql/ into statements that each parse alone as the same one statement", async () => {
         for (const { name, text } of loadMigrationSources()) {
-            const rendered = text.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, key: string) => (key.endsWith("_name") ? "'r'" : key === "vector_dimensions" ? "3" : key === "vector_index" ? "hnsw" : '"r"'));
+            const rendered = text.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, key: string) =>
+                key.endsWith("_name") ? "'r'" : key === "vector_dimensions" ? "3" : key === "vector_index" ? "hnsw" : '"r"',
+            );
             for (const statement of await splitStatements(rendered)) {
                 const alone = await splitStatements(statement.text);
-                expect(alone.map((s) => s.kind), `${name} line ${statement.line}`).toEqual([statement.kind]);
+                expect(
+                    alone.map((s) => s.kind),
+                    `${name} line ${statement.line}`,
+                ).toEqual([statement.kind]);
                 expect(rendered.slice(statement.offset, statement.offset + statement.text.length)).toBe(statement.text);
             }
         }
@@ -63,8 +70,19 @@ describe("splitStatements (PostgreSQL's own parser)", () => {
 describe("isTransactionControl", () => {
     it("recognises statements that would break the engine's own transaction, and only those", async () => {
         const kinds = async (sql: string) => (await splitStatements(sql)).map(isTransactionControl);
-        expect(await kinds("begin; COMMIT; commit work; start transaction; rollback; end; abort")).toEqual([true, true, true, true, true, true, true]);
-        expect(await kinds("create function f() returns int language sql begin atomic select 1; end; create table commits (id int); savepoint a; rollback to savepoint a"))
-            .toEqual([false, false, false, false]);
+        expect(await kinds("begin; COMMIT; commit work; start transaction; rollback; end; abort")).toEqual([
+            true,
+            true,
+            true,
+            true,
+            true,
+            true,
+            true,
+        ]);
+        expect(
+            await kinds(
+                "create function f() returns int language sql begin atomic select 1; end; create table commits (id int); savepoint a; rollback to savepoint a",
+            ),
+        ).toEqual([false, false, false, false]);
     });
 });
