@@ -5,6 +5,11 @@
 //   {{app_role_name}}, {{admin_role_name}}  the role as a quoted string literal: 'memory_app'
 //   {{vector_dimensions}}                   an integer 1..16000 (only in files that require vector)
 //   {{vector_index}}                        hnsw or ivfflat     (only in files that require vector)
+//   {{vector_ann_cast}}, {{vector_ann_ops}} how an embedding is indexed and compared (vector files only):
+//                                           "" and vector_cosine_ops up to 2000 dimensions (pgvector's
+//                                           limit for vector), "::halfvec(N)" and halfvec_cosine_ops above:
+//                                           index `((goal_vector{{vector_ann_cast}}) {{vector_ann_ops}})`
+//                                           and order by `goal_vector{{vector_ann_cast}} <=> q{{vector_ann_cast}}`
 //
 // A file whose header holds `-- requires: vector` (or `rls`, or both, comma separated) is
 // rendered only when that option is on. The base files never depend on vector options, so a
@@ -48,7 +53,10 @@ export interface Migration {
 const MIGRATION_FILE = /^\d{4}_[a-z0-9_]+\.sql$/;
 const REQUIREMENTS = ["vector", "rls"] as const;
 type Requirement = (typeof REQUIREMENTS)[number];
-const VECTOR_PLACEHOLDERS = new Set(["vector_dimensions", "vector_index"]);
+const VECTOR_PLACEHOLDERS = new Set(["vector_dimensions", "vector_index", "vector_ann_cast", "vector_ann_ops"]);
+/** pgvector indexes the vector type up to 2000 dimensions, halfvec up to 4000. */
+export const MAX_VECTOR_INDEX_DIMENSIONS = 2000;
+export const MAX_HALFVEC_INDEX_DIMENSIONS = 4000;
 
 export function loadMigrationSources(dir: string = SQL_DIR): MigrationSource[] {
     return readdirSync(dir)
@@ -126,6 +134,8 @@ function placeholderValues(options: SchemaOptions): Map<string, string> {
         ["admin_role_name", quoteLiteral(adminRole)],
         ["vector_dimensions", String(vectorDimensions)],
         ["vector_index", vectorIndex],
+        ["vector_ann_cast", vectorDimensions > MAX_VECTOR_INDEX_DIMENSIONS ? `::halfvec(${vectorDimensions})` : ""],
+        ["vector_ann_ops", vectorDimensions > MAX_VECTOR_INDEX_DIMENSIONS ? "halfvec_cosine_ops" : "vector_cosine_ops"],
     ]);
 }
 
