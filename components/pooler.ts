@@ -15,6 +15,9 @@ import {
     renderPgBouncerIni,
 } from "../engine/render/pgbouncer";
 
+/** How long PgBouncer's safe shutdown may wait for transactions in flight before docker kills it. */
+export const PGBOUNCER_STOP_GRACE_SECONDS = 30;
+
 export interface PoolerUser {
     /** Role name, as the application logs in. */
     name: pulumi.Input<string>;
@@ -115,6 +118,11 @@ export class Pooler extends pulumi.ComponentResource {
                 },
                 wait: true,
                 waitTimeout: 60,
+                // PgBouncer's safe shutdown: it stops listening, lets each server connection finish its transaction,
+                // then exits; SIGTERM would wait for every client to disconnect, which a pooled application never does.
+                stopSignal: "SIGINT",
+                stopTimeout: PGBOUNCER_STOP_GRACE_SECONDS,
+                destroyGraceSeconds: PGBOUNCER_STOP_GRACE_SECONDS,
                 restart: "unless-stopped",
                 ports: [{ internal: PGBOUNCER_PORT, external: pooling.hostPort }],
                 networksAdvanced: [{ name: args.networkName, aliases: ["pgbouncer"] }],
