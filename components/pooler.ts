@@ -15,6 +15,8 @@ import {
     renderPgBouncerIni,
 } from "../engine/render/pgbouncer";
 
+/** PgBouncer's safe shutdown: it stops taking clients and lets each server connection finish its transaction. */
+export const PGBOUNCER_STOP_SIGNAL = "SIGINT";
 /** How long PgBouncer's safe shutdown may wait for transactions in flight before docker kills it. */
 export const PGBOUNCER_STOP_GRACE_SECONDS = 30;
 
@@ -118,9 +120,8 @@ export class Pooler extends pulumi.ComponentResource {
                 },
                 wait: true,
                 waitTimeout: 60,
-                // PgBouncer's safe shutdown: it stops listening, lets each server connection finish its transaction,
-                // then exits; SIGTERM would wait for every client to disconnect, which a pooled application never does.
-                stopSignal: "SIGINT",
+                // SIGTERM would wait for every client to disconnect (PgBouncer 1.23+), which a pooled application never does.
+                stopSignal: PGBOUNCER_STOP_SIGNAL,
                 stopTimeout: PGBOUNCER_STOP_GRACE_SECONDS,
                 destroyGraceSeconds: PGBOUNCER_STOP_GRACE_SECONDS,
                 restart: "unless-stopped",

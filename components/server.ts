@@ -13,6 +13,8 @@ import { PACKAGE_ROOT } from "../engine/paths";
 export const START_SCRIPT = "/usr/local/bin/memory-stack-postgres";
 /** The start script in this package. */
 export const START_SCRIPT_SOURCE = path.join(PACKAGE_ROOT, "components", "server", "postgres-start.sh");
+/** PostgreSQL's fast shutdown: sessions end at once, then the shutdown checkpoint; no crash recovery on the next start. */
+export const POSTGRES_STOP_SIGNAL = "SIGINT";
 /**
  * How long PostgreSQL may take to stop before docker kills it: a fast shutdown ends the sessions at once,
  * then writes every dirty buffer in its shutdown checkpoint. PostgreSQL's docs warn that even 90 s can be short.
@@ -90,7 +92,7 @@ export class Server extends pulumi.ComponentResource {
                     waitTimeout: 180,
                     // A fast shutdown (SIGINT) with time to write its shutdown checkpoint, on docker stop and on
                     // destroy or replace alike; a kill would leave crash recovery to the next start.
-                    stopSignal: "SIGINT",
+                    stopSignal: POSTGRES_STOP_SIGNAL,
                     stopTimeout: POSTGRES_STOP_GRACE_SECONDS,
                     destroyGraceSeconds: POSTGRES_STOP_GRACE_SECONDS,
                     restart: "unless-stopped",

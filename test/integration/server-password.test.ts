@@ -6,6 +6,7 @@
 // container exactly as components/server.ts registers it (test/support/postgres-container.ts).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
+import { POSTGRES_STOP_SIGNAL } from "../../components/server";
 import { freePort } from "../support/embedded-server";
 import {
     commandLinesHolding,
@@ -58,7 +59,7 @@ describe.skipIf(missing)("the PostgreSQL container over a retained volume", () =
     });
 
     it("stops with a fast shutdown that checkpoints: no crash recovery on the next start", async () => {
-        firstStop = await first.stop("SIGINT");
+        firstStop = await first.stop(POSTGRES_STOP_SIGNAL);
 
         expect(firstStop).toEqual({ code: 0, signal: null });
         expect(first.log()).toContain("received fast shutdown request");
@@ -108,7 +109,7 @@ describe.skipIf(missing)("the PostgreSQL container over a retained volume", () =
         });
 
         it("is unhealthy once the server stops", async () => {
-            await second.stop("SIGINT");
+            await second.stop(POSTGRES_STOP_SIGNAL);
 
             expect(second.healthcheck()).toBe(false);
         });

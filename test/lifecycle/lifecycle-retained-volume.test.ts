@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Client } from "pg";
 import { parseConnectionUrl, type ConnectionSettings } from "../../engine/db/url";
 import { DEFAULT_OPTIONS } from "../support/apply-sql";
+import { POSTGRES_STOP_SIGNAL } from "../../components/server";
 import { freePort } from "../support/embedded-server";
 import { memoryProgram, startLifecycle, type Lifecycle } from "../support/lifecycle";
 import { ContainerHost, missingPostgres15, serverContainerSpec, type RunningContainer } from "../support/postgres-container";
@@ -66,7 +67,7 @@ describe.skipIf(missing)("destroy then up over the retained volume, and a passwo
 
     it("rolls back on destroy, stops the server gracefully and keeps the volume", async () => {
         await life.destroy();
-        const stopped = await container.stop("SIGINT");
+        const stopped = await container.stop(POSTGRES_STOP_SIGNAL);
 
         expect(life.state.size).toBe(0);
         expect(stopped).toEqual({ code: 0, signal: null });
@@ -87,7 +88,7 @@ describe.skipIf(missing)("destroy then up over the retained volume, and a passwo
     });
 
     it("takes a password change on the live stack: the container is replaced, both resources update, verified", async () => {
-        await container.stop("SIGINT"); // the replacement deletes the old container first
+        await container.stop(POSTGRES_STOP_SIGNAL); // the replacement deletes the old container first
         const connection = await upServer(PASSWORDS.changed);
 
         const steps = await life.up(await memoryProgram({ connection, schema: DEFAULT_OPTIONS }));

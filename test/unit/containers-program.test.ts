@@ -3,8 +3,8 @@
 // replace too), and that no password reaches anything but the server's secret environment.
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { POSTGRES_STOP_GRACE_SECONDS, START_SCRIPT, START_SCRIPT_SOURCE } from "../../components/server";
-import { PGBOUNCER_STOP_GRACE_SECONDS } from "../../components/pooler";
+import { POSTGRES_STOP_GRACE_SECONDS, POSTGRES_STOP_SIGNAL, START_SCRIPT, START_SCRIPT_SOURCE } from "../../components/server";
+import { PGBOUNCER_STOP_GRACE_SECONDS, PGBOUNCER_STOP_SIGNAL } from "../../components/pooler";
 import { installMocks, resolve, runStack } from "../support/program";
 
 const CONTAINER = "docker:index/container:Container";
@@ -40,6 +40,7 @@ describe("the PostgreSQL container", () => {
         const container = (await runStack({})).find(CONTAINER, "-postgres");
 
         expect(container.props.stopSignal).toBe("SIGINT");
+        expect(POSTGRES_STOP_SIGNAL).toBe("SIGINT"); // the real-server tests stop with it
         expect(POSTGRES_STOP_GRACE_SECONDS).toBeGreaterThanOrEqual(90);
         expect(container.props.stopTimeout).toBe(POSTGRES_STOP_GRACE_SECONDS);
         // Without destroyGraceSeconds the docker provider removes the container by force: a kill.
@@ -65,6 +66,7 @@ describe("the PgBouncer container", () => {
         const container = (await runStack({})).find(CONTAINER, "-pgbouncer");
 
         expect(container.props.stopSignal).toBe("SIGINT");
+        expect(PGBOUNCER_STOP_SIGNAL).toBe("SIGINT"); // test/integration/pgbouncer-stop.test.ts stops with it
         expect(container.props.stopTimeout).toBe(PGBOUNCER_STOP_GRACE_SECONDS);
         expect(container.props.destroyGraceSeconds).toBe(PGBOUNCER_STOP_GRACE_SECONDS);
         expect(PGBOUNCER_STOP_GRACE_SECONDS).toBeGreaterThan(0);
