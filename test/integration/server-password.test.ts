@@ -4,6 +4,7 @@
 // container over it with password B. The postgres image skips initialisation then and would keep A: the
 // stack's start script gives the owner B before the healthcheck passes. Real PostgreSQL 15, the
 // container exactly as components/server.ts registers it (test/support/postgres-container.ts).
+import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { POSTGRES_STOP_SIGNAL } from "../../components/server";
@@ -26,7 +27,6 @@ if (missing) {
 let host: ContainerHost;
 let port: number;
 let first: RunningContainer;
-let firstStop: { code: number | null; signal: NodeJS.Signals | null };
 
 async function connectsWith(url: string): Promise<string> {
     const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
@@ -59,9 +59,9 @@ describe.skipIf(missing)("the PostgreSQL container over a retained volume", () =
     });
 
     it("stops with a fast shutdown that checkpoints: no crash recovery on the next start", async () => {
-        firstStop = await first.stop(POSTGRES_STOP_SIGNAL);
+        const stopped = await first.stop(POSTGRES_STOP_SIGNAL);
 
-        expect(firstStop).toEqual({ code: 0, signal: null });
+        expect(stopped).toEqual({ code: 0, signal: null });
         expect(first.log()).toContain("received fast shutdown request");
         expect(first.log()).toContain("database system is shut down");
     });
@@ -70,7 +70,7 @@ describe.skipIf(missing)("the PostgreSQL container over a retained volume", () =
         let second: RunningContainer;
         let url: string;
         beforeAll(async () => {
-            const spec = await serverContainerSpec({ password: PASSWORD_B, hostPort: String(port) }, "memory-stack-dev");
+            const spec = await serverContainerSpec({ password: PASSWORD_B, hostPort: String(port) });
             url = spec.connectionString;
             second = await host.run(spec);
             await second.waitHealthy();
@@ -96,8 +96,7 @@ describe.skipIf(missing)("the PostgreSQL container over a retained volume", () =
             expect(commandLinesHolding(PASSWORD_B)).toEqual([]);
         });
 
-        it("is healthy only for the postmaster the password was set for", async () => {
-            const { readFileSync, writeFileSync } = await import("node:fs");
+        it("is healthy only for the postmaster the password was set for", () => {
             const recorded = readFileSync(second.marker, "utf8");
             expect(second.healthcheck()).toBe(true);
 
