@@ -61,6 +61,17 @@ describe("the PostgreSQL container", () => {
     });
 });
 
+describe("the PostgreSQL image", () => {
+    it.each([
+        ["postgres", `postgres@sha256:${"ab".repeat(32)}`, { imageMajorVersion: "15" }],
+        ["pgvector", `pgvector/pgvector:pg15@sha256:${"cd".repeat(32)}`, { vector: "true" }],
+    ])("pulls a digest-pinned %s image exactly as given", async (stack, image, raw) => {
+        const run = await runStack({ ...raw, image }, `memory-stack-${stack}-pinned`);
+
+        expect(run.find("docker:index/remoteImage:RemoteImage", "-server-image").props.name).toBe(image);
+    });
+});
+
 describe("the PgBouncer container", () => {
     it("stops with PgBouncer's safe shutdown (SIGINT) and a grace period, on docker stop and on destroy", async () => {
         const container = (await runStack({})).find(CONTAINER, "-pgbouncer");
