@@ -129,7 +129,8 @@ export class MemoryStack extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        // Runs on every up, once the schema and its grants are in place; direct connection (one session per check run).
+        // Runs when the schema, its options or the connection change (and on refresh), once the schema and its grants are in
+        // place; direct connection (one session per check run).
         this.verification = new Verification(
             `${name}-verification`,
             {

@@ -15,6 +15,11 @@ import {
     renderPgBouncerIni,
 } from "../engine/render/pgbouncer";
 
+/** PgBouncer's safe shutdown: it stops taking clients and lets each server connection finish its transaction. */
+export const PGBOUNCER_STOP_SIGNAL = "SIGINT";
+/** How long PgBouncer's safe shutdown may wait for transactions in flight before docker kills it. */
+export const PGBOUNCER_STOP_GRACE_SECONDS = 30;
+
 export interface PoolerUser {
     /** Role name, as the application logs in. */
     name: pulumi.Input<string>;
@@ -115,6 +120,10 @@ export class Pooler extends pulumi.ComponentResource {
                 },
                 wait: true,
                 waitTimeout: 60,
+                // SIGTERM would wait for every client to disconnect (PgBouncer 1.23+), which a pooled application never does.
+                stopSignal: PGBOUNCER_STOP_SIGNAL,
+                stopTimeout: PGBOUNCER_STOP_GRACE_SECONDS,
+                destroyGraceSeconds: PGBOUNCER_STOP_GRACE_SECONDS,
                 restart: "unless-stopped",
                 ports: [{ internal: PGBOUNCER_PORT, external: pooling.hostPort }],
                 networksAdvanced: [{ name: args.networkName, aliases: ["pgbouncer"] }],

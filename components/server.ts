@@ -3,8 +3,23 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import type { StackConfig } from "../engine/config/config";
 import type { ConnectionSettings } from "../engine/db/url";
+import { PACKAGE_ROOT } from "../engine/paths";
+
+/** Where the start script is uploaded in the container (on PATH in the postgres and pgvector images). */
+export const START_SCRIPT = "/usr/local/bin/memory-stack-postgres";
+/** The start script in this package. */
+export const START_SCRIPT_SOURCE = path.join(PACKAGE_ROOT, "components", "server", "postgres-start.sh");
+/** PostgreSQL's fast shutdown: sessions end at once, then the shutdown checkpoint; no crash recovery on the next start. */
+export const POSTGRES_STOP_SIGNAL = "SIGINT";
+/**
+ * How long PostgreSQL may take to stop before docker kills it: a fast shutdown ends the sessions at once,
+ * then writes every dirty buffer in its shutdown checkpoint. PostgreSQL's docs warn that even 90 s can be short.
+ */
+export const POSTGRES_STOP_GRACE_SECONDS = 120;
 
 export interface ServerArgs {
     /** The validated stack configuration (engine/config/config.ts). */
@@ -58,11 +73,16 @@ export class Server extends pulumi.ComponentResource {
                         `POSTGRES_USER=${config.user}`,
                         pulumi.interpolate`POSTGRES_PASSWORD=${password}`,
                     ],
+                    // Our start script, then the image's own entrypoint: it gives the owner the stack's password on every start.
+                    entrypoints: [START_SCRIPT],
                     command: postgresCommand(config),
-                    // pg_isready over TCP: during first init the image runs a temporary server on the unix
-                    // socket only, so a TCP check does not pass until the real server is up.
+                    uploads: [{ file: START_SCRIPT, content: postgresStartScript(), permissions: "0755" }],
+                    // docker's init as PID 1: it reaps the script's helper and passes the stop signal on to PostgreSQL.
+                    init: true,
+                    // Passes once the server answers over TCP (the image's init-time server listens on the socket
+                    // only) and has the stack's password (components/server/postgres-start.sh).
                     healthcheck: {
-                        tests: ["CMD-SHELL", `pg_isready -h 127.0.0.1 -p 5432 -U ${config.user} -d ${config.database}`],
+                        tests: ["CMD", START_SCRIPT, "healthcheck"],
                         interval: "2s",
                         timeout: "5s",
                         retries: 30,
@@ -70,12 +90,18 @@ export class Server extends pulumi.ComponentResource {
                     },
                     wait: true,
                     waitTimeout: 180,
+                    // A fast shutdown (SIGINT) with time to write its shutdown checkpoint, on docker stop and on
+                    // destroy or replace alike; a kill would leave crash recovery to the next start.
+                    stopSignal: POSTGRES_STOP_SIGNAL,
+                    stopTimeout: POSTGRES_STOP_GRACE_SECONDS,
+                    destroyGraceSeconds: POSTGRES_STOP_GRACE_SECONDS,
                     restart: "unless-stopped",
                     ports: [{ internal: 5432, external: config.hostPort }],
                     volumes: [{ volumeName: volume.name, containerPath: "/var/lib/postgresql/data" }],
                     networksAdvanced: [{ name: network.name, aliases: ["postgres"] }],
                 },
-                { parent: this, additionalSecretOutputs: ["envs"] },
+                // Never two servers on one data directory: the old container stops before its replacement starts.
+                { parent: this, additionalSecretOutputs: ["envs"], deleteBeforeReplace: true },
             );
             this.network = network;
             this.containerName = container.name;
@@ -101,6 +127,10 @@ export class Server extends pulumi.ComponentResource {
         );
         this.registerOutputs({ host: this.host, port: this.port, database: this.database, connection: this.connection });
     }
+}
+
+export function postgresStartScript(): string {
+    return readFileSync(START_SCRIPT_SOURCE, "utf8");
 }
 
 /** PostgreSQL settings on the command line, so they take effect on every start, not only the first init. */

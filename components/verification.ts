@@ -1,13 +1,14 @@
-// Verification: the post-deploy check as a Pulumi dynamic resource. It comes after the
-// schema resource and runs on every `up`: its diff always reports a change, and create/update
-// fail the up with the whole report when anything is missing or broken.
+// Verification: the post-deploy check as a Pulumi dynamic resource. It comes after the schema
+// resource and runs when the schema, its options or the connection change, and on `pulumi refresh`;
+// create/update fail the up with the whole report when anything is missing or broken.
 //
-//   diff   → always a change (never a replacement)
+//   diff   → a change when those inputs changed, or a refresh found drift (never a replacement)
 //   create → verify (engine/verify) on the direct connection; outputs the summary
 //   update → the same
+//   read   → the checks again (refresh); drift shows in `problems`
 //   delete → nothing to undo
 //
-// The serialized stub below loads components/verify/provider.ts at call time: see ./provider-loader.ts.
+// The serialized stub below loads memory-stack/providers at call time: see ./provider-loader.ts.
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSettings } from "../engine/db/url";
 import { loadProviders } from "./provider-loader";
@@ -32,7 +33,10 @@ export interface VerificationArgs {
 }
 
 /** The summary a stack exports: what was verified, how long it took, when. */
-export type VerificationSummary = Omit<VerificationOutputs, "stateVersion">;
+export type VerificationSummary = Pick<
+    VerificationOutputs,
+    "variant" | "schemaChecksum" | "counts" | "checksPassed" | "durationMs" | "checkedAt" | "roundTrips"
+>;
 
 export const VERIFICATION_TYPE = "Verification";
 /** The type token is pulumi-nodejs:dynamic/memory-stack:Verification. */
@@ -42,9 +46,10 @@ export const VERIFICATION_MODULE = "memory-stack";
 const load = loadProviders;
 
 const provider: pulumi.dynamic.ResourceProvider = {
-    diff: async (id, olds) => load().verification.diff(id, olds),
+    diff: async (id, olds, news) => load().verification.diff(id, olds, news),
     create: async (inputs) => load().verification.create(inputs),
     update: async (id, olds, news) => load().verification.update(id, olds, news),
+    read: async (id, props) => load().verification.read(id, props),
     delete: async () => load().verification.remove(),
 };
 
@@ -56,6 +61,8 @@ export class Verification extends pulumi.dynamic.Resource {
     declare readonly durationMs: pulumi.Output<number>;
     declare readonly checkedAt: pulumi.Output<string>;
     declare readonly roundTrips: pulumi.Output<{ catalog: number; functional: number }>;
+    /** What the last refresh found missing or broken; empty after every successful up. */
+    declare readonly problems: pulumi.Output<string[]>;
     /** Everything above in one value, for a stack output. */
     readonly summary: pulumi.Output<VerificationSummary>;
 
@@ -72,10 +79,11 @@ export class Verification extends pulumi.dynamic.Resource {
                 durationMs: undefined,
                 checkedAt: undefined,
                 roundTrips: undefined,
+                problems: undefined,
             },
             {
                 ...opts,
-                // The outputs never carry the connection; should a future one, it is secret in state.
+                // The outputs carry the connection, for refresh to check from state alone: a secret in state.
                 additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"],
             },
             VERIFICATION_MODULE,

@@ -60,6 +60,8 @@ export interface StackConfig {
     provisioner: Provisioner;
     /** PostgreSQL 15 image. Default: postgres:15-alpine, or pgvector/pgvector:pg15 when vector is on. */
     image: string;
+    /** The image's PostgreSQL major version, for an image pinned by digest alone (must be 15). Default: read from the tag. */
+    imageMajorVersion: number | undefined;
     /** Database name. Default: ybryx. */
     database: string;
     /** Owner user. Default: postgres. */
@@ -109,6 +111,7 @@ export interface StackConfig {
 const TOP_LEVEL_KEYS = [
     "provisioner",
     "image",
+    "imageMajorVersion",
     "database",
     "user",
     "password",
@@ -169,7 +172,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
         );
     }
     if (provisioner === "external") {
-        for (const key of ["password", "image", "database", "user", "hostPort"]) {
+        for (const key of ["password", "image", "imageMajorVersion", "database", "user", "hostPort"]) {
             if (raw[key] !== undefined) {
                 throw new ConfigError(key, shown(key), "not used with provisioner: external; the server's URL (databaseUrl) carries it");
             }
@@ -177,8 +180,9 @@ export function parseConfig(raw: RawConfig): StackConfig {
     }
 
     const image = raw.image ?? (vector ? DEFAULT_VECTOR_IMAGE : DEFAULT_IMAGE);
+    const imageMajorVersion = raw.imageMajorVersion === undefined ? undefined : int(raw, "imageMajorVersion", 0, 1, 1000);
     if (provisioner === "docker") {
-        checkImage(image, vector);
+        checkImage(image, vector, imageMajorVersion);
     }
 
     const vectorDimensions = int(raw, "vectorDimensions", 1536, 1, 16000);
@@ -229,6 +233,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
     const config: StackConfig = {
         provisioner,
         image,
+        imageMajorVersion,
         database: external?.database ?? identifier(raw, "database", "ybryx"),
         user: external?.user ?? identifier(raw, "user", "postgres"),
         password: external?.password ?? password(raw.password),

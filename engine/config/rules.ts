@@ -1,6 +1,7 @@
 // Defaults that need a reason, and the rules across keys: what must fit together. Each rule throws
 // a ConfigError that names the key to change.
 import type { ClientPoolConfig, PoolingConfig, StackConfig } from "./config";
+import { checkPostgresImage, ImageReferenceError, parseImageReference } from "./image";
 import { ConfigError, NAMESPACE } from "./values";
 import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings, type SslMode } from "../db/url";
 
@@ -69,9 +70,17 @@ export function checkPoolerFitsClient(pooling: PoolingConfig, client: ClientPool
 
 /** A tag or digest pins what `pulumi up` runs; no tag or :latest changes under the stack between two runs. */
 export function checkPinned(key: string, image: string): void {
-    const name = image.slice(image.lastIndexOf("/") + 1);
-    const tag = name.includes(":") ? name.slice(name.indexOf(":") + 1) : "";
-    if (!image.includes("@sha256:") && (tag === "" || tag === "latest")) {
+    let tag: string | undefined;
+    let digest: string | undefined;
+    try {
+        ({ tag, digest } = parseImageReference(image));
+    } catch (error) {
+        if (error instanceof ImageReferenceError) {
+            throw new ConfigError(key, image, `is not an image reference: it ${error.reason}; for example ${DEFAULT_PGBOUNCER_IMAGE}`);
+        }
+        throw error;
+    }
+    if (digest === undefined && (tag === undefined || tag === "latest")) {
         throw new ConfigError(key, image, `must be pinned to a version tag or a digest (for example ${DEFAULT_PGBOUNCER_IMAGE})`);
     }
 }
@@ -91,16 +100,10 @@ export function checkRoles(config: StackConfig): void {
     }
 }
 
-export function checkImage(image: string, vector: boolean): void {
-    const tag = image.includes(":") ? image.slice(image.lastIndexOf(":") + 1) : "";
-    if (!/(^|[^0-9])15([.-]|$)/.test(tag)) {
-        throw new ConfigError(
-            "image",
-            image,
-            "must be a PostgreSQL 15.x image with the major version in its tag (postgres:15-alpine, postgres:15.8, pgvector/pgvector:pg15)",
-        );
-    }
-    if (vector && !image.includes("pgvector")) {
+/** A PostgreSQL 15 image, by its tag or by imageMajorVersion (engine/config/image.ts); with vector on, a pgvector one. */
+export function checkImage(image: string, vector: boolean, majorVersion?: number): void {
+    const { reference } = checkPostgresImage(image, majorVersion);
+    if (vector && !reference.repository.includes("pgvector")) {
         throw new ConfigError(
             "image",
             image,

@@ -28,6 +28,7 @@ import { waitForDatabase } from "../db/readiness";
 import { applyMigrations, readLedger, rollbackSchema, type MigrationFile } from "../migrate/index";
 import { schemaChecksum } from "../migrate/render";
 import { missingObjects } from "../migrate/repair";
+import { canonical } from "./canonical";
 import { refuseNewerState } from "./state-version";
 
 /** The provider's inputs, resolved: what the program sends on every up. */
@@ -206,19 +207,4 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
 
 function describeTarget(connection: ConnectionSettings): string {
     return `${connection.user}@${connection.host}:${connection.port}/${connection.database}`;
-}
-
-// Key order (and absent vs undefined keys) must not make equal values differ: state round-trips through protobuf.
-function canonical(value: unknown): string {
-    if (Array.isArray(value)) {
-        return `[${value.map(canonical).join(",")}]`;
-    }
-    if (value !== null && typeof value === "object") {
-        return `{${Object.keys(value)
-            .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-            .sort()
-            .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
-            .join(",")}}`;
-    }
-    return JSON.stringify(value ?? null);
 }

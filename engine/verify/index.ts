@@ -12,7 +12,7 @@ import { runFunctionalChecks } from "./functional";
 import { VerificationFailedError, type VerificationReport } from "./report";
 
 export { expectationsFor, type Expectations } from "./expected";
-export { formatReport, VerificationFailedError, type ObjectCounts, type Problem, type VerificationReport } from "./report";
+export { describeProblem, formatReport, VerificationFailedError, type ObjectCounts, type Problem, type VerificationReport } from "./report";
 
 export interface VerifyOptions {
     /** Give up on a lock the checks wait for (an application holding one) after this long. Default: 5000 ms. */

@@ -49,6 +49,13 @@ export interface VerificationReport {
     roundTrips: { catalog: number; functional: number };
 }
 
+/** One problem in one line: "index sessions.idx_sessions_status: missing", "check failed: …: …". */
+export function describeProblem(problem: Problem): string {
+    return problem.kind === "check"
+        ? `check failed: ${problem.name}: ${problem.issue}`
+        : `${problem.kind} ${problem.name}: ${problem.issue}`;
+}
+
 export function formatReport(report: VerificationReport): string {
     if (report.ok) {
         const c = report.counts;
@@ -60,11 +67,7 @@ export function formatReport(report: VerificationReport): string {
     }
     const lines = [`memory schema verification failed (${report.variant}): ${report.problems.length} problem(s)`];
     for (const problem of report.problems) {
-        lines.push(
-            problem.kind === "check"
-                ? `  - check failed: ${problem.name}: ${problem.issue}`
-                : `  - ${problem.kind} ${problem.name}: ${problem.issue}`,
-        );
+        lines.push(`  - ${describeProblem(problem)}`);
     }
     if (report.skipped.length > 0) {
         lines.push(`  not run, because what they exercise is broken above: ${report.skipped.map((s) => s.name).join("; ")}`);

@@ -1,6 +1,7 @@
 // The Verification dynamic resource run the way the Pulumi engine runs it: registered under mocks,
 // its serialized provider (`__provider`) loaded back from that text in a fresh module context,
 // and driven create → diff → update → (a breakage) update → delete against a real PostgreSQL 15.
+// Refresh (read) and the drift gates run through Pulumi's own host: test/lifecycle/lifecycle-drift-gate.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConnectionSettings } from "../../engine/db/url";
 import { applyMigrations, describeVariant } from "../../engine/migrate/index";
@@ -54,7 +55,7 @@ describe("the serialized Verification provider", () => {
         expect(registered.opts.additionalSecretOutputs).toContain("connection");
     });
 
-    it("verifies on create, always diffs as a change, verifies again on update, fails the update on a breakage, and deletes nothing", async () => {
+    it("verifies on create, diffs as unchanged on the same inputs, verifies again on update, fails the update on a breakage, and deletes nothing", async () => {
         const provider = loadProvider(registered.providerText);
         const before = await databaseTrace(schema.client);
 
@@ -68,14 +69,18 @@ describe("the serialized Verification provider", () => {
         });
         expect(created.outs.roundTrips.catalog).toBeLessThanOrEqual(3);
         expect(Number.isNaN(Date.parse(created.outs.checkedAt))).toBe(false);
-        expect(JSON.stringify(created.outs)).not.toContain(connection.password);
+        // The password is in the connection only, which refresh needs and additionalSecretOutputs keeps secret in state.
+        expect(created.outs.connection).toEqual(connection);
+        expect(JSON.stringify({ ...created.outs, connection: undefined })).not.toContain(connection.password);
         console.log(
             `Verification.create on the test database: ${created.outs.durationMs} ms, round trips: ` +
                 `catalog ${created.outs.roundTrips.catalog}, behaviour checks ${created.outs.roundTrips.functional}`,
         );
 
         const unchanged = await provider.diff(created.id, created.outs, registered.inputs);
-        expect(unchanged).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+        expect(unchanged).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+        const moved = await provider.diff(created.id, created.outs, { ...registered.inputs, schemaChecksum: "sha256-of-the-next-schema" });
+        expect(moved).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
 
         const updated = await provider.update(created.id, created.outs, registered.inputs);
         expect(updated.outs).toMatchObject({ counts: created.outs.counts, variant: "jsonb" });

@@ -1,7 +1,8 @@
 // `pulumi refresh` through Pulumi's dynamic-provider host: the schema's Read reports drift (objects
 // dropped by hand, a ledger row deleted) in its outputs, and the next `up` repairs it — re-running
 // only the applied migrations that create what is missing — or, where no migration re-creates the
-// object, fails naming it. Without a refresh the no-op up does not look, and verification fails it.
+// object, fails naming it. Without a refresh the no-op up does not look (neither resource diffs as a
+// change): refresh is the drift gate, and Verification's Read reports the drift as well.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLedger } from "../../engine/migrate/index";
 import { loadMigrationSources, renderMigrations } from "../../engine/migrate/render";
@@ -27,7 +28,7 @@ afterAll(async () => {
 describe("refresh and the up after it", () => {
     it("reports nothing when nothing drifted, and the next up leaves the schema alone", async () => {
         expect(await life.refresh()).toEqual({ "memory-schema": [], "memory-verification": [] });
-        expect(await life.up(program)).toEqual({ "memory-schema": "same", "memory-verification": "update" });
+        expect(await life.up(program)).toEqual({ "memory-schema": "same", "memory-verification": "same" });
     });
 
     it("knows which migration creates each object, and that none re-creates a primary key", () => {
@@ -46,13 +47,10 @@ describe("refresh and the up after it", () => {
         expect(creator("index sessions_pkey")).toBeUndefined();
     });
 
-    it("without a refresh, keeps the schema as it is and fails the up in verification, naming the dropped objects", async () => {
+    it("without a refresh, does not look: the up is a no-op and leaves the drift for refresh to find", async () => {
         await schema.client.query("drop index idx_sessions_status; drop view user_session_stats");
 
-        const up = life.up(program);
-
-        await expect(up).rejects.toThrow("index sessions.idx_sessions_status: missing");
-        await expect(up).rejects.toThrow("view user_session_stats: missing");
+        expect(await life.up(program)).toEqual({ "memory-schema": "same", "memory-verification": "same" });
         expect(life.lastDiff("memory-schema")).toMatchObject({ changes: "none" });
     });
 
@@ -61,8 +59,12 @@ describe("refresh and the up after it", () => {
 
         const changed = await life.refresh();
 
-        expect(changed).toEqual({ "memory-schema": ["missing"], "memory-verification": [] });
+        expect(changed["memory-schema"]).toEqual(["missing"]);
+        expect(changed["memory-verification"]).toContain("problems");
         expect(life.outputs("memory-schema").missing).toEqual(["index idx_sessions_status", "view user_session_stats"]);
+        expect(life.outputs("memory-verification").problems).toEqual(
+            expect.arrayContaining(["index sessions.idx_sessions_status: missing", "view user_session_stats: missing"]),
+        );
 
         const steps = await life.up(program);
 
@@ -84,7 +86,8 @@ describe("refresh and the up after it", () => {
 
         expect(changed["memory-schema"]).toEqual(["appliedMigrations", "checksum"]);
         expect(life.outputs("memory-schema").appliedMigrations).not.toContain("0007_maintenance.sql");
-        expect(await life.up(program)).toEqual({ "memory-schema": "update", "memory-verification": "update" });
+        // Every object is still there: Verification's refresh found nothing, so it does not run again.
+        expect(await life.up(program)).toEqual({ "memory-schema": "update", "memory-verification": "same" });
         expect((await readLedger(schema.client)).map((row) => row.name)).toContain("0007_maintenance.sql");
         expect(await life.refresh()).toEqual({ "memory-schema": [], "memory-verification": [] });
     });

@@ -1,8 +1,8 @@
 // `pulumi up` three times, through Pulumi's own dynamic-provider host, against a dedicated
 // PostgreSQL 15 that logs every connection and every DDL statement: the first up creates the
-// schema and then verifies it; a second up with nothing changed sends the schema no SQL and opens
-// no connection for it (the server's log proves it) while verification runs again; an upgrade that
-// adds one migration is an update that runs only that migration's DDL.
+// schema and then verifies it; a second up with nothing changed diffs both resources as unchanged and
+// opens no connection at all (the server's log proves it); an upgrade that adds one migration is an
+// update that runs only that migration's DDL, and verifies again.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import type { ConnectionSettings } from "../../engine/db/url";
@@ -44,8 +44,7 @@ afterAll(async () => {
     await server?.stop();
 });
 
-/** Log lines of connections that were authorized, and of DDL statements. */
-const connections = (lines: string[]) => lines.filter((line) => line.includes("connection authorized"));
+/** Log lines of DDL statements. */
 const ddl = (lines: string[]) => lines.filter((line) => /\bstatement: /.test(line));
 
 describe("pulumi up, as the engine drives the dynamic providers", () => {
@@ -82,25 +81,22 @@ describe("pulumi up, as the engine drives the dynamic providers", () => {
             expect(resource.secretOutputs, name).toEqual(expect.arrayContaining(outputsHolding(resource.outputs, connection.password)));
         }
         expect(outputsHolding(life.outputs("memory-schema"), connection.password)).toEqual(["connection"]);
-        expect(outputsHolding(life.outputs("memory-verification"), connection.password)).toEqual([]);
+        // Verification keeps its connection for refresh, which checks from state alone.
+        expect(outputsHolding(life.outputs("memory-verification"), connection.password)).toEqual(["connection"]);
     });
 
-    it("diffs the schema as unchanged with no connection to the server on a second up, and verifies again", async () => {
+    it("diffs both as unchanged with no connection to the server on a second up (preview --expect-no-changes passes)", async () => {
         const program = await memoryProgram({ connection, schema: options });
         await server.marker("lifecycle-before-up");
 
-        const steps = await life.up(program, async (name) => server.marker(`lifecycle-after-${name}`));
+        const steps = await life.up(program);
+        await server.marker("lifecycle-after-up");
 
-        expect(steps).toEqual({ "memory-schema": "same", "memory-verification": "update" });
+        expect(steps).toEqual({ "memory-schema": "same", "memory-verification": "same" });
         expect(life.lastDiff("memory-schema")).toEqual({ changes: "none", replaces: [], deleteBeforeReplace: false });
-        // No connection attempt and no statement reached the server from the start of the up to the end of the schema's step.
-        expect(
-            server.between("lifecycle-before-up", "lifecycle-after-memory-schema").filter((line) => /connection|statement/.test(line)),
-        ).toEqual([]);
-        // The log does see connections: verification's, in the next window.
-        expect(connections(server.between("lifecycle-after-memory-schema", "lifecycle-after-memory-verification")).join("\n")).toContain(
-            "application_name=memory-stack-verify",
-        );
+        expect(life.lastDiff("memory-verification")).toEqual({ changes: "none", replaces: [], deleteBeforeReplace: false });
+        // No connection attempt and no statement reached the server during the whole up.
+        expect(server.between("lifecycle-before-up", "lifecycle-after-up").filter((line) => /connection|statement/.test(line))).toEqual([]);
     });
 
     it("updates with only the added migration's DDL when a release adds one", async () => {

@@ -58,7 +58,7 @@ describe("switching a live stack to vector", () => {
         expect(await life.refresh()).toEqual({ "memory-schema": [], "memory-verification": [] });
         expect(await life.up(await memoryProgram({ connection, schema: vector }))).toEqual({
             "memory-schema": "same",
-            "memory-verification": "update",
+            "memory-verification": "same",
         });
     });
 });

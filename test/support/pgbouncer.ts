@@ -20,6 +20,8 @@ export interface RunningPgBouncer {
     ini: string;
     /** PgBouncer's log so far (stderr). */
     logs(): string;
+    /** Sends PgBouncer `signal`, as `docker stop` does, and waits until it exits (killed after 30 s); its exit code. */
+    stopWith(signal: NodeJS.Signals): Promise<number | null>;
     stop(): Promise<void>;
 }
 
@@ -138,7 +140,15 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<Running
         }
         await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    return { host: "127.0.0.1", port, version, ini, logs: () => log.join(""), stop };
+    const stopWith = async (signal: NodeJS.Signals) => {
+        child.kill(signal);
+        const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+        const code = await exited;
+        clearTimeout(timer);
+        await stop();
+        return code;
+    };
+    return { host: "127.0.0.1", port, version, ini, logs: () => log.join(""), stopWith, stop };
 }
 
 function listening(port: number): Promise<boolean> {

@@ -86,12 +86,18 @@ describe("the PgBouncer image", () => {
         expect(error.message).toContain("must be pinned to a version tag or a digest");
     });
 
-    it.each(["edoburu/pgbouncer:v1.25.2-p0", "registry.local:5000/pgbouncer:1.24.1", "edoburu/pgbouncer@sha256:0123abcd"])(
+    it.each(["edoburu/pgbouncer:v1.25.2-p0", "registry.local:5000/pgbouncer:1.24.1", `edoburu/pgbouncer@sha256:${"0123abcd".repeat(8)}`])(
         "accepts the pinned %s",
         (image) => {
             expect(parseConfig(pooling({ image })).pooling.image).toBe(image);
         },
     );
+
+    it.each(["edoburu/pgbouncer@sha256:0123abcd", "edoburu/PgBouncer:1.26.1"])("refuses %s, which is no image reference", (image) => {
+        const error = configErrorFor(pooling({ image }));
+        expect(error.key).toBe("pooling.image");
+        expect(error.message).toContain("is not an image reference");
+    });
 });
 
 describe("bad pooling values", () => {

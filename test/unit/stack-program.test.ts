@@ -24,11 +24,11 @@ describe("the dev stack (docker, postgres:15-alpine)", () => {
         expect(container.opts.additionalSecretOutputs).toContain("envs");
     });
 
-    it("passes max_connections on the command line, checks health with pg_isready over TCP and waits for it", async () => {
+    it("passes max_connections on the command line, checks health with the start script and waits for it", async () => {
         const container = (await runStack({ maxConnections: "40" })).find(CONTAINER, "-postgres");
         expect(container.props.command).toEqual(expect.arrayContaining(["postgres", "-c", "max_connections=40"]));
         const healthcheck = container.props.healthcheck as { tests: string[] };
-        expect(healthcheck.tests.join(" ")).toMatch(/pg_isready -h 127\.0\.0\.1 .*-U postgres -d ybryx/);
+        expect(healthcheck.tests).toEqual(["CMD", "/usr/local/bin/memory-stack-postgres", "healthcheck"]);
         expect(container.props.wait).toBe(true);
         expect(container.props.ports).toEqual([{ internal: 5432, external: 5432 }]);
     });
