@@ -32,6 +32,8 @@ export function build() {
         format: "cjs",
         platform: "node",
         target: "node20",
+        // import() of a sibling file becomes require(): commands and the engine load when used, as CommonJS.
+        supported: { "dynamic-import": false },
         sourcemap: "linked",
         logLevel: "warning",
     });

@@ -4,6 +4,7 @@
 // below: its type, its limits and its default; rules across keys are refinements in rules.ts.
 import { z } from "zod";
 import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings } from "../db/url";
+import { SCHEMA_OPTION_KEYS } from "./schema-options";
 import { DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE, keyRules, presenceRules, STACK_SSL_MODES } from "./rules";
 import { bool, ConfigError, hostName, identifier, imageName, int, jsonObject, oneOf, password, type RawConfig } from "./values";
 
@@ -72,12 +73,7 @@ const KEYS = {
     hostPort: int(1, 65535).optional(),
     /** Host name clients use. Default: localhost (docker) or the URL's host (external). */
     host: hostName().optional(),
-    /** Embeddings as vector(N) with an ANN index instead of JSONB arrays. Default: false. */
-    vector: bool().default(false),
-    /** Embedding dimensions; with vector on at most 4000 (rules.ts). Default: 1536. */
-    vectorDimensions: int(1, 16000).default(1536),
-    /** ANN index kind. Default: hnsw. */
-    vectorIndex: oneOf(["hnsw", "ivfflat"]).default("hnsw"),
+    ...SCHEMA_OPTION_KEYS,
     /** PostgreSQL max_connections. Default: 20 (the seed). */
     maxConnections: int(1, 262143).default(20),
     /** PostgreSQL superuser_reserved_connections. Default: 3 (PostgreSQL's own default). */
@@ -86,12 +82,6 @@ const KEYS = {
     directConnections: int(1, 100).default(2),
     pooling,
     client,
-    /** Row level security through auth.uid(). Default: true. */
-    rls: bool().default(true),
-    /** The RLS-subject application role. Default: memory_app (authenticated on Supabase). */
-    appRole: identifier().default("memory_app"),
-    /** The role that sees everything. Default: memory_admin (service_role on Supabase). */
-    adminRole: identifier().default("memory_admin"),
     /** Create the app and admin roles; false where they already exist (Supabase). Default: true. */
     createRoles: bool().default(true),
     /** External mode: create the database named in databaseUrl (from the `postgres` maintenance database). Default: false. */
