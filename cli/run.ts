@@ -5,9 +5,8 @@ import { DEFAULT_SCHEMA_OPTIONS, resolveSchemaOptions } from "../engine/config/s
 import { ConfigError } from "../engine/config/values";
 import { connect } from "../engine/db/client";
 import { describeError } from "../engine/db/errors";
-import { findTransactionPooler } from "../engine/db/pooler";
-import { maskUrl } from "../engine/db/redact";
-import { connectionUrl, describeTarget, type ConnectionSettings } from "../engine/db/url";
+import { refuseTransactionPooler } from "../engine/db/pooler";
+import { describeTarget } from "../engine/db/url";
 import { describeVariant } from "../engine/migrate/plan";
 import { loadMigrationSources, renderMigrations, type SchemaOptions } from "../engine/migrate/render";
 import { flagFor, UsageError, type CliArgs } from "./args";
@@ -67,17 +66,5 @@ function schemaOptions(args: CliArgs): SchemaOptions {
             throw new UsageError(`${flagFor(error.key)} ${JSON.stringify(error.value)}: ${allowed}`);
         }
         throw error;
-    }
-}
-
-async function refuseTransactionPooler(client: Client, connection: ConnectionSettings, applicationName: string): Promise<void> {
-    const pooler = await findTransactionPooler(client, () => connect(connection, { applicationName: `${applicationName}-probe` }));
-    if (pooler !== undefined) {
-        const direct = maskUrl(connectionUrl({ ...connection, port: pooler.serverPort }));
-        throw new Error(
-            `refusing to migrate through a transaction pooler: ${pooler.evidence}. The migration lock is held by one server ` +
-                `session, which a transaction pooler does not keep. Use the direct connection to the server: it listens on port ` +
-                `${pooler.serverPort} (for example ${direct}, if its host is the same; on Supabase, db.<project>.supabase.co:5432)`,
-        );
     }
 }

@@ -8,7 +8,9 @@
 // which makes the pooler pick another. A connection whose client port the server sees as our own socket's
 // port has nothing in between, and is not probed further.
 import type { Client } from "pg";
-import type { SqlClient } from "./client";
+import { connect, type SqlClient } from "./client";
+import { maskUrl } from "./redact";
+import { connectionUrl, type ConnectionSettings } from "./url";
 
 export interface TransactionPooler {
     /** The port the server behind the pooler listens on: where the direct connection goes. */
@@ -62,4 +64,24 @@ export async function findTransactionPooler(client: Client, openAnother: () => P
 
 async function backend(client: SqlClient): Promise<Backend> {
     return (await client.query<Backend>(PROBE)).rows[0];
+}
+
+/** The migration engine's entry check: throws TransactionPoolerError when `client` goes through a transaction pooler. */
+export async function refuseTransactionPooler(client: Client, settings: ConnectionSettings, applicationName: string): Promise<void> {
+    const pooler = await findTransactionPooler(client, () => connect(settings, { applicationName: `${applicationName}-probe` }));
+    if (pooler !== undefined) {
+        throw new TransactionPoolerError(pooler, settings);
+    }
+}
+
+export class TransactionPoolerError extends Error {
+    constructor(pooler: TransactionPooler, settings: ConnectionSettings) {
+        const direct = maskUrl(connectionUrl({ ...settings, port: pooler.serverPort }));
+        super(
+            `refusing to migrate through a transaction pooler: ${pooler.evidence}. The migration lock is held by one server ` +
+                `session, which a transaction pooler does not keep. Use the direct connection to the server: it listens on port ` +
+                `${pooler.serverPort} (for example ${direct}, if its host is the same; on Supabase, db.<project>.supabase.co:5432)`,
+        );
+        this.name = "TransactionPoolerError";
+    }
 }

@@ -2,6 +2,13 @@
 // session. Proven through Debian's PgBouncer in transaction, statement and session mode.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../engine/config/config";
+import { parseConnectionUrl } from "../../engine/db/url";
+import { MEMORY_TABLES } from "../../engine/migrate/manifest";
+import { describeVariant } from "../../engine/migrate/plan";
+import { renderRollback, schemaChecksum } from "../../engine/migrate/render";
+import { schemaObjects } from "../../engine/migrate/repair";
+import { schemaMigration } from "../../engine/providers/index";
+import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 import { cli } from "../support/cli";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
 import { findPgBouncer, startPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
@@ -56,6 +63,25 @@ describe.skipIf(!binary)("memory-stack through PgBouncer", () => {
             expect(await ledgerExists()).toBe(false);
         },
     );
+
+    it("has the schema resource refuse a transaction pooler too (an external databaseUrl may be one)", async () => {
+        const { url } = await through("transaction");
+        const options = { ...DEFAULT_OPTIONS, appRole: `${db.name}_app`, adminRole: `${db.name}_admin` };
+        const migrations = migrationsFor(options);
+        const create = schemaMigration.create({
+            connection: parseConnectionUrl(url),
+            migrations,
+            checksum: schemaChecksum(migrations),
+            variant: describeVariant(options),
+            rollbackSql: renderRollback(options),
+            memoryTables: [...MEMORY_TABLES],
+            allowDataLoss: false,
+            readinessTimeoutMs: 10_000,
+            objects: schemaObjects(options),
+        });
+        await expect(create).rejects.toThrow("refusing to migrate through a transaction pooler");
+        expect(await ledgerExists()).toBe(false);
+    });
 
     it("applies through session pooling, where a connection keeps its server session", async () => {
         const { url, roles } = await through("session");
