@@ -1,12 +1,12 @@
 // Command-line arguments → one typed object, or a UsageError (exit 2) naming the flag and what is allowed.
 // Each flag is declared once below, with its help line; schema flags are validated by the same zod
 // schema as the stack config (engine/config/schema-options.ts) and stay requests: undefined when absent.
-// Cheap on purpose: `--help` and bad usage load neither pg nor the engine's SQL.
+// Cheap on purpose: `--help` loads neither pg, zod nor the engine's SQL.
 import { parseArgs } from "node:util";
-import { ConfigError } from "../engine/config/values";
-import { parseSchemaRequest, type SchemaRequest } from "../engine/config/schema-options";
+import { ConfigError } from "../engine/config/error";
+import type { SchemaRequest } from "../engine/config/schema-options";
 import { ConnectionUrlError, parseConnectionUrl, SSL_MODES, type ConnectionSettings, type SslMode } from "../engine/db/url";
-import { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS } from "../engine/migrate/render";
+import { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS } from "../engine/migrate/limits";
 import { COMMAND_NAMES, COMMAND_SUMMARIES, type CommandName } from "./commands/names";
 
 interface Flag {
@@ -88,7 +88,7 @@ export class UsageError extends Error {
 }
 
 /** Returns "help" for -h/--help. `env` gives DATABASE_URL and PGPASSWORD, as libpq reads them. */
-export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | "help" {
+export async function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): Promise<CliArgs | "help"> {
     let parsed: ReturnType<typeof parse>;
     try {
         parsed = parse(argv);
@@ -127,7 +127,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 
     return {
         command: command as CommandName,
         connection: connectionFrom(url, env),
-        schema: schemaRequest(values),
+        schema: await schemaRequest(values),
         allowDataLoss: values["allow-data-loss"] === true,
         json: values.json === true,
     };
@@ -149,7 +149,7 @@ export function flagFor(option: string): string {
     return entry ? `--${entry[0]}` : option;
 }
 
-function schemaRequest(values: Record<string, string | boolean | undefined>): SchemaRequest {
+async function schemaRequest(values: Record<string, string | boolean | undefined>): Promise<SchemaRequest> {
     const raw: Record<string, unknown> = {};
     for (const [name, flag] of Object.entries(FLAGS)) {
         if (flag.option !== undefined && values[name] !== undefined) {
@@ -157,6 +157,10 @@ function schemaRequest(values: Record<string, string | boolean | undefined>): Sc
             raw[flag.option] = name.startsWith("no-") ? false : values[name];
         }
     }
+    if (Object.keys(raw).length === 0) {
+        return {};
+    }
+    const { parseSchemaRequest } = await import("../engine/config/schema-keys");
     try {
         return parseSchemaRequest(raw);
     } catch (error) {

@@ -22,7 +22,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     const out = redacting(io, secrets);
     const json = argv.includes("--json");
     try {
-        const args = parseCliArgs(argv, env);
+        const args = await parseCliArgs(argv, env);
         if (args === "help") {
             out.stdout(HELP);
             return 0;

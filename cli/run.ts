@@ -2,7 +2,7 @@
 // check for the commands that take the migration lock, the command, and what it prints.
 import type { Client } from "pg";
 import { DEFAULT_SCHEMA_OPTIONS, resolveSchemaOptions } from "../engine/config/schema-options";
-import { ConfigError } from "../engine/config/values";
+import { ConfigError } from "../engine/config/error";
 import { connect } from "../engine/db/client";
 import { describeError } from "../engine/db/errors";
 import { refuseTransactionPooler } from "../engine/db/pooler";

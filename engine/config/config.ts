@@ -4,7 +4,7 @@
 // below: its type, its limits and its default; rules across keys are refinements in rules.ts.
 import { z } from "zod";
 import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings } from "../db/url";
-import { SCHEMA_OPTION_KEYS } from "./schema-options";
+import { SCHEMA_OPTION_KEYS } from "./schema-keys";
 import { DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE, keyRules, presenceRules, STACK_SSL_MODES } from "./rules";
 import { bool, ConfigError, hostName, identifier, imageName, int, jsonObject, oneOf, password, type RawConfig } from "./values";
 

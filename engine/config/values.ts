@@ -3,24 +3,8 @@
 // into other formats (URLs, .env lines, SQL, pgbouncer.ini, docker) are checked for those formats here.
 import { isIP } from "node:net";
 import { z } from "zod";
-import { redact } from "../db/redact";
 
-export const NAMESPACE = "memory-stack";
-
-/** Raw values as Pulumi config holds them: strings, keyed without the namespace. */
-export type RawConfig = Record<string, string | undefined>;
-
-export class ConfigError extends Error {
-    constructor(
-        readonly key: string,
-        readonly value: unknown,
-        readonly allowed: string,
-    ) {
-        // A value is the user's own input, but it may hold a URL with credentials in it: never echo those.
-        super(redact(`${NAMESPACE}:${key} is ${JSON.stringify(value)}; ${allowed}.`));
-        this.name = "ConfigError";
-    }
-}
+export { ConfigError, NAMESPACE, type RawConfig } from "./error";
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 // Letters, digits, -, _ and dots: a DNS name or an IPv4 address. No space, /, @, :, = or newline can reach a URL or .env line.

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { FLAGS, HELP, parseCliArgs, UsageError } from "../../cli/args";
 import { COMMAND_NAMES } from "../../cli/commands/names";
-import { MAX_HALFVEC_INDEX_DIMENSIONS } from "../../engine/migrate/render";
+import { MAX_HALFVEC_INDEX_DIMENSIONS } from "../../engine/migrate/limits";
 
 const URL = "postgresql://postgres:s3cret%40pw@db.example.com:6543/ybryx?sslmode=require";
 const env = { DATABASE_URL: URL };
 
-function usageError(argv: string[], environment: NodeJS.ProcessEnv = env): string {
+async function usageError(argv: string[], environment: NodeJS.ProcessEnv = env): Promise<string> {
     try {
-        parseCliArgs(argv, environment);
+        await parseCliArgs(argv, environment);
     } catch (error) {
         if (error instanceof UsageError) {
             return error.message;
@@ -19,8 +19,8 @@ function usageError(argv: string[], environment: NodeJS.ProcessEnv = env): strin
 }
 
 describe("parseCliArgs", () => {
-    it("takes the URL from DATABASE_URL, and no schema option it was not asked for", () => {
-        expect(parseCliArgs(["apply"], env)).toEqual({
+    it("takes the URL from DATABASE_URL, and no schema option it was not asked for", async () => {
+        expect(await parseCliArgs(["apply"], env)).toEqual({
             command: "apply",
             connection: {
                 host: "db.example.com",
@@ -36,8 +36,8 @@ describe("parseCliArgs", () => {
         });
     });
 
-    it("maps every flag onto a schema request, --url over DATABASE_URL", () => {
-        const args = parseCliArgs(
+    it("maps every flag onto a schema request, --url over DATABASE_URL", async () => {
+        const args = await parseCliArgs(
             [
                 "rollback",
                 "--url",
@@ -72,51 +72,53 @@ describe("parseCliArgs", () => {
         });
     });
 
-    it("reads the URL as libpq does: PGPASSWORD when it has no password, PGSSLMODE or prefer when it has no sslmode", () => {
-        expect(parseCliArgs(["status"], { DATABASE_URL: "postgresql://u@h/d", PGPASSWORD: "from-env" })).toMatchObject({
+    it("reads the URL as libpq does: PGPASSWORD when it has no password, PGSSLMODE or prefer when it has no sslmode", async () => {
+        expect(await parseCliArgs(["status"], { DATABASE_URL: "postgresql://u@h/d", PGPASSWORD: "from-env" })).toMatchObject({
             connection: { password: "from-env", sslMode: "prefer" },
         });
-        expect(parseCliArgs(["status"], { DATABASE_URL: "postgresql://u:pw@h/d", PGSSLMODE: "disable" })).toMatchObject({
+        expect(await parseCliArgs(["status"], { DATABASE_URL: "postgresql://u:pw@h/d", PGSSLMODE: "disable" })).toMatchObject({
             connection: { password: "pw", sslMode: "disable" },
         });
-        expect(usageError(["status"], { DATABASE_URL: "postgresql://u:pw@h/d", PGSSLMODE: "sometimes" })).toMatch(/PGSSLMODE/);
+        expect(await usageError(["status"], { DATABASE_URL: "postgresql://u:pw@h/d", PGSSLMODE: "sometimes" })).toMatch(/PGSSLMODE/);
     });
 
-    it("names the flag, not the config key, when a value breaks the stack's rules", () => {
-        expect(usageError(["apply", "--vector", "--dimensions", "99999"])).toBe(
+    it("names the flag, not the config key, when a value breaks the stack's rules", async () => {
+        expect(await usageError(["apply", "--vector", "--dimensions", "99999"])).toBe(
             `--dimensions 99999: must be an integer from 1 to ${MAX_HALFVEC_INDEX_DIMENSIONS}`,
         );
-        expect(usageError(["apply", "--app-role", "Bad-Role"])).toMatch(/^--app-role "Bad-Role": must be a lowercase SQL identifier/);
-        expect(usageError(["apply", "--index", "flat", "--vector"])).toBe('--index "flat": must be one of hnsw, ivfflat');
+        expect(await usageError(["apply", "--app-role", "Bad-Role"])).toMatch(/^--app-role "Bad-Role": must be a lowercase SQL identifier/);
+        expect(await usageError(["apply", "--index", "flat", "--vector"])).toBe('--index "flat": must be one of hnsw, ivfflat');
     });
 
-    it("refuses flags that mean nothing without another", () => {
-        expect(usageError(["apply", "--dimensions", "768"])).toBe("--dimensions needs --vector; add --vector or leave --dimensions out");
-        expect(usageError(["apply", "--index", "ivfflat"])).toBe("--index needs --vector; add --vector or leave --index out");
-        expect(usageError(["apply", "--allow-data-loss"])).toBe("--allow-data-loss only applies to rollback");
+    it("refuses flags that mean nothing without another", async () => {
+        expect(await usageError(["apply", "--dimensions", "768"])).toBe(
+            "--dimensions needs --vector; add --vector or leave --dimensions out",
+        );
+        expect(await usageError(["apply", "--index", "ivfflat"])).toBe("--index needs --vector; add --vector or leave --index out");
+        expect(await usageError(["apply", "--allow-data-loss"])).toBe("--allow-data-loss only applies to rollback");
     });
 
-    it("returns help for -h, whatever else is given", () => {
-        expect(parseCliArgs(["-h"], {})).toBe("help");
-        expect(parseCliArgs(["apply", "--help"], {})).toBe("help");
+    it("returns help for -h, whatever else is given", async () => {
+        expect(await parseCliArgs(["-h"], {})).toBe("help");
+        expect(await parseCliArgs(["apply", "--help"], {})).toBe("help");
     });
 
-    it("rejects a missing or unknown command and stray arguments as usage errors", () => {
-        expect(usageError([])).toBe("a command is required: plan, apply, status, rollback, verify");
-        expect(usageError(["migrate"])).toBe('unknown command "migrate"; commands: plan, apply, status, rollback, verify');
-        expect(usageError(["apply", "now"])).toBe('unexpected argument "now"');
-        expect(usageError(["status"], {})).toMatch(/no database: pass --url/);
+    it("rejects a missing or unknown command and stray arguments as usage errors", async () => {
+        expect(await usageError([])).toBe("a command is required: plan, apply, status, rollback, verify");
+        expect(await usageError(["migrate"])).toBe('unknown command "migrate"; commands: plan, apply, status, rollback, verify');
+        expect(await usageError(["apply", "now"])).toBe('unexpected argument "now"');
+        expect(await usageError(["status"], {})).toMatch(/no database: pass --url/);
     });
 
-    it("accepts every command it lists", () => {
+    it("accepts every command it lists", async () => {
         for (const command of COMMAND_NAMES) {
-            expect(parseCliArgs([command], env)).toMatchObject({ command });
+            expect(await parseCliArgs([command], env)).toMatchObject({ command });
         }
     });
 });
 
 describe("the help", () => {
-    it("lists every command and every flag, and the limits the parser applies", () => {
+    it("lists every command and every flag, and the limits the parser applies", async () => {
         for (const command of COMMAND_NAMES) {
             expect(HELP).toMatch(new RegExp(`^  ${command} `, "m"));
         }
@@ -124,8 +126,10 @@ describe("the help", () => {
             expect(HELP).toContain(`--${flag}`);
         }
         expect(HELP).toContain(`1-${MAX_HALFVEC_INDEX_DIMENSIONS}`);
-        expect(() => parseCliArgs(["apply", "--vector", "--dimensions", String(MAX_HALFVEC_INDEX_DIMENSIONS)], env)).not.toThrow();
-        expect(() => parseCliArgs(["apply", "--vector", "--dimensions", String(MAX_HALFVEC_INDEX_DIMENSIONS + 1)], env)).toThrow(
+        await expect(parseCliArgs(["apply", "--vector", "--dimensions", String(MAX_HALFVEC_INDEX_DIMENSIONS)], env)).resolves.toMatchObject(
+            {},
+        );
+        await expect(parseCliArgs(["apply", "--vector", "--dimensions", String(MAX_HALFVEC_INDEX_DIMENSIONS + 1)], env)).rejects.toThrow(
             UsageError,
         );
     });
