@@ -36,7 +36,13 @@ export async function findTransactionPooler(client: Client, openAnother: () => P
     if (localPort !== undefined && first.client_port === localPort) {
         return undefined;
     }
-    const other = await openAnother();
+    let other: Client;
+    try {
+        other = await openAnother();
+    } catch {
+        // A pooler takes a second client; a server that refuses one (a single-connection server) is no pooler.
+        return undefined;
+    }
     const pooler = (evidence: string): TransactionPooler => ({ serverPort: Number(first.port), evidence });
     try {
         try {
