@@ -32,9 +32,8 @@ export async function run(args: CliArgs, out: CliIo): Promise<number> {
         if (NEEDS_ONE_SESSION.includes(command)) {
             await refuseTransactionPooler(client, connection, applicationName);
         }
-        const result = await (
-            await loadCommand(command)
-        )({
+        const runCommand = await loadCommand(command);
+        const result = await runCommand({
             client,
             args,
             schema,
