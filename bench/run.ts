@@ -12,6 +12,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { benchApply } from "./apply";
+import { benchCli } from "./cli";
 import { benchDeploy } from "./deploy";
 import { benchNoop } from "./noop";
 import { benchPooling } from "./support/pooling-rows";
@@ -25,6 +26,7 @@ type Part = (ctx: BenchContext, pg: () => Promise<BenchPostgres>) => Promise<Par
 
 const PARTS: Record<string, Part> = {
     apply: async (ctx, pg) => benchApply(ctx, await pg()),
+    cli: async (ctx, pg) => benchCli(ctx, await pg()),
     noop: async (ctx, pg) => benchNoop(ctx, await pg()),
     verify: async (ctx, pg) => benchVerify(ctx, await pg()),
     deploy: async (ctx, pg) => benchDeploy(ctx, await pg()),

@@ -1,48 +1,81 @@
 // Command-line arguments → one typed object, or a UsageError (exit 2) naming the flag and what is allowed.
-// Schema options are validated by the same rules as the Pulumi config (engine/config/config.ts).
+// Each flag is declared once below, with its help line; schema flags are validated by the same zod
+// schema as the stack config (engine/config/schema-options.ts) and stay requests: undefined when absent.
+// Cheap on purpose: `--help` loads neither pg, zod nor the engine's SQL.
 import { parseArgs } from "node:util";
-import { ConfigError, parseConfig } from "../engine/config/config";
-import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings } from "../engine/db/url";
-import type { SchemaOptions } from "../engine/migrate/render";
+import { ConfigError } from "../engine/config/error";
+import type { SchemaRequest } from "../engine/config/schema-options";
+import { ConnectionUrlError, parseConnectionUrl, SSL_MODES, type ConnectionSettings, type SslMode } from "../engine/db/url";
+import { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS } from "../engine/migrate/limits";
+import { COMMAND_NAMES, COMMAND_SUMMARIES, type CommandName } from "./commands/names";
 
-export const USAGE =
-    "usage: memory-stack <plan|apply|status|rollback|verify> [--url URL] [--vector] [--dimensions N] [--index hnsw|ivfflat] " +
-    "[--no-rls] [--app-role NAME] [--admin-role NAME] [--allow-data-loss] [--json]";
+interface Flag {
+    type: "string" | "boolean";
+    short?: string;
+    /** The value's name in the help, for string flags. */
+    value?: string;
+    help: string;
+    /** The schema option the flag requests. */
+    option?: keyof SchemaRequest;
+    /** A flag it makes no sense without. */
+    needs?: string;
+    /** The only commands it applies to. */
+    commands?: CommandName[];
+}
 
-export const HELP = `${USAGE}
+export const FLAGS: Record<string, Flag> = {
+    url: {
+        type: "string",
+        value: "URL",
+        help: "the direct connection, never a transaction pooler; default: $DATABASE_URL (password: the URL's, else $PGPASSWORD)",
+    },
+    vector: { type: "boolean", help: "embeddings as vector(N) with an ANN index (pgvector); default: jsonb arrays", option: "vector" },
+    dimensions: {
+        type: "string",
+        value: "N",
+        help: `vector dimensions, 1-${MAX_HALFVEC_INDEX_DIMENSIONS} (indexed as halfvec above ${MAX_VECTOR_INDEX_DIMENSIONS}); default: 1536`,
+        option: "vectorDimensions",
+        needs: "vector",
+    },
+    index: { type: "string", value: "hnsw|ivfflat", help: "ANN index; default: hnsw", option: "vectorIndex", needs: "vector" },
+    "no-rls": { type: "boolean", help: "no row level security", option: "rls" },
+    "app-role": { type: "string", value: "NAME", help: "the RLS-subject role; default: memory_app", option: "appRole" },
+    "admin-role": { type: "string", value: "NAME", help: "the role that sees every row; default: memory_admin", option: "adminRole" },
+    "allow-data-loss": { type: "boolean", help: "drop memory tables even when they hold rows", commands: ["rollback"] },
+    json: { type: "boolean", help: "print the result (or the usage error) as JSON on stdout" },
+    help: { type: "boolean", short: "h", help: "this text" },
+};
 
-Applies the memory schema with the same engine as the Pulumi stack, for CI pipelines and operators.
+export const USAGE = `usage: memory-stack <${COMMAND_NAMES.join("|")}> [--url URL] [--vector [--dimensions N] [--index hnsw|ivfflat]] [--no-rls] [--app-role NAME] [--admin-role NAME] [--allow-data-loss] [--json]`;
 
-commands
-  plan       list the migrations an apply would run; exit 1 if the database drifted (apply would refuse)
-  apply      apply the pending migrations, each in its own transaction, under the migration lock
-  status     applied, pending and drifted migrations; exit 1 unless the schema is up to date
-  rollback   remove everything the schema added, nothing else; refuses while memory tables hold rows
-  verify     check every object and behaviour of the schema in a rolled-back transaction;
-             exit 1 with a report naming each missing or broken object
-
-options
-  --url URL             the direct connection (never the pooler); default: $DATABASE_URL.
-                        TLS only when the URL says ?sslmode=require (or verify-ca, verify-full)
-  --vector              embeddings as vector(N) with an ANN index (pgvector); default: jsonb arrays
-  --dimensions N        vector dimensions, 1-2000 with --vector; default: 1536
-  --index hnsw|ivfflat  ANN index; default: hnsw
-  --no-rls              no row level security
-  --app-role NAME       the RLS-subject role; default: memory_app
-  --admin-role NAME     the role that sees every row; default: memory_admin
-  --allow-data-loss     rollback: drop memory tables even when they hold rows
-  --json                print the result as JSON on stdout
-  -h, --help            this text
-
-exit codes: 0 done, 1 a check failed or the command refused, 2 bad usage.
-Progress goes to stderr, one line per migration with its time; passwords are never printed.`;
+export const HELP = [
+    USAGE,
+    "",
+    "Applies the memory schema with the same engine as the Pulumi stack, for CI pipelines and operators.",
+    "",
+    "commands",
+    ...COMMAND_NAMES.map((name) => `  ${name.padEnd(10)} ${COMMAND_SUMMARIES[name]}`),
+    "",
+    "options",
+    ...Object.entries(FLAGS).map(([name, flag]) => {
+        const left = `${flag.short ? `-${flag.short}, ` : ""}--${name}${flag.value ? ` ${flag.value}` : ""}`;
+        const scope = flag.needs ? ` (with --${flag.needs})` : flag.commands ? ` (${flag.commands.join(", ")} only)` : "";
+        return `  ${left.padEnd(24)}${flag.help}${scope}`;
+    }),
+    "",
+    "The URL is read as libpq reads it: percent-encode @ # / ? : % and spaces in a user or password;",
+    "?sslmode=disable|allow|prefer|require|verify-ca|verify-full (default prefer), ?connect_timeout=SECONDS,",
+    "[::1] for an IPv6 host, ?host=/socket/dir; the password in the URL or in its password parameter.",
+    "",
+    "exit codes: 0 done, 1 a check failed or the command refused, 2 bad usage.",
+    "Progress goes to stderr; passwords and URL credentials are never printed.",
+].join("\n");
 
 export interface CliArgs {
-    command: string;
+    command: CommandName;
     connection: ConnectionSettings;
-    /** The URL with its password replaced by ***, for messages. */
-    target: string;
-    schema: SchemaOptions;
+    /** Schema options the flags ask for; the rest comes from the database or the defaults. */
+    schema: SchemaRequest;
     allowDataLoss: boolean;
     json: boolean;
 }
@@ -54,8 +87,8 @@ export class UsageError extends Error {
     }
 }
 
-/** `commands` are the names main() can run (cli/commands.ts). Returns "help" for -h. */
-export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv, commands: readonly string[]): CliArgs | "help" {
+/** Returns "help" for -h/--help. `env` gives DATABASE_URL and PGPASSWORD, as libpq reads them. */
+export async function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): Promise<CliArgs | "help"> {
     let parsed: ReturnType<typeof parse>;
     try {
         parsed = parse(argv);
@@ -68,94 +101,91 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv, commands: r
     }
     const [command, ...extra] = positionals;
     if (command === undefined) {
-        throw new UsageError(`a command is required: ${commands.join(", ")}`);
+        throw new UsageError(`a command is required: ${COMMAND_NAMES.join(", ")}`);
     }
-    if (!commands.includes(command)) {
-        throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: ${commands.join(", ")}`);
+    if (!(COMMAND_NAMES as readonly string[]).includes(command)) {
+        throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: ${COMMAND_NAMES.join(", ")}`);
     }
     if (extra.length > 0) {
         throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     }
-    if (values["allow-data-loss"] && command !== "rollback") {
-        throw new UsageError("--allow-data-loss only applies to rollback");
+    for (const [name, flag] of Object.entries(FLAGS)) {
+        if (values[name] === undefined) {
+            continue;
+        }
+        if (flag.needs && values[flag.needs] === undefined) {
+            throw new UsageError(`--${name} needs --${flag.needs}; add --${flag.needs} or leave --${name} out`);
+        }
+        if (flag.commands && !flag.commands.includes(command as CommandName)) {
+            throw new UsageError(`--${name} only applies to ${flag.commands.join(", ")}`);
+        }
     }
-    const url = values.url ?? env.DATABASE_URL;
+    const url = (values.url as string | undefined) ?? env.DATABASE_URL;
     if (url === undefined || url.trim() === "") {
         throw new UsageError("no database: pass --url postgresql://user:password@host:5432/database or set DATABASE_URL");
     }
     return {
-        command,
-        connection: parseDatabaseUrl(url),
-        target: redactUrl(url),
-        schema: schemaOptions(values),
+        command: command as CommandName,
+        connection: connectionFrom(url, env),
+        schema: await schemaRequest(values),
         allowDataLoss: values["allow-data-loss"] === true,
         json: values.json === true,
     };
 }
 
 function parse(argv: string[]) {
-    return parseArgs({
-        args: argv,
-        allowPositionals: true,
-        strict: true,
-        options: {
-            url: { type: "string" },
-            vector: { type: "boolean" },
-            dimensions: { type: "string" },
-            index: { type: "string" },
-            "no-rls": { type: "boolean" },
-            "app-role": { type: "string" },
-            "admin-role": { type: "string" },
-            "allow-data-loss": { type: "boolean" },
-            json: { type: "boolean" },
-            help: { type: "boolean", short: "h" },
-        },
-    });
+    const options = Object.fromEntries(
+        Object.entries(FLAGS).map(([name, flag]) => [name, flag.short ? { type: flag.type, short: flag.short } : { type: flag.type }]),
+    ) as Record<string, { type: "string" | "boolean"; short?: string }>;
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options }) as {
+        values: Record<string, string | boolean | undefined>;
+        positionals: string[];
+    };
 }
 
-const FLAGS: Record<string, string> = {
-    vectorDimensions: "--dimensions",
-    vectorIndex: "--index",
-    appRole: "--app-role",
-    adminRole: "--admin-role",
-    vector: "--vector",
-};
+/** The flag that requests `option`, for messages. */
+export function flagFor(option: string): string {
+    const entry = Object.entries(FLAGS).find(([, flag]) => flag.option === option);
+    return entry ? `--${entry[0]}` : option;
+}
 
-function schemaOptions(values: ReturnType<typeof parse>["values"]): SchemaOptions {
-    const raw: Record<string, string | undefined> = {
-        vector: values.vector ? "true" : undefined,
-        vectorDimensions: values.dimensions,
-        vectorIndex: values.index,
-        rls: values["no-rls"] ? "false" : undefined,
-        appRole: values["app-role"],
-        adminRole: values["admin-role"],
-    };
+async function schemaRequest(values: Record<string, string | boolean | undefined>): Promise<SchemaRequest> {
+    const raw: Record<string, unknown> = {};
+    for (const [name, flag] of Object.entries(FLAGS)) {
+        if (flag.option !== undefined && values[name] !== undefined) {
+            // --no-rls is a request for rls: false.
+            raw[flag.option] = name.startsWith("no-") ? false : values[name];
+        }
+    }
+    if (Object.keys(raw).length === 0) {
+        return {};
+    }
+    const { parseSchemaRequest } = await import("../engine/config/schema-keys");
     try {
-        // The stack's own rules (dimensions within pgvector's index limit, distinct roles, identifiers).
-        const config = parseConfig(Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined)));
-        const { vector, vectorDimensions, vectorIndex, rls, appRole, adminRole } = config;
-        return { vector, vectorDimensions, vectorIndex, rls, appRole, adminRole };
+        return parseSchemaRequest(raw);
     } catch (error) {
         if (error instanceof ConfigError) {
-            const flag = FLAGS[error.key] ?? error.key;
-            throw new UsageError(`${flag} ${JSON.stringify(error.value)}: ${error.allowed}`);
+            throw new UsageError(`${flagFor(error.key)} ${JSON.stringify(error.value)}: ${error.allowed}`);
         }
         throw error;
     }
 }
 
-export function parseDatabaseUrl(url: string): ConnectionSettings {
+/** The URL's settings, with libpq's fallbacks: the password from PGPASSWORD, sslmode from PGSSLMODE, else prefer. */
+function connectionFrom(url: string, env: NodeJS.ProcessEnv): ConnectionSettings {
+    let settings: ConnectionSettings;
     try {
-        return parseConnectionUrl(url);
+        settings = parseConnectionUrl(url);
     } catch (error) {
         if (error instanceof ConnectionUrlError) {
-            throw new UsageError(`the database URL ${error.shown ?? redactUrl(url)} ${error.message}`);
+            throw new UsageError(`the database URL ${error.shown} ${error.message}`);
         }
         throw error;
     }
-}
-
-/** The URL with its password replaced by ***; what messages show. */
-export function redactUrl(url: string): string {
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^@/?#]*@/i, "$1:***@");
+    const sslMode = settings.sslMode ?? env.PGSSLMODE ?? "prefer";
+    if (!(SSL_MODES as readonly string[]).includes(sslMode)) {
+        throw new UsageError(`PGSSLMODE is ${JSON.stringify(sslMode)}; it must be one of ${SSL_MODES.join(", ")}`);
+    }
+    const password = settings.password === "" ? (env.PGPASSWORD ?? "") : settings.password;
+    return { ...settings, password, sslMode: sslMode as SslMode };
 }

@@ -1,12 +1,9 @@
-// `memory-stack <command>`: parses arguments, opens one direct connection, runs the command, prints.
+// `memory-stack <command>`: parses arguments, then (only for a command that runs) loads the engine,
+// opens one direct connection, runs the command and prints. Everything printed leaves through the
+// redaction rule (engine/db/redact.ts): usage errors too, since they may quote the URL.
 // Exit codes: 0 done, 1 a check failed or the command refused (or the database said no), 2 bad usage.
-import type { Client } from "pg";
-import { connect } from "../engine/db/client";
-import { describeError } from "../engine/db/errors";
-import { describeVariant } from "../engine/migrate/plan";
-import { loadMigrationSources, renderMigrations } from "../engine/migrate/render";
-import { HELP, parseCliArgs, USAGE, UsageError, type CliArgs } from "./args";
-import { COMMANDS } from "./commands";
+import { redact, urlSecrets } from "../engine/db/redact";
+import { HELP, parseCliArgs, USAGE, UsageError } from "./args";
 
 export interface CliIo {
     stdout(text: string): void;
@@ -19,53 +16,45 @@ const PROCESS_IO: CliIo = {
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = PROCESS_IO): Promise<number> {
-    let args: CliArgs | "help";
+    // What could be a password before anything is parsed: in a URL that may not parse, and PGPASSWORD.
+    const secrets = [...argv.map((arg) => arg.replace(/^--[a-z-]+=/, "")), env.DATABASE_URL ?? ""].flatMap(urlSecrets);
+    secrets.push(env.PGPASSWORD ?? "");
+    const out = redacting(io, secrets);
+    const json = argv.includes("--json");
     try {
-        args = parseCliArgs(argv, env, Object.keys(COMMANDS));
+        const args = await parseCliArgs(argv, env);
+        if (args === "help") {
+            out.stdout(HELP);
+            return 0;
+        }
+        secrets.push(args.connection.password);
+        withNavigator();
+        const { run } = await import("./run");
+        return await run(args, out);
     } catch (error) {
         if (error instanceof UsageError) {
-            io.stderr(`memory-stack: ${error.message}\n${USAGE}`);
+            out.stderr(`memory-stack: ${error.message}\n${USAGE}`);
+            if (json) {
+                out.stdout(JSON.stringify({ ok: false, exitCode: 2, error: error.message, usage: USAGE }, null, 2));
+            }
             return 2;
         }
-        throw error;
-    }
-    if (args === "help") {
-        io.stdout(HELP);
-        return 0;
-    }
-    // Whatever is printed, the password never is (a driver or server message could echo it). A toy
-    // password of a few letters would turn every message into asterisks, so those are left alone.
-    const password = args.connection.password;
-    const scrub = (text: string) => (password.length >= 4 ? text.split(password).join("***") : text);
-    const out: CliIo = { stdout: (text) => io.stdout(scrub(text)), stderr: (text) => io.stderr(scrub(text)) };
-    const { command, json, schema } = args;
-    const variant = describeVariant(schema);
-
-    let client: Client | undefined;
-    try {
-        try {
-            client = await connect(args.connection, { applicationName: `memory-stack-cli-${command}` });
-        } catch (error) {
-            throw new Error(`cannot connect to ${args.target}: ${describeError(error)}`, { cause: error });
-        }
-        out.stderr(`memory-stack ${command}: ${args.target} (${variant})`);
-        const result = await COMMANDS[command]({
-            client,
-            args,
-            migrations: renderMigrations(loadMigrationSources(), schema),
-            variant,
-            progress: (line) => out.stderr(line),
-        });
-        out.stdout(json ? JSON.stringify({ ok: result.exitCode === 0, command, ...(result.json as object) }, null, 2) : result.text);
-        return result.exitCode;
-    } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        out.stderr(`memory-stack ${command} failed: ${message}`);
-        if (json) {
-            out.stdout(JSON.stringify({ ok: false, command, error: message }, null, 2));
-        }
+        out.stderr(`memory-stack: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         return 1;
-    } finally {
-        await client?.end().catch(() => undefined);
     }
+}
+
+/**
+ * pg asks whether it runs in a Cloudflare Worker by building a fetch Response when there is no `navigator`
+ * global, which loads Node's whole fetch stack: a fifth of a no-op apply. Node 21 and later have a
+ * navigator that answers at no cost; Node 20 gets the same one here.
+ */
+function withNavigator(): void {
+    const global = globalThis as { navigator?: { userAgent: string } };
+    global.navigator ??= { userAgent: `Node.js/${process.versions.node.split(".")[0]}` };
+}
+
+/** `io` with every line redacted against `secrets` (which may still grow: the parsed password joins it). */
+function redacting(io: CliIo, secrets: string[]): CliIo {
+    return { stdout: (text) => io.stdout(redact(text, secrets)), stderr: (text) => io.stderr(redact(text, secrets)) };
 }

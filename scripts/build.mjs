@@ -5,7 +5,7 @@
 // Types are checked by `npm run typecheck`, not here. Runs on `npm ci` (prepare), before `npm test`
 // (vitest.config.ts) and before every `npm run up|preview|destroy|refresh` (scripts/pulumi.js).
 import { buildSync } from "esbuild";
-import { readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -32,10 +32,24 @@ export function build() {
         format: "cjs",
         platform: "node",
         target: "node20",
+        // import() of a sibling file becomes require(): commands and the engine load when used, as CommonJS.
+        supported: { "dynamic-import": false },
         sourcemap: "linked",
         logLevel: "warning",
     });
+    linkOwnCommand();
     return { files: entryPoints.length, outdir: relative(process.cwd(), outdir) || "." };
+}
+
+// npm links the bins of dependencies into node_modules/.bin, never the project's own: without the link,
+// `npx memory-stack` in this checkout has npm search the package tree first, at every start.
+function linkOwnCommand() {
+    const bin = join(ROOT, "node_modules", ".bin");
+    const link = join(bin, "memory-stack");
+    if (existsSync(join(ROOT, "node_modules")) && !existsSync(link)) {
+        mkdirSync(bin, { recursive: true });
+        symlinkSync(join("..", "..", "bin", "memory-stack.js"), link);
+    }
 }
 
 if (import.meta.filename === process.argv[1]) {

@@ -1,273 +1,155 @@
-// The whole stack configuration, read once and validated before any resource exists.
-// `parseConfig` is pure: it takes the raw `memory-stack:*` values and returns one typed object
-// or throws a ConfigError that names the key, the value and what is allowed.
+// The whole stack configuration, declared once as a zod schema and read once before any resource exists.
+// `parseConfig` is pure: it takes the raw `memory-stack:*` values and returns one typed object or throws
+// a ConfigError that names the key, the value (never a secret's) and what is allowed. A key is one line
+// below: its type, its limits and its default; rules across keys are refinements in rules.ts.
+import { z } from "zod";
+import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings } from "../db/url";
+import { SCHEMA_OPTION_KEYS } from "./schema-keys";
+import { DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE, keyRules, presenceRules, STACK_SSL_MODES } from "./rules";
+import { bool, ConfigError, hostName, identifier, imageName, int, jsonObject, oneOf, password, type RawConfig } from "./values";
 
-import {
-    checkConnectionBudget,
-    checkImage,
-    checkPinned,
-    checkPoolerFitsClient,
-    checkRoles,
-    parseDatabaseUrl,
-    type ExternalServer,
-    DEFAULT_IMAGE,
-    DEFAULT_PGBOUNCER_IMAGE,
-    DEFAULT_VECTOR_IMAGE,
-    MAX_INDEXED_DIMENSIONS,
-} from "./rules";
-import { SSL_MODES, type SslMode } from "../db/url";
-import { bool, ConfigError, identifier, int, nonEmpty, oneOf, parseObject, password, text, type RawConfig } from "./values";
-
-export { connectionBudget, DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE } from "./rules";
+export { connectionBudget, DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE, STACK_SSL_MODES } from "./rules";
 export { ConfigError, NAMESPACE, type RawConfig } from "./values";
 
-export type Provisioner = "docker" | "external";
-export type PoolMode = "session" | "transaction" | "statement";
-export type VectorIndex = "hnsw" | "ivfflat";
-
-export interface PoolingConfig {
+const pooling = jsonObject({
     /** PgBouncer in front of PostgreSQL (docker mode only). Default: true in docker mode. */
-    enabled: boolean;
+    enabled: bool().optional(),
     /** PgBouncer pool_mode. Default: transaction. */
-    mode: PoolMode;
+    mode: oneOf(["session", "transaction", "statement"]).default("transaction"),
     /** Server connections per (database, user) pair. Default: 5 (the seed's pool size). */
-    defaultPoolSize: number;
+    defaultPoolSize: int(1, 10000).default(5),
     /** Extra server connections PgBouncer may open under load. Default: 2. */
-    reservePoolSize: number;
+    reservePoolSize: int(0, 10000).default(2),
     /** Client connections PgBouncer accepts. Default: 100. */
-    maxClientConn: number;
+    maxClientConn: int(1, 100000).default(100),
     /** Host port of the pooler. Default: 6432. */
-    hostPort: number;
+    hostPort: int(1, 65535).default(6432),
     /** PgBouncer image, pinned to a version tag or digest. Default: edoburu/pgbouncer:v1.26.0-p0. */
-    image: string;
-}
+    image: imageName().default(DEFAULT_PGBOUNCER_IMAGE),
+});
 
-export interface ClientPoolConfig {
+const client = jsonObject({
     /** Application-side pool size (SQLAlchemy pool_size). Default: 5. */
-    poolSize: number;
+    poolSize: int(1, 10000).default(5),
     /** Connections beyond poolSize under load (max_overflow). Default: 10. */
-    maxOverflow: number;
+    maxOverflow: int(0, 10000).default(10),
     /** Seconds to wait for a connection from the pool. Default: 30. */
-    poolTimeoutSeconds: number;
+    poolTimeoutSeconds: int(1, 3600).default(30),
     /** Seconds after which a connection is recycled. Default: 1800. */
-    poolRecycleSeconds: number;
+    poolRecycleSeconds: int(1, 86400).default(1800),
     /** Test a connection before handing it out. Default: true. */
-    prePing: boolean;
-}
+    prePing: bool().default(true),
+});
 
-export interface StackConfig {
+/** External mode: the server's URL (a secret), read by the one URL module; the error shows it masked. */
+const databaseUrl = z.string().transform((url, ctx) => {
+    try {
+        return { url, server: parseConnectionUrl(url) };
+    } catch (error) {
+        if (!(error instanceof ConnectionUrlError)) {
+            throw error;
+        }
+        ctx.addIssue({ code: "custom", message: error.message, input: error.shown });
+        return z.NEVER;
+    }
+});
+
+const KEYS = {
     /** docker (a container) or external (an existing server). Default: docker. */
-    provisioner: Provisioner;
+    provisioner: oneOf(["docker", "external"]).default("docker"),
     /** PostgreSQL 15 image. Default: postgres:15-alpine, or pgvector/pgvector:pg15 when vector is on. */
-    image: string;
+    image: imageName().optional(),
     /** The image's PostgreSQL major version, for an image pinned by digest alone (must be 15). Default: read from the tag. */
-    imageMajorVersion: number | undefined;
-    /** Database name. Default: ybryx. */
-    database: string;
-    /** Owner user. Default: postgres. */
-    user: string;
-    /** Owner password; generated by @pulumi/random when unset. Plaintext here, wrapped secret by the components. */
-    password: string | undefined;
-    /** External mode: the server's URL (a secret). Host, port, database, user and password come from it. */
-    databaseUrl: string | undefined;
-    /** External mode: sslmode for every connection. Default: require. */
-    sslMode: SslMode;
+    imageMajorVersion: int(1, 1000).optional(),
+    /** Database name. Default: ybryx (external: the URL's). */
+    database: identifier().optional(),
+    /** Owner user. Default: postgres (external: the URL's). */
+    user: identifier().optional(),
+    /** Owner password; generated by @pulumi/random when unset (external: the URL's). */
+    password: password().optional(),
+    /** External mode: the server's URL. Host, port, database, user and password come from it. */
+    databaseUrl: databaseUrl.optional(),
+    /** sslmode for every connection. Default: the URL's, else require (external) or disable (docker). */
+    sslMode: oneOf(STACK_SSL_MODES).optional(),
     /** Host port of PostgreSQL (docker) or the server's port (external). Default: 5432. */
-    hostPort: number;
+    hostPort: int(1, 65535).optional(),
     /** Host name clients use. Default: localhost (docker) or the URL's host (external). */
-    host: string;
-    /** Embeddings as vector(N) with an ANN index instead of JSONB arrays. Default: false. */
-    vector: boolean;
-    /** Embedding dimensions. Default: 1536. */
-    vectorDimensions: number;
-    /** ANN index kind. Default: hnsw. */
-    vectorIndex: VectorIndex;
+    host: hostName().optional(),
+    ...SCHEMA_OPTION_KEYS,
     /** PostgreSQL max_connections. Default: 20 (the seed). */
-    maxConnections: number;
+    maxConnections: int(1, 262143).default(20),
     /** PostgreSQL superuser_reserved_connections. Default: 3 (PostgreSQL's own default). */
-    superuserReservedConnections: number;
+    superuserReservedConnections: int(0, 100).default(3),
     /** Connections the stack itself opens directly (migration lock holder, verification). Default: 2. */
-    directConnections: number;
-    pooling: PoolingConfig;
-    client: ClientPoolConfig;
-    /** Row level security through auth.uid(). Default: true. */
-    rls: boolean;
-    /** The RLS-subject application role. Default: memory_app (authenticated on Supabase). */
-    appRole: string;
-    /** The role that sees everything. Default: memory_admin (service_role on Supabase). */
-    adminRole: string;
+    directConnections: int(1, 100).default(2),
+    pooling,
+    client,
     /** Create the app and admin roles; false where they already exist (Supabase). Default: true. */
-    createRoles: boolean;
+    createRoles: bool().default(true),
     /** External mode: create the database named in databaseUrl (from the `postgres` maintenance database). Default: false. */
-    createDatabase: boolean;
+    createDatabase: bool().default(false),
     /** Let `pulumi destroy` drop memory tables that hold rows. Default: false. */
-    allowDataLoss: boolean;
+    allowDataLoss: bool().default(false),
     /** Keep the data volume on destroy. Default: true. */
-    retainVolumeOnDestroy: boolean;
+    retainVolumeOnDestroy: bool().default(true),
     /** Pulumi `protect` on the schema resource (staging, prod). Default: false. */
-    protect: boolean;
+    protect: bool().default(false),
+};
+
+const keys = z.strictObject(KEYS, { error: () => `unknown key; known keys: ${Object.keys(KEYS).join(", ")}` });
+
+export type ConfigKeys = z.output<typeof keys>;
+
+/** Defaults that depend on other keys: the image on vector, the server's address on the URL, pooling on the provisioner. */
+function resolve({ databaseUrl, ...given }: ConfigKeys) {
+    const external: ConnectionSettings | undefined = given.provisioner === "external" ? databaseUrl?.server : undefined;
+    return {
+        ...given,
+        image: given.image ?? (given.vector ? DEFAULT_VECTOR_IMAGE : DEFAULT_IMAGE),
+        database: external?.database ?? given.database ?? "ybryx",
+        user: external?.user ?? given.user ?? "postgres",
+        /** Plaintext here; the components wrap it in a secret. */
+        password: external ? external.password || undefined : given.password,
+        databaseUrl: databaseUrl?.url,
+        sslMode: given.sslMode ?? external?.sslMode ?? (external ? "require" : "disable"),
+        hostPort: external?.port ?? given.hostPort ?? 5432,
+        host: external?.host ?? given.host ?? "localhost",
+        pooling: { ...given.pooling, enabled: given.pooling.enabled ?? given.provisioner === "docker" },
+    };
 }
 
-const TOP_LEVEL_KEYS = [
-    "provisioner",
-    "image",
-    "imageMajorVersion",
-    "database",
-    "user",
-    "password",
-    "databaseUrl",
-    "sslMode",
-    "hostPort",
-    "host",
-    "vector",
-    "vectorDimensions",
-    "vectorIndex",
-    "maxConnections",
-    "superuserReservedConnections",
-    "directConnections",
-    "pooling",
-    "client",
-    "rls",
-    "appRole",
-    "adminRole",
-    "createRoles",
-    "createDatabase",
-    "allowDataLoss",
-    "retainVolumeOnDestroy",
-    "protect",
-] as const;
-const POOLING_KEYS = ["enabled", "mode", "defaultPoolSize", "reservePoolSize", "maxClientConn", "hostPort", "image"];
-const CLIENT_KEYS = ["poolSize", "maxOverflow", "poolTimeoutSeconds", "poolRecycleSeconds", "prePing"];
-const SECRET_KEYS = new Set(["password", "databaseUrl"]);
+const schema = keys.superRefine(presenceRules).transform(resolve).superRefine(keyRules);
+
+export type StackConfig = z.output<typeof schema>;
+export type PoolingConfig = StackConfig["pooling"];
+export type ClientPoolConfig = StackConfig["client"];
+export type PoolMode = PoolingConfig["mode"];
+export type Provisioner = StackConfig["provisioner"];
+export type VectorIndex = StackConfig["vectorIndex"];
+
+const SECRET_KEYS = new Set(["password"]);
 
 export function parseConfig(raw: RawConfig): StackConfig {
-    for (const key of Object.keys(raw)) {
-        if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
-            throw new ConfigError(key, raw[key], `unknown key; known keys: ${TOP_LEVEL_KEYS.join(", ")}`);
-        }
+    const result = schema.safeParse(raw, { reportInput: true });
+    if (result.success) {
+        return result.data;
     }
-    const shown = (key: string) => (SECRET_KEYS.has(key) ? "[secret]" : raw[key]);
-    const pooling = parseObject(raw, "pooling", POOLING_KEYS);
-    const client = parseObject(raw, "client", CLIENT_KEYS);
-
-    const provisioner = oneOf(raw, "provisioner", ["docker", "external"] as const, "docker");
-    const vector = bool(raw, "vector", false);
-    const external = provisioner === "external" ? parseDatabaseUrl(raw.databaseUrl) : undefined;
-    if (provisioner === "docker" && raw.databaseUrl !== undefined) {
-        throw new ConfigError("databaseUrl", "[secret]", "only used with provisioner: external; remove it or set provisioner: external");
+    const [first, ...more] = result.error.issues.map(configError);
+    if (more.length === 0) {
+        throw first;
     }
-    const createDatabase = bool(raw, "createDatabase", false);
-    if (provisioner === "docker" && createDatabase) {
-        throw new ConfigError(
-            "createDatabase",
-            true,
-            "only used with provisioner: external; the docker server creates its database itself",
-        );
-    }
-    if (createDatabase && external?.database === "postgres") {
-        throw new ConfigError(
-            "createDatabase",
-            true,
-            "databaseUrl names the maintenance database postgres, which always exists; name the database to create in databaseUrl or set createDatabase: false",
-        );
-    }
-    if (provisioner === "external") {
-        for (const key of ["password", "image", "imageMajorVersion", "database", "user", "hostPort"]) {
-            if (raw[key] !== undefined) {
-                throw new ConfigError(key, shown(key), "not used with provisioner: external; the server's URL (databaseUrl) carries it");
-            }
-        }
-    }
-
-    const image = raw.image ?? (vector ? DEFAULT_VECTOR_IMAGE : DEFAULT_IMAGE);
-    const imageMajorVersion = raw.imageMajorVersion === undefined ? undefined : int(raw, "imageMajorVersion", 0, 1, 1000);
-    if (provisioner === "docker") {
-        checkImage(image, vector, imageMajorVersion);
-    }
-
-    const vectorDimensions = int(raw, "vectorDimensions", 1536, 1, 16000);
-    if (vector && vectorDimensions > MAX_INDEXED_DIMENSIONS) {
-        throw new ConfigError(
-            "vectorDimensions",
-            vectorDimensions,
-            `pgvector's hnsw and ivfflat indexes accept at most ${MAX_INDEXED_DIMENSIONS} dimensions; use at most ${MAX_INDEXED_DIMENSIONS} or turn vector off`,
-        );
-    }
-
-    const hostPort = external?.port ?? int(raw, "hostPort", 5432, 1, 65535);
-    const poolingEnabled = bool(pooling, "pooling.enabled", provisioner === "docker");
-    if (poolingEnabled && provisioner === "external") {
-        throw new ConfigError(
-            "pooling.enabled",
-            true,
-            "PgBouncer runs beside a docker server only; an external server brings its own pooler (Supabase: Supavisor). Set pooling.enabled: false",
-        );
-    }
-    const poolingConfig: PoolingConfig = {
-        enabled: poolingEnabled,
-        mode: oneOf(pooling, "pooling.mode", ["session", "transaction", "statement"] as const, "transaction"),
-        defaultPoolSize: int(pooling, "pooling.defaultPoolSize", 5, 1, 10000),
-        reservePoolSize: int(pooling, "pooling.reservePoolSize", 2, 0, 10000),
-        maxClientConn: int(pooling, "pooling.maxClientConn", 100, 1, 100000),
-        hostPort: int(pooling, "pooling.hostPort", 6432, 1, 65535),
-        image: text(pooling, "pooling.image", DEFAULT_PGBOUNCER_IMAGE),
-    };
-    if (poolingConfig.enabled && poolingConfig.hostPort === hostPort) {
-        throw new ConfigError("pooling.hostPort", poolingConfig.hostPort, `must differ from hostPort (${hostPort})`);
-    }
-    if (poolingConfig.enabled) {
-        checkPinned("pooling.image", poolingConfig.image);
-    }
-
-    const clientConfig: ClientPoolConfig = {
-        poolSize: int(client, "client.poolSize", 5, 1, 10000),
-        maxOverflow: int(client, "client.maxOverflow", 10, 0, 10000),
-        poolTimeoutSeconds: int(client, "client.poolTimeoutSeconds", 30, 1, 3600),
-        poolRecycleSeconds: int(client, "client.poolRecycleSeconds", 1800, 1, 86400),
-        prePing: bool(client, "client.prePing", true),
-    };
-    if (poolingConfig.enabled) {
-        checkPoolerFitsClient(poolingConfig, clientConfig);
-    }
-
-    const config: StackConfig = {
-        provisioner,
-        image,
-        imageMajorVersion,
-        database: external?.database ?? identifier(raw, "database", "ybryx"),
-        user: external?.user ?? identifier(raw, "user", "postgres"),
-        password: external?.password ?? password(raw.password),
-        databaseUrl: raw.databaseUrl,
-        sslMode: sslMode(raw, external),
-        hostPort,
-        host: external?.host ?? nonEmpty(raw, "host", "localhost"),
-        vector,
-        vectorDimensions,
-        vectorIndex: oneOf(raw, "vectorIndex", ["hnsw", "ivfflat"] as const, "hnsw"),
-        maxConnections: int(raw, "maxConnections", 20, 1, 262143),
-        superuserReservedConnections: int(raw, "superuserReservedConnections", 3, 0, 100),
-        directConnections: int(raw, "directConnections", 2, 1, 100),
-        pooling: poolingConfig,
-        client: clientConfig,
-        rls: bool(raw, "rls", true),
-        appRole: identifier(raw, "appRole", "memory_app"),
-        adminRole: identifier(raw, "adminRole", "memory_admin"),
-        createRoles: bool(raw, "createRoles", true),
-        createDatabase,
-        allowDataLoss: bool(raw, "allowDataLoss", false),
-        retainVolumeOnDestroy: bool(raw, "retainVolumeOnDestroy", true),
-        protect: bool(raw, "protect", false),
-    };
-    checkRoles(config);
-    checkConnectionBudget(config);
-    return config;
+    throw new ConfigError(
+        first.key,
+        first.value,
+        `${first.allowed}. Also: ${more.map((error) => error.message).join(" ")}`.replace(/\.$/, ""),
+    );
 }
 
-/** The sslmode from the key or the URL (they must agree); require for an external server, disable for the local container. */
-function sslMode(raw: RawConfig, external: ExternalServer | undefined): SslMode {
-    const fromKey = raw.sslMode === undefined ? undefined : oneOf(raw, "sslMode", SSL_MODES, "require");
-    if (fromKey !== undefined && external?.sslMode !== undefined && fromKey !== external.sslMode) {
-        throw new ConfigError("sslMode", fromKey, `disagrees with databaseUrl's sslmode=${external.sslMode}; set one of them`);
+function configError(issue: z.core.$ZodIssue): ConfigError {
+    const path = issue.path.map(String);
+    if (issue.code === "unrecognized_keys") {
+        // An unknown key may be a misspelt password: its value is never shown.
+        return new ConfigError([...path, issue.keys[0]].join("."), "[not shown]", issue.message);
     }
-    return fromKey ?? external?.sslMode ?? (external ? "require" : "disable");
+    return new ConfigError(path.join("."), SECRET_KEYS.has(path[0]) ? "[secret]" : issue.input, issue.message);
 }

@@ -3,7 +3,7 @@
 // Written here rather than taken from npm: the parser there (a port of that grammar) backtracks
 // exponentially on a long invalid name, and the others split strings without validating them.
 // Each pattern below is anchored and never nests two quantifiers over the same characters.
-import { ConfigError } from "./values";
+import { ConfigError } from "./error";
 
 export interface ImageReference {
     /** The registry host (and port) when the reference names one: `ghcr.io`, `localhost:5000`. */

@@ -1,16 +1,173 @@
-// Defaults that need a reason, and the rules across keys: what must fit together. Each rule throws
-// a ConfigError that names the key to change.
-import type { ClientPoolConfig, PoolingConfig, StackConfig } from "./config";
-import { checkPostgresImage, ImageReferenceError, parseImageReference } from "./image";
+// Defaults that need a reason, and the rules across keys: what must fit together. Each rule is a zod
+// refinement that names the key to change, its value and what is allowed.
+import type { z } from "zod";
+import type { ClientPoolConfig, ConfigKeys, PoolingConfig, StackConfig } from "./config";
+import { checkPostgresImage, ImageReferenceError, parseImageReference, type ImageReference, type PostgresImage } from "./image";
 import { ConfigError, NAMESPACE } from "./values";
-import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings, type SslMode } from "../db/url";
+import { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS } from "../migrate/render";
 
 export const DEFAULT_IMAGE = "postgres:15-alpine";
 export const DEFAULT_VECTOR_IMAGE = "pgvector/pgvector:pg15";
 // PgBouncer 1.26.0 in edoburu's maintained Alpine image; its -pN tags are immutable rebuilds.
 export const DEFAULT_PGBOUNCER_IMAGE = "edoburu/pgbouncer:v1.26.0-p0";
-// pgvector's hnsw and ivfflat indexes accept at most 2000 dimensions for the vector type.
-export const MAX_INDEXED_DIMENSIONS = 2000;
+// Every connection of the stack goes through pg and the postgresql provider (lib/pq), which knows no prefer or allow.
+export const STACK_SSL_MODES = ["disable", "require", "verify-ca", "verify-full"] as const;
+
+type Context = z.RefinementCtx;
+
+function fail(ctx: Context, key: string, value: unknown, message: string): void {
+    ctx.addIssue({ code: "custom", path: key.split("."), input: value, message });
+}
+
+/** Rules about which keys may be given together, on the values as given (before defaults that depend on others). */
+export function presenceRules(given: ConfigKeys, ctx: Context): void {
+    const external = given.provisioner === "external";
+    if (external) {
+        for (const key of ["password", "image", "imageMajorVersion", "database", "user", "hostPort"] as const) {
+            if (given[key] !== undefined) {
+                fail(
+                    ctx,
+                    key,
+                    key === "password" ? "[secret]" : given[key],
+                    "not used with provisioner: external; the server's URL (databaseUrl) carries it",
+                );
+            }
+        }
+    }
+    const urlMode = given.databaseUrl?.server.sslMode;
+    if (urlMode !== undefined && !(STACK_SSL_MODES as readonly string[]).includes(urlMode)) {
+        fail(ctx, "databaseUrl", "[secret]", `has sslmode=${urlMode}; the stack connects with sslmode ${STACK_SSL_MODES.join(", ")}`);
+    } else if (given.sslMode !== undefined && urlMode !== undefined && given.sslMode !== urlMode) {
+        fail(ctx, "sslMode", given.sslMode, `disagrees with databaseUrl's sslmode=${urlMode}; set one of them`);
+    }
+}
+
+/** Rules across keys, on the resolved config. */
+export function keyRules(config: StackConfig, ctx: Context): void {
+    const docker = config.provisioner === "docker";
+    if (!docker && config.databaseUrl === undefined) {
+        fail(
+            ctx,
+            "databaseUrl",
+            undefined,
+            `is required with provisioner: external; set it with \`pulumi config set --secret ${NAMESPACE}:databaseUrl postgresql://user:password@host:5432/database\``,
+        );
+        return;
+    }
+    if (docker && config.databaseUrl !== undefined) {
+        fail(ctx, "databaseUrl", "[secret]", "only used with provisioner: external; remove it or set provisioner: external");
+    }
+    if (!docker && config.password === undefined) {
+        fail(
+            ctx,
+            "databaseUrl",
+            "[secret]",
+            "has no password; put it in the URL (percent-encoded: postgresql://user:p%40ss@host/db) or as ?password=, and set the URL as a secret",
+        );
+    }
+    if (docker && config.createDatabase) {
+        fail(ctx, "createDatabase", true, "only used with provisioner: external; the docker server creates its database itself");
+    }
+    if (config.createDatabase && config.database === "postgres") {
+        fail(
+            ctx,
+            "createDatabase",
+            true,
+            "databaseUrl names the maintenance database postgres, which always exists; name the database to create in databaseUrl or set createDatabase: false",
+        );
+    }
+    if (docker) {
+        imageRules(config, ctx);
+    }
+    if (config.vector && config.vectorDimensions > MAX_HALFVEC_INDEX_DIMENSIONS) {
+        fail(
+            ctx,
+            "vectorDimensions",
+            config.vectorDimensions,
+            `pgvector's hnsw and ivfflat indexes accept at most ${MAX_HALFVEC_INDEX_DIMENSIONS} dimensions (as halfvec above ${MAX_VECTOR_INDEX_DIMENSIONS}); use at most ${MAX_HALFVEC_INDEX_DIMENSIONS} or turn vector off`,
+        );
+    }
+    poolingRules(config, ctx);
+    roleRules(config, ctx);
+    budgetRules(config, ctx);
+}
+
+function poolingRules(config: StackConfig, ctx: Context): void {
+    const { pooling } = config;
+    if (!pooling.enabled) {
+        return;
+    }
+    if (config.provisioner === "external") {
+        fail(
+            ctx,
+            "pooling.enabled",
+            true,
+            "PgBouncer runs beside a docker server only; an external server brings its own pooler (Supabase: Supavisor). Set pooling.enabled: false",
+        );
+        return;
+    }
+    if (pooling.hostPort === config.hostPort) {
+        fail(ctx, "pooling.hostPort", pooling.hostPort, `must differ from hostPort (${config.hostPort})`);
+    }
+    pinnedRule("pooling.image", pooling.image, ctx);
+    poolerFitsClient(pooling, config.client, ctx);
+}
+
+/** The application's own pool (one instance) must fit through the pooler. */
+function poolerFitsClient(pooling: PoolingConfig, client: ClientPoolConfig, ctx: Context): void {
+    const clientMax = client.poolSize + client.maxOverflow;
+    const clientParts = `client.poolSize ${client.poolSize} + client.maxOverflow ${client.maxOverflow} = ${clientMax}`;
+    if (pooling.maxClientConn < clientMax) {
+        fail(
+            ctx,
+            "pooling.maxClientConn",
+            pooling.maxClientConn,
+            `must be at least ${clientParts}, or PgBouncer refuses the application's overflow connections; raise it or lower the client pool`,
+        );
+    }
+    // In session mode a client holds its server connection until it disconnects, and an application
+    // pool keeps its connections open: the ones beyond the server pool would wait until query_wait_timeout.
+    const serverMax = pooling.defaultPoolSize + pooling.reservePoolSize;
+    if (pooling.mode === "session" && clientMax > serverMax) {
+        fail(
+            ctx,
+            "pooling.mode",
+            pooling.mode,
+            `holds one server connection per application connection, but ${clientParts} exceeds pooling.defaultPoolSize ${pooling.defaultPoolSize} + pooling.reservePoolSize ${pooling.reservePoolSize} = ${serverMax}; use transaction mode, raise the server pool (and maxConnections) or lower the client pool`,
+        );
+    }
+}
+
+/** A tag or digest pins what `pulumi up` runs; no tag or :latest changes under the stack between two runs. */
+function pinnedRule(key: string, image: string, ctx: Context): void {
+    let reference: ImageReference;
+    try {
+        reference = parseImageReference(image);
+    } catch (error) {
+        if (error instanceof ImageReferenceError) {
+            fail(ctx, key, image, `is not an image reference: it ${error.reason}; for example ${DEFAULT_PGBOUNCER_IMAGE}`);
+            return;
+        }
+        throw error;
+    }
+    if (reference.digest === undefined && (reference.tag === undefined || reference.tag === "latest")) {
+        fail(ctx, key, image, `must be pinned to a version tag or a digest (for example ${DEFAULT_PGBOUNCER_IMAGE})`);
+    }
+}
+
+function roleRules(config: StackConfig, ctx: Context): void {
+    if (config.appRole === config.adminRole) {
+        // Blame the one that was changed from its default: that is the key the user set.
+        const key = config.adminRole === "memory_admin" ? "appRole" : "adminRole";
+        fail(ctx, key, config[key], `must differ from ${key === "appRole" ? "adminRole" : "appRole"}`);
+        return;
+    }
+    for (const key of ["appRole", "adminRole"] as const) {
+        if (config[key] === config.user) {
+            fail(ctx, key, config[key], `must differ from the owner user (${config.user}): the owner bypasses row level security`);
+        }
+    }
+}
 
 /** Server connections that can be open at once, and what they must fit in. */
 export function connectionBudget(config: StackConfig): { needed: number; available: number; parts: string } {
@@ -24,20 +181,23 @@ export function connectionBudget(config: StackConfig): { needed: number; availab
     return { needed: app + config.directConnections, available, parts: `${parts} + directConnections ${config.directConnections}` };
 }
 
-export function checkConnectionBudget(config: StackConfig): void {
+function budgetRules(config: StackConfig, ctx: Context): void {
     if (config.superuserReservedConnections >= config.maxConnections) {
-        throw new ConfigError(
+        fail(
+            ctx,
             "superuserReservedConnections",
             config.superuserReservedConnections,
             `must be below maxConnections (${config.maxConnections})`,
         );
+        return;
     }
     if (config.provisioner === "external") {
         return; // the managed server's max_connections is not ours to set
     }
     const budget = connectionBudget(config);
     if (budget.needed > budget.available) {
-        throw new ConfigError(
+        fail(
+            ctx,
             "maxConnections",
             config.maxConnections,
             `${budget.parts} = ${budget.needed} connections, but maxConnections ${config.maxConnections} - superuserReservedConnections ${config.superuserReservedConnections} leaves ${budget.available}; raise maxConnections to at least ${budget.needed + config.superuserReservedConnections} or lower the pool sizes`,
@@ -45,98 +205,24 @@ export function checkConnectionBudget(config: StackConfig): void {
     }
 }
 
-/** The application's own pool (one instance) must fit through the pooler. */
-export function checkPoolerFitsClient(pooling: PoolingConfig, client: ClientPoolConfig): void {
-    const clientMax = client.poolSize + client.maxOverflow;
-    const clientParts = `client.poolSize ${client.poolSize} + client.maxOverflow ${client.maxOverflow} = ${clientMax}`;
-    if (pooling.maxClientConn < clientMax) {
-        throw new ConfigError(
-            "pooling.maxClientConn",
-            pooling.maxClientConn,
-            `must be at least ${clientParts}, or PgBouncer refuses the application's overflow connections; raise it or lower the client pool`,
-        );
-    }
-    // In session mode a client holds its server connection until it disconnects, and an application
-    // pool keeps its connections open: the ones beyond the server pool would wait until query_wait_timeout.
-    const serverMax = pooling.defaultPoolSize + pooling.reservePoolSize;
-    if (pooling.mode === "session" && clientMax > serverMax) {
-        throw new ConfigError(
-            "pooling.mode",
-            pooling.mode,
-            `holds one server connection per application connection, but ${clientParts} exceeds pooling.defaultPoolSize ${pooling.defaultPoolSize} + pooling.reservePoolSize ${pooling.reservePoolSize} = ${serverMax}; use transaction mode, raise the server pool (and maxConnections) or lower the client pool`,
-        );
-    }
-}
-
-/** A tag or digest pins what `pulumi up` runs; no tag or :latest changes under the stack between two runs. */
-export function checkPinned(key: string, image: string): void {
-    let tag: string | undefined;
-    let digest: string | undefined;
+/** A PostgreSQL 15 image, by its tag or by imageMajorVersion (engine/config/image.ts); with vector on, a pgvector one. */
+function imageRules(config: StackConfig, ctx: Context): void {
+    let image: PostgresImage;
     try {
-        ({ tag, digest } = parseImageReference(image));
+        image = checkPostgresImage(config.image, config.imageMajorVersion);
     } catch (error) {
-        if (error instanceof ImageReferenceError) {
-            throw new ConfigError(key, image, `is not an image reference: it ${error.reason}; for example ${DEFAULT_PGBOUNCER_IMAGE}`);
+        if (error instanceof ConfigError) {
+            fail(ctx, error.key, error.value, error.allowed);
+            return;
         }
         throw error;
     }
-    if (digest === undefined && (tag === undefined || tag === "latest")) {
-        throw new ConfigError(key, image, `must be pinned to a version tag or a digest (for example ${DEFAULT_PGBOUNCER_IMAGE})`);
-    }
-}
-
-export function checkRoles(config: StackConfig): void {
-    if (config.appRole === config.adminRole) {
-        throw new ConfigError("adminRole", config.adminRole, "must differ from appRole");
-    }
-    for (const key of ["appRole", "adminRole"] as const) {
-        if (config[key] === config.user) {
-            throw new ConfigError(
-                key,
-                config[key],
-                `must differ from the owner user (${config.user}): the owner bypasses row level security`,
-            );
-        }
-    }
-}
-
-/** A PostgreSQL 15 image, by its tag or by imageMajorVersion (engine/config/image.ts); with vector on, a pgvector one. */
-export function checkImage(image: string, vector: boolean, majorVersion?: number): void {
-    const { reference } = checkPostgresImage(image, majorVersion);
-    if (vector && !reference.repository.includes("pgvector")) {
-        throw new ConfigError(
+    if (config.vector && !image.reference.repository.includes("pgvector")) {
+        fail(
+            ctx,
             "image",
-            image,
+            config.image,
             `has no pgvector, which vector: true needs; use ${DEFAULT_VECTOR_IMAGE} (or leave image unset) or set vector: false`,
         );
     }
-}
-
-export interface ExternalServer {
-    host: string;
-    port: number;
-    database: string;
-    user: string;
-    password: string | undefined;
-    sslMode: SslMode | undefined;
-}
-
-export function parseDatabaseUrl(url: string | undefined): ExternalServer {
-    if (url === undefined || url.trim() === "") {
-        throw new ConfigError(
-            "databaseUrl",
-            undefined,
-            `is required with provisioner: external; set it with \`pulumi config set --secret ${NAMESPACE}:databaseUrl postgresql://user:password@host:5432/database\``,
-        );
-    }
-    let server: ConnectionSettings;
-    try {
-        server = parseConnectionUrl(url);
-    } catch (error) {
-        if (error instanceof ConnectionUrlError) {
-            throw new ConfigError("databaseUrl", error.shown ?? "[secret]", error.message);
-        }
-        throw error;
-    }
-    return { ...server, password: server.password === "" ? undefined : server.password, sslMode: server.sslMode };
 }

@@ -1,122 +1,101 @@
-// Readers for raw config values: each returns the typed value or throws a ConfigError that names
-// the key, the value and what is allowed. A dotted key (pooling.mode) reads its last segment from
-// the object it belongs to.
+// The value types of the stack config, as zod schemas: each reads what Pulumi config holds (strings,
+// and JSON text for objects) and fails with a message saying what is allowed. Values that travel on
+// into other formats (URLs, .env lines, SQL, pgbouncer.ini, docker) are checked for those formats here.
+import { isIP } from "node:net";
+import { z } from "zod";
+import { ImageReferenceError, parseImageReference } from "./image";
 
-export const NAMESPACE = "memory-stack";
-
-/** Raw values as Pulumi config holds them: strings, keyed without the namespace. */
-export type RawConfig = Record<string, string | undefined>;
-
-export class ConfigError extends Error {
-    constructor(
-        readonly key: string,
-        readonly value: unknown,
-        readonly allowed: string,
-    ) {
-        super(`${NAMESPACE}:${key} is ${JSON.stringify(value)}; ${allowed}.`);
-        this.name = "ConfigError";
-    }
-}
-
-type Source = Record<string, unknown>;
+export { ConfigError, NAMESPACE, type RawConfig } from "./error";
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+// Letters, digits, -, _ and dots: a DNS name or an IPv4 address. No space, /, @, :, = or newline can reach a URL or .env line.
+const HOST_NAME = /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$/;
+// C0 and C1 controls, DEL, and the Unicode line and paragraph separators: each ends a line somewhere.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
-function field(key: string): string {
-    return key.slice(key.lastIndexOf(".") + 1);
+export const IDENTIFIER_RULE = "must be a lowercase SQL identifier: a letter or _, then letters, digits or _, at most 63 characters";
+
+export function bool() {
+    return z.union([z.boolean(), z.enum(["true", "false"]).transform((value) => value === "true")], { error: "must be true or false" });
 }
 
-export function password(value: string | undefined): string | undefined {
-    if (value !== undefined && value.length < 8) {
-        throw new ConfigError("password", "[secret]", "must be at least 8 characters; or unset it and a random one is generated");
-    }
-    return value;
+export function int(min: number, max: number) {
+    const rule = `must be an integer from ${min} to ${max}`;
+    return z
+        .union(
+            [
+                z.number(),
+                z
+                    .string()
+                    .regex(/^\s*-?\d+\s*$/)
+                    .transform(Number),
+            ],
+            { error: rule },
+        )
+        .pipe(z.number().int({ error: rule }).min(min, { error: rule }).max(max, { error: rule }));
 }
 
-export function parseObject(raw: RawConfig, key: string, known: string[]): Record<string, unknown> {
-    const text = raw[key];
-    if (text === undefined) {
-        return {};
-    }
-    let value: unknown;
-    try {
-        value = JSON.parse(text);
-    } catch {
-        throw new ConfigError(key, text, `must be an object with keys ${known.join(", ")}`);
-    }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new ConfigError(key, value, `must be an object with keys ${known.join(", ")}`);
-    }
-    for (const inner of Object.keys(value)) {
-        if (!known.includes(inner)) {
-            throw new ConfigError(
-                `${key}.${inner}`,
-                (value as Record<string, unknown>)[inner],
-                `unknown key; known keys: ${known.join(", ")}`,
-            );
+export function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+    return z.enum(values, { error: `must be one of ${values.join(", ")}` });
+}
+
+export function identifier() {
+    return z.string({ error: IDENTIFIER_RULE }).regex(IDENTIFIER, { error: IDENTIFIER_RULE });
+}
+
+/** A host name or IP address that a URL, a .env line and pgbouncer.ini can all carry as it is. */
+export function hostName() {
+    const rule =
+        "must be a host name (letters, digits, -, _ and dots) or an IP address; no spaces, control characters or URL and .env syntax (/ @ : = # ?)";
+    return z.string({ error: rule }).refine((value) => HOST_NAME.test(value) || isIP(value) !== 0, { error: rule });
+}
+
+/** A password: any printable characters (URLs percent-encode them, the auth file quotes them), no control characters. */
+export function password() {
+    return z
+        .string({ error: "must be a string" })
+        .min(8, { error: "must be at least 8 characters; or unset it and a random one is generated" })
+        .refine((value) => !CONTROL.test(value), {
+            error:
+                "must not hold control characters (newline, tab, NUL, ...); every printable character is fine, " +
+                "including spaces, quotes, @, #, / and %: memory-stack percent-encodes them in URLs and quotes them in PgBouncer's auth file",
+        });
+}
+
+/** A container image reference, read by Docker's grammar (engine/config/image.ts). */
+export function imageName() {
+    return z.string({ error: "must be a string" }).superRefine((value, ctx) => {
+        try {
+            parseImageReference(value);
+        } catch (error) {
+            if (!(error instanceof ImageReferenceError)) {
+                throw error;
+            }
+            ctx.addIssue({ code: "custom", message: `is not an image reference: it ${error.reason}; for example postgres:15-alpine` });
         }
-    }
-    return value as Record<string, unknown>;
+    });
 }
 
-export function identifier(raw: RawConfig, key: string, fallback: string): string {
-    const value = raw[key] ?? fallback;
-    if (!IDENTIFIER.test(value)) {
-        throw new ConfigError(
-            key,
-            value,
-            "must be a lowercase SQL identifier: a letter or _, then letters, digits or _, at most 63 characters",
-        );
-    }
-    return value;
-}
-
-export function nonEmpty(raw: RawConfig, key: string, fallback: string): string {
-    const value = raw[key] ?? fallback;
-    if (value.trim() === "") {
-        throw new ConfigError(key, value, "must not be empty");
-    }
-    return value;
-}
-
-export function int(source: Source, key: string, fallback: number, min: number, max: number): number {
-    const value = source[field(key)];
-    if (value === undefined) {
-        return fallback;
-    }
-    const number = typeof value === "number" ? value : typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
-    if (!Number.isInteger(number) || number < min || number > max) {
-        throw new ConfigError(key, value, `must be an integer from ${min} to ${max}`);
-    }
-    return number;
-}
-
-export function bool(source: Source, key: string, fallback: boolean): boolean {
-    const value = source[field(key)];
-    if (value === undefined) {
-        return fallback;
-    }
-    if (value === true || value === "true") {
-        return true;
-    }
-    if (value === false || value === "false") {
-        return false;
-    }
-    throw new ConfigError(key, value, "must be true or false");
-}
-
-export function oneOf<T extends string>(source: Source, key: string, allowed: readonly T[], fallback: T): T {
-    const value = source[field(key)] ?? fallback;
-    if (!allowed.includes(value as T)) {
-        throw new ConfigError(key, value, `must be one of ${allowed.join(", ")}`);
-    }
-    return value as T;
-}
-
-export function text(source: Source, key: string, fallback: string): string {
-    const value = source[field(key)] ?? fallback;
-    if (typeof value !== "string" || value.trim() === "") {
-        throw new ConfigError(key, value, "must be a non-empty string");
-    }
-    return value;
+/** An object, given as JSON text by Pulumi config (or as the object itself), with exactly these keys; absent: every default. */
+export function jsonObject<Shape extends z.ZodRawShape>(shape: Shape) {
+    const rule = `must be an object with keys ${Object.keys(shape).join(", ")}`;
+    const object = z.strictObject(shape, {
+        error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key; known keys: ${Object.keys(shape).join(", ")}` : rule),
+    });
+    return z
+        .unknown()
+        .transform((value, ctx) => {
+            if (typeof value !== "string") {
+                return value;
+            }
+            try {
+                return JSON.parse(value) as unknown;
+            } catch {
+                ctx.addIssue({ code: "custom", message: rule, input: value });
+                return z.NEVER;
+            }
+        })
+        .pipe(object)
+        .prefault({});
 }

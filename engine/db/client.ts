@@ -1,7 +1,8 @@
 // One way to open, use and close a connection, and to run a transaction: every engine entry point,
 // the CLI and the providers go through these, so none of them opens, guards or closes a client by hand.
-import { Client, type ClientBase } from "pg";
-import { toClientConfig, type ConnectionSettings } from "./url";
+import { readFileSync } from "node:fs";
+import { Client, type ClientBase, type ClientConfig } from "pg";
+import { describeTarget, type ConnectionSettings, type SslMode } from "./url";
 
 /** What the engine needs of a connection: one session to send statements on. */
 export type SqlClient = Pick<ClientBase, "query">;
@@ -9,15 +10,76 @@ export type SqlClient = Pick<ClientBase, "query">;
 export interface ConnectOptions {
     /** application_name, so a DBA (and a lock-wait message) can tell who is connected. */
     applicationName: string;
-    /** Give up connecting after this long. Default: 15 000 ms. */
+    /** Give up connecting after this long, unless the settings carry libpq's connect_timeout. Default: 15 000 ms. */
     connectTimeoutMs?: number;
 }
 
-/** A connected client. A dropped connection surfaces as the running query's error, never as an unhandled event. */
+/** The server asked for a password and the connection has none. */
+export class NoPasswordError extends Error {
+    constructor(settings: ConnectionSettings) {
+        super(
+            `the server asks ${describeTarget(settings)} for a password, and the connection has none: put it in the URL ` +
+                "(postgresql://user:password@host/database, percent-encoded) or set PGPASSWORD",
+        );
+        this.name = "NoPasswordError";
+    }
+}
+
+/**
+ * A connected client. sslmode means what it means to libpq: prefer tries TLS and falls back to a plain
+ * connection when the server has no TLS or refuses it there; allow tries plain first, then TLS; require
+ * encrypts without checking the certificate (verify-ca with sslrootcert); verify-ca checks the chain,
+ * verify-full the chain and the host name. A dropped connection surfaces as the running query's error,
+ * never as an unhandled event.
+ */
 export async function connect(settings: ConnectionSettings, options: ConnectOptions): Promise<Client> {
+    const attempts = TLS_ATTEMPTS[settings.sslMode ?? "disable"];
+    for (const [index, tls] of attempts.entries()) {
+        try {
+            return await connectOnce(settings, options, tls);
+        } catch (error) {
+            if (index === attempts.length - 1 || !worthAnotherTry(error)) {
+                throw error;
+            }
+        }
+    }
+    throw new Error("unreachable: every sslmode makes at least one attempt");
+}
+
+const TLS_ATTEMPTS: Record<SslMode, boolean[]> = {
+    disable: [false],
+    allow: [false, true],
+    prefer: [true, false],
+    require: [true],
+    "verify-ca": [true],
+    "verify-full": [true],
+};
+
+/** The server has no TLS, or pg_hba.conf refused this kind of connection (SQLSTATE 28000): libpq tries the other kind. */
+function worthAnotherTry(error: unknown): boolean {
+    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    return code === "28000" || message === "The server does not support SSL connections";
+}
+
+async function connectOnce(settings: ConnectionSettings, options: ConnectOptions, tls: boolean): Promise<Client> {
+    const timeoutMs =
+        settings.connectTimeoutSeconds !== undefined ? settings.connectTimeoutSeconds * 1000 : (options.connectTimeoutMs ?? 15_000);
     const client = new Client({
-        ...toClientConfig(settings, options.applicationName),
-        connectionTimeoutMillis: options.connectTimeoutMs ?? 15_000,
+        host: settings.host,
+        port: settings.port,
+        database: settings.database,
+        user: settings.user,
+        // Asked only when the server wants one, so a trust or peer login needs none.
+        password: async () => {
+            if (settings.password === "") {
+                throw new NoPasswordError(settings);
+            }
+            return settings.password;
+        },
+        application_name: options.applicationName,
+        // Explicit either way: pg would otherwise read PGSSLMODE with meanings of its own.
+        ssl: tls ? tlsOptions(settings) : false,
+        connectionTimeoutMillis: timeoutMs,
     });
     client.on("error", () => undefined);
     try {
@@ -27,6 +89,21 @@ export async function connect(settings: ConnectionSettings, options: ConnectOpti
         throw error;
     }
     return client;
+}
+
+function tlsOptions(settings: ConnectionSettings): ClientConfig["ssl"] {
+    const ca = settings.sslRootCert === undefined ? undefined : readFileSync(settings.sslRootCert, "utf8");
+    switch (settings.sslMode) {
+        case "verify-full":
+            return ca === undefined ? { rejectUnauthorized: true } : { rejectUnauthorized: true, ca };
+        case "verify-ca":
+            return { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined };
+        default:
+            // libpq's require (and prefer, allow) encrypts without checking; with a root certificate it checks the chain.
+            return ca === undefined
+                ? { rejectUnauthorized: false }
+                : { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined };
+    }
 }
 
 /** Runs `work` on a connection of its own, closed afterwards whatever happens. */

@@ -1,9 +1,9 @@
 // The readiness barrier: returns once a real connection as the configured user to the configured
 // database answers `select 1`. The postgres image restarts once during first init, so a server that
 // accepted one connection may refuse the next: only a full round trip counts, retried with backoff.
-import { withClient } from "./client";
+import { NoPasswordError, withClient } from "./client";
 import { describeError } from "./errors";
-import type { ConnectionSettings } from "./url";
+import { describeTarget, type ConnectionSettings } from "./url";
 
 export interface ReadinessOptions {
     /** Give up after this long. Default: 120 s. */
@@ -36,11 +36,12 @@ export class DatabaseNotReadyError extends Error {
 export async function waitForDatabase(settings: ConnectionSettings, options: ReadinessOptions = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? 120_000;
     const deadline = Date.now() + timeoutMs;
-    const target = `${settings.user}@${settings.host}:${settings.port}/${settings.database}`;
+    const target = describeTarget(settings);
     let delay = options.initialDelayMs ?? 100;
     for (let attempt = 1; ; attempt++) {
         let lastError: string;
         let code: string | undefined;
+        let permanent: boolean;
         try {
             await withClient(
                 settings,
@@ -50,9 +51,10 @@ export async function waitForDatabase(settings: ConnectionSettings, options: Rea
             return;
         } catch (error) {
             code = (error as { code?: string }).code;
+            permanent = error instanceof NoPasswordError;
             lastError = describeError(error);
         }
-        if (code !== undefined && PERMANENT_SQLSTATES.has(code)) {
+        if (permanent || (code !== undefined && PERMANENT_SQLSTATES.has(code))) {
             throw new DatabaseNotReadyError(target, attempt, lastError, true);
         }
         if (Date.now() + delay > deadline) {

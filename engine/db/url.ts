@@ -1,88 +1,142 @@
-// Plain connection settings shared by the engines, the dynamic resources and the outputs.
-import type { ClientConfig } from "pg";
+// Connection URLs, read the way libpq reads them, with pg-connection-string (the parser `pg` itself
+// uses): percent-encoding, IPv6 hosts in brackets, ?password=, ?sslmode= (libpq's six modes, with
+// their libpq meaning: see client.ts for prefer and allow), ?connect_timeout= and ?host= for a unix
+// socket directory. The one URL module for the config, the CLI and the providers. A URL it cannot
+// read is a ConnectionUrlError whose message shows the URL with every credential masked.
+import { parse } from "pg-connection-string";
+import { maskUrl } from "./redact";
 
 export interface ConnectionSettings {
+    /** Host name, IP address (IPv6 without brackets) or a unix socket directory (starts with /). */
     host: string;
     port: number;
     database: string;
     user: string;
+    /** "" when the URL has none: the server is then asked without one (see client.ts). */
     password: string;
-    /** libpq sslmode; "disable" for the local container. */
+    /** libpq sslmode; "disable" for the local container. Absent: disable. */
     sslMode?: SslMode;
+    /** libpq connect_timeout in seconds; 0 waits as long as the network does. Absent: the caller's default. */
+    connectTimeoutSeconds?: number;
+    /** libpq sslrootcert: the CA file verify-ca and verify-full check the server's certificate against. */
+    sslRootCert?: string;
 }
 
-export const SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-full"] as const;
+export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
 export type SslMode = (typeof SSL_MODES)[number];
 
-/** What is wrong with a database URL; `shown` is a part of the URL that is safe to print (never the password). */
+/** The URL parameters libpq defines that this module honours; any other is refused rather than ignored. */
+const PARAMETERS = ["host", "port", "dbname", "user", "password", "sslmode", "sslrootcert", "connect_timeout"];
+
+export const URL_EXAMPLE = "postgresql://user:password@host:5432/database";
+const ENCODING_HINT =
+    "percent-encode these characters in a user or password: @ as %40, # as %23, / as %2F, ? as %3F, : as %3A, % as %25, space as %20";
+
+/** What is wrong with a database URL; `shown` is the URL with every credential masked. */
 export class ConnectionUrlError extends Error {
     constructor(
         message: string,
-        readonly shown?: string,
+        readonly shown: string,
     ) {
         super(message);
         this.name = "ConnectionUrlError";
     }
 }
 
-/** postgresql://user:password@host:port/database[?sslmode=…] → settings; password "" when the URL has none. */
+/** postgresql://user:password@host:port/database[?sslmode=…&connect_timeout=…] → settings. */
 export function parseConnectionUrl(url: string): ConnectionSettings {
-    let parsed: URL;
+    const shown = maskUrl(url);
+    const refuse = (message: string): never => {
+        throw new ConnectionUrlError(message, shown);
+    };
+    if (!/^postgres(ql)?:\/\//i.test(url)) {
+        refuse(
+            /^\s*\w+\s*=/.test(url)
+                ? `is a keyword=value string; give a URL: ${URL_EXAMPLE}`
+                : `must start with postgresql:// or postgres://, as in ${URL_EXAMPLE}`,
+        );
+    }
+    // A URL parser reads # as the start of a fragment and drops the rest, where libpq keeps it: never guess.
+    if (url.includes("#")) {
+        refuse(`holds a raw #; ${ENCODING_HINT}`);
+    }
+    if (/%(?![0-9a-f]{2})/i.test(url)) {
+        refuse(`holds a % that does not start a percent-encoded byte (%XX); ${ENCODING_HINT}`);
+    }
+    let parsed: ReturnType<typeof parse>;
     try {
-        parsed = new URL(url);
-    } catch {
-        throw new ConnectionUrlError("is not a URL; expected postgresql://user:password@host:5432/database");
+        parsed = parse(url, { useLibpqCompat: true });
+    } catch (error) {
+        const { code, message } = error as { code?: string; message?: string };
+        if (message?.includes("verify-ca")) {
+            return refuse("has sslmode=verify-ca without sslrootcert; name the CA file (sslrootcert=/path/ca.crt) or use verify-full");
+        }
+        return refuse(
+            code?.startsWith("E") && code !== "ERR_INVALID_URL"
+                ? `names an SSL file that cannot be read (${code})`
+                : `cannot be read as a URL (${URL_EXAMPLE}); ${ENCODING_HINT}`,
+        );
     }
-    if (parsed.protocol !== "postgresql:" && parsed.protocol !== "postgres:") {
-        throw new ConnectionUrlError("must start with postgresql:// or postgres://", `${parsed.protocol}//…`);
+    // Keys the parser derives itself, beside the URL's own parameters.
+    const params = parsed as Record<string, string | null | undefined>;
+    const unknown = Object.keys(params).filter((key) => !PARAMETERS.includes(key) && !["database", "ssl"].includes(key));
+    if (unknown.length > 0) {
+        refuse(`has the parameter ${unknown[0]}, which memory-stack does not use; it understands ${PARAMETERS.join(", ")}`);
     }
-    const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
-    if (!parsed.hostname || !database || !parsed.username) {
-        throw new ConnectionUrlError("must name a user, a host and a database: postgresql://user:password@host:5432/database");
+    const host = parsed.host ?? "";
+    const database = params.dbname ?? parsed.database ?? "";
+    if (host === "" || database === "" || !parsed.user) {
+        refuse(`must name a user, a host and a database: ${URL_EXAMPLE}`);
     }
-    const sslMode = parsed.searchParams.get("sslmode");
-    if (sslMode !== null && !(SSL_MODES as readonly string[]).includes(sslMode)) {
-        throw new ConnectionUrlError(`sslmode must be one of ${SSL_MODES.join(", ")}`, `…?sslmode=${sslMode}`);
+    if (host.includes(",")) {
+        refuse("names several hosts; name one (memory-stack migrates one server)");
+    }
+    const port = parsed.port === undefined || parsed.port === null || parsed.port === "" ? 5432 : Number(parsed.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        refuse("has a port outside 1-65535");
+    }
+    const sslMode = params.sslmode ?? undefined;
+    if (sslMode !== undefined && !(SSL_MODES as readonly string[]).includes(sslMode)) {
+        refuse(`has sslmode=${sslMode}; sslmode must be one of ${SSL_MODES.join(", ")}`);
+    }
+    const timeout = params.connect_timeout ?? undefined;
+    if (timeout !== undefined && !/^-?\d+$/.test(timeout.trim())) {
+        refuse(`has connect_timeout=${timeout}; it is a whole number of seconds`);
     }
     return {
-        host: parsed.hostname,
-        port: parsed.port === "" ? 5432 : Number(parsed.port),
+        host,
+        port,
         database,
-        user: decodeURIComponent(parsed.username),
-        password: decodeURIComponent(parsed.password),
-        ...(sslMode === null ? {} : { sslMode: sslMode as SslMode }),
+        user: parsed.user!,
+        password: parsed.password ?? "",
+        ...(sslMode === undefined ? {} : { sslMode: sslMode as SslMode }),
+        ...(timeout === undefined ? {} : { connectTimeoutSeconds: connectTimeout(Number(timeout)) }),
+        ...(params.sslrootcert ? { sslRootCert: params.sslrootcert } : {}),
     };
 }
 
-export function toClientConfig(settings: ConnectionSettings, applicationName = "memory-stack"): ClientConfig {
-    const ssl = sslOption(settings.sslMode);
-    return {
-        host: settings.host,
-        port: settings.port,
-        database: settings.database,
-        user: settings.user,
-        password: settings.password,
-        application_name: applicationName,
-        ...(ssl === undefined ? {} : { ssl }),
-    };
+/** libpq's reading of connect_timeout: 0 or less waits indefinitely, and 1 counts as 2. */
+function connectTimeout(seconds: number): number {
+    return seconds <= 0 ? 0 : Math.max(seconds, 2);
 }
 
+/** The URL for these settings, every part encoded so that parseConnectionUrl gives the same settings back. */
 export function connectionUrl(settings: ConnectionSettings): string {
-    const auth = `${encodeURIComponent(settings.user)}:${encodeURIComponent(settings.password)}`;
-    const query = settings.sslMode && settings.sslMode !== "disable" ? `?sslmode=${settings.sslMode}` : "";
-    return `postgresql://${auth}@${settings.host}:${settings.port}/${encodeURIComponent(settings.database)}${query}`;
+    const auth = `${encodeURIComponent(settings.user)}${settings.password === "" ? "" : `:${encodeURIComponent(settings.password)}`}`;
+    const socket = settings.host.startsWith("/");
+    const host = socket ? "" : settings.host.includes(":") ? `[${settings.host}]` : settings.host;
+    const query = [
+        ...(socket ? [`host=${encodeURIComponent(settings.host)}`] : []),
+        ...(settings.sslMode && settings.sslMode !== "disable" ? [`sslmode=${settings.sslMode}`] : []),
+        ...(settings.connectTimeoutSeconds !== undefined ? [`connect_timeout=${settings.connectTimeoutSeconds}`] : []),
+        ...(settings.sslRootCert ? [`sslrootcert=${encodeURIComponent(settings.sslRootCert)}`] : []),
+    ];
+    const path = `/${encodeURIComponent(settings.database)}`;
+    return `postgresql://${auth}@${host}${socket ? "" : `:${settings.port}`}${path}${query.length > 0 ? `?${query.join("&")}` : ""}`;
 }
 
-function sslOption(mode: ConnectionSettings["sslMode"]): ClientConfig["ssl"] | undefined {
-    switch (mode) {
-        case undefined:
-        case "disable":
-            return undefined;
-        case "prefer":
-        case "require":
-            // libpq's require encrypts without checking the certificate; managed servers often use private CAs.
-            return { rejectUnauthorized: false };
-        default:
-            return { rejectUnauthorized: true };
-    }
+/** user@host:port/database: how messages name a connection (no password, ever). */
+export function describeTarget(settings: Pick<ConnectionSettings, "user" | "host" | "port" | "database">): string {
+    const host = settings.host.includes(":") ? `[${settings.host}]` : settings.host;
+    return `${settings.user}@${host}:${settings.port}/${settings.database}`;
 }

@@ -38,18 +38,19 @@ export interface ApplyResult {
 }
 
 export async function applyMigrations(client: SqlClient, migrations: MigrationFile[], options: ApplyOptions): Promise<ApplyResult> {
-    // Parse every file first: a malformed one fails before the lock is taken or anything runs.
-    const parsed = new Map(
-        await Promise.all(
-            migrations.map(async (migration) => [migration.name, await parseSqlFile(migration.name, migration.sql)] as const),
-        ),
-    );
     return withMigrationLock(client, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, async () => {
         // Planned under the lock: a concurrent apply that finished while we waited is in the ledger now.
         const plan = planMigrations(await readLedger(client), migrations, options.variant);
         if (plan.drift.length > 0) {
             throw new SchemaRefusedError(plan.drift);
         }
+        // Every pending file parsed before the first runs: a malformed one fails with nothing applied. Only
+        // the pending ones, so a no-op apply loads no SQL parser.
+        const parsed = new Map(
+            await Promise.all(
+                plan.pending.map(async (migration) => [migration.name, await parseSqlFile(migration.name, migration.sql)] as const),
+            ),
+        );
         const applied: ApplyResult["applied"] = [];
         for (const [position, migration] of plan.pending.entries()) {
             const durationMs = await applyOne(client, migration, parsed.get(migration.name)!, options.variant);

@@ -19,6 +19,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { SQL_DIR } from "../paths";
+import { MAX_VECTOR_INDEX_DIMENSIONS } from "./limits";
 
 export interface SchemaOptions {
     /** Embeddings as vector(N) with an ANN index (renders the `requires: vector` files). */
@@ -54,9 +55,7 @@ const MIGRATION_FILE = /^\d{4}_[a-z0-9_]+\.sql$/;
 const REQUIREMENTS = ["vector", "rls"] as const;
 type Requirement = (typeof REQUIREMENTS)[number];
 const VECTOR_PLACEHOLDERS = new Set(["vector_dimensions", "vector_index", "vector_ann_cast", "vector_ann_ops"]);
-/** pgvector indexes the vector type up to 2000 dimensions, halfvec up to 4000. */
-export const MAX_VECTOR_INDEX_DIMENSIONS = 2000;
-export const MAX_HALFVEC_INDEX_DIMENSIONS = 4000;
+export { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS } from "./limits";
 
 export function loadMigrationSources(dir: string = SQL_DIR): MigrationSource[] {
     return readdirSync(dir)

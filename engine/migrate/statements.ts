@@ -3,7 +3,6 @@
 // engine can run them one at a time and name the exact statement (and line) that failed, and so no
 // code here recognizes SQL with regular expressions. Quotes, comments, dollar-quoted bodies and
 // `begin atomic … end` bodies are the parser's business.
-import { loadModule, parseSync } from "libpg-query";
 
 export interface Statement {
     /** The statement text, without leading comments or its terminating semicolon. */
@@ -29,11 +28,12 @@ export class SqlSyntaxError extends Error {
     }
 }
 
-let parserReady: Promise<void> | undefined;
+// Loaded on first use: a command that parses no SQL (a no-op apply, status, plan) loads no parser.
+let parser: Promise<typeof import("libpg-query")> | undefined;
 
 /** The top-level statements of `sql`, in order. Throws SqlSyntaxError naming the line the parser stopped at. */
 export async function splitStatements(sql: string): Promise<Statement[]> {
-    await (parserReady ??= loadModule());
+    const { parseSync } = await (parser ??= import("libpg-query").then(async (module) => (await module.loadModule(), module)));
     const bytes = Buffer.from(sql, "utf8");
     let tree: { stmts?: { stmt: Record<string, Record<string, unknown>>; stmt_location?: number; stmt_len?: number }[] };
     try {

@@ -24,6 +24,7 @@ import type { Client } from "pg";
 import { connect, withClient } from "../db/client";
 import { describeError } from "../db/errors";
 import type { ConnectionSettings } from "../db/url";
+import { refuseTransactionPooler } from "../db/pooler";
 import { waitForDatabase } from "../db/readiness";
 import { applyMigrations, readLedger, rollbackSchema, type MigrationFile } from "../migrate/index";
 import { schemaChecksum } from "../migrate/render";
@@ -186,6 +187,7 @@ export async function remove(_id: string, olds: SchemaMigrationOutputs): Promise
 async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutputs> {
     await waitForDatabase(inputs.connection, { timeoutMs: inputs.readinessTimeoutMs });
     return withClient(inputs.connection, { applicationName: "memory-stack-migrate" }, async (client) => {
+        await refuseTransactionPooler(client, inputs.connection, "memory-stack-migrate");
         // One lock for both: no other apply or rollback can come between the migrations and the repair.
         const result = await applyMigrations(client, inputs.migrations, { variant: inputs.variant, repair: inputs.objects });
         return {

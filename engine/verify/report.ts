@@ -65,7 +65,17 @@ export function formatReport(report: VerificationReport): string {
             `${report.checksPassed} behaviour checks passed in ${report.durationMs} ms`
         );
     }
-    const lines = [`memory schema verification failed (${report.variant}): ${report.problems.length} problem(s)`];
+    const header = `memory schema verification failed (${report.variant}): ${report.problems.length} problem(s)`;
+    if (!report.applied && report.counts.tables === 0) {
+        // Nothing of the schema is there: what to do is the whole message, not the list of every missing object.
+        return [
+            header,
+            "What to do: the memory schema was never applied to this database (there is no memory_stack.migrations): " +
+                "run `pulumi up` (the schema resource applies it) or `memory-stack apply`, then verify again.",
+            `  every object of the schema is missing (${report.problems.length} problems; --json lists them)`,
+        ].join("\n");
+    }
+    const lines = [header];
     for (const problem of report.problems) {
         lines.push(`  - ${describeProblem(problem)}`);
     }
@@ -73,13 +83,10 @@ export function formatReport(report: VerificationReport): string {
         lines.push(`  not run, because what they exercise is broken above: ${report.skipped.map((s) => s.name).join("; ")}`);
     }
     lines.push(
-        !report.applied && report.counts.tables === 0
-            ? "What to do: the memory schema was never applied to this database (there is no memory_stack.migrations): " +
-                  "run `pulumi up` (the schema resource applies it) or `memory-stack apply`, then verify again."
-            : "What to do: the database no longer matches the migrations recorded in memory_stack.migrations " +
-                  "(someone changed it by hand, or an apply was interrupted outside the engine). Recreate what is listed from its " +
-                  "file in sql/ (each object's migration is named where known), or run `pulumi refresh` and then `pulumi up`, " +
-                  "which re-creates missing objects from their migrations; then run `pulumi up` (or `memory-stack verify`) again.",
+        "What to do: the database no longer matches the migrations recorded in memory_stack.migrations " +
+            "(someone changed it by hand, or an apply was interrupted outside the engine). Recreate what is listed from its " +
+            "file in sql/ (each object's migration is named where known), or run `pulumi refresh` and then `pulumi up`, " +
+            "which re-creates missing objects from their migrations; then run `pulumi up` (or `memory-stack verify`) again.",
     );
     return lines.join("\n");
 }

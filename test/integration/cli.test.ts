@@ -34,8 +34,12 @@ describe("memory-stack usage", () => {
     it("exits 2 with a usage line on bad usage, naming what was wrong", async () => {
         for (const [args, message] of [
             [["migrate", "--url", "postgresql://u:p@h/d"], 'unknown command "migrate"'],
-            [["apply", "--url", "postgresql://u:p@h/d", "--vector", "--dimensions", "4000"], "--dimensions 4000"],
-            [["apply", "--index", "flat", "--url", "postgresql://u:p@h/d"], '--index "flat": must be one of hnsw, ivfflat'],
+            [
+                ["apply", "--url", "postgresql://u:p@h/d", "--vector", "--dimensions", "4001"],
+                "--dimensions 4001: must be an integer from 1 to 4000",
+            ],
+            [["apply", "--url", "postgresql://u:p@h/d", "--dimensions", "768"], "--dimensions needs --vector"],
+            [["apply", "--vector", "--index", "flat", "--url", "postgresql://u:p@h/d"], '--index "flat": must be one of hnsw, ivfflat'],
             [["status"], "pass --url"],
             [["apply", "--url", "postgresql://u:p@h/d", "--allow-data-loss"], "--allow-data-loss only applies to rollback"],
             [["apply", "--frobnicate"], "--frobnicate"],
@@ -45,6 +49,40 @@ describe("memory-stack usage", () => {
             expect(result.stderr).toContain(message);
             expect(result.stderr).toContain("usage: memory-stack");
         }
+    });
+});
+
+describe("memory-stack usage errors under --json", () => {
+    it("print one JSON document on stdout, exit 2, and the message on stderr", async () => {
+        const result = await cli(["apply", "--json", "--index", "ivfflat", "--url", "postgresql://u:p@h/d"]);
+        expect(result.code).toBe(2);
+        expect(JSON.parse(result.stdout)).toMatchObject({
+            ok: false,
+            exitCode: 2,
+            error: "--index needs --vector; add --vector or leave --index out",
+        });
+        expect(result.stderr).toContain("--index needs --vector");
+    });
+});
+
+describe("memory-stack roles", () => {
+    it("blames the flag that was given, and compares with the user the URL logs in as", async () => {
+        const appAsAdmin = await cli(["apply", "--app-role", "memory_admin", "--url", "postgresql://u:p@h/d"]);
+        expect(appAsAdmin.code).toBe(2);
+        expect(appAsAdmin.stderr).toContain('--app-role "memory_admin": must differ from --admin-role (memory_admin)');
+
+        const owner = await cli(["apply", "--admin-role", "deployer", "--url", "postgresql://deployer:p@h/d"]);
+        expect(owner.code).toBe(2);
+        expect(owner.stderr).toContain('--admin-role "deployer": must differ from the owner user (deployer)');
+    });
+});
+
+describe("memory-stack verify on a database that never had the schema", () => {
+    it("says what to do on its second line", async () => {
+        const { env, roles } = await target("cli_never");
+        const result = await cli(["verify", ...roles], env);
+        expect(result.code).toBe(1);
+        expect(result.stdout.split("\n")[1]).toMatch(/^What to do: the memory schema was never applied to this database/);
     });
 });
 
@@ -82,7 +120,7 @@ describe("memory-stack against a database", () => {
         for (const output of [plan, apply, again, status]) {
             expect(output.stdout + output.stderr).not.toContain(db.server.password);
         }
-        expect(apply.stderr).toContain(`postgresql://${db.server.user}:***@`);
+        expect(apply.stderr).toContain(`memory-stack apply: ${db.server.user}@${db.server.host}:${db.server.port}/${db.name} (jsonb)`);
     });
 
     it("refuses a rollback while memory tables hold rows (exit 1), and rolls back with --allow-data-loss", async () => {

@@ -75,6 +75,13 @@ export async function runProgram<T extends pulumi.Resource>(build: (opts: pulumi
         ],
     });
     await settle(result);
+    // A child registered late (one built after an await, like the Verification) is registered with the engine
+    // once its urn resolves: wait for every one, including those that appear while waiting.
+    for (let settled = 0; settled < registered.length;) {
+        const pending = registered.slice(settled);
+        settled = registered.length;
+        await Promise.all(pending.map((child) => (child.resource ? resolve(child.resource.urn) : undefined)));
+    }
     return {
         result,
         registered,

@@ -1,19 +1,32 @@
-// Runs index.ts the way `pulumi up` runs a TypeScript program (@pulumi/pulumi/cmd/run/run.js): the
-// same TypeScript and ts-node resolution, the same compiler options, type checking on, under Pulumi
-// mocks instead of an engine. Prints one JSON line: the resources the program registered.
+// Runs the program the way `pulumi up` runs it (@pulumi/pulumi/cmd/run/run.js), from what Pulumi.yaml
+// says: its `main`, and — when runtime.options.typescript is on — ts-node with the project's tsconfig,
+// type checking on unless PULUMI_NODEJS_TRANSPILE_ONLY or noCheck says otherwise. Under Pulumi mocks
+// instead of an engine. Prints one JSON line: the entry it ran, whether TypeScript sources were compiled
+// at start (a .ts loader registered), and the resources the program registered.
 "use strict";
+const { readFileSync } = require("node:fs");
 const path = require("node:path");
+const { load } = require("js-yaml");
+
 const root = path.join(__dirname, "..", "..");
 process.chdir(root);
-const tsutils = require("@pulumi/pulumi/tsutils");
-const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
-const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
-require(tsnodeRequire).register({
-    compiler: typescriptRequire,
-    project: "tsconfig.json",
-    skipProject: false,
-    compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...compilerOptions },
-});
+const project = load(readFileSync("Pulumi.yaml", "utf8"));
+const typescript = project.runtime?.options?.typescript !== false;
+const entry = project.main ?? ".";
+
+if (typescript) {
+    const tsutils = require("@pulumi/pulumi/tsutils");
+    const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
+    const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
+    const transpileOnlyEnv = process.env.PULUMI_NODEJS_TRANSPILE_ONLY;
+    require(tsnodeRequire).register({
+        compiler: typescriptRequire,
+        transpileOnly: transpileOnlyEnv ? transpileOnlyEnv === "true" : compilerOptions.noCheck,
+        project: "tsconfig.json",
+        skipProject: false,
+        compilerOptions: {},
+    });
+}
 
 const pulumi = require("@pulumi/pulumi");
 const registered = [];
@@ -32,7 +45,8 @@ pulumi.runtime.setMocks(
     false,
 );
 pulumi.runtime.setAllConfig(JSON.parse(process.argv[3] || "{}"));
-const program = require(path.join(root, "index.ts"));
+const program = require(path.join(root, entry));
+const compiledAtStart = Boolean(require.extensions[".ts"]);
 program.verification.apply(() => {
-    setImmediate(() => console.log(JSON.stringify({ typescript: require(typescriptRequire).version, tsnode: tsnodeRequire, registered })));
+    setImmediate(() => console.log(JSON.stringify({ entry, compiledAtStart, registered })));
 });

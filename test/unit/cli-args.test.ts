@@ -1,14 +1,26 @@
-import { COMMANDS as CLI_COMMANDS } from "../../cli/commands";
 import { describe, expect, it } from "vitest";
-import { parseCliArgs, parseDatabaseUrl, redactUrl, UsageError } from "../../cli/args";
+import { FLAGS, HELP, parseCliArgs, UsageError } from "../../cli/args";
+import { COMMAND_NAMES } from "../../cli/commands/names";
+import { MAX_HALFVEC_INDEX_DIMENSIONS } from "../../engine/migrate/limits";
 
-const COMMANDS = Object.keys(CLI_COMMANDS);
 const URL = "postgresql://postgres:s3cret%40pw@db.example.com:6543/ybryx?sslmode=require";
+const env = { DATABASE_URL: URL };
+
+async function usageError(argv: string[], environment: NodeJS.ProcessEnv = env): Promise<string> {
+    try {
+        await parseCliArgs(argv, environment);
+    } catch (error) {
+        if (error instanceof UsageError) {
+            return error.message;
+        }
+        throw error;
+    }
+    throw new Error(`expected a usage error for ${argv.join(" ")}`);
+}
 
 describe("parseCliArgs", () => {
-    it("takes the URL from DATABASE_URL and the stack's defaults for the schema", () => {
-        const args = parseCliArgs(["apply"], { DATABASE_URL: URL }, COMMANDS);
-        expect(args).toMatchObject({
+    it("takes the URL from DATABASE_URL, and no schema option it was not asked for", async () => {
+        expect(await parseCliArgs(["apply"], env)).toEqual({
             command: "apply",
             connection: {
                 host: "db.example.com",
@@ -18,29 +30,21 @@ describe("parseCliArgs", () => {
                 password: "s3cret@pw",
                 sslMode: "require",
             },
-            target: "postgresql://postgres:***@db.example.com:6543/ybryx?sslmode=require",
-            schema: {
-                vector: false,
-                vectorDimensions: 1536,
-                vectorIndex: "hnsw",
-                rls: true,
-                appRole: "memory_app",
-                adminRole: "memory_admin",
-            },
+            schema: {},
             allowDataLoss: false,
             json: false,
         });
     });
 
-    it("maps every flag onto the schema options, --url over DATABASE_URL", () => {
-        const args = parseCliArgs(
+    it("maps every flag onto a schema request, --url over DATABASE_URL", async () => {
+        const args = await parseCliArgs(
             [
                 "rollback",
                 "--url",
                 "postgres://u:p@h/d",
                 "--vector",
                 "--dimensions",
-                "768",
+                "3072",
                 "--index",
                 "ivfflat",
                 "--no-rls",
@@ -51,14 +55,13 @@ describe("parseCliArgs", () => {
                 "--allow-data-loss",
                 "--json",
             ],
-            { DATABASE_URL: URL },
-            COMMANDS,
+            env,
         );
         expect(args).toMatchObject({
             connection: { host: "h", port: 5432, database: "d" },
             schema: {
                 vector: true,
-                vectorDimensions: 768,
+                vectorDimensions: 3072,
                 vectorIndex: "ivfflat",
                 rls: false,
                 appRole: "authenticated",
@@ -69,43 +72,65 @@ describe("parseCliArgs", () => {
         });
     });
 
-    it("names the flag, not the config key, when a value breaks the stack's rules", () => {
-        expect(() => parseCliArgs(["apply", "--vector", "--dimensions", "3000"], { DATABASE_URL: URL }, COMMANDS)).toThrow(
-            /^--dimensions 3000: pgvector's hnsw and ivfflat indexes accept at most 2000/,
-        );
-        expect(() => parseCliArgs(["apply", "--app-role", "Bad-Role"], { DATABASE_URL: URL }, COMMANDS)).toThrow(
-            /^--app-role "Bad-Role": must be a lowercase SQL identifier/,
-        );
-        expect(() => parseCliArgs(["apply", "--app-role", "x", "--admin-role", "x"], { DATABASE_URL: URL }, COMMANDS)).toThrow(
-            /^--admin-role "x": must differ from appRole/,
-        );
+    it("reads the URL as libpq does: PGPASSWORD when it has no password, PGSSLMODE or prefer when it has no sslmode", async () => {
+        expect(await parseCliArgs(["status"], { DATABASE_URL: "postgresql://u@h/d", PGPASSWORD: "from-env" })).toMatchObject({
+            connection: { password: "from-env", sslMode: "prefer" },
+        });
+        expect(await parseCliArgs(["status"], { DATABASE_URL: "postgresql://u:pw@h/d", PGSSLMODE: "disable" })).toMatchObject({
+            connection: { password: "pw", sslMode: "disable" },
+        });
+        expect(await usageError(["status"], { DATABASE_URL: "postgresql://u:pw@h/d", PGSSLMODE: "sometimes" })).toMatch(/PGSSLMODE/);
     });
 
-    it("returns help for -h, whatever else is given", () => {
-        expect(parseCliArgs(["-h"], {}, COMMANDS)).toBe("help");
-        expect(parseCliArgs(["apply", "--help"], {}, COMMANDS)).toBe("help");
+    it("names the flag, not the config key, when a value breaks the stack's rules", async () => {
+        expect(await usageError(["apply", "--vector", "--dimensions", "99999"])).toBe(
+            `--dimensions 99999: must be an integer from 1 to ${MAX_HALFVEC_INDEX_DIMENSIONS}`,
+        );
+        expect(await usageError(["apply", "--app-role", "Bad-Role"])).toMatch(/^--app-role "Bad-Role": must be a lowercase SQL identifier/);
+        expect(await usageError(["apply", "--index", "flat", "--vector"])).toBe('--index "flat": must be one of hnsw, ivfflat');
     });
 
-    it("rejects a missing or unknown command and stray arguments as usage errors", () => {
-        expect(() => parseCliArgs([], { DATABASE_URL: URL }, COMMANDS)).toThrow(UsageError);
-        expect(() => parseCliArgs(["migrate"], { DATABASE_URL: URL }, COMMANDS)).toThrow(
-            'unknown command "migrate"; commands: plan, apply, status, rollback, verify',
+    it("refuses flags that mean nothing without another", async () => {
+        expect(await usageError(["apply", "--dimensions", "768"])).toBe(
+            "--dimensions needs --vector; add --vector or leave --dimensions out",
         );
-        expect(() => parseCliArgs(["apply", "now"], { DATABASE_URL: URL }, COMMANDS)).toThrow('unexpected argument "now"');
+        expect(await usageError(["apply", "--index", "ivfflat"])).toBe("--index needs --vector; add --vector or leave --index out");
+        expect(await usageError(["apply", "--allow-data-loss"])).toBe("--allow-data-loss only applies to rollback");
+    });
+
+    it("returns help for -h, whatever else is given", async () => {
+        expect(await parseCliArgs(["-h"], {})).toBe("help");
+        expect(await parseCliArgs(["apply", "--help"], {})).toBe("help");
+    });
+
+    it("rejects a missing or unknown command and stray arguments as usage errors", async () => {
+        expect(await usageError([])).toBe("a command is required: plan, apply, status, rollback, verify");
+        expect(await usageError(["migrate"])).toBe('unknown command "migrate"; commands: plan, apply, status, rollback, verify');
+        expect(await usageError(["apply", "now"])).toBe('unexpected argument "now"');
+        expect(await usageError(["status"], {})).toMatch(/no database: pass --url/);
+    });
+
+    it("accepts every command it lists", async () => {
+        for (const command of COMMAND_NAMES) {
+            expect(await parseCliArgs([command], env)).toMatchObject({ command });
+        }
     });
 });
 
-describe("parseDatabaseUrl", () => {
-    it("refuses what is not a postgres URL, without echoing the password", () => {
-        expect(() => parseDatabaseUrl("mysql://u:hunter22@h/d")).toThrow("must start with postgresql://");
-        expect(() => parseDatabaseUrl("postgresql://u:hunter22@h")).toThrow("postgresql://u:***@h must name a user, a host and a database");
-        expect(() => parseDatabaseUrl("postgresql://u:hunter22@h/d?sslmode=maybe")).toThrow("sslmode=maybe");
-    });
-});
-
-describe("redactUrl", () => {
-    it("hides the password and keeps everything else", () => {
-        expect(redactUrl("postgresql://app:pa:ss@host:5432/db")).toBe("postgresql://app:***@host:5432/db");
-        expect(redactUrl("postgresql://app@host/db")).toBe("postgresql://app@host/db");
+describe("the help", () => {
+    it("lists every command and every flag, and the limits the parser applies", async () => {
+        for (const command of COMMAND_NAMES) {
+            expect(HELP).toMatch(new RegExp(`^  ${command} `, "m"));
+        }
+        for (const flag of Object.keys(FLAGS)) {
+            expect(HELP).toContain(`--${flag}`);
+        }
+        expect(HELP).toContain(`1-${MAX_HALFVEC_INDEX_DIMENSIONS}`);
+        await expect(parseCliArgs(["apply", "--vector", "--dimensions", String(MAX_HALFVEC_INDEX_DIMENSIONS)], env)).resolves.toMatchObject(
+            {},
+        );
+        await expect(parseCliArgs(["apply", "--vector", "--dimensions", String(MAX_HALFVEC_INDEX_DIMENSIONS + 1)], env)).rejects.toThrow(
+            UsageError,
+        );
     });
 });

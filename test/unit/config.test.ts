@@ -68,8 +68,11 @@ describe("vector search", () => {
         expect(configErrorFor({ vectorDimensions: value }).key).toBe("vectorDimensions");
     });
 
-    it("refuses more dimensions than pgvector's ANN indexes accept", () => {
-        expect(configErrorFor({ vector: "true", vectorDimensions: "3072" }).message).toMatch(/at most 2000 dimensions/);
+    it("accepts 3072 dimensions with vector on (indexed as halfvec) and refuses more than pgvector's ANN indexes accept", () => {
+        expect(parseConfig({ vector: "true", vectorDimensions: "3072" }).vectorDimensions).toBe(3072);
+        expect(configErrorFor({ vector: "true", vectorDimensions: "4001" }).message).toMatch(
+            /at most 4000 dimensions \(as halfvec above 2000\)/,
+        );
     });
 
     it("accepts ivfflat and refuses other index kinds", () => {

@@ -1,0 +1,25 @@
+// memory-stack apply: the pending migrations, each in its own transaction, under the migration lock.
+import { applyMigrations } from "../../engine/migrate/index";
+import type { Command } from "./command";
+
+export const apply: Command = async ({ client, migrations, variant, progress }) => {
+    const result = await applyMigrations(client, migrations, {
+        variant,
+        onProgress: ({ name, durationMs, index, total }) => progress(`applied ${name} in ${Math.round(durationMs)} ms (${index}/${total})`),
+    });
+    const total = result.applied.reduce((sum, item) => sum + item.durationMs, 0);
+    const count = result.applied.length;
+    return {
+        exitCode: 0,
+        text:
+            count === 0
+                ? `nothing to apply; the schema is at ${result.version} (${variant})`
+                : `applied ${count} migration${count === 1 ? "" : "s"} in ${Math.round(total)} ms; the schema is at ${result.version} (${variant})`,
+        json: {
+            variant,
+            version: result.version,
+            applied: result.applied.map(({ name, durationMs }) => ({ name, durationMs: Math.round(durationMs) })),
+            appliedMigrations: result.appliedMigrations,
+        },
+    };
+};

@@ -1,0 +1,6 @@
+import { explainDrift, type Drift } from "../../engine/migrate/index";
+
+/** The drift section of plan and status: nothing when there is none. */
+export function driftLines(drift: Drift[]): string[] {
+    return drift.length === 0 ? [] : ["drift:", ...drift.map((item) => `  ${explainDrift(item)}`)];
+}

@@ -1,0 +1,69 @@
+// A command that runs: the schema options in force, one direct connection, the transaction-pooler
+// check for the commands that take the migration lock, the command, and what it prints.
+import type { Client } from "pg";
+import { DEFAULT_SCHEMA_OPTIONS, resolveSchemaOptions } from "../engine/config/schema-options";
+import { ConfigError } from "../engine/config/error";
+import { connect } from "../engine/db/client";
+import { describeError } from "../engine/db/errors";
+import { refuseTransactionPooler } from "../engine/db/pooler";
+import { describeTarget } from "../engine/db/url";
+import { describeVariant } from "../engine/migrate/plan";
+import { loadMigrationSources, renderMigrations, type SchemaOptions } from "../engine/migrate/render";
+import { flagFor, UsageError, type CliArgs } from "./args";
+import { loadCommand } from "./commands/index";
+import { NEEDS_ONE_SESSION } from "./commands/names";
+import type { CliIo } from "./main";
+
+export async function run(args: CliArgs, out: CliIo): Promise<number> {
+    const { command, json, connection } = args;
+    const schema = schemaOptions(args);
+    const variant = describeVariant(schema);
+    const applicationName = `memory-stack-cli-${command}`;
+    let client: Client | undefined;
+    try {
+        try {
+            client = await connect(connection, { applicationName });
+        } catch (error) {
+            throw new Error(`cannot connect to ${describeTarget(connection)} (sslmode ${connection.sslMode}): ${describeError(error)}`, {
+                cause: error,
+            });
+        }
+        out.stderr(`memory-stack ${command}: ${describeTarget(connection)} (${variant})`);
+        if (NEEDS_ONE_SESSION.includes(command)) {
+            await refuseTransactionPooler(client, connection, applicationName);
+        }
+        const runCommand = await loadCommand(command);
+        const result = await runCommand({
+            client,
+            args,
+            schema,
+            migrations: renderMigrations(loadMigrationSources(), schema),
+            variant,
+            progress: (line) => out.stderr(line),
+        });
+        out.stdout(json ? JSON.stringify({ ok: result.exitCode === 0, command, ...result.json }, null, 2) : result.text);
+        return result.exitCode;
+    } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        out.stderr(`memory-stack ${command} failed: ${message}`);
+        if (json) {
+            out.stdout(JSON.stringify({ ok: false, command, error: message }, null, 2));
+        }
+        return 1;
+    } finally {
+        await client?.end().catch(() => undefined);
+    }
+}
+
+/** The flags' requests over the defaults; a request that cannot stand is bad usage, named by its flag. */
+function schemaOptions(args: CliArgs): SchemaOptions {
+    try {
+        return resolveSchemaOptions(args.schema, DEFAULT_SCHEMA_OPTIONS, args.connection.user);
+    } catch (error) {
+        if (error instanceof ConfigError) {
+            const allowed = error.allowed.replace(/\b(appRole|adminRole)\b/g, flagFor);
+            throw new UsageError(`${flagFor(error.key)} ${JSON.stringify(error.value)}: ${allowed}`);
+        }
+        throw error;
+    }
+}

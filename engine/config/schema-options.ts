@@ -1,0 +1,35 @@
+// The options that shape the schema (variant, roles, rls), their defaults, and how requested options
+// (the CLI's flags: absent is undefined, so a default never overrides what a database already has)
+// resolve over a base. No zod here: a command with no schema flags does not load it (schema-keys.ts).
+import type { SchemaOptions } from "../migrate/render";
+import { ConfigError } from "./error";
+
+export const DEFAULT_SCHEMA_OPTIONS: SchemaOptions = {
+    vector: false,
+    vectorDimensions: 1536,
+    vectorIndex: "hnsw",
+    rls: true,
+    appRole: "memory_app",
+    adminRole: "memory_admin",
+};
+
+export type SchemaRequest = Partial<SchemaOptions>;
+
+/**
+ * The options `requested` asks for, over `base` (the defaults, or what the database already has), checked
+ * together: the two roles differ, and neither is the owner the connection logs in as (the owner bypasses
+ * row level security). A ConfigError names the requested option to change.
+ */
+export function resolveSchemaOptions(requested: SchemaRequest, base: SchemaOptions, owner: string): SchemaOptions {
+    const options = { ...base, ...requested };
+    if (options.appRole === options.adminRole) {
+        const key = requested.adminRole !== undefined ? "adminRole" : "appRole";
+        throw new ConfigError(key, options[key], `must differ from ${key === "appRole" ? "adminRole" : "appRole"} (${options.adminRole})`);
+    }
+    for (const key of ["appRole", "adminRole"] as const) {
+        if (options[key] === owner) {
+            throw new ConfigError(key, options[key], `must differ from the owner user (${owner}): the owner bypasses row level security`);
+        }
+    }
+    return options;
+}

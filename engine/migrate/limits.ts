@@ -1,0 +1,6 @@
+// pgvector's index limits, apart from render.ts so that `memory-stack --help` can quote them without
+// loading the renderer.
+
+/** pgvector indexes the vector type up to 2000 dimensions, halfvec up to 4000. */
+export const MAX_VECTOR_INDEX_DIMENSIONS = 2000;
+export const MAX_HALFVEC_INDEX_DIMENSIONS = 4000;

@@ -1,0 +1,92 @@
+// memory-stack apply and rollback refuse a transaction pooler: the migration lock needs one server
+// session. Proven through Debian's PgBouncer in transaction, statement and session mode.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../engine/config/config";
+import { parseConnectionUrl } from "../../engine/db/url";
+import { MEMORY_TABLES } from "../../engine/migrate/manifest";
+import { describeVariant } from "../../engine/migrate/plan";
+import { renderRollback, schemaChecksum } from "../../engine/migrate/render";
+import { schemaObjects } from "../../engine/migrate/repair";
+import { schemaMigration } from "../../engine/providers/index";
+import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
+import { cli } from "../support/cli";
+import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { findPgBouncer, startPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
+
+const binary = findPgBouncer();
+if (!binary) {
+    it.skip("transaction-pooler refusal: pgbouncer is not installed (apt-get install pgbouncer)", () => undefined);
+}
+
+describe.skipIf(!binary)("memory-stack through PgBouncer", () => {
+    let db: TestDatabase;
+    const bouncers: RunningPgBouncer[] = [];
+
+    beforeAll(async () => {
+        db = await freshDatabase("cli_pooler");
+    });
+
+    afterAll(async () => {
+        await Promise.all(bouncers.map((bouncer) => bouncer.stop()));
+        await db?.drop();
+        await dropRoles(sharedServer(), [`${db.name}_app`, `${db.name}_admin`]);
+    });
+
+    async function through(mode: string): Promise<{ url: string; roles: string[] }> {
+        const server = sharedServer();
+        const config = parseConfig({ database: db.name, pooling: JSON.stringify({ mode }), client: JSON.stringify({ maxOverflow: 2 }) });
+        const bouncer = await startPgBouncer({ config, server, users: [{ name: server.user, password: server.password }] });
+        bouncers.push(bouncer);
+        return {
+            url: `postgresql://${server.user}:${encodeURIComponent(server.password)}@${bouncer.host}:${bouncer.port}/${db.name}?sslmode=disable`,
+            roles: ["--app-role", `${db.name}_app`, "--admin-role", `${db.name}_admin`],
+        };
+    }
+
+    async function ledgerExists(): Promise<boolean> {
+        const client = await db.connect();
+        return (await client.query("select to_regclass('memory_stack.migrations') is not null as found")).rows[0].found;
+    }
+
+    it.each(["transaction", "statement"])(
+        "refuses to apply through %s pooling, naming the server's own port, and changes nothing",
+        async (mode) => {
+            const { url, roles } = await through(mode);
+            for (const command of ["apply", "rollback"]) {
+                const result = await cli([command, "--url", url, ...roles]);
+                expect(result.code, result.stderr).toBe(1);
+                expect(result.stderr).toContain("refusing to migrate through a transaction pooler");
+                expect(result.stderr).toContain(
+                    `listens on port ${sharedServer().port} (for example postgresql://${sharedServer().user}:***@`,
+                );
+            }
+            expect(await ledgerExists()).toBe(false);
+        },
+    );
+
+    it("has the schema resource refuse a transaction pooler too (an external databaseUrl may be one)", async () => {
+        const { url } = await through("transaction");
+        const options = { ...DEFAULT_OPTIONS, appRole: `${db.name}_app`, adminRole: `${db.name}_admin` };
+        const migrations = migrationsFor(options);
+        const create = schemaMigration.create({
+            connection: parseConnectionUrl(url),
+            migrations,
+            checksum: schemaChecksum(migrations),
+            variant: describeVariant(options),
+            rollbackSql: renderRollback(options),
+            memoryTables: [...MEMORY_TABLES],
+            allowDataLoss: false,
+            readinessTimeoutMs: 10_000,
+            objects: schemaObjects(options),
+        });
+        await expect(create).rejects.toThrow("refusing to migrate through a transaction pooler");
+        expect(await ledgerExists()).toBe(false);
+    });
+
+    it("applies through session pooling, where a connection keeps its server session", async () => {
+        const { url, roles } = await through("session");
+        const result = await cli(["apply", "--url", url, ...roles]);
+        expect(result.code, result.stderr).toBe(0);
+        expect(await ledgerExists()).toBe(true);
+    });
+});

@@ -1,0 +1,131 @@
+// Connection URLs mean what they mean to libpq, against real servers: sslmode's fallbacks, IPv6,
+// connect_timeout, a missing password.
+import { createServer, type Server, type Socket } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, NoPasswordError } from "../../engine/db/client";
+import { parseConnectionUrl } from "../../engine/db/url";
+import { sharedServer } from "../support/database";
+import { startTlsServer, tlsServerUnavailable, type TlsServer } from "../support/tls-server";
+
+const APP = { applicationName: "memory-stack-url-test" };
+
+/** Whether the session `url` opens runs over TLS, by the server's own account (pg_stat_ssl). */
+async function sessionUsesTls(url: string): Promise<boolean> {
+    const client = await connect(parseConnectionUrl(url), APP);
+    try {
+        return (await client.query<{ ssl: boolean }>("select ssl from pg_stat_ssl where pid = pg_backend_pid()")).rows[0].ssl;
+    } finally {
+        await client.end();
+    }
+}
+
+describe("against a server without TLS", () => {
+    const base = () => {
+        const server = sharedServer();
+        return `postgresql://${server.user}:${encodeURIComponent(server.password)}@${server.host}:${server.port}/postgres`;
+    };
+
+    it("sslmode=prefer falls back to a plain connection, as libpq does", async () => {
+        expect(await sessionUsesTls(`${base()}?sslmode=prefer`)).toBe(false);
+    });
+
+    it("sslmode=allow connects plainly", async () => {
+        expect(await sessionUsesTls(`${base()}?sslmode=allow`)).toBe(false);
+    });
+
+    it("sslmode=require fails, saying the server has no TLS", async () => {
+        await expect(sessionUsesTls(`${base()}?sslmode=require`)).rejects.toThrow("The server does not support SSL connections");
+    });
+
+    it("a URL without a password says so plainly when the server asks for one", async () => {
+        const server = sharedServer();
+        const settings = parseConnectionUrl(`postgresql://${server.user}@${server.host}:${server.port}/postgres`);
+        const error = await connect(settings, APP).catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(NoPasswordError);
+        expect((error as Error).message).toMatch(
+            /asks .* for a password, and the connection has none: put it in the URL .* or set PGPASSWORD/,
+        );
+    });
+});
+
+describe("connect_timeout", () => {
+    let silent: Server;
+    const sockets: Socket[] = [];
+
+    beforeAll(async () => {
+        // Accepts the connection and never answers: a server that hangs.
+        silent = createServer((socket) => sockets.push(socket));
+        await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    });
+
+    afterAll(async () => {
+        sockets.forEach((socket) => socket.destroy());
+        await new Promise((resolve) => silent.close(resolve));
+    });
+
+    it("gives up on a silent server after the URL's connect_timeout, not the default", async () => {
+        const port = (silent.address() as { port: number }).port;
+        const started = Date.now();
+        const error = await connect(parseConnectionUrl(`postgresql://u:pw@127.0.0.1:${port}/d?connect_timeout=2&sslmode=disable`), {
+            ...APP,
+            connectTimeoutMs: 60_000,
+        }).catch((caught: unknown) => caught as Error);
+        const waited = Date.now() - started;
+        expect(String(error)).toMatch(/timeout/i);
+        expect(waited).toBeGreaterThanOrEqual(1_900);
+        expect(waited).toBeLessThan(30_000);
+    });
+});
+
+const unavailable = tlsServerUnavailable();
+if (unavailable) {
+    it.skip(`TLS and IPv6 connection tests: ${unavailable}`, () => undefined);
+}
+
+describe.skipIf(unavailable !== undefined)("against a server with TLS, on 127.0.0.1 and ::1", () => {
+    let server: TlsServer;
+    const url = (host: string, database: string, query: string) =>
+        `postgresql://${server.user}:${encodeURIComponent(server.password)}@${host}:${server.port}/${database}?${query}`;
+
+    beforeAll(async () => {
+        server = await startTlsServer();
+    });
+
+    afterAll(async () => {
+        await server?.stop();
+    });
+
+    it("sslmode=prefer encrypts when the server can", async () => {
+        expect(await sessionUsesTls(url("127.0.0.1", "postgres", "sslmode=prefer"))).toBe(true);
+    });
+
+    it("sslmode=prefer falls back to plain where pg_hba.conf refuses TLS", async () => {
+        expect(await sessionUsesTls(url("127.0.0.1", "plain_only", "sslmode=prefer"))).toBe(false);
+    });
+
+    it("sslmode=allow connects plainly first, and with TLS where pg_hba.conf demands it", async () => {
+        expect(await sessionUsesTls(url("127.0.0.1", "postgres", "sslmode=allow"))).toBe(false);
+        expect(await sessionUsesTls(url("127.0.0.1", "ssl_only", "sslmode=allow"))).toBe(true);
+    });
+
+    it("sslmode=disable never encrypts, and so cannot reach a TLS-only database", async () => {
+        await expect(sessionUsesTls(url("127.0.0.1", "ssl_only", "sslmode=disable"))).rejects.toThrow(
+            /pg_hba.conf rejects connection .* no encryption/,
+        );
+    });
+
+    it("sslmode=require encrypts without checking the self-signed certificate", async () => {
+        expect(await sessionUsesTls(url("127.0.0.1", "postgres", "sslmode=require"))).toBe(true);
+    });
+
+    it("sslmode=verify-full checks the certificate: refused without its CA, accepted with sslrootcert for the name it carries", async () => {
+        await expect(sessionUsesTls(url("localhost", "postgres", "sslmode=verify-full"))).rejects.toThrow(/self.signed/i);
+        const withCa = `sslmode=verify-full&sslrootcert=${encodeURIComponent(server.caFile)}`;
+        expect(await sessionUsesTls(url("localhost", "postgres", withCa))).toBe(true);
+        await expect(sessionUsesTls(url("127.0.0.1", "postgres", withCa))).rejects.toThrow(/IP: 127.0.0.1 is not in the cert's list/);
+    });
+
+    it("reaches an IPv6 host written in brackets", async () => {
+        expect(await sessionUsesTls(url("[::1]", "postgres", "sslmode=disable"))).toBe(false);
+    });
+});

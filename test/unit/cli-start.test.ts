@@ -1,0 +1,42 @@
+// What the memory-stack command loads decides how fast it starts: --help needs the flag table only, and
+// a command with no schema flags needs neither zod nor the SQL parser (a no-op apply parses nothing).
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { REPO } from "../support/stack-files";
+
+const REPORTER = join(mkdtempSync(join(tmpdir(), "memory-stack-start-")), "report-loaded.js");
+writeFileSync(
+    REPORTER,
+    "process.on('exit', () => process.stderr.write('\\nLOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'));\n",
+);
+
+/** The packages under node_modules a `memory-stack …args` process had loaded when it exited. */
+async function packagesLoaded(...args: string[]): Promise<string[]> {
+    const { stderr } = await promisify(execFile)(process.execPath, ["-r", REPORTER, join(REPO, "bin", "memory-stack.js"), ...args], {
+        cwd: REPO,
+        env: { PATH: process.env.PATH },
+    }).catch((error: { stderr: string }) => error);
+    const files = JSON.parse(/LOADED (.*)/.exec(stderr)![1]) as string[];
+    return [...new Set(files.map((file) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1]).filter((name) => name !== undefined))];
+}
+
+describe("memory-stack start-up", () => {
+    it("--help loads no package but the URL parser: no pg, zod or SQL parser", async () => {
+        expect(await packagesLoaded("--help")).toEqual(["pg-connection-string"]);
+    });
+
+    it("a command without schema flags loads pg, and neither zod nor the SQL parser before it needs them", async () => {
+        const loaded = await packagesLoaded("status", "--url", "postgresql://u:p@127.0.0.1:1/d?connect_timeout=2");
+        expect(loaded).toContain("pg");
+        expect(loaded).not.toContain("zod");
+        expect(loaded).not.toContain("libpg-query");
+    });
+
+    it("a schema flag brings in zod, which validates it", async () => {
+        expect(await packagesLoaded("status", "--vector", "--url", "postgresql://u:p@127.0.0.1:1/d?connect_timeout=2")).toContain("zod");
+    });
+});

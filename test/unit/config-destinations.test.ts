@@ -1,0 +1,120 @@
+// Values that travel on into URLs, .env lines, SQL and pgbouncer.ini are refused at preview when the
+// target format cannot carry them; secrets never appear in the error, whatever shape the input has.
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../engine/config/config";
+import { configErrorFor } from "../support/config-errors";
+
+const MARKER = "Mk7secretpw";
+
+describe("host", () => {
+    it.each(["db.example.com", "10.0.0.7", "::1", "2001:db8::5", "postgres_server", "localhost"])("accepts %s", (host) => {
+        expect(parseConfig({ host }).host).toBe(host);
+    });
+
+    it.each([
+        "localhost\nMEMORY_APP_DATABASE_URL=postgresql://x:y@evil.example/db\n#",
+        "db.example.com/other",
+        "user@db.example.com",
+        "db.example.com:5432",
+        "db example com",
+        "db.example.com?sslmode=disable",
+        "",
+    ])("refuses %j, saying what a host may hold", (host) => {
+        const error = configErrorFor({ host });
+        expect(error.key).toBe("host");
+        expect(error.message).toMatch(
+            /must be a host name \(letters, digits, -, _ and dots\) or an IP address; no spaces, control characters/,
+        );
+    });
+
+    it("never echoes the credentials of a URL smuggled into the value", () => {
+        const error = configErrorFor({ host: `localhost\nDATABASE_URL=postgresql://x:${MARKER}@evil.example/db` });
+        expect(error.message).not.toContain(MARKER);
+    });
+});
+
+describe("password", () => {
+    it.each([`sp ace"quote'@#/%?:${MARKER}`, "ünïcødé-pässwörd"])("accepts every printable character: %s", (password) => {
+        expect(parseConfig({ password }).password).toBe(password);
+    });
+
+    it.each([`${MARKER}\nX=1`, `${MARKER}\r`, `${MARKER}\t`, `${MARKER}\u0000`, `${MARKER}\u2028`])(
+        "refuses a control character in %j",
+        (password) => {
+            const error = configErrorFor({ password });
+            expect(error.key).toBe("password");
+            expect(error.message).toContain("must not hold control characters");
+            expect(error.message).toContain("every printable character is fine");
+            expect(error.message).not.toContain(MARKER);
+        },
+    );
+});
+
+describe("the external server's URL", () => {
+    const external = (databaseUrl: string) => ({ provisioner: "external", databaseUrl });
+
+    it.each([
+        `postgresql://u:abc#${MARKER}@db.example.com:5432/ybryx`,
+        `postgresql://u:abc/${MARKER}@db.example.com:5432/ybryx`,
+        `postgresql://u:50%zz${MARKER}@db.example.com/ybryx`,
+        `postgresql:postgres:${MARKER}@db.example.com/ybryx`,
+        `postgresql://u@db.example.com/ybryx?password=${MARKER}&sslmode=sometimes`,
+        `host=db.example.com password=${MARKER}`,
+    ])("%s is refused naming databaseUrl, shown with its credentials masked", (url) => {
+        const error = configErrorFor(external(url));
+        expect(error.key).toBe("databaseUrl");
+        expect(error.message).not.toContain(MARKER);
+    });
+
+    it.each([
+        [`postgresql://u:pw@${MARKER}@db.example.com:5432/ybryx`, `pw@${MARKER}`],
+        [`postgresql://u@db.example.com/ybryx?password=${MARKER}`, MARKER],
+        [`postgresql://u:${encodeURIComponent(`a%b#${MARKER}`)}@db.example.com/ybryx`, `a%b#${MARKER}`],
+    ])("reads %s with pg's parser", (url, password) => {
+        expect(parseConfig(external(url)).password).toBe(password);
+    });
+
+    it("takes an IPv6 host and connect_timeout", () => {
+        expect(parseConfig(external("postgresql://u:pw-12345@[2001:db8::5]:6543/app")).host).toBe("2001:db8::5");
+    });
+
+    it("refuses a URL with no password, saying where to put it", () => {
+        const error = configErrorFor(external("postgresql://u@db.example.com/app"));
+        expect(error.key).toBe("databaseUrl");
+        expect(error.message).toMatch(/has no password; put it in the URL/);
+    });
+
+    it("refuses sslmode prefer and allow, which the postgresql provider cannot use", () => {
+        expect(configErrorFor(external("postgresql://u:pw@db.example.com/app?sslmode=prefer")).message).toMatch(
+            /has sslmode=prefer; the stack connects with sslmode disable, require, verify-ca, verify-full/,
+        );
+        expect(configErrorFor({ sslMode: "allow" }).key).toBe("sslMode");
+    });
+});
+
+describe("the zod schema", () => {
+    it("refuses unknown keys in nested objects without showing their value", () => {
+        const error = configErrorFor({ client: JSON.stringify({ poolSize: 5, pasword: MARKER }) });
+        expect(error.key).toBe("client.pasword");
+        expect(error.message).toMatch(/unknown key; known keys: poolSize, maxOverflow/);
+        expect(error.message).not.toContain(MARKER);
+    });
+
+    it("reads strings, JSON text and JSON values alike", () => {
+        const config = parseConfig({ vector: "true", hostPort: " 5433 ", client: '{"poolSize": "4", "prePing": false}' });
+        expect(config).toMatchObject({ vector: true, hostPort: 5433, client: { poolSize: 4, prePing: false, maxOverflow: 10 } });
+    });
+
+    it("lists every bad value at once, the first one named as the key", () => {
+        const error = configErrorFor({ hostPort: "0", vectorIndex: "flat" });
+        expect(error.key).toBe("hostPort");
+        expect(error.message).toContain(
+            "memory-stack:hostPort is 0; must be an integer from 1 to 65535. Also: memory-stack:vectorIndex is",
+        );
+    });
+
+    it("blames the role that was changed when the app and admin roles collide", () => {
+        expect(configErrorFor({ appRole: "memory_admin" })).toMatchObject({ key: "appRole" });
+        expect(configErrorFor({ adminRole: "memory_app" })).toMatchObject({ key: "adminRole" });
+    });
+});

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { maskUrl, redact, urlSecrets } from "../../engine/db/redact";
+
+const MARKER = "Mk7secretpw";
+
+describe("maskUrl", () => {
+    it.each<[string, string]>([
+        [`postgresql://u:${MARKER}@h:5432/d`, "postgresql://u:***@h:5432/d"],
+        [`postgresql://u:abc#${MARKER}@h/d`, "postgresql://u:***@h/d"],
+        [`postgresql://u:abc/${MARKER}@h/d`, "postgresql://u:***@h/d"],
+        [`postgresql://postgres:pw@${MARKER}@h/d`, "postgresql://postgres:***@h/d"],
+        [`postgresql://u:50%${MARKER}@h/d`, "postgresql://u:***@h/d"],
+        [`postgresql://u@h/d?sslmode=require&password=${MARKER}`, "postgresql://u@h/d?sslmode=require&password=***"],
+        [`postgresql:postgres:${MARKER}@h/d`, "postgresql:postgres:***@h/d"],
+        ["postgresql://u@h/d", "postgresql://u@h/d"],
+    ])("%s → %s", (url, masked) => {
+        expect(maskUrl(url)).toBe(masked);
+    });
+});
+
+describe("redact", () => {
+    it("masks a known secret as typed, percent-encoded and JSON-escaped", () => {
+        const secret = `a"b c/${MARKER}`;
+        const text = `raw ${secret} url ${encodeURIComponent(secret)} json ${JSON.stringify({ secret })}`;
+        const out = redact(text, [secret]);
+        expect(out).not.toContain(MARKER);
+        expect(out).toBe(`raw *** url *** json {"secret":"***"}`);
+    });
+
+    it("masks URL credentials and password= in text whose secrets it was not told", () => {
+        const text = [
+            `cannot connect to postgresql://app:pw@${MARKER}@db:5432/x`,
+            `dsn host=db password=${MARKER} user=app`,
+            `PGPASSWORD=${MARKER}`,
+            `{"password":"${MARKER}"}`,
+            `see postgresql:postgres:${MARKER}@db/x`,
+        ].join("\n");
+        expect(redact(text)).not.toContain(MARKER);
+        expect(redact(text)).toContain("postgresql://app:***@db:5432/x");
+    });
+
+    it("leaves a message without secrets alone", () => {
+        const text = "memory-stack apply: postgres@db:5432/x (jsonb); the password is never printed";
+        expect(redact(text, ["pw"])).toBe(text);
+    });
+});
+
+describe("urlSecrets", () => {
+    it("finds what could be a password in a URL that does not parse", () => {
+        expect(urlSecrets(`postgresql://u:abc#${MARKER}@h/d`)).toContain(`abc#${MARKER}`);
+        expect(urlSecrets(`postgresql://u@h/d?password=${encodeURIComponent(`${MARKER}/`)}`)).toContain(`${MARKER}/`);
+    });
+});
