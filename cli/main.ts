@@ -3,9 +3,10 @@
 import type { Client } from "pg";
 import { connect } from "../engine/db/client";
 import { describeError } from "../engine/db/errors";
+import { readLedger, recordedOptions, resolveSchemaOptions, type Connection } from "../engine/migrate/index";
 import { describeVariant } from "../engine/migrate/plan";
 import { loadMigrationSources, renderMigrations } from "../engine/migrate/render";
-import { HELP, parseCliArgs, USAGE, UsageError, type CliArgs } from "./args";
+import { flagFor, HELP, parseCliArgs, USAGE, UsageError, type CliArgs } from "./args";
 import { COMMANDS } from "./commands";
 
 export interface CliIo {
@@ -38,8 +39,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     const password = args.connection.password;
     const scrub = (text: string) => (password.length >= 4 ? text.split(password).join("***") : text);
     const out: CliIo = { stdout: (text) => io.stdout(scrub(text)), stderr: (text) => io.stderr(scrub(text)) };
-    const { command, json, schema } = args;
-    const variant = describeVariant(schema);
+    const { command, json } = args;
 
     let client: Client | undefined;
     try {
@@ -48,13 +48,28 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         } catch (error) {
             throw new Error(`cannot connect to ${args.target}: ${describeError(error)}`, { cause: error });
         }
+        // The ledger's options are the default; a flag may only repeat them (or, for apply and plan, switch to vector).
+        const schema = resolveSchemaOptions({
+            requested: args.requested,
+            recorded: await recordedOptions(client, await readLedger(client)),
+            defaults: args.schema,
+            allowVectorSwitch: command === "apply" || command === "plan",
+            shownAs: flagFor,
+        });
+        const variant = describeVariant(schema);
         out.stderr(`memory-stack ${command}: ${args.target} (${variant})`);
+        const progress = (line: string) => out.stderr(line);
         const result = await COMMANDS[command]({
             client,
-            args,
+            args: { ...args, schema },
             migrations: renderMigrations(loadMigrationSources(), schema),
             variant,
-            progress: (line) => out.stderr(line),
+            progress,
+            session: {
+                locks: args.locks,
+                onWait: progress,
+                connect: (): Promise<Connection> => connect(args.connection, { applicationName: `memory-stack-cli-${command}-watch` }),
+            },
         });
         out.stdout(json ? JSON.stringify({ ok: result.exitCode === 0, command, ...(result.json as object) }, null, 2) : result.text);
         return result.exitCode;

@@ -55,6 +55,13 @@ export interface ClientPoolConfig {
     prePing: boolean;
 }
 
+export interface MigrationConfig {
+    /** lock_timeout of every migration and rollback statement, ms: an application query waits at most this long behind one. Default: 500. */
+    lockTimeoutMs: number;
+    /** How long a migration or rollback keeps retrying while an application holds a lock, in seconds (also bounds the wait for the migration lock). Default: 300. */
+    lockDeadlineSeconds: number;
+}
+
 export interface StackConfig {
     /** docker (a container) or external (an existing server). Default: docker. */
     provisioner: Provisioner;
@@ -104,6 +111,8 @@ export interface StackConfig {
     retainVolumeOnDestroy: boolean;
     /** Pulumi `protect` on the schema resource (staging, prod). Default: false. */
     protect: boolean;
+    /** How migrations and the rollback wait for locks. */
+    migration: MigrationConfig;
 }
 
 const TOP_LEVEL_KEYS = [
@@ -132,9 +141,11 @@ const TOP_LEVEL_KEYS = [
     "allowDataLoss",
     "retainVolumeOnDestroy",
     "protect",
+    "migration",
 ] as const;
 const POOLING_KEYS = ["enabled", "mode", "defaultPoolSize", "reservePoolSize", "maxClientConn", "hostPort", "image"];
 const CLIENT_KEYS = ["poolSize", "maxOverflow", "poolTimeoutSeconds", "poolRecycleSeconds", "prePing"];
+const MIGRATION_KEYS = ["lockTimeoutMs", "lockDeadlineSeconds"];
 const SECRET_KEYS = new Set(["password", "databaseUrl"]);
 
 export function parseConfig(raw: RawConfig): StackConfig {
@@ -146,6 +157,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
     const shown = (key: string) => (SECRET_KEYS.has(key) ? "[secret]" : raw[key]);
     const pooling = parseObject(raw, "pooling", POOLING_KEYS);
     const client = parseObject(raw, "client", CLIENT_KEYS);
+    const migration = parseObject(raw, "migration", MIGRATION_KEYS);
 
     const provisioner = oneOf(raw, "provisioner", ["docker", "external"] as const, "docker");
     const vector = bool(raw, "vector", false);
@@ -252,6 +264,10 @@ export function parseConfig(raw: RawConfig): StackConfig {
         allowDataLoss: bool(raw, "allowDataLoss", false),
         retainVolumeOnDestroy: bool(raw, "retainVolumeOnDestroy", true),
         protect: bool(raw, "protect", false),
+        migration: {
+            lockTimeoutMs: int(migration, "migration.lockTimeoutMs", 500, 1, 600_000),
+            lockDeadlineSeconds: int(migration, "migration.lockDeadlineSeconds", 300, 0, 86_400),
+        },
     };
     checkRoles(config);
     checkConnectionBudget(config);
