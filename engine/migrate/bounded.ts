@@ -59,6 +59,8 @@ export async function boundedTransaction<T>(
     const started = Date.now();
     const deadline = started + locks.deadlineSeconds * 1000;
     let delay = 100;
+    // Opened now, so it is ready to name a blocker within the first lock_timeout.
+    void session.observer();
     for (let attempt = 1; ; attempt++) {
         const watch = watchBlockers(session);
         try {
@@ -109,7 +111,8 @@ export function describeBlockers(blockers: Blocker[]): string {
 const BLOCKERS = `
     select a.pid, a.application_name, coalesce(a.state, 'unknown') as state,
            (extract(epoch from now() - a.xact_start) * 1000)::float8 as transaction_ms,
-           (select l.relation::regclass::text from pg_locks l where l.pid = $1 and not l.granted and l.relation is not null limit 1) as relation
+           (select format('%I.%I', n.nspname, c.relname) from pg_locks l join pg_class c on c.oid = l.relation
+              join pg_namespace n on n.oid = c.relnamespace where l.pid = $1 and not l.granted limit 1) as relation
       from pg_stat_activity a where a.pid = any(pg_blocking_pids($1)) order by a.pid`;
 
 /** Samples who blocks the session, every half lock_timeout, while a transaction attempt runs; stop() gives the last blockers seen. */
