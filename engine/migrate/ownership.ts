@@ -60,7 +60,7 @@ const USER_SCHEMA = `n.nspname not in ('pg_catalog', 'information_schema', 'pg_t
 const NOT_IN_EXTENSION = (catalog: string, column: string) =>
     `not exists (select from pg_depend d where d.classid = '${catalog}'::regclass and d.objid = ${column} and d.deptype = 'e')`;
 // The engine's own bookkeeping (the ledger and this table) is neither recorded nor dropped by rollback.sql's loop.
-const BOOKKEEPING = `array[to_regclass('${LEDGER_TABLE}'), to_regclass('${OWNERSHIP_TABLE}')]::oid[]`;
+const BOOKKEEPING = "b.oids";
 
 /** SQL: the argument types of function `p`, as its identity names them ("uuid,text", "public.vector,int4,uuid"). */
 export const FUNCTION_ARGUMENTS = `coalesce((select string_agg(case when tn.nspname = 'pg_catalog' then quote_ident(t.typname)
@@ -78,7 +78,10 @@ const CREATED = (xmin: string) => `case when pg_current_xact_id_if_assigned() is
 
 // One round trip.
 const SNAPSHOT = `
-with objects as (
+with bookkeeping as materialized (
+    select coalesce(array_agg(oid), '{}') as oids from pg_class
+     where oid in (to_regclass('${LEDGER_TABLE}'), to_regclass('${OWNERSHIP_TABLE}'))
+), objects as (
     select 'schema' as kind, null::name as schema, n.nspname as name, null::name as parent, null::text as arguments,
            n.oid, n.xmin
       from pg_namespace n where ${USER_SCHEMA} and n.nspname <> '${LEDGER_SCHEMA}'
@@ -93,7 +96,7 @@ with objects as (
                       where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.refclassid = 'pg_class'::regclass
                         and d.deptype in ('a', 'i') and c.relkind = 'S')),
            null, c.oid, c.xmin
-      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace cross join bookkeeping b
      where c.relkind in ('r', 'p', 'v', 'm', 'i', 'I', 'S', 'f', 'c') and ${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_class", "c.oid")}
        and c.oid <> all(${BOOKKEEPING})
        and not exists (select from pg_index x where x.indexrelid = c.oid and x.indrelid = any(${BOOKKEEPING}))
@@ -115,13 +118,13 @@ with objects as (
      where ${USER_SCHEMA}
     union all
     select 'column', n.nspname, a.attname, c.relname, null, null, a.xmin
-      from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+      from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace cross join bookkeeping b
      where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p') and ${USER_SCHEMA}
        and ${NOT_IN_EXTENSION("pg_class", "c.oid")} and c.oid <> all(${BOOKKEEPING})
     union all
     -- not-null constraints (PostgreSQL 18 stores them) are a column's property: they go with it
     select 'constraint', n.nspname, k.conname, c.relname, null, k.oid, k.xmin
-      from pg_constraint k join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace
+      from pg_constraint k join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace cross join bookkeeping b
      where k.contype <> 'n' and c.relkind in ('r', 'p') and ${USER_SCHEMA}
        and ${NOT_IN_EXTENSION("pg_class", "c.oid")} and c.oid <> all(${BOOKKEEPING})
 )
@@ -134,7 +137,11 @@ select o.kind, o.schema, o.name, o.parent, o.arguments, o.oid::bigint as oid,
 
 /** Every object of the database (and every role) as identities; `created` is only meaningful inside a transaction. */
 export async function snapshot(client: SqlClient): Promise<Map<string, CatalogObject>> {
-    const result = await client.query<Omit<CatalogObject, "oid"> & { oid: string | null }>(SNAPSHOT);
+    // Named: planning this query costs more than running it, and a session plans it once.
+    const result = await client.query<Omit<CatalogObject, "oid"> & { oid: string | null }>({
+        name: "memory-stack-snapshot",
+        text: SNAPSHOT,
+    });
     const objects = new Map<string, CatalogObject>();
     for (const row of result.rows) {
         objects.set(row.identity, { ...row, oid: row.oid === null ? null : Number(row.oid) });
