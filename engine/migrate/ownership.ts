@@ -137,11 +137,7 @@ select o.kind, o.schema, o.name, o.parent, o.arguments, o.oid::bigint as oid,
 
 /** Every object of the database (and every role) as identities; `created` is only meaningful inside a transaction. */
 export async function snapshot(client: SqlClient): Promise<Map<string, CatalogObject>> {
-    // Named: planning this query costs more than running it, and a session plans it once.
-    const result = await client.query<Omit<CatalogObject, "oid"> & { oid: string | null }>({
-        name: "memory-stack-snapshot",
-        text: SNAPSHOT,
-    });
+    const result = await client.query<Omit<CatalogObject, "oid"> & { oid: string | null }>(SNAPSHOT);
     const objects = new Map<string, CatalogObject>();
     for (const row of result.rows) {
         objects.set(row.identity, { ...row, oid: row.oid === null ? null : Number(row.oid) });

@@ -109,3 +109,24 @@ describe("redactUrl", () => {
         expect(redactUrl("postgresql://app@host/db")).toBe("postgresql://app@host/db");
     });
 });
+
+describe("lock and schema-request flags", () => {
+    it("carries --lock-timeout and --lock-deadline, and only the schema flags given as requests", () => {
+        const args = parseCliArgs(["apply", "--lock-timeout", "250", "--lock-deadline", "30", "--no-rls"], { DATABASE_URL: URL }, COMMANDS);
+        expect(args).toMatchObject({ locks: { timeoutMs: 250, deadlineSeconds: 30 }, requested: { rls: false } });
+        expect(Object.keys((args as { requested: object }).requested)).toEqual(["rls"]);
+        expect(parseCliArgs(["status"], { DATABASE_URL: URL }, COMMANDS)).toMatchObject({
+            locks: { timeoutMs: 500, deadlineSeconds: 300 },
+            requested: {},
+        });
+    });
+
+    it("refuses a lock value out of range naming the flag", () => {
+        expect(() => parseCliArgs(["apply", "--lock-timeout", "0"], { DATABASE_URL: URL }, COMMANDS)).toThrow(
+            '--lock-timeout "0": must be an integer from 1 to 600000',
+        );
+        expect(() => parseCliArgs(["rollback", "--lock-deadline", "soon"], { DATABASE_URL: URL }, COMMANDS)).toThrow(
+            '--lock-deadline "soon": must be an integer from 0 to 86400',
+        );
+    });
+});
