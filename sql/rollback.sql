@@ -18,6 +18,9 @@ declare
     target text;
     unrecorded boolean := false;
     postponed integer[] := '{}';
+    still integer[] := '{}';
+    first_pass boolean := true;
+    dropped boolean;
 begin
     if to_regclass('memory_stack.migrations') is not null then
         -- written by a release that did not record (no ownership table, or ledger rows not marked recorded)
@@ -34,11 +37,14 @@ begin
         return; -- nothing was applied, or already rolled back
     end if;
 
-    -- Two passes: a shared object a later migration made something depend on (the vector extension,
-    -- once 0010 typed the embedding columns with it) is dropped after the rest; kept only if still needed.
-    for pass in 1 .. 2 loop
+    -- Newest first; a shared object that something still depends on is postponed and tried again
+    -- after the rest (the vector extension once 0010 typed the embedding columns with it), as long
+    -- as a pass drops something; what still cannot go is kept, with a notice.
+    loop
+        dropped := false;
+        still := '{}';
         for o in select * from memory_stack.created_objects c
-                 where pass = 1 or c.position = any(postponed) order by c.position desc loop
+                 where first_pass or c.position = any(postponed) order by c.position desc loop
             target := case when o.schema_name is null then quote_ident(o.name) else format('%I.%I', o.schema_name, o.name) end;
             -- an index that implements a constraint goes with it, a sequence a column owns with the column
             continue when o.kind = 'index' and exists (
@@ -58,16 +64,20 @@ begin
                     when 'column', 'constraint' then
                         execute format('alter table if exists %I.%I drop %s if exists %I', o.schema_name, o.parent, o.kind, o.name);
                 end case;
+                dropped := dropped or not first_pass;
             exception when dependent_objects_still_exist then
                 if o.kind not in ('extension', 'schema', 'role', 'function') then
                     raise;
-                elsif pass = 1 then
-                    postponed := postponed || o.position;
-                else
-                    raise notice 'kept %: other objects depend on it now', o.identity;
                 end if;
+                still := still || o.position;
             end;
         end loop;
+        exit when cardinality(still) = 0 or not (first_pass or dropped);
+        postponed := still;
+        first_pass := false;
+    end loop;
+    for o in select * from memory_stack.created_objects c where c.position = any(still) order by c.position desc loop
+        raise notice 'kept %: other objects depend on it now', o.identity;
     end loop;
 
     drop table memory_stack.created_objects;

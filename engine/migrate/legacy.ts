@@ -69,7 +69,8 @@ export async function adoptLegacy(client: SqlClient, rows: LedgerRow[], migratio
             adopted.push({ migration: candidate.migration, object });
         }
     }
-    adopted.push(...(await sharedObjects(client, present, rows)));
+    // The files create the shared objects (roles, the auth schema, auth.uid(), extensions) first, in DO blocks.
+    adopted.unshift(...(await sharedObjects(client, present, rows)));
     for (const file of files) {
         await insertRecords(
             client,
@@ -181,7 +182,10 @@ async function sharedObjects(
 ): Promise<{ migration: string; object: CatalogObject }[]> {
     const exists = await client.query<{ found: boolean }>(`select to_regclass('${LEDGER_SCHEMA}.owned_objects') is not null as found`);
     const listed = exists.rows[0].found
-        ? await client.query<{ kind: string; name: string }>(`select kind, name from ${LEDGER_SCHEMA}.owned_objects order by kind, name`)
+        ? await client.query<{ kind: string; name: string }>(
+              `select kind, name from ${LEDGER_SCHEMA}.owned_objects
+                order by array_position(array['role', 'schema', 'extension', 'table', 'column', 'function'], kind), name`,
+          )
         : { rows: [] };
     const applied = new Set(rows.map((row) => row.name));
     const find = (kind: string, schema: string | null, parent: string | null, name: string) =>
