@@ -207,11 +207,14 @@ export async function recordCreated(
     const ownedTables = new Set(recorded.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
 
     const removed = [...before.values()].filter((object) => !after.has(object.identity));
+    const removedTables = new Set(removed.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
+    // A part of a table (its columns, indexes, ...) is named only when the table itself is still there.
     const foreign = removed.filter(
         (object) =>
             object.kind !== "role" &&
             !owned.has(object.identity) &&
-            !(object.parent !== null && ownedTables.has(`${object.schema}.${object.parent}`)),
+            !(object.parent !== null && ownedTables.has(`${object.schema}.${object.parent}`)) &&
+            !(object.parent !== null && removedTables.has(`${object.schema}.${object.parent}`)),
     );
     if (foreign.length > 0) {
         throw new ForeignObjectRemovedError(
