@@ -57,25 +57,29 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
     );
     const session = new MigrationSession(client, options);
     return withMigrationLock(session, async () => {
-        let ledger = await readLedger(client);
-        const legacy = legacyRows(ledger);
-        if (legacy.length > 0) {
-            await boundedTransaction(session, "recording what an earlier memory-stack created", "Nothing was changed.", async () => {
-                await ensureLedger(client);
-                await adoptLegacy(client, legacy, migrations);
-            });
-            ledger = await readLedger(client);
-        }
+        const ledger = await readLedger(client);
         // Planned under the lock: a concurrent apply that finished while we waited is in the ledger now.
         const plan = planMigrations(ledger, migrations, options.variant);
         if (plan.drift.length > 0) {
             throw new SchemaRefusedError(plan.drift);
         }
-        if (plan.pending.length > 0 && options.schema) {
-            const conflicts = await preflight(client, options.schema, await readRecords(client));
+        const check = async () => {
+            const conflicts =
+                plan.pending.length > 0 && options.schema ? await preflight(client, options.schema, await readRecords(client)) : [];
             if (conflicts.length > 0) {
                 throw new PreflightRefusedError(conflicts);
             }
+        };
+        const legacy = legacyRows(ledger);
+        if (legacy.length > 0) {
+            // What an earlier release created is recorded first, and only kept when the preflight passes.
+            await boundedTransaction(session, "recording what an earlier memory-stack created", "Nothing was changed.", async () => {
+                await ensureLedger(client);
+                await adoptLegacy(client, legacy, migrations);
+                await check();
+            });
+        } else {
+            await check();
         }
         const applied: ApplyResult["applied"] = [];
         for (const [position, migration] of plan.pending.entries()) {
