@@ -12,11 +12,12 @@ import { adoptLegacy, legacyRows } from "./legacy";
 import { ensureLedger, readLedger, recordMigration } from "./ledger";
 import { withMigrationLock } from "./lock";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
-import { readRecords, recordCreated, snapshot } from "./ownership";
+import { readRecords, recordCreated } from "./ownership";
 import { planMigrations, SchemaRefusedError, type MigrationFile } from "./plan";
 import { preflight, PreflightRefusedError } from "./preflight";
 import type { SchemaOptions } from "./render";
 import { repairUnderLock } from "./repair";
+import { snapshot } from "./snapshot";
 import { MigrationSession, type SessionOptions } from "./session";
 import { lineAt, type Statement } from "./statements";
 

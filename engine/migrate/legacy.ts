@@ -15,7 +15,8 @@
 // Anything else with a memory name is not the stack's: rollback keeps it, preflight names it.
 import type { SqlClient } from "../db/client";
 import { LEDGER_SCHEMA, LEDGER_TABLE, type LedgerRow } from "./ledger";
-import { FUNCTION_ARGUMENTS, insertRecords, snapshot, type CatalogObject } from "./ownership";
+import { insertRecords } from "./ownership";
+import { FUNCTION_ARGUMENTS, snapshot, type CatalogObject } from "./snapshot";
 import type { MigrationFile } from "./plan";
 import { splitStatements } from "./statements";
 

@@ -11,9 +11,10 @@ import { boundedTransaction } from "./bounded";
 import { parseSqlFile, runStatements } from "./execute";
 import { expectedObjects } from "./manifest";
 import { withMigrationLock } from "./lock";
-import { missingRecorded, recordCreated, snapshot } from "./ownership";
+import { missingRecorded, recordCreated } from "./ownership";
 import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
+import { snapshot } from "./snapshot";
 import { MigrationSession, type SessionOptions } from "./session";
 
 /** Every object the schema creates by the manifest, as "<kind> <name>"; what a refresh of a database without ownership records checks. */

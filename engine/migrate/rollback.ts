@@ -13,8 +13,9 @@ import { ensureLedger, LEDGER_SCHEMA, LEDGER_TABLE, OWNERSHIP_TABLE, readLedger 
 import { withMigrationLock } from "./lock";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { recordedOptions } from "./options";
-import { readRecords, snapshot } from "./ownership";
+import { readRecords } from "./ownership";
 import { loadMigrationSources, renderMigrations, type SchemaOptions } from "./render";
+import { snapshot } from "./snapshot";
 import { MigrationSession, type SessionOptions } from "./session";
 
 export { DataLossRefusedError };
@@ -62,8 +63,8 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                 const legacy = legacyRows(ledger);
                 if (legacy.length > 0) {
                     await ensureLedger(client);
-                    const options_ = { ...options.defaults, ...(await recordedOptions(client, ledger)) };
-                    await adoptLegacy(client, legacy, renderMigrations(loadMigrationSources(), options_));
+                    const applied = { ...options.defaults, ...(await recordedOptions(client, ledger)) };
+                    await adoptLegacy(client, legacy, renderMigrations(loadMigrationSources(), applied));
                 }
                 const records = await readRecords(client);
                 // Locked before counting, so no row can arrive between the guard and the drop.
