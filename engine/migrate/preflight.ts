@@ -81,7 +81,11 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
         conflicts.push({
             object: `${what} public.${relation.name}${rows}`,
             problem: `exists and is not the stack's, and the memory schema creates ${describeWanted(relation.name, manifest)} of that name`,
-            fix: RENAME,
+            // Renaming a table keeps its indexes' names (audit_logs_pkey): say so where it bites.
+            fix:
+                what === "index"
+                    ? `${RENAME} (alter index public.${relation.name} rename to ...: renaming a table does not rename its indexes)`
+                    : RENAME,
         });
     }
 
