@@ -10,7 +10,8 @@ import { rendered, schemaOptions } from "./support/schema";
 
 export async function benchApply(ctx: BenchContext, pg: BenchPostgres): Promise<PartResult> {
     const repetitions = ctx.quick ? 2 : 7;
-    const schema = rendered(schemaOptions());
+    const options = schemaOptions();
+    const schema = rendered(options);
     const psql = findPsql();
     const file = sqlFile("schema.sql", schema.sql);
     const engineMs: number[] = [];
@@ -29,7 +30,7 @@ export async function benchApply(ctx: BenchContext, pg: BenchPostgres): Promise<
                         await timed(async () => {
                             const client = await connect(settings);
                             try {
-                                await applyMigrations(client, schema.migrations, { variant: schema.variant });
+                                await applyMigrations(client, schema.migrations, { variant: schema.variant, schema: options });
                             } finally {
                                 await client.end();
                             }
@@ -62,7 +63,7 @@ export async function benchApply(ctx: BenchContext, pg: BenchPostgres): Promise<
                 ratio: ratio(engine, floor),
                 repetitions,
                 note: psql
-                    ? "engine adds ledger, advisory lock, a transaction per file"
+                    ? "engine adds preflight, ledger, advisory lock, a transaction per file, ownership records (catalog read before and after each file)"
                     : "psql not installed (apt-get install postgresql-client): no baseline",
             },
         ],

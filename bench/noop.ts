@@ -40,7 +40,7 @@ export async function benchNoop(ctx: BenchContext, pg: BenchPostgres): Promise<P
         ctx.progress(`noop: ${repetitions} repeated engine applies${findPsql() ? " and psql -1 -f re-runs" : ""}`);
         const engine = await repeatApply(repetitions, pg, database, async (client) => {
             const counted = roundTripCounter(client);
-            const result = await applyMigrations(counted, schema.migrations, { variant: schema.variant });
+            const result = await applyMigrations(counted, schema.migrations, { variant: schema.variant, schema: options });
             if (result.applied.length > 0) {
                 throw new Error(`a repeated apply applied ${result.applied.map((m) => m.name).join(", ")}; it should find nothing pending`);
             }

@@ -7,6 +7,7 @@ import { ConfigError } from "../engine/config/error";
 import type { SchemaRequest } from "../engine/config/schema-options";
 import { ConnectionUrlError, parseConnectionUrl, SSL_MODES, type ConnectionSettings, type SslMode } from "../engine/db/url";
 import { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS } from "../engine/migrate/limits";
+import type { LockSettings } from "../engine/migrate/session";
 import { COMMAND_NAMES, COMMAND_SUMMARIES, type CommandName } from "./commands/names";
 
 interface Flag {
@@ -17,6 +18,8 @@ interface Flag {
     help: string;
     /** The schema option the flag requests. */
     option?: keyof SchemaRequest;
+    /** The `migration.*` config key the flag sets. */
+    migration?: keyof LockFlags;
     /** A flag it makes no sense without. */
     needs?: string;
     /** The only commands it applies to. */
@@ -41,12 +44,30 @@ export const FLAGS: Record<string, Flag> = {
     "no-rls": { type: "boolean", help: "no row level security", option: "rls" },
     "app-role": { type: "string", value: "NAME", help: "the RLS-subject role; default: memory_app", option: "appRole" },
     "admin-role": { type: "string", value: "NAME", help: "the role that sees every row; default: memory_admin", option: "adminRole" },
-    "allow-data-loss": { type: "boolean", help: "drop memory tables even when they hold rows", commands: ["rollback"] },
+    "allow-data-loss": {
+        type: "boolean",
+        help: "drop recorded tables and memory columns even when they hold data",
+        commands: ["rollback"],
+    },
+    "lock-timeout": {
+        type: "string",
+        value: "MS",
+        help: "lock_timeout of every migration and rollback statement; default: 500",
+        migration: "lockTimeoutMs",
+        commands: ["plan", "apply", "rollback"],
+    },
+    "lock-deadline": {
+        type: "string",
+        value: "SECONDS",
+        help: "keep retrying a blocked migration or rollback this long; default: 300",
+        migration: "lockDeadlineSeconds",
+        commands: ["plan", "apply", "rollback"],
+    },
     json: { type: "boolean", help: "print the result (or the usage error) as JSON on stdout" },
     help: { type: "boolean", short: "h", help: "this text" },
 };
 
-export const USAGE = `usage: memory-stack <${COMMAND_NAMES.join("|")}> [--url URL] [--vector [--dimensions N] [--index hnsw|ivfflat]] [--no-rls] [--app-role NAME] [--admin-role NAME] [--allow-data-loss] [--json]`;
+export const USAGE = `usage: memory-stack <${COMMAND_NAMES.join("|")}> [--url URL] [--vector [--dimensions N] [--index hnsw|ivfflat]] [--no-rls] [--app-role NAME] [--admin-role NAME] [--allow-data-loss] [--lock-timeout MS] [--lock-deadline SECONDS] [--json]`;
 
 export const HELP = [
     USAGE,
@@ -67,6 +88,9 @@ export const HELP = [
     "?sslmode=disable|allow|prefer|require|verify-ca|verify-full (default prefer), ?connect_timeout=SECONDS,",
     "[::1] for an IPv6 host, ?host=/socket/dir; the password in the URL or in its password parameter.",
     "",
+    "Schema options: on a migrated database the ones its ledger records are used; a flag that contradicts",
+    "them is refused (apply --vector on a jsonb database is the planned switch to vector).",
+    "",
     "exit codes: 0 done, 1 a check failed or the command refused, 2 bad usage.",
     "Progress goes to stderr; passwords and URL credentials are never printed.",
 ].join("\n");
@@ -76,6 +100,8 @@ export interface CliArgs {
     connection: ConnectionSettings;
     /** Schema options the flags ask for; the rest comes from the database or the defaults. */
     schema: SchemaRequest;
+    /** Lock settings the flags give (the rest are defaults). */
+    locks: Partial<LockSettings>;
     allowDataLoss: boolean;
     json: boolean;
 }
@@ -128,6 +154,7 @@ export async function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): Prom
         command: command as CommandName,
         connection: connectionFrom(url, env),
         schema: await schemaRequest(values),
+        locks: await lockSettings(values),
         allowDataLoss: values["allow-data-loss"] === true,
         json: values.json === true,
     };
@@ -169,6 +196,26 @@ async function schemaRequest(values: Record<string, string | boolean | undefined
         }
         throw error;
     }
+}
+
+type LockFlags = { lockTimeoutMs: number; lockDeadlineSeconds: number };
+
+/** --lock-timeout and --lock-deadline, checked by the same rules as the stack's migration.* keys. */
+async function lockSettings(values: Record<string, string | boolean | undefined>): Promise<Partial<LockSettings>> {
+    const given = Object.entries(FLAGS).filter(([name, flag]) => flag.migration !== undefined && values[name] !== undefined);
+    if (given.length === 0) {
+        return {};
+    }
+    const { MIGRATION_KEYS } = await import("../engine/config/config");
+    const parsed: Partial<LockFlags> = {};
+    for (const [name, flag] of given) {
+        const result = MIGRATION_KEYS[flag.migration!].safeParse(values[name]);
+        if (!result.success) {
+            throw new UsageError(`--${name} ${JSON.stringify(values[name])}: ${result.error.issues[0].message}`);
+        }
+        parsed[flag.migration!] = result.data;
+    }
+    return { timeoutMs: parsed.lockTimeoutMs, deadlineSeconds: parsed.lockDeadlineSeconds };
 }
 
 /** The URL's settings, with libpq's fallbacks: the password from PGPASSWORD, sslmode from PGSSLMODE, else prefer. */

@@ -7,6 +7,7 @@ import { connect } from "../engine/db/client";
 import { describeError } from "../engine/db/errors";
 import { refuseTransactionPooler } from "../engine/db/pooler";
 import { describeTarget } from "../engine/db/url";
+import { readLedger, recordedOptions, resolveSchemaOptions as resolveAgainstLedger } from "../engine/migrate/index";
 import { describeVariant } from "../engine/migrate/plan";
 import { loadMigrationSources, renderMigrations, type SchemaOptions } from "../engine/migrate/render";
 import { flagFor, UsageError, type CliArgs } from "./args";
@@ -16,8 +17,7 @@ import type { CliIo } from "./main";
 
 export async function run(args: CliArgs, out: CliIo): Promise<number> {
     const { command, json, connection } = args;
-    const schema = schemaOptions(args);
-    const variant = describeVariant(schema);
+    const requested = checkedRequest(args);
     const applicationName = `memory-stack-cli-${command}`;
     let client: Client | undefined;
     try {
@@ -28,18 +28,26 @@ export async function run(args: CliArgs, out: CliIo): Promise<number> {
                 cause: error,
             });
         }
-        out.stderr(`memory-stack ${command}: ${describeTarget(connection)} (${variant})`);
         if (NEEDS_ONE_SESSION.includes(command)) {
             await refuseTransactionPooler(client, connection, applicationName);
         }
+        const schema = await schemaOptions(client, args, requested);
+        const variant = describeVariant(schema);
+        out.stderr(`memory-stack ${command}: ${describeTarget(connection)} (${variant})`);
         const runCommand = await loadCommand(command);
+        const progress = (line: string) => out.stderr(line);
         const result = await runCommand({
             client,
             args,
             schema,
             migrations: renderMigrations(loadMigrationSources(), schema),
             variant,
-            progress: (line) => out.stderr(line),
+            progress,
+            session: {
+                locks: args.locks,
+                onWait: progress,
+                connect: () => connect(connection, { applicationName: `${applicationName}-watch` }),
+            },
         });
         out.stdout(json ? JSON.stringify({ ok: result.exitCode === 0, command, ...result.json }, null, 2) : result.text);
         return result.exitCode;
@@ -55,8 +63,8 @@ export async function run(args: CliArgs, out: CliIo): Promise<number> {
     }
 }
 
-/** The flags' requests over the defaults; a request that cannot stand is bad usage, named by its flag. */
-function schemaOptions(args: CliArgs): SchemaOptions {
+/** The flags' requests over the defaults, checked before connecting: a request that cannot stand is bad usage, named by its flag. */
+function checkedRequest(args: CliArgs): SchemaOptions {
     try {
         return resolveSchemaOptions(args.schema, DEFAULT_SCHEMA_OPTIONS, args.connection.user);
     } catch (error) {
@@ -66,4 +74,19 @@ function schemaOptions(args: CliArgs): SchemaOptions {
         }
         throw error;
     }
+}
+
+/**
+ * The options the command runs with: what the database's ledger recorded, then the flags' requests, then
+ * the defaults. A flag that contradicts the ledger is refused naming both (only apply and plan may switch a
+ * jsonb database to vector).
+ */
+async function schemaOptions(client: Client, args: CliArgs, requested: SchemaOptions): Promise<SchemaOptions> {
+    return resolveAgainstLedger({
+        requested: args.schema,
+        recorded: await recordedOptions(client, await readLedger(client)),
+        defaults: requested,
+        allowVectorSwitch: args.command === "apply" || args.command === "plan",
+        shownAs: flagFor,
+    });
 }

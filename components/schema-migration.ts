@@ -6,23 +6,24 @@
 //   update → the same; a changed password, host or port is an update like any other
 //   read   → `pulumi refresh`: the ledger and the schema's objects as the database has them; drift
 //            found there makes the next up an update that re-creates what is missing (provider.ts)
-//   delete → rollback from the outputs saved at the last up; refuses while memory tables hold rows
-//            unless allowDataLoss was true at that up
+//   delete → rollback of what the database records as the stack's, with the settings saved at the
+//            last up; refuses while recorded tables or memory columns hold data unless allowDataLoss
+//            was true at that up
 //
 // The serialized stub below loads components/schema/provider.ts at call time: see ./provider-loader.ts.
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSettings } from "../engine/db/url";
 import { loadProviders } from "./provider-loader";
 import { describeVariant } from "../engine/migrate/plan";
-import { MEMORY_TABLES } from "../engine/migrate/manifest";
 import {
     loadMigrationSources,
+    loadRollbackSql,
     renderMigrations,
-    renderRollback,
     schemaChecksum,
     type Migration,
     type SchemaOptions,
 } from "../engine/migrate/render";
+import { DEFAULT_LOCK_SETTINGS, type LockSettings } from "../engine/migrate/session";
 import { schemaObjects } from "../engine/migrate/repair";
 import type { SchemaMigrationInputs } from "../engine/providers/schema-migration";
 
@@ -33,8 +34,10 @@ export interface SchemaMigrationArgs {
     connection: pulumi.Input<ConnectionSettings>;
     /** What to render: variant, roles, rls. */
     schema: SchemaOptions;
-    /** Let `pulumi destroy` drop memory tables that hold rows. Default: false. */
+    /** Let `pulumi destroy` drop recorded tables and memory columns that hold data. Default: false. */
     allowDataLoss?: pulumi.Input<boolean>;
+    /** lock_timeout of every migration and rollback statement and how long to retry. Default: 500 ms, 300 s. */
+    locks?: LockSettings;
     /** How long create/update wait for the server to answer `select 1`. Default: 120 000 ms. */
     readinessTimeoutMs?: pulumi.Input<number>;
     /** The rendered migrations. Default: sql/ rendered for `schema` (tests pass their own). */
@@ -95,10 +98,11 @@ export function schemaMigrationInputs(args: SchemaMigrationArgs): {
         migrations: migrations.map(({ name, sql, checksum }) => ({ name, sql, checksum })),
         checksum: schemaChecksum(migrations),
         variant: describeVariant(args.schema),
-        rollbackSql: renderRollback(args.schema),
-        memoryTables: [...MEMORY_TABLES],
+        schema: { ...args.schema },
+        rollbackSql: loadRollbackSql(),
         allowDataLoss: args.allowDataLoss ?? false,
         readinessTimeoutMs: args.readinessTimeoutMs ?? 120_000,
+        locks: { ...DEFAULT_LOCK_SETTINGS, ...args.locks },
         objects: schemaObjects(args.schema),
     };
 }

@@ -1,97 +1,91 @@
--- rollback: remove exactly what the memory schema added (the seed's rollback plan, made safe).
+-- rollback: remove exactly what the memory schema created, and nothing else.
 --
--- Run it in one transaction (psql -1 -f rollback.sql; the migration engine wraps it in its own).
--- Running it again is a no-op. It refuses nothing on its own: the data guard (memory tables
--- holding rows) is the engine's job, before this script runs.
+-- Generic: it reads memory_stack.created_objects, where the migration engine recorded every object
+-- each migration created, in that migration's own transaction, and drops those newest first, by
+-- kind. A name that exists without a record is never dropped, whatever it is called; nothing is
+-- dropped with cascade, so an application object built on a memory object stops the rollback with
+-- a dependency error instead of vanishing with it. An extension, schema, role or function that
+-- something else now depends on is kept, with a notice. Indexes that implement a constraint go with
+-- it, sequences a column owns with the column.
 --
--- Differences from the seed's plan: views go before the tables and nothing is dropped with
--- cascade, so an application object built on a memory object stops the rollback with a
--- dependency error instead of vanishing with it. Shared objects (users, its memory columns,
--- auth.uid(), the auth schema, the extensions, roles) are dropped only when
--- memory_stack.owned_objects says this schema created them; an extension, schema or role that
--- something else now depends on is kept, with a notice.
-
-drop view if exists public.user_session_stats;
-drop view if exists public.memory_operation_summary;
-drop view if exists public.recent_agent_activity;
-
--- Triggers and policies go with their tables.
-drop table if exists public.audit_logs;
-drop table if exists public.cognitive_metrics;
-drop table if exists public.belief_graphs;
-drop table if exists public.goal_assessments;
-drop table if exists public.memory_logs;
-drop table if exists public.agent_executions;
-drop table if exists public.sessions;
-
--- Without an argument list: whichever variant (jsonb or vector) is installed.
-drop function if exists public.match_beliefs;
-drop function if exists public.match_goals;
-drop function if exists public.forget_user;
-drop function if exists public.purge_old_logs;
-drop function if exists public.close_stale_sessions;
-drop function if exists public.get_active_session;
-drop function if exists public.close_session;
-drop function if exists public.calculate_execution_duration;
-drop function if exists public.update_updated_at_column;
+-- Run it in one transaction (psql -1 -f rollback.sql); running it again is a no-op. It refuses
+-- nothing on its own: the data guard (recorded tables with rows, recorded memory columns holding
+-- non-default values) is the engine's job (memory-stack rollback), before this script runs.
 
 do $$
 declare
-    owned record;
+    o record;
+    target text;
+    unrecorded boolean := false;
+    postponed integer[] := '{}';
+    still integer[] := '{}';
+    first_pass boolean := true;
+    dropped boolean;
 begin
-    if to_regclass('memory_stack.owned_objects') is null then
-        return; -- already rolled back
+    if to_regclass('memory_stack.migrations') is not null then
+        -- written by a release that did not record (no ownership table, or ledger rows not marked recorded)
+        execute $q$select to_regclass('memory_stack.created_objects') is null
+                       or exists (select from memory_stack.migrations m where not coalesce((to_jsonb(m) ->> 'recorded')::boolean, false))$q$
+            into unrecorded;
+    end if;
+    if unrecorded then
+        raise exception 'this database was migrated by memory-stack release 1 or 2, which did not record what it created; nothing was dropped'
+            using errcode = 'object_not_in_prerequisite_state',
+                  hint = 'run memory-stack rollback: it records what the stack created (adoption rule in docs/migrations-safety.md) and then rolls back';
+    end if;
+    if to_regclass('memory_stack.created_objects') is null then
+        return; -- nothing was applied, or already rolled back
     end if;
 
-    for owned in select name from memory_stack.owned_objects where kind = 'column' and name like 'users.%' order by name loop
-        if to_regclass('public.users') is not null then
-            execute format('alter table public.users drop column if exists %I', substr(owned.name, length('users.') + 1));
-        end if;
-    end loop;
-    if exists (select from memory_stack.owned_objects where kind = 'table' and name = 'users') then
-        drop table if exists public.users;
-    end if;
-
-    if exists (select from memory_stack.owned_objects where kind = 'function' and name = 'auth.uid') then
-        begin
-            drop function if exists auth.uid();
-        exception when dependent_objects_still_exist then
-            raise notice 'kept auth.uid(): other objects use it now';
-        end;
-    end if;
-    if exists (select from memory_stack.owned_objects where kind = 'schema' and name = 'auth') then
-        begin
-            drop schema if exists auth;
-        exception when dependent_objects_still_exist then
-            raise notice 'kept schema auth: it holds objects the memory schema did not create';
-        end;
-    end if;
-
-    for owned in select name from memory_stack.owned_objects where kind = 'extension' order by name desc loop
-        begin
-            execute format('drop extension if exists %I', owned.name);
-        exception when dependent_objects_still_exist then
-            raise notice 'kept extension %: other objects use it now', owned.name;
-        end;
-    end loop;
-
-    for owned in select name from memory_stack.owned_objects where kind = 'role' order by name loop
-        begin
-            if exists (select from pg_roles where rolname = owned.name) then
-                -- the grants 0009_rls made; anything else granted to the role keeps it alive
-                if to_regnamespace('auth') is not null then
-                    execute format('revoke usage on schema auth from %I', owned.name);
+    -- Newest first; a shared object that something still depends on is postponed and tried again
+    -- after the rest (the vector extension once 0010 typed the embedding columns with it), as long
+    -- as a pass drops something; what still cannot go is kept, with a notice.
+    loop
+        dropped := false;
+        still := '{}';
+        for o in select * from memory_stack.created_objects c
+                 where first_pass or c.position = any(postponed) order by c.position desc loop
+            target := case when o.schema_name is null then quote_ident(o.name) else format('%I.%I', o.schema_name, o.name) end;
+            -- an index that implements a constraint goes with it, a sequence a column owns with the column
+            continue when o.kind = 'index' and exists (
+                select from pg_constraint k join pg_index x on x.indexrelid = k.conindid and x.indrelid = k.conrelid
+                where k.conindid = to_regclass(target));
+            continue when o.kind = 'sequence' and exists (
+                select from pg_depend d
+                where d.classid = 'pg_class'::regclass and d.objid = to_regclass(target) and d.deptype in ('a', 'i'));
+            begin
+                case o.kind
+                    when 'table', 'view', 'materialized view', 'index', 'sequence', 'foreign table', 'type', 'domain', 'schema', 'extension', 'role' then
+                        execute format('drop %s if exists %s', o.kind, target);
+                    when 'function' then
+                        execute format('drop routine if exists %s(%s)', target, o.arguments);
+                    when 'trigger', 'policy' then
+                        execute format('drop %s if exists %I on %I.%I', o.kind, o.name, o.schema_name, o.parent);
+                    when 'column', 'constraint' then
+                        execute format('alter table if exists %I.%I drop %s if exists %I', o.schema_name, o.parent, o.kind, o.name);
+                end case;
+                dropped := dropped or not first_pass;
+            exception when dependent_objects_still_exist then
+                if o.kind not in ('extension', 'schema', 'role', 'function') then
+                    raise;
                 end if;
-                if to_regprocedure('auth.uid()') is not null then
-                    execute format('revoke execute on function auth.uid() from %I', owned.name);
-                end if;
-                execute format('drop role %I', owned.name);
-            end if;
-        exception when dependent_objects_still_exist then
-            raise notice 'kept role %: it still holds privileges or owns objects (here or in another database)', owned.name;
-        end;
+                still := still || o.position;
+            end;
+        end loop;
+        exit when cardinality(still) = 0 or not (first_pass or dropped);
+        postponed := still;
+        first_pass := false;
+    end loop;
+    for o in select * from memory_stack.created_objects c where c.position = any(still) order by c.position desc loop
+        raise notice 'kept %: other objects depend on it now', o.identity;
     end loop;
 
-    drop table memory_stack.owned_objects;
+    drop table memory_stack.created_objects;
+    drop table memory_stack.migrations;
+    begin
+        drop schema memory_stack;
+    exception when dependent_objects_still_exist then
+        raise notice 'kept schema memory_stack: it holds objects the memory schema did not create';
+    end;
 end
 $$;

@@ -1,10 +1,12 @@
-// memory-stack apply: the pending migrations, each in its own transaction, under the migration lock.
+// memory-stack apply: the preflight, then the pending migrations, each in its own transaction, under the migration lock.
 import { applyMigrations } from "../../engine/migrate/index";
 import type { Command } from "./command";
 
-export const apply: Command = async ({ client, migrations, variant, progress }) => {
+export const apply: Command = async ({ client, schema, migrations, variant, progress, session }) => {
     const result = await applyMigrations(client, migrations, {
         variant,
+        schema,
+        ...session,
         onProgress: ({ name, durationMs, index, total }) => progress(`applied ${name} in ${Math.round(durationMs)} ms (${index}/${total})`),
     });
     const total = result.applied.reduce((sum, item) => sum + item.durationMs, 0);

@@ -1,5 +1,6 @@
 // What a command gets and gives back. Each command is a thin file over one engine entry point.
 import type { Client } from "pg";
+import type { SessionOptions } from "../../engine/migrate/index";
 import type { Migration, SchemaOptions } from "../../engine/migrate/render";
 import type { CliArgs } from "../args";
 
@@ -7,7 +8,7 @@ export interface CommandContext {
     /** One connected session on the direct connection. */
     client: Client;
     args: CliArgs;
-    /** The schema options in force: the flags' requests over the defaults. */
+    /** The schema options in force: the ledger's, then the flags' requests, then the defaults (engine/migrate/options.ts). */
     schema: SchemaOptions;
     /** sql/ rendered for `schema`. */
     migrations: Migration[];
@@ -15,6 +16,8 @@ export interface CommandContext {
     variant: string;
     /** A progress line on stderr. */
     progress(line: string): void;
+    /** Lock settings, lock-wait lines and a way to open a second session, for the commands that migrate. */
+    session: SessionOptions;
 }
 
 export interface CommandResult {

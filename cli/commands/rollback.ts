@@ -1,21 +1,36 @@
-// memory-stack rollback: removes what the schema added, nothing else; refuses while memory tables hold rows.
-import { rollbackSchema } from "../../engine/migrate/index";
-import { MEMORY_TABLES } from "../../engine/migrate/manifest";
-import { renderRollback } from "../../engine/migrate/render";
+// memory-stack rollback: removes every object the schema recorded as created, nothing else; refuses
+// while they hold data unless --allow-data-loss.
+import { loadRollbackSql, rollbackSchema } from "../../engine/migrate/index";
 import type { Command } from "./command";
 
-export const rollback: Command = async ({ client, args, schema }) => {
+export const rollback: Command = async ({ client, args, schema, session }) => {
     const result = await rollbackSchema(client, {
-        rollbackSql: renderRollback(schema),
-        memoryTables: MEMORY_TABLES,
+        rollbackSql: loadRollbackSql(),
         allowDataLoss: args.allowDataLoss,
+        defaults: schema,
+        ...session,
     });
     const dropped = Object.entries(result.rowCounts).filter(([, rows]) => rows > 0);
+    const values = Object.entries(result.columnCounts).filter(([, count]) => count > 0);
+    const text = !result.rolledBack
+        ? "nothing to roll back: the memory schema is not in this database"
+        : [
+              `rolled back the memory schema in ${Math.round(result.durationMs)} ms`,
+              ...(dropped.length > 0 ? [`rows dropped: ${dropped.map(([table, rows]) => `${table} ${rows}`).join(", ")}`] : []),
+              ...(values.length > 0
+                  ? [`non-default values dropped: ${values.map(([column, count]) => `${column} ${count}`).join(", ")}`]
+                  : []),
+              ...(result.kept.length > 0 ? [`kept (other objects depend on them): ${result.kept.join(", ")}`] : []),
+          ].join("; ");
     return {
         exitCode: 0,
-        text: !result.rolledBack
-            ? "nothing to roll back: the memory schema is not in this database"
-            : `rolled back the memory schema in ${Math.round(result.durationMs)} ms${dropped.length > 0 ? `; rows dropped: ${dropped.map(([table, rows]) => `${table} ${rows}`).join(", ")}` : ""}`,
-        json: { rolledBack: result.rolledBack, rowCounts: result.rowCounts, durationMs: Math.round(result.durationMs) },
+        text,
+        json: {
+            rolledBack: result.rolledBack,
+            rowCounts: result.rowCounts,
+            columnCounts: result.columnCounts,
+            kept: result.kept,
+            durationMs: Math.round(result.durationMs),
+        },
     };
 };

@@ -41,6 +41,16 @@ const client = jsonObject({
     prePing: bool().default(true),
 });
 
+/** How migrations and the rollback wait for locks; the CLI's --lock-timeout and --lock-deadline set the same keys. */
+export const MIGRATION_KEYS = {
+    /** lock_timeout of every migration and rollback statement, ms: an application query waits at most this long behind one. Default: 500. */
+    lockTimeoutMs: int(1, 600_000).default(500),
+    /** How long a migration or rollback keeps retrying while an application holds a lock, in seconds (also bounds the wait for the migration lock). Default: 300. */
+    lockDeadlineSeconds: int(0, 86_400).default(300),
+};
+
+const migration = jsonObject(MIGRATION_KEYS);
+
 /** External mode: the server's URL (a secret), read by the one URL module; the error shows it masked. */
 const databaseUrl = z.string().transform((url, ctx) => {
     try {
@@ -94,6 +104,7 @@ const KEYS = {
     retainVolumeOnDestroy: bool().default(true),
     /** Pulumi `protect` on the schema resource (staging, prod). Default: false. */
     protect: bool().default(false),
+    migration,
 };
 
 const keys = z.strictObject(KEYS, { error: () => `unknown key; known keys: ${Object.keys(KEYS).join(", ")}` });
@@ -123,6 +134,7 @@ const schema = keys.superRefine(presenceRules).transform(resolve).superRefine(ke
 export type StackConfig = z.output<typeof schema>;
 export type PoolingConfig = StackConfig["pooling"];
 export type ClientPoolConfig = StackConfig["client"];
+export type MigrationConfig = StackConfig["migration"];
 export type PoolMode = PoolingConfig["mode"];
 export type Provisioner = StackConfig["provisioner"];
 export type VectorIndex = StackConfig["vectorIndex"];

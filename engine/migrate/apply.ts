@@ -1,13 +1,25 @@
-// Applies the pending migrations: under the advisory lock, each migration and its ledger row in one
-// transaction. A failure rolls that migration back whole and names the file, statement and SQLSTATE;
-// the migrations before it stay applied and recorded, so the next run resumes from there.
+// Applies the pending migrations: under the advisory lock, after the preflight found nothing in the
+// way, each migration, the objects it created and its ledger row in one transaction with a short
+// lock_timeout (retried with backoff while an application holds a lock). A failure rolls that
+// migration back whole and names the file, statement and SQLSTATE; the migrations before it stay
+// applied and recorded, so the next run resumes from there. A connection lost at COMMIT is answered
+// by reading the ledger on a new connection.
 import { performance } from "node:perf_hooks";
-import { parseSqlFile, runStatements } from "./execute";
-import { lineAt, type Statement } from "./statements";
-import { ensureLedger, readLedger, recordMigration, type SqlClient } from "./ledger";
-import { DEFAULT_LOCK_TIMEOUT_MS, withMigrationLock } from "./lock";
+import type { SqlClient } from "../db/client";
+import { boundedTransaction } from "./bounded";
+import { parseSqlFile, runStatements, SqlFileError } from "./execute";
+import { adoptLegacy, legacyRows } from "./legacy";
+import { ensureLedger, readLedger, recordMigration } from "./ledger";
+import { withMigrationLock } from "./lock";
+import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
+import { readRecords, recordCreated } from "./ownership";
 import { planMigrations, SchemaRefusedError, type MigrationFile } from "./plan";
+import { preflight, PreflightRefusedError } from "./preflight";
+import type { SchemaOptions } from "./render";
 import { repairUnderLock } from "./repair";
+import { snapshot } from "./snapshot";
+import { MigrationSession, type SessionOptions } from "./session";
+import { lineAt, type Statement } from "./statements";
 
 export interface MigrationProgress {
     name: string;
@@ -17,15 +29,15 @@ export interface MigrationProgress {
     total: number;
 }
 
-export interface ApplyOptions {
-    /** After applying, re-create these objects (repair.ts schemaObjects names) where missing, under the same lock. Default: none. */
-    repair?: readonly string[];
+export interface ApplyOptions extends SessionOptions {
     /** The variant the migrations were rendered for; recorded in the ledger (see describeVariant). */
     variant: string;
+    /** The options they were rendered with: the preflight checks their manifest, the ledger records them. Without them (engine tests' own migrations) there is no preflight. */
+    schema?: SchemaOptions;
+    /** After applying, re-create recorded objects that are missing, under the same lock. Default: false. */
+    repair?: boolean;
     /** Called after each migration commits. */
     onProgress?: (progress: MigrationProgress) => void;
-    /** How long to wait for a concurrent apply or rollback to release the lock. Default: 600 000 ms. */
-    lockTimeoutMs?: number;
 }
 
 export interface ApplyResult {
@@ -38,9 +50,11 @@ export interface ApplyResult {
 }
 
 export async function applyMigrations(client: SqlClient, migrations: MigrationFile[], options: ApplyOptions): Promise<ApplyResult> {
-    return withMigrationLock(client, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, async () => {
+    const session = new MigrationSession(client, options);
+    return withMigrationLock(session, async () => {
+        const ledger = await readLedger(client);
         // Planned under the lock: a concurrent apply that finished while we waited is in the ledger now.
-        const plan = planMigrations(await readLedger(client), migrations, options.variant);
+        const plan = planMigrations(ledger, migrations, options.variant);
         if (plan.drift.length > 0) {
             throw new SchemaRefusedError(plan.drift);
         }
@@ -51,14 +65,33 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
                 plan.pending.map(async (migration) => [migration.name, await parseSqlFile(migration.name, migration.sql)] as const),
             ),
         );
+        const check = async () => {
+            const conflicts =
+                plan.pending.length > 0 && options.schema ? await preflight(client, options.schema, await readRecords(client)) : [];
+            if (conflicts.length > 0) {
+                throw new PreflightRefusedError(conflicts);
+            }
+        };
+        const legacy = legacyRows(ledger);
+        if (legacy.length > 0) {
+            // What an earlier release created is recorded first, and only kept when the preflight passes.
+            await boundedTransaction(session, "recording what an earlier memory-stack created", "Nothing was changed.", async () => {
+                await ensureLedger(client);
+                await adoptLegacy(client, legacy, migrations);
+                await check();
+            });
+        } else {
+            await check();
+        }
         const applied: ApplyResult["applied"] = [];
         for (const [position, migration] of plan.pending.entries()) {
-            const durationMs = await applyOne(client, migration, parsed.get(migration.name)!, options.variant);
+            const before = applied.map((item) => item.name);
+            const durationMs = await applyOne(session, migration, parsed.get(migration.name)!, options, before);
             applied.push({ name: migration.name, durationMs });
             options.onProgress?.({ name: migration.name, durationMs, index: position + 1, total: plan.pending.length });
         }
-        if (options.repair !== undefined) {
-            await repairUnderLock(client, migrations, options.repair);
+        if (options.repair) {
+            await repairUnderLock(session, migrations);
         }
         return {
             applied,
@@ -68,28 +101,56 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
     });
 }
 
-async function applyOne(client: SqlClient, migration: MigrationFile, statements: Statement[], variant: string): Promise<number> {
+async function applyOne(
+    session: MigrationSession,
+    migration: MigrationFile,
+    statements: Statement[],
+    options: ApplyOptions,
+    appliedThisRun: string[],
+): Promise<number> {
+    const { client } = session;
     const outcome = `${migration.name} was rolled back: the database is as it was before it and the ledger does not list it. Fix the cause and run again.`;
-    const started = performance.now();
-    await client.query("begin");
-    try {
-        // Created in the first migration's transaction: a first migration that fails leaves no trace at all.
-        await ensureLedger(client);
-        await runStatements(client, migration.name, migration.sql, statements, outcome);
-        const durationMs = performance.now() - started;
-        await recordMigration(client, { name: migration.name, checksum: migration.checksum, variant, durationMs });
-        // Deferred constraints fail here, at commit; that is still this file's failure.
-        await runStatements(
-            client,
-            migration.name,
-            migration.sql,
-            [{ text: "commit", line: lineAt(migration.sql, migration.sql.length), offset: migration.sql.length }],
-            outcome,
-        );
-        return durationMs;
-    } catch (error) {
-        // The original error is what matters; a rollback on a dead connection has nothing to undo.
-        await client.query("rollback").catch(() => undefined);
-        throw error;
-    }
+    const earlier = appliedThisRun.length > 0 ? ` (this run applied ${appliedThisRun.join(", ")} before it)` : "";
+    return boundedTransaction(
+        session,
+        migration.name,
+        `Nothing of ${migration.name} was applied${earlier}.`,
+        async () => {
+            const started = performance.now();
+            // Created in the first migration's transaction: a first migration that fails leaves no trace at all.
+            await ensureLedger(client);
+            const before = await snapshot(client);
+            await runStatements(client, migration.name, migration.sql, statements, outcome);
+            await recordCreated(client, migration.name, before, { connect: session.connect });
+            const durationMs = performance.now() - started;
+            await recordMigration(client, {
+                name: migration.name,
+                checksum: migration.checksum,
+                variant: options.variant,
+                options: options.schema,
+                durationMs,
+            });
+            return durationMs;
+        },
+        async () => {
+            try {
+                await client.query("commit");
+            } catch (error) {
+                if (!isConnectionLost(error)) {
+                    // Deferred constraints fail here, at commit; that is still this file's failure.
+                    const line = lineAt(migration.sql, migration.sql.length);
+                    throw new SqlFileError(migration.name, line, "commit", (error as { code?: string }).code, error, outcome);
+                }
+                const truth = await findOutAfterLostCommit(session, async (fresh) =>
+                    (await readLedger(fresh)).some((row) => row.name === migration.name),
+                );
+                throw new LostCommitError(`committing ${migration.name}`, truth, {
+                    committed: `the ledger lists ${migration.name}: it is applied. Nothing after it ran; run apply again to continue.`,
+                    rolledBack: `the ledger does not list ${migration.name}: it was rolled back and the database is as it was before it. Run apply again.`,
+                    unknown: `whether ${migration.name} was applied is unknown. Run \`memory-stack status\` once the server answers: the ledger lists what is applied.`,
+                    earlier,
+                });
+            }
+        },
+    );
 }

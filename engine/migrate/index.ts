@@ -1,9 +1,18 @@
 // The migration engine's public face: plain functions over one `pg` connection, no Pulumi inside.
-// The dynamic resource (resource.ts) and the CLI (cli/) are thin adapters over these.
+// The dynamic resource and the CLI (cli/) are thin adapters over these.
 export { applyMigrations, type ApplyOptions, type ApplyResult, type MigrationProgress } from "./apply";
+export { LockDeadlineError } from "./bounded";
 export { SqlFileError } from "./execute";
-export { readLedger, LEDGER_TABLE, type LedgerRow, type SqlClient } from "./ledger";
-export { DEFAULT_LOCK_TIMEOUT_MS, MigrationLockTimeoutError, MIGRATION_LOCK_KEY } from "./lock";
+export { DataLossRefusedError } from "./guard";
+export { readLedger, LEDGER_TABLE, OWNERSHIP_TABLE, type LedgerRow, type SqlClient } from "./ledger";
+export { MigrationLockTimeoutError, MIGRATION_LOCK_KEY } from "./lock";
+export { LostCommitError } from "./lost-commit";
+export { OptionsConflictError, recordedOptions, resolveSchemaOptions } from "./options";
+export { ForeignObjectRemovedError, missingRecorded, readRecords, type RecordedObject } from "./ownership";
 export { describeVariant, explainDrift, planMigrations, SchemaRefusedError, type Drift, type MigrationFile, type Plan } from "./plan";
-export { DataLossRefusedError, rollbackSchema, type RollbackOptions, type RollbackResult } from "./rollback";
+export { formatConflicts, preflight, PreflightRefusedError, type Conflict } from "./preflight";
+export { previewApply } from "./preview";
+export { loadRollbackSql } from "./render";
+export { rollbackSchema, type RollbackOptions, type RollbackResult } from "./rollback";
+export { DEFAULT_LOCK_SETTINGS, type Connection, type LockSettings, type SessionOptions } from "./session";
 export { schemaStatus, type SchemaStatus } from "./status";

@@ -1,17 +1,24 @@
 // The migration ledger: one row per applied migration in memory_stack.migrations, written in the
-// same transaction as the migration itself, so the ledger and the schema cannot disagree.
+// same transaction as the migration itself, so the ledger and the schema cannot disagree. Beside it,
+// memory_stack.created_objects records every object each migration created (ownership.ts).
 import type { SqlClient } from "../db/client";
+import type { SchemaOptions } from "./render";
 
 export type { SqlClient };
 
 export const LEDGER_SCHEMA = "memory_stack";
 export const LEDGER_TABLE = `${LEDGER_SCHEMA}.migrations`;
+export const OWNERSHIP_TABLE = `${LEDGER_SCHEMA}.created_objects`;
 
 export interface LedgerRow {
     name: string;
     checksum: string;
     /** The variant the migration was rendered for, e.g. "jsonb" or "vector(1536,hnsw)". */
     variant: string;
+    /** The schema options it was rendered with; undefined in rows written by releases 1 and 2. */
+    options?: SchemaOptions;
+    /** What it created is in memory_stack.created_objects (false only in rows of releases 1 and 2 not yet adopted). */
+    recorded: boolean;
     appliedAt: Date;
     durationMs: number;
 }
@@ -28,45 +35,74 @@ const CREATE_LEDGER = [
     `comment on table ${LEDGER_TABLE} is 'memory-stack migrations applied to this database (one row per file, written in the migration''s own transaction)'`,
 ];
 
-/** Removes the ledger; run inside the rollback's transaction. The schema goes too once nothing else is in it. */
-export const DROP_LEDGER_SQL = `
-    drop table if exists ${LEDGER_TABLE};
-    do $$ begin
-        drop schema if exists ${LEDGER_SCHEMA};
-    exception when dependent_objects_still_exist then
-        null; -- something else lives in the schema: not ours to drop
-    end $$;
-`;
+// Releases 1 and 2 wrote the ledger without these columns: added on their first apply or rollback.
+const UPGRADE_LEDGER = [
+    `alter table ${LEDGER_TABLE} add column if not exists options jsonb`,
+    `alter table ${LEDGER_TABLE} add column if not exists recorded boolean not null default false`,
+    `create table if not exists ${OWNERSHIP_TABLE} (
+        position integer primary key,
+        migration text not null,
+        kind text not null,
+        identity text not null unique,
+        schema_name text,
+        name text not null,
+        parent text,
+        arguments text,
+        adopted boolean not null default false
+    )`,
+    `comment on table ${OWNERSHIP_TABLE} is 'Every object a memory-stack migration created, recorded in that migration''s transaction; rollback drops these and nothing else, newest first'`,
+];
 
 export async function ledgerExists(client: SqlClient): Promise<boolean> {
     const result = await client.query<{ found: boolean }>(`select to_regclass('${LEDGER_TABLE}') is not null as found`);
     return result.rows[0].found;
 }
 
-/** Creates the ledger only when it is missing, so an apply with nothing to do sends no DDL at all. */
+/** True when the ledger and the ownership table exist in today's shape. */
+async function ledgerCurrent(client: SqlClient): Promise<boolean> {
+    const result = await client.query<{ current: boolean }>(
+        `select to_regclass('${OWNERSHIP_TABLE}') is not null
+            and exists (select from pg_attribute where attrelid = to_regclass('${LEDGER_TABLE}') and attname = 'recorded' and not attisdropped)
+            as current`,
+    );
+    return result.rows[0].current;
+}
+
+/** Creates or upgrades the ledger only when needed, so an apply with nothing to do sends no DDL at all. */
 export async function ensureLedger(client: SqlClient): Promise<void> {
-    if (await ledgerExists(client)) {
+    if (await ledgerCurrent(client)) {
         return;
     }
-    for (const statement of CREATE_LEDGER) {
+    for (const statement of [...CREATE_LEDGER, ...UPGRADE_LEDGER]) {
         await client.query(statement);
     }
 }
 
-/** The applied migrations in the order they were applied; empty when there is no ledger yet. */
+/** The applied migrations in name order; empty when there is no ledger yet. Reads the ledger of every release without changing it. */
 export async function readLedger(client: SqlClient): Promise<LedgerRow[]> {
-    return (await ledgerExists(client)) ? selectLedger(client) : [];
-}
-
-/** The ledger's rows; the ledger must exist. */
-export async function selectLedger(client: SqlClient): Promise<LedgerRow[]> {
-    const result = await client.query<{ name: string; checksum: string; variant: string; applied_at: Date; duration_ms: number }>(
-        `select name, checksum, variant, applied_at, duration_ms from ${LEDGER_TABLE} order by name`,
+    if (!(await ledgerExists(client))) {
+        return [];
+    }
+    // to_jsonb(row): the columns releases 1 and 2 did not have read as null instead of failing.
+    const result = await client.query<{
+        name: string;
+        checksum: string;
+        variant: string;
+        options: SchemaOptions | null;
+        recorded: boolean | null;
+        applied_at: Date;
+        duration_ms: number;
+    }>(
+        `select name, checksum, variant, to_jsonb(m) -> 'options' as options, (to_jsonb(m) ->> 'recorded')::boolean as recorded,
+                applied_at, duration_ms
+           from ${LEDGER_TABLE} m order by name`,
     );
     return result.rows.map((row) => ({
         name: row.name,
         checksum: row.checksum,
         variant: row.variant,
+        ...(row.options ? { options: row.options } : {}),
+        recorded: row.recorded === true,
         appliedAt: row.applied_at,
         durationMs: row.duration_ms,
     }));
@@ -74,12 +110,10 @@ export async function selectLedger(client: SqlClient): Promise<LedgerRow[]> {
 
 export async function recordMigration(
     client: SqlClient,
-    row: { name: string; checksum: string; variant: string; durationMs: number },
+    row: { name: string; checksum: string; variant: string; options?: SchemaOptions; durationMs: number },
 ): Promise<void> {
-    await client.query(`insert into ${LEDGER_TABLE} (name, checksum, variant, duration_ms) values ($1, $2, $3, $4)`, [
-        row.name,
-        row.checksum,
-        row.variant,
-        Math.round(row.durationMs),
-    ]);
+    await client.query(
+        `insert into ${LEDGER_TABLE} (name, checksum, variant, options, recorded, duration_ms) values ($1, $2, $3, $4, true, $5)`,
+        [row.name, row.checksum, row.variant, row.options === undefined ? null : JSON.stringify(row.options), Math.round(row.durationMs)],
+    );
 }

@@ -1,13 +1,15 @@
 // One session-level advisory lock serializes every apply and rollback on a database: a second
 // `pulumi up` (or CLI run) waits, then finds nothing pending. Session locks need the direct
 // connection: a transaction-mode pooler would hand the session to someone else between statements.
-import type { SqlClient } from "./ledger";
+// The wait polls pg_try_advisory_lock, so it can say every few seconds who holds the lock and give up
+// at the deadline instead of hanging.
+import { MigrationSession, seconds } from "./session";
 
 /** "memory" in ASCII: the advisory lock key every memory-stack schema change takes. */
 export const MIGRATION_LOCK_KEY = "120242254409593";
 
-/** How long an apply or rollback waits for another to release the lock. */
-export const DEFAULT_LOCK_TIMEOUT_MS = 600_000;
+/** How often a wait for the migration lock prints who holds it. */
+const REPORT_EVERY_MS = 5_000;
 
 export class MigrationLockTimeoutError extends Error {
     constructor(
@@ -15,16 +17,17 @@ export class MigrationLockTimeoutError extends Error {
         readonly holders: string,
     ) {
         super(
-            `waited ${Math.round(waitedMs / 1000)} s for the migration lock; another memory-stack apply or rollback holds it${holders}. ` +
-                "Wait for it to finish and run again, or end it (select pg_terminate_backend(<pid>)) if it is stuck.",
+            `waited ${seconds(waitedMs)} for the migration lock; another memory-stack apply or rollback holds it${holders}. ` +
+                "Wait for it to finish and run again, or end it (select pg_terminate_backend(<pid>)) if it is stuck; " +
+                "the wait is bounded by migration.lockDeadlineSeconds (--lock-deadline).",
         );
         this.name = "MigrationLockTimeoutError";
     }
 }
 
-/** Runs `work` holding the migration lock on `client`'s session; waits at most `timeoutMs` for it (0: forever). */
-export async function withMigrationLock<T>(client: SqlClient, timeoutMs: number, work: () => Promise<T>): Promise<T> {
-    await acquire(client, timeoutMs);
+/** Runs `work` holding the migration lock on the session's connection; waits at most the session's lock deadline for it. */
+export async function withMigrationLock<T>(session: MigrationSession, work: () => Promise<T>): Promise<T> {
+    await acquire(session);
     let failed = false;
     try {
         return await work();
@@ -32,9 +35,10 @@ export async function withMigrationLock<T>(client: SqlClient, timeoutMs: number,
         failed = true;
         throw error;
     } finally {
+        await session.close();
         // When work failed the lock is released best-effort: a broken connection releases it anyway,
         // and the caller must see the original error, not the unlock's.
-        await client.query("select pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY]).catch((error: unknown) => {
+        await session.client.query("select pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY]).catch((error: unknown) => {
             if (!failed) {
                 throw error;
             }
@@ -42,32 +46,55 @@ export async function withMigrationLock<T>(client: SqlClient, timeoutMs: number,
     }
 }
 
-async function acquire(client: SqlClient, timeoutMs: number): Promise<void> {
-    // lock_timeout bounds the wait; it is restored at once so the migrations themselves run without it.
-    const previous = await client.query<{ value: string }>("select current_setting('lock_timeout') as value");
-    await client.query("select set_config('lock_timeout', $1, false)", [`${timeoutMs}ms`]);
+async function acquire(session: MigrationSession): Promise<void> {
+    const { client } = session;
     const started = Date.now();
-    try {
-        await client.query("select pg_advisory_lock($1::bigint)", [MIGRATION_LOCK_KEY]);
-    } catch (error) {
-        if ((error as { code?: string }).code === "55P03") {
-            throw new MigrationLockTimeoutError(Date.now() - started, await holders(client));
+    const deadline = started + session.locks.deadlineSeconds * 1000;
+    let delay = 50;
+    let reported = -Infinity;
+    for (;;) {
+        const result = await client.query<{ locked: boolean; pid: number }>(
+            "select pg_try_advisory_lock($1::bigint) as locked, pg_backend_pid() as pid",
+            [MIGRATION_LOCK_KEY],
+        );
+        if (result.rows[0].locked) {
+            session.pid = result.rows[0].pid;
+            return;
         }
-        throw error;
-    } finally {
-        await client.query("select set_config('lock_timeout', $1, false)", [previous.rows[0].value]);
+        const now = Date.now();
+        if (now >= deadline) {
+            throw new MigrationLockTimeoutError(now - started, await holders(session));
+        }
+        if (now - reported >= REPORT_EVERY_MS) {
+            reported = now;
+            session.report(
+                `waiting for the migration lock (${seconds(now - started)} so far, giving up after ${session.locks.deadlineSeconds} s): ` +
+                    `another memory-stack apply or rollback holds it${await holders(session)}`,
+            );
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - now))));
+        delay = Math.min(delay * 2, 1_000);
     }
 }
 
-async function holders(client: SqlClient): Promise<string> {
+/** " (pid 4242 memory-stack-cli-apply, connected 12 s ago)", or "" when it cannot be seen. */
+async function holders(session: MigrationSession): Promise<string> {
     // A bigint advisory key is stored as (classid = high 32 bits, objid = low 32 bits, objsubid = 1).
-    const result = await client
-        .query<{ pid: number; application_name: string }>(
-            `select l.pid, a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid
-          where l.locktype = 'advisory' and l.granted and l.objsubid = 1
-            and l.classid = ($1::bigint >> 32)::oid and l.objid = ($1::bigint & 4294967295)::oid`,
+    const result = await session.client
+        .query<{ pid: number; application_name: string; connected_ms: number }>(
+            `select l.pid, a.application_name, (extract(epoch from now() - a.backend_start) * 1000)::float8 as connected_ms
+               from pg_locks l join pg_stat_activity a on a.pid = l.pid
+              where l.locktype = 'advisory' and l.granted and l.objsubid = 1 and l.database = (select oid from pg_database where datname = current_database())
+                and l.classid = ($1::bigint >> 32)::oid and l.objid = ($1::bigint & 4294967295)::oid`,
             [MIGRATION_LOCK_KEY],
         )
-        .catch(() => ({ rows: [] as { pid: number; application_name: string }[] }));
-    return result.rows.length === 0 ? "" : ` (pid ${result.rows.map((row) => `${row.pid} ${row.application_name}`.trim()).join(", ")})`;
+        .catch(() => ({ rows: [] as { pid: number; application_name: string; connected_ms: number }[] }));
+    return result.rows.length === 0
+        ? ""
+        : ` (${result.rows
+              .map(
+                  (row) =>
+                      `pid ${row.pid}${row.application_name ? ` ${row.application_name}` : ""}, connected ${seconds(row.connected_ms)} ago`,
+              )
+              .join("; ")})`;
 }

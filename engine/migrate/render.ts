@@ -36,6 +36,16 @@ export interface SchemaOptions {
     adminRole: string;
 }
 
+/** The options of a stack that sets none (the config's defaults). */
+export const DEFAULT_SCHEMA_OPTIONS: SchemaOptions = {
+    vector: false,
+    vectorDimensions: 1536,
+    vectorIndex: "hnsw",
+    rls: true,
+    appRole: "memory_app",
+    adminRole: "memory_admin",
+};
+
 export interface MigrationSource {
     /** File name like "0001_foundation.sql". */
     name: string;
@@ -84,9 +94,9 @@ export function renderMigrations(sources: MigrationSource[], options: SchemaOpti
     return migrations;
 }
 
-export function renderRollback(options: SchemaOptions): string {
-    const name = "rollback.sql";
-    return substitute({ name, text: readFileSync(path.join(SQL_DIR, name), "utf8") }, placeholderValues(options), true);
+/** sql/rollback.sql: the same for every variant, it drops what the ownership records list. */
+export function loadRollbackSql(dir: string = SQL_DIR): string {
+    return readFileSync(path.join(dir, "rollback.sql"), "utf8");
 }
 
 /** One checksum for a rendered set: changes when any file, its rendering or the set changes. */

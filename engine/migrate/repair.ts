@@ -1,20 +1,23 @@
 // Drift of the schema's objects, and its repair. `pulumi refresh` (the provider's read) lists the
-// objects of the manifest that are gone from the database (a manual `drop index`, say); the next
-// `up` then re-runs, under the migration lock and each in its own transaction, only the applied
-// migrations that create a missing object. That is safe because every migration is idempotent by
-// house rule (guarded DDL: `if not exists`, `create or replace`, `drop … if exists` then `create`),
-// so a re-run re-creates what is missing and leaves the rest as it is. The ledger does not change:
-// the files did not. What no migration re-creates (a dropped primary key: `create table if not
-// exists` skips a table that is there) is refused with a message naming it.
-import { withTransaction } from "../db/client";
-import { expectedObjects } from "./manifest";
-import type { SqlClient } from "./ledger";
-import { DEFAULT_LOCK_TIMEOUT_MS, withMigrationLock } from "./lock";
+// recorded objects that are gone from the database (a manual `drop index`, say); the next `up` then
+// re-runs, under the migration lock and each in its own transaction, the migrations the ownership
+// records say created them. That is safe because every migration is idempotent by house rule
+// (guarded DDL), so a re-run re-creates what is missing and leaves the rest as it is; what it creates
+// anew is recorded like any migration's. The ledger does not change: the files did not. What no
+// migration re-creates (a dropped primary key: `create table if not exists` skips a table that is
+// there) is refused with a message naming it.
+import type { SqlClient } from "../db/client";
+import { boundedTransaction } from "./bounded";
 import { parseSqlFile, runStatements } from "./execute";
+import { expectedObjects } from "./manifest";
+import { withMigrationLock } from "./lock";
+import { missingRecorded, recordCreated } from "./ownership";
 import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
+import { snapshot } from "./snapshot";
+import { MigrationSession, type SessionOptions } from "./session";
 
-/** Every object the schema creates, as "<kind> <name>": "index idx_sessions_status", "trigger sessions.update_sessions_updated_at", "function public.f(a uuid)". */
+/** Every object the schema creates by the manifest, as "<kind> <name>"; what a refresh of a database without ownership records checks. */
 export function schemaObjects(options: SchemaOptions): string[] {
     const manifest = expectedObjects(options);
     return [
@@ -50,43 +53,8 @@ export async function missingObjects(client: SqlClient, objects: readonly string
     return objects.filter((object) => !present.has(object));
 }
 
-/** The last migration whose text creates `object`, or undefined when none does (e.g. a primary key). */
-export function creatingMigration(object: string, migrations: readonly MigrationFile[]): MigrationFile | undefined {
-    const pattern = creates(object);
-    return pattern ? [...migrations].reverse().find((migration) => pattern.test(migration.sql)) : undefined;
-}
-
-function creates(object: string): RegExp | undefined {
-    const space = object.indexOf(" ");
-    const kind = object.slice(0, space);
-    const name = object.slice(space + 1);
-    const last = (qualified: string) => escape(qualified.slice(qualified.lastIndexOf(".") + 1));
-    const guard = String.raw`(?:if\s+not\s+exists\s+)?`;
-    const schema = String.raw`(?:\w+\.)?`;
-    switch (kind) {
-        case "extension":
-            return new RegExp(String.raw`create\s+extension\s+${guard}"?${escape(name)}"?(?![\w-])`, "i");
-        case "table":
-            return new RegExp(String.raw`create\s+table\s+${guard}${schema}${escape(name)}\b`, "i");
-        case "index":
-            return new RegExp(String.raw`create\s+(?:unique\s+)?index\s+(?:concurrently\s+)?${guard}${escape(name)}\b`, "i");
-        case "view":
-            return new RegExp(String.raw`create\s+(?:or\s+replace\s+)?view\s+${schema}${escape(name)}\b`, "i");
-        case "function": {
-            const [schemaName, bare] = name.slice(0, name.indexOf("(")).split(".");
-            return new RegExp(String.raw`create\s+(?:or\s+replace\s+)?function\s+(?:${escape(schemaName)}\.)?${escape(bare)}\s*\(`, "i");
-        }
-        case "trigger":
-            return new RegExp(String.raw`create\s+(?:or\s+replace\s+)?trigger\s+${last(name)}\b`, "i");
-        case "policy":
-            return new RegExp(String.raw`create\s+policy\s+${last(name)}\b`, "i");
-        default:
-            return undefined;
-    }
-}
-
 export interface RepairResult {
-    /** What was missing before the repair. */
+    /** What was missing before the repair (ownership identities). */
     missing: string[];
     /** The migrations re-run, in order. */
     rerun: string[];
@@ -102,57 +70,47 @@ export class SchemaRepairError extends Error {
             `the memory schema drifted and could not be repaired: ${stillMissing.join(", ")} still missing` +
                 `${rerun.length > 0 ? ` after re-running ${rerun.join(", ")}` : ""}; no migration re-creates ${stillMissing.length === 1 ? "it" : "them"}. ` +
                 "Re-create what is missing by hand (the migrations in sql/ hold the definitions), then `pulumi refresh` and `pulumi up`; " +
-                "or roll the schema back (memory-stack rollback; it drops the memory tables) and apply it again.",
+                "or roll the schema back (memory-stack rollback; it drops the memory tables) and apply again.",
         );
         this.name = "SchemaRepairError";
     }
 }
 
-/** Re-creates the missing `objects` by re-running the applied `migrations` that create them; throws SchemaRepairError when that is not enough. */
+/** Re-creates the missing recorded objects by re-running the applied `migrations` that created them; throws SchemaRepairError when that is not enough. */
 export async function repairSchema(
     client: SqlClient,
     migrations: readonly MigrationFile[],
-    objects: readonly string[],
-    lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS,
+    options: SessionOptions = {},
 ): Promise<RepairResult> {
-    return withMigrationLock(client, lockTimeoutMs, () => repairUnderLock(client, migrations, objects));
+    const session = new MigrationSession(client, options);
+    return withMigrationLock(session, () => repairUnderLock(session, migrations));
 }
 
 /** repairSchema for a caller that holds the migration lock already (an apply). */
-export async function repairUnderLock(
-    client: SqlClient,
-    migrations: readonly MigrationFile[],
-    objects: readonly string[],
-): Promise<RepairResult> {
-    const missing = await missingObjects(client, objects);
+export async function repairUnderLock(session: MigrationSession, migrations: readonly MigrationFile[]): Promise<RepairResult> {
+    const { client } = session;
+    const missing = await missingRecorded(client);
     if (missing.length === 0) {
-        return { missing, rerun: [] };
+        return { missing: [], rerun: [] };
     }
-    const needed = new Set(missing.map((object) => creatingMigration(object, migrations)).filter((found) => found !== undefined));
-    const rerun = migrations.filter((migration) => needed.has(migration));
+    const needed = new Set(missing.map((object) => object.migration));
+    const rerun = migrations.filter((migration) => needed.has(migration.name));
     for (const migration of rerun) {
         const statements = await parseSqlFile(migration.name, migration.sql);
-        await withTransaction(client, () =>
-            runStatements(
-                client,
-                migration.name,
-                migration.sql,
-                statements,
-                `${migration.name} was re-run to re-create missing objects and rolled back: the database is as it was before.`,
-            ),
-        );
+        const outcome = `${migration.name} was re-run to re-create missing objects and rolled back: the database is as it was before.`;
+        await boundedTransaction(session, `re-running ${migration.name}`, outcome, async () => {
+            const before = await snapshot(client);
+            await runStatements(client, migration.name, migration.sql, statements, outcome);
+            await recordCreated(client, migration.name, before, { connect: session.connect });
+        });
     }
-    const stillMissing = await missingObjects(client, objects);
+    const stillMissing = await missingRecorded(client);
     if (stillMissing.length > 0) {
         throw new SchemaRepairError(
-            missing,
+            missing.map((object) => object.identity),
             rerun.map((migration) => migration.name),
-            stillMissing,
+            stillMissing.map((object) => object.identity),
         );
     }
-    return { missing, rerun: rerun.map((migration) => migration.name) };
-}
-
-function escape(text: string): string {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    return { missing: missing.map((object) => object.identity), rerun: rerun.map((migration) => migration.name) };
 }

@@ -1,105 +1,99 @@
-// Rollback: the data guard, then the rendered rollback SQL and the ledger's removal in one
-// transaction, under the migration lock. Everything it needs comes from its arguments, because
-// `pulumi destroy` runs it from the state saved at the last `up`, not from today's files.
+// Rollback: under the migration lock, in one transaction with a short lock_timeout (retried while an
+// application holds a lock): record what an earlier release created if it did not (legacy.ts), lock
+// what will be dropped, run the data guard over it, then rollback.sql, which drops the recorded
+// objects and nothing else. Everything it drops is read from the database's ownership records, so
+// state written by any release is rolled back by the same rules.
 import { performance } from "node:perf_hooks";
-import { withTransaction } from "../db/client";
+import type { SqlClient } from "../db/client";
+import { boundedTransaction } from "./bounded";
 import { parseSqlFile, runStatements } from "./execute";
-import { DROP_LEDGER_SQL, LEDGER_SCHEMA, LEDGER_TABLE, type SqlClient } from "./ledger";
-import { DEFAULT_LOCK_TIMEOUT_MS, withMigrationLock } from "./lock";
+import { countAtRisk, DataLossRefusedError, lockAtRisk } from "./guard";
+import { adoptLegacy, legacyRows } from "./legacy";
+import { ensureLedger, LEDGER_SCHEMA, LEDGER_TABLE, OWNERSHIP_TABLE, readLedger } from "./ledger";
+import { withMigrationLock } from "./lock";
+import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
+import { recordedOptions } from "./options";
+import { readRecords } from "./ownership";
+import { loadMigrationSources, renderMigrations, type SchemaOptions } from "./render";
+import { snapshot } from "./snapshot";
+import { MigrationSession, type SessionOptions } from "./session";
 
-export interface RollbackOptions {
-    /** The rendered rollback SQL (renderRollback); idempotent. */
+export { DataLossRefusedError };
+
+export interface RollbackOptions extends SessionOptions {
+    /** sql/rollback.sql (loadRollbackSql); generic, it drops what memory_stack.created_objects records. */
     rollbackSql: string;
-    /** The memory tables whose rows the data guard counts (MEMORY_TABLES), in the public schema. */
-    memoryTables: readonly string[];
-    /** Drop memory tables that hold rows. Default: false — refuse and drop nothing. */
+    /** Drop recorded tables and memory columns that hold data. Default: false — refuse and drop nothing. */
     allowDataLoss?: boolean;
-    /** How long to wait for a concurrent apply to release the lock. Default: 600 000 ms. */
-    lockTimeoutMs?: number;
+    /** Fills what the ledger of a release 1 or 2 database does not say when its files are read for adoption. */
+    defaults: SchemaOptions;
 }
 
 export interface RollbackResult {
-    /** False when there was nothing to roll back (no ledger, no memory table, no ownership record). */
+    /** False when there was nothing to roll back (no ledger and no ownership records). */
     rolledBack: boolean;
-    /** Rows each memory table held when it was dropped. */
+    /** Rows each recorded table held when it was dropped ("sessions", or "schema.table" outside public). */
     rowCounts: Record<string, number>;
+    /** Non-default values each recorded column on a table the stack did not create held ("users.memory_enabled"). */
+    columnCounts: Record<string, number>;
+    /** Recorded objects kept because something else depends on them (an extension, schema, role or function). */
+    kept: string[];
     durationMs: number;
 }
 
-export class DataLossRefusedError extends Error {
-    constructor(readonly rowCounts: Record<string, number>) {
-        const tables = Object.entries(rowCounts).filter(([, rows]) => rows > 0);
-        const total = tables.reduce((sum, [, rows]) => sum + rows, 0);
-        super(
-            `refusing to roll back the memory schema: ${total} row${total === 1 ? "" : "s"} would be lost ` +
-                `(${tables.map(([table, rows]) => `${table}: ${rows}`).join(", ")}). Nothing was dropped.\n` +
-                `To proceed, export what you need first (pg_dump --data-only ${tables.map(([table]) => `-t ${table}`).join(" ")}), then allow the loss: ` +
-                "with Pulumi, `pulumi config set memory-stack:allowDataLoss true`, `pulumi up` (records it in the schema resource's state), then `pulumi destroy`; " +
-                "with the CLI, `memory-stack rollback --allow-data-loss`.",
-        );
-        this.name = "DataLossRefusedError";
-    }
-}
-
-const OWNERSHIP_TABLE = `${LEDGER_SCHEMA}.owned_objects`;
-
 export async function rollbackSchema(client: SqlClient, options: RollbackOptions): Promise<RollbackResult> {
     const statements = await parseSqlFile("rollback.sql", options.rollbackSql);
-    const ledgerStatements = await parseSqlFile("the ledger removal", DROP_LEDGER_SQL);
-    return withMigrationLock(client, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, async () => {
+    const session = new MigrationSession(client, options);
+    return withMigrationLock(session, async () => {
         const started = performance.now();
-        const present = await presentTables(client, options.memoryTables);
-        if (present.length === 0 && !(await anyRegclass(client, [LEDGER_TABLE, OWNERSHIP_TABLE]))) {
-            return { rolledBack: false, rowCounts: {}, durationMs: performance.now() - started };
+        const found = await client.query<{ found: boolean }>(
+            `select to_regclass('${LEDGER_TABLE}') is not null or to_regclass('${OWNERSHIP_TABLE}') is not null
+                 or to_regclass('${LEDGER_SCHEMA}.owned_objects') is not null as found`,
+        );
+        if (!found.rows[0].found) {
+            return { rolledBack: false, rowCounts: {}, columnCounts: {}, kept: [], durationMs: performance.now() - started };
         }
-        return withTransaction(client, async () => {
-            // Locked before counting, so no row can arrive between the guard and the drop.
-            if (present.length > 0) {
-                await client.query(`lock table ${present.map(quoteTable).join(", ")} in access exclusive mode`);
-            }
-            const rowCounts = await countRows(client, present);
-            if (!options.allowDataLoss && Object.values(rowCounts).some((rows) => rows > 0)) {
-                throw new DataLossRefusedError(rowCounts);
-            }
-            const outcome = "The rollback was undone: nothing was dropped. Fix the cause and run it again.";
-            await runStatements(client, "rollback.sql", options.rollbackSql, statements, outcome);
-            await runStatements(client, "the ledger removal", DROP_LEDGER_SQL, ledgerStatements, outcome);
-            return { rolledBack: true, rowCounts, durationMs: performance.now() - started };
-        });
+        const outcome = "The rollback was undone: nothing was dropped. Fix the cause and run it again.";
+        const result = await boundedTransaction(
+            session,
+            "the rollback",
+            "Nothing was dropped.",
+            async () => {
+                const ledger = await readLedger(client);
+                const legacy = legacyRows(ledger);
+                if (legacy.length > 0) {
+                    await ensureLedger(client);
+                    const applied = { ...options.defaults, ...(await recordedOptions(client, ledger)) };
+                    await adoptLegacy(client, legacy, renderMigrations(loadMigrationSources(), applied));
+                }
+                const records = await readRecords(client);
+                // Locked before counting, so no row can arrive between the guard and the drop.
+                await lockAtRisk(client, records);
+                const { rowCounts, columnCounts } = await countAtRisk(client, records);
+                if (!options.allowDataLoss && [...Object.values(rowCounts), ...Object.values(columnCounts)].some((n) => n > 0)) {
+                    throw new DataLossRefusedError(rowCounts, columnCounts);
+                }
+                await runStatements(client, "rollback.sql", options.rollbackSql, statements, outcome);
+                const present = await snapshot(client);
+                const kept = records.filter((record) => present.has(record.identity));
+                return { rolledBack: true, rowCounts, columnCounts, kept: kept.map((record) => record.identity) };
+            },
+            async () => {
+                try {
+                    await client.query("commit");
+                } catch (error) {
+                    if (!isConnectionLost(error)) {
+                        throw error;
+                    }
+                    const truth = await findOutAfterLostCommit(session, async (fresh) => (await readLedger(fresh)).length === 0);
+                    throw new LostCommitError("committing the rollback", truth, {
+                        committed: "the ledger is gone: the rollback is done.",
+                        rolledBack: "the ledger is still there: the rollback was undone and nothing was dropped. Run it again.",
+                        unknown: "whether the rollback happened is unknown. Run `memory-stack status` once the server answers.",
+                    });
+                }
+            },
+        );
+        return { ...result, durationMs: performance.now() - started };
     });
-}
-
-async function presentTables(client: SqlClient, tables: readonly string[]): Promise<string[]> {
-    const result = await client.query<{ name: string }>(
-        "select name from unnest($1::text[]) with ordinality as t(name, n) where to_regclass(format('public.%I', name)) is not null order by n",
-        [tables],
-    );
-    return result.rows.map((row) => row.name);
-}
-
-async function anyRegclass(client: SqlClient, names: string[]): Promise<boolean> {
-    const result = await client.query<{ found: boolean }>(
-        "select bool_or(to_regclass(name) is not null) as found from unnest($1::text[]) as t(name)",
-        [names],
-    );
-    return result.rows[0].found === true;
-}
-
-async function countRows(client: SqlClient, tables: string[]): Promise<Record<string, number>> {
-    if (tables.length === 0) {
-        return {};
-    }
-    const union = tables
-        .map((table, index) => `select ${index} as n, count(*)::bigint as rows from ${quoteTable(table)}`)
-        .join(" union all ");
-    const result = await client.query<{ n: number; rows: string }>(union);
-    const counts: Record<string, number> = {};
-    for (const row of result.rows.sort((a, b) => a.n - b.n)) {
-        counts[tables[row.n]] = Number(row.rows);
-    }
-    return counts;
-}
-
-function quoteTable(table: string): string {
-    return `public."${table.replace(/"/g, '""')}"`;
 }

@@ -1,6 +1,6 @@
 // Status reads the ledger without the lock and changes nothing: what is applied, what is pending and
 // whether the database drifted from the program (an edited migration, a ledger row for an unknown file).
-import { ledgerExists, selectLedger, type LedgerRow, type SqlClient } from "./ledger";
+import { ledgerExists, readLedger, type LedgerRow, type SqlClient } from "./ledger";
 import { planMigrations, type Drift, type MigrationFile } from "./plan";
 
 export interface SchemaStatus {
@@ -18,7 +18,7 @@ export interface SchemaStatus {
 
 export async function schemaStatus(client: SqlClient, migrations: MigrationFile[], variant: string): Promise<SchemaStatus> {
     const ledger = await ledgerExists(client);
-    const plan = planMigrations(ledger ? await selectLedger(client) : [], migrations, variant);
+    const plan = planMigrations(ledger ? await readLedger(client) : [], migrations, variant);
     return {
         variant,
         ledger,

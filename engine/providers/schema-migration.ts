@@ -5,19 +5,21 @@
 //   diff   → compares the schema checksum, variant, connection and rollback data: no database needed.
 //            Also a change: state written by an older provider (stateVersion), or a refresh that
 //            found drift (`missing`, or a ledger that no longer matches)
-//   create → waits for the server (readiness barrier), applies every pending migration, then
-//            repairs drift (engine/migrate/repair.ts)
+//   create → waits for the server (readiness barrier), refuses options that contradict the ledger,
+//            applies every pending migration (preflight first), then repairs drift (engine/migrate/repair.ts)
 //   update → the same: applies what is pending (nothing when only the connection or options changed)
 //            and re-creates missing objects
-//   read   → `pulumi refresh`: reads the ledger and which of the schema's objects exist; outputs the
+//   read   → `pulumi refresh`: reads the ledger and which recorded objects exist; outputs the
 //            checksum and applied migrations as the ledger has them and the objects `missing`, so
 //            the next diff reports a change when the database drifted
-//   delete → the rollback, from the outputs saved at the last up (docs: README, Rolling back); "already gone" is success
+//   delete → the rollback of what the database's ownership records list, with the rollback.sql,
+//            allowDataLoss and lock settings saved at the last up (state of stateVersion < 4 held a
+//            rollback.sql that dropped by name: never run; today's generic one is); "already gone" is success
 //
 // Drift, decided: the next `up` repairs it. After a refresh found objects missing (a manual
-// `drop index`), update re-runs only the applied migrations that create them — every migration is
-// idempotent (guarded DDL) — under the migration lock, each in its own transaction; the ledger is
-// unchanged. A ledger row deleted by hand changes the refreshed checksum, and update applies that
+// `drop index`), update re-runs only the applied migrations that the ownership records say created
+// them — every migration is idempotent (guarded DDL) — under the migration lock, each in its own
+// transaction; the ledger is unchanged. A ledger row deleted by hand changes the refreshed checksum, and update applies that
 // migration again. What no migration re-creates (a dropped primary key) fails the up naming it.
 // Without a refresh a no-op up does not look (diff needs no database), and Verification fails it.
 import type { Client } from "pg";
@@ -26,8 +28,21 @@ import { describeError } from "../db/errors";
 import type { ConnectionSettings } from "../db/url";
 import { refuseTransactionPooler } from "../db/pooler";
 import { waitForDatabase } from "../db/readiness";
-import { applyMigrations, readLedger, rollbackSchema, type MigrationFile } from "../migrate/index";
-import { schemaChecksum } from "../migrate/render";
+import {
+    applyMigrations,
+    loadRollbackSql,
+    missingRecorded,
+    readLedger,
+    readRecords,
+    recordedOptions,
+    resolveSchemaOptions,
+    rollbackSchema,
+    type Connection,
+    type LockSettings,
+    type MigrationFile,
+    type SessionOptions,
+} from "../migrate/index";
+import { DEFAULT_SCHEMA_OPTIONS, schemaChecksum, type SchemaOptions } from "../migrate/render";
 import { missingObjects } from "../migrate/repair";
 import { canonical } from "./canonical";
 import { refuseNewerState } from "./state-version";
@@ -42,26 +57,29 @@ export interface SchemaMigrationInputs {
     checksum: string;
     /** describeVariant(options), recorded in the ledger. */
     variant: string;
-    /** The rendered rollback SQL, kept in state for delete. */
+    /** The options the migrations were rendered with: the ledger records them, the preflight checks their manifest. */
+    schema: SchemaOptions;
+    /** sql/rollback.sql (generic: drops what the ownership records list), kept in state for delete. */
     rollbackSql: string;
-    /** The memory tables the data guard counts. */
-    memoryTables: string[];
-    /** Let delete drop memory tables that hold rows. */
+    /** Let delete drop recorded tables and memory columns that hold data. */
     allowDataLoss: boolean;
     /** How long create/update wait for the server to answer. */
     readinessTimeoutMs: number;
-    /** Every object the schema creates (repair.ts schemaObjects): what refresh looks for and update re-creates. */
+    /** lock_timeout of every migration and rollback statement, and how long to retry (migration.lockTimeoutMs, migration.lockDeadlineSeconds). */
+    locks: LockSettings;
+    /** Every object the schema creates by the manifest (repair.ts schemaObjects): what refresh looks for where nothing is recorded yet. */
     objects: string[];
 }
 
 /** The shape of the outputs this code writes; state with an older one is updated on the next up. */
-export const STATE_VERSION = 3;
+export const STATE_VERSION = 4;
 
 /** The provider's outputs: everything delete needs, because it runs from state alone. */
 export interface SchemaMigrationOutputs {
     /**
      * Shape of these outputs and their stub: 1 had no objects and no missing; 2's stub loaded components/schema/provider.ts
-     * through tsx; 3's loads memory-stack/providers by name. An older one is updated on the next up.
+     * through tsx; 3's loads memory-stack/providers by name; 4 adds schema and locks, drops memoryTables, and its rollbackSql
+     * is the generic one. An older one is updated on the next up.
      */
     stateVersion: typeof STATE_VERSION;
     connection: ConnectionSettings;
@@ -71,10 +89,11 @@ export interface SchemaMigrationOutputs {
     variant: string;
     /** Every applied migration, in order. */
     appliedMigrations: string[];
+    schema: SchemaOptions;
     rollbackSql: string;
-    memoryTables: string[];
     allowDataLoss: boolean;
     readinessTimeoutMs: number;
+    locks: LockSettings;
     objects: string[];
     /** Objects a refresh found missing from the database; always empty after create/update. */
     missing: string[];
@@ -84,11 +103,12 @@ export interface SchemaMigrationOutputs {
 const COMPARED: (keyof SchemaMigrationInputs & keyof SchemaMigrationOutputs)[] = [
     "checksum",
     "variant",
+    "schema",
     "connection",
     "rollbackSql",
-    "memoryTables",
     "allowDataLoss",
     "readinessTimeoutMs",
+    "locks",
     "objects",
 ];
 
@@ -140,8 +160,14 @@ export async function read(
         // In the order state lists them, so an unchanged ledger gives back exactly the checksum in state.
         const order = new Map((olds.appliedMigrations ?? []).map((name, position) => [name, position]));
         const ledger = (await readLedger(client)).sort((a, b) => (order.get(a.name) ?? Infinity) - (order.get(b.name) ?? Infinity));
-        // State written before objects were recorded (stateVersion 1) can only be checked against the ledger.
-        const missing = olds.objects ? await missingObjects(client, olds.objects) : [];
+        // A database whose ownership is recorded is checked against its records; one migrated by an earlier
+        // release against the manifest (state of stateVersion 1 has none: only the ledger is read).
+        const recorded = (await readRecords(client)).length > 0;
+        const missing = recorded
+            ? (await missingRecorded(client)).map((object) => object.identity)
+            : olds.objects
+              ? await missingObjects(client, olds.objects)
+              : undefined;
         return {
             id,
             props: {
@@ -150,7 +176,7 @@ export async function read(
                 checksum: schemaChecksum(ledger.map(({ name, checksum }) => ({ name, checksum, sql: "" }))),
                 version: ledger.at(-1)?.name ?? "",
                 appliedMigrations: ledger.map((row) => row.name),
-                ...(olds.objects ? { missing } : {}),
+                ...(missing ? { missing } : {}),
             },
         };
     } finally {
@@ -174,10 +200,13 @@ export async function remove(_id: string, olds: SchemaMigrationOutputs): Promise
         );
     }
     try {
+        const current = (olds.stateVersion as number | undefined) === STATE_VERSION;
         await rollbackSchema(client, {
-            rollbackSql: olds.rollbackSql,
-            memoryTables: olds.memoryTables,
+            // Older state holds a rollback.sql that dropped memory names whoever created them: never run it.
+            rollbackSql: current ? olds.rollbackSql : loadRollbackSql(),
             allowDataLoss: olds.allowDataLoss === true,
+            defaults: olds.schema ?? DEFAULT_SCHEMA_OPTIONS,
+            ...sessionOptions(olds.connection, olds.locks, "memory-stack-rollback"),
         });
     } finally {
         await client.end().catch(() => undefined);
@@ -188,23 +217,46 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
     await waitForDatabase(inputs.connection, { timeoutMs: inputs.readinessTimeoutMs });
     return withClient(inputs.connection, { applicationName: "memory-stack-migrate" }, async (client) => {
         await refuseTransactionPooler(client, inputs.connection, "memory-stack-migrate");
+        // The stack's config names every option: one that contradicts the ledger is refused, naming both.
+        resolveSchemaOptions({
+            requested: inputs.schema,
+            recorded: await recordedOptions(client, await readLedger(client)),
+            defaults: inputs.schema,
+            allowVectorSwitch: true,
+            shownAs: (key) => `memory-stack:${key}`,
+        });
         // One lock for both: no other apply or rollback can come between the migrations and the repair.
-        const result = await applyMigrations(client, inputs.migrations, { variant: inputs.variant, repair: inputs.objects });
+        const result = await applyMigrations(client, inputs.migrations, {
+            variant: inputs.variant,
+            schema: inputs.schema,
+            repair: true,
+            ...sessionOptions(inputs.connection, inputs.locks, "memory-stack-migrate"),
+        });
         return {
             stateVersion: STATE_VERSION,
             connection: inputs.connection,
             version: result.version ?? "",
             checksum: inputs.checksum,
             variant: inputs.variant,
+            schema: inputs.schema,
             appliedMigrations: result.appliedMigrations,
             rollbackSql: inputs.rollbackSql,
-            memoryTables: inputs.memoryTables,
             allowDataLoss: inputs.allowDataLoss,
             readinessTimeoutMs: inputs.readinessTimeoutMs,
+            locks: inputs.locks,
             objects: inputs.objects,
             missing: [],
         };
     });
+}
+
+// Lock waits are printed on the provider's stderr, which Pulumi shows with the resource.
+function sessionOptions(connection: ConnectionSettings, locks: Partial<LockSettings> | undefined, applicationName: string): SessionOptions {
+    return {
+        locks,
+        onWait: (line) => process.stderr.write(`memory-stack: ${line}\n`),
+        connect: (): Promise<Connection> => connect(connection, { applicationName: `${applicationName}-watch` }),
+    };
 }
 
 function describeTarget(connection: ConnectionSettings): string {

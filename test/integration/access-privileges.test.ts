@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MEMORY_TABLES, VIEWS } from "../../engine/migrate/manifest";
-import { renderRollback, type SchemaOptions } from "../../engine/migrate/render";
+import { loadRollbackSql, type SchemaOptions } from "../../engine/migrate/render";
 import { privilegeRules } from "../../engine/render/privileges";
 import { renderGrants, renderRevokes, type GrantTarget } from "../support/grant-statements";
 import { applyMigrations, DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
@@ -236,7 +236,7 @@ describe("the grants", () => {
             // pulumi destroy: grants first, then the schema's rollback, then DROP OWNED from the Role resource.
             for (const statement of renderRevokes(rules, scratchTarget)) await client.query(statement);
             await client.query("begin");
-            await client.query(renderRollback(options));
+            await client.query(loadRollbackSql());
             await client.query("commit");
             const { rows } = await client.query(
                 // pg_shdepend: an object here (dbid) or this database itself (its ACL) that names the roles.

@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../engine/config/config";
 import { parseConnectionUrl } from "../../engine/db/url";
-import { MEMORY_TABLES } from "../../engine/migrate/manifest";
+import { DEFAULT_LOCK_SETTINGS, loadRollbackSql } from "../../engine/migrate/index";
 import { describeVariant } from "../../engine/migrate/plan";
-import { renderRollback, schemaChecksum } from "../../engine/migrate/render";
+import { schemaChecksum } from "../../engine/migrate/render";
 import { schemaObjects } from "../../engine/migrate/repair";
 import { schemaMigration } from "../../engine/providers/index";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
@@ -73,10 +73,11 @@ describe.skipIf(!binary)("memory-stack through PgBouncer", () => {
             migrations,
             checksum: schemaChecksum(migrations),
             variant: describeVariant(options),
-            rollbackSql: renderRollback(options),
-            memoryTables: [...MEMORY_TABLES],
+            schema: options,
+            rollbackSql: loadRollbackSql(),
             allowDataLoss: false,
             readinessTimeoutMs: 10_000,
+            locks: DEFAULT_LOCK_SETTINGS,
             objects: schemaObjects(options),
         });
         await expect(create).rejects.toThrow("refusing to migrate through a transaction pooler");

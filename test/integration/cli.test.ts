@@ -158,7 +158,7 @@ describe("memory-stack apply started twice at once", () => {
 });
 
 describe("memory-stack apply on a database it cannot migrate", () => {
-    it("exits 1 naming the migration file, its line and SQLSTATE, and leaves no trace in the database", async () => {
+    it("exits 1 with the preflight's conflict, before any change, and leaves no trace in the database", async () => {
         const { db, env, roles } = await target("cli_failure");
         const client = await db.connect();
         await client.query("create table users (id integer primary key, email text)");
@@ -166,8 +166,8 @@ describe("memory-stack apply on a database it cannot migrate", () => {
         const result = await cli(["apply", ...roles], env);
 
         expect(result.code).toBe(1);
-        expect(result.stderr).toMatch(/0001_foundation\.sql failed at line \d+ with SQLSTATE 42804: public\.users\.id is integer/);
-        expect(result.stderr).toContain("statement: do $$");
+        expect(result.stderr).toContain("refusing to apply the memory schema: 1 conflict found before any change; nothing was changed.");
+        expect(result.stderr).toContain("- table public.users: users.id is integer, and the memory tables need a uuid users.id.");
         expect(
             (
                 await client.query(

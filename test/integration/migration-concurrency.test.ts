@@ -42,8 +42,15 @@ describe("two applies started together", () => {
         const b = await db.connect({ application_name: "apply-b" });
         const first = applyMigrations(a, migrations, { variant: "jsonb" });
         await until("apply-a to block inside 0001_wait.sql", () => waiting(observer, "apply-a", "relation"));
-        const second = applyMigrations(b, migrations, { variant: "jsonb" });
-        await until("apply-b to wait for the migration lock", () => waiting(observer, "apply-b", "advisory"));
+        const lines: string[] = [];
+        const second = applyMigrations(b, migrations, { variant: "jsonb", onWait: (line) => lines.push(line) });
+        await until(
+            "apply-b to say it waits for the migration lock",
+            () => lines.some((line) => line.startsWith("waiting for the migration lock")) || undefined,
+        );
+        expect(lines[0]).toMatch(
+            /^waiting for the migration lock \(.* so far, giving up after 300 s\): another memory-stack apply or rollback holds it \(pid \d+ apply-a, connected .* ago\)$/,
+        );
         await gate.query("commit");
 
         const [resultA, resultB] = await Promise.all([first, second]);
@@ -66,7 +73,7 @@ describe("two applies started together", () => {
         try {
             const error = await applyMigrations(waiter, [migration("0009_never.sql", "create table never (id int);")], {
                 variant: "jsonb",
-                lockTimeoutMs: 200,
+                locks: { deadlineSeconds: 0.2 },
             }).catch((e: unknown) => e);
             expect(error).toBeInstanceOf(MigrationLockTimeoutError);
             expect((error as Error).message).toContain("stuck-apply");

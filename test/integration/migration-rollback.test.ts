@@ -2,8 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "pg";
 import { applyMigrations, DataLossRefusedError, describeVariant, readLedger, rollbackSchema } from "../../engine/migrate/index";
-import { MEMORY_TABLES } from "../../engine/migrate/manifest";
-import { loadMigrationSources, renderMigrations, renderRollback, type SchemaOptions } from "../../engine/migrate/render";
+import { loadMigrationSources, loadRollbackSql, renderMigrations, type SchemaOptions } from "../../engine/migrate/render";
 import { remainingMemoryObjects } from "../support/memory-objects";
 import { recording, writes } from "../support/migrations";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
@@ -35,7 +34,7 @@ afterAll(async () => {
 });
 
 const rollback = (allowDataLoss: boolean, on: Parameters<typeof rollbackSchema>[0] = client) =>
-    rollbackSchema(on, { rollbackSql: renderRollback(options), memoryTables: MEMORY_TABLES, allowDataLoss });
+    rollbackSchema(on, { rollbackSql: loadRollbackSql(), allowDataLoss, defaults: options });
 
 describe("rollbackSchema", () => {
     it("refuses while memory tables hold rows, saying how many in which table, and drops nothing", async () => {

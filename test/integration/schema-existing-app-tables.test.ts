@@ -1,7 +1,7 @@
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectedObjects, MEMORY_TABLES, USERS_MEMORY_COLUMNS } from "../../engine/migrate/manifest";
-import { renderRollback } from "../../engine/migrate/render";
+import { loadRollbackSql } from "../../engine/migrate/render";
 import { applyMigrations, migrationsFor } from "../support/apply-sql";
 import { readCatalog, sortedManifest } from "../support/catalog";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
@@ -80,7 +80,7 @@ describe("applying the schema to a database that holds the seed's application ta
     it("rolls back to exactly the application's database, and a second rollback is a no-op", async () => {
         for (let run = 1; run <= 2; run++) {
             await c.query("begin");
-            await c.query(renderRollback(s.options));
+            await c.query(loadRollbackSql());
             await c.query("commit");
             expect(await fingerprint(c)).toEqual(rowsBefore);
             expect(await definitions(c)).toEqual(definitionsBefore);

@@ -1,7 +1,7 @@
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MEMORY_TABLES } from "../../engine/migrate/manifest";
-import { renderRollback } from "../../engine/migrate/render";
+import { loadRollbackSql } from "../../engine/migrate/render";
 import { applyMigrations, migrationsFor } from "../support/apply-sql";
 import { grantTestAccess, schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
@@ -181,7 +181,7 @@ describe("an auth.uid() that already exists, as on Supabase", () => {
         await c.query(`revoke all on all tables in schema public from "${s.options.appRole}", "${s.options.adminRole}";
             revoke all on all functions in schema public from "${s.options.appRole}", "${s.options.adminRole}";
             revoke usage on schema public from "${s.options.appRole}", "${s.options.adminRole}"`);
-        await c.query(renderRollback(s.options));
+        await c.query(loadRollbackSql());
         const { rows } = await c.query(`select prosrc from pg_proc where oid = to_regprocedure('auth.uid()')`);
         expect(rows).toHaveLength(1);
         expect(rows[0].prosrc).toContain(SUPABASE_LIKE);

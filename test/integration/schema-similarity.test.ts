@@ -89,7 +89,7 @@ describe("match_goals and match_beliefs in both variants", () => {
         const vector = migrationsFor({ ...options, vector: true });
         const added = vector.filter((m) => !jsonb.some((j) => j.name === m.name && j.checksum === m.checksum));
         expect(added.map((m) => m.name)).toEqual(["0010_vector.sql"]);
-        await applyMigrations(lite, added);
+        await applyMigrations(lite, vector, { ...options, vector: true });
     });
     afterAll(async () => {
         await lite?.end();
@@ -193,8 +193,7 @@ describe("switching a live jsonb stack that holds wrong-length embeddings to vec
     });
 
     it("fails naming the table and the offending ids, and changes nothing", async () => {
-        const vectorFile = migrationsFor({ ...options, vector: true }).filter((m) => m.name === "0010_vector.sql");
-        const error = await applyMigrations(c, vectorFile).catch((e) => e);
+        const error = await applyMigrations(c, migrationsFor({ ...options, vector: true }), { ...options, vector: true }).catch((e) => e);
         expect(error.message).toBe(
             "0010_vector.sql: cannot convert public.goal_assessments.goal_vector to vector(3): not an array of 3 numbers in " +
                 "2 row(s), ids 00000000-0000-4000-8000-000000000002, 00000000-0000-4000-8000-000000000003",

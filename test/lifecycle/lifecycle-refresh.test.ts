@@ -4,9 +4,7 @@
 // object, fails naming it. Without a refresh the no-op up does not look (neither resource diffs as a
 // change): refresh is the drift gate, and Verification's Read reports the drift as well.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readLedger } from "../../engine/migrate/index";
-import { loadMigrationSources, renderMigrations } from "../../engine/migrate/render";
-import { creatingMigration } from "../../engine/migrate/repair";
+import { readLedger, readRecords } from "../../engine/migrate/index";
 import { memoryProgram, startLifecycle, type Lifecycle, type ProgramResource } from "../support/lifecycle";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
@@ -31,20 +29,17 @@ describe("refresh and the up after it", () => {
         expect(await life.up(program)).toEqual({ "memory-schema": "same", "memory-verification": "same" });
     });
 
-    it("knows which migration creates each object, and that none re-creates a primary key", () => {
-        const migrations = renderMigrations(loadMigrationSources(), { ...schema.options, vector: true });
-        const creator = (object: string) => creatingMigration(object, migrations)?.name;
-        expect(creator("index idx_sessions_status")).toBe("0004_indexes.sql");
-        expect(creator("view user_session_stats")).toBe("0006_views.sql");
-        expect(creator("trigger sessions.update_sessions_updated_at")).toBe("0005_functions_triggers.sql");
-        expect(creator("policy sessions.sessions_own_rows")).toBe("0009_rls.sql");
-        expect(creator("function public.match_goals(query_embedding vector, match_count integer, filter_user_id uuid)")).toBe(
-            "0010_vector.sql",
-        );
-        expect(creator("function auth.uid()")).toBe("0009_rls.sql");
-        expect(creator("extension uuid-ossp")).toBe("0001_foundation.sql");
-        expect(creator("table sessions")).toBe("0003_tables.sql");
-        expect(creator("index sessions_pkey")).toBeUndefined();
+    it("knows from the ownership records which migration created each object", async () => {
+        const creator = new Map((await readRecords(schema.client)).map((record) => [record.identity, record.migration]));
+        expect(creator.get("index public.idx_sessions_status")).toBe("0004_indexes.sql");
+        expect(creator.get("view public.user_session_stats")).toBe("0006_views.sql");
+        expect(creator.get("trigger public.sessions.update_sessions_updated_at")).toBe("0005_functions_triggers.sql");
+        expect(creator.get("policy public.sessions.sessions_own_rows")).toBe("0009_rls.sql");
+        expect(creator.get("function public.match_goals(jsonb,int4,uuid)")).toBe("0008_similarity_jsonb.sql");
+        expect(creator.get("function auth.uid()")).toBe("0009_rls.sql");
+        expect(creator.get('extension "uuid-ossp"')).toBe("0001_foundation.sql");
+        expect(creator.get("table public.sessions")).toBe("0003_tables.sql");
+        expect(creator.get("index public.sessions_pkey")).toBe("0003_tables.sql");
     });
 
     it("without a refresh, does not look: the up is a no-op and leaves the drift for refresh to find", async () => {
@@ -61,7 +56,7 @@ describe("refresh and the up after it", () => {
 
         expect(changed["memory-schema"]).toEqual(["missing"]);
         expect(changed["memory-verification"]).toContain("problems");
-        expect(life.outputs("memory-schema").missing).toEqual(["index idx_sessions_status", "view user_session_stats"]);
+        expect(life.outputs("memory-schema").missing).toEqual(["index public.idx_sessions_status", "view public.user_session_stats"]);
         expect(life.outputs("memory-verification").problems).toEqual(
             expect.arrayContaining(["index sessions.idx_sessions_status: missing", "view user_session_stats: missing"]),
         );
@@ -100,9 +95,9 @@ describe("refresh and the up after it", () => {
         const up = life.up(program);
 
         await expect(up).rejects.toThrow(
-            /the memory schema drifted and could not be repaired: index audit_logs_pkey still missing; no migration re-creates it\. Re-create what is missing by hand/,
+            /the memory schema drifted and could not be repaired: index public\.audit_logs_pkey still missing after re-running 0003_tables\.sql; no migration re-creates it\. Re-create what is missing by hand/,
         );
         expect(life.outputs("memory-schema")).toBe(before);
-        expect(before.missing).toEqual(["index audit_logs_pkey"]);
+        expect(before.missing).toEqual(["index public.audit_logs_pkey"]);
     });
 });

@@ -1,8 +1,10 @@
-// Applies rendered migrations in order, each in its own transaction, for the schema tests.
-// Deliberately tiny: the real engine (engine/migrate) adds the ledger, locking and
-// checksums; these tests prove the SQL, not the engine.
+// Applies rendered migrations for the schema tests through the real engine (each in its own
+// transaction, its objects recorded as the stack's, which rollback.sql relies on), without the
+// preflight, so the SQL's own refusals are what these tests see.
 import { randomBytes } from "node:crypto";
 import type { Client } from "pg";
+import { applyMigrations as applyWithEngine, SqlFileError } from "../../engine/migrate/index";
+import { describeVariant } from "../../engine/migrate/plan";
 import { loadMigrationSources, renderMigrations, type Migration, type SchemaOptions } from "../../engine/migrate/render";
 
 // Roles belong to the whole server, which test files running in parallel share: each test file (one
@@ -22,17 +24,15 @@ export function migrationsFor(overrides: Partial<SchemaOptions> = {}): Migration
     return renderMigrations(loadMigrationSources(), { ...DEFAULT_OPTIONS, ...overrides });
 }
 
-/** Runs each migration in a transaction; a failure rolls that one back and throws naming the file. */
-export async function applyMigrations(client: Client, migrations: Migration[]): Promise<void> {
-    for (const migration of migrations) {
-        await client.query("begin");
-        try {
-            await client.query(migration.sql);
-            await client.query("commit");
-        } catch (error) {
-            await client.query("rollback");
-            const e = error as { message: string; code?: string };
-            throw Object.assign(new Error(`${migration.name}: ${e.message}`), { code: e.code, cause: error });
+/** Applies what is pending; a failure rolls that migration back and throws "<file>: <database message>" with its SQLSTATE as code. */
+export async function applyMigrations(client: Client, migrations: Migration[], options: Partial<SchemaOptions> = {}): Promise<void> {
+    try {
+        await applyWithEngine(client, migrations, { variant: describeVariant({ ...DEFAULT_OPTIONS, ...options }) });
+    } catch (error) {
+        if (error instanceof SqlFileError) {
+            const cause = error.cause as { message: string };
+            throw Object.assign(new Error(`${error.file}: ${cause.message}`), { code: error.sqlState, cause: error });
         }
+        throw error;
     }
 }

@@ -24,7 +24,7 @@ export async function schemaDatabase(prefix: string, overrides: Partial<SchemaOp
     };
     if (apply) {
         try {
-            await applyMigrations(client, migrationsFor(options));
+            await applyMigrations(client, migrationsFor(options), options);
         } catch (error) {
             await drop();
             throw error;

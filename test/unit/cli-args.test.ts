@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FLAGS, HELP, parseCliArgs, UsageError } from "../../cli/args";
+import { FLAGS, HELP, parseCliArgs, UsageError, type CliArgs } from "../../cli/args";
 import { COMMAND_NAMES } from "../../cli/commands/names";
 import { MAX_HALFVEC_INDEX_DIMENSIONS } from "../../engine/migrate/limits";
 
@@ -31,6 +31,7 @@ describe("parseCliArgs", () => {
                 sslMode: "require",
             },
             schema: {},
+            locks: {},
             allowDataLoss: false,
             json: false,
         });
@@ -131,6 +132,27 @@ describe("the help", () => {
         );
         await expect(parseCliArgs(["apply", "--vector", "--dimensions", String(MAX_HALFVEC_INDEX_DIMENSIONS + 1)], env)).rejects.toThrow(
             UsageError,
+        );
+    });
+});
+
+describe("lock and schema-request flags", () => {
+    it("carries --lock-timeout and --lock-deadline, and only the schema flags given as requests", async () => {
+        const args = await parseCliArgs(["apply", "--lock-timeout", "250", "--lock-deadline", "30", "--no-rls"], { DATABASE_URL: URL });
+        expect(args).toMatchObject({ locks: { timeoutMs: 250, deadlineSeconds: 30 }, schema: { rls: false } });
+        expect(Object.keys((args as CliArgs).schema)).toEqual(["rls"]);
+        expect(await parseCliArgs(["plan"], { DATABASE_URL: URL })).toMatchObject({ locks: {}, schema: {} });
+    });
+
+    it("refuses a lock value out of range naming the flag, and a lock flag on a command that takes no lock", async () => {
+        await expect(parseCliArgs(["apply", "--lock-timeout", "0"], { DATABASE_URL: URL })).rejects.toThrow(
+            '--lock-timeout "0": must be an integer from 1 to 600000',
+        );
+        await expect(parseCliArgs(["rollback", "--lock-deadline", "soon"], { DATABASE_URL: URL })).rejects.toThrow(
+            '--lock-deadline "soon": must be an integer from 0 to 86400',
+        );
+        await expect(parseCliArgs(["status", "--lock-timeout", "100"], { DATABASE_URL: URL })).rejects.toThrow(
+            "--lock-timeout only applies to plan, apply, rollback",
         );
     });
 });

@@ -35,7 +35,7 @@ describe("the providers' errors", () => {
     it("guard what memory-stack/providers exports", async () => {
         // A login name equal to the password puts the password into the engine's own message.
         const connection = { host: "127.0.0.1", port: 1, user: `user${MARKER}`, password: `user${MARKER}`, database: "d" };
-        const refresh = schemaMigration.read("id", { connection, stateVersion: 3 });
+        const refresh = schemaMigration.read("id", { connection, stateVersion: 4 });
         await expect(refresh).rejects.toThrow(/cannot connect to \*\*\*@127\.0\.0\.1:1\/d to refresh/);
         const verify = verification.create({ connection, expected: {} as never, schemaChecksum: "", readinessTimeoutMs: 1 });
         await expect(verify).rejects.not.toThrow(MARKER);

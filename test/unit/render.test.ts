@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
     loadMigrationSources,
     renderMigrations,
-    renderRollback,
+    loadRollbackSql,
     schemaChecksum,
     type MigrationSource,
     type SchemaOptions,
@@ -132,10 +132,13 @@ describe("choosing files by variant", () => {
     });
 });
 
-describe("rendering the rollback script", () => {
-    it("renders sql/rollback.sql with the stack's roles quoted", () => {
-        const rendered = renderRollback({ ...base, appRole: `we"ird`, adminRole: "Admin" });
-        expect(rendered).not.toMatch(/\{\{/);
-        expect(rendered).toMatch(/drop table if exists public\.audit_logs;/);
+describe("the rollback script", () => {
+    it("is the same for every variant and names no object: it drops what memory_stack.created_objects records", () => {
+        const sql = loadRollbackSql();
+        expect(sql).not.toMatch(/\{\{/);
+        expect(sql).toContain("from memory_stack.created_objects");
+        for (const name of ["sessions", "audit_logs", "users", "match_goals", "uuid-ossp"]) {
+            expect(sql).not.toContain(name);
+        }
     });
 });

@@ -36,14 +36,24 @@ describe("the schema migration in the stack", () => {
         const dev = (await runStack({}, "memory-stack-jsonb")).find(SCHEMA_MIGRATION_TOKEN);
         expect(dev.props.variant).toBe("jsonb");
         expect((dev.props.migrations as { name: string }[]).map((m) => m.name)).not.toContain("0010_vector.sql");
-        expect(dev.props.rollbackSql).toContain("drop table if exists public.sessions");
-        expect(dev.props.memoryTables).toHaveLength(7);
+        expect(dev.props.rollbackSql).toContain("from memory_stack.created_objects");
+        expect(dev.props.schema).toMatchObject({ vector: false, rls: true, appRole: "memory_app", adminRole: "memory_admin" });
+        expect(dev.props.locks).toEqual({ timeoutMs: 500, deadlineSeconds: 300 });
         expect(dev.props.allowDataLoss).toBe(false);
 
-        const vector = (await runStack({ vector: "true", vectorDimensions: "768", allowDataLoss: "true" }, "memory-stack-vec")).find(
-            SCHEMA_MIGRATION_TOKEN,
-        );
+        const vector = (
+            await runStack(
+                {
+                    vector: "true",
+                    vectorDimensions: "768",
+                    allowDataLoss: "true",
+                    migration: '{"lockTimeoutMs": 200, "lockDeadlineSeconds": 60}',
+                },
+                "memory-stack-vec",
+            )
+        ).find(SCHEMA_MIGRATION_TOKEN);
         expect(vector.props.variant).toBe("vector(768,hnsw)");
+        expect(vector.props.locks).toEqual({ timeoutMs: 200, deadlineSeconds: 60 });
         expect((vector.props.migrations as { name: string }[]).at(-1)?.name).toBe("0010_vector.sql");
         expect(vector.props.allowDataLoss).toBe(true);
     });

@@ -8,7 +8,7 @@ const two = migration("0002_two.sql", "create table two (id int);");
 const vectorFile = migration("0010_vector.sql", "alter table one add column v vector(3);");
 
 function row(file: { name: string; checksum: string }, variant = "jsonb"): LedgerRow {
-    return { name: file.name, checksum: file.checksum, variant, appliedAt: new Date(0), durationMs: 1 };
+    return { name: file.name, checksum: file.checksum, variant, recorded: true, appliedAt: new Date(0), durationMs: 1 };
 }
 
 describe("planMigrations", () => {

@@ -1,0 +1,158 @@
+// DDL never queues unbounded behind an application's transaction. A queued ACCESS EXCLUSIVE request
+// blocks every later query on that table, so every migration and rollback transaction runs with a
+// short lock_timeout: when it expires (55P03) the whole transaction is rolled back — the queue behind
+// it clears at once — and retried with backoff until the deadline, with one line per wait naming
+// who blocks. The blocker is seen by a watcher session sampling pg_blocking_pids() while the
+// transaction runs (a blocked session cannot ask itself).
+import type { SqlClient } from "../db/client";
+import { MigrationSession, seconds } from "./session";
+
+export interface Blocker {
+    pid: number;
+    applicationName: string;
+    /** pg_stat_activity.state: "idle in transaction", "active", ... */
+    state: string;
+    /** How long its transaction has been open: it holds its locks until it ends. Null outside a transaction. */
+    transactionMs: number | null;
+    /** The relation we wait for, when the wait is on one. */
+    relation: string | null;
+}
+
+export class LockDeadlineError extends Error {
+    constructor(
+        readonly what: string,
+        readonly waitedMs: number,
+        readonly attempts: number,
+        readonly blockers: Blocker[],
+        outcome: string,
+    ) {
+        super(
+            `gave up waiting for locks after ${seconds(waitedMs)} (${attempts} attempt${attempts === 1 ? "" : "s"}, each waiting at most lock_timeout): ` +
+                `${what} ${describeBlockers(blockers)}. ${outcome} ` +
+                `End that transaction (select pg_terminate_backend(<pid>)) or let it finish, then run again; ` +
+                "migration.lockDeadlineSeconds (--lock-deadline) sets how long to keep trying.",
+        );
+        this.name = "LockDeadlineError";
+    }
+}
+
+export function isLockTimeout(error: unknown): boolean {
+    const fields = error as { code?: string; sqlState?: string };
+    return fields?.code === "55P03" || fields?.sqlState === "55P03";
+}
+
+/**
+ * begin; lock_timeout; work; commit — retried whole while a lock wait times out, up to the deadline.
+ * `commit` ends the transaction (the caller's, so it can tell a lost COMMIT from a refused one);
+ * `outcome` says what a failure at the deadline left behind.
+ */
+export async function boundedTransaction<T>(
+    session: MigrationSession,
+    what: string,
+    outcome: string,
+    work: () => Promise<T>,
+    commit: () => Promise<void> = async () => {
+        await session.client.query("commit");
+    },
+): Promise<T> {
+    const { client, locks } = session;
+    const started = Date.now();
+    const deadline = started + locks.deadlineSeconds * 1000;
+    let delay = 100;
+    // Opened now, so it is ready to name a blocker within the first lock_timeout.
+    void session.observer();
+    for (let attempt = 1; ; attempt++) {
+        const watch = watchBlockers(session);
+        try {
+            await client.query("begin");
+            await client.query(`set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}`);
+            const result = await work();
+            await commit();
+            return result;
+        } catch (error) {
+            await client.query("rollback").catch(() => undefined);
+            if (!isLockTimeout(error)) {
+                throw error;
+            }
+            const blockers = await watch.stop();
+            const now = Date.now();
+            if (now + delay > deadline) {
+                throw new LockDeadlineError(what, now - started, attempt, blockers, outcome);
+            }
+            session.report(
+                `waiting for a lock: ${what} ${describeBlockers(blockers)}; rolled back after lock_timeout ${locks.timeoutMs} ms, ` +
+                    `retry ${attempt + 1} in ${seconds(delay)} (giving up after ${locks.deadlineSeconds} s)`,
+            );
+            await new Promise((resolve) => setTimeout(resolve, delay));
+            delay = Math.min(delay * 2, 5_000);
+        } finally {
+            await watch.stop();
+        }
+    }
+}
+
+export function describeBlockers(blockers: Blocker[]): string {
+    if (blockers.length === 0) {
+        return "was blocked by another session (not identified: no second connection could watch the wait)";
+    }
+    const on = blockers.find((blocker) => blocker.relation)?.relation;
+    return (
+        `was blocked${on ? ` on ${on}` : ""} by ` +
+        blockers
+            .map(
+                (blocker) =>
+                    `pid ${blocker.pid} (${blocker.applicationName || "no application_name"}, ${blocker.state}` +
+                    `${blocker.transactionMs === null ? "" : `, holding it in a transaction open for ${seconds(blocker.transactionMs)}`})`,
+            )
+            .join(", ")
+    );
+}
+
+const BLOCKERS = `
+    select a.pid, a.application_name, coalesce(a.state, 'unknown') as state,
+           (extract(epoch from now() - a.xact_start) * 1000)::float8 as transaction_ms,
+           (select format('%I.%I', n.nspname, c.relname) from pg_locks l join pg_class c on c.oid = l.relation
+              join pg_namespace n on n.oid = c.relnamespace where l.pid = $1 and not l.granted limit 1) as relation
+      from pg_stat_activity a where a.pid = any(pg_blocking_pids($1)) order by a.pid`;
+
+/** Samples who blocks the session, every half lock_timeout, while a transaction attempt runs; stop() gives the last blockers seen. */
+function watchBlockers(session: MigrationSession): { stop(): Promise<Blocker[]> } {
+    let seen: Blocker[] = [];
+    let running: Promise<void> = Promise.resolve();
+    let stopped = false;
+    const sample = async () => {
+        const observer: SqlClient | undefined = session.pid === undefined ? undefined : await session.observer();
+        if (!observer || stopped) {
+            return;
+        }
+        const result = await observer
+            .query<{ pid: number; application_name: string; state: string; transaction_ms: number | null; relation: string | null }>(
+                BLOCKERS,
+                [session.pid],
+            )
+            .catch(() => ({ rows: [] }));
+        if (result.rows.length > 0) {
+            seen = result.rows.map((row) => ({
+                pid: row.pid,
+                applicationName: row.application_name,
+                state: row.state,
+                transactionMs: row.transaction_ms,
+                relation: row.relation,
+            }));
+        }
+    };
+    const timer = setInterval(
+        () => {
+            running = running.then(sample);
+        },
+        Math.max(20, Math.round(session.locks.timeoutMs / 2)),
+    );
+    return {
+        async stop() {
+            stopped = true;
+            clearInterval(timer);
+            await running;
+            return seen;
+        },
+    };
+}

@@ -1,0 +1,120 @@
+// The data guard of a rollback: every recorded table it would drop (a stack-created users included)
+// counts its rows, and every recorded column it would drop from a table the stack did not create
+// (the memory columns on an application's users) counts the values that differ from its default —
+// a memory_enabled = false opt-out is data too. Any of them above zero refuses the rollback, saying
+// what and how many, unless data loss is allowed.
+import type { SqlClient } from "../db/client";
+import { LEDGER_SCHEMA } from "./ledger";
+import type { RecordedObject } from "./ownership";
+
+export class DataLossRefusedError extends Error {
+    constructor(
+        readonly rowCounts: Record<string, number>,
+        readonly columnCounts: Record<string, number> = {},
+    ) {
+        const tables = Object.entries(rowCounts)
+            .filter(([, rows]) => rows > 0)
+            .sort(([a], [b]) => a.localeCompare(b));
+        const columns = Object.entries(columnCounts)
+            .filter(([, values]) => values > 0)
+            .sort(([a], [b]) => a.localeCompare(b));
+        const rows = tables.reduce((sum, [, n]) => sum + n, 0);
+        const values = columns.reduce((sum, [, n]) => sum + n, 0);
+        const lost = [
+            ...(tables.length > 0
+                ? [`${rows} row${rows === 1 ? "" : "s"} would be lost (${tables.map(([t, n]) => `${t}: ${n}`).join(", ")})`]
+                : []),
+            ...(columns.length > 0
+                ? [
+                      `${values} non-default value${values === 1 ? "" : "s"} in columns the stack added would be lost (${columns.map(([c, n]) => `${c}: ${n}`).join(", ")})`,
+                  ]
+                : []),
+        ];
+        const dump = [
+            ...tables.map(([table]) => `-t ${table}`),
+            ...[...new Set(columns.map(([column]) => column.slice(0, column.lastIndexOf("."))))].map((table) => `-t ${table}`),
+        ];
+        super(
+            `refusing to roll back the memory schema: ${lost.join("; ")}. Nothing was dropped.\n` +
+                `To proceed, export what you need first (pg_dump --data-only ${dump.join(" ")}), then allow the loss: ` +
+                "with Pulumi, `pulumi config set memory-stack:allowDataLoss true`, `pulumi up` (records it in the schema resource's state), then `pulumi destroy`; " +
+                "with the CLI, `memory-stack rollback --allow-data-loss`.",
+        );
+        this.name = "DataLossRefusedError";
+    }
+}
+
+interface AtRisk {
+    tables: { key: string; sql: string }[];
+    columns: { key: string; table: string; column: string }[];
+}
+
+/** Recorded tables, and recorded columns of tables the stack did not create, that exist now. */
+async function atRisk(client: SqlClient, records: RecordedObject[]): Promise<AtRisk> {
+    const ownedTables = new Set(records.filter((r) => r.kind === "table").map((r) => `${r.schema}.${r.name}`));
+    // The stack's own bookkeeping (memory_stack.owned_objects) is not data.
+    const tables = records.filter((r) => r.kind === "table" && r.schema !== LEDGER_SCHEMA);
+    const columns = records.filter((r) => r.kind === "column" && !ownedTables.has(`${r.schema}.${r.parent}`));
+    const result = await client.query<{ n: number; target: string | null }>(
+        `select n, case when to_regclass(format('%I.%I', schema, name)) is not null then format('%I.%I', schema, name) end as target
+           from unnest($1::text[], $2::text[]) with ordinality as t(schema, name, n)`,
+        [
+            [...tables.map((r) => r.schema), ...columns.map((r) => r.schema)],
+            [...tables.map((r) => r.name), ...columns.map((r) => r.parent)],
+        ],
+    );
+    const target = (index: number) => result.rows.find((row) => Number(row.n) === index + 1)?.target ?? null;
+    const show = (schema: string | null, name: string) => (schema === "public" ? name : `${schema}.${name}`);
+    return {
+        tables: tables.flatMap((r, i) => (target(i) ? [{ key: show(r.schema, r.name), sql: target(i)! }] : [])),
+        columns: columns.flatMap((r, i) =>
+            target(tables.length + i)
+                ? [{ key: `${show(r.schema, r.parent!)}.${r.name}`, table: target(tables.length + i)!, column: r.name }]
+                : [],
+        ),
+    };
+}
+
+/** Locks everything the guard counts and the rollback drops data from, inside the rollback's transaction (bounded by its lock_timeout). */
+export async function lockAtRisk(client: SqlClient, records: RecordedObject[]): Promise<void> {
+    const { tables, columns } = await atRisk(client, records);
+    const targets = [...new Set([...tables.map((t) => t.sql), ...columns.map((c) => c.table)])];
+    if (targets.length > 0) {
+        await client.query(`lock table ${targets.join(", ")} in access exclusive mode`);
+    }
+}
+
+export async function countAtRisk(
+    client: SqlClient,
+    records: RecordedObject[],
+): Promise<{ rowCounts: Record<string, number>; columnCounts: Record<string, number> }> {
+    const { tables, columns } = await atRisk(client, records);
+    const defaults = await client.query<{ n: number; value: string | null }>(
+        `select t.n, (select pg_get_expr(d.adbin, d.adrelid) from pg_attrdef d join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum
+                       where d.adrelid = t.target::regclass and a.attname = t.col) as value
+           from unnest($1::text[], $2::text[]) with ordinality as t(target, col, n)`,
+        [columns.map((c) => c.table), columns.map((c) => c.column)],
+    );
+    const parts = [
+        ...tables.map((table) => `select count(*)::bigint from ${table.sql}`),
+        ...columns.map((column, i) => {
+            const value = defaults.rows.find((row) => Number(row.n) === i + 1)?.value ?? "null";
+            return `select count(*)::bigint from ${column.table} where ${quote(column.column)} is distinct from (${value})`;
+        }),
+    ];
+    if (parts.length === 0) {
+        return { rowCounts: {}, columnCounts: {} };
+    }
+    const result = await client.query<{ n: number; count: string }>(
+        `select n, count from (${parts.map((part, i) => `select ${i} as n, (${part}) as count`).join(" union all ")}) t`,
+    );
+    const count = (i: number) => Number(result.rows.find((row) => row.n === i)?.count ?? 0);
+    return {
+        rowCounts: Object.fromEntries(tables.map((table, i) => [table.key, count(i)])),
+        columnCounts: Object.fromEntries(columns.map((column, i) => [column.key, count(tables.length + i)])),
+    };
+}
+
+function quote(name: string): string {
+    return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,174 @@
+// Ownership of every object, recorded by the engine rather than by each migration: in a migration's
+// own transaction the catalog is read before and after its statements (snapshot.ts), and every
+// object that is new and was created by this very transaction (its catalog row's xmin is one of
+// ours, so an object another session created meanwhile is never taken for ours) goes to
+// memory_stack.created_objects with the migration's name, in creation order. Rollback drops these and
+// nothing else; repair re-runs the migration that created a missing one. A migration that removes an
+// object the stack did not create is refused, so no migration can drop what is not the stack's either.
+import type { SqlClient } from "../db/client";
+import { OWNERSHIP_TABLE } from "./ledger";
+import { snapshot, type CatalogObject, type ObjectKind } from "./snapshot";
+
+export interface RecordedObject extends Omit<CatalogObject, "oid" | "created"> {
+    position: number;
+    migration: string;
+    /** Recorded by the adoption rule for releases 1 and 2 (legacy.ts), not seen being created. */
+    adopted: boolean;
+}
+
+export class ForeignObjectRemovedError extends Error {
+    constructor(
+        readonly migration: string,
+        readonly removed: string[],
+    ) {
+        super(
+            `${migration} removed ${removed.join(", ")}, which the stack did not create; a migration never drops what is not the stack's. ` +
+                `${migration} was rolled back: the database is as it was before it and the ledger does not list it. ` +
+                "If another session dropped it while the migration ran, run again.",
+        );
+        this.name = "ForeignObjectRemovedError";
+    }
+}
+
+export interface RecordOptions {
+    /** Opens a second session; asked which new roles it can see (those are not ours) when pg_authid is not readable. */
+    connect?: () => Promise<SqlClient & { end(): Promise<void> }>;
+}
+
+/**
+ * Inside `migration`'s transaction, after its statements: records what it created since `before`,
+ * forgets recorded objects it removed, and refuses (throws) when it removed an object not the stack's.
+ */
+export async function recordCreated(
+    client: SqlClient,
+    migration: string,
+    before: Map<string, CatalogObject>,
+    options: RecordOptions = {},
+): Promise<CatalogObject[]> {
+    const after = await snapshot(client);
+    const recorded = await readRecords(client);
+    const owned = new Set(recorded.map((object) => object.identity));
+    const ownedTables = new Set(recorded.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
+
+    const removed = [...before.values()].filter((object) => !after.has(object.identity));
+    const removedTables = new Set(removed.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
+    // A part of a table (its columns, indexes, ...) is named only when the table itself is still there.
+    const foreign = removed.filter(
+        (object) =>
+            object.kind !== "role" &&
+            !owned.has(object.identity) &&
+            !(object.parent !== null && ownedTables.has(`${object.schema}.${object.parent}`)) &&
+            !(object.parent !== null && removedTables.has(`${object.schema}.${object.parent}`)),
+    );
+    if (foreign.length > 0) {
+        throw new ForeignObjectRemovedError(
+            migration,
+            foreign.map((object) => object.identity),
+        );
+    }
+    const forgotten = removed.filter((object) => owned.has(object.identity)).map((object) => object.identity);
+    if (forgotten.length > 0) {
+        await client.query(`delete from ${OWNERSHIP_TABLE} where identity = any($1)`, [forgotten]);
+    }
+
+    let fresh = [...after.values()].filter((object) => !before.has(object.identity) && object.created !== false);
+    fresh = await confirmRoles(fresh, options);
+    const newTables = new Set(fresh.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
+    // Columns and constraints of a table created here are part of its definition, not objects of their own.
+    const created = fresh
+        .filter(
+            (object) => !((object.kind === "column" || object.kind === "constraint") && newTables.has(`${object.schema}.${object.parent}`)),
+        )
+        .sort((a, b) => (a.oid ?? Infinity) - (b.oid ?? Infinity) || a.identity.localeCompare(b.identity));
+    await insertRecords(client, migration, created, false);
+    return created;
+}
+
+async function confirmRoles(objects: CatalogObject[], options: RecordOptions): Promise<CatalogObject[]> {
+    const unsure = objects.filter((object) => object.kind === "role" && object.created === null);
+    if (unsure.length === 0) {
+        return objects;
+    }
+    // A role this transaction created is invisible to every other session until it commits.
+    let visible: Set<string>;
+    try {
+        if (!options.connect) {
+            throw new Error("no second session");
+        }
+        const observer = await options.connect();
+        try {
+            const result = await observer.query<{ name: string }>("select rolname as name from pg_roles where rolname = any($1)", [
+                unsure.map((object) => object.name),
+            ]);
+            visible = new Set(result.rows.map((row) => row.name));
+        } finally {
+            await observer.end().catch(() => undefined);
+        }
+    } catch {
+        // Cannot tell: not recorded, so rollback keeps the role (the safe side).
+        visible = new Set(unsure.map((object) => object.name));
+    }
+    return objects.filter((object) => !(object.kind === "role" && object.created === null && visible.has(object.name)));
+}
+
+/** Appends `objects` to the records of `migration`, after every position already taken. */
+export async function insertRecords(
+    client: SqlClient,
+    migration: string,
+    objects: Pick<CatalogObject, "identity" | "kind" | "schema" | "name" | "parent" | "arguments">[],
+    adopted: boolean,
+): Promise<void> {
+    if (objects.length === 0) {
+        return;
+    }
+    await client.query(
+        `insert into ${OWNERSHIP_TABLE} (position, migration, kind, identity, schema_name, name, parent, arguments, adopted)
+         select coalesce((select max(position) from ${OWNERSHIP_TABLE}), 0) + o.n, $1, o.kind, o.identity, o.schema, o.name, o.parent, o.arguments, $2
+           from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) with ordinality
+                as o(kind, identity, schema, name, parent, arguments, n)
+         on conflict (identity) do nothing`,
+        [
+            migration,
+            adopted,
+            objects.map((object) => object.kind),
+            objects.map((object) => object.identity),
+            objects.map((object) => object.schema),
+            objects.map((object) => object.name),
+            objects.map((object) => object.parent),
+            objects.map((object) => object.arguments),
+        ],
+    );
+}
+
+/** The records in creation order; empty when there are none (or no ownership table). */
+export async function readRecords(client: SqlClient): Promise<RecordedObject[]> {
+    const exists = await client.query<{ found: boolean }>(`select to_regclass('${OWNERSHIP_TABLE}') is not null as found`);
+    if (!exists.rows[0].found) {
+        return [];
+    }
+    const result = await client.query<{
+        position: number;
+        migration: string;
+        kind: ObjectKind;
+        identity: string;
+        schema: string | null;
+        name: string;
+        parent: string | null;
+        arguments: string | null;
+        adopted: boolean;
+    }>(
+        `select position, migration, kind, identity, schema_name as schema, name, parent, arguments, adopted
+           from ${OWNERSHIP_TABLE} order by position`,
+    );
+    return result.rows;
+}
+
+/** Recorded objects the database no longer has, in creation order. */
+export async function missingRecorded(client: SqlClient): Promise<RecordedObject[]> {
+    const recorded = await readRecords(client);
+    if (recorded.length === 0) {
+        return [];
+    }
+    const present = await snapshot(client);
+    return recorded.filter((object) => !present.has(object.identity));
+}

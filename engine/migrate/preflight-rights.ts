@@ -1,0 +1,114 @@
+// The preflight's checks of who is connecting: the rights an apply needs (CREATE in public, CREATE on
+// the database for a first install, CREATEROLE for missing roles), role names PostgreSQL reserves or
+// that are the connecting user, the extensions the variant needs, and a memory_stack schema that is
+// not the stack's.
+import type { SqlClient } from "../db/client";
+import { LEDGER_SCHEMA } from "./ledger";
+import type { Conflict } from "./preflight";
+import type { SchemaOptions } from "./render";
+
+export const RENAME =
+    "Rename or move the application's object out of schema public, or deploy the memory schema into a database of its own; the stack never adopts an object it did not create";
+
+export async function rightsConflicts(
+    client: SqlClient,
+    options: SchemaOptions,
+    extensions: string[],
+    fresh: boolean,
+): Promise<Conflict[]> {
+    const conflicts: Conflict[] = [];
+    const facts = await client.query<{
+        me: string;
+        superuser: boolean;
+        create_role: boolean;
+        create_database_objects: boolean;
+        create_public: boolean;
+        foreign_bookkeeping: boolean;
+        auth_missing: boolean;
+    }>(
+        `select current_user as me, r.rolsuper as superuser, r.rolcreaterole as create_role,
+                has_database_privilege(current_database(), 'CREATE') as create_database_objects,
+                has_schema_privilege('public', 'CREATE') as create_public,
+                to_regnamespace('${LEDGER_SCHEMA}') is not null and to_regclass('${LEDGER_SCHEMA}.migrations') is null
+                    and exists (select from pg_class where relnamespace = to_regnamespace('${LEDGER_SCHEMA}')) as foreign_bookkeeping,
+                to_regnamespace('auth') is null as auth_missing
+           from pg_roles r where r.rolname = current_user`,
+    );
+    const me = facts.rows[0];
+    if (me.foreign_bookkeeping) {
+        conflicts.push({
+            object: `schema ${LEDGER_SCHEMA}`,
+            problem: "exists, holds objects and has no memory-stack ledger: the stack keeps its bookkeeping there",
+            fix: RENAME,
+        });
+    }
+    if (!me.create_public) {
+        conflicts.push({
+            object: "schema public",
+            problem: `the connecting role ${me.me} may not create objects in it`,
+            fix: `grant create on schema public to ${me.me}, or connect as its owner`,
+        });
+    }
+    const needsSchemas = fresh || (options.rls && me.auth_missing);
+    if (needsSchemas && !me.create_database_objects) {
+        conflicts.push({
+            object: "database",
+            problem: `the connecting role ${me.me} may not create schemas in it (${fresh ? LEDGER_SCHEMA : "auth"})`,
+            fix: `grant create on database to ${me.me}, or connect as the database owner`,
+        });
+    }
+    if (options.rls) {
+        const roles = await client.query<{ name: string; exists: boolean }>(
+            "select name, exists (select from pg_roles where rolname = name) as exists from unnest($1::text[]) as name",
+            [[options.appRole, options.adminRole]],
+        );
+        for (const role of roles.rows) {
+            const key = role.name === options.appRole ? "appRole" : "adminRole";
+            if (role.name.startsWith("pg_")) {
+                conflicts.push({
+                    object: `role ${role.name} (${key})`,
+                    problem: "names starting with pg_ are reserved by PostgreSQL",
+                    fix: `Choose another ${key}`,
+                });
+            } else if (role.name === me.me) {
+                conflicts.push({
+                    object: `role ${role.name} (${key})`,
+                    problem: "is the connecting user, which owns the memory tables: row level security would not apply to it",
+                    fix: `Choose another ${key}, or migrate as another user`,
+                });
+            } else if (!role.exists && !me.superuser && !me.create_role) {
+                conflicts.push({
+                    object: `role ${role.name} (${key})`,
+                    problem: `does not exist and the connecting role ${me.me} may not create roles`,
+                    fix: `Create it (create role ${role.name} nologin) or connect as a role with CREATEROLE`,
+                });
+            }
+        }
+    }
+    const available = await client.query<{ name: string; installed: boolean; available: boolean; trusted: boolean }>(
+        `select e.name, exists (select from pg_extension where extname = e.name) as installed,
+                exists (select from pg_available_extensions where name = e.name) as available,
+                coalesce((select bool_or(trusted) from pg_available_extension_versions where name = e.name), false) as trusted
+           from unnest($1::text[]) as e(name)`,
+        [extensions],
+    );
+    for (const extension of available.rows.filter((row) => !row.installed)) {
+        if (!extension.available) {
+            conflicts.push({
+                object: `extension ${extension.name}`,
+                problem: "is not available on this server",
+                fix:
+                    extension.name === "vector"
+                        ? "Use a server with pgvector (the pgvector/pgvector:pg15 image; on managed servers enable the extension), or leave vector off"
+                        : `Install the ${extension.name} extension on the server`,
+            });
+        } else if (!me.superuser && !(extension.trusted && me.create_database_objects)) {
+            conflicts.push({
+                object: `extension ${extension.name}`,
+                problem: `is not installed and the connecting role ${me.me} may not create it`,
+                fix: `Have a superuser run create extension "${extension.name}" in this database first`,
+            });
+        }
+    }
+    return conflicts;
+}

@@ -1,0 +1,211 @@
+// Preflight: everything that would make an apply fail half way, or adopt what is not the stack's,
+// found before any change (under the migration lock in apply, and the same list from `plan`). Driven
+// by the manifest: every name the schema would create (tables, views, indexes, functions by name,
+// triggers, policies, and a type of the same name) that exists and is not recorded as the stack's is
+// a conflict. Objects the schema shares by design are not: users (it adds its memory columns),
+// extensions, auth.uid() and the auth schema (Supabase has its own), and existing roles.
+import type { SqlClient } from "../db/client";
+import { expectedObjects, USERS_MEMORY_COLUMNS } from "./manifest";
+import type { RecordedObject } from "./ownership";
+import { RENAME, rightsConflicts } from "./preflight-rights";
+import { FUNCTION_ARGUMENTS } from "./snapshot";
+import type { SchemaOptions } from "./render";
+
+export interface Conflict {
+    /** What is in the way, e.g. "table public.audit_logs (50 rows)". */
+    object: string;
+    /** Why it stops the apply. */
+    problem: string;
+    /** What to do. */
+    fix: string;
+}
+
+export class PreflightRefusedError extends Error {
+    constructor(readonly conflicts: Conflict[]) {
+        super(
+            `refusing to apply the memory schema: ${conflicts.length} conflict${conflicts.length === 1 ? "" : "s"} found before any change; nothing was changed.\n` +
+                formatConflicts(conflicts),
+        );
+        this.name = "PreflightRefusedError";
+    }
+}
+
+export function formatConflicts(conflicts: Conflict[]): string {
+    return conflicts.map((conflict) => `- ${conflict.object}: ${conflict.problem}. ${conflict.fix}`).join("\n");
+}
+
+// Column types as format_type prints them.
+const MEMORY_COLUMN_TYPES: Record<string, string> = {
+    memory_preferences: "jsonb",
+    memory_enabled: "boolean",
+    last_memory_activity_at: "timestamp with time zone",
+};
+
+const RELKINDS: Record<string, string> = {
+    r: "table",
+    p: "table",
+    v: "view",
+    m: "materialized view",
+    i: "index",
+    I: "index",
+    S: "sequence",
+    f: "foreign table",
+    c: "type",
+};
+
+/** Every conflict an apply of `options` would meet; [] when it may go ahead. Reads only. */
+export async function preflight(client: SqlClient, options: SchemaOptions, records: RecordedObject[]): Promise<Conflict[]> {
+    const manifest = expectedObjects(options);
+    const owned = new Set(
+        records.map((record) => `${record.kind === "function" ? "function" : "relation"} ${record.schema}.${record.name}`),
+    );
+    const ownedIdentities = new Set(records.map((record) => record.identity));
+    const conflicts: Conflict[] = [];
+    const q = async <T>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as T[];
+
+    const relationNames = [...manifest.tables, ...manifest.views, ...manifest.indexes.map((index) => index.name)];
+    const relations = await q<{ name: string; relkind: string; kind: string }>(
+        `select c.relname as name, c.relkind::text as relkind, 'relation' as kind from pg_class c
+          where c.relnamespace = 'public'::regnamespace and c.relname = any($1)
+         union all
+         select t.typname, t.typtype::text, 'type' from pg_type t
+          where t.typnamespace = 'public'::regnamespace and t.typname = any($1) and t.typtype in ('e', 'r', 'd', 'm')`,
+        [relationNames],
+    );
+    for (const relation of relations) {
+        if (relation.kind === "relation" && owned.has(`relation public.${relation.name}`)) {
+            continue;
+        }
+        const what = relation.kind === "type" ? "type" : RELKINDS[relation.relkind];
+        const rows = what === "table" ? ` (${await countRows(client, relation.name)})` : "";
+        conflicts.push({
+            object: `${what} public.${relation.name}${rows}`,
+            problem: `exists and is not the stack's, and the memory schema creates ${describeWanted(relation.name, manifest)} of that name`,
+            // Renaming a table keeps its indexes' names (audit_logs_pkey): say so where it bites.
+            fix:
+                what === "index"
+                    ? `${RENAME} (alter index public.${relation.name} rename to ...: renaming a table does not rename its indexes)`
+                    : RENAME,
+        });
+    }
+
+    const functionNames = [...new Set(manifest.functions.filter((signature) => signature !== "auth.uid()").map(functionName))];
+    const functions = await q<{ schema: string; name: string; signature: string; identity: string }>(
+        `select n.nspname as schema, p.proname as name, p.oid::regprocedure::text as signature,
+                'function ' || quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || ${FUNCTION_ARGUMENTS} || ')' as identity
+           from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+          where n.nspname || '.' || p.proname = any($1)`,
+        [functionNames],
+    );
+    for (const found of functions) {
+        if (!ownedIdentities.has(found.identity)) {
+            conflicts.push({
+                object: `function ${found.signature}`,
+                problem: `exists and is not the stack's, and the memory schema creates a function named ${found.schema}.${found.name}`,
+                fix: RENAME,
+            });
+        }
+    }
+
+    const parts = await q<{ kind: string; table: string; name: string; identity: string }>(
+        `select 'trigger' as kind, c.relname as table, t.tgname as name,
+                'trigger public.' || quote_ident(c.relname) || '.' || quote_ident(t.tgname) as identity
+           from pg_trigger t join pg_class c on c.oid = t.tgrelid
+          where c.relnamespace = 'public'::regnamespace and not t.tgisinternal and (c.relname || '.' || t.tgname) = any($1)
+         union all
+         select 'policy', c.relname, p.polname, 'policy public.' || quote_ident(c.relname) || '.' || quote_ident(p.polname)
+           from pg_policy p join pg_class c on c.oid = p.polrelid
+          where c.relnamespace = 'public'::regnamespace and (c.relname || '.' || p.polname) = any($2)`,
+        [manifest.triggers.map((t) => `${t.table}.${t.name}`), manifest.policies.map((p) => `${p.table}.${p.name}`)],
+    );
+    for (const part of parts) {
+        if (!ownedIdentities.has(part.identity) && owned.has(`relation public.${part.table}`)) {
+            conflicts.push({
+                object: `${part.kind} ${part.name} on public.${part.table}`,
+                problem: "exists and is not the stack's, and the memory schema creates one of that name",
+                fix: `Drop or rename it (it was not created by the stack)`,
+            });
+        }
+    }
+
+    conflicts.push(
+        ...(await usersConflicts(client)),
+        ...(await rightsConflicts(client, options, manifest.extensions, records.length === 0)),
+    );
+    return conflicts;
+}
+
+async function usersConflicts(client: SqlClient): Promise<Conflict[]> {
+    const conflicts: Conflict[] = [];
+    const users = await client.query<{ id_type: string | null; unique_id: boolean; may_alter: boolean; owner: string }>(
+        `select (select format_type(a.atttypid, a.atttypmod) from pg_attribute a where a.attrelid = c.oid and a.attname = 'id' and not a.attisdropped) as id_type,
+                exists (select from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+                         where i.indrelid = c.oid and i.indisunique and i.indnkeyatts = 1 and i.indpred is null and a.attname = 'id') as unique_id,
+                pg_has_role(c.relowner, 'MEMBER') as may_alter, pg_get_userbyid(c.relowner) as owner
+           from pg_class c where c.oid = to_regclass('public.users') and c.relkind in ('r', 'p')`,
+    );
+    if (users.rows.length === 0) {
+        return conflicts;
+    }
+    const [{ id_type: idType, unique_id: uniqueId, may_alter: mayAlter, owner }] = users.rows;
+    if (idType !== "uuid") {
+        conflicts.push({
+            object: "table public.users",
+            problem:
+                idType === null
+                    ? "has no id column, and the memory tables reference users(id)"
+                    : `users.id is ${idType}, and the memory tables need a uuid users.id`,
+            fix: "Migrate users.id to uuid first, or deploy the memory schema into a database whose users.id is uuid",
+        });
+    } else if (!uniqueId) {
+        conflicts.push({
+            object: "table public.users",
+            problem: "users.id is neither a primary key nor unique, so foreign keys cannot reference it",
+            fix: "alter table public.users add primary key (id)",
+        });
+    }
+    const columns = await client.query<{ name: string; type: string }>(
+        `select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
+          where attrelid = 'public.users'::regclass and attname = any($1) and not attisdropped`,
+        [[...USERS_MEMORY_COLUMNS]],
+    );
+    for (const column of columns.rows) {
+        if (column.type !== MEMORY_COLUMN_TYPES[column.name]) {
+            conflicts.push({
+                object: `column public.users.${column.name} (${column.type})`,
+                problem: `the memory schema needs ${column.name} of type ${MEMORY_COLUMN_TYPES[column.name]} and would use this column as it is`,
+                fix: `Rename the application's column (alter table public.users rename column ${column.name} to ...) or change its type`,
+            });
+        }
+    }
+    if (columns.rows.length < USERS_MEMORY_COLUMNS.length && !mayAlter) {
+        conflicts.push({
+            object: "table public.users",
+            problem: `the memory columns must be added to it and the connecting role is not its owner (${owner}) or a member of that role`,
+            fix: `Connect as ${owner} (or a member of it), or add the columns ${USERS_MEMORY_COLUMNS.filter((name) => !columns.rows.some((c) => c.name === name)).join(", ")} as ${owner}`,
+        });
+    }
+    return conflicts;
+}
+
+function describeWanted(name: string, manifest: ReturnType<typeof expectedObjects>): string {
+    if (manifest.tables.includes(name)) return "a table";
+    if (manifest.views.includes(name)) return "a view";
+    return "an index";
+}
+
+function functionName(signature: string): string {
+    return signature.slice(0, signature.indexOf("("));
+}
+
+/** "50 rows", counting at most 100 000 of them. */
+async function countRows(client: SqlClient, table: string): Promise<string> {
+    const quoted = `public."${table.replace(/"/g, '""')}"`;
+    const readable = await client.query<{ ok: boolean }>("select has_table_privilege($1, 'select') as ok", [quoted]);
+    if (!readable.rows[0].ok) {
+        return "rows not readable by the connecting role";
+    }
+    const result = await client.query<{ n: string }>(`select count(*) as n from (select from ${quoted} limit 100001) t`);
+    const n = Number(result.rows[0].n);
+    return n > 100_000 ? "over 100000 rows" : `${n} row${n === 1 ? "" : "s"}`;
+}

@@ -1,0 +1,37 @@
+// `plan`: what an apply would run and every conflict that would make it refuse, decided by the same
+// rules as apply and changing nothing. On a database of releases 1 and 2 apply first records what
+// those created (legacy.ts); plan does the same inside a transaction it rolls back.
+import type { SqlClient } from "../db/client";
+import { adoptLegacy, legacyRows } from "./legacy";
+import { ensureLedger, readLedger } from "./ledger";
+import { readRecords } from "./ownership";
+import { planMigrations, type MigrationFile, type Plan } from "./plan";
+import { preflight, type Conflict } from "./preflight";
+import type { SchemaOptions } from "./render";
+import { DEFAULT_LOCK_SETTINGS, type LockSettings } from "./session";
+
+export async function previewApply(
+    client: SqlClient,
+    migrations: MigrationFile[],
+    options: { variant: string; schema: SchemaOptions; locks?: Partial<LockSettings> },
+): Promise<{ plan: Plan; conflicts: Conflict[] }> {
+    const decide = async () => {
+        const plan = planMigrations(await readLedger(client), migrations, options.variant);
+        const conflicts =
+            plan.pending.length > 0 && plan.drift.length === 0 ? await preflight(client, options.schema, await readRecords(client)) : [];
+        return { plan, conflicts };
+    };
+    const legacy = legacyRows(await readLedger(client));
+    if (legacy.length === 0) {
+        return decide();
+    }
+    await client.query("begin");
+    try {
+        await client.query(`set local lock_timeout = ${Math.round(options.locks?.timeoutMs ?? DEFAULT_LOCK_SETTINGS.timeoutMs)}`);
+        await ensureLedger(client);
+        await adoptLegacy(client, legacy, migrations);
+        return await decide();
+    } finally {
+        await client.query("rollback").catch(() => undefined);
+    }
+}

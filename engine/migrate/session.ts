@@ -1,0 +1,72 @@
+// One engine run (an apply, a rollback, a repair) on one migrating connection, with what it needs
+// around it: the lock settings, where progress lines go, and a way to open other sessions — a
+// watcher that names whoever blocks the migration, and a fresh connection to read the truth after
+// the migrating one was lost. Other sessions are opened only when needed and closed at the end.
+import type { SqlClient } from "../db/client";
+
+/** A connection the engine may close. */
+export type Connection = SqlClient & { end(): Promise<void> };
+
+export interface LockSettings {
+    /** lock_timeout of every migration and rollback statement, in ms: an application query waits at most this long behind one. */
+    timeoutMs: number;
+    /** How long to keep retrying (with backoff) before failing cleanly, in seconds; also bounds the wait for the migration lock. */
+    deadlineSeconds: number;
+}
+
+export const DEFAULT_LOCK_SETTINGS: LockSettings = { timeoutMs: 500, deadlineSeconds: 300 };
+
+export interface SessionOptions {
+    /** Default: DEFAULT_LOCK_SETTINGS. */
+    locks?: Partial<LockSettings>;
+    /** Receives one line per lock wait (who blocks, for how long). Default: none. */
+    onWait?: (line: string) => void;
+    /** Opens a new connection to the same database (never through a transaction-mode pooler). Without it, lock waits cannot name the blocker and a connection lost at COMMIT is reported as unknown. */
+    connect?: () => Promise<Connection>;
+}
+
+export class MigrationSession {
+    readonly locks: LockSettings;
+    /** The migrating connection's backend pid, once the migration lock is held. */
+    pid: number | undefined;
+    private watcher: Promise<Connection | undefined> | undefined;
+
+    constructor(
+        readonly client: SqlClient,
+        private readonly options: SessionOptions = {},
+    ) {
+        this.locks = { ...DEFAULT_LOCK_SETTINGS, ...stripUndefined(options.locks ?? {}) };
+    }
+
+    get connect(): (() => Promise<Connection>) | undefined {
+        return this.options.connect;
+    }
+
+    report(line: string): void {
+        this.options.onWait?.(line);
+    }
+
+    /** The watcher connection, opened on first use; undefined when it cannot be opened (then it is not tried again). */
+    async observer(): Promise<SqlClient | undefined> {
+        const connect = this.options.connect;
+        if (!connect) {
+            return undefined;
+        }
+        this.watcher ??= connect().catch(() => undefined);
+        return this.watcher;
+    }
+
+    async close(): Promise<void> {
+        const watcher = await this.watcher;
+        this.watcher = undefined;
+        await watcher?.end().catch(() => undefined);
+    }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+    return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
+}
+
+export function seconds(ms: number): string {
+    return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}

@@ -1,0 +1,157 @@
+// The catalog as identities: every object of the database (and every role), one round trip, named
+// the same way in every session — "table public.sessions", "function public.close_session(uuid,text)"
+// (argument types, schema-qualified outside pg_catalog), "column public.users.memory_enabled",
+// "trigger public.sessions.update_sessions_updated_at" — with, inside a transaction, whether the
+// current transaction created it (ownership.ts records those).
+import type { SqlClient } from "../db/client";
+import { LEDGER_SCHEMA, LEDGER_TABLE, OWNERSHIP_TABLE } from "./ledger";
+
+export type ObjectKind =
+    | "schema"
+    | "extension"
+    | "role"
+    | "table"
+    | "view"
+    | "materialized view"
+    | "index"
+    | "sequence"
+    | "foreign table"
+    | "type"
+    | "domain"
+    | "function"
+    | "trigger"
+    | "policy"
+    | "column"
+    | "constraint";
+
+export interface CatalogObject {
+    identity: string;
+    kind: ObjectKind;
+    /** Null for schemas, extensions and roles. */
+    schema: string | null;
+    name: string;
+    /** The table of an index, trigger, policy, column or constraint, or of a sequence a column owns. */
+    parent: string | null;
+    /** Functions: their argument types, comma separated ("" for none). */
+    arguments: string | null;
+    /** Creation order within a snapshot (the catalog's oid); null for columns, which have none. */
+    oid: number | null;
+    /** Created by the current transaction (catalog row written by it or one of its subtransactions); null: cannot tell (roles, see roles()). */
+    created: boolean | null;
+}
+
+const USER_SCHEMA = `n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and n.nspname not like 'pg\\_temp\\_%' and n.nspname not like 'pg\\_toast\\_temp\\_%'`;
+const NOT_IN_EXTENSION = (catalog: string, column: string) =>
+    `not exists (select from pg_depend d where d.classid = '${catalog}'::regclass and d.objid = ${column} and d.deptype = 'e')`;
+// The engine's own bookkeeping (the ledger and the ownership table) is neither recorded nor dropped by rollback.sql's loop.
+const BOOKKEEPING = "b.oids";
+
+/** SQL: the argument types of function `p`, as its identity names them ("uuid,text", "public.vector,int4,uuid"). */
+export const FUNCTION_ARGUMENTS = `coalesce((select string_agg(case when tn.nspname = 'pg_catalog' then quote_ident(t.typname)
+                                          else quote_ident(tn.nspname) || '.' || quote_ident(t.typname) end, ',' order by a.n)
+                     from unnest(p.proargtypes::oid[]) with ordinality a(type, n)
+                     join pg_type t on t.oid = a.type join pg_namespace tn on tn.oid = t.typnamespace), '')`;
+
+// Whether the catalog row with this xmin was written by the current transaction or one of its
+// subtransactions: age() counts from our own xid, so our xids (and those of transactions that began
+// after ours) are not older than it; of those, the ones still in progress are ours, as another
+// session's uncommitted rows are invisible to us.
+const CREATED = (xmin: string) => `case when pg_current_xact_id_if_assigned() is not null and age(${xmin}) <= 0
+        then pg_xact_status((pg_current_xact_id_if_assigned()::text::bigint - age(${xmin}))::text::xid8) = 'in progress'
+        else false end`;
+
+// One round trip.
+const SNAPSHOT = `
+with bookkeeping as materialized (
+    select coalesce(array_agg(oid), '{}') as oids from pg_class
+     where oid in (to_regclass('${LEDGER_TABLE}'), to_regclass('${OWNERSHIP_TABLE}'))
+), objects as (
+    select 'schema' as kind, null::name as schema, n.nspname as name, null::name as parent, null::text as arguments,
+           n.oid, n.xmin
+      from pg_namespace n where ${USER_SCHEMA} and n.nspname <> '${LEDGER_SCHEMA}'
+    union all
+    select 'extension', null, e.extname, null, null, e.oid, e.xmin from pg_extension e where e.extname <> 'plpgsql'
+    union all
+    select case c.relkind when 'r' then 'table' when 'p' then 'table' when 'v' then 'view' when 'm' then 'materialized view'
+                          when 'i' then 'index' when 'I' then 'index' when 'S' then 'sequence' when 'f' then 'foreign table' else 'type' end,
+           n.nspname, c.relname,
+           coalesce((select t.relname from pg_index x join pg_class t on t.oid = x.indrelid where x.indexrelid = c.oid),
+                    (select t.relname from pg_depend d join pg_class t on t.oid = d.refobjid
+                      where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.refclassid = 'pg_class'::regclass
+                        and d.deptype in ('a', 'i') and c.relkind = 'S')),
+           null, c.oid, c.xmin
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace cross join bookkeeping b
+     where c.relkind in ('r', 'p', 'v', 'm', 'i', 'I', 'S', 'f', 'c') and ${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_class", "c.oid")}
+       and c.oid <> all(${BOOKKEEPING})
+       and not exists (select from pg_index x where x.indexrelid = c.oid and x.indrelid = any(${BOOKKEEPING}))
+    union all
+    select 'function', n.nspname, p.proname, null, ${FUNCTION_ARGUMENTS}, p.oid, p.xmin
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+     where ${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_proc", "p.oid")}
+    union all
+    select case t.typtype when 'd' then 'domain' else 'type' end, n.nspname, t.typname, null, null, t.oid, t.xmin
+      from pg_type t join pg_namespace n on n.oid = t.typnamespace
+     where t.typtype in ('e', 'r', 'd') and ${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_type", "t.oid")}
+    union all
+    select 'trigger', n.nspname, g.tgname, c.relname, null, g.oid, g.xmin
+      from pg_trigger g join pg_class c on c.oid = g.tgrelid join pg_namespace n on n.oid = c.relnamespace
+     where not g.tgisinternal and ${USER_SCHEMA}
+    union all
+    select 'policy', n.nspname, o.polname, c.relname, null, o.oid, o.xmin
+      from pg_policy o join pg_class c on c.oid = o.polrelid join pg_namespace n on n.oid = c.relnamespace
+     where ${USER_SCHEMA}
+    union all
+    select 'column', n.nspname, a.attname, c.relname, null, null, a.xmin
+      from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace cross join bookkeeping b
+     where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p') and ${USER_SCHEMA}
+       and ${NOT_IN_EXTENSION("pg_class", "c.oid")} and c.oid <> all(${BOOKKEEPING})
+    union all
+    -- not-null constraints (PostgreSQL 18 stores them) are a column's property: they go with it
+    select 'constraint', n.nspname, k.conname, c.relname, null, k.oid, k.xmin
+      from pg_constraint k join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace cross join bookkeeping b
+     where k.contype <> 'n' and c.relkind in ('r', 'p') and ${USER_SCHEMA}
+       and ${NOT_IN_EXTENSION("pg_class", "c.oid")} and c.oid <> all(${BOOKKEEPING})
+)
+select o.kind, o.schema, o.name, o.parent, o.arguments, o.oid::bigint as oid,
+       o.kind || ' ' || concat_ws('.', quote_ident(o.schema), case when o.kind in ('trigger', 'policy', 'column', 'constraint') then quote_ident(o.parent) end,
+                                    quote_ident(o.name))
+           || coalesce('(' || o.arguments || ')', '') as identity,
+       ${CREATED("o.xmin")} as created
+  from objects o`;
+
+/** Every object of the database (and every role) as identities; `created` is only meaningful inside a transaction. */
+export async function snapshot(client: SqlClient): Promise<Map<string, CatalogObject>> {
+    const result = await client.query<Omit<CatalogObject, "oid"> & { oid: string | null }>(SNAPSHOT);
+    const objects = new Map<string, CatalogObject>();
+    for (const row of result.rows) {
+        objects.set(row.identity, { ...row, oid: row.oid === null ? null : Number(row.oid) });
+    }
+    for (const role of await roles(client)) {
+        objects.set(role.identity, role);
+    }
+    return objects;
+}
+
+// Roles belong to the whole server. Their catalog (pg_authid) shows xmin to superusers only; others
+// see pg_roles and cannot tell a role this transaction created from one another session created
+// meanwhile (created: null), which recordCreated then asks a second session about.
+async function roles(client: SqlClient): Promise<CatalogObject[]> {
+    const readable = await client.query<{ readable: boolean }>("select has_table_privilege('pg_catalog.pg_authid', 'select') as readable");
+    const source = readable.rows[0].readable ? "pg_authid" : "pg_roles";
+    const created = readable.rows[0].readable ? CREATED("r.xmin") : "null::boolean";
+    const result = await client.query<{ identity: string; name: string; oid: string; created: boolean | null }>(
+        `select 'role ' || quote_ident(r.rolname) as identity, r.rolname as name, r.oid::bigint as oid, ${created} as created
+           from ${source} r
+          where r.rolname not like 'pg\\_%'`,
+    );
+    return result.rows.map((row) => ({
+        identity: row.identity,
+        kind: "role",
+        schema: null,
+        name: row.name,
+        parent: null,
+        arguments: null,
+        oid: Number(row.oid),
+        created: row.created,
+    }));
+}

@@ -1,0 +1,92 @@
+// The preflight's other checks, through the CLI: what used to stop an apply half way is refused before
+// any change, every conflict in one message — a reserved or clashing role name, vector without
+// pgvector on the server, a connecting role that does not own users or may not create in public.
+import { afterAll, describe, expect, it } from "vitest";
+import { formatConflicts, preflight } from "../../engine/migrate/preflight";
+import { DEFAULT_OPTIONS } from "../support/apply-sql";
+import { cli } from "../support/cli";
+import { dropRoles, freshDatabase, sharedServer, withClient, type TestDatabase } from "../support/database";
+import { databaseFingerprint } from "../support/database-fingerprint";
+
+const databases: TestDatabase[] = [];
+const roles: string[] = [];
+
+afterAll(async () => {
+    await Promise.all(databases.map((db) => db.drop()));
+    await dropRoles(sharedServer(), roles);
+});
+
+async function database(prefix: string): Promise<TestDatabase> {
+    const db = await freshDatabase(prefix);
+    databases.push(db);
+    return db;
+}
+
+describe("the preflight", () => {
+    it("lists a reserved role name and a missing pgvector in one refusal, changing nothing", async () => {
+        const db = await database("preflight_roles");
+        const client = await db.connect();
+        const before = await databaseFingerprint(client);
+        const args = ["--vector", "--dimensions", "3", "--app-role", "pg_agents", "--admin-role", `${db.name}_admin`];
+
+        const plan = await cli(["plan", ...args], { DATABASE_URL: db.url });
+        const apply = await cli(["apply", ...args], { DATABASE_URL: db.url });
+
+        expect(plan.code).toBe(1);
+        expect(apply.code).toBe(1);
+        for (const output of [plan.stdout, apply.stderr]) {
+            expect(output).toContain(
+                "- role pg_agents (appRole): names starting with pg_ are reserved by PostgreSQL. Choose another appRole",
+            );
+            expect(output).toContain("- extension vector: is not available on this server. Use a server with pgvector");
+        }
+        expect(apply.stderr).toContain("refusing to apply the memory schema: 2 conflicts found before any change; nothing was changed.");
+        expect(await databaseFingerprint(client)).toEqual(before);
+    });
+
+    it("names a role that is the connecting user: the CLI refuses the flag before connecting, the engine's preflight lists it", async () => {
+        const db = await database("preflight_owner");
+        const client = await db.connect();
+        const deployer = `${db.name}_deployer`;
+        roles.push(deployer);
+        await client.query(`create role ${deployer} login superuser password 'deployer-password'`);
+        const url = db.url.replace(`${db.server.user}:${encodeURIComponent(db.server.password)}@`, `${deployer}:deployer-password@`);
+
+        const apply = await cli(["apply", "--admin-role", deployer], { DATABASE_URL: url });
+        expect(apply.code).toBe(2);
+        expect(apply.stderr).toContain(`--admin-role "${deployer}": must differ from the owner user (${deployer})`);
+
+        const asDeployer = await withClient({ ...db.config, user: deployer, password: "deployer-password" }, (session) =>
+            preflight(session, { ...DEFAULT_OPTIONS, appRole: `${db.name}_app`, adminRole: deployer }, []),
+        );
+        expect(formatConflicts(asDeployer)).toContain(
+            `- role ${deployer} (adminRole): is the connecting user, which owns the memory tables: row level security would not apply to it.`,
+        );
+    });
+
+    it("refuses a connecting role that does not own users, and one that may not create in public, before any change", async () => {
+        const db = await database("preflight_rights");
+        const migrator = `${db.name}_migrator`;
+        roles.push(migrator, `${db.name}_app`, `${db.name}_admin`);
+        const owner = await db.connect();
+        await owner.query(`create table public.users (id uuid primary key, email text);
+            create role ${migrator} login password 'migrator-password' createrole; grant create on database "${db.name}" to ${migrator}`);
+        const before = await databaseFingerprint(owner);
+        const url = db.url.replace(`${db.server.user}:${encodeURIComponent(db.server.password)}@`, `${migrator}:migrator-password@`);
+        const flags = ["--app-role", `${db.name}_app`, "--admin-role", `${db.name}_admin`];
+
+        const apply = await cli(["apply", ...flags], { DATABASE_URL: url });
+
+        expect(apply.code).toBe(1);
+        expect(apply.stderr).toContain(`- schema public: the connecting role ${migrator} may not create objects in it.`);
+        expect(apply.stderr).toContain(
+            `- table public.users: the memory columns must be added to it and the connecting role is not its owner (${db.server.user}) or a member of that role.`,
+        );
+        expect(await databaseFingerprint(owner)).toEqual(before);
+
+        await owner.query(`grant create on schema public to ${migrator}; alter table public.users owner to ${migrator}`);
+        const granted = await cli(["apply", ...flags], { DATABASE_URL: url });
+        expect(granted.code, granted.stderr).toBe(0);
+        await owner.query(`drop owned by ${migrator}`);
+    });
+});
