@@ -35,6 +35,13 @@ drop function if exists public.close_session;
 drop function if exists public.calculate_execution_duration;
 drop function if exists public.update_updated_at_column;
 
+-- What a switch to vector that never finished leaves (0015_vector_expand; its twin columns and
+-- triggers went with the tables). Before the owned extensions: vector_switch_value returns vector.
+drop function if exists memory_stack.vector_switch_sync_goal_vector();
+drop function if exists memory_stack.vector_switch_sync_belief_vector();
+drop function if exists memory_stack.vector_switch_value(jsonb, text, uuid);
+drop function if exists memory_stack.vector_switch_problem(jsonb);
+
 do $$
 declare
     owned record;

@@ -1,6 +1,7 @@
 // Applies the pending migrations: under the advisory lock, each migration and its ledger row in one
 // transaction. A failure rolls that migration back whole and names the file, statement and SQLSTATE;
-// the migrations before it stay applied and recorded, so the next run resumes from there.
+// the migrations before it stay applied and recorded, so the next run resumes from there. A migration
+// that declares steps (steps.ts) runs step by step instead (step-runner.ts) and resumes at its step.
 import { performance } from "node:perf_hooks";
 import { parseSqlFile, runStatements } from "./execute";
 import { lineAt, type Statement } from "./statements";
@@ -8,6 +9,10 @@ import { ensureLedger, readLedger, recordMigration, type SqlClient } from "./led
 import { DEFAULT_LOCK_TIMEOUT_MS, withMigrationLock } from "./lock";
 import { planMigrations, SchemaRefusedError, type MigrationFile } from "./plan";
 import { repairUnderLock } from "./repair";
+import { isRetired } from "./retired";
+import { readStepLedger } from "./step-ledger";
+import { applySteps, type StepOptions } from "./step-runner";
+import { declaredSteps } from "./steps";
 
 export interface MigrationProgress {
     name: string;
@@ -26,6 +31,8 @@ export interface ApplyOptions {
     onProgress?: (progress: MigrationProgress) => void;
     /** How long to wait for a concurrent apply or rollback to release the lock. Default: 600 000 ms. */
     lockTimeoutMs?: number;
+    /** For migrations that declare steps: lock timeout and deadline, index memory bound, step progress. */
+    steps?: StepOptions;
 }
 
 export interface ApplyResult {
@@ -41,27 +48,36 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
     // Parse every file first: a malformed one fails before the lock is taken or anything runs.
     const parsed = new Map(
         await Promise.all(
-            migrations.map(async (migration) => [migration.name, await parseSqlFile(migration.name, migration.sql)] as const),
+            migrations.map(async (migration) => {
+                const statements = await parseSqlFile(migration.name, migration.sql);
+                return [migration.name, { statements, steps: declaredSteps(migration.name, migration.sql, statements) }] as const;
+            }),
         ),
     );
     return withMigrationLock(client, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, async () => {
         // Planned under the lock: a concurrent apply that finished while we waited is in the ledger now.
-        const plan = planMigrations(await readLedger(client), migrations, options.variant);
+        const ledger = await readLedger(client);
+        const stepLedger = await readStepLedger(client);
+        const plan = planMigrations(ledger, migrations, options.variant, stepLedger);
         if (plan.drift.length > 0) {
             throw new SchemaRefusedError(plan.drift);
         }
         const applied: ApplyResult["applied"] = [];
         for (const [position, migration] of plan.pending.entries()) {
-            const durationMs = await applyOne(client, migration, parsed.get(migration.name)!, options.variant);
+            const { statements, steps } = parsed.get(migration.name)!;
+            const durationMs = steps
+                ? await applySteps(client, migration, steps, options.variant, stepLedger, options.steps)
+                : await applyOne(client, migration, statements, options.variant);
             applied.push({ name: migration.name, durationMs });
             options.onProgress?.({ name: migration.name, durationMs, index: position + 1, total: plan.pending.length });
         }
         if (options.repair !== undefined) {
             await repairUnderLock(client, migrations, options.repair);
         }
+        const inLedger = new Set(ledger.map((row) => row.name));
         return {
             applied,
-            appliedMigrations: migrations.map((migration) => migration.name),
+            appliedMigrations: migrations.filter((migration) => !isRetired(migration.name) || inLedger.has(migration.name)).map((m) => m.name),
             version: migrations.at(-1)?.name,
         };
     });

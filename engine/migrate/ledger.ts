@@ -31,6 +31,7 @@ const CREATE_LEDGER = [
 /** Removes the ledger; run inside the rollback's transaction. The schema goes too once nothing else is in it. */
 export const DROP_LEDGER_SQL = `
     drop table if exists ${LEDGER_TABLE};
+    drop table if exists ${LEDGER_SCHEMA}.migration_steps; -- steps of an unfinished migration (step-ledger.ts)
     do $$ begin
         drop schema if exists ${LEDGER_SCHEMA};
     exception when dependent_objects_still_exist then

@@ -19,6 +19,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { SQL_DIR } from "../paths";
+import { isRetired } from "./retired";
 
 export interface SchemaOptions {
     /** Embeddings as vector(N) with an ANN index (renders the `requires: vector` files). */
@@ -90,9 +91,14 @@ export function renderRollback(options: SchemaOptions): string {
     return substitute({ name, text: readFileSync(path.join(SQL_DIR, name), "utf8") }, placeholderValues(options), true);
 }
 
-/** One checksum for a rendered set: changes when any file, its rendering or the set changes. */
+/** One checksum for a rendered set: changes when any file, its rendering or the set changes. Retired files do not count (retired.ts). */
 export function schemaChecksum(migrations: Migration[]): string {
-    return sha256(migrations.map((m) => `${m.name} ${m.checksum}\n`).join(""));
+    return sha256(
+        migrations
+            .filter((m) => !isRetired(m.name))
+            .map((m) => `${m.name} ${m.checksum}\n`)
+            .join(""),
+    );
 }
 
 /** The `-- requires: a, b` lines of the header (the leading comment block). */

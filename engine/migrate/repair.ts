@@ -13,6 +13,8 @@ import { DEFAULT_LOCK_TIMEOUT_MS, withMigrationLock } from "./lock";
 import { parseSqlFile, runStatements } from "./execute";
 import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
+import { rerunSteps } from "./step-runner";
+import { declaredSteps } from "./steps";
 
 /** Every object the schema creates, as "<kind> <name>": "index idx_sessions_status", "trigger sessions.update_sessions_updated_at", "function public.f(a uuid)". */
 export function schemaObjects(options: SchemaOptions): string[] {
@@ -132,6 +134,11 @@ export async function repairUnderLock(
     const rerun = migrations.filter((migration) => needed.has(migration));
     for (const migration of rerun) {
         const statements = await parseSqlFile(migration.name, migration.sql);
+        const steps = declaredSteps(migration.name, migration.sql, statements);
+        if (steps) {
+            await rerunSteps(client, migration, steps); // its steps are safe to run again (docs/migrations.md)
+            continue;
+        }
         await withTransaction(client, () =>
             runStatements(
                 client,

@@ -1,0 +1,360 @@
+// Runs a migration that declares steps (steps.ts), resuming from what the step ledger (step-ledger.ts)
+// says is done. Every statement that can make the application wait runs under a short lock_timeout
+// and is retried with backoff until a deadline, so DDL never queues for long in front of the
+// application's queries: a transactional step is retried whole, a batch one batch at a time.
+// A `no transaction` step waits for locks up to the deadline instead: create index concurrently
+// takes a lock no application statement conflicts with, and it must wait for older transactions.
+import { performance } from "node:perf_hooks";
+import type { SqlClient } from "../db/client";
+import { runStatement } from "./execute";
+import { dropInvalidLeftover, indexTarget, isSharedMemoryShortage, sizeMaintenanceWorkMem, type MemoryPlan } from "./index-build";
+import { ensureLedger } from "./ledger";
+import type { MigrationFile } from "./plan";
+import { ensureStepLedger, finishMigration, recordStep, type StepRow } from "./step-ledger";
+import { parameters, type Step, type StepKind } from "./steps";
+import type { Statement } from "./statements";
+
+export const DEFAULT_STEP_LOCK_TIMEOUT_MS = 500;
+export const DEFAULT_STEP_LOCK_DEADLINE_MS = 300_000;
+export const DEFAULT_MAINTENANCE_WORK_MEM_MB = 1024;
+
+export interface StepOptions {
+    /** lock_timeout of every statement of a transactional step and of every batch. Default: 500 ms. */
+    lockTimeoutMs?: number;
+    /** How long a step keeps retrying after lock timeouts (and a `no transaction` step waits for a lock). Default: 300 000 ms. */
+    lockDeadlineMs?: number;
+    /** Upper bound of maintenance_work_mem for an index build (config migration.maintenanceWorkMemMb). Default: 1024. */
+    maintenanceWorkMemMb?: number;
+    /** Progress: steps done, rows done of a batched step, lock waits, index memory. */
+    onEvent?: (event: StepEvent) => void;
+}
+
+interface Where {
+    migration: string;
+    step: string;
+}
+
+export type StepEvent =
+    | (Where & { type: "step"; kind: StepKind; index: number; total: number; durationMs: number; outcome: "done" | "nothing to do" | "done before" })
+    | (Where & { type: "rows"; done: number; total: number | undefined })
+    | (Where & { type: "lock wait"; attempt: number; lockTimeoutMs: number; retryInMs: number; oldestTransactions: string })
+    | (Where & { type: "index memory"; index: string } & MemoryPlan)
+    | (Where & { type: "invalid index dropped"; index: string })
+    | (Where & { type: "serial index build"; index: string; reason: string });
+
+interface Run {
+    client: SqlClient;
+    migration: MigrationFile;
+    steps: readonly Step[];
+    variant: string;
+    /** False for a re-run (repair): the ledger is not written. */
+    ledger: boolean;
+    lockTimeoutMs: number;
+    lockDeadlineMs: number;
+    maintenanceWorkMemMb: number;
+    emit(event: StepEvent): void;
+}
+
+/** Applies the steps the ledger does not list as done, in order; the migration is recorded with its last step. Returns the ms this run spent. */
+export async function applySteps(
+    client: SqlClient,
+    migration: MigrationFile,
+    steps: Step[],
+    variant: string,
+    done: readonly StepRow[],
+    options: StepOptions = {},
+): Promise<number> {
+    const rows = new Map(done.filter((row) => row.migration === migration.name && row.checksum === migration.checksum).map((row) => [row.step, row]));
+    return runSteps(runFor(client, migration, steps, variant, true, options), rows);
+}
+
+/** Runs every step of an applied migration again, without the ledger: repair re-creating what is missing, and the SQL tests. */
+export async function rerunSteps(client: SqlClient, migration: MigrationFile, steps: Step[], options: StepOptions = {}): Promise<void> {
+    await runSteps(runFor(client, migration, steps, "", false, options), new Map());
+}
+
+function runFor(client: SqlClient, migration: MigrationFile, steps: Step[], variant: string, ledger: boolean, options: StepOptions): Run {
+    return {
+        client,
+        migration,
+        steps,
+        variant,
+        ledger,
+        lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_STEP_LOCK_TIMEOUT_MS,
+        lockDeadlineMs: options.lockDeadlineMs ?? DEFAULT_STEP_LOCK_DEADLINE_MS,
+        maintenanceWorkMemMb: options.maintenanceWorkMemMb ?? DEFAULT_MAINTENANCE_WORK_MEM_MB,
+        emit: options.onEvent ?? (() => undefined),
+    };
+}
+
+async function runSteps(run: Run, done: Map<string, StepRow>): Promise<number> {
+    const { steps } = run;
+    const started = performance.now();
+    // A killed apply leaves its backend running the statement it sent; checking the socket every second
+    // ends it (and frees the migration lock) soon after, instead of when the statement is done.
+    await withSessionSettings(run.client, { client_connection_check_interval: "1000" }, async () => {
+        for (const [index, step] of steps.entries()) {
+            const stepStarted = performance.now();
+            const row = done.get(step.name);
+            const where = { migration: run.migration.name, step: step.name };
+            let outcome: "done" | "nothing to do" | "done before" = "done before";
+            if (!row?.finished) {
+                const last = index === steps.length - 1;
+                outcome =
+                    step.kind === "transaction"
+                        ? await transactionStep(run, step, last)
+                        : step.kind === "batched"
+                          ? await batchedStep(run, step, last, row)
+                          : await looseStep(run, step, last);
+            }
+            const durationMs = performance.now() - stepStarted;
+            run.emit({ type: "step", ...where, kind: step.kind, index: index + 1, total: steps.length, durationMs, outcome });
+        }
+    });
+    return performance.now() - started;
+}
+
+async function transactionStep(run: Run, step: Step, last: boolean): Promise<"done"> {
+    const started = performance.now();
+    await retryingTransaction(run, step, async () => {
+        for (const statement of step.statements) {
+            await run1(run, step, statement);
+        }
+        await markDone(run, step, last, performance.now() - started, 0);
+    });
+    return "done";
+}
+
+async function looseStep(run: Run, step: Step, last: boolean): Promise<"done" | "nothing to do"> {
+    const started = performance.now();
+    const todo = await withSessionSettings(run.client, { lock_timeout: `${run.lockDeadlineMs}ms` }, async () => {
+        if (step.guard && guardSays(step, (await run1(run, step, step.guard)).rows) === 0) {
+            return false;
+        }
+        for (const statement of step.statements) {
+            await looseStatement(run, step, statement);
+        }
+        return true;
+    });
+    await retryingTransaction(run, step, () => markDone(run, step, last, performance.now() - started, 0));
+    return todo ? "done" : "nothing to do";
+}
+
+async function looseStatement(run: Run, step: Step, statement: Statement): Promise<void> {
+    const target = indexTarget(statement);
+    if (target === undefined) {
+        await run1(run, step, statement);
+        return;
+    }
+    const where = { migration: run.migration.name, step: step.name };
+    const index = target.name ?? "the index";
+    await withSessionSettings(run.client, { maintenance_work_mem: undefined, max_parallel_maintenance_workers: undefined }, async () => {
+        const dropped = await dropInvalidLeftover(run.client, target);
+        if (dropped) run.emit({ type: "invalid index dropped", ...where, index: dropped });
+        const memory = await sizeMaintenanceWorkMem(run.client, target, run.maintenanceWorkMemMb);
+        if (memory) run.emit({ type: "index memory", ...where, index, ...memory });
+        try {
+            await run1(run, step, statement);
+        } catch (error) {
+            if (!isSharedMemoryShortage(error)) throw error;
+            run.emit({ type: "serial index build", ...where, index, reason: (error as Error).message.split("\n")[0] });
+            await dropInvalidLeftover(run.client, target);
+            await run.client.query("select set_config('max_parallel_maintenance_workers', '0', false)");
+            await run1(run, step, statement);
+        }
+    });
+}
+
+async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | undefined): Promise<"done" | "nothing to do"> {
+    const where = { migration: run.migration.name, step: step.name };
+    const [batch] = step.statements;
+    const usesKey = parameters(batch).includes(1);
+    let total: number | undefined;
+    if (step.guard) {
+        total = await withSessionSettings(run.client, { lock_timeout: `${run.lockDeadlineMs}ms` }, async () =>
+            guardSays(step, (await run1(run, step, step.guard!)).rows),
+        );
+        if (total === 0) {
+            await retryingTransaction(run, step, () => markDone(run, step, last, 0, row?.rowsDone ?? 0));
+            return "nothing to do";
+        }
+    }
+    let key = row?.cursor ?? null;
+    let done = row?.rowsDone ?? 0;
+    for (;;) {
+        const started = performance.now();
+        const result = await retryingTransaction(run, step, async () => {
+            const { rows, fields } = await run1(run, step, batch, usesKey ? [key] : undefined);
+            const next = rows.length === 0 ? key : keyText(step, rows[rows.length - 1][fields[0].name]);
+            const rowsDone = done + rows.length;
+            if (rows.length === 0) {
+                await markDone(run, step, last, performance.now() - started, rowsDone);
+            } else if (run.ledger) {
+                await ensureLedgers(run);
+                await recordStep(run.client, {
+                    ...ledgerKey(run, step),
+                    rowsDone,
+                    cursor: next,
+                    finished: false,
+                    durationMs: performance.now() - started,
+                });
+            }
+            return { handled: rows.length, next, rowsDone };
+        });
+        if (result.handled === 0) {
+            return "done";
+        }
+        key = result.next;
+        done = result.rowsDone;
+        run.emit({ type: "rows", ...where, done, total });
+    }
+}
+
+/** Records the step as done, or the whole migration when it is the last step, inside the caller's transaction. */
+async function markDone(run: Run, step: Step, last: boolean, durationMs: number, rowsDone: number): Promise<void> {
+    if (!run.ledger) return;
+    await ensureLedgers(run);
+    if (last) {
+        await finishMigration(run.client, run.migration, run.variant, durationMs);
+    } else {
+        await recordStep(run.client, { ...ledgerKey(run, step), rowsDone, cursor: null, finished: true, durationMs });
+    }
+}
+
+function ledgerKey(run: Run, step: Step) {
+    return { migration: run.migration.name, step: step.name, checksum: run.migration.checksum, variant: run.variant };
+}
+
+async function ensureLedgers(run: Run): Promise<void> {
+    await ensureLedger(run.client);
+    await ensureStepLedger(run.client);
+}
+
+/** begin; lock_timeout; work; commit — retried whole with backoff while it fails on lock_timeout, up to the deadline. */
+async function retryingTransaction<T>(run: Run, step: Step, work: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const { client, migration } = run;
+    for (let attempt = 1; ; attempt++) {
+        await client.query("begin");
+        try {
+            await client.query("select set_config('lock_timeout', $1, true)", [`${run.lockTimeoutMs}ms`]);
+            const result = await work();
+            // Deferred constraints fail at commit; that is still this step's failure.
+            await runStatement(client, migration.name, migration.sql, { text: "commit", line: step.line, offset: 0 }, outcome(run, step));
+            return result;
+        } catch (error) {
+            await client.query("rollback").catch(() => undefined);
+            const retryInMs = Math.round(Math.min(100 * 2 ** (attempt - 1), 5_000) * (0.5 + Math.random() / 2));
+            if (!isLockTimeout(error)) {
+                throw error;
+            }
+            if (Date.now() - started + retryInMs > run.lockDeadlineMs) {
+                throw new Error(
+                    `${migration.name} step ${step.name}: gave up after ${attempt} lock timeouts (lock_timeout ${run.lockTimeoutMs} ms each) ` +
+                        `over ${Math.round((Date.now() - started) / 1000)} s, the deadline; the longest open transactions: ${(await oldestTransactions(client)) || "none now"}. ` +
+                        "Let those transactions finish (or end them) and apply again; the application never waited longer than one lock_timeout.\n" +
+                        (error as Error).message,
+                    { cause: error },
+                );
+            }
+            run.emit({
+                type: "lock wait",
+                migration: migration.name,
+                step: step.name,
+                attempt,
+                lockTimeoutMs: run.lockTimeoutMs,
+                retryInMs,
+                oldestTransactions: await oldestTransactions(client),
+            });
+            await new Promise((resolve) => setTimeout(resolve, retryInMs));
+        }
+    }
+}
+
+function run1(run: Run, step: Step, statement: Statement, values?: unknown[]) {
+    return runStatement(run.client, run.migration.name, run.migration.sql, statement, outcome(run, step), values);
+}
+
+function outcome(run: Run, step: Step): string {
+    const name = `${run.migration.name} step ${step.name}`;
+    if (!run.ledger) {
+        return `${name} was re-run to re-create missing objects and stopped; its statements are safe to run again.`;
+    }
+    const first = step === run.steps[0];
+    const kept = first ? `nothing else of ${run.migration.name} was applied` : "the steps before it stay done (memory_stack.migration_steps)";
+    const stopped = {
+        transaction: `${name} was rolled back; ${kept}.`,
+        batched: `${name} rolled back its last batch only: the batches before it stay done, and ${first ? "no other step ran" : "so do the steps before it"}.`,
+        "no transaction": `${name} stopped (its statements are safe to run again); ${kept}.`,
+    }[step.kind];
+    return `${stopped} Fix the cause and apply again to resume.`;
+}
+
+function isLockTimeout(error: unknown): boolean {
+    const { sqlState, code } = error as { sqlState?: string; code?: string };
+    return (sqlState ?? code) === "55P03";
+}
+
+/** The guard's one value as a number: 0 for false or null. */
+function guardSays(step: Step, rows: Record<string, unknown>[]): number {
+    const value = rows.length === 0 ? null : Object.values(rows[0])[0];
+    const number = value === null || value === undefined ? 0 : Number(value);
+    if (!Number.isFinite(number)) {
+        throw new Error(
+            `step ${step.name} (line ${step.line}): its leading select returned ${JSON.stringify(value)}; it must return a number (rows to do) or a boolean`,
+        );
+    }
+    return number;
+}
+
+function keyText(step: Step, value: unknown): string {
+    if (typeof value === "string" || typeof value === "number" || typeof value === "bigint") {
+        return String(value);
+    }
+    throw new Error(
+        `batched step ${step.name} (line ${step.line}): the batch's first column must be the key it handled (uuid, integer or text; cast with ::text), not ${JSON.stringify(value)}`,
+    );
+}
+
+async function oldestTransactions(client: SqlClient): Promise<string> {
+    const result = await client.query<{ pid: number; application_name: string; state: string; seconds: number }>(
+        `select pid, application_name, state, round(extract(epoch from now() - xact_start))::int as seconds from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null order by xact_start limit 3`,
+    );
+    return result.rows.map((row) => `pid ${row.pid} (${row.application_name || "no application_name"}, ${row.state}, open ${row.seconds} s)`).join(", ");
+}
+
+/**
+ * Sets session settings for `work` and restores them afterwards. `undefined` only saves and restores
+ * (work changes it). A value the server refuses as invalid (client_connection_check_interval on a
+ * platform that cannot check sockets) leaves the setting as it was: each is an improvement, not a
+ * requirement. When work fails, restoring is best-effort: the caller must see work's error.
+ */
+async function withSessionSettings<T>(client: SqlClient, settings: Record<string, string | undefined>, work: () => Promise<T>): Promise<T> {
+    const saved = await client.query<{ name: string; value: string | null }>(
+        "select name, current_setting(name, true) as value from unnest($1::text[]) as name",
+        [Object.keys(settings)],
+    );
+    const known = saved.rows.filter((row) => row.value !== null);
+    for (const { name } of known) {
+        const value = settings[name];
+        if (value !== undefined) {
+            await client.query("select set_config($1, $2, false)", [name, value]).catch((error: unknown) => {
+                if ((error as { code?: string }).code !== "22023") throw error;
+            });
+        }
+    }
+    let failed = false;
+    try {
+        return await work();
+    } catch (error) {
+        failed = true;
+        throw error;
+    } finally {
+        for (const { name, value } of known) {
+            await client.query("select set_config($1, $2, false)", [name, value]).catch((error: unknown) => {
+                if (!failed) throw error;
+            });
+        }
+    }
+}
