@@ -130,7 +130,7 @@ security definer
 set search_path = ''
 as $$
 begin
-    if tg_op = 'INSERT' or new.goal_vector is distinct from old.goal_vector then
+    if tg_op <> 'UPDATE' or new.goal_vector is distinct from old.goal_vector then
         new.goal_vector_new := memory_stack.vector_switch_value(new.goal_vector, 'public.goal_assessments', new.id);
     elsif old.goal_vector_new is null and new.goal_vector_new is not null then
         new.updated_at := old.updated_at;
@@ -147,7 +147,7 @@ security definer
 set search_path = ''
 as $$
 begin
-    if tg_op = 'INSERT' or new.belief_vector is distinct from old.belief_vector then
+    if tg_op <> 'UPDATE' or new.belief_vector is distinct from old.belief_vector then
         new.belief_vector_new := memory_stack.vector_switch_value(new.belief_vector, 'public.belief_graphs', new.id);
     elsif old.belief_vector_new is null and new.belief_vector_new is not null then
         new.updated_at := old.updated_at;
