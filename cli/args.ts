@@ -7,7 +7,7 @@ import type { SchemaOptions } from "../engine/migrate/render";
 
 export const USAGE =
     "usage: memory-stack <plan|apply|status|rollback|verify> [--url URL] [--vector] [--dimensions N] [--index hnsw|ivfflat] " +
-    "[--no-rls] [--app-role NAME] [--admin-role NAME] [--allow-data-loss] [--json]";
+    "[--no-rls] [--app-role NAME] [--admin-role NAME] [--maintenance-work-mem MB] [--allow-data-loss] [--json]";
 
 export const HELP = `${USAGE}
 
@@ -30,12 +30,16 @@ options
   --no-rls              no row level security
   --app-role NAME       the RLS-subject role; default: memory_app
   --admin-role NAME     the role that sees every row; default: memory_admin
+  --maintenance-work-mem MB
+                        apply: upper bound of maintenance_work_mem for an index a migration builds
+                        (sized for the build below it); default: 1024
   --allow-data-loss     rollback: drop memory tables even when they hold rows
   --json                print the result as JSON on stdout
   -h, --help            this text
 
 exit codes: 0 done, 1 a check failed or the command refused, 2 bad usage.
-Progress goes to stderr, one line per migration with its time; passwords are never printed.`;
+Progress goes to stderr: one line per migration with its time, the steps of a migration that runs
+in steps (rows done of a batched one), and the server's notices; passwords are never printed.`;
 
 export interface CliArgs {
     command: string;
@@ -44,6 +48,8 @@ export interface CliArgs {
     target: string;
     schema: SchemaOptions;
     allowDataLoss: boolean;
+    /** apply: upper bound of maintenance_work_mem (MB) for an index build. */
+    maintenanceWorkMemMb: number;
     json: boolean;
 }
 
@@ -79,6 +85,9 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv, commands: r
     if (values["allow-data-loss"] && command !== "rollback") {
         throw new UsageError("--allow-data-loss only applies to rollback");
     }
+    if (values["maintenance-work-mem"] !== undefined && command !== "apply") {
+        throw new UsageError("--maintenance-work-mem only applies to apply");
+    }
     const url = values.url ?? env.DATABASE_URL;
     if (url === undefined || url.trim() === "") {
         throw new UsageError("no database: pass --url postgresql://user:password@host:5432/database or set DATABASE_URL");
@@ -87,7 +96,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv, commands: r
         command,
         connection: parseDatabaseUrl(url),
         target: redactUrl(url),
-        schema: schemaOptions(values),
+        ...stackOptions(values),
         allowDataLoss: values["allow-data-loss"] === true,
         json: values.json === true,
     };
@@ -107,6 +116,7 @@ function parse(argv: string[]) {
             "app-role": { type: "string" },
             "admin-role": { type: "string" },
             "allow-data-loss": { type: "boolean" },
+            "maintenance-work-mem": { type: "string" },
             json: { type: "boolean" },
             help: { type: "boolean", short: "h" },
         },
@@ -119,10 +129,13 @@ const FLAGS: Record<string, string> = {
     appRole: "--app-role",
     adminRole: "--admin-role",
     vector: "--vector",
+    "migration.maintenanceWorkMemMb": "--maintenance-work-mem",
 };
 
-function schemaOptions(values: ReturnType<typeof parse>["values"]): SchemaOptions {
+function stackOptions(values: ReturnType<typeof parse>["values"]): { schema: SchemaOptions; maintenanceWorkMemMb: number } {
+    const memory = values["maintenance-work-mem"];
     const raw: Record<string, string | undefined> = {
+        migration: memory === undefined ? undefined : JSON.stringify({ maintenanceWorkMemMb: memory }),
         vector: values.vector ? "true" : undefined,
         vectorDimensions: values.dimensions,
         vectorIndex: values.index,
@@ -134,7 +147,10 @@ function schemaOptions(values: ReturnType<typeof parse>["values"]): SchemaOption
         // The stack's own rules (dimensions within pgvector's index limit, distinct roles, identifiers).
         const config = parseConfig(Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined)));
         const { vector, vectorDimensions, vectorIndex, rls, appRole, adminRole } = config;
-        return { vector, vectorDimensions, vectorIndex, rls, appRole, adminRole };
+        return {
+            schema: { vector, vectorDimensions, vectorIndex, rls, appRole, adminRole },
+            maintenanceWorkMemMb: config.migration.maintenanceWorkMemMb,
+        };
     } catch (error) {
         if (error instanceof ConfigError) {
             const flag = FLAGS[error.key] ?? error.key;

@@ -6,6 +6,7 @@ import { MEMORY_TABLES } from "../engine/migrate/manifest";
 import { renderRollback, type Migration } from "../engine/migrate/render";
 import { expectationsFor, formatReport, verifySchema } from "../engine/verify/index";
 import type { CliArgs } from "./args";
+import { stepProgress } from "./progress";
 
 export interface CommandContext {
     /** One connected session on the direct connection. */
@@ -48,10 +49,11 @@ const plan: Command = async ({ client, migrations, variant }) => {
     };
 };
 
-const apply: Command = async ({ client, migrations, variant, progress }) => {
+const apply: Command = async ({ client, args, migrations, variant, progress }) => {
     const result = await applyMigrations(client, migrations, {
         variant,
         onProgress: ({ name, durationMs, index, total }) => progress(`applied ${name} in ${Math.round(durationMs)} ms (${index}/${total})`),
+        steps: { maintenanceWorkMemMb: args.maintenanceWorkMemMb, onEvent: stepProgress(progress) },
     });
     const total = result.applied.reduce((sum, item) => sum + item.durationMs, 0);
     return {
@@ -74,7 +76,7 @@ const status: Command = async ({ client, migrations, variant }) => {
     const lines = [
         result.upToDate ? `up to date at ${result.applied.at(-1)?.name} (${variant})` : `not up to date (${variant})`,
         ...result.applied.map((row) => `  applied  ${row.name}  ${row.variant}  ${row.appliedAt.toISOString()}  ${row.durationMs} ms`),
-        ...result.pending.map((name) => `  pending  ${name}`),
+        ...result.pending.map((name) => `  pending  ${name}${partly(result.steps.filter((row) => row.migration === name))}`),
         ...driftLines(result.drift),
     ];
     return {
@@ -91,6 +93,7 @@ const status: Command = async ({ client, migrations, variant }) => {
                 durationMs: row.durationMs,
             })),
             pending: result.pending,
+            steps: result.steps,
             drift: result.drift,
         },
     };
@@ -119,6 +122,14 @@ const verify: Command = async ({ client, args, migrations }) => {
 };
 
 export const COMMANDS: Record<string, Command> = { plan, apply, status, rollback, verify };
+
+/** ", partly applied: precheck, expand done; backfill_goals 4,000 rows so far" for a migration under way. */
+function partly(steps: { step: string; finished: boolean; rowsDone: number }[]): string {
+    if (steps.length === 0) return "";
+    const done = steps.filter((row) => row.finished).map((row) => row.step);
+    const underWay = steps.filter((row) => !row.finished).map((row) => `${row.step} ${row.rowsDone.toLocaleString("en-US")} rows so far`);
+    return `, partly applied: ${[...(done.length > 0 ? [`${done.join(", ")} done`] : []), ...underWay].join("; ")}`;
+}
 
 function driftLines(drift: Parameters<typeof explainDrift>[0][]): string[] {
     return drift.length === 0 ? [] : ["drift:", ...drift.map((item) => `  ${explainDrift(item)}`)];

@@ -7,6 +7,7 @@ import { describeVariant } from "../engine/migrate/plan";
 import { loadMigrationSources, renderMigrations } from "../engine/migrate/render";
 import { HELP, parseCliArgs, USAGE, UsageError, type CliArgs } from "./args";
 import { COMMANDS } from "./commands";
+import { passNotices } from "./progress";
 
 export interface CliIo {
     stdout(text: string): void;
@@ -49,6 +50,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
             throw new Error(`cannot connect to ${args.target}: ${describeError(error)}`, { cause: error });
         }
         out.stderr(`memory-stack ${command}: ${args.target} (${variant})`);
+        passNotices(client, out.stderr);
         const result = await COMMANDS[command]({
             client,
             args,

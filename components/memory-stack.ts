@@ -113,6 +113,7 @@ export class MemoryStack extends pulumi.ComponentResource {
                 connection: this.server.connection,
                 schema: schemaOptions,
                 allowDataLoss: config.allowDataLoss,
+                maintenanceWorkMemMb: config.migration.maintenanceWorkMemMb,
             },
             { parent: this, dependsOn: [...this.server.ready, ...this.access.beforeSchema], protect: config.protect },
         );

@@ -24,6 +24,7 @@ import {
     type SchemaOptions,
 } from "../engine/migrate/render";
 import { schemaObjects } from "../engine/migrate/repair";
+import { DEFAULT_MAINTENANCE_WORK_MEM_MB } from "../engine/migrate/step-runner";
 import type { SchemaMigrationInputs } from "../engine/providers/schema-migration";
 
 export type { SchemaMigrationInputs, SchemaMigrationOutputs } from "../engine/providers/schema-migration";
@@ -39,6 +40,8 @@ export interface SchemaMigrationArgs {
     readinessTimeoutMs?: pulumi.Input<number>;
     /** The rendered migrations. Default: sql/ rendered for `schema` (tests pass their own). */
     migrations?: Migration[];
+    /** Upper bound of maintenance_work_mem (MB) for an index a migration builds. Default: 1024. */
+    maintenanceWorkMemMb?: number;
 }
 
 export const SCHEMA_MIGRATION_TYPE = "SchemaMigration";
@@ -100,5 +103,6 @@ export function schemaMigrationInputs(args: SchemaMigrationArgs): {
         allowDataLoss: args.allowDataLoss ?? false,
         readinessTimeoutMs: args.readinessTimeoutMs ?? 120_000,
         objects: schemaObjects(args.schema),
+        maintenanceWorkMemMb: args.maintenanceWorkMemMb ?? DEFAULT_MAINTENANCE_WORK_MEM_MB,
     };
 }

@@ -55,6 +55,11 @@ export interface ClientPoolConfig {
     prePing: boolean;
 }
 
+export interface MigrationConfig {
+    /** Upper bound of maintenance_work_mem (MB) for an index a migration builds; the engine sizes it for the build below that. Default: 1024. */
+    maintenanceWorkMemMb: number;
+}
+
 export interface StackConfig {
     /** docker (a container) or external (an existing server). Default: docker. */
     provisioner: Provisioner;
@@ -104,6 +109,8 @@ export interface StackConfig {
     retainVolumeOnDestroy: boolean;
     /** Pulumi `protect` on the schema resource (staging, prod). Default: false. */
     protect: boolean;
+    /** How migrations run: the memory an index build may take. */
+    migration: MigrationConfig;
 }
 
 const TOP_LEVEL_KEYS = [
@@ -132,9 +139,11 @@ const TOP_LEVEL_KEYS = [
     "allowDataLoss",
     "retainVolumeOnDestroy",
     "protect",
+    "migration",
 ] as const;
 const POOLING_KEYS = ["enabled", "mode", "defaultPoolSize", "reservePoolSize", "maxClientConn", "hostPort", "image"];
 const CLIENT_KEYS = ["poolSize", "maxOverflow", "poolTimeoutSeconds", "poolRecycleSeconds", "prePing"];
+const MIGRATION_KEYS = ["maintenanceWorkMemMb"];
 const SECRET_KEYS = new Set(["password", "databaseUrl"]);
 
 export function parseConfig(raw: RawConfig): StackConfig {
@@ -146,6 +155,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
     const shown = (key: string) => (SECRET_KEYS.has(key) ? "[secret]" : raw[key]);
     const pooling = parseObject(raw, "pooling", POOLING_KEYS);
     const client = parseObject(raw, "client", CLIENT_KEYS);
+    const migration = parseObject(raw, "migration", MIGRATION_KEYS);
 
     const provisioner = oneOf(raw, "provisioner", ["docker", "external"] as const, "docker");
     const vector = bool(raw, "vector", false);
@@ -252,6 +262,8 @@ export function parseConfig(raw: RawConfig): StackConfig {
         allowDataLoss: bool(raw, "allowDataLoss", false),
         retainVolumeOnDestroy: bool(raw, "retainVolumeOnDestroy", true),
         protect: bool(raw, "protect", false),
+        // PostgreSQL takes maintenance_work_mem up to 2 TB (2147483647 kB).
+        migration: { maintenanceWorkMemMb: int(migration, "migration.maintenanceWorkMemMb", 1024, 1, 2097151) },
     };
     checkRoles(config);
     checkConnectionBudget(config);

@@ -77,7 +77,9 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
         const inLedger = new Set(ledger.map((row) => row.name));
         return {
             applied,
-            appliedMigrations: migrations.filter((migration) => !isRetired(migration.name) || inLedger.has(migration.name)).map((m) => m.name),
+            appliedMigrations: migrations
+                .filter((migration) => !isRetired(migration.name) || inLedger.has(migration.name))
+                .map((m) => m.name),
             version: migrations.at(-1)?.name,
         };
     });

@@ -65,7 +65,10 @@ function expressionSql(expr: Node): string | undefined {
     if (column && column.fields.length === 1 && column.fields[0].String) {
         return quoteIdentifier(column.fields[0].String.sval);
     }
-    const cast = expr.TypeCast as { arg: Node; typeName: { names: { String: { sval: string } }[]; typmods?: { A_Const: { ival?: { ival?: number } } }[] } };
+    const cast = expr.TypeCast as {
+        arg: Node;
+        typeName: { names: { String: { sval: string } }[]; typmods?: { A_Const: { ival?: { ival?: number } } }[] };
+    };
     const argument = cast ? expressionSql(cast.arg) : undefined;
     if (argument === undefined) return undefined;
     const type = cast.typeName.names
@@ -116,7 +119,9 @@ export async function sizeMaintenanceWorkMem(client: SqlClient, target: IndexTar
 }
 
 async function rowCount(client: SqlClient, table: string): Promise<number> {
-    const estimate = await client.query<{ rows: number }>("select reltuples::float8 as rows from pg_class where oid = to_regclass($1)", [table]);
+    const estimate = await client.query<{ rows: number }>("select reltuples::float8 as rows from pg_class where oid = to_regclass($1)", [
+        table,
+    ]);
     const rows = estimate.rows[0]?.rows ?? -1;
     // -1: never vacuumed or analyzed; count instead of guessing.
     if (rows >= 0) return rows;

@@ -20,7 +20,15 @@ export type Drift =
     /** A ledger row for a migration this program does not render. */
     | { kind: "unknown"; name: string; appliedVariant: string; variant: string }
     /** Steps done of an unfinished migration (memory_stack.migration_steps) that this program renders differently, or not at all. */
-    | { kind: "partial"; name: string; steps: string[]; appliedChecksum: string; checksum: string | undefined; appliedVariant: string; variant: string };
+    | {
+          kind: "partial";
+          name: string;
+          steps: string[];
+          appliedChecksum: string;
+          checksum: string | undefined;
+          appliedVariant: string;
+          variant: string;
+      };
 
 export interface Plan {
     variant: string;

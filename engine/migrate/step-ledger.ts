@@ -100,9 +100,15 @@ export async function finishMigration(
     variant: string,
     stepsDurationMs: number,
 ): Promise<void> {
-    const before = await client.query<{ ms: string }>(`select coalesce(sum(duration_ms), 0) as ms from ${STEP_TABLE} where migration = $1`, [
-        migration.name,
-    ]);
-    await recordMigration(client, { name: migration.name, checksum: migration.checksum, variant, durationMs: Number(before.rows[0].ms) + stepsDurationMs });
+    const before = await client.query<{ ms: string }>(
+        `select coalesce(sum(duration_ms), 0) as ms from ${STEP_TABLE} where migration = $1`,
+        [migration.name],
+    );
+    await recordMigration(client, {
+        name: migration.name,
+        checksum: migration.checksum,
+        variant,
+        durationMs: Number(before.rows[0].ms) + stepsDurationMs,
+    });
     await client.query(`delete from ${STEP_TABLE} where migration = $1`, [migration.name]);
 }

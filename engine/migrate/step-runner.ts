@@ -35,7 +35,14 @@ interface Where {
 }
 
 export type StepEvent =
-    | (Where & { type: "step"; kind: StepKind; index: number; total: number; durationMs: number; outcome: "done" | "nothing to do" | "done before" })
+    | (Where & {
+          type: "step";
+          kind: StepKind;
+          index: number;
+          total: number;
+          durationMs: number;
+          outcome: "done" | "nothing to do" | "done before";
+      })
     | (Where & { type: "rows"; done: number; total: number | undefined })
     | (Where & { type: "lock wait"; attempt: number; lockTimeoutMs: number; retryInMs: number; oldestTransactions: string })
     | (Where & { type: "index memory"; index: string } & MemoryPlan)
@@ -64,7 +71,9 @@ export async function applySteps(
     done: readonly StepRow[],
     options: StepOptions = {},
 ): Promise<number> {
-    const rows = new Map(done.filter((row) => row.migration === migration.name && row.checksum === migration.checksum).map((row) => [row.step, row]));
+    const rows = new Map(
+        done.filter((row) => row.migration === migration.name && row.checksum === migration.checksum).map((row) => [row.step, row]),
+    );
     return runSteps(runFor(client, migration, steps, variant, true, options), rows);
 }
 
@@ -206,7 +215,8 @@ async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | u
         }
         key = result.next;
         done = result.rowsDone;
-        run.emit({ type: "rows", ...where, done, total });
+        // Rows the application inserts after the count are converted too: the total grows with them.
+        run.emit({ type: "rows", ...where, done, total: total === undefined ? undefined : Math.max(total, done) });
     }
 }
 
@@ -281,7 +291,9 @@ function outcome(run: Run, step: Step): string {
         return `${name} was re-run to re-create missing objects and stopped; its statements are safe to run again.`;
     }
     const first = step === run.steps[0];
-    const kept = first ? `nothing else of ${run.migration.name} was applied` : "the steps before it stay done (memory_stack.migration_steps)";
+    const kept = first
+        ? `nothing else of ${run.migration.name} was applied`
+        : "the steps before it stay done (memory_stack.migration_steps)";
     const stopped = {
         transaction: `${name} was rolled back; ${kept}.`,
         batched: `${name} rolled back its last batch only: the batches before it stay done, and ${first ? "no other step ran" : "so do the steps before it"}.`,
@@ -321,7 +333,9 @@ async function oldestTransactions(client: SqlClient): Promise<string> {
         `select pid, application_name, state, round(extract(epoch from now() - xact_start))::int as seconds from pg_stat_activity
           where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null order by xact_start limit 3`,
     );
-    return result.rows.map((row) => `pid ${row.pid} (${row.application_name || "no application_name"}, ${row.state}, open ${row.seconds} s)`).join(", ");
+    return result.rows
+        .map((row) => `pid ${row.pid} (${row.application_name || "no application_name"}, ${row.state}, open ${row.seconds} s)`)
+        .join(", ");
 }
 
 /**

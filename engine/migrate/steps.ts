@@ -55,7 +55,11 @@ export function declaredSteps(file: string, sql: string, statements: Statement[]
     }
     const before = statements.find((statement) => statement.offset < markers[0].offset);
     if (before) {
-        throw new StepDeclarationError(file, before.line, "a statement before the first `-- step:` marker; every statement belongs to a step");
+        throw new StepDeclarationError(
+            file,
+            before.line,
+            "a statement before the first `-- step:` marker; every statement belongs to a step",
+        );
     }
     const seen = new Set<string>();
     return markers.map((marker, index) => {
@@ -132,7 +136,11 @@ function checkStep(file: string, step: Step): Step {
             );
         }
         if (parameters(batch).some((number) => number !== 1)) {
-            throw new StepDeclarationError(file, batch.line, `batched step ${name}: the batch may use $1 (the last key of the previous batch) and no other parameter`);
+            throw new StepDeclarationError(
+                file,
+                batch.line,
+                `batched step ${name}: the batch may use $1 (the last key of the previous batch) and no other parameter`,
+            );
         }
     } else {
         for (const statement of body.filter((s) => s.kind === "IndexStmt" && s.node.concurrent === true)) {

@@ -50,6 +50,8 @@ export interface SchemaMigrationInputs {
     readinessTimeoutMs: number;
     /** Every object the schema creates (repair.ts schemaObjects): what refresh looks for and update re-creates. */
     objects: string[];
+    /** Upper bound of maintenance_work_mem (MB) for an index build (config migration.maintenanceWorkMemMb); absent in older programs' inputs. */
+    maintenanceWorkMemMb?: number;
 }
 
 /** The shape of the outputs this code writes; state with an older one is updated on the next up. */
@@ -186,7 +188,11 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
     await waitForDatabase(inputs.connection, { timeoutMs: inputs.readinessTimeoutMs });
     return withClient(inputs.connection, { applicationName: "memory-stack-migrate" }, async (client) => {
         // One lock for both: no other apply or rollback can come between the migrations and the repair.
-        const result = await applyMigrations(client, inputs.migrations, { variant: inputs.variant, repair: inputs.objects });
+        const result = await applyMigrations(client, inputs.migrations, {
+            variant: inputs.variant,
+            repair: inputs.objects,
+            steps: { maintenanceWorkMemMb: inputs.maintenanceWorkMemMb },
+        });
         return {
             stateVersion: STATE_VERSION,
             connection: inputs.connection,
