@@ -24,9 +24,10 @@ export function stepProgress(print: (line: string) => void, now: () => number = 
             }
             case "rows": {
                 const key = `${event.migration} ${event.step}`;
+                const at = now();
                 const finished = event.total !== undefined && event.done >= event.total;
-                if (!finished && now() - (lastRows.get(key) ?? -Infinity) < ROWS_EVERY_MS) return;
-                lastRows.set(key, now());
+                if (!finished && at - (lastRows.get(key) ?? -Infinity) < ROWS_EVERY_MS) return;
+                lastRows.set(key, at);
                 print(`${where}: ${count(event.done)}${event.total === undefined ? "" : `/${count(event.total)}`} rows`);
                 return;
             }

@@ -38,8 +38,11 @@ describe("refresh and the up after it", () => {
         expect(creator("trigger sessions.update_sessions_updated_at")).toBe("0005_functions_triggers.sql");
         expect(creator("policy sessions.sessions_own_rows")).toBe("0009_rls.sql");
         expect(creator("function public.match_goals(query_embedding vector, match_count integer, filter_user_id uuid)")).toBe(
-            "0010_vector.sql",
+            "0016_vector_contract.sql",
         );
+        // The switch's contract names the ANN index in its final form, so it is what re-creates a dropped one.
+        expect(creator("index idx_goal_assessments_goal_vector")).toBe("0016_vector_contract.sql");
+        expect(creator("extension vector")).toBe("0015_vector_expand.sql");
         expect(creator("function auth.uid()")).toBe("0009_rls.sql");
         expect(creator("extension uuid-ossp")).toBe("0001_foundation.sql");
         expect(creator("table sessions")).toBe("0003_tables.sql");

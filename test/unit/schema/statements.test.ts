@@ -55,7 +55,12 @@ describe("splitStatements (PostgreSQL's own parser)", () => {
             const rendered = text.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, key: string) =>
                 key.endsWith("_name")
                     ? "'r'"
-                    : ({ vector_dimensions: "3", vector_index: "hnsw", vector_ann_cast: "::halfvec(3)", vector_ann_ops: "halfvec_cosine_ops" }[key] ?? '"r"'),
+                    : ({
+                          vector_dimensions: "3",
+                          vector_index: "hnsw",
+                          vector_ann_cast: "::halfvec(3)",
+                          vector_ann_ops: "halfvec_cosine_ops",
+                      }[key] ?? '"r"'),
             );
             for (const statement of await splitStatements(rendered)) {
                 const alone = await splitStatements(statement.text);
