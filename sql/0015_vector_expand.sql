@@ -7,7 +7,8 @@
 --   precheck        names every embedding of both tables that cannot become vector({{vector_dimensions}}); nothing changes yet
 --   expand          the vector extension, a twin column <embedding>_new vector({{vector_dimensions}}) beside each
 --                   jsonb column, and a trigger that converts every write into the twin
---   backfill_*      converts the rows that were there before, 200 per short transaction
+--   backfill_*      converts the rows that were there before, in short transactions of $2 rows (the engine
+--                   sizes them to take about a fifth of lock_timeout)
 --   index_*         builds the {{vector_index}} index on the twin with create index concurrently
 -- 0016_vector_contract then swaps the columns, one short transaction per table. Where the
 -- embeddings are vector already (a stack that ran 0010_vector) every step finds nothing to do.
@@ -176,12 +177,12 @@ end
 $$;
 
 -- step: backfill_goals batched
--- The rows to do (0 where the switch is done), then one batch: the next 200 ids after $1 (the last id
+-- The rows to do (0 where the switch is done), then one batch: the next $2 ids after $1 (the last id
 -- of the batch before), converting those the trigger has not converted yet.
 select count(*) from public.goal_assessments
 where exists (select from pg_attribute where attrelid = 'public.goal_assessments'::regclass and attname = 'goal_vector_new' and not attisdropped);
 with batch as (
-    select id from public.goal_assessments where $1::uuid is null or id > $1::uuid order by id limit 200
+    select id from public.goal_assessments where $1::uuid is null or id > $1::uuid order by id limit $2
 ), converted as (
     update public.goal_assessments g
     set goal_vector_new = memory_stack.vector_switch_value(g.goal_vector, 'public.goal_assessments', g.id)
@@ -194,7 +195,7 @@ select id from batch order by id;
 select count(*) from public.belief_graphs
 where exists (select from pg_attribute where attrelid = 'public.belief_graphs'::regclass and attname = 'belief_vector_new' and not attisdropped);
 with batch as (
-    select id from public.belief_graphs where $1::uuid is null or id > $1::uuid order by id limit 200
+    select id from public.belief_graphs where $1::uuid is null or id > $1::uuid order by id limit $2
 ), converted as (
     update public.belief_graphs b
     set belief_vector_new = memory_stack.vector_switch_value(b.belief_vector, 'public.belief_graphs', b.id)

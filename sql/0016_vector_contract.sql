@@ -2,7 +2,8 @@
 -- requires: vector
 --
 -- After 0015_vector_expand every embedding has its vector twin, kept equal by a trigger, and the
--- twin is indexed. Here each table swaps in one short transaction (steps contract_goals,
+-- twin is indexed. match_* first become bodies that serve both column types (step bridge: a call
+-- that straddles the swap must not fail). Then each table swaps in one short transaction (steps contract_goals,
 -- contract_beliefs): the engine gives it a short lock_timeout and retries it, so the application
 -- waits at most that long. Inside: rows the trigger never saw (a writer with
 -- session_replication_role = replica) are converted first, without the table lock; then the table
@@ -11,6 +12,100 @@
 -- the application never sees the column and its function disagree. Where the embeddings are
 -- vector already (a stack that ran the retired 0010_vector) only the functions are replaced, by
 -- the same bodies. The index steps name the final index, so this file re-creates a dropped one.
+
+-- step: bridge
+-- A query that named match_goals(jsonb) just before a swap runs that function's body just after it,
+-- against the swapped column (a function call takes no lock). So first, while the columns are still
+-- jsonb, match_* become bodies that serve either type: they take the table's lock, then read the
+-- column's type, then run the query for it. The contract replaces them by the vector versions.
+do $$
+begin
+    if exists (select from pg_attribute where attrelid = 'public.goal_assessments'::regclass and attname = 'goal_vector'
+               and atttypid = 'jsonb'::regtype and not attisdropped) then
+        create or replace function public.match_goals(
+            query_embedding jsonb,
+            match_count integer default 10,
+            filter_user_id uuid default null
+        )
+        returns table (id uuid, user_id uuid, agent_name text, goal_text text, status text, similarity double precision)
+        language plpgsql
+        volatile
+        set search_path from current
+        as $body$
+        begin
+            perform from public.goal_assessments where false;
+            if (select atttypid from pg_attribute where attrelid = 'public.goal_assessments'::regclass and attname = 'goal_vector'
+                and not attisdropped) = 'jsonb'::regtype then
+                return query execute
+                    'with query as (select translate($1::text, ''[]'', ''{}'')::double precision[] as v)
+                     select g.id, g.user_id, g.agent_name, g.goal_text, g.status, c.similarity
+                     from query, public.goal_assessments g
+                     cross join lateral (
+                         select sum(q * e) / nullif(sqrt(sum(q * q)) * sqrt(sum(e * e)), 0) as similarity
+                         from unnest(query.v, translate(g.goal_vector::text, ''[]'', ''{}'')::double precision[]) as pair (q, e)
+                     ) c
+                     where g.goal_vector is not null and jsonb_array_length(g.goal_vector) = cardinality(query.v)
+                       and ($3::uuid is null or g.user_id = $3) and c.similarity is not null
+                     order by c.similarity desc, g.id
+                     limit $2'
+                    using query_embedding, match_count, filter_user_id;
+            else
+                return query execute
+                    'select g.id, g.user_id, g.agent_name, g.goal_text, g.status, (1 - (g.goal_vector <=> $1::text::vector))::double precision
+                     from public.goal_assessments g
+                     where g.goal_vector is not null and ($3::uuid is null or g.user_id = $3)
+                     order by g.goal_vector{{vector_ann_cast}} <=> $1::text::vector{{vector_ann_cast}}
+                     limit $2'
+                    using query_embedding, match_count, filter_user_id;
+            end if;
+        end
+        $body$;
+    end if;
+    if exists (select from pg_attribute where attrelid = 'public.belief_graphs'::regclass and attname = 'belief_vector'
+               and atttypid = 'jsonb'::regtype and not attisdropped) then
+        create or replace function public.match_beliefs(
+            query_embedding jsonb,
+            match_count integer default 10,
+            filter_user_id uuid default null
+        )
+        returns table (id uuid, user_id uuid, agent_name text, belief_text text, subject text, predicate text, object text,
+                       confidence double precision, similarity double precision)
+        language plpgsql
+        volatile
+        set search_path from current
+        as $body$
+        begin
+            perform from public.belief_graphs where false;
+            if (select atttypid from pg_attribute where attrelid = 'public.belief_graphs'::regclass and attname = 'belief_vector'
+                and not attisdropped) = 'jsonb'::regtype then
+                return query execute
+                    'with query as (select translate($1::text, ''[]'', ''{}'')::double precision[] as v)
+                     select b.id, b.user_id, b.agent_name, b.belief_text, b.subject, b.predicate, b.object, b.confidence, c.similarity
+                     from query, public.belief_graphs b
+                     cross join lateral (
+                         select sum(q * e) / nullif(sqrt(sum(q * q)) * sqrt(sum(e * e)), 0) as similarity
+                         from unnest(query.v, translate(b.belief_vector::text, ''[]'', ''{}'')::double precision[]) as pair (q, e)
+                     ) c
+                     where b.belief_vector is not null and jsonb_array_length(b.belief_vector) = cardinality(query.v)
+                       and ($3::uuid is null or b.user_id = $3) and c.similarity is not null
+                     order by c.similarity desc, b.id
+                     limit $2'
+                    using query_embedding, match_count, filter_user_id;
+            else
+                return query execute
+                    'select b.id, b.user_id, b.agent_name, b.belief_text, b.subject, b.predicate, b.object, b.confidence,
+                            (1 - (b.belief_vector <=> $1::text::vector))::double precision
+                     from public.belief_graphs b
+                     where b.belief_vector is not null and ($3::uuid is null or b.user_id = $3)
+                     order by b.belief_vector{{vector_ann_cast}} <=> $1::text::vector{{vector_ann_cast}}
+                     limit $2'
+                    using query_embedding, match_count, filter_user_id;
+            end if;
+        end
+        $body$;
+    end if;
+end
+$$;
 
 -- step: contract_goals
 do $$

@@ -7,3 +7,5 @@ export { DEFAULT_LOCK_TIMEOUT_MS, MigrationLockTimeoutError, MIGRATION_LOCK_KEY 
 export { describeVariant, explainDrift, planMigrations, SchemaRefusedError, type Drift, type MigrationFile, type Plan } from "./plan";
 export { DataLossRefusedError, rollbackSchema, type RollbackOptions, type RollbackResult } from "./rollback";
 export { schemaStatus, type SchemaStatus } from "./status";
+export { readStepLedger, type StepRow } from "./step-ledger";
+export { type StepEvent, type StepOptions } from "./step-runner";

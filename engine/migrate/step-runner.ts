@@ -136,7 +136,8 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
 
 async function looseStep(run: Run, step: Step, last: boolean): Promise<"done" | "nothing to do"> {
     const started = performance.now();
-    const todo = await withSessionSettings(run.client, { lock_timeout: `${run.lockDeadlineMs}ms` }, async () => {
+    // statement_timeout is for the application's queries; an index build on a big table may outlast it.
+    const todo = await withSessionSettings(run.client, { lock_timeout: `${run.lockDeadlineMs}ms`, statement_timeout: "0" }, async () => {
         if (step.guard && guardSays(step, (await run1(run, step, step.guard)).rows) === 0) {
             return false;
         }
@@ -177,7 +178,8 @@ async function looseStatement(run: Run, step: Step, statement: Statement): Promi
 async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | undefined): Promise<"done" | "nothing to do"> {
     const where = { migration: run.migration.name, step: step.name };
     const [batch] = step.statements;
-    const usesKey = parameters(batch).includes(1);
+    // $1 the last key done, $2 the rows wanted in this batch (when the statement uses them).
+    const values = parameters(batch).map((number) => (number === 1 ? ("key" as const) : ("size" as const)));
     let total: number | undefined;
     if (step.guard) {
         total = await withSessionSettings(run.client, { lock_timeout: `${run.lockDeadlineMs}ms` }, async () =>
@@ -190,10 +192,16 @@ async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | u
     }
     let key = row?.cursor ?? null;
     let done = row?.rowsDone ?? 0;
+    let size = FIRST_BATCH;
     for (;;) {
         const started = performance.now();
         const result = await retryingTransaction(run, step, async () => {
-            const { rows, fields } = await run1(run, step, batch, usesKey ? [key] : undefined);
+            const { rows, fields } = await run1(
+                run,
+                step,
+                batch,
+                values.length === 0 ? undefined : values.map((value) => (value === "key" ? key : size)),
+            );
             const next = rows.length === 0 ? key : keyText(step, rows[rows.length - 1][fields[0].name]);
             const rowsDone = done + rows.length;
             if (rows.length === 0) {
@@ -213,11 +221,25 @@ async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | u
         if (result.handled === 0) {
             return "done";
         }
+        size = nextBatchSize(size, performance.now() - started, run.lockTimeoutMs / 5);
         key = result.next;
         done = result.rowsDone;
         // Rows the application inserts after the count are converted too: the total grows with them.
         run.emit({ type: "rows", ...where, done, total: total === undefined ? undefined : Math.max(total, done) });
     }
+}
+
+const FIRST_BATCH = 100;
+const MOST_BATCH = 10_000;
+
+/**
+ * Rows for the next batch: scaled so that a batch takes about `targetMs` (a fifth of lock_timeout), at
+ * most doubling each time. A batch holds its rows' locks until it commits, so an application update
+ * of one of them waits that long at most, whatever the machine, the load and the width of the rows.
+ */
+export function nextBatchSize(size: number, tookMs: number, targetMs: number): number {
+    const scaled = Math.round((size * targetMs) / Math.max(tookMs, 1));
+    return Math.max(1, Math.min(MOST_BATCH, 2 * size, scaled));
 }
 
 /** Records the step as done, or the whole migration when it is the last step, inside the caller's transaction. */

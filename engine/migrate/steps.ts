@@ -9,6 +9,7 @@
 //                   every statement must be safe to run again
 //   batched         one statement repeated, each run its own short transaction, until it returns no
 //                   row; it gets the last key the previous run returned as $1 (null the first time)
+//                   and the number of rows to take as $2 (the engine sizes batches to stay short)
 //
 // A `no transaction` or `batched` step may begin with a `select` of one value, its guard: 0, false
 // or null means the step has nothing to do here. In a batched step that number is also the total
@@ -135,11 +136,12 @@ function checkStep(file: string, step: Step): Step {
                 `batched step ${name} needs one batch statement that returns the keys it handled (a select, or insert/update/delete … returning), after an optional select of the number of rows to do`,
             );
         }
-        if (parameters(batch).some((number) => number !== 1)) {
+        const used = parameters(batch);
+        if (used.some((number) => number !== 1 && number !== 2) || (used.includes(2) && !used.includes(1))) {
             throw new StepDeclarationError(
                 file,
                 batch.line,
-                `batched step ${name}: the batch may use $1 (the last key of the previous batch) and no other parameter`,
+                `batched step ${name}: the batch may use $1 (the last key of the previous batch) and $2 (the rows to take, with $1), no other parameter`,
             );
         }
     } else {

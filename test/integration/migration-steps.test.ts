@@ -1,15 +1,19 @@
 // The step machinery on PostgreSQL 15, with small migrations of its own: what is recorded when, what a
 // re-run skips or resumes, how a cut-off concurrent index build is cleaned up, how lock timeouts are
 // retried up to a deadline, and that planning refuses to resume a migration from another text.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyMigrations, readLedger, rollbackSchema, schemaStatus, SchemaRefusedError, SqlFileError } from "../../engine/migrate/index";
 import { repairSchema } from "../../engine/migrate/repair";
 import { readStepLedger } from "../../engine/migrate/step-ledger";
 import type { StepEvent, StepOptions } from "../../engine/migrate/step-runner";
+import { migrationsFor } from "../support/apply-sql";
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { migration } from "../support/migrations";
 import { until } from "../support/poll";
+import { REPO } from "../support/stack-files";
 
 let db: TestDatabase;
 let client: Client;
@@ -169,8 +173,12 @@ create unique index concurrently if not exists codes_code_key on codes (code);`,
 
     it("drops the invalid index a failed concurrent build left, builds it again, and restores the session's settings", async () => {
         await apply([setup]);
-        const before = (await client.query("select current_setting('maintenance_work_mem') as m, current_setting('lock_timeout') as l"))
-            .rows[0];
+        await client.query("set statement_timeout = '5min'"); // the build runs without it, and gets it back
+        const before = (
+            await client.query(
+                "select current_setting('maintenance_work_mem') as m, current_setting('lock_timeout') as l, current_setting('statement_timeout') as s",
+            )
+        ).rows[0];
         const failed = await apply([setup, indexed]).catch((e: unknown) => e);
         expect((failed as SqlFileError).sqlState).toBe("23505");
         expect((await client.query("select indisvalid from pg_index where indexrelid = 'codes_code_key'::regclass")).rows).toEqual([
@@ -187,7 +195,11 @@ create unique index concurrently if not exists codes_code_key on codes (code);`,
             { indisvalid: true },
         ]);
         expect(
-            (await client.query("select current_setting('maintenance_work_mem') as m, current_setting('lock_timeout') as l")).rows[0],
+            (
+                await client.query(
+                    "select current_setting('maintenance_work_mem') as m, current_setting('lock_timeout') as l, current_setting('statement_timeout') as s",
+                )
+            ).rows[0],
         ).toEqual(before);
     });
 
@@ -249,5 +261,43 @@ describe("rollback", () => {
         await rollbackSchema(client, { rollbackSql: "select 1", memoryTables: [], allowDataLoss: true });
 
         expect((await client.query("select count(*)::int as n from pg_namespace where nspname = 'memory_stack'")).rows[0].n).toBe(0);
+    });
+});
+
+describe("the example in docs/migrations.md", () => {
+    it("runs as documented on the memory schema: a column filled in, indexed and required, rows counted as they are done", async () => {
+        const doc = readFileSync(join(REPO, "docs", "migrations.md"), "utf8");
+        const example = /## An example to copy[\s\S]*?```sql\n([\s\S]*?)```/.exec(doc)![1];
+        const memory = await freshDatabase("steps_example");
+        try {
+            const owner = await memory.connect();
+            const base = migrationsFor({ rls: false });
+            await applyMigrations(owner, base, { variant: "jsonb" });
+            await owner.query(
+                `insert into memory_logs (agent_name, operation, content)
+                 select 'a', 'write', case when n % 10 = 0 then null else jsonb_build_object('n', n) end from generate_series(1, 2500) n`,
+            );
+            const events: StepEvent[] = [];
+
+            await applyMigrations(owner, [...base, migration("0021_memory_log_sizes.sql", example)], {
+                variant: "jsonb",
+                steps: { onEvent: (event) => events.push(event) },
+            });
+
+            const rows = events.filter((e) => e.type === "rows") as { done: number; total: number }[];
+            expect(rows[0]).toEqual(expect.objectContaining({ done: 100, total: 2500 })); // the engine starts at 100 rows a batch ($2)
+            expect(rows.at(-1)).toEqual(expect.objectContaining({ done: 2500, total: 2500 }));
+            const { rows: state } = await owner.query(`select
+                (select count(*)::int from memory_logs where content_size is distinct from coalesce(pg_column_size(content), 0)) as wrong,
+                (select convalidated from pg_constraint where conname = 'memory_logs_content_size_present') as validated,
+                (select indisvalid from pg_index where indexrelid = 'idx_memory_logs_content_size'::regclass) as indexed`);
+            expect(state[0]).toEqual({ wrong: 0, validated: true, indexed: true });
+            await owner.query("insert into memory_logs (agent_name, operation, content) values ('a', 'read', '[1, 2]')");
+            expect((await owner.query("select content_size from memory_logs where operation = 'read'")).rows).toEqual([
+                { content_size: 20 },
+            ]);
+        } finally {
+            await memory.drop();
+        }
     });
 });

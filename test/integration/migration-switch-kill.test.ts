@@ -151,38 +151,43 @@ describe("an apply that loses its connection or its server mid-switch", () => {
     it("resumes a backfill whose connection was cut from the cursor the ledger kept", async () => {
         const config = await copy("cut");
         const events: StepEvent[] = [];
+        let cut = false;
         const migrating = new Client({ ...config, application_name: "memory-stack-cut" });
         migrating.on("error", () => undefined);
         await migrating.connect();
+        const other = new Client(config);
+        await other.connect();
         const failed = await applyMigrations(migrating, program, {
             variant: "jsonb",
             steps: {
                 onEvent: (event) => {
                     events.push(event);
-                    if (event.type === "rows" && event.step === "backfill_goals" && event.done === 200) {
-                        void withClient(config, (other) =>
-                            other.query(
-                                "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'memory-stack-cut'",
-                            ),
+                    if (event.type === "rows" && event.step === "backfill_goals" && !cut) {
+                        cut = true;
+                        // Queued before the next batch: the migration waits here while its backend is terminated.
+                        void migrating.query("select pg_sleep(5)").catch(() => undefined);
+                        void other.query(
+                            "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'memory-stack-cut'",
                         );
                     }
                 },
             },
         }).catch((error: unknown) => error);
         await migrating.end().catch(() => undefined);
+        await other.end();
         expect(failed).toBeInstanceOf(Error);
 
         await withClient(config, async (client) => {
             const steps = await readStepLedger(client);
             expect(steps.filter((row) => row.finished).map((row) => row.step)).toEqual(["precheck", "expand"]);
             const backfill = steps.find((row) => row.step === "backfill_goals");
-            expect(backfill?.rowsDone).toBeGreaterThanOrEqual(200);
+            expect(backfill?.rowsDone).toBeGreaterThanOrEqual(100);
             expect(backfill?.cursor).toMatch(/^[0-9a-f-]{36}$/);
             const resumed: StepEvent[] = [];
             await applyMigrations(client, program, { variant: "jsonb", steps: { onEvent: (event) => resumed.push(event) } });
             // The first batch of the resumed backfill starts after the kept cursor: no row is counted twice.
             const rows = resumed.filter((event) => event.type === "rows" && event.step === "backfill_goals") as { done: number }[];
-            expect(rows[0].done).toBe(backfill!.rowsDone + 200);
+            expect(rows[0].done).toBe(backfill!.rowsDone + 100); // a resumed backfill starts again at 100 rows a batch
             expect(resumed.filter((event) => event.type === "step" && event.outcome === "done before").map((e) => e.step)).toEqual([
                 "precheck",
                 "expand",

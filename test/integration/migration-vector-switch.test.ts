@@ -9,7 +9,9 @@ import { Client } from "pg";
 import { applyMigrations, describeVariant, readLedger, SchemaRefusedError, SqlFileError } from "../../engine/migrate/index";
 import { recordMigration } from "../../engine/migrate/ledger";
 import { loadMigrationSources, renderMigrations, schemaChecksum, type SchemaOptions } from "../../engine/migrate/render";
+import { splitStatements } from "../../engine/migrate/statements";
 import { readStepLedger } from "../../engine/migrate/step-ledger";
+import { declaredSteps } from "../../engine/migrate/steps";
 import type { StepEvent } from "../../engine/migrate/step-runner";
 import { expectationsFor, verifySchema } from "../../engine/verify/index";
 import { DEFAULT_OPTIONS } from "../support/apply-sql";
@@ -147,6 +149,7 @@ describe("switching a live jsonb stack to vector", () => {
             "0015 backfill_beliefs",
             "0015 index_goals",
             "0015 index_beliefs",
+            "0016 bridge",
             "0016 contract_goals",
             "0016 contract_beliefs",
             "0016 cleanup",
@@ -242,6 +245,29 @@ describe("a write that bypasses the sync trigger during the switch", () => {
         expect((await readStepLedger(client)).map((row) => row.step)).toEqual(["precheck", "expand"]);
     });
 
+    it("leaves a switch under way that `memory-stack status` shows as partly applied", async () => {
+        await client.end(); // PGlite: one session at a time
+        const url = `postgresql://${server.user}:${server.password}@${server.host}:${server.port}/${server.database}`;
+        const result = await cli([
+            "status",
+            "--url",
+            url,
+            "--vector",
+            "--dimensions",
+            "3",
+            "--app-role",
+            jsonb.appRole,
+            "--admin-role",
+            jsonb.adminRole,
+        ]);
+        client = new Client(server);
+        await client.connect();
+
+        expect(result.code).toBe(1);
+        expect(result.stdout).toContain("  pending  0015_vector_expand.sql, partly applied: precheck, expand done");
+        expect(result.stdout).toContain("  pending  0016_vector_contract.sql\n");
+    });
+
     it("is converted by the contract when the backfill had passed it", async () => {
         await client.query("delete from goal_assessments where id = $1", [WRONG]);
         await apply(client, vector, (event) => {
@@ -252,6 +278,63 @@ describe("a write that bypasses the sync trigger during the switch", () => {
 
         const late = await client.query("select goal_vector::real[] as v from goal_assessments where id = $1", [LATE]);
         expect(late.rows).toEqual([{ v: [1, 0, 0] }]);
+    });
+});
+
+describe("the contract's bridge", () => {
+    let server: PgliteServer;
+    let client: Client;
+    const contract = () => program(vector).find((m) => m.name === "0016_vector_contract.sql")!;
+    const statements = async (step: string) => {
+        const file = contract();
+        return declaredSteps(file.name, file.sql, await splitStatements(file.sql))!.find((s) => s.name === step)!.statements;
+    };
+
+    beforeAll(async () => {
+        ({ server, client } = await start());
+        await apply(client, jsonb);
+        await client.query("insert into users (id, email) values ($1, 'ada@example.com')", [USER]);
+        await client.query(
+            `insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) values ($1, 'a', 'near', '[1, 0, 0]'), ($1, 'a', 'far', '[0, 1, 0]')`,
+            [USER],
+        );
+        await client.query(
+            `insert into belief_graphs (user_id, agent_name, subject, predicate, object, belief_vector) values ($1, 'a', 's', 'p', 'near', '[1, 0, 0]')`,
+            [USER],
+        );
+        const upToContract = program(vector).filter((m) => m.name !== "0016_vector_contract.sql");
+        await applyMigrations(client, upToContract, { variant: describeVariant(vector) });
+        for (const statement of await statements("bridge")) await client.query(statement.text);
+    }, 120_000);
+
+    afterAll(async () => {
+        await client?.end();
+        await server?.stop();
+    });
+
+    const ask = async () => ({
+        goals: (await client.query("select goal_text, round(similarity::numeric, 3)::float as s from match_goals('[1, 0.1, 0]', 2)")).rows,
+        beliefs: (await client.query("select object from match_beliefs('[1, 0.1, 0]', 1)")).rows,
+    });
+    const expected = {
+        goals: [
+            { goal_text: "near", s: 0.995 },
+            { goal_text: "far", s: 0.1 },
+        ],
+        beliefs: [{ object: "near" }],
+    };
+
+    it("answers from the jsonb columns before the swap", async () => {
+        expect(await ask()).toEqual(expected);
+    });
+
+    it("answers the same from the vector columns after the swap, before the vector functions replace it", async () => {
+        // Only the swaps of contract_goals and contract_beliefs (their first statement), not the function replacements.
+        await client.query((await statements("contract_goals"))[0].text);
+        await client.query((await statements("contract_beliefs"))[0].text);
+        expect(await columnType(client, "goal_assessments", "goal_vector")).toBe("vector(3)");
+
+        expect(await ask()).toEqual(expected);
     });
 });
 

@@ -36,7 +36,14 @@ export interface AppLoad {
     stop(): Promise<AppLoadReport>;
 }
 
-export async function startAppLoad(options: { config: ClientConfig; users: SeededUser[]; dimensions: number }): Promise<AppLoad> {
+export async function startAppLoad(options: {
+    config: ClientConfig;
+    users: SeededUser[];
+    dimensions: number;
+    /** Also call match_goals (an exact scan over every goal in the jsonb variant: keep it off for big tables). Default: true. */
+    search?: boolean;
+}): Promise<AppLoad> {
+    const operations = options.search === false ? 4 : 5;
     const report: AppLoadReport = { statements: 0, transactions: 0, errors: [], maxLatencyMs: 0, written: new Map(), inserted: [] };
     let stopping = false;
     const counts = options.users.map(() => 0);
@@ -64,7 +71,7 @@ export async function startAppLoad(options: { config: ClientConfig; users: Seede
                 await timed(client, "select set_config('request.jwt.claim.sub', $1, true)", [user.id]);
                 const vector = embedding(next++, options.dimensions);
                 const goal = goals[i % goals.length];
-                switch (i % 5) {
+                switch (i % operations) {
                     case 0:
                         await timed(client, "select id, goal_vector from goal_assessments where user_id = $1 order by id limit 5", [
                             user.id,

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { indexTarget, isSharedMemoryShortage } from "../../../engine/migrate/index-build";
 import { loadMigrationSources, renderMigrations } from "../../../engine/migrate/render";
 import { splitStatements } from "../../../engine/migrate/statements";
+import { nextBatchSize } from "../../../engine/migrate/step-runner";
 import { declaredSteps, parameters, StepDeclarationError, type Step } from "../../../engine/migrate/steps";
 import { SQL_DIR } from "../../../engine/paths";
 import { DEFAULT_OPTIONS } from "../../support/apply-sql";
@@ -72,7 +73,7 @@ select 1;`;
             "batched step a needs one batch statement that returns the keys it handled",
         );
         expect(await refusal("-- step: a batched\nselect id from t where id > $2;")).toContain(
-            "the batch may use $1 (the last key of the previous batch) and no other parameter",
+            "the batch may use $1 (the last key of the previous batch) and $2 (the rows to take, with $1), no other parameter",
         );
         expect(
             await refusal(`-- step: a
@@ -96,7 +97,7 @@ describe("the vector switch's files", () => {
         return shape(declaredSteps(file.name, file.sql, await splitStatements(file.sql)));
     };
 
-    it("declare precheck, expand, batched backfills and concurrent index builds, then one short contract per table", async () => {
+    it("declare precheck, expand, batched backfills and concurrent index builds, then a bridge and one short contract per table", async () => {
         expect((await stepsOf("0015_vector_expand.sql"))!.map((s) => `${s.name} ${s.kind}${s.guard ? " (guarded)" : ""}`)).toEqual([
             "precheck transaction",
             "expand transaction",
@@ -106,6 +107,7 @@ describe("the vector switch's files", () => {
             "index_beliefs no transaction (guarded)",
         ]);
         expect((await stepsOf("0016_vector_contract.sql"))!.map((s) => `${s.name} ${s.kind}`)).toEqual([
+            "bridge transaction",
             "contract_goals transaction",
             "contract_beliefs transaction",
             "cleanup transaction",
@@ -162,5 +164,15 @@ describe("indexTarget", () => {
         expect(isSharedMemoryShortage(shortage)).toBe(true);
         expect(isSharedMemoryShortage({ sqlState: "53100", message: "could not extend file" })).toBe(false);
         expect(isSharedMemoryShortage({ code: "23505", message: "duplicate key" })).toBe(false);
+    });
+});
+
+describe("nextBatchSize", () => {
+    it("scales the next batch to take the target time, at most doubling, between 1 and 10,000 rows", () => {
+        expect(nextBatchSize(100, 10, 100)).toBe(200); // fast: at most double
+        expect(nextBatchSize(100, 80, 100)).toBe(125);
+        expect(nextBatchSize(200, 700, 100)).toBe(29); // slow (a loaded machine, wide rows): shrink at once
+        expect(nextBatchSize(1, 5_000, 100)).toBe(1);
+        expect(nextBatchSize(8_000, 1, 100)).toBe(10_000);
     });
 });
