@@ -12,7 +12,7 @@ import type { ConnectionSettings } from "../engine/db/url";
 import { applyMigrations } from "../engine/migrate/index";
 import { recordMigration } from "../engine/migrate/ledger";
 import type { Migration } from "../engine/migrate/render";
-import { DEFAULT_STEP_LOCK_TIMEOUT_MS } from "../engine/migrate/step-runner";
+import { DEFAULT_STEP_LOCK_TIMEOUT_MS, type StepEvent } from "../engine/migrate/step-runner";
 import { startAppLoad, type AppLoadReport } from "../test/support/app-load";
 import { startEmbeddedPostgres, type RunningServer } from "../test/support/embedded-server";
 import { startPgliteServer } from "../test/support/pglite-server";
@@ -33,6 +33,10 @@ interface LiveRun {
     load: AppLoadReport;
     /** Application lock waits over 10 ms, as the server logged them. */
     lockWaits: number[];
+    /** The three longest, as the server logged them (which lock). */
+    longestWaits: string[];
+    /** Milliseconds per step (the switch in steps only). */
+    steps: Record<string, number>;
 }
 
 export async function benchSwitch(ctx: BenchContext): Promise<PartResult> {
@@ -108,6 +112,8 @@ export async function benchSwitch(ctx: BenchContext): Promise<PartResult> {
         ms: run.ms,
         longestLockWaitMs: longestWait(run),
         lockWaitsOver10Ms: run.lockWaits.length,
+        longestWaits: run.longestWaits,
+        stepsMs: run.steps,
         slowestStatementMs: run.load.maxLatencyMs,
         transactions: run.load.transactions,
         statements: run.load.statements,
@@ -175,23 +181,37 @@ async function onPostgres(
             // match_goals is an exact scan of every goal in the jsonb variant (seconds at this size): reads and writes only.
             search: false,
         });
-        let ms = 0;
-        let logFrom = 0;
-        try {
-            await app.ran(3);
-            logFrom = server.log().length;
-            ms = (await timed(() => applyMigrations(owner, migrations, { variant: "jsonb" }))).ms;
-        } finally {
-            await owner.end();
-        }
+        const steps: Record<string, number> = {};
+        const onEvent = (event: StepEvent) => {
+            if (event.type === "step") steps[`${event.migration.slice(0, 4)} ${event.step}`] = Math.round(event.durationMs);
+        };
+        const { ms, logFrom } = await (async () => {
+            try {
+                await app.ran(3);
+                const from = server.log().length;
+                return {
+                    ms: (await timed(() => applyMigrations(owner, migrations, { variant: "jsonb", steps: { onEvent } }))).ms,
+                    logFrom: from,
+                };
+            } finally {
+                await owner.end();
+            }
+        })().catch(async (error: unknown) => {
+            await app.stop();
+            throw error;
+        });
         const load = await app.stop();
-        const lockWaits = [
+        const waits = [
             ...server
                 .log()
                 .slice(logFrom)
-                .matchAll(/\] app-[\w-]+: LOG:\s+process \d+ acquired .* after ([\d.]+) ms/g),
-        ].map((m) => Number(m[1]));
-        return { ms, load, lockWaits };
+                .matchAll(/\] app-[\w-]+: LOG:\s+process \d+ (acquired .* after ([\d.]+) ms)/g),
+        ];
+        const longestWaits = waits
+            .sort((x, y) => Number(y[2]) - Number(x[2]))
+            .slice(0, 3)
+            .map((m) => m[1]);
+        return { ms, load, lockWaits: waits.map((m) => Number(m[2])), longestWaits, steps };
     };
     return {
         steps: await run("switch_steps", "the switch in steps (stand-in real[])", program),
