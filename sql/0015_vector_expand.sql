@@ -5,7 +5,7 @@
 -- EXCLUSIVE lock held for the whole conversion (every query on the tables waited, for minutes on a
 -- big table). Here the engine runs the steps below one by one (docs/migrations.md), each short:
 --   precheck        names every embedding of both tables that cannot become vector({{vector_dimensions}}); nothing changes yet
---   expand          the vector extension, a twin column <embedding>_new vector({{vector_dimensions}}) beside each
+--   expand          a twin column <embedding>_new vector({{vector_dimensions}}) beside each
 --                   jsonb column, and a trigger that converts every write into the twin
 --   backfill_*      converts the rows that were there before, in short transactions of $2 rows (the engine
 --                   sizes them to take about a fifth of lock_timeout)
@@ -16,34 +16,55 @@
 -- switch; rollback.sql removes them from a switch that never finished.
 
 -- step: precheck
--- Why an embedding cannot become vector({{vector_dimensions}}): null when it can. vector holds float4, and above
--- 2000 dimensions the index holds halfvec (at most 65504 in magnitude).
+-- The extension comes first: the check is the conversion itself. If the check fails, the extension
+-- goes again with the rest of this step.
+do $$
+begin
+    if not exists (select from pg_extension where extname = 'vector') then
+        create extension vector;
+        insert into memory_stack.owned_objects (kind, name) values ('extension', 'vector') on conflict do nothing;
+    end if;
+end
+$$;
+
+-- Why an embedding cannot become vector({{vector_dimensions}}): null when it can. The conversion decides (the
+-- text of the jsonb, read as a vector, as the switch stores it; above 2000 dimensions also as the
+-- halfvec the index holds); the rest only explains a failure, for the few rows that fail.
+-- search_path from current: the vector type resolves in the schema pgvector was installed into.
 create or replace function memory_stack.vector_switch_problem(embedding jsonb)
 returns text
 language plpgsql
 immutable
-set search_path = ''
+set search_path from current
 as $$
 declare
     limit_abs constant numeric := case when '{{vector_ann_cast}}' = '' then 3.4028234663852886e38 else 65504 end;
     element jsonb;
     position bigint;
+    failure text;
 begin
     if embedding is null then
         return null;
-    elsif jsonb_typeof(embedding) <> 'array' then
+    end if;
+    begin
+        perform embedding::text::vector({{vector_dimensions}}){{vector_ann_cast}};
+        return null;
+    exception when others then
+        failure := sqlerrm;
+    end;
+    if jsonb_typeof(embedding) <> 'array' then
         return format('a json %s, not an array', jsonb_typeof(embedding));
     elsif jsonb_array_length(embedding) <> {{vector_dimensions}} then
         return format('%s elements, not {{vector_dimensions}}', jsonb_array_length(embedding));
-    elsif not jsonb_path_exists(embedding, '$[*] ? (@.type() != "number" || @ > $max || @ < -$max)', jsonb_build_object('max', limit_abs)) then
-        return null;
     end if;
     select e, n into element, position
     from jsonb_array_elements(embedding) with ordinality as x (e, n)
     where case when jsonb_typeof(e) <> 'number' then true else abs(e::numeric) > limit_abs end
     order by n
     limit 1;
-    if jsonb_typeof(element) <> 'number' then
+    if element is null then
+        return failure;
+    elsif jsonb_typeof(element) <> 'number' then
         return format('element %s is a json %s, not a number', position, jsonb_typeof(element));
     end if;
     return format('element %s = %s is out of range for %s', position,
@@ -59,7 +80,9 @@ declare
     found bigint;
     listed text;
     report text := '';
+    more text := '';
     total bigint := 0;
+    limit_abs constant text := case when '{{vector_ann_cast}}' = '' then '3.4028234663852886e38' else '65504' end;
 begin
     for target in
         select * from (values ('public.goal_assessments', 'goal_vector'), ('public.belief_graphs', 'belief_vector')) as t (tbl, col)
@@ -68,7 +91,7 @@ begin
         continue when not exists (select from pg_attribute where attrelid = target.tbl::regclass and attname = target.col
                                   and atttypid = 'jsonb'::regtype and not attisdropped);
         execute format($q$
-            select count(*), string_agg(format('%%s (%%s)', id, problem), ', ' order by id) filter (where n <= 100)
+            select count(*), string_agg(format('%%s (%%s)', id, problem), ', ' order by id) filter (where n <= 1000)
             from (select id, problem, row_number() over (order by id) as n
                   from (select id, memory_stack.vector_switch_problem(%1$I) as problem from %2$s where %1$I is not null) checked
                   where problem is not null) bad
@@ -76,31 +99,27 @@ begin
         if found > 0 then
             total := total + found;
             report := report || format(E'\n%s.%s, %s row(s): %s%s', target.tbl, target.col, found, listed,
-                                       case when found > 100 then ', … (the first 100 by id)' else '' end);
+                                       case when found > 1000 then ', … (the first 1000 by id)' else '' end);
+            if found > 1000 then
+                more := more || format(E'\nselect id from %s where %I is not null and case when jsonb_typeof(%I) = ''array'' '
+                                       'then jsonb_array_length(%I) <> {{vector_dimensions}} or jsonb_path_exists(%I, ''$[*] ? (@.type() != "number" || @ > %s || @ < -%s)'') else true end;',
+                                       target.tbl, target.col, target.col, target.col, target.col, limit_abs, limit_abs);
+            end if;
         end if;
     end loop;
     if total > 0 then
         raise exception 'cannot switch the embeddings to vector({{vector_dimensions}}): % row(s) hold an embedding that is not an array of {{vector_dimensions}} numbers in range; nothing was changed', total
             using errcode = 'data_exception',
                   detail = ltrim(report, E'\n'),
-                  hint = 'fix or null the embeddings of those rows (or set vectorDimensions to their length), then apply again';
+                  hint = 'fix or null the embeddings of those rows (or set vectorDimensions to their length), then apply again'
+                         || case when more = '' then '' else '; to list every one (the first 1000 per table are named above):' || more end;
     end if;
 end
 $$;
 
 -- step: expand
-do $$
-begin
-    if not exists (select from pg_extension where extname = 'vector') then
-        create extension vector;
-        insert into memory_stack.owned_objects (kind, name) values ('extension', 'vector') on conflict do nothing;
-    end if;
-end
-$$;
-
--- The one conversion both the trigger and the backfill use; an embedding it cannot convert (written
--- after the precheck) fails naming the row. search_path from current: the vector type and its input
--- resolve in the schema pgvector was installed into.
+-- The one conversion both the trigger and the backfill use, the precheck's; an embedding it cannot
+-- convert (written after the precheck) fails naming the row.
 create or replace function memory_stack.vector_switch_value(embedding jsonb, source text, row_id uuid)
 returns vector
 language plpgsql
@@ -109,13 +128,15 @@ strict
 set search_path from current
 as $$
 declare
-    problem text := memory_stack.vector_switch_problem(embedding);
+    converted vector;
 begin
-    if problem is not null then
-        raise exception 'cannot convert the embedding of % row % to vector({{vector_dimensions}}): %', source, row_id, problem
-            using errcode = 'data_exception', hint = 'fix or null that embedding, then apply again';
-    end if;
-    return embedding::text::vector({{vector_dimensions}});
+    converted := embedding::text::vector({{vector_dimensions}});
+    perform converted{{vector_ann_cast}};
+    return converted;
+exception when others then
+    raise exception 'cannot convert the embedding of % row % to vector({{vector_dimensions}}): %', source, row_id,
+        coalesce(memory_stack.vector_switch_problem(embedding), sqlerrm)
+        using errcode = 'data_exception', hint = 'fix or null that embedding, then apply again';
 end
 $$;
 revoke all on function memory_stack.vector_switch_value(jsonb, text, uuid) from public;

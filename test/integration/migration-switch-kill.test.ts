@@ -79,10 +79,12 @@ async function expectFinishedAndWhole(client: Client): Promise<void> {
     const after = await snapshot(client);
     expect(after.goals).toEqual(before.goals);
     expect(after.beliefs).toEqual(before.beliefs);
-    const leftovers = await client.query(
-        "select (select count(*)::int from pg_proc where proname like 'vector_switch%') + (select count(*)::int from pg_trigger where tgname = 'vector_switch_sync') as n",
-    );
-    expect(leftovers.rows[0].n).toBe(0);
+    const leftovers = await client.query(`select
+        (select count(*)::int from pg_proc where proname like 'vector_switch%') as helpers,
+        (select count(*)::int from pg_trigger where tgname = 'vector_switch_sync') as triggers,
+        (select count(*)::int from pg_index where not indisvalid) as invalid_indexes,
+        (select count(*)::int from pg_indexes where indexname in ('idx_goal_assessments_goal_vector', 'idx_belief_graphs_belief_vector')) as indexes`);
+    expect(leftovers.rows[0]).toEqual({ helpers: 0, triggers: 0, invalid_indexes: 0, indexes: 2 });
 }
 
 beforeAll(async () => {

@@ -208,6 +208,36 @@ describe("switching a live jsonb stack to vector", () => {
     });
 });
 
+describe("more bad rows than a message should hold", () => {
+    let server: PgliteServer;
+    let client: Client;
+
+    beforeAll(async () => {
+        ({ server, client } = await start());
+        await apply(client, jsonb);
+        await client.query("insert into users (id, email) values ($1, 'ada@example.com')", [USER]);
+        await client.query(
+            `insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) select $1, 'a', 'g' || n, '[1, 2]' from generate_series(1, 1001) n`,
+            [USER],
+        );
+    }, 120_000);
+
+    afterAll(async () => {
+        await client?.end();
+        await server?.stop();
+    });
+
+    it("names the first 1000 and gives the query that lists every one", async () => {
+        const error = (await apply(client, vector).catch((e: unknown) => e)) as SqlFileError;
+
+        expect(error.message).toContain("1001 row(s) hold an embedding that is not an array of 3 numbers in range");
+        expect(error.message).toContain("(2 elements, not 3), … (the first 1000 by id)");
+        expect(error.message.match(/\(2 elements, not 3\)/g)).toHaveLength(1000);
+        const query = /to list every one \(the first 1000 per table are named above\):\s*(select .*;)/.exec(error.message)![1];
+        expect((await client.query(query)).rows).toHaveLength(1001);
+    });
+});
+
 describe("a write that bypasses the sync trigger during the switch", () => {
     let server: PgliteServer;
     let client: Client;
