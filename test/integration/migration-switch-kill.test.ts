@@ -48,8 +48,16 @@ async function copy(label: string): Promise<ClientConfig> {
     return { ...template.config, database: name };
 }
 
-/** Runs the child until it has printed `events` events, then SIGKILL after `delayMs`; the last event it printed. */
-async function applyAndKill(config: ClientConfig, events: number, delayMs: number): Promise<{ killed: boolean; last: string }> {
+/**
+ * Runs the child until it has printed `at` events (or one `at` picks), then SIGKILL after `delayMs`
+ * (and after `beforeKill`); the last event it printed.
+ */
+async function applyAndKill(
+    config: ClientConfig,
+    at: number | ((event: { type: string; step?: string }) => boolean),
+    delayMs: number,
+    beforeKill: () => Promise<unknown> = async () => undefined,
+): Promise<{ killed: boolean; last: string }> {
     const file = join(work, `${config.database}.json`);
     const { host, port, user, password, database } = config;
     writeFileSync(file, JSON.stringify({ connection: { host, port, user, password, database }, migrations: program, variant: "jsonb" }));
@@ -62,7 +70,8 @@ async function applyAndKill(config: ClientConfig, events: number, delayMs: numbe
     for await (const line of createInterface({ input: child.stdout })) {
         const event = JSON.parse(line) as { type: string; step?: string; done?: number };
         last = `${event.type}${event.step ? ` ${event.step}` : ""}${event.done ? ` ${event.done} rows` : ""}`;
-        if (seen++ === events) {
+        if (typeof at === "number" ? seen++ === at : at(event)) {
+            await beforeKill();
             setTimeout(() => child.kill("SIGKILL"), delayMs);
             break;
         }
@@ -150,6 +159,45 @@ describe("killing the applying process at random points of the switch", () => {
 });
 
 describe("an apply that loses its connection or its server mid-switch", () => {
+    it("leaves an invalid index when killed in the middle of a concurrent build; the next apply drops it and builds it again", async () => {
+        const config = await copy("cic");
+        const holder = new Client(config);
+        await holder.connect();
+        // A repeatable read transaction keeps its snapshot: the concurrent build waits for it, half done.
+        await holder.query("begin isolation level repeatable read; select count(*) from users");
+        const building = (wait: string) =>
+            `select count(*)::int as n from pg_stat_activity where application_name = 'memory-stack-apply-child' and datname = '${config.database}'${wait}`;
+        const count = async (sql: string) => (await withClient(config, (c) => c.query(sql))).rows[0].n as number;
+
+        const { killed } = await applyAndKill(
+            config,
+            (event) => event.type === "index memory" && event.step === "index_goals",
+            0,
+            () =>
+                until("the index build to wait for the older transaction", async () =>
+                    (await count(building(" and query ilike 'create index concurrently%' and wait_event_type = 'Lock'"))) === 1
+                        ? true
+                        : undefined,
+                ),
+        );
+        expect(killed).toBe(true);
+        // Its backend notices the closed connection within a second (client_connection_check_interval) and stops.
+        await until("the killed apply's backend to end", async () => ((await count(building(""))) === 0 ? true : undefined), 15_000);
+        await holder.query("commit");
+        await holder.end();
+
+        await withClient(config, async (client) => {
+            const valid = await client.query(
+                "select indisvalid from pg_index where indexrelid = 'idx_goal_assessments_goal_vector'::regclass",
+            );
+            expect(valid.rows).toEqual([{ indisvalid: false }]);
+            const events: StepEvent[] = [];
+            await applyMigrations(client, program, { variant: "jsonb", steps: { onEvent: (event) => events.push(event) } });
+            expect(events.filter((event) => event.type === "invalid index dropped")).toMatchObject([{ step: "index_goals" }]);
+            await expectFinishedAndWhole(client);
+        });
+    }, 60_000);
+
     it("resumes a backfill whose connection was cut from the cursor the ledger kept", async () => {
         const config = await copy("cut");
         const events: StepEvent[] = [];
