@@ -11,6 +11,7 @@ import { dropInvalidLeftover, indexTarget, isSharedMemoryShortage, sizeMaintenan
 import { ensureLedger } from "./ledger";
 import type { MigrationFile } from "./plan";
 import { ensureStepLedger, finishMigration, recordStep, type StepRow } from "./step-ledger";
+import { retryingTransaction as retrying, withSessionSettings } from "./step-session";
 import { parameters, type Step, type StepKind } from "./steps";
 import type { Statement } from "./statements";
 
@@ -262,45 +263,31 @@ async function ensureLedgers(run: Run): Promise<void> {
     await ensureStepLedger(run.client);
 }
 
-/** begin; lock_timeout; work; commit — retried whole with backoff while it fails on lock_timeout, up to the deadline. */
-async function retryingTransaction<T>(run: Run, step: Step, work: () => Promise<T>): Promise<T> {
-    const started = Date.now();
+/** The step's transaction: under lock_timeout, retried until the deadline (step-session.ts). */
+function retryingTransaction<T>(run: Run, step: Step, work: () => Promise<T>): Promise<T> {
     const { client, migration } = run;
-    for (let attempt = 1; ; attempt++) {
-        await client.query("begin");
-        try {
-            await client.query("select set_config('lock_timeout', $1, true)", [`${run.lockTimeoutMs}ms`]);
-            const result = await work();
+    return retrying(
+        client,
+        {
+            lockTimeoutMs: run.lockTimeoutMs,
+            lockDeadlineMs: run.lockDeadlineMs,
+            what: `${migration.name} step ${step.name}`,
+            onWait: (attempt, retryInMs, oldestTransactions) =>
+                run.emit({
+                    type: "lock wait",
+                    migration: migration.name,
+                    step: step.name,
+                    attempt,
+                    lockTimeoutMs: run.lockTimeoutMs,
+                    retryInMs,
+                    oldestTransactions,
+                }),
             // Deferred constraints fail at commit; that is still this step's failure.
-            await runStatement(client, migration.name, migration.sql, { text: "commit", line: step.line, offset: 0 }, outcome(run, step));
-            return result;
-        } catch (error) {
-            await client.query("rollback").catch(() => undefined);
-            const retryInMs = Math.round(Math.min(100 * 2 ** (attempt - 1), 5_000) * (0.5 + Math.random() / 2));
-            if (!isLockTimeout(error)) {
-                throw error;
-            }
-            if (Date.now() - started + retryInMs > run.lockDeadlineMs) {
-                throw new Error(
-                    `${migration.name} step ${step.name}: gave up after ${attempt} lock timeouts (lock_timeout ${run.lockTimeoutMs} ms each) ` +
-                        `over ${Math.round((Date.now() - started) / 1000)} s, the deadline; the longest open transactions: ${(await oldestTransactions(client)) || "none now"}. ` +
-                        "Let those transactions finish (or end them) and apply again; the application never waited longer than one lock_timeout.\n" +
-                        (error as Error).message,
-                    { cause: error },
-                );
-            }
-            run.emit({
-                type: "lock wait",
-                migration: migration.name,
-                step: step.name,
-                attempt,
-                lockTimeoutMs: run.lockTimeoutMs,
-                retryInMs,
-                oldestTransactions: await oldestTransactions(client),
-            });
-            await new Promise((resolve) => setTimeout(resolve, retryInMs));
-        }
-    }
+            commit: () =>
+                runStatement(client, migration.name, migration.sql, { text: "commit", line: step.line, offset: 0 }, outcome(run, step)),
+        },
+        work,
+    );
 }
 
 function run1(run: Run, step: Step, statement: Statement, values?: unknown[]) {
@@ -324,11 +311,6 @@ function outcome(run: Run, step: Step): string {
     return `${stopped} Fix the cause and apply again to resume.`;
 }
 
-function isLockTimeout(error: unknown): boolean {
-    const { sqlState, code } = error as { sqlState?: string; code?: string };
-    return (sqlState ?? code) === "55P03";
-}
-
 /** The guard's one value as a number: 0 for false or null. */
 function guardSays(step: Step, rows: Record<string, unknown>[]): number {
     const value = rows.length === 0 ? null : Object.values(rows[0])[0];
@@ -348,49 +330,4 @@ function keyText(step: Step, value: unknown): string {
     throw new Error(
         `batched step ${step.name} (line ${step.line}): the batch's first column must be the key it handled (uuid, integer or text; cast with ::text), not ${JSON.stringify(value)}`,
     );
-}
-
-async function oldestTransactions(client: SqlClient): Promise<string> {
-    const result = await client.query<{ pid: number; application_name: string; state: string; seconds: number }>(
-        `select pid, application_name, state, round(extract(epoch from now() - xact_start))::int as seconds from pg_stat_activity
-          where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null order by xact_start limit 3`,
-    );
-    return result.rows
-        .map((row) => `pid ${row.pid} (${row.application_name || "no application_name"}, ${row.state}, open ${row.seconds} s)`)
-        .join(", ");
-}
-
-/**
- * Sets session settings for `work` and restores them afterwards. `undefined` only saves and restores
- * (work changes it). A value the server refuses as invalid (client_connection_check_interval on a
- * platform that cannot check sockets) leaves the setting as it was: each is an improvement, not a
- * requirement. When work fails, restoring is best-effort: the caller must see work's error.
- */
-async function withSessionSettings<T>(client: SqlClient, settings: Record<string, string | undefined>, work: () => Promise<T>): Promise<T> {
-    const saved = await client.query<{ name: string; value: string | null }>(
-        "select name, current_setting(name, true) as value from unnest($1::text[]) as name",
-        [Object.keys(settings)],
-    );
-    const known = saved.rows.filter((row) => row.value !== null);
-    for (const { name } of known) {
-        const value = settings[name];
-        if (value !== undefined) {
-            await client.query("select set_config($1, $2, false)", [name, value]).catch((error: unknown) => {
-                if ((error as { code?: string }).code !== "22023") throw error;
-            });
-        }
-    }
-    let failed = false;
-    try {
-        return await work();
-    } catch (error) {
-        failed = true;
-        throw error;
-    } finally {
-        for (const { name, value } of known) {
-            await client.query("select set_config($1, $2, false)", [name, value]).catch((error: unknown) => {
-                if (!failed) throw error;
-            });
-        }
-    }
 }

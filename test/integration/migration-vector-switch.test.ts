@@ -1,75 +1,27 @@
-// The jsonb → vector switch (0015_vector_expand, 0016_vector_contract) on PGlite + pgvector: its
-// vector-specific steps. The precheck names every bad row of both tables in one run and changes
-// nothing; the switch keeps every row and value, indexes with hnsw (through halfvec above 2000
-// dimensions), swaps match_* and leaves no trace of itself; the CLI passes on pgvector's notices; a
-// stack that ran the retired 0010_vector finds nothing to do. PGlite serves one session at a time:
-// everything here runs on one connection per server (the live and kill tests are on PostgreSQL 15).
+// The jsonb → vector switch (0015_vector_expand, 0016_vector_contract) on PGlite + pgvector: a live
+// jsonb stack switched keeps every row and value and leaves no trace of the switch, the precheck
+// names every bad row first, the contract's bridge answers across the swap, and a stack that ran the
+// retired 0010_vector finds nothing to do. PGlite serves one session at a time (the live and kill
+// tests are on PostgreSQL 15).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { applyMigrations, describeVariant, readLedger, SchemaRefusedError, SqlFileError } from "../../engine/migrate/index";
 import { recordMigration } from "../../engine/migrate/ledger";
-import { loadMigrationSources, renderMigrations, schemaChecksum, type SchemaOptions } from "../../engine/migrate/render";
+import { schemaChecksum } from "../../engine/migrate/render";
 import { splitStatements } from "../../engine/migrate/statements";
 import { readStepLedger } from "../../engine/migrate/step-ledger";
 import { declaredSteps } from "../../engine/migrate/steps";
 import type { StepEvent } from "../../engine/migrate/step-runner";
 import { expectationsFor, verifySchema } from "../../engine/verify/index";
-import { DEFAULT_OPTIONS } from "../support/apply-sql";
-import { cli } from "../support/cli";
-import { startPgliteServer, type PgliteServer } from "../support/pglite-server";
+import type { PgliteServer } from "../support/pglite-server";
+import { apply, columnType, jsonb, program, rows, start, switchTraces, USER, vector } from "../support/vector-switch";
 
-const jsonb: SchemaOptions = DEFAULT_OPTIONS;
-const vector: SchemaOptions = { ...jsonb, vector: true };
-const USER = "00000000-0000-4000-8000-000000000001";
 const BAD = {
     short: "00000000-0000-4000-8000-00000000a0f1",
     text: "00000000-0000-4000-8000-00000000a0f2",
     huge: "00000000-0000-4000-8000-00000000a0f3",
     object: "00000000-0000-4000-8000-00000000b0f4",
 };
-
-const program = (options: SchemaOptions) => renderMigrations(loadMigrationSources(), options);
-const apply = (client: Client, options: SchemaOptions, onEvent?: (event: StepEvent) => void) =>
-    applyMigrations(client, program(options), { variant: describeVariant(options), steps: { onEvent } });
-
-async function start(): Promise<{ server: PgliteServer; client: Client }> {
-    const server = await startPgliteServer();
-    const client = new Client(server);
-    await client.connect();
-    return { server, client };
-}
-
-// Every column but the embedding, plus the embedding as numbers: equal before and after the switch.
-async function rows(client: Client, table: string, column: string): Promise<unknown[]> {
-    const numbers =
-        (await columnType(client, table, column)) === "jsonb"
-            ? `case when ${column} is null then null else array(select jsonb_array_elements_text(${column})::real) end`
-            : `${column}::real[]`;
-    const result = await client.query(
-        `select id, (to_jsonb(t) - '${column}')::text as other, ${numbers} as numbers from ${table} t order by id`,
-    );
-    return result.rows;
-}
-
-async function columnType(client: Client, table: string, column: string): Promise<string | undefined> {
-    const result = await client.query(
-        "select format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = $1::regclass and attname = $2 and not attisdropped",
-        [table, column],
-    );
-    return result.rows[0]?.t;
-}
-
-/** What only a switch under way has: the vector extension, twin columns, sync triggers, helper functions. */
-async function switchTraces(client: Client) {
-    const result = await client.query(`select
-        (select count(*)::int from pg_extension where extname = 'vector') as extension,
-        (select count(*)::int from pg_attribute join pg_class c on c.oid = attrelid
-          where c.relkind = 'r' and attname like '%vector_new' and not attisdropped) as twins,
-        (select count(*)::int from pg_trigger where tgname = 'vector_switch_sync') as triggers,
-        (select count(*)::int from pg_proc where proname like 'vector_switch%') as helpers,
-        (select count(*)::int from pg_proc where proname = 'match_goals') as match_goals`);
-    return result.rows[0];
-}
 
 describe("switching a live jsonb stack to vector", () => {
     let server: PgliteServer;
@@ -208,109 +160,6 @@ describe("switching a live jsonb stack to vector", () => {
     });
 });
 
-describe("more bad rows than a message should hold", () => {
-    let server: PgliteServer;
-    let client: Client;
-
-    beforeAll(async () => {
-        ({ server, client } = await start());
-        await apply(client, jsonb);
-        await client.query("insert into users (id, email) values ($1, 'ada@example.com')", [USER]);
-        await client.query(
-            `insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) select $1, 'a', 'g' || n, '[1, 2]' from generate_series(1, 1001) n`,
-            [USER],
-        );
-    }, 120_000);
-
-    afterAll(async () => {
-        await client?.end();
-        await server?.stop();
-    });
-
-    it("names the first 1000 and gives the query that lists every one", async () => {
-        const error = (await apply(client, vector).catch((e: unknown) => e)) as SqlFileError;
-
-        expect(error.message).toContain("1001 row(s) hold an embedding that is not an array of 3 numbers in range");
-        expect(error.message).toContain("(2 elements, not 3), … (the first 1000 by id)");
-        expect(error.message.match(/\(2 elements, not 3\)/g)).toHaveLength(1000);
-        const query = /to list every one \(the first 1000 per table are named above\):\s*(select .*;)/.exec(error.message)![1];
-        expect((await client.query(query)).rows).toHaveLength(1001);
-    });
-});
-
-describe("a write that bypasses the sync trigger during the switch", () => {
-    let server: PgliteServer;
-    let client: Client;
-    const LATE = "00000000-0000-4000-8000-00000000c001";
-    const WRONG = "00000000-0000-4000-8000-00000000c002";
-
-    beforeAll(async () => {
-        ({ server, client } = await start());
-        await apply(client, jsonb);
-        await client.query("insert into users (id, email) values ($1, 'ada@example.com')", [USER]);
-    }, 120_000);
-
-    afterAll(async () => {
-        await client?.end();
-        await server?.stop();
-    });
-
-    // session_replication_role = replica is what a replication or bulk-load tool sets: triggers do not fire.
-    const bypassing = (id: string, embedding: string) =>
-        client.query(`set session_replication_role = replica;
-            insert into goal_assessments (id, user_id, agent_name, goal_text, goal_vector) values ('${id}', '${USER}', 'a', 'late', '${embedding}');
-            reset session_replication_role`);
-
-    it("is named by the backfill when it cannot be converted, leaving a switch the next apply resumes", async () => {
-        const error = await apply(client, vector, (event) => {
-            if (event.type === "step" && event.step === "expand") {
-                void bypassing(WRONG, "[1, 2]");
-            }
-        }).catch((e: unknown) => e);
-
-        expect((error as Error).message).toContain(
-            `cannot convert the embedding of public.goal_assessments row ${WRONG} to vector(3): 2 elements, not 3`,
-        );
-        expect((error as Error).message).toContain("0015_vector_expand.sql step backfill_goals rolled back its last batch only");
-        expect((await readStepLedger(client)).map((row) => row.step)).toEqual(["precheck", "expand"]);
-    });
-
-    it("leaves a switch under way that `memory-stack status` shows as partly applied", async () => {
-        await client.end(); // PGlite: one session at a time
-        const url = `postgresql://${server.user}:${server.password}@${server.host}:${server.port}/${server.database}`;
-        const result = await cli([
-            "status",
-            "--url",
-            url,
-            "--vector",
-            "--dimensions",
-            "3",
-            "--app-role",
-            jsonb.appRole,
-            "--admin-role",
-            jsonb.adminRole,
-        ]);
-        client = new Client(server);
-        await client.connect();
-
-        expect(result.code).toBe(1);
-        expect(result.stdout).toContain("  pending  0015_vector_expand.sql, partly applied: precheck, expand done");
-        expect(result.stdout).toContain("  pending  0016_vector_contract.sql\n");
-    });
-
-    it("is converted by the contract when the backfill had passed it", async () => {
-        await client.query("delete from goal_assessments where id = $1", [WRONG]);
-        await apply(client, vector, (event) => {
-            if (event.type === "step" && event.step === "backfill_beliefs") {
-                void bypassing(LATE, "[1, 0, 0]");
-            }
-        });
-
-        const late = await client.query("select goal_vector::real[] as v from goal_assessments where id = $1", [LATE]);
-        expect(late.rows).toEqual([{ v: [1, 0, 0] }]);
-    });
-});
-
 describe("the contract's bridge", () => {
     let server: PgliteServer;
     let client: Client;
@@ -368,59 +217,6 @@ describe("the contract's bridge", () => {
     });
 });
 
-describe("embeddings above pgvector's 2000-dimension index limit", () => {
-    const wide: SchemaOptions = { ...vector, vectorDimensions: 3072 };
-    let server: PgliteServer;
-    let client: Client;
-    const embedding = (first: number) => JSON.stringify([first, ...Array.from({ length: 3071 }, (_, i) => ((i % 17) - 8) / 8)]);
-
-    beforeAll(async () => {
-        ({ server, client } = await start());
-        await apply(client, { ...wide, vector: false });
-        await client.query("insert into users (id, email) values ($1, 'ada@example.com')", [USER]);
-        await client.query(
-            `insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) values ($1, 'a', 'one', $2), ($1, 'a', 'two', $3), ($1, 'a', 'too big for halfvec', $4)`,
-            [USER, embedding(1), embedding(-1), embedding(70000)],
-        );
-    }, 120_000);
-
-    afterAll(async () => {
-        await client?.end();
-        await server?.stop();
-    });
-
-    it("refuses a value halfvec cannot hold, naming it, before anything changes", async () => {
-        const error = await apply(client, wide).catch((e: unknown) => e);
-        expect((error as Error).message).toContain("(element 1 = 70000 is out of range for the halfvec index (at most 65504))");
-        expect(await columnType(client, "goal_assessments", "goal_vector")).toBe("jsonb");
-    });
-
-    it("stores vector(3072), indexes halfvec(3072) with hnsw, and match_goals orders through that index", async () => {
-        await client.query("delete from goal_assessments where goal_text = 'too big for halfvec'");
-        await apply(client, wide);
-
-        expect(await columnType(client, "goal_assessments", "goal_vector")).toBe("vector(3072)");
-        const { rows: indexes } = await client.query(
-            "select indexdef from pg_indexes where indexname = 'idx_goal_assessments_goal_vector'",
-        );
-        expect(indexes[0].indexdef).toBe(
-            "CREATE INDEX idx_goal_assessments_goal_vector ON public.goal_assessments USING hnsw (((goal_vector)::halfvec(3072)) halfvec_cosine_ops)",
-        );
-        const best = await client.query("select goal_text from match_goals($1, 1)", [embedding(1)]);
-        expect(best.rows).toEqual([{ goal_text: "one" }]);
-        await client.query("set enable_seqscan = off");
-        const plan = await client.query(
-            "explain select id from goal_assessments g order by g.goal_vector::halfvec(3072) <=> $1::vector::halfvec(3072) limit 1",
-            [embedding(1)],
-        );
-        await client.query("reset enable_seqscan");
-        expect(plan.rows.map((row) => row["QUERY PLAN"]).join("\n")).toContain("Index Scan using idx_goal_assessments_goal_vector");
-        const body = await client.query("select prosrc from pg_proc where proname = 'match_goals'");
-        expect(body.rows[0].prosrc).toContain("order by g.goal_vector::halfvec(3072) <=> $1::halfvec(3072)");
-        expect((await verifySchema(client, await expectationsFor(wide, program(wide)))).problems).toEqual([]);
-    });
-});
-
 describe("a stack that ran the retired 0010_vector", () => {
     let server: PgliteServer;
     let client: Client;
@@ -473,71 +269,4 @@ describe("a stack that ran the retired 0010_vector", () => {
         ledger.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
         expect(schemaChecksum(ledger.map(({ name, checksum }) => ({ name, checksum, sql: "" })))).toBe(schemaChecksum(program(vector)));
     });
-});
-
-describe.each([
-    { bound: "1", spills: true },
-    { bound: undefined, spills: false },
-])("the CLI switching 4,000 goals with --maintenance-work-mem $bound", ({ bound, spills }) => {
-    let server: PgliteServer;
-    let url: string;
-
-    beforeAll(async () => {
-        const started = await start();
-        server = started.server;
-        url = `postgresql://${server.user}:${server.password}@${server.host}:${server.port}/${server.database}`;
-        await apply(started.client, jsonb);
-        await started.client.query("insert into users (id, email) values ($1, 'ada@example.com')", [USER]);
-        await started.client.query(
-            `insert into goal_assessments (user_id, agent_name, goal_text, goal_vector)
-             select $1, 'a', 'g' || n, jsonb_build_array(n, n % 7, 1) from generate_series(1, 4000) n`,
-            [USER],
-        );
-        // PGlite keeps one server session for every connection: this is the server's setting the CLI finds.
-        await started.client.query("set maintenance_work_mem = '1MB'");
-        await started.client.end();
-    }, 120_000);
-
-    afterAll(async () => {
-        await server?.stop();
-    });
-
-    it(
-        spills
-            ? "passes on pgvector's notice that the graph no longer fits, and says how to avoid it"
-            : "sizes maintenance_work_mem for the build, so the graph fits",
-        async () => {
-            const memory = bound === undefined ? [] : ["--maintenance-work-mem", bound];
-            const result = await cli([
-                "apply",
-                "--url",
-                url,
-                "--vector",
-                "--dimensions",
-                "3",
-                ...memory,
-                "--app-role",
-                jsonb.appRole,
-                "--admin-role",
-                jsonb.adminRole,
-            ]);
-
-            expect(result.code, result.stderr).toBe(0);
-            expect(result.stderr).toContain("0015_vector_expand.sql backfill_goals: 4,000/4,000 rows");
-            expect(result.stderr).toContain("0015_vector_expand.sql backfill_goals (step 3/6, batched): done in");
-            expect(result.stdout).toContain("applied 2 migrations");
-            const needs = /idx_goal_assessments_goal_vector needs about (\d+) MB to build in memory \(4,000 rows × \d+ bytes\)/;
-            expect(result.stderr).toMatch(needs);
-            if (spills) {
-                expect(result.stderr).toContain("maintenance_work_mem is 1 MB, the bound: the build spills to disk and is slower");
-                expect(result.stderr).toMatch(
-                    /notice from the server: hnsw graph no longer fits into maintenance_work_mem after \d+ tuples/,
-                );
-            } else {
-                const needed = needs.exec(result.stderr)![1];
-                expect(result.stderr).toContain(`maintenance_work_mem ${needed} MB for the build (bound 1024 MB)`);
-                expect(result.stderr).not.toContain("no longer fits");
-            }
-        },
-    );
 });
