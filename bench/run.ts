@@ -16,6 +16,7 @@ import { benchCli } from "./cli";
 import { benchDeploy } from "./deploy";
 import { benchNoop } from "./noop";
 import { benchPooling } from "./support/pooling-rows";
+import { benchSwitch } from "./switch";
 import { benchVector } from "./vector";
 import { benchVerify } from "./verify";
 import { progressLogger, type BenchContext, type PartResult, type Row } from "./support/measure";
@@ -32,6 +33,7 @@ const PARTS: Record<string, Part> = {
     deploy: async (ctx, pg) => benchDeploy(ctx, await pg()),
     pooling: async (ctx) => benchPooling(ctx),
     vector: async (ctx) => benchVector(ctx),
+    switch: async (ctx) => benchSwitch(ctx),
 };
 
 export interface BenchArgs {

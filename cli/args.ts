@@ -19,7 +19,7 @@ interface Flag {
     /** The schema option the flag requests. */
     option?: keyof SchemaRequest;
     /** The `migration.*` config key the flag sets. */
-    migration?: keyof LockFlags;
+    migration?: keyof MigrationFlags;
     /** A flag it makes no sense without. */
     needs?: string;
     /** The only commands it applies to. */
@@ -56,6 +56,13 @@ export const FLAGS: Record<string, Flag> = {
         migration: "lockTimeoutMs",
         commands: ["plan", "apply", "rollback"],
     },
+    "maintenance-work-mem": {
+        type: "string",
+        value: "MB",
+        help: "upper bound of maintenance_work_mem for an index a migration builds (sized for the build below it); default: 1024",
+        migration: "maintenanceWorkMemMb",
+        commands: ["apply"],
+    },
     "lock-deadline": {
         type: "string",
         value: "SECONDS",
@@ -67,7 +74,7 @@ export const FLAGS: Record<string, Flag> = {
     help: { type: "boolean", short: "h", help: "this text" },
 };
 
-export const USAGE = `usage: memory-stack <${COMMAND_NAMES.join("|")}> [--url URL] [--vector [--dimensions N] [--index hnsw|ivfflat]] [--no-rls] [--app-role NAME] [--admin-role NAME] [--allow-data-loss] [--lock-timeout MS] [--lock-deadline SECONDS] [--json]`;
+export const USAGE = `usage: memory-stack <${COMMAND_NAMES.join("|")}> [--url URL] [--vector [--dimensions N] [--index hnsw|ivfflat]] [--no-rls] [--app-role NAME] [--admin-role NAME] [--allow-data-loss] [--lock-timeout MS] [--lock-deadline SECONDS] [--maintenance-work-mem MB] [--json]`;
 
 export const HELP = [
     USAGE,
@@ -92,7 +99,8 @@ export const HELP = [
     "them is refused (apply --vector on a jsonb database is the planned switch to vector).",
     "",
     "exit codes: 0 done, 1 a check failed or the command refused, 2 bad usage.",
-    "Progress goes to stderr; passwords and URL credentials are never printed.",
+    "Progress goes to stderr: one line per migration, the steps of a migration that runs in steps (rows done of",
+    "a batched one), lock waits and the server's notices; passwords and URL credentials are never printed.",
 ].join("\n");
 
 export interface CliArgs {
@@ -102,6 +110,8 @@ export interface CliArgs {
     schema: SchemaRequest;
     /** Lock settings the flags give (the rest are defaults). */
     locks: Partial<LockSettings>;
+    /** apply: upper bound of maintenance_work_mem (MB) for an index build; undefined: the default. */
+    maintenanceWorkMemMb: number | undefined;
     allowDataLoss: boolean;
     json: boolean;
 }
@@ -154,7 +164,7 @@ export async function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): Prom
         command: command as CommandName,
         connection: connectionFrom(url, env),
         schema: await schemaRequest(values),
-        locks: await lockSettings(values),
+        ...(await migrationSettings(values)),
         allowDataLoss: values["allow-data-loss"] === true,
         json: values.json === true,
     };
@@ -198,16 +208,27 @@ async function schemaRequest(values: Record<string, string | boolean | undefined
     }
 }
 
-type LockFlags = { lockTimeoutMs: number; lockDeadlineSeconds: number };
+/** What the migration flags give, as CliArgs holds it. */
+async function migrationSettings(
+    values: Record<string, string | boolean | undefined>,
+): Promise<Pick<CliArgs, "locks" | "maintenanceWorkMemMb">> {
+    const flags = await migrationFlags(values);
+    const locks: Partial<LockSettings> = {};
+    if (flags.lockTimeoutMs !== undefined) locks.timeoutMs = flags.lockTimeoutMs;
+    if (flags.lockDeadlineSeconds !== undefined) locks.deadlineSeconds = flags.lockDeadlineSeconds;
+    return { locks, maintenanceWorkMemMb: flags.maintenanceWorkMemMb };
+}
 
-/** --lock-timeout and --lock-deadline, checked by the same rules as the stack's migration.* keys. */
-async function lockSettings(values: Record<string, string | boolean | undefined>): Promise<Partial<LockSettings>> {
+type MigrationFlags = { lockTimeoutMs: number; lockDeadlineSeconds: number; maintenanceWorkMemMb: number };
+
+/** --lock-timeout, --lock-deadline and --maintenance-work-mem, checked by the same rules as the stack's migration.* keys. */
+async function migrationFlags(values: Record<string, string | boolean | undefined>): Promise<Partial<MigrationFlags>> {
     const given = Object.entries(FLAGS).filter(([name, flag]) => flag.migration !== undefined && values[name] !== undefined);
     if (given.length === 0) {
         return {};
     }
     const { MIGRATION_KEYS } = await import("../engine/config/config");
-    const parsed: Partial<LockFlags> = {};
+    const parsed: Partial<MigrationFlags> = {};
     for (const [name, flag] of given) {
         const result = MIGRATION_KEYS[flag.migration!].safeParse(values[name]);
         if (!result.success) {
@@ -215,7 +236,7 @@ async function lockSettings(values: Record<string, string | boolean | undefined>
         }
         parsed[flag.migration!] = result.data;
     }
-    return { timeoutMs: parsed.lockTimeoutMs, deadlineSeconds: parsed.lockDeadlineSeconds };
+    return parsed;
 }
 
 /** The URL's settings, with libpq's fallbacks: the password from PGPASSWORD, sslmode from PGSSLMODE, else prefer. */

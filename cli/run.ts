@@ -14,6 +14,7 @@ import { flagFor, UsageError, type CliArgs } from "./args";
 import { loadCommand } from "./commands/index";
 import { NEEDS_ONE_SESSION } from "./commands/names";
 import type { CliIo } from "./main";
+import { passNotices } from "./progress";
 
 export async function run(args: CliArgs, out: CliIo): Promise<number> {
     const { command, json, connection } = args;
@@ -28,6 +29,7 @@ export async function run(args: CliArgs, out: CliIo): Promise<number> {
                 cause: error,
             });
         }
+        passNotices(client, out.stderr);
         if (NEEDS_ONE_SESSION.includes(command)) {
             await refuseTransactionPooler(client, connection, applicationName);
         }

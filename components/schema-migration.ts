@@ -25,6 +25,7 @@ import {
 } from "../engine/migrate/render";
 import { DEFAULT_LOCK_SETTINGS, type LockSettings } from "../engine/migrate/session";
 import { schemaObjects } from "../engine/migrate/repair";
+import { DEFAULT_MAINTENANCE_WORK_MEM_MB } from "../engine/migrate/step-runner";
 import type { SchemaMigrationInputs } from "../engine/providers/schema-migration";
 
 export type { SchemaMigrationInputs, SchemaMigrationOutputs } from "../engine/providers/schema-migration";
@@ -42,6 +43,8 @@ export interface SchemaMigrationArgs {
     readinessTimeoutMs?: pulumi.Input<number>;
     /** The rendered migrations. Default: sql/ rendered for `schema` (tests pass their own). */
     migrations?: Migration[];
+    /** Upper bound of maintenance_work_mem (MB) for an index a migration builds. Default: 1024. */
+    maintenanceWorkMemMb?: number;
 }
 
 export const SCHEMA_MIGRATION_TYPE = "SchemaMigration";
@@ -104,5 +107,6 @@ export function schemaMigrationInputs(args: SchemaMigrationArgs): {
         readinessTimeoutMs: args.readinessTimeoutMs ?? 120_000,
         locks: { ...DEFAULT_LOCK_SETTINGS, ...args.locks },
         objects: schemaObjects(args.schema),
+        maintenanceWorkMemMb: args.maintenanceWorkMemMb ?? DEFAULT_MAINTENANCE_WORK_MEM_MB,
     };
 }

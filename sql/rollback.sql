@@ -82,6 +82,7 @@ begin
 
     drop table memory_stack.created_objects;
     drop table memory_stack.migrations;
+    drop table if exists memory_stack.migration_steps; -- the steps of a migration that never finished
     begin
         drop schema memory_stack;
     exception when dependent_objects_still_exist then

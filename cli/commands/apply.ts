@@ -1,12 +1,14 @@
 // memory-stack apply: the preflight, then the pending migrations, each in its own transaction, under the migration lock.
 import { applyMigrations } from "../../engine/migrate/index";
+import { stepProgress } from "../progress";
 import type { Command } from "./command";
 
-export const apply: Command = async ({ client, schema, migrations, variant, progress, session }) => {
+export const apply: Command = async ({ client, args, schema, migrations, variant, progress, session }) => {
     const result = await applyMigrations(client, migrations, {
         variant,
         schema,
         ...session,
+        steps: { maintenanceWorkMemMb: args.maintenanceWorkMemMb, onEvent: stepProgress(progress) },
         onProgress: ({ name, durationMs, index, total }) => progress(`applied ${name} in ${Math.round(durationMs)} ms (${index}/${total})`),
     });
     const total = result.applied.reduce((sum, item) => sum + item.durationMs, 0);

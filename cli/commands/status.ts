@@ -8,7 +8,7 @@ export const status: Command = async ({ client, migrations, variant }) => {
     const lines = [
         result.upToDate ? `up to date at ${result.applied.at(-1)?.name} (${variant})` : `not up to date (${variant})`,
         ...result.applied.map((row) => `  applied  ${row.name}  ${row.variant}  ${row.appliedAt.toISOString()}  ${row.durationMs} ms`),
-        ...result.pending.map((name) => `  pending  ${name}`),
+        ...result.pending.map((name) => `  pending  ${name}${partly(result.steps.filter((row) => row.migration === name))}`),
         ...driftLines(result.drift),
     ];
     return {
@@ -25,7 +25,16 @@ export const status: Command = async ({ client, migrations, variant }) => {
                 durationMs: row.durationMs,
             })),
             pending: result.pending,
+            steps: result.steps,
             drift: result.drift,
         },
     };
 };
+
+/** ", partly applied: precheck, expand done; backfill_goals 4,000 rows so far" for a migration under way. */
+function partly(steps: { step: string; finished: boolean; rowsDone: number }[]): string {
+    if (steps.length === 0) return "";
+    const done = steps.filter((row) => row.finished).map((row) => row.step);
+    const underWay = steps.filter((row) => !row.finished).map((row) => `${row.step} ${row.rowsDone.toLocaleString("en-US")} rows so far`);
+    return `, partly applied: ${[...(done.length > 0 ? [`${done.join(", ")} done`] : []), ...underWay].join("; ")}`;
+}

@@ -41,12 +41,14 @@ const client = jsonObject({
     prePing: bool().default(true),
 });
 
-/** How migrations and the rollback wait for locks; the CLI's --lock-timeout and --lock-deadline set the same keys. */
+/** How migrations and the rollback run: how they wait for locks, the memory an index build may take. The CLI's --lock-timeout, --lock-deadline and --maintenance-work-mem set the same keys. */
 export const MIGRATION_KEYS = {
     /** lock_timeout of every migration and rollback statement, ms: an application query waits at most this long behind one. Default: 500. */
     lockTimeoutMs: int(1, 600_000).default(500),
     /** How long a migration or rollback keeps retrying while an application holds a lock, in seconds (also bounds the wait for the migration lock). Default: 300. */
     lockDeadlineSeconds: int(0, 86_400).default(300),
+    /** Upper bound of maintenance_work_mem (MB) for an index a migration builds; the engine sizes it for the build below that (PostgreSQL takes up to 2 TB). Default: 1024. */
+    maintenanceWorkMemMb: int(1, 2_097_151).default(1024),
 };
 
 const migration = jsonObject(MIGRATION_KEYS);

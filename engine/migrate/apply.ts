@@ -3,7 +3,8 @@
 // lock_timeout (retried with backoff while an application holds a lock). A failure rolls that
 // migration back whole and names the file, statement and SQLSTATE; the migrations before it stay
 // applied and recorded, so the next run resumes from there. A connection lost at COMMIT is answered
-// by reading the ledger on a new connection.
+// by reading the ledger on a new connection. A migration that declares steps (steps.ts) runs step by
+// step instead (step-runner.ts) and resumes at its step.
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
 import { boundedTransaction } from "./bounded";
@@ -20,6 +21,10 @@ import { repairUnderLock } from "./repair";
 import { snapshot } from "./snapshot";
 import { MigrationSession, type SessionOptions } from "./session";
 import { lineAt, type Statement } from "./statements";
+import { isRetired } from "./retired";
+import { readStepLedger } from "./step-ledger";
+import { applySteps, type StepOptions } from "./step-runner";
+import { declaredSteps } from "./steps";
 
 export interface MigrationProgress {
     name: string;
@@ -38,6 +43,8 @@ export interface ApplyOptions extends SessionOptions {
     repair?: boolean;
     /** Called after each migration commits. */
     onProgress?: (progress: MigrationProgress) => void;
+    /** For migrations that declare steps: the index memory bound and step progress (locks come from the session). */
+    steps?: StepOptions;
 }
 
 export interface ApplyResult {
@@ -53,8 +60,9 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
     const session = new MigrationSession(client, options);
     return withMigrationLock(session, async () => {
         const ledger = await readLedger(client);
+        const stepLedger = await readStepLedger(client);
         // Planned under the lock: a concurrent apply that finished while we waited is in the ledger now.
-        const plan = planMigrations(ledger, migrations, options.variant);
+        const plan = planMigrations(ledger, migrations, options.variant, stepLedger);
         if (plan.drift.length > 0) {
             throw new SchemaRefusedError(plan.drift);
         }
@@ -86,16 +94,23 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
         const applied: ApplyResult["applied"] = [];
         for (const [position, migration] of plan.pending.entries()) {
             const before = applied.map((item) => item.name);
-            const durationMs = await applyOne(session, migration, parsed.get(migration.name)!, options, before);
+            const statements = parsed.get(migration.name)!;
+            const steps = declaredSteps(migration.name, migration.sql, statements);
+            const durationMs = steps
+                ? await applySteps(session, migration, steps, { ...options, done: stepLedger })
+                : await applyOne(session, migration, statements, options, before);
             applied.push({ name: migration.name, durationMs });
             options.onProgress?.({ name: migration.name, durationMs, index: position + 1, total: plan.pending.length });
         }
         if (options.repair) {
             await repairUnderLock(session, migrations);
         }
+        const inLedger = new Set(ledger.map((row) => row.name));
         return {
             applied,
-            appliedMigrations: migrations.map((migration) => migration.name),
+            appliedMigrations: migrations
+                .filter((migration) => !isRetired(migration.name) || inLedger.has(migration.name))
+                .map((m) => m.name),
             version: migrations.at(-1)?.name,
         };
     });

@@ -1,5 +1,6 @@
 // Runs a SQL file statement by statement inside the caller's transaction, so a failure names the file,
 // the statement, its line and the SQLSTATE instead of a bare driver error.
+import type { QueryResult } from "pg";
 import type { SqlClient } from "./ledger";
 import { isTransactionControl, lineAt, splitStatements, SqlSyntaxError, type Statement } from "./statements";
 
@@ -19,7 +20,7 @@ export class SqlFileError extends Error {
         const error = cause as DatabaseErrorFields;
         const lines = [
             `${file} failed at line ${line}${sqlState ? ` with SQLSTATE ${sqlState}` : ""}: ${error.message ?? String(cause)}`,
-            ...(error.detail ? [`  detail: ${error.detail}`] : []),
+            ...(error.detail ? [`  detail: ${error.detail.split("\n").join("\n    ")}`] : []),
             ...(error.hint ? [`  hint: ${error.hint}`] : []),
             ...(error.where ? [`  where: ${error.where}`] : []),
             `  statement: ${excerpt(statement)}`,
@@ -68,15 +69,27 @@ export async function runStatements(
     outcome: string,
 ): Promise<void> {
     for (const statement of statements) {
-        try {
-            await client.query(statement.text);
-        } catch (error) {
-            const fields = error as DatabaseErrorFields;
-            const position = Number(fields.position);
-            // A parse error carries its position within the statement; point at that line, not the statement's first.
-            const line = Number.isInteger(position) && position > 0 ? lineAt(sql, statement.offset + position - 1) : statement.line;
-            throw new SqlFileError(file, line, statement.text, fields.code, error, outcome);
-        }
+        await runStatement(client, file, sql, statement, outcome);
+    }
+}
+
+/** Runs one statement of `file` (with `values` for its $n parameters) and returns its result; a failure is a SqlFileError. */
+export async function runStatement(
+    client: SqlClient,
+    file: string,
+    sql: string,
+    statement: Pick<Statement, "text" | "line" | "offset">,
+    outcome: string,
+    values?: unknown[],
+): Promise<QueryResult<Record<string, unknown>>> {
+    try {
+        return await client.query(statement.text, values);
+    } catch (error) {
+        const fields = error as DatabaseErrorFields;
+        const position = Number(fields.position);
+        // A parse error carries its position within the statement; point at that line, not the statement's first.
+        const line = Number.isInteger(position) && position > 0 ? lineAt(sql, statement.offset + position - 1) : statement.line;
+        throw new SqlFileError(file, line, statement.text, fields.code, error, outcome);
     }
 }
 

@@ -8,6 +8,7 @@
 import type { SqlClient } from "../db/client";
 import type { LedgerRow } from "./ledger";
 import type { SchemaOptions } from "./render";
+import { readStepLedger } from "./step-ledger";
 
 const KEYS = ["vector", "vectorDimensions", "vectorIndex", "rls", "appRole", "adminRole"] as const;
 
@@ -28,8 +29,22 @@ export class OptionsConflictError extends Error {
     }
 }
 
-/** The options the database was migrated with, as far as the ledger (and for old rows the catalog) tells; {} for a fresh database. */
+/**
+ * The options the database was migrated with, as far as the ledger (and for old rows the catalog) tells; {} for a
+ * fresh database. A switch to vector under way (steps done of a vector migration, step-ledger.ts) counts as vector:
+ * the next apply finishes it, and every other command sees the variant it is becoming.
+ */
 export async function recordedOptions(client: SqlClient, ledger: LedgerRow[]): Promise<Partial<SchemaOptions>> {
+    const recorded = await ledgerOptions(client, ledger);
+    const switching = (await readStepLedger(client))
+        .map((row) => /^vector\((\d+),(hnsw|ivfflat)\)$/.exec(row.variant))
+        .find((match) => match !== null);
+    return switching && recorded.vector === false
+        ? { ...recorded, vector: true, vectorDimensions: Number(switching[1]), vectorIndex: switching[2] as SchemaOptions["vectorIndex"] }
+        : recorded;
+}
+
+async function ledgerOptions(client: SqlClient, ledger: LedgerRow[]): Promise<Partial<SchemaOptions>> {
     if (ledger.length === 0) {
         return {};
     }

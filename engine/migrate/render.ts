@@ -20,6 +20,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { SQL_DIR } from "../paths";
 import { MAX_VECTOR_INDEX_DIMENSIONS } from "./limits";
+import { isRetired } from "./retired";
 
 export interface SchemaOptions {
     /** Embeddings as vector(N) with an ANN index (renders the `requires: vector` files). */
@@ -99,9 +100,14 @@ export function loadRollbackSql(dir: string = SQL_DIR): string {
     return readFileSync(path.join(dir, "rollback.sql"), "utf8");
 }
 
-/** One checksum for a rendered set: changes when any file, its rendering or the set changes. */
+/** One checksum for a rendered set: changes when any file, its rendering or the set changes. Retired files do not count (retired.ts). */
 export function schemaChecksum(migrations: Migration[]): string {
-    return sha256(migrations.map((m) => `${m.name} ${m.checksum}\n`).join(""));
+    return sha256(
+        migrations
+            .filter((m) => !isRetired(m.name))
+            .map((m) => `${m.name} ${m.checksum}\n`)
+            .join(""),
+    );
 }
 
 /** The `-- requires: a, b` lines of the header (the leading comment block). */

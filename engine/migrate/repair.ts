@@ -16,6 +16,8 @@ import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import { snapshot } from "./snapshot";
 import { MigrationSession, type SessionOptions } from "./session";
+import { rerunSteps } from "./step-runner";
+import { declaredSteps } from "./steps";
 
 /** Every object the schema creates by the manifest, as "<kind> <name>"; what a refresh of a database without ownership records checks. */
 export function schemaObjects(options: SchemaOptions): string[] {
@@ -97,6 +99,11 @@ export async function repairUnderLock(session: MigrationSession, migrations: rea
     const rerun = migrations.filter((migration) => needed.has(migration.name));
     for (const migration of rerun) {
         const statements = await parseSqlFile(migration.name, migration.sql);
+        const steps = declaredSteps(migration.name, migration.sql, statements);
+        if (steps) {
+            await rerunSteps(session, migration, steps); // its steps are safe to run again (docs/migrations.md)
+            continue;
+        }
         const outcome = `${migration.name} was re-run to re-create missing objects and rolled back: the database is as it was before.`;
         await boundedTransaction(session, `re-running ${migration.name}`, outcome, async () => {
             const before = await snapshot(client);

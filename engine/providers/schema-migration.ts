@@ -69,6 +69,8 @@ export interface SchemaMigrationInputs {
     locks: LockSettings;
     /** Every object the schema creates by the manifest (repair.ts schemaObjects): what refresh looks for where nothing is recorded yet. */
     objects: string[];
+    /** Upper bound of maintenance_work_mem (MB) for an index build (config migration.maintenanceWorkMemMb); absent in older programs' inputs. */
+    maintenanceWorkMemMb?: number;
 }
 
 /** The shape of the outputs this code writes; state with an older one is updated on the next up. */
@@ -231,6 +233,7 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
             schema: inputs.schema,
             repair: true,
             ...sessionOptions(inputs.connection, inputs.locks, "memory-stack-migrate"),
+            steps: { maintenanceWorkMemMb: inputs.maintenanceWorkMemMb },
         });
         return {
             stateVersion: STATE_VERSION,

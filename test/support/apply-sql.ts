@@ -31,7 +31,11 @@ export async function applyMigrations(client: Client, migrations: Migration[], o
     } catch (error) {
         if (error instanceof SqlFileError) {
             const cause = error.cause as { message: string };
-            throw Object.assign(new Error(`${error.file}: ${cause.message}`), { code: error.sqlState, cause: error });
+            const detail = (cause as { detail?: string }).detail;
+            throw Object.assign(new Error(`${error.file}: ${cause.message}${detail ? `\n  detail: ${detail}` : ""}`), {
+                code: error.sqlState,
+                cause: error,
+            });
         }
         throw error;
     }

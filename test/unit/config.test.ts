@@ -192,13 +192,14 @@ describe("the external stack", () => {
 
 describe("migration: how migrations and the rollback wait for locks", () => {
     it("defaults to a 500 ms lock_timeout retried for up to 300 s", () => {
-        expect(parseConfig({}).migration).toEqual({ lockTimeoutMs: 500, lockDeadlineSeconds: 300 });
+        expect(parseConfig({}).migration).toMatchObject({ lockTimeoutMs: 500, lockDeadlineSeconds: 300 });
     });
 
     it("takes both keys, and refuses a value out of range naming the key", () => {
         expect(parseConfig({ migration: '{"lockTimeoutMs": 200, "lockDeadlineSeconds": 0}' }).migration).toEqual({
             lockTimeoutMs: 200,
             lockDeadlineSeconds: 0,
+            maintenanceWorkMemMb: 1024,
         });
         expect(() => parseConfig({ migration: '{"lockTimeoutMs": 0}' })).toThrow(
             "memory-stack:migration.lockTimeoutMs is 0; must be an integer from 1 to 600000.",

@@ -18,12 +18,12 @@ describe("fingerprintMigrations on the real migrations", () => {
         });
     }
 
-    it("takes the similarity functions from the vector migration in the vector variant", async () => {
+    it("takes the similarity functions from the vector switch's contract in the vector variant", async () => {
         expect((await fingerprintMigrations(migrationsFor({ vector: false }))).functions["public.match_goals"].migration).toBe(
             "0008_similarity_jsonb.sql",
         );
         expect((await fingerprintMigrations(migrationsFor({ vector: true }))).functions["public.match_goals"].migration).toBe(
-            "0010_vector.sql",
+            "0016_vector_contract.sql",
         );
     });
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { LedgerRow } from "../../../engine/migrate/ledger";
 import { describeVariant, planMigrations, SchemaRefusedError } from "../../../engine/migrate/plan";
+import { schemaChecksum } from "../../../engine/migrate/render";
+import type { StepRow } from "../../../engine/migrate/step-ledger";
 import { migration } from "../../support/migrations";
 
 const one = migration("0001_one.sql", "create table one (id int);");
@@ -65,5 +67,69 @@ describe("describeVariant", () => {
     it("names the jsonb variant and the vector variant with its dimensions and index", () => {
         expect(describeVariant({ vector: false, vectorDimensions: 1536, vectorIndex: "hnsw" })).toBe("jsonb");
         expect(describeVariant({ vector: true, vectorDimensions: 768, vectorIndex: "ivfflat" })).toBe("vector(768,ivfflat)");
+    });
+});
+
+describe("the retired 0010_vector.sql", () => {
+    const expand = migration("0015_vector_expand.sql", "-- step: a\nselect 1;");
+
+    it("is never pending where the ledger does not list it, and not drift either", () => {
+        const plan = planMigrations([row(one, "vector(3,hnsw)")], [one, vectorFile, expand], "vector(3,hnsw)");
+        expect(plan.pending.map((m) => m.name)).toEqual(["0015_vector_expand.sql"]);
+        expect(plan.drift).toEqual([]);
+    });
+
+    it("still verifies where the ledger lists it: applied when unchanged, drift when edited", () => {
+        const ledger = [row(one, "vector(3,hnsw)"), row(vectorFile, "vector(3,hnsw)")];
+        expect(planMigrations(ledger, [one, vectorFile, expand], "vector(3,hnsw)").applied.map((r) => r.name)).toEqual([
+            "0001_one.sql",
+            "0010_vector.sql",
+        ]);
+        const edited = migration(vectorFile.name, `${vectorFile.sql} -- edited`);
+        expect(planMigrations(ledger, [one, edited, expand], "vector(3,hnsw)").drift).toMatchObject([
+            { kind: "checksum", name: "0010_vector.sql" },
+        ]);
+    });
+
+    it("is left out of the schema checksum, so stacks that ran it and stacks that never did agree with the program", () => {
+        expect(schemaChecksum([one, vectorFile, expand])).toBe(schemaChecksum([one, expand]));
+        expect(schemaChecksum([one, expand])).not.toBe(schemaChecksum([one]));
+    });
+});
+
+describe("a migration partly applied in steps", () => {
+    const stepped = migration("0002_two.sql", "-- step: a\nselect 1;\n-- step: b\nselect 2;");
+    const step = (overrides: Partial<StepRow> = {}): StepRow => ({
+        migration: stepped.name,
+        step: "a",
+        checksum: stepped.checksum,
+        variant: "jsonb",
+        rowsDone: 0,
+        cursor: null,
+        finished: true,
+        durationMs: 1,
+        ...overrides,
+    });
+
+    it("stays pending, to resume, when the program renders the same text", () => {
+        const plan = planMigrations([row(one)], [one, stepped], "jsonb", [step()]);
+        expect(plan.pending.map((m) => m.name)).toEqual(["0002_two.sql"]);
+        expect(plan.drift).toEqual([]);
+    });
+
+    it("is refused when the program renders another text, naming the steps done and how far a batch got", () => {
+        const other = migration(stepped.name, `${stepped.sql}\nselect 3;`);
+        const plan = planMigrations([row(one)], [one, other], "jsonb", [step(), step({ step: "b", finished: false, rowsDone: 400 })]);
+        expect(plan.drift).toMatchObject([{ kind: "partial", name: "0002_two.sql", steps: ["a", "b (400 rows)"] }]);
+        expect(new SchemaRefusedError(plan.drift).message).toContain(
+            "0002_two.sql is partly applied (steps done: a, b (400 rows); variant jsonb) from another text",
+        );
+    });
+
+    it("is refused when the program does not render it (vector turned off in the middle of the switch)", () => {
+        const plan = planMigrations([row(one)], [one], "jsonb", [step({ variant: "vector(3,hnsw)" })]);
+        expect(new SchemaRefusedError(plan.drift).message).toContain(
+            "0002_two.sql is partly applied (steps done: a; variant vector(3,hnsw)), and this program (jsonb) does not have it",
+        );
     });
 });

@@ -53,7 +53,14 @@ describe("splitStatements (PostgreSQL's own parser)", () => {
     it("cuts every file in sql/ into statements that each parse alone as the same one statement", async () => {
         for (const { name, text } of loadMigrationSources()) {
             const rendered = text.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, key: string) =>
-                key.endsWith("_name") ? "'r'" : key === "vector_dimensions" ? "3" : key === "vector_index" ? "hnsw" : '"r"',
+                key.endsWith("_name")
+                    ? "'r'"
+                    : ({
+                          vector_dimensions: "3",
+                          vector_index: "hnsw",
+                          vector_ann_cast: "::halfvec(3)",
+                          vector_ann_ops: "halfvec_cosine_ops",
+                      }[key] ?? '"r"'),
             );
             for (const statement of await splitStatements(rendered)) {
                 const alone = await splitStatements(statement.text);

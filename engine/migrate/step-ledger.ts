@@ -1,0 +1,117 @@
+// The step ledger: which steps of an unfinished migration are done, and how far a batched step got.
+// One row per step in memory_stack.migration_steps, written in the step's own transaction (or, for a
+// `no transaction` step, right after it), so after a kill the ledger says exactly what is done. When
+// the last step commits, the migration's row goes into memory_stack.migrations and its step rows go,
+// in that same transaction: a finished migration is in the ledger, an unfinished one only here.
+import type { SqlClient } from "../db/client";
+import { LEDGER_SCHEMA, recordMigration } from "./ledger";
+import type { SchemaOptions } from "./render";
+
+export const STEP_TABLE = `${LEDGER_SCHEMA}.migration_steps`;
+
+export interface StepRow {
+    migration: string;
+    step: string;
+    /** The migration's checksum when the step ran: a step is only resumed by the same text. */
+    checksum: string;
+    variant: string;
+    /** Rows a batched step has handled so far. */
+    rowsDone: number;
+    /** The last key a batched step handled (passed to its next batch as $1). */
+    cursor: string | null;
+    /** False while a batched step is under way. */
+    finished: boolean;
+    durationMs: number;
+}
+
+const CREATE_STEP_LEDGER = [
+    `create table if not exists ${STEP_TABLE} (
+        migration text not null,
+        step text not null,
+        checksum text not null,
+        variant text not null,
+        rows_done bigint not null default 0 check (rows_done >= 0),
+        cursor text,
+        finished_at timestamptz,
+        duration_ms integer not null default 0 check (duration_ms >= 0),
+        primary key (migration, step)
+    )`,
+    `comment on table ${STEP_TABLE} is 'steps done of memory-stack migrations still under way; a migration''s rows go when it is recorded in memory_stack.migrations'`,
+];
+
+/** Creates the step ledger where missing; run inside the transaction of the first step that needs it. */
+export async function ensureStepLedger(client: SqlClient): Promise<void> {
+    const found = await client.query<{ found: boolean }>(`select to_regclass('${STEP_TABLE}') is not null as found`);
+    if (found.rows[0].found) {
+        return;
+    }
+    await client.query(`create schema if not exists ${LEDGER_SCHEMA}`);
+    for (const statement of CREATE_STEP_LEDGER) {
+        await client.query(statement);
+    }
+}
+
+/** Every step row, in migration and step order of completion; empty when no stepped migration ever ran here. */
+export async function readStepLedger(client: SqlClient): Promise<StepRow[]> {
+    const found = await client.query<{ found: boolean }>(`select to_regclass('${STEP_TABLE}') is not null as found`);
+    if (!found.rows[0].found) {
+        return [];
+    }
+    const result = await client.query<{
+        migration: string;
+        step: string;
+        checksum: string;
+        variant: string;
+        rows_done: string;
+        cursor: string | null;
+        finished: boolean;
+        duration_ms: number;
+    }>(
+        `select migration, step, checksum, variant, rows_done, cursor, finished_at is not null as finished, duration_ms
+           from ${STEP_TABLE} order by migration, finished_at nulls last, step`,
+    );
+    return result.rows.map((row) => ({
+        migration: row.migration,
+        step: row.step,
+        checksum: row.checksum,
+        variant: row.variant,
+        rowsDone: Number(row.rows_done),
+        cursor: row.cursor,
+        finished: row.finished,
+        durationMs: row.duration_ms,
+    }));
+}
+
+/** Writes a step's progress (finished or not) inside the caller's transaction. */
+export async function recordStep(client: SqlClient, row: Omit<StepRow, "durationMs"> & { durationMs: number }): Promise<void> {
+    await client.query(
+        `insert into ${STEP_TABLE} (migration, step, checksum, variant, rows_done, cursor, finished_at, duration_ms)
+         values ($1, $2, $3, $4, $5, $6, case when $7 then now() end, $8)
+         on conflict (migration, step) do update
+            set rows_done = excluded.rows_done, cursor = excluded.cursor, finished_at = excluded.finished_at,
+                duration_ms = ${STEP_TABLE}.duration_ms + excluded.duration_ms`,
+        [row.migration, row.step, row.checksum, row.variant, row.rowsDone, row.cursor, row.finished, Math.round(row.durationMs)],
+    );
+}
+
+/** Records the finished migration and forgets its steps, inside the caller's transaction (the last step's). */
+export async function finishMigration(
+    client: SqlClient,
+    migration: { name: string; checksum: string },
+    variant: string,
+    options: SchemaOptions | undefined,
+    stepsDurationMs: number,
+): Promise<void> {
+    const before = await client.query<{ ms: string }>(
+        `select coalesce(sum(duration_ms), 0) as ms from ${STEP_TABLE} where migration = $1`,
+        [migration.name],
+    );
+    await recordMigration(client, {
+        name: migration.name,
+        checksum: migration.checksum,
+        variant,
+        options,
+        durationMs: Number(before.rows[0].ms) + stepsDurationMs,
+    });
+    await client.query(`delete from ${STEP_TABLE} where migration = $1`, [migration.name]);
+}

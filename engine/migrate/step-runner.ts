@@ -1,0 +1,426 @@
+// Runs a migration that declares steps (steps.ts), resuming from what the step ledger (step-ledger.ts)
+// says is done. Every statement that can make the application wait runs under the session's short
+// lock_timeout and is retried with backoff until its deadline (bounded.ts), so DDL never queues for
+// long in front of the application's queries: a transactional step is retried whole, a batch one batch
+// at a time. A `no transaction` step waits for locks up to the deadline instead: create index
+// concurrently takes a lock no application statement conflicts with, and it must wait for older
+// transactions. What a step creates is recorded as the stack's like any migration's (ownership.ts): a
+// transactional step in its own transaction; an index built concurrently before its build starts, so
+// a kill mid-build leaves nothing unrecorded. A batched step changes rows, never the schema.
+import { performance } from "node:perf_hooks";
+import type { SqlClient } from "../db/client";
+import { boundedTransaction } from "./bounded";
+import { runStatement, SqlFileError } from "./execute";
+import { dropInvalidLeftover, indexTarget, isSharedMemoryShortage, sizeMaintenanceWorkMem, type MemoryPlan } from "./index-build";
+import { ensureLedger, OWNERSHIP_TABLE, readLedger } from "./ledger";
+import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
+import { insertRecords, readRecords, recordCreated } from "./ownership";
+import type { MigrationFile } from "./plan";
+import type { SchemaOptions } from "./render";
+import type { MigrationSession } from "./session";
+import { snapshot } from "./snapshot";
+import { ensureStepLedger, finishMigration, readStepLedger, recordStep, type StepRow } from "./step-ledger";
+import { withSessionSettings } from "./step-session";
+import { parameters, type Step, type StepKind } from "./steps";
+import type { Statement } from "./statements";
+
+export const DEFAULT_MAINTENANCE_WORK_MEM_MB = 1024;
+
+export interface StepOptions {
+    /** Upper bound of maintenance_work_mem for an index build (config migration.maintenanceWorkMemMb). Default: 1024. */
+    maintenanceWorkMemMb?: number;
+    /** Progress: steps done, rows done of a batched step, index memory (lock waits go to the session's onWait). */
+    onEvent?: (event: StepEvent) => void;
+}
+
+interface Where {
+    migration: string;
+    step: string;
+}
+
+export type StepEvent =
+    | (Where & {
+          type: "step";
+          kind: StepKind;
+          index: number;
+          total: number;
+          durationMs: number;
+          outcome: "done" | "nothing to do" | "done before";
+      })
+    | (Where & { type: "rows"; done: number; total: number | undefined })
+    | (Where & { type: "index memory"; index: string } & MemoryPlan)
+    | (Where & { type: "invalid index dropped"; index: string })
+    | (Where & { type: "serial index build"; index: string; reason: string });
+
+interface Run {
+    session: MigrationSession;
+    client: SqlClient;
+    migration: MigrationFile;
+    steps: readonly Step[];
+    variant: string;
+    /** Recorded in the ledger with the migration. */
+    schema: SchemaOptions | undefined;
+    /** False for a re-run (repair): the ledger is not written. */
+    ledger: boolean;
+    lockTimeoutMs: number;
+    lockDeadlineMs: number;
+    maintenanceWorkMemMb: number;
+    emit(event: StepEvent): void;
+}
+
+export interface ApplyStepsOptions {
+    variant: string;
+    schema?: SchemaOptions;
+    /** The step ledger as read under the migration lock. */
+    done: readonly StepRow[];
+    steps?: StepOptions;
+}
+
+/** Applies the steps the ledger does not list as done, in order; the migration is recorded with its last step. Returns the ms this run spent. */
+export async function applySteps(
+    session: MigrationSession,
+    migration: MigrationFile,
+    steps: Step[],
+    options: ApplyStepsOptions,
+): Promise<number> {
+    const rows = new Map(
+        options.done.filter((row) => row.migration === migration.name && row.checksum === migration.checksum).map((row) => [row.step, row]),
+    );
+    return runSteps(runFor(session, migration, steps, options.variant, options.schema, true, options.steps), rows);
+}
+
+/** Runs every step of an applied migration again, without the ledger: repair re-creating what is missing, and the SQL tests. */
+export async function rerunSteps(
+    session: MigrationSession,
+    migration: MigrationFile,
+    steps: Step[],
+    options: StepOptions = {},
+): Promise<void> {
+    await runSteps(runFor(session, migration, steps, "", undefined, false, options), new Map());
+}
+
+function runFor(
+    session: MigrationSession,
+    migration: MigrationFile,
+    steps: Step[],
+    variant: string,
+    schema: SchemaOptions | undefined,
+    ledger: boolean,
+    options: StepOptions = {},
+): Run {
+    return {
+        session,
+        client: session.client,
+        migration,
+        steps,
+        variant,
+        schema,
+        ledger,
+        lockTimeoutMs: session.locks.timeoutMs,
+        lockDeadlineMs: session.locks.deadlineSeconds * 1000,
+        maintenanceWorkMemMb: options.maintenanceWorkMemMb ?? DEFAULT_MAINTENANCE_WORK_MEM_MB,
+        emit: options.onEvent ?? (() => undefined),
+    };
+}
+
+async function runSteps(run: Run, done: Map<string, StepRow>): Promise<number> {
+    const { steps } = run;
+    const started = performance.now();
+    // A killed apply leaves its backend running the statement it sent; checking the socket every second
+    // ends it (and frees the migration lock) soon after, instead of when the statement is done.
+    await withSessionSettings(run.client, { client_connection_check_interval: "1000" }, async () => {
+        for (const [index, step] of steps.entries()) {
+            const stepStarted = performance.now();
+            const row = done.get(step.name);
+            const where = { migration: run.migration.name, step: step.name };
+            let outcome: "done" | "nothing to do" | "done before" = "done before";
+            if (!row?.finished) {
+                const last = index === steps.length - 1;
+                outcome =
+                    step.kind === "transaction"
+                        ? await transactionStep(run, step, last)
+                        : step.kind === "batched"
+                          ? await batchedStep(run, step, last, row)
+                          : await looseStep(run, step, last);
+            }
+            const durationMs = performance.now() - stepStarted;
+            run.emit({ type: "step", ...where, kind: step.kind, index: index + 1, total: steps.length, durationMs, outcome });
+        }
+    });
+    return performance.now() - started;
+}
+
+async function transactionStep(run: Run, step: Step, last: boolean): Promise<"done"> {
+    const started = performance.now();
+    await retryingTransaction(run, step, last, async () => {
+        if (run.ledger) {
+            // Created in the first step's transaction, like a plain migration's: a first step that fails leaves no trace.
+            await ensureLedgers(run);
+        }
+        const before = await snapshot(run.client);
+        for (const statement of step.statements) {
+            await run1(run, step, statement);
+        }
+        await recordCreated(run.client, run.migration.name, before, { connect: run.session.connect });
+        await markDone(run, step, last, performance.now() - started, 0);
+    });
+    return "done";
+}
+
+async function looseStep(run: Run, step: Step, last: boolean): Promise<"done" | "nothing to do"> {
+    const started = performance.now();
+    // statement_timeout is for the application's queries; an index build on a big table may outlast it.
+    const todo = await withSessionSettings(run.client, { lock_timeout: `${run.lockDeadlineMs}ms`, statement_timeout: "0" }, async () => {
+        if (step.guard && guardSays(step, (await run1(run, step, step.guard)).rows) === 0) {
+            return false;
+        }
+        for (const statement of step.statements) {
+            await looseStatement(run, step, statement);
+        }
+        return true;
+    });
+    await retryingTransaction(run, step, last, () => markDone(run, step, last, performance.now() - started, 0));
+    return todo ? "done" : "nothing to do";
+}
+
+async function looseStatement(run: Run, step: Step, statement: Statement): Promise<void> {
+    const target = indexTarget(statement);
+    if (target === undefined) {
+        await run1(run, step, statement);
+        return;
+    }
+    const where = { migration: run.migration.name, step: step.name };
+    const index = target.name ?? "the index";
+    await recordIndexAhead(run, step, statement);
+    await withSessionSettings(run.client, { maintenance_work_mem: undefined, max_parallel_maintenance_workers: undefined }, async () => {
+        const dropped = await dropInvalidLeftover(run.client, target);
+        if (dropped) run.emit({ type: "invalid index dropped", ...where, index: dropped });
+        const memory = await sizeMaintenanceWorkMem(run.client, target, run.maintenanceWorkMemMb);
+        if (memory) run.emit({ type: "index memory", ...where, index, ...memory });
+        try {
+            await run1(run, step, statement);
+        } catch (error) {
+            if (!isSharedMemoryShortage(error)) throw error;
+            run.emit({ type: "serial index build", ...where, index, reason: (error as Error).message.split("\n")[0] });
+            await dropInvalidLeftover(run.client, target);
+            await run.client.query("select set_config('max_parallel_maintenance_workers', '0', false)");
+            await run1(run, step, statement);
+        }
+    });
+}
+
+async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | undefined): Promise<"done" | "nothing to do"> {
+    const where = { migration: run.migration.name, step: step.name };
+    const [batch] = step.statements;
+    // $1 the last key done, $2 the rows wanted in this batch (when the statement uses them).
+    const values = parameters(batch).map((number) => (number === 1 ? ("key" as const) : ("size" as const)));
+    let total: number | undefined;
+    if (step.guard) {
+        total = await withSessionSettings(run.client, { lock_timeout: `${run.lockDeadlineMs}ms` }, async () =>
+            guardSays(step, (await run1(run, step, step.guard!)).rows),
+        );
+        if (total === 0) {
+            await retryingTransaction(run, step, last, () => markDone(run, step, last, 0, row?.rowsDone ?? 0));
+            return "nothing to do";
+        }
+    }
+    let key = row?.cursor ?? null;
+    let done = row?.rowsDone ?? 0;
+    let size = FIRST_BATCH;
+    for (;;) {
+        const started = performance.now();
+        const result = await retryingTransaction(run, step, last, async () => {
+            const { rows, fields } = await run1(
+                run,
+                step,
+                batch,
+                values.length === 0 ? undefined : values.map((value) => (value === "key" ? key : size)),
+            );
+            const next = rows.length === 0 ? key : keyText(step, rows[rows.length - 1][fields[0].name]);
+            const rowsDone = done + rows.length;
+            if (rows.length === 0) {
+                await markDone(run, step, last, performance.now() - started, rowsDone);
+            } else if (run.ledger) {
+                await ensureLedgers(run);
+                await recordStep(run.client, {
+                    ...ledgerKey(run, step),
+                    rowsDone,
+                    cursor: next,
+                    finished: false,
+                    durationMs: performance.now() - started,
+                });
+            }
+            return { handled: rows.length, next, rowsDone };
+        });
+        if (result.handled === 0) {
+            return "done";
+        }
+        size = nextBatchSize(size, performance.now() - started, run.lockTimeoutMs / 5);
+        key = result.next;
+        done = result.rowsDone;
+        // Rows the application inserts after the count are converted too: the total grows with them.
+        run.emit({ type: "rows", ...where, done, total: total === undefined ? undefined : Math.max(total, done) });
+    }
+}
+
+const FIRST_BATCH = 100;
+const MOST_BATCH = 10_000;
+
+/**
+ * Rows for the next batch: scaled so that a batch takes about `targetMs` (a fifth of lock_timeout), at
+ * most doubling each time. A batch holds its rows' locks until it commits, so an application update
+ * of one of them waits that long at most, whatever the machine, the load and the width of the rows.
+ */
+export function nextBatchSize(size: number, tookMs: number, targetMs: number): number {
+    const scaled = Math.round((size * targetMs) / Math.max(tookMs, 1));
+    return Math.max(1, Math.min(MOST_BATCH, 2 * size, scaled));
+}
+
+/** Records the step as done, or the whole migration when it is the last step, inside the caller's transaction. */
+async function markDone(run: Run, step: Step, last: boolean, durationMs: number, rowsDone: number): Promise<void> {
+    if (!run.ledger) return;
+    await ensureLedgers(run);
+    if (last) {
+        await finishMigration(run.client, run.migration, run.variant, run.schema, durationMs);
+    } else {
+        await recordStep(run.client, { ...ledgerKey(run, step), rowsDone, cursor: null, finished: true, durationMs });
+    }
+}
+
+function ledgerKey(run: Run, step: Step) {
+    return { migration: run.migration.name, step: step.name, checksum: run.migration.checksum, variant: run.variant };
+}
+
+async function ensureLedgers(run: Run): Promise<void> {
+    await ensureLedger(run.client);
+    await ensureStepLedger(run.client);
+}
+
+/**
+ * The step's transaction under the session's lock_timeout, retried until the deadline (bounded.ts). A
+ * connection lost at its COMMIT is answered by reading the ledgers on a new connection.
+ */
+function retryingTransaction<T>(run: Run, step: Step, last: boolean, work: () => Promise<T>): Promise<T> {
+    const { client, migration } = run;
+    const what = `${migration.name} step ${step.name}`;
+    return boundedTransaction(run.session, what, outcome(run, step), work, async () => {
+        try {
+            await client.query("commit");
+        } catch (error) {
+            if (!isConnectionLost(error)) {
+                // Deferred constraints fail at commit; that is still this step's failure.
+                throw new SqlFileError(migration.name, step.line, "commit", (error as { code?: string }).code, error, outcome(run, step));
+            }
+            if (!run.ledger) {
+                throw error;
+            }
+            const truth = await findOutAfterLostCommit(run.session, async (fresh) =>
+                last
+                    ? (await readLedger(fresh)).some((row) => row.name === migration.name)
+                    : (await readStepLedger(fresh)).some((row) => row.migration === migration.name && row.step === step.name),
+            );
+            throw new LostCommitError(`committing ${what}`, truth, {
+                committed: `${what} is done. Run apply again to continue from the next step.`,
+                rolledBack: `${outcome(run, step)}`,
+                unknown: `whether ${what} was done is unknown. Run \`memory-stack status\` once the server answers.`,
+            });
+        }
+    });
+}
+
+/**
+ * A concurrent index build is recorded as the stack's before it starts, in a short transaction of its
+ * own: a kill mid-build then leaves a recorded (maybe invalid) index that the next run builds again or a
+ * rollback drops, never an unrecorded one. A same-named index that is not the stack's stops the step.
+ */
+async function recordIndexAhead(run: Run, step: Step, statement: Statement): Promise<void> {
+    const relation = (statement.node.relation ?? {}) as { schemaname?: string };
+    const name = typeof statement.node.idxname === "string" ? statement.node.idxname : undefined;
+    if (!run.ledger && name === undefined) {
+        return;
+    }
+    if (name === undefined) {
+        throw new Error(
+            `${run.migration.name} step ${step.name} (line ${statement.line}): a concurrent index build must name its index, so it can be recorded as the stack's`,
+        );
+    }
+    await retryingTransaction(run, step, false, async () => {
+        const found = await run.client.query<{ identity: string; schema: string; parent: string | null; exists: boolean }>(
+            `select 'index ' || quote_ident(n.nspname) || '.' || quote_ident($1) as identity, n.nspname as schema,
+                    (select c.relname from pg_class c where c.oid = to_regclass(format('%I.%I', n.nspname, $1))) is not null as exists,
+                    (select t.relname from pg_index x join pg_class t on t.oid = x.indrelid where x.indexrelid = to_regclass(format('%I.%I', n.nspname, $1))) as parent
+               from pg_namespace n where n.nspname = coalesce($2, current_schema())`,
+            [name, relation.schemaname ?? null],
+        );
+        const [target] = found.rows;
+        if (target === undefined) {
+            return; // the schema does not exist: the build itself will say so
+        }
+        const record = (await readRecords(run.client)).find((candidate) => candidate.identity === target.identity);
+        if (record !== undefined) {
+            // The stack's already: this later definition is the one repair re-runs to re-create it.
+            if (record.migration !== run.migration.name) {
+                await run.client.query(`update ${OWNERSHIP_TABLE} set migration = $1 where identity = $2`, [
+                    run.migration.name,
+                    target.identity,
+                ]);
+            }
+            return;
+        }
+        if (target.exists) {
+            throw new Error(
+                `${run.migration.name} step ${step.name}: ${target.identity} exists and is not the stack's; nothing was built. ` +
+                    "Rename or drop that index, then apply again.",
+            );
+        }
+        const table = (statement.node.relation as { relname: string }).relname;
+        await insertRecords(
+            run.client,
+            run.migration.name,
+            [{ identity: target.identity, kind: "index", schema: target.schema, name, parent: table, arguments: null }],
+            false,
+        );
+    });
+}
+
+function run1(run: Run, step: Step, statement: Statement, values?: unknown[]) {
+    return runStatement(run.client, run.migration.name, run.migration.sql, statement, outcome(run, step), values);
+}
+
+function outcome(run: Run, step: Step): string {
+    const name = `${run.migration.name} step ${step.name}`;
+    if (!run.ledger) {
+        return `${name} was re-run to re-create missing objects and stopped; its statements are safe to run again.`;
+    }
+    const first = step === run.steps[0];
+    const kept = first
+        ? `nothing else of ${run.migration.name} was applied`
+        : "the steps before it stay done (memory_stack.migration_steps)";
+    const stopped = {
+        transaction: `${name} was rolled back; ${kept}.`,
+        batched: `${name} rolled back its last batch only: the batches before it stay done, and ${first ? "no other step ran" : "so do the steps before it"}.`,
+        "no transaction": `${name} stopped (its statements are safe to run again); ${kept}.`,
+    }[step.kind];
+    return `${stopped} Fix the cause and apply again to resume.`;
+}
+
+/** The guard's one value as a number: 0 for false or null. */
+function guardSays(step: Step, rows: Record<string, unknown>[]): number {
+    const value = rows.length === 0 ? null : Object.values(rows[0])[0];
+    const number = value === null || value === undefined ? 0 : Number(value);
+    if (!Number.isFinite(number)) {
+        throw new Error(
+            `step ${step.name} (line ${step.line}): its leading select returned ${JSON.stringify(value)}; it must return a number (rows to do) or a boolean`,
+        );
+    }
+    return number;
+}
+
+function keyText(step: Step, value: unknown): string {
+    if (typeof value === "string" || typeof value === "number" || typeof value === "bigint") {
+        return String(value);
+    }
+    throw new Error(
+        `batched step ${step.name} (line ${step.line}): the batch's first column must be the key it handled (uuid, integer or text; cast with ::text), not ${JSON.stringify(value)}`,
+    );
+}

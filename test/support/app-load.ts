@@ -1,0 +1,144 @@
+// The application while a migration runs: clients that read and write goals and beliefs continuously,
+// each as the app role with its user's id set per transaction (RLS), as an application behind
+// PgBouncer does. Every statement is timed; every error is kept. What the clients wrote is tracked,
+// so a test can check afterwards that every row and every embedding is as the application left it.
+import { performance } from "node:perf_hooks";
+import { Client, type ClientConfig } from "pg";
+import { until } from "./poll";
+import { embedding, type SeededUser } from "./switch-data";
+
+/**
+ * The embedding $2 (json text) as the column's type, whatever it is now: jsonb before the switch,
+ * real[] after the stand-in's. A vector column takes the text '[…]' directly, as jsonb does, so a
+ * real application needs none of this; the stand-in's real[] spells arrays {…}.
+ */
+function asColumnType(table: string, column: string): string {
+    return `jsonb_populate_record(null::${table}, jsonb_build_object('${column}', $2::jsonb))`;
+}
+
+export interface AppLoadReport {
+    statements: number;
+    transactions: number;
+    errors: string[];
+    /** The slowest statement of any client. */
+    maxLatencyMs: number;
+    /** The embedding each goal and belief the clients wrote must hold now (inserted rows included). */
+    written: Map<string, number[]>;
+    /** Goals the clients inserted. */
+    inserted: string[];
+}
+
+export interface AppLoad {
+    /** Transactions the slowest client has finished. */
+    progress(): number;
+    /** Resolves once every client finished at least `transactions` transactions. */
+    ran(transactions: number): Promise<void>;
+    stop(): Promise<AppLoadReport>;
+}
+
+export async function startAppLoad(options: {
+    config: ClientConfig;
+    users: SeededUser[];
+    dimensions: number;
+    /** Also call match_goals (an exact scan over every goal in the jsonb variant: keep it off for big tables). Default: true. */
+    search?: boolean;
+}): Promise<AppLoad> {
+    const operations = options.search === false ? 4 : 5;
+    const report: AppLoadReport = { statements: 0, transactions: 0, errors: [], maxLatencyMs: 0, written: new Map(), inserted: [] };
+    let stopping = false;
+    const counts = options.users.map(() => 0);
+    const clients: Client[] = [];
+    const connect = async (name: string) => {
+        const client = new Client({ ...options.config, application_name: name });
+        client.on("error", () => undefined);
+        await client.connect();
+        clients.push(client);
+        return client;
+    };
+    const timed = async (client: Client, text: string, values?: unknown[]) => {
+        const started = performance.now();
+        const result = await client.query(text, values);
+        report.maxLatencyMs = Math.max(report.maxLatencyMs, performance.now() - started);
+        report.statements++;
+        return result;
+    };
+    let next = 1_000_000;
+    const worker = async (client: Client, user: SeededUser, index: number) => {
+        const goals = [...user.goals];
+        for (let i = 0; !stopping; i++) {
+            try {
+                await timed(client, "begin");
+                await timed(client, "select set_config('request.jwt.claim.sub', $1, true)", [user.id]);
+                const vector = embedding(next++, options.dimensions);
+                const goal = goals[i % goals.length];
+                switch (i % operations) {
+                    case 0:
+                        await timed(client, "select id, goal_vector from goal_assessments where user_id = $1 order by id limit 5", [
+                            user.id,
+                        ]);
+                        break;
+                    case 1: {
+                        const inserted = await timed(
+                            client,
+                            `insert into goal_assessments (user_id, agent_name, goal_text, goal_vector)
+                             select $1, 'app', 'live goal', r.goal_vector from ${asColumnType("goal_assessments", "goal_vector")} r returning id`,
+                            [user.id, JSON.stringify(vector)],
+                        );
+                        goals.push(inserted.rows[0].id);
+                        report.inserted.push(inserted.rows[0].id);
+                        report.written.set(inserted.rows[0].id, vector);
+                        break;
+                    }
+                    case 2:
+                        await timed(
+                            client,
+                            `update goal_assessments g set goal_vector = r.goal_vector, progress = 0.5
+                             from ${asColumnType("goal_assessments", "goal_vector")} r where g.id = $1`,
+                            [goal, JSON.stringify(vector)],
+                        );
+                        report.written.set(goal, vector);
+                        break;
+                    case 3: {
+                        const belief = user.beliefs[i % user.beliefs.length];
+                        await timed(
+                            client,
+                            `update belief_graphs b set belief_vector = r.belief_vector, confidence = 0.75
+                             from ${asColumnType("belief_graphs", "belief_vector")} r where b.id = $1`,
+                            [belief, JSON.stringify(vector)],
+                        );
+                        report.written.set(belief, vector);
+                        break;
+                    }
+                    default:
+                        await timed(client, "select goal_text from match_goals($1, 3)", [JSON.stringify(vector)]);
+                }
+                await timed(client, "commit");
+                report.transactions++;
+                counts[index]++;
+            } catch (error) {
+                report.errors.push(`client ${index}: ${(error as Error).message}`);
+                await client.query("rollback").catch(() => undefined);
+            }
+        }
+    };
+    const workers = await Promise.all(
+        options.users.map(async (user, index) => ({ client: await connect(`app-load-${index}`), user, index })),
+    );
+    const tasks = workers.map(({ client, user, index }) => worker(client, user, index));
+    return {
+        progress: () => Math.min(...counts),
+        async ran(transactions) {
+            await until(
+                `every application client to finish ${transactions} transactions`,
+                () => (counts.every((count) => count >= transactions) ? true : undefined),
+                120_000,
+            );
+        },
+        async stop() {
+            stopping = true;
+            await Promise.all(tasks);
+            await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
+            return report;
+        },
+    };
+}
