@@ -34,6 +34,23 @@ drop function if exists public.get_active_session;
 drop function if exists public.close_session;
 drop function if exists public.calculate_execution_duration;
 drop function if exists public.update_updated_at_column;
+-- The claim binding (0011), and the schema usage it granted (roles made elsewhere are dropped after
+-- this runs). The auth.uid() this schema created has a copy of request_user_id's body, not a call.
+drop function if exists memory_stack.bind_user;
+drop function if exists memory_stack.request_user_id;
+drop function if exists memory_stack.trust_plain_claims;
+do $$
+begin
+    if to_regnamespace('memory_stack') is not null then
+        if exists (select from pg_roles where rolname = {{app_role_name}}) then
+            revoke usage on schema memory_stack from {{app_role}};
+        end if;
+        if exists (select from pg_roles where rolname = {{admin_role_name}}) then
+            revoke usage on schema memory_stack from {{admin_role}};
+        end if;
+    end if;
+end
+$$;
 
 do $$
 declare

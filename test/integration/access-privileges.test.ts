@@ -61,13 +61,13 @@ afterAll(async () => {
     await dropRoles(db.server, [APP, ADMIN]);
 });
 
-/** Runs work as `role` in a transaction with the user id set transaction-locally, then rolls back. */
+/** Runs work as `role` in a transaction with the user id bound to it (memory_stack.bind_user), then rolls back. */
 async function as<T>(role: string, userId: string | undefined, work: (client: Client) => Promise<T>): Promise<T> {
     const client = await db.connect({ user: role, password: PASSWORD });
     try {
         await client.query("begin");
         if (userId !== undefined) {
-            await client.query(`select set_config('request.jwt.claim.sub', $1, true)`, [userId]);
+            await client.query("select memory_stack.bind_user($1)", [userId]);
         }
         return await work(client);
     } finally {
