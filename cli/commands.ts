@@ -2,6 +2,7 @@
 // a JSON value for --json and an exit code. A new command (verify) is one more entry in COMMANDS.
 import type { Client } from "pg";
 import { applyMigrations, explainDrift, planMigrations, readLedger, rollbackSchema, schemaStatus } from "../engine/migrate/index";
+import { grantSchemaPrivileges } from "../engine/migrate/grants";
 import { MEMORY_TABLES } from "../engine/migrate/manifest";
 import { renderRollback, type Migration } from "../engine/migrate/render";
 import { expectationsFor, formatReport, verifySchema } from "../engine/verify/index";
@@ -48,11 +49,18 @@ const plan: Command = async ({ client, migrations, variant }) => {
     };
 };
 
-const apply: Command = async ({ client, migrations, variant, progress }) => {
+const apply: Command = async ({ client, args, migrations, variant, progress }) => {
     const result = await applyMigrations(client, migrations, {
         variant,
         onProgress: ({ name, durationMs, index, total }) => progress(`applied ${name} in ${Math.round(durationMs)} ms (${index}/${total})`),
     });
+    // The same privilege list the Pulumi stack's Grants component declares, on what the schema created.
+    const grants = await grantSchemaPrivileges(client, args.schema);
+    if (grants.length > 0) {
+        progress(
+            `granted ${args.schema.appRole} and ${args.schema.adminRole} their privileges on the memory schema (${grants.length} grants)`,
+        );
+    }
     const total = result.applied.reduce((sum, item) => sum + item.durationMs, 0);
     return {
         exitCode: 0,
@@ -65,6 +73,7 @@ const apply: Command = async ({ client, migrations, variant, progress }) => {
             version: result.version,
             applied: result.applied.map(({ name, durationMs }) => ({ name, durationMs: Math.round(durationMs) })),
             appliedMigrations: result.appliedMigrations,
+            grants,
         },
     };
 };

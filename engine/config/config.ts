@@ -16,7 +16,7 @@ import {
     MAX_INDEXED_DIMENSIONS,
 } from "./rules";
 import { SSL_MODES, type SslMode } from "../db/url";
-import { bool, ConfigError, identifier, int, nonEmpty, oneOf, parseObject, password, text, type RawConfig } from "./values";
+import { bool, ConfigError, identifier, identifierList, int, nonEmpty, oneOf, parseObject, password, text, type RawConfig } from "./values";
 
 export { connectionBudget, DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE } from "./rules";
 export { ConfigError, NAMESPACE, type RawConfig } from "./values";
@@ -34,7 +34,7 @@ export interface PoolingConfig {
     defaultPoolSize: number;
     /** Extra server connections PgBouncer may open under load. Default: 2. */
     reservePoolSize: number;
-    /** Client connections PgBouncer accepts. Default: 100. */
+    /** Client connections PgBouncer accepts. Default: 250 (the 200 clients of the pooling figures, and room to spare). */
     maxClientConn: number;
     /** Host port of the pooler. Default: 6432. */
     hostPort: number;
@@ -94,8 +94,10 @@ export interface StackConfig {
     appRole: string;
     /** The role that sees everything. Default: memory_admin (service_role on Supabase). */
     adminRole: string;
-    /** Create the app and admin roles; false where they already exist (Supabase). Default: true. */
+    /** Create the app and admin roles; false where they already exist (Supabase): then each gets a login of its own that can only become it. Default: true. */
     createRoles: boolean;
+    /** Login roles that set request.jwt.claim.sub per transaction themselves (PostgREST's authenticator): their plain claims count without bind_user. Default: none. */
+    plainClaimLogins: string[];
     /** External mode: create the database named in databaseUrl (from the `postgres` maintenance database). Default: false. */
     createDatabase: boolean;
     /** Let `pulumi destroy` drop memory tables that hold rows. Default: false. */
@@ -128,6 +130,7 @@ const TOP_LEVEL_KEYS = [
     "appRole",
     "adminRole",
     "createRoles",
+    "plainClaimLogins",
     "createDatabase",
     "allowDataLoss",
     "retainVolumeOnDestroy",
@@ -204,7 +207,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
         mode: oneOf(pooling, "pooling.mode", ["session", "transaction", "statement"] as const, "transaction"),
         defaultPoolSize: int(pooling, "pooling.defaultPoolSize", 5, 1, 10000),
         reservePoolSize: int(pooling, "pooling.reservePoolSize", 2, 0, 10000),
-        maxClientConn: int(pooling, "pooling.maxClientConn", 100, 1, 100000),
+        maxClientConn: int(pooling, "pooling.maxClientConn", 250, 1, 100000),
         hostPort: int(pooling, "pooling.hostPort", 6432, 1, 65535),
         image: text(pooling, "pooling.image", DEFAULT_PGBOUNCER_IMAGE),
     };
@@ -248,6 +251,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
         appRole: identifier(raw, "appRole", "memory_app"),
         adminRole: identifier(raw, "adminRole", "memory_admin"),
         createRoles: bool(raw, "createRoles", true),
+        plainClaimLogins: identifierList(raw, "plainClaimLogins"),
         createDatabase,
         allowDataLoss: bool(raw, "allowDataLoss", false),
         retainVolumeOnDestroy: bool(raw, "retainVolumeOnDestroy", true),

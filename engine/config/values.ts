@@ -71,6 +71,24 @@ export function identifier(raw: RawConfig, key: string, fallback: string): strin
     return value;
 }
 
+/** A JSON list of SQL identifiers, e.g. ["authenticator"]; empty when unset. */
+export function identifierList(raw: RawConfig, key: string): string[] {
+    const text = raw[key];
+    if (text === undefined) {
+        return [];
+    }
+    let value: unknown;
+    try {
+        value = JSON.parse(text);
+    } catch {
+        value = text;
+    }
+    if (!Array.isArray(value) || value.some((item) => typeof item !== "string" || !IDENTIFIER.test(item))) {
+        throw new ConfigError(key, value, 'must be a list of lowercase SQL identifiers, for example ["authenticator"]');
+    }
+    return [...new Set(value as string[])];
+}
+
 export function nonEmpty(raw: RawConfig, key: string, fallback: string): string {
     const value = raw[key] ?? fallback;
     if (value.trim() === "") {

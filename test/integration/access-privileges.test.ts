@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MEMORY_TABLES, VIEWS } from "../../engine/migrate/manifest";
 import { renderRollback, type SchemaOptions } from "../../engine/migrate/render";
 import { privilegeRules } from "../../engine/render/privileges";
-import { renderGrants, renderRevokes, type GrantTarget } from "../support/grant-statements";
+import { renderGrants, renderRevokes, type GrantTarget } from "../../engine/render/grants";
 import { applyMigrations, DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 import { dropRoles, freshDatabase, type TestDatabase } from "../support/database";
 

@@ -5,7 +5,8 @@
 //             state Create(checked inputs); else Diff(old OUTPUTS, checked inputs) and on a change
 //             Update(old OUTPUTS, checked inputs). No change keeps the old outputs (and the
 //             __provider text in them) and records the new inputs. A replacement is refused: no
-//             resource here may ever be replaced.
+//             resource here may ever be replaced. After a create or update, afterChange stands in
+//             for the program's other resources that follow it (the grants after the schema).
 //   refresh → Read(id, old outputs, old inputs): the outputs in state become what Read returned.
 //   destroy → Delete(id, old outputs) in reverse creation order. Nothing of the program is used:
 //             `pulumi destroy` runs from state alone.
@@ -14,7 +15,9 @@
 // marks secret in state the outputs named in additionalSecretOutputs and those whose input was
 // secret; `secretOutputs` records that set, for tests to prove nothing secret is left plain.
 import * as pulumi from "@pulumi/pulumi";
+import { withClient } from "../../engine/db/client";
 import type { ConnectionSettings } from "../../engine/db/url";
+import { grantSchemaPrivileges } from "../../engine/migrate/grants";
 import type { Migration, SchemaOptions } from "../../engine/migrate/render";
 import { startProviderHost, urnFor, type DiffResult, type HostOptions, type Properties, type ProviderHost } from "./provider-host";
 import { registerSchemaMigration, registerVerification, type RegisteredDynamic } from "./schema-provider";
@@ -28,6 +31,8 @@ export interface ProgramResource {
     /** Inputs as the engine received them from the program: __provider included, secrets still wrapped. */
     inputs: Properties;
     additionalSecretOutputs: string[];
+    /** What the program's non-dynamic resources that depend on it do once it was created or updated. */
+    afterChange?: () => Promise<void>;
 }
 
 export interface ResourceState {
@@ -90,6 +95,9 @@ export class Lifecycle {
                     this.state.set(resource.name, { ...old, inputs, outputs, secretOutputs });
                     steps[resource.name] = "update";
                 }
+            }
+            if (steps[resource.name] !== "same") {
+                await resource.afterChange?.();
             }
             await afterStep?.(resource.name, steps[resource.name]);
         }
@@ -177,7 +185,12 @@ export async function memoryProgram(args: MemoryProgramArgs): Promise<ProgramRes
         schemaChecksum: schema.inputs.checksum,
         readinessTimeoutMs: args.readinessTimeoutMs,
     });
-    return [programResource("memory-schema", schema), programResource("memory-verification", verification)];
+    // The Grants component's postgresql.Grant resources come between the two; here, the same list as SQL.
+    const grants = () =>
+        withClient(args.connection, { applicationName: "memory-stack-test-grants" }, async (client) => {
+            await grantSchemaPrivileges(client, args.schema);
+        });
+    return [{ ...programResource("memory-schema", schema), afterChange: grants }, programResource("memory-verification", verification)];
 }
 
 /** A registered dynamic resource under the logical name its URN uses. */
