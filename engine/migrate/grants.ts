@@ -4,6 +4,7 @@
 // schema public and an application's own users table keep their grants, and verification names
 // what the roles still lack there. The rollback drops these objects, and their grants with them.
 import { withTransaction, type SqlClient } from "../db/client";
+import { DEFAULT_LOCK_TIMEOUT_MS, withMigrationLock } from "./lock";
 import { renderGrants } from "../render/grants";
 import { schemaObjectRules } from "../render/privileges";
 import type { SchemaOptions } from "./render";
@@ -24,10 +25,13 @@ export async function grantSchemaPrivileges(
         database: rows[0].database,
         roles: { app: schema.appRole, admin: schema.adminRole },
     });
-    await withTransaction(client, async () => {
-        for (const statement of statements) {
-            await client.query(statement);
-        }
-    });
+    // Under the migration lock: two concurrent GRANTs on one object fail with "tuple concurrently updated".
+    await withMigrationLock(client, DEFAULT_LOCK_TIMEOUT_MS, () =>
+        withTransaction(client, async () => {
+            for (const statement of statements) {
+                await client.query(statement);
+            }
+        }),
+    );
     return statements;
 }

@@ -36,11 +36,12 @@ describe("refresh and the up after it", () => {
         expect(creator("index idx_sessions_status")).toBe("0004_indexes.sql");
         expect(creator("view user_session_stats")).toBe("0006_views.sql");
         expect(creator("trigger sessions.update_sessions_updated_at")).toBe("0005_functions_triggers.sql");
-        expect(creator("policy sessions.sessions_own_rows")).toBe("0009_rls.sql");
+        expect(creator("policy sessions.sessions_own_rows")).toBe("0011_claim_binding.sql");
         expect(creator("function public.match_goals(query_embedding vector, match_count integer, filter_user_id uuid)")).toBe(
             "0010_vector.sql",
         );
-        expect(creator("function auth.uid()")).toBe("0009_rls.sql");
+        // 0011 gives the auth.uid() this schema created request_user_id's body.
+        expect(creator("function auth.uid()")).toBe("0011_claim_binding.sql");
         expect(creator("extension uuid-ossp")).toBe("0001_foundation.sql");
         expect(creator("table sessions")).toBe("0003_tables.sql");
         expect(creator("index sessions_pkey")).toBeUndefined();

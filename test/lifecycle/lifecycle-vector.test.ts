@@ -42,11 +42,11 @@ describe("switching a live stack to vector", () => {
 
         expect(steps).toEqual({ "memory-schema": "update", "memory-verification": "update" });
         expect(life.lastDiff("memory-schema")).toMatchObject({ changes: "some", replaces: [] });
-        expect(await withClient(connection, readLedger)).toEqual([
-            ...ledgerBefore,
-            expect.objectContaining({ name: "0010_vector.sql", variant: "vector(3,hnsw)" }),
-        ]);
-        expect(life.outputs("memory-schema")).toMatchObject({ variant: "vector(3,hnsw)", version: "0010_vector.sql", missing: [] });
+        // The ledger lists by name: the vector file takes its place among the files applied before it.
+        const ledgerAfter = await withClient(connection, readLedger);
+        expect(ledgerAfter.filter((row) => row.name !== "0010_vector.sql")).toEqual(ledgerBefore);
+        expect(ledgerAfter).toContainEqual(expect.objectContaining({ name: "0010_vector.sql", variant: "vector(3,hnsw)" }));
+        expect(life.outputs("memory-schema")).toMatchObject({ variant: "vector(3,hnsw)", version: ledgerBefore.at(-1)!.name, missing: [] });
         expect(life.outputs("memory-verification")).toMatchObject({ variant: "vector(3,hnsw)", counts: { tables: 7, indexes: 51 } });
         const goals = await withClient(connection, (client) =>
             client.query("select goal_text, goal_vector::real[] as embedding from goal_assessments"),
