@@ -14,6 +14,7 @@ import { performance } from "node:perf_hooks";
 import { benchApply } from "./apply";
 import { benchDeploy } from "./deploy";
 import { benchNoop } from "./noop";
+import { benchRls } from "./rls";
 import { benchPooling } from "./support/pooling-rows";
 import { benchVector } from "./vector";
 import { benchVerify } from "./verify";
@@ -29,6 +30,7 @@ const PARTS: Record<string, Part> = {
     verify: async (ctx, pg) => benchVerify(ctx, await pg()),
     deploy: async (ctx, pg) => benchDeploy(ctx, await pg()),
     pooling: async (ctx) => benchPooling(ctx),
+    rls: async (ctx) => benchRls(ctx),
     vector: async (ctx) => benchVector(ctx),
 };
 
