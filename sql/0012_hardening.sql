@@ -7,8 +7,12 @@
 -- sessions(session_id)): then it stays, with a notice, and so does the oracle.
 -- The index is built inside this migration's transaction: writes to sessions wait for the build.
 --
--- The maintenance functions change every user's rows: EXECUTE is revoked from PUBLIC, so only
--- the owner and the roles granted it (the admin role, engine/render/privileges.ts) can run them.
+-- The maintenance functions change every user's rows: EXECUTE is revoked from PUBLIC and from
+-- every role but the admin role (Supabase's default privileges grant new functions to its roles),
+-- so only the owner and the admin role (engine/render/privileges.ts) can run them. The app role also
+-- loses TRUNCATE, REFERENCES and TRIGGER on the memory tables, which the privilege list never gives
+-- it and default privileges may have: TRUNCATE empties a table for every user, row level security
+-- or not, and a trigger of its own would run as whoever writes next.
 
 do $$
 declare
@@ -32,6 +36,25 @@ end
 $$;
 comment on column public.sessions.session_id is 'The application''s own key for the session, unique per user.';
 
-revoke execute on function public.close_stale_sessions(interval) from public;
-revoke execute on function public.purge_old_logs(interval, interval) from public;
-revoke execute on function public.forget_user(uuid) from public;
+do $$
+declare
+    fn regprocedure;
+    grantee name;
+begin
+    foreach fn in array array[
+        'public.close_stale_sessions(interval)', 'public.purge_old_logs(interval, interval)', 'public.forget_user(uuid)'
+    ]::regprocedure[] loop
+        execute format('revoke execute on function %s from public', fn);
+        for grantee in
+            select r.rolname from pg_proc p cross join lateral aclexplode(p.proacl) a join pg_roles r on r.oid = a.grantee
+            where p.oid = fn and a.grantee <> p.proowner and r.rolname <> {{admin_role_name}}
+        loop
+            execute format('revoke execute on function %s from %I', fn, grantee);
+        end loop;
+    end loop;
+    if exists (select from pg_roles where rolname = {{app_role_name}}) then
+        revoke truncate, references, trigger on public.sessions, public.agent_executions, public.memory_logs,
+            public.goal_assessments, public.belief_graphs, public.cognitive_metrics, public.audit_logs from {{app_role}};
+    end if;
+end
+$$;

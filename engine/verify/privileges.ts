@@ -4,6 +4,7 @@
 // restrict. Read in the catalog's single round trip (catalog.ts) with has_*_privilege, which counts
 // grants to PUBLIC and inherited memberships: what the role can actually do. Nothing is granted.
 import { renderGrants } from "../render/grants";
+import { MEMORY_TABLES } from "../migrate/manifest";
 import { MAINTENANCE_FUNCTIONS, PRIVILEGE_RULES, type Grantee, type PrivilegeRule } from "../render/privileges";
 import type { Expectations } from "./expected";
 import type { Problem } from "./report";
@@ -60,40 +61,52 @@ const CLAIM_GRANTS: PrivilegeRule[] = (["app", "admin"] as const).flatMap((grant
 ]);
 
 interface Expected {
-    rule: PrivilegeRule;
+    /** The rule the role needs it by; none for what the role must not have. */
+    rule?: PrivilegeRule;
     check: PrivilegeCheck;
     /** The role needs it (true) or must not have it (false). */
     needed: boolean;
 }
 
+// What the app role must not hold: the maintenance functions change every user's rows; row level
+// security does not stop TRUNCATE; a REFERENCES would tell which keys exist; a trigger of its own
+// would run as whoever writes next.
+const APP_FORBIDDEN: { kind: PrivilegeRule["objectType"]; objects: readonly string[]; privileges: string[] }[] = [
+    { kind: "function", objects: MAINTENANCE_FUNCTIONS, privileges: ["EXECUTE"] },
+    { kind: "table", objects: MEMORY_TABLES, privileges: ["TRUNCATE", "REFERENCES", "TRIGGER"] },
+];
+
 /** Every privilege to check, in the order the catalog query gets them. */
 export function privilegeExpectations(expected: Pick<Expectations, "appRole" | "adminRole">): Expected[] {
     const roles: Record<Grantee, string> = { app: expected.appRole, admin: expected.adminRole };
-    const expand = (rule: PrivilegeRule, needed: boolean): Expected[] =>
+    const check = (role: string, kind: PrivilegeRule["objectType"], schema: string, object: string, col: string, privilege: string) => ({
+        role,
+        kind,
+        schema,
+        object,
+        col,
+        privilege,
+        i: 0,
+    });
+    const needed = (rule: PrivilegeRule): Expected[] =>
         rule.privileges.flatMap((privilege) =>
             (rule.objects.length === 0 ? [""] : rule.objects).flatMap((object) =>
                 (rule.columns ?? [""]).map((col) => ({
                     rule,
-                    needed,
-                    check: { role: roles[rule.grantee], kind: rule.objectType, schema: rule.schema ?? "", object, col, privilege, i: 0 },
+                    needed: true,
+                    check: check(roles[rule.grantee], rule.objectType, rule.schema ?? "", object, col, privilege),
                 })),
             ),
         );
-    const forbidden: PrivilegeRule = {
-        key: "app-no-maintenance",
-        grantee: "app",
-        objectType: "function",
-        schema: "public",
-        objects: MAINTENANCE_FUNCTIONS,
-        privileges: ["EXECUTE"],
-        shared: false,
-        why: "",
-    };
-    return [
-        ...PRIVILEGE_RULES.flatMap((rule) => expand(rule, true)),
-        ...CLAIM_GRANTS.flatMap((rule) => expand(rule, true)),
-        ...expand(forbidden, false),
-    ].map((item, i) => ({ ...item, check: { ...item.check, i } }));
+    const forbidden = APP_FORBIDDEN.flatMap(({ kind, objects, privileges }) =>
+        privileges.flatMap((privilege) =>
+            objects.map((object) => ({ needed: false, check: check(expected.appRole, kind, "public", object, "", privilege) })),
+        ),
+    );
+    return [...PRIVILEGE_RULES.flatMap(needed), ...CLAIM_GRANTS.flatMap(needed), ...forbidden].map((item, i) => ({
+        ...item,
+        check: { ...item.check, i },
+    }));
 }
 
 /**
@@ -182,7 +195,7 @@ export function comparePrivileges(
         expectations.forEach(({ rule, check, needed }, i) => {
             const held = snapshot.privileges[i];
             if (check.role !== role || held === null || held === undefined || held === needed) return;
-            if (needed) {
+            if (needed && rule) {
                 missing.set(rule, new Set([...(missing.get(rule) ?? []), check.privilege]));
             } else {
                 forbidden.push(`${check.privilege} on ${check.schema}.${check.object}`);
@@ -208,7 +221,7 @@ export function comparePrivileges(
             problems.push({
                 kind: "privilege",
                 name: role,
-                issue: `may run what only the admin role may (${forbidden.join(", ")}): revoke execute on those functions from public, ${role}`,
+                issue: `holds what row level security cannot restrict or only the admin role may use (${forbidden.join(", ")}): revoke them from public and ${role}`,
             });
         }
     }

@@ -10,7 +10,9 @@ import { loginRoleUrl } from "../../components/access";
 import { parseConfig } from "../../engine/config/config";
 import { loginFor } from "../../engine/config/rules";
 import { connectionUrl } from "../../engine/db/url";
+import { MEMORY_TABLES } from "../../engine/migrate/manifest";
 import { MAINTENANCE_FUNCTIONS } from "../../engine/render/privileges";
+import { applyMigrations, migrationsFor } from "../support/apply-sql";
 import { dropRoles } from "../support/database";
 import { findPgBouncer, startPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
 import { grantStackPrivileges, schemaDatabase, type SchemaDatabase } from "../support/schema-db";
@@ -337,5 +339,44 @@ describe("every connection string the stack exports for the app", () => {
         } finally {
             await client.query("rollback");
         }
+    });
+});
+
+describe("a database whose default privileges give every role everything, as Supabase's do", () => {
+    let supabase: SchemaDatabase;
+    let anon: string;
+    beforeAll(async () => {
+        supabase = await schemaDatabase("rls_defaults", {}, false);
+        const { appRole, adminRole } = supabase.options;
+        anon = `${supabase.db.name}_anon`;
+        await supabase.client.query(`create role "${appRole}"; create role "${adminRole}"; create role "${anon}"`);
+        await supabase.client.query(
+            `alter default privileges in schema public grant all on tables to "${appRole}", "${adminRole}", "${anon}";
+             alter default privileges in schema public grant all on functions to "${appRole}", "${adminRole}", "${anon}"`,
+        );
+        await applyMigrations(supabase.client, migrationsFor(supabase.options));
+    });
+    afterAll(async () => {
+        await supabase?.drop();
+        if (anon) await dropRoles(supabase.db.server, [anon]);
+    });
+
+    it("leaves only the admin role able to run the maintenance functions", async () => {
+        const { appRole, adminRole } = supabase.options;
+        const { rows } = await supabase.client.query(
+            `select r.role, f.fn from unnest($1::text[]) r(role), unnest($2::text[]) f(fn)
+             where has_function_privilege(r.role, ('public.' || f.fn)::regproc, 'execute') order by 1, 2`,
+            [[appRole, adminRole, anon], MAINTENANCE_FUNCTIONS],
+        );
+        expect(rows).toEqual([...MAINTENANCE_FUNCTIONS].sort().map((fn) => ({ role: adminRole, fn })));
+    });
+
+    it("takes TRUNCATE, REFERENCES and TRIGGER on the memory tables from the app role", async () => {
+        const { rows } = await supabase.client.query(
+            `select count(*)::int as n from unnest($1::text[]) t(name), unnest(array['TRUNCATE', 'REFERENCES', 'TRIGGER']) p(privilege)
+             where has_table_privilege($2, 'public.' || t.name, p.privilege)`,
+            [MEMORY_TABLES, supabase.options.appRole],
+        );
+        expect(rows[0].n).toBe(0);
     });
 });

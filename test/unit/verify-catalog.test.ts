@@ -168,9 +168,20 @@ describe("compareCatalog on the roles' privileges as deployed", () => {
         ]);
     });
 
+    it("names a table the app role may truncate, and a maintenance function it may run", () => {
+        expect(
+            problemsOf((s) => {
+                holds(s, app, "TRUNCATE", "memory_logs", true);
+                holds(s, app, "TRIGGER", "sessions", true);
+            }),
+        ).toEqual([
+            `privilege ${app}: holds what row level security cannot restrict or only the admin role may use (TRUNCATE on public.memory_logs, TRIGGER on public.sessions): revoke them from public and ${app}`,
+        ]);
+    });
+
     it("names a maintenance function the app role may run", () => {
         expect(problemsOf((s) => holds(s, app, "EXECUTE", "forget_user", true))).toEqual([
-            `privilege ${app}: may run what only the admin role may (EXECUTE on public.forget_user): revoke execute on those functions from public, ${app}`,
+            `privilege ${app}: holds what row level security cannot restrict or only the admin role may use (EXECUTE on public.forget_user): revoke them from public and ${app}`,
         ]);
     });
 
