@@ -41,8 +41,11 @@ language sql
 stable
 set search_path = ''
 as $$
+    -- Nothing is cast before its branch is chosen: a malformed value left behind at session level
+    -- fails no later transaction, it only counts for nothing.
     select case
-        when bound.pid = pg_backend_pid()::text and bound.xact = extract(epoch from now())::text then bound.user_id
+        when split_part(bound, ' ', 1) = pg_backend_pid()::text and split_part(bound, ' ', 2) = extract(epoch from now())::text
+            then nullif(split_part(bound, ' ', 3), '')::uuid
         when current_setting('memory_stack.pooler_reset', true) = 'on'
              or coalesce(has_function_privilege(session_user, to_regprocedure('memory_stack.trust_plain_claims()'), 'execute'), false)
             then coalesce(
@@ -50,10 +53,7 @@ as $$
                 nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'
             )::uuid
     end
-    from (
-        select split_part(b, ' ', 1) as pid, split_part(b, ' ', 2) as xact, nullif(split_part(b, ' ', 3), '')::uuid as user_id
-        from coalesce(current_setting('memory_stack.bound_user', true), '') as b
-    ) as bound
+    from coalesce(current_setting('memory_stack.bound_user', true), '') as bound
 $$;
 comment on function memory_stack.request_user_id() is
     'The user the row level security policies serve: the id bound to this transaction by bind_user, else a plain request.jwt.claim.sub where it cannot outlive its transaction (the stack''s resetting PgBouncer, or a login granted trust_plain_claims), else null.';

@@ -137,6 +137,14 @@ describe("an id bound to the transaction, on the app role's own connection", () 
         expect((await client.query("select memory_stack.request_user_id() as id")).rows[0].id).toBeNull();
     });
 
+    it("fails no later transaction over a malformed id left behind at session level", async () => {
+        const client = await connect(direct(app));
+        await client.query("select set_config('memory_stack.bound_user', 'not a binding', false)");
+        await client.query("set request.jwt.claim.sub = 'not-a-uuid'");
+        expect(await seen(client)).toEqual([]);
+        expect(await seen(client, ["select memory_stack.bind_user($1)"], [[A]])).toEqual([A]);
+    });
+
     it("refuses to bind no user", async () => {
         const client = await connect(direct(app));
         await expect(client.query("select memory_stack.bind_user(null)")).rejects.toMatchObject({ code: "22023" });
