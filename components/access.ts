@@ -54,7 +54,7 @@ export class Access extends pulumi.ComponentResource {
     readonly roles: postgresql.Role[];
     /** createRoles false: each login and the role it may become, for Grants to make it a member once the schema ran. */
     readonly authenticators: { login: pulumi.Output<string>; role: string }[];
-    /** What the schema migration must depend on: the roles its policies name, and the database when created here. */
+    /** What the schema migration must depend on: the roles its policies name (and the owner's membership in them), and the database when created here. */
     readonly beforeSchema: pulumi.Resource[];
     /** The RLS-subject role's name; an Output of the Role when it is created here. */
     readonly appRole: pulumi.Output<string>;
@@ -122,6 +122,7 @@ export class Access extends pulumi.ComponentResource {
                 sslMode: config.sslMode,
             }));
 
+        const memberships: postgresql.GrantRole[] = [];
         if (config.createRoles) {
             const app = this.role(`${name}-app`, config.appRole);
             const admin = this.role(`${name}-admin`, config.adminRole);
@@ -143,10 +144,12 @@ export class Access extends pulumi.ComponentResource {
                     ["app", app.role],
                     ["admin", admin.role],
                 ] as const) {
-                    new postgresql.GrantRole(
-                        `${name}-owner-${key}-member`,
-                        { role: args.user, grantRole: role.name, withAdminOption: false },
-                        { parent: this, provider: this.provider, dependsOn: [role] },
+                    memberships.push(
+                        new postgresql.GrantRole(
+                            `${name}-owner-${key}-member`,
+                            { role: args.user, grantRole: role.name, withAdminOption: false },
+                            { parent: this, provider: this.provider, dependsOn: [role] },
+                        ),
                     );
                 }
             }
@@ -164,7 +167,8 @@ export class Access extends pulumi.ComponentResource {
             this.appConnectionString = loginUrl(owner, app.role.name, app.password, config.appRole);
             this.adminConnectionString = loginUrl(owner, admin.role.name, admin.password, config.adminRole);
         }
-        this.beforeSchema = [...this.roles, ...(createdDatabase ? [createdDatabase] : [])];
+        // The memberships too: verification, which comes after the schema, takes the roles.
+        this.beforeSchema = [...this.roles, ...memberships, ...(createdDatabase ? [createdDatabase] : [])];
         this.dotenvLines = [pulumi.secret(pulumi.interpolate`${APP_DOTENV_KEY}=${this.appConnectionString}`)];
 
         this.registerOutputs({

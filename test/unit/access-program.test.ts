@@ -364,6 +364,10 @@ describe("an external server where the stack creates the roles", () => {
             ["owner", "memory_app"],
         ]);
         expect(await resolve(run.result.access.appConnectionString)).toMatch(/^postgresql:\/\/memory_app:generated-/);
+        // Verification comes after the schema, which waits for the memberships.
+        for (const grant of run.all(GRANT_ROLE)) {
+            expect(dependsOn(run.find("test:index:Schema"))).toContain(grant.resource);
+        }
     });
 
     it("declares no membership on the docker server, whose owner is a superuser", async () => {
