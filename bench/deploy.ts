@@ -1,8 +1,10 @@
 // Figure 4: deploy-to-verified on a running server: an empty database to a verified memory schema,
 // through the two providers a `pulumi up` calls (the schema resource's, from its serialized form,
-// then the verification's). Not included: Pulumi's engine and the provider host starting, which a
+// then the verification's), with the roles' grants between them as SQL (the Grants component's part). Not included: Pulumi's engine and the provider host starting, which a
 // real `up` adds. The comparison is a reference, not measured here: Supabase's `db reset`, which
 // recreates the local database and replays the migrations, takes about a minute.
+import { withClient } from "../engine/db/client";
+import { grantSchemaPrivileges } from "../engine/migrate/grants";
 import { create as createVerification } from "../engine/providers/verification";
 import { expectationsFor } from "../engine/verify/index";
 import { loadProvider, registerSchemaMigration } from "../test/support/schema-provider";
@@ -29,6 +31,9 @@ export async function benchDeploy(ctx: BenchContext, pg: BenchPostgres): Promise
             const provider = loadProvider(registered.providerText);
             const { ms, result } = await timed(async () => {
                 const applied = await provider.create(registered.inputs);
+                await withClient(connection, { applicationName: "memory-stack-bench-grants" }, (client) =>
+                    grantSchemaPrivileges(client, options),
+                );
                 return createVerification({ connection, expected, schemaChecksum: applied.outs.checksum, readinessTimeoutMs: 30_000 });
             });
             checksPassed = result.outs.checksPassed;

@@ -43,6 +43,8 @@ export interface PoolingBenchRow {
 
 export interface PoolingBenchResult {
     rows: PoolingBenchRow[];
+    /** The first case again through a PgBouncer without the per-transaction reset: what the reset costs (unsafe, reference only). */
+    withoutReset: { workload: Workload; clients: number; pooled: PgbenchRun };
     durationSeconds: number;
     maxConnections: number;
     pgbouncer: string;
@@ -58,15 +60,15 @@ export async function runPoolingBenchmark(options: PoolingBenchOptions = {}): Pr
     const workloads = options.workloads ?? ["select-only", "tpcb-like"];
     const log = options.log ?? (() => undefined);
     const pgbench = findPgbench();
-    // The seed's server, with a pooler that accepts the biggest client count.
-    const config = parseConfig({ database: DATABASE, pooling: JSON.stringify({ maxClientConn: Math.max(100, ...clients) + 10 }) });
+    // The seed's server and the stack's default pooler: its client limit is what the figures claim.
+    const config = parseConfig({ database: DATABASE });
     let server: RunningServer | undefined;
     let bouncer: RunningPgBouncer | undefined;
     try {
         log(`starting PostgreSQL 15 with max_connections=${config.maxConnections}`);
         server = await startEmbeddedPostgres({ flags: ["-c", `max_connections=${config.maxConnections}`] });
         await prepare(server, pgbench);
-        bouncer = await startPgBouncer({ config, server, users: [{ name: server.user, password: server.password }, ROLE] });
+        bouncer = await startPgBouncer({ config, server, users: [ROLE] });
         const cases = workloads.flatMap((workload) => clients.map((count) => ({ workload, clients: count })));
         // Every direct run first: afterwards PgBouncer keeps its idle server connections (up to its pool) open.
         const direct: PgbenchRun[] = [];
@@ -80,9 +82,16 @@ export async function runPoolingBenchmark(options: PoolingBenchOptions = {}): Pr
             log(`${c.workload}, ${c.clients} clients: through PgBouncer`);
             rows.push({ ...c, direct: direct[i], pooled: await runPgbench(pgbench, bouncer, c.workload, c.clients, durationSeconds) });
         }
+        await bouncer.stop();
+        // The same pooler without server_reset_query: a client's session settings would reach the next client.
+        bouncer = await startPgBouncer({ config, server, users: [ROLE], editIni: (ini) => ini.replace(/^server_reset_query.*$/gm, "") });
+        const [first] = cases;
+        log(`${first.workload}, ${first.clients} clients: through PgBouncer without the per-transaction reset (reference)`);
+        const withoutReset = { ...first, pooled: await runPgbench(pgbench, bouncer, first.workload, first.clients, durationSeconds) };
         const { pooling } = config;
         return {
             rows,
+            withoutReset,
             durationSeconds,
             maxConnections: config.maxConnections,
             pgbouncer: `PgBouncer ${bouncer.version}`,
@@ -116,10 +125,12 @@ export function formatPoolingBenchmark(result: PoolingBenchResult): string {
         )
         .filter(([, run]) => run.firstError)
         .map(([path, run]) => `  ${path}: ${run.firstError}`);
+    const reference = result.withoutReset;
     return [
         `pgbench, ${result.durationSeconds} s per run; PostgreSQL 15 max_connections=${result.maxConnections}; ${result.pgbouncer}, ${result.pool}`,
         line(header),
         ...table.map(line),
+        `without the per-transaction reset (unsafe, reference): ${reference.workload}, ${reference.clients} clients, ${tps(reference.pooled)} tps`,
         ...(notes.length > 0 ? ["first errors:", ...[...new Set(notes)]] : []),
     ].join("\n");
 }

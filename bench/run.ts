@@ -15,6 +15,7 @@ import { benchApply } from "./apply";
 import { benchCli } from "./cli";
 import { benchDeploy } from "./deploy";
 import { benchNoop } from "./noop";
+import { benchRls } from "./rls";
 import { benchPooling } from "./support/pooling-rows";
 import { benchSwitch } from "./switch";
 import { benchVector } from "./vector";
@@ -32,6 +33,7 @@ const PARTS: Record<string, Part> = {
     verify: async (ctx, pg) => benchVerify(ctx, await pg()),
     deploy: async (ctx, pg) => benchDeploy(ctx, await pg()),
     pooling: async (ctx) => benchPooling(ctx),
+    rls: async (ctx) => benchRls(ctx),
     vector: async (ctx) => benchVector(ctx),
     switch: async (ctx) => benchSwitch(ctx),
 };

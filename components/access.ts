@@ -1,7 +1,12 @@
 // Who may connect, and as whom: a @pulumi/postgresql provider on the server's direct connection,
 // the database where an external server lacks it, and the app (RLS subject) and admin roles with
-// generated passwords. The grants on the memory objects are a separate component (grants.ts)
-// because they must come after the schema while the roles must come before it:
+// generated passwords. No connection string the application gets can become the owner: where the
+// stack creates the roles, each logs in as itself; where they exist already (Supabase's
+// authenticated and service_role), each gets a login of its own that can only become it, the
+// authenticator pattern: LOGIN, NOINHERIT, member of that one role (granted by grants.ts, after the
+// schema, which creates a missing role), connecting with `options=-c role=<role>`; a `reset role`
+// leaves it with no privilege at all. The grants on the memory objects are a separate component
+// (grants.ts) because they must come after the schema while the roles must come before it:
 //
 //   Access (provider, roles) ─► schema migration ─► Grants
 //
@@ -17,6 +22,7 @@ import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { StackConfig } from "../engine/config/config";
+import { loginFor } from "../engine/config/rules";
 import { connectionUrl, type ConnectionSettings } from "../engine/db/url";
 
 /** Where an external server's database is created from: it always exists. */
@@ -44,9 +50,11 @@ export class Access extends pulumi.ComponentResource {
     readonly provider: postgresql.Provider;
     /** The database the memory schema lives in (created here only with createDatabase). */
     readonly database: pulumi.Output<string>;
-    /** The roles created here (none when createRoles is false). */
+    /** The roles created here: the app and admin roles, or (createRoles false) their logins. */
     readonly roles: postgresql.Role[];
-    /** What the schema migration must depend on: the roles its policies name, and the database when created here. */
+    /** createRoles false: each login and the role it may become, for Grants to make it a member once the schema ran. */
+    readonly authenticators: { login: pulumi.Output<string>; role: string }[];
+    /** What the schema migration must depend on: the roles its policies name (and the owner's membership in them), and the database when created here. */
     readonly beforeSchema: pulumi.Resource[];
     /** The RLS-subject role's name; an Output of the Role when it is created here. */
     readonly appRole: pulumi.Output<string>;
@@ -58,7 +66,7 @@ export class Access extends pulumi.ComponentResource {
     readonly adminConnectionString: pulumi.Output<string>;
     /** Lines for the application's .env, secrets. */
     readonly dotenvLines: pulumi.Output<string>[];
-    /** Name and secret password of each role created here, for the pooler's auth file (none when createRoles is false). */
+    /** The app and then the admin role's own login and secret password, for the pooler's auth file (none when createRoles is false). */
     readonly logins: { name: pulumi.Output<string>; password: pulumi.Output<string> }[];
 
     constructor(name: string, args: AccessArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -114,10 +122,12 @@ export class Access extends pulumi.ComponentResource {
                 sslMode: config.sslMode,
             }));
 
+        const memberships: postgresql.GrantRole[] = [];
         if (config.createRoles) {
             const app = this.role(`${name}-app`, config.appRole);
             const admin = this.role(`${name}-admin`, config.adminRole);
             this.roles = [app.role, admin.role];
+            this.authenticators = [];
             this.logins = [
                 { name: app.role.name, password: app.password },
                 { name: admin.role.name, password: admin.password },
@@ -126,17 +136,39 @@ export class Access extends pulumi.ComponentResource {
             this.adminRole = admin.role.name;
             this.appConnectionString = loginUrl(owner, app.role.name, app.password);
             this.adminConnectionString = loginUrl(owner, admin.role.name, admin.password);
+            if (config.provisioner === "external") {
+                // The verification sets role to each to check row level security as it; a managed server's owner made
+                // them with CREATEROLE, which in PostgreSQL 15 gives it no membership. Being the roles' member gives
+                // the owner nothing it lacks; the reverse is what must never hold.
+                for (const [key, role] of [
+                    ["app", app.role],
+                    ["admin", admin.role],
+                ] as const) {
+                    memberships.push(
+                        new postgresql.GrantRole(
+                            `${name}-owner-${key}-member`,
+                            { role: args.user, grantRole: role.name, withAdminOption: false },
+                            { parent: this, provider: this.provider, dependsOn: [role] },
+                        ),
+                    );
+                }
+            }
         } else {
-            // Existing roles (Supabase: authenticated, service_role) have no password of ours and
-            // often no login: the owner logs in and takes the role for the session.
-            this.roles = [];
+            const app = this.role(`${name}-app-login`, loginFor(config.appRole), { inherit: false });
+            const admin = this.role(`${name}-admin-login`, loginFor(config.adminRole), { inherit: false });
+            this.roles = [app.role, admin.role];
+            this.authenticators = [
+                { login: app.role.name, role: config.appRole },
+                { login: admin.role.name, role: config.adminRole },
+            ];
             this.logins = [];
             this.appRole = pulumi.output(config.appRole);
             this.adminRole = pulumi.output(config.adminRole);
-            this.appConnectionString = pulumi.secret(owner.apply((settings) => assumedRoleUrl(settings, config.appRole)));
-            this.adminConnectionString = pulumi.secret(owner.apply((settings) => assumedRoleUrl(settings, config.adminRole)));
+            this.appConnectionString = loginUrl(owner, app.role.name, app.password, config.appRole);
+            this.adminConnectionString = loginUrl(owner, admin.role.name, admin.password, config.adminRole);
         }
-        this.beforeSchema = [...this.roles, ...(createdDatabase ? [createdDatabase] : [])];
+        // The memberships too: verification, which comes after the schema, takes the roles.
+        this.beforeSchema = [...this.roles, ...memberships, ...(createdDatabase ? [createdDatabase] : [])];
         this.dotenvLines = [pulumi.secret(pulumi.interpolate`${APP_DOTENV_KEY}=${this.appConnectionString}`)];
 
         this.registerOutputs({
@@ -148,7 +180,12 @@ export class Access extends pulumi.ComponentResource {
         });
     }
 
-    private role(prefix: string, roleName: string): { role: postgresql.Role; password: pulumi.Output<string> } {
+    /** A login role with a generated password; inherit false for a login that may only become another role. */
+    private role(
+        prefix: string,
+        roleName: string,
+        options: { inherit?: false } = {},
+    ): { role: postgresql.Role; password: pulumi.Output<string> } {
         const password = new random.RandomPassword(
             `${prefix}-password`,
             // Letters and digits only: the password goes into URLs and .env files unescaped by hand.
@@ -160,6 +197,8 @@ export class Access extends pulumi.ComponentResource {
             {
                 name: roleName,
                 login: true,
+                // NOINHERIT: a login that may become a role holds none of its privileges until it does.
+                ...(options.inherit === false ? { inherit: false } : {}),
                 password: pulumi.secret(password),
                 superuser: false,
                 createDatabase: false,
@@ -181,22 +220,25 @@ export const APP_DOTENV_KEY = "MEMORY_APP_DATABASE_URL";
 
 function loginUrl(
     owner: pulumi.Output<ConnectionSettings>,
-    role: pulumi.Input<string>,
+    login: pulumi.Input<string>,
     password: pulumi.Input<string>,
+    assumedRole?: string,
 ): pulumi.Output<string> {
     return pulumi.secret(
         pulumi
-            .all([owner, role, password])
-            .apply(([settings, user, secretPassword]) => connectionUrl({ ...settings, user, password: secretPassword })),
+            .all([owner, login, password])
+            .apply(([settings, user, secretPassword]) => loginRoleUrl({ ...settings, user, password: secretPassword }, assumedRole)),
     );
 }
 
 /**
- * The owner's URL with libpq's `options=-c role=<role>`: every statement of the session runs as
- * that role, so row level security applies. The owner must be a member of the role (on Supabase
- * postgres is a member of authenticated and service_role).
+ * A login's URL; with `assumedRole`, libpq's `options=-c role=<role>` makes every statement of the
+ * session run as that role, so row level security applies (the login must be its member).
  */
-export function assumedRoleUrl(owner: ConnectionSettings, role: string): string {
-    const url = connectionUrl(owner);
-    return `${url}${url.includes("?") ? "&" : "?"}options=${encodeURIComponent(`-c role=${role}`)}`;
+export function loginRoleUrl(settings: ConnectionSettings, assumedRole?: string): string {
+    const url = connectionUrl(settings);
+    if (assumedRole === undefined) {
+        return url;
+    }
+    return `${url}${url.includes("?") ? "&" : "?"}options=${encodeURIComponent(`-c role=${assumedRole}`)}`;
 }

@@ -1,6 +1,9 @@
 // One postgresql.Grant per rule of privileges.ts, after the schema migration: the grants name its
 // tables, views and functions, which exist only once it has run. Depending on the schema also
-// orders `pulumi destroy`: the grants are revoked before the schema rolls back.
+// orders `pulumi destroy`: the grants are revoked before the schema rolls back. Also after the
+// schema: each authenticator login's membership in the role it may become (Access), and, for the
+// logins in plainClaimLogins, EXECUTE on memory_stack.trust_plain_claims(), the switch that lets
+// their transaction-local request.jwt.claim.sub count without bind_user (sql/0011_claim_binding.sql).
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../engine/config/config";
@@ -19,11 +22,15 @@ export interface GrantsArgs {
     adminRole: pulumi.Input<string>;
     /** The schema migration resource(s) the grants need. Default: none, for a stack without a schema resource yet. */
     schema?: pulumi.Resource[];
+    /** Logins that may only become a role (Access.authenticators, createRoles false). Default: none. */
+    authenticators?: { login: pulumi.Input<string>; role: string }[];
 }
 
 export class Grants extends pulumi.ComponentResource {
-    /** Every grant, keyed by its rule's key. */
+    /** Every grant, keyed by its rule's key, and `trust-plain-claims-<login>` for each plain-claim login. */
     readonly grants: Record<string, postgresql.Grant>;
+    /** Each authenticator login's membership in its role. */
+    readonly memberships: postgresql.GrantRole[];
 
     constructor(name: string, args: GrantsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("memory-stack:index:Grants", name, {}, opts);
@@ -45,6 +52,31 @@ export class Grants extends pulumi.ComponentResource {
                 { parent: this, provider: args.provider, dependsOn: args.schema ?? [] },
             );
         }
+        if (args.config.rls) {
+            for (const login of args.config.plainClaimLogins) {
+                this.grants[`trust-plain-claims-${login}`] = new postgresql.Grant(
+                    `${name}-trust-plain-claims-${login}`,
+                    {
+                        database: args.database,
+                        role: login,
+                        objectType: "function",
+                        schema: "memory_stack",
+                        objects: ["trust_plain_claims"],
+                        privileges: ["EXECUTE"],
+                        withGrantOption: false,
+                    },
+                    { parent: this, provider: args.provider, dependsOn: args.schema ?? [] },
+                );
+            }
+        }
+        this.memberships = (args.authenticators ?? []).map(
+            ({ login, role }) =>
+                new postgresql.GrantRole(
+                    `${name}-${role}-login-member`,
+                    { role: login, grantRole: role, withAdminOption: false },
+                    { parent: this, provider: args.provider, dependsOn: args.schema ?? [] },
+                ),
+        );
         this.registerOutputs({});
     }
 }

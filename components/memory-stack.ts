@@ -4,7 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Access } from "./access";
 import type { StackConfig } from "../engine/config/config";
 import { connectionUrl } from "../engine/db/url";
-import { clientPoolSettings, Pooler, type ClientPoolSettings } from "./pooler";
+import { pgbouncerVersionFromImage, pooledRoles } from "../engine/render/pgbouncer";
+import { clientPoolSettings, Pooler, type ClientPoolSettings, type PoolerUser } from "./pooler";
 import { Grants } from "./grants";
 import { SchemaMigration } from "./schema-migration";
 import { Server } from "./server";
@@ -34,7 +35,7 @@ export class MemoryStack extends pulumi.ComponentResource {
     readonly pooler?: Pooler;
     /** The pooled port on the host; undefined without a pooler. */
     readonly pooledPort?: pulumi.Output<number>;
-    /** The owner's connection string through PgBouncer, a secret; undefined without a pooler. */
+    /** The app role's connection string through PgBouncer, a secret; undefined without a pooler. The owner never goes through it. */
     readonly pooledConnectionString?: pulumi.Output<string>;
     /** The application's own pool settings (components/pooler.ts). */
     readonly clientPoolSettings: ClientPoolSettings;
@@ -70,7 +71,13 @@ export class MemoryStack extends pulumi.ComponentResource {
         this.appConnectionString = this.access.appConnectionString;
         this.adminConnectionString = this.access.adminConnectionString;
         dotenvLines.push(...this.access.dotenvLines);
-        if (config.provisioner === "docker" && config.pooling.enabled && this.server.network && this.server.containerName) {
+        const [appLogin, adminLogin] = this.access.logins;
+        if (config.provisioner === "docker" && config.pooling.enabled && this.server.network && this.server.containerName && appLogin) {
+            // The roles applications log in as, never the owner; the admin role only on a PgBouncer it cannot be impersonated on.
+            const users = pooledRoles<PoolerUser>(pgbouncerVersionFromImage(config.pooling.image), {
+                app: appLogin,
+                admin: { ...adminLogin, console: "stats" },
+            });
             this.pooler = new Pooler(
                 `${name}-pooler`,
                 {
@@ -78,23 +85,15 @@ export class MemoryStack extends pulumi.ComponentResource {
                     networkName: this.server.network.name,
                     serverHost: this.server.containerName,
                     database: config.database,
-                    owner: { name: config.user, password: this.server.password },
-                    users: this.access.logins,
+                    users,
                     host: config.host,
                 },
                 { parent: this, dependsOn: this.server.ready },
             );
             this.pooledPort = this.pooler.port;
+            // What the application should use: the RLS-subject role, through PgBouncer.
             this.pooledConnectionString = this.pooler.connectionString;
-            dotenvLines.push(pulumi.interpolate`DATABASE_POOLED_URL=${this.pooledConnectionString}`);
-            const [appLogin] = this.access.logins;
-            if (appLogin) {
-                // What the application should use: the RLS-subject role, through PgBouncer.
-                const pooledApp = pulumi
-                    .all([this.pooler.host, this.pooler.port, appLogin.name, appLogin.password])
-                    .apply(([host, port, user, password]) => connectionUrl({ host, port, user, password, database: config.database }));
-                dotenvLines.push(pulumi.interpolate`MEMORY_APP_POOLED_DATABASE_URL=${pooledApp}`);
-            }
+            dotenvLines.push(pulumi.interpolate`MEMORY_APP_POOLED_DATABASE_URL=${this.pooledConnectionString}`);
         }
         this.clientPoolSettings = clientPoolSettings(config);
         // The migration names the roles in its policies, and its rollback must run before they are
@@ -128,6 +127,7 @@ export class MemoryStack extends pulumi.ComponentResource {
                 appRole: this.access.appRole,
                 adminRole: this.access.adminRole,
                 schema: [this.schema],
+                authenticators: this.access.authenticators,
             },
             { parent: this },
         );

@@ -1,6 +1,10 @@
 // PgBouncer beside the docker server: a pinned image, a container on the stack's network with the
 // rendered pgbouncer.ini and auth file uploaded into it, a healthcheck, and the pooled host port.
 // Also the client-side pool settings the application should use, pooled or not.
+//
+// The auth file holds only the roles applications log in as, never the owner or a superuser: the
+// owner connects directly. The rendered config resets every server session after each transaction
+// (engine/render/pgbouncer.ts), so no client's session settings, a user id above all, reach another.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { PoolMode, PoolingConfig, StackConfig } from "../engine/config/config";
@@ -27,7 +31,7 @@ export interface PoolerUser {
     password?: pulumi.Input<string>;
     /** The role's SCRAM verifier exactly as PostgreSQL stores it, instead of the password. */
     scramVerifier?: pulumi.Input<string>;
-    /** PgBouncer admin console access: admin (every command) or stats (SHOW only). Default: none; the owner is always admin. */
+    /** PgBouncer admin console access: admin (every command) or stats (SHOW only). Default: none. */
     console?: "admin" | "stats";
 }
 
@@ -42,10 +46,8 @@ export interface PoolerArgs {
     serverPort?: number;
     /** The database clients reach through the pooler (plain config value). */
     database: string;
-    /** The owner (name and secret password): always in the auth file and an admin of the PgBouncer console. */
-    owner: { name: pulumi.Input<string>; password: pulumi.Input<string> };
-    /** More roles that connect through the pooler (the app and admin roles). Default: none. */
-    users?: PoolerUser[];
+    /** The roles that connect through the pooler, the app role first; never the owner or a superuser (see pooledRoles). */
+    users: PoolerUser[];
     /** Host name clients on this machine use for the pooled port. Default: localhost. */
     host?: pulumi.Input<string>;
     /** PgBouncer version the image runs, for version-gated settings. Default: read from the image tag. */
@@ -61,13 +63,15 @@ export class Pooler extends pulumi.ComponentResource {
     readonly containerName: pulumi.Output<string>;
     /** The rendered pgbouncer.ini (no secrets in it). */
     readonly configFile: pulumi.Output<string>;
-    /** The owner's connection string through the pooler, a secret. */
+    /** The first user's (the app role's) connection string through the pooler, a secret. */
     readonly connectionString: pulumi.Output<string>;
 
     constructor(name: string, args: PoolerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("memory-stack:index:Pooler", name, {}, opts);
-        const { pooling } = args;
-        const users: PoolerUser[] = [{ ...args.owner, console: "admin" }, ...(args.users ?? [])];
+        const { pooling, users } = args;
+        if (users.length === 0 || users[0].password === undefined) {
+            throw new Error(`${name}: the pooler needs the app role, with its password, as its first user`);
+        }
         const version = args.pgbouncerVersion ?? pgbouncerVersionFromImage(pooling.image);
 
         this.configFile = pulumi.all([pulumi.all(users.map((user) => user.name)), args.serverHost]).apply(([names, serverHost]) =>
@@ -134,9 +138,10 @@ export class Pooler extends pulumi.ComponentResource {
         this.containerName = container.name;
         this.host = pulumi.output(args.host ?? "localhost");
         this.port = pulumi.output(pooling.hostPort);
+        const [first] = users;
         this.connectionString = pulumi.secret(
             pulumi
-                .all([this.host, args.owner.name, args.owner.password])
+                .all([this.host, first.name, first.password as pulumi.Input<string>])
                 .apply(([host, user, password]) =>
                     connectionUrl({ host, port: pooling.hostPort, database: args.database, user, password, sslMode: "disable" }),
                 ),

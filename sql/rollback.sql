@@ -55,7 +55,23 @@ begin
                 where d.classid = 'pg_class'::regclass and d.objid = to_regclass(target) and d.deptype in ('a', 'i'));
             begin
                 case o.kind
-                    when 'table', 'view', 'materialized view', 'index', 'sequence', 'foreign table', 'type', 'domain', 'schema', 'extension', 'role' then
+                    when 'role' then
+                        -- The grants it holds here go with it (drop owned), unless it owns something here: that is
+                        -- not ours to drop, so the role is kept. Grants in other databases keep it too.
+                        if exists (select from pg_shdepend d join pg_roles r on r.oid = d.refobjid
+                                   where r.rolname = o.name and d.deptype = 'o'
+                                     and d.dbid = (select oid from pg_database where datname = current_database())) then
+                            raise exception 'role % owns objects here', o.name using errcode = 'dependent_objects_still_exist';
+                        end if;
+                        if exists (select from pg_roles where rolname = o.name) then
+                            begin
+                                execute format('drop owned by %I', o.name);
+                            exception when insufficient_privilege then
+                                null; -- not a member of it: the drop below says whether grants still hold it
+                            end;
+                        end if;
+                        execute format('drop role if exists %s', target);
+                    when 'table', 'view', 'materialized view', 'index', 'sequence', 'foreign table', 'type', 'domain', 'schema', 'extension' then
                         execute format('drop %s if exists %s', o.kind, target);
                     when 'function' then
                         execute format('drop routine if exists %s(%s)', target, o.arguments);

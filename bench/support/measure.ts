@@ -3,7 +3,7 @@ import { performance } from "node:perf_hooks";
 
 /** One line of the printed table: a figure for memory-stack beside its baseline from the same run. */
 export interface Row {
-    /** The part it belongs to: apply, noop, verify, deploy, pooling, vector. */
+    /** The part it belongs to: apply, noop, verify, deploy, pooling, rls, vector. */
     part: string;
     /** What is measured, e.g. "apply all migrations, empty database". */
     figure: string;
@@ -20,7 +20,7 @@ export interface Row {
     note?: string;
 }
 
-export type Unit = "ms" | "statements" | "round trips" | "tps" | "errors" | "recall" | "index scans";
+export type Unit = "ms" | "statements" | "round trips" | "tps" | "errors" | "recall" | "index scans" | "rows" | "transactions";
 
 /** The outcome of one part: its table rows and its raw figures for results.json. */
 export interface PartResult {

@@ -1,4 +1,5 @@
 // memory-stack apply: the preflight, then the pending migrations, each in its own transaction, under the migration lock.
+import { grantSchemaPrivileges } from "../../engine/migrate/grants";
 import { applyMigrations } from "../../engine/migrate/index";
 import { stepProgress } from "../progress";
 import type { Command } from "./command";
@@ -11,6 +12,11 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
         steps: { maintenanceWorkMemMb: args.maintenanceWorkMemMb, onEvent: stepProgress(progress) },
         onProgress: ({ name, durationMs, index, total }) => progress(`applied ${name} in ${Math.round(durationMs)} ms (${index}/${total})`),
     });
+    // The same privilege list the Pulumi stack's Grants component declares, on what the schema created.
+    const grants = await grantSchemaPrivileges(client, schema, session);
+    if (grants.length > 0) {
+        progress(`granted ${schema.appRole} and ${schema.adminRole} their privileges on the memory schema (${grants.length} grants)`);
+    }
     const total = result.applied.reduce((sum, item) => sum + item.durationMs, 0);
     const count = result.applied.length;
     return {
@@ -24,6 +30,7 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
             version: result.version,
             applied: result.applied.map(({ name, durationMs }) => ({ name, durationMs: Math.round(durationMs) })),
             appliedMigrations: result.appliedMigrations,
+            grants,
         },
     };
 };

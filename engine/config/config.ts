@@ -6,7 +6,19 @@ import { z } from "zod";
 import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings } from "../db/url";
 import { SCHEMA_OPTION_KEYS } from "./schema-keys";
 import { DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE, keyRules, presenceRules, STACK_SSL_MODES } from "./rules";
-import { bool, ConfigError, hostName, identifier, imageName, int, jsonObject, oneOf, password, type RawConfig } from "./values";
+import {
+    bool,
+    ConfigError,
+    hostName,
+    identifier,
+    identifierList,
+    imageName,
+    int,
+    jsonObject,
+    oneOf,
+    password,
+    type RawConfig,
+} from "./values";
 
 export { connectionBudget, DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE, STACK_SSL_MODES } from "./rules";
 export { ConfigError, NAMESPACE, type RawConfig } from "./values";
@@ -20,8 +32,8 @@ const pooling = jsonObject({
     defaultPoolSize: int(1, 10000).default(5),
     /** Extra server connections PgBouncer may open under load. Default: 2. */
     reservePoolSize: int(0, 10000).default(2),
-    /** Client connections PgBouncer accepts. Default: 100. */
-    maxClientConn: int(1, 100000).default(100),
+    /** Client connections PgBouncer accepts. Default: 250 (the 200 clients of the pooling figures, and room to spare). */
+    maxClientConn: int(1, 100000).default(250),
     /** Host port of the pooler. Default: 6432. */
     hostPort: int(1, 65535).default(6432),
     /** PgBouncer image, pinned to a version tag or digest. Default: edoburu/pgbouncer:v1.26.0-p0. */
@@ -96,8 +108,10 @@ const KEYS = {
     directConnections: int(1, 100).default(2),
     pooling,
     client,
-    /** Create the app and admin roles; false where they already exist (Supabase). Default: true. */
+    /** Create the app and admin roles; false where they already exist (Supabase): then each gets a login of its own that can only become it. Default: true. */
     createRoles: bool().default(true),
+    /** Login roles that set request.jwt.claim.sub per transaction themselves (PostgREST's authenticator): their plain claims count without bind_user. Default: none. */
+    plainClaimLogins: identifierList().default([]),
     /** External mode: create the database named in databaseUrl (from the `postgres` maintenance database). Default: false. */
     createDatabase: bool().default(false),
     /** Let `pulumi destroy` drop memory tables that hold rows. Default: false. */

@@ -166,7 +166,35 @@ function roleRules(config: StackConfig, ctx: Context): void {
         if (config[key] === config.user) {
             fail(ctx, key, config[key], `must differ from the owner user (${config.user}): the owner bypasses row level security`);
         }
+        if (!config.createRoles && loginFor(config[key]).length > 63) {
+            fail(ctx, key, config[key], `is too long for its login role ${loginFor(config[key])}: use at most 57 characters`);
+        }
     }
+    if (!config.createRoles && config.pooling.enabled) {
+        fail(
+            ctx,
+            "createRoles",
+            false,
+            "needs pooling.enabled: false: the roles' logins become them through a startup option, which PgBouncer drops; set createRoles: true (the stack creates the roles with logins of their own) or pooling.enabled: false",
+        );
+    }
+    // Those sessions serve the application's connection strings, where a claim could outlive its transaction.
+    const serving = config.createRoles ? [config.appRole, config.adminRole] : [loginFor(config.appRole), loginFor(config.adminRole)];
+    for (const login of config.plainClaimLogins) {
+        if ([...serving, config.appRole, config.adminRole].includes(login)) {
+            fail(
+                ctx,
+                "plainClaimLogins",
+                config.plainClaimLogins,
+                `must not name ${login}, which the stack's own connection strings log in as: their clients bind the user with memory_stack.bind_user; list only logins like PostgREST's authenticator that set the claims per transaction themselves`,
+            );
+        }
+    }
+}
+
+/** The login that can only become `role`, where the role exists already (createRoles false): the authenticator pattern. */
+export function loginFor(role: string): string {
+    return `${role}_login`;
 }
 
 /** Server connections that can be open at once, and what they must fit in. */

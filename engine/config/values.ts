@@ -44,6 +44,30 @@ export function identifier() {
     return z.string({ error: IDENTIFIER_RULE }).regex(IDENTIFIER, { error: IDENTIFIER_RULE });
 }
 
+/** A JSON list of SQL identifiers, e.g. ["authenticator"], each once. */
+export function identifierList() {
+    const rule = 'must be a list of lowercase SQL identifiers, for example ["authenticator"]';
+    return z
+        .unknown()
+        .transform((value, ctx) => {
+            if (typeof value !== "string") {
+                return value;
+            }
+            try {
+                return JSON.parse(value) as unknown;
+            } catch {
+                ctx.addIssue({ code: "custom", message: rule, input: value });
+                return z.NEVER;
+            }
+        })
+        .pipe(
+            z
+                .array(z.unknown(), { error: rule })
+                .refine((items) => items.every((item) => typeof item === "string" && IDENTIFIER.test(item)), { error: rule }),
+        )
+        .transform((names) => [...new Set(names as string[])]);
+}
+
 /** A host name or IP address that a URL, a .env line and pgbouncer.ini can all carry as it is. */
 export function hostName() {
     const rule =

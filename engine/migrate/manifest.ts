@@ -2,7 +2,7 @@
 // what the tests compare the catalog against (nothing missing, nothing extra).
 //
 // Names are unqualified for tables, views, triggers, indexes and policies (all in schema
-// public). Functions are "schema.name(identity arguments)", the identity arguments exactly as
+// public). Functions (in public, auth and memory_stack) are "schema.name(identity arguments)", the identity arguments exactly as
 //   select n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
 //   from pg_proc p join pg_namespace n on n.oid = p.pronamespace
 // prints them (argument names included, defaults not), e.g. "public.close_session(session_id uuid, status text)".
@@ -59,7 +59,8 @@ export const TRIGGERS: readonly { table: string; name: string }[] = [
 // Secondary indexes per table (0004_indexes.sql); each table also has <table>_pkey.
 const SECONDARY_INDEXES: Record<string, string[]> = {
     sessions: [
-        "sessions_session_id_key",
+        // unique (user_id, session_id), 0012_hardening; sessions_session_id_key before it
+        "sessions_user_id_session_id_key",
         "idx_sessions_user_id",
         "idx_sessions_agent_name",
         "idx_sessions_status",
@@ -131,7 +132,9 @@ export function expectedObjects(options: SchemaOptions): SchemaManifest {
         "public.forget_user(target_user_id uuid)",
         `public.match_goals(query_embedding ${embedding}, match_count integer, filter_user_id uuid)`,
         `public.match_beliefs(query_embedding ${embedding}, match_count integer, filter_user_id uuid)`,
-        ...(options.rls ? ["auth.uid()"] : []),
+        ...(options.rls
+            ? ["auth.uid()", "memory_stack.request_user_id()", "memory_stack.bind_user(user_id uuid)", "memory_stack.trust_plain_claims()"]
+            : []),
     ];
     const indexes = [...MEMORY_TABLES]
         .reverse()

@@ -8,6 +8,7 @@
 // there) is refused with a message naming it.
 import type { SqlClient } from "../db/client";
 import { boundedTransaction } from "./bounded";
+import { readLedger } from "./ledger";
 import { parseSqlFile, runStatements } from "./execute";
 import { expectedObjects } from "./manifest";
 import { withMigrationLock } from "./lock";
@@ -41,7 +42,7 @@ const PRESENT = `
      where n.nspname = 'public' and c.relkind in ('r', 'p', 'i', 'v', 'm')
     union all
     select 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
-      from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname in ('public', 'auth')
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname in ('public', 'auth', 'memory_stack')
     union all
     select 'trigger ' || c.relname || '.' || t.tgname from pg_trigger t join pg_class c on c.oid = t.tgrelid where not t.tgisinternal
     union all
@@ -95,8 +96,12 @@ export async function repairUnderLock(session: MigrationSession, migrations: rea
     if (missing.length === 0) {
         return { missing: [], rerun: [] };
     }
+    // From the first migration that created a missing object to the end: a later migration may have
+    // replaced what an earlier one made (0011 gives auth.uid() a new body), and migrations are idempotent.
     const needed = new Set(missing.map((object) => object.migration));
-    const rerun = migrations.filter((migration) => needed.has(migration.name));
+    const first = migrations.findIndex((migration) => needed.has(migration.name));
+    const applied = new Set((await readLedger(client)).map((row) => row.name));
+    const rerun = first < 0 ? [] : migrations.slice(first).filter((migration) => applied.has(migration.name));
     for (const migration of rerun) {
         const statements = await parseSqlFile(migration.name, migration.sql);
         const steps = declaredSteps(migration.name, migration.sql, statements);

@@ -28,7 +28,7 @@ export interface PgBouncerSettings {
     maxClientConn: number;
     /** Hard cap on server connections to the database, all users together: the pooler's share of the budget. */
     maxDbConnections: number;
-    /** Users allowed every command on the admin console (database `pgbouncer`). */
+    /** Users allowed every command on the admin console (database `pgbouncer`). Default in pgbouncerSettings: none. */
     adminUsers: string[];
     /** Users allowed the read-only SHOW commands on the admin console. Default: none. */
     statsUsers: string[];
@@ -61,6 +61,19 @@ export class PgBouncerConfigError extends Error {
 }
 
 export const PGBOUNCER_PORT = 6432;
+/** Marks a server session as reset by this pooler after every transaction (sql/0011_claim_binding.sql reads it). */
+export const POOLER_MARK = "set memory_stack.pooler_reset = on";
+/**
+ * The first PgBouncer that refuses a second StartupMessage during SCRAM authentication (CVE-2026-107350:
+ * 1.17.0 to 1.26.0 let a client that knows one auth-file password log in as any other SCRAM user).
+ * An older pooler gets only the app role in its auth file: there is then no other user to become.
+ */
+export const IMPERSONATION_FIXED_VERSION = "1.26.1";
+
+/** The roles a pooler of this version may serve: the admin role only where it cannot be impersonated. */
+export function pooledRoles<T>(version: string | undefined, roles: { app: T; admin: T }): T[] {
+    return atLeast(version, IMPERSONATION_FIXED_VERSION) ? [roles.app, roles.admin] : [roles.app];
+}
 export const CONFIG_PATH = "/etc/pgbouncer/pgbouncer.ini";
 export const AUTH_FILE_PATH = "/etc/pgbouncer/userlist.txt";
 
@@ -71,7 +84,7 @@ const SCRAM_VERIFIER = /^SCRAM-SHA-256\$\d+:[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*:[
 /** Settings for the stack's pooler: pool sizes from config, max_db_connections = the pooler's part of connectionBudget(). */
 export function pgbouncerSettings(
     config: Pick<StackConfig, "database" | "pooling">,
-    place: Partial<PgBouncerSettings> & Pick<PgBouncerSettings, "serverHost" | "adminUsers">,
+    place: Partial<PgBouncerSettings> & Pick<PgBouncerSettings, "serverHost">,
 ): PgBouncerSettings {
     const { pooling } = config;
     return {
@@ -86,6 +99,7 @@ export function pgbouncerSettings(
         reservePoolSize: pooling.reservePoolSize,
         maxClientConn: pooling.maxClientConn,
         maxDbConnections: pooling.defaultPoolSize + pooling.reservePoolSize,
+        adminUsers: [],
         statsUsers: [],
         serverIdleTimeoutSeconds: 60,
         maxPreparedStatements: 200,
@@ -101,7 +115,8 @@ export function renderPgBouncerIni(settings: PgBouncerSettings): string {
         "",
         "[databases]",
         // No user or password here: each client logs in to PostgreSQL as itself, so grants and RLS apply per role.
-        `${s.database} = host=${s.serverHost} port=${s.serverPort} dbname=${s.database}`,
+        // connect_query marks each new server session as one this pooler resets (see resetQuery).
+        `${s.database} = host=${s.serverHost} port=${s.serverPort} dbname=${s.database} connect_query='${POOLER_MARK}'`,
         "",
         "[pgbouncer]",
         `listen_addr = ${s.listenAddr}`,
@@ -109,7 +124,7 @@ export function renderPgBouncerIni(settings: PgBouncerSettings): string {
         `unix_socket_dir = ${s.unixSocketDir}`,
         "auth_type = scram-sha-256",
         `auth_file = ${s.authFile}`,
-        `admin_users = ${s.adminUsers.join(",")}`,
+        ...(s.adminUsers.length > 0 ? [`admin_users = ${s.adminUsers.join(",")}`] : []),
         ...(s.statsUsers.length > 0 ? [`stats_users = ${s.statsUsers.join(",")}`] : []),
         `pool_mode = ${s.mode}`,
         `default_pool_size = ${s.defaultPoolSize}`,
@@ -136,10 +151,10 @@ export function renderPgBouncerIni(settings: PgBouncerSettings): string {
     return lines.map((line) => line.trimEnd()).join("\n") + "\n";
 }
 
-/** The auth file: `"name" "secret"` per line, quotes doubled; the owner and every pooled role. */
+/** The auth file: `"name" "secret"` per line, quotes doubled; the roles applications log in as, never the owner. */
 export function renderAuthFile(users: AuthUser[]): string {
     if (users.length === 0) {
-        throw new PgBouncerConfigError("auth_file", [], "needs at least the owner user");
+        throw new PgBouncerConfigError("auth_file", [], "needs at least the app role");
     }
     const seen = new Set<string>();
     const lines = users.map((user) => {
@@ -190,16 +205,29 @@ export function atLeast(version: string | undefined, minimum: string): boolean {
     return true;
 }
 
+/**
+ * What a server session carries from one client to the next: nothing. Whatever a client set for its
+ * session (a user id by set_config(..., false) or SET, a role, a search_path) is reset before the
+ * server connection serves anyone else, in every pool mode, and the session is marked again as one
+ * this pooler resets: memory_stack.request_user_id() (sql/0011_claim_binding.sql) honours a plain
+ * transaction-local request.jwt.claim.sub only on such a session. Transaction mode resets settings
+ * only (RESET ALL): prepared statements and PgBouncer's own tracking of them stay intact. Session
+ * mode also drops what DISCARD ALL drops, one command at a time, because DISCARD ALL cannot share a
+ * query string with the mark.
+ */
 function resetQuery(mode: PoolMode): string[] {
     if (mode === "session") {
         return [
-            ";; A session ends when its client disconnects: wipe its state before the next client.",
-            "server_reset_query = discard all",
+            ";; When its client disconnects, wipe the session's state and mark it again (see engine/render/pgbouncer.ts).",
+            `server_reset_query = close all; reset all; deallocate all; unlisten *; select pg_advisory_unlock_all(); discard plans; discard temp; discard sequences; ${POOLER_MARK}`,
         ];
     }
-    // In transaction and statement mode PgBouncer never runs the reset query (server_reset_query_always = 0):
-    // state must not outlive a transaction, and set_config(..., true) is undone by commit or rollback itself.
-    return [";; Not used in this mode: nothing may outlive a transaction; set_config(..., true) ends with it.", "server_reset_query ="];
+    return [
+        ";; After every transaction, before the server connection serves another client: reset every setting a",
+        ";; client made for its session (a user id, a role), and mark the session again (see engine/render/pgbouncer.ts).",
+        `server_reset_query = reset all; ${POOLER_MARK}`,
+        "server_reset_query_always = 1",
+    ];
 }
 
 function authSecret(user: AuthUser): string {
@@ -248,9 +276,6 @@ function checkSettings(s: PgBouncerSettings): void {
     checkInt("max_db_connections", s.maxDbConnections, s.defaultPoolSize, 100000);
     checkInt("server_idle_timeout", s.serverIdleTimeoutSeconds, 1, 86400);
     checkInt("max_prepared_statements", s.maxPreparedStatements, 0, 100000);
-    if (s.adminUsers.length === 0) {
-        throw new PgBouncerConfigError("admin_users", s.adminUsers, "needs at least the owner user");
-    }
     for (const user of [...s.adminUsers, ...s.statsUsers]) {
         checkIdentifier("admin_users/stats_users", user);
     }

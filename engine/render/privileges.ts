@@ -1,7 +1,7 @@
 // THE list of privileges: what the app role (the RLS subject) and the admin role get on which
-// memory objects. The Grants component declares one postgresql.Grant per rule; the integration
-// test applies the same rules as SQL (test/support/grant-statements.ts) and proves what they allow
-// and refuse.
+// memory objects. The Grants component declares one postgresql.Grant per rule; `memory-stack apply`
+// grants the rules on the schema's own objects as SQL (grants.ts); verification checks every rule
+// as deployed (engine/verify/privileges.ts); the integration tests prove what they allow and refuse.
 //
 // Rows are the schema's business, objects are ours: row level security (sql/0009_rls.sql)
 // limits the app role to its own user's rows and shows the admin role all of them; these grants
@@ -206,4 +206,15 @@ export interface PrivilegeOptions {
 /** The rules that apply to a stack. */
 export function privilegeRules(options: PrivilegeOptions): PrivilegeRule[] {
     return PRIVILEGE_RULES.filter((rule) => options.rolesCreated || !rule.shared);
+}
+
+/**
+ * The rules on objects the schema created, whose rollback drops them with every grant on them: what
+ * `memory-stack apply` grants. users counts only where the schema created it (usersCreated); the
+ * database, schema public and an application's users table are left to the operator.
+ */
+export function schemaObjectRules(options: { usersCreated: boolean }): PrivilegeRule[] {
+    return PRIVILEGE_RULES.filter(
+        (rule) => !rule.shared || (options.usersCreated && rule.objects.length === 1 && rule.objects[0] === "users"),
+    );
 }

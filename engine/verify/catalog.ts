@@ -1,12 +1,14 @@
 // The existence half of verification: ONE catalog query returns every object of every kind the
-// schema could own (by name, with what proves its version), then a pure comparison with the
-// expectations lists each one that is missing or not what the migrations made.
+// schema could own (by name, with what proves its version) and, with rls, the roles' privileges as
+// deployed (privileges.ts); then a pure comparison with the expectations lists each one that is
+// missing, not what the migrations made, or not usable by the roles.
 import type { SqlClient } from "../db/client";
 import { SEED_FUNCTIONS } from "../migrate/manifest";
 import { functionName, type Expectations } from "./expected";
+import { comparePrivileges, privilegeExpectations, PRIVILEGES_SQL, type PrivilegeSnapshot } from "./privileges";
 import type { ObjectCounts, Problem } from "./report";
 
-export interface CatalogSnapshot {
+export interface CatalogSnapshot extends PrivilegeSnapshot {
     /** memory_stack.migrations exists: the schema was applied here at some point. */
     ledger: boolean;
     extensions: string[];
@@ -25,7 +27,7 @@ export interface CatalogSnapshot {
 // Schemas are looked up by name, never cast with ::regnamespace, so a database without the
 // schema (or without auth) answers with empty lists instead of an error.
 const CATALOG_SQL = `
-with ns as (select oid, nspname from pg_namespace where nspname in ('public', 'auth')),
+with ns as (select oid, nspname from pg_namespace where nspname in ('public', 'auth', 'memory_stack')),
      pub as (select oid from ns where nspname = 'public'),
      rel as (select c.oid, c.relname, c.relkind, c.relrowsecurity from pg_class c where c.relnamespace in (select oid from pub))
 select json_build_object(
@@ -56,11 +58,19 @@ select json_build_object(
         left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
         where a.attnum > 0 and not a.attisdropped and a.attname <> 'id'
           and (a.attidentity <> '' or pg_get_expr(d.adbin, d.adrelid) like 'nextval(%'
-               or (a.attnotnull and d.adbin is null and a.attgenerated = '')))
+               or (a.attnotnull and d.adbin is null and a.attgenerated = ''))),
+${PRIVILEGES_SQL}
 ) as catalog`;
 
 export async function readCatalog(client: SqlClient, expected: Expectations): Promise<CatalogSnapshot> {
-    const result = await client.query<{ catalog: CatalogSnapshot }>(CATALOG_SQL, [Object.keys(expected.columns)]);
+    // Without rls the roles are no part of the schema's contract: nothing to ask about them.
+    const checks = expected.rls ? privilegeExpectations(expected).map((item) => item.check) : [];
+    const roles = expected.rls ? [expected.appRole, expected.adminRole] : [];
+    const result = await client.query<{ catalog: CatalogSnapshot }>(CATALOG_SQL, [
+        Object.keys(expected.columns),
+        JSON.stringify(checks),
+        roles,
+    ]);
     return result.rows[0].catalog;
 }
 
@@ -188,6 +198,9 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         if (found.rls) counts.rlsTables++;
         else report("rls", table, "row level security is disabled; alter table ... enable row level security");
     }
+    const privileges = comparePrivileges(expected, snapshot);
+    problems.push(...privileges.problems);
+    privileges.broken.forEach((item) => broken.add(item));
     return { problems, counts, broken };
 }
 

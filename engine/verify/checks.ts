@@ -62,6 +62,19 @@ export class CheckRunner {
         return rows[0];
     }
 
+    /** Runs `sql` in a nested savepoint: its rows, or the SQLSTATE it failed with (the failure undone). */
+    async attempt<T extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<{ rows?: T[]; code?: string }> {
+        await this.client.query("savepoint memory_stack_verify_attempt");
+        try {
+            const { rows } = await this.client.query<T>(sql, params);
+            await this.client.query("release savepoint memory_stack_verify_attempt");
+            return { rows };
+        } catch (error) {
+            await this.client.query("rollback to savepoint memory_stack_verify_attempt");
+            return { code: (error as { code?: string }).code ?? describeError(error) };
+        }
+    }
+
     /** Runs `sql` expecting it to fail with `sqlstate`; its failure is undone by a nested savepoint. */
     async expectError(sql: string, params: unknown[], sqlstate: string, what: string): Promise<void> {
         await this.client.query("savepoint memory_stack_verify_expect");

@@ -2,7 +2,8 @@
 // failed behaviour check by what it proves, and what to do. Used as the `pulumi up` error, the
 // CLI's output and the test expectations alike.
 
-export type ObjectKind = "extension" | "table" | "column" | "view" | "function" | "trigger" | "index" | "policy" | "rls";
+export type ObjectKind =
+    "extension" | "table" | "column" | "view" | "function" | "trigger" | "index" | "policy" | "rls" | "role" | "privilege";
 
 export interface Problem {
     /** What kind of thing is wrong; "check" for a behaviour check. */
@@ -81,6 +82,17 @@ export function formatReport(report: VerificationReport): string {
     }
     if (report.skipped.length > 0) {
         lines.push(`  not run, because what they exercise is broken above: ${report.skipped.map((s) => s.name).join("; ")}`);
+    }
+    const onlyAccess = report.problems.every((problem) => problem.kind === "privilege" || problem.kind === "role");
+    if (report.problems.some((problem) => problem.kind === "privilege" || problem.kind === "role")) {
+        lines.push(
+            "What to do about the roles: the schema is in place, but the roles listed cannot use it (or can do more than they may) as deployed. " +
+                "Run the statements given above, or let the stack grant them: `pulumi up` (its Grants component) or `memory-stack apply` " +
+                "(which grants on what the schema created); then verify again.",
+        );
+    }
+    if (onlyAccess) {
+        return lines.join("\n");
     }
     lines.push(
         "What to do: the database no longer matches the migrations recorded in memory_stack.migrations " +

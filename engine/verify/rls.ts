@@ -1,14 +1,14 @@
-// Row level security, proven the way the application meets it: as the app role, with user A's id in
-// request.jwt.claim.sub (transaction-local, as through PgBouncer), A sees its own rows and none
-// of B's in every memory table and user view, cannot write a row for B, and sees no audit row;
-// the admin role sees both users' rows.
+// Row level security, proven the way the application meets it: as the app role, with user A bound
+// to the transaction (memory_stack.bind_user, as an application does per transaction), A sees its
+// own rows and none of B's in every memory table and view it may read, cannot write a row for B nor
+// hang a row off B's session, and reads no audit row; the admin role sees both users' rows.
 //
-// The checks run in their savepoint, which is rolled back: `set local role`, the claim, and the
-// grants they may need go with it. Grants on the tables are the Grants component's business and
-// may not exist where only the schema was applied (the CLI), so the check grants the app role
-// what it reads here for its own duration rather than failing on a missing grant; likewise it
-// makes the verifying user a member of the role where it is not (PostgreSQL 15: CREATEROLE).
+// The checks run in their savepoint, which is rolled back: `set local role` and the binding go with
+// it. Nothing is granted, not even for that long: the roles are checked with the privileges they
+// hold as deployed, and a role that lacks them (or that the verifying user cannot SET ROLE to) is
+// reported by the catalog comparison (privileges.ts), which skips these checks.
 import { quoteIdentifier } from "../migrate/render";
+import { APP_VIEWS } from "../render/privileges";
 import { CheckRunner, expect } from "./checks";
 import type { Expectations } from "./expected";
 import type { Fixture } from "./functional";
@@ -25,54 +25,52 @@ export async function checkRowLevelSecurity(
     const { manifest, appRole, adminRole } = expected;
     const policies = manifest.policies.map((p) => `policy ${p.table}.${p.name}`);
     const userTables = manifest.rlsTables.filter((table) => table !== "audit_logs");
-    const views = manifest.views.filter((view) => USER_VIEWS.includes(view));
-    const needs = [fixtureCheck, ...policies, "function auth.uid", ...views.map((view) => `view ${view}`)];
+    const appViews = manifest.views.filter((view) => USER_VIEWS.includes(view) && APP_VIEWS.includes(view));
+    const needs = [
+        fixtureCheck,
+        ...policies,
+        "function memory_stack.request_user_id",
+        "function memory_stack.bind_user",
+        ...manifest.views.filter((view) => USER_VIEWS.includes(view)).map((view) => `view ${view}`),
+    ];
+    const as = (role: string) => [...needs, `role ${role}`, `privileges ${role}`];
 
-    await run.check(`row level security: as ${appRole}, a user sees and writes only its own rows`, { needs }, async () => {
-        await assumeRole(run, appRole, [...manifest.rlsTables, ...views], fixture.users[0]);
-        const visible = await countVisible(run, [...userTables, ...views, "audit_logs"], fixture.users);
-        for (const { relation, own, other } of visible) {
-            if (relation === "audit_logs") {
-                expect(own + other === 0, `audit_logs: ${own + other} audit row(s) visible to ${appRole}; only ${adminRole} may read them`);
-            } else {
-                expect(other === 0, `${relation}: ${other} row(s) of another user visible`);
-                expect(own > 0, `${relation}: the user's own row is not visible (is auth.uid() reading request.jwt.claim.sub?)`);
-            }
+    await run.check(`row level security: as ${appRole}, a user sees and writes only its own rows`, { needs: as(appRole) }, async () => {
+        await assumeRole(run, appRole, fixture.users[0]);
+        for (const { relation, own, other } of await countVisible(run, [...userTables, ...appViews], fixture.users)) {
+            expect(other === 0, `${relation}: ${other} row(s) of another user visible`);
+            expect(own > 0, `${relation}: the user's own row is not visible (is memory_stack.request_user_id() reading the binding?)`);
         }
+        const audit = await run.attempt("select count(*)::int as n from public.audit_logs");
+        expect(
+            audit.code === "42501" || audit.rows?.[0]?.n === 0,
+            `audit_logs: ${audit.rows?.[0]?.n} audit row(s) visible to ${appRole}; only ${adminRole} may read them`,
+        );
         await run.expectError(
             "insert into public.sessions (session_id, user_id, agent_name) values ('memory-stack-verify-foreign', $1, 'memory-stack-verify')",
             [fixture.users[1]],
             "42501",
             "inserting a session for another user",
         );
+        await run.expectError(
+            "insert into public.agent_executions (session_id, user_id, agent_name) values ($1, $2, 'memory-stack-verify')",
+            [fixture.sessions.other, fixture.users[0]],
+            "42501",
+            "attaching an execution to another user's session",
+        );
     });
 
-    await run.check(`row level security: ${adminRole} sees every user's rows`, { needs }, async () => {
-        await assumeRole(run, adminRole, manifest.rlsTables, fixture.users[0]);
+    await run.check(`row level security: ${adminRole} sees every user's rows`, { needs: as(adminRole) }, async () => {
+        await assumeRole(run, adminRole, fixture.users[0]);
         for (const { relation, own, other } of await countVisible(run, manifest.rlsTables, fixture.users)) {
             expect(own > 0 && other > 0, `${relation}: ${adminRole} sees ${own} of user A's and ${other} of user B's rows`);
         }
     });
 }
 
-async function assumeRole(run: CheckRunner, role: string, relations: string[], user: string): Promise<void> {
-    const quoted = quoteIdentifier(role);
-    const [found] = await run.rows<{ member: boolean; bypass: boolean }>(
-        `select pg_has_role(current_user, r.oid, 'member') as member, r.rolbypassrls or r.rolsuper as bypass
-         from pg_roles r where r.rolname = $1`,
-        [role],
-    );
-    expect(found !== undefined, `role ${role} does not exist`);
-    const { member, bypass } = found;
-    expect(!bypass, `role ${role} bypasses row level security (superuser or BYPASSRLS); policies cannot protect its rows`);
-    if (!member) {
-        await run.rows(`grant ${quoted} to current_user`);
-    }
-    // recent_agent_activity reads users (for the email) as the caller.
-    await run.rows(`grant select, insert on ${relations.map((r) => `public.${r}`).join(", ")} to ${quoted}`);
-    await run.rows(`grant select on public.users to ${quoted}`);
-    await run.rows(`set local role ${quoted}`);
-    await run.rows("select set_config('request.jwt.claim.sub', $1, true)", [user]);
+async function assumeRole(run: CheckRunner, role: string, user: string): Promise<void> {
+    await run.rows(`set local role ${quoteIdentifier(role)}`);
+    await run.rows("select memory_stack.bind_user($1)", [user]);
 }
 
 /** Per relation, how many of user A's and user B's rows the current role sees. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MEMORY_TABLES, VIEWS } from "../../engine/migrate/manifest";
 import { loadRollbackSql, type SchemaOptions } from "../../engine/migrate/render";
 import { privilegeRules } from "../../engine/render/privileges";
-import { renderGrants, renderRevokes, type GrantTarget } from "../support/grant-statements";
+import { renderGrants, renderRevokes, type GrantTarget } from "../../engine/render/grants";
 import { applyMigrations, DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 import { dropRoles, freshDatabase, type TestDatabase } from "../support/database";
 
@@ -61,13 +61,13 @@ afterAll(async () => {
     await dropRoles(db.server, [APP, ADMIN]);
 });
 
-/** Runs work as `role` in a transaction with the user id set transaction-locally, then rolls back. */
+/** Runs work as `role` in a transaction with the user id bound to it (memory_stack.bind_user), then rolls back. */
 async function as<T>(role: string, userId: string | undefined, work: (client: Client) => Promise<T>): Promise<T> {
     const client = await db.connect({ user: role, password: PASSWORD });
     try {
         await client.query("begin");
         if (userId !== undefined) {
-            await client.query(`select set_config('request.jwt.claim.sub', $1, true)`, [userId]);
+            await client.query("select memory_stack.bind_user($1)", [userId]);
         }
         return await work(client);
     } finally {

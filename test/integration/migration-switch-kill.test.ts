@@ -14,6 +14,7 @@ import { applyMigrations, loadRollbackSql, readLedger, rollbackSchema } from "..
 import { readStepLedger } from "../../engine/migrate/step-ledger";
 import type { StepEvent } from "../../engine/migrate/step-runner";
 import { expectationsFor, verifySchema } from "../../engine/verify/index";
+import { grantStackPrivileges } from "../support/schema-db";
 import { prng } from "../../bench/support/embeddings";
 import { DEFAULT_OPTIONS } from "../support/apply-sql";
 import { dropRoles, freshDatabase, sharedServer, withClient, type TestDatabase } from "../support/database";
@@ -82,6 +83,7 @@ async function applyAndKill(
 async function expectFinishedAndWhole(client: Client): Promise<void> {
     expect(await readStepLedger(client)).toEqual([]);
     expect((await readLedger(client)).map((row) => row.name)).toEqual(program.map((migration) => migration.name));
+    await grantStackPrivileges(client, options);
     expect((await verifySchema(client, await expectationsFor(options, program))).problems).toEqual([]);
     const after = await snapshot(client);
     expect(after.goals).toEqual(before.goals);
@@ -290,6 +292,7 @@ describe("an apply that loses its connection or its server mid-switch", () => {
                 );
                 await applyMigrations(client, program, { variant: "jsonb" });
                 expect(await readStepLedger(client)).toEqual([]);
+                await grantStackPrivileges(client, options);
                 expect((await verifySchema(client, await expectationsFor(options, program))).problems).toEqual([]);
                 const after = await snapshot(client);
                 expect(after.goals).toEqual(crashBefore.goals);

@@ -14,12 +14,12 @@ import { readStepLedger } from "../../engine/migrate/step-ledger";
 import { DEFAULT_LOCK_SETTINGS } from "../../engine/migrate/session";
 import type { StepEvent } from "../../engine/migrate/step-runner";
 import { expectationsFor, verifySchema } from "../../engine/verify/index";
+import { grantStackPrivileges } from "../support/schema-db";
 import { startAppLoad, type AppLoadReport } from "../support/app-load";
 import { DEFAULT_OPTIONS } from "../support/apply-sql";
 import { dropRoles } from "../support/database";
 import { startEmbeddedPostgres, type RunningServer } from "../support/embedded-server";
 import { until } from "../support/poll";
-import { grantTestAccess } from "../support/schema-db";
 import { seedEmbeddings, snapshot, standInProgram, type RowSnapshot, type SeededUser } from "../support/switch-data";
 
 const DIMENSIONS = 16;
@@ -56,7 +56,7 @@ async function hold(table: string, user: string, release: () => Promise<unknown>
     await client.connect();
     try {
         await client.query("begin");
-        await client.query("select set_config('request.jwt.claim.sub', $1, true)", [user]);
+        await client.query("select memory_stack.bind_user($1)", [user]);
         await client.query(`select count(*) from ${table}`);
         await release();
         await client.query("commit");
@@ -76,7 +76,7 @@ beforeAll(async () => {
     owner = new Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: "switch_live" });
     await owner.connect();
     await applyMigrations(owner, base, { variant: "jsonb" });
-    await grantTestAccess(owner, options);
+    await grantStackPrivileges(owner, options); // as the stack grants them: the application runs with exactly these
     await owner.query(`alter role "${options.appRole}" login password '${APP_PASSWORD}'`);
     users = await seedEmbeddings(owner, { users: 4, goalsPerUser: 1000, beliefsPerUser: 500, dimensions: DIMENSIONS });
     before = await snapshot(owner);

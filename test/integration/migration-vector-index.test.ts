@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import type { SchemaOptions } from "../../engine/migrate/render";
 import { expectationsFor, verifySchema } from "../../engine/verify/index";
+import { grantStackPrivileges } from "../support/schema-db";
 import { cli } from "../support/cli";
 import type { PgliteServer } from "../support/pglite-server";
 import { apply, columnType, jsonb, program, start, urlOf, USER, vector } from "../support/vector-switch";
@@ -57,6 +58,7 @@ describe("embeddings above pgvector's 2000-dimension index limit", () => {
         expect(plan.rows.map((row) => row["QUERY PLAN"]).join("\n")).toContain("Index Scan using idx_goal_assessments_goal_vector");
         const body = await client.query("select prosrc from pg_proc where proname = 'match_goals'");
         expect(body.rows[0].prosrc).toContain("order by g.goal_vector::halfvec(3072) <=> $1::halfvec(3072)");
+        await grantStackPrivileges(client, wide);
         expect((await verifySchema(client, await expectationsFor(wide, program(wide)))).problems).toEqual([]);
     });
 });

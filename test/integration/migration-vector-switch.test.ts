@@ -15,6 +15,7 @@ import { readStepLedger } from "../../engine/migrate/step-ledger";
 import { declaredSteps } from "../../engine/migrate/steps";
 import type { StepEvent } from "../../engine/migrate/step-runner";
 import { expectationsFor, verifySchema } from "../../engine/verify/index";
+import { grantStackPrivileges } from "../support/schema-db";
 import type { PgliteServer } from "../support/pglite-server";
 import { apply, columnType, jsonb, program, rows, start, switchTraces, USER, vector } from "../support/vector-switch";
 
@@ -143,6 +144,7 @@ describe("switching a live jsonb stack to vector", () => {
                 indisvalid: true,
             },
         ]);
+        await grantStackPrivileges(client, vector);
         const report = await verifySchema(client, await expectationsFor(vector, program(vector)));
         expect(report.problems).toEqual([]);
     });
@@ -268,6 +270,7 @@ describe("a stack that ran the retired 0010_vector", () => {
         const ledger = await readLedger(client);
         expect(ledger.map((row) => row.name)).toContain("0010_vector.sql");
         expect(await switchTraces(client)).toEqual({ extension: 1, twins: 0, triggers: 0, helpers: 0, match_goals: 1 });
+        await grantStackPrivileges(client, vector);
         expect((await verifySchema(client, await expectationsFor(vector, program(vector)))).problems).toEqual([]);
         const order = program(vector).map((m) => m.name);
         ledger.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));

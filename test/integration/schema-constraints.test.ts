@@ -81,11 +81,22 @@ describe("the memory tables' constraints on PostgreSQL 15", () => {
         await c.query(`delete from memory_logs; delete from goal_assessments; delete from belief_graphs; delete from cognitive_metrics`);
     });
 
-    it("keeps session_id unique", async () => {
-        expect(await failure(c, `insert into sessions (session_id, agent_name) values ('s-1', 'x')`)).toEqual({
+    it("keeps session_id unique per user, a missing user counting as one, and lets another user use the same key", async () => {
+        expect(await failure(c, `insert into sessions (session_id, user_id, agent_name) values ('s-1', $1, 'x')`, [user])).toEqual({
             code: "23505",
-            constraint: "sessions_session_id_key",
+            constraint: "sessions_user_id_session_id_key",
         });
+        await c.query("begin");
+        try {
+            const other = (await one(`insert into users (email) values ('b@example.com') returning id`)).id;
+            await c.query(`insert into sessions (session_id, user_id, agent_name) values ('s-1', $1, 'x'), ('s-1', null, 'x')`, [other]);
+            expect(await failure(c, `insert into sessions (session_id, agent_name) values ('s-1', 'x')`)).toEqual({
+                code: "23505",
+                constraint: "sessions_user_id_session_id_key",
+            });
+        } finally {
+            await c.query("rollback");
+        }
     });
 
     // table.column -> [referenced table, on delete]

@@ -1,21 +1,22 @@
-// `memory-stack verify` as a pipeline runs it: a child process through bin/, exit 0 with a one-line
-// summary on a good schema, exit 1 with the same report `pulumi up` fails with on a broken one.
+// `memory-stack verify` as a pipeline runs it: a child process through bin/, on a schema that
+// `memory-stack apply` applied (and granted); exit 0 with a one-line summary on a good schema, exit
+// 1 with the same report `pulumi up` fails with on a broken one, or on roles that lack their grants.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyMigrations, describeVariant } from "../../engine/migrate/index";
-import { migrationsFor } from "../support/apply-sql";
 import { cli, type Run } from "../support/cli";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
-function verify(schema: SchemaDatabase, ...flags: string[]): Promise<Run> {
+function command(name: string, schema: SchemaDatabase, ...flags: string[]): Promise<Run> {
     const roles = ["--app-role", schema.options.appRole, "--admin-role", schema.options.adminRole];
-    return cli(["verify", ...roles, ...flags], { DATABASE_URL: schema.db.url });
+    return cli([name, ...roles, ...flags], { DATABASE_URL: schema.db.url });
 }
+const verify = (schema: SchemaDatabase, ...flags: string[]) => command("verify", schema, ...flags);
 
 let schema: SchemaDatabase;
 
 beforeAll(async () => {
     schema = await schemaDatabase("verify_cli", {}, false);
-    await applyMigrations(schema.client, migrationsFor(schema.options), { variant: describeVariant(schema.options) });
+    const applied = await command("apply", schema);
+    expect(applied.code, applied.stderr).toBe(0);
 });
 
 afterAll(async () => {
@@ -23,14 +24,36 @@ afterAll(async () => {
 });
 
 describe("memory-stack verify", () => {
-    it("exits 0 with the counts on a freshly applied schema, and never prints the password", async () => {
+    it("exits 0 with the counts on a schema the CLI applied, and never prints the password", async () => {
         const result = await verify(schema);
 
         expect(result.stderr).not.toContain(schema.db.server.password);
         expect(result.stdout).toContain(
-            "memory schema verified (jsonb): 7 tables, 3 views, 4 seed functions (+6 more), 4 triggers, 49 indexes",
+            "memory schema verified (jsonb): 7 tables, 3 views, 4 seed functions (+9 more), 4 triggers, 49 indexes",
         );
         expect(result.code).toBe(0);
+    });
+
+    it("exits 1 when the roles lack their grants, naming each missing grant and saying plainly they cannot use the schema", async () => {
+        const { appRole, adminRole } = schema.options;
+        await schema.client.query(
+            `revoke select on sessions from "${appRole}"; revoke execute on function forget_user(uuid) from "${adminRole}"`,
+        );
+        try {
+            const result = await verify(schema);
+
+            expect(result.code).toBe(1);
+            expect(result.stdout).toContain(
+                `  - privilege ${appRole}: cannot use the memory schema yet: it lacks 1 grant(s); run grant select on table`,
+            );
+            expect(result.stdout).toContain(`  - privilege ${adminRole}: cannot use the memory schema yet`);
+            expect(result.stdout).toContain(`"public"."forget_user" to "${adminRole}"`);
+            expect(result.stdout).toContain("the roles listed cannot use it");
+        } finally {
+            const again = await command("apply", schema);
+            expect(again.code, again.stderr).toBe(0);
+        }
+        expect((await verify(schema)).code).toBe(0);
     });
 
     it("exits 1 naming each broken object, in text and in --json", async () => {

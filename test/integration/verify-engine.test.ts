@@ -10,12 +10,14 @@ import { formatReport, verifySchema, type VerificationReport } from "../../engin
 import { expectationsFor } from "../../engine/verify/expected";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 import { freshDatabase } from "../support/database";
-import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
+import { grantStackPrivileges, schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 import { createApplicationTables, firstApplicationUser } from "../support/seed-application";
 import { databaseTrace } from "../support/verify-trace";
 
+/** What `pulumi up` does to the database: the migrations, then the Grants component's grants. */
 async function applyWithLedger(client: Client, options: SchemaOptions): Promise<void> {
     await applyMigrations(client, migrationsFor(options), { variant: describeVariant(options) });
+    await grantStackPrivileges(client, options);
 }
 
 async function verify(schema: SchemaDatabase, client: Client = schema.client): Promise<VerificationReport> {
@@ -55,7 +57,7 @@ describe("a JSONB schema freshly applied by the migration engine", () => {
             policies: 14,
             rlsTables: 7,
         });
-        expect(report.counts.otherFunctions).toBe(6); // maintenance 3, similarity 2, auth.uid
+        expect(report.counts.otherFunctions).toBe(9); // maintenance 3, similarity 2, auth.uid, request_user_id, bind_user, trust_plain_claims
         expect(report.checksPassed).toBeGreaterThanOrEqual(14);
         expect(report.roundTrips.catalog).toBeLessThanOrEqual(3);
         console.log(
@@ -92,6 +94,50 @@ describe("a JSONB schema freshly applied by the migration engine", () => {
         expect(activity.rows).toEqual([{ state: "idle", xact_start: null }]);
         const locks = await observer.query("select locktype, mode from pg_locks where pid = $1", [pid]);
         expect(locks.rows).toEqual([]);
+    });
+});
+
+describe("privileges as deployed", () => {
+    let schema: SchemaDatabase;
+    beforeAll(async () => {
+        schema = await schemaDatabase("verify_privileges", {}, false);
+        await applyMigrations(schema.client, migrationsFor(schema.options), { variant: describeVariant(schema.options) });
+    });
+    afterAll(async () => {
+        await schema?.drop();
+    });
+
+    it("fails a schema whose roles hold no grants, naming what each lacks, and skips the checks as those roles", async () => {
+        const { appRole, adminRole } = schema.options;
+        const report = await verify(schema);
+
+        expect(report.ok).toBe(false);
+        const privileges = report.problems.filter((problem) => problem.kind === "privilege");
+        expect(privileges.map((problem) => problem.name)).toEqual([appRole, adminRole]);
+        expect(privileges[0].issue).toContain(`grant select, insert, update, delete on table "public"."belief_graphs"`);
+        expect(privileges[1].issue).toContain(`grant select on table "public"."users" to "${adminRole}"`);
+        expect(report.problems.filter((problem) => problem.kind === "check")).toEqual([]);
+        expect(report.skipped.map((check) => check.reason)).toEqual(
+            expect.arrayContaining([`needs privileges ${appRole}, which is missing or broken`]),
+        );
+        expect(formatReport(report)).toContain("the roles listed cannot use it");
+    });
+
+    it("grants nothing to itself or the roles, not even inside its rolled-back transaction", async () => {
+        const sent: string[] = [];
+        const recording = {
+            query: (text: string, ...rest: unknown[]) => {
+                sent.push(typeof text === "string" ? text : JSON.stringify(text));
+                return (schema.client.query as (...args: unknown[]) => unknown)(text, ...rest);
+            },
+        } as unknown as Client;
+        await grantStackPrivileges(schema.client, schema.options);
+
+        const report = await verify(schema, recording);
+
+        expect(report.problems).toEqual([]);
+        expect(sent.length).toBeGreaterThan(10);
+        expect(sent.filter((text) => /\b(grant|revoke|alter\s+(role|default))\b/i.test(text.replace(/'[^']*'/g, "")))).toEqual([]);
     });
 });
 

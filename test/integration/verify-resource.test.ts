@@ -9,7 +9,7 @@ import type { VerificationInputs } from "../../components/verification";
 import { migrationsFor } from "../support/apply-sql";
 import { until } from "../support/poll";
 import { loadProvider, registerVerification, type RegisteredDynamic } from "../support/schema-provider";
-import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
+import { grantStackPrivileges, schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 import { isWrappedSecret } from "../support/secrets";
 import { databaseTrace } from "../support/verify-trace";
 
@@ -20,6 +20,7 @@ let registered: RegisteredDynamic<VerificationInputs>;
 beforeAll(async () => {
     schema = await schemaDatabase("verify_resource", {}, false);
     await applyMigrations(schema.client, migrationsFor(schema.options), { variant: describeVariant(schema.options) });
+    await grantStackPrivileges(schema.client, schema.options);
     connection = schema.db.settings;
     registered = await registerVerification("memory-verification", {
         connection,

@@ -9,6 +9,7 @@ import { formatReport, verifySchema } from "../../engine/verify/index";
 import { expectationsFor, type Expectations } from "../../engine/verify/expected";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 import { startPgliteServer, type PgliteServer } from "../support/pglite-server";
+import { grantStackPrivileges } from "../support/schema-db";
 import { databaseTrace } from "../support/verify-trace";
 
 const options: SchemaOptions = { ...DEFAULT_OPTIONS, vector: true };
@@ -23,6 +24,7 @@ beforeAll(async () => {
     await client.connect();
     const migrations = migrationsFor(options);
     await applyMigrations(client, migrations, { variant: describeVariant(options) });
+    await grantStackPrivileges(client, options);
     expected = await expectationsFor(options, migrations);
 }, 120_000);
 

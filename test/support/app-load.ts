@@ -68,7 +68,7 @@ export async function startAppLoad(options: {
         for (let i = 0; !stopping; i++) {
             try {
                 await timed(client, "begin");
-                await timed(client, "select set_config('request.jwt.claim.sub', $1, true)", [user.id]);
+                await timed(client, "select memory_stack.bind_user($1)", [user.id]);
                 const vector = embedding(next++, options.dimensions);
                 const goal = goals[i % goals.length];
                 switch (i % operations) {

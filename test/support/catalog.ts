@@ -23,7 +23,7 @@ export async function readCatalog(client: Client, memoryTables: readonly string[
     const functions = await q<{ name: string }>(`
         select n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' as name
         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-        where n.nspname in ('public', 'auth')
+        where n.nspname in ('public', 'auth', 'memory_stack')
           and not exists (select from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')`);
     const triggers = await q<{ table: string; name: string }>(`
         select c.relname as table, t.tgname as name from pg_trigger t join pg_class c on c.oid = t.tgrelid

@@ -5,7 +5,9 @@
 //             state Create(checked inputs); else Diff(old OUTPUTS, checked inputs) and on a change
 //             Update(old OUTPUTS, checked inputs). No change keeps the old outputs (and the
 //             __provider text in them) and records the new inputs. A replacement is refused: no
-//             resource here may ever be replaced.
+//             resource here may ever be replaced. A companion stands in for the program's other
+//             resources that depend on a resource (the grants after the schema): it comes up after
+//             the resource's create or update (or when it is down), and goes down before its delete.
 //   refresh → Read(id, old outputs, old inputs): the outputs in state become what Read returned.
 //   destroy → Delete(id, old outputs) in reverse creation order. Nothing of the program is used:
 //             `pulumi destroy` runs from state alone.
@@ -14,7 +16,10 @@
 // marks secret in state the outputs named in additionalSecretOutputs and those whose input was
 // secret; `secretOutputs` records that set, for tests to prove nothing secret is left plain.
 import * as pulumi from "@pulumi/pulumi";
+import { withClient } from "../../engine/db/client";
 import type { ConnectionSettings } from "../../engine/db/url";
+import { renderGrants, renderRevokes } from "../../engine/render/grants";
+import { privilegeRules } from "../../engine/render/privileges";
 import type { Migration, SchemaOptions } from "../../engine/migrate/render";
 import { startProviderHost, urnFor, type DiffResult, type HostOptions, type Properties, type ProviderHost } from "./provider-host";
 import { registerSchemaMigration, registerVerification, type RegisteredDynamic } from "./schema-provider";
@@ -28,6 +33,16 @@ export interface ProgramResource {
     /** Inputs as the engine received them from the program: __provider included, secrets still wrapped. */
     inputs: Properties;
     additionalSecretOutputs: string[];
+    /** The program's other resources that depend on this one (the Grants component): created after it, destroyed before it. */
+    companion?: Companion;
+}
+
+/** Resources this engine does not drive through the host, as plain steps. */
+export interface Companion {
+    /** Creates or updates them; idempotent. */
+    up(): Promise<void>;
+    /** Removes them. */
+    down(): Promise<void>;
 }
 
 export interface ResourceState {
@@ -56,6 +71,8 @@ export class Lifecycle {
     readonly state = new Map<string, ResourceState>();
     /** Every call made to the host, in order. */
     readonly calls: Call[] = [];
+    /** The companions of the resources in state, and whether each is up. */
+    private readonly companions = new Map<string, { companion: Companion; up: boolean }>();
 
     constructor(readonly host: ProviderHost) {}
 
@@ -92,6 +109,13 @@ export class Lifecycle {
                 }
             }
             await afterStep?.(resource.name, steps[resource.name]);
+            if (resource.companion) {
+                const known = this.companions.get(resource.name);
+                if (steps[resource.name] !== "same" || !known?.up) {
+                    await resource.companion.up();
+                }
+                this.companions.set(resource.name, { companion: resource.companion, up: true });
+            }
         }
         return steps;
     }
@@ -109,9 +133,14 @@ export class Lifecycle {
         return changed;
     }
 
-    /** One `pulumi destroy`: deletes in reverse creation order, each from its state alone. */
+    /** One `pulumi destroy`: deletes in reverse creation order, each from its state alone (a companion just before its resource). */
     async destroy(): Promise<void> {
         for (const [name, resource] of [...this.state].reverse()) {
+            const companion = this.companions.get(name);
+            if (companion?.up) {
+                await companion.companion.down();
+                companion.up = false;
+            }
             this.calls.push({ method: "delete", name, olds: resource.outputs });
             await this.host.delete(resource.id, resource.urn, resource.outputs);
             this.state.delete(name);
@@ -177,7 +206,24 @@ export async function memoryProgram(args: MemoryProgramArgs): Promise<ProgramRes
         schemaChecksum: schema.inputs.checksum,
         readinessTimeoutMs: args.readinessTimeoutMs,
     });
-    return [programResource("memory-schema", schema), programResource("memory-verification", verification)];
+    // The Grants component's postgresql.Grant resources come between the two; here, the same list as SQL.
+    const grants = (render: typeof renderGrants) => () =>
+        withClient(args.connection, { applicationName: "memory-stack-test-grants" }, async (client) => {
+            const statements = render(privilegeRules({ rolesCreated: true }), {
+                database: args.connection.database,
+                roles: { app: args.schema.appRole, admin: args.schema.adminRole },
+            });
+            for (const statement of args.schema.rls ? statements : []) {
+                // A revoke on an object a test dropped has nothing to take back.
+                await client.query(statement).catch((error: { code?: string }) => {
+                    if (render === renderGrants || !["42P01", "42883", "42704"].includes(error.code ?? "")) throw error;
+                });
+            }
+        });
+    return [
+        { ...programResource("memory-schema", schema), companion: { up: grants(renderGrants), down: grants(renderRevokes) } },
+        programResource("memory-verification", verification),
+    ];
 }
 
 /** A registered dynamic resource under the logical name its URN uses. */

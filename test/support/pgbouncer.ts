@@ -30,12 +30,14 @@ export interface PgBouncerOptions {
     config: Pick<StackConfig, "database" | "pooling">;
     /** The PostgreSQL server PgBouncer forwards to. */
     server: { host: string; port: number };
-    /** Auth file lines; the first user is the console admin. */
+    /** Auth file lines: the roles applications log in as (the stack never lists the owner). */
     users: AuthUser[];
     /** Users with read-only console access. Default: none. */
     statsUsers?: string[];
     /** Give up waiting for the port after this long. Default: 10 s. */
     timeoutMs?: number;
+    /** Changes the rendered pgbouncer.ini before it runs, for a test that proves what a setting is for. Default: none. */
+    editIni?: (ini: string) => string;
 }
 
 // Debian installs pgbouncer in /usr/sbin, which is not on every user's PATH.
@@ -75,18 +77,18 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<Running
     const dir = mkdtempSync(join(tmpdir(), "memory-stack-pgbouncer-"));
     const iniPath = join(dir, "pgbouncer.ini");
     const authPath = join(dir, "userlist.txt");
-    const ini = renderPgBouncerIni(
+    const rendered = renderPgBouncerIni(
         pgbouncerSettings(options.config, {
             serverHost: options.server.host,
             serverPort: options.server.port,
             listenAddr: "127.0.0.1",
             listenPort: port,
             authFile: authPath,
-            adminUsers: [options.users[0].name],
             statsUsers: options.statsUsers ?? [],
             version,
         }),
     );
+    const ini = options.editIni ? options.editIni(rendered) : rendered;
     writeFileSync(iniPath, ini, { mode: 0o600 });
     writeFileSync(authPath, renderAuthFile(options.users), { mode: 0o600 });
     const asRoot = process.getuid?.() === 0;

@@ -13,6 +13,7 @@ import { isWrappedSecret } from "../support/secrets";
 const PROVIDER = "pulumi:providers:postgresql";
 const ROLE = "postgresql:index/role:Role";
 const GRANT = "postgresql:index/grant:Grant";
+const GRANT_ROLE = "postgresql:index/grantRole:GrantRole";
 const DATABASE = "postgresql:index/database:Database";
 const EXTENSION = "postgresql:index/extension:Extension";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
@@ -59,6 +60,7 @@ class Harness extends pulumi.ComponentResource {
                 appRole: this.access.appRole,
                 adminRole: this.access.adminRole,
                 schema: [this.schema],
+                authenticators: this.access.authenticators,
             },
             { parent: this },
         );
@@ -241,12 +243,13 @@ describe("an external server with roles to create", () => {
         expect(await resolve(provider.props.database as string)).toBe("memory");
     });
 
-    it("makes the schema wait for the created database even where no role is created", async () => {
+    it("makes the schema wait for the created database also where the roles exist already", async () => {
         const run = await build(
             { provisioner: "external", databaseUrl: managedUrl, createDatabase: "true", createRoles: "false" },
             "acc-ext-db-noroles",
         );
-        expect(run.result.access.beforeSchema).toEqual([run.find(DATABASE).resource]);
+        const database = run.find(DATABASE).resource as pulumi.Resource;
+        expect(run.result.access.beforeSchema.includes(database)).toBe(true);
         expect(dependsOn(run.find("test:index:Schema"))).toContain(run.find(DATABASE).resource);
     });
 });
@@ -260,11 +263,42 @@ describe("an external server with existing roles (Supabase)", () => {
         createRoles: "false",
     };
 
-    it("creates no role and no password, and the schema waits on nothing of Access", async () => {
+    it("creates for each role a login of its own that can only become it: LOGIN, NOINHERIT, a generated password", async () => {
         const run = await build(supabase, "acc-supa");
-        expect(run.all(ROLE)).toHaveLength(0);
-        expect(run.all(PASSWORD)).toHaveLength(0);
-        expect(run.result.access.roles).toEqual([]);
+        expect(
+            run
+                .all(ROLE)
+                .map((r) => r.props.name)
+                .sort(),
+        ).toEqual(["authenticated_login", "service_role_login"]);
+        for (const role of run.all(ROLE)) {
+            expect(role.props).toMatchObject({
+                login: true,
+                inherit: false,
+                superuser: false,
+                createRole: false,
+                bypassRowLevelSecurity: false,
+            });
+            expect(await isSecret(role.props.password as string)).toBe(true);
+        }
+        expect(run.all(PASSWORD)).toHaveLength(2);
+        expect(run.result.access.logins).toEqual([]);
+    });
+
+    it("makes each login a member of its role once the schema ran, and of nothing else", async () => {
+        const run = await build(supabase, "acc-supa-members");
+        const members = await Promise.all(
+            run
+                .all(GRANT_ROLE)
+                .map(async (grant) => [await resolve(grant.props.role as string), grant.props.grantRole, grant.props.withAdminOption]),
+        );
+        expect(members.sort()).toEqual([
+            ["authenticated_login", "authenticated", false],
+            ["service_role_login", "service_role", false],
+        ]);
+        for (const grant of run.all(GRANT_ROLE)) {
+            expect(dependsOn(grant)).toContain(run.find("test:index:Schema").resource);
+        }
     });
 
     it("grants only on the memory objects, never on the database, schema public or users it does not own", async () => {
@@ -286,13 +320,58 @@ describe("an external server with existing roles (Supabase)", () => {
         }
     });
 
-    it("connects the application as the owner taking the role for the session, as a secret", async () => {
+    it("connects the application as its own login taking the role for the session, never with the owner's credentials", async () => {
         const { result } = await build(supabase, "acc-supa-urls");
         expect(await isSecret(result.access.appConnectionString)).toBe(true);
-        expect(await resolve(result.access.appConnectionString)).toBe(
-            "postgresql://postgres:supabase-secret@db.example.supabase.co:5432/postgres?sslmode=require&options=-c%20role%3Dauthenticated",
+        const app = await resolve(result.access.appConnectionString);
+        expect(app).toBe(
+            "postgresql://authenticated_login:generated-acc-supa-urls-access-app-login-password-0123456789abcdef@db.example.supabase.co:5432/postgres" +
+                "?sslmode=require&options=-c%20role%3Dauthenticated",
         );
-        expect(await resolve(result.access.adminConnectionString)).toMatch(/options=-c%20role%3Dservice_role$/);
+        const admin = await resolve(result.access.adminConnectionString);
+        expect(admin).toMatch(
+            /^postgresql:\/\/service_role_login:generated-[^@]+@db\.example\.supabase\.co:5432\/postgres\?sslmode=require&options=-c%20role%3Dservice_role$/,
+        );
+        for (const url of [app, admin]) expect(url).not.toContain("supabase-secret");
+    });
+
+    it("trusts plain claims only from the logins plainClaimLogins names, by granting them the switch after the schema", async () => {
+        const run = await build({ ...supabase, plainClaimLogins: '["authenticator"]' }, "acc-supa-trust");
+        const grant = run.find(GRANT, "-grants-trust-plain-claims-authenticator");
+        expect(grant.props).toMatchObject({
+            objectType: "function",
+            schema: "memory_stack",
+            objects: ["trust_plain_claims"],
+            privileges: ["EXECUTE"],
+            withGrantOption: false,
+        });
+        expect(await resolve(grant.props.role as string)).toBe("authenticator");
+        expect(dependsOn(grant)).toContain(run.find("test:index:Schema").resource);
+        expect(run.all(GRANT).filter((g) => g.name.includes("trust-plain-claims"))).toHaveLength(1);
+    });
+});
+
+describe("an external server where the stack creates the roles", () => {
+    it("makes the owner a member of both roles, so verification can check row level security as them", async () => {
+        const run = await build({ provisioner: "external", databaseUrl: managedUrl }, "acc-ext-members");
+        const members = await Promise.all(
+            run
+                .all(GRANT_ROLE)
+                .map(async (grant) => [await resolve(grant.props.role as string), await resolve(grant.props.grantRole as string)]),
+        );
+        expect(members.sort()).toEqual([
+            ["owner", "memory_admin"],
+            ["owner", "memory_app"],
+        ]);
+        expect(await resolve(run.result.access.appConnectionString)).toMatch(/^postgresql:\/\/memory_app:generated-/);
+        // Verification comes after the schema, which waits for the memberships.
+        for (const grant of run.all(GRANT_ROLE)) {
+            expect(dependsOn(run.find("test:index:Schema"))).toContain(grant.resource);
+        }
+    });
+
+    it("declares no membership on the docker server, whose owner is a superuser", async () => {
+        expect((await build({}, "acc-docker-members")).all(GRANT_ROLE)).toHaveLength(0);
     });
 });
 

@@ -42,3 +42,44 @@ describe("the Supabase roles", () => {
         expect(config).toMatchObject({ appRole: "authenticated", adminRole: "service_role", createRoles: false });
     });
 });
+
+describe("createRoles false", () => {
+    it("refuses the docker pooler, which would drop the startup option that makes each login its role", () => {
+        const error = configErrorFor({ createRoles: "false" });
+        expect(error.key).toBe("createRoles");
+        expect(error.message).toMatch(/PgBouncer drops/);
+        expect(parseConfig({ createRoles: "false", pooling: JSON.stringify({ enabled: false }) }).createRoles).toBe(false);
+    });
+
+    it("refuses a role name too long to add _login to", () => {
+        const error = configErrorFor({ ...external, createRoles: "false", appRole: "a".repeat(58) });
+        expect(error.key).toBe("appRole");
+        expect(error.message).toMatch(/at most 57 characters/);
+    });
+});
+
+describe("plainClaimLogins", () => {
+    const supabase = { ...external, appRole: "authenticated", adminRole: "service_role", createRoles: "false" };
+
+    it("is empty by default and takes a list of login roles", () => {
+        expect(parseConfig({}).plainClaimLogins).toEqual([]);
+        expect(parseConfig({ ...supabase, plainClaimLogins: '["authenticator"]' }).plainClaimLogins).toEqual(["authenticator"]);
+    });
+
+    it("refuses what is not a list of identifiers", () => {
+        for (const value of ["authenticator", '"authenticator"', '["Authenticator"]', "[1]"]) {
+            expect(configErrorFor({ plainClaimLogins: value }).key).toBe("plainClaimLogins");
+        }
+    });
+
+    it.each([
+        ["the app role", {}, "memory_app"],
+        ["the admin role", {}, "memory_admin"],
+        ["the app role's login", supabase, "authenticated_login"],
+        ["the app role where it has a login of its own", supabase, "authenticated"],
+    ])("refuses %s, whose sessions serve the stack's own connection strings", (_, raw, login) => {
+        const error = configErrorFor({ ...raw, plainClaimLogins: JSON.stringify([login]) });
+        expect(error.key).toBe("plainClaimLogins");
+        expect(error.message).toContain(`must not name ${login}`);
+    });
+});

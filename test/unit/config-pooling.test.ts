@@ -13,7 +13,7 @@ describe("pooling defaults", () => {
             mode: "transaction",
             defaultPoolSize: 5,
             reservePoolSize: 2,
-            maxClientConn: 100,
+            maxClientConn: 250,
             hostPort: 6432,
             image: "edoburu/pgbouncer:v1.26.0-p0",
         });

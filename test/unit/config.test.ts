@@ -24,7 +24,7 @@ describe("the defaults", () => {
             enabled: true,
             mode: "transaction",
             defaultPoolSize: 5,
-            maxClientConn: 100,
+            maxClientConn: 250,
             hostPort: 6432,
         });
         expect(config.client).toMatchObject({ poolSize: 5, maxOverflow: 10, prePing: true });

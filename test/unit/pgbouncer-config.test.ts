@@ -7,6 +7,7 @@ import {
     pgbouncerSettings,
     pgbouncerVersionFromImage,
     PgBouncerConfigError,
+    pooledRoles,
     renderAuthFile,
     renderPgBouncerIni,
     scramParameters,
@@ -14,7 +15,7 @@ import {
 } from "../../engine/render/pgbouncer";
 
 function settingsFor(raw: RawConfig = {}, place: Partial<PgBouncerSettings> = {}): PgBouncerSettings {
-    return pgbouncerSettings(parseConfig(raw), { serverHost: "memory-stack-dev-server-postgres", adminUsers: ["postgres"], ...place });
+    return pgbouncerSettings(parseConfig(raw), { serverHost: "memory-stack-dev-server-postgres", ...place });
 }
 
 function iniFor(raw: RawConfig = {}, place: Partial<PgBouncerSettings> = {}): string {
@@ -30,8 +31,10 @@ function setting(ini: string, key: string): string | undefined {
 describe("the rendered pgbouncer.ini for the dev stack", () => {
     const ini = iniFor();
 
-    it("forwards the stack's database to the server container by name, without a forced user", () => {
-        expect(ini).toContain("[databases]\nybryx = host=memory-stack-dev-server-postgres port=5432 dbname=ybryx\n");
+    it("forwards the stack's database to the server container by name, without a forced user, marking each new server session", () => {
+        expect(ini).toContain(
+            "[databases]\nybryx = host=memory-stack-dev-server-postgres port=5432 dbname=ybryx connect_query='set memory_stack.pooler_reset = on'\n",
+        );
     });
 
     it("listens on 6432 on every address of the container, over TCP only", () => {
@@ -40,18 +43,18 @@ describe("the rendered pgbouncer.ini for the dev stack", () => {
         expect(setting(ini, "unix_socket_dir")).toBe("");
     });
 
-    it("authenticates with SCRAM against the mounted auth file and makes the owner the console admin", () => {
+    it("authenticates with SCRAM against the mounted auth file, with no console admin by default", () => {
         expect(setting(ini, "auth_type")).toBe("scram-sha-256");
         expect(setting(ini, "auth_file")).toBe("/etc/pgbouncer/userlist.txt");
-        expect(setting(ini, "admin_users")).toBe("postgres");
+        expect(setting(ini, "admin_users")).toBeUndefined();
         expect(setting(ini, "stats_users")).toBeUndefined();
     });
 
-    it("pools per transaction with the seed's pool size 5, reserve 2 and 100 clients", () => {
+    it("pools per transaction with the seed's pool size 5, reserve 2, and room for 250 clients", () => {
         expect(setting(ini, "pool_mode")).toBe("transaction");
         expect(setting(ini, "default_pool_size")).toBe("5");
         expect(setting(ini, "reserve_pool_size")).toBe("2");
-        expect(setting(ini, "max_client_conn")).toBe("100");
+        expect(setting(ini, "max_client_conn")).toBe("250");
     });
 
     it("caps server connections at the pooler's share of the connection budget", () => {
@@ -65,23 +68,40 @@ describe("the rendered pgbouncer.ini for the dev stack", () => {
         expect(setting(ini, "ignore_startup_parameters")).toBe("extra_float_digits,options");
     });
 
-    it("puts every comment on its own line, as PgBouncer requires", () => {
-        for (const line of ini.split("\n").filter((l) => l.includes(";"))) {
+    it("puts every comment on its own line, as PgBouncer requires (a ; later in a line is no comment)", () => {
+        for (const line of ini.split("\n").filter((l) => l.includes(";") && !l.startsWith("server_reset_query ="))) {
             expect(line.startsWith(";;"), line).toBe(true);
         }
     });
 });
 
 describe("pool modes", () => {
+    const MARK = "set memory_stack.pooler_reset = on";
     it.each([
-        ["session", "discard all"],
-        ["transaction", ""],
-        ["statement", ""],
-    ])("renders %s mode with server_reset_query %j", (mode, reset) => {
+        ["transaction", `reset all; ${MARK}`, "1"],
+        ["statement", `reset all; ${MARK}`, "1"],
+        [
+            "session",
+            `close all; reset all; deallocate all; unlisten *; select pg_advisory_unlock_all(); discard plans; discard temp; discard sequences; ${MARK}`,
+            undefined,
+        ],
+    ])("renders %s mode resetting every session setting before the next client, and marking the session again", (mode, reset, always) => {
         const ini = iniFor({ pooling: JSON.stringify({ mode }), client: JSON.stringify({ maxOverflow: 2 }) });
         expect(setting(ini, "pool_mode")).toBe(mode);
         expect(setting(ini, "server_reset_query")).toBe(reset);
-        expect(setting(ini, "server_reset_query_always")).toBeUndefined();
+        expect(setting(ini, "server_reset_query_always")).toBe(always);
+    });
+});
+
+describe("the roles a pooler serves", () => {
+    it.each([
+        [undefined, ["app"]],
+        ["1.18.0", ["app"]],
+        ["1.26.0", ["app"]],
+        ["1.26.1", ["app", "admin"]],
+        ["1.27.0", ["app", "admin"]],
+    ])("PgBouncer %s serves %j (CVE-2026-107350: 1.17.0 to 1.26.0 let one auth-file user log in as another)", (version, roles) => {
+        expect(pooledRoles(version, { app: "app", admin: "admin" })).toEqual(roles);
     });
 });
 
@@ -143,7 +163,6 @@ describe("bad settings are rejected, naming the setting", () => {
         ["reserve_pool_size", { reservePoolSize: -1 }],
         ["max_client_conn", { maxClientConn: 1.5 }],
         ["max_db_connections", { maxDbConnections: 4 }],
-        ["admin_users", { adminUsers: [] }],
         ["admin_users/stats_users", { statsUsers: ['x" y'] }],
         ["version", { version: "1.x" }],
     ])("%s", (name, place) => {

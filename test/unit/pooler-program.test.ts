@@ -8,7 +8,6 @@ import { isWrappedSecret } from "../support/secrets";
 
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
-const OWNER_PASSWORD = "owner-secret-password-0123";
 const APP_PASSWORD = "app-secret-password-4567";
 
 interface Upload {
@@ -34,7 +33,6 @@ async function poolerFor(raw: RawConfig = {}, extra: Partial<PoolerArgs> = {}, n
                     networkName: "memory-stack-dev-server-network",
                     serverHost: pulumi.output("memory-stack-dev-server-postgres"),
                     database: config.database,
-                    owner: { name: config.user, password: pulumi.secret(OWNER_PASSWORD) },
                     users: [{ name: "memory_app", password: pulumi.secret(APP_PASSWORD) }],
                     ...extra,
                 },
@@ -114,8 +112,6 @@ describe("the uploaded files", () => {
         const expected = renderPgBouncerIni(
             pgbouncerSettings(config, {
                 serverHost: "memory-stack-dev-server-postgres",
-                adminUsers: ["postgres"],
-                statsUsers: [],
                 version: "1.26.0",
             }),
         );
@@ -133,7 +129,7 @@ describe("the uploaded files", () => {
         expect(await resolve(run.result.configFile)).not.toContain("max_prepared_statements");
     });
 
-    it("writes the owner and every extra user to the auth file; a verifier replaces a password", async () => {
+    it("writes exactly the users given, never the owner, to the auth file; a verifier replaces a password", async () => {
         const verifier = "SCRAM-SHA-256$4096:AAAAAAAAAAAAAAAAAAAAAA==$c3RvcmVk:c2VydmVy";
         const run = await poolerFor(
             {},
@@ -146,43 +142,38 @@ describe("the uploaded files", () => {
             "memory-stack-users-pooler",
         );
         const auth = (await uploadsOf(run))["/etc/pgbouncer/userlist.txt"];
-        expect(auth.content).toBe(`"postgres" "${OWNER_PASSWORD}"\n"memory_app" "${APP_PASSWORD}"\n"memory_admin" "${verifier}"\n`);
+        expect(auth.content).toBe(`"memory_app" "${APP_PASSWORD}"\n"memory_admin" "${verifier}"\n`);
         const ini = await resolve(run.result.configFile);
-        expect(ini).toContain("admin_users = postgres\n");
+        expect(ini).not.toContain("admin_users");
         expect(ini).toContain("stats_users = memory_admin\n");
+    });
+
+    it("refuses to start without the app role and its password first", async () => {
+        await expect(poolerFor({}, { users: [] }, "memory-stack-empty-pooler")).rejects.toThrow(/needs the app role, with its password/);
     });
 });
 
 describe("secrets", () => {
     it("keeps the auth file secret in the program and in the state the engine saw, even from plain passwords", async () => {
-        const run = await poolerFor(
-            {},
-            {
-                owner: { name: "postgres", password: OWNER_PASSWORD },
-                users: [{ name: "memory_app", password: APP_PASSWORD }],
-            },
-            "memory-stack-secret-pooler",
-        );
+        const run = await poolerFor({}, { users: [{ name: "memory_app", password: APP_PASSWORD }] }, "memory-stack-secret-pooler");
         const container = run.find(CONTAINER);
         expect(await isSecret(container.props.uploads as Upload[])).toBe(true);
         expect(container.opts.additionalSecretOutputs).toContain("uploads");
         const seen = state.inputs[`${CONTAINER}::memory-stack-secret-pooler-pgbouncer`];
         expect(JSON.stringify(seen)).toContain(APP_PASSWORD);
         expect(inPlaintext(seen, APP_PASSWORD)).toBe(false);
-        expect(inPlaintext(seen, OWNER_PASSWORD)).toBe(false);
     });
 
     it("puts no password in the rendered pgbouncer.ini", async () => {
         const run = await poolerFor();
         const ini = await resolve(run.result.configFile);
-        expect(ini).not.toContain(OWNER_PASSWORD);
         expect(ini).not.toContain(APP_PASSWORD);
     });
 
-    it("outputs the owner's pooled connection string as a secret, even from a plain password", async () => {
-        const { result } = await poolerFor({}, { owner: { name: "postgres", password: OWNER_PASSWORD } }, "memory-stack-url-pooler");
+    it("outputs the app role's pooled connection string as a secret, even from a plain password", async () => {
+        const { result } = await poolerFor({}, { users: [{ name: "memory_app", password: APP_PASSWORD }] }, "memory-stack-url-pooler");
         expect(await isSecret(result.connectionString)).toBe(true);
-        expect(await resolve(result.connectionString)).toBe(`postgresql://postgres:${OWNER_PASSWORD}@localhost:6432/ybryx`);
+        expect(await resolve(result.connectionString)).toBe(`postgresql://memory_app:${APP_PASSWORD}@localhost:6432/ybryx`);
     });
 });
 
@@ -221,23 +212,34 @@ describe("client pool settings", () => {
 });
 
 describe("in the stack", () => {
-    it("puts a pooler beside the docker server, after it is healthy, with the roles Access created", async () => {
+    it("puts a pooler beside the docker server, after it is healthy, with only the app role on a PgBouncer older than 1.26.1", async () => {
         const run = await runStack({}, "memory-stack-wired");
         const pooler = run.find("memory-stack:index:Pooler");
         expect(pooler.name).toBe("memory-stack-wired-pooler");
         expect(pooler.opts.dependsOn).toEqual([run.find(CONTAINER, "-server-postgres").resource]);
         const auth = (await resolve(run.find(CONTAINER, "-pooler-pgbouncer").props.uploads as Upload[]))[1].content;
-        expect(auth.split("\n").map((line) => line.split(" ")[0])).toEqual(['"postgres"', '"memory_app"', '"memory_admin"', ""]);
+        // 1.26.0 lets a client that knows one auth-file password log in as another user (CVE-2026-107350): there is no other.
+        expect(auth.split("\n").map((line) => line.split(" ")[0])).toEqual(['"memory_app"', ""]);
         expect(await resolve(run.find(CONTAINER, "-pooler-pgbouncer").props.networksAdvanced as { name: string }[])).toEqual([
             { name: "memory-stack-wired-server-network", aliases: ["pgbouncer"] },
         ]);
+    });
+
+    it("serves the admin role too, with read-only console access, on a PgBouncer with the 1.26.1 fix, and never the owner", async () => {
+        const run = await runStack({ pooling: JSON.stringify({ image: "edoburu/pgbouncer:v1.26.1-p0" }) }, "memory-stack-fixed");
+        const container = run.find(CONTAINER, "-pooler-pgbouncer");
+        const [ini, auth] = (await resolve(container.props.uploads as Upload[])).map((upload) => upload.content);
+        expect(auth.split("\n").map((line) => line.split(" ")[0])).toEqual(['"memory_app"', '"memory_admin"', ""]);
+        expect(ini).toContain("stats_users = memory_admin\n");
+        expect(ini).not.toContain("admin_users");
+        expect(auth).not.toContain("postgres");
     });
 
     it("outputs pooledPort, a secret pooledConnectionString and the client pool settings", async () => {
         const { result } = await runStack({}, "memory-stack-outputs");
         expect(await resolve(result.pooledPort!)).toBe(6432);
         expect(await isSecret(result.pooledConnectionString!)).toBe(true);
-        expect(await resolve(result.pooledConnectionString!)).toMatch(/^postgresql:\/\/postgres:.+@localhost:6432\/ybryx$/);
+        expect(await resolve(result.pooledConnectionString!)).toMatch(/^postgresql:\/\/memory_app:.+@localhost:6432\/ybryx$/);
         expect(result.clientPoolSettings).toMatchObject({ poolSize: 5, maxOverflow: 10, poolMode: "transaction" });
     });
 

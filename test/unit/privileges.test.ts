@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { APP_FUNCTIONS, MAINTENANCE_FUNCTIONS, PRIVILEGE_RULES, TRIGGER_FUNCTIONS, privilegeRules } from "../../engine/render/privileges";
-import { renderGrants, renderRevokes } from "../support/grant-statements";
+import { renderGrants, renderRevokes } from "../../engine/render/grants";
 import { expectedObjects, MEMORY_TABLES, VIEWS } from "../../engine/migrate/manifest";
 import { DEFAULT_OPTIONS } from "../support/apply-sql";
 

@@ -9,7 +9,7 @@ describe("the example stacks in Pulumi.<stack>.yaml", () => {
             image: "postgres:15-alpine",
             vector: false,
             maxConnections: 20,
-            pooling: { enabled: true, mode: "transaction", defaultPoolSize: 5 },
+            pooling: { enabled: true, mode: "transaction", defaultPoolSize: 5, maxClientConn: 250 },
         });
     });
 
@@ -34,6 +34,7 @@ describe("the example stacks in Pulumi.<stack>.yaml", () => {
             appRole: "authenticated",
             adminRole: "service_role",
             createRoles: false,
+            plainClaimLogins: ["authenticator"],
             protect: true,
             pooling: { enabled: false },
         });

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { compareCatalog, type CatalogSnapshot } from "../../engine/verify/catalog";
 import { expectationsFor, functionName, type Expectations } from "../../engine/verify/expected";
+import { privilegeExpectations } from "../../engine/verify/privileges";
 import { formatReport, type VerificationReport } from "../../engine/verify/report";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 
@@ -33,7 +34,29 @@ function deployed(e: Expectations): CatalogSnapshot {
         })),
         policies: manifest.policies.map((policy) => ({ ...policy })),
         usersInsertable: true,
+        // Every privilege the list gives, none it forbids; the verifier (the owner) may SET ROLE to both roles.
+        privileges: privilegeExpectations(e).map((item) => item.needed),
+        database: "ybryx",
+        verifier: "postgres",
+        owner: "postgres",
+        roles: [e.appRole, e.adminRole].map((name) => ({
+            name,
+            exists: true,
+            superuser: false,
+            bypassRls: false,
+            verifierMember: true,
+            memberOf: [],
+        })),
     };
+}
+
+/** Sets what the catalog says about `role`'s privilege on `object`. */
+function holds(snapshot: CatalogSnapshot, role: string, privilege: string, object: string, held: boolean | null): void {
+    const index = privilegeExpectations(expected).findIndex(
+        ({ check }) => check.role === role && check.privilege === privilege && check.object === object,
+    );
+    expect(index).toBeGreaterThanOrEqual(0);
+    snapshot.privileges[index] = held;
 }
 
 const problemsOf = (change: (snapshot: CatalogSnapshot) => void) => {
@@ -53,7 +76,7 @@ describe("compareCatalog", () => {
             columns: 96,
             views: 3,
             functions: 4,
-            otherFunctions: 6,
+            otherFunctions: 9,
             triggers: 4,
             indexes: 49,
             policies: 14,
@@ -123,6 +146,73 @@ describe("compareCatalog", () => {
     });
 });
 
+describe("compareCatalog on the roles' privileges as deployed", () => {
+    const app = expected.appRole;
+    const admin = expected.adminRole;
+
+    it("names each grant a role lacks as the statement to run, one per rule, and nothing for an object already missing", () => {
+        expect(
+            problemsOf((s) => {
+                holds(s, app, "SELECT", "sessions", false);
+                holds(s, app, "DELETE", "sessions", false);
+                holds(s, app, "EXECUTE", "match_goals", false);
+                holds(s, admin, "UPDATE", "users", false);
+                holds(s, admin, "SELECT", "belief_graphs", null);
+            }),
+        ).toEqual([
+            `privilege ${app}: cannot use the memory schema yet: it lacks 2 grant(s); run ` +
+                `grant select, delete on table "public"."belief_graphs", "public"."goal_assessments", "public"."agent_executions", "public"."sessions" to "${app}"; ` +
+                `grant execute on function "public"."get_active_session", "public"."close_session", "public"."match_goals", "public"."match_beliefs" to "${app}"`,
+            `privilege ${admin}: cannot use the memory schema yet: it lacks 1 grant(s); run ` +
+                `grant update ("memory_preferences", "memory_enabled", "last_memory_activity_at") on table "public"."users" to "${admin}"`,
+        ]);
+    });
+
+    it("names a table the app role may truncate, and a maintenance function it may run", () => {
+        expect(
+            problemsOf((s) => {
+                holds(s, app, "TRUNCATE", "memory_logs", true);
+                holds(s, app, "TRIGGER", "sessions", true);
+            }),
+        ).toEqual([
+            `privilege ${app}: holds what row level security cannot restrict or only the admin role may use (TRUNCATE on public.memory_logs, TRIGGER on public.sessions): revoke them from public and ${app}`,
+        ]);
+    });
+
+    it("names a maintenance function the app role may run", () => {
+        expect(problemsOf((s) => holds(s, app, "EXECUTE", "forget_user", true))).toEqual([
+            `privilege ${app}: holds what row level security cannot restrict or only the admin role may use (EXECUTE on public.forget_user): revoke them from public and ${app}`,
+        ]);
+    });
+
+    it("names a missing role, a way out of row level security, and a role the verifier cannot become", () => {
+        expect(
+            problemsOf((s) => {
+                s.roles[0] = { ...s.roles[0], bypassRls: true, memberOf: ["postgres", admin] };
+                s.roles[1] = { ...s.roles[1], exists: false };
+            }),
+        ).toEqual([
+            `role ${app}: has BYPASSRLS: row level security does not apply to it; can SET ROLE to postgres, ${admin}, which sees other users' rows: revoke postgres from ${app}; revoke ${admin} from ${app}`,
+            `role ${admin}: missing; the schema's policies name it (create it, or let \`pulumi up\` or the schema create it)`,
+        ]);
+        expect(problemsOf((s) => (s.roles[1] = { ...s.roles[1], verifierMember: false }))).toEqual([
+            `role ${admin}: postgres, which verifies, is not a member of it, so row level security cannot be checked as ${admin}: grant ${admin} to postgres`,
+        ]);
+    });
+
+    it("lets the admin role be a member of the app role", () => {
+        expect(problemsOf((s) => (s.roles[1] = { ...s.roles[1], memberOf: [app] }))).toEqual([]);
+    });
+
+    it("marks the role and its privileges broken, so the checks as that role are skipped, not failed twice", () => {
+        const snapshot = deployed(expected);
+        holds(snapshot, app, "INSERT", "memory_logs", false);
+        snapshot.roles[1] = { ...snapshot.roles[1], verifierMember: false };
+        const { broken } = compareCatalog(expected, snapshot);
+        expect([...broken].filter((item) => /^(role|privileges) /.test(item)).sort()).toEqual([`privileges ${app}`, `role ${admin}`]);
+    });
+});
+
 describe("formatReport", () => {
     const report = (changes: Partial<VerificationReport>): VerificationReport => ({
         ok: true,
@@ -140,7 +230,7 @@ describe("formatReport", () => {
 
     it("sums up a pass in one line with the seed's counts", () => {
         expect(formatReport(report({}))).toBe(
-            "memory schema verified (jsonb): 7 tables, 3 views, 4 seed functions (+6 more), " +
+            "memory schema verified (jsonb): 7 tables, 3 views, 4 seed functions (+9 more), " +
                 "4 triggers, 49 indexes, 14 policies, 16 behaviour checks passed in 42 ms",
         );
     });
@@ -164,6 +254,13 @@ describe("formatReport", () => {
             "  not run, because what they exercise is broken above: view user_session_stats answers",
         ]);
         expect(text).toContain("What to do: the database no longer matches the migrations");
+    });
+
+    it("says the roles cannot use the schema yet, and how to fix it, when only their access is wrong", () => {
+        const text = formatReport(report({ ok: false, problems: [{ kind: "privilege", name: "memory_app", issue: "lacks ..." }] }));
+        expect(text).toContain("What to do about the roles: the schema is in place, but the roles listed cannot use it");
+        expect(text).toContain("`memory-stack apply`");
+        expect(text).not.toContain("no longer matches the migrations");
     });
 
     it("tells a database that never had the schema to apply it, first, without listing every missing object", () => {

@@ -1,7 +1,7 @@
-// The privilege rules (engine/render/privileges.ts) as the SQL the postgresql.Grant resources run, so
-// integration tests can apply exactly those grants without Pulumi and prove what they allow.
-import { quoteIdentifier } from "../../engine/migrate/render";
-import { MEMORY_SCHEMA, type Grantee, type PrivilegeRule } from "../../engine/render/privileges";
+// The privilege rules (privileges.ts) as the SQL the postgresql.Grant resources run: what the CLI's
+// apply grants, what verification tells an operator to run, and what the integration tests apply.
+import { quoteIdentifier } from "../migrate/render";
+import { MEMORY_SCHEMA, type Grantee, type PrivilegeRule } from "./privileges";
 
 export interface GrantTarget {
     /** The memory database. */
@@ -10,7 +10,7 @@ export interface GrantTarget {
     roles: Record<Grantee, string>;
 }
 
-/** The statements the provider runs to create the grants, in lowercase SQL. */
+/** The statements that create the grants, in lowercase SQL. */
 export function renderGrants(rules: readonly PrivilegeRule[], target: GrantTarget): string[] {
     return rules.map(
         (rule) => `grant ${privilegeList(rule)} on ${objectClause(rule, target)} to ${quoteIdentifier(target.roles[rule.grantee])}`,
