@@ -4,9 +4,9 @@
 // real `up` adds. The comparison is a reference, not measured here: Supabase's `db reset`, which
 // recreates the local database and replays the migrations, takes about a minute.
 import { withClient } from "../engine/db/client";
-import { grantSchemaPrivileges } from "../engine/migrate/grants";
 import { create as createVerification } from "../engine/providers/verification";
 import { expectationsFor } from "../engine/verify/index";
+import { grantStackPrivileges } from "../test/support/schema-db";
 import { loadProvider, registerSchemaMigration } from "../test/support/schema-provider";
 import { median, ratio, timed, type BenchContext, type PartResult } from "./support/measure";
 import type { BenchPostgres } from "./support/postgres";
@@ -31,8 +31,9 @@ export async function benchDeploy(ctx: BenchContext, pg: BenchPostgres): Promise
             const provider = loadProvider(registered.providerText);
             const { ms, result } = await timed(async () => {
                 const applied = await provider.create(registered.inputs);
+                // What the stack's Grants component does after the schema.
                 await withClient(connection, { applicationName: "memory-stack-bench-grants" }, (client) =>
-                    grantSchemaPrivileges(client, options),
+                    grantStackPrivileges(client, options),
                 );
                 return createVerification({ connection, expected, schemaChecksum: applied.outs.checksum, readinessTimeoutMs: 30_000 });
             });

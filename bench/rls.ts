@@ -6,7 +6,6 @@
 // transactions and latency; the leak test (test/integration/rls-load.test.ts) runs the same, shorter.
 import { Client } from "pg";
 import { parseConfig } from "../engine/config/config";
-import { grantSchemaPrivileges } from "../engine/migrate/grants";
 import { applyMigrations } from "../engine/migrate/index";
 import { startEmbeddedPostgres, type RunningServer } from "../test/support/embedded-server";
 import { startPgBouncer, type RunningPgBouncer } from "../test/support/pgbouncer";
@@ -39,8 +38,7 @@ export async function benchRls(ctx: BenchContext): Promise<PartResult> {
         await schemaOwner.connect();
         try {
             const schema = rendered(options);
-            await applyMigrations(schemaOwner, schema.migrations, { variant: schema.variant });
-            await grantSchemaPrivileges(schemaOwner, options);
+            await applyMigrations(schemaOwner, schema.migrations, { variant: schema.variant, schema: options, grantRoles: true });
             await schemaOwner.query(`alter role ${options.appRole} login password '${PASSWORD}'`);
             users = await seedUsers(schemaOwner, 50);
         } finally {

@@ -2,7 +2,6 @@
 // PostgreSQL 15) and the vector variant (PGlite with pgvector). The baseline checks the same names
 // one query each (support/naive-verify.ts) and runs no behaviour check; verification checks every
 // name in one catalog query, then runs its behaviour checks in one rolled-back transaction.
-import { grantSchemaPrivileges } from "../engine/migrate/grants";
 import { applyMigrations } from "../engine/migrate/index";
 import { expectationsFor, verifySchema } from "../engine/verify/index";
 import type { SchemaOptions } from "../engine/migrate/render";
@@ -50,8 +49,7 @@ async function measure(settings: ConnectionSettings, options: SchemaOptions, rep
     const expected = await expectationsFor(options, schema.migrations);
     const client = await connect(settings);
     try {
-        await applyMigrations(client, schema.migrations, { variant: schema.variant });
-        await grantSchemaPrivileges(client, options);
+        await applyMigrations(client, schema.migrations, { variant: schema.variant, schema: options, grantRoles: true });
         const ours: { ms: number; roundTrips: number; reported: number }[] = [];
         const naive: { ms: number; roundTrips: number }[] = [];
         let summary = { checksPassed: 0, objects: 0, naiveChecks: 0 };

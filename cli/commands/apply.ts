@@ -1,5 +1,4 @@
 // memory-stack apply: the preflight, then the pending migrations, each in its own transaction, under the migration lock.
-import { grantSchemaPrivileges } from "../../engine/migrate/grants";
 import { applyMigrations } from "../../engine/migrate/index";
 import { stepProgress } from "../progress";
 import type { Command } from "./command";
@@ -8,12 +7,13 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
     const result = await applyMigrations(client, migrations, {
         variant,
         schema,
+        grantRoles: true,
         ...session,
         steps: { maintenanceWorkMemMb: args.maintenanceWorkMemMb, onEvent: stepProgress(progress) },
         onProgress: ({ name, durationMs, index, total }) => progress(`applied ${name} in ${Math.round(durationMs)} ms (${index}/${total})`),
     });
     // The same privilege list the Pulumi stack's Grants component declares, on what the schema created.
-    const grants = await grantSchemaPrivileges(client, schema, session);
+    const { grants } = result;
     if (grants.length > 0) {
         progress(`granted ${schema.appRole} and ${schema.adminRole} their privileges on the memory schema (${grants.length} grants)`);
     }

@@ -8,7 +8,7 @@
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
 import { boundedTransaction } from "./bounded";
-import { parseSqlFile, runStatements, SqlFileError } from "./execute";
+import { parseSqlFile, runFile, SqlFileError } from "./execute";
 import { adoptLegacy, legacyRows } from "./legacy";
 import { ensureLedger, readLedger, recordMigration } from "./ledger";
 import { withMigrationLock } from "./lock";
@@ -17,6 +17,7 @@ import { readRecords, recordCreated } from "./ownership";
 import { planMigrations, SchemaRefusedError, type MigrationFile } from "./plan";
 import { preflight, PreflightRefusedError } from "./preflight";
 import type { SchemaOptions } from "./render";
+import { grantUnderLock } from "./grants";
 import { repairUnderLock } from "./repair";
 import { snapshot } from "./snapshot";
 import { MigrationSession, type SessionOptions } from "./session";
@@ -41,6 +42,8 @@ export interface ApplyOptions extends SessionOptions {
     schema?: SchemaOptions;
     /** After applying, re-create recorded objects that are missing, under the same lock. Default: false. */
     repair?: boolean;
+    /** After applying, grant the roles of `schema` the privilege list on what the schema created (grants.ts), under the same lock. Default: false (the Pulumi stack's Grants component grants). */
+    grantRoles?: boolean;
     /** Called after each migration commits. */
     onProgress?: (progress: MigrationProgress) => void;
     /** For migrations that declare steps: the index memory bound and step progress (locks come from the session). */
@@ -54,6 +57,8 @@ export interface ApplyResult {
     appliedMigrations: string[];
     /** The last migration of the program, now applied. */
     version: string | undefined;
+    /** The GRANT statements run (grantRoles). */
+    grants: string[];
 }
 
 export async function applyMigrations(client: SqlClient, migrations: MigrationFile[], options: ApplyOptions): Promise<ApplyResult> {
@@ -105,6 +110,7 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
         if (options.repair) {
             await repairUnderLock(session, migrations);
         }
+        const grants = options.grantRoles && options.schema ? await grantUnderLock(session, options.schema) : [];
         const inLedger = new Set(ledger.map((row) => row.name));
         return {
             applied,
@@ -112,6 +118,7 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
                 .filter((migration) => !isRetired(migration.name) || inLedger.has(migration.name))
                 .map((m) => m.name),
             version: migrations.at(-1)?.name,
+            grants,
         };
     });
 }
@@ -134,8 +141,9 @@ async function applyOne(
             const started = performance.now();
             // Created in the first migration's transaction: a first migration that fails leaves no trace at all.
             await ensureLedger(client);
+            // Read inside this transaction: an object another session made since the preflight is in it, so it is never taken for ours.
             const before = await snapshot(client);
-            await runStatements(client, migration.name, migration.sql, statements, outcome);
+            await runFile(client, migration.name, migration.sql, statements, outcome);
             await recordCreated(client, migration.name, before, { connect: session.connect });
             const durationMs = performance.now() - started;
             await recordMigration(client, {

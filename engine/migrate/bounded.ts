@@ -115,7 +115,7 @@ const BLOCKERS = `
               join pg_namespace n on n.oid = c.relnamespace where l.pid = $1 and not l.granted limit 1) as relation
       from pg_stat_activity a where a.pid = any(pg_blocking_pids($1)) order by a.pid`;
 
-/** Samples who blocks the session, every half lock_timeout, while a transaction attempt runs; stop() gives the last blockers seen. */
+/** Samples who blocks the session, every quarter lock_timeout, while a transaction attempt runs; stop() gives the last blockers seen. */
 function watchBlockers(session: MigrationSession): { stop(): Promise<Blocker[]> } {
     let seen: Blocker[] = [];
     let running: Promise<void> = Promise.resolve();
@@ -145,7 +145,8 @@ function watchBlockers(session: MigrationSession): { stop(): Promise<Blocker[]> 
         () => {
             running = running.then(sample);
         },
-        Math.max(20, Math.round(session.locks.timeoutMs / 2)),
+        // Four samples per attempt: an attempt blocked for the whole lock_timeout is seen at least twice.
+        Math.max(20, Math.round(session.locks.timeoutMs / 4)),
     );
     return {
         async stop() {

@@ -2,13 +2,15 @@
 // the statement, its line and the SQLSTATE instead of a bare driver error.
 import type { QueryResult } from "pg";
 import type { SqlClient } from "./ledger";
+import { isLockTimeout } from "./bounded";
+import { isConnectionLost } from "./lost-commit";
 import { isTransactionControl, lineAt, splitStatements, SqlSyntaxError, type Statement } from "./statements";
 
 export class SqlFileError extends Error {
     constructor(
         /** The migration file (or rollback.sql) that failed. */
         readonly file: string,
-        /** 1-based line in the file where the failing statement (or the error position) is. */
+        /** 1-based line in the file where the failing statement (or the error position) is; 0 when the connection broke before the server said. */
         readonly line: number,
         /** The failing statement's text. */
         readonly statement: string,
@@ -19,7 +21,7 @@ export class SqlFileError extends Error {
     ) {
         const error = cause as DatabaseErrorFields;
         const lines = [
-            `${file} failed at line ${line}${sqlState ? ` with SQLSTATE ${sqlState}` : ""}: ${error.message ?? String(cause)}`,
+            `${file} failed${line > 0 ? ` at line ${line}` : ""}${sqlState ? ` with SQLSTATE ${sqlState}` : ""}: ${error.message ?? String(cause)}`,
             ...(error.detail ? [`  detail: ${error.detail.split("\n").join("\n    ")}`] : []),
             ...(error.hint ? [`  hint: ${error.hint}`] : []),
             ...(error.where ? [`  where: ${error.where}`] : []),
@@ -70,6 +72,35 @@ export async function runStatements(
 ): Promise<void> {
     for (const statement of statements) {
         await runStatement(client, file, sql, statement, outcome);
+    }
+}
+
+/**
+ * Runs a whole file as one query, one round trip, inside the caller's transaction. When it fails, it
+ * runs again statement by statement from a savepoint, so the error names the statement (and line) that
+ * failed; a lock timeout or a lost connection is passed on as it is, for the caller to retry or report.
+ */
+export async function runFile(
+    client: SqlClient,
+    file: string,
+    sql: string,
+    statements: Pick<Statement, "text" | "line" | "offset">[],
+    outcome: string,
+): Promise<void> {
+    await client.query("savepoint memory_stack_file");
+    try {
+        await client.query(sql);
+    } catch (error) {
+        const fields = error as DatabaseErrorFields;
+        if (isConnectionLost(error)) {
+            // Nothing can run again on a broken connection: the file is named, its statement cannot be (line 0).
+            throw new SqlFileError(file, 0, "(the whole file, sent as one query)", fields.code, error, outcome);
+        }
+        if (isLockTimeout(error)) {
+            throw error; // the caller retries the whole transaction (bounded.ts)
+        }
+        await client.query("rollback to savepoint memory_stack_file");
+        await runStatements(client, file, sql, statements, outcome);
     }
 }
 

@@ -38,13 +38,14 @@ export interface RecordOptions {
 /**
  * Inside `migration`'s transaction, after its statements: records what it created since `before`,
  * forgets recorded objects it removed, and refuses (throws) when it removed an object not the stack's.
+ * Returns the catalog as the migration left it.
  */
 export async function recordCreated(
     client: SqlClient,
     migration: string,
     before: Map<string, CatalogObject>,
     options: RecordOptions = {},
-): Promise<CatalogObject[]> {
+): Promise<Map<string, CatalogObject>> {
     const after = await snapshot(client);
     const recorded = await readRecords(client);
     const owned = new Set(recorded.map((object) => object.identity));
@@ -81,7 +82,7 @@ export async function recordCreated(
         )
         .sort((a, b) => (a.oid ?? Infinity) - (b.oid ?? Infinity) || a.identity.localeCompare(b.identity));
     await insertRecords(client, migration, created, false);
-    return created;
+    return after;
 }
 
 async function confirmRoles(objects: CatalogObject[], options: RecordOptions): Promise<CatalogObject[]> {

@@ -119,39 +119,34 @@ select o.kind, o.schema, o.name, o.parent, o.arguments, o.oid::bigint as oid,
        ${CREATED("o.xmin")} as created
   from objects o`;
 
-/** Every object of the database (and every role) as identities; `created` is only meaningful inside a transaction. */
+/** Every object of the database (and every role) as identities, in one round trip; `created` is only meaningful inside a transaction. */
 export async function snapshot(client: SqlClient): Promise<Map<string, CatalogObject>> {
-    const result = await client.query<Omit<CatalogObject, "oid"> & { oid: string | null }>(SNAPSHOT);
+    const result = await client.query<Omit<CatalogObject, "oid"> & { oid: string | null }>(
+        `${SNAPSHOT}\nunion all\n${await roles(client)}`,
+    );
     const objects = new Map<string, CatalogObject>();
     for (const row of result.rows) {
         objects.set(row.identity, { ...row, oid: row.oid === null ? null : Number(row.oid) });
     }
-    for (const role of await roles(client)) {
-        objects.set(role.identity, role);
-    }
     return objects;
 }
 
+const rolesSql = new WeakMap<SqlClient, string>();
+
 // Roles belong to the whole server. Their catalog (pg_authid) shows xmin to superusers only; others
 // see pg_roles and cannot tell a role this transaction created from one another session created
-// meanwhile (created: null), which recordCreated then asks a second session about.
-async function roles(client: SqlClient): Promise<CatalogObject[]> {
-    const readable = await client.query<{ readable: boolean }>("select has_table_privilege('pg_catalog.pg_authid', 'select') as readable");
-    const source = readable.rows[0].readable ? "pg_authid" : "pg_roles";
-    const created = readable.rows[0].readable ? CREATED("r.xmin") : "null::boolean";
-    const result = await client.query<{ identity: string; name: string; oid: string; created: boolean | null }>(
-        `select 'role ' || quote_ident(r.rolname) as identity, r.rolname as name, r.oid::bigint as oid, ${created} as created
-           from ${source} r
-          where r.rolname not like 'pg\\_%'`,
-    );
-    return result.rows.map((row) => ({
-        identity: row.identity,
-        kind: "role",
-        schema: null,
-        name: row.name,
-        parent: null,
-        arguments: null,
-        oid: Number(row.oid),
-        created: row.created,
-    }));
+// meanwhile (created: null), which recordCreated then asks a second session about. Which one this
+// session may read is asked once.
+async function roles(client: SqlClient): Promise<string> {
+    let sql = rolesSql.get(client);
+    if (sql === undefined) {
+        const readable = await client.query<{ readable: boolean }>(
+            "select has_table_privilege('pg_catalog.pg_authid', 'select') as readable",
+        );
+        const [source, created] = readable.rows[0].readable ? ["pg_authid", CREATED("r.xmin")] : ["pg_roles", "null::boolean"];
+        sql = `select 'role', null, r.rolname, null, null, r.oid::bigint, 'role ' || quote_ident(r.rolname), ${created}
+                 from ${source} r where r.rolname not like 'pg\\_%'`;
+        rolesSql.set(client, sql);
+    }
+    return sql;
 }

@@ -108,9 +108,10 @@ describe("pulumi up, as the engine drives the dynamic providers", () => {
 
         expect(steps).toEqual({ "memory-schema": "update", "memory-verification": "update" });
         expect(life.lastDiff("memory-schema")).toMatchObject({ changes: "some", replaces: [] });
-        const statements = ddl(server.between("lifecycle-before-upgrade", "lifecycle-upgrade-after-memory-schema"));
-        expect(statements).toHaveLength(1);
-        expect(statements[0]).toContain("create table if not exists public.agent_notes");
+        // The migration goes to the server as one query: one logged statement, the file's text.
+        const window = server.between("lifecycle-before-upgrade", "lifecycle-upgrade-after-memory-schema");
+        expect(ddl(window)).toHaveLength(1);
+        expect(window.join("\n")).toContain("create table if not exists public.agent_notes");
         expect(await readLedger(client)).toEqual([...ledgerBefore, expect.objectContaining({ name: "0099_agent_notes.sql" })]);
         expect(life.outputs("memory-schema")).toMatchObject({
             version: "0099_agent_notes.sql",
