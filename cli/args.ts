@@ -71,7 +71,8 @@ export const FLAGS: Record<string, Flag> = {
         commands: ["plan", "apply", "rollback"],
     },
     json: { type: "boolean", help: "print the result (or the usage error) as JSON on stdout" },
-    help: { type: "boolean", short: "h", help: "this text" },
+    help: { type: "boolean", short: "h", help: "this text (so does `memory-stack help`)" },
+    version: { type: "boolean", short: "V", help: "the version of memory-stack" },
 };
 
 export const USAGE = `usage: memory-stack <${COMMAND_NAMES.join("|")}> [--url URL] [--vector [--dimensions N] [--index hnsw|ivfflat]] [--no-rls] [--app-role NAME] [--admin-role NAME] [--allow-data-loss] [--lock-timeout MS] [--lock-deadline SECONDS] [--maintenance-work-mem MB] [--json]`;
@@ -85,15 +86,12 @@ export const HELP = [
     ...COMMAND_NAMES.map((name) => `  ${name.padEnd(10)} ${COMMAND_SUMMARIES[name]}`),
     "",
     "options",
-    ...Object.entries(FLAGS).map(([name, flag]) => {
-        const left = `${flag.short ? `-${flag.short}, ` : ""}--${name}${flag.value ? ` ${flag.value}` : ""}`;
-        const scope = flag.needs ? ` (with --${flag.needs})` : flag.commands ? ` (${flag.commands.join(", ")} only)` : "";
-        return `  ${left.padEnd(24)}${flag.help}${scope}`;
-    }),
+    ...optionLines(),
     "",
     "The URL is read as libpq reads it: percent-encode @ # / ? : % and spaces in a user or password;",
     "?sslmode=disable|allow|prefer|require|verify-ca|verify-full (default prefer), ?connect_timeout=SECONDS,",
     "[::1] for an IPv6 host, ?host=/socket/dir; the password in the URL or in its password parameter.",
+    "Prefer DATABASE_URL (or PGPASSWORD) to a password in --url: other users of the machine can read a command line.",
     "",
     "Schema options: on a migrated database the ones its ledger records are used; a flag that contradicts",
     "them is refused (apply --vector on a jsonb database is the planned switch to vector).",
@@ -102,6 +100,17 @@ export const HELP = [
     "Progress goes to stderr: one line per migration, the steps of a migration that runs in steps (rows done of",
     "a batched one), lock waits and the server's notices; passwords and URL credentials are never printed.",
 ].join("\n");
+
+/** One line per flag, the descriptions in one column past the longest flag. */
+function optionLines(): string[] {
+    const rows = Object.entries(FLAGS).map(([name, flag]) => {
+        const left = `${flag.short ? `-${flag.short}, ` : ""}--${name}${flag.value ? ` ${flag.value}` : ""}`;
+        const scope = flag.needs ? ` (with --${flag.needs})` : flag.commands ? ` (${flag.commands.join(", ")} only)` : "";
+        return [left, `${flag.help}${scope}`];
+    });
+    const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+    return rows.map(([left, help]) => `  ${left.padEnd(width)}${help}`);
+}
 
 export interface CliArgs {
     command: CommandName;
@@ -123,19 +132,25 @@ export class UsageError extends Error {
     }
 }
 
-/** Returns "help" for -h/--help. `env` gives DATABASE_URL and PGPASSWORD, as libpq reads them. */
-export async function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): Promise<CliArgs | "help"> {
+/** Returns "help" for -h/--help/help, "version" for -V/--version. `env` gives DATABASE_URL and PGPASSWORD, as libpq reads them. */
+export async function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): Promise<CliArgs | "help" | "version"> {
     let parsed: ReturnType<typeof parse>;
     try {
         parsed = parse(argv);
     } catch (error) {
+        if (error instanceof UsageError) {
+            throw error;
+        }
         throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ""));
     }
     const { values, positionals } = parsed;
-    if (values.help) {
+    const [command, ...extra] = positionals;
+    if (values.help || command === "help") {
         return "help";
     }
-    const [command, ...extra] = positionals;
+    if (values.version) {
+        return "version";
+    }
     if (command === undefined) {
         throw new UsageError(`a command is required: ${COMMAND_NAMES.join(", ")}`);
     }
@@ -174,10 +189,18 @@ function parse(argv: string[]) {
     const options = Object.fromEntries(
         Object.entries(FLAGS).map(([name, flag]) => [name, flag.short ? { type: flag.type, short: flag.short } : { type: flag.type }]),
     ) as Record<string, { type: "string" | "boolean"; short?: string }>;
-    return parseArgs({ args: argv, allowPositionals: true, strict: true, options }) as {
-        values: Record<string, string | boolean | undefined>;
-        positionals: string[];
-    };
+    const parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options, tokens: true });
+    // parseArgs keeps the last of a repeated flag; two different --url values are a mistake to name, not to guess.
+    const seen = new Set<string>();
+    for (const token of parsed.tokens) {
+        if (token.kind === "option") {
+            if (seen.has(token.name)) {
+                throw new UsageError(`--${token.name} is given more than once; give it once`);
+            }
+            seen.add(token.name);
+        }
+    }
+    return parsed as { values: Record<string, string | boolean | undefined>; positionals: string[] };
 }
 
 /** The flag that requests `option`, for messages. */

@@ -2,6 +2,8 @@
 // opens one direct connection, runs the command and prints. Everything printed leaves through the
 // redaction rule (engine/db/redact.ts): usage errors too, since they may quote the URL.
 // Exit codes: 0 done, 1 a check failed or the command refused (or the database said no), 2 bad usage.
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { redact, urlSecrets } from "../engine/db/redact";
 import { HELP, parseCliArgs, USAGE, UsageError } from "./args";
 
@@ -23,8 +25,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     const json = argv.includes("--json");
     try {
         const args = await parseCliArgs(argv, env);
-        if (args === "help") {
-            out.stdout(HELP);
+        if (args === "help" || args === "version") {
+            out.stdout(args === "help" ? HELP : `memory-stack ${packageVersion()}`);
             return 0;
         }
         secrets.push(args.connection.password);
@@ -42,6 +44,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         out.stderr(`memory-stack: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         return 1;
     }
+}
+
+/** The version in the package.json above this file (dist/cli/ when built, cli/ in the tests). */
+function packageVersion(): string {
+    for (let dir = __dirname; dirname(dir) !== dir; dir = dirname(dir)) {
+        const file = join(dir, "package.json");
+        if (existsSync(file)) {
+            return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+        }
+    }
+    return "(unknown version)";
 }
 
 /**

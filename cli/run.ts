@@ -14,6 +14,7 @@ import { flagFor, UsageError, type CliArgs } from "./args";
 import { loadCommand } from "./commands/index";
 import { NEEDS_ONE_SESSION } from "./commands/names";
 import type { CliIo } from "./main";
+import { stopOnInterrupt } from "./interrupt";
 import { passNotices } from "./progress";
 
 export async function run(args: CliArgs, out: CliIo): Promise<number> {
@@ -21,6 +22,7 @@ export async function run(args: CliArgs, out: CliIo): Promise<number> {
     const requested = checkedRequest(args);
     const applicationName = `memory-stack-cli-${command}`;
     let client: Client | undefined;
+    let stopListening = () => {};
     try {
         try {
             client = await connect(connection, { applicationName });
@@ -30,6 +32,7 @@ export async function run(args: CliArgs, out: CliIo): Promise<number> {
             });
         }
         passNotices(client, out.stderr);
+        stopListening = stopOnInterrupt(client, connection, command, out.stderr);
         if (NEEDS_ONE_SESSION.includes(command)) {
             await refuseTransactionPooler(client, connection, applicationName);
         }
@@ -61,6 +64,7 @@ export async function run(args: CliArgs, out: CliIo): Promise<number> {
         }
         return 1;
     } finally {
+        stopListening();
         await client?.end().catch(() => undefined);
     }
 }

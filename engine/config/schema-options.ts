@@ -24,7 +24,15 @@ export function resolveSchemaOptions(requested: SchemaRequest, base: SchemaOptio
     const options = { ...base, ...requested };
     if (options.appRole === options.adminRole) {
         const key = requested.adminRole !== undefined ? "adminRole" : "appRole";
-        throw new ConfigError(key, options[key], `must differ from ${key === "appRole" ? "adminRole" : "appRole"} (${options.adminRole})`);
+        const other = key === "appRole" ? "adminRole" : "appRole";
+        // The other role may not have been given at all: say where its name comes from.
+        const source =
+            requested[other] !== undefined ? "" : base[other] === DEFAULT_SCHEMA_OPTIONS[other] ? ", its default" : ", as recorded";
+        throw new ConfigError(
+            key,
+            options[key],
+            `must differ from ${other} (${options[other]}${source}); choose another name for one of them`,
+        );
     }
     for (const key of ["appRole", "adminRole"] as const) {
         if (options[key] === owner) {

@@ -38,7 +38,7 @@ export async function connect(settings: ConnectionSettings, options: ConnectOpti
         try {
             return await connectOnce(settings, options, tls);
         } catch (error) {
-            if (index === attempts.length - 1 || !worthAnotherTry(error)) {
+            if (index === attempts.length - 1 || !worthAnotherTry(error, tls)) {
                 throw error;
             }
         }
@@ -55,10 +55,19 @@ const TLS_ATTEMPTS: Record<SslMode, boolean[]> = {
     "verify-full": [true],
 };
 
-/** The server has no TLS, or pg_hba.conf refused this kind of connection (SQLSTATE 28000): libpq tries the other kind. */
-function worthAnotherTry(error: unknown): boolean {
+/**
+ * libpq tries the other kind of connection when pg_hba.conf refused this one (SQLSTATE 28000), and, after
+ * a TLS attempt, when TLS could not be set up: the server has none, or the connection broke during the
+ * handshake (then the plain attempt's error is the one reported). A timeout or a missing password is final.
+ */
+function worthAnotherTry(error: unknown, triedTls: boolean): boolean {
     const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-    return code === "28000" || message === "The server does not support SSL connections";
+    if (code === "28000") {
+        return true;
+    }
+    const serverAnswered = typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
+    const timedOut = typeof message === "string" && /timeout/i.test(message);
+    return triedTls && !serverAnswered && !timedOut && !(error instanceof NoPasswordError);
 }
 
 async function connectOnce(settings: ConnectionSettings, options: ConnectOptions, tls: boolean): Promise<Client> {

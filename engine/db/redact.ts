@@ -8,21 +8,27 @@ export const MASK = "***";
 // Shorter secrets would turn ordinary words into asterisks; they are still masked where they stand as credentials.
 const MIN_SECRET_LENGTH = 3;
 
-/** The URL with every credential masked: the user stays, the password (up to the last @) and ?password= go. */
+/** A URL's ?password= (or &sslpassword=) value: it runs to the next &, whatever it holds. */
+const URL_PASSWORD_PARAMETER = /([?&](?:ssl)?password=)([^&]*)/gi;
+
+/**
+ * The URL with every credential masked, even when it does not parse: a ?password= value up to the next &,
+ * then the password part, from the first colon after the scheme's // (or the string's first colon, when
+ * there is no scheme://: "postgres:secret@host" may be either) to the last @; then what redact() masks in any text. A user name may go with the
+ * password; a password never stays.
+ */
 export function maskUrl(url: string): string {
-    const scheme = /^([a-z][a-z0-9+.-]*:)(\/\/)?/i.exec(url);
-    if (scheme === null) {
-        return maskCredentials(url);
-    }
-    const start = scheme[0].length;
+    const masked = url.replace(URL_PASSWORD_PARAMETER, `$1${MASK}`);
+    const password = passwordSpan(masked);
+    // The free-text rules too, for what is not a URL at all (a keyword=value string).
+    return maskCredentials(password === undefined ? masked : `${masked.slice(0, password.start)}${MASK}${masked.slice(password.end)}`);
+}
+
+/** Where a URL's (or a URL-like string's) password would be: after the first userinfo colon, up to the last @. */
+function passwordSpan(url: string): { start: number; end: number } | undefined {
     const at = url.lastIndexOf("@");
-    let masked = url;
-    if (at > start) {
-        const userinfo = url.slice(start, at);
-        const colon = userinfo.indexOf(":");
-        masked = colon < 0 ? url : `${url.slice(0, start)}${userinfo.slice(0, colon)}:${MASK}${url.slice(at)}`;
-    }
-    return maskQueryPasswords(masked);
+    const colon = url.indexOf(":", /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0].length ?? 0);
+    return colon >= 0 && colon < at ? { start: colon + 1, end: at } : undefined;
 }
 
 /** `text` with each secret and each credential-shaped part masked. */
@@ -42,18 +48,11 @@ export function redactor(secrets: Iterable<string | undefined>): (text: string) 
 
 /** The candidates for a password in a URL that may not parse: what a reader could take for one. */
 export function urlSecrets(url: string): string[] {
-    const found: string[] = [];
-    const scheme = /^[a-z][a-z0-9+.-]*:(\/\/)?/i.exec(url);
-    const at = url.lastIndexOf("@");
-    if (scheme !== null && at > scheme[0].length) {
-        const userinfo = url.slice(scheme[0].length, at);
-        const colon = userinfo.indexOf(":");
-        if (colon >= 0) {
-            found.push(userinfo.slice(colon + 1));
-        }
-    }
-    for (const match of url.matchAll(/[?&](?:ssl)?password=([^&]*)/gi)) {
-        found.push(match[1]);
+    const found = [...url.matchAll(URL_PASSWORD_PARAMETER)].map((match) => match[2]);
+    const withoutQueryPasswords = url.replace(URL_PASSWORD_PARAMETER, "$1");
+    const password = passwordSpan(withoutQueryPasswords);
+    if (password !== undefined) {
+        found.push(withoutQueryPasswords.slice(password.start, password.end));
     }
     return found.flatMap((value) => [value, safeDecode(value)]).filter((value) => value.length > 0);
 }

@@ -69,7 +69,9 @@ describe("memory-stack roles", () => {
     it("blames the flag that was given, and compares with the user the URL logs in as", async () => {
         const appAsAdmin = await cli(["apply", "--app-role", "memory_admin", "--url", "postgresql://u:p@h/d"]);
         expect(appAsAdmin.code).toBe(2);
-        expect(appAsAdmin.stderr).toContain('--app-role "memory_admin": must differ from --admin-role (memory_admin)');
+        expect(appAsAdmin.stderr).toContain(
+            '--app-role "memory_admin": must differ from --admin-role (memory_admin, its default); choose another name for one of them',
+        );
 
         const owner = await cli(["apply", "--admin-role", "deployer", "--url", "postgresql://deployer:p@h/d"]);
         expect(owner.code).toBe(2);

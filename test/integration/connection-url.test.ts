@@ -1,6 +1,6 @@
 // Connection URLs mean what they mean to libpq, against real servers: sslmode's fallbacks, IPv6,
 // connect_timeout, a missing password.
-import { createServer, type Server, type Socket } from "node:net";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, NoPasswordError } from "../../engine/db/client";
 import { parseConnectionUrl } from "../../engine/db/url";
@@ -45,6 +45,46 @@ describe("against a server without TLS", () => {
         expect((error as Error).message).toMatch(
             /asks .* for a password, and the connection has none: put it in the URL .* or set PGPASSWORD/,
         );
+    });
+});
+
+describe("a connection that breaks during TLS negotiation", () => {
+    let proxy: Server;
+
+    beforeAll(async () => {
+        // Resets a connection whose first message is an SSLRequest (length 8, code 80877103); passes any other to the server.
+        const server = sharedServer();
+        proxy = createServer((client) => {
+            client.once("data", (first) => {
+                if (first.length === 8 && first.readUInt32BE(4) === 80877103) {
+                    client.resetAndDestroy();
+                    return;
+                }
+                const upstream = createConnection(server.port, server.host, () => {
+                    upstream.write(first);
+                    client.pipe(upstream).pipe(client);
+                });
+                upstream.on("error", () => client.destroy());
+                client.on("error", () => upstream.destroy());
+            });
+        });
+        await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    });
+
+    afterAll(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
+
+    const through = (mode: string) => {
+        const server = sharedServer();
+        const { port } = proxy.address() as { port: number };
+        return `postgresql://${server.user}:${encodeURIComponent(server.password)}@127.0.0.1:${port}/postgres?sslmode=${mode}`;
+    };
+
+    it("sslmode=prefer retries plainly and connects, as libpq does", async () => {
+        expect(await sessionUsesTls(through("prefer"))).toBe(false);
+    });
+
+    it("sslmode=require reports the broken connection", async () => {
+        await expect(sessionUsesTls(through("require"))).rejects.toThrow(/ECONNRESET/);
     });
 });
 

@@ -1,6 +1,6 @@
 // The memory-stack CLI as a pipeline runs it: a child process in the project directory, its exit
 // code and both streams, and no DATABASE_URL but the one a test passes.
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { REPO } from "./stack-files";
 
@@ -25,4 +25,16 @@ export function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}
 /** bin/memory-stack.js with these arguments. */
 export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
     return run(process.execPath, [BIN, ...args], env);
+}
+
+/** bin/memory-stack.js started, for a test that signals it while it runs; `ended` resolves with how it ended. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; stderrSoFar(): string; ended: Promise<Run> } {
+    const { DATABASE_URL: _ignored, ...inherited } = process.env;
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...inherited, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const ended = new Promise<Run>((resolve) => child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr })));
+    return { child, stderrSoFar: () => stderr, ended };
 }

@@ -99,9 +99,25 @@ describe("parseCliArgs", () => {
         expect(await usageError(["apply", "--allow-data-loss"])).toBe("--allow-data-loss only applies to rollback");
     });
 
-    it("returns help for -h, whatever else is given", async () => {
+    it("returns help for -h and the help command, whatever else is given; version for -V", async () => {
         expect(await parseCliArgs(["-h"], {})).toBe("help");
         expect(await parseCliArgs(["apply", "--help"], {})).toBe("help");
+        expect(await parseCliArgs(["help"], {})).toBe("help");
+        expect(await parseCliArgs(["--version"], {})).toBe("version");
+        expect(await parseCliArgs(["-V"], {})).toBe("version");
+    });
+
+    it("refuses a flag given twice rather than keeping the last", async () => {
+        const url = "postgresql://u:p@h/d";
+        expect(await usageError(["apply", "--url", url, "--url=postgresql://v:q@h/e"])).toBe("--url is given more than once; give it once");
+        expect(await usageError(["apply", "--url", url, "--vector", "--vector"])).toBe("--vector is given more than once; give it once");
+    });
+
+    it("lines the option descriptions up past the longest flag", () => {
+        const options = HELP.split("\n").filter((line) => line.startsWith("  -"));
+        const column = (line: string) => line.search(/(?<=\S {2,})\S/);
+        expect(options.length).toBe(Object.keys(FLAGS).length);
+        expect(new Set(options.map(column)).size, options.join("\n")).toBe(1);
     });
 
     it("rejects a missing or unknown command and stray arguments as usage errors", async () => {

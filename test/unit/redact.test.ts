@@ -11,8 +11,14 @@ describe("maskUrl", () => {
         [`postgresql://postgres:pw@${MARKER}@h/d`, "postgresql://postgres:***@h/d"],
         [`postgresql://u:50%${MARKER}@h/d`, "postgresql://u:***@h/d"],
         [`postgresql://u@h/d?sslmode=require&password=${MARKER}`, "postgresql://u@h/d?sslmode=require&password=***"],
-        [`postgresql:postgres:${MARKER}@h/d`, "postgresql:postgres:***@h/d"],
+        [`postgresql:postgres:${MARKER}@h/d`, "postgresql:***@h/d"],
+        [`postgres:${MARKER}@h/d`, "postgres:***@h/d"],
+        [`postgresql//u:${MARKER}@h/d`, "postgresql//u:***@h/d"],
+        [`u:${MARKER}@h/d`, "u:***@h/d"],
+        [`postgresql://u:x@y@h/d?password=p@${MARKER}&sslmode=bogus`, "postgresql://u:***@h/d?password=***&sslmode=bogus"],
+        [`postgresql://u@h/d?password=a b#${MARKER}&sslmode=require`, "postgresql://u@h/d?password=***&sslmode=require"],
         ["postgresql://u@h/d", "postgresql://u@h/d"],
+        ["postgresql://u@[::1]:5432/d", "postgresql://u@[::1]:5432/d"],
     ])("%s → %s", (url, masked) => {
         expect(maskUrl(url)).toBe(masked);
     });
@@ -49,5 +55,8 @@ describe("urlSecrets", () => {
     it("finds what could be a password in a URL that does not parse", () => {
         expect(urlSecrets(`postgresql://u:abc#${MARKER}@h/d`)).toContain(`abc#${MARKER}`);
         expect(urlSecrets(`postgresql://u@h/d?password=${encodeURIComponent(`${MARKER}/`)}`)).toContain(`${MARKER}/`);
+        expect(urlSecrets(`postgresql//u:${MARKER}@h/d`)).toContain(MARKER);
+        expect(urlSecrets(`u:${MARKER}@h/d`)).toContain(MARKER);
+        expect(urlSecrets(`postgresql://u:pw@h/d?password=p@${MARKER}`)).toEqual(expect.arrayContaining(["pw", `p@${MARKER}`]));
     });
 });

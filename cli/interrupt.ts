@@ -1,0 +1,46 @@
+// Ctrl-C (SIGINT, or SIGTERM from a pipeline runner) during a command: closing the socket alone would leave
+// the server running the statement under way (a backend notices a gone client only when it next writes), so
+// the statement is cancelled from a second connection first; then the session ends, which rolls back its
+// open transaction and frees the migration lock. What finished stays recorded; running the command again
+// continues from there. A second signal quits at once.
+import type { Client } from "pg";
+import { connect } from "../engine/db/client";
+import type { ConnectionSettings } from "../engine/db/url";
+
+/** Exit code of a command stopped by a signal, as a shell reports it (128 + SIGINT). */
+export const INTERRUPTED_EXIT_CODE = 130;
+
+/** Cancels `client`'s statement and exits when the process is interrupted; returns the function that stops listening. */
+export function stopOnInterrupt(client: Client, settings: ConnectionSettings, command: string, stderr: (line: string) => void): () => void {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+        if (stopping) {
+            process.exit(INTERRUPTED_EXIT_CODE);
+        }
+        stopping = true;
+        stderr(
+            `memory-stack ${command}: ${signal}: stopping; the statement under way is cancelled and rolled back, ` +
+                `what finished stays recorded; run \`memory-stack status\` to see where it stands, ${command} again to continue`,
+        );
+        void cancel(client, settings).finally(() => process.exit(INTERRUPTED_EXIT_CODE));
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    return () => {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+    };
+}
+
+async function cancel(client: Client, settings: ConnectionSettings): Promise<void> {
+    const pid = (client as Client & { processID?: number }).processID;
+    if (pid !== undefined) {
+        await connect(settings, { applicationName: "memory-stack-cli-cancel", connectTimeoutMs: 5_000 })
+            .then(async (canceller) => {
+                await canceller.query("select pg_cancel_backend($1)", [pid]).catch(() => undefined);
+                await canceller.end();
+            })
+            .catch(() => undefined);
+    }
+    await client.end().catch(() => undefined);
+}
