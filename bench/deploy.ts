@@ -6,7 +6,7 @@
 import { withClient } from "../engine/db/client";
 import { create as createVerification } from "../engine/providers/verification";
 import { expectationsFor } from "../engine/verify/index";
-import { grantStackPrivileges } from "../test/support/schema-db";
+import { grantStackPrivileges } from "../test/support/stack-grants";
 import { loadProvider, registerSchemaMigration } from "../test/support/schema-provider";
 import { median, ratio, timed, type BenchContext, type PartResult } from "./support/measure";
 import type { BenchPostgres } from "./support/postgres";

@@ -81,7 +81,9 @@ export function parseConnectionUrl(url: string): ConnectionSettings {
     const params = parsed as Record<string, string | null | undefined>;
     const unknown = Object.keys(params).filter((key) => !PARAMETERS.includes(key) && !["database", "ssl"].includes(key));
     if (unknown.length > 0) {
-        refuse(`has the parameter ${unknown[0]}, which memory-stack does not use; it understands ${PARAMETERS.join(", ")}`);
+        // A key that is not a plain word is a mangled URL, and may hold what was meant as a password: not echoed.
+        const named = /^[a-z_]+$/i.test(unknown[0]) ? `the parameter ${unknown[0]}` : "a parameter that is not a key=value pair";
+        refuse(`has ${named}, which memory-stack does not use; it understands ${PARAMETERS.join(", ")}`);
     }
     const host = parsed.host ?? "";
     const database = params.dbname ?? parsed.database ?? "";

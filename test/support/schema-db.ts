@@ -3,10 +3,9 @@
 // database gets its own role names (derived from its name); drop() removes them again.
 import type { Client } from "pg";
 import type { SchemaOptions } from "../../engine/migrate/render";
-import { renderGrants } from "../../engine/render/grants";
-import { privilegeRules } from "../../engine/render/privileges";
 import { dropRoles, freshDatabase, type TestDatabase } from "./database";
 import { applyMigrations, DEFAULT_OPTIONS, migrationsFor } from "./apply-sql";
+export { grantStackPrivileges } from "./stack-grants";
 
 export interface SchemaDatabase {
     db: TestDatabase;
@@ -36,14 +35,6 @@ export async function schemaDatabase(prefix: string, overrides: Partial<SchemaOp
 }
 
 /** Grants the roles what the stack's Grants component grants them: the whole privilege list, roles created by the stack. */
-export async function grantStackPrivileges(client: Client, options: Pick<SchemaOptions, "appRole" | "adminRole">): Promise<void> {
-    const { rows } = await client.query<{ database: string }>("select current_database() as database");
-    const target = { database: rows[0].database, roles: { app: options.appRole, admin: options.adminRole } };
-    for (const statement of renderGrants(privilegeRules({ rolesCreated: true }), target)) {
-        await client.query(statement);
-    }
-}
-
 /** Grants the test roles everything on the memory schema, for tests of row level security alone (not the privilege list). */
 export async function grantTestAccess(client: Client, options: SchemaOptions): Promise<void> {
     const roles = `"${options.appRole}", "${options.adminRole}"`;
