@@ -1,14 +1,18 @@
 -- 0013_similarity_derived: a compact copy of every jsonb embedding, kept true by the database itself.
 --
 -- goal_vector and belief_vector stay the jsonb arrays the application writes. Beside each, a
--- trigger keeps two derived columns for every writer (insert, update, copy; whoever writes them
+-- trigger keeps three derived columns for every writer (insert, update, copy; whoever writes them
 -- directly gets them recomputed):
---   <embedding>_unit   real[]       the embedding scaled to unit length: cosine is a dot product;
---   <embedding>_signs  bit varying  one bit per dimension, 1 where the value is positive, so the
---                                   Hamming distance bit_count(a # b) ranks every row cheaply.
--- A null embedding leaves both null. An embedding match_* cannot use (not a flat array of numbers,
--- empty, norm zero or out of range) gets unit null and signs '' (empty): skipped by match_* as
--- before, and not taken for a row the backfill has yet to derive (embedding set, signs null).
+--   <embedding>_unit        real[]       the embedding scaled to unit length: cosine is a dot product;
+--   <embedding>_signs       bit varying  one bit per dimension, 1 where the value is positive, so the
+--                                        Hamming distance bit_count(a # b) ranks every row cheaply;
+--   <embedding>_magnitudes  bit varying  one bit per dimension, 1 where the value's magnitude is above
+--                                        the embedding's median: with the signs, two bits per value
+--                                        for a finer ranking of the Hamming pass's best rows.
+-- A null embedding leaves all three null. An embedding match_* cannot use (not a flat array of
+-- numbers, empty, norm zero or out of range) gets signs '' (empty) and the others null: skipped
+-- by match_* as before, and not taken for a row the backfill has yet to derive (embedding set,
+-- signs null).
 -- Not generated columns: those must be immutable (the jsonb to array cast is not) and adding one
 -- rewrites the table under an exclusive lock; a nullable column without default changes no row.
 --
@@ -29,22 +33,28 @@ begin
         where attrelid = 'public.goal_assessments'::regclass and attname = 'goal_vector' and not attisdropped) = 'jsonb' then
         alter table public.goal_assessments add column if not exists goal_vector_unit real[];
         alter table public.goal_assessments add column if not exists goal_vector_signs bit varying;
+        alter table public.goal_assessments add column if not exists goal_vector_magnitudes bit varying;
         -- Float values do not compress: no attempt on every write.
         alter table public.goal_assessments alter column goal_vector_unit set storage external;
         comment on column public.goal_assessments.goal_vector_unit is
             'Derived from goal_vector by the database (trigger update_goal_vector_derived): the embedding at unit length; null when unusable. Do not write.';
         comment on column public.goal_assessments.goal_vector_signs is
             'Derived from goal_vector by the database (trigger update_goal_vector_derived): sign bits for match_goals'' Hamming pass; empty when unusable. Do not write.';
+        comment on column public.goal_assessments.goal_vector_magnitudes is
+            'Derived from goal_vector by the database (trigger update_goal_vector_derived): 1 where a value''s magnitude is above the median; null when unusable. Do not write.';
     end if;
     if (select format_type(atttypid, atttypmod) from pg_attribute
         where attrelid = 'public.belief_graphs'::regclass and attname = 'belief_vector' and not attisdropped) = 'jsonb' then
         alter table public.belief_graphs add column if not exists belief_vector_unit real[];
         alter table public.belief_graphs add column if not exists belief_vector_signs bit varying;
+        alter table public.belief_graphs add column if not exists belief_vector_magnitudes bit varying;
         alter table public.belief_graphs alter column belief_vector_unit set storage external;
         comment on column public.belief_graphs.belief_vector_unit is
             'Derived from belief_vector by the database (trigger update_belief_vector_derived): the embedding at unit length; null when unusable. Do not write.';
         comment on column public.belief_graphs.belief_vector_signs is
             'Derived from belief_vector by the database (trigger update_belief_vector_derived): sign bits for match_beliefs'' Hamming pass; empty when unusable. Do not write.';
+        comment on column public.belief_graphs.belief_vector_magnitudes is
+            'Derived from belief_vector by the database (trigger update_belief_vector_derived): 1 where a value''s magnitude is above the median; null when unusable. Do not write.';
     end if;
 end
 $$;
@@ -52,7 +62,12 @@ $$;
 -- Parsing the text form is the fast way from jsonb to numbers (one cast instead of one per
 -- element). A '"' anywhere means a string element; the array cast rejects true, false and
 -- objects; nested arrays and nulls are checked after it. Values too small for real are zero.
-create or replace function public.embedding_derived(embedding jsonb, out unit real[], out signs bit varying)
+create or replace function public.embedding_derived(
+    embedding jsonb,
+    out unit real[],
+    out signs bit varying,
+    out magnitudes bit varying
+)
 language plpgsql
 immutable
 parallel safe
@@ -62,11 +77,12 @@ declare
     text_form text;
     numbers double precision[];
     norm double precision;
+    median double precision;
 begin
     if embedding is null then
         return;
     end if;
-    signs := B'';
+    signs := b'';
     if jsonb_typeof(embedding) <> 'array' then
         return;
     end if;
@@ -82,18 +98,21 @@ begin
     if not (norm > 0 and norm < 'Infinity') then
         return;
     end if;
+    select percentile_disc(0.5) within group (order by abs(x)) into median from unnest(numbers) as x;
     select array_agg(case when abs(x / norm) < 1e-37 then 0 else (x / norm)::real end order by i),
-           string_agg(case when x > 0 then '1' else '0' end, '' order by i)::bit varying
-      into unit, signs
+           string_agg(case when x > 0 then '1' else '0' end, '' order by i)::bit varying,
+           string_agg(case when abs(x) > median then '1' else '0' end, '' order by i)::bit varying
+      into unit, signs, magnitudes
       from unnest(numbers) with ordinality as n (x, i);
 exception when data_exception then
     -- a value the array cast refuses, or one whose square overflows
     unit := null;
-    signs := B'';
+    signs := b'';
+    magnitudes := null;
 end
 $$;
 comment on function public.embedding_derived(jsonb) is
-    'An embedding at unit length (real[]) and its sign bits; unit null and signs empty when it is not a non-zero flat array of numbers, both null for null.';
+    'An embedding at unit length (real[]), its sign bits and its above-median magnitude bits; signs empty and the others null when it is not a non-zero flat array of numbers, all null for null.';
 
 create or replace function public.derive_embedding_columns()
 returns trigger
@@ -105,23 +124,29 @@ begin
         if pg_typeof(new.goal_vector) <> 'jsonb'::regtype then
             new.goal_vector_unit := null;
             new.goal_vector_signs := null;
-        elsif tg_op = 'INSERT'
+            new.goal_vector_magnitudes := null;
+        elsif tg_op <> 'UPDATE'
            or new.goal_vector is distinct from old.goal_vector
            or new.goal_vector_unit is distinct from old.goal_vector_unit
            or new.goal_vector_signs is distinct from old.goal_vector_signs
+           or new.goal_vector_magnitudes is distinct from old.goal_vector_magnitudes
            or (new.goal_vector is not null and new.goal_vector_signs is null) then
-            select d.unit, d.signs into new.goal_vector_unit, new.goal_vector_signs from public.embedding_derived(new.goal_vector) d;
+            select d.unit, d.signs, d.magnitudes into new.goal_vector_unit, new.goal_vector_signs, new.goal_vector_magnitudes
+            from public.embedding_derived(new.goal_vector) d;
         end if;
     elsif tg_table_name = 'belief_graphs' then
         if pg_typeof(new.belief_vector) <> 'jsonb'::regtype then
             new.belief_vector_unit := null;
             new.belief_vector_signs := null;
-        elsif tg_op = 'INSERT'
+            new.belief_vector_magnitudes := null;
+        elsif tg_op <> 'UPDATE'
            or new.belief_vector is distinct from old.belief_vector
            or new.belief_vector_unit is distinct from old.belief_vector_unit
            or new.belief_vector_signs is distinct from old.belief_vector_signs
+           or new.belief_vector_magnitudes is distinct from old.belief_vector_magnitudes
            or (new.belief_vector is not null and new.belief_vector_signs is null) then
-            select d.unit, d.signs into new.belief_vector_unit, new.belief_vector_signs from public.embedding_derived(new.belief_vector) d;
+            select d.unit, d.signs, d.magnitudes into new.belief_vector_unit, new.belief_vector_signs, new.belief_vector_magnitudes
+            from public.embedding_derived(new.belief_vector) d;
         end if;
     end if;
     if tg_op = 'UPDATE' and current_setting('memory_stack.derive_only', true) = 'on' then
@@ -131,7 +156,7 @@ begin
 end
 $$;
 comment on function public.derive_embedding_columns() is
-    'Trigger function: keeps <embedding>_unit and <embedding>_signs true to goal_vector / belief_vector.';
+    'Trigger function: keeps <embedding>_unit, _signs and _magnitudes true to goal_vector / belief_vector.';
 
 create or replace trigger update_goal_vector_derived
     before insert or update on public.goal_assessments

@@ -27,6 +27,9 @@ drop table if exists public.sessions;
 -- Without an argument list: whichever variant (jsonb or vector) is installed.
 drop function if exists public.match_beliefs;
 drop function if exists public.match_goals;
+drop function if exists public.embedding_search;
+drop function if exists public.derive_embedding_columns;
+drop function if exists public.embedding_derived;
 drop function if exists public.forget_user;
 drop function if exists public.purge_old_logs;
 drop function if exists public.close_stale_sessions;

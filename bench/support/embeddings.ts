@@ -47,6 +47,45 @@ export function clusteredEmbeddings(options: {
     };
 }
 
+/**
+ * Embeddings from overlapping topics, not clusters: each mixes one to three of `topics` random
+ * directions with random weights, adds a direction every embedding shares (text embeddings are not
+ * centred on zero) and gaussian noise as strong as the mix, and is normalized. A query's true
+ * neighbours share some of its topics and are separated from the next rows by small margins, and
+ * queries are drawn the same way, never copies of rows. Rounded to 5 decimals like the rest.
+ */
+export function topicEmbeddings(options: {
+    count: number;
+    queries: number;
+    dimensions: number;
+    topics: number;
+    seed: number;
+}): EmbeddingSet {
+    const random = prng(options.seed);
+    const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    const { dimensions } = options;
+    const direction = () => normalize(Float64Array.from({ length: dimensions }, gaussian));
+    const topics = Array.from({ length: options.topics }, direction);
+    const shared = direction();
+    const noiseScale = 1 / Math.sqrt(dimensions);
+    const one = () => {
+        const mix = new Float64Array(dimensions);
+        const count = 1 + Math.floor(random() * 3);
+        for (let t = 0; t < count; t++) {
+            const topic = topics[Math.floor(random() * topics.length)];
+            const weight = 0.3 + random();
+            for (let i = 0; i < dimensions; i++) mix[i] += weight * topic[i];
+        }
+        const unitMix = normalize(mix);
+        return rounded(normalize(unitMix.map((x, i) => x + 0.5 * shared[i] + gaussian() * noiseScale)));
+    };
+    return {
+        dimensions,
+        vectors: Array.from({ length: options.count }, one),
+        queries: Array.from({ length: options.queries }, one),
+    };
+}
+
 /** The text both jsonb and pgvector parse: "[0.01234,-0.5,...]". */
 export function embeddingText(vector: Float64Array): string {
     return `[${Array.from(vector).join(",")}]`;

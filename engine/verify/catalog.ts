@@ -2,7 +2,7 @@
 // schema could own (by name, with what proves its version), then a pure comparison with the
 // expectations lists each one that is missing or not what the migrations made.
 import type { SqlClient } from "../db/client";
-import { SEED_FUNCTIONS } from "../migrate/manifest";
+import { SEED_FUNCTIONS, TRIGGERS } from "../migrate/manifest";
 import { functionName, type Expectations } from "./expected";
 import type { ObjectCounts, Problem } from "./report";
 
@@ -87,6 +87,7 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         functions: 0,
         otherFunctions: 0,
         triggers: 0,
+        otherTriggers: 0,
         indexes: 0,
         policies: 0,
         rlsTables: 0,
@@ -172,8 +173,10 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
             report("trigger", `${table}.${name}`, "disabled; alter table ... enable trigger");
         } else if (definition && (found.tgtype !== definition.tgtype || found.function !== definition.function)) {
             report("trigger", `${table}.${name}`, `fires differently or runs ${found.function}, not as ${definition.migration} defines it`);
-        } else {
+        } else if (SEED_TRIGGER_NAMES.has(name)) {
             counts.triggers++;
+        } else {
+            counts.otherTriggers++;
         }
     }
 
@@ -192,5 +195,6 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
 }
 
 const SEED_FUNCTION_NAMES = new Set(SEED_FUNCTIONS.map((name) => `public.${name}`));
+const SEED_TRIGGER_NAMES = new Set(TRIGGERS.map((trigger) => trigger.name));
 
 const KIND_NAMES: Record<string, string> = { r: "table", p: "partitioned table", v: "view", m: "materialized view", f: "foreign table" };

@@ -9,17 +9,22 @@ import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 const USER = "00000000-0000-4000-8000-0000000000a1";
 
 /** What the trigger must have written for this embedding, computed here. */
-function expectedDerived(embedding: unknown): { unit: number[] | null; signs: string | null } {
-    if (embedding === null) return { unit: null, signs: null };
+function expectedDerived(embedding: unknown): { unit: number[] | null; signs: string | null; magnitudes: string | null } {
+    if (embedding === null) return { unit: null, signs: null, magnitudes: null };
     const usable =
         Array.isArray(embedding) &&
         embedding.length > 0 &&
         embedding.every((x) => typeof x === "number" && Number.isFinite(x * x)) &&
         embedding.some((x) => x !== 0);
-    if (!usable) return { unit: null, signs: "" };
+    if (!usable) return { unit: null, signs: "", magnitudes: null };
     const numbers = embedding as number[];
     const norm = Math.hypot(...numbers);
-    return { unit: numbers.map((x) => x / norm), signs: numbers.map((x) => (x > 0 ? "1" : "0")).join("") };
+    const median = numbers.map(Math.abs).sort((a, b) => a - b)[Math.ceil(numbers.length / 2) - 1];
+    return {
+        unit: numbers.map((x) => x / norm),
+        signs: numbers.map((x) => (x > 0 ? "1" : "0")).join(""),
+        magnitudes: numbers.map((x) => (Math.abs(x) > median ? "1" : "0")).join(""),
+    };
 }
 
 interface DerivedRow {
@@ -27,12 +32,14 @@ interface DerivedRow {
     embedding: unknown;
     unit: number[] | null;
     signs: string | null;
+    magnitudes: string | null;
     updated_at: Date;
 }
 
 async function goals(c: Client, where = "true"): Promise<DerivedRow[]> {
     const { rows } = await c.query<DerivedRow>(
-        `select id, goal_vector as embedding, goal_vector_unit as unit, goal_vector_signs as signs, updated_at
+        `select id, goal_vector as embedding, goal_vector_unit as unit, goal_vector_signs as signs,
+                goal_vector_magnitudes as magnitudes, updated_at
          from goal_assessments where ${where} order by goal_text`,
     );
     return rows;
@@ -41,6 +48,7 @@ async function goals(c: Client, where = "true"): Promise<DerivedRow[]> {
 function expectTrue(row: DerivedRow): void {
     const expected = expectedDerived(row.embedding);
     expect(row.signs, `signs of ${JSON.stringify(row.embedding)}`).toBe(expected.signs);
+    expect(row.magnitudes, `magnitudes of ${JSON.stringify(row.embedding)}`).toBe(expected.magnitudes);
     if (expected.unit === null) {
         expect(row.unit, `unit of ${JSON.stringify(row.embedding)}`).toBeNull();
     } else {
@@ -99,7 +107,11 @@ describe("derived embedding columns, kept by the database for every writer", () 
 
         await c.query(`update goal_assessments set status = 'achieved', progress = 1 where goal_text = 'update me'`);
         const [other] = await goals(c, "goal_text = 'update me'");
-        expect({ unit: other.unit, signs: other.signs }).toEqual({ unit: changed.unit, signs: changed.signs });
+        expect({ unit: other.unit, signs: other.signs, magnitudes: other.magnitudes }).toEqual({
+            unit: changed.unit,
+            signs: changed.signs,
+            magnitudes: changed.magnitudes,
+        });
         expect(other.updated_at.getTime()).toBeGreaterThan(Date.parse("2024-02-01")); // the seed's trigger still runs
     });
 
@@ -107,13 +119,14 @@ describe("derived embedding columns, kept by the database for every writer", () 
         await insertGoal(c, "clear me", "[1, 2, 3]");
         await c.query(`update goal_assessments set goal_vector = null where goal_text = 'clear me'`);
         const [row] = await goals(c, "goal_text = 'clear me'");
-        expect({ unit: row.unit, signs: row.signs }).toEqual({ unit: null, signs: null });
+        expect({ unit: row.unit, signs: row.signs, magnitudes: row.magnitudes }).toEqual({ unit: null, signs: null, magnitudes: null });
     });
 
     it("overwrites a derived column a writer sets by hand", async () => {
         for (const [text, assignment] of [
             ["tamper unit", "goal_vector_unit = '{9, 9}'"],
             ["tamper signs", "goal_vector_signs = B'11'"],
+            ["tamper magnitudes", "goal_vector_magnitudes = B'00'"],
         ]) {
             await insertGoal(c, text, "[1, -1]");
             await c.query(`update goal_assessments set ${assignment} where goal_text = $1`, [text]);
@@ -124,7 +137,7 @@ describe("derived embedding columns, kept by the database for every writer", () 
             [USER],
         );
         const rows = await goals(c, "goal_text like 'tamper%'");
-        expect(rows).toHaveLength(3);
+        expect(rows).toHaveLength(4);
         for (const row of rows) {
             expectTrue(row);
             expect(row.signs).toBe("10");
@@ -151,7 +164,8 @@ describe("derived embedding columns, kept by the database for every writer", () 
         );
         await c.query(`update belief_graphs set belief_vector = '[0, 3, 4]'`);
         const { rows } = await c.query(
-            `select belief_vector as embedding, belief_vector_unit as unit, belief_vector_signs as signs from belief_graphs`,
+            `select belief_vector as embedding, belief_vector_unit as unit, belief_vector_signs as signs,
+                    belief_vector_magnitudes as magnitudes from belief_graphs`,
         );
         expect(rows).toHaveLength(1);
         expectTrue(rows[0]);

@@ -104,7 +104,7 @@ describe("choosing files by variant", () => {
         const jsonb = renderMigrations(loadMigrationSources(), { ...base, vector: false });
         const vector = renderMigrations(loadMigrationSources(), { ...base, vector: true, vectorDimensions: 768, vectorIndex: "ivfflat" });
         const added = vector.filter((m) => !jsonb.some((j) => j.name === m.name));
-        expect(added.map((m) => m.name)).toEqual(["0010_vector.sql"]);
+        expect(added.map((m) => m.name)).toEqual(["0010_vector.sql", "0017_similarity_vector.sql"]);
         expect(vector.filter((m) => !added.includes(m))).toEqual(jsonb);
     });
 
