@@ -113,6 +113,7 @@ export class MemoryStack extends pulumi.ComponentResource {
                 connection: this.server.connection,
                 schema: schemaOptions,
                 allowDataLoss: config.allowDataLoss,
+                searchSettings: { hnswEfSearch: config.vectorEfSearch, ivfflatProbes: config.vectorProbes },
             },
             { parent: this, dependsOn: [...this.server.ready, ...this.access.beforeSchema], protect: config.protect },
         );

@@ -25,6 +25,7 @@ import {
 } from "../engine/migrate/render";
 import { schemaObjects } from "../engine/migrate/repair";
 import type { SchemaMigrationInputs } from "../engine/providers/schema-migration";
+import type { SearchSettings } from "../engine/migrate/search-settings";
 
 export type { SchemaMigrationInputs, SchemaMigrationOutputs } from "../engine/providers/schema-migration";
 
@@ -39,6 +40,8 @@ export interface SchemaMigrationArgs {
     readinessTimeoutMs?: pulumi.Input<number>;
     /** The rendered migrations. Default: sql/ rendered for `schema` (tests pass their own). */
     migrations?: Migration[];
+    /** pgvector's hnsw.ef_search / ivfflat.probes for the database (vector variant). Default: none set. */
+    searchSettings?: SearchSettings;
 }
 
 export const SCHEMA_MIGRATION_TYPE = "SchemaMigration";
@@ -100,5 +103,15 @@ export function schemaMigrationInputs(args: SchemaMigrationArgs): {
         allowDataLoss: args.allowDataLoss ?? false,
         readinessTimeoutMs: args.readinessTimeoutMs ?? 120_000,
         objects: schemaObjects(args.schema),
+        // Absent unless given, so stacks that set none see no change.
+        ...(searchSettingsGiven(args.searchSettings) ? { searchSettings: definedOnly(args.searchSettings) } : {}),
     };
+}
+
+function searchSettingsGiven(settings: SearchSettings | undefined): settings is SearchSettings {
+    return settings !== undefined && Object.values(settings).some((value) => value !== undefined);
+}
+
+function definedOnly(settings: SearchSettings): SearchSettings {
+    return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
 }

@@ -70,6 +70,11 @@ begin
         end;
     end if;
 
+    -- set by memory-stack on the database (config vectorEfSearch, vectorProbes; engine/migrate/search-settings.ts)
+    for owned in select name from memory_stack.owned_objects where kind = 'setting' and name in ('hnsw.ef_search', 'ivfflat.probes') loop
+        execute format('alter database %I reset %s', current_database(), owned.name);
+    end loop;
+
     for owned in select name from memory_stack.owned_objects where kind = 'extension' order by name desc loop
         begin
             execute format('drop extension if exists %I', owned.name);

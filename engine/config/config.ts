@@ -80,6 +80,10 @@ export interface StackConfig {
     vectorDimensions: number;
     /** ANN index kind. Default: hnsw. */
     vectorIndex: VectorIndex;
+    /** hnsw.ef_search set on the database (vector with hnsw only), 1..1000. Default: unset (pgvector's 40). */
+    vectorEfSearch: number | undefined;
+    /** ivfflat.probes set on the database (vector with ivfflat only), 1..32768. Default: unset (pgvector's 1). */
+    vectorProbes: number | undefined;
     /** PostgreSQL max_connections. Default: 20 (the seed). */
     maxConnections: number;
     /** PostgreSQL superuser_reserved_connections. Default: 3 (PostgreSQL's own default). */
@@ -119,6 +123,8 @@ const TOP_LEVEL_KEYS = [
     "vector",
     "vectorDimensions",
     "vectorIndex",
+    "vectorEfSearch",
+    "vectorProbes",
     "maxConnections",
     "superuserReservedConnections",
     "directConnections",
@@ -190,6 +196,8 @@ export function parseConfig(raw: RawConfig): StackConfig {
         );
     }
 
+    const vectorIndex = oneOf(raw, "vectorIndex", ["hnsw", "ivfflat"] as const, "hnsw");
+
     const hostPort = external?.port ?? int(raw, "hostPort", 5432, 1, 65535);
     const poolingEnabled = bool(pooling, "pooling.enabled", provisioner === "docker");
     if (poolingEnabled && provisioner === "external") {
@@ -238,7 +246,8 @@ export function parseConfig(raw: RawConfig): StackConfig {
         host: external?.host ?? nonEmpty(raw, "host", "localhost"),
         vector,
         vectorDimensions,
-        vectorIndex: oneOf(raw, "vectorIndex", ["hnsw", "ivfflat"] as const, "hnsw"),
+        vectorIndex,
+        ...searchSettings(raw, vector, vectorIndex),
         maxConnections: int(raw, "maxConnections", 20, 1, 262143),
         superuserReservedConnections: int(raw, "superuserReservedConnections", 3, 0, 100),
         directConnections: int(raw, "directConnections", 2, 1, 100),
@@ -256,6 +265,19 @@ export function parseConfig(raw: RawConfig): StackConfig {
     checkRoles(config);
     checkConnectionBudget(config);
     return config;
+}
+
+/** vectorEfSearch and vectorProbes: each only where the index it tunes exists. */
+function searchSettings(raw: RawConfig, vector: boolean, vectorIndex: VectorIndex): Pick<StackConfig, "vectorEfSearch" | "vectorProbes"> {
+    const read = (key: string, max: number, index: VectorIndex) => {
+        if (raw[key] === undefined) return undefined;
+        const value = int(raw, key, 0, 1, max);
+        if (!vector || vectorIndex !== index) {
+            throw new ConfigError(key, value, `tunes pgvector's ${index} index; set it only with vector: true and vectorIndex: ${index}`);
+        }
+        return value;
+    };
+    return { vectorEfSearch: read("vectorEfSearch", 1000, "hnsw"), vectorProbes: read("vectorProbes", 32768, "ivfflat") };
 }
 
 /** The sslmode from the key or the URL (they must agree); require for an external server, disable for the local container. */

@@ -27,6 +27,7 @@ import type { ConnectionSettings } from "../db/url";
 import { waitForDatabase } from "../db/readiness";
 import { applyMigrations, readLedger, rollbackSchema, type MigrationFile } from "../migrate/index";
 import { schemaChecksum } from "../migrate/render";
+import { applySearchSettings, type SearchSettings } from "../migrate/search-settings";
 import { missingObjects } from "../migrate/repair";
 import { refuseNewerState } from "./state-version";
 
@@ -50,6 +51,8 @@ export interface SchemaMigrationInputs {
     readinessTimeoutMs: number;
     /** Every object the schema creates (repair.ts schemaObjects): what refresh looks for and update re-creates. */
     objects: string[];
+    /** The stack's pgvector search settings, set on the database after the migrations; absent when none is given. */
+    searchSettings?: SearchSettings;
 }
 
 /** The shape of the outputs this code writes; state with an older one is updated on the next up. */
@@ -74,6 +77,7 @@ export interface SchemaMigrationOutputs {
     allowDataLoss: boolean;
     readinessTimeoutMs: number;
     objects: string[];
+    searchSettings?: SearchSettings;
     /** Objects a refresh found missing from the database; always empty after create/update. */
     missing: string[];
 }
@@ -88,6 +92,7 @@ const COMPARED: (keyof SchemaMigrationInputs & keyof SchemaMigrationOutputs)[] =
     "allowDataLoss",
     "readinessTimeoutMs",
     "objects",
+    "searchSettings",
 ];
 
 export const RESOURCE_ID = "memory-stack-schema";
@@ -187,6 +192,7 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
     return withClient(inputs.connection, { applicationName: "memory-stack-migrate" }, async (client) => {
         // One lock for both: no other apply or rollback can come between the migrations and the repair.
         const result = await applyMigrations(client, inputs.migrations, { variant: inputs.variant, repair: inputs.objects });
+        await applySearchSettings(client, inputs.searchSettings ?? {});
         return {
             stateVersion: STATE_VERSION,
             connection: inputs.connection,
@@ -199,6 +205,7 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
             allowDataLoss: inputs.allowDataLoss,
             readinessTimeoutMs: inputs.readinessTimeoutMs,
             objects: inputs.objects,
+            ...(inputs.searchSettings ? { searchSettings: inputs.searchSettings } : {}),
             missing: [],
         };
     });

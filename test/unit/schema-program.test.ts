@@ -48,6 +48,13 @@ describe("the schema migration in the stack", () => {
             expect.arrayContaining(["0010_vector.sql", "0017_similarity_vector.sql"]),
         );
         expect(vector.props.allowDataLoss).toBe(true);
+        expect(dev.props.searchSettings).toBeUndefined();
+        expect(vector.props.searchSettings).toBeUndefined();
+    });
+
+    it("carries the stack's pgvector search settings when given, and nothing otherwise", async () => {
+        const tuned = (await runStack({ vector: "true", vectorEfSearch: "120" }, "memory-stack-ef")).find(SCHEMA_MIGRATION_TOKEN);
+        expect(tuned.props.searchSettings).toEqual({ hnswEfSearch: 120 });
     });
 
     it("is protected when config says so", async () => {
