@@ -34,6 +34,7 @@ create or replace function public.embedding_search(
 returns table (id uuid, similarity double precision)
 language plpgsql
 stable
+rows 10
 set search_path = ''
 as $$
 declare
@@ -81,11 +82,11 @@ begin
 
     -- The query's values as 4-bit integers from its minimum in steps of `step`, one bit string per bit.
     select min(x), (max(x) - min(x)) / 15 into low, step from unnest(q.unit) as x;
-    select array_agg(plane order by k) into planes from (
-        select k, string_agg(case when step > 0 then ((round((x - low) / step)::integer >> k) & 1)::text else '0' end, '' order by i)::bit varying as plane
-        from unnest(q.unit) with ordinality as u (x, i), generate_series(0, 3) as k
-        group by k
-    ) p;
+    select array[string_agg((v & 1)::text, '' order by i)::bit varying, string_agg((v >> 1 & 1)::text, '' order by i)::bit varying,
+                 string_agg((v >> 2 & 1)::text, '' order by i)::bit varying, string_agg((v >> 3)::text, '' order by i)::bit varying]
+      into planes
+      from (select i, case when step > 0 then round((x - low) / step)::integer else 0 end as v
+            from unnest(q.unit) with ordinality as u (x, i)) levels;
 
     -- Step 2 scores sign * (3 if the magnitude bit is set, else 1) times the query, summed:
     -- up to terms equal for every row, sum(q | sign) + 2 sum(q | sign and big) - sum(q | big).

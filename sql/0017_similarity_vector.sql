@@ -48,6 +48,7 @@ create or replace function public.embedding_search(
 returns table (id uuid, similarity double precision)
 language plpgsql
 stable
+rows 10
 set search_path from current
 set hnsw.iterative_scan = relaxed_order
 set ivfflat.iterative_scan = relaxed_order
