@@ -1,10 +1,5 @@
-// Reproducible embeddings with cluster structure, and the exact answer to compare an index with.
-//
-// Each embedding is a centroid plus gaussian noise of the same expected norm, normalized: cosine to
-// its own centroid about 0.71, to another cluster's members about 0. Real text embeddings are
-// topical in the same way, and it makes recall@10 meaningful: the true neighbours are the closest
-// members of the query's cluster, separated from the next ones by small margins, not by a gulf.
-// Values are rounded to 5 decimals, and everything (ground truth included) uses the rounded values.
+// Reproducible embeddings and the exact answer to compare a search with. Values are rounded to 5
+// decimals, and everything (ground truth included) uses the rounded values.
 
 export interface EmbeddingSet {
     dimensions: number;
@@ -21,29 +16,6 @@ export function prng(seed: number): () => number {
         t = Math.imul(t ^ (t >>> 15), t | 1);
         t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
         return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
-
-export function clusteredEmbeddings(options: {
-    count: number;
-    queries: number;
-    dimensions: number;
-    clusters: number;
-    seed: number;
-}): EmbeddingSet {
-    const random = prng(options.seed);
-    const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-    const { dimensions } = options;
-    const centroids = Array.from({ length: options.clusters }, () => normalize(Float64Array.from({ length: dimensions }, gaussian)));
-    const noiseScale = 1 / Math.sqrt(dimensions); // noise vector of expected norm 1, like the centroid
-    const around = () => {
-        const centroid = centroids[Math.floor(random() * centroids.length)];
-        return rounded(normalize(centroid.map((x) => x + gaussian() * noiseScale)));
-    };
-    return {
-        dimensions,
-        vectors: Array.from({ length: options.count }, around),
-        queries: Array.from({ length: options.queries }, around),
     };
 }
 
