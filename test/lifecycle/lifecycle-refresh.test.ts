@@ -37,9 +37,11 @@ describe("refresh and the up after it", () => {
         expect(creator("view user_session_stats")).toBe("0006_views.sql");
         expect(creator("trigger sessions.update_sessions_updated_at")).toBe("0005_functions_triggers.sql");
         expect(creator("policy sessions.sessions_own_rows")).toBe("0009_rls.sql");
-        expect(creator("function public.match_goals(query_embedding vector, match_count integer, filter_user_id uuid)")).toBe(
-            "0010_vector.sql",
-        );
+        expect(
+            creator(
+                "function public.match_goals(query_embedding vector, match_count integer, filter_user_id uuid, candidates integer, exact boolean)",
+            ),
+        ).toBe("0017_similarity_vector.sql");
         expect(creator("function auth.uid()")).toBe("0009_rls.sql");
         expect(creator("extension uuid-ossp")).toBe("0001_foundation.sql");
         expect(creator("table sessions")).toBe("0003_tables.sql");

