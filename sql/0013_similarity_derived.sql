@@ -21,9 +21,10 @@
 -- The functions and triggers are created at the top level all the same, so that verification can
 -- prove their bodies (engine/verify/fingerprints.ts reads top-level statements only).
 --
+-- The rows already there are derived by 0014, once this file's brief table locks are released.
 -- The derivation trigger is named to fire after update_<table>_updated_at (same table, same
--- timing: PostgreSQL fires them in name order), so the backfill below can keep updated_at as it
--- was: a row whose embedding is merely derived was not updated by anyone. It declares no column
+-- timing: PostgreSQL fires them in name order), so that backfill can keep updated_at as it was
+-- (memory_stack.derive_only): a row whose embedding is merely derived was not updated by anyone. It declares no column
 -- list, which would pin the embedding's type (the switch to vector changes it), and returns at
 -- once when nothing of the embedding changed.
 
@@ -165,56 +166,15 @@ create or replace trigger update_belief_vector_derived
     before insert or update on public.belief_graphs
     for each row execute function public.derive_embedding_columns();
 
--- The backfill, one batch of at most 1000 rows per statement, until none is left. Each batch is
--- the statement a batched step runs in a transaction of its own (after `set local
--- memory_stack.derive_only = on`): it touches only rows not derived yet and its row count says
--- how many it derived. Setting signs to null (it is null already) wakes the trigger; a trigger
--- someone disabled would leave the rows as they were, which stops the loop with an error.
-set local memory_stack.derive_only = on;
-
+-- On a stack whose embeddings are vector(N) already, nothing of the above stays.
 do $$
-declare
-    touched bigint;
-    derived bigint;
 begin
-    if exists (select from pg_attribute where attrelid = 'public.goal_assessments'::regclass
-               and attname = 'goal_vector_signs' and not attisdropped) then
-        loop
-            with batch as (
-                update public.goal_assessments g set goal_vector_signs = null
-                from (select id from public.goal_assessments
-                      where goal_vector is not null and goal_vector_signs is null limit 1000) pending
-                where g.id = pending.id
-                returning g.goal_vector_signs
-            )
-            select count(*), count(goal_vector_signs) into touched, derived from batch;
-            exit when touched = 0;
-            if derived < touched then
-                raise exception 'the trigger update_goal_vector_derived did not derive public.goal_assessments.goal_vector (is it disabled?)'
-                    using hint = 'alter table public.goal_assessments enable trigger update_goal_vector_derived, then apply again';
-            end if;
-        end loop;
-    else
+    if not exists (select from pg_attribute where attrelid = 'public.goal_assessments'::regclass
+                   and attname = 'goal_vector_signs' and not attisdropped) then
         drop trigger if exists update_goal_vector_derived on public.goal_assessments;
     end if;
-    if exists (select from pg_attribute where attrelid = 'public.belief_graphs'::regclass
-               and attname = 'belief_vector_signs' and not attisdropped) then
-        loop
-            with batch as (
-                update public.belief_graphs b set belief_vector_signs = null
-                from (select id from public.belief_graphs
-                      where belief_vector is not null and belief_vector_signs is null limit 1000) pending
-                where b.id = pending.id
-                returning b.belief_vector_signs
-            )
-            select count(*), count(belief_vector_signs) into touched, derived from batch;
-            exit when touched = 0;
-            if derived < touched then
-                raise exception 'the trigger update_belief_vector_derived did not derive public.belief_graphs.belief_vector (is it disabled?)'
-                    using hint = 'alter table public.belief_graphs enable trigger update_belief_vector_derived, then apply again';
-            end if;
-        end loop;
-    else
+    if not exists (select from pg_attribute where attrelid = 'public.belief_graphs'::regclass
+                   and attname = 'belief_vector_signs' and not attisdropped) then
         drop trigger if exists update_belief_vector_derived on public.belief_graphs;
     end if;
     if not exists (select from pg_trigger where (tgrelid, tgname) in (('public.goal_assessments'::regclass, 'update_goal_vector_derived'),
@@ -224,5 +184,3 @@ begin
     end if;
 end
 $$;
-
-reset memory_stack.derive_only;

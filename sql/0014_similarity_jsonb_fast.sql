@@ -1,5 +1,8 @@
 -- 0014_similarity_jsonb_fast: match_goals and match_beliefs in milliseconds over the derived columns of 0013.
 --
+-- It first derives those columns for the rows written before 0013 (the backfill below), so the new
+-- functions see every row from the moment they replace the old ones.
+--
 -- The contract both variants keep, now with two optional arguments (0017 gives the vector variant
 -- the same signature); a call with the first three arguments means what it meant before:
 --   match_goals(query_embedding, match_count integer default 10, filter_user_id uuid default null,
@@ -22,6 +25,61 @@
 -- plpgsql with execute: every call is planned with its real values, so a filter on one user
 -- uses the user_id index. On a stack whose embeddings are vector(N) already, the functions are
 -- created and dropped again (0017 brings the vector ones); see 0013 for why they are created.
+
+-- First the rows written before 0013 get their derived columns, one batch of at most 1000 rows per
+-- statement until none is left: reads and inserts go on meanwhile (0013 committed its table locks),
+-- updates of those rows wait for this transaction. Each batch is the statement a batched step would
+-- run in a transaction of its own (after `set local memory_stack.derive_only = on`): it touches only
+-- rows not derived yet, and its row count says how many. Setting signs to null (it is null already)
+-- wakes the trigger; a trigger someone disabled would leave the rows as they were, which stops the
+-- loop with an error.
+set local memory_stack.derive_only = on;
+
+do $$
+declare
+    touched bigint;
+    derived bigint;
+begin
+    if exists (select from pg_attribute where attrelid = 'public.goal_assessments'::regclass
+               and attname = 'goal_vector_signs' and not attisdropped) then
+        loop
+            with batch as (
+                update public.goal_assessments g set goal_vector_signs = null
+                from (select id from public.goal_assessments
+                      where goal_vector is not null and goal_vector_signs is null limit 1000) pending
+                where g.id = pending.id
+                returning g.goal_vector_signs
+            )
+            select count(*), count(goal_vector_signs) into touched, derived from batch;
+            exit when touched = 0;
+            if derived < touched then
+                raise exception 'the trigger update_goal_vector_derived did not derive public.goal_assessments.goal_vector (is it disabled?)'
+                    using hint = 'alter table public.goal_assessments enable trigger update_goal_vector_derived, then apply again';
+            end if;
+        end loop;
+    end if;
+    if exists (select from pg_attribute where attrelid = 'public.belief_graphs'::regclass
+               and attname = 'belief_vector_signs' and not attisdropped) then
+        loop
+            with batch as (
+                update public.belief_graphs b set belief_vector_signs = null
+                from (select id from public.belief_graphs
+                      where belief_vector is not null and belief_vector_signs is null limit 1000) pending
+                where b.id = pending.id
+                returning b.belief_vector_signs
+            )
+            select count(*), count(belief_vector_signs) into touched, derived from batch;
+            exit when touched = 0;
+            if derived < touched then
+                raise exception 'the trigger update_belief_vector_derived did not derive public.belief_graphs.belief_vector (is it disabled?)'
+                    using hint = 'alter table public.belief_graphs enable trigger update_belief_vector_derived, then apply again';
+            end if;
+        end loop;
+    end if;
+end
+$$;
+
+reset memory_stack.derive_only;
 
 create or replace function public.embedding_search(
     target text,

@@ -1,6 +1,6 @@
 // The jsonb variant's derived embedding columns (sql/0013_similarity_derived.sql): every writer
-// keeps <embedding>_unit and <embedding>_signs true, and the migration derives the rows written
-// before it, without touching their updated_at.
+// keeps <embedding>_unit, _signs and _magnitudes true, and the next migration (0014) derives the
+// rows written before them, without touching their updated_at.
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyMigrations, migrationsFor } from "../support/apply-sql";
@@ -248,11 +248,11 @@ describe("a backfill whose trigger does not fire", () => {
 
         const error = await applyMigrations(
             schema.client,
-            all.filter((m) => m.name === "0013_similarity_derived.sql"),
+            all.filter((m) => m.name >= "0013"),
         ).catch((e: Error) => e);
 
         expect(String(error)).toMatch(
-            /0013_similarity_derived\.sql: the trigger update_goal_vector_derived did not derive public\.goal_assessments\.goal_vector/,
+            /0014_similarity_jsonb_fast\.sql: the trigger update_goal_vector_derived did not derive public\.goal_assessments\.goal_vector/,
         );
     });
 });
