@@ -12,13 +12,17 @@
 -- database) or pgvector's default. exact => true scans every row, without the index.
 --
 -- How (embedding_search, shared by both): the ANN index orders by cosine distance
--- (goal_vector{{vector_ann_cast}} <=> query, the expression the index is built on), with
--- pgvector 0.8's iterative scan (relaxed_order), so a filter on one user, or row level security,
--- still fills match_count rows; the distance is computed once per returned row and those rows are
--- sorted again by it. When the index still gives fewer rows than asked (its scan limit reached on a
--- very selective filter), the exact scan answers instead: match_count rows come back whenever that
--- many visible rows exist. An embedding of norm zero has no cosine and is skipped (pgvector's index
--- leaves it out; the exact scan skips its NaN); a query of another length or norm zero matches nothing.
+-- (goal_vector{{vector_ann_cast}} <=> query, the expression the index is built on); the planner may
+-- not read the table instead (enable_seqscan off): pgvector's estimate grows with ef_search and
+-- prices a distance like an addition, so from ef_search 100 it picks an exact scan that takes a
+-- second at 100,000 rows where the index takes milliseconds. A user_id index stays a choice for a
+-- filter that keeps few rows. pgvector 0.8's iterative scan (relaxed_order) lets a filter on one
+-- user, or row level security, still fill match_count rows; the distance is computed once per
+-- returned row and those rows are sorted again by it. When the index still gives fewer rows than
+-- asked (its scan limit reached on a very selective filter), the exact scan answers instead:
+-- match_count rows come back whenever that many visible rows exist. An embedding of norm zero has
+-- no cosine and is skipped (pgvector's index leaves it out; the exact scan skips its NaN); a query
+-- of another length or norm zero matches nothing.
 --
 -- What 0013/0014 made for jsonb embeddings goes, if it is there: the derived columns, their
 -- trigger and functions, and the jsonb match_*. The grants of the match_* being replaced are
@@ -52,6 +56,7 @@ rows 10
 set search_path from current
 set hnsw.iterative_scan = relaxed_order
 set ivfflat.iterative_scan = relaxed_order
+set enable_seqscan = off
 as $$
 declare
     embedding text := case target when 'goal_assessments' then 'goal_vector' when 'belief_graphs' then 'belief_vector' end;

@@ -131,6 +131,28 @@ describe("the vector variant answers as the jsonb variant's exact mode", () => {
         }
     });
 
+    it("keeps to the ANN index when a large ef_search makes pgvector's estimate exceed reading the table", async () => {
+        const scans = async () => {
+            await lite.query("select pg_stat_force_next_flush()");
+            return Number(
+                (await lite.query(`select idx_scan from pg_stat_user_indexes where indexrelname = 'idx_goal_assessments_goal_vector'`))
+                    .rows[0].idx_scan,
+            );
+        };
+        const text = embeddingText(data.queries[3]);
+        await lite.query("begin");
+        try {
+            await lite.query("set local hnsw.ef_search = 400");
+            const plan = await lite.query(`explain select id from goal_assessments order by goal_vector <=> $1 limit 10`, [text]);
+            expect(plan.rows.map((row) => row["QUERY PLAN"]).join("\n")).not.toMatch(/Index Scan using idx_goal_assessments_goal_vector/);
+        } finally {
+            await lite.query("rollback");
+        }
+        const before = await scans();
+        expect(await search(lite, `select id, similarity from match_goals($1, 10, null, 400)`, [text])).toHaveLength(10);
+        expect(await scans()).toBe(before + 1);
+    });
+
     it("sets hnsw.ef_search for the call only, and refuses fewer than one candidate", async () => {
         await lite.query("set hnsw.ef_search = 40");
         await lite.query("begin");
