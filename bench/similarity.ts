@@ -6,7 +6,8 @@
 //   - a brute-force scan in Node over Float32Array copies.
 // The data are topic mixtures with noise (support/embeddings.ts topicEmbeddings), the queries drawn
 // the same way, never rows; recall@10 is against the exact answer computed here in double precision.
-// Then the trade each knob offers at the largest size: jsonb candidates, hnsw ef_search (per call).
+// Then the trade each knob offers at the largest size, per call: jsonb candidates, hnsw ef_search,
+// and ivfflat probes on an ivfflat index built over the same rows.
 // Every table is analyzed after seeding, and calls are timed after warm-up calls.
 import type { Client } from "pg";
 import { applyMigrations } from "../engine/migrate/index";
@@ -33,6 +34,7 @@ const QUICK = { sizes: [1_000], dimensions: 256, queries: 5, exactQueries: [2] }
 const TOPICS = 50;
 const CANDIDATES = [25, 50, 100, 200, 400];
 const EF_SEARCH = [20, 40, 100, 200];
+const PROBES = [1, 5, 10, 20];
 
 interface SizeResult {
     rows: number;
@@ -52,6 +54,8 @@ interface SizeResult {
         filtered: SearchRun;
         exact: SearchRun;
         efSearch: Record<number, SearchRun>;
+        /** ivfflat built in place of hnsw at the largest size: lists, build time, and a run per probes value. */
+        ivfflat?: { lists: number; buildMs: number; probes: Record<number, SearchRun> };
     };
     node: SearchRun;
 }
@@ -208,6 +212,7 @@ async function measureVector(ctx: BenchContext, sets: Sets): Promise<SizeResult[
             all.slice(0, sets.exactQueries),
         );
         const efSearch: Record<number, SearchRun> = {};
+        let ivfflat: SizeResult["vector"]["ivfflat"];
         if (sets.largest) {
             for (const value of EF_SEARCH) {
                 ctx.progress(`similarity: vector, ef_search ${value}`);
@@ -220,8 +225,30 @@ async function measureVector(ctx: BenchContext, sets: Sets): Promise<SizeResult[
                     all,
                 );
             }
+            // The same rows under vectorIndex: ivfflat (pgvector's advice: lists = rows / 1000), probes per call.
+            const lists = Math.max(10, Math.round(data.vectors.length / 1000));
+            ctx.progress(`similarity: vector, building an ivfflat index instead (lists ${lists})`);
+            await client.query("drop index public.idx_goal_assessments_goal_vector");
+            const ivfflatBuild = await timed(() =>
+                client!.query(
+                    `create index idx_goal_assessments_goal_vector on public.goal_assessments using ivfflat (goal_vector vector_cosine_ops) with (lists = ${lists})`,
+                ),
+            );
+            const probes: Record<number, SearchRun> = {};
+            for (const value of PROBES) {
+                ctx.progress(`similarity: vector, ivfflat probes ${value}`);
+                probes[value] = await searchRun(
+                    client,
+                    "select goal_text from public.match_goals($1, $2, null, $3)",
+                    [K, value],
+                    data.queries,
+                    truth,
+                    all,
+                );
+            }
+            ivfflat = { lists, buildMs: ivfflatBuild.ms, probes };
         }
-        return { seedingMsPerRow: seeding / data.vectors.length, indexBuildMs: build.ms, ann, filtered, exact, efSearch };
+        return { seedingMsPerRow: seeding / data.vectors.length, indexBuildMs: build.ms, ann, filtered, exact, efSearch, ivfflat };
     } finally {
         await client?.end().catch(() => undefined);
         await server.stop();
@@ -292,19 +319,31 @@ function rowsFor(result: SizeResult): Row[] {
     for (const [value, run] of Object.entries(vector.efSearch)) {
         rows.push(trade(`vector, ${size}, ef_search ${value}`, run, vector.ann));
     }
+    for (const [value, run] of Object.entries(vector.ivfflat?.probes ?? {})) {
+        const { lists, buildMs } = vector.ivfflat!;
+        rows.push(
+            trade(
+                `vector, ${size}, ivfflat (lists ${lists}), probes ${value}`,
+                run,
+                vector.ann,
+                "hnsw, ef_search 40",
+                `; ivfflat build ${round(buildMs / 1000)} s`,
+            ),
+        );
+    }
     return rows;
 }
 
-function trade(label: string, run: SearchRun, reference: SearchRun): Row {
+function trade(label: string, run: SearchRun, reference: SearchRun, referenceLabel = "the default", note = ""): Row {
     return {
         part: "similarity",
         figure: `match_goals top-${K}, ${label} (per call)`,
         value: run.latency,
         unit: "ms",
-        baseline: { label: "the default", value: reference.latency },
+        baseline: { label: referenceLabel, value: reference.latency },
         ratio: ratio(run.latency, reference.latency),
         repetitions: run.latencies.length,
-        note: `recall@${K} ${round(run.recall)}`,
+        note: `recall@${K} ${round(run.recall)}${note}`,
     };
 }
 
