@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["dist/", "node_modules/", ".pulumi-state/", "test/fixtures/"] },
+    { ignores: ["dist/", "dist.next-*/", "dist.previous-*/", "node_modules/", ".pulumi-state/", "test/fixtures/"] },
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {

@@ -2,8 +2,11 @@ import { defineConfig } from "vitest/config";
 import { build } from "./scripts/build.mjs";
 
 // The CLI and the dynamic providers run compiled from dist/: build it once per run, before any test,
-// so no test runs yesterday's JavaScript.
-build();
+// so no test runs yesterday's JavaScript. Vitest evaluates this file once per project as well: build once.
+if (process.env.MEMORY_STACK_TEST_BUILT !== String(process.pid)) {
+    build();
+    process.env.MEMORY_STACK_TEST_BUILT = String(process.pid);
+}
 
 // Three projects: `npm test` runs them all; `npm test -- --project unit` runs the unit tests alone, in
 // seconds, without starting PostgreSQL. Integration and lifecycle each get a PostgreSQL 15 of their own.

@@ -2,7 +2,7 @@
 //
 //   npm run bench                      every part, full sizes; writes bench/results.json
 //   npm run bench -- --quick           small sizes, few repetitions: a smoke run
-//   npm run bench -- --only vector     one part (comma-separated for several)
+//   npm run bench -- --only similarity one part (comma-separated for several)
 //   npm run bench -- --out path.json   write the figures elsewhere
 //
 // Progress lines go to stderr, the table to stdout. A part that fails is reported in the table and
@@ -17,8 +17,8 @@ import { benchDeploy } from "./deploy";
 import { benchNoop } from "./noop";
 import { benchRls } from "./rls";
 import { benchPooling } from "./support/pooling-rows";
+import { benchSimilarity } from "./similarity";
 import { benchSwitch } from "./switch";
-import { benchVector } from "./vector";
 import { benchVerify } from "./verify";
 import { progressLogger, type BenchContext, type PartResult, type Row } from "./support/measure";
 import { startBenchPostgres, type BenchPostgres } from "./support/postgres";
@@ -34,7 +34,7 @@ const PARTS: Record<string, Part> = {
     deploy: async (ctx, pg) => benchDeploy(ctx, await pg()),
     pooling: async (ctx) => benchPooling(ctx),
     rls: async (ctx) => benchRls(ctx),
-    vector: async (ctx) => benchVector(ctx),
+    similarity: async (ctx, pg) => benchSimilarity(ctx, await pg()),
     switch: async (ctx) => benchSwitch(ctx),
 };
 
@@ -129,7 +129,8 @@ async function main(): Promise<number> {
     writeFileSync(args.out, `${JSON.stringify(results, null, 2)}\n`);
     process.stdout.write(
         `\nmemory-stack bench, ${results.date.slice(0, 10)}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}` +
-            ` (${results.mode}, ${(durationMs / 1000).toFixed(0)} s)\n\n${formatTable(rows)}\n\nfigures: ${args.out}\n`,
+            ` (${results.mode}, ${(durationMs / 1000).toFixed(0)} s), load average ${machine.loadAverageAtStart[0]} at start and ` +
+            `${results.machine.loadAverageAtEnd[0]} at end\n\n${formatTable(rows)}\n\nfigures: ${args.out}\n`,
     );
     return failed ? 1 : 0;
 }

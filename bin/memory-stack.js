@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // The `memory-stack` command: the compiled CLI in dist/ (npm ci builds it; so does `npm run build`).
 "use strict";
+const { existsSync } = require("node:fs");
 const path = require("node:path");
 
+const compiled = path.join(__dirname, "..", "dist", "cli", "main.js");
 let main;
 try {
-    ({ main } = require(path.join(__dirname, "..", "dist", "cli", "main.js")));
+    ({ main } = require(compiled));
 } catch (error) {
-    if (error && error.code === "MODULE_NOT_FOUND" && String(error.message).includes("dist")) {
+    // Only a missing dist/ is "not built"; any other failure to load is shown as it is.
+    if (error && error.code === "MODULE_NOT_FOUND" && !existsSync(compiled)) {
         process.stderr.write(
             "memory-stack: the CLI is not built (dist/cli/main.js is missing); run `npm run build` (npm ci runs it) and try again\n",
         );

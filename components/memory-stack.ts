@@ -114,6 +114,7 @@ export class MemoryStack extends pulumi.ComponentResource {
                 allowDataLoss: config.allowDataLoss,
                 locks: { timeoutMs: config.migration.lockTimeoutMs, deadlineSeconds: config.migration.lockDeadlineSeconds },
                 maintenanceWorkMemMb: config.migration.maintenanceWorkMemMb,
+                searchSettings: { hnswEfSearch: config.vectorEfSearch, ivfflatProbes: config.vectorProbes },
             },
             { parent: this, dependsOn: [...this.server.ready, ...this.access.beforeSchema], protect: config.protect },
         );

@@ -27,6 +27,7 @@ import { DEFAULT_LOCK_SETTINGS, type LockSettings } from "../engine/migrate/sess
 import { schemaObjects } from "../engine/migrate/repair";
 import { DEFAULT_MAINTENANCE_WORK_MEM_MB } from "../engine/migrate/step-runner";
 import type { SchemaMigrationInputs } from "../engine/providers/schema-migration";
+import type { SearchSettings } from "../engine/migrate/search-settings";
 
 export type { SchemaMigrationInputs, SchemaMigrationOutputs } from "../engine/providers/schema-migration";
 
@@ -45,6 +46,8 @@ export interface SchemaMigrationArgs {
     migrations?: Migration[];
     /** Upper bound of maintenance_work_mem (MB) for an index a migration builds. Default: 1024. */
     maintenanceWorkMemMb?: number;
+    /** pgvector's hnsw.ef_search / ivfflat.probes for the database (vector variant). Default: none set. */
+    searchSettings?: SearchSettings;
 }
 
 export const SCHEMA_MIGRATION_TYPE = "SchemaMigration";
@@ -108,5 +111,15 @@ export function schemaMigrationInputs(args: SchemaMigrationArgs): {
         locks: { ...DEFAULT_LOCK_SETTINGS, ...args.locks },
         objects: schemaObjects(args.schema),
         maintenanceWorkMemMb: args.maintenanceWorkMemMb ?? DEFAULT_MAINTENANCE_WORK_MEM_MB,
+        // Absent unless given, so stacks that set none see no change.
+        ...(searchSettingsGiven(args.searchSettings) ? { searchSettings: definedOnly(args.searchSettings) } : {}),
     };
+}
+
+function searchSettingsGiven(settings: SearchSettings | undefined): settings is SearchSettings {
+    return settings !== undefined && Object.values(settings).some((value) => value !== undefined);
+}
+
+function definedOnly(settings: SearchSettings): SearchSettings {
+    return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
 }

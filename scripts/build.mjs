@@ -5,7 +5,7 @@
 // Types are checked by `npm run typecheck`, not here. Runs on `npm ci` (prepare), before `npm test`
 // (vitest.config.ts) and before every `npm run up|preview|destroy|refresh` (scripts/pulumi.js).
 import { buildSync } from "esbuild";
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -23,11 +23,15 @@ function typescriptFiles(entry) {
 
 export function build() {
     const outdir = join(ROOT, "dist");
-    rmSync(outdir, { recursive: true, force: true });
+    // Built beside dist/ and swapped in by two renames: a CLI or provider that starts meanwhile finds a
+    // whole dist/, never an emptied one.
+    const next = `${outdir}.next-${process.pid}`;
+    const previous = `${outdir}.previous-${process.pid}`;
+    rmSync(next, { recursive: true, force: true });
     const entryPoints = SOURCES.flatMap(typescriptFiles);
     buildSync({
         entryPoints,
-        outdir,
+        outdir: next,
         outbase: ROOT,
         format: "cjs",
         platform: "node",
@@ -37,6 +41,11 @@ export function build() {
         sourcemap: "linked",
         logLevel: "warning",
     });
+    if (existsSync(outdir)) {
+        renameSync(outdir, previous);
+    }
+    renameSync(next, outdir);
+    rmSync(previous, { recursive: true, force: true });
     linkOwnCommand();
     return { files: entryPoints.length, outdir: relative(process.cwd(), outdir) || "." };
 }

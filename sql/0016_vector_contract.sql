@@ -7,17 +7,18 @@
 -- contract_beliefs): the engine gives it a short lock_timeout and retries it, so the application
 -- waits at most that long. Inside: rows the trigger never saw (a writer with
 -- session_replication_role = replica) are converted first, without the table lock; then the table
--- is locked, the trigger, the jsonb column and its jsonb-only objects go, the twin takes the
--- column's name, and match_* are replaced by their vector versions in the same transaction, so
--- the application never sees the column and its function disagree. Where the embeddings are
--- vector already (a stack that ran the retired 0010_vector) only the functions are replaced, by
--- the same bodies. The index steps name the final index, so this file re-creates a dropped one.
+-- is locked, the trigger, the jsonb column and its jsonb-only objects (0013's derived columns) go,
+-- and the twin takes the column's name. The bridge keeps answering, now from the vector column,
+-- until 0017 replaces it by the vector match_* with the same arguments. Where the embeddings are
+-- vector already (a stack that ran the retired 0010_vector) there is nothing to bridge or swap. The
+-- index steps name the final index, so this file re-creates a dropped one.
 
 -- step: bridge
--- A query that named match_goals(jsonb) just before a swap runs that function's body just after it,
+-- A query that named match_goals(jsonb, …) just before a swap runs that function's body just after it,
 -- against the swapped column (a function call takes no lock). So first, while the columns are still
--- jsonb, match_* become bodies that serve either type: they take the table's lock, then read the
--- column's type, then run the query for it. The contract replaces them by the vector versions.
+-- jsonb, match_* (0014's signature) become bodies that serve either type: they take the table's lock,
+-- then read the column's type, then run the query for it: 0014's search for jsonb, the ANN order for
+-- vector. 0017 replaces them by the vector versions, with the same arguments.
 do $$
 begin
     if exists (select from pg_attribute where attrelid = 'public.goal_assessments'::regclass and attname = 'goal_vector'
@@ -25,7 +26,9 @@ begin
         create or replace function public.match_goals(
             query_embedding jsonb,
             match_count integer default 10,
-            filter_user_id uuid default null
+            filter_user_id uuid default null,
+            candidates integer default null,
+            exact boolean default false
         )
         returns table (id uuid, user_id uuid, agent_name text, goal_text text, status text, similarity double precision)
         language plpgsql
@@ -37,18 +40,11 @@ begin
             if (select atttypid from pg_attribute where attrelid = 'public.goal_assessments'::regclass and attname = 'goal_vector'
                 and not attisdropped) = 'jsonb'::regtype then
                 return query execute
-                    'with query as (select translate($1::text, ''[]'', ''{}'')::double precision[] as v)
-                     select g.id, g.user_id, g.agent_name, g.goal_text, g.status, c.similarity
-                     from query, public.goal_assessments g
-                     cross join lateral (
-                         select sum(q * e) / nullif(sqrt(sum(q * q)) * sqrt(sum(e * e)), 0) as similarity
-                         from unnest(query.v, translate(g.goal_vector::text, ''[]'', ''{}'')::double precision[]) as pair (q, e)
-                     ) c
-                     where g.goal_vector is not null and jsonb_array_length(g.goal_vector) = cardinality(query.v)
-                       and ($3::uuid is null or g.user_id = $3) and c.similarity is not null
-                     order by c.similarity desc, g.id
-                     limit $2'
-                    using query_embedding, match_count, filter_user_id;
+                    'select g.id, g.user_id, g.agent_name, g.goal_text, g.status, m.similarity
+                     from public.embedding_search(''goal_assessments'', $1, $2, $3, $4, $5) m
+                     join public.goal_assessments g on g.id = m.id
+                     order by m.similarity desc, m.id'
+                    using query_embedding, match_count, filter_user_id, candidates, exact;
             else
                 return query execute
                     'select g.id, g.user_id, g.agent_name, g.goal_text, g.status, (1 - (g.goal_vector <=> $1::text::vector))::double precision
@@ -66,7 +62,9 @@ begin
         create or replace function public.match_beliefs(
             query_embedding jsonb,
             match_count integer default 10,
-            filter_user_id uuid default null
+            filter_user_id uuid default null,
+            candidates integer default null,
+            exact boolean default false
         )
         returns table (id uuid, user_id uuid, agent_name text, belief_text text, subject text, predicate text, object text,
                        confidence double precision, similarity double precision)
@@ -79,18 +77,11 @@ begin
             if (select atttypid from pg_attribute where attrelid = 'public.belief_graphs'::regclass and attname = 'belief_vector'
                 and not attisdropped) = 'jsonb'::regtype then
                 return query execute
-                    'with query as (select translate($1::text, ''[]'', ''{}'')::double precision[] as v)
-                     select b.id, b.user_id, b.agent_name, b.belief_text, b.subject, b.predicate, b.object, b.confidence, c.similarity
-                     from query, public.belief_graphs b
-                     cross join lateral (
-                         select sum(q * e) / nullif(sqrt(sum(q * q)) * sqrt(sum(e * e)), 0) as similarity
-                         from unnest(query.v, translate(b.belief_vector::text, ''[]'', ''{}'')::double precision[]) as pair (q, e)
-                     ) c
-                     where b.belief_vector is not null and jsonb_array_length(b.belief_vector) = cardinality(query.v)
-                       and ($3::uuid is null or b.user_id = $3) and c.similarity is not null
-                     order by c.similarity desc, b.id
-                     limit $2'
-                    using query_embedding, match_count, filter_user_id;
+                    'select b.id, b.user_id, b.agent_name, b.belief_text, b.subject, b.predicate, b.object, b.confidence, m.similarity
+                     from public.embedding_search(''belief_graphs'', $1, $2, $3, $4, $5) m
+                     join public.belief_graphs b on b.id = m.id
+                     order by m.similarity desc, m.id'
+                    using query_embedding, match_count, filter_user_id, candidates, exact;
             else
                 return query execute
                     'select b.id, b.user_id, b.agent_name, b.belief_text, b.subject, b.predicate, b.object, b.confidence,
@@ -118,8 +109,10 @@ begin
         lock table public.goal_assessments in access exclusive mode;
         drop trigger if exists vector_switch_sync on public.goal_assessments;
         alter table public.goal_assessments drop constraint if exists goal_assessments_goal_vector_check;
-        -- jsonb-only objects of later jsonb migrations (derived columns, their triggers) are dropped here, before the column:
-        -- (none yet)
+        -- jsonb-only objects of later jsonb migrations are dropped here, before the column: 0013's derived columns and their trigger.
+        drop trigger if exists update_goal_vector_derived on public.goal_assessments;
+        alter table public.goal_assessments drop column if exists goal_vector_unit, drop column if exists goal_vector_signs,
+            drop column if exists goal_vector_magnitudes;
         alter table public.goal_assessments drop column goal_vector;
         alter table public.goal_assessments rename column goal_vector_new to goal_vector;
         comment on column public.goal_assessments.goal_vector is 'Embedding: a json array of numbers (jsonb variant) or vector(N) (vector variant).';
@@ -127,35 +120,6 @@ begin
 end
 $$;
 drop function if exists memory_stack.vector_switch_sync_goal_vector();
-drop function if exists public.match_goals(jsonb, integer, uuid);
-
--- search_path from current: the operators resolve in the schema pgvector was installed into.
--- plpgsql with execute, not a sql function: before PostgreSQL 18 a sql function that cannot be
--- inlined (the set clause forbids it) is planned without its arguments, so the planner does not
--- see the limit and scans the table instead of the ANN index. execute … using plans each call
--- with the real values. The order by matches the index expression (halfvec above 2000 dimensions).
-create or replace function public.match_goals(
-    query_embedding vector,
-    match_count integer default 10,
-    filter_user_id uuid default null
-)
-returns table (id uuid, user_id uuid, agent_name text, goal_text text, status text, similarity double precision)
-language plpgsql
-stable
-set search_path from current
-as $$
-begin
-    return query execute
-        'select g.id, g.user_id, g.agent_name, g.goal_text, g.status, (1 - (g.goal_vector <=> $1))::double precision
-         from public.goal_assessments g
-         where g.goal_vector is not null'
-        || case when filter_user_id is null then '' else ' and g.user_id = $3' end
-        || ' order by g.goal_vector{{vector_ann_cast}} <=> $1{{vector_ann_cast}} limit $2'
-        using query_embedding, match_count, filter_user_id;
-end
-$$;
-comment on function public.match_goals(vector, integer, uuid) is
-    'Goals most similar to query_embedding (cosine, best first), optionally for one user; vector variant: ANN index on goal_vector.';
 
 -- step: contract_beliefs
 do $$
@@ -168,8 +132,10 @@ begin
         lock table public.belief_graphs in access exclusive mode;
         drop trigger if exists vector_switch_sync on public.belief_graphs;
         alter table public.belief_graphs drop constraint if exists belief_graphs_belief_vector_check;
-        -- jsonb-only objects of later jsonb migrations (derived columns, their triggers) are dropped here, before the column:
-        -- (none yet)
+        -- jsonb-only objects of later jsonb migrations are dropped here, before the column: 0013's derived columns and their trigger.
+        drop trigger if exists update_belief_vector_derived on public.belief_graphs;
+        alter table public.belief_graphs drop column if exists belief_vector_unit, drop column if exists belief_vector_signs,
+            drop column if exists belief_vector_magnitudes;
         alter table public.belief_graphs drop column belief_vector;
         alter table public.belief_graphs rename column belief_vector_new to belief_vector;
         comment on column public.belief_graphs.belief_vector is 'Embedding: a json array of numbers (jsonb variant) or vector(N) (vector variant).';
@@ -177,32 +143,6 @@ begin
 end
 $$;
 drop function if exists memory_stack.vector_switch_sync_belief_vector();
-drop function if exists public.match_beliefs(jsonb, integer, uuid);
-
-create or replace function public.match_beliefs(
-    query_embedding vector,
-    match_count integer default 10,
-    filter_user_id uuid default null
-)
-returns table (id uuid, user_id uuid, agent_name text, belief_text text, subject text, predicate text, object text,
-               confidence double precision, similarity double precision)
-language plpgsql
-stable
-set search_path from current
-as $$
-begin
-    return query execute
-        'select b.id, b.user_id, b.agent_name, b.belief_text, b.subject, b.predicate, b.object, b.confidence,
-                (1 - (b.belief_vector <=> $1))::double precision
-         from public.belief_graphs b
-         where b.belief_vector is not null'
-        || case when filter_user_id is null then '' else ' and b.user_id = $3' end
-        || ' order by b.belief_vector{{vector_ann_cast}} <=> $1{{vector_ann_cast}} limit $2'
-        using query_embedding, match_count, filter_user_id;
-end
-$$;
-comment on function public.match_beliefs(vector, integer, uuid) is
-    'Beliefs most similar to query_embedding (cosine, best first), optionally for one user; vector variant: ANN index on belief_vector.';
 
 -- step: cleanup
 drop function if exists memory_stack.vector_switch_value(jsonb, text, uuid);

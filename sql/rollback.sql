@@ -96,6 +96,14 @@ begin
         raise notice 'kept %: other objects depend on it now', o.identity;
     end loop;
 
+    -- pgvector settings memory-stack set on the database (config vectorEfSearch, vectorProbes; engine/migrate/search-settings.ts)
+    if to_regclass('memory_stack.search_settings') is not null then
+        for o in select name from memory_stack.search_settings where name in ('hnsw.ef_search', 'ivfflat.probes') loop
+            execute format('alter database %I reset %s', current_database(), o.name);
+        end loop;
+        drop table memory_stack.search_settings;
+    end if;
+
     drop table memory_stack.created_objects;
     drop table memory_stack.migrations;
     drop table if exists memory_stack.migration_steps; -- the steps of a migration that never finished

@@ -1,10 +1,5 @@
-// Reproducible embeddings with cluster structure, and the exact answer to compare an index with.
-//
-// Each embedding is a centroid plus gaussian noise of the same expected norm, normalized: cosine to
-// its own centroid about 0.71, to another cluster's members about 0. Real text embeddings are
-// topical in the same way, and it makes recall@10 meaningful: the true neighbours are the closest
-// members of the query's cluster, separated from the next ones by small margins, not by a gulf.
-// Values are rounded to 5 decimals, and everything (ground truth included) uses the rounded values.
+// Reproducible embeddings and the exact answer to compare a search with. Values are rounded to 5
+// decimals, and everything (ground truth included) uses the rounded values.
 
 export interface EmbeddingSet {
     dimensions: number;
@@ -24,26 +19,42 @@ export function prng(seed: number): () => number {
     };
 }
 
-export function clusteredEmbeddings(options: {
+/**
+ * Embeddings from overlapping topics, not clusters: each mixes one to three of `topics` random
+ * directions with random weights, adds a direction every embedding shares (text embeddings are not
+ * centred on zero) and gaussian noise as strong as the mix, and is normalized. A query's true
+ * neighbours share some of its topics and are separated from the next rows by small margins, and
+ * queries are drawn the same way, never copies of rows. Rounded to 5 decimals like the rest.
+ */
+export function topicEmbeddings(options: {
     count: number;
     queries: number;
     dimensions: number;
-    clusters: number;
+    topics: number;
     seed: number;
 }): EmbeddingSet {
     const random = prng(options.seed);
     const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
     const { dimensions } = options;
-    const centroids = Array.from({ length: options.clusters }, () => normalize(Float64Array.from({ length: dimensions }, gaussian)));
-    const noiseScale = 1 / Math.sqrt(dimensions); // noise vector of expected norm 1, like the centroid
-    const around = () => {
-        const centroid = centroids[Math.floor(random() * centroids.length)];
-        return rounded(normalize(centroid.map((x) => x + gaussian() * noiseScale)));
+    const direction = () => normalize(Float64Array.from({ length: dimensions }, gaussian));
+    const topics = Array.from({ length: options.topics }, direction);
+    const shared = direction();
+    const noiseScale = 1 / Math.sqrt(dimensions);
+    const one = () => {
+        const mix = new Float64Array(dimensions);
+        const count = 1 + Math.floor(random() * 3);
+        for (let t = 0; t < count; t++) {
+            const topic = topics[Math.floor(random() * topics.length)];
+            const weight = 0.3 + random();
+            for (let i = 0; i < dimensions; i++) mix[i] += weight * topic[i];
+        }
+        const unitMix = normalize(mix);
+        return rounded(normalize(unitMix.map((x, i) => x + 0.5 * shared[i] + gaussian() * noiseScale)));
     };
     return {
         dimensions,
-        vectors: Array.from({ length: options.count }, around),
-        queries: Array.from({ length: options.queries }, around),
+        vectors: Array.from({ length: options.count }, one),
+        queries: Array.from({ length: options.queries }, one),
     };
 }
 

@@ -100,6 +100,10 @@ const KEYS = {
     /** Host name clients use. Default: localhost (docker) or the URL's host (external). */
     host: hostName().optional(),
     ...SCHEMA_OPTION_KEYS,
+    /** hnsw.ef_search set on the database (vector with hnsw only). Default: unset (pgvector's 40). */
+    vectorEfSearch: int(1, 1000).optional(),
+    /** ivfflat.probes set on the database (vector with ivfflat only). Default: unset (pgvector's 1). */
+    vectorProbes: int(1, 32768).optional(),
     /** PostgreSQL max_connections. Default: 20 (the seed). */
     maxConnections: int(1, 262143).default(20),
     /** PostgreSQL superuser_reserved_connections. Default: 3 (PostgreSQL's own default). */

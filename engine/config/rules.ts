@@ -87,9 +87,22 @@ export function keyRules(config: StackConfig, ctx: Context): void {
             `pgvector's hnsw and ivfflat indexes accept at most ${MAX_HALFVEC_INDEX_DIMENSIONS} dimensions (as halfvec above ${MAX_VECTOR_INDEX_DIMENSIONS}); use at most ${MAX_HALFVEC_INDEX_DIMENSIONS} or turn vector off`,
         );
     }
+    searchSettingRules(config, ctx);
     poolingRules(config, ctx);
     roleRules(config, ctx);
     budgetRules(config, ctx);
+}
+
+/** vectorEfSearch and vectorProbes: each only where the index it tunes exists. */
+function searchSettingRules(config: StackConfig, ctx: Context): void {
+    for (const [key, index] of [
+        ["vectorEfSearch", "hnsw"],
+        ["vectorProbes", "ivfflat"],
+    ] as const) {
+        if (config[key] !== undefined && (!config.vector || config.vectorIndex !== index)) {
+            fail(ctx, key, config[key], `tunes pgvector's ${index} index; set it only with vector: true and vectorIndex: ${index}`);
+        }
+    }
 }
 
 function poolingRules(config: StackConfig, ctx: Context): void {

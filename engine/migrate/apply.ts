@@ -19,6 +19,7 @@ import { preflight, PreflightRefusedError } from "./preflight";
 import type { SchemaOptions } from "./render";
 import { grantUnderLock } from "./grants";
 import { repairUnderLock } from "./repair";
+import { applySearchSettings, type SearchSettings } from "./search-settings";
 import { snapshot } from "./snapshot";
 import { MigrationSession, type SessionOptions } from "./session";
 import { lineAt, type Statement } from "./statements";
@@ -44,6 +45,8 @@ export interface ApplyOptions extends SessionOptions {
     repair?: boolean;
     /** After applying, grant the roles of `schema` the privilege list on what the schema created (grants.ts), under the same lock. Default: false (the Pulumi stack's Grants component grants). */
     grantRoles?: boolean;
+    /** After applying, set the stack's pgvector search settings on the database and reset the ones it no longer gives (search-settings.ts), under the same lock. Default: none touched. */
+    searchSettings?: SearchSettings;
     /** Called after each migration commits. */
     onProgress?: (progress: MigrationProgress) => void;
     /** For migrations that declare steps: the index memory bound and step progress (locks come from the session). */
@@ -111,6 +114,9 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
             await repairUnderLock(session, migrations);
         }
         const grants = options.grantRoles && options.schema ? await grantUnderLock(session, options.schema) : [];
+        if (options.searchSettings) {
+            await applySearchSettings(client, options.searchSettings);
+        }
         const inLedger = new Set(ledger.map((row) => row.name));
         return {
             applied,

@@ -9,6 +9,8 @@ export type { SqlClient };
 export const LEDGER_SCHEMA = "memory_stack";
 export const LEDGER_TABLE = `${LEDGER_SCHEMA}.migrations`;
 export const OWNERSHIP_TABLE = `${LEDGER_SCHEMA}.created_objects`;
+/** The pgvector settings the stack set on the database (search-settings.ts), for rollback.sql to reset. */
+export const SEARCH_SETTINGS_TABLE = `${LEDGER_SCHEMA}.search_settings`;
 
 export interface LedgerRow {
     name: string;

@@ -56,6 +56,25 @@ export const TRIGGERS: readonly { table: string; name: string }[] = [
     { table: "agent_executions", name: "calculate_agent_execution_duration" },
 ];
 
+/**
+ * The jsonb variant's derived embedding columns and what keeps them true (sql/0013_similarity_derived.sql).
+ * The vector variant has none of them: the switch to vector drops them.
+ */
+export const EMBEDDING_DERIVED = {
+    columns: {
+        goal_assessments: ["goal_vector_unit", "goal_vector_signs", "goal_vector_magnitudes"],
+        belief_graphs: ["belief_vector_unit", "belief_vector_signs", "belief_vector_magnitudes"],
+    },
+    triggers: [
+        { table: "goal_assessments", name: "update_goal_vector_derived" },
+        { table: "belief_graphs", name: "update_belief_vector_derived" },
+    ],
+    functions: [
+        "public.embedding_derived(embedding jsonb, OUT unit real[], OUT signs bit varying, OUT magnitudes bit varying)",
+        "public.derive_embedding_columns()",
+    ],
+} as const;
+
 // Secondary indexes per table (0004_indexes.sql); each table also has <table>_pkey.
 const SECONDARY_INDEXES: Record<string, string[]> = {
     sessions: [
@@ -117,6 +136,13 @@ const VECTOR_INDEXES = [
     { table: "belief_graphs", name: "idx_belief_graphs_belief_vector" },
 ];
 
+/** What the application calls to search by embedding, the same in both variants (sql/0014, sql/0017). */
+export const SIMILARITY_FUNCTIONS: readonly string[] = ["match_goals", "match_beliefs"];
+
+function similarityArguments(embedding: string): string {
+    return `query_embedding ${embedding}, match_count integer, filter_user_id uuid, candidates integer, exact boolean`;
+}
+
 /** Tables whose rows belong to one user (app role: own rows; admin role: all). */
 const USER_TABLES = MEMORY_TABLES.filter((table) => table !== "audit_logs");
 
@@ -130,8 +156,9 @@ export function expectedObjects(options: SchemaOptions): SchemaManifest {
         "public.close_stale_sessions(max_age interval)",
         "public.purge_old_logs(memory_retention interval, audit_retention interval)",
         "public.forget_user(target_user_id uuid)",
-        `public.match_goals(query_embedding ${embedding}, match_count integer, filter_user_id uuid)`,
-        `public.match_beliefs(query_embedding ${embedding}, match_count integer, filter_user_id uuid)`,
+        ...SIMILARITY_FUNCTIONS.map((name) => `public.${name}(${similarityArguments(embedding)})`),
+        `public.embedding_search(target text, ${similarityArguments(embedding)})`,
+        ...(options.vector ? [] : EMBEDDING_DERIVED.functions),
         ...(options.rls
             ? ["auth.uid()", "memory_stack.request_user_id()", "memory_stack.bind_user(user_id uuid)", "memory_stack.trust_plain_claims()"]
             : []),
@@ -154,7 +181,7 @@ export function expectedObjects(options: SchemaOptions): SchemaManifest {
         tables: [...MEMORY_TABLES],
         views: [...VIEWS],
         functions,
-        triggers: TRIGGERS.map((t) => ({ ...t })),
+        triggers: [...TRIGGERS, ...(options.vector ? [] : EMBEDDING_DERIVED.triggers)].map((t) => ({ ...t })),
         indexes: options.vector ? [...indexes, ...VECTOR_INDEXES] : indexes,
         policies,
         rlsTables: options.rls ? [...MEMORY_TABLES] : [],
@@ -275,3 +302,9 @@ export const TABLE_COLUMNS: Readonly<Record<string, readonly string[]>> = {
         "created_at",
     ],
 };
+
+/** TABLE_COLUMNS and, in the jsonb variant, the derived embedding columns. */
+export function tableColumns(options: SchemaOptions): Record<string, string[]> {
+    const derived: Record<string, readonly string[]> = options.vector ? {} : EMBEDDING_DERIVED.columns;
+    return Object.fromEntries(Object.entries(TABLE_COLUMNS).map(([table, columns]) => [table, [...columns, ...(derived[table] ?? [])]]));
+}

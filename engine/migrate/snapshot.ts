@@ -4,7 +4,7 @@
 // "trigger public.sessions.update_sessions_updated_at" — with, inside a transaction, whether the
 // current transaction created it (ownership.ts records those).
 import type { SqlClient } from "../db/client";
-import { LEDGER_SCHEMA, LEDGER_TABLE, OWNERSHIP_TABLE } from "./ledger";
+import { LEDGER_SCHEMA, LEDGER_TABLE, OWNERSHIP_TABLE, SEARCH_SETTINGS_TABLE } from "./ledger";
 
 export type ObjectKind =
     | "schema"
@@ -43,7 +43,7 @@ export interface CatalogObject {
 const USER_SCHEMA = `n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and n.nspname not like 'pg\\_temp\\_%' and n.nspname not like 'pg\\_toast\\_temp\\_%'`;
 const NOT_IN_EXTENSION = (catalog: string, column: string) =>
     `not exists (select from pg_depend d where d.classid = '${catalog}'::regclass and d.objid = ${column} and d.deptype = 'e')`;
-// The engine's own bookkeeping (the ledger and the ownership table) is neither recorded nor dropped by rollback.sql's loop.
+// The engine's own bookkeeping (the ledger, the ownership table, the search settings it set) is neither recorded nor dropped by rollback.sql's loop.
 const BOOKKEEPING = "b.oids";
 
 /** SQL: the argument types of function `p`, as its identity names them ("uuid,text", "public.vector,int4,uuid"). */
@@ -64,7 +64,7 @@ const CREATED = (xmin: string) => `case when pg_current_xact_id_if_assigned() is
 const SNAPSHOT = `
 with bookkeeping as materialized (
     select coalesce(array_agg(oid), '{}') as oids from pg_class
-     where oid in (to_regclass('${LEDGER_TABLE}'), to_regclass('${OWNERSHIP_TABLE}'))
+     where oid in (to_regclass('${LEDGER_TABLE}'), to_regclass('${OWNERSHIP_TABLE}'), to_regclass('${SEARCH_SETTINGS_TABLE}'))
 ), objects as (
     select 'schema' as kind, null::name as schema, n.nspname as name, null::name as parent, null::text as arguments,
            n.oid, n.xmin

@@ -43,6 +43,7 @@ import {
     type SessionOptions,
 } from "../migrate/index";
 import { DEFAULT_SCHEMA_OPTIONS, schemaChecksum, type SchemaOptions } from "../migrate/render";
+import type { SearchSettings } from "../migrate/search-settings";
 import { missingObjects } from "../migrate/repair";
 import { canonical } from "./canonical";
 import { refuseNewerState } from "./state-version";
@@ -71,6 +72,8 @@ export interface SchemaMigrationInputs {
     objects: string[];
     /** Upper bound of maintenance_work_mem (MB) for an index build (config migration.maintenanceWorkMemMb); absent in older programs' inputs. */
     maintenanceWorkMemMb?: number;
+    /** The stack's pgvector search settings, set on the database after the migrations; absent when none is given. */
+    searchSettings?: SearchSettings;
 }
 
 /** The shape of the outputs this code writes; state with an older one is updated on the next up. */
@@ -97,6 +100,7 @@ export interface SchemaMigrationOutputs {
     readinessTimeoutMs: number;
     locks: LockSettings;
     objects: string[];
+    searchSettings?: SearchSettings;
     /** Objects a refresh found missing from the database; always empty after create/update. */
     missing: string[];
 }
@@ -112,6 +116,7 @@ const COMPARED: (keyof SchemaMigrationInputs & keyof SchemaMigrationOutputs)[] =
     "readinessTimeoutMs",
     "locks",
     "objects",
+    "searchSettings",
 ];
 
 export const RESOURCE_ID = "memory-stack-schema";
@@ -232,6 +237,7 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
             variant: inputs.variant,
             schema: inputs.schema,
             repair: true,
+            searchSettings: inputs.searchSettings ?? {},
             ...sessionOptions(inputs.connection, inputs.locks, "memory-stack-migrate"),
             steps: { maintenanceWorkMemMb: inputs.maintenanceWorkMemMb },
         });
@@ -248,6 +254,7 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
             readinessTimeoutMs: inputs.readinessTimeoutMs,
             locks: inputs.locks,
             objects: inputs.objects,
+            ...(inputs.searchSettings ? { searchSettings: inputs.searchSettings } : {}),
             missing: [],
         };
     });

@@ -44,7 +44,16 @@ export const MEMORY_SCHEMA = "public";
 export const APP_FUNCTIONS: readonly string[] = ["get_active_session", "close_session", "match_goals", "match_beliefs"];
 /** Housekeeping (sql/0007_maintenance.sql), run by an operator or a scheduled job as the admin role. */
 export const MAINTENANCE_FUNCTIONS: readonly string[] = ["close_stale_sessions", "purge_old_logs", "forget_user"];
-export const TRIGGER_FUNCTIONS: readonly string[] = ["calculate_execution_duration", "update_updated_at_column"];
+export const TRIGGER_FUNCTIONS: readonly string[] = [
+    "calculate_execution_duration",
+    "update_updated_at_column",
+    "derive_embedding_columns",
+];
+/**
+ * What match_* and the embedding trigger call as the caller (sql/0013, 0014, 0017): EXECUTE stays
+ * PUBLIC's, as for every function but the maintenance ones; embedding_derived is the jsonb variant's.
+ */
+export const SEARCH_HELPER_FUNCTIONS: readonly string[] = ["embedding_search", "embedding_derived"];
 
 /** Logs and metrics are history: the application appends and reads its own, never rewrites them. */
 export const APPEND_ONLY_TABLES: readonly string[] = ["memory_logs", "cognitive_metrics"];

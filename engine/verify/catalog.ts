@@ -3,7 +3,7 @@
 // deployed (privileges.ts); then a pure comparison with the expectations lists each one that is
 // missing, not what the migrations made, or not usable by the roles.
 import type { SqlClient } from "../db/client";
-import { SEED_FUNCTIONS } from "../migrate/manifest";
+import { SEED_FUNCTIONS, TRIGGERS } from "../migrate/manifest";
 import { functionName, type Expectations } from "./expected";
 import { comparePrivileges, privilegeExpectations, PRIVILEGES_SQL, type PrivilegeSnapshot } from "./privileges";
 import type { ObjectCounts, Problem } from "./report";
@@ -97,6 +97,7 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         functions: 0,
         otherFunctions: 0,
         triggers: 0,
+        otherTriggers: 0,
         indexes: 0,
         policies: 0,
         rlsTables: 0,
@@ -182,8 +183,10 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
             report("trigger", `${table}.${name}`, "disabled; alter table ... enable trigger");
         } else if (definition && (found.tgtype !== definition.tgtype || found.function !== definition.function)) {
             report("trigger", `${table}.${name}`, `fires differently or runs ${found.function}, not as ${definition.migration} defines it`);
-        } else {
+        } else if (SEED_TRIGGER_NAMES.has(name)) {
             counts.triggers++;
+        } else {
+            counts.otherTriggers++;
         }
     }
 
@@ -205,5 +208,6 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
 }
 
 const SEED_FUNCTION_NAMES = new Set(SEED_FUNCTIONS.map((name) => `public.${name}`));
+const SEED_TRIGGER_NAMES = new Set(TRIGGERS.map((trigger) => trigger.name));
 
 const KIND_NAMES: Record<string, string> = { r: "table", p: "partitioned table", v: "view", m: "materialized view", f: "foreign table" };

@@ -2,7 +2,7 @@
 // and the fingerprints of the deployed functions and triggers. The Pulumi program and the CLI
 // build it from the same rendered migrations the schema resource applies; the verification
 // resource receives it as an input, so its provider needs neither sql/ nor the renderer.
-import { expectedObjects, TABLE_COLUMNS, type SchemaManifest } from "../migrate/manifest";
+import { expectedObjects, tableColumns, type SchemaManifest } from "../migrate/manifest";
 import { describeVariant } from "../migrate/plan";
 import type { SchemaOptions } from "../migrate/render";
 import { fingerprintMigrations, type Fingerprints } from "./fingerprints";
@@ -37,7 +37,7 @@ export async function expectationsFor(options: SchemaOptions, migrations: readon
     return {
         variant: describeVariant(options),
         manifest,
-        columns: Object.fromEntries(Object.entries(TABLE_COLUMNS).map(([table, columns]) => [table, [...columns]])),
+        columns: tableColumns(options),
         fingerprints,
         rls: options.rls,
         appRole: options.appRole,

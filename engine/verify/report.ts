@@ -20,7 +20,7 @@ export interface SkippedCheck {
     reason: string;
 }
 
-/** Counts of the objects found as expected, per kind; "functions" are the seed's four. */
+/** Counts of the objects found as expected, per kind; "functions" and "triggers" are the seed's four each. */
 export interface ObjectCounts {
     extensions: number;
     tables: number;
@@ -29,6 +29,7 @@ export interface ObjectCounts {
     functions: number;
     otherFunctions: number;
     triggers: number;
+    otherTriggers: number;
     indexes: number;
     policies: number;
     rlsTables: number;
@@ -62,7 +63,7 @@ export function formatReport(report: VerificationReport): string {
         const c = report.counts;
         return (
             `memory schema verified (${report.variant}): ${c.tables} tables, ${c.views} views, ${c.functions} seed functions ` +
-            `(+${c.otherFunctions} more), ${c.triggers} triggers, ${c.indexes} indexes, ${c.policies} policies, ` +
+            `(+${c.otherFunctions} more), ${c.triggers} seed triggers (+${c.otherTriggers} more), ${c.indexes} indexes, ${c.policies} policies, ` +
             `${report.checksPassed} behaviour checks passed in ${report.durationMs} ms`
         );
     }

@@ -27,14 +27,14 @@ describe("a vector database without row level security (PGlite with pgvector)", 
 
         const status = await cli(["status"], env);
         expect(status.code, status.stdout).toBe(0);
-        expect(status.stdout).toMatch(/^up to date at 0016_vector_contract\.sql \(vector\(3,ivfflat\)\)/);
+        expect(status.stdout).toMatch(/^up to date at 0017_similarity_vector\.sql \(vector\(3,ivfflat\)\)/);
 
         const verify = await cli(["verify"], env);
         expect(verify.code, verify.stdout).toBe(0);
 
         const again = await cli(["apply"], env);
         expect(again.code, again.stderr).toBe(0);
-        expect(again.stdout).toContain("nothing to apply; the schema is at 0016_vector_contract.sql (vector(3,ivfflat))");
+        expect(again.stdout).toContain("nothing to apply; the schema is at 0017_similarity_vector.sql (vector(3,ivfflat))");
     });
 
     it("accepts a flag that repeats the ledger and refuses one that contradicts it, naming both values", async () => {
@@ -107,7 +107,7 @@ describe("a jsonb database with row level security and roles of its own", () => 
     it("plans the switch to vector only when asked, and refuses it where nothing would switch", async () => {
         const plan = await cli(["plan", "--vector", "--dimensions", "3"], env);
         expect(plan.code, plan.stdout).toBe(1);
-        expect(plan.stdout).toContain("2 to apply:\n  0015_vector_expand.sql");
+        expect(plan.stdout).toContain("3 to apply:\n  0015_vector_expand.sql");
         expect(plan.stdout).toContain("- extension vector: is not available on this server.");
         const status = await cli(["status", "--vector"], env);
         expect(status.code).toBe(1);

@@ -4,6 +4,8 @@
 // the ledger, read on a connection of the test's own, holds; and the next run carries on.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLedger } from "../../engine/migrate/index";
+import { splitStatements } from "../../engine/migrate/statements";
+import { declaredSteps } from "../../engine/migrate/steps";
 import { migrationsFor } from "../support/apply-sql";
 import { cli } from "../support/cli";
 import { startCommitCuttingProxy, type CommitCuttingProxy } from "../support/commit-cutting-proxy";
@@ -33,26 +35,43 @@ const ledgerNames = async () => (await readLedger(await db.connect())).map((row)
 
 describe("a connection lost at a migration's COMMIT", () => {
     it("is reported as the ledger has it, for each migration in turn, cut before and after the COMMIT reaches the server", async () => {
-        const migrations = migrationsFor({ appRole: roles[0], adminRole: roles[1] }).map((m) => m.name);
-        for (const [index, name] of migrations.entries()) {
+        const program = migrationsFor({ appRole: roles[0], adminRole: roles[1] });
+        const migrations = program.map((m) => m.name);
+        for (const [index, migration] of program.entries()) {
+            const name = migration.name;
+            // A migration in steps commits each step on its own: the cut comes at its first step's COMMIT.
+            const stepped = declaredSteps(name, migration.sql, await splitStatements(migration.sql)) !== undefined;
             for (const mode of ["before", "after"] as const) {
                 proxy.arm(mode);
                 const run = await cli(["apply", ...flags()], env);
                 const ledger = await ledgerNames();
 
                 expect(run.code, `${name} cut ${mode}`).toBe(1);
-                expect(run.stderr).toContain(`the connection was lost while committing ${name}; a new connection read the ledger: `);
-                if (mode === "before") {
+                if (stepped) {
+                    expect(run.stderr).toMatch(
+                        new RegExp(`the connection was lost while committing ${name} step \\w+; a new connection read the ledger: `),
+                    );
+                    if (mode === "before") expect(run.stderr).toMatch(/ (was rolled back|rolled back its last batch only)/);
+                    else expect(run.stderr).toContain("is done. Run apply again to continue from the next step.");
+                    expect(ledger).toEqual(migrations.slice(0, index));
+                } else if (mode === "before") {
+                    expect(run.stderr).toContain(`the connection was lost while committing ${name}; a new connection read the ledger: `);
                     expect(run.stderr).toContain(
                         `the ledger does not list ${name}: it was rolled back and the database is as it was before it.`,
                     );
                     expect(ledger).toEqual(migrations.slice(0, index));
                 } else {
+                    expect(run.stderr).toContain(`the connection was lost while committing ${name}; a new connection read the ledger: `);
                     expect(run.stderr).toContain(
                         `the ledger lists ${name}: it is applied. Nothing after it ran; run apply again to continue.`,
                     );
                     expect(ledger).toEqual(migrations.slice(0, index + 1));
                 }
+            }
+            if (stepped) {
+                const rest = await cli(["apply", ...flags()], env);
+                expect(rest.code, rest.stderr).toBe(0);
+                expect((await ledgerNames()).slice(0, index + 1)).toEqual(migrations.slice(0, index + 1));
             }
         }
         expect(proxy.cuts).toBe(migrations.length * 2);

@@ -78,7 +78,7 @@ describe("a match_goals call that straddles the swap", () => {
         const outcome = await straddle(owner, app);
 
         expect(outcome).toBeInstanceOf(Error);
-        expect((outcome as Error).message).toBe("function jsonb_array_length(real[]) does not exist");
+        expect((outcome as Error).message).toBe("column t.goal_vector_unit does not exist");
     });
 
     it("answers after the bridge step, whichever column type it finds", async () => {

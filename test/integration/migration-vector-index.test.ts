@@ -56,8 +56,8 @@ describe("embeddings above pgvector's 2000-dimension index limit", () => {
         );
         await client.query("reset enable_seqscan");
         expect(plan.rows.map((row) => row["QUERY PLAN"]).join("\n")).toContain("Index Scan using idx_goal_assessments_goal_vector");
-        const body = await client.query("select prosrc from pg_proc where proname = 'match_goals'");
-        expect(body.rows[0].prosrc).toContain("order by g.goal_vector::halfvec(3072) <=> $1::halfvec(3072)");
+        const body = await client.query("select prosrc from pg_proc where proname = 'embedding_search'");
+        expect(body.rows[0].prosrc).toContain("order by t.%2$I::halfvec(3072) <=> $1::halfvec(3072)");
         await grantStackPrivileges(client, wide);
         expect((await verifySchema(client, await expectationsFor(wide, program(wide)))).problems).toEqual([]);
     });
@@ -113,7 +113,7 @@ describe.each([
             expect(result.code, result.stderr).toBe(0);
             expect(result.stderr).toContain("0015_vector_expand.sql backfill_goals: 4,000/4,000 rows");
             expect(result.stderr).toContain("0015_vector_expand.sql backfill_goals (step 3/6, batched): done in");
-            expect(result.stdout).toContain("applied 2 migrations");
+            expect(result.stdout).toContain("applied 3 migrations");
             const needs = /idx_goal_assessments_goal_vector needs about (\d+) MB to build in memory \(4,000 rows × \d+ bytes\)/;
             expect(result.stderr).toMatch(needs);
             if (spills) {

@@ -6,15 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { applyMigrations, describeVariant, readLedger, SchemaRefusedError, SqlFileError } from "../../engine/migrate/index";
-import { recordMigration } from "../../engine/migrate/ledger";
-import { recordCreated } from "../../engine/migrate/ownership";
-import { snapshot } from "../../engine/migrate/snapshot";
 import { schemaChecksum } from "../../engine/migrate/render";
 import { splitStatements } from "../../engine/migrate/statements";
 import { readStepLedger } from "../../engine/migrate/step-ledger";
 import { declaredSteps } from "../../engine/migrate/steps";
 import type { StepEvent } from "../../engine/migrate/step-runner";
 import { expectationsFor, verifySchema } from "../../engine/verify/index";
+import { applyAsBeforeRetirement } from "../support/retired-migration";
 import { grantStackPrivileges } from "../support/schema-db";
 import type { PgliteServer } from "../support/pglite-server";
 import { apply, columnType, jsonb, program, rows, start, switchTraces, USER, vector } from "../support/vector-switch";
@@ -96,7 +94,11 @@ describe("switching a live jsonb stack to vector", () => {
 
         const result = await apply(client, vector, (event) => events.push(event));
 
-        expect(result.applied.map((item) => item.name)).toEqual(["0015_vector_expand.sql", "0016_vector_contract.sql"]);
+        expect(result.applied.map((item) => item.name)).toEqual([
+            "0015_vector_expand.sql",
+            "0016_vector_contract.sql",
+            "0017_similarity_vector.sql",
+        ]);
         expect(events.filter((e) => e.type === "step").map((e) => `${e.migration.slice(0, 4)} ${e.step}`)).toEqual([
             "0015 precheck",
             "0015 expand",
@@ -185,7 +187,7 @@ describe("the contract's bridge", () => {
             `insert into belief_graphs (user_id, agent_name, subject, predicate, object, belief_vector) values ($1, 'a', 's', 'p', 'near', '[1, 0, 0]')`,
             [USER],
         );
-        const upToContract = program(vector).filter((m) => m.name !== "0016_vector_contract.sql");
+        const upToContract = program(vector).filter((m) => m.name < "0016_vector_contract.sql");
         await applyMigrations(client, upToContract, { variant: describeVariant(vector) });
         for (const statement of await statements("bridge")) await client.query(statement.text);
     }, 120_000);
@@ -233,14 +235,11 @@ describe("a stack that ran the retired 0010_vector", () => {
             "insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) values ($1, 'a', 'kept', '[1, 2, 3]')",
             [USER],
         );
-        // As the engine applied 0010 before it was retired: the file, what it created and its ledger row in one transaction.
-        const retired = program(vector).find((m) => m.name === "0010_vector.sql")!;
-        await client.query("begin");
-        const before = await snapshot(client);
-        await client.query(retired.sql);
-        await recordCreated(client, retired.name, before);
-        await recordMigration(client, { name: retired.name, checksum: retired.checksum, variant: describeVariant(vector), durationMs: 1 });
-        await client.query("commit");
+        await applyAsBeforeRetirement(
+            client,
+            program(vector).find((m) => m.name === "0010_vector.sql")!,
+            vector,
+        );
     }, 120_000);
 
     afterAll(async () => {
@@ -248,18 +247,22 @@ describe("a stack that ran the retired 0010_vector", () => {
         await server?.stop();
     });
 
-    it("applies the switch files as nothing to do: same columns, same index, same function bodies", async () => {
+    // match_* are replaced all the same: by 0017's, which follow the switch whichever way the columns became vector.
+    it("applies the switch files as nothing to do: same columns, same index", async () => {
         const catalog = () =>
             client.query(`select
                 (select string_agg(format_type(atttypid, atttypmod), ',') from pg_attribute where attname in ('goal_vector', 'belief_vector') and not attisdropped) as types,
-                (select oid::int from pg_class where relname = 'idx_goal_assessments_goal_vector') as index,
-                (select string_agg(md5(prosrc), ',' order by proname) from pg_proc where proname like 'match_%') as bodies`);
+                (select oid::int from pg_class where relname = 'idx_goal_assessments_goal_vector') as index`);
         const before = (await catalog()).rows[0];
         const events: StepEvent[] = [];
 
         const result = await apply(client, vector, (event) => events.push(event));
 
-        expect(result.applied.map((item) => item.name)).toEqual(["0015_vector_expand.sql", "0016_vector_contract.sql"]);
+        expect(result.applied.map((item) => item.name)).toEqual([
+            "0015_vector_expand.sql",
+            "0016_vector_contract.sql",
+            "0017_similarity_vector.sql",
+        ]);
         expect(events.filter((e) => e.type === "step" && e.outcome === "nothing to do").map((e) => e.step)).toEqual([
             "backfill_goals",
             "backfill_beliefs",

@@ -29,7 +29,7 @@ describe("memory-stack verify", () => {
 
         expect(result.stderr).not.toContain(schema.db.server.password);
         expect(result.stdout).toContain(
-            "memory schema verified (jsonb): 7 tables, 3 views, 4 seed functions (+9 more), 4 triggers, 49 indexes",
+            "memory schema verified (jsonb): 7 tables, 3 views, 4 seed functions (+12 more), 4 seed triggers (+2 more), 49 indexes",
         );
         expect(result.code).toBe(0);
     });

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "pg";
 import { applyMigrations, describeVariant } from "../../engine/migrate/index";
-import { MEMORY_TABLES, TABLE_COLUMNS } from "../../engine/migrate/manifest";
+import { MEMORY_TABLES, tableColumns } from "../../engine/migrate/manifest";
 import type { SchemaOptions } from "../../engine/migrate/render";
 import { formatReport, verifySchema, type VerificationReport } from "../../engine/verify/index";
 import { expectationsFor } from "../../engine/verify/expected";
@@ -57,7 +57,9 @@ describe("a JSONB schema freshly applied by the migration engine", () => {
             policies: 14,
             rlsTables: 7,
         });
-        expect(report.counts.otherFunctions).toBe(9); // maintenance 3, similarity 2, auth.uid, request_user_id, bind_user, trust_plain_claims
+        // maintenance 3, match_* 2, embedding_search, embedding_derived, derive_embedding_columns, auth.uid, request_user_id, bind_user, trust_plain_claims
+        expect(report.counts.otherFunctions).toBe(12);
+        expect(report.counts.otherTriggers).toBe(2); // the derived embedding columns' triggers
         expect(report.checksPassed).toBeGreaterThanOrEqual(14);
         expect(report.roundTrips.catalog).toBeLessThanOrEqual(3);
         console.log(
@@ -74,7 +76,7 @@ describe("a JSONB schema freshly applied by the migration engine", () => {
         );
 
         expect(Object.fromEntries(rows.map((row) => [row.table_name, row.columns]))).toEqual(
-            Object.fromEntries(MEMORY_TABLES.map((table) => [table, TABLE_COLUMNS[table]])),
+            Object.fromEntries(MEMORY_TABLES.map((table) => [table, tableColumns(schema.options)[table]])),
         );
     });
 

@@ -54,7 +54,8 @@ describe("a freshly applied vector schema", () => {
 
     it("names a dropped ANN index and a similarity function with the wrong body", async () => {
         await client.query("drop index idx_goal_assessments_goal_vector");
-        await client.query(`create or replace function public.match_beliefs(query_embedding vector, match_count integer default 10, filter_user_id uuid default null)
+        await client.query(`create or replace function public.match_beliefs(query_embedding vector, match_count integer default 10,
+                filter_user_id uuid default null, candidates integer default null, exact boolean default false)
             returns table (id uuid, user_id uuid, agent_name text, belief_text text, subject text, predicate text, object text,
                            confidence double precision, similarity double precision)
             language sql stable set search_path from current
@@ -66,7 +67,8 @@ describe("a freshly applied vector schema", () => {
         expect(report.ok).toBe(false);
         expect(report.problems.map((p) => `${p.kind} ${p.name}: ${p.issue}`)).toEqual([
             "index goal_assessments.idx_goal_assessments_goal_vector: missing",
-            "function public.match_beliefs(query_embedding vector, match_count integer, filter_user_id uuid): body differs from the one in 0016_vector_contract.sql",
+            "function public.match_beliefs(query_embedding vector, match_count integer, filter_user_id uuid, candidates integer, exact boolean): " +
+                "body differs from the one in 0017_similarity_vector.sql",
         ]);
         expect(formatReport(report)).toContain("index goal_assessments.idx_goal_assessments_goal_vector: missing");
     });

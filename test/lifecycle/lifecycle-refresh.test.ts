@@ -35,7 +35,7 @@ describe("refresh and the up after it", () => {
         expect(creator.get("view public.user_session_stats")).toBe("0006_views.sql");
         expect(creator.get("trigger public.sessions.update_sessions_updated_at")).toBe("0005_functions_triggers.sql");
         expect(creator.get("policy public.sessions.sessions_own_rows")).toBe("0009_rls.sql");
-        expect(creator.get("function public.match_goals(jsonb,int4,uuid)")).toBe("0008_similarity_jsonb.sql");
+        expect(creator.get("function public.match_goals(jsonb,int4,uuid,int4,bool)")).toBe("0014_similarity_jsonb_fast.sql");
         expect(creator.get("function auth.uid()")).toBe("0009_rls.sql");
         expect(creator.get('extension "uuid-ossp"')).toBe("0001_foundation.sql");
         expect(creator.get("table public.sessions")).toBe("0003_tables.sql");

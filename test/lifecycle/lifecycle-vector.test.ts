@@ -47,10 +47,11 @@ describe("switching a live stack to vector", () => {
             ...ledgerBefore,
             expect.objectContaining({ name: "0015_vector_expand.sql", variant: "vector(3,hnsw)" }),
             expect.objectContaining({ name: "0016_vector_contract.sql", variant: "vector(3,hnsw)" }),
+            expect.objectContaining({ name: "0017_similarity_vector.sql", variant: "vector(3,hnsw)" }),
         ]);
         expect(life.outputs("memory-schema")).toMatchObject({
             variant: "vector(3,hnsw)",
-            version: "0016_vector_contract.sql",
+            version: "0017_similarity_vector.sql",
             missing: [],
         });
         expect(life.outputs("memory-schema").appliedMigrations).not.toContain("0010_vector.sql");

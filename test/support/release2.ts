@@ -1,13 +1,16 @@
 // A database migrated the way releases 1 and 2 did it: each file in its own transaction with its
 // ledger row, the ledger without the options and recorded columns, and no ownership records beyond
 // what the files themselves insert into memory_stack.owned_objects. Stops at the first failing file,
-// as those releases did (that migration rolled back, the ones before it applied).
+// as those releases did (that migration rolled back, the ones before it applied). Only the files
+// release 2 shipped (up to 0010) are applied.
 import type { Client } from "pg";
 import type { Migration } from "../../engine/migrate/render";
 
+export const inRelease2 = (migration: Migration): boolean => migration.name < "0011";
+
 export async function migrateLikeRelease2(client: Client, migrations: Migration[], variant = "jsonb"): Promise<string[]> {
     const applied: string[] = [];
-    for (const migration of migrations) {
+    for (const migration of migrations.filter(inRelease2)) {
         await client.query("begin");
         try {
             await client.query(`create schema if not exists memory_stack;

@@ -1,6 +1,7 @@
 // The jsonb → vector switch on PGlite + pgvector, for the tests that prove its vector-specific steps:
 // the program for a variant, one server with one session, and what to compare before and after.
 // PGlite serves one session at a time: a test connects one client per server.
+import { uncompared } from "./switch-data";
 import { Client } from "pg";
 import { applyMigrations, describeVariant } from "../../engine/migrate/index";
 import { loadMigrationSources, renderMigrations, type SchemaOptions } from "../../engine/migrate/render";
@@ -36,7 +37,7 @@ export async function rows(client: Client, table: string, column: string): Promi
             ? `case when ${column} is null then null else array(select jsonb_array_elements_text(${column})::real) end`
             : `${column}::real[]`;
     const result = await client.query(
-        `select id, (to_jsonb(t) - '${column}')::text as other, ${numbers} as numbers from ${table} t order by id`,
+        `select id, (to_jsonb(t) - ${uncompared(column)})::text as other, ${numbers} as numbers from ${table} t order by id`,
     );
     return result.rows;
 }

@@ -75,6 +75,22 @@ describe("vector search", () => {
         );
     });
 
+    it("takes the stack's ef_search or probes for the index that uses it, and refuses them anywhere else", () => {
+        const hnsw = parseConfig({ vector: "true", vectorEfSearch: "100" });
+        expect([hnsw.vectorEfSearch, hnsw.vectorProbes]).toEqual([100, undefined]);
+        expect(parseConfig({ vector: "true", vectorIndex: "ivfflat", vectorProbes: "10" })).toMatchObject({ vectorProbes: 10 });
+        const none = parseConfig({});
+        expect([none.vectorEfSearch, none.vectorProbes]).toEqual([undefined, undefined]);
+        expect(configErrorFor({ vectorEfSearch: "100" }).message).toBe(
+            "memory-stack:vectorEfSearch is 100; tunes pgvector's hnsw index; set it only with vector: true and vectorIndex: hnsw.",
+        );
+        expect(configErrorFor({ vector: "true", vectorProbes: "10" }).key).toBe("vectorProbes");
+        expect(configErrorFor({ vector: "true", vectorEfSearch: "1001" }).message).toMatch(
+            /vectorEfSearch is 1001; must be an integer from 1 to 1000/,
+        );
+        expect(configErrorFor({ vector: "true", vectorIndex: "ivfflat", vectorProbes: "0" }).key).toBe("vectorProbes");
+    });
+
     it("accepts ivfflat and refuses other index kinds", () => {
         expect(parseConfig({ vectorIndex: "ivfflat" }).vectorIndex).toBe("ivfflat");
         expect(configErrorFor({ vectorIndex: "flat" }).message).toBe('memory-stack:vectorIndex is "flat"; must be one of hnsw, ivfflat.');

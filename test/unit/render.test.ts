@@ -104,8 +104,13 @@ describe("choosing files by variant", () => {
         const jsonb = renderMigrations(loadMigrationSources(), { ...base, vector: false });
         const vector = renderMigrations(loadMigrationSources(), { ...base, vector: true, vectorDimensions: 768, vectorIndex: "ivfflat" });
         const added = vector.filter((m) => !jsonb.some((j) => j.name === m.name));
-        // 0010_vector is retired (rendered only so that ledgers listing it still verify); the switch is 0015 + 0016.
-        expect(added.map((m) => m.name)).toEqual(["0010_vector.sql", "0015_vector_expand.sql", "0016_vector_contract.sql"]);
+        // 0010_vector is retired (rendered only so that ledgers listing it still verify); the switch is 0015 + 0016, then 0017.
+        expect(added.map((m) => m.name)).toEqual([
+            "0010_vector.sql",
+            "0015_vector_expand.sql",
+            "0016_vector_contract.sql",
+            "0017_similarity_vector.sql",
+        ]);
         expect(vector.filter((m) => !added.includes(m))).toEqual(jsonb);
     });
 

@@ -54,8 +54,15 @@ describe("the schema migration in the stack", () => {
         ).find(SCHEMA_MIGRATION_TOKEN);
         expect(vector.props.variant).toBe("vector(768,hnsw)");
         expect(vector.props.locks).toEqual({ timeoutMs: 200, deadlineSeconds: 60 });
-        expect((vector.props.migrations as { name: string }[]).at(-1)?.name).toBe("0016_vector_contract.sql");
+        expect((vector.props.migrations as { name: string }[]).at(-1)?.name).toBe("0017_similarity_vector.sql");
         expect(vector.props.allowDataLoss).toBe(true);
+        expect(dev.props.searchSettings).toBeUndefined();
+        expect(vector.props.searchSettings).toBeUndefined();
+    });
+
+    it("carries the stack's pgvector search settings when given, and nothing otherwise", async () => {
+        const tuned = (await runStack({ vector: "true", vectorEfSearch: "120" }, "memory-stack-ef")).find(SCHEMA_MIGRATION_TOKEN);
+        expect(tuned.props.searchSettings).toEqual({ hnswEfSearch: 120 });
     });
 
     it("is protected when config says so", async () => {

@@ -73,11 +73,12 @@ describe("compareCatalog", () => {
         expect(counts).toEqual({
             extensions: 1,
             tables: 7,
-            columns: 96,
+            columns: 102,
             views: 3,
             functions: 4,
-            otherFunctions: 9,
+            otherFunctions: 12,
             triggers: 4,
+            otherTriggers: 2,
             indexes: 49,
             policies: 14,
             rlsTables: 7,
@@ -116,7 +117,7 @@ describe("compareCatalog", () => {
             "function public.forget_user(target_user_id uuid): is security definer, 0007_maintenance.sql says otherwise",
             "trigger sessions.update_sessions_updated_at: disabled; alter table ... enable trigger",
             "trigger goal_assessments.update_goal_assessments_updated_at: fires differently or runs public.something_else, not as 0005_functions_triggers.sql defines it",
-            "trigger agent_executions.calculate_agent_execution_duration: missing",
+            "trigger belief_graphs.update_belief_vector_derived: missing",
         ]);
     });
 
@@ -230,8 +231,8 @@ describe("formatReport", () => {
 
     it("sums up a pass in one line with the seed's counts", () => {
         expect(formatReport(report({}))).toBe(
-            "memory schema verified (jsonb): 7 tables, 3 views, 4 seed functions (+9 more), " +
-                "4 triggers, 49 indexes, 14 policies, 16 behaviour checks passed in 42 ms",
+            "memory schema verified (jsonb): 7 tables, 3 views, 4 seed functions (+12 more), " +
+                "4 seed triggers (+2 more), 49 indexes, 14 policies, 16 behaviour checks passed in 42 ms",
         );
     });
 

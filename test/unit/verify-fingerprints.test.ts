@@ -18,13 +18,17 @@ describe("fingerprintMigrations on the real migrations", () => {
         });
     }
 
-    it("takes the similarity functions from the vector switch's contract in the vector variant", async () => {
-        expect((await fingerprintMigrations(migrationsFor({ vector: false }))).functions["public.match_goals"].migration).toBe(
-            "0008_similarity_jsonb.sql",
-        );
-        expect((await fingerprintMigrations(migrationsFor({ vector: true }))).functions["public.match_goals"].migration).toBe(
-            "0016_vector_contract.sql",
-        );
+    it("takes the similarity functions from the vector migration in the vector variant", async () => {
+        for (const [vector, migration] of [
+            [false, "0014_similarity_jsonb_fast.sql"],
+            [true, "0017_similarity_vector.sql"],
+        ] as const) {
+            const { functions } = await fingerprintMigrations(migrationsFor({ vector }));
+            expect([functions["public.match_goals"].migration, functions["public.embedding_search"].migration]).toEqual([
+                migration,
+                migration,
+            ]);
+        }
     });
 
     it("reads each trigger's table, firing and function", async () => {
