@@ -2,6 +2,7 @@
 // The dynamic resource and the CLI (cli/) are thin adapters over these.
 export { applyMigrations, type ApplyOptions, type ApplyResult, type MigrationProgress } from "./apply";
 export { LockDeadlineError } from "./bounded";
+export { DependentObjectsRefusedError, type Dependent } from "./dependents";
 export { SqlFileError } from "./execute";
 export { DataLossRefusedError } from "./guard";
 export { readLedger, LEDGER_TABLE, OWNERSHIP_TABLE, type LedgerRow, type SqlClient } from "./ledger";
