@@ -7,6 +7,7 @@
 // step instead (step-runner.ts) and resumes at its step.
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
+import { namedBy } from "./appeared";
 import { boundedTransaction } from "./bounded";
 import { parseSqlFile, runFile, SqlFileError } from "./execute";
 import { adoptLegacy, legacyRows } from "./legacy";
@@ -141,10 +142,16 @@ async function applyOne(
             const started = performance.now();
             // Created in the first migration's transaction: a first migration that fails leaves no trace at all.
             await ensureLedger(client);
-            // Read inside this transaction: an object another session made since the preflight is in it, so it is never taken for ours.
+            // Read inside this transaction: an object another session made since the preflight is in it, so it is never taken for ours
+            // (and one of the schema's names there and not the stack's refuses the migration, appeared.ts).
             const before = await snapshot(client);
             await runFile(client, migration.name, migration.sql, statements, outcome);
-            await recordCreated(client, migration.name, before, { connect: session.connect });
+            await recordCreated(client, migration.name, before, {
+                connect: session.connect,
+                observer: () => session.observer(),
+                named: options.schema && namedBy(options.schema),
+                outcome: `Nothing of ${migration.name} was applied${earlier}: it was rolled back whole and the ledger does not list it. Then run apply again.`,
+            });
             const durationMs = performance.now() - started;
             await recordMigration(client, {
                 name: migration.name,

@@ -9,6 +9,7 @@
 // a kill mid-build leaves nothing unrecorded. A batched step changes rows, never the schema.
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
+import { namedBy } from "./appeared";
 import { boundedTransaction } from "./bounded";
 import { runStatement, SqlFileError } from "./execute";
 import { dropInvalidLeftover, indexTarget, isSharedMemoryShortage, sizeMaintenanceWorkMem, type MemoryPlan } from "./index-build";
@@ -161,7 +162,12 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
         for (const statement of step.statements) {
             await run1(run, step, statement);
         }
-        await recordCreated(run.client, run.migration.name, before, { connect: run.session.connect });
+        await recordCreated(run.client, run.migration.name, before, {
+            connect: run.session.connect,
+            observer: () => run.session.observer(),
+            named: run.schema && namedBy(run.schema),
+            outcome: outcome(run, step),
+        });
         await markDone(run, step, last, performance.now() - started, 0);
     });
     return "done";
