@@ -5,6 +5,7 @@
 // who blocks. The blocker is seen by a watcher session sampling pg_blocking_pids() while the
 // transaction runs (a blocked session cannot ask itself).
 import type { SqlClient } from "../db/client";
+import { SET_LOCAL_SEARCH_PATH } from "./search-path";
 import { MigrationSession, seconds } from "./session";
 
 export interface Blocker {
@@ -42,7 +43,7 @@ export function isLockTimeout(error: unknown): boolean {
 }
 
 /**
- * begin; lock_timeout; work; commit — retried whole while a lock wait times out, up to the deadline.
+ * begin; lock_timeout and the engine's search_path (search-path.ts); work; commit — retried whole while a lock wait times out, up to the deadline.
  * `commit` ends the transaction (the caller's, so it can tell a lost COMMIT from a refused one);
  * `outcome` says what a failure at the deadline left behind.
  */
@@ -65,7 +66,7 @@ export async function boundedTransaction<T>(
         const watch = watchBlockers(session);
         try {
             await client.query("begin");
-            await client.query(`set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}`);
+            await client.query(`set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${SET_LOCAL_SEARCH_PATH}`);
             const result = await work();
             await commit();
             return result;

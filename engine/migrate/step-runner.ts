@@ -19,6 +19,7 @@ import { insertRecords, readRecords, recordCreated } from "./ownership";
 import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
+import { engineSearchPath } from "./search-path";
 import { snapshot } from "./snapshot";
 import { ensureStepLedger, finishMigration, readStepLedger, recordStep, type StepRow } from "./step-ledger";
 import { withSessionSettings } from "./step-session";
@@ -127,9 +128,11 @@ function runFor(
 async function runSteps(run: Run, done: Map<string, StepRow>): Promise<number> {
     const { steps } = run;
     const started = performance.now();
+    // The engine's search_path for statements outside a transaction; each transaction sets its own (bounded.ts).
+    const searchPath = await engineSearchPath(run.client);
     // A killed apply leaves its backend running the statement it sent; checking the socket every second
     // ends it (and frees the migration lock) soon after, instead of when the statement is done.
-    await withSessionSettings(run.client, { client_connection_check_interval: "1000" }, async () => {
+    await withSessionSettings(run.client, { client_connection_check_interval: "1000", search_path: searchPath }, async () => {
         for (const [index, step] of steps.entries()) {
             const stepStarted = performance.now();
             const row = done.get(step.name);
