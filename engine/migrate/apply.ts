@@ -21,7 +21,7 @@ import type { SchemaOptions } from "./render";
 import { grantUnderLock } from "./grants";
 import { repairUnderLock } from "./repair";
 import { snapshot } from "./snapshot";
-import { MigrationSession, type SessionOptions } from "./session";
+import { MigrationSession, type LockWaits, type SessionOptions } from "./session";
 import { lineAt, type Statement } from "./statements";
 import { isRetired } from "./retired";
 import { readStepLedger } from "./step-ledger";
@@ -30,6 +30,7 @@ import { declaredSteps } from "./steps";
 
 export interface MigrationProgress {
     name: string;
+    /** Wall time, lock waits and retries included. */
     durationMs: number;
     /** 1-based position among this run's pending migrations. */
     index: number;
@@ -60,10 +61,15 @@ export interface ApplyResult {
     version: string | undefined;
     /** The GRANT statements run (grantRoles). */
     grants: string[];
+    /** Wall time of the whole run: the wait for the migration lock, the preflight, every migration with its lock waits and retries. */
+    durationMs: number;
+    /** How the run waited for locks (included in durationMs). */
+    waits: LockWaits;
 }
 
 export async function applyMigrations(client: SqlClient, migrations: MigrationFile[], options: ApplyOptions): Promise<ApplyResult> {
     const session = new MigrationSession(client, options);
+    const started = performance.now();
     return withMigrationLock(session, async () => {
         const ledger = await readLedger(client);
         const stepLedger = await readStepLedger(client);
@@ -102,9 +108,13 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
             const before = applied.map((item) => item.name);
             const statements = parsed.get(migration.name)!;
             const steps = declaredSteps(migration.name, migration.sql, statements);
-            const durationMs = steps
-                ? await applySteps(session, migration, steps, { ...options, done: stepLedger })
-                : await applyOne(session, migration, statements, options, before);
+            const migrationStarted = performance.now();
+            if (steps) {
+                await applySteps(session, migration, steps, { ...options, done: stepLedger });
+            } else {
+                await applyOne(session, migration, statements, options, before);
+            }
+            const durationMs = performance.now() - migrationStarted;
             applied.push({ name: migration.name, durationMs });
             options.onProgress?.({ name: migration.name, durationMs, index: position + 1, total: plan.pending.length });
         }
@@ -120,6 +130,8 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
                 .map((m) => m.name),
             version: migrations.at(-1)?.name,
             grants,
+            durationMs: performance.now() - started,
+            waits: session.waits,
         };
     });
 }
@@ -130,7 +142,7 @@ async function applyOne(
     statements: Statement[],
     options: ApplyOptions,
     appliedThisRun: string[],
-): Promise<number> {
+): Promise<void> {
     const { client } = session;
     const outcome = `${migration.name} was rolled back: the database is as it was before it and the ledger does not list it. Fix the cause and run again.`;
     const earlier = appliedThisRun.length > 0 ? ` (this run applied ${appliedThisRun.join(", ")} before it)` : "";
@@ -160,7 +172,6 @@ async function applyOne(
                 options: options.schema,
                 durationMs,
             });
-            return durationMs;
         },
         async () => {
             try {

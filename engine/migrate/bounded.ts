@@ -30,11 +30,20 @@ export class LockDeadlineError extends Error {
         super(
             `gave up waiting for locks after ${seconds(waitedMs)} (${attempts} attempt${attempts === 1 ? "" : "s"}, each waiting at most lock_timeout): ` +
                 `${what} ${describeBlockers(blockers)}. ${outcome} ` +
-                `End that transaction (select pg_terminate_backend(<pid>)) or let it finish, then run again; ` +
+                `${endIt(blockers.map((blocker) => blocker.pid))}, then run again; ` +
                 "migration.lockDeadlineSeconds (--lock-deadline) sets how long to keep trying.",
         );
         this.name = "LockDeadlineError";
     }
+}
+
+/** "End that transaction (select pg_terminate_backend(4242)) or let it finish", with the pids that hold the lock. */
+export function endIt(pids: number[]): string {
+    if (pids.length === 0) {
+        return "End the transaction that holds the lock (pg_stat_activity shows it; select pg_terminate_backend(pid)) or let it finish";
+    }
+    const one = pids.length === 1;
+    return `End ${one ? "that transaction" : "those transactions"} (${pids.map((pid) => `select pg_terminate_backend(${pid})`).join("; ")}) or let ${one ? "it" : "them"} finish`;
 }
 
 export function isLockTimeout(error: unknown): boolean {
@@ -80,6 +89,7 @@ export async function boundedTransaction<T>(
             if (now + delay > deadline) {
                 throw new LockDeadlineError(what, now - started, attempt, blockers, outcome);
             }
+            session.waits.retries += 1;
             session.report(
                 `waiting for a lock: ${what} ${describeBlockers(blockers)}; rolled back after lock_timeout ${locks.timeoutMs} ms, ` +
                     `retry ${attempt + 1} in ${seconds(delay)} (giving up after ${locks.deadlineSeconds} s)`,

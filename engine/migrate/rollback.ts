@@ -17,7 +17,7 @@ import { recordedOptions } from "./options";
 import { readRecords } from "./ownership";
 import { loadMigrationSources, renderMigrations, type SchemaOptions } from "./render";
 import { snapshot } from "./snapshot";
-import { MigrationSession, type SessionOptions } from "./session";
+import { MigrationSession, type LockWaits, type SessionOptions } from "./session";
 
 export { DataLossRefusedError };
 
@@ -44,20 +44,30 @@ export interface RollbackResult {
     columnCounts: Record<string, number>;
     /** Recorded objects kept because something else depends on them (an extension, schema, role or function). */
     kept: string[];
+    /** Wall time, the waits for locks included. */
     durationMs: number;
+    /** How the run waited for locks (included in durationMs). */
+    waits: LockWaits;
 }
 
 export async function rollbackSchema(client: SqlClient, options: RollbackOptions): Promise<RollbackResult> {
     const statements = await parseSqlFile("rollback.sql", options.rollbackSql);
     const session = new MigrationSession(client, options);
+    const started = performance.now();
     return withMigrationLock(session, async () => {
-        const started = performance.now();
         const found = await client.query<{ found: boolean }>(
             `select to_regclass('${LEDGER_TABLE}') is not null or to_regclass('${OWNERSHIP_TABLE}') is not null
                  or to_regclass('${LEDGER_SCHEMA}.owned_objects') is not null as found`,
         );
         if (!found.rows[0].found) {
-            return { rolledBack: false, rowCounts: {}, columnCounts: {}, kept: [], durationMs: performance.now() - started };
+            return {
+                rolledBack: false,
+                rowCounts: {},
+                columnCounts: {},
+                kept: [],
+                durationMs: performance.now() - started,
+                waits: session.waits,
+            };
         }
         const outcome = "The rollback was undone: nothing was dropped. Fix the cause and run it again.";
         const result = await boundedTransaction(
@@ -106,7 +116,7 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                 }
             },
         );
-        return { ...result, durationMs: performance.now() - started };
+        return { ...result, durationMs: performance.now() - started, waits: session.waits };
     });
 }
 

@@ -78,17 +78,17 @@ export interface ApplyStepsOptions {
     steps?: StepOptions;
 }
 
-/** Applies the steps the ledger does not list as done, in order; the migration is recorded with its last step. Returns the ms this run spent. */
+/** Applies the steps the ledger does not list as done, in order; the migration is recorded with its last step. */
 export async function applySteps(
     session: MigrationSession,
     migration: MigrationFile,
     steps: Step[],
     options: ApplyStepsOptions,
-): Promise<number> {
+): Promise<void> {
     const rows = new Map(
         options.done.filter((row) => row.migration === migration.name && row.checksum === migration.checksum).map((row) => [row.step, row]),
     );
-    return runSteps(runFor(session, migration, steps, options.variant, options.schema, true, options.steps), rows);
+    await runSteps(runFor(session, migration, steps, options.variant, options.schema, true, options.steps), rows);
 }
 
 /** Runs every step of an applied migration again, without the ledger: repair re-creating what is missing, and the SQL tests. */
@@ -125,9 +125,8 @@ function runFor(
     };
 }
 
-async function runSteps(run: Run, done: Map<string, StepRow>): Promise<number> {
+async function runSteps(run: Run, done: Map<string, StepRow>): Promise<void> {
     const { steps } = run;
-    const started = performance.now();
     // The engine's search_path for statements outside a transaction; each transaction sets its own (bounded.ts).
     const searchPath = await engineSearchPath(run.client);
     // A killed apply leaves its backend running the statement it sent; checking the socket every second
@@ -151,7 +150,6 @@ async function runSteps(run: Run, done: Map<string, StepRow>): Promise<number> {
             run.emit({ type: "step", ...where, kind: step.kind, index: index + 1, total: steps.length, durationMs, outcome });
         }
     });
-    return performance.now() - started;
 }
 
 async function transactionStep(run: Run, step: Step, last: boolean): Promise<"done"> {
