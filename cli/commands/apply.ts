@@ -1,5 +1,5 @@
 // memory-stack apply: the preflight, then the pending migrations, each in its own transaction, under the migration lock.
-import { applyMigrations } from "../../engine/migrate/index";
+import { applyMigrations, describeWaits } from "../../engine/migrate/index";
 import { stepProgress } from "../progress";
 import type { Command } from "./command";
 
@@ -17,18 +17,20 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
     if (grants.length > 0) {
         progress(`granted ${schema.appRole} and ${schema.adminRole} their privileges on the memory schema (${grants.length} grants)`);
     }
-    const total = result.applied.reduce((sum, item) => sum + item.durationMs, 0);
     const count = result.applied.length;
     return {
         exitCode: 0,
         text:
             count === 0
                 ? `nothing to apply; the schema is at ${result.version} (${variant})`
-                : `applied ${count} migration${count === 1 ? "" : "s"} in ${Math.round(total)} ms; the schema is at ${result.version} (${variant})`,
+                : `applied ${count} migration${count === 1 ? "" : "s"} in ${Math.round(result.durationMs)} ms${describeWaits(result.waits)}; ` +
+                  `the schema is at ${result.version} (${variant})`,
         json: {
             variant,
             version: result.version,
             applied: result.applied.map(({ name, durationMs }) => ({ name, durationMs: Math.round(durationMs) })),
+            durationMs: Math.round(result.durationMs),
+            waits: result.waits,
             appliedMigrations: result.appliedMigrations,
             grants,
         },

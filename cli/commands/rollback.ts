@@ -1,6 +1,6 @@
 // memory-stack rollback: removes every object the schema recorded as created, nothing else; refuses
 // while they hold data unless --allow-data-loss.
-import { loadRollbackSql, rollbackSchema } from "../../engine/migrate/index";
+import { describeWaits, loadRollbackSql, rollbackSchema } from "../../engine/migrate/index";
 import type { Command } from "./command";
 
 export const rollback: Command = async ({ client, args, schema, session }) => {
@@ -15,7 +15,7 @@ export const rollback: Command = async ({ client, args, schema, session }) => {
     const text = !result.rolledBack
         ? "nothing to roll back: the memory schema is not in this database"
         : [
-              `rolled back the memory schema in ${Math.round(result.durationMs)} ms`,
+              `rolled back the memory schema in ${Math.round(result.durationMs)} ms${describeWaits(result.waits)}`,
               ...(dropped.length > 0 ? [`rows dropped: ${dropped.map(([table, rows]) => `${table} ${rows}`).join(", ")}`] : []),
               ...(values.length > 0
                   ? [`non-default values dropped: ${values.map(([column, count]) => `${column} ${count}`).join(", ")}`]
@@ -31,6 +31,7 @@ export const rollback: Command = async ({ client, args, schema, session }) => {
             columnCounts: result.columnCounts,
             kept: result.kept,
             durationMs: Math.round(result.durationMs),
+            waits: result.waits,
         },
     };
 };

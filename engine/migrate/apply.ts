@@ -7,6 +7,7 @@
 // step instead (step-runner.ts) and resumes at its step.
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
+import { namedBy } from "./appeared";
 import { boundedTransaction } from "./bounded";
 import { parseSqlFile, runFile, SqlFileError } from "./execute";
 import { adoptLegacy, legacyRows } from "./legacy";
@@ -21,7 +22,7 @@ import { grantUnderLock } from "./grants";
 import { repairUnderLock } from "./repair";
 import { applySearchSettings, type SearchSettings } from "./search-settings";
 import { snapshot } from "./snapshot";
-import { MigrationSession, type SessionOptions } from "./session";
+import { MigrationSession, type LockWaits, type SessionOptions } from "./session";
 import { lineAt, type Statement } from "./statements";
 import { isRetired } from "./retired";
 import { readStepLedger } from "./step-ledger";
@@ -30,6 +31,7 @@ import { declaredSteps } from "./steps";
 
 export interface MigrationProgress {
     name: string;
+    /** Wall time, lock waits and retries included. */
     durationMs: number;
     /** 1-based position among this run's pending migrations. */
     index: number;
@@ -62,10 +64,15 @@ export interface ApplyResult {
     version: string | undefined;
     /** The GRANT statements run (grantRoles). */
     grants: string[];
+    /** Wall time of the whole run: the wait for the migration lock, the preflight, every migration with its lock waits and retries. */
+    durationMs: number;
+    /** How the run waited for locks (included in durationMs). */
+    waits: LockWaits;
 }
 
 export async function applyMigrations(client: SqlClient, migrations: MigrationFile[], options: ApplyOptions): Promise<ApplyResult> {
     const session = new MigrationSession(client, options);
+    const started = performance.now();
     return withMigrationLock(session, async () => {
         const ledger = await readLedger(client);
         const stepLedger = await readStepLedger(client);
@@ -104,9 +111,13 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
             const before = applied.map((item) => item.name);
             const statements = parsed.get(migration.name)!;
             const steps = declaredSteps(migration.name, migration.sql, statements);
-            const durationMs = steps
-                ? await applySteps(session, migration, steps, { ...options, done: stepLedger })
-                : await applyOne(session, migration, statements, options, before);
+            const migrationStarted = performance.now();
+            if (steps) {
+                await applySteps(session, migration, steps, { ...options, done: stepLedger });
+            } else {
+                await applyOne(session, migration, statements, options, before);
+            }
+            const durationMs = performance.now() - migrationStarted;
             applied.push({ name: migration.name, durationMs });
             options.onProgress?.({ name: migration.name, durationMs, index: position + 1, total: plan.pending.length });
         }
@@ -125,6 +136,8 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
                 .map((m) => m.name),
             version: migrations.at(-1)?.name,
             grants,
+            durationMs: performance.now() - started,
+            waits: session.waits,
         };
     });
 }
@@ -135,7 +148,7 @@ async function applyOne(
     statements: Statement[],
     options: ApplyOptions,
     appliedThisRun: string[],
-): Promise<number> {
+): Promise<void> {
     const { client } = session;
     const outcome = `${migration.name} was rolled back: the database is as it was before it and the ledger does not list it. Fix the cause and run again.`;
     const earlier = appliedThisRun.length > 0 ? ` (this run applied ${appliedThisRun.join(", ")} before it)` : "";
@@ -147,10 +160,16 @@ async function applyOne(
             const started = performance.now();
             // Created in the first migration's transaction: a first migration that fails leaves no trace at all.
             await ensureLedger(client);
-            // Read inside this transaction: an object another session made since the preflight is in it, so it is never taken for ours.
+            // Read inside this transaction: an object another session made since the preflight is in it, so it is never taken for ours
+            // (and one of the schema's names there and not the stack's refuses the migration, appeared.ts).
             const before = await snapshot(client);
             await runFile(client, migration.name, migration.sql, statements, outcome);
-            await recordCreated(client, migration.name, before, { connect: session.connect });
+            await recordCreated(client, migration.name, before, {
+                connect: session.connect,
+                observer: () => session.observer(),
+                named: options.schema && namedBy(options.schema),
+                outcome: `Nothing of ${migration.name} was applied${earlier}: it was rolled back whole and the ledger does not list it. Then run apply again.`,
+            });
             const durationMs = performance.now() - started;
             await recordMigration(client, {
                 name: migration.name,
@@ -159,7 +178,6 @@ async function applyOne(
                 options: options.schema,
                 durationMs,
             });
-            return durationMs;
         },
         async () => {
             try {

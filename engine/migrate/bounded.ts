@@ -5,6 +5,7 @@
 // who blocks. The blocker is seen by a watcher session sampling pg_blocking_pids() while the
 // transaction runs (a blocked session cannot ask itself).
 import type { SqlClient } from "../db/client";
+import { SET_LOCAL_SEARCH_PATH } from "./search-path";
 import { MigrationSession, seconds } from "./session";
 
 export interface Blocker {
@@ -29,11 +30,20 @@ export class LockDeadlineError extends Error {
         super(
             `gave up waiting for locks after ${seconds(waitedMs)} (${attempts} attempt${attempts === 1 ? "" : "s"}, each waiting at most lock_timeout): ` +
                 `${what} ${describeBlockers(blockers)}. ${outcome} ` +
-                `End that transaction (select pg_terminate_backend(<pid>)) or let it finish, then run again; ` +
+                `${endIt(blockers.map((blocker) => blocker.pid))}, then run again; ` +
                 "migration.lockDeadlineSeconds (--lock-deadline) sets how long to keep trying.",
         );
         this.name = "LockDeadlineError";
     }
+}
+
+/** "End that transaction (select pg_terminate_backend(4242)) or let it finish", with the pids that hold the lock. */
+export function endIt(pids: number[]): string {
+    if (pids.length === 0) {
+        return "End the transaction that holds the lock (pg_stat_activity shows it; select pg_terminate_backend(pid)) or let it finish";
+    }
+    const one = pids.length === 1;
+    return `End ${one ? "that transaction" : "those transactions"} (${pids.map((pid) => `select pg_terminate_backend(${pid})`).join("; ")}) or let ${one ? "it" : "them"} finish`;
 }
 
 export function isLockTimeout(error: unknown): boolean {
@@ -42,7 +52,7 @@ export function isLockTimeout(error: unknown): boolean {
 }
 
 /**
- * begin; lock_timeout; work; commit — retried whole while a lock wait times out, up to the deadline.
+ * begin; lock_timeout and the engine's search_path (search-path.ts); work; commit — retried whole while a lock wait times out, up to the deadline.
  * `commit` ends the transaction (the caller's, so it can tell a lost COMMIT from a refused one);
  * `outcome` says what a failure at the deadline left behind.
  */
@@ -65,7 +75,7 @@ export async function boundedTransaction<T>(
         const watch = watchBlockers(session);
         try {
             await client.query("begin");
-            await client.query(`set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}`);
+            await client.query(`set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${SET_LOCAL_SEARCH_PATH}`);
             const result = await work();
             await commit();
             return result;
@@ -79,6 +89,7 @@ export async function boundedTransaction<T>(
             if (now + delay > deadline) {
                 throw new LockDeadlineError(what, now - started, attempt, blockers, outcome);
             }
+            session.waits.retries += 1;
             session.report(
                 `waiting for a lock: ${what} ${describeBlockers(blockers)}; rolled back after lock_timeout ${locks.timeoutMs} ms, ` +
                     `retry ${attempt + 1} in ${seconds(delay)} (giving up after ${locks.deadlineSeconds} s)`,

@@ -2,6 +2,7 @@
 // The dynamic resource and the CLI (cli/) are thin adapters over these.
 export { applyMigrations, type ApplyOptions, type ApplyResult, type MigrationProgress } from "./apply";
 export { LockDeadlineError } from "./bounded";
+export { DependentObjectsRefusedError, type Dependent } from "./dependents";
 export { SqlFileError } from "./execute";
 export { DataLossRefusedError } from "./guard";
 export { readLedger, LEDGER_TABLE, OWNERSHIP_TABLE, type LedgerRow, type SqlClient } from "./ledger";
@@ -14,7 +15,7 @@ export { formatConflicts, preflight, PreflightRefusedError, type Conflict } from
 export { previewApply } from "./preview";
 export { loadRollbackSql } from "./render";
 export { rollbackSchema, type RollbackOptions, type RollbackResult } from "./rollback";
-export { DEFAULT_LOCK_SETTINGS, type Connection, type LockSettings, type SessionOptions } from "./session";
+export { DEFAULT_LOCK_SETTINGS, describeWaits, type Connection, type LockSettings, type LockWaits, type SessionOptions } from "./session";
 export { schemaStatus, type SchemaStatus } from "./status";
 export { readStepLedger, type StepRow } from "./step-ledger";
 export { type StepEvent, type StepOptions } from "./step-runner";

@@ -14,11 +14,15 @@ const REPORT_EVERY_MS = 5_000;
 export class MigrationLockTimeoutError extends Error {
     constructor(
         readonly waitedMs: number,
-        readonly holders: string,
+        readonly holders: Holders,
     ) {
+        const end =
+            holders.pids.length === 0
+                ? "select pg_terminate_backend(pid) with the pid pg_locks shows for the advisory lock"
+                : holders.pids.map((pid) => `select pg_terminate_backend(${pid})`).join("; ");
         super(
-            `waited ${seconds(waitedMs)} for the migration lock; another memory-stack apply or rollback holds it${holders}. ` +
-                "Wait for it to finish and run again, or end it (select pg_terminate_backend(<pid>)) if it is stuck; " +
+            `waited ${seconds(waitedMs)} for the migration lock; another memory-stack apply or rollback holds it${holders.text}. ` +
+                `Wait for it to finish and run again, or end it (${end}) if it is stuck; ` +
                 "the wait is bounded by migration.lockDeadlineSeconds (--lock-deadline).",
         );
         this.name = "MigrationLockTimeoutError";
@@ -52,13 +56,16 @@ async function acquire(session: MigrationSession): Promise<void> {
     const deadline = started + session.locks.deadlineSeconds * 1000;
     let delay = 50;
     let reported = -Infinity;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
         const result = await client.query<{ locked: boolean; pid: number }>(
             "select pg_try_advisory_lock($1::bigint) as locked, pg_backend_pid() as pid",
             [MIGRATION_LOCK_KEY],
         );
         if (result.rows[0].locked) {
             session.pid = result.rows[0].pid;
+            if (attempt > 1) {
+                session.waits.migrationLockMs += Date.now() - started;
+            }
             return;
         }
         const now = Date.now();
@@ -69,7 +76,7 @@ async function acquire(session: MigrationSession): Promise<void> {
             reported = now;
             session.report(
                 `waiting for the migration lock (${seconds(now - started)} so far, giving up after ${session.locks.deadlineSeconds} s): ` +
-                    `another memory-stack apply or rollback holds it${await holders(session)}`,
+                    `another memory-stack apply or rollback holds it${(await holders(session)).text}`,
             );
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - now))));
@@ -77,8 +84,13 @@ async function acquire(session: MigrationSession): Promise<void> {
     }
 }
 
-/** " (pid 4242 memory-stack-cli-apply, connected 12 s ago)", or "" when it cannot be seen. */
-async function holders(session: MigrationSession): Promise<string> {
+interface Holders {
+    /** " (pid 4242 memory-stack-cli-apply, connected 12 s ago)", or "" when it cannot be seen. */
+    text: string;
+    pids: number[];
+}
+
+async function holders(session: MigrationSession): Promise<Holders> {
     // A bigint advisory key is stored as (classid = high 32 bits, objid = low 32 bits, objsubid = 1).
     const result = await session.client
         .query<{ pid: number; application_name: string; connected_ms: number }>(
@@ -89,12 +101,14 @@ async function holders(session: MigrationSession): Promise<string> {
             [MIGRATION_LOCK_KEY],
         )
         .catch(() => ({ rows: [] as { pid: number; application_name: string; connected_ms: number }[] }));
-    return result.rows.length === 0
-        ? ""
-        : ` (${result.rows
-              .map(
-                  (row) =>
-                      `pid ${row.pid}${row.application_name ? ` ${row.application_name}` : ""}, connected ${seconds(row.connected_ms)} ago`,
-              )
-              .join("; ")})`;
+    const text =
+        result.rows.length === 0
+            ? ""
+            : ` (${result.rows
+                  .map(
+                      (row) =>
+                          `pid ${row.pid}${row.application_name ? ` ${row.application_name}` : ""}, connected ${seconds(row.connected_ms)} ago`,
+                  )
+                  .join("; ")})`;
+    return { text, pids: result.rows.map((row) => row.pid) };
 }

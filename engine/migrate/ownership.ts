@@ -6,6 +6,7 @@
 // nothing else; repair re-runs the migration that created a missing one. A migration that removes an
 // object the stack did not create is refused, so no migration can drop what is not the stack's either.
 import type { SqlClient } from "../db/client";
+import { refuseTakeOver, type TakeOverCheck } from "./appeared";
 import { OWNERSHIP_TABLE } from "./ledger";
 import { snapshot, type CatalogObject, type ObjectKind } from "./snapshot";
 
@@ -30,15 +31,18 @@ export class ForeignObjectRemovedError extends Error {
     }
 }
 
-export interface RecordOptions {
+export interface RecordOptions extends TakeOverCheck {
     /** Opens a second session; asked which new roles it can see (those are not ours) when pg_authid is not readable. */
     connect?: () => Promise<SqlClient & { end(): Promise<void> }>;
+    /** What a refusal left behind, for its message. Default: the migration was rolled back whole. */
+    outcome?: string;
 }
 
 /**
  * Inside `migration`'s transaction, after its statements: records what it created since `before`,
- * forgets recorded objects it removed, and refuses (throws) when it removed an object not the stack's.
- * Returns the catalog as the migration left it.
+ * forgets recorded objects it removed, and refuses (throws) when it removed an object not the stack's
+ * or would take over one that appeared while the apply ran (appeared.ts). Returns the catalog as the
+ * migration left it.
  */
 export async function recordCreated(
     client: SqlClient,
@@ -67,12 +71,16 @@ export async function recordCreated(
             foreign.map((object) => object.identity),
         );
     }
+    const outcome = options.outcome ?? `${migration} was rolled back whole: nothing of it was applied.`;
+    const elsewhere = await refuseTakeOver(migration, outcome, before, after, owned, options);
     const forgotten = removed.filter((object) => owned.has(object.identity)).map((object) => object.identity);
     if (forgotten.length > 0) {
         await client.query(`delete from ${OWNERSHIP_TABLE} where identity = any($1)`, [forgotten]);
     }
 
-    let fresh = [...after.values()].filter((object) => !before.has(object.identity) && object.created !== false);
+    let fresh = [...after.values()].filter(
+        (object) => !before.has(object.identity) && object.created !== false && !elsewhere.has(object.identity),
+    );
     fresh = await confirmRoles(fresh, options);
     const newTables = new Set(fresh.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
     // Columns and constraints of a table created here are part of its definition, not objects of their own.

@@ -7,6 +7,7 @@
 import type { SqlClient } from "../db/client";
 import { expectedObjects, USERS_MEMORY_COLUMNS } from "./manifest";
 import type { RecordedObject } from "./ownership";
+import { extensionConflicts } from "./preflight-extensions";
 import { RENAME, rightsConflicts } from "./preflight-rights";
 import { FUNCTION_ARGUMENTS } from "./snapshot";
 import type { SchemaOptions } from "./render";
@@ -131,23 +132,37 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
     conflicts.push(
         ...(await usersConflicts(client)),
         ...(await rightsConflicts(client, options, manifest.extensions, records.length === 0)),
+        ...(await extensionConflicts(client, manifest.extensions)),
     );
     return conflicts;
 }
 
 async function usersConflicts(client: SqlClient): Promise<Conflict[]> {
     const conflicts: Conflict[] = [];
-    const users = await client.query<{ id_type: string | null; unique_id: boolean; may_alter: boolean; owner: string }>(
-        `select (select format_type(a.atttypid, a.atttypmod) from pg_attribute a where a.attrelid = c.oid and a.attname = 'id' and not a.attisdropped) as id_type,
+    const users = await client.query<{ relkind: string; id_type: string | null; unique_id: boolean; may_alter: boolean; owner: string }>(
+        `select c.relkind::text as relkind, (select format_type(a.atttypid, a.atttypmod) from pg_attribute a where a.attrelid = c.oid and a.attname = 'id' and not a.attisdropped) as id_type,
                 exists (select from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
                          where i.indrelid = c.oid and i.indisunique and i.indnkeyatts = 1 and i.indpred is null and a.attname = 'id') as unique_id,
                 pg_has_role(c.relowner, 'MEMBER') as may_alter, pg_get_userbyid(c.relowner) as owner
-           from pg_class c where c.oid = to_regclass('public.users') and c.relkind in ('r', 'p')`,
+           from pg_class c where c.oid = to_regclass('public.users')`,
     );
     if (users.rows.length === 0) {
         return conflicts;
     }
-    const [{ id_type: idType, unique_id: uniqueId, may_alter: mayAlter, owner }] = users.rows;
+    const [{ relkind, id_type: idType, unique_id: uniqueId, may_alter: mayAlter, owner }] = users.rows;
+    if (relkind !== "r" && relkind !== "p") {
+        const what = RELKINDS[relkind] ?? "relation";
+        conflicts.push({
+            object: `${what} public.users`,
+            problem:
+                `is a ${what}, not a table: the memory tables reference users(id) with foreign keys and the memory schema adds its columns to users, ` +
+                "so users must be the table that holds your users",
+            fix:
+                `Rename the ${what} out of the way and the table behind it to users (alter ${what} public.users rename to ...; ` +
+                "alter table ... rename to users), or deploy the memory schema into a database of its own",
+        });
+        return conflicts;
+    }
     if (idType !== "uuid") {
         conflicts.push({
             object: "table public.users",

@@ -6,7 +6,8 @@
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
 import { boundedTransaction } from "./bounded";
-import { parseSqlFile, runStatements } from "./execute";
+import { dependentObjects, DependentObjectsRefusedError } from "./dependents";
+import { parseSqlFile, runStatements, SqlFileError } from "./execute";
 import { countAtRisk, DataLossRefusedError, lockAtRisk } from "./guard";
 import { adoptLegacy, legacyRows } from "./legacy";
 import { ensureLedger, LEDGER_SCHEMA, LEDGER_TABLE, OWNERSHIP_TABLE, readLedger } from "./ledger";
@@ -16,9 +17,14 @@ import { recordedOptions } from "./options";
 import { readRecords } from "./ownership";
 import { loadMigrationSources, renderMigrations, type SchemaOptions } from "./render";
 import { snapshot } from "./snapshot";
-import { MigrationSession, type SessionOptions } from "./session";
+import { MigrationSession, type LockWaits, type SessionOptions } from "./session";
 
 export { DataLossRefusedError };
+
+/** Ours instead of PostgreSQL's "Use DROP ... CASCADE": cascade would drop the application's object. */
+export const DEPENDENT_HINT =
+    "the stack never drops with cascade: drop or change the application's object that depends on it (the detail names it), " +
+    "or keep the memory schema by not rolling back";
 
 export interface RollbackOptions extends SessionOptions {
     /** sql/rollback.sql (loadRollbackSql); generic, it drops what memory_stack.created_objects records. */
@@ -38,20 +44,30 @@ export interface RollbackResult {
     columnCounts: Record<string, number>;
     /** Recorded objects kept because something else depends on them (an extension, schema, role or function). */
     kept: string[];
+    /** Wall time, the waits for locks included. */
     durationMs: number;
+    /** How the run waited for locks (included in durationMs). */
+    waits: LockWaits;
 }
 
 export async function rollbackSchema(client: SqlClient, options: RollbackOptions): Promise<RollbackResult> {
     const statements = await parseSqlFile("rollback.sql", options.rollbackSql);
     const session = new MigrationSession(client, options);
+    const started = performance.now();
     return withMigrationLock(session, async () => {
-        const started = performance.now();
         const found = await client.query<{ found: boolean }>(
             `select to_regclass('${LEDGER_TABLE}') is not null or to_regclass('${OWNERSHIP_TABLE}') is not null
                  or to_regclass('${LEDGER_SCHEMA}.owned_objects') is not null as found`,
         );
         if (!found.rows[0].found) {
-            return { rolledBack: false, rowCounts: {}, columnCounts: {}, kept: [], durationMs: performance.now() - started };
+            return {
+                rolledBack: false,
+                rowCounts: {},
+                columnCounts: {},
+                kept: [],
+                durationMs: performance.now() - started,
+                waits: session.waits,
+            };
         }
         const outcome = "The rollback was undone: nothing was dropped. Fix the cause and run it again.";
         const result = await boundedTransaction(
@@ -67,13 +83,19 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                     await adoptLegacy(client, legacy, renderMigrations(loadMigrationSources(), applied));
                 }
                 const records = await readRecords(client);
-                // Locked before counting, so no row can arrive between the guard and the drop.
+                // Locked before counting, so no row (and no index on them) can arrive between the guards and the drop.
                 await lockAtRisk(client, records);
+                const dependents = await dependentObjects(client, records);
+                if (dependents.length > 0) {
+                    throw new DependentObjectsRefusedError(dependents);
+                }
                 const { rowCounts, columnCounts } = await countAtRisk(client, records);
                 if (!options.allowDataLoss && [...Object.values(rowCounts), ...Object.values(columnCounts)].some((n) => n > 0)) {
                     throw new DataLossRefusedError(rowCounts, columnCounts);
                 }
-                await runStatements(client, "rollback.sql", options.rollbackSql, statements, outcome);
+                await runStatements(client, "rollback.sql", options.rollbackSql, statements, outcome).catch((error: unknown) => {
+                    throw withOurHint(error, outcome);
+                });
                 const present = await snapshot(client);
                 const kept = records.filter((record) => present.has(record.identity));
                 return { rolledBack: true, rowCounts, columnCounts, kept: kept.map((record) => record.identity) };
@@ -94,6 +116,22 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                 }
             },
         );
-        return { ...result, durationMs: performance.now() - started };
+        return { ...result, durationMs: performance.now() - started, waits: session.waits };
     });
+}
+
+/** A dependency error of rollback.sql, with our hint in place of PostgreSQL's advice to cascade. */
+export function withOurHint(error: unknown, outcome: string): unknown {
+    if (!(error instanceof SqlFileError) || error.sqlState !== "2BP01") {
+        return error;
+    }
+    const cause = error.cause as { message?: string; detail?: string; where?: string };
+    return new SqlFileError(
+        error.file,
+        error.line,
+        error.statement,
+        error.sqlState,
+        { message: cause.message, code: error.sqlState, detail: cause.detail, where: cause.where, hint: DEPENDENT_HINT },
+        outcome,
+    );
 }

@@ -14,6 +14,22 @@ export interface LockSettings {
     deadlineSeconds: number;
 }
 
+export interface LockWaits {
+    /** How long the run waited for the migration lock (another apply or rollback held it). */
+    migrationLockMs: number;
+    /** Transactions rolled back after lock_timeout and retried. */
+    retries: number;
+}
+
+/** "" when the run never waited; else, for a duration that includes them, " (lock waits included: 3 retries after lock_timeout)". */
+export function describeWaits(waits: LockWaits): string {
+    const parts = [
+        ...(waits.migrationLockMs > 0 ? [`${seconds(waits.migrationLockMs)} for the migration lock`] : []),
+        ...(waits.retries > 0 ? [`${waits.retries} retr${waits.retries === 1 ? "y" : "ies"} after lock_timeout`] : []),
+    ];
+    return parts.length === 0 ? "" : ` (lock waits included: ${parts.join(", ")})`;
+}
+
 export const DEFAULT_LOCK_SETTINGS: LockSettings = { timeoutMs: 500, deadlineSeconds: 300 };
 
 export interface SessionOptions {
@@ -29,6 +45,8 @@ export class MigrationSession {
     readonly locks: LockSettings;
     /** The migrating connection's backend pid, once the migration lock is held. */
     pid: number | undefined;
+    /** How the run waited for locks so far (bounded.ts, lock.ts). */
+    readonly waits: LockWaits = { migrationLockMs: 0, retries: 0 };
     private watcher: Promise<Connection | undefined> | undefined;
 
     constructor(

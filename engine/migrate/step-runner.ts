@@ -9,6 +9,7 @@
 // a kill mid-build leaves nothing unrecorded. A batched step changes rows, never the schema.
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
+import { namedBy } from "./appeared";
 import { boundedTransaction } from "./bounded";
 import { runStatement, SqlFileError } from "./execute";
 import { dropInvalidLeftover, indexTarget, isSharedMemoryShortage, sizeMaintenanceWorkMem, type MemoryPlan } from "./index-build";
@@ -18,6 +19,7 @@ import { insertRecords, readRecords, recordCreated } from "./ownership";
 import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
+import { engineSearchPath } from "./search-path";
 import { snapshot } from "./snapshot";
 import { ensureStepLedger, finishMigration, readStepLedger, recordStep, type StepRow } from "./step-ledger";
 import { withSessionSettings } from "./step-session";
@@ -76,17 +78,17 @@ export interface ApplyStepsOptions {
     steps?: StepOptions;
 }
 
-/** Applies the steps the ledger does not list as done, in order; the migration is recorded with its last step. Returns the ms this run spent. */
+/** Applies the steps the ledger does not list as done, in order; the migration is recorded with its last step. */
 export async function applySteps(
     session: MigrationSession,
     migration: MigrationFile,
     steps: Step[],
     options: ApplyStepsOptions,
-): Promise<number> {
+): Promise<void> {
     const rows = new Map(
         options.done.filter((row) => row.migration === migration.name && row.checksum === migration.checksum).map((row) => [row.step, row]),
     );
-    return runSteps(runFor(session, migration, steps, options.variant, options.schema, true, options.steps), rows);
+    await runSteps(runFor(session, migration, steps, options.variant, options.schema, true, options.steps), rows);
 }
 
 /** Runs every step of an applied migration again, without the ledger: repair re-creating what is missing, and the SQL tests. */
@@ -123,12 +125,13 @@ function runFor(
     };
 }
 
-async function runSteps(run: Run, done: Map<string, StepRow>): Promise<number> {
+async function runSteps(run: Run, done: Map<string, StepRow>): Promise<void> {
     const { steps } = run;
-    const started = performance.now();
+    // The engine's search_path for statements outside a transaction; each transaction sets its own (bounded.ts).
+    const searchPath = await engineSearchPath(run.client);
     // A killed apply leaves its backend running the statement it sent; checking the socket every second
     // ends it (and frees the migration lock) soon after, instead of when the statement is done.
-    await withSessionSettings(run.client, { client_connection_check_interval: "1000" }, async () => {
+    await withSessionSettings(run.client, { client_connection_check_interval: "1000", search_path: searchPath }, async () => {
         for (const [index, step] of steps.entries()) {
             const stepStarted = performance.now();
             const row = done.get(step.name);
@@ -147,7 +150,6 @@ async function runSteps(run: Run, done: Map<string, StepRow>): Promise<number> {
             run.emit({ type: "step", ...where, kind: step.kind, index: index + 1, total: steps.length, durationMs, outcome });
         }
     });
-    return performance.now() - started;
 }
 
 async function transactionStep(run: Run, step: Step, last: boolean): Promise<"done"> {
@@ -161,7 +163,12 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
         for (const statement of step.statements) {
             await run1(run, step, statement);
         }
-        await recordCreated(run.client, run.migration.name, before, { connect: run.session.connect });
+        await recordCreated(run.client, run.migration.name, before, {
+            connect: run.session.connect,
+            observer: () => run.session.observer(),
+            named: run.schema && namedBy(run.schema),
+            outcome: outcome(run, step),
+        });
         await markDone(run, step, last, performance.now() - started, 0);
     });
     return "done";

@@ -88,6 +88,10 @@ describe("an application transaction holding a lock on sessions", () => {
         expect(rollback.stderr).toMatch(
             /gave up waiting for locks after [\d.]+ s \(\d+ attempts, each waiting at most lock_timeout\): the rollback was blocked on public\.sessions by pid \d+ \(billing-worker, .*\)\. Nothing was dropped\. End that transaction/,
         );
+        const holderPid = (await holder.query("select pg_backend_pid() as pid")).rows[0].pid;
+        expect(rollback.stderr).toContain(
+            `End that transaction (select pg_terminate_backend(${holderPid})) or let it finish, then run again`,
+        );
         expect(elapsed).toBeLessThan(3_000 + 5_000);
         expect(longestWait).toBeLessThan(LOCK_TIMEOUT_MS + MARGIN_MS);
         expect(await databaseFingerprint(reader, [options.appRole, options.adminRole])).toEqual(before);
@@ -144,7 +148,12 @@ describe("an application transaction holding a lock on sessions", () => {
         await until("the apply to report its first wait", () => (lines.length > 0 ? true : undefined));
         await holder.query("commit");
 
-        expect((await applying).applied.map((item) => item.name)).toEqual(["0099_alter_sessions.sql"]);
+        const result = await applying;
+        expect(result.applied.map((item) => item.name)).toEqual(["0099_alter_sessions.sql"]);
+        // The time reported includes the waits: at least one lock_timeout per retry.
+        expect(result.waits.retries).toBeGreaterThanOrEqual(lines.length);
+        expect(result.durationMs).toBeGreaterThanOrEqual(lines.length * LOCK_TIMEOUT_MS);
+        expect(result.applied[0].durationMs).toBeGreaterThanOrEqual(lines.length * LOCK_TIMEOUT_MS);
         expect(lines[0]).toMatch(
             /^waiting for a lock: 0099_alter_sessions\.sql was blocked on public\.sessions by pid \d+ \(billing-worker/,
         );
@@ -165,6 +174,8 @@ describe("a migration lock held by another run", () => {
             expect(apply.stderr).toMatch(
                 /waited [\d.]+ s for the migration lock; another memory-stack apply or rollback holds it \(pid \d+ stuck-deploy/,
             );
+            const stuckPid = (await stuck.query("select pg_backend_pid() as pid")).rows[0].pid;
+            expect(apply.stderr).toContain(`or end it (select pg_terminate_backend(${stuckPid})) if it is stuck`);
         } finally {
             await stuck.query("select pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY]);
         }

@@ -58,6 +58,10 @@ describe("two applies started together", () => {
         expect(resultA.applied.map((item) => item.name)).toEqual(["0001_wait.sql", "0002_second.sql", "0003_counter.sql"]);
         expect(resultB.applied).toEqual([]);
         expect(resultB.appliedMigrations).toEqual(resultA.appliedMigrations);
+        // B's wait for the migration lock is counted, and in the time it reports.
+        expect(resultA.waits.migrationLockMs).toBe(0);
+        expect(resultB.waits.migrationLockMs).toBeGreaterThan(0);
+        expect(resultB.durationMs).toBeGreaterThanOrEqual(resultB.waits.migrationLockMs);
         expect((await readLedger(observer)).map((row) => row.name)).toEqual(["0001_wait.sql", "0002_second.sql", "0003_counter.sql"]);
         expect((await observer.query("select count(*)::int as n from applied_count")).rows[0].n).toBe(1);
         const locks = await observer.query(

@@ -1,0 +1,25 @@
+// The search_path every migration and the rollback run with, set by the engine for each transaction
+// rather than taken from the database or the role (`alter database … set search_path = app, public`
+// would put uuid-ossp's functions into the application's schema `app`, and have the migrations' `set
+// search_path from current` functions look there first). public comes first: unqualified objects and
+// an extension the schema installs go there. Then the schema of an installed uuid-ossp or vector,
+// wherever it is, so the shipped files' unqualified uuid_generate_v4() and vector(N) resolve to it.
+import type { SqlClient } from "../db/client";
+
+/** The extensions whose objects the migration files name without a schema. */
+export const PATH_EXTENSIONS: readonly string[] = ["uuid-ossp", "vector"];
+
+/** SQL: the engine's search_path, e.g. `public, extensions`. */
+export const SEARCH_PATH = `(select string_agg(quote_ident(s.name), ', ' order by s.rank, s.name) from (
+        select 'public'::text as name, 0 as rank
+        union
+        select n.nspname::text, 1 from pg_extension e join pg_namespace n on n.oid = e.extnamespace
+         where e.extname in (${PATH_EXTENSIONS.map((name) => `'${name}'`).join(", ")})) s)`;
+
+/** Statements for the start of a transaction: its search_path (SET LOCAL). */
+export const SET_LOCAL_SEARCH_PATH = `select set_config('search_path', ${SEARCH_PATH}, true)`;
+
+/** The engine's search_path now, for statements that run outside a transaction (a concurrent index build). */
+export async function engineSearchPath(client: SqlClient): Promise<string> {
+    return (await client.query<{ path: string }>(`select ${SEARCH_PATH} as path`)).rows[0].path;
+}
