@@ -109,9 +109,12 @@ describe("version-gated settings", () => {
         ["1.22.0", "200"],
         ["1.26.0", "200"],
         ["2.0.0", "200"],
-    ])("renders max_prepared_statements for PgBouncer %s as %s: on only where the reset's DISCARD ALL keeps its tracking true", (version, value) => {
-        expect(setting(iniFor({}, { version }), "max_prepared_statements")).toBe(value);
-    });
+    ])(
+        "renders max_prepared_statements for PgBouncer %s as %s: on only where the reset's DISCARD ALL keeps its tracking true",
+        (version, value) => {
+            expect(setting(iniFor({}, { version }), "max_prepared_statements")).toBe(value);
+        },
+    );
 
     it("reads the version from the default image and from other pinned tags", () => {
         expect(pgbouncerVersionFromImage(DEFAULT_PGBOUNCER_IMAGE)).toBe("1.26.0");
