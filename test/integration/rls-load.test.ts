@@ -4,8 +4,10 @@
 // also leave a temp table of their victim's rows and other session state, and through an
 // application-side pool straight to PostgreSQL 15: no client may see or write a row that is not its
 // user's, and nothing may fail. Each protection is also shown alone: the pooler's reset holds even
-// were the database to trust the app's plain claims. Two control runs prove the workload finds a
-// leak where a protection is removed. The figures at full length (20 s) are `npm run bench -- --only rls`.
+// were the database to trust the app's plain claims. Control runs prove the workload finds a leak
+// where a protection is removed: PgBouncer without its reset or with RESET ALL (settings only) as
+// the reset, and an application pool whose login trusts plain claims. The figures at full length (20 s)
+// are `npm run bench -- --only rls`.
 import type { Client, ClientConfig } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../engine/config/config";
@@ -109,14 +111,22 @@ describe.skipIf(!binary)("through PgBouncer in transaction mode, 2 server connec
         expect(result.stateFound).toBe(0);
     });
 
-    it("would leak without the reset after each transaction: the control run finds other users' rows another client left", async () => {
+    it.each([
+        // Both lines go: without server_reset_query_always, transaction mode runs no reset at all.
+        ["without the reset after each transaction", (ini: string) => ini.replace(/^server_reset_query.*$/gm, "")],
+        [
+            "with RESET ALL as the reset, which clears settings only",
+            (ini: string) => ini.replace(/^server_reset_query = .*$/m, "server_reset_query = reset all"),
+        ],
+    ])("would leak %s: the control run finds other users' rows another client left", async (_, editIni) => {
         const unreset = await startPgBouncer({
             config,
             server: schema.db.server,
             users: [{ name: schema.options.appRole, password: PASSWORD }],
-            editIni: (ini) => ini.replace(/^server_reset_query.*$/gm, ""),
+            editIni,
         });
         try {
+            expect(unreset.ini).not.toContain("discard all");
             const result = await runRlsLoad({
                 path: { kind: "pgbouncer", connection: { ...app, host: unreset.host, port: unreset.port } },
                 plainTrusted: false,
