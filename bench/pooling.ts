@@ -43,8 +43,8 @@ export interface PoolingBenchRow {
 
 export interface PoolingBenchResult {
     rows: PoolingBenchRow[];
-    /** The first case again through a PgBouncer without the per-transaction reset: what the reset costs (unsafe, reference only). */
-    withoutReset: { workload: Workload; clients: number; pooled: PgbenchRun };
+    /** Each workload at the first client count again, through a PgBouncer without the per-transaction reset: what the reset costs (unsafe, reference only). */
+    withoutReset: { workload: Workload; clients: number; pooled: PgbenchRun }[];
     durationSeconds: number;
     maxConnections: number;
     pgbouncer: string;
@@ -85,9 +85,11 @@ export async function runPoolingBenchmark(options: PoolingBenchOptions = {}): Pr
         await bouncer.stop();
         // The same pooler without server_reset_query: a client's session settings would reach the next client.
         bouncer = await startPgBouncer({ config, server, users: [ROLE], editIni: (ini) => ini.replace(/^server_reset_query.*$/gm, "") });
-        const [first] = cases;
-        log(`${first.workload}, ${first.clients} clients: through PgBouncer without the per-transaction reset (reference)`);
-        const withoutReset = { ...first, pooled: await runPgbench(pgbench, bouncer, first.workload, first.clients, durationSeconds) };
+        const withoutReset: PoolingBenchResult["withoutReset"] = [];
+        for (const c of cases.filter((each) => each.clients === clients[0])) {
+            log(`${c.workload}, ${c.clients} clients: through PgBouncer without the per-transaction reset (reference)`);
+            withoutReset.push({ ...c, pooled: await runPgbench(pgbench, bouncer, c.workload, c.clients, durationSeconds) });
+        }
         const { pooling } = config;
         return {
             rows,
@@ -125,12 +127,14 @@ export function formatPoolingBenchmark(result: PoolingBenchResult): string {
         )
         .filter(([, run]) => run.firstError)
         .map(([path, run]) => `  ${path}: ${run.firstError}`);
-    const reference = result.withoutReset;
     return [
         `pgbench, ${result.durationSeconds} s per run; PostgreSQL 15 max_connections=${result.maxConnections}; ${result.pgbouncer}, ${result.pool}`,
         line(header),
         ...table.map(line),
-        `without the per-transaction reset (unsafe, reference): ${reference.workload}, ${reference.clients} clients, ${tps(reference.pooled)} tps`,
+        ...result.withoutReset.map(
+            (reference) =>
+                `without the per-transaction reset (unsafe, reference): ${reference.workload}, ${reference.clients} clients, ${tps(reference.pooled)} tps`,
+        ),
         ...(notes.length > 0 ? ["first errors:", ...[...new Set(notes)]] : []),
     ].join("\n");
 }

@@ -1,7 +1,8 @@
 // Figure: row level security under pooling and misuse. 200 clients across 50 users, reading and
 // writing as the app role on 2 server connections, while 10 misbehaving clients set user ids at
 // session level and disconnect (test/support/rls-load.ts): through Debian's PgBouncer on the
-// rendered config (transaction mode, pool 2), and through an application-side pool of 2 straight to
+// rendered config (transaction mode, pool 2), where they also leave a temp table of their victim's
+// rows and other session state for the reset to clear, and through an application-side pool of 2 straight to
 // PostgreSQL 15 (max_connections 20, the seed's). Rows seen or written against the rules, errors,
 // transactions and latency; the leak test (test/integration/rls-load.test.ts) runs the same, shorter.
 import { Client } from "pg";
@@ -50,7 +51,8 @@ export async function benchRls(ctx: BenchContext): Promise<PartResult> {
         ctx.progress(`rls: through PgBouncer ${bouncer.version}, pool 2, ${seconds} s`);
         const pooled = await runRlsLoad({
             path: { kind: "pgbouncer", connection: { ...app, host: bouncer.host, port: bouncer.port } },
-            plainTrusted: true,
+            plainTrusted: false,
+            leftovers: true,
             users,
             durationMs: seconds * 1000,
         });
@@ -103,7 +105,8 @@ function rowsFor(path: string, result: RlsLoadResult, seconds: number): Row[] {
             `transactions in ${seconds} s`,
             transactions,
             "transactions",
-            `bound ${result.transactions.bound}, plain ${result.transactions.plain}, none ${result.transactions.none}; ${result.sessionIdsSet} session-level ids set`,
+            `bound ${result.transactions.bound}, plain ${result.transactions.plain}, none ${result.transactions.none}; ${result.sessionIdsSet} session-level ids set` +
+                (result.stateLeft > 0 ? `, session state left ${result.stateLeft} times, found ${result.stateFound} times` : ""),
         ),
         row(
             "transaction latency p50",

@@ -9,12 +9,13 @@
 --   1. the id given to memory_stack.bind_user(id) in this very transaction: bind_user records it
 --      with the backend pid and the transaction's start time, which no later transaction shares,
 --      so an id left behind at session level is ignored;
---   2. otherwise request.jwt.claim.sub (or the sub of request.jwt.claims), but only where a plain
---      claim cannot outlive its transaction: on a server session of the stack's own PgBouncer,
---      which resets every setting after each transaction and marks its sessions with
---      memory_stack.pooler_reset = on, or for a login role that was granted EXECUTE on
---      memory_stack.trust_plain_claims() (PostgREST's authenticator on Supabase: it sets the claims
---      per transaction). Only the owner can grant that, so no client can trust itself;
+--   2. otherwise request.jwt.claim.sub (or the sub of request.jwt.claims), but only for a session
+--      whose login role was granted EXECUTE on memory_stack.trust_plain_claims() (PostgREST's
+--      authenticator on Supabase: it sets the claims per transaction itself), or of the owner. The
+--      login is session_user, which no client can change without being a superuser, and only the
+--      owner can grant the switch, so no client can trust itself: no setting, startup option or
+--      pooler turns plain claims on. Behind the stack's PgBouncer the application binds with
+--      bind_user like everywhere else; the pooler's reset after every transaction is defence in depth;
 --   3. otherwise null: no row is visible and no row can be written.
 -- Where this schema created auth.uid(), it gets the same body, so the application's own policies
 -- that call auth.uid() are as safe; Supabase's own auth.uid() is left alone.
@@ -34,6 +35,20 @@ $$;
 comment on function memory_stack.trust_plain_claims() is
     'A switch, not a query: request.jwt.claim.sub is trusted without bind_user for a login role granted EXECUTE on this function (PostgREST''s authenticator). Revoked from PUBLIC.';
 revoke all on function memory_stack.trust_plain_claims() from public;
+-- Nor may default privileges hand it out (Supabase's grant new functions to its roles): only the
+-- owner holds it until it grants it to the logins plainClaimLogins names.
+do $$
+declare
+    grantee name;
+begin
+    for grantee in
+        select r.rolname from pg_proc p cross join lateral aclexplode(p.proacl) a join pg_roles r on r.oid = a.grantee
+        where p.oid = 'memory_stack.trust_plain_claims()'::regprocedure and a.grantee <> p.proowner
+    loop
+        execute format('revoke all on function memory_stack.trust_plain_claims() from %I', grantee);
+    end loop;
+end
+$$;
 
 create or replace function memory_stack.request_user_id()
 returns uuid
@@ -46,8 +61,7 @@ as $$
     select case
         when split_part(bound, ' ', 1) = pg_backend_pid()::text and split_part(bound, ' ', 2) = extract(epoch from now())::text
             then nullif(split_part(bound, ' ', 3), '')::uuid
-        when current_setting('memory_stack.pooler_reset', true) = 'on'
-             or coalesce(has_function_privilege(session_user, to_regprocedure('memory_stack.trust_plain_claims()'), 'execute'), false)
+        when coalesce(has_function_privilege(session_user, to_regprocedure('memory_stack.trust_plain_claims()'), 'execute'), false)
             then coalesce(
                 nullif(current_setting('request.jwt.claim.sub', true), ''),
                 nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'
@@ -56,7 +70,7 @@ as $$
     from coalesce(current_setting('memory_stack.bound_user', true), '') as bound
 $$;
 comment on function memory_stack.request_user_id() is
-    'The user the row level security policies serve: the id bound to this transaction by bind_user, else a plain request.jwt.claim.sub where it cannot outlive its transaction (the stack''s resetting PgBouncer, or a login granted trust_plain_claims), else null.';
+    'The user the row level security policies serve: the id bound to this transaction by bind_user, else a plain request.jwt.claim.sub for a login granted trust_plain_claims (or the owner), else null.';
 
 create or replace function memory_stack.bind_user(user_id uuid)
 returns uuid

@@ -34,7 +34,7 @@ export interface PgBouncerSettings {
     statsUsers: string[];
     /** Seconds an idle server connection stays open. Default in pgbouncerSettings: 60. */
     serverIdleTimeoutSeconds: number;
-    /** Protocol-level prepared statements tracked per client (PgBouncer >= 1.21 only). Default: 200. */
+    /** Protocol-level prepared statements tracked per client (PgBouncer >= 1.22 only, see preparedStatements). Default: 200. */
     maxPreparedStatements: number;
     /** PgBouncer version the file is for ("1.26.0"); undefined renders only what 1.18 and later all know. */
     version?: string;
@@ -61,8 +61,6 @@ export class PgBouncerConfigError extends Error {
 }
 
 export const PGBOUNCER_PORT = 6432;
-/** Marks a server session as reset by this pooler after every transaction (sql/0011_claim_binding.sql reads it). */
-export const POOLER_MARK = "set memory_stack.pooler_reset = on";
 /**
  * The first PgBouncer that refuses a second StartupMessage during SCRAM authentication (CVE-2026-107350:
  * 1.17.0 to 1.26.0 let a client that knows one auth-file password log in as any other SCRAM user).
@@ -115,8 +113,7 @@ export function renderPgBouncerIni(settings: PgBouncerSettings): string {
         "",
         "[databases]",
         // No user or password here: each client logs in to PostgreSQL as itself, so grants and RLS apply per role.
-        // connect_query marks each new server session as one this pooler resets (see resetQuery).
-        `${s.database} = host=${s.serverHost} port=${s.serverPort} dbname=${s.database} connect_query='${POOLER_MARK}'`,
+        `${s.database} = host=${s.serverHost} port=${s.serverPort} dbname=${s.database}`,
         "",
         "[pgbouncer]",
         `listen_addr = ${s.listenAddr}`,
@@ -141,12 +138,7 @@ export function renderPgBouncerIni(settings: PgBouncerSettings): string {
         ";; options: a transaction pooler cannot keep per-connection -c settings (search_path, timeouts) for a",
         ";; client; set them on the role (alter role ... set) and every pooled server connection has them.",
         "ignore_startup_parameters = extra_float_digits,options",
-        ...(atLeast(s.version, "1.21.0")
-            ? [
-                  ";; Named prepared statements (asyncpg, psycopg 3, pgjdbc) survive transaction pooling.",
-                  `max_prepared_statements = ${s.maxPreparedStatements}`,
-              ]
-            : []),
+        ...preparedStatements(s),
     ];
     return lines.map((line) => line.trimEnd()).join("\n") + "\n";
 }
@@ -206,28 +198,44 @@ export function atLeast(version: string | undefined, minimum: string): boolean {
 }
 
 /**
- * What a server session carries from one client to the next: nothing. Whatever a client set for its
- * session (a user id by set_config(..., false) or SET, a role, a search_path) is reset before the
- * server connection serves anyone else, in every pool mode, and the session is marked again as one
- * this pooler resets: memory_stack.request_user_id() (sql/0011_claim_binding.sql) honours a plain
- * transaction-local request.jwt.claim.sub only on such a session. Transaction mode resets settings
- * only (RESET ALL): prepared statements and PgBouncer's own tracking of them stay intact. Session
- * mode also drops what DISCARD ALL drops, one command at a time, because DISCARD ALL cannot share a
- * query string with the mark.
+ * What a server session carries from one client to the next: nothing. DISCARD ALL runs before the
+ * server connection serves anyone else, in every pool mode: it resets every setting (a user id set
+ * by set_config(..., false) or SET, a search_path), the role and session authorization, and drops
+ * temp tables, advisory locks, prepared statements, listeners and cursors. RESET ALL alone would
+ * leave all of those, the role included, to the next client. Row level security does not depend on
+ * it (memory_stack.request_user_id() honours only bind_user's per-transaction binding for the app
+ * role): it keeps whatever a client left in its session out of the next client's.
  */
 function resetQuery(mode: PoolMode): string[] {
+    const reset = "server_reset_query = discard all";
     if (mode === "session") {
-        return [
-            ";; When its client disconnects, wipe the session's state and mark it again (see engine/render/pgbouncer.ts).",
-            `server_reset_query = close all; reset all; deallocate all; unlisten *; select pg_advisory_unlock_all(); discard plans; discard temp; discard sequences; ${POOLER_MARK}`,
-        ];
+        return [";; When its client disconnects, wipe the session's state (see engine/render/pgbouncer.ts).", reset];
     }
     return [
-        ";; After every transaction, before the server connection serves another client: reset every setting a",
-        ";; client made for its session (a user id, a role), and mark the session again (see engine/render/pgbouncer.ts).",
-        `server_reset_query = reset all; ${POOLER_MARK}`,
+        ";; After every transaction, before the server connection serves another client: wipe the session's",
+        ";; state (settings, role, temp tables, locks, prepared statements, listeners, cursors; see engine/render/pgbouncer.ts).",
+        reset,
         "server_reset_query_always = 1",
     ];
+}
+
+/**
+ * PgBouncer 1.21 tracks protocol-level prepared statements but does not notice that DISCARD ALL
+ * drops them, and would then run statements that no longer exist: there it stays off (its default).
+ * From 1.22 PgBouncer clears its record of a server connection's statements when DISCARD ALL
+ * completes, also in the reset, and prepares them again for the client that uses them next.
+ */
+function preparedStatements(s: PgBouncerSettings): string[] {
+    if (atLeast(s.version, "1.22.0")) {
+        return [
+            ";; Named prepared statements (asyncpg, psycopg 3, pgjdbc) survive transaction pooling.",
+            `max_prepared_statements = ${s.maxPreparedStatements}`,
+        ];
+    }
+    if (atLeast(s.version, "1.21.0")) {
+        return [";; PgBouncer 1.21 would lose track of prepared statements the reset drops: keep them off.", "max_prepared_statements = 0"];
+    }
+    return [];
 }
 
 function authSecret(user: AuthUser): string {

@@ -70,10 +70,12 @@ interface Expected {
 
 // What the app role must not hold: the maintenance functions change every user's rows; row level
 // security does not stop TRUNCATE; a REFERENCES would tell which keys exist; a trigger of its own
-// would run as whoever writes next.
-const APP_FORBIDDEN: { kind: PrivilegeRule["objectType"]; objects: readonly string[]; privileges: string[] }[] = [
-    { kind: "function", objects: MAINTENANCE_FUNCTIONS, privileges: ["EXECUTE"] },
-    { kind: "table", objects: MEMORY_TABLES, privileges: ["TRUNCATE", "REFERENCES", "TRIGGER"] },
+// would run as whoever writes next; the plain-claim switch would let an id one client left at
+// session level count for the next client of the same connection.
+const APP_FORBIDDEN: { kind: PrivilegeRule["objectType"]; schema: string; objects: readonly string[]; privileges: string[] }[] = [
+    { kind: "function", schema: "public", objects: MAINTENANCE_FUNCTIONS, privileges: ["EXECUTE"] },
+    { kind: "table", schema: "public", objects: MEMORY_TABLES, privileges: ["TRUNCATE", "REFERENCES", "TRIGGER"] },
+    { kind: "function", schema: "memory_stack", objects: ["trust_plain_claims"], privileges: ["EXECUTE"] },
 ];
 
 /** Every privilege to check, in the order the catalog query gets them. */
@@ -98,9 +100,9 @@ export function privilegeExpectations(expected: Pick<Expectations, "appRole" | "
                 })),
             ),
         );
-    const forbidden = APP_FORBIDDEN.flatMap(({ kind, objects, privileges }) =>
+    const forbidden = APP_FORBIDDEN.flatMap(({ kind, schema, objects, privileges }) =>
         privileges.flatMap((privilege) =>
-            objects.map((object) => ({ needed: false, check: check(expected.appRole, kind, "public", object, "", privilege) })),
+            objects.map((object) => ({ needed: false, check: check(expected.appRole, kind, schema, object, "", privilege) })),
         ),
     );
     return [...PRIVILEGE_RULES.flatMap(needed), ...CLAIM_GRANTS.flatMap(needed), ...forbidden].map((item, i) => ({
@@ -221,7 +223,7 @@ export function comparePrivileges(
             problems.push({
                 kind: "privilege",
                 name: role,
-                issue: `holds what row level security cannot restrict or only the admin role may use (${forbidden.join(", ")}): revoke them from public and ${role}`,
+                issue: `holds what row level security cannot restrict or only the admin role or a plainClaimLogins login may use (${forbidden.join(", ")}): revoke them from public and ${role}`,
             });
         }
     }

@@ -123,7 +123,7 @@ describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreS
             const attempts = await holdAll(CLIENTS, () => pooled(APP), {
                 async work(client, i) {
                     await client.query("begin");
-                    await client.query("select set_config('request.jwt.claim.sub', $1, true)", [ids[i]]);
+                    await client.query("select memory_stack.bind_user($1)", [ids[i]]);
                     const { rows } = await client.query("select auth.uid()::text as uid");
                     await client.query("commit");
                     if (rows[0].uid !== ids[i]) {
@@ -145,12 +145,12 @@ describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreS
             expect(serverConnections).toBeLessThanOrEqual(config.pooling.defaultPoolSize + config.pooling.reservePoolSize);
         });
 
-        it("isolates users with row level security when each transaction sets its user id", async () => {
+        it("isolates users with row level security when each transaction binds its user", async () => {
             await withClient(pooled(APP), async (client) => {
                 const seenBy = async (userId: string | undefined) => {
                     await client.query("begin");
                     if (userId) {
-                        await client.query("select set_config('request.jwt.claim.sub', $1, true)", [userId]);
+                        await client.query("select memory_stack.bind_user($1)", [userId]);
                     }
                     const { rows } = await client.query("select session_id from sessions order by session_id");
                     await client.query("commit");
@@ -161,7 +161,7 @@ describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreS
                 expect(await seenBy(undefined)).toEqual([]);
 
                 await client.query("begin");
-                await client.query("select set_config('request.jwt.claim.sub', $1, true)", [users.a]);
+                await client.query("select memory_stack.bind_user($1)", [users.a]);
                 const forged = await client
                     .query("insert into sessions (session_id, user_id, agent_name) values ('forged', $1, 'x')", [users.b])
                     .then(
@@ -176,7 +176,7 @@ describe.skipIf(!binary)("PgBouncer on the rendered config, in front of PostgreS
         it("runs the schema's functions through the pooler: get_active_session sees only the caller's rows", async () => {
             await withClient(pooled(APP), async (client) => {
                 await client.query("begin");
-                await client.query("select set_config('request.jwt.claim.sub', $1, true)", [users.a]);
+                await client.query("select memory_stack.bind_user($1)", [users.a]);
                 const own = await client.query("select s.session_id from sessions s where s.id = get_active_session($1, 'planner')", [
                     users.a,
                 ]);

@@ -1,10 +1,11 @@
 // Row level security that cannot leak, on a real PostgreSQL 15 (and Debian's PgBouncer on the rendered
-// config), as the app role logs in: an id counts only for the transaction that bound it; behind the
-// stack's PgBouncer a plain transaction-local claim counts too and nothing a client sets for its
-// session reaches the next client; no row can hang off another user's session or execution; the app
-// role cannot run the maintenance functions; and no connection string the stack exports for the app
-// can become the owner.
-import { Client, type ClientConfig } from "pg";
+// config), as the app role logs in: an id counts only for the transaction that bound it; no client of
+// the app role can make a plain or session-level claim count, directly, through an application's pool
+// or through the stack's PgBouncer; behind that PgBouncer nothing a client leaves in its session
+// reaches the next client; no row can hang off another user's session or execution; the app role
+// cannot run the maintenance functions; and no connection string the stack exports for the app can
+// become the owner.
+import { Client, Pool, type ClientConfig, type PoolClient } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loginRoleUrl } from "../../components/access";
 import { parseConfig } from "../../engine/config/config";
@@ -31,8 +32,11 @@ let owner: Client;
 let app: string;
 let admin: string;
 let login: string;
+let side: string;
 let parents: { sessionA: string; sessionB: string; executionA: string; executionB: string };
 const clients: Client[] = [];
+// Debian's PgBouncer on the rendered config with one server connection, so every client shares it.
+let bouncer: RunningPgBouncer | undefined;
 
 beforeAll(async () => {
     schema = await schemaDatabase("rls_isolation");
@@ -42,6 +46,9 @@ beforeAll(async () => {
     await owner.query(`alter role "${app}" login password '${PASSWORD}'; alter role "${admin}" login password '${PASSWORD}'`);
     // The authenticator pattern, as Access and Grants make it where the roles exist already.
     await owner.query(`create role "${login}" login noinherit password '${PASSWORD}'; grant "${app}" to "${login}"`);
+    // A harmless role the app role may SET ROLE to, to see whether a role outlives its client.
+    side = `${schema.db.name}_side`;
+    await owner.query(`create role "${side}"; grant "${side}" to "${app}"`);
     await grantStackPrivileges(owner, schema.options);
     await owner.query("insert into users (id) values ($1), ($2)", [A, B]);
     const sessions = await owner.query<{ id: string }>(
@@ -58,12 +65,17 @@ beforeAll(async () => {
         executionA: executions.rows[0].id,
         executionB: executions.rows[1].id,
     };
+    if (pgbouncer) {
+        const config = parseConfig({ database: schema.db.name, pooling: JSON.stringify({ defaultPoolSize: 1, reservePoolSize: 0 }) });
+        bouncer = await startPgBouncer({ config, server: schema.db.server, users: [{ name: app, password: PASSWORD }] });
+    }
 });
 
 afterAll(async () => {
     await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
+    await bouncer?.stop();
     await schema?.drop();
-    if (login) await dropRoles(schema.db.server, [login]);
+    if (login) await dropRoles(schema.db.server, [login, side]);
 });
 
 async function connect(config: ClientConfig | string): Promise<Client> {
@@ -75,6 +87,15 @@ async function connect(config: ClientConfig | string): Promise<Client> {
 }
 
 const direct = (user: string): ClientConfig => ({ ...schema.db.config, user, password: PASSWORD });
+const pooled = (): ClientConfig => ({ ...direct(app), host: bouncer!.host, port: bouncer!.port });
+
+/** The SQLSTATE a statement outside any transaction fails with, or "ok". */
+async function status(client: Client, sql: string): Promise<string> {
+    return client.query(sql).then(
+        () => "ok",
+        (error: { code?: string }) => error.code ?? String(error),
+    );
+}
 
 /** The SQLSTATE `sql` fails with, or "ok". */
 async function outcome(client: Client, sql: string, params: unknown[] = []): Promise<string> {
@@ -165,26 +186,115 @@ describe("an id bound to the transaction, on the app role's own connection", () 
     });
 });
 
+describe("no client of the app role can make its own plain or session-level claims count", () => {
+    // Each path hands out connections one after another; `next` is the same server connection again.
+    interface Path {
+        open(config: ClientConfig): Promise<{ client: Client; release(): void }>;
+        config(): ClientConfig;
+        close(): Promise<void>;
+    }
+    const paths: [string, () => Path | undefined][] = [
+        [
+            "directly: the same connection's next transactions",
+            () => {
+                let held: Client | undefined;
+                return {
+                    config: () => direct(app),
+                    async open(config) {
+                        held ??= await connect(config);
+                        return { client: held, release: () => undefined };
+                    },
+                    close: async () => undefined,
+                };
+            },
+        ],
+        [
+            "through an application's pool of one connection, handed back unreset",
+            () => {
+                let pool: Pool | undefined;
+                let out: PoolClient | undefined;
+                return {
+                    config: () => direct(app),
+                    async open(config) {
+                        if (!pool) {
+                            pool = new Pool({ ...config, max: 1 });
+                            pool.on("error", () => undefined);
+                        }
+                        const client = (out = await pool.connect());
+                        const release = () => {
+                            out = undefined;
+                            client.release();
+                        };
+                        return { client: client as unknown as Client, release };
+                    },
+                    async close() {
+                        out?.release(true); // a failed expectation left it checked out
+                        await pool?.end();
+                    },
+                };
+            },
+        ],
+        [
+            "through the stack's PgBouncer, one server connection for every client",
+            () =>
+                bouncer && {
+                    config: pooled,
+                    async open(config) {
+                        const client = await connect(config);
+                        return { client, release: () => void client.end().catch(() => undefined) };
+                    },
+                    close: async () => undefined,
+                },
+        ],
+    ];
+
+    it.each(paths)("%s", async (name, make) => {
+        const path = make();
+        if (!path) return console.warn(`[rls-isolation.test] SKIPPED ${name}: pgbouncer is not installed`);
+        try {
+            // The old marker, at connect too (PgBouncer drops startup options; the others take them).
+            const first = await path.open({ ...path.config(), options: `-c memory_stack.pooler_reset=on -c request.jwt.claim.sub=${B}` });
+            const pid = (await first.client.query("select pg_backend_pid() as pid")).rows[0].pid;
+            // Trust itself: only the owner can grant or replace the switch.
+            expect(await status(first.client, `grant execute on function memory_stack.trust_plain_claims() to "${app}"`)).toBe("42501");
+            expect(
+                await status(
+                    first.client,
+                    "create or replace function memory_stack.trust_plain_claims() returns boolean language sql as 'select true'",
+                ),
+            ).toBe("42501");
+            // Mark the session and leave ids at session level, by every spelling.
+            await first.client.query("set memory_stack.pooler_reset = on");
+            await first.client.query("select set_config('request.jwt.claim.sub', $1, false)", [B]);
+            await first.client.query(`set request.jwt.claims = '{"sub": "${B}"}'`);
+            // And all of it inside one transaction, which no pooler resets halfway.
+            const marked = ["set local memory_stack.pooler_reset = on", "select set_config('request.jwt.claim.sub', $1, true)"];
+            expect(await seen(first.client, marked, [[], [B]])).toEqual([]);
+            expect(await seen(first.client)).toEqual([]);
+            first.release();
+
+            const next = await path.open(path.config());
+            expect((await next.client.query("select pg_backend_pid() as pid")).rows[0].pid).toBe(pid);
+            expect(await seen(next.client)).toEqual([]);
+            expect(await seen(next.client, ["select set_config('request.jwt.claim.sub', $1, true)"], [[B]])).toEqual([]);
+            await next.client.query("begin");
+            await next.client.query("select set_config('request.jwt.claim.sub', $1, true)", [B]);
+            expect(
+                await outcome(next.client, "insert into memory_logs (user_id, agent_name, operation) values ($1, 'x', 'write')", [B]),
+            ).toBe("42501");
+            await next.client.query("rollback");
+            // The path itself works: a bound id counts.
+            expect(await seen(next.client, ["select memory_stack.bind_user($1)"], [[A]])).toEqual([A]);
+            next.release();
+        } finally {
+            await path.close();
+        }
+    });
+});
+
 describe.skipIf(!pgbouncer)("behind the stack's PgBouncer, one server connection shared by every client", () => {
-    let bouncer: RunningPgBouncer;
-    let pooled: ClientConfig;
-    beforeAll(async () => {
-        const config = parseConfig({ database: schema.db.name, pooling: JSON.stringify({ defaultPoolSize: 1, reservePoolSize: 0 }) });
-        bouncer = await startPgBouncer({ config, server: schema.db.server, users: [{ name: app, password: PASSWORD }] });
-        pooled = { ...direct(app), host: bouncer.host, port: bouncer.port };
-    });
-    afterAll(async () => {
-        await bouncer?.stop();
-    });
-
-    it("honours a plain transaction-local claim, the PostgREST convention, until commit", async () => {
-        const client = await connect(pooled);
-        expect(await seen(client, ["select set_config('request.jwt.claim.sub', $1, true)"], [[B]])).toEqual([B]);
-        expect(await seen(client)).toEqual([]);
-    });
-
     it("resets whatever a client set for its session before the next client's transaction, on the same server connection", async () => {
-        const [careless, next] = [await connect(pooled), await connect(pooled)];
+        const [careless, next] = [await connect(pooled()), await connect(pooled())];
         await careless.query(`select set_config('request.jwt.claim.sub', '${A}', false)`);
         await careless.query(`set request.jwt.claims = '{"sub": "${A}"}'`);
         await careless.query("set search_path = pg_temp");
@@ -199,10 +309,42 @@ describe.skipIf(!pgbouncer)("behind the stack's PgBouncer, one server connection
         expect((await careless.query("select count(*)::int as rows from public.sessions")).rows[0].rows).toBe(0);
     });
 
-    it("marks a server session again after a client discarded everything", async () => {
-        const [careless, next] = [await connect(pooled), await connect(pooled)];
-        await careless.query("discard all");
-        expect((await next.query("select current_setting('memory_stack.pooler_reset', true) as mark")).rows[0].mark).toBe("on");
+    it("leaves the next client nothing of the last one's session: temp table, lock, prepared statements, listener, cursor, role", async () => {
+        const [careless, next] = [await connect(pooled()), await connect(pooled())];
+        await careless.query("begin");
+        await careless.query("select memory_stack.bind_user($1)", [A]);
+        await careless.query("create temp table my_cache as select session_id, user_id from sessions");
+        await careless.query("declare held cursor with hold for select session_id, user_id from sessions");
+        await careless.query("commit");
+        await careless.query("select pg_advisory_lock(42)");
+        await careless.query("prepare p as select session_id from sessions");
+        await careless.query({ name: "careless_protocol_statement", text: "select user_id from sessions" });
+        await careless.query("listen memory_news");
+        await careless.query(`set role "${side}"`);
+        expect(await status(careless, `set session authorization "${schema.db.server.user}"`)).toBe("42501");
+        const { pid } = (await careless.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0];
+
+        const left = await next.query(
+            `select pg_backend_pid() as pid, current_user as "user", session_user as "session",
+                to_regclass('pg_temp.my_cache') is not null as temp_table,
+                (select count(*)::int from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()) as advisory_locks,
+                (select count(*)::int from pg_prepared_statements) as prepared,
+                (select count(*)::int from pg_listening_channels()) as listening,
+                (select count(*)::int from pg_cursors) as cursors`,
+        );
+        expect(left.rows[0]).toEqual({
+            pid,
+            user: app,
+            session: app,
+            temp_table: false,
+            advisory_locks: 0,
+            prepared: 0,
+            listening: 0,
+            cursors: 0,
+        });
+        expect(await status(next, "select * from pg_temp.my_cache")).toBe("42P01");
+        expect(await status(next, "fetch all from held")).toBe("34000");
+        expect(await status(next, "execute p")).toBe("26000");
     });
 });
 
@@ -360,7 +502,8 @@ describe("a database whose default privileges give every role everything, as Sup
         await supabase.client.query(`create role "${appRole}"; create role "${adminRole}"; create role "${anon}"`);
         await supabase.client.query(
             `alter default privileges in schema public grant all on tables to "${appRole}", "${adminRole}", "${anon}";
-             alter default privileges in schema public grant all on functions to "${appRole}", "${adminRole}", "${anon}"`,
+             alter default privileges in schema public grant all on functions to "${appRole}", "${adminRole}", "${anon}";
+             alter default privileges grant all on functions to "${appRole}", "${adminRole}", "${anon}"`,
         );
         await applyMigrations(supabase.client, migrationsFor(supabase.options));
     });
@@ -377,6 +520,16 @@ describe("a database whose default privileges give every role everything, as Sup
             [[appRole, adminRole, anon], MAINTENANCE_FUNCTIONS],
         );
         expect(rows).toEqual([...MAINTENANCE_FUNCTIONS].sort().map((fn) => ({ role: adminRole, fn })));
+    });
+
+    it("hands the plain-claim switch to no role: only the owner holds it until it grants it to a plainClaimLogins login", async () => {
+        const { appRole, adminRole } = supabase.options;
+        const { rows } = await supabase.client.query(
+            `select r.role from unnest($1::text[]) r(role)
+             where has_function_privilege(r.role, 'memory_stack.trust_plain_claims()', 'execute')`,
+            [[appRole, adminRole, anon]],
+        );
+        expect(rows).toEqual([]);
     });
 
     it("takes TRUNCATE, REFERENCES and TRIGGER on the memory tables from the app role", async () => {

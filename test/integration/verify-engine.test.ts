@@ -141,6 +141,24 @@ describe("privileges as deployed", () => {
         expect(sent.length).toBeGreaterThan(10);
         expect(sent.filter((text) => /\b(grant|revoke|alter\s+(role|default))\b/i.test(text.replace(/'[^']*'/g, "")))).toEqual([]);
     });
+
+    it("fails an app role that holds the plain-claim switch, which would let a session-level id count for the next client", async () => {
+        const { appRole } = schema.options;
+        await schema.client.query(`grant execute on function memory_stack.trust_plain_claims() to "${appRole}"`);
+        try {
+            const report = await verify(schema);
+            expect(report.ok).toBe(false);
+            expect(report.problems).toEqual([
+                expect.objectContaining({
+                    kind: "privilege",
+                    name: appRole,
+                    issue: expect.stringContaining("EXECUTE on memory_stack.trust_plain_claims"),
+                }),
+            ]);
+        } finally {
+            await schema.client.query(`revoke execute on function memory_stack.trust_plain_claims() from "${appRole}"`);
+        }
+    });
 });
 
 describe("a schema applied beside the seed's application tables", () => {

@@ -4,12 +4,15 @@
 // Well-behaved clients each run transactions in a loop as the app role, cycling through three ways:
 //   bound  memory_stack.bind_user(own id): reads memory_logs and sessions, appends a memory_logs row;
 //   plain  set_config('request.jwt.claim.sub', own id, true), the PostgREST convention: honoured only
-//          where it is safe (`plainTrusted`: behind the stack's PgBouncer), elsewhere it must act as no id;
+//          for a login granted the plain-claim switch (`plainTrusted`), elsewhere it must act as no id;
 //   none   no id at all: must see no row and have its write refused.
 // Every row a client sees must be its user's (none at all where it has no usable id). Misbehaving
 // clients meanwhile set a user id at session level — set_config(..., false) and SET, both the claim
 // and the binding — on the same server connections, and disconnect (or go back to the application's
-// pool without a reset). A leak is any row seen or written against these rules.
+// pool without a reset). With `leftovers` they also leave what only a resetting pooler can clear: a
+// temp table of their victim's rows, a held cursor, an advisory lock, a prepared statement, a LISTEN;
+// well-behaved clients then read any such table they find. A leak is any row seen or written
+// against these rules.
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { Client, Pool, type ClientConfig, type PoolClient } from "pg";
@@ -17,8 +20,10 @@ import { Client, Pool, type ClientConfig, type PoolClient } from "pg";
 export interface RlsLoadOptions {
     /** How clients reach PostgreSQL as the app role: through PgBouncer (one connection per client), or an application-side pg.Pool. */
     path: { kind: "pgbouncer"; connection: ClientConfig } | { kind: "app-pool"; connection: ClientConfig; size: number };
-    /** Plain transaction-local claims are honoured on this path (the stack's PgBouncer marks its sessions). */
+    /** Plain transaction-local claims are honoured on this path (the app's login holds the plain-claim switch). */
     plainTrusted: boolean;
+    /** Misbehaving clients also leave session state behind (temp table, cursor, lock, prepared statement, LISTEN). Default: false. */
+    leftovers?: boolean;
     /** The users, each with a session the owner created. */
     users: string[];
     /** Well-behaved clients. Default: 200. */
@@ -39,6 +44,10 @@ export interface RlsLoadResult {
     refusedWrites: number;
     /** Session-level ids the misbehaving clients set. */
     sessionIdsSet: number;
+    /** Rounds in which a misbehaving client left session state behind (with `leftovers`). */
+    stateLeft: number;
+    /** Transactions of well-behaved clients that found another client's session state on their connection (with `leftovers`). */
+    stateFound: number;
     errors: number;
     errorSamples: string[];
     /** Transaction latency of the well-behaved clients, waiting for a connection included. */
@@ -58,6 +67,8 @@ export async function runRlsLoad(options: RlsLoadOptions): Promise<RlsLoadResult
         leakSamples: [],
         refusedWrites: 0,
         sessionIdsSet: 0,
+        stateLeft: 0,
+        stateFound: 0,
         errors: 0,
         errorSamples: [],
         latencyMs: { p50: 0, p95: 0, p99: 0, max: 0 },
@@ -117,6 +128,7 @@ export async function runRlsLoad(options: RlsLoadOptions): Promise<RlsLoadResult
             for (const row of rows) {
                 if (row.user_id !== entitled) leak(`${way} client of ${user} saw ${row.n} row(s) of ${row.user_id}`);
             }
+            if (options.leftovers) await inspectLeftovers(session, way, user, entitled);
             await session.query("savepoint write");
             try {
                 await session.query("insert into public.memory_logs (user_id, agent_name, operation) values ($1, 'rls-load', 'write')", [
@@ -133,6 +145,41 @@ export async function runRlsLoad(options: RlsLoadOptions): Promise<RlsLoadResult
             await session.query("rollback").catch(() => undefined);
             throw e;
         }
+    };
+
+    // What another client left on this server connection: its temp table's rows count as rows seen.
+    const inspectLeftovers = async (session: Client | PoolClient, way: Way, user: string, entitled: string | undefined) => {
+        const { rows } = await session.query<{ temp: boolean; state: number }>(
+            `select to_regclass('pg_temp.leftovers') is not null as temp,
+                    (select count(*)::int from pg_locks where locktype = 'advisory' and pid = pg_backend_pid())
+                    + (select count(*)::int from pg_prepared_statements) + (select count(*)::int from pg_cursors)
+                    + (select count(*)::int from pg_listening_channels()) as state`,
+        );
+        if (rows[0].temp || rows[0].state > 0) result.stateFound++;
+        if (!rows[0].temp) return;
+        const left = await session.query<{ user_id: string; n: number }>(
+            "select user_id::text, count(*)::int as n from pg_temp.leftovers group by 1",
+        );
+        for (const row of left.rows) {
+            if (row.user_id !== entitled) {
+                leak(`${way} client of ${user} found ${row.n} row(s) of ${row.user_id} in another client's temp table`);
+            }
+        }
+    };
+
+    // Copies the victim's rows into a temp table and a held cursor, and takes session-wide state, on purpose.
+    const leaveState = async (session: Client | PoolClient, victim: string, name: string) => {
+        await session.query("begin");
+        await session.query("select memory_stack.bind_user($1)", [victim]);
+        await session.query("create temp table if not exists leftovers (user_id uuid)");
+        await session.query("insert into leftovers select user_id from public.sessions");
+        await session.query(`declare ${name} cursor with hold for select user_id from public.sessions`);
+        await session.query("commit");
+        // A try lock: a lock left on the other server connection must not block this one.
+        await session.query("select pg_try_advisory_lock(42)");
+        await session.query(`prepare ${name} as select 1`);
+        await session.query("listen leftovers");
+        result.stateLeft++;
     };
 
     const misbehave = async (index: number) => {
@@ -153,6 +200,7 @@ export async function runRlsLoad(options: RlsLoadOptions): Promise<RlsLoadResult
                         await session.query(`set request.jwt.claims = '${JSON.stringify({ sub: victim })}'`);
                     }
                     result.sessionIdsSet++;
+                    if (options.leftovers) await leaveState(session, victim, `leftover_${index}_${round}`);
                 } finally {
                     // Gone without a reset: disconnected, or handed back to the application's pool as it is.
                     if (pool) (session as PoolClient).release();

@@ -31,10 +31,8 @@ function setting(ini: string, key: string): string | undefined {
 describe("the rendered pgbouncer.ini for the dev stack", () => {
     const ini = iniFor();
 
-    it("forwards the stack's database to the server container by name, without a forced user, marking each new server session", () => {
-        expect(ini).toContain(
-            "[databases]\nybryx = host=memory-stack-dev-server-postgres port=5432 dbname=ybryx connect_query='set memory_stack.pooler_reset = on'\n",
-        );
+    it("forwards the stack's database to the server container by name, without a forced user or a connect query", () => {
+        expect(ini).toContain("[databases]\nybryx = host=memory-stack-dev-server-postgres port=5432 dbname=ybryx\n");
     });
 
     it("listens on 6432 on every address of the container, over TCP only", () => {
@@ -69,27 +67,23 @@ describe("the rendered pgbouncer.ini for the dev stack", () => {
     });
 
     it("puts every comment on its own line, as PgBouncer requires (a ; later in a line is no comment)", () => {
-        for (const line of ini.split("\n").filter((l) => l.includes(";") && !l.startsWith("server_reset_query ="))) {
+        for (const line of ini.split("\n").filter((l) => l.includes(";"))) {
             expect(line.startsWith(";;"), line).toBe(true);
         }
     });
 });
 
 describe("pool modes", () => {
-    const MARK = "set memory_stack.pooler_reset = on";
     it.each([
-        ["transaction", `reset all; ${MARK}`, "1"],
-        ["statement", `reset all; ${MARK}`, "1"],
-        [
-            "session",
-            `close all; reset all; deallocate all; unlisten *; select pg_advisory_unlock_all(); discard plans; discard temp; discard sequences; ${MARK}`,
-            undefined,
-        ],
-    ])("renders %s mode resetting every session setting before the next client, and marking the session again", (mode, reset, always) => {
+        ["transaction", "1"],
+        ["statement", "1"],
+        ["session", undefined],
+    ])("renders %s mode discarding all of a session's state before the next client", (mode, always) => {
         const ini = iniFor({ pooling: JSON.stringify({ mode }), client: JSON.stringify({ maxOverflow: 2 }) });
         expect(setting(ini, "pool_mode")).toBe(mode);
-        expect(setting(ini, "server_reset_query")).toBe(reset);
+        expect(setting(ini, "server_reset_query")).toBe("discard all");
         expect(setting(ini, "server_reset_query_always")).toBe(always);
+        expect(ini).not.toContain("connect_query");
     });
 });
 
@@ -107,16 +101,20 @@ describe("the roles a pooler serves", () => {
 
 describe("version-gated settings", () => {
     it.each([
-        [undefined, false],
-        ["1.18.0", false],
-        ["1.20.1", false],
-        ["1.21.0", true],
-        ["1.26.0", true],
-        ["2.0.0", true],
-    ])("renders max_prepared_statements for PgBouncer %s: %s", (version, rendered) => {
-        const value = setting(iniFor({}, { version }), "max_prepared_statements");
-        expect(value).toBe(rendered ? "200" : undefined);
-    });
+        [undefined, undefined],
+        ["1.18.0", undefined],
+        ["1.20.1", undefined],
+        ["1.21.0", "0"],
+        ["1.21.9", "0"],
+        ["1.22.0", "200"],
+        ["1.26.0", "200"],
+        ["2.0.0", "200"],
+    ])(
+        "renders max_prepared_statements for PgBouncer %s as %s: on only where the reset's DISCARD ALL keeps its tracking true",
+        (version, value) => {
+            expect(setting(iniFor({}, { version }), "max_prepared_statements")).toBe(value);
+        },
+    );
 
     it("reads the version from the default image and from other pinned tags", () => {
         expect(pgbouncerVersionFromImage(DEFAULT_PGBOUNCER_IMAGE)).toBe("1.26.0");

@@ -176,13 +176,19 @@ describe("compareCatalog on the roles' privileges as deployed", () => {
                 holds(s, app, "TRIGGER", "sessions", true);
             }),
         ).toEqual([
-            `privilege ${app}: holds what row level security cannot restrict or only the admin role may use (TRUNCATE on public.memory_logs, TRIGGER on public.sessions): revoke them from public and ${app}`,
+            `privilege ${app}: holds what row level security cannot restrict or only the admin role or a plainClaimLogins login may use (TRUNCATE on public.memory_logs, TRIGGER on public.sessions): revoke them from public and ${app}`,
         ]);
     });
 
     it("names a maintenance function the app role may run", () => {
         expect(problemsOf((s) => holds(s, app, "EXECUTE", "forget_user", true))).toEqual([
-            `privilege ${app}: holds what row level security cannot restrict or only the admin role may use (EXECUTE on public.forget_user): revoke them from public and ${app}`,
+            `privilege ${app}: holds what row level security cannot restrict or only the admin role or a plainClaimLogins login may use (EXECUTE on public.forget_user): revoke them from public and ${app}`,
+        ]);
+    });
+
+    it("names the plain-claim switch held by the app role, which would let a session-level id count for the next client", () => {
+        expect(problemsOf((s) => holds(s, app, "EXECUTE", "trust_plain_claims", true))).toEqual([
+            `privilege ${app}: holds what row level security cannot restrict or only the admin role or a plainClaimLogins login may use (EXECUTE on memory_stack.trust_plain_claims): revoke them from public and ${app}`,
         ]);
     });
 
