@@ -11,7 +11,7 @@ import { rendered, schemaOptions } from "./support/schema";
 export async function benchApply(ctx: BenchContext, pg: BenchPostgres): Promise<PartResult> {
     const repetitions = ctx.quick ? 2 : 7;
     const options = schemaOptions();
-    const schema = rendered(options);
+    const schema = await rendered(options);
     const psql = findPsql();
     const file = sqlFile("schema.sql", schema.sql);
     const engineMs: number[] = [];

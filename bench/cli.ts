@@ -77,13 +77,13 @@ function row(figure: string, samples: { a: number[]; b: number[] }, baseline: st
 
 export async function benchCli(ctx: BenchContext, pg: BenchPostgres): Promise<PartResult> {
     const runs = ctx.quick ? 3 : 11;
-    const schema = rendered(schemaOptions());
+    const schema = await rendered(schemaOptions());
     const dir = mkdtempSync(join(tmpdir(), "memory-stack-bench-cli-"));
     const project = consumerProject(dir);
     const migrationsDir = join(dir, "migrations");
     mkdirSync(migrationsDir);
     // node-pg-migrate's SQL migrations: the same rendered files, each under its "-- Up Migration" marker.
-    for (const migration of schema.migrations) {
+    for (const migration of schema.plain) {
         writeFileSync(join(migrationsDir, migration.name), `-- Up Migration\n${migration.sql}\n`);
     }
     const url = (database: string) => connectionUrl(pg.settings(database));

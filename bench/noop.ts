@@ -15,7 +15,7 @@ import { rendered, schemaOptions } from "./support/schema";
 export async function benchNoop(ctx: BenchContext, pg: BenchPostgres): Promise<PartResult> {
     const repetitions = ctx.quick ? 3 : 9;
     const options = schemaOptions();
-    const schema = rendered(options);
+    const schema = await rendered(options);
     const database = await pg.createDatabase("noop");
     const psqlDatabase = await pg.createDatabase("noop_psql");
     const file = sqlFile("schema.sql", schema.sql);
