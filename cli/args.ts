@@ -96,7 +96,7 @@ export const HELP = [
     "Schema options: on a migrated database the ones its ledger records are used; a flag that contradicts",
     "them is refused (apply --vector on a jsonb database is the planned switch to vector).",
     "",
-    "exit codes: 0 done, 1 a check failed or the command refused, 2 bad usage.",
+    "exit codes: 0 done, 1 a check failed or the command refused, 2 bad usage, 130 interrupted (Ctrl-C).",
     "Progress goes to stderr: one line per migration, the steps of a migration that runs in steps (rows done of",
     "a batched one), lock waits and the server's notices; passwords and URL credentials are never printed.",
 ].join("\n");
@@ -145,6 +145,9 @@ export async function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): Prom
     }
     const { values, positionals } = parsed;
     const [command, ...extra] = positionals;
+    if (command !== undefined && command !== "help" && !(COMMAND_NAMES as readonly string[]).includes(command)) {
+        throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: ${COMMAND_NAMES.join(", ")}`);
+    }
     if (values.help || command === "help") {
         return "help";
     }
@@ -153,9 +156,6 @@ export async function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): Prom
     }
     if (command === undefined) {
         throw new UsageError(`a command is required: ${COMMAND_NAMES.join(", ")}`);
-    }
-    if (!(COMMAND_NAMES as readonly string[]).includes(command)) {
-        throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: ${COMMAND_NAMES.join(", ")}`);
     }
     if (extra.length > 0) {
         throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);

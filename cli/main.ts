@@ -1,7 +1,8 @@
 // `memory-stack <command>`: parses arguments, then (only for a command that runs) loads the engine,
 // opens one direct connection, runs the command and prints. Everything printed leaves through the
 // redaction rule (engine/db/redact.ts): usage errors too, since they may quote the URL.
-// Exit codes: 0 done, 1 a check failed or the command refused (or the database said no), 2 bad usage.
+// Exit codes: 0 done, 1 a check failed or the command refused (or the database said no), 2 bad usage,
+// 130 interrupted (cli/interrupt.ts).
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { redact, urlSecrets } from "../engine/db/redact";

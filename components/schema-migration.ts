@@ -10,7 +10,7 @@
 //            last up; refuses while recorded tables or memory columns hold data unless allowDataLoss
 //            was true at that up
 //
-// The serialized stub below loads components/schema/provider.ts at call time: see ./provider-loader.ts.
+// The serialized stub below loads memory-stack/providers by package name at call time: see ./provider-loader.ts.
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSettings } from "../engine/db/url";
 import { loadProviders } from "./provider-loader";

@@ -23,7 +23,7 @@ function fail(ctx: Context, key: string, value: unknown, message: string): void 
 export function presenceRules(given: ConfigKeys, ctx: Context): void {
     const external = given.provisioner === "external";
     if (external) {
-        for (const key of ["password", "image", "imageMajorVersion", "database", "user", "hostPort"] as const) {
+        for (const key of ["password", "image", "imageMajorVersion", "database", "user", "host", "hostPort"] as const) {
             if (given[key] !== undefined) {
                 fail(
                     ctx,

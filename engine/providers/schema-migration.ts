@@ -1,6 +1,7 @@
-// The SchemaMigration dynamic provider's implementation, in plain TypeScript. resource.ts holds only a
-// small stub that Pulumi serializes; the stub loads this file from the project directory when the
-// engine calls it, so what runs in the provider host is this code, typechecked and tested directly.
+// The SchemaMigration dynamic provider's implementation, in plain TypeScript. components/schema-migration.ts
+// holds only a small stub that Pulumi serializes; the stub loads this code by package name
+// (memory-stack/providers, compiled in dist/) when the engine calls it, so what runs in the provider
+// host is this code, typechecked and tested directly.
 //
 //   diff   → compares the schema checksum, variant, connection and rollback data: no database needed.
 //            Also a change: state written by an older provider (stateVersion), or a refresh that

@@ -123,6 +123,7 @@ describe("parseCliArgs", () => {
     it("rejects a missing or unknown command and stray arguments as usage errors", async () => {
         expect(await usageError([])).toBe("a command is required: plan, apply, status, rollback, verify");
         expect(await usageError(["migrate"])).toBe('unknown command "migrate"; commands: plan, apply, status, rollback, verify');
+        expect(await usageError(["repair", "--help"])).toBe('unknown command "repair"; commands: plan, apply, status, rollback, verify');
         expect(await usageError(["apply", "now"])).toBe('unexpected argument "now"');
         expect(await usageError(["status"], {})).toMatch(/no database: pass --url/);
     });

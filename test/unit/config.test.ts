@@ -199,6 +199,8 @@ describe("the external stack", () => {
 
     it("refuses keys the URL already carries", () => {
         expect(configErrorFor({ provisioner: "external", databaseUrl: url, hostPort: "5433" }).message).toMatch(/databaseUrl\) carries it/);
+        const host = configErrorFor({ provisioner: "external", databaseUrl: url, host: "db.example.com" });
+        expect([host.key, host.message]).toEqual(["host", expect.stringMatching(/databaseUrl\) carries it/)]);
     });
 
     it("refuses a databaseUrl in docker mode", () => {
