@@ -44,22 +44,27 @@ export function identifier() {
     return z.string({ error: IDENTIFIER_RULE }).regex(IDENTIFIER, { error: IDENTIFIER_RULE });
 }
 
+/** Pulumi config holds a structured value as JSON text: parse it, or fail with the key's rule. */
+function parsedJson(rule: string) {
+    return (value: unknown, ctx: z.RefinementCtx): unknown => {
+        if (typeof value !== "string") {
+            return value;
+        }
+        try {
+            return JSON.parse(value) as unknown;
+        } catch {
+            ctx.addIssue({ code: "custom", message: rule, input: value });
+            return z.NEVER;
+        }
+    };
+}
+
 /** A JSON list of SQL identifiers, e.g. ["authenticator"], each once. */
 export function identifierList() {
     const rule = 'must be a list of lowercase SQL identifiers, for example ["authenticator"]';
     return z
         .unknown()
-        .transform((value, ctx) => {
-            if (typeof value !== "string") {
-                return value;
-            }
-            try {
-                return JSON.parse(value) as unknown;
-            } catch {
-                ctx.addIssue({ code: "custom", message: rule, input: value });
-                return z.NEVER;
-            }
-        })
+        .transform(parsedJson(rule))
         .pipe(
             z
                 .array(z.unknown(), { error: rule })
@@ -107,19 +112,5 @@ export function jsonObject<Shape extends z.ZodRawShape>(shape: Shape) {
     const object = z.strictObject(shape, {
         error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key; known keys: ${Object.keys(shape).join(", ")}` : rule),
     });
-    return z
-        .unknown()
-        .transform((value, ctx) => {
-            if (typeof value !== "string") {
-                return value;
-            }
-            try {
-                return JSON.parse(value) as unknown;
-            } catch {
-                ctx.addIssue({ code: "custom", message: rule, input: value });
-                return z.NEVER;
-            }
-        })
-        .pipe(object)
-        .prefault({});
+    return z.unknown().transform(parsedJson(rule)).pipe(object).prefault({});
 }
