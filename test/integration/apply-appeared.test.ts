@@ -139,14 +139,7 @@ create or replace function public.update_updated_at_column() returns trigger lan
 `,
         );
         const apply = startApply(db, [...all.slice(0, upToFunctions), replacing], 60_000);
-        await until("the migration to wait at its gate", async () =>
-            (
-                await client.query(`select exists (select from pg_locks where locktype = 'advisory' and objid = 4242 and not granted
-                    and database = (select oid from pg_database where datname = current_database())) as waiting`)
-            ).rows[0].waiting
-                ? true
-                : undefined,
-        );
+        await waitingAt(client, 4242, "the migration to wait at its gate");
 
         await client.query(
             "create function public.update_updated_at_column() returns trigger language plpgsql as $$ begin return new; end $$",
@@ -165,6 +158,21 @@ create or replace function public.update_updated_at_column() returns trigger lan
         expect((await readRecords(client)).map((record) => record.identity)).not.toContain("function public.update_updated_at_column()");
     });
 });
+
+/** Until a session of this database waits for advisory lock `key`: the apply stands at its gate. */
+async function waitingAt(client: Client, key: number, what: string): Promise<void> {
+    await until(what, async () =>
+        (
+            await client.query(
+                `select exists (select from pg_locks where locktype = 'advisory' and objid = $1 and not granted
+                    and database = (select oid from pg_database where datname = current_database())) as waiting`,
+                [key],
+            )
+        ).rows[0].waiting
+            ? true
+            : undefined,
+    );
+}
 
 describe("a transactional step", () => {
     it("is refused when a name the schema creates appeared while it waited, the steps before it staying done", async () => {
@@ -185,14 +193,7 @@ create or replace function public.update_updated_at_column() returns trigger lan
 `,
         );
         const apply = startApply(db, [...all.slice(0, upToFunctions), stepped], 60_000);
-        await until("the gate step to wait", async () =>
-            (
-                await client.query(`select exists (select from pg_locks where locktype = 'advisory' and objid = 4243 and not granted
-                    and database = (select oid from pg_database where datname = current_database())) as waiting`)
-            ).rows[0].waiting
-                ? true
-                : undefined,
-        );
+        await waitingAt(client, 4243, "the gate step to wait");
 
         await client.query(
             "create function public.update_updated_at_column() returns trigger language plpgsql as $$ begin return new; end $$",
