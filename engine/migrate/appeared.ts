@@ -121,15 +121,13 @@ const VISIBLE = `
      end`;
 
 async function visible(observer: SqlClient, objects: CatalogObject[]): Promise<Set<string>> {
-    const values = [
+    const result = await observer.query<{ identity: string }>(VISIBLE, [
         objects.map((object) => object.identity),
         objects.map((object) => object.kind),
         objects.map((object) => object.schema),
         objects.map((object) => object.name),
         objects.map((object) => object.parent),
         objects.map((object) => object.arguments),
-    ];
-    // Prepared once per connection, as the snapshot is: it runs for every migration.
-    const result = await observer.query<{ identity: string }>({ name: "memory-stack-visible", text: VISIBLE, values });
+    ]);
     return new Set(result.rows.map((row) => row.identity));
 }

@@ -121,12 +121,9 @@ select o.kind, o.schema, o.name, o.parent, o.arguments, o.oid::bigint as oid,
 
 /** Every object of the database (and every role) as identities, in one round trip; `created` is only meaningful inside a transaction. */
 export async function snapshot(client: SqlClient): Promise<Map<string, CatalogObject>> {
-    const roleSql = await roles(client);
-    // Prepared once per connection: planning this query costs more than running it, and an apply takes two snapshots per migration.
-    const result = await client.query<Omit<CatalogObject, "oid"> & { oid: string | null }>({
-        name: `memory-stack-snapshot-${roleSql.includes("pg_authid") ? "authid" : "roles"}`,
-        text: `${SNAPSHOT}\nunion all\n${roleSql}`,
-    });
+    const result = await client.query<Omit<CatalogObject, "oid"> & { oid: string | null }>(
+        `${SNAPSHOT}\nunion all\n${await roles(client)}`,
+    );
     const objects = new Map<string, CatalogObject>();
     for (const row of result.rows) {
         objects.set(row.identity, { ...row, oid: row.oid === null ? null : Number(row.oid) });
