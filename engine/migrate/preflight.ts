@@ -139,17 +139,27 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
 
 async function usersConflicts(client: SqlClient): Promise<Conflict[]> {
     const conflicts: Conflict[] = [];
-    const users = await client.query<{ relkind: string; id_type: string | null; unique_id: boolean; may_alter: boolean; owner: string }>(
+    // A foreign key needs a unique index on users(id) that is checked at once: not partial, not deferrable.
+    const users = await client.query<{
+        relkind: string;
+        id_type: string | null;
+        unique_id: boolean;
+        deferrable_unique: string | null;
+        may_alter: boolean;
+        owner: string;
+    }>(
         `select c.relkind::text as relkind, (select format_type(a.atttypid, a.atttypmod) from pg_attribute a where a.attrelid = c.oid and a.attname = 'id' and not a.attisdropped) as id_type,
                 exists (select from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
-                         where i.indrelid = c.oid and i.indisunique and i.indnkeyatts = 1 and i.indpred is null and a.attname = 'id') as unique_id,
+                         where i.indrelid = c.oid and i.indisunique and i.indimmediate and i.indnkeyatts = 1 and i.indpred is null and a.attname = 'id') as unique_id,
+                (select k.conname from pg_constraint k where k.conrelid = c.oid and k.contype in ('p', 'u') and k.condeferrable
+                    and k.conkey = array[(select a.attnum from pg_attribute a where a.attrelid = c.oid and a.attname = 'id')] limit 1) as deferrable_unique,
                 pg_has_role(c.relowner, 'MEMBER') as may_alter, pg_get_userbyid(c.relowner) as owner
            from pg_class c where c.oid = to_regclass('public.users')`,
     );
     if (users.rows.length === 0) {
         return conflicts;
     }
-    const [{ relkind, id_type: idType, unique_id: uniqueId, may_alter: mayAlter, owner }] = users.rows;
+    const [{ relkind, id_type: idType, unique_id: uniqueId, deferrable_unique: deferrableUnique, may_alter: mayAlter, owner }] = users.rows;
     if (relkind !== "r" && relkind !== "p") {
         const what = RELKINDS[relkind] ?? "relation";
         conflicts.push({
@@ -171,6 +181,12 @@ async function usersConflicts(client: SqlClient): Promise<Conflict[]> {
                     ? "has no id column, and the memory tables reference users(id)"
                     : `users.id is ${idType}, and the memory tables need a uuid users.id`,
             fix: "Migrate users.id to uuid first, or deploy the memory schema into a database whose users.id is uuid",
+        });
+    } else if (!uniqueId && deferrableUnique !== null) {
+        conflicts.push({
+            object: "table public.users",
+            problem: `users.id is unique only through the deferrable constraint ${deferrableUnique}, and foreign keys cannot reference a deferrable constraint`,
+            fix: "Add a unique index checked at once beside it (create unique index on public.users (id)), or make users.id the primary key",
         });
     } else if (!uniqueId) {
         conflicts.push({

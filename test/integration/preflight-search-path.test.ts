@@ -1,6 +1,7 @@
 // Migrations run with a search_path the engine sets (public, then the schema of an installed
 // uuid-ossp or vector), whatever the database's own says; what would still fail is refused by the
-// preflight, naming it, before any change. And a users that is not a table is refused up front.
+// preflight, naming it, before any change. And a users that is not a table, or whose id foreign keys
+// cannot reference, is refused up front.
 import type { Client } from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
@@ -150,5 +151,30 @@ describe("a users that is a view", () => {
         expect(apply.stderr).toContain(conflict);
         expect(apply.stderr).not.toContain("add primary key");
         expect(await databaseFingerprint(client)).toEqual(before);
+    });
+});
+
+describe("a users whose id is unique only through a deferrable constraint", () => {
+    it("is refused by plan and apply before any change, saying how to add what a foreign key can reference", async () => {
+        const { client, run } = await database(
+            "users_deferrable_id",
+            "create table users (id uuid not null, email text, constraint users_id_uq unique (id) deferrable initially deferred)",
+        );
+        const before = await databaseFingerprint(client);
+
+        const plan = await run("plan");
+        const apply = await run("apply");
+
+        const conflict =
+            "- table public.users: users.id is unique only through the deferrable constraint users_id_uq, and foreign keys cannot reference a deferrable constraint. " +
+            "Add a unique index checked at once beside it (create unique index on public.users (id)), or make users.id the primary key";
+        expect(plan.code).toBe(1);
+        expect(plan.stdout).toContain(conflict);
+        expect(apply.code).toBe(1);
+        expect(apply.stderr).toContain(conflict);
+        expect(await databaseFingerprint(client)).toEqual(before);
+
+        await client.query("create unique index on public.users (id)");
+        expect((await run("apply")).code).toBe(0);
     });
 });
