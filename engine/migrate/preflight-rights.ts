@@ -7,6 +7,9 @@ import { LEDGER_SCHEMA } from "./ledger";
 import type { Conflict } from "./preflight";
 import type { SchemaOptions } from "./render";
 
+/** Role names PostgreSQL reserves besides pg_*: `create role none` fails. */
+const RESERVED_ROLE_NAMES = ["public", "none", "current_user", "current_role", "session_user"];
+
 export const RENAME =
     "Rename or move the application's object out of schema public, or deploy the memory schema into a database of its own; the stack never adopts an object it did not create";
 
@@ -58,17 +61,26 @@ export async function rightsConflicts(
         });
     }
     if (options.rls) {
-        const roles = await client.query<{ name: string; exists: boolean }>(
-            "select name, exists (select from pg_roles where rolname = name) as exists from unnest($1::text[]) as name",
+        const roles = await client.query<{ name: string; exists: boolean; bypasses: string | null }>(
+            `select name, exists (select from pg_roles where rolname = name) as exists,
+                    (select case when rolsuper then 'a superuser' when rolbypassrls then 'BYPASSRLS' end from pg_roles where rolname = name) as bypasses
+               from unnest($1::text[]) as name`,
             [[options.appRole, options.adminRole]],
         );
         for (const role of roles.rows) {
             const key = role.name === options.appRole ? "appRole" : "adminRole";
-            if (role.name.startsWith("pg_")) {
+            if (role.name.startsWith("pg_") || RESERVED_ROLE_NAMES.includes(role.name)) {
                 conflicts.push({
                     object: `role ${role.name} (${key})`,
-                    problem: "names starting with pg_ are reserved by PostgreSQL",
+                    problem: `${role.name.startsWith("pg_") ? "names starting with pg_ are" : "this name is"} reserved by PostgreSQL`,
                     fix: `Choose another ${key}`,
+                });
+            } else if (key === "appRole" && role.bypasses !== null) {
+                // The admin role may see every row (Supabase's service_role has BYPASSRLS); the app role must not.
+                conflicts.push({
+                    object: `role ${role.name} (${key})`,
+                    problem: `is ${role.bypasses}: row level security would not apply to it`,
+                    fix: `Choose another ${key}, or alter role ${role.name} ${role.bypasses === "BYPASSRLS" ? "nobypassrls" : "nosuperuser"}`,
                 });
             } else if (role.name === me.me) {
                 conflicts.push({

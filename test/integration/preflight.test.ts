@@ -44,6 +44,39 @@ describe("the preflight", () => {
         expect(await databaseFingerprint(client)).toEqual(before);
     });
 
+    it("refuses the app role names PostgreSQL reserves, and an app role that bypasses row level security, changing nothing", async () => {
+        const db = await database("preflight_bypass");
+        const client = await db.connect();
+        const [superApp, bypassApp, admin] = [`${db.name}_super`, `${db.name}_bypass`, `${db.name}_admin`];
+        roles.push(superApp, bypassApp, admin);
+        await client.query(`create role ${superApp} nologin superuser; create role ${bypassApp} nologin bypassrls`);
+        const fingerprint = await databaseFingerprint(client);
+
+        for (const [appRole, problem, fix] of [
+            ["none", "this name is reserved by PostgreSQL", "Choose another appRole"],
+            ["current_user", "this name is reserved by PostgreSQL", "Choose another appRole"],
+            [
+                superApp,
+                "is a superuser: row level security would not apply to it",
+                `Choose another appRole, or alter role ${superApp} nosuperuser`,
+            ],
+            [
+                bypassApp,
+                "is BYPASSRLS: row level security would not apply to it",
+                `Choose another appRole, or alter role ${bypassApp} nobypassrls`,
+            ],
+        ]) {
+            const plan = await cli(["plan", "--app-role", appRole, "--admin-role", admin], { DATABASE_URL: db.url });
+            const apply = await cli(["apply", "--app-role", appRole, "--admin-role", admin], { DATABASE_URL: db.url });
+            expect([plan.code, apply.code], apply.stderr).toEqual([1, 1]);
+            expect(plan.stdout).toContain(`- role ${appRole} (appRole): ${problem}. ${fix}`);
+            // Some reserved names are keywords too: apply's parse of every pending file, before the preflight, may stop on them first.
+            expect(apply.stderr).toContain(problem.includes("reserved") ? `${appRole}` : `- role ${appRole} (appRole): ${problem}. ${fix}`);
+            expect(apply.stderr).toContain(problem.includes("reserved") ? "reserved" : "nothing was changed");
+            expect(await databaseFingerprint(client)).toEqual(fingerprint);
+        }
+    });
+
     it("names a role that is the connecting user: the CLI refuses the flag before connecting, the engine's preflight lists it", async () => {
         const db = await database("preflight_owner");
         const client = await db.connect();
