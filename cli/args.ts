@@ -171,6 +171,14 @@ export async function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): Prom
             throw new UsageError(`--${name} only applies to ${flag.commands.join(", ")}`);
         }
     }
+    for (const role of ["app-role", "admin-role"]) {
+        if (values[role] !== undefined && values["no-rls"]) {
+            throw new UsageError(`--${role} has no effect with --no-rls: without row level security no role is used; leave --${role} out`);
+        }
+    }
+    if (values.url !== undefined && (values.url as string).trim() === "") {
+        throw new UsageError("--url is empty; pass the database's URL, or leave --url out to use DATABASE_URL");
+    }
     const url = (values.url as string | undefined) ?? env.DATABASE_URL;
     if (url === undefined || url.trim() === "") {
         throw new UsageError("no database: pass --url postgresql://user:password@host:5432/database or set DATABASE_URL");

@@ -48,7 +48,6 @@ describe("parseCliArgs", () => {
                 "3072",
                 "--index",
                 "ivfflat",
-                "--no-rls",
                 "--app-role",
                 "authenticated",
                 "--admin-role",
@@ -64,7 +63,6 @@ describe("parseCliArgs", () => {
                 vector: true,
                 vectorDimensions: 3072,
                 vectorIndex: "ivfflat",
-                rls: false,
                 appRole: "authenticated",
                 adminRole: "service_role",
             },
@@ -97,6 +95,16 @@ describe("parseCliArgs", () => {
         );
         expect(await usageError(["apply", "--index", "ivfflat"])).toBe("--index needs --vector; add --vector or leave --index out");
         expect(await usageError(["apply", "--allow-data-loss"])).toBe("--allow-data-loss only applies to rollback");
+        expect(await usageError(["apply", "--no-rls", "--app-role", "zz_app"])).toBe(
+            "--app-role has no effect with --no-rls: without row level security no role is used; leave --app-role out",
+        );
+        expect(await usageError(["plan", "--admin-role", "zz_admin", "--no-rls"])).toMatch(/^--admin-role has no effect with --no-rls/);
+    });
+
+    it("refuses an empty --url instead of falling back to DATABASE_URL", async () => {
+        expect(await usageError(["status", "--url="])).toBe(
+            "--url is empty; pass the database's URL, or leave --url out to use DATABASE_URL",
+        );
     });
 
     it("returns help for -h and the help command, whatever else is given; version for -V", async () => {
