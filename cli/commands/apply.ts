@@ -13,9 +13,15 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
         onProgress: ({ name, durationMs, index, total }) => progress(`applied ${name} in ${Math.round(durationMs)} ms (${index}/${total})`),
     });
     // The same privilege list the Pulumi stack's Grants component declares, on what the schema created.
-    const { grants } = result;
+    const { grants, grantsLeftToYou } = result;
     if (grants.length > 0) {
         progress(`granted ${schema.appRole} and ${schema.adminRole} their privileges on the memory schema (${grants.length} grants)`);
+    }
+    if (grantsLeftToYou.length > 0) {
+        progress(
+            `public.users is your application's table: memory-stack apply leaves its privileges to its owner. ${schema.adminRole} needs ` +
+                `these on it (pulumi up's Grants component grants them, and revokes them on destroy): ${grantsLeftToYou.join("; ")}`,
+        );
     }
     const count = result.applied.length;
     return {
@@ -33,6 +39,7 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
             waits: result.waits,
             appliedMigrations: result.appliedMigrations,
             grants,
+            grantsLeftToYou,
         },
     };
 };

@@ -64,6 +64,8 @@ export interface ApplyResult {
     version: string | undefined;
     /** The GRANT statements run (grantRoles). */
     grants: string[];
+    /** The GRANT statements the roles need on an application's own users table, left to its owner (grantRoles). */
+    grantsLeftToYou: string[];
     /** Wall time of the whole run: the wait for the migration lock, the preflight, every migration with its lock waits and retries. */
     durationMs: number;
     /** How the run waited for locks (included in durationMs). */
@@ -124,7 +126,8 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
         if (options.repair) {
             await repairUnderLock(session, migrations);
         }
-        const grants = options.grantRoles && options.schema ? await grantUnderLock(session, options.schema) : [];
+        const grants =
+            options.grantRoles && options.schema ? await grantUnderLock(session, options.schema) : { granted: [], leftToYou: [] };
         if (options.searchSettings) {
             await applySearchSettings(client, options.searchSettings);
         }
@@ -135,7 +138,8 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
                 .filter((migration) => !isRetired(migration.name) || inLedger.has(migration.name))
                 .map((m) => m.name),
             version: migrations.at(-1)?.name,
-            grants,
+            grants: grants.granted,
+            grantsLeftToYou: grants.leftToYou,
             durationMs: performance.now() - started,
             waits: session.waits,
         };

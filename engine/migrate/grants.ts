@@ -4,7 +4,7 @@
 // schema public and an application's own users table keep their grants, and verification names
 // what the roles still lack there. The rollback drops these objects, and their grants with them.
 import { renderGrants } from "../render/grants";
-import { schemaObjectRules } from "../render/privileges";
+import { applicationUsersRules, schemaObjectRules } from "../render/privileges";
 import { boundedTransaction } from "./bounded";
 import { readRecords } from "./ownership";
 import type { SchemaOptions } from "./render";
@@ -18,19 +18,19 @@ import type { MigrationSession } from "./session";
 export async function grantUnderLock(
     session: MigrationSession,
     schema: Pick<SchemaOptions, "rls" | "appRole" | "adminRole">,
-): Promise<string[]> {
+): Promise<{ granted: string[]; leftToYou: string[] }> {
     if (!schema.rls) {
-        return [];
+        return { granted: [], leftToYou: [] };
     }
     const { client } = session;
     const { rows } = await client.query<{ database: string }>("select current_database() as database");
     const usersCreated = (await readRecords(client)).some((record) => record.identity === "table public.users");
-    const statements = renderGrants(schemaObjectRules({ usersCreated }), {
-        database: rows[0].database,
-        roles: { app: schema.appRole, admin: schema.adminRole },
-    });
+    const target = { database: rows[0].database, roles: { app: schema.appRole, admin: schema.adminRole } };
+    const statements = renderGrants(schemaObjectRules({ usersCreated }), target);
     await boundedTransaction(session, "granting the roles their privileges", "Nothing was granted.", async () => {
         await client.query(statements.map((statement) => `${statement};`).join("\n"));
     });
-    return statements;
+    // An application's users keeps the privileges its owner gave it: what the roles need there is said, not granted.
+    const leftToYou = usersCreated ? [] : renderGrants(applicationUsersRules(), target);
+    return { granted: statements, leftToYou };
 }

@@ -223,7 +223,12 @@ export function privilegeRules(options: PrivilegeOptions): PrivilegeRule[] {
  * database, schema public and an application's users table are left to the operator.
  */
 export function schemaObjectRules(options: { usersCreated: boolean }): PrivilegeRule[] {
-    return PRIVILEGE_RULES.filter(
-        (rule) => !rule.shared || (options.usersCreated && rule.objects.length === 1 && rule.objects[0] === "users"),
-    );
+    return PRIVILEGE_RULES.filter((rule) => !rule.shared || (options.usersCreated && onUsers(rule)));
 }
+
+/** What the roles need on users: granted by `pulumi up`'s Grants component, or, on an application's users, by its owner. */
+export function applicationUsersRules(): PrivilegeRule[] {
+    return PRIVILEGE_RULES.filter((rule) => rule.shared && onUsers(rule));
+}
+
+const onUsers = (rule: PrivilegeRule) => rule.objects.length === 1 && rule.objects[0] === "users";

@@ -88,8 +88,9 @@ export function formatReport(report: VerificationReport): string {
     if (report.problems.some((problem) => problem.kind === "privilege" || problem.kind === "role")) {
         lines.push(
             "What to do about the roles: the schema is in place, but the roles listed cannot use it (or can do more than they may) as deployed. " +
-                "Run the statements given above, or let the stack grant them: `pulumi up` (its Grants component) or `memory-stack apply` " +
-                "(which grants on what the schema created); then verify again.",
+                "Run the statements given above, or let the stack grant them: `pulumi up` (its Grants component) grants them all; " +
+                "`memory-stack apply` grants on what the schema created, not on an application's own users table, whose privileges its owner grants. " +
+                "Then verify again.",
         );
     }
     if (onlyAccess) {
