@@ -5,7 +5,8 @@
 -- kind. A name that exists without a record is never dropped, whatever it is called; nothing is
 -- dropped with cascade, so an application object built on a memory object stops the rollback with
 -- a dependency error instead of vanishing with it. An extension, schema, role or function that
--- something else now depends on is kept, with a notice. Indexes that implement a constraint go with
+-- something else now depends on is kept, with a notice, and so are its records (in an emptied
+-- ledger), so the next apply knows it as the stack's. Indexes that implement a constraint go with
 -- it, sequences a column owns with the column.
 --
 -- Run it in one transaction (psql -1 -f rollback.sql); running it again is a no-op. It refuses
@@ -104,9 +105,17 @@ begin
         drop table memory_stack.search_settings;
     end if;
 
+    drop table if exists memory_stack.migration_steps; -- the steps of a migration that never finished
+    if cardinality(still) > 0 then
+        -- What was kept is still the stack's: its records (and the emptied ledger beside them) stay, so the
+        -- next apply recognises it instead of refusing it as the application's, and a later rollback drops it.
+        delete from memory_stack.created_objects c where not (c.position = any(still));
+        delete from memory_stack.migrations;
+        raise notice 'kept schema memory_stack: it holds the records of what was kept, so the next apply knows it as the stack''s';
+        return;
+    end if;
     drop table memory_stack.created_objects;
     drop table memory_stack.migrations;
-    drop table if exists memory_stack.migration_steps; -- the steps of a migration that never finished
     begin
         drop schema memory_stack;
     exception when dependent_objects_still_exist then

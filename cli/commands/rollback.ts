@@ -20,7 +20,12 @@ export const rollback: Command = async ({ client, args, schema, session }) => {
               ...(values.length > 0
                   ? [`non-default values dropped: ${values.map(([column, count]) => `${column} ${count}`).join(", ")}`]
                   : []),
-              ...(result.kept.length > 0 ? [`kept (other objects depend on them): ${result.kept.join(", ")}`] : []),
+              ...(result.kept.length > 0
+                  ? [
+                        `kept (other objects depend on them): ${result.kept.join(", ")}; ` +
+                            "their records stay in memory_stack.created_objects, so the next apply takes them as the stack's and a later rollback drops them",
+                    ]
+                  : []),
           ].join("; ");
     return {
         exitCode: 0,

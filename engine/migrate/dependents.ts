@@ -9,8 +9,12 @@
 // Parts of what is dropped are not in the way: the internal ones (a table's row type, a constraint's
 // index), the column defaults and constraints of the recorded tables (constraints written inside
 // `create table` are part of the table's definition, so they are not recorded one by one), and a
-// recorded view's own rule. Functions, extensions, schemas and roles are not checked: rollback.sql
-// keeps those when something depends on them.
+// recorded view's own rule. A recorded function is checked too: a column default, a policy, a trigger
+// or a view of the application calling it would keep it, and a rollback that forgot the stack created
+// it would leave the next apply refusing it as the application's. Extensions, schemas and roles are
+// not checked: they are shared by design (an application's uuid_generate_v4() default, a role's grants
+// in another database), so rollback.sql keeps those when something depends on them, and their records
+// with them.
 import type { SqlClient } from "../db/client";
 import type { RecordedObject } from "./ownership";
 
@@ -41,10 +45,9 @@ export class DependentObjectsRefusedError extends Error {
 
 // The recorded objects rollback.sql drops, as pg_depend addresses; objsubid 0 is the whole object.
 const TARGETS = `
-    select t.checked, a.classid, a.objid, a.objsubid
+    select a.classid, a.objid, a.objsubid
       from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as r(kind, schema, name, parent, arguments)
       cross join lateral (select case when r.parent is not null then to_regclass(format('%I.%I', r.schema, r.parent)) end as parent_oid) p
-      cross join lateral (select r.kind <> 'function' as checked) t
       cross join lateral (
         select 'pg_class'::regclass::oid as classid, to_regclass(format('%I.%I', r.schema, r.name))::oid as objid, 0 as objsubid
          where r.kind in ('table', 'view', 'materialized view', 'index', 'sequence', 'foreign table')
@@ -76,28 +79,28 @@ const DEPENDENTS = `
 with recursive targets as materialized (${TARGETS}),
 -- parts of the targets that are not recorded one by one: column defaults, constraints, a view's rule, toast
 parts as materialized (
-    select true as checked, 'pg_attrdef'::regclass::oid as classid, f.oid as objid, 0 as objsubid
+    select 'pg_attrdef'::regclass::oid as classid, f.oid as objid, 0 as objsubid
       from pg_attrdef f join targets t on t.classid = 'pg_class'::regclass and t.objid = f.adrelid and (t.objsubid = 0 or t.objsubid = f.adnum)
     union all
-    select true, 'pg_constraint'::regclass, k.oid, 0
+    select 'pg_constraint'::regclass, k.oid, 0
       from pg_constraint k join targets t on t.objsubid = 0 and t.classid = 'pg_class'::regclass and t.objid = k.conrelid
     union all
-    select true, 'pg_constraint'::regclass, k.oid, 0
+    select 'pg_constraint'::regclass, k.oid, 0
       from pg_constraint k join targets t on t.classid = 'pg_type'::regclass and t.objid = k.contypid
     union all
-    select true, 'pg_rewrite'::regclass, w.oid, 0
+    select 'pg_rewrite'::regclass, w.oid, 0
       from pg_rewrite w join targets t on t.classid = 'pg_class'::regclass and t.objid = w.ev_class and t.objsubid = 0 and w.rulename = '_RETURN'
     union all
-    select true, 'pg_class'::regclass, x.indexrelid, 0
+    select 'pg_class'::regclass, x.indexrelid, 0
       from targets t join pg_class c on t.classid = 'pg_class'::regclass and t.objsubid = 0 and c.oid = t.objid
       join pg_index x on x.indrelid = c.reltoastrelid
 ),
-members(checked, classid, objid, objsubid) as (
-    select checked, classid, objid, objsubid from targets
+members(classid, objid, objsubid) as (
+    select classid, objid, objsubid from targets
     union
-    select checked, classid, objid, objsubid from parts
+    select classid, objid, objsubid from parts
     union
-    select m.checked, d.classid, d.objid, d.objsubid
+    select d.classid, d.objid, d.objsubid
       from members m join pg_depend d on ${MATCHES("m")}
      where d.deptype = 'i'
 ),
@@ -108,7 +111,7 @@ found as (
       from members m join pg_depend d on ${MATCHES("m")}
       left join lateral (select 'pg_class'::regclass::oid as classid, w.ev_class as objid, 0 as objsubid from pg_rewrite w
                           where d.classid = 'pg_rewrite'::regclass and w.oid = d.objid and w.rulename = '_RETURN') v on true
-     where m.checked and d.deptype not in ('i', 'e', 'x')
+     where d.deptype not in ('i', 'e', 'x')
        and not exists (select from members o where o.classid = d.classid and o.objid = d.objid and (o.objsubid = 0 or o.objsubid = d.objsubid))
 ),
 -- what each depends on, per object: "column memory_preferences of table users", "columns a, b of view v", "table audit_logs"

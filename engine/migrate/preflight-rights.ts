@@ -10,8 +10,13 @@ import type { SchemaOptions } from "./render";
 /** Role names PostgreSQL reserves besides pg_*: `create role none` fails. */
 const RESERVED_ROLE_NAMES = ["public", "none", "current_user", "current_role", "session_user"];
 
-export const RENAME =
-    "Rename or move the application's object out of schema public, or deploy the memory schema into a database of its own; the stack never adopts an object it did not create";
+/** What to do about an application's object in `schema` that has a name the memory schema creates. */
+export function rename(schema: string): string {
+    return (
+        `Rename or move the application's object out of schema ${schema}, or deploy the memory schema into a database of its own; ` +
+        "the stack never adopts an object it did not create"
+    );
+}
 
 export async function rightsConflicts(
     client: SqlClient,
@@ -42,7 +47,7 @@ export async function rightsConflicts(
         conflicts.push({
             object: `schema ${LEDGER_SCHEMA}`,
             problem: "exists, holds objects and has no memory-stack ledger: the stack keeps its bookkeeping there",
-            fix: RENAME,
+            fix: `Rename the application's schema (alter schema ${LEDGER_SCHEMA} rename to ...), or deploy the memory schema into a database of its own; the stack never adopts an object it did not create`,
         });
     }
     if (!me.create_public) {

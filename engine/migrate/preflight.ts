@@ -8,7 +8,7 @@ import type { SqlClient } from "../db/client";
 import { expectedObjects, USERS_MEMORY_COLUMNS } from "./manifest";
 import type { RecordedObject } from "./ownership";
 import { extensionConflicts } from "./preflight-extensions";
-import { RENAME, rightsConflicts } from "./preflight-rights";
+import { rename, rightsConflicts } from "./preflight-rights";
 import { FUNCTION_ARGUMENTS } from "./snapshot";
 import type { SchemaOptions } from "./render";
 
@@ -85,8 +85,8 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
             // Renaming a table keeps its indexes' names (audit_logs_pkey): say so where it bites.
             fix:
                 what === "index"
-                    ? `${RENAME} (alter index public.${relation.name} rename to ...: renaming a table does not rename its indexes)`
-                    : RENAME,
+                    ? `${rename("public")} (alter index public.${relation.name} rename to ...: renaming a table does not rename its indexes)`
+                    : rename("public"),
         });
     }
 
@@ -103,7 +103,7 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
             conflicts.push({
                 object: `function ${found.signature}`,
                 problem: `exists and is not the stack's, and the memory schema creates a function named ${found.schema}.${found.name}`,
-                fix: RENAME,
+                fix: rename(found.schema),
             });
         }
     }

@@ -42,7 +42,7 @@ export interface RollbackResult {
     rowCounts: Record<string, number>;
     /** Non-default values each recorded column on a table the stack did not create held ("users.memory_enabled"). */
     columnCounts: Record<string, number>;
-    /** Recorded objects kept because something else depends on them (an extension, schema, role or function). */
+    /** Recorded objects kept because something else depends on them (an extension, schema or role); their records stay. */
     kept: string[];
     /** Wall time, the waits for locks included. */
     durationMs: number;

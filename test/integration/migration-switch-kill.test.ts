@@ -153,8 +153,20 @@ describe("killing the applying process at random points of the switch", () => {
                 const left = await client.query(`select
                     (select count(*)::int from pg_class where relnamespace = 'public'::regnamespace) as relations,
                     (select count(*)::int from pg_proc where pronamespace = 'public'::regnamespace) as functions,
-                    (select count(*)::int from pg_namespace where nspname = 'memory_stack') as ledger_schema`);
-                expect(left.rows[0]).toEqual({ relations: 0, functions: 0, ledger_schema: 0 });
+                    (select array_agg(relname::text order by relname) from pg_class where relnamespace = 'memory_stack'::regnamespace and relkind = 'r') as ledger_tables,
+                    (select count(*)::int from memory_stack.migrations) as ledger_rows`);
+                expect(left.rows[0]).toEqual({
+                    relations: 0,
+                    functions: 0,
+                    ledger_tables: ["created_objects", "migrations"],
+                    ledger_rows: 0,
+                });
+                // The roles have grants in the other copies, so they are kept, and stay the stack's: their records stay.
+                expect(result.kept).toEqual([`role ${options.appRole}`, `role ${options.adminRole}`]);
+                const records = await client.query<{ identity: string }>(
+                    "select identity from memory_stack.created_objects order by position",
+                );
+                expect(records.rows.map((row) => row.identity)).toEqual(result.kept);
             });
         }
     }, 120_000);

@@ -109,21 +109,23 @@ describe("rollback with application objects on what the stack created", () => {
             "- table app_audit_archive (on table audit_logs): alter table public.app_audit_archive no inherit public.audit_logs",
             "- trigger app_enabled_users on table users (on column memory_enabled of table users): drop trigger app_enabled_users on public.users",
             "- trigger app_sessions_touch on table sessions (on table sessions): drop trigger app_sessions_touch on public.sessions",
+            "- trigger app_users_updated_at on table users (on function update_updated_at_column()): drop trigger app_users_updated_at on public.users",
             "- view app_activity (on columns agent_name, status of view recent_agent_activity): drop view public.app_activity",
         ]);
         expect(refused.stderr).not.toContain("CASCADE");
         expect(await databaseFingerprint(client, roleNames)).toEqual(before);
 
-        // Each fix as printed, then the rollback goes through. What the application still uses stays: the trigger function,
-        // and uuid-ossp (app_audit_archive inherited audit_logs' id default).
+        // Each fix as printed, then the rollback goes through. What the application still uses stays: uuid-ossp
+        // (app_audit_archive inherited audit_logs' id default), its record with it.
         for (const line of listed) {
             await client.query(line.slice(line.lastIndexOf("): ") + 3));
         }
         const rollback = await cli(["rollback"], env);
         expect(rollback.code, rollback.stderr).toBe(0);
         expect(rollback.stdout).toContain(
-            'kept (other objects depend on them): extension "uuid-ossp", function public.update_updated_at_column()',
+            'kept (other objects depend on them): extension "uuid-ossp"; their records stay in memory_stack.created_objects',
         );
+        expect((await client.query("select to_regprocedure('public.update_updated_at_column()') as f")).rows[0].f).toBeNull();
         expect((await client.query("select count(*)::int as n from app_notes")).rows[0].n).toBe(0);
     });
 });
