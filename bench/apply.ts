@@ -6,14 +6,14 @@ import { applyMigrations } from "../engine/migrate/index";
 import { median, ratio, timed, type BenchContext, type PartResult } from "./support/measure";
 import { connect, type BenchPostgres } from "./support/postgres";
 import { findPsql, psqlVersion, runPsqlFile, sqlFile } from "./support/psql";
-import { rendered, schemaOptions } from "./support/schema";
+import { plainSql, rendered, schemaOptions } from "./support/schema";
 
 export async function benchApply(ctx: BenchContext, pg: BenchPostgres): Promise<PartResult> {
     const repetitions = ctx.quick ? 2 : 7;
     const options = schemaOptions();
-    const schema = await rendered(options);
+    const schema = rendered(options);
     const psql = findPsql();
-    const file = sqlFile("schema.sql", schema.sql);
+    const file = sqlFile("schema.sql", (await plainSql(schema.migrations)).sql);
     const engineMs: number[] = [];
     const psqlMs: number[] = [];
     try {

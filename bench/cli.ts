@@ -14,7 +14,7 @@ import { performance } from "node:perf_hooks";
 import { connectionUrl } from "../engine/db/url";
 import { median, ratio, type BenchContext, type PartResult, type Row } from "./support/measure";
 import type { BenchPostgres } from "./support/postgres";
-import { rendered, schemaOptions } from "./support/schema";
+import { plainSql, rendered, schemaOptions } from "./support/schema";
 
 const ROOT = join(__dirname, "..");
 
@@ -77,13 +77,13 @@ function row(figure: string, samples: { a: number[]; b: number[] }, baseline: st
 
 export async function benchCli(ctx: BenchContext, pg: BenchPostgres): Promise<PartResult> {
     const runs = ctx.quick ? 3 : 11;
-    const schema = await rendered(schemaOptions());
+    const schema = rendered(schemaOptions());
     const dir = mkdtempSync(join(tmpdir(), "memory-stack-bench-cli-"));
     const project = consumerProject(dir);
     const migrationsDir = join(dir, "migrations");
     mkdirSync(migrationsDir);
     // node-pg-migrate's SQL migrations: the same rendered files, each under its "-- Up Migration" marker.
-    for (const migration of schema.plain) {
+    for (const migration of (await plainSql(schema.migrations)).files) {
         writeFileSync(join(migrationsDir, migration.name), `-- Up Migration\n${migration.sql}\n`);
     }
     const url = (database: string) => connectionUrl(pg.settings(database));

@@ -17,7 +17,7 @@ const SUPABASE_DB_RESET_MS = 60_000;
 export async function benchDeploy(ctx: BenchContext, pg: BenchPostgres): Promise<PartResult> {
     const repetitions = ctx.quick ? 2 : 5;
     const options = schemaOptions();
-    const schema = await rendered(options);
+    const schema = rendered(options);
     const expected = await expectationsFor(options, schema.migrations);
     const samples: number[] = [];
     let checksPassed = 0;

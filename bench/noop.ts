@@ -10,15 +10,15 @@ import { countingSent, roundTripCounter } from "./support/counting";
 import { median, ratio, timed, type BenchContext, type PartResult } from "./support/measure";
 import { connect, type BenchPostgres } from "./support/postgres";
 import { findPsql, runPsqlFile, sqlFile } from "./support/psql";
-import { rendered, schemaOptions } from "./support/schema";
+import { plainSql, rendered, schemaOptions } from "./support/schema";
 
 export async function benchNoop(ctx: BenchContext, pg: BenchPostgres): Promise<PartResult> {
     const repetitions = ctx.quick ? 3 : 9;
     const options = schemaOptions();
-    const schema = await rendered(options);
+    const schema = rendered(options);
     const database = await pg.createDatabase("noop");
     const psqlDatabase = await pg.createDatabase("noop_psql");
-    const file = sqlFile("schema.sql", schema.sql);
+    const file = sqlFile("schema.sql", (await plainSql(schema.migrations)).sql);
     try {
         ctx.progress("noop: first up through the schema resource's provider (serialized form)");
         const registered = await registerSchemaMigration("bench-schema", { connection: pg.settings(database), schema: options });

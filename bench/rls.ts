@@ -38,7 +38,7 @@ export async function benchRls(ctx: BenchContext): Promise<PartResult> {
         const schemaOwner = new Client({ ...settings, database: DATABASE });
         await schemaOwner.connect();
         try {
-            const schema = await rendered(options);
+            const schema = rendered(options);
             await applyMigrations(schemaOwner, schema.migrations, { variant: schema.variant, schema: options, grantRoles: true });
             await schemaOwner.query(`alter role ${options.appRole} login password '${PASSWORD}'`);
             users = await seedUsers(schemaOwner, 50);

@@ -99,7 +99,7 @@ async function measureJsonb(ctx: BenchContext, pg: BenchPostgres, sets: Sets): P
     const database = await pg.createDatabase("similarity");
     const client = await connect(pg.settings(database));
     try {
-        const jsonb = await rendered(schemaOptions({ vector: false }));
+        const jsonb = rendered(schemaOptions({ vector: false }));
         await applyMigrations(client, jsonb.migrations, { variant: jsonb.variant });
         const users = await createUsers(client);
         // The same insert into a copy of the table without the derivation trigger: what the trigger costs a writer.
@@ -175,7 +175,7 @@ async function measureVector(ctx: BenchContext, sets: Sets): Promise<SizeResult[
             password: server.password,
             database: server.database,
         });
-        const vector = await rendered(schemaOptions({ vector: true, vectorDimensions: data.dimensions }));
+        const vector = rendered(schemaOptions({ vector: true, vectorDimensions: data.dimensions }));
         await applyMigrations(client, vector.migrations, { variant: vector.variant });
         // A bulk load: rows first, then the index it would have (0010_vector.sql's), built once.
         const { rows: index } = await client.query<{ definition: string }>(

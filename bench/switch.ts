@@ -140,7 +140,7 @@ async function onPostgres(
     const options = schemaOptions({ vectorDimensions: size.dimensions });
     const { base, program } = standInProgram(options);
     const inPlace = await inPlaceStandIn(
-        (await rendered({ ...options, vector: true })).migrations.find((m) => m.name === "0010_vector.sql")!,
+        rendered({ ...options, vector: true }).migrations.find((m) => m.name === "0010_vector.sql")!,
         program.find((m) => m.name === "0016_stand_in_contract.sql")!,
     );
     const admin = (database: string): ConnectionSettings => ({
@@ -223,8 +223,8 @@ async function onPostgres(
 /** Milliseconds to switch the same rows on a fresh PGlite: the real files, in steps or in place (0010). */
 async function onPglite(ctx: BenchContext, size: (typeof SIZES)["full"], how: "steps" | "in place"): Promise<number> {
     const options = schemaOptions({ vectorDimensions: size.dimensions });
-    const jsonb = await rendered(options);
-    const vector = await rendered({ ...options, vector: true });
+    const jsonb = rendered(options);
+    const vector = rendered({ ...options, vector: true });
     const server = await startPgliteServer();
     let client: Client | undefined;
     try {

@@ -45,7 +45,7 @@ export async function benchVerify(ctx: BenchContext, pg: BenchPostgres): Promise
 type Measured = Awaited<ReturnType<typeof measure>>;
 
 async function measure(settings: ConnectionSettings, options: SchemaOptions, repetitions: number) {
-    const schema = await rendered(options);
+    const schema = rendered(options);
     const expected = await expectationsFor(options, schema.migrations);
     const client = await connect(settings);
     try {

@@ -18,25 +18,21 @@ export function schemaOptions(overrides: Partial<SchemaOptions> = {}): SchemaOpt
     };
 }
 
-export async function rendered(
-    options: SchemaOptions,
-): Promise<{ migrations: Migration[]; plain: Migration[]; variant: string; sql: string }> {
-    const migrations = renderMigrations(loadMigrationSources(), options);
-    const plain = await Promise.all(migrations.map(async (m) => ({ ...m, sql: await plainSql(m) })));
-    return {
-        migrations,
-        plain,
-        variant: describeVariant(options),
-        // One file for psql: the migrations in order, as the engine runs them.
-        sql: plain.map((m) => `-- ${m.name}\n${m.sql}\n`).join("\n"),
-    };
+export function rendered(options: SchemaOptions): { migrations: Migration[]; variant: string } {
+    return { migrations: renderMigrations(loadMigrationSources(), options), variant: describeVariant(options) };
 }
 
 /**
- * A migration as a tool that only runs SQL can run it: a batched step's statement, which the engine
- * repeats with the last key ($1) and a batch size ($2), runs once over every row.
+ * The migrations as a tool that only runs SQL (psql, node-pg-migrate) can run them, each file and all in
+ * one: a batched step's statement, which the engine repeats with the last key ($1) and a batch size ($2),
+ * runs once over every row.
  */
-async function plainSql(migration: Migration): Promise<string> {
+export async function plainSql(migrations: Migration[]): Promise<{ files: Migration[]; sql: string }> {
+    const files = await Promise.all(migrations.map(async (m) => ({ ...m, sql: await plainFile(m) })));
+    return { files, sql: files.map((m) => `-- ${m.name}\n${m.sql}\n`).join("\n") };
+}
+
+async function plainFile(migration: Migration): Promise<string> {
     const statements = await splitStatements(migration.sql);
     const steps = declaredSteps(migration.name, migration.sql, statements);
     if (steps === undefined) {
