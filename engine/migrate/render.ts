@@ -37,15 +37,8 @@ export interface SchemaOptions {
     adminRole: string;
 }
 
-/** The options of a stack that sets none (the config's defaults). */
-export const DEFAULT_SCHEMA_OPTIONS: SchemaOptions = {
-    vector: false,
-    vectorDimensions: 1536,
-    vectorIndex: "hnsw",
-    rls: true,
-    appRole: "memory_app",
-    adminRole: "memory_admin",
-};
+/** The options of a stack that sets none (the config's defaults), declared once with the schema options. */
+export { DEFAULT_SCHEMA_OPTIONS } from "../config/schema-options";
 
 export interface MigrationSource {
     /** File name like "0001_foundation.sql". */
