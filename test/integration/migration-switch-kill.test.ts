@@ -80,6 +80,19 @@ async function applyAndKill(
     return { killed: code === null, last };
 }
 
+/** Blocks (the event loop too: the crash is another process's work) until process `pid` has exited, at most 15 s. */
+function untilGone(pid: number): void {
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; Atomics.wait(pause, 0, 0, 5)) {
+        try {
+            process.kill(pid, 0);
+        } catch {
+            return;
+        }
+    }
+    throw new Error(`PostgreSQL (pid ${pid}) was still running 15 s after the crash was asked for`);
+}
+
 async function expectFinishedAndWhole(client: Client): Promise<void> {
     expect(await readStepLedger(client)).toEqual([]);
     expect((await readLedger(client)).map((row) => row.name)).toEqual(program.map((migration) => migration.name));
@@ -290,7 +303,12 @@ describe("an apply that loses its connection or its server mid-switch", () => {
                 variant: "jsonb",
                 steps: {
                     onEvent: (event) => {
-                        if (event.type === "index memory" && event.step === "index_goals") crashed ??= server.crash();
+                        if (event.type === "index memory" && event.step === "index_goals" && crashed === undefined) {
+                            crashed = server.crash();
+                            // The engine goes on once this returns: hold it here until the server is gone, so the
+                            // crash lands in this step and not, on a slow machine, after the migration finished.
+                            untilGone(server.pid());
+                        }
                     },
                 },
             }).catch((error: unknown) => error);

@@ -20,6 +20,8 @@ export interface ServerAddress {
 export interface RunningServer extends ServerAddress {
     /** What the server wrote to stderr so far, in the order its backends wrote it. */
     log(): string;
+    /** The postmaster's pid (a new one after restart). */
+    pid(): number;
     crash(): Promise<void>;
     restart(): Promise<void>;
     stop(): Promise<void>;
@@ -63,17 +65,19 @@ export async function startEmbeddedPostgres(options: { port?: number; flags?: st
         return event;
     };
     const ready = await next("starting");
+    let pid = ready.ready!.pid;
     const address = { host: ready.ready!.host, port: ready.ready!.port, user: ready.ready!.user, password: ready.ready!.password };
     return {
         ...address,
         log: () => log,
+        pid: () => pid,
         async crash() {
             keeper.stdin.write("crash\n");
             await next("crashing");
         },
         async restart() {
             keeper.stdin.write("restart\n");
-            await next("restarting");
+            pid = (await next("restarting")).ready?.pid ?? pid;
         },
         async stop() {
             if (keeper.exitCode === null) {
