@@ -2,9 +2,11 @@
 // Compiles the TypeScript of the program, the components, the engine and the CLI to CommonJS in dist/,
 // file by file (no bundle), so the CLI and the dynamic providers run plain JavaScript: no TypeScript
 // is transpiled when `memory-stack` starts or when Pulumi's provider host loads memory-stack/providers.
-// Types are checked by `npm run typecheck`, not here. Runs on `npm ci` (prepare), before `npm test`
-// (vitest.config.ts) and before every `npm run up|preview|destroy|refresh` (scripts/pulumi.js).
+// The shipped SQL is parsed here too, once (parse-shipped-sql.mjs). Types are checked by `npm run
+// typecheck`, not here. Runs on `npm ci` (prepare), before `npm test` (vitest.config.ts) and before
+// every `npm run up|preview|destroy|refresh` (scripts/pulumi.js).
 import { buildSync } from "esbuild";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { join, relative } from "node:path";
 
@@ -41,6 +43,11 @@ export function build() {
         sourcemap: "linked",
         logLevel: "warning",
     });
+    const parsed = spawnSync(process.execPath, [join(ROOT, "scripts", "parse-shipped-sql.mjs"), next], { stdio: "inherit" });
+    if (parsed.status !== 0) {
+        rmSync(next, { recursive: true, force: true });
+        throw new Error(`parsing the shipped SQL (scripts/parse-shipped-sql.mjs) failed with exit ${parsed.status ?? parsed.signal}`);
+    }
     if (existsSync(outdir)) {
         renameSync(outdir, previous);
     }

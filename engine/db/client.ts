@@ -1,5 +1,6 @@
 // One way to open, use and close a connection, and to run a transaction: every engine entry point,
 // the CLI and the providers go through these, so none of them opens, guards or closes a client by hand.
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Client, type ClientBase, type ClientConfig } from "pg";
 import { describeTarget, type ConnectionSettings, type SslMode } from "./url";
@@ -140,4 +141,21 @@ export async function withTransaction<T>(client: SqlClient, work: () => Promise<
         await client.query("rollback").catch(() => undefined);
         throw error;
     }
+}
+
+const sessionTags = new WeakMap<SqlClient, string>();
+
+/**
+ * A prepared-statement name for `purpose` on this client, for a query run again and again whose planning
+ * costs more than its run (the catalog snapshot). Unique to the client object, not just to the purpose:
+ * a server session may be shared by several clients (PGlite's socket) or outlive one (a session pooler
+ * with no reset query), and another client's statement of the same name would be "already exists".
+ */
+export function preparedName(client: SqlClient, purpose: string): string {
+    let tag = sessionTags.get(client);
+    if (tag === undefined) {
+        tag = `${process.pid.toString(36)}_${randomBytes(6).toString("hex")}`;
+        sessionTags.set(client, tag);
+    }
+    return `memory_stack_${purpose}_${tag}`;
 }

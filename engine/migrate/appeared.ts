@@ -11,7 +11,7 @@
 //   `create or replace` gives the row our transaction id). An uncommitted object of ours is invisible
 //   to every other session. Shared objects (roles, schemas, extensions) seen there are not refused,
 //   only never recorded.
-import type { SqlClient } from "../db/client";
+import { preparedName, type SqlClient } from "../db/client";
 import { expectedObjects } from "./manifest";
 import type { SchemaOptions } from "./render";
 import { FUNCTION_ARGUMENTS, type CatalogObject } from "./snapshot";
@@ -121,13 +121,15 @@ const VISIBLE = `
      end`;
 
 async function visible(observer: SqlClient, objects: CatalogObject[]): Promise<Set<string>> {
-    const result = await observer.query<{ identity: string }>(VISIBLE, [
+    const values = [
         objects.map((object) => object.identity),
         objects.map((object) => object.kind),
         objects.map((object) => object.schema),
         objects.map((object) => object.name),
         objects.map((object) => object.parent),
         objects.map((object) => object.arguments),
-    ]);
+    ];
+    // Prepared once per connection, as the snapshot is: it runs for every migration.
+    const result = await observer.query<{ identity: string }>({ name: preparedName(observer, "visible"), text: VISIBLE, values });
     return new Set(result.rows.map((row) => row.identity));
 }

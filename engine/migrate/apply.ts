@@ -14,14 +14,14 @@ import { adoptLegacy, legacyRows } from "./legacy";
 import { ensureLedger, readLedger, recordMigration } from "./ledger";
 import { withMigrationLock } from "./lock";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
-import { readRecords, recordCreated } from "./ownership";
+import { readRecords, recordCreated, type RecordedObject } from "./ownership";
 import { planMigrations, SchemaRefusedError, type MigrationFile } from "./plan";
 import { preflight, PreflightRefusedError } from "./preflight";
 import type { SchemaOptions } from "./render";
 import { grantUnderLock } from "./grants";
 import { repairUnderLock } from "./repair";
 import { applySearchSettings, type SearchSettings } from "./search-settings";
-import { snapshot } from "./snapshot";
+import { snapshot, type CatalogObject } from "./snapshot";
 import { MigrationSession, type LockWaits, type SessionOptions } from "./session";
 import { lineAt, type Statement } from "./statements";
 import { isRetired } from "./retired";
@@ -83,6 +83,10 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
         if (plan.drift.length > 0) {
             throw new SchemaRefusedError(plan.drift);
         }
+        if (plan.pending.length > 0) {
+            // Opened now, while the preflight runs: each migration asks it what another session sees (appeared.ts).
+            void session.observer();
+        }
         // Every pending file parsed before the first runs: a malformed one fails with nothing applied. Only
         // the pending ones, so a no-op apply loads no SQL parser.
         const parsed = new Map(
@@ -90,9 +94,10 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
                 plan.pending.map(async (migration) => [migration.name, await parseSqlFile(migration.name, migration.sql)] as const),
             ),
         );
+        const known: RunState = { catalog: undefined, recorded: undefined, ledgerCurrent: false };
         const check = async () => {
-            const conflicts =
-                plan.pending.length > 0 && options.schema ? await preflight(client, options.schema, await readRecords(client)) : [];
+            known.recorded = plan.pending.length > 0 ? await readRecords(client) : undefined;
+            const conflicts = known.recorded && options.schema ? await preflight(client, options.schema, known.recorded) : [];
             if (conflicts.length > 0) {
                 throw new PreflightRefusedError(conflicts);
             }
@@ -116,8 +121,10 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
             const migrationStarted = performance.now();
             if (steps) {
                 await applySteps(session, migration, steps, { ...options, done: stepLedger });
+                // Its steps read and record for themselves.
+                Object.assign(known, { catalog: undefined, recorded: undefined, ledgerCurrent: true });
             } else {
-                await applyOne(session, migration, statements, options, before);
+                await applyOne(session, migration, statements, options, before, known);
             }
             const durationMs = performance.now() - migrationStarted;
             applied.push({ name: migration.name, durationMs });
@@ -146,32 +153,48 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
     });
 }
 
+// What one run knows between its migrations, all of them applied under its migration lock: the catalog
+// the last one left and the records as they stand (so a migration reads the catalog once, after its
+// statements), and whether the ledger is in today's shape.
+interface RunState {
+    /** Undefined: read it inside the next migration's transaction. */
+    catalog: Map<string, CatalogObject> | undefined;
+    /** Undefined: read them from the ownership table. */
+    recorded: RecordedObject[] | undefined;
+    ledgerCurrent: boolean;
+}
+
 async function applyOne(
     session: MigrationSession,
     migration: MigrationFile,
     statements: Statement[],
     options: ApplyOptions,
     appliedThisRun: string[],
+    known: RunState,
 ): Promise<void> {
     const { client } = session;
     const outcome = `${migration.name} was rolled back: the database is as it was before it and the ledger does not list it. Fix the cause and run again.`;
     const earlier = appliedThisRun.length > 0 ? ` (this run applied ${appliedThisRun.join(", ")} before it)` : "";
-    return boundedTransaction(
+    const change = await boundedTransaction(
         session,
         migration.name,
         `Nothing of ${migration.name} was applied${earlier}.`,
         async () => {
             const started = performance.now();
-            // Created in the first migration's transaction: a first migration that fails leaves no trace at all.
-            await ensureLedger(client);
-            // Read inside this transaction: an object another session made since the preflight is in it, so it is never taken for ours
-            // (and one of the schema's names there and not the stack's refuses the migration, appeared.ts).
-            const before = await snapshot(client);
+            if (!known.ledgerCurrent) {
+                // Created in the first migration's transaction: a first migration that fails leaves no trace at all.
+                await ensureLedger(client);
+            }
+            // The catalog before the statements: read inside this transaction for the run's first migration, else as the last one
+            // left it. Either way an object another session made meanwhile is not written by this transaction, so it is never
+            // taken for ours, and one of the schema's names there and not the stack's refuses the migration (appeared.ts).
+            const before = known.catalog ?? (await snapshot(client));
             await runFile(client, migration.name, migration.sql, statements, outcome);
-            await recordCreated(client, migration.name, before, {
+            const recorded = await recordCreated(client, migration.name, before, {
                 connect: session.connect,
                 observer: () => session.observer(),
                 named: options.schema && namedBy(options.schema),
+                recorded: known.recorded,
                 outcome: `Nothing of ${migration.name} was applied${earlier}: it was rolled back whole and the ledger does not list it. Then run apply again.`,
             });
             const durationMs = performance.now() - started;
@@ -182,6 +205,7 @@ async function applyOne(
                 options: options.schema,
                 durationMs,
             });
+            return recorded;
         },
         async () => {
             try {
@@ -204,4 +228,5 @@ async function applyOne(
             }
         },
     );
+    Object.assign(known, { catalog: change.after, recorded: change.recorded, ledgerCurrent: true });
 }

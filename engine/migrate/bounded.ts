@@ -69,13 +69,10 @@ export async function boundedTransaction<T>(
     const started = Date.now();
     const deadline = started + locks.deadlineSeconds * 1000;
     let delay = 100;
-    // Opened now, so it is ready to name a blocker within the first lock_timeout.
-    void session.observer();
     for (let attempt = 1; ; attempt++) {
         const watch = watchBlockers(session);
         try {
-            await client.query("begin");
-            await client.query(`set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${SET_LOCAL_SEARCH_PATH}`);
+            await client.query(`begin; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${SET_LOCAL_SEARCH_PATH}`);
             const result = await work();
             await commit();
             return result;

@@ -6,6 +6,7 @@
 import type { SqlClient } from "../db/client";
 import { LEDGER_SCHEMA } from "./ledger";
 import type { RecordedObject } from "./ownership";
+import { compareText } from "../compare";
 
 export class DataLossRefusedError extends Error {
     constructor(
@@ -14,10 +15,10 @@ export class DataLossRefusedError extends Error {
     ) {
         const tables = Object.entries(rowCounts)
             .filter(([, rows]) => rows > 0)
-            .sort(([a], [b]) => a.localeCompare(b));
+            .sort(([a], [b]) => compareText(a, b));
         const columns = Object.entries(columnCounts)
             .filter(([, values]) => values > 0)
-            .sort(([a], [b]) => a.localeCompare(b));
+            .sort(([a], [b]) => compareText(a, b));
         const rows = tables.reduce((sum, [, n]) => sum + n, 0);
         const values = columns.reduce((sum, [, n]) => sum + n, 0);
         const lost = [

@@ -39,14 +39,19 @@ export async function withMigrationLock<T>(session: MigrationSession, work: () =
         failed = true;
         throw error;
     } finally {
-        await session.close();
-        // When work failed the lock is released best-effort: a broken connection releases it anyway,
-        // and the caller must see the original error, not the unlock's.
-        await session.client.query("select pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY]).catch((error: unknown) => {
-            if (!failed) {
-                throw error;
-            }
-        });
+        // The other sessions close while the lock is released.
+        const closing = session.close();
+        try {
+            // When work failed the lock is released best-effort: a broken connection releases it anyway,
+            // and the caller must see the original error, not the unlock's.
+            await session.client.query("select pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY]).catch((error: unknown) => {
+                if (!failed) {
+                    throw error;
+                }
+            });
+        } finally {
+            await closing;
+        }
     }
 }
 

@@ -9,6 +9,7 @@ import type { SqlClient } from "../db/client";
 import type { LedgerRow } from "./ledger";
 import type { SchemaOptions } from "./render";
 import { readStepLedger } from "./step-ledger";
+import { compareText } from "../compare";
 
 const KEYS = ["vector", "vectorDimensions", "vectorIndex", "rls", "appRole", "adminRole"] as const;
 
@@ -48,7 +49,7 @@ async function ledgerOptions(client: SqlClient, ledger: LedgerRow[]): Promise<Pa
     if (ledger.length === 0) {
         return {};
     }
-    const latest = [...ledger].sort((a, b) => a.appliedAt.getTime() - b.appliedAt.getTime() || a.name.localeCompare(b.name)).at(-1)!;
+    const latest = [...ledger].sort((a, b) => a.appliedAt.getTime() - b.appliedAt.getTime() || compareText(a.name, b.name)).at(-1)!;
     if (latest.options) {
         return pick(latest.options);
     }

@@ -9,6 +9,7 @@ import type { SqlClient } from "../db/client";
 import { refuseTakeOver, type TakeOverCheck } from "./appeared";
 import { OWNERSHIP_TABLE } from "./ledger";
 import { snapshot, type CatalogObject, type ObjectKind } from "./snapshot";
+import { compareText } from "../compare";
 
 export interface RecordedObject extends Omit<CatalogObject, "oid" | "created"> {
     position: number;
@@ -36,22 +37,30 @@ export interface RecordOptions extends TakeOverCheck {
     connect?: () => Promise<SqlClient & { end(): Promise<void> }>;
     /** What a refusal left behind, for its message. Default: the migration was rolled back whole. */
     outcome?: string;
+    /** The records as they stand, when the caller keeps them (an apply, under its lock); read from the table otherwise. */
+    recorded?: RecordedObject[];
+}
+
+export interface RecordedChange {
+    /** The catalog as the migration left it. */
+    after: Map<string, CatalogObject>;
+    /** The records as they stand now: the ones it removed are gone, the ones it created appended. */
+    recorded: RecordedObject[];
 }
 
 /**
  * Inside `migration`'s transaction, after its statements: records what it created since `before`,
  * forgets recorded objects it removed, and refuses (throws) when it removed an object not the stack's
- * or would take over one that appeared while the apply ran (appeared.ts). Returns the catalog as the
- * migration left it.
+ * or would take over one that appeared while the apply ran (appeared.ts).
  */
 export async function recordCreated(
     client: SqlClient,
     migration: string,
     before: Map<string, CatalogObject>,
     options: RecordOptions = {},
-): Promise<Map<string, CatalogObject>> {
+): Promise<RecordedChange> {
     const after = await snapshot(client);
-    const recorded = await readRecords(client);
+    const recorded = options.recorded ?? (await readRecords(client));
     const owned = new Set(recorded.map((object) => object.identity));
     const ownedTables = new Set(recorded.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
 
@@ -88,9 +97,31 @@ export async function recordCreated(
         .filter(
             (object) => !((object.kind === "column" || object.kind === "constraint") && newTables.has(`${object.schema}.${object.parent}`)),
         )
-        .sort((a, b) => (a.oid ?? Infinity) - (b.oid ?? Infinity) || a.identity.localeCompare(b.identity));
+        .sort((a, b) => (a.oid ?? Infinity) - (b.oid ?? Infinity) || compareText(a.identity, b.identity));
     await insertRecords(client, migration, created, false);
-    return after;
+    const kept = recorded.filter((object) => !forgotten.includes(object.identity));
+    const keptIdentities = new Set(kept.map((object) => object.identity));
+    const last = recorded.reduce((max, object) => Math.max(max, object.position), 0);
+    return {
+        after,
+        // As insertRecords left the table: an identity already recorded keeps its record.
+        recorded: [
+            ...kept,
+            ...created
+                .filter((object) => !keptIdentities.has(object.identity))
+                .map(({ identity, kind, schema, name, parent, arguments: args }, index) => ({
+                    identity,
+                    kind,
+                    schema,
+                    name,
+                    parent,
+                    arguments: args,
+                    position: last + index + 1,
+                    migration,
+                    adopted: false,
+                })),
+        ],
+    };
 }
 
 async function confirmRoles(objects: CatalogObject[], options: RecordOptions): Promise<CatalogObject[]> {

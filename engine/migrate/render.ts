@@ -21,6 +21,7 @@ import * as path from "node:path";
 import { SQL_DIR } from "../paths";
 import { MAX_VECTOR_INDEX_DIMENSIONS } from "./limits";
 import { isRetired } from "./retired";
+import { compareText } from "../compare";
 
 export interface SchemaOptions {
     /** Embeddings as vector(N) with an ANN index (renders the `requires: vector` files). */
@@ -72,7 +73,7 @@ export function renderMigrations(sources: MigrationSource[], options: SchemaOpti
     const values = placeholderValues(options);
     const seen = new Set<string>();
     const migrations: Migration[] = [];
-    for (const source of [...sources].sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const source of [...sources].sort((a, b) => compareText(a.name, b.name))) {
         if (!MIGRATION_FILE.test(source.name)) {
             throw new Error(`migration file name ${JSON.stringify(source.name)} must look like NNNN_topic.sql (lowercase)`);
         }

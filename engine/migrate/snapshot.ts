@@ -3,7 +3,7 @@
 // (argument types, schema-qualified outside pg_catalog), "column public.users.memory_enabled",
 // "trigger public.sessions.update_sessions_updated_at" — with, inside a transaction, whether the
 // current transaction created it (ownership.ts records those).
-import type { SqlClient } from "../db/client";
+import { preparedName, type SqlClient } from "../db/client";
 import { LEDGER_SCHEMA, LEDGER_TABLE, OWNERSHIP_TABLE, SEARCH_SETTINGS_TABLE } from "./ledger";
 
 export type ObjectKind =
@@ -121,9 +121,11 @@ select o.kind, o.schema, o.name, o.parent, o.arguments, o.oid::bigint as oid,
 
 /** Every object of the database (and every role) as identities, in one round trip; `created` is only meaningful inside a transaction. */
 export async function snapshot(client: SqlClient): Promise<Map<string, CatalogObject>> {
-    const result = await client.query<Omit<CatalogObject, "oid"> & { oid: string | null }>(
-        `${SNAPSHOT}\nunion all\n${await roles(client)}`,
-    );
+    // Prepared once per connection: planning this query costs more than running it, and an apply takes one per migration.
+    const result = await client.query<Omit<CatalogObject, "oid"> & { oid: string | null }>({
+        name: preparedName(client, "snapshot"),
+        text: `${SNAPSHOT}\nunion all\n${await roles(client)}`,
+    });
     const objects = new Map<string, CatalogObject>();
     for (const row of result.rows) {
         objects.set(row.identity, { ...row, oid: row.oid === null ? null : Number(row.oid) });

@@ -4,6 +4,8 @@
 // code here recognizes SQL with regular expressions. Quotes, comments, dollar-quoted bodies and
 // `begin atomic … end` bodies are the parser's business.
 
+import { parsedAtBuild, type ParseTree } from "./parsed-at-build";
+
 export interface Statement {
     /** The statement text, without leading comments or its terminating semicolon. */
     text: string;
@@ -28,29 +30,56 @@ export class SqlSyntaxError extends Error {
     }
 }
 
-// Loaded on first use: a command that parses no SQL (a no-op apply, status, plan) loads no parser.
+// Loaded on first use: a command that parses no SQL (a no-op apply, status, plan), or only the shipped
+// SQL the build parsed (parsed-at-build.ts), loads no parser.
 let parser: Promise<typeof import("libpg-query")> | undefined;
 
 /** The top-level statements of `sql`, in order. Throws SqlSyntaxError naming the line the parser stopped at. */
 export async function splitStatements(sql: string): Promise<Statement[]> {
-    const { parseSync } = await (parser ??= import("libpg-query").then(async (module) => (await module.loadModule(), module)));
     const bytes = Buffer.from(sql, "utf8");
-    let tree: { stmts?: { stmt: Record<string, Record<string, unknown>>; stmt_location?: number; stmt_len?: number }[] };
+    const tree = parsedAtBuild(sql) ?? (await parse(sql, bytes));
+    // In ASCII text a byte offset is a character offset.
+    const character = bytes.length === sql.length ? (offset: number) => offset : (offset: number) => characterOffset(bytes, offset);
+    const lineOf = lineIndex(sql);
+    return (tree.stmts ?? []).map(({ stmt, stmt_location: location = 0, stmt_len: length = 0 }) => {
+        const start = character(location);
+        const end = length === 0 ? sql.length : character(location + length);
+        const raw = sql.slice(start, end);
+        const lead = leadingNoise(raw);
+        const [kind] = Object.keys(stmt);
+        return { text: raw.slice(lead).trimEnd(), offset: start + lead, line: lineOf(start + lead), kind, node: stmt[kind] };
+    });
+}
+
+/** lineAt for many offsets of one text: its line starts found once, each offset's line by binary search. */
+function lineIndex(text: string): (offset: number) => number {
+    const starts = [0];
+    for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) {
+        starts.push(at + 1);
+    }
+    return (offset) => {
+        let [low, high] = [0, starts.length - 1];
+        while (low < high) {
+            const middle = (low + high + 1) >> 1;
+            if (starts[middle] <= offset) {
+                low = middle;
+            } else {
+                high = middle - 1;
+            }
+        }
+        return low + 1;
+    };
+}
+
+async function parse(sql: string, bytes: Buffer): Promise<ParseTree> {
+    const { parseSync } = await (parser ??= import("libpg-query").then(async (module) => (await module.loadModule(), module)));
     try {
-        tree = parseSync(sql);
+        return parseSync(sql) as ParseTree;
     } catch (error) {
         const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
         const at = details?.cursorPosition === undefined ? 0 : characterOffset(bytes, details.cursorPosition);
         throw new SqlSyntaxError(lineAt(sql, at), details?.message ?? (error as Error).message);
     }
-    return (tree.stmts ?? []).map(({ stmt, stmt_location: location = 0, stmt_len: length = 0 }) => {
-        const start = characterOffset(bytes, location);
-        const end = length === 0 ? sql.length : characterOffset(bytes, location + length);
-        const raw = sql.slice(start, end);
-        const lead = leadingNoise(raw);
-        const [kind] = Object.keys(stmt);
-        return { text: raw.slice(lead).trimEnd(), offset: start + lead, line: lineAt(sql, start + lead), kind, node: stmt[kind] };
-    });
 }
 
 /** Length of the whitespace and comments (block comments nest) before a statement's first token: its line is the reported one. */
