@@ -2,7 +2,8 @@
 // the CLI and the providers go through these, so none of them opens, guards or closes a client by hand.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Client, type ClientBase, type ClientConfig } from "pg";
+import type { Client as PgClient, ClientBase, ClientConfig } from "pg";
+import { Client } from "./pg";
 import { describeTarget, type ConnectionSettings, type SslMode } from "./url";
 
 /** What the engine needs of a connection: one session to send statements on. */
@@ -33,7 +34,7 @@ export class NoPasswordError extends Error {
  * verify-full the chain and the host name. A dropped connection surfaces as the running query's error,
  * never as an unhandled event.
  */
-export async function connect(settings: ConnectionSettings, options: ConnectOptions): Promise<Client> {
+export async function connect(settings: ConnectionSettings, options: ConnectOptions): Promise<PgClient> {
     const attempts = TLS_ATTEMPTS[settings.sslMode ?? "disable"];
     for (const [index, tls] of attempts.entries()) {
         try {
@@ -71,7 +72,7 @@ function worthAnotherTry(error: unknown, triedTls: boolean): boolean {
     return triedTls && !serverAnswered && !timedOut && !(error instanceof NoPasswordError);
 }
 
-async function connectOnce(settings: ConnectionSettings, options: ConnectOptions, tls: boolean): Promise<Client> {
+async function connectOnce(settings: ConnectionSettings, options: ConnectOptions, tls: boolean): Promise<PgClient> {
     const timeoutMs =
         settings.connectTimeoutSeconds !== undefined ? settings.connectTimeoutSeconds * 1000 : (options.connectTimeoutMs ?? 15_000);
     const client = new Client({
@@ -120,7 +121,7 @@ function tlsOptions(settings: ConnectionSettings): ClientConfig["ssl"] {
 export async function withClient<T>(
     settings: ConnectionSettings,
     options: ConnectOptions,
-    work: (client: Client) => Promise<T>,
+    work: (client: PgClient) => Promise<T>,
 ): Promise<T> {
     const client = await connect(settings, options);
     try {

@@ -25,9 +25,7 @@ interface Backend {
     client_port: number | null;
 }
 
-const PROBE =
-    "select pg_backend_pid() as pid, current_setting('port') as port, " +
-    "(select client_port from pg_stat_activity where pid = pg_backend_pid()) as client_port";
+const PROBE = "select pg_backend_pid() as pid, current_setting('port') as port, inet_client_port() as client_port";
 
 /** The pooler this connection goes through in transaction or statement mode, or undefined for one server session. */
 export async function findTransactionPooler(client: Client, openAnother: () => Promise<Client>): Promise<TransactionPooler | undefined> {

@@ -44,6 +44,8 @@ const SHARED = new Set(["role", "schema", "extension"]);
 /**
  * Throws AppearedWhileApplyingError for what the migration would take over (see the header); returns
  * the shared objects another session sees, which look created by the migration but are not its own.
+ * `alongside` runs on the migrating session while the other one is asked (the writes that a refusal
+ * rolls back with the rest), and is awaited before this returns or throws.
  */
 export async function refuseTakeOver(
     what: string,
@@ -52,6 +54,7 @@ export async function refuseTakeOver(
     after: Map<string, CatalogObject>,
     owned: Set<string>,
     check: TakeOverCheck,
+    alongside: () => Promise<unknown> = async () => undefined,
 ): Promise<Set<string>> {
     const appeared = [...after.values()].filter(
         (object) => !owned.has(object.identity) && check.named?.(object) && (before.has(object.identity) || object.created !== true),
@@ -60,7 +63,7 @@ export async function refuseTakeOver(
         (object) => object.created === true && !before.has(object.identity) && !owned.has(object.identity),
     );
     const observer = fresh.length > 0 ? await check.observer?.() : undefined;
-    const elsewhere = observer ? await visible(observer, fresh) : new Set<string>();
+    const [elsewhere] = await Promise.all([observer ? visible(observer, fresh) : new Set<string>(), alongside()]);
     appeared.push(...fresh.filter((object) => elsewhere.has(object.identity) && !SHARED.has(object.kind) && !appeared.includes(object)));
     if (appeared.length > 0) {
         throw new AppearedWhileApplyingError(

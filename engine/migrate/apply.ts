@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
 import { namedBy } from "./appeared";
 import { boundedTransaction } from "./bounded";
-import { parseSqlFile, runFile, SqlFileError } from "./execute";
+import { FILE_SAVEPOINT, parseSqlFile, runFile, SqlFileError } from "./execute";
 import { adoptLegacy, legacyRows } from "./legacy";
 import { ensureLedger, readLedger, recordMigration } from "./ledger";
 import { withMigrationLock } from "./lock";
@@ -21,7 +21,7 @@ import type { SchemaOptions } from "./render";
 import { grantUnderLock } from "./grants";
 import { repairUnderLock } from "./repair";
 import { applySearchSettings, type SearchSettings } from "./search-settings";
-import { snapshot, type CatalogObject } from "./snapshot";
+import { catalogFrom, snapshot, snapshotStatement, type CatalogObject } from "./snapshot";
 import { MigrationSession, type LockWaits, type SessionOptions } from "./session";
 import { lineAt, type Statement } from "./statements";
 import { isRetired } from "./retired";
@@ -134,7 +134,9 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
             await repairUnderLock(session, migrations);
         }
         const grants =
-            options.grantRoles && options.schema ? await grantUnderLock(session, options.schema) : { granted: [], leftToYou: [] };
+            options.grantRoles && options.schema
+                ? await grantUnderLock(session, options.schema, options.repair ? undefined : known.recorded)
+                : { granted: [], leftToYou: [] };
         if (options.searchSettings) {
             await applySearchSettings(client, options.searchSettings);
         }
@@ -175,6 +177,8 @@ async function applyOne(
     const { client } = session;
     const outcome = `${migration.name} was rolled back: the database is as it was before it and the ledger does not list it. Fix the cause and run again.`;
     const earlier = appliedThisRun.length > 0 ? ` (this run applied ${appliedThisRun.join(", ")} before it)` : "";
+    // With the ledger in place, the file's savepoint goes with the begin: the ledger's DDL, when needed, comes before it.
+    const savepointTaken = known.ledgerCurrent;
     const change = await boundedTransaction(
         session,
         migration.name,
@@ -189,23 +193,28 @@ async function applyOne(
             // left it. Either way an object another session made meanwhile is not written by this transaction, so it is never
             // taken for ours, and one of the schema's names there and not the stack's refuses the migration (appeared.ts).
             const before = known.catalog ?? (await snapshot(client));
-            await runFile(client, migration.name, migration.sql, statements, outcome);
-            const recorded = await recordCreated(client, migration.name, before, {
+            // The catalog after the statements, read in the file's own round trip.
+            const read = await runFile(client, migration.name, migration.sql, statements, outcome, {
+                savepointTaken,
+                then: snapshotStatement(client),
+            });
+            const durationMs = performance.now() - started;
+            return recordCreated(client, migration.name, before, {
                 connect: session.connect,
                 observer: () => session.observer(),
                 named: options.schema && namedBy(options.schema),
                 recorded: known.recorded,
+                after: read && catalogFrom(read.rows),
+                alsoWrite: () =>
+                    recordMigration(client, {
+                        name: migration.name,
+                        checksum: migration.checksum,
+                        variant: options.variant,
+                        options: options.schema,
+                        durationMs,
+                    }),
                 outcome: `Nothing of ${migration.name} was applied${earlier}: it was rolled back whole and the ledger does not list it. Then run apply again.`,
             });
-            const durationMs = performance.now() - started;
-            await recordMigration(client, {
-                name: migration.name,
-                checksum: migration.checksum,
-                variant: options.variant,
-                options: options.schema,
-                durationMs,
-            });
-            return recorded;
         },
         async () => {
             try {
@@ -227,6 +236,7 @@ async function applyOne(
                 });
             }
         },
+        savepointTaken ? FILE_SAVEPOINT : "",
     );
     Object.assign(known, { catalog: change.after, recorded: change.recorded, ledgerCurrent: true });
 }

@@ -54,7 +54,8 @@ export function isLockTimeout(error: unknown): boolean {
 /**
  * begin; lock_timeout and the engine's search_path (search-path.ts); work; commit — retried whole while a lock wait times out, up to the deadline.
  * `commit` ends the transaction (the caller's, so it can tell a lost COMMIT from a refused one);
- * `outcome` says what a failure at the deadline left behind.
+ * `outcome` says what a failure at the deadline left behind; `alsoAtBegin`, statements to send with
+ * the begin, in its round trip.
  */
 export async function boundedTransaction<T>(
     session: MigrationSession,
@@ -64,6 +65,7 @@ export async function boundedTransaction<T>(
     commit: () => Promise<void> = async () => {
         await session.client.query("commit");
     },
+    alsoAtBegin = "",
 ): Promise<T> {
     const { client, locks } = session;
     const started = Date.now();
@@ -72,7 +74,9 @@ export async function boundedTransaction<T>(
     for (let attempt = 1; ; attempt++) {
         const watch = watchBlockers(session);
         try {
-            await client.query(`begin; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${SET_LOCAL_SEARCH_PATH}`);
+            await client.query(
+                `begin; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${SET_LOCAL_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`,
+            );
             const result = await work();
             await commit();
             return result;

@@ -75,9 +75,20 @@ export async function runStatements(
     }
 }
 
+/** Taken before a file runs, so a failing file can be run again statement by statement (runFile). */
+export const FILE_SAVEPOINT = "savepoint memory_stack_file";
+
+export interface RunFileOptions {
+    /** FILE_SAVEPOINT was sent already, with the transaction's begin. */
+    savepointTaken?: boolean;
+    /** A statement to run right after the file, in the same round trip (the catalog read after it). */
+    then?: string;
+}
+
 /**
- * Runs a whole file as one query, one round trip, inside the caller's transaction. When it fails, it
- * runs again statement by statement from a savepoint, so the error names the statement (and line) that
+ * Runs a whole file as one query, one round trip, inside the caller's transaction, and returns the
+ * result of `then` (undefined without it, or when the file had to run again). When it fails, it runs
+ * again statement by statement from a savepoint, so the error names the statement (and line) that
  * failed; a lock timeout or a lost connection is passed on as it is, for the caller to retry or report.
  */
 export async function runFile(
@@ -86,10 +97,19 @@ export async function runFile(
     sql: string,
     statements: Pick<Statement, "text" | "line" | "offset">[],
     outcome: string,
-): Promise<void> {
-    await client.query("savepoint memory_stack_file");
+    options: RunFileOptions = {},
+): Promise<QueryResult<Record<string, unknown>> | undefined> {
+    if (!options.savepointTaken) {
+        await client.query(FILE_SAVEPOINT);
+    }
     try {
-        await client.query(sql);
+        if (options.then === undefined) {
+            await client.query(sql);
+            return undefined;
+        }
+        // The file's last line may be a comment or a statement without its semicolon.
+        const results = (await client.query(`${sql}\n;\n${options.then}`)) as unknown as QueryResult | QueryResult[];
+        return Array.isArray(results) ? results[results.length - 1] : results;
     } catch (error) {
         const fields = error as DatabaseErrorFields;
         if (isConnectionLost(error)) {
@@ -101,6 +121,7 @@ export async function runFile(
         }
         await client.query("rollback to savepoint memory_stack_file");
         await runStatements(client, file, sql, statements, outcome);
+        return undefined;
     }
 }
 

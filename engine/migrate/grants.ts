@@ -6,31 +6,48 @@
 import { renderGrants } from "../render/grants";
 import { applicationUsersRules, schemaObjectRules } from "../render/privileges";
 import { boundedTransaction } from "./bounded";
-import { readRecords } from "./ownership";
+import { readRecords, type RecordedObject } from "./ownership";
+import { HAS_PRIVILEGE, privilegeChecks } from "../verify/privileges";
 import type { SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
 
 /**
  * Grants, in one transaction and one round trip, and returns the statements run; none without rls (no
- * roles to grant to). The caller holds the migration lock: two concurrent GRANTs on one object fail
+ * roles to grant to), and none when the roles hold them all already (read with has_*_privilege, as
+ * verification reads them: grants to PUBLIC and memberships count). `recorded`: the records, when the
+ * caller has them. The caller holds the migration lock: two concurrent GRANTs on one object fail
  * with "tuple concurrently updated".
  */
 export async function grantUnderLock(
     session: MigrationSession,
     schema: Pick<SchemaOptions, "rls" | "appRole" | "adminRole">,
+    recorded?: RecordedObject[],
 ): Promise<{ granted: string[]; leftToYou: string[] }> {
     if (!schema.rls) {
         return { granted: [], leftToYou: [] };
     }
     const { client } = session;
-    const { rows } = await client.query<{ database: string }>("select current_database() as database");
-    const usersCreated = (await readRecords(client)).some((record) => record.identity === "table public.users");
-    const target = { database: rows[0].database, roles: { app: schema.appRole, admin: schema.adminRole } };
-    const statements = renderGrants(schemaObjectRules({ usersCreated }), target);
+    const usersCreated = (recorded ?? (await readRecords(client))).some((record) => record.identity === "table public.users");
+    const roles = { app: schema.appRole, admin: schema.adminRole };
+    const rules = schemaObjectRules({ usersCreated });
+    const { rows } = await client.query<{ database: string; held: boolean }>(HELD, [
+        JSON.stringify(rules.flatMap((rule) => privilegeChecks(rule, roles))),
+    ]);
+    const target = { database: rows[0].database, roles };
+    // An application's users keeps the privileges its owner gave it: what the roles need there is said, not granted.
+    const leftToYou = usersCreated ? [] : renderGrants(applicationUsersRules(), target);
+    if (rows[0].held) {
+        return { granted: [], leftToYou };
+    }
+    const statements = renderGrants(rules, target);
     await boundedTransaction(session, "granting the roles their privileges", "Nothing was granted.", async () => {
         await client.query(statements.map((statement) => `${statement};`).join("\n"));
     });
-    // An application's users keeps the privileges its owner gave it: what the roles need there is said, not granted.
-    const leftToYou = usersCreated ? [] : renderGrants(applicationUsersRules(), target);
     return { granted: statements, leftToYou };
 }
+
+// Whether the roles hold every privilege already (a repeated apply), so that nothing is written then.
+const HELD = `
+    select current_database() as database, coalesce(bool_and(coalesce(${HAS_PRIVILEGE}, false)), true) as held
+      from json_to_recordset($1::json) as c(role text, kind text, schema text, object text, col text, privilege text)
+      left join pg_roles r on r.rolname = c.role`;

@@ -75,9 +75,7 @@ export async function ensureLedger(client: SqlClient): Promise<void> {
     if (await ledgerCurrent(client)) {
         return;
     }
-    for (const statement of [...CREATE_LEDGER, ...UPGRADE_LEDGER]) {
-        await client.query(statement);
-    }
+    await client.query([...CREATE_LEDGER, ...UPGRADE_LEDGER].join(";\n"));
 }
 
 /** The applied migrations in name order; empty when there is no ledger yet. Reads the ledger of every release without changing it. */

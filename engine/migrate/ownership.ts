@@ -39,6 +39,10 @@ export interface RecordOptions extends TakeOverCheck {
     outcome?: string;
     /** The records as they stand, when the caller keeps them (an apply, under its lock); read from the table otherwise. */
     recorded?: RecordedObject[];
+    /** The catalog after the statements, when the caller read it already (runFile's `then`); read here otherwise. */
+    after?: Map<string, CatalogObject>;
+    /** More writes of the migration's transaction, sent while the second session is asked. */
+    alsoWrite?: () => Promise<unknown>;
 }
 
 export interface RecordedChange {
@@ -59,7 +63,7 @@ export async function recordCreated(
     before: Map<string, CatalogObject>,
     options: RecordOptions = {},
 ): Promise<RecordedChange> {
-    const after = await snapshot(client);
+    const after = options.after ?? (await snapshot(client));
     const recorded = options.recorded ?? (await readRecords(client));
     const owned = new Set(recorded.map((object) => object.identity));
     const ownedTables = new Set(recorded.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
@@ -81,26 +85,36 @@ export async function recordCreated(
         );
     }
     const outcome = options.outcome ?? `${migration} was rolled back whole: nothing of it was applied.`;
-    const elsewhere = await refuseTakeOver(migration, outcome, before, after, owned, options);
     const forgotten = removed.filter((object) => owned.has(object.identity)).map((object) => object.identity);
     if (forgotten.length > 0) {
         await client.query(`delete from ${OWNERSHIP_TABLE} where identity = any($1)`, [forgotten]);
     }
 
-    let fresh = [...after.values()].filter(
-        (object) => !before.has(object.identity) && object.created !== false && !elsewhere.has(object.identity),
+    const fresh = await confirmRoles(
+        [...after.values()].filter((object) => !before.has(object.identity) && object.created !== false),
+        options,
     );
-    fresh = await confirmRoles(fresh, options);
     const newTables = new Set(fresh.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
     // Columns and constraints of a table created here are part of its definition, not objects of their own.
-    const created = fresh
+    const written = fresh
         .filter(
             (object) => !((object.kind === "column" || object.kind === "constraint") && newTables.has(`${object.schema}.${object.parent}`)),
         )
         .sort((a, b) => (a.oid ?? Infinity) - (b.oid ?? Infinity) || compareText(a.identity, b.identity));
-    await insertRecords(client, migration, created, false);
+    // Recorded while the second session is asked; what it sees (and the refusal did not stop) is taken out again below.
+    const elsewhere = await refuseTakeOver(migration, outcome, before, after, owned, options, () =>
+        Promise.all([insertRecords(client, migration, written, false), options.alsoWrite?.()]),
+    );
     const kept = recorded.filter((object) => !forgotten.includes(object.identity));
     const keptIdentities = new Set(kept.map((object) => object.identity));
+    // A record that was there before stays: the insert left it as it was (on conflict do nothing).
+    const notOurs = written
+        .filter((object) => elsewhere.has(object.identity) && !keptIdentities.has(object.identity))
+        .map((object) => object.identity);
+    if (notOurs.length > 0) {
+        await client.query(`delete from ${OWNERSHIP_TABLE} where identity = any($1)`, [notOurs]);
+    }
+    const created = written.filter((object) => !elsewhere.has(object.identity));
     const last = recorded.reduce((max, object) => Math.max(max, object.position), 0);
     return {
         after,

@@ -119,15 +119,32 @@ select o.kind, o.schema, o.name, o.parent, o.arguments, o.oid::bigint as oid,
        ${CREATED("o.xmin")} as created
   from objects o`;
 
+type SnapshotRow = Omit<CatalogObject, "oid"> & { oid: string | null };
+
+const prepared = new WeakSet<SqlClient>();
+
 /** Every object of the database (and every role) as identities, in one round trip; `created` is only meaningful inside a transaction. */
 export async function snapshot(client: SqlClient): Promise<Map<string, CatalogObject>> {
     // Prepared once per connection: planning this query costs more than running it, and an apply takes one per migration.
-    const result = await client.query<Omit<CatalogObject, "oid"> & { oid: string | null }>({
+    const result = await client.query<SnapshotRow>({
         name: preparedName(client, "snapshot"),
         text: `${SNAPSHOT}\nunion all\n${await roles(client)}`,
     });
+    prepared.add(client);
+    return catalogFrom(result.rows);
+}
+
+/**
+ * The snapshot as a statement to send after others in one query (`execute …`), for a client that
+ * already took one; undefined before that. catalogFrom reads its rows.
+ */
+export function snapshotStatement(client: SqlClient): string | undefined {
+    return prepared.has(client) ? `execute ${preparedName(client, "snapshot")}` : undefined;
+}
+
+export function catalogFrom(rows: Record<string, unknown>[]): Map<string, CatalogObject> {
     const objects = new Map<string, CatalogObject>();
-    for (const row of result.rows) {
+    for (const row of rows as SnapshotRow[]) {
         objects.set(row.identity, { ...row, oid: row.oid === null ? null : Number(row.oid) });
     }
     return objects;

@@ -45,10 +45,7 @@ export async function ensureStepLedger(client: SqlClient): Promise<void> {
     if (found.rows[0].found) {
         return;
     }
-    await client.query(`create schema if not exists ${LEDGER_SCHEMA}`);
-    for (const statement of CREATE_STEP_LEDGER) {
-        await client.query(statement);
-    }
+    await client.query([`create schema if not exists ${LEDGER_SCHEMA}`, ...CREATE_STEP_LEDGER].join(";\n"));
 }
 
 /** Every step row, in migration and step order of completion; empty when no stepped migration ever ran here. */

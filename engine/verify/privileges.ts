@@ -78,31 +78,30 @@ const APP_FORBIDDEN: { kind: PrivilegeRule["objectType"]; schema: string; object
     { kind: "function", schema: "memory_stack", objects: ["trust_plain_claims"], privileges: ["EXECUTE"] },
 ];
 
+/** The checks that say a role holds what `rule` gives it: one per privilege, object and column. */
+export function privilegeChecks(rule: PrivilegeRule, roles: Record<Grantee, string>): PrivilegeCheck[] {
+    return rule.privileges.flatMap((privilege) =>
+        (rule.objects.length === 0 ? [""] : rule.objects).flatMap((object) =>
+            (rule.columns ?? [""]).map((col) => ({
+                role: roles[rule.grantee],
+                kind: rule.objectType,
+                schema: rule.schema ?? "",
+                object,
+                col,
+                privilege,
+                i: 0,
+            })),
+        ),
+    );
+}
+
 /** Every privilege to check, in the order the catalog query gets them. */
 export function privilegeExpectations(expected: Pick<Expectations, "appRole" | "adminRole">): Expected[] {
     const roles: Record<Grantee, string> = { app: expected.appRole, admin: expected.adminRole };
-    const check = (role: string, kind: PrivilegeRule["objectType"], schema: string, object: string, col: string, privilege: string) => ({
-        role,
-        kind,
-        schema,
-        object,
-        col,
-        privilege,
-        i: 0,
-    });
-    const needed = (rule: PrivilegeRule): Expected[] =>
-        rule.privileges.flatMap((privilege) =>
-            (rule.objects.length === 0 ? [""] : rule.objects).flatMap((object) =>
-                (rule.columns ?? [""]).map((col) => ({
-                    rule,
-                    needed: true,
-                    check: check(roles[rule.grantee], rule.objectType, rule.schema ?? "", object, col, privilege),
-                })),
-            ),
-        );
+    const needed = (rule: PrivilegeRule): Expected[] => privilegeChecks(rule, roles).map((item) => ({ rule, needed: true, check: item }));
     const forbidden = APP_FORBIDDEN.flatMap(({ kind, schema, objects, privileges }) =>
         privileges.flatMap((privilege) =>
-            objects.map((object) => ({ needed: false, check: check(expected.appRole, kind, schema, object, "", privilege) })),
+            objects.map((object) => ({ needed: false, check: { role: expected.appRole, kind, schema, object, col: "", privilege, i: 0 } })),
         ),
     );
     return [...PRIVILEGE_RULES.flatMap(needed), ...CLAIM_GRANTS.flatMap(needed), ...forbidden].map((item, i) => ({
@@ -112,12 +111,10 @@ export function privilegeExpectations(expected: Pick<Expectations, "appRole" | "
 }
 
 /**
- * The catalog query's part: per check, whether the role holds the privilege; null where the role or
- * the object is missing (reported on their own). $2 is the checks as JSON, $3 the two role names.
- * Objects are looked up to an oid first, so a missing one gives null instead of an error.
+ * SQL: whether role `r` holds check `c` (a PrivilegeCheck row); null where the role or the object is
+ * missing. Objects are looked up to an oid first, so a missing one gives null instead of an error.
  */
-export const PRIVILEGES_SQL = `
-  'privileges', (select coalesce(json_agg(case c.kind
+export const HAS_PRIVILEGE = `case c.kind
         when 'database' then has_database_privilege(r.oid, current_database(), c.privilege)
         when 'schema' then has_schema_privilege(r.oid, to_regnamespace(c.schema), c.privilege)
         when 'table' then has_table_privilege(r.oid, to_regclass(format('%I.%I', c.schema, c.object)), c.privilege)
@@ -126,7 +123,15 @@ export const PRIVILEGES_SQL = `
                 and a.attname = c.col and not a.attisdropped), c.privilege)
         when 'function' then has_function_privilege(r.oid,
             (select p.oid from pg_proc p where p.pronamespace = to_regnamespace(c.schema) and p.proname = c.object limit 1), c.privilege)
-      end order by c.i), '[]')
+      end`;
+
+/**
+ * The catalog query's part: per check, whether the role holds the privilege; null where the role or
+ * the object is missing (reported on their own). $2 is the checks as JSON, $3 the two role names.
+ * Objects are looked up to an oid first, so a missing one gives null instead of an error.
+ */
+export const PRIVILEGES_SQL = `
+  'privileges', (select coalesce(json_agg(${HAS_PRIVILEGE} order by c.i), '[]')
       from json_to_recordset($2::json) as c(role text, kind text, schema text, object text, col text, privilege text, i int)
       left join pg_roles r on r.rolname = c.role),
   'database', current_database(),

@@ -1,0 +1,24 @@
+// node-postgres, loaded without the cost of its runtime probe. At load, pg asks whether it runs in a
+// Cloudflare Worker; on Node 20, which has no `navigator` global, it asks by touching the global
+// `Response`, and that one access loads Node's whole fetch implementation: about 12 ms of every
+// `memory-stack` start, for an answer that is always "no" here. `Response` is hidden for that moment
+// and put back as it was.
+import type * as PgModule from "pg";
+
+function loadPg(): typeof PgModule {
+    const response = Object.getOwnPropertyDescriptor(globalThis, "Response");
+    const probes = response !== undefined && !("navigator" in globalThis);
+    if (probes) {
+        Object.defineProperty(globalThis, "Response", { value: undefined, configurable: true, writable: true });
+    }
+    try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded between the two property swaps
+        return require("pg") as typeof PgModule;
+    } finally {
+        if (probes) {
+            Object.defineProperty(globalThis, "Response", response);
+        }
+    }
+}
+
+export const { Client } = loadPg();
