@@ -1,5 +1,6 @@
 // memory-stack apply: the preflight, then the pending migrations, each in its own transaction, under the migration lock.
-import { applyMigrations, describeWaits } from "../../engine/migrate/index";
+import { applyMigrations } from "../../engine/migrate/apply";
+import { describeWaits } from "../../engine/migrate/session";
 import { stepProgress } from "../progress";
 import type { Command } from "./command";
 

@@ -1,6 +1,6 @@
 // What a command gets and gives back. Each command is a thin file over one engine entry point.
 import type { Client } from "pg";
-import type { SessionOptions } from "../../engine/migrate/index";
+import type { SessionOptions } from "../../engine/migrate/session";
 import type { Migration, SchemaOptions } from "../../engine/migrate/render";
 import type { CliArgs } from "../args";
 

@@ -1,4 +1,4 @@
-import { explainDrift, type Drift } from "../../engine/migrate/index";
+import { explainDrift, type Drift } from "../../engine/migrate/plan";
 
 /** The drift section of plan and status: nothing when there is none. */
 export function driftLines(drift: Drift[]): string[] {

@@ -1,6 +1,7 @@
 // memory-stack plan: what an apply would run and every conflict in its way, without changing anything;
 // exit 1 when the database drifted or apply would refuse.
-import { formatConflicts, previewApply } from "../../engine/migrate/index";
+import { formatConflicts } from "../../engine/migrate/preflight";
+import { previewApply } from "../../engine/migrate/preview";
 import type { Command } from "./command";
 import { driftLines } from "./drift";
 

@@ -1,6 +1,8 @@
 // memory-stack rollback: removes every object the schema recorded as created, nothing else; refuses
 // while they hold data unless --allow-data-loss.
-import { describeWaits, loadRollbackSql, rollbackSchema } from "../../engine/migrate/index";
+import { loadRollbackSql } from "../../engine/migrate/render";
+import { rollbackSchema } from "../../engine/migrate/rollback";
+import { describeWaits } from "../../engine/migrate/session";
 import type { Command } from "./command";
 
 export const rollback: Command = async ({ client, args, schema, session }) => {

@@ -1,5 +1,5 @@
 // memory-stack status: applied, pending and drifted migrations; exit 1 unless up to date.
-import { schemaStatus } from "../../engine/migrate/index";
+import { schemaStatus } from "../../engine/migrate/status";
 import type { Command } from "./command";
 import { driftLines } from "./drift";
 

@@ -3,7 +3,9 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Client as PgClient, ClientBase, ClientConfig } from "pg";
+import type { ConnectionOptions } from "node:tls";
 import { Client } from "./pg";
+import { negotiateTls } from "./ssl-request";
 import { describeTarget, type ConnectionSettings, type SslMode } from "./url";
 
 /** What the engine needs of a connection: one session to send statements on. */
@@ -75,7 +77,17 @@ function worthAnotherTry(error: unknown, triedTls: boolean): boolean {
 async function connectOnce(settings: ConnectionSettings, options: ConnectOptions, tls: boolean): Promise<PgClient> {
     const timeoutMs =
         settings.connectTimeoutSeconds !== undefined ? settings.connectTimeoutSeconds * 1000 : (options.connectTimeoutMs ?? 15_000);
+    const started = Date.now();
+    // prefer asks for TLS itself and goes on in plain text on the same connection when the server has none (ssl-request.ts).
+    // A unix socket has no TLS: libpq does not ask there.
+    const negotiated =
+        tls && settings.sslMode === "prefer"
+            ? settings.host.startsWith("/")
+                ? { stream: undefined, tls: false }
+                : await negotiateTls(settings.host, settings.port, tlsOptions(settings) as ConnectionOptions, timeoutMs)
+            : undefined;
     const client = new Client({
+        ...(negotiated?.stream ? { stream: () => negotiated.stream } : {}),
         host: settings.host,
         port: settings.port,
         database: settings.database,
@@ -88,9 +100,9 @@ async function connectOnce(settings: ConnectionSettings, options: ConnectOptions
             return settings.password;
         },
         application_name: options.applicationName,
-        // Explicit either way: pg would otherwise read PGSSLMODE with meanings of its own.
-        ssl: tls ? tlsOptions(settings) : false,
-        connectionTimeoutMillis: timeoutMs,
+        // Explicit either way: pg would otherwise read PGSSLMODE with meanings of its own. Over a negotiated stream, pg only speaks.
+        ssl: tls && negotiated === undefined ? tlsOptions(settings) : false,
+        connectionTimeoutMillis: Math.max(1, timeoutMs - (Date.now() - started)),
     });
     client.on("error", () => undefined);
     try {

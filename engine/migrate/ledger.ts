@@ -108,6 +108,11 @@ export async function readLedger(client: SqlClient): Promise<LedgerRow[]> {
     }));
 }
 
+/** Legacy ledger rows (not yet recorded), in name order. */
+export function legacyRows(ledger: LedgerRow[]): LedgerRow[] {
+    return ledger.filter((row) => !row.recorded);
+}
+
 export async function recordMigration(
     client: SqlClient,
     row: { name: string; checksum: string; variant: string; options?: SchemaOptions; durationMs: number },

@@ -30,11 +30,6 @@ interface Candidate {
     columns?: string[];
 }
 
-/** Legacy ledger rows (not yet recorded), in name order. */
-export function legacyRows(ledger: LedgerRow[]): LedgerRow[] {
-    return ledger.filter((row) => !row.recorded);
-}
-
 /**
  * Records what `migrations` (the legacy rows' files, rendered as they were applied) created, by the
  * rule above, and marks those rows recorded. Runs inside the caller's transaction, ledger upgraded.

@@ -2,8 +2,8 @@
 // rules as apply and changing nothing. On a database of releases 1 and 2 apply first records what
 // those created (legacy.ts); plan does the same inside a transaction it rolls back.
 import type { SqlClient } from "../db/client";
-import { adoptLegacy, legacyRows } from "./legacy";
-import { ensureLedger, readLedger } from "./ledger";
+import { adoptLegacy } from "./legacy";
+import { ensureLedger, legacyRows, readLedger } from "./ledger";
 import { readRecords } from "./ownership";
 import { planMigrations, type MigrationFile, type Plan } from "./plan";
 import { preflight, type Conflict } from "./preflight";

@@ -29,6 +29,28 @@ describe("against a server without TLS", () => {
         expect(await sessionUsesTls(`${base()}?sslmode=prefer`)).toBe(false);
     });
 
+    it("sslmode=prefer goes on in plain text on the connection that asked for TLS: one connection, as libpq", async () => {
+        // Passes every connection through to the server, counting them.
+        const server = sharedServer();
+        let connections = 0;
+        const proxy = createServer((client) => {
+            connections += 1;
+            const upstream = createConnection(server.port, server.host);
+            client.pipe(upstream).pipe(client);
+            upstream.on("error", () => client.destroy());
+            client.on("error", () => upstream.destroy());
+        });
+        await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+        try {
+            const { port } = proxy.address() as { port: number };
+            const url = `postgresql://${server.user}:${encodeURIComponent(server.password)}@127.0.0.1:${port}/postgres?sslmode=prefer`;
+            expect(await sessionUsesTls(url)).toBe(false);
+            expect(connections).toBe(1);
+        } finally {
+            await new Promise<void>((resolve) => proxy.close(() => resolve()));
+        }
+    });
+
     it("sslmode=allow connects plainly", async () => {
         expect(await sessionUsesTls(`${base()}?sslmode=allow`)).toBe(false);
     });

@@ -1,0 +1,165 @@
+// The part of an apply that has something to do, loaded only then (apply.ts): every pending file parsed
+// before the first runs, the preflight (after recording what an earlier release created), then each
+// migration in its own transaction — its statements, the objects they created and its ledger row — or
+// step by step (step-runner.ts) for a migration that declares steps.
+import { performance } from "node:perf_hooks";
+import { namedBy } from "./appeared";
+import type { ApplyOptions, ApplyResult } from "./apply";
+import { boundedTransaction } from "./bounded";
+import { FILE_SAVEPOINT, parseSqlFile, runFile, SqlFileError } from "./execute";
+import { adoptLegacy } from "./legacy";
+import { ensureLedger, legacyRows, readLedger, recordMigration, type LedgerRow } from "./ledger";
+import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
+import { readRecords, recordCreated, type RecordedObject } from "./ownership";
+import type { MigrationFile } from "./plan";
+import { preflight, PreflightRefusedError } from "./preflight";
+import { catalogFrom, snapshot, snapshotStatement, type CatalogObject } from "./snapshot";
+import type { MigrationSession } from "./session";
+import { lineAt, type Statement } from "./statements";
+import type { StepRow } from "./step-ledger";
+import { applySteps } from "./step-runner";
+import { declaredSteps } from "./steps";
+
+/** Applies `pending` under the caller's migration lock; returns what it applied and the records as they stand (undefined: read them anew). */
+export async function applyPending(
+    session: MigrationSession,
+    migrations: MigrationFile[],
+    pending: MigrationFile[],
+    ledger: LedgerRow[],
+    stepLedger: StepRow[],
+    options: ApplyOptions,
+): Promise<{ applied: ApplyResult["applied"]; recorded: RecordedObject[] | undefined }> {
+    const { client } = session;
+    if (pending.length > 0) {
+        // Opened now, while the preflight runs: each migration asks it what another session sees (appeared.ts).
+        void session.observer();
+    }
+    // Every pending file parsed before the first runs: a malformed one fails with nothing applied. Only
+    // the pending ones, so a no-op apply loads no SQL parser.
+    const parsed = new Map(
+        await Promise.all(pending.map(async (migration) => [migration.name, await parseSqlFile(migration.name, migration.sql)] as const)),
+    );
+    const known: RunState = { catalog: undefined, recorded: undefined, ledgerCurrent: false };
+    const check = async () => {
+        known.recorded = pending.length > 0 ? await readRecords(client) : undefined;
+        const conflicts = known.recorded && options.schema ? await preflight(client, options.schema, known.recorded) : [];
+        if (conflicts.length > 0) {
+            throw new PreflightRefusedError(conflicts);
+        }
+    };
+    const legacy = legacyRows(ledger);
+    if (legacy.length > 0) {
+        // What an earlier release created is recorded first, and only kept when the preflight passes.
+        await boundedTransaction(session, "recording what an earlier memory-stack created", "Nothing was changed.", async () => {
+            await ensureLedger(client);
+            await adoptLegacy(client, legacy, migrations);
+            await check();
+        });
+    } else {
+        await check();
+    }
+    const applied: ApplyResult["applied"] = [];
+    for (const [position, migration] of pending.entries()) {
+        const before = applied.map((item) => item.name);
+        const statements = parsed.get(migration.name)!;
+        const steps = declaredSteps(migration.name, migration.sql, statements);
+        const migrationStarted = performance.now();
+        if (steps) {
+            await applySteps(session, migration, steps, { ...options, done: stepLedger });
+            // Its steps read and record for themselves.
+            Object.assign(known, { catalog: undefined, recorded: undefined, ledgerCurrent: true });
+        } else {
+            await applyOne(session, migration, statements, options, before, known);
+        }
+        const durationMs = performance.now() - migrationStarted;
+        applied.push({ name: migration.name, durationMs });
+        options.onProgress?.({ name: migration.name, durationMs, index: position + 1, total: pending.length });
+    }
+    return { applied, recorded: known.recorded };
+}
+
+// What one run knows between its migrations, all of them applied under its migration lock: the catalog
+// the last one left and the records as they stand (so a migration reads the catalog once, after its
+// statements), and whether the ledger is in today's shape.
+interface RunState {
+    /** Undefined: read it inside the next migration's transaction. */
+    catalog: Map<string, CatalogObject> | undefined;
+    /** Undefined: read them from the ownership table. */
+    recorded: RecordedObject[] | undefined;
+    ledgerCurrent: boolean;
+}
+
+async function applyOne(
+    session: MigrationSession,
+    migration: MigrationFile,
+    statements: Statement[],
+    options: ApplyOptions,
+    appliedThisRun: string[],
+    known: RunState,
+): Promise<void> {
+    const { client } = session;
+    const outcome = `${migration.name} was rolled back: the database is as it was before it and the ledger does not list it. Fix the cause and run again.`;
+    const earlier = appliedThisRun.length > 0 ? ` (this run applied ${appliedThisRun.join(", ")} before it)` : "";
+    // With the ledger in place, the file's savepoint goes with the begin: the ledger's DDL, when needed, comes before it.
+    const savepointTaken = known.ledgerCurrent;
+    const change = await boundedTransaction(
+        session,
+        migration.name,
+        `Nothing of ${migration.name} was applied${earlier}.`,
+        async () => {
+            const started = performance.now();
+            if (!known.ledgerCurrent) {
+                // Created in the first migration's transaction: a first migration that fails leaves no trace at all.
+                await ensureLedger(client);
+            }
+            // The catalog before the statements: read inside this transaction for the run's first migration, else as the last one
+            // left it. Either way an object another session made meanwhile is not written by this transaction, so it is never
+            // taken for ours, and one of the schema's names there and not the stack's refuses the migration (appeared.ts).
+            const before = known.catalog ?? (await snapshot(client));
+            // The catalog after the statements, read in the file's own round trip.
+            const read = await runFile(client, migration.name, migration.sql, statements, outcome, {
+                savepointTaken,
+                then: snapshotStatement(client),
+            });
+            const durationMs = performance.now() - started;
+            return recordCreated(client, migration.name, before, {
+                connect: session.connect,
+                observer: () => session.observer(),
+                named: options.schema && namedBy(options.schema),
+                recorded: known.recorded,
+                after: read && catalogFrom(read.rows),
+                alsoWrite: () =>
+                    recordMigration(client, {
+                        name: migration.name,
+                        checksum: migration.checksum,
+                        variant: options.variant,
+                        options: options.schema,
+                        durationMs,
+                    }),
+                outcome: `Nothing of ${migration.name} was applied${earlier}: it was rolled back whole and the ledger does not list it. Then run apply again.`,
+            });
+        },
+        async () => {
+            try {
+                await client.query("commit");
+            } catch (error) {
+                if (!isConnectionLost(error)) {
+                    // Deferred constraints fail here, at commit; that is still this file's failure.
+                    const line = lineAt(migration.sql, migration.sql.length);
+                    throw new SqlFileError(migration.name, line, "commit", (error as { code?: string }).code, error, outcome);
+                }
+                const truth = await findOutAfterLostCommit(session, async (fresh) =>
+                    (await readLedger(fresh)).some((row) => row.name === migration.name),
+                );
+                throw new LostCommitError(`committing ${migration.name}`, truth, {
+                    committed: `the ledger lists ${migration.name}: it is applied. Nothing after it ran; run apply again to continue.`,
+                    rolledBack: `the ledger does not list ${migration.name}: it was rolled back and the database is as it was before it. Run apply again.`,
+                    unknown: `whether ${migration.name} was applied is unknown. Run \`memory-stack status\` once the server answers: the ledger lists what is applied.`,
+                    earlier,
+                });
+            }
+        },
+        savepointTaken ? FILE_SAVEPOINT : "",
+    );
+    Object.assign(known, { catalog: change.after, recorded: change.recorded, ledgerCurrent: true });
+}
