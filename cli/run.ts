@@ -7,10 +7,10 @@ import { connect } from "../engine/db/client";
 import { describeError } from "../engine/db/errors";
 import { refuseTransactionPooler } from "../engine/db/pooler";
 import { describeTarget } from "../engine/db/url";
-import { readLedger } from "../engine/migrate/ledger";
 import { recordedOptions, resolveSchemaOptions as resolveAgainstLedger } from "../engine/migrate/options";
 import { describeVariant } from "../engine/migrate/plan";
 import { loadMigrationSources, renderMigrations, type SchemaOptions } from "../engine/migrate/render";
+import { readLedgers } from "../engine/migrate/step-ledger";
 import { flagFor, UsageError, type CliArgs } from "./args";
 import { loadCommand } from "./commands/index";
 import { NEEDS_ONE_SESSION } from "./commands/names";
@@ -89,9 +89,10 @@ function checkedRequest(args: CliArgs): SchemaOptions {
  * jsonb database to vector).
  */
 async function schemaOptions(client: Client, args: CliArgs, requested: SchemaOptions): Promise<SchemaOptions> {
+    const { ledger, steps } = await readLedgers(client);
     return resolveAgainstLedger({
         requested: args.schema,
-        recorded: await recordedOptions(client, await readLedger(client)),
+        recorded: await recordedOptions(client, ledger, steps),
         defaults: requested,
         allowVectorSwitch: args.command === "apply" || args.command === "plan",
         shownAs: flagFor,

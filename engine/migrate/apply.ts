@@ -8,14 +8,14 @@
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
 import { grantUnderLock } from "./grants";
-import { legacyRows, readLedger } from "./ledger";
+import { legacyRows } from "./ledger";
 import { withMigrationLock } from "./lock";
 import { planMigrations, SchemaRefusedError, type MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import { isRetired } from "./retired";
 import { applySearchSettings, type SearchSettings } from "./search-settings";
 import { MigrationSession, type LockWaits, type SessionOptions } from "./session";
-import { readStepLedger } from "./step-ledger";
+import { readLedgers } from "./step-ledger";
 import type { StepOptions } from "./step-runner";
 
 export interface MigrationProgress {
@@ -65,8 +65,7 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
     const session = new MigrationSession(client, options);
     const started = performance.now();
     return withMigrationLock(session, async () => {
-        const ledger = await readLedger(client);
-        const stepLedger = await readStepLedger(client);
+        const { ledger, steps: stepLedger } = await readLedgers(client);
         // Planned under the lock: a concurrent apply that finished while we waited is in the ledger now.
         const plan = planMigrations(ledger, migrations, options.variant, stepLedger);
         if (plan.drift.length > 0) {
@@ -82,7 +81,7 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
         }
         const grants =
             options.grantRoles && options.schema
-                ? await grantUnderLock(session, options.schema, options.repair ? undefined : work.recorded)
+                ? await grantUnderLock(session, options.schema, options.repair ? undefined : work.recorded, work.applied.length === 0)
                 : { granted: [], leftToYou: [] };
         if (options.searchSettings) {
             await applySearchSettings(client, options.searchSettings);

@@ -22,6 +22,8 @@ export async function grantUnderLock(
     session: MigrationSession,
     schema: Pick<SchemaOptions, "rls" | "appRole" | "adminRole">,
     recorded?: RecordedObject[],
+    /** False when this run created objects: they have no grants yet, so asking is a round trip for nothing. */
+    askFirst = true,
 ): Promise<{ granted: string[]; leftToYou: string[] }> {
     if (!schema.rls) {
         return { granted: [], leftToYou: [] };
@@ -30,9 +32,11 @@ export async function grantUnderLock(
     const usersCreated = (recorded ?? (await readRecords(client))).some((record) => record.identity === "table public.users");
     const roles = { app: schema.appRole, admin: schema.adminRole };
     const rules = schemaObjectRules({ usersCreated });
-    const { rows } = await client.query<{ database: string; held: boolean }>(HELD, [
-        JSON.stringify(rules.flatMap((rule) => privilegeChecks(rule, roles))),
-    ]);
+    const { rows } = askFirst
+        ? await client.query<{ database: string; held: boolean }>(HELD, [
+              JSON.stringify(rules.flatMap((rule) => privilegeChecks(rule, roles))),
+          ])
+        : await client.query<{ database: string; held: boolean }>("select current_database() as database, false as held");
     const target = { database: rows[0].database, roles };
     // An application's users keeps the privileges its owner gave it: what the roles need there is said, not granted.
     const leftToYou = usersCreated ? [] : renderGrants(applicationUsersRules(), target);

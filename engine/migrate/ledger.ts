@@ -78,9 +78,12 @@ export async function ensureLedger(client: SqlClient): Promise<void> {
     await client.query([...CREATE_LEDGER, ...UPGRADE_LEDGER].join(";\n"));
 }
 
-/** The applied migrations in name order; empty when there is no ledger yet. Reads the ledger of every release without changing it. */
-export async function readLedger(client: SqlClient): Promise<LedgerRow[]> {
-    if (!(await ledgerExists(client))) {
+/**
+ * The applied migrations in name order; empty when there is no ledger yet. Reads the ledger of every release without changing it.
+ * `exists`: whether the ledger table exists, when the caller asked already.
+ */
+export async function readLedger(client: SqlClient, exists?: boolean): Promise<LedgerRow[]> {
+    if (!(exists ?? (await ledgerExists(client)))) {
         return [];
     }
     // to_jsonb(row): the columns releases 1 and 2 did not have read as null instead of failing.

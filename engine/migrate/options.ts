@@ -8,7 +8,7 @@
 import type { SqlClient } from "../db/client";
 import type { LedgerRow } from "./ledger";
 import type { SchemaOptions } from "./render";
-import { readStepLedger } from "./step-ledger";
+import { readStepLedger, type StepRow } from "./step-ledger";
 import { compareText } from "../compare";
 
 const KEYS = ["vector", "vectorDimensions", "vectorIndex", "rls", "appRole", "adminRole"] as const;
@@ -35,9 +35,9 @@ export class OptionsConflictError extends Error {
  * fresh database. A switch to vector under way (steps done of a vector migration, step-ledger.ts) counts as vector:
  * the next apply finishes it, and every other command sees the variant it is becoming.
  */
-export async function recordedOptions(client: SqlClient, ledger: LedgerRow[]): Promise<Partial<SchemaOptions>> {
+export async function recordedOptions(client: SqlClient, ledger: LedgerRow[], steps?: StepRow[]): Promise<Partial<SchemaOptions>> {
     const recorded = await ledgerOptions(client, ledger);
-    const switching = (await readStepLedger(client))
+    const switching = (steps ?? (await readStepLedger(client)))
         .map((row) => /^vector\((\d+),(hnsw|ivfflat)\)$/.exec(row.variant))
         .find((match) => match !== null);
     return switching && recorded.vector === false

@@ -4,7 +4,7 @@
 // the last step commits, the migration's row goes into memory_stack.migrations and its step rows go,
 // in that same transaction: a finished migration is in the ledger, an unfinished one only here.
 import type { SqlClient } from "../db/client";
-import { LEDGER_SCHEMA, recordMigration } from "./ledger";
+import { LEDGER_SCHEMA, LEDGER_TABLE, readLedger, recordMigration, type LedgerRow } from "./ledger";
 import type { SchemaOptions } from "./render";
 
 export const STEP_TABLE = `${LEDGER_SCHEMA}.migration_steps`;
@@ -48,10 +48,17 @@ export async function ensureStepLedger(client: SqlClient): Promise<void> {
     await client.query([`create schema if not exists ${LEDGER_SCHEMA}`, ...CREATE_STEP_LEDGER].join(";\n"));
 }
 
-/** Every step row, in migration and step order of completion; empty when no stepped migration ever ran here. */
-export async function readStepLedger(client: SqlClient): Promise<StepRow[]> {
-    const found = await client.query<{ found: boolean }>(`select to_regclass('${STEP_TABLE}') is not null as found`);
-    if (!found.rows[0].found) {
+/** Both ledgers, with one round trip to ask which of them exist. */
+export async function readLedgers(client: SqlClient): Promise<{ ledger: LedgerRow[]; steps: StepRow[] }> {
+    const found = await client.query<{ ledger: boolean; steps: boolean }>(
+        `select to_regclass('${LEDGER_TABLE}') is not null as ledger, to_regclass('${STEP_TABLE}') is not null as steps`,
+    );
+    return { ledger: await readLedger(client, found.rows[0].ledger), steps: await readStepLedger(client, found.rows[0].steps) };
+}
+
+/** Every step row, in migration and step order of completion; empty when no stepped migration ever ran here. `exists`: as readLedger's. */
+export async function readStepLedger(client: SqlClient, exists?: boolean): Promise<StepRow[]> {
+    if (!(exists ?? (await client.query<{ found: boolean }>(`select to_regclass('${STEP_TABLE}') is not null as found`)).rows[0].found)) {
         return [];
     }
     const result = await client.query<{
