@@ -58,8 +58,10 @@ function event(socket: Socket, name: string): Promise<unknown[]> {
 }
 
 // pg connects the stream it is given (connect(port, host), then waits for "connect"): this one is
-// connected already, so connecting it again only says so.
+// connected already, so connecting it again only says so. Until pg listens for its errors, an error is
+// not thrown at the process: pg meets it as a broken stream.
 function handOver(stream: Socket): Socket {
+    stream.on("error", () => undefined);
     stream.connect = (() => {
         process.nextTick(() => stream.emit("connect"));
         return stream;
