@@ -241,3 +241,30 @@ describe("an object another session commits between two migrations, which the ne
         expect((await client.query("select count(*)::int as n from public.app_cache")).rows[0].n).toBe(1);
     });
 });
+
+describe("the second session ended between two migrations (idle_session_timeout, a terminated backend)", () => {
+    // BUG on 687d11e (and before it): the watcher was opened once and kept; once the server ended it, the
+    // next migration that created anything failed with "Client has encountered a connection error and is
+    // not queryable", naming neither the migration nor the session. It is opened again instead.
+    it("is opened again: the next migration is checked, applied and recorded", async () => {
+        const migrating = await db.connect();
+        const error = await applyMigrations(migrating, [first, migration("0002_next.sql", "create table public.next (id int);\n")], {
+            variant: "jsonb",
+            connect: () => db.connect({ application_name: "fast-path-watch" }),
+            onProgress: (progress) => {
+                if (progress.name === "0001_base.sql") {
+                    inAnotherSession(
+                        "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'fast-path-watch' and datname = current_database()",
+                    );
+                }
+            },
+        }).then(
+            () => undefined,
+            (failure: unknown) => failure as Error,
+        );
+
+        expect(error).toBeUndefined();
+        expect(await ledger()).toEqual(["0001_base.sql", "0002_next.sql"]);
+        expect(await recorded()).toContain("table public.next");
+    });
+});
