@@ -10,7 +10,9 @@
 //   someone else after the catalog before was read, and a statement changed it (a `create or
 //   replace`, an `alter` or a `grant` gives the row our transaction id). An uncommitted object of ours is invisible
 //   to every other session. Shared objects (roles, schemas, extensions) seen there are not refused,
-//   only never recorded.
+//   only never recorded;
+// - an object the statements changed was not in the catalog the run's previous migration left: another
+//   session created it between the two migrations' transactions (shared objects again excepted).
 import { preparedName, type SqlClient } from "../db/client";
 import { expectedObjects } from "./manifest";
 import type { SchemaOptions } from "./render";
@@ -37,6 +39,8 @@ export interface TakeOverCheck {
     named?: (object: CatalogObject) => boolean;
     /** A session other than the migrating one; without it the second rule cannot be checked. */
     observer?: () => Promise<SqlClient | undefined>;
+    /** The catalog the run's previous migration left, after its statements; without it the third rule does not apply. */
+    since?: Map<string, CatalogObject>;
 }
 
 const SHARED = new Set(["role", "schema", "extension"]);
@@ -57,7 +61,14 @@ export async function refuseTakeOver(
     alongside: () => Promise<unknown> = async () => undefined,
 ): Promise<Set<string>> {
     const appeared = [...after.values()].filter(
-        (object) => !owned.has(object.identity) && check.named?.(object) && (before.has(object.identity) || object.created !== true),
+        (object) =>
+            !owned.has(object.identity) &&
+            ((check.named?.(object) && (before.has(object.identity) || object.created !== true)) ||
+                (check.since !== undefined &&
+                    object.created === true &&
+                    before.has(object.identity) &&
+                    !check.since.has(object.identity) &&
+                    !SHARED.has(object.kind))),
     );
     const fresh = [...after.values()].filter(
         (object) => object.created === true && !before.has(object.identity) && !owned.has(object.identity),

@@ -79,10 +79,10 @@ export async function applyPending(
 }
 
 // What one run knows between its migrations, all of them applied under its migration lock: the catalog
-// the last one left and the records as they stand (so a migration reads the catalog once, after its
-// statements), and whether the ledger is in today's shape.
+// the last one left (so the next one can tell what another session made in between), the records as
+// they stand, and whether the ledger is in today's shape.
 interface RunState {
-    /** Undefined: read it inside the next migration's transaction. */
+    /** Undefined: no migration of this run before it. */
     catalog: Map<string, CatalogObject> | undefined;
     /** Undefined: read them from the ownership table. */
     recorded: RecordedObject[] | undefined;
@@ -100,25 +100,27 @@ async function applyOne(
     const { client } = session;
     const outcome = `${migration.name} was rolled back: the database is as it was before it and the ledger does not list it. Fix the cause and run again.`;
     const earlier = appliedThisRun.length > 0 ? ` (this run applied ${appliedThisRun.join(", ")} before it)` : "";
-    // With the ledger in place, the file's savepoint goes with the begin: the ledger's DDL, when needed, comes before it.
-    const savepointTaken = known.ledgerCurrent;
+    // With the ledger in place, the catalog read before the file and the file's savepoint go with the begin: the ledger's DDL,
+    // when needed, comes before them.
+    const atBegin = known.ledgerCurrent ? snapshotStatement(client) : undefined;
     const change = await boundedTransaction(
         session,
         migration.name,
         `Nothing of ${migration.name} was applied${earlier}.`,
-        async () => {
+        async (begun) => {
             const started = performance.now();
-            if (!known.ledgerCurrent) {
+            if (atBegin === undefined) {
                 // Created in the first migration's transaction: a first migration that fails leaves no trace at all.
                 await ensureLedger(client);
             }
-            // The catalog before the statements: read inside this transaction for the run's first migration, else as the last one
-            // left it. Either way an object another session made meanwhile is not written by this transaction, so it is never
-            // taken for ours, and one of the schema's names there and not the stack's refuses the migration (appeared.ts).
-            const before = known.catalog ?? (await snapshot(client));
+            // The catalog before the statements, read inside this transaction (never the last migration's: an object another
+            // session created or dropped in between would be in neither read, and one this file then dropped or replaced would go
+            // unseen). An object another session made before it is not written by this transaction, so it is never taken for
+            // ours, and one of the schema's names there and not the stack's refuses the migration (appeared.ts).
+            const before = atBegin === undefined ? await snapshot(client) : catalogFrom(begun.rows);
             // The catalog after the statements, read in the file's own round trip.
             const read = await runFile(client, migration.name, migration.sql, statements, outcome, {
-                savepointTaken,
+                savepointTaken: atBegin !== undefined,
                 then: snapshotStatement(client),
             });
             const durationMs = performance.now() - started;
@@ -126,6 +128,7 @@ async function applyOne(
                 connect: session.connect,
                 observer: () => session.observer(),
                 named: options.schema && namedBy(options.schema),
+                since: known.catalog,
                 recorded: known.recorded,
                 after: read && catalogFrom(read.rows),
                 alsoWrite: () =>
@@ -159,7 +162,7 @@ async function applyOne(
                 });
             }
         },
-        savepointTaken ? FILE_SAVEPOINT : "",
+        atBegin === undefined ? "" : `${FILE_SAVEPOINT}; ${atBegin}`,
     );
     Object.assign(known, { catalog: change.after, recorded: change.recorded, ledgerCurrent: true });
 }

@@ -4,6 +4,7 @@
 // it clears at once — and retried with backoff until the deadline, with one line per wait naming
 // who blocks. The blocker is seen by a watcher session sampling pg_blocking_pids() while the
 // transaction runs (a blocked session cannot ask itself).
+import type { QueryResult } from "pg";
 import type { SqlClient } from "../db/client";
 import { SET_LOCAL_SEARCH_PATH } from "./search-path";
 import { MigrationSession, seconds } from "./session";
@@ -55,13 +56,13 @@ export function isLockTimeout(error: unknown): boolean {
  * begin; lock_timeout and the engine's search_path (search-path.ts); work; commit — retried whole while a lock wait times out, up to the deadline.
  * `commit` ends the transaction (the caller's, so it can tell a lost COMMIT from a refused one);
  * `outcome` says what a failure at the deadline left behind; `alsoAtBegin`, statements to send with
- * the begin, in its round trip.
+ * the begin, in its round trip (`work` gets the last one's result).
  */
 export async function boundedTransaction<T>(
     session: MigrationSession,
     what: string,
     outcome: string,
-    work: () => Promise<T>,
+    work: (begun: QueryResult) => Promise<T>,
     commit: () => Promise<void> = async () => {
         await session.client.query("commit");
     },
@@ -74,10 +75,10 @@ export async function boundedTransaction<T>(
     for (let attempt = 1; ; attempt++) {
         const watch = watchBlockers(session);
         try {
-            await client.query(
+            const begun = (await client.query(
                 `begin; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${SET_LOCAL_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`,
-            );
-            const result = await work();
+            )) as unknown as QueryResult | QueryResult[];
+            const result = await work(Array.isArray(begun) ? begun[begun.length - 1] : begun);
             await commit();
             return result;
         } catch (error) {

@@ -56,6 +56,13 @@ export async function parseSqlFile(file: string, sql: string): Promise<Statement
             `${file} line ${control.line}: "${control.text}" — the engine runs each migration in its own transaction; remove begin/commit from the file`,
         );
     }
+    // The engine's own statements are prepared on the migrating session (snapshot.ts, appeared.ts).
+    const deallocates = statements.find((statement) => statement.kind === "DeallocateStmt" && statement.node.name === undefined);
+    if (deallocates) {
+        throw new Error(
+            `${file} line ${deallocates.line}: "${deallocates.text}" — the engine keeps prepared statements of its own on the migrating session; deallocate only the ones the file prepared, by name`,
+        );
+    }
     return statements;
 }
 

@@ -2,6 +2,7 @@
 // around it: the lock settings, where progress lines go, and a way to open other sessions — a
 // watcher that names whoever blocks the migration, and a fresh connection to read the truth after
 // the migrating one was lost. Other sessions are opened only when needed and closed at the end.
+import type { EventEmitter } from "node:events";
 import type { SqlClient } from "../db/client";
 
 /** A connection the engine may close. */
@@ -64,13 +65,29 @@ export class MigrationSession {
         this.options.onWait?.(line);
     }
 
-    /** The watcher connection, opened on first use; undefined when it cannot be opened (then it is not tried again). */
+    /**
+     * The watcher connection, opened on first use; undefined when it cannot be opened (then it is not tried again).
+     * One the server or the network ended meanwhile (idle_session_timeout, a terminated backend) is opened again.
+     */
     async observer(): Promise<SqlClient | undefined> {
         const connect = this.options.connect;
         if (!connect) {
             return undefined;
         }
-        this.watcher ??= connect().catch(() => undefined);
+        if (this.watcher === undefined) {
+            const opened: Promise<Connection | undefined> = connect().then(
+                (watcher) => {
+                    (watcher as Partial<Pick<EventEmitter, "once">>).once?.("end", () => {
+                        if (this.watcher === opened) {
+                            this.watcher = undefined;
+                        }
+                    });
+                    return watcher;
+                },
+                () => undefined,
+            );
+            this.watcher = opened;
+        }
         return this.watcher;
     }
 

@@ -2,7 +2,8 @@
 // messages (PostgreSQL's wire protocol: a startup message, then type byte + length + body) and, once
 // armed, at the next simple-query COMMIT either drops both sides without forwarding it ("before") or
 // forwards it and then drops both sides ("after": the server commits, its reply is lost). Everything
-// else, and every connection after the cut, passes through unchanged. Plain TCP (sslmode=disable).
+// else, and every connection after the cut, passes through unchanged. Plain TCP (the server answers an
+// SSLRequest with "no TLS", and the client goes on in plain text).
 import { createServer, connect as connectTcp, type AddressInfo, type Socket } from "node:net";
 
 export type CutMode = "before" | "after";
@@ -42,7 +43,8 @@ export async function startCommitCuttingProxy(target: { host: string; port: numb
                 if (pending.length < length) return;
                 const message = pending.subarray(0, length);
                 pending = pending.subarray(length);
-                started = true;
+                // An SSLRequest (length 8, code 80877103) comes before the startup message, untyped like it.
+                started = started || !(length === 8 && message.readUInt32BE(4) === 80877103);
                 const commit =
                     message[0] === 0x51 &&
                     message
