@@ -1,16 +1,16 @@
 // Objects an application creates while an apply runs are never taken over. The preflight runs once,
 // before the first migration; the migrations after it use `create … if not exists` and `create or
 // replace`, and the lock-retry loop can stretch the apply over minutes. So inside each migration's
-// transaction, from the catalog before its statements (as the run's previous migration left it, or
-// read in this transaction) and after them, a migration is refused (and rolled back whole) when:
+// transaction, from the catalog read before its statements (in the same transaction) and after them,
+// a migration is refused (and rolled back whole) when:
 // - a name the memory schema creates (the preflight's list) is there, not recorded as the stack's,
 //   and either was there before the statements or was not written by them: it appeared since the
 //   preflight, and `if not exists` would skip it or `create or replace` replace it;
 // - an object the statements seem to have created is seen by another session: it was committed by
 //   someone else after the catalog before was read, and a statement changed it (a `create or
-//   replace`, an `alter` or a `grant` gives the row our transaction id). An uncommitted object of ours is invisible
-//   to every other session. Shared objects (roles, schemas, extensions) seen there are not refused,
-//   only never recorded;
+//   replace`, an `alter` or a `grant` gives the row our transaction id). An uncommitted object of
+//   ours is invisible to every other session. Shared objects (roles, schemas, extensions) seen there
+//   are not refused, only never recorded;
 // - an object the statements changed was not in the catalog the run's previous migration left: another
 //   session created it between the two migrations' transactions (shared objects again excepted).
 import { preparedName, type SqlClient } from "../db/client";

@@ -1,7 +1,6 @@
 // Ownership of every object, recorded by the engine rather than by each migration: in a migration's
-// own transaction the catalog after its statements is compared with the catalog before them
-// (snapshot.ts; an apply passes the one its previous migration left), and every
-// object that is new and was created by this very transaction (its catalog row's xmin is one of
+// own transaction the catalog is read before and after its statements (snapshot.ts; an apply sends
+// each read in the same round trip as the begin and as the file), and every object that is new and was created by this very transaction (its catalog row's xmin is one of
 // ours, so an object another session created meanwhile is never taken for ours) goes to
 // memory_stack.created_objects with the migration's name, in creation order. Rollback drops these and
 // nothing else; repair re-runs the migration that created a missing one. A migration that removes an
