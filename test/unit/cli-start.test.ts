@@ -1,11 +1,12 @@
 // What the memory-stack command loads decides how fast it starts: --help needs the flag table only, and
 // a command with no schema flags needs neither zod nor the SQL parser (a no-op apply parses nothing).
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { BUNDLED } from "../../engine/db/pg";
 import { REPO } from "../support/stack-files";
 
 const REPORTER = join(mkdtempSync(join(tmpdir(), "memory-stack-start-")), "report-loaded.js");
@@ -14,14 +15,21 @@ writeFileSync(
     "process.on('exit', () => process.stderr.write('\\nLOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'));\n",
 );
 
-/** The packages under node_modules a `memory-stack …args` process had loaded when it exited. */
-async function packagesLoaded(...args: string[]): Promise<string[]> {
+/** The module files a `memory-stack …args` process had loaded when it exited. */
+async function filesLoaded(...args: string[]): Promise<string[]> {
     const { stderr } = await promisify(execFile)(process.execPath, ["-r", REPORTER, join(REPO, "bin", "memory-stack.js"), ...args], {
         cwd: REPO,
         env: { PATH: process.env.PATH },
     }).catch((error: { stderr: string }) => error);
-    const files = JSON.parse(/LOADED (.*)/.exec(stderr)![1]) as string[];
-    return [...new Set(files.map((file) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1]).filter((name) => name !== undefined))];
+    return JSON.parse(/LOADED (.*)/.exec(stderr)![1]) as string[];
+}
+
+/** The packages under node_modules it had loaded; pg also as the build's one-file copy (engine/db/pg.ts). */
+async function packagesLoaded(...args: string[]): Promise<string[]> {
+    const packages = (await filesLoaded(...args)).map((file) =>
+        file === BUNDLED ? "pg" : /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1],
+    );
+    return [...new Set(packages.filter((name) => name !== undefined))];
 }
 
 describe("memory-stack start-up", () => {
@@ -34,6 +42,14 @@ describe("memory-stack start-up", () => {
         expect(loaded).toContain("pg");
         expect(loaded).not.toContain("zod");
         expect(loaded).not.toContain("libpg-query");
+    });
+
+    it("loads pg from the build's one-file copy of the installed version", async () => {
+        const files = await filesLoaded("status", "--url", "postgresql://u:p@127.0.0.1:1/d?connect_timeout=2");
+        expect(files).toContain(BUNDLED);
+        expect(files.filter((file) => file.includes(join("node_modules", "pg", "lib")))).toEqual([]);
+        const { version } = JSON.parse(readFileSync(join(REPO, "node_modules", "pg", "package.json"), "utf8")) as { version: string };
+        expect(readFileSync(BUNDLED, "utf8").split("\n", 1)[0]).toBe(`// pg ${version}, bundled from node_modules/pg by scripts/build.mjs`);
     });
 
     it("a schema flag brings in zod, which validates it", async () => {
