@@ -80,14 +80,13 @@ async function connectOnce(settings: ConnectionSettings, options: ConnectOptions
     const started = Date.now();
     // prefer asks for TLS itself and goes on in plain text on the same connection when the server has none (ssl-request.ts).
     // A unix socket has no TLS: libpq does not ask there.
-    const negotiated =
-        tls && settings.sslMode === "prefer"
-            ? settings.host.startsWith("/")
-                ? { stream: undefined, tls: false }
-                : await negotiateTls(settings.host, settings.port, tlsOptions(settings) as ConnectionOptions, timeoutMs)
+    const prefer = tls && settings.sslMode === "prefer";
+    const stream =
+        prefer && !settings.host.startsWith("/")
+            ? await negotiateTls(settings.host, settings.port, tlsOptions(settings) as ConnectionOptions, timeoutMs)
             : undefined;
     const client = new Client({
-        ...(negotiated?.stream ? { stream: () => negotiated.stream } : {}),
+        ...(stream ? { stream: () => stream } : {}),
         host: settings.host,
         port: settings.port,
         database: settings.database,
@@ -101,7 +100,7 @@ async function connectOnce(settings: ConnectionSettings, options: ConnectOptions
         },
         application_name: options.applicationName,
         // Explicit either way: pg would otherwise read PGSSLMODE with meanings of its own. Over a negotiated stream, pg only speaks.
-        ssl: tls && negotiated === undefined ? tlsOptions(settings) : false,
+        ssl: tls && !prefer ? tlsOptions(settings) : false,
         connectionTimeoutMillis: Math.max(1, timeoutMs - (Date.now() - started)),
     });
     client.on("error", () => undefined);

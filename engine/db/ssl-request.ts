@@ -10,14 +10,11 @@ import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 // Int32 length 8, Int32 80877103: the protocol's SSLRequest.
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
-export interface Negotiated {
-    /** Connected, past the SSLRequest: pg must not connect it again (see handOver). */
-    stream: Socket;
-    tls: boolean;
-}
-
-/** A TCP connection to host:port past the SSLRequest; rejects when the TLS handshake the server agreed to fails. */
-export async function negotiateTls(host: string, port: number, tls: ConnectionOptions, timeoutMs: number): Promise<Negotiated> {
+/**
+ * A TCP connection to host:port past the SSLRequest, with TLS when the server has it, for pg to speak on
+ * (it must not connect it again: see handOver); rejects when the TLS handshake the server agreed to fails.
+ */
+export async function negotiateTls(host: string, port: number, tls: ConnectionOptions, timeoutMs: number): Promise<Socket> {
     const socket = tcpConnect({ host, port });
     const timer = setTimeout(() => socket.destroy(new Error("timeout expired")), timeoutMs);
     try {
@@ -30,11 +27,11 @@ export async function negotiateTls(host: string, port: number, tls: ConnectionOp
             throw new Error("There was an error establishing an SSL connection");
         }
         if (answer[0] === 0x4e) {
-            return { stream: handOver(socket), tls: false };
+            return handOver(socket);
         }
         const secure = tlsConnect({ ...tls, socket, host, ...(isIP(host) === 0 ? { servername: host } : {}) });
         await event(secure, "secureConnect");
-        return { stream: handOver(secure), tls: true };
+        return handOver(secure);
     } catch (error) {
         socket.destroy();
         throw error;
