@@ -137,6 +137,32 @@ describe("connect_timeout", () => {
         expect(waited).toBeGreaterThanOrEqual(1_900);
         expect(waited).toBeLessThan(30_000);
     });
+
+    it("bounds sslmode=prefer's TLS handshake too: a server that agrees to TLS and then hangs is a timeout, not a plain retry", async () => {
+        // Answers the SSLRequest with 'S' and then says nothing; counts the connections made to it.
+        let connections = 0;
+        const agreeing = createServer((socket) => {
+            connections += 1;
+            sockets.push(socket);
+            socket.once("data", () => socket.write("S"));
+        });
+        await new Promise<void>((resolve) => agreeing.listen(0, "127.0.0.1", resolve));
+        try {
+            const port = (agreeing.address() as { port: number }).port;
+            const started = Date.now();
+            const error = await connect(parseConnectionUrl(`postgresql://u:pw@127.0.0.1:${port}/d?connect_timeout=2&sslmode=prefer`), {
+                ...APP,
+                connectTimeoutMs: 60_000,
+            }).catch((caught: unknown) => caught as Error);
+            const waited = Date.now() - started;
+            expect(String(error)).toMatch(/timeout/i);
+            expect(connections).toBe(1);
+            expect(waited).toBeGreaterThanOrEqual(1_900);
+            expect(waited).toBeLessThan(30_000);
+        } finally {
+            await new Promise((resolve) => agreeing.close(resolve));
+        }
+    });
 });
 
 const unavailable = tlsServerUnavailable();
