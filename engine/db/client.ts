@@ -38,9 +38,13 @@ export class NoPasswordError extends Error {
  */
 export async function connect(settings: ConnectionSettings, options: ConnectOptions): Promise<PgClient> {
     const attempts = TLS_ATTEMPTS[settings.sslMode ?? "disable"];
+    // One bound for every attempt, as libpq's connect_timeout bounds its retries on one address; 0 waits as long as the network does.
+    const timeoutMs =
+        settings.connectTimeoutSeconds !== undefined ? settings.connectTimeoutSeconds * 1000 : (options.connectTimeoutMs ?? 15_000);
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : undefined;
     for (const [index, tls] of attempts.entries()) {
         try {
-            return await connectOnce(settings, options, tls);
+            return await connectOnce(settings, options, tls, deadline);
         } catch (error) {
             if (index === attempts.length - 1 || !worthAnotherTry(error, tls)) {
                 throw error;
@@ -74,17 +78,21 @@ function worthAnotherTry(error: unknown, triedTls: boolean): boolean {
     return triedTls && !serverAnswered && !timedOut && !(error instanceof NoPasswordError);
 }
 
-async function connectOnce(settings: ConnectionSettings, options: ConnectOptions, tls: boolean): Promise<PgClient> {
-    const timeoutMs =
-        settings.connectTimeoutSeconds !== undefined ? settings.connectTimeoutSeconds * 1000 : (options.connectTimeoutMs ?? 15_000);
-    const started = Date.now();
+async function connectOnce(
+    settings: ConnectionSettings,
+    options: ConnectOptions,
+    tls: boolean,
+    deadline: number | undefined,
+): Promise<PgClient> {
+    // 0: no timeout, to pg and to negotiateTls alike.
+    const remainingMs = () => (deadline === undefined ? 0 : Math.max(1, deadline - Date.now()));
     // prefer asks for TLS itself and goes on in plain text on the same connection when the server has none (ssl-request.ts).
     // A unix socket has no TLS: libpq does not ask there.
     const negotiated =
         tls && settings.sslMode === "prefer"
             ? settings.host.startsWith("/")
                 ? { stream: undefined, tls: false }
-                : await negotiateTls(settings.host, settings.port, tlsOptions(settings) as ConnectionOptions, timeoutMs)
+                : await negotiateTls(settings.host, settings.port, tlsOptions(settings) as ConnectionOptions, remainingMs())
             : undefined;
     const client = new Client({
         ...(negotiated?.stream ? { stream: () => negotiated.stream } : {}),
@@ -102,7 +110,7 @@ async function connectOnce(settings: ConnectionSettings, options: ConnectOptions
         application_name: options.applicationName,
         // Explicit either way: pg would otherwise read PGSSLMODE with meanings of its own. Over a negotiated stream, pg only speaks.
         ssl: tls && negotiated === undefined ? tlsOptions(settings) : false,
-        connectionTimeoutMillis: Math.max(1, timeoutMs - (Date.now() - started)),
+        connectionTimeoutMillis: remainingMs(),
     });
     client.on("error", () => undefined);
     try {

@@ -16,10 +16,10 @@ export interface Negotiated {
     tls: boolean;
 }
 
-/** A TCP connection to host:port past the SSLRequest; rejects when the TLS handshake the server agreed to fails. */
+/** A TCP connection to host:port past the SSLRequest; rejects when the TLS handshake the server agreed to fails. timeoutMs 0: no timeout. */
 export async function negotiateTls(host: string, port: number, tls: ConnectionOptions, timeoutMs: number): Promise<Negotiated> {
     const socket = tcpConnect({ host, port });
-    const timer = setTimeout(() => socket.destroy(new Error("timeout expired")), timeoutMs);
+    const timer = timeoutMs > 0 ? setTimeout(() => socket.destroy(new Error("timeout expired")), timeoutMs) : undefined;
     try {
         await event(socket, "connect");
         socket.setNoDelay(true);
