@@ -2,11 +2,16 @@
 // ErrorResponse, a close, 'S' with bytes stuffed after it, a TLS handshake that breaks or hangs, a reset
 // right after the answer. Each must end in a clear error or a plain connection, within connect_timeout,
 // and never in an unhandled 'error' event or rejection.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../engine/db/client";
 import { parseConnectionUrl } from "../../engine/db/url";
 import { sharedServer } from "../support/database";
+import { startTlsServer, tlsServerUnavailable, type TlsServer } from "../support/tls-server";
 
 const APP = { applicationName: "memory-stack-ssl-hostile-test" };
 
@@ -173,5 +178,72 @@ describe.each(["disable", "prefer", "allow"])("connect_timeout=0 with sslmode=%s
         } finally {
             await client.end();
         }
+    });
+});
+
+const unavailable = tlsServerUnavailable();
+if (unavailable) {
+    it.skip(`sslmode=prefer against a TLS server: ${unavailable}`, () => undefined);
+}
+
+describe.skipIf(unavailable !== undefined)("sslmode=prefer against a server with TLS, by every way of naming it", () => {
+    let server: TlsServer;
+    // A password with every character a URL gives a meaning to.
+    const password = "p@ss#w%rd/:?&=";
+    const user = "ssl_hostile_user";
+    const url = (host: string, query: string) =>
+        `postgresql://${user}:${encodeURIComponent(password)}@${host}:${server.port}/postgres?sslmode=prefer${query}`;
+
+    beforeAll(async () => {
+        server = await startTlsServer();
+        const admin = await connect(
+            parseConnectionUrl(`postgresql://${server.user}:${encodeURIComponent(server.password)}@127.0.0.1:${server.port}/postgres`),
+            APP,
+        );
+        try {
+            await admin.query(`create role ${user} login password '${password}'`);
+            await admin.query(`grant pg_read_all_stats to ${user}`);
+        } finally {
+            await admin.end();
+        }
+    });
+
+    afterAll(async () => {
+        await server?.stop();
+    });
+
+    async function tlsOf(target: string): Promise<boolean> {
+        const client = await connect(parseConnectionUrl(target), APP);
+        try {
+            return (await client.query<{ ssl: boolean }>("select ssl from pg_stat_ssl where pid = pg_backend_pid()")).rows[0].ssl;
+        } finally {
+            await client.end();
+        }
+    }
+
+    it.each(["127.0.0.1", "[::1]", "localhost"])("encrypts on %s, with a password full of URL characters", async (host) => {
+        expect(await tlsOf(url(host, ""))).toBe(true);
+    });
+
+    it("with sslrootcert, encrypts when the chain checks out", async () => {
+        expect(await tlsOf(url("localhost", `&sslrootcert=${encodeURIComponent(server.caFile)}`))).toBe(true);
+    });
+
+    it("with an sslrootcert the certificate does not chain to, falls back to plain as libpq does, and says nothing secret", async () => {
+        const other = join(mkdtempSync(join(tmpdir(), "memory-stack-other-ca-")), "ca.crt");
+        execFileSync(
+            "openssl",
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other", "-keyout", `${other}.key`, "-out", other],
+            {
+                stdio: "ignore",
+            },
+        );
+        expect(await tlsOf(url("localhost", `&sslrootcert=${encodeURIComponent(other)}`))).toBe(false);
+        const refused = await tlsOf(
+            url("localhost", `&sslrootcert=${encodeURIComponent(other)}`).replace("/postgres?", "/ssl_only?"),
+        ).catch((error: unknown) => error as Error);
+        expect(String(refused)).toMatch(/no encryption|self.signed|certificate/i);
+        expect(String(refused)).not.toContain(password);
+        expect(String(refused)).not.toContain(encodeURIComponent(password));
     });
 });
