@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import type { Client as PgClient, ClientBase, ClientConfig } from "pg";
 import type { ConnectionOptions } from "node:tls";
 import { Client } from "./pg";
-import { negotiateTls } from "./ssl-request";
+import { negotiateTls, UnencryptedDataError } from "./ssl-request";
 import { describeTarget, type ConnectionSettings, type SslMode } from "./url";
 
 /** What the engine needs of a connection: one session to send statements on. */
@@ -66,7 +66,8 @@ const TLS_ATTEMPTS: Record<SslMode, boolean[]> = {
 /**
  * libpq tries the other kind of connection when pg_hba.conf refused this one (SQLSTATE 28000), and, after
  * a TLS attempt, when TLS could not be set up: the server has none, or the connection broke during the
- * handshake (then the plain attempt's error is the one reported). A timeout or a missing password is final.
+ * handshake (then the plain attempt's error is the one reported). A timeout, a missing password or bytes
+ * stuffed after the server's 'S' (as libpq) is final.
  */
 function worthAnotherTry(error: unknown, triedTls: boolean): boolean {
     const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
@@ -75,7 +76,7 @@ function worthAnotherTry(error: unknown, triedTls: boolean): boolean {
     }
     const serverAnswered = typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
     const timedOut = typeof message === "string" && /timeout/i.test(message);
-    return triedTls && !serverAnswered && !timedOut && !(error instanceof NoPasswordError);
+    return triedTls && !serverAnswered && !timedOut && !(error instanceof NoPasswordError) && !(error instanceof UnencryptedDataError);
 }
 
 async function connectOnce(

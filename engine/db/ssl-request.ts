@@ -10,6 +10,17 @@ import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 // Int32 length 8, Int32 80877103: the protocol's SSLRequest.
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
+/**
+ * 'S' and more bytes after it: bytes sent before the handshake would be read as if TLS had protected
+ * them (CVE-2021-23222). libpq gives up then, without the plain retry of prefer: so does connect().
+ */
+export class UnencryptedDataError extends Error {
+    constructor() {
+        super("received unencrypted data after SSL response: the server (or something between) sent bytes it must not send");
+        this.name = "UnencryptedDataError";
+    }
+}
+
 export interface Negotiated {
     /** Connected, past the SSLRequest: pg must not connect it again (see handOver). */
     stream: Socket;
@@ -25,7 +36,10 @@ export async function negotiateTls(host: string, port: number, tls: ConnectionOp
         socket.setNoDelay(true);
         socket.write(SSL_REQUEST);
         const [answer] = (await event(socket, "data")) as [Buffer];
-        // One byte and nothing after it: bytes sent before the handshake would be read as if TLS had protected them.
+        if (answer[0] === 0x53 && answer.length > 1) {
+            throw new UnencryptedDataError();
+        }
+        // Else one byte, 'S' or 'N'; anything other (an ErrorResponse: no backend to spare) ends this attempt.
         if (answer.length !== 1 || (answer[0] !== 0x53 && answer[0] !== 0x4e)) {
             throw new Error("There was an error establishing an SSL connection");
         }

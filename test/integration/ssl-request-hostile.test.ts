@@ -103,10 +103,12 @@ describe("sslmode=prefer against a server that answers the SSLRequest badly", ()
         expect(result.ssl).toBe(false);
     });
 
-    it("'S' with bytes stuffed after it: never read as if TLS protected them", async () => {
+    // Fails on 6f03f86, which went on with a plain retry: libpq refuses outright (CVE-2021-23222).
+    it("'S' with bytes stuffed after it: refused as libpq refuses, with no plain retry and the bytes never read", async () => {
         const stuffed = Buffer.concat([Buffer.from("S"), errorResponse("XX000", "stuffed")]);
         const result = await attempt((client) => client.write(stuffed));
-        expect(String(result.error ?? "")).not.toMatch(/stuffed/);
+        expect(result.error?.message).toMatch(/^received unencrypted data after SSL response/);
+        expect(running?.sockets).toHaveLength(1);
     });
 
     it("'S' and then garbage instead of a TLS handshake: retried plainly, connects", async () => {
