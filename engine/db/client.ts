@@ -37,7 +37,9 @@ export class NoPasswordError extends Error {
  * never as an unhandled event.
  */
 export async function connect(settings: ConnectionSettings, options: ConnectOptions): Promise<PgClient> {
-    const attempts = TLS_ATTEMPTS[settings.sslMode ?? "disable"];
+    const mode = settings.sslMode ?? "disable";
+    // A unix socket has no TLS: libpq neither asks there nor tries again, for prefer and allow alike.
+    const attempts = settings.host.startsWith("/") && (mode === "prefer" || mode === "allow") ? [false] : TLS_ATTEMPTS[mode];
     // One bound for every attempt, as libpq's connect_timeout bounds its retries on one address; 0 waits as long as the network does.
     const timeoutMs =
         settings.connectTimeoutSeconds !== undefined ? settings.connectTimeoutSeconds * 1000 : (options.connectTimeoutMs ?? 15_000);
@@ -88,15 +90,12 @@ async function connectOnce(
     // 0: no timeout, to pg and to negotiateTls alike.
     const remainingMs = () => (deadline === undefined ? 0 : Math.max(1, deadline - Date.now()));
     // prefer asks for TLS itself and goes on in plain text on the same connection when the server has none (ssl-request.ts).
-    // A unix socket has no TLS: libpq does not ask there.
     const negotiated =
         tls && settings.sslMode === "prefer"
-            ? settings.host.startsWith("/")
-                ? { stream: undefined, tls: false }
-                : await negotiateTls(settings.host, settings.port, tlsOptions(settings) as ConnectionOptions, remainingMs())
+            ? await negotiateTls(settings.host, settings.port, tlsOptions(settings) as ConnectionOptions, remainingMs())
             : undefined;
     const client = new Client({
-        ...(negotiated?.stream ? { stream: () => negotiated.stream } : {}),
+        ...(negotiated ? { stream: () => negotiated.stream } : {}),
         host: settings.host,
         port: settings.port,
         database: settings.database,

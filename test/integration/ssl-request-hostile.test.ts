@@ -249,3 +249,28 @@ describe.skipIf(unavailable !== undefined)("sslmode=prefer against a server with
         expect(String(refused)).not.toContain(encodeURIComponent(password));
     });
 });
+
+// Fails on 6f03f86: a refusal (28000) was retried on a second connection, and with allow that second
+// attempt sent an SSLRequest down the socket and reported its failure instead of the refusal.
+describe("on a unix socket (?host=/dir)", () => {
+    it.each(["prefer", "allow"])("sslmode=%s asks for no TLS and connects once, as libpq", async (mode) => {
+        const dir = mkdtempSync(join(tmpdir(), "memory-stack-socket-"));
+        const firsts: Buffer[] = [];
+        const server = createServer((client) => {
+            client.on("error", () => undefined);
+            client.once("data", (first) => {
+                firsts.push(first);
+                client.end(errorResponse("28000", "no entry for this test"));
+            });
+        });
+        await new Promise<void>((resolve) => server.listen(join(dir, ".s.PGSQL.5432"), resolve));
+        try {
+            const url = `postgresql://u:pw@/postgres?host=${encodeURIComponent(dir)}&sslmode=${mode}&connect_timeout=5`;
+            await expect(connect(parseConnectionUrl(url), APP)).rejects.toThrow(/no entry for this test/);
+            // Protocol 3.0 (196608), never 80877103 (SSLRequest).
+            expect(firsts.map((first) => first.readUInt32BE(4))).toEqual([196608]);
+        } finally {
+            await new Promise<void>((resolve) => server.close(() => resolve()));
+        }
+    });
+});
