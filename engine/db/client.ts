@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import type { Client as PgClient, ClientBase, ClientConfig } from "pg";
 import type { ConnectionOptions } from "node:tls";
 import { Client } from "./pg";
-import { negotiateTls } from "./ssl-request";
+import { negotiateTls, UnencryptedDataError } from "./ssl-request";
 import { describeTarget, type ConnectionSettings, type SslMode } from "./url";
 
 /** What the engine needs of a connection: one session to send statements on. */
@@ -37,10 +37,16 @@ export class NoPasswordError extends Error {
  * never as an unhandled event.
  */
 export async function connect(settings: ConnectionSettings, options: ConnectOptions): Promise<PgClient> {
-    const attempts = TLS_ATTEMPTS[settings.sslMode ?? "disable"];
+    const mode = settings.sslMode ?? "disable";
+    // A unix socket has no TLS: libpq neither asks there nor tries again, for prefer and allow alike.
+    const attempts = settings.host.startsWith("/") && (mode === "prefer" || mode === "allow") ? [false] : TLS_ATTEMPTS[mode];
+    // One bound for every attempt, as libpq's connect_timeout bounds its retries on one address; 0 waits as long as the network does.
+    const timeoutMs =
+        settings.connectTimeoutSeconds !== undefined ? settings.connectTimeoutSeconds * 1000 : (options.connectTimeoutMs ?? 15_000);
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : undefined;
     for (const [index, tls] of attempts.entries()) {
         try {
-            return await connectOnce(settings, options, tls);
+            return await connectOnce(settings, options, tls, deadline);
         } catch (error) {
             if (index === attempts.length - 1 || !worthAnotherTry(error, tls)) {
                 throw error;
@@ -62,7 +68,8 @@ const TLS_ATTEMPTS: Record<SslMode, boolean[]> = {
 /**
  * libpq tries the other kind of connection when pg_hba.conf refused this one (SQLSTATE 28000), and, after
  * a TLS attempt, when TLS could not be set up: the server has none, or the connection broke during the
- * handshake (then the plain attempt's error is the one reported). A timeout or a missing password is final.
+ * handshake (then the plain attempt's error is the one reported). A timeout, a missing password or bytes
+ * stuffed after the server's 'S' (as libpq) is final.
  */
 function worthAnotherTry(error: unknown, triedTls: boolean): boolean {
     const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
@@ -71,20 +78,22 @@ function worthAnotherTry(error: unknown, triedTls: boolean): boolean {
     }
     const serverAnswered = typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
     const timedOut = typeof message === "string" && /timeout/i.test(message);
-    return triedTls && !serverAnswered && !timedOut && !(error instanceof NoPasswordError);
+    return triedTls && !serverAnswered && !timedOut && !(error instanceof NoPasswordError) && !(error instanceof UnencryptedDataError);
 }
 
-async function connectOnce(settings: ConnectionSettings, options: ConnectOptions, tls: boolean): Promise<PgClient> {
-    const timeoutMs =
-        settings.connectTimeoutSeconds !== undefined ? settings.connectTimeoutSeconds * 1000 : (options.connectTimeoutMs ?? 15_000);
-    const started = Date.now();
+async function connectOnce(
+    settings: ConnectionSettings,
+    options: ConnectOptions,
+    tls: boolean,
+    deadline: number | undefined,
+): Promise<PgClient> {
+    // 0: no timeout, to pg and to negotiateTls alike.
+    const remainingMs = () => (deadline === undefined ? 0 : Math.max(1, deadline - Date.now()));
     // prefer asks for TLS itself and goes on in plain text on the same connection when the server has none (ssl-request.ts).
-    // A unix socket has no TLS: libpq does not ask there.
     const prefer = tls && settings.sslMode === "prefer";
-    const stream =
-        prefer && !settings.host.startsWith("/")
-            ? await negotiateTls(settings.host, settings.port, tlsOptions(settings) as ConnectionOptions, timeoutMs)
-            : undefined;
+    const stream = prefer
+        ? await negotiateTls(settings.host, settings.port, tlsOptions(settings) as ConnectionOptions, remainingMs())
+        : undefined;
     const client = new Client({
         ...(stream ? { stream: () => stream } : {}),
         host: settings.host,
@@ -101,7 +110,7 @@ async function connectOnce(settings: ConnectionSettings, options: ConnectOptions
         application_name: options.applicationName,
         // Explicit either way: pg would otherwise read PGSSLMODE with meanings of its own. Over a negotiated stream, pg only speaks.
         ssl: tls && !prefer ? tlsOptions(settings) : false,
-        connectionTimeoutMillis: Math.max(1, timeoutMs - (Date.now() - started)),
+        connectionTimeoutMillis: remainingMs(),
     });
     client.on("error", () => undefined);
     try {

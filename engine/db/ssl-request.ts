@@ -11,18 +11,33 @@ import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
 /**
+ * 'S' and more bytes after it: bytes sent before the handshake would be read as if TLS had protected
+ * them (CVE-2021-23222). libpq gives up then, without the plain retry of prefer: so does connect().
+ */
+export class UnencryptedDataError extends Error {
+    constructor() {
+        super("received unencrypted data after SSL response: the server (or something between) sent bytes it must not send");
+        this.name = "UnencryptedDataError";
+    }
+}
+
+/**
  * A TCP connection to host:port past the SSLRequest, with TLS when the server has it, for pg to speak on
- * (it must not connect it again: see handOver); rejects when the TLS handshake the server agreed to fails.
+ * (it must not connect it again: see handOver); rejects when the TLS handshake the server agreed to
+ * fails. timeoutMs 0: no timeout.
  */
 export async function negotiateTls(host: string, port: number, tls: ConnectionOptions, timeoutMs: number): Promise<Socket> {
     const socket = tcpConnect({ host, port });
-    const timer = setTimeout(() => socket.destroy(new Error("timeout expired")), timeoutMs);
+    const timer = timeoutMs > 0 ? setTimeout(() => socket.destroy(new Error("timeout expired")), timeoutMs) : undefined;
     try {
         await event(socket, "connect");
         socket.setNoDelay(true);
         socket.write(SSL_REQUEST);
         const [answer] = (await event(socket, "data")) as [Buffer];
-        // One byte and nothing after it: bytes sent before the handshake would be read as if TLS had protected them.
+        if (answer[0] === 0x53 && answer.length > 1) {
+            throw new UnencryptedDataError();
+        }
+        // Else one byte, 'S' or 'N'; anything other (an ErrorResponse: no backend to spare) ends this attempt.
         if (answer.length !== 1 || (answer[0] !== 0x53 && answer[0] !== 0x4e)) {
             throw new Error("There was an error establishing an SSL connection");
         }
