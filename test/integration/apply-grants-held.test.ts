@@ -1,10 +1,11 @@
 // A repeated apply grants nothing when the roles hold every privilege already (read as verification
-// reads them), and grants again whatever they lost: after a revoke the next apply restores it and
-// verification passes; a privilege held only through PUBLIC or a membership counts as held, as it does
-// for verification.
+// reads them), and grants again whatever they lost: after a revoke (of a table, a column of users, a
+// maintenance function's EXECUTE) the next apply restores it and verification passes; a privilege held
+// only through PUBLIC, a membership or a superuser admin counts as held, as it does for verification.
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyMigrations, describeVariant } from "../../engine/migrate/index";
+import { applyMigrations, describeVariant, type ApplyOptions } from "../../engine/migrate/index";
+import { USERS_MEMORY_COLUMNS } from "../../engine/migrate/manifest";
 import { verifySchema } from "../../engine/verify/index";
 import { expectationsFor } from "../../engine/verify/expected";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
@@ -12,7 +13,7 @@ import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../su
 
 let db: TestDatabase;
 let client: Client;
-const app = DEFAULT_OPTIONS.appRole;
+const { appRole: app, adminRole: admin } = DEFAULT_OPTIONS;
 
 beforeAll(async () => {
     db = await freshDatabase("grants_held");
@@ -20,16 +21,18 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+    await client?.query(`alter role ${admin} nosuperuser`).catch(() => undefined);
     await db.drop();
     await dropRoles(sharedServer(), [`${app}_group`, DEFAULT_OPTIONS.appRole, DEFAULT_OPTIONS.adminRole]);
 });
 
-const apply = async () =>
+const apply = async (options: Partial<ApplyOptions> = {}) =>
     applyMigrations(await db.connect(), migrationsFor(), {
         variant: describeVariant(DEFAULT_OPTIONS),
         schema: DEFAULT_OPTIONS,
         grantRoles: true,
         connect: () => db.connect(),
+        ...options,
     });
 
 const problems = async () =>
@@ -54,6 +57,42 @@ describe("the grants of a repeated apply", () => {
         expect(await problems()).toEqual([]);
         expect((await apply()).grants).toEqual([]);
     });
+
+    it("restore the admin's UPDATE of one memory column of users, revoked alone", async () => {
+        const column = USERS_MEMORY_COLUMNS[0];
+        await client.query(`revoke update (${column}) on public.users from ${admin}`);
+        expect((await problems()).join("\n")).toContain(column);
+
+        expect((await apply()).grants.length).toBeGreaterThan(0);
+        expect(await problems()).toEqual([]);
+        expect((await client.query(`select has_column_privilege('${admin}', 'public.users', '${column}', 'update') as held`)).rows).toEqual(
+            [{ held: true }],
+        );
+    });
+
+    it("restore EXECUTE of a maintenance function (not PUBLIC's) revoked from the admin", async () => {
+        await client.query(`revoke execute on function public.purge_old_logs from ${admin}`);
+        expect((await problems()).join("\n")).toContain("purge_old_logs");
+
+        expect((await apply()).grants.length).toBeGreaterThan(0);
+        expect(await problems()).toEqual([]);
+    });
+
+    it("count EXECUTE of an application function held through PUBLIC, as verification does", async () => {
+        await client.query(`revoke execute on function public.get_active_session from ${app}`);
+        expect(await problems()).toEqual([]);
+        expect((await apply()).grants).toEqual([]);
+    });
+
+    it("count a superuser admin as holding everything, and grant again once it is not one", async () => {
+        await client.query(`revoke select on public.memory_logs from ${admin}; alter role ${admin} superuser`);
+        expect((await apply()).grants).toEqual([]);
+
+        await client.query(`alter role ${admin} nosuperuser`);
+        expect((await problems()).join("\n")).toContain("memory_logs");
+        expect((await apply()).grants.length).toBeGreaterThan(0);
+        expect(await problems()).toEqual([]);
+    });
 });
 
 describe("a role dropped after an apply", () => {
@@ -67,13 +106,7 @@ describe("a role dropped after an apply", () => {
         );
         expect(error?.message).toContain(`role "${app}" does not exist`);
 
-        const repaired = await applyMigrations(await db.connect(), migrationsFor(), {
-            variant: describeVariant(DEFAULT_OPTIONS),
-            schema: DEFAULT_OPTIONS,
-            grantRoles: true,
-            repair: true,
-            connect: () => db.connect(),
-        });
+        const repaired = await apply({ repair: true });
         expect(repaired.grants.length).toBeGreaterThan(0);
         expect(await problems()).toEqual([]);
     });
