@@ -49,6 +49,11 @@ export const FLAGS: Record<string, Flag> = {
         help: "drop recorded tables and memory columns even when they hold data",
         commands: ["rollback"],
     },
+    repair: {
+        type: "boolean",
+        help: "re-create what the schema created and is missing (a dropped role, policy, function), then grant",
+        commands: ["apply"],
+    },
     "lock-timeout": {
         type: "string",
         value: "MS",
@@ -75,7 +80,7 @@ export const FLAGS: Record<string, Flag> = {
     version: { type: "boolean", short: "V", help: "the version of memory-stack" },
 };
 
-export const USAGE = `usage: memory-stack <${COMMAND_NAMES.join("|")}> [--url URL] [--vector [--dimensions N] [--index hnsw|ivfflat]] [--no-rls] [--app-role NAME] [--admin-role NAME] [--allow-data-loss] [--lock-timeout MS] [--lock-deadline SECONDS] [--maintenance-work-mem MB] [--json]`;
+export const USAGE = `usage: memory-stack <${COMMAND_NAMES.join("|")}> [--url URL] [--vector [--dimensions N] [--index hnsw|ivfflat]] [--no-rls] [--app-role NAME] [--admin-role NAME] [--allow-data-loss] [--repair] [--lock-timeout MS] [--lock-deadline SECONDS] [--maintenance-work-mem MB] [--json]`;
 
 export const HELP = [
     USAGE,
@@ -122,6 +127,8 @@ export interface CliArgs {
     /** apply: upper bound of maintenance_work_mem (MB) for an index build; undefined: the default. */
     maintenanceWorkMemMb: number | undefined;
     allowDataLoss: boolean;
+    /** apply: re-create recorded objects that are missing. */
+    repair: boolean;
     json: boolean;
 }
 
@@ -189,6 +196,7 @@ export async function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): Prom
         schema: await schemaRequest(values),
         ...(await migrationSettings(values)),
         allowDataLoss: values["allow-data-loss"] === true,
+        repair: values.repair === true,
         json: values.json === true,
     };
 }

@@ -9,10 +9,15 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
         variant,
         schema,
         grantRoles: true,
+        repair: args.repair,
         ...session,
         steps: { maintenanceWorkMemMb: args.maintenanceWorkMemMb, onEvent: stepProgress(progress) },
         onProgress: ({ name, durationMs, index, total }) => progress(`applied ${name} in ${Math.round(durationMs)} ms (${index}/${total})`),
     });
+    const { repaired } = result;
+    if (repaired.missing.length > 0) {
+        progress(`repaired: re-created ${repaired.missing.join(", ")} by running ${repaired.rerun.join(", ")} again`);
+    }
     // The same privilege list the Pulumi stack's Grants component declares, on what the schema created.
     const { grants, grantsLeftToYou } = result;
     if (grants.length > 0) {
@@ -39,6 +44,7 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
             durationMs: Math.round(result.durationMs),
             waits: result.waits,
             appliedMigrations: result.appliedMigrations,
+            repaired,
             grants,
             grantsLeftToYou,
         },

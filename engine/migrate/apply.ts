@@ -12,6 +12,7 @@ import { legacyRows } from "./ledger";
 import { withMigrationLock } from "./lock";
 import { planMigrations, SchemaRefusedError, type MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
+import type { RepairResult } from "./repair";
 import { isRetired } from "./retired";
 import { applySearchSettings, type SearchSettings } from "./search-settings";
 import { MigrationSession, type LockWaits, type SessionOptions } from "./session";
@@ -51,6 +52,8 @@ export interface ApplyResult {
     appliedMigrations: string[];
     /** The last migration of the program, now applied. */
     version: string | undefined;
+    /** What repair re-created (repair): the missing objects and the migrations re-run for them. */
+    repaired: RepairResult;
     /** The GRANT statements run (grantRoles). */
     grants: string[];
     /** The GRANT statements the roles need on an application's own users table, left to its owner (grantRoles). */
@@ -76,9 +79,9 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
             plan.pending.length > 0 || legacyRows(ledger).length > 0
                 ? await (await import("./apply-pending")).applyPending(session, migrations, plan.pending, ledger, stepLedger, options)
                 : { applied: [], recorded: undefined };
-        if (options.repair) {
-            await (await import("./repair")).repairUnderLock(session, migrations);
-        }
+        const repaired: RepairResult = options.repair
+            ? await (await import("./repair")).repairUnderLock(session, migrations)
+            : { missing: [], rerun: [] };
         const grants =
             options.grantRoles && options.schema
                 ? await grantUnderLock(session, options.schema, options.repair ? undefined : work.recorded, work.applied.length === 0)
@@ -93,6 +96,7 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
                 .filter((migration) => !isRetired(migration.name) || inLedger.has(migration.name))
                 .map((m) => m.name),
             version: migrations.at(-1)?.name,
+            repaired,
             grants: grants.granted,
             grantsLeftToYou: grants.leftToYou,
             durationMs: performance.now() - started,

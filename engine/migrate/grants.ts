@@ -3,9 +3,10 @@
 // roles as soon as they can log in. Nothing the schema did not create is touched: the database,
 // schema public and an application's own users table keep their grants, and verification names
 // what the roles still lack there. The rollback drops these objects, and their grants with them.
+import { describeError } from "../db/errors";
 import { renderGrants } from "../render/grants";
 import { applicationUsersRules, schemaObjectRules } from "../render/privileges";
-import { boundedTransaction } from "./bounded";
+import { boundedTransaction, isLockTimeout } from "./bounded";
 import { readRecords, type RecordedObject } from "./ownership";
 import { HAS_PRIVILEGE, privilegeChecks } from "../verify/privileges";
 import type { SchemaOptions } from "./render";
@@ -32,11 +33,13 @@ export async function grantUnderLock(
     const usersCreated = (recorded ?? (await readRecords(client))).some((record) => record.identity === "table public.users");
     const roles = { app: schema.appRole, admin: schema.adminRole };
     const rules = schemaObjectRules({ usersCreated });
+    const names = [roles.app, roles.admin];
     const { rows } = askFirst
-        ? await client.query<{ database: string; held: boolean }>(HELD, [
-              JSON.stringify(rules.flatMap((rule) => privilegeChecks(rule, roles))),
-          ])
-        : await client.query<{ database: string; held: boolean }>("select current_database() as database, false as held");
+        ? await client.query<GrantFacts>(HELD, [names, JSON.stringify(rules.flatMap((rule) => privilegeChecks(rule, roles)))])
+        : await client.query<GrantFacts>(`select current_database() as database, false as held, ${MISSING}`, [names]);
+    if (rows[0].missing.length > 0) {
+        throw new GrantRoleMissingError(rows[0].missing.map((name) => `${name} (${name === roles.app ? "appRole" : "adminRole"})`));
+    }
     const target = { database: rows[0].database, roles };
     // An application's users keeps the privileges its owner gave it: what the roles need there is said, not granted.
     const leftToYou = usersCreated ? [] : renderGrants(applicationUsersRules(), target);
@@ -45,13 +48,43 @@ export async function grantUnderLock(
     }
     const statements = renderGrants(rules, target);
     await boundedTransaction(session, "granting the roles their privileges", "Nothing was granted.", async () => {
-        await client.query(statements.map((statement) => `${statement};`).join("\n"));
+        await client.query(statements.map((statement) => `${statement};`).join("\n")).catch((error: unknown) => {
+            if (isLockTimeout(error)) {
+                throw error; // retried
+            }
+            throw new Error(
+                `granting ${roles.app} and ${roles.admin} their privileges failed: ${describeError(error)}. Nothing was granted; run apply again.`,
+            );
+        });
     });
     return { granted: statements, leftToYou };
 }
 
+export class GrantRoleMissingError extends Error {
+    constructor(readonly roles: string[]) {
+        const one = roles.length === 1;
+        super(
+            `cannot grant the memory schema's privileges: role${one ? "" : "s"} ${roles.join(" and ")} ${one ? "does" : "do"} not exist. ` +
+                `Dropping a role the schema's policies name drops those policies too (drop owned by). Nothing was granted. ` +
+                "Run `memory-stack apply --repair` (or `pulumi refresh`, then `pulumi up`): it re-creates what the schema created and is missing, then grants; " +
+                "a role the schema did not create, create again yourself.",
+        );
+        this.name = "GrantRoleMissingError";
+    }
+}
+
+interface GrantFacts {
+    database: string;
+    held: boolean;
+    /** The roles ($1) that do not exist. */
+    missing: string[];
+}
+
+const MISSING =
+    "array(select name from unnest($1::text[]) as name where not exists (select from pg_roles where rolname = name)) as missing";
+
 // Whether the roles hold every privilege already (a repeated apply), so that nothing is written then.
 const HELD = `
-    select current_database() as database, coalesce(bool_and(coalesce(${HAS_PRIVILEGE}, false)), true) as held
-      from json_to_recordset($1::json) as c(role text, kind text, schema text, object text, col text, privilege text)
+    select current_database() as database, coalesce(bool_and(coalesce(${HAS_PRIVILEGE}, false)), true) as held, ${MISSING}
+      from json_to_recordset($2::json) as c(role text, kind text, schema text, object text, col text, privilege text)
       left join pg_roles r on r.rolname = c.role`;

@@ -9,6 +9,7 @@ import { USERS_MEMORY_COLUMNS } from "../../engine/migrate/manifest";
 import { verifySchema } from "../../engine/verify/index";
 import { expectationsFor } from "../../engine/verify/expected";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
+import { cli } from "../support/cli";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
 
 let db: TestDatabase;
@@ -96,18 +97,20 @@ describe("the grants of a repeated apply", () => {
 });
 
 describe("a role dropped after an apply", () => {
-    // Not a regression of the fast path: the grant fails as it did before, with PostgreSQL's bare message
-    // (no "granting the roles their privileges", no hint that --repair re-creates the stack's role).
-    it("fails the grants naming the role, and an apply with repair re-creates it and grants again", async () => {
+    it("is named with what to do, nothing granted, and apply --repair re-creates it with its policies and grants again", async () => {
         await client.query(`drop owned by ${app}; drop role ${app}`);
         const error = await apply().then(
             () => undefined,
             (failure: unknown) => failure as Error,
         );
-        expect(error?.message).toContain(`role "${app}" does not exist`);
+        expect(error?.name).toBe("GrantRoleMissingError");
+        expect(error?.message).toContain(`role ${app} (appRole) does not exist`);
+        expect(error?.message).toContain("memory-stack apply --repair");
 
-        const repaired = await apply({ repair: true });
-        expect(repaired.grants.length).toBeGreaterThan(0);
+        const repairing = await cli(["apply", "--repair", "--app-role", app, "--admin-role", admin], { DATABASE_URL: db.url });
+        expect(repairing.code, repairing.stderr).toBe(0);
+        expect(repairing.stderr).toContain(`repaired: re-created role ${app}`);
+        expect(repairing.stderr).toMatch(/granted .* their privileges/);
         expect(await problems()).toEqual([]);
     });
 });

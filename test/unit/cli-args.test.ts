@@ -33,6 +33,7 @@ describe("parseCliArgs", () => {
             schema: {},
             locks: {},
             allowDataLoss: false,
+            repair: false,
             json: false,
         });
     });
@@ -95,6 +96,7 @@ describe("parseCliArgs", () => {
         );
         expect(await usageError(["apply", "--index", "ivfflat"])).toBe("--index needs --vector; add --vector or leave --index out");
         expect(await usageError(["apply", "--allow-data-loss"])).toBe("--allow-data-loss only applies to rollback");
+        expect(await usageError(["rollback", "--repair"])).toBe("--repair only applies to apply");
         expect(await usageError(["apply", "--no-rls", "--app-role", "zz_app"])).toBe(
             "--app-role has no effect with --no-rls: without row level security no role is used; leave --app-role out",
         );
