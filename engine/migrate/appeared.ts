@@ -14,6 +14,7 @@
 // - an object the statements changed was not in the catalog the run's previous migration left: another
 //   session created it between the two migrations' transactions (shared objects again excepted).
 import { preparedName, type SqlClient } from "../db/client";
+import { describeError } from "../db/errors";
 import { expectedObjects } from "./manifest";
 import type { SchemaOptions } from "./render";
 import { FUNCTION_ARGUMENTS, type CatalogObject } from "./snapshot";
@@ -74,7 +75,15 @@ export async function refuseTakeOver(
         (object) => object.created === true && !before.has(object.identity) && !owned.has(object.identity),
     );
     const observer = fresh.length > 0 ? await check.observer?.() : undefined;
-    const [elsewhere] = await Promise.all([observer ? visible(observer, fresh) : new Set<string>(), alongside()]);
+    const asked = observer
+        ? visible(observer, fresh).catch((error: unknown) => {
+              throw new Error(
+                  `${what}: the second session that checks what another session committed meanwhile failed (${describeError(error)}), ` +
+                      `so what the migration created could not be told apart from an application's objects. ${outcome}`,
+              );
+          })
+        : new Set<string>();
+    const [elsewhere] = await Promise.all([asked, alongside()]);
     appeared.push(...fresh.filter((object) => elsewhere.has(object.identity) && !SHARED.has(object.kind) && !appeared.includes(object)));
     if (appeared.length > 0) {
         throw new AppearedWhileApplyingError(

@@ -268,3 +268,38 @@ describe("the second session ended between two migrations (idle_session_timeout,
         expect(await recorded()).toContain("table public.next");
     });
 });
+
+describe("the second session ended in the middle of its own check", () => {
+    // Before: PostgreSQL's bare "terminating connection due to administrator command", naming neither the
+    // migration nor what it means for it.
+    it("refuses the migration, rolled back whole, naming it and the check; the next apply succeeds", async () => {
+        const migrating = await db.connect();
+        const next = migration("0002_next.sql", "create table public.next (id int);\n");
+        const error = await applyMigrations(migrating, [first, next], {
+            variant: "jsonb",
+            connect: async () => {
+                const observer = await db.connect();
+                const query = observer.query.bind(observer) as (...args: unknown[]) => Promise<unknown>;
+                // The check is the observer's only prepared statement: its session ends while it runs.
+                (observer as unknown as { query: unknown }).query = (config: unknown, ...rest: unknown[]) =>
+                    typeof config === "object" && String((config as { name?: string }).name).includes("visible")
+                        ? query("select pg_terminate_backend(pg_backend_pid())")
+                        : query(config, ...rest);
+                return observer;
+            },
+        }).then(
+            () => undefined,
+            (failure: unknown) => failure as Error,
+        );
+
+        expect(error?.message).toMatch(
+            /^0001_base\.sql: the second session that checks what another session committed meanwhile failed \(terminating connection due to administrator command \(SQLSTATE 57P01\)\)/,
+        );
+        expect(error?.message).toContain("Nothing of 0001_base.sql was applied: it was rolled back whole and the ledger does not list it.");
+        expect(await ledger()).toEqual([]);
+        expect(await recorded()).toEqual([]);
+
+        await applyMigrations(await db.connect(), [first, next], { variant: "jsonb", connect: () => db.connect() });
+        expect(await ledger()).toEqual(["0001_base.sql", "0002_next.sql"]);
+    });
+});
