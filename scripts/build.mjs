@@ -45,6 +45,7 @@ export function build() {
         logLevel: "warning",
     });
     bundlePg(next);
+    bundleCli(next);
     const parsed = spawnSync(process.execPath, [join(ROOT, "scripts", "parse-shipped-sql.mjs"), next], { stdio: "inherit" });
     if (parsed.status !== 0) {
         rmSync(next, { recursive: true, force: true });
@@ -74,6 +75,26 @@ function bundlePg(outdir) {
         target: "node20",
         external: ["pg-native", "pg-cloudflare"],
         banner: { js: `// pg ${version}, bundled from node_modules/pg by scripts/build.mjs` },
+        logLevel: "warning",
+    });
+}
+
+// The CLI as one file (dist/cli/memory-stack.js, which bin/memory-stack.js runs): node finds, reads and
+// compiles one module instead of some forty, about a sixth of a no-op apply. Packages stay outside it, and
+// what the CLI imports only when it needs it (the pending work, repair, zod, the SQL parser) still loads
+// only then: esbuild runs a bundled module's top level at its first require. The providers and the
+// Pulumi program keep using the file-by-file build.
+function bundleCli(outdir) {
+    buildSync({
+        entryPoints: [join(ROOT, "cli", "main.ts")],
+        bundle: true,
+        outfile: join(outdir, "cli", "memory-stack.js"),
+        format: "cjs",
+        platform: "node",
+        target: "node20",
+        packages: "external",
+        supported: { "dynamic-import": false },
+        sourcemap: "linked",
         logLevel: "warning",
     });
 }

@@ -52,6 +52,14 @@ describe("memory-stack start-up", () => {
         expect(readFileSync(BUNDLED, "utf8").split("\n", 1)[0]).toBe(`// pg ${version}, bundled from node_modules/pg by scripts/build.mjs`);
     });
 
+    it("runs from the build's one-file CLI: no other compiled module is read", async () => {
+        const files = await filesLoaded("status", "--url", "postgresql://u:p@127.0.0.1:1/d?connect_timeout=2");
+        expect(files.filter((file) => file.startsWith(join(REPO, "dist")))).toEqual([
+            join(REPO, "dist", "cli", "memory-stack.js"),
+            BUNDLED,
+        ]);
+    });
+
     it("a schema flag brings in zod, which validates it", async () => {
         expect(await packagesLoaded("status", "--vector", "--url", "postgresql://u:p@127.0.0.1:1/d?connect_timeout=2")).toContain("zod");
     });
