@@ -38,8 +38,8 @@ export class AppearedWhileApplyingError extends Error {
 export interface TakeOverCheck {
     /** Names the memory schema creates (namedBy); without it only the second rule applies. */
     named?: (object: CatalogObject) => boolean;
-    /** A session other than the migrating one; without it the second rule cannot be checked. */
-    observer?: () => Promise<SqlClient | undefined>;
+    /** A session other than the migrating one (a new one when given the one that failed); without it the second rule cannot be checked. */
+    observer?: (failed?: SqlClient) => Promise<SqlClient | undefined>;
     /** The catalog the run's previous migration left, after its statements; without it the third rule does not apply. */
     since?: Map<string, CatalogObject>;
 }
@@ -74,16 +74,7 @@ export async function refuseTakeOver(
     const fresh = [...after.values()].filter(
         (object) => object.created === true && !before.has(object.identity) && !owned.has(object.identity),
     );
-    const observer = fresh.length > 0 ? await check.observer?.() : undefined;
-    const asked = observer
-        ? visible(observer, fresh).catch((error: unknown) => {
-              throw new Error(
-                  `${what}: the second session that checks what another session committed meanwhile failed (${describeError(error)}), ` +
-                      `so what the migration created could not be told apart from an application's objects. ${outcome}`,
-              );
-          })
-        : new Set<string>();
-    const [elsewhere] = await Promise.all([asked, alongside()]);
+    const [elsewhere] = await Promise.all([fresh.length > 0 ? askElsewhere(what, outcome, fresh, check) : new Set<string>(), alongside()]);
     appeared.push(...fresh.filter((object) => elsewhere.has(object.identity) && !SHARED.has(object.kind) && !appeared.includes(object)));
     if (appeared.length > 0) {
         throw new AppearedWhileApplyingError(
@@ -142,6 +133,26 @@ const VISIBLE = `
         when 'constraint' then exists (select from pg_constraint k where k.conrelid = to_regclass(format('%I.%I', o.schema, o.parent)) and k.conname = o.name)
         else exists (select from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = o.schema and c.relname = o.name)
      end`;
+
+/** visible() on the second session; once more on a new one when it fails (the server may have ended it since its last use). */
+async function askElsewhere(what: string, outcome: string, fresh: CatalogObject[], check: TakeOverCheck): Promise<Set<string>> {
+    let observer = await check.observer?.();
+    for (let attempt = 1; observer !== undefined; attempt++) {
+        try {
+            return await visible(observer, fresh);
+        } catch (error) {
+            if (attempt === 2) {
+                throw new Error(
+                    `${what}: the second session that checks what another session committed meanwhile failed (${describeError(error)}), ` +
+                        `so what the migration created could not be told apart from an application's objects. ${outcome}`,
+                    { cause: error },
+                );
+            }
+            observer = await check.observer?.(observer);
+        }
+    }
+    return new Set<string>();
+}
 
 async function visible(observer: SqlClient, objects: CatalogObject[]): Promise<Set<string>> {
     const values = [

@@ -126,7 +126,7 @@ async function applyOne(
             const durationMs = performance.now() - started;
             return recordCreated(client, migration.name, before, {
                 connect: session.connect,
-                observer: () => session.observer(),
+                observer: (failed) => session.observer(failed),
                 named: options.schema && namedBy(options.schema),
                 since: known.catalog,
                 recorded: known.recorded,

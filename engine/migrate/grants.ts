@@ -54,6 +54,7 @@ export async function grantUnderLock(
             }
             throw new Error(
                 `granting ${roles.app} and ${roles.admin} their privileges failed: ${describeError(error)}. Nothing was granted; run apply again.`,
+                { cause: error },
             );
         });
     });

@@ -113,7 +113,11 @@ export async function repairUnderLock(session: MigrationSession, migrations: rea
         await boundedTransaction(session, `re-running ${migration.name}`, outcome, async () => {
             const before = await snapshot(client);
             await runStatements(client, migration.name, migration.sql, statements, outcome);
-            await recordCreated(client, migration.name, before, { connect: session.connect, observer: () => session.observer(), outcome });
+            await recordCreated(client, migration.name, before, {
+                connect: session.connect,
+                observer: (failed) => session.observer(failed),
+                outcome,
+            });
         });
     }
     const stillMissing = await missingRecorded(client);

@@ -67,12 +67,17 @@ export class MigrationSession {
 
     /**
      * The watcher connection, opened on first use; undefined when it cannot be opened (then it is not tried again).
-     * One the server or the network ended meanwhile (idle_session_timeout, a terminated backend) is opened again.
+     * One the server or the network ended meanwhile (idle_session_timeout, a terminated backend) is opened again, and
+     * so is `failed`, a watcher a query just failed on: its end may not have been noticed yet.
      */
-    async observer(): Promise<SqlClient | undefined> {
+    async observer(failed?: SqlClient): Promise<SqlClient | undefined> {
         const connect = this.options.connect;
         if (!connect) {
             return undefined;
+        }
+        if (failed !== undefined && (await this.watcher) === failed) {
+            this.watcher = undefined;
+            void (failed as Connection).end().catch(() => undefined);
         }
         if (this.watcher === undefined) {
             const opened: Promise<Connection | undefined> = connect().then(

@@ -165,7 +165,7 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
         }
         await recordCreated(run.client, run.migration.name, before, {
             connect: run.session.connect,
-            observer: () => run.session.observer(),
+            observer: (failed) => run.session.observer(failed),
             named: run.schema && namedBy(run.schema),
             outcome: outcome(run, step),
         });
