@@ -136,22 +136,27 @@ const VISIBLE = `
 
 /** visible() on the second session; once more on a new one when it fails (the server may have ended it since its last use). */
 async function askElsewhere(what: string, outcome: string, fresh: CatalogObject[], check: TakeOverCheck): Promise<Set<string>> {
-    let observer = await check.observer?.();
-    for (let attempt = 1; observer !== undefined; attempt++) {
+    const observer = await check.observer?.();
+    if (observer === undefined) {
+        return new Set<string>();
+    }
+    try {
+        return await visible(observer, fresh);
+    } catch (error) {
         try {
-            return await visible(observer, fresh);
-        } catch (error) {
-            if (attempt === 2) {
-                throw new Error(
-                    `${what}: the second session that checks what another session committed meanwhile failed (${describeError(error)}), ` +
-                        `so what the migration created could not be told apart from an application's objects. ${outcome}`,
-                    { cause: error },
-                );
+            const again = await check.observer?.(observer);
+            if (again === undefined) {
+                throw error;
             }
-            observer = await check.observer?.(observer);
+            return await visible(again, fresh);
+        } catch (final) {
+            throw new Error(
+                `${what}: the second session that checks what another session committed meanwhile failed (${describeError(final)}), ` +
+                    `so what the migration created could not be told apart from an application's objects. ${outcome}`,
+                { cause: final },
+            );
         }
     }
-    return new Set<string>();
 }
 
 async function visible(observer: SqlClient, objects: CatalogObject[]): Promise<Set<string>> {

@@ -45,11 +45,6 @@ const NOT_IN_EXTENSION = (catalog: string, column: string) =>
     `not exists (select from pg_depend d where d.classid = '${catalog}'::regclass and d.objid = ${column} and d.deptype = 'e')`;
 // The engine's own bookkeeping (the ledger, the ownership table, the search settings it set) is neither recorded nor dropped by rollback.sql's loop.
 const BOOKKEEPING = "b.oids";
-// initdb's own objects have oids below FirstNormalObjectId and every later one at or above it (the
-// counter wraps back to it), so `oid >= 16384` is the same filter as the schema names for those catalogs
-// and lets PostgreSQL range-scan their oid index instead of reading every built-in row. Not for schemas
-// (public is 2200) or roles (the bootstrap superuser is 10).
-const CREATED_AFTER_INITDB = (column: string) => `${column} >= 16384`;
 
 /** SQL: the argument types of function `p`, as its identity names them ("uuid,text", "public.vector,int4,uuid"). */
 export const FUNCTION_ARGUMENTS = `coalesce((select string_agg((select case when tn.nspname = 'pg_catalog' then quote_ident(t.typname)
@@ -87,21 +82,21 @@ with bookkeeping as materialized (
                         and d.deptype in ('a', 'i') and c.relkind = 'S')),
            null, c.oid, c.xmin
       from pg_class c join pg_namespace n on n.oid = c.relnamespace cross join bookkeeping b
-     where ${CREATED_AFTER_INITDB("c.oid")} and c.relkind in ('r', 'p', 'v', 'm', 'i', 'I', 'S', 'f', 'c') and ${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_class", "c.oid")}
+     where c.relkind in ('r', 'p', 'v', 'm', 'i', 'I', 'S', 'f', 'c') and ${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_class", "c.oid")}
        and c.oid <> all(${BOOKKEEPING})
        and not exists (select from pg_index x where x.indexrelid = c.oid and x.indrelid = any(${BOOKKEEPING}))
     union all
     select 'function', n.nspname, p.proname, null, ${FUNCTION_ARGUMENTS}, p.oid, p.xmin
       from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-     where ${CREATED_AFTER_INITDB("p.oid")} and ${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_proc", "p.oid")}
+     where ${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_proc", "p.oid")}
     union all
     select case t.typtype when 'd' then 'domain' else 'type' end, n.nspname, t.typname, null, null, t.oid, t.xmin
       from pg_type t join pg_namespace n on n.oid = t.typnamespace
-     where ${CREATED_AFTER_INITDB("t.oid")} and t.typtype in ('e', 'r', 'd') and ${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_type", "t.oid")}
+     where t.typtype in ('e', 'r', 'd') and ${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_type", "t.oid")}
     union all
     select 'trigger', n.nspname, g.tgname, c.relname, null, g.oid, g.xmin
       from pg_trigger g join pg_class c on c.oid = g.tgrelid join pg_namespace n on n.oid = c.relnamespace
-     where ${CREATED_AFTER_INITDB("g.oid")} and not g.tgisinternal and ${USER_SCHEMA}
+     where not g.tgisinternal and ${USER_SCHEMA}
     union all
     select 'policy', n.nspname, o.polname, c.relname, null, o.oid, o.xmin
       from pg_policy o join pg_class c on c.oid = o.polrelid join pg_namespace n on n.oid = c.relnamespace
@@ -109,13 +104,13 @@ with bookkeeping as materialized (
     union all
     select 'column', n.nspname, a.attname, c.relname, null, null, a.xmin
       from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace cross join bookkeeping b
-     where ${CREATED_AFTER_INITDB("a.attrelid")} and a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p') and ${USER_SCHEMA}
+     where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p') and ${USER_SCHEMA}
        and ${NOT_IN_EXTENSION("pg_class", "c.oid")} and c.oid <> all(${BOOKKEEPING})
     union all
     -- not-null constraints (PostgreSQL 18 stores them) are a column's property: they go with it
     select 'constraint', n.nspname, k.conname, c.relname, null, k.oid, k.xmin
       from pg_constraint k join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace cross join bookkeeping b
-     where ${CREATED_AFTER_INITDB("k.conrelid")} and k.contype <> 'n' and c.relkind in ('r', 'p') and ${USER_SCHEMA}
+     where k.contype <> 'n' and c.relkind in ('r', 'p') and ${USER_SCHEMA}
        and ${NOT_IN_EXTENSION("pg_class", "c.oid")} and c.oid <> all(${BOOKKEEPING})
 )
 select o.kind, o.schema, o.name, o.parent, o.arguments, o.oid::bigint as oid,
