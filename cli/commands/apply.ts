@@ -18,6 +18,11 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
     if (repaired.missing.length > 0) {
         progress(`repaired: re-created ${repaired.missing.join(", ")} by running ${repaired.rerun.join(", ")} again`);
     }
+    if (repaired.alsoCreated.length > 0) {
+        progress(
+            `repair also created ${repaired.alsoCreated.join(", ")}, which did not exist; recorded as the stack's, so rollback drops ${repaired.alsoCreated.length === 1 ? "it" : "them"}`,
+        );
+    }
     // The same privilege list the Pulumi stack's Grants component declares, on what the schema created.
     const { grants, grantsLeftToYou } = result;
     if (grants.length > 0) {

@@ -81,7 +81,7 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
                 : { applied: [], recorded: undefined };
         const repaired: RepairResult = options.repair
             ? await (await import("./repair")).repairUnderLock(session, migrations)
-            : { missing: [], rerun: [] };
+            : { missing: [], rerun: [], alsoCreated: [] };
         const grants =
             options.grantRoles && options.schema
                 ? await grantUnderLock(session, options.schema, options.repair ? undefined : work.recorded, work.applied.length === 0)

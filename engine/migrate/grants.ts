@@ -67,8 +67,9 @@ export class GrantRoleMissingError extends Error {
         super(
             `cannot grant the memory schema's privileges: role${one ? "" : "s"} ${roles.join(" and ")} ${one ? "does" : "do"} not exist. ` +
                 `Dropping a role the schema's policies name drops those policies too (drop owned by). Nothing was granted. ` +
-                "Run `memory-stack apply --repair` (or `pulumi refresh`, then `pulumi up`): it re-creates what the schema created and is missing, then grants; " +
-                "a role the schema did not create, create again yourself.",
+                "Run `memory-stack apply --repair` (or `pulumi refresh`, then `pulumi up`): it re-runs the migrations that made what is missing, " +
+                "which create a missing role as a nologin role of the stack's (rollback drops it), then grants. " +
+                "If the role was your application's own (with a login and a password), create it again yourself first.",
         );
         this.name = "GrantRoleMissingError";
     }

@@ -12,7 +12,7 @@ import { readLedger } from "./ledger";
 import { parseSqlFile, runStatements } from "./execute";
 import { expectedObjects } from "./manifest";
 import { withMigrationLock } from "./lock";
-import { missingRecorded, recordCreated } from "./ownership";
+import { missingRecorded, readRecords, recordCreated } from "./ownership";
 import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import { snapshot } from "./snapshot";
@@ -61,6 +61,8 @@ export interface RepairResult {
     missing: string[];
     /** The migrations re-run, in order. */
     rerun: string[];
+    /** What the re-run migrations created beside what was missing (a role that no longer existed, say), now recorded as the stack's. */
+    alsoCreated: string[];
 }
 
 export class SchemaRepairError extends Error {
@@ -94,8 +96,9 @@ export async function repairUnderLock(session: MigrationSession, migrations: rea
     const { client } = session;
     const missing = await missingRecorded(client);
     if (missing.length === 0) {
-        return { missing: [], rerun: [] };
+        return { missing: [], rerun: [], alsoCreated: [] };
     }
+    const recordedBefore = new Set((await readRecords(client)).map((record) => record.identity));
     // From the first migration that created a missing object to the end: a later migration may have
     // replaced what an earlier one made (0011 gives auth.uid() a new body), and migrations are idempotent.
     const needed = new Set(missing.map((object) => object.migration));
@@ -128,5 +131,9 @@ export async function repairUnderLock(session: MigrationSession, migrations: rea
             stillMissing.map((object) => object.identity),
         );
     }
-    return { missing: missing.map((object) => object.identity), rerun: rerun.map((migration) => migration.name) };
+    return {
+        missing: missing.map((object) => object.identity),
+        rerun: rerun.map((migration) => migration.name),
+        alsoCreated: (await readRecords(client)).map((record) => record.identity).filter((identity) => !recordedBefore.has(identity)),
+    };
 }

@@ -114,3 +114,35 @@ describe("a role dropped after an apply", () => {
         expect(await problems()).toEqual([]);
     });
 });
+
+describe("an application's own app role, dropped after an apply", () => {
+    // From a fresh-eyes attack: the role existed before the first apply (not recorded as the stack's); repair
+    // re-runs the migration that creates a missing role, which then becomes the stack's. Said, never silent.
+    it("is named by apply, and repair says it created the role and that rollback drops it", async () => {
+        const own = await freshDatabase("grants_own_role");
+        const schema = { ...DEFAULT_OPTIONS, appRole: `${DEFAULT_OPTIONS.appRole}_own`, adminRole: `${DEFAULT_OPTIONS.adminRole}_own` };
+        const flags = ["--app-role", schema.appRole, "--admin-role", schema.adminRole];
+        try {
+            const owner = await own.connect();
+            await owner.query(`create role ${schema.appRole} nologin`);
+            expect((await cli(["apply", ...flags], { DATABASE_URL: own.url })).code).toBe(0);
+            await owner.query(`drop owned by ${schema.appRole}; drop role ${schema.appRole}`);
+
+            const refused = await cli(["apply", ...flags], { DATABASE_URL: own.url });
+            expect(refused.code).toBe(1);
+            expect(refused.stderr).toContain(`role ${schema.appRole} (appRole) does not exist`);
+            expect(refused.stderr).toContain(
+                "If the role was your application's own (with a login and a password), create it again yourself first.",
+            );
+
+            const repaired = await cli(["apply", "--repair", ...flags], { DATABASE_URL: own.url });
+            expect(repaired.code, repaired.stderr).toBe(0);
+            expect(repaired.stderr).toContain(
+                `repair also created role ${schema.appRole}, which did not exist; recorded as the stack's, so rollback drops it`,
+            );
+        } finally {
+            await own.drop();
+            await dropRoles(sharedServer(), [schema.appRole, schema.adminRole]);
+        }
+    });
+});
