@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Client as PgClient, ClientBase, ClientConfig } from "pg";
-import type { ConnectionOptions } from "node:tls";
+import { TLSSocket, type ConnectionOptions } from "node:tls";
 import { Client } from "./pg";
 import { negotiateTls, UnencryptedDataError } from "./ssl-request";
 import { describeTarget, type ConnectionSettings, type SslMode } from "./url";
@@ -68,18 +68,30 @@ const TLS_ATTEMPTS: Record<SslMode, boolean[]> = {
 /**
  * libpq tries the other kind of connection when pg_hba.conf refused this one (SQLSTATE 28000), and, after
  * a TLS attempt, when TLS could not be set up: the server has none, or the connection broke during the
- * handshake (then the plain attempt's error is the one reported). A timeout, a missing password or bytes
- * stuffed after the server's 'S' (as libpq) is final.
+ * handshake (then the plain attempt's error is the one reported). A timeout, a missing password, bytes
+ * stuffed after the server's 'S' (as libpq), a host that cannot be reached at all, or a refusal of a
+ * connection that was plain already (prefer, after the server said it has no TLS) is final.
  */
 function worthAnotherTry(error: unknown, triedTls: boolean): boolean {
     const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    if (typeof error === "object" && error !== null && PLAIN_ALREADY.has(error)) {
+        return false;
+    }
     if (code === "28000") {
         return true;
+    }
+    if (typeof code === "string" && UNREACHABLE.has(code)) {
+        return false;
     }
     const serverAnswered = typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
     const timedOut = typeof message === "string" && /timeout/i.test(message);
     return triedTls && !serverAnswered && !timedOut && !(error instanceof NoPasswordError) && !(error instanceof UnencryptedDataError);
 }
+
+/** Refusals of a prefer attempt that went on in plain text (ssl-request.ts). */
+const PLAIN_ALREADY = new WeakSet<object>();
+/** No connection was made: libpq goes to the next address, it does not try the same one without TLS. */
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"]);
 
 async function connectOnce(
     settings: ConnectionSettings,
@@ -117,6 +129,10 @@ async function connectOnce(
         await client.connect();
     } catch (error) {
         await client.end().catch(() => undefined);
+        // pg_hba.conf refused a connection that went on in plain text: a second plain one gets the same answer.
+        if (stream !== undefined && !(stream instanceof TLSSocket) && (error as { code?: unknown }).code === "28000") {
+            PLAIN_ALREADY.add(error as object);
+        }
         throw error;
     }
     return client;

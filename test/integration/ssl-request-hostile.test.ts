@@ -4,7 +4,7 @@
 // and never in an unhandled 'error' event or rejection.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { createConnection, createServer, Socket, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -51,6 +51,17 @@ function errorResponse(code: string, message: string): Buffer {
     head.write("E");
     head.writeUInt32BE(fields.length + 4, 1);
     return Buffer.concat([head, fields]);
+}
+
+/** Counts the TCP connections this process starts (negotiateTls and pg both go through Socket#connect). */
+function countSocketConnects(): { count(): number; restore(): void } {
+    const original = Socket.prototype.connect;
+    let count = 0;
+    Socket.prototype.connect = function (this: Socket, ...args: unknown[]) {
+        count++;
+        return (original as (...a: unknown[]) => Socket).apply(this, args);
+    } as typeof original;
+    return { count: () => count, restore: () => void (Socket.prototype.connect = original) };
 }
 
 const unhandled: unknown[] = [];
@@ -144,6 +155,35 @@ describe("sslmode=prefer against a server that answers the SSLRequest badly", ()
         expect(result.error).toBeUndefined();
         expect(result.ssl).toBe(false);
         expect(result.waited).toBeLessThan(5_000);
+    });
+
+    // Made a second plain connection on a2d8295 and before, which pg_hba.conf refused the same way; libpq stops.
+    it("'N' and then a pg_hba.conf refusal of the plain connection: reported, with no second connection", async () => {
+        const result = await attempt((client) => {
+            client.write("N");
+            client.once("data", () => client.end(errorResponse("28000", 'no pg_hba.conf entry for host "127.0.0.1", no encryption')));
+        });
+        expect(result.error?.message).toBe('no pg_hba.conf entry for host "127.0.0.1", no encryption');
+        expect(running?.sockets).toHaveLength(1);
+    });
+
+    // Tried twice on a2d8295 and before (a second DNS lookup for a name that does not resolve); libpq goes to the next address.
+    it("a port nothing listens on: one attempt, refused", async () => {
+        const closed = createServer();
+        await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+        const { port } = closed.address() as { port: number };
+        await new Promise<void>((resolve) => closed.close(() => resolve()));
+        const connectCalls = countSocketConnects();
+        try {
+            const error = await connect(parseConnectionUrl(`postgresql://u:p@127.0.0.1:${port}/d?sslmode=prefer`), APP).then(
+                () => undefined,
+                (failure: unknown) => failure as NodeJS.ErrnoException,
+            );
+            expect(error?.code).toBe("ECONNREFUSED");
+            expect(connectCalls.count()).toBe(1);
+        } finally {
+            connectCalls.restore();
+        }
     });
 
     it("no answer at all: gives up after connect_timeout", async () => {
