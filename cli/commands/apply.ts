@@ -1,5 +1,5 @@
 // memory-stack apply: the preflight, then the pending migrations, each in its own transaction, under the migration lock.
-import { applyMigrations } from "../../engine/migrate/apply";
+import { applyMigrations, describeRepair } from "../../engine/migrate/apply";
 import { describeWaits } from "../../engine/migrate/session";
 import { stepProgress } from "../progress";
 import type { Command } from "./command";
@@ -14,15 +14,7 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
         steps: { maintenanceWorkMemMb: args.maintenanceWorkMemMb, onEvent: stepProgress(progress) },
         onProgress: ({ name, durationMs, index, total }) => progress(`applied ${name} in ${Math.round(durationMs)} ms (${index}/${total})`),
     });
-    const { repaired } = result;
-    if (repaired.missing.length > 0) {
-        progress(`repaired: re-created ${repaired.missing.join(", ")} by running ${repaired.rerun.join(", ")} again`);
-    }
-    if (repaired.alsoCreated.length > 0) {
-        progress(
-            `repair also created ${repaired.alsoCreated.join(", ")}, which did not exist; recorded as the stack's, so rollback drops ${repaired.alsoCreated.length === 1 ? "it" : "them"}`,
-        );
-    }
+    describeRepair(result.repaired).forEach((line) => progress(line));
     // The same privilege list the Pulumi stack's Grants component declares, on what the schema created.
     const { grants, grantsLeftToYou } = result;
     if (grants.length > 0) {
@@ -49,7 +41,7 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
             durationMs: Math.round(result.durationMs),
             waits: result.waits,
             appliedMigrations: result.appliedMigrations,
-            repaired,
+            repaired: result.repaired,
             grants,
             grantsLeftToYou,
         },

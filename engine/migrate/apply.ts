@@ -64,6 +64,21 @@ export interface ApplyResult {
     waits: LockWaits;
 }
 
+/** The lines that say what a repair did: re-created, and created beside that (which rollback, or destroy, now drops). */
+export function describeRepair(repaired: RepairResult): string[] {
+    const lines: string[] = [];
+    if (repaired.missing.length > 0) {
+        lines.push(`repaired: re-created ${repaired.missing.join(", ")} by running ${repaired.rerun.join(", ")} again`);
+    }
+    if (repaired.alsoCreated.length > 0) {
+        const them = repaired.alsoCreated.length === 1 ? "it" : "them";
+        lines.push(
+            `repair also created ${repaired.alsoCreated.join(", ")}, which did not exist; recorded as the stack's, so rollback drops ${them}`,
+        );
+    }
+    return lines;
+}
+
 export async function applyMigrations(client: SqlClient, migrations: MigrationFile[], options: ApplyOptions): Promise<ApplyResult> {
     const session = new MigrationSession(client, options);
     const started = performance.now();

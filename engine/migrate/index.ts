@@ -1,6 +1,6 @@
 // The migration engine's public face: plain functions over one `pg` connection, no Pulumi inside.
 // The dynamic resource and the CLI (cli/) are thin adapters over these.
-export { applyMigrations, type ApplyOptions, type ApplyResult, type MigrationProgress } from "./apply";
+export { applyMigrations, describeRepair, type ApplyOptions, type ApplyResult, type MigrationProgress } from "./apply";
 export { LockDeadlineError } from "./bounded";
 export { DependentObjectsRefusedError, type Dependent } from "./dependents";
 export { SqlFileError } from "./execute";

@@ -31,6 +31,7 @@ import { refuseTransactionPooler } from "../db/pooler";
 import { waitForDatabase } from "../db/readiness";
 import {
     applyMigrations,
+    describeRepair,
     loadRollbackSql,
     missingRecorded,
     readLedger,
@@ -242,17 +243,7 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
             ...sessionOptions(inputs.connection, inputs.locks, "memory-stack-migrate"),
             steps: { maintenanceWorkMemMb: inputs.maintenanceWorkMemMb },
         });
-        const { repaired } = result;
-        if (repaired.missing.length > 0) {
-            process.stderr.write(
-                `memory-stack: repaired: re-created ${repaired.missing.join(", ")} by running ${repaired.rerun.join(", ")} again\n`,
-            );
-        }
-        if (repaired.alsoCreated.length > 0) {
-            process.stderr.write(
-                `memory-stack: repair also created ${repaired.alsoCreated.join(", ")}, which did not exist; recorded as the stack's, so destroy drops ${repaired.alsoCreated.length === 1 ? "it" : "them"}\n`,
-            );
-        }
+        describeRepair(result.repaired).forEach((line) => process.stderr.write(`memory-stack: ${line}\n`));
         return {
             stateVersion: STATE_VERSION,
             connection: inputs.connection,
