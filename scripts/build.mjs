@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Compiles the TypeScript of the program, the components, the engine and the CLI to CommonJS in dist/,
-// file by file (no bundle), so the CLI and the dynamic providers run plain JavaScript: no TypeScript
-// is transpiled when `memory-stack` starts or when Pulumi's provider host loads memory-stack/providers.
+// file by file, and the CLI once more as one file (bundleCli), so the CLI and the dynamic providers run
+// plain JavaScript: no TypeScript is transpiled when `memory-stack` starts or when Pulumi's provider host
+// loads memory-stack/providers.
 // The shipped SQL is parsed here too, once (parse-shipped-sql.mjs). Types are checked by `npm run
 // typecheck`, not here. Runs on `npm ci` (prepare), before `npm test` (vitest.config.ts) and before
 // every `npm run up|preview|destroy|refresh` (scripts/pulumi.js).
