@@ -3,6 +3,7 @@
 // into other formats (URLs, .env lines, SQL, pgbouncer.ini, docker) are checked for those formats here.
 import { isIP } from "node:net";
 import { z } from "zod";
+import { wellFormed } from "../db/redact";
 import { ImageReferenceError, parseImageReference } from "./image";
 
 export { ConfigError, NAMESPACE, type RawConfig } from "./error";
@@ -76,8 +77,11 @@ export function identifierList() {
 /** A host name or IP address that a URL, a .env line and pgbouncer.ini can all carry as it is. */
 export function hostName() {
     const rule =
-        "must be a host name (letters, digits, -, _ and dots) or an IP address; no spaces, control characters or URL and .env syntax (/ @ : = # ?)";
-    return z.string({ error: rule }).refine((value) => HOST_NAME.test(value) || isIP(value) !== 0, { error: rule });
+        "must be a host name (letters, digits, -, _ and dots) or an IP address (without an IPv6 zone id); no spaces, control characters or URL and .env syntax (/ @ : = # ? %)";
+    // An IPv6 zone id (fe80::1%eth0) is an address to node, but no URL carries it as it is.
+    return z
+        .string({ error: rule })
+        .refine((value) => HOST_NAME.test(value) || (isIP(value) !== 0 && !value.includes("%")), { error: rule });
 }
 
 /** A password: any printable characters (URLs percent-encode them, the auth file quotes them), no control characters. */
@@ -85,9 +89,9 @@ export function password() {
     return z
         .string({ error: "must be a string" })
         .min(8, { error: "must be at least 8 characters; or unset it and a random one is generated" })
-        .refine((value) => !CONTROL.test(value), {
+        .refine((value) => !CONTROL.test(value) && wellFormed(value), {
             error:
-                "must not hold control characters (newline, tab, NUL, ...); every printable character is fine, " +
+                "must not hold control characters (newline, tab, NUL, ...) or a lone UTF-16 surrogate; every printable character is fine, " +
                 "including spaces, quotes, @, #, / and %: memory-stack percent-encodes them in URLs and quotes them in PgBouncer's auth file",
         });
 }

@@ -86,7 +86,7 @@ export function parseConnectionUrl(url: string): ConnectionSettings {
         refuse(`has ${named}, which memory-stack does not use; it understands ${PARAMETERS.join(", ")}`);
     }
     const host = parsed.host ?? "";
-    const database = params.dbname ?? parsed.database ?? "";
+    const database = params.dbname ?? databaseFrom(url) ?? parsed.database ?? "";
     if (host === "" || database === "" || !parsed.user) {
         refuse(`must name a user, a host and a database: ${URL_EXAMPLE}`);
     }
@@ -115,6 +115,24 @@ export function parseConnectionUrl(url: string): ConnectionSettings {
         ...(timeout === undefined ? {} : { connectTimeoutSeconds: connectTimeout(Number(timeout)) }),
         ...(params.sslrootcert ? { sslRootCert: params.sslrootcert } : {}),
     };
+}
+
+/**
+ * The database named by the URL's path, every %XX decoded as libpq decodes it; pg-connection-string's
+ * decodeURI keeps %2F, %23, %3F, %40, %3A and the other reserved escapes as they are. The path is read
+ * raw with the URL parser pg-connection-string uses (an empty host, `@/db?host=/socket`, given a
+ * stand-in). Undefined when there is no path.
+ */
+function databaseFrom(url: string): string | undefined {
+    const spaced = url.replace(/ /g, "%20");
+    for (const candidate of [spaced, spaced.replace("@/", "@stand-in/")]) {
+        try {
+            return decodeURIComponent(new URL(candidate).pathname.slice(1)) || undefined;
+        } catch {
+            // the next candidate, else the parser's reading
+        }
+    }
+    return undefined;
 }
 
 /** libpq's reading of connect_timeout: 0 or less waits indefinitely, and 1 counts as 2. */

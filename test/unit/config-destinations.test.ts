@@ -18,12 +18,13 @@ describe("host", () => {
         "db.example.com:5432",
         "db example com",
         "db.example.com?sslmode=disable",
+        "fe80::1%eth0",
         "",
     ])("refuses %j, saying what a host may hold", (host) => {
         const error = configErrorFor({ host });
         expect(error.key).toBe("host");
         expect(error.message).toMatch(
-            /must be a host name \(letters, digits, -, _ and dots\) or an IP address; no spaces, control characters/,
+            /must be a host name \(letters, digits, -, _ and dots\) or an IP address \(without an IPv6 zone id\); no spaces, control characters/,
         );
     });
 
@@ -38,7 +39,7 @@ describe("password", () => {
         expect(parseConfig({ password }).password).toBe(password);
     });
 
-    it.each([`${MARKER}\nX=1`, `${MARKER}\r`, `${MARKER}\t`, `${MARKER}\u0000`, `${MARKER}\u2028`])(
+    it.each([`${MARKER}\nX=1`, `${MARKER}\r`, `${MARKER}\t`, `${MARKER}\u0000`, `${MARKER}\u2028`, `${MARKER}\ud800`])(
         "refuses a control character in %j",
         (password) => {
             const error = configErrorFor({ password });

@@ -17,6 +17,13 @@ describe("maskUrl", () => {
         [`u:${MARKER}@h/d`, "u:***@h/d"],
         [`postgresql://u:x@y@h/d?password=p@${MARKER}&sslmode=bogus`, "postgresql://u:***@h/d?password=***&sslmode=bogus"],
         [`postgresql://u@h/d?password=a b#${MARKER}&sslmode=require`, "postgresql://u@h/d?password=***&sslmode=require"],
+        [`postgresql://u@h/d?password=ab&${MARKER}`, "postgresql://u@h/d?password=***"],
+        [`postgresql://u@h/d?password=ab&x=${MARKER}&sslmode=require`, "postgresql://u@h/d?password=***&sslmode=require"],
+        [`postgresql://u@h/d?pass%77ord=${MARKER}&sslmode=bogus`, "postgresql://u@h/d?pass%77ord=***&sslmode=bogus"],
+        [`postgresql://postgres:${MARKER}/ybryx`, "postgresql://postgres:***/ybryx"],
+        [`postgresql://postgres:${MARKER} localhost/ybryx`, "postgresql://postgres:***/ybryx"],
+        ["postgresql://h:5432/d", "postgresql://h:5432/d"],
+        ["postgresql://[::1]:5432/d", "postgresql://[::1]:5432/d"],
         ["postgresql://u@h/d", "postgresql://u@h/d"],
         ["postgresql://u@[::1]:5432/d", "postgresql://u@[::1]:5432/d"],
     ])("%s → %s", (url, masked) => {
@@ -58,5 +65,8 @@ describe("urlSecrets", () => {
         expect(urlSecrets(`postgresql//u:${MARKER}@h/d`)).toContain(MARKER);
         expect(urlSecrets(`u:${MARKER}@h/d`)).toContain(MARKER);
         expect(urlSecrets(`postgresql://u:pw@h/d?password=p@${MARKER}`)).toEqual(expect.arrayContaining(["pw", `p@${MARKER}`]));
+        expect(urlSecrets(`postgresql://u@h/d?password=ab&${MARKER}&sslmode=require`)).toContain(`ab&${MARKER}`);
+        expect(urlSecrets(`postgresql://u@h/d?%70assword=${MARKER}`)).toContain(MARKER);
+        expect(urlSecrets(`postgresql://u:${MARKER}/d`)).toContain(MARKER);
     });
 });
