@@ -5,6 +5,8 @@
 
 export const MASK = "***";
 
+const EXAMPLE_CREDENTIALS = "user:password";
+
 // Shorter secrets would turn ordinary words into asterisks; they are still masked where they stand as credentials.
 const MIN_SECRET_LENGTH = 3;
 
@@ -111,7 +113,10 @@ function maskCredentials(text: string): string {
     return (
         maskQueryPasswords(text)
             // scheme://user:password@ — the password may hold @ # / ? %: the last @ before whitespace ends it.
-            .replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/?#"'<>]*):(\S*)@/gi, `$1$2:${MASK}@`)
+            .replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/?#"'<>]*):(\S*)@/gi, (whole, scheme: string, user: string, password: string) =>
+                // The example every hint shows (url.ts URL_EXAMPLE) says where the password goes.
+                `${user}:${password}` === EXAMPLE_CREDENTIALS ? whole : `${scheme}${user}:${MASK}@`,
+            )
             // postgresql:user:password@host, a URL without its slashes.
             .replace(/\b(postgres(?:ql)?:)(?!\/\/)([^\s:@/"'<>]*):(\S*)@/gi, `$1$2:${MASK}@`)
             // keyword=value strings, the environment and JSON: password=secret, PGPASSWORD='se cret', "password":"secret".

@@ -52,6 +52,14 @@ describe("redact", () => {
         expect(redact(text)).toContain("postgresql://app:***@db:5432/x");
     });
 
+    it("leaves the example URL of a hint as it is, and masks anything else in its place", () => {
+        const hint = "give a URL: postgresql://user:password@host:5432/database";
+        expect(redact(hint)).toBe(hint);
+        expect(redact(`postgresql://user:password${MARKER}@host/d postgresql://user2:password@host/d`)).toBe(
+            "postgresql://user:***@host/d postgresql://user2:***@host/d",
+        );
+    });
+
     it("leaves a message without secrets alone", () => {
         const text = "memory-stack apply: postgres@db:5432/x (jsonb); the password is never printed";
         expect(redact(text, ["pw"])).toBe(text);
