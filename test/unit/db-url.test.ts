@@ -43,6 +43,19 @@ describe("a connection URL read the way libpq reads it", () => {
         expect(parseConnectionUrl("postgresql://u@/d?host=%2Fvar%2Frun%2Fpostgresql")).toMatchObject({ host: "/var/run/postgresql" });
     });
 
+    // pg-connection-string's decodeURI kept %2F, %23, %3F, %40 ... in the database name; libpq decodes them.
+    it.each([
+        ["a%2Fb", "a/b"],
+        ["a%23b", "a#b"],
+        ["a%3Fb", "a?b"],
+        ["a%40b", "a@b"],
+        ["a%252Fb", "a%2Fb"],
+        ["caf%C3%A9", "café"],
+    ])("decodes every percent-encoded byte of the database name: %s", (path, database) => {
+        expect(parseConnectionUrl(`postgresql://u:pw@h/${path}`).database).toBe(database);
+        expect(parseConnectionUrl(`postgresql://u@/${path}?host=%2Ftmp`).database).toBe(database);
+    });
+
     it("has an empty password when the URL has none", () => {
         expect(parseConnectionUrl("postgresql://u@h/d").password).toBe("");
     });
@@ -99,6 +112,7 @@ describe("connectionUrl", () => {
         { host: "db.example.com", port: 5432, database: "ybryx", user: "postgres", password: "p@ss#w/o?rd% :x" },
         { host: "::1", port: 5433, database: "d", user: "u", password: "pw", sslMode: "verify-full", connectTimeoutSeconds: 5 },
         { host: "/var/run/postgresql", port: 5432, database: "d", user: "u", password: "" },
+        { host: "h", port: 5432, database: "a/b#c?d@e:f,g$h%2Fi j", user: "u", password: "pw" },
     ])("writes a URL that reads back to the same settings: %j", (settings) => {
         expect(parseConnectionUrl(connectionUrl(settings))).toEqual(settings);
     });
