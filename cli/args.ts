@@ -5,7 +5,14 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "../engine/config/error";
 import type { SchemaRequest } from "../engine/config/schema-options";
-import { ConnectionUrlError, parseConnectionUrl, SSL_MODES, type ConnectionSettings, type SslMode } from "../engine/db/url";
+import {
+    ConnectionUrlError,
+    parseConnectionUrl,
+    SSL_MODES,
+    type ConnectionSettings,
+    type SslMode,
+    type UrlDefaults,
+} from "../engine/db/url";
 import { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS } from "../engine/migrate/limits";
 import type { LockSettings } from "../engine/migrate/session";
 import { COMMAND_NAMES, COMMAND_SUMMARIES, type CommandName } from "./commands/names";
@@ -282,7 +289,7 @@ async function migrationFlags(values: Record<string, string | boolean | undefine
 function connectionFrom(url: string, env: NodeJS.ProcessEnv): ConnectionSettings {
     let settings: ConnectionSettings;
     try {
-        settings = parseConnectionUrl(url);
+        settings = parseConnectionUrl(url, urlDefaults(env));
     } catch (error) {
         if (error instanceof ConnectionUrlError) {
             throw new UsageError(`the database URL ${error.shown} ${error.message}`);
@@ -295,4 +302,23 @@ function connectionFrom(url: string, env: NodeJS.ProcessEnv): ConnectionSettings
     }
     const password = settings.password === "" ? (env.PGPASSWORD ?? "") : settings.password;
     return { ...settings, password, sslMode: sslMode as SslMode };
+}
+
+/** libpq's environment for what a URL leaves out, as psql reads it: PGPORT, PGCONNECT_TIMEOUT, PGSSLROOTCERT. */
+function urlDefaults(env: NodeJS.ProcessEnv): UrlDefaults {
+    const whole = (name: string, min: number, max: number): number | undefined => {
+        const value = env[name];
+        if (value === undefined || value === "") {
+            return undefined;
+        }
+        if (!/^-?\d+$/.test(value.trim()) || Number(value) < min || Number(value) > max) {
+            throw new UsageError(`${name} is ${JSON.stringify(value)}; it must be a whole number from ${min} to ${max}, or unset`);
+        }
+        return Number(value);
+    };
+    return {
+        port: whole("PGPORT", 1, 65535),
+        connectTimeoutSeconds: whole("PGCONNECT_TIMEOUT", -(2 ** 31 - 1), 2 ** 31 - 1),
+        sslRootCert: env.PGSSLROOTCERT || undefined,
+    };
 }

@@ -3,7 +3,7 @@
 import type { Client } from "pg";
 import { DEFAULT_SCHEMA_OPTIONS, resolveSchemaOptions } from "../engine/config/schema-options";
 import { ConfigError } from "../engine/config/error";
-import { connect } from "../engine/db/client";
+import { connect, endedBy } from "../engine/db/client";
 import { describeError } from "../engine/db/errors";
 import { refuseTransactionPooler } from "../engine/db/pooler";
 import { describeTarget } from "../engine/db/url";
@@ -58,7 +58,7 @@ export async function run(args: CliArgs, out: CliIo): Promise<number> {
         out.stdout(json ? JSON.stringify({ ok: result.exitCode === 0, command, ...result.json }, null, 2) : result.text);
         return result.exitCode;
     } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = connectionLost(client, error) ?? (error instanceof Error ? error.message : String(error));
         out.stderr(`memory-stack ${command} failed: ${message}`);
         if (json) {
             out.stdout(JSON.stringify({ ok: false, command, error: message }, null, 2));
@@ -68,6 +68,18 @@ export async function run(args: CliArgs, out: CliIo): Promise<number> {
         stopListening();
         await client?.end().catch(() => undefined);
     }
+}
+
+/** pg's own words for a query on a connection that ended ("… is not queryable") replaced by why it ended, when it did. */
+function connectionLost(client: Client | undefined, error: unknown): string | undefined {
+    const ended = client && endedBy(client);
+    if (ended === undefined || !/is not queryable|Connection terminated/.test(String((error as Error)?.message))) {
+        return undefined;
+    }
+    return (
+        `the server ended the connection (${describeError(ended)}). What had finished stays as it is and what was under way ` +
+        "was rolled back (`memory-stack status` shows where things stand); run the command again."
+    );
 }
 
 /** The flags' requests over the defaults, checked before connecting: a request that cannot stand is bad usage, named by its flag. */

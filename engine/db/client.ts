@@ -43,7 +43,8 @@ export async function connect(settings: ConnectionSettings, options: ConnectOpti
     // One bound for every attempt, as libpq's connect_timeout bounds its retries on one address; 0 waits as long as the network does.
     const timeoutMs =
         settings.connectTimeoutSeconds !== undefined ? settings.connectTimeoutSeconds * 1000 : (options.connectTimeoutMs ?? 15_000);
-    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : undefined;
+    // A bound longer than a node timer holds (about 24.8 days) waits without one: the timer would fire at once.
+    const deadline = timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS ? Date.now() + timeoutMs : undefined;
     for (const [index, tls] of attempts.entries()) {
         try {
             return await connectOnce(settings, options, tls, deadline);
@@ -55,6 +56,8 @@ export async function connect(settings: ConnectionSettings, options: ConnectOpti
     }
     throw new Error("unreachable: every sslmode makes at least one attempt");
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const TLS_ATTEMPTS: Record<SslMode, boolean[]> = {
     disable: [false],
@@ -124,7 +127,8 @@ async function connectOnce(
         ssl: tls && !prefer ? tlsOptions(settings) : false,
         connectionTimeoutMillis: remainingMs(),
     });
-    client.on("error", () => undefined);
+    // Kept, not thrown: the running query fails with pg's own words ("not queryable"), and endedBy() says why.
+    client.on("error", (error) => ENDED_BY.set(client, error));
     try {
         await client.connect();
     } catch (error) {
@@ -136,6 +140,13 @@ async function connectOnce(
         throw error;
     }
     return client;
+}
+
+const ENDED_BY = new WeakMap<object, unknown>();
+
+/** What ended this client's connection (the server's 57P01, a reset), once something did. */
+export function endedBy(client: object): unknown {
+    return ENDED_BY.get(client);
 }
 
 function tlsOptions(settings: ConnectionSettings): ClientConfig["ssl"] {

@@ -43,8 +43,11 @@ export class ConnectionUrlError extends Error {
     }
 }
 
-/** postgresql://user:password@host:port/database[?sslmode=…&connect_timeout=…] → settings. */
-export function parseConnectionUrl(url: string): ConnectionSettings {
+/** What applies where the URL says nothing: libpq's PGPORT, PGCONNECT_TIMEOUT and PGSSLROOTCERT, for a command line. */
+export type UrlDefaults = Partial<Pick<ConnectionSettings, "port" | "connectTimeoutSeconds" | "sslRootCert">>;
+
+/** postgresql://user:password@host:port/database[?sslmode=…&connect_timeout=…] → settings; `defaults` fill what it leaves out. */
+export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): ConnectionSettings {
     const shown = maskUrl(url);
     const refuse = (message: string): never => {
         throw new ConnectionUrlError(message, shown);
@@ -93,7 +96,7 @@ export function parseConnectionUrl(url: string): ConnectionSettings {
     if (host.includes(",")) {
         refuse("names several hosts; name one (memory-stack migrates one server)");
     }
-    const port = parsed.port === undefined || parsed.port === null || parsed.port === "" ? 5432 : Number(parsed.port);
+    const port = parsed.port === undefined || parsed.port === null || parsed.port === "" ? (defaults.port ?? 5432) : Number(parsed.port);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
         refuse("has a port outside 1-65535");
     }
@@ -102,8 +105,8 @@ export function parseConnectionUrl(url: string): ConnectionSettings {
         refuse(`has sslmode=${sslMode}; sslmode must be one of ${SSL_MODES.join(", ")}`);
     }
     const timeout = params.connect_timeout ?? undefined;
-    if (timeout !== undefined && !/^-?\d+$/.test(timeout.trim())) {
-        refuse(`has connect_timeout=${timeout}; it is a whole number of seconds`);
+    if (timeout !== undefined && (!/^-?\d+$/.test(timeout.trim()) || Math.abs(Number(timeout)) > 2 ** 31 - 1)) {
+        refuse(`has connect_timeout=${timeout}; it is a whole number of seconds (at most 2147483647, as libpq reads it)`);
     }
     return {
         host,
@@ -112,8 +115,12 @@ export function parseConnectionUrl(url: string): ConnectionSettings {
         user: parsed.user!,
         password: parsed.password ?? "",
         ...(sslMode === undefined ? {} : { sslMode: sslMode as SslMode }),
-        ...(timeout === undefined ? {} : { connectTimeoutSeconds: connectTimeout(Number(timeout)) }),
-        ...(params.sslrootcert ? { sslRootCert: params.sslrootcert } : {}),
+        ...(timeout !== undefined
+            ? { connectTimeoutSeconds: connectTimeout(Number(timeout)) }
+            : defaults.connectTimeoutSeconds !== undefined
+              ? { connectTimeoutSeconds: connectTimeout(defaults.connectTimeoutSeconds) }
+              : {}),
+        ...(params.sslrootcert || defaults.sslRootCert ? { sslRootCert: params.sslrootcert || defaults.sslRootCert } : {}),
     };
 }
 

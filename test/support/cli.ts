@@ -1,5 +1,5 @@
 // The memory-stack CLI as a pipeline runs it: a child process in the project directory, its exit
-// code and both streams, and no DATABASE_URL but the one a test passes.
+// code and both streams, and no DATABASE_URL or libpq PG* variable but the ones a test passes.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { REPO } from "./stack-files";
@@ -12,11 +12,16 @@ export interface Run {
 
 const BIN = join(REPO, "bin", "memory-stack.js");
 
+/** This process's environment without DATABASE_URL and libpq's PG* variables, then `env`. */
+function environment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "DATABASE_URL" && !name.startsWith("PG")));
+    return { ...inherited, ...env };
+}
+
 /** Runs `command`; resolves with how it ended, never rejects. */
 export function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
     return new Promise((resolve) => {
-        const { DATABASE_URL: _ignored, ...inherited } = process.env;
-        execFile(command, args, { cwd: REPO, env: { ...inherited, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+        execFile(command, args, { cwd: REPO, env: environment(env), timeout: 60_000 }, (error, stdout, stderr) => {
             resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
         });
     });
@@ -29,8 +34,7 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
 
 /** bin/memory-stack.js started, for a test that signals it while it runs; `ended` resolves with how it ended. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; stderrSoFar(): string; ended: Promise<Run> } {
-    const { DATABASE_URL: _ignored, ...inherited } = process.env;
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...inherited, ...env } });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: environment(env) });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -82,6 +82,22 @@ describe("parseCliArgs", () => {
         expect(await usageError(["status"], { DATABASE_URL: "postgresql://u:pw@h/d", PGSSLMODE: "sometimes" })).toMatch(/PGSSLMODE/);
     });
 
+    it("takes PGPORT, PGCONNECT_TIMEOUT and PGSSLROOTCERT where the URL says nothing, as psql does, and the URL's own over them", async () => {
+        const env = { PGPORT: "6543", PGCONNECT_TIMEOUT: "7", PGSSLROOTCERT: "/etc/ca.crt" };
+        expect(await parseCliArgs(["status"], { DATABASE_URL: "postgresql://u:pw@h/d", ...env })).toMatchObject({
+            connection: { port: 6543, connectTimeoutSeconds: 7, sslRootCert: "/etc/ca.crt" },
+        });
+        expect(
+            await parseCliArgs(["status"], {
+                DATABASE_URL: "postgresql://u:pw@h:5433/d?connect_timeout=3&sslrootcert=/etc/passwd",
+                ...env,
+            }),
+        ).toMatchObject({ connection: { port: 5433, connectTimeoutSeconds: 3, sslRootCert: "/etc/passwd" } });
+        expect(await usageError(["status"], { DATABASE_URL: "postgresql://u:pw@h/d", PGPORT: "five" })).toBe(
+            'PGPORT is "five"; it must be a whole number from 1 to 65535, or unset',
+        );
+    });
+
     it("names the flag, not the config key, when a value breaks the stack's rules", async () => {
         expect(await usageError(["apply", "--vector", "--dimensions", "99999"])).toBe(
             `--dimensions 99999: must be an integer from 1 to ${MAX_HALFVEC_INDEX_DIMENSIONS}`,
