@@ -27,7 +27,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     try {
         const args = await parseCliArgs(argv, env);
         if (args === "help" || args === "version") {
-            out.stdout(args === "help" ? HELP : `memory-stack ${packageVersion()}`);
+            const text = args === "help" ? HELP : `memory-stack ${packageVersion()}`;
+            out.stdout(
+                json
+                    ? JSON.stringify(
+                          { ok: true, ...(args === "help" ? { usage: USAGE, help: HELP } : { version: packageVersion() }) },
+                          null,
+                          2,
+                      )
+                    : text,
+            );
             return 0;
         }
         secrets.push(args.connection.password);

@@ -22,6 +22,10 @@ export type SchemaRequest = Partial<SchemaOptions>;
  */
 export function resolveSchemaOptions(requested: SchemaRequest, base: SchemaOptions, owner: string): SchemaOptions {
     const options = { ...base, ...requested };
+    // Without row level security no role is used: their names are not checked.
+    if (!options.rls) {
+        return options;
+    }
     if (options.appRole === options.adminRole) {
         const key = requested.adminRole !== undefined ? "adminRole" : "appRole";
         const other = key === "appRole" ? "adminRole" : "appRole";
@@ -36,7 +40,14 @@ export function resolveSchemaOptions(requested: SchemaRequest, base: SchemaOptio
     }
     for (const key of ["appRole", "adminRole"] as const) {
         if (options[key] === owner) {
-            throw new ConfigError(key, options[key], `must differ from the owner user (${owner}): the owner bypasses row level security`);
+            // Not given: say where the name comes from.
+            const source =
+                requested[key] !== undefined ? "" : base[key] === DEFAULT_SCHEMA_OPTIONS[key] ? "its default, " : "as recorded, ";
+            throw new ConfigError(
+                key,
+                options[key],
+                `${source}must differ from the owner user (${owner}): the owner bypasses row level security`,
+            );
         }
     }
     return options;
