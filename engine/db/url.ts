@@ -108,6 +108,8 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
     if (timeout !== undefined && (!/^-?\d+$/.test(timeout.trim()) || Math.abs(Number(timeout)) > 2 ** 31 - 1)) {
         refuse(`has connect_timeout=${timeout}; it is a whole number of seconds (at most 2147483647, as libpq reads it)`);
     }
+    const timeoutSeconds = timeout !== undefined ? Number(timeout) : defaults.connectTimeoutSeconds;
+    const sslRootCert = params.sslrootcert || defaults.sslRootCert;
     return {
         host,
         port,
@@ -115,12 +117,8 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
         user: parsed.user!,
         password: parsed.password ?? "",
         ...(sslMode === undefined ? {} : { sslMode: sslMode as SslMode }),
-        ...(timeout !== undefined
-            ? { connectTimeoutSeconds: connectTimeout(Number(timeout)) }
-            : defaults.connectTimeoutSeconds !== undefined
-              ? { connectTimeoutSeconds: connectTimeout(defaults.connectTimeoutSeconds) }
-              : {}),
-        ...(params.sslrootcert || defaults.sslRootCert ? { sslRootCert: params.sslrootcert || defaults.sslRootCert } : {}),
+        ...(timeoutSeconds === undefined ? {} : { connectTimeoutSeconds: connectTimeout(timeoutSeconds) }),
+        ...(sslRootCert ? { sslRootCert } : {}),
     };
 }
 
