@@ -72,8 +72,9 @@ export async function boundedTransaction<T>(
     const started = Date.now();
     const deadline = started + locks.deadlineSeconds * 1000;
     let delay = 100;
+    let blockedBy: Blocker[] = [];
     for (let attempt = 1; ; attempt++) {
-        const watch = watchBlockers(session);
+        const watch = watchBlockers(session, blockedBy);
         try {
             const begun = (await client.query(
                 `begin; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${SET_LOCAL_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`,
@@ -87,6 +88,7 @@ export async function boundedTransaction<T>(
                 throw error;
             }
             const blockers = await watch.stop();
+            blockedBy = blockers;
             const now = Date.now();
             if (now + delay > deadline) {
                 throw new LockDeadlineError(what, now - started, attempt, blockers, outcome);
@@ -128,9 +130,14 @@ const BLOCKERS = `
               join pg_namespace n on n.oid = c.relnamespace where l.pid = $1 and not l.granted limit 1) as relation
       from pg_stat_activity a where a.pid = any(pg_blocking_pids($1)) order by a.pid`;
 
-/** Samples who blocks the session, every quarter lock_timeout, while a transaction attempt runs; stop() gives the last blockers seen. */
-function watchBlockers(session: MigrationSession): { stop(): Promise<Blocker[]> } {
+/**
+ * Samples who blocks the session, every quarter lock_timeout, while a transaction attempt runs; stop() gives
+ * the last blockers seen. A sample that read pg_locks just as the wait ended, or caught a wait on a row
+ * rather than the table, keeps the relation an earlier sample (or attempt: `earlier`) saw for that blocker.
+ */
+function watchBlockers(session: MigrationSession, earlier: Blocker[]): { stop(): Promise<Blocker[]> } {
     let seen: Blocker[] = [];
+    let known = earlier;
     let running: Promise<void> = Promise.resolve();
     let stopped = false;
     const sample = async () => {
@@ -150,8 +157,9 @@ function watchBlockers(session: MigrationSession): { stop(): Promise<Blocker[]> 
                 applicationName: row.application_name,
                 state: row.state,
                 transactionMs: row.transaction_ms,
-                relation: row.relation,
+                relation: row.relation ?? known.find((blocker) => blocker.pid === row.pid)?.relation ?? null,
             }));
+            known = seen;
         }
     };
     const timer = setInterval(
