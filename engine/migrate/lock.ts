@@ -21,7 +21,7 @@ export class MigrationLockTimeoutError extends Error {
                 ? "select pg_terminate_backend(pid) with the pid pg_locks shows for the advisory lock"
                 : holders.pids.map((pid) => `select pg_terminate_backend(${pid})`).join("; ");
         super(
-            `waited ${seconds(waitedMs)} for the migration lock; another memory-stack apply or rollback holds it${holders.text}. ` +
+            `waited ${seconds(waitedMs)} for the migration lock; another session holds it${holders.text}. ` +
                 `Wait for it to finish and run again, or end it (${end}) if it is stuck; ` +
                 "the wait is bounded by migration.lockDeadlineSeconds (--lock-deadline).",
         );
@@ -81,7 +81,7 @@ async function acquire(session: MigrationSession): Promise<void> {
             reported = now;
             session.report(
                 `waiting for the migration lock (${seconds(now - started)} so far, giving up after ${session.locks.deadlineSeconds} s): ` +
-                    `another memory-stack apply or rollback holds it${(await holders(session)).text}`,
+                    `another session holds it${(await holders(session)).text}`,
             );
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - now))));

@@ -169,11 +169,9 @@ describe("a migration lock held by another run", () => {
 
             expect(apply.code).toBe(1);
             expect(apply.stderr).toMatch(
-                /^waiting for the migration lock \([\d.]+ s so far, giving up after 1 s\): another memory-stack apply or rollback holds it \(pid \d+ stuck-deploy, connected [\d.]+ s ago\)$/m,
+                /^waiting for the migration lock \([\d.]+ s so far, giving up after 1 s\): another session holds it \(pid \d+ stuck-deploy, connected [\d.]+ s ago\)$/m,
             );
-            expect(apply.stderr).toMatch(
-                /waited [\d.]+ s for the migration lock; another memory-stack apply or rollback holds it \(pid \d+ stuck-deploy/,
-            );
+            expect(apply.stderr).toMatch(/waited [\d.]+ s for the migration lock; another session holds it \(pid \d+ stuck-deploy/);
             const stuckPid = (await stuck.query("select pg_backend_pid() as pid")).rows[0].pid;
             expect(apply.stderr).toContain(`or end it (select pg_terminate_backend(${stuckPid})) if it is stuck`);
         } finally {

@@ -49,7 +49,7 @@ describe("two applies started together", () => {
             () => lines.some((line) => line.startsWith("waiting for the migration lock")) || undefined,
         );
         expect(lines[0]).toMatch(
-            /^waiting for the migration lock \(.* so far, giving up after 300 s\): another memory-stack apply or rollback holds it \(pid \d+ apply-a, connected .* ago\)$/,
+            /^waiting for the migration lock \(.* so far, giving up after 300 s\): another session holds it \(pid \d+ apply-a, connected .* ago\)$/,
         );
         await gate.query("commit");
 
