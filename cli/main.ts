@@ -26,17 +26,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     const json = argv.includes("--json");
     try {
         const args = await parseCliArgs(argv, env);
-        if (args === "help" || args === "version") {
-            const text = args === "help" ? HELP : `memory-stack ${packageVersion()}`;
-            out.stdout(
-                json
-                    ? JSON.stringify(
-                          { ok: true, ...(args === "help" ? { usage: USAGE, help: HELP } : { version: packageVersion() }) },
-                          null,
-                          2,
-                      )
-                    : text,
-            );
+        if (args === "help") {
+            out.stdout(json ? JSON.stringify({ ok: true, usage: USAGE, help: HELP }, null, 2) : HELP);
+            return 0;
+        }
+        if (args === "version") {
+            const version = packageVersion();
+            out.stdout(json ? JSON.stringify({ ok: true, version }, null, 2) : `memory-stack ${version}`);
             return 0;
         }
         secrets.push(args.connection.password);

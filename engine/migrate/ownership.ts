@@ -217,9 +217,9 @@ export async function readRecords(client: SqlClient): Promise<RecordedObject[]> 
     return result.rows;
 }
 
-/** Recorded objects the database no longer has, in creation order. */
-export async function missingRecorded(client: SqlClient): Promise<RecordedObject[]> {
-    const recorded = await readRecords(client);
+/** Recorded objects the database no longer has, in creation order; `recorded`: the records, when the caller read them. */
+export async function missingRecorded(client: SqlClient, recorded?: RecordedObject[]): Promise<RecordedObject[]> {
+    recorded ??= await readRecords(client);
     if (recorded.length === 0) {
         return [];
     }

@@ -94,11 +94,11 @@ export async function repairSchema(
 /** repairSchema for a caller that holds the migration lock already (an apply). */
 export async function repairUnderLock(session: MigrationSession, migrations: readonly MigrationFile[]): Promise<RepairResult> {
     const { client } = session;
-    const missing = await missingRecorded(client);
+    const recordedBefore = await readRecords(client);
+    const missing = await missingRecorded(client, recordedBefore);
     if (missing.length === 0) {
         return { missing: [], rerun: [], alsoCreated: [] };
     }
-    const recordedBefore = new Set((await readRecords(client)).map((record) => record.identity));
     // From the first migration that created a missing object to the end: a later migration may have
     // replaced what an earlier one made (0011 gives auth.uid() a new body), and migrations are idempotent.
     const needed = new Set(missing.map((object) => object.migration));
@@ -123,7 +123,8 @@ export async function repairUnderLock(session: MigrationSession, migrations: rea
             });
         });
     }
-    const stillMissing = await missingRecorded(client);
+    const recordedAfter = await readRecords(client);
+    const stillMissing = await missingRecorded(client, recordedAfter);
     if (stillMissing.length > 0) {
         throw new SchemaRepairError(
             missing.map((object) => object.identity),
@@ -131,9 +132,10 @@ export async function repairUnderLock(session: MigrationSession, migrations: rea
             stillMissing.map((object) => object.identity),
         );
     }
+    const before = new Set(recordedBefore.map((record) => record.identity));
     return {
         missing: missing.map((object) => object.identity),
         rerun: rerun.map((migration) => migration.name),
-        alsoCreated: (await readRecords(client)).map((record) => record.identity).filter((identity) => !recordedBefore.has(identity)),
+        alsoCreated: recordedAfter.filter((record) => !before.has(record.identity)).map((record) => record.identity),
     };
 }
