@@ -63,7 +63,7 @@ export async function benchApply(ctx: BenchContext, pg: BenchPostgres): Promise<
                 ratio: ratio(engine, floor),
                 repetitions,
                 note: psql
-                    ? "engine adds preflight, ledger, advisory lock, a transaction per file, ownership records (catalog reads with the begin and with each file, in their round trips; a second session asked beside the record writes)"
+                    ? "engine adds preflight, ledger, advisory lock, a transaction per file, ownership records (catalog reads with the begin and with each file, in their round trips; a second session asked only when another transaction committed meanwhile)"
                     : "psql not installed (apt-get install postgresql-client): no baseline",
             },
         ],

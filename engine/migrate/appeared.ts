@@ -10,7 +10,8 @@
 //   someone else after the catalog before was read, and a statement changed it (a `create or
 //   replace`, an `alter` or a `grant` gives the row our transaction id). An uncommitted object of
 //   ours is invisible to every other session. Shared objects (roles, schemas, extensions) seen there
-//   are not refused, only never recorded;
+//   are not refused, only never recorded. When no other transaction committed between the two reads
+//   (committedSinceStatement), there is no such object, and the second session is not asked;
 // - an object the statements changed was not in the catalog the run's previous migration left: another
 //   session created it between the two migrations' transactions (shared objects again excepted).
 import { preparedName, type SqlClient } from "../db/client";
@@ -42,6 +43,8 @@ export interface TakeOverCheck {
     observer?: (failed?: SqlClient) => Promise<SqlClient | undefined>;
     /** The catalog the run's previous migration left, after its statements; without it the third rule does not apply. */
     since?: Map<string, CatalogObject>;
+    /** No other transaction committed between the catalog before and after (committedSinceStatement): nothing new can be another session's, so the second rule needs no second session. */
+    noOtherCommit?: boolean;
 }
 
 const SHARED = new Set(["role", "schema", "extension"]);
@@ -74,7 +77,10 @@ export async function refuseTakeOver(
     const fresh = [...after.values()].filter(
         (object) => object.created === true && !before.has(object.identity) && !owned.has(object.identity),
     );
-    const [elsewhere] = await Promise.all([fresh.length > 0 ? askElsewhere(what, outcome, fresh, check) : new Set<string>(), alongside()]);
+    const [elsewhere] = await Promise.all([
+        fresh.length > 0 && !check.noOtherCommit ? askElsewhere(what, outcome, fresh, check) : new Set<string>(),
+        alongside(),
+    ]);
     appeared.push(...fresh.filter((object) => elsewhere.has(object.identity) && !SHARED.has(object.kind) && !appeared.includes(object)));
     if (appeared.length > 0) {
         throw new AppearedWhileApplyingError(

@@ -8,12 +8,12 @@ import type { ApplyOptions, ApplyResult } from "./apply";
 import { boundedTransaction } from "./bounded";
 import { FILE_SAVEPOINT, parseSqlFile, runFile, SqlFileError } from "./execute";
 import { adoptLegacy } from "./legacy";
-import { ensureLedger, legacyRows, readLedger, recordMigration, type LedgerRow } from "./ledger";
+import { ensureLedger, ledgerInsert, legacyRows, readLedger, type LedgerRow } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
 import { preflight, PreflightRefusedError } from "./preflight";
-import { catalogFrom, snapshot, snapshotStatement, type CatalogObject } from "./snapshot";
+import { catalogFrom, committedSinceStatement, noOtherCommit, snapshot, snapshotStatement, type CatalogObject } from "./snapshot";
 import type { MigrationSession } from "./session";
 import { lineAt, type Statement } from "./statements";
 import type { StepRow } from "./step-ledger";
@@ -30,10 +30,6 @@ export async function applyPending(
     options: ApplyOptions,
 ): Promise<{ applied: ApplyResult["applied"]; recorded: RecordedObject[] | undefined }> {
     const { client } = session;
-    if (pending.length > 0) {
-        // Opened now, while the preflight runs: each migration asks it what another session sees (appeared.ts).
-        void session.observer();
-    }
     // Every pending file parsed before the first runs: a malformed one fails with nothing applied. Only
     // the pending ones, so a no-op apply loads no SQL parser.
     const parsed = new Map(
@@ -118,10 +114,10 @@ async function applyOne(
             // unseen). An object another session made before it is not written by this transaction, so it is never taken for
             // ours, and one of the schema's names there and not the stack's refuses the migration (appeared.ts).
             const before = atBegin === undefined ? await snapshot(client) : catalogFrom(begun.rows);
-            // The catalog after the statements, read in the file's own round trip.
+            // The catalog after the statements, and whether another transaction committed since the one before, in the file's own round trip.
             const read = await runFile(client, migration.name, migration.sql, statements, outcome, {
                 savepointTaken: atBegin !== undefined,
-                then: snapshotStatement(client),
+                then: [snapshotStatement(client)!, ...(before.mark === undefined ? [] : [committedSinceStatement(before.mark)])],
             });
             const durationMs = performance.now() - started;
             return recordCreated(client, migration.name, before, {
@@ -130,15 +126,15 @@ async function applyOne(
                 named: options.schema && namedBy(options.schema),
                 since: known.catalog,
                 recorded: known.recorded,
-                after: read && catalogFrom(read.rows),
-                alsoWrite: () =>
-                    recordMigration(client, {
-                        name: migration.name,
-                        checksum: migration.checksum,
-                        variant: options.variant,
-                        options: options.schema,
-                        durationMs,
-                    }),
+                after: read && catalogFrom(read[0].rows),
+                noOtherCommit: read && read.length > 1 ? noOtherCommit(read[1].rows) : undefined,
+                alongside: ledgerInsert({
+                    name: migration.name,
+                    checksum: migration.checksum,
+                    variant: options.variant,
+                    options: options.schema,
+                    durationMs,
+                }),
                 outcome: `Nothing of ${migration.name} was applied${earlier}: it was rolled back whole and the ledger does not list it. Then run apply again.`,
             });
         },

@@ -88,13 +88,13 @@ export const FILE_SAVEPOINT = "savepoint memory_stack_file";
 export interface RunFileOptions {
     /** FILE_SAVEPOINT was sent already, with the transaction's begin. */
     savepointTaken?: boolean;
-    /** A statement to run right after the file, in the same round trip (the catalog read after it). */
-    then?: string;
+    /** Statements to run right after the file, in the same round trip (the catalog read after it). */
+    then?: string[];
 }
 
 /**
  * Runs a whole file as one query, one round trip, inside the caller's transaction, and returns the
- * result of `then` (undefined without it, or when the file had to run again). When it fails, it runs
+ * results of `then` (undefined without it, or when the file had to run again). When it fails, it runs
  * again statement by statement from a savepoint, so the error names the statement (and line) that
  * failed; a lock timeout or a lost connection is passed on as it is, for the caller to retry or report.
  */
@@ -105,7 +105,7 @@ export async function runFile(
     statements: Pick<Statement, "text" | "line" | "offset">[],
     outcome: string,
     options: RunFileOptions = {},
-): Promise<QueryResult<Record<string, unknown>> | undefined> {
+): Promise<QueryResult<Record<string, unknown>>[] | undefined> {
     if (!options.savepointTaken) {
         await client.query(FILE_SAVEPOINT);
     }
@@ -115,8 +115,8 @@ export async function runFile(
             return undefined;
         }
         // The file's last line may be a comment or a statement without its semicolon.
-        const results = (await client.query(`${sql}\n;\n${options.then}`)) as unknown as QueryResult | QueryResult[];
-        return Array.isArray(results) ? results[results.length - 1] : results;
+        const results = (await client.query(`${sql}\n;\n${options.then.join(";\n")}`)) as unknown as QueryResult | QueryResult[];
+        return (Array.isArray(results) ? results : [results]).slice(-options.then.length);
     } catch (error) {
         const fields = error as DatabaseErrorFields;
         if (isConnectionLost(error)) {

@@ -116,12 +116,33 @@ export function legacyRows(ledger: LedgerRow[]): LedgerRow[] {
     return ledger.filter((row) => !row.recorded);
 }
 
-export async function recordMigration(
-    client: SqlClient,
-    row: { name: string; checksum: string; variant: string; options?: SchemaOptions; durationMs: number },
-): Promise<void> {
-    await client.query(
-        `insert into ${LEDGER_TABLE} (name, checksum, variant, options, recorded, duration_ms) values ($1, $2, $3, $4, true, $5)`,
-        [row.name, row.checksum, row.variant, row.options === undefined ? null : JSON.stringify(row.options), Math.round(row.durationMs)],
-    );
+export interface MigrationRow {
+    name: string;
+    checksum: string;
+    variant: string;
+    options?: SchemaOptions;
+    durationMs: number;
+}
+
+/** A parameterized write whose parameters are numbered from `first`, so it can go in another statement (insertRecords). */
+export type Write = (first: number) => { text: string; values: unknown[] };
+
+/** The ledger row's insert, as a Write. */
+export function ledgerInsert(row: MigrationRow): Write {
+    return (first) => ({
+        text: `insert into ${LEDGER_TABLE} (name, checksum, variant, options, recorded, duration_ms)
+               values ($${first}, $${first + 1}, $${first + 2}, $${first + 3}, true, $${first + 4})`,
+        values: [
+            row.name,
+            row.checksum,
+            row.variant,
+            row.options === undefined ? null : JSON.stringify(row.options),
+            Math.round(row.durationMs),
+        ],
+    });
+}
+
+export async function recordMigration(client: SqlClient, row: MigrationRow): Promise<void> {
+    const { text, values } = ledgerInsert(row)(1);
+    await client.query(text, values);
 }

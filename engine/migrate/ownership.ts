@@ -7,8 +7,8 @@
 // object the stack did not create is refused, so no migration can drop what is not the stack's either.
 import type { SqlClient } from "../db/client";
 import { refuseTakeOver, type TakeOverCheck } from "./appeared";
-import { OWNERSHIP_TABLE } from "./ledger";
-import { snapshot, type CatalogObject, type ObjectKind } from "./snapshot";
+import { OWNERSHIP_TABLE, type Write } from "./ledger";
+import { Catalog, committedSinceStatement, noOtherCommit, snapshot, type CatalogObject, type ObjectKind } from "./snapshot";
 import { compareText } from "../compare";
 
 export interface RecordedObject extends Omit<CatalogObject, "oid" | "created"> {
@@ -41,8 +41,8 @@ export interface RecordOptions extends TakeOverCheck {
     recorded?: RecordedObject[];
     /** The catalog after the statements, when the caller read it already (runFile's `then`); read here otherwise. */
     after?: Map<string, CatalogObject>;
-    /** More writes of the migration's transaction, sent while the second session is asked. */
-    alsoWrite?: () => Promise<unknown>;
+    /** Another write of the migration's transaction (its ledger row), sent in the same statement as the records. */
+    alongside?: Write;
 }
 
 export interface RecordedChange {
@@ -64,6 +64,9 @@ export async function recordCreated(
     options: RecordOptions = {},
 ): Promise<RecordedChange> {
     const after = options.after ?? (await snapshot(client));
+    const quiet =
+        options.noOtherCommit ??
+        (before instanceof Catalog && before.mark !== undefined && (await nothingCommittedSince(client, before.mark)));
     const recorded = options.recorded ?? (await readRecords(client));
     const owned = new Set(recorded.map((object) => object.identity));
     const ownedTables = new Set(recorded.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
@@ -90,10 +93,9 @@ export async function recordCreated(
         await client.query(`delete from ${OWNERSHIP_TABLE} where identity = any($1)`, [forgotten]);
     }
 
-    const fresh = await confirmRoles(
-        [...after.values()].filter((object) => !before.has(object.identity) && object.created !== false),
-        options,
-    );
+    const appeared = [...after.values()].filter((object) => !before.has(object.identity) && object.created !== false);
+    // With no other transaction committed in between, a role that appeared is this transaction's.
+    const fresh = quiet ? appeared : await confirmRoles(appeared, options);
     const newTables = new Set(fresh.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
     // Columns and constraints of a table created here are part of its definition, not objects of their own.
     const written = fresh
@@ -102,8 +104,8 @@ export async function recordCreated(
         )
         .sort((a, b) => (a.oid ?? Infinity) - (b.oid ?? Infinity) || compareText(a.identity, b.identity));
     // Recorded while the second session is asked; what it sees (and the refusal did not stop) is taken out again below.
-    const elsewhere = await refuseTakeOver(migration, outcome, before, after, owned, options, () =>
-        Promise.all([insertRecords(client, migration, written, false), options.alsoWrite?.()]),
+    const elsewhere = await refuseTakeOver(migration, outcome, before, after, owned, { ...options, noOtherCommit: quiet }, () =>
+        insertRecords(client, migration, written, false, options.alongside),
     );
     const kept = recorded.filter((object) => !forgotten.includes(object.identity));
     const keptIdentities = new Set(kept.map((object) => object.identity));
@@ -165,33 +167,42 @@ async function confirmRoles(objects: CatalogObject[], options: RecordOptions): P
     return objects.filter((object) => !(object.kind === "role" && object.created === null && visible.has(object.name)));
 }
 
-/** Appends `objects` to the records of `migration`, after every position already taken. */
+async function nothingCommittedSince(client: SqlClient, mark: string): Promise<boolean> {
+    return noOtherCommit((await client.query(committedSinceStatement(mark))).rows);
+}
+
+/** Appends `objects` to the records of `migration`, after every position already taken; `alongside`, in the same statement. */
 export async function insertRecords(
     client: SqlClient,
     migration: string,
     objects: Pick<CatalogObject, "identity" | "kind" | "schema" | "name" | "parent" | "arguments">[],
     adopted: boolean,
+    alongside?: Write,
 ): Promise<void> {
     if (objects.length === 0) {
+        if (alongside) {
+            const { text, values } = alongside(1);
+            await client.query(text, values);
+        }
         return;
     }
-    await client.query(
-        `insert into ${OWNERSHIP_TABLE} (position, migration, kind, identity, schema_name, name, parent, arguments, adopted)
+    const insert = `insert into ${OWNERSHIP_TABLE} (position, migration, kind, identity, schema_name, name, parent, arguments, adopted)
          select coalesce((select max(position) from ${OWNERSHIP_TABLE}), 0) + o.n, $1, o.kind, o.identity, o.schema, o.name, o.parent, o.arguments, $2
            from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) with ordinality
                 as o(kind, identity, schema, name, parent, arguments, n)
-         on conflict (identity) do nothing`,
-        [
-            migration,
-            adopted,
-            objects.map((object) => object.kind),
-            objects.map((object) => object.identity),
-            objects.map((object) => object.schema),
-            objects.map((object) => object.name),
-            objects.map((object) => object.parent),
-            objects.map((object) => object.arguments),
-        ],
-    );
+         on conflict (identity) do nothing`;
+    const other = alongside?.(9);
+    await client.query(other ? `with records as (${insert}) ${other.text}` : insert, [
+        migration,
+        adopted,
+        objects.map((object) => object.kind),
+        objects.map((object) => object.identity),
+        objects.map((object) => object.schema),
+        objects.map((object) => object.name),
+        objects.map((object) => object.parent),
+        objects.map((object) => object.arguments),
+        ...(other?.values ?? []),
+    ]);
 }
 
 /** The records in creation order; empty when there are none (or no ownership table). */

@@ -117,15 +117,23 @@ select o.kind, o.schema, o.name, o.parent, o.arguments, o.oid::bigint as oid,
        o.kind || ' ' || concat_ws('.', quote_ident(o.schema), case when o.kind in ('trigger', 'policy', 'column', 'constraint') then quote_ident(o.parent) end,
                                     quote_ident(o.name))
            || coalesce('(' || o.arguments || ')', '') as identity,
-       ${CREATED("o.xmin")} as created
+       ${CREATED("o.xmin")} as created,
+       (select pg_current_snapshot()::text) as mark
   from objects o`;
 
-type SnapshotRow = Omit<CatalogObject, "oid"> & { oid: string | null };
+type SnapshotRow = Omit<CatalogObject, "oid"> & { oid: string | null; mark: string };
+
+/** The catalog as identities, and the snapshot it was read in (pg_snapshot text: "xmin:xmax:xip,…"), for committedSinceStatement. */
+export class Catalog extends Map<string, CatalogObject> {
+    constructor(readonly mark: string | undefined) {
+        super();
+    }
+}
 
 const prepared = new WeakSet<SqlClient>();
 
 /** Every object of the database (and every role) as identities, in one round trip; `created` is only meaningful inside a transaction. */
-export async function snapshot(client: SqlClient): Promise<Map<string, CatalogObject>> {
+export async function snapshot(client: SqlClient): Promise<Catalog> {
     // Prepared once per connection: planning this query costs more than running it, and an apply takes one per migration.
     const result = await client.query<SnapshotRow>({
         name: preparedName(client, "snapshot"),
@@ -143,12 +151,42 @@ export function snapshotStatement(client: SqlClient): string | undefined {
     return prepared.has(client) ? `execute ${preparedName(client, "snapshot")}` : undefined;
 }
 
-export function catalogFrom(rows: Record<string, unknown>[]): Map<string, CatalogObject> {
-    const objects = new Map<string, CatalogObject>();
-    for (const row of rows as SnapshotRow[]) {
+export function catalogFrom(rows: Record<string, unknown>[]): Catalog {
+    const objects = new Catalog((rows[0] as SnapshotRow | undefined)?.mark);
+    for (const { mark: _mark, ...row } of rows as SnapshotRow[]) {
         objects.set(row.identity, { ...row, oid: row.oid === null ? null : Number(row.oid) });
     }
     return objects;
+}
+
+// More xids than this assigned since the catalog before (a long migration under heavy write load):
+// not checked one by one, taken as "another transaction may have committed".
+const MOST_XIDS_CHECKED = 10_000;
+
+/**
+ * A statement saying whether a transaction other than the current one committed since the snapshot
+ * `mark` was taken (one row, `committed`: true, false, or null for "too many to check"). Only one
+ * that was in progress then (its xip) or was given an xid after it can have; of those, the current
+ * transaction's own xids (subtransactions included) are still "in progress" to pg_xact_status, and
+ * another session's uncommitted ones are invisible anyway. Sent after a catalog read, it covers
+ * everything that read can see.
+ */
+export function committedSinceStatement(mark: string): string {
+    if (!/^\d+:\d+:[\d,]*$/.test(mark)) {
+        throw new Error(`not a pg_snapshot: ${JSON.stringify(mark)}`);
+    }
+    const since = `pg_snapshot_xmax('${mark}'::pg_snapshot)::text::bigint`;
+    const now = `pg_snapshot_xmax(pg_current_snapshot())::text::bigint`;
+    return `select case when ${now} - ${since} > ${MOST_XIDS_CHECKED} then null
+                else exists (select from (select pg_snapshot_xip('${mark}'::pg_snapshot) as x
+                                          union all
+                                          select n::text::xid8 from generate_series(${since}, ${now} - 1) n) t
+                              where pg_xact_status(t.x) = 'committed') end as committed`;
+}
+
+/** From committedSinceStatement's row: true only when no other transaction can have committed. */
+export function noOtherCommit(rows: Record<string, unknown>[]): boolean {
+    return (rows[0] as { committed?: boolean | null } | undefined)?.committed === false;
 }
 
 const rolesSql = new WeakMap<SqlClient, string>();
@@ -164,7 +202,8 @@ async function roles(client: SqlClient): Promise<string> {
             "select has_table_privilege('pg_catalog.pg_authid', 'select') as readable",
         );
         const [source, created] = readable.rows[0].readable ? ["pg_authid", CREATED("r.xmin")] : ["pg_roles", "null::boolean"];
-        sql = `select 'role', null, r.rolname, null, null, r.oid::bigint, 'role ' || quote_ident(r.rolname), ${created}
+        sql = `select 'role', null, r.rolname, null, null, r.oid::bigint, 'role ' || quote_ident(r.rolname), ${created},
+                      (select pg_current_snapshot()::text)
                  from ${source} r where r.rolname not like 'pg\\_%'`;
         rolesSql.set(client, sql);
     }

@@ -1,7 +1,8 @@
 // The second session's check, asked once more on a new session when it fails (appeared.ts askElsewhere):
 // a failed check never counts as a passed one, the sessions it opens are all closed, and the step
 // runner refuses like a plain migration. From a fresh-eyes attack on 2fa38c0, whose first version
-// took a check whose retry could open no session for a check that saw nothing.
+// took a check whose retry could open no session for a check that saw nothing. The second session is
+// only asked when another transaction committed while the migration ran, so each test makes one do so.
 import type { Client } from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { applyMigrations, describeVariant, readLedger, readRecords } from "../../engine/migrate/index";
@@ -9,6 +10,7 @@ import { readStepLedger } from "../../engine/migrate/step-ledger";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
 import { migration } from "../support/migrations";
+import { commitMeanwhile } from "../support/commit-meanwhile";
 import { until } from "../support/poll";
 
 let db: TestDatabase;
@@ -52,10 +54,13 @@ describe("the second session fails its check and no new one can be opened", () =
     // apply-fast-path.test.ts ("the second session that checks ... failed"), nothing applied.
     it("refuses the migration naming the check, instead of taking the failed check for a passed one", async () => {
         const { connect, calls } = endingThenRefused();
-        const error = await applyMigrations(await db.connect(), [first, next], { variant: "jsonb", connect }).then(
+        const meanwhile = await commitMeanwhile(db, 7101);
+        const waiting = migration(first.name, meanwhile.sql + first.sql);
+        const error = await applyMigrations(await db.connect(), [waiting, next], { variant: "jsonb", connect }).then(
             () => undefined,
             (failure: unknown) => failure as Error,
         );
+        await meanwhile.committed;
 
         expect(calls()).toBeGreaterThanOrEqual(2);
         expect(error?.message).toMatch(/the second session that checks what another session committed meanwhile failed/);
@@ -84,10 +89,12 @@ describe("connections after an apply whose second session was replaced mid-check
             return observer;
         };
         const migrating = await db.connect();
+        const meanwhile = await commitMeanwhile(db, 7102);
         const many = Array.from({ length: 12 }, (_, i) =>
-            migration(`00${String(i + 1).padStart(2, "0")}_t.sql`, `create table public.t${i} (id int);\n`),
+            migration(`00${String(i + 1).padStart(2, "0")}_t.sql`, `${i === 0 ? meanwhile.sql : ""}create table public.t${i} (id int);\n`),
         );
         await applyMigrations(migrating, many, { variant: "jsonb", connect });
+        await meanwhile.committed;
 
         expect(opened).toBe(2);
         const others = await until("the apply's other sessions to be gone", async () => {
@@ -123,8 +130,16 @@ describe("the second session failing for good during a step of 0014 (the step ru
             return observer;
         };
         const options = { variant: describeVariant(schema), schema, grantRoles: true };
+        // 0014's SQL is the product's, so no lock can be put in it: the migrating session is told that another transaction
+        // committed during the step (the engine's committed-since check answers true), which makes the step ask the second session.
+        const migrating = await db.connect();
+        const query = migrating.query.bind(migrating) as (...args: unknown[]) => Promise<unknown>;
+        (migrating as unknown as { query: unknown }).query = (config: unknown, ...rest: unknown[]) =>
+            failing && typeof config === "string" && config.includes("pg_xact_status(t.x)")
+                ? query("select true as committed")
+                : query(config, ...rest);
         try {
-            const error = await applyMigrations(await db.connect(), migrationsFor(schema), {
+            const error = await applyMigrations(migrating, migrationsFor(schema), {
                 ...options,
                 connect,
                 onProgress: ({ name }) => {
