@@ -61,9 +61,9 @@ export async function applyPending(
         const steps = declaredSteps(migration.name, migration.sql, statements);
         const migrationStarted = performance.now();
         if (steps) {
-            await applySteps(session, migration, steps, { ...options, done: stepLedger });
-            // Its steps read and record for themselves.
-            Object.assign(known, { catalog: undefined, recorded: undefined, ledgerCurrent: true });
+            const recorded = await applySteps(session, migration, steps, { ...options, done: stepLedger, recorded: known.recorded });
+            // Its steps read the catalog for themselves, and say what they left recorded when they know.
+            Object.assign(known, { catalog: undefined, recorded, ledgerCurrent: true });
         } else {
             await applyOne(session, migration, statements, options, before, known);
         }

@@ -90,6 +90,8 @@ export interface RunFileOptions {
     savepointTaken?: boolean;
     /** Statements to run right after the file, in the same round trip (the catalog read after it). */
     then?: string[];
+    /** What to send as one query, when not the whole file (a step's statements). */
+    text?: string;
 }
 
 /**
@@ -110,12 +112,13 @@ export async function runFile(
         await client.query(FILE_SAVEPOINT);
     }
     try {
+        const text = options.text ?? sql;
         if (options.then === undefined) {
-            await client.query(sql);
+            await client.query(text);
             return undefined;
         }
         // The file's last line may be a comment or a statement without its semicolon.
-        const results = (await client.query(`${sql}\n;\n${options.then.join(";\n")}`)) as unknown as QueryResult | QueryResult[];
+        const results = (await client.query(`${text}\n;\n${options.then.join(";\n")}`)) as unknown as QueryResult | QueryResult[];
         return (Array.isArray(results) ? results : [results]).slice(-options.then.length);
     } catch (error) {
         const fields = error as DatabaseErrorFields;

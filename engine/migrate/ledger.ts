@@ -127,11 +127,11 @@ export interface MigrationRow {
 /** A parameterized write whose parameters are numbered from `first`, so it can go in another statement (insertRecords). */
 export type Write = (first: number) => { text: string; values: unknown[] };
 
-/** The ledger row's insert, as a Write. */
-export function ledgerInsert(row: MigrationRow): Write {
+/** The ledger row's insert, as a Write; `addedDuration`: an SQL expression added to its duration (the steps' rows it replaces). */
+export function ledgerInsert(row: MigrationRow, addedDuration?: string): Write {
     return (first) => ({
         text: `insert into ${LEDGER_TABLE} (name, checksum, variant, options, recorded, duration_ms)
-               values ($${first}, $${first + 1}, $${first + 2}, $${first + 3}, true, $${first + 4})`,
+               values ($${first}, $${first + 1}, $${first + 2}, $${first + 3}, true, $${first + 4}${addedDuration ? ` + (${addedDuration})` : ""})`,
         values: [
             row.name,
             row.checksum,
@@ -141,7 +141,6 @@ export function ledgerInsert(row: MigrationRow): Write {
         ],
     });
 }
-
 export async function recordMigration(client: SqlClient, row: MigrationRow): Promise<void> {
     const { text, values } = ledgerInsert(row)(1);
     await client.query(text, values);

@@ -64,20 +64,49 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
     const conflicts: Conflict[] = [];
     const q = async <T>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as T[];
 
+    // The schema's names that exist, in one round trip: relations and same-named types in public, functions by name,
+    // triggers and policies on the memory tables.
     const relationNames = [...manifest.tables, ...manifest.views, ...manifest.indexes.map((index) => index.name)];
-    const relations = await q<{ name: string; relkind: string; kind: string }>(
-        `select c.relname as name, c.relkind::text as relkind, 'relation' as kind from pg_class c
-          where c.relnamespace = 'public'::regnamespace and c.relname = any($1)
+    const functionNames = [...new Set(manifest.functions.filter((signature) => signature !== "auth.uid()").map(functionName))];
+    const found = await q<{
+        kind: string;
+        schema: string;
+        table: string | null;
+        name: string;
+        relkind: string | null;
+        signature: string | null;
+        identity: string | null;
+    }>(
+        `select 'relation' as kind, 'public' as schema, null as table, c.relname as name, c.relkind::text as relkind, null as signature, null as identity
+           from pg_class c where c.relnamespace = 'public'::regnamespace and c.relname = any($1)
          union all
-         select t.typname, t.typtype::text, 'type' from pg_type t
-          where t.typnamespace = 'public'::regnamespace and t.typname = any($1) and t.typtype in ('e', 'r', 'd', 'm')`,
-        [relationNames],
+         select 'type', 'public', null, t.typname, t.typtype::text, null, null from pg_type t
+          where t.typnamespace = 'public'::regnamespace and t.typname = any($1) and t.typtype in ('e', 'r', 'd', 'm')
+         union all
+         select 'function', n.nspname, null, p.proname, null, p.oid::regprocedure::text,
+                'function ' || quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || ${FUNCTION_ARGUMENTS} || ')'
+           from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+          where n.nspname || '.' || p.proname = any($2)
+         union all
+         select 'trigger', 'public', c.relname, t.tgname, null, null, 'trigger public.' || quote_ident(c.relname) || '.' || quote_ident(t.tgname)
+           from pg_trigger t join pg_class c on c.oid = t.tgrelid
+          where c.relnamespace = 'public'::regnamespace and not t.tgisinternal and (c.relname || '.' || t.tgname) = any($3)
+         union all
+         select 'policy', 'public', c.relname, p.polname, null, null, 'policy public.' || quote_ident(c.relname) || '.' || quote_ident(p.polname)
+           from pg_policy p join pg_class c on c.oid = p.polrelid
+          where c.relnamespace = 'public'::regnamespace and (c.relname || '.' || p.polname) = any($4)`,
+        [
+            relationNames,
+            functionNames,
+            manifest.triggers.map((t) => `${t.table}.${t.name}`),
+            manifest.policies.map((p) => `${p.table}.${p.name}`),
+        ],
     );
-    for (const relation of relations) {
+    for (const relation of found.filter((row) => row.kind === "relation" || row.kind === "type")) {
         if (relation.kind === "relation" && owned.has(`relation public.${relation.name}`)) {
             continue;
         }
-        const what = relation.kind === "type" ? "type" : RELKINDS[relation.relkind];
+        const what = relation.kind === "type" ? "type" : RELKINDS[relation.relkind!];
         const rows = what === "table" ? ` (${await countRows(client, relation.name)})` : "";
         conflicts.push({
             object: `${what} public.${relation.name}${rows}`,
@@ -89,38 +118,17 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
                     : rename("public"),
         });
     }
-
-    const functionNames = [...new Set(manifest.functions.filter((signature) => signature !== "auth.uid()").map(functionName))];
-    const functions = await q<{ schema: string; name: string; signature: string; identity: string }>(
-        `select n.nspname as schema, p.proname as name, p.oid::regprocedure::text as signature,
-                'function ' || quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || ${FUNCTION_ARGUMENTS} || ')' as identity
-           from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-          where n.nspname || '.' || p.proname = any($1)`,
-        [functionNames],
-    );
-    for (const found of functions) {
-        if (!ownedIdentities.has(found.identity)) {
+    for (const fn of found.filter((row) => row.kind === "function")) {
+        if (!ownedIdentities.has(fn.identity!)) {
             conflicts.push({
-                object: `function ${found.signature}`,
-                problem: `exists and is not the stack's, and the memory schema creates a function named ${found.schema}.${found.name}`,
-                fix: rename(found.schema),
+                object: `function ${fn.signature}`,
+                problem: `exists and is not the stack's, and the memory schema creates a function named ${fn.schema}.${fn.name}`,
+                fix: rename(fn.schema),
             });
         }
     }
-
-    const parts = await q<{ kind: string; table: string; name: string; identity: string }>(
-        `select 'trigger' as kind, c.relname as table, t.tgname as name,
-                'trigger public.' || quote_ident(c.relname) || '.' || quote_ident(t.tgname) as identity
-           from pg_trigger t join pg_class c on c.oid = t.tgrelid
-          where c.relnamespace = 'public'::regnamespace and not t.tgisinternal and (c.relname || '.' || t.tgname) = any($1)
-         union all
-         select 'policy', c.relname, p.polname, 'policy public.' || quote_ident(c.relname) || '.' || quote_ident(p.polname)
-           from pg_policy p join pg_class c on c.oid = p.polrelid
-          where c.relnamespace = 'public'::regnamespace and (c.relname || '.' || p.polname) = any($2)`,
-        [manifest.triggers.map((t) => `${t.table}.${t.name}`), manifest.policies.map((p) => `${p.table}.${p.name}`)],
-    );
-    for (const part of parts) {
-        if (!ownedIdentities.has(part.identity) && owned.has(`relation public.${part.table}`)) {
+    for (const part of found.filter((row) => row.kind === "trigger" || row.kind === "policy")) {
+        if (!ownedIdentities.has(part.identity!) && owned.has(`relation public.${part.table}`)) {
             conflicts.push({
                 object: `${part.kind} ${part.name} on public.${part.table}`,
                 problem: "exists and is not the stack's, and the memory schema creates one of that name",

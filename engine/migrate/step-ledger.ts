@@ -4,7 +4,7 @@
 // the last step commits, the migration's row goes into memory_stack.migrations and its step rows go,
 // in that same transaction: a finished migration is in the ledger, an unfinished one only here.
 import type { SqlClient } from "../db/client";
-import { LEDGER_SCHEMA, LEDGER_TABLE, readLedger, recordMigration, type LedgerRow } from "./ledger";
+import { LEDGER_SCHEMA, LEDGER_TABLE, ledgerInsert, readLedger, type LedgerRow } from "./ledger";
 import type { SchemaOptions } from "./render";
 
 export const STEP_TABLE = `${LEDGER_SCHEMA}.migration_steps`;
@@ -98,7 +98,7 @@ export async function recordStep(client: SqlClient, row: Omit<StepRow, "duration
     );
 }
 
-/** Records the finished migration and forgets its steps, inside the caller's transaction (the last step's). */
+/** Records the finished migration and forgets its steps, inside the caller's transaction (the last step's), in one statement. */
 export async function finishMigration(
     client: SqlClient,
     migration: { name: string; checksum: string },
@@ -106,16 +106,9 @@ export async function finishMigration(
     options: SchemaOptions | undefined,
     stepsDurationMs: number,
 ): Promise<void> {
-    const before = await client.query<{ ms: string }>(
-        `select coalesce(sum(duration_ms), 0) as ms from ${STEP_TABLE} where migration = $1`,
-        [migration.name],
-    );
-    await recordMigration(client, {
-        name: migration.name,
-        checksum: migration.checksum,
-        variant,
-        options,
-        durationMs: Number(before.rows[0].ms) + stepsDurationMs,
-    });
-    await client.query(`delete from ${STEP_TABLE} where migration = $1`, [migration.name]);
+    const { text, values } = ledgerInsert(
+        { name: migration.name, checksum: migration.checksum, variant, options, durationMs: stepsDurationMs },
+        "select coalesce(sum(duration_ms), 0) from steps",
+    )(1);
+    await client.query(`with steps as (delete from ${STEP_TABLE} where migration = $1 returning duration_ms) ${text}`, values);
 }

@@ -8,19 +8,20 @@
 // transactional step in its own transaction; an index built concurrently before its build starts, so
 // a kill mid-build leaves nothing unrecorded. A batched step changes rows, never the schema.
 import { performance } from "node:perf_hooks";
+import type { QueryResult } from "pg";
 import type { SqlClient } from "../db/client";
 import { namedBy } from "./appeared";
 import { boundedTransaction } from "./bounded";
-import { runStatement, SqlFileError } from "./execute";
+import { FILE_SAVEPOINT, runFile, runStatement, SqlFileError } from "./execute";
 import { dropInvalidLeftover, indexTarget, isSharedMemoryShortage, sizeMaintenanceWorkMem, type MemoryPlan } from "./index-build";
 import { ensureLedger, OWNERSHIP_TABLE, readLedger } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
-import { insertRecords, readRecords, recordCreated } from "./ownership";
+import { insertRecords, readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
 import { engineSearchPath } from "./search-path";
-import { snapshot } from "./snapshot";
+import { catalogFrom, committedSinceStatement, noOtherCommit, snapshot, snapshotStatement } from "./snapshot";
 import { ensureStepLedger, finishMigration, readStepLedger, recordStep, type StepRow } from "./step-ledger";
 import { withSessionSettings } from "./step-session";
 import { parameters, type Step, type StepKind } from "./steps";
@@ -64,6 +65,10 @@ interface Run {
     schema: SchemaOptions | undefined;
     /** False for a re-run (repair): the ledger is not written. */
     ledger: boolean;
+    /** The ownership records as they stand, when known (read from the table otherwise). */
+    recorded: RecordedObject[] | undefined;
+    /** Whether both ledgers are known to exist: "ensured" in the open transaction, "ready" once one that ensured them committed. */
+    ledgers: "unknown" | "ensured" | "ready";
     lockTimeoutMs: number;
     lockDeadlineMs: number;
     maintenanceWorkMemMb: number;
@@ -76,19 +81,26 @@ export interface ApplyStepsOptions {
     /** The step ledger as read under the migration lock. */
     done: readonly StepRow[];
     steps?: StepOptions;
+    /** The ownership records as they stand, when the caller knows them. */
+    recorded?: RecordedObject[];
 }
 
-/** Applies the steps the ledger does not list as done, in order; the migration is recorded with its last step. */
+/**
+ * Applies the steps the ledger does not list as done, in order; the migration is recorded with its last step.
+ * Returns the ownership records as the steps left them, when known.
+ */
 export async function applySteps(
     session: MigrationSession,
     migration: MigrationFile,
     steps: Step[],
     options: ApplyStepsOptions,
-): Promise<void> {
+): Promise<RecordedObject[] | undefined> {
     const rows = new Map(
         options.done.filter((row) => row.migration === migration.name && row.checksum === migration.checksum).map((row) => [row.step, row]),
     );
-    await runSteps(runFor(session, migration, steps, options.variant, options.schema, true, options.steps), rows);
+    const run = runFor(session, migration, steps, options.variant, options.schema, true, options.steps, options.recorded);
+    await runSteps(run, rows);
+    return run.recorded;
 }
 
 /** Runs every step of an applied migration again, without the ledger: repair re-creating what is missing, and the SQL tests. */
@@ -109,6 +121,7 @@ function runFor(
     schema: SchemaOptions | undefined,
     ledger: boolean,
     options: StepOptions = {},
+    recorded?: RecordedObject[],
 ): Run {
     return {
         session,
@@ -118,6 +131,8 @@ function runFor(
         variant,
         schema,
         ledger,
+        ledgers: "unknown",
+        recorded,
         lockTimeoutMs: session.locks.timeoutMs,
         lockDeadlineMs: session.locks.deadlineSeconds * 1000,
         maintenanceWorkMemMb: options.maintenanceWorkMemMb ?? DEFAULT_MAINTENANCE_WORK_MEM_MB,
@@ -154,28 +169,47 @@ async function runSteps(run: Run, done: Map<string, StepRow>): Promise<void> {
 
 async function transactionStep(run: Run, step: Step, last: boolean): Promise<"done"> {
     const started = performance.now();
-    await retryingTransaction(run, step, last, async () => {
-        if (run.ledger) {
-            // Created in the first step's transaction, like a plain migration's: a first step that fails leaves no trace.
-            await ensureLedgers(run);
-        }
-        const before = await snapshot(run.client);
-        for (const statement of step.statements) {
-            await run1(run, step, statement);
-        }
-        await recordCreated(run.client, run.migration.name, before, {
-            connect: run.session.connect,
-            observer: (failed) => run.session.observer(failed),
-            named: run.schema && namedBy(run.schema),
-            outcome: outcome(run, step),
-        });
-        await markDone(run, step, last, performance.now() - started, 0);
-    });
+    // With the ledgers in place (or none written), the catalog read before the statements and their savepoint go with the
+    // begin, as a plain migration's do (apply-pending.ts); the ledgers' DDL, when needed, comes before them.
+    const read = (!run.ledger || run.ledgers === "ready") && snapshotStatement(run.client);
+    const atBegin = read ? `${FILE_SAVEPOINT}; ${read}` : "";
+    run.recorded = await retryingTransaction(
+        run,
+        step,
+        last,
+        async (begun) => {
+            if (run.ledger) {
+                // Created in the first step's transaction, like a plain migration's: a first step that fails leaves no trace.
+                await ensureLedgers(run);
+            }
+            const before = read ? catalogFrom(begun.rows) : await snapshot(run.client);
+            // The statements in one round trip, with the catalog after them and whether another transaction committed meanwhile.
+            const after = await runFile(run.client, run.migration.name, run.migration.sql, step.statements, outcome(run, step), {
+                savepointTaken: Boolean(read),
+                text: step.statements.map((statement) => statement.text).join("\n;\n"),
+                then: [snapshotStatement(run.client)!, ...(before.mark === undefined ? [] : [committedSinceStatement(before.mark)])],
+            });
+            const change = await recordCreated(run.client, run.migration.name, before, {
+                connect: run.session.connect,
+                observer: (failed) => run.session.observer(failed),
+                named: run.schema && namedBy(run.schema),
+                outcome: outcome(run, step),
+                recorded: run.recorded,
+                after: after && catalogFrom(after[0].rows),
+                noOtherCommit: after && after.length > 1 ? noOtherCommit(after[1].rows) : undefined,
+            });
+            await markDone(run, step, last, performance.now() - started, 0);
+            return change.recorded;
+        },
+        atBegin,
+    );
     return "done";
 }
 
 async function looseStep(run: Run, step: Step, last: boolean): Promise<"done" | "nothing to do"> {
     const started = performance.now();
+    // An index build records its index ahead (recordIndexAhead): the records are read anew after it.
+    run.recorded = undefined;
     // statement_timeout is for the application's queries; an index build on a big table may outlast it.
     const todo = await withSessionSettings(run.client, { lock_timeout: `${run.lockDeadlineMs}ms`, statement_timeout: "0" }, async () => {
         if (step.guard && guardSays(step, (await run1(run, step, step.guard)).rows) === 0) {
@@ -223,9 +257,7 @@ async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | u
     const values = parameters(batch).map((number) => (number === 1 ? ("key" as const) : ("size" as const)));
     let total: number | undefined;
     if (step.guard) {
-        total = await withSessionSettings(run.client, { lock_timeout: `${run.lockDeadlineMs}ms` }, async () =>
-            guardSays(step, (await run1(run, step, step.guard!)).rows),
-        );
+        total = await askGuard(run, step, step.guard);
         if (total === 0) {
             await retryingTransaction(run, step, last, () => markDone(run, step, last, 0, row?.rowsDone ?? 0));
             return "nothing to do";
@@ -299,40 +331,62 @@ function ledgerKey(run: Run, step: Step) {
 }
 
 async function ensureLedgers(run: Run): Promise<void> {
+    if (run.ledgers === "ready") return;
     await ensureLedger(run.client);
     await ensureStepLedger(run.client);
+    run.ledgers = "ensured";
 }
 
 /**
  * The step's transaction under the session's lock_timeout, retried until the deadline (bounded.ts). A
  * connection lost at its COMMIT is answered by reading the ledgers on a new connection.
  */
-function retryingTransaction<T>(run: Run, step: Step, last: boolean, work: () => Promise<T>): Promise<T> {
+function retryingTransaction<T>(run: Run, step: Step, last: boolean, work: (begun: QueryResult) => Promise<T>, atBegin = ""): Promise<T> {
     const { client, migration } = run;
     const what = `${migration.name} step ${step.name}`;
-    return boundedTransaction(run.session, what, outcome(run, step), work, async () => {
-        try {
-            await client.query("commit");
-        } catch (error) {
-            if (!isConnectionLost(error)) {
-                // Deferred constraints fail at commit; that is still this step's failure.
-                throw new SqlFileError(migration.name, step.line, "commit", (error as { code?: string }).code, error, outcome(run, step));
+    const attempt = (begun: QueryResult) => {
+        // What an attempt that rolled back ensured is gone with it.
+        if (run.ledgers === "ensured") run.ledgers = "unknown";
+        return work(begun);
+    };
+    return boundedTransaction(
+        run.session,
+        what,
+        outcome(run, step),
+        attempt,
+        async () => {
+            try {
+                await client.query("commit");
+                if (run.ledgers === "ensured") run.ledgers = "ready";
+            } catch (error) {
+                if (!isConnectionLost(error)) {
+                    // Deferred constraints fail at commit; that is still this step's failure.
+                    throw new SqlFileError(
+                        migration.name,
+                        step.line,
+                        "commit",
+                        (error as { code?: string }).code,
+                        error,
+                        outcome(run, step),
+                    );
+                }
+                if (!run.ledger) {
+                    throw error;
+                }
+                const truth = await findOutAfterLostCommit(run.session, async (fresh) =>
+                    last
+                        ? (await readLedger(fresh)).some((row) => row.name === migration.name)
+                        : (await readStepLedger(fresh)).some((row) => row.migration === migration.name && row.step === step.name),
+                );
+                throw new LostCommitError(`committing ${what}`, truth, {
+                    committed: `${what} is done. Run apply again to continue from the next step.`,
+                    rolledBack: `${outcome(run, step)}`,
+                    unknown: `whether ${what} was done is unknown. Run \`memory-stack status\` once the server answers.`,
+                });
             }
-            if (!run.ledger) {
-                throw error;
-            }
-            const truth = await findOutAfterLostCommit(run.session, async (fresh) =>
-                last
-                    ? (await readLedger(fresh)).some((row) => row.name === migration.name)
-                    : (await readStepLedger(fresh)).some((row) => row.migration === migration.name && row.step === step.name),
-            );
-            throw new LostCommitError(`committing ${what}`, truth, {
-                committed: `${what} is done. Run apply again to continue from the next step.`,
-                rolledBack: `${outcome(run, step)}`,
-                unknown: `whether ${what} was done is unknown. Run \`memory-stack status\` once the server answers.`,
-            });
-        }
-    });
+        },
+        atBegin,
+    );
 }
 
 /**
@@ -412,6 +466,20 @@ function outcome(run: Run, step: Step): string {
 }
 
 /** The guard's one value as a number: 0 for false or null. */
+/** The guard's answer, in one round trip: a transaction of its own whose lock waits last up to the deadline. */
+async function askGuard(run: Run, step: Step, guard: Statement): Promise<number> {
+    let results: QueryResult[];
+    try {
+        results = (await run.client.query(
+            `begin; set local lock_timeout = ${Math.round(run.lockDeadlineMs)};\n${guard.text}\n;\ncommit`,
+        )) as unknown as QueryResult[];
+    } catch (error) {
+        await run.client.query("rollback").catch(() => undefined);
+        throw new SqlFileError(run.migration.name, guard.line, guard.text, (error as { code?: string }).code, error, outcome(run, step));
+    }
+    return guardSays(step, results[2].rows);
+}
+
 function guardSays(step: Step, rows: Record<string, unknown>[]): number {
     const value = rows.length === 0 ? null : Object.values(rows[0])[0];
     const number = value === null || value === undefined ? 0 : Number(value);

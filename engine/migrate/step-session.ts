@@ -18,14 +18,15 @@ export async function withSessionSettings<T>(
         [Object.keys(settings)],
     );
     const known = saved.rows.filter((row) => row.value !== null);
-    for (const { name } of known) {
-        const value = settings[name];
-        if (value !== undefined) {
-            await client.query("select set_config($1, $2, false)", [name, value]).catch((error: unknown) => {
+    const changes = known.filter(({ name }) => settings[name] !== undefined).map(({ name }) => ({ name, value: settings[name]! }));
+    await setAll(client, changes).catch(async () => {
+        // One value refused: set them one by one, leaving the refused ones as they were.
+        for (const change of changes) {
+            await setAll(client, [change]).catch((error: unknown) => {
                 if ((error as { code?: string }).code !== "22023") throw error;
             });
         }
-    }
+    });
     let failed = false;
     try {
         return await work();
@@ -33,10 +34,18 @@ export async function withSessionSettings<T>(
         failed = true;
         throw error;
     } finally {
-        for (const { name, value } of known) {
-            await client.query("select set_config($1, $2, false)", [name, value]).catch((error: unknown) => {
-                if (!failed) throw error;
-            });
-        }
+        await setAll(client, known as { name: string; value: string }[]).catch((error: unknown) => {
+            if (!failed) throw error;
+        });
+    }
+}
+
+/** Session settings, all in one statement. */
+async function setAll(client: SqlClient, settings: { name: string; value: string }[]): Promise<void> {
+    if (settings.length > 0) {
+        await client.query("select set_config(s.name, s.value, false) from unnest($1::text[], $2::text[]) as s(name, value)", [
+            settings.map((setting) => setting.name),
+            settings.map((setting) => setting.value),
+        ]);
     }
 }

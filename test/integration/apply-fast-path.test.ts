@@ -15,6 +15,7 @@ import {
     type MigrationFile,
 } from "../../engine/migrate/index";
 import { dropRoles, freshDatabase, type TestDatabase } from "../support/database";
+import { commitMeanwhile } from "../support/commit-meanwhile";
 import { migration } from "../support/migrations";
 
 let db: TestDatabase;
@@ -248,9 +249,19 @@ describe("the second session ended between two migrations (idle_session_timeout,
     // not queryable", naming neither the migration nor the session. It is opened again instead.
     it("is opened again: the next migration is checked, applied and recorded", async () => {
         const migrating = await db.connect();
-        const error = await applyMigrations(migrating, [first, migration("0002_next.sql", "create table public.next (id int);\n")], {
+        let watchers = 0;
+        // Another transaction commits while each migration runs, so each asks the second session.
+        const [during1, during2] = [await commitMeanwhile(db, 7401), await commitMeanwhile(db, 7402)];
+        const files = [
+            migration(first.name, during1.sql + first.sql),
+            migration("0002_next.sql", `${during2.sql}create table public.next (id int);\n`),
+        ];
+        const error = await applyMigrations(migrating, files, {
             variant: "jsonb",
-            connect: () => db.connect({ application_name: "fast-path-watch" }),
+            connect: () => {
+                watchers++;
+                return db.connect({ application_name: "fast-path-watch" });
+            },
             onProgress: (progress) => {
                 if (progress.name === "0001_base.sql") {
                     inAnotherSession(
@@ -263,33 +274,40 @@ describe("the second session ended between two migrations (idle_session_timeout,
             (failure: unknown) => failure as Error,
         );
 
+        await Promise.all([during1.committed, during2.committed]);
         expect(error).toBeUndefined();
         expect(await ledger()).toEqual(["0001_base.sql", "0002_next.sql"]);
         expect(await recorded()).toContain("table public.next");
+        expect(watchers).toBe(2);
     });
 });
 
 describe("the second session ended in the middle of its own check", () => {
     /** A connect whose sessions end themselves when asked the check, the first `times` of them. */
     const endingAtCheck = (times: number) => {
-        let ended = 0;
-        return async () => {
+        let asked = 0;
+        const connect = async () => {
             const observer = await db.connect();
             const query = observer.query.bind(observer) as (...args: unknown[]) => Promise<unknown>;
             // The check is the observer's only prepared statement: its session ends while it runs.
-            (observer as unknown as { query: unknown }).query = (config: unknown, ...rest: unknown[]) =>
-                typeof config === "object" && String((config as { name?: string }).name).includes("visible") && ended++ < times
-                    ? query("select pg_terminate_backend(pg_backend_pid())")
-                    : query(config, ...rest);
+            (observer as unknown as { query: unknown }).query = (config: unknown, ...rest: unknown[]) => {
+                const check = typeof config === "object" && String((config as { name?: string }).name).includes("visible");
+                return check && asked++ < times ? query("select pg_terminate_backend(pg_backend_pid())") : query(config, ...rest);
+            };
             return observer;
         };
+        return Object.assign(connect, { asked: () => asked });
     };
     const next = migration("0002_next.sql", "create table public.next (id int);\n");
 
     // On a loaded machine the server can end the watcher between two migrations without the client noticing
     // before the next check: that check failed, refusing a migration for nothing.
     it("once: the check is asked again on a new session, and the migration applies and is recorded", async () => {
-        await applyMigrations(await db.connect(), [first, next], { variant: "jsonb", connect: endingAtCheck(1) });
+        const meanwhile = await commitMeanwhile(db, 7403);
+        const connect = endingAtCheck(1);
+        await applyMigrations(await db.connect(), [migration(first.name, meanwhile.sql + first.sql), next], { variant: "jsonb", connect });
+        await meanwhile.committed;
+        expect(connect.asked()).toBeGreaterThanOrEqual(2);
         expect(await ledger()).toEqual(["0001_base.sql", "0002_next.sql"]);
         expect(await recorded()).toEqual(expect.arrayContaining(["table public.base", "table public.next"]));
     });
@@ -297,10 +315,16 @@ describe("the second session ended in the middle of its own check", () => {
     // Before: PostgreSQL's bare "terminating connection due to administrator command", naming neither the
     // migration nor what it means for it.
     it("twice: refuses the migration, rolled back whole, naming it and the check; the next apply succeeds", async () => {
-        const error = await applyMigrations(await db.connect(), [first, next], { variant: "jsonb", connect: endingAtCheck(Infinity) }).then(
+        const meanwhile = await commitMeanwhile(db, 7404);
+        const waiting = migration(first.name, meanwhile.sql + first.sql);
+        const error = await applyMigrations(await db.connect(), [waiting, next], {
+            variant: "jsonb",
+            connect: endingAtCheck(Infinity),
+        }).then(
             () => undefined,
             (failure: unknown) => failure as Error,
         );
+        await meanwhile.committed;
 
         expect(error?.message).toMatch(
             /^0001_base\.sql: the second session that checks what another session committed meanwhile failed \(terminating connection due to administrator command \(SQLSTATE 57P01\)\)/,
@@ -309,7 +333,7 @@ describe("the second session ended in the middle of its own check", () => {
         expect(await ledger()).toEqual([]);
         expect(await recorded()).toEqual([]);
 
-        await applyMigrations(await db.connect(), [first, next], { variant: "jsonb", connect: () => db.connect() });
+        await applyMigrations(await db.connect(), [waiting, next], { variant: "jsonb", connect: () => db.connect() });
         expect(await ledger()).toEqual(["0001_base.sql", "0002_next.sql"]);
     });
 });

@@ -4,7 +4,7 @@
 // took a check whose retry could open no session for a check that saw nothing. The second session is
 // only asked when another transaction committed while the migration ran, so each test makes one do so.
 import type { Client } from "pg";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { applyMigrations, describeVariant, readLedger, readRecords } from "../../engine/migrate/index";
 import { readStepLedger } from "../../engine/migrate/step-ledger";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
@@ -12,6 +12,18 @@ import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../su
 import { migration } from "../support/migrations";
 import { commitMeanwhile } from "../support/commit-meanwhile";
 import { until } from "../support/poll";
+
+// 0014's SQL is the product's, so no lock can be put in it to make another session commit during its step: there, the
+// engine's check says another transaction committed meanwhile, which makes the step ask the second session.
+const checkSays = vi.hoisted(() => ({ committed: false }));
+vi.mock("../../engine/migrate/snapshot", async (original) => {
+    const actual = await original<typeof import("../../engine/migrate/snapshot")>();
+    return {
+        ...actual,
+        committedSinceStatement: (mark: string) =>
+            checkSays.committed ? "select true as committed" : actual.committedSinceStatement(mark),
+    };
+});
 
 let db: TestDatabase;
 let client: Client;
@@ -119,31 +131,23 @@ describe("the second session failing for good during a step of 0014 (the step ru
     // next apply finishes the migration.
     it("refuses the step naming the check, and the next apply finishes it", async () => {
         const schema = { ...DEFAULT_OPTIONS, appRole: "observer_retry_app", adminRole: "observer_retry_admin" };
-        let failing = false;
         const connect = async () => {
             const observer = await db.connect();
             const query = observer.query.bind(observer) as (...args: unknown[]) => Promise<unknown>;
             (observer as unknown as { query: unknown }).query = (config: unknown, ...rest: unknown[]) =>
-                failing && typeof config === "object" && String((config as { name?: string }).name).includes("visible")
+                checkSays.committed && typeof config === "object" && String((config as { name?: string }).name).includes("visible")
                     ? query("select pg_terminate_backend(pg_backend_pid())")
                     : query(config, ...rest);
             return observer;
         };
         const options = { variant: describeVariant(schema), schema, grantRoles: true };
-        // 0014's SQL is the product's, so no lock can be put in it: the migrating session is told that another transaction
-        // committed during the step (the engine's committed-since check answers true), which makes the step ask the second session.
         const migrating = await db.connect();
-        const query = migrating.query.bind(migrating) as (...args: unknown[]) => Promise<unknown>;
-        (migrating as unknown as { query: unknown }).query = (config: unknown, ...rest: unknown[]) =>
-            failing && typeof config === "string" && config.includes("pg_xact_status(t.x)")
-                ? query("select true as committed")
-                : query(config, ...rest);
         try {
             const error = await applyMigrations(migrating, migrationsFor(schema), {
                 ...options,
                 connect,
                 onProgress: ({ name }) => {
-                    failing ||= name === "0013_similarity_derived.sql";
+                    checkSays.committed ||= name === "0013_similarity_derived.sql";
                 },
             }).then(
                 () => undefined,
@@ -158,7 +162,7 @@ describe("the second session failing for good during a step of 0014 (the step ru
             const steps = await readStepLedger(client);
             expect(steps.filter((row) => row.finished).map((row) => row.step)).toEqual(["derive_goals", "derive_beliefs"]);
 
-            failing = false;
+            checkSays.committed = false;
             await applyMigrations(await db.connect(), migrationsFor(schema), { ...options, connect });
             expect((await readLedger(client)).map((row) => row.name)).toContain("0014_similarity_jsonb_fast.sql");
         } finally {
