@@ -54,6 +54,10 @@ export function isLockTimeout(error: unknown): boolean {
 
 /**
  * begin; lock_timeout and the engine's search_path (search-path.ts); work; commit — retried whole while a lock wait times out, up to the deadline.
+ * Under the migration lock the commit does not wait for its WAL to reach disk (synchronous_commit off): the run's
+ * transactions are flushed together when it releases the lock (lock.ts), before it reports. Each stays atomic; a server crash
+ * before that flush can only lose the run's last transactions whole, never part of one, and never one that an
+ * application's later commit depended on (that commit's flush carries ours, which comes before it in the WAL).
  * `commit` ends the transaction (the caller's, so it can tell a lost COMMIT from a refused one);
  * `outcome` says what a failure at the deadline left behind; `alsoAtBegin`, statements to send with
  * the begin, in its round trip (`work` gets the last one's result).
@@ -77,10 +81,11 @@ export async function boundedTransaction<T>(
         const watch = watchBlockers(session, blockedBy);
         try {
             const begun = (await client.query(
-                `begin; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${SET_LOCAL_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`,
+                `begin; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${SET_LOCAL_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`,
             )) as unknown as QueryResult | QueryResult[];
             const result = await work(Array.isArray(begun) ? begun[begun.length - 1] : begun);
             await commit();
+            session.unflushed ||= session.flushAtUnlock;
             return result;
         } catch (error) {
             await client.query("rollback").catch(() => undefined);

@@ -32,6 +32,7 @@ export class MigrationLockTimeoutError extends Error {
 /** Runs `work` holding the migration lock on the session's connection; waits at most the session's lock deadline for it. */
 export async function withMigrationLock<T>(session: MigrationSession, work: () => Promise<T>): Promise<T> {
     await acquire(session);
+    session.flushAtUnlock = true;
     let failed = false;
     try {
         return await work();
@@ -43,8 +44,13 @@ export async function withMigrationLock<T>(session: MigrationSession, work: () =
         const closing = session.close();
         try {
             // When work failed the lock is released best-effort: a broken connection releases it anyway,
-            // and the caller must see the original error, not the unlock's.
-            await session.client.query("select pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY]).catch((error: unknown) => {
+            // and the caller must see the original error, not the unlock's. The run's commits did not wait for
+            // their WAL flush (bounded.ts): in the unlock's round trip, a transaction that writes a WAL record of its
+            // own (a logical decoding message, the one WAL write every role may make without touching a table)
+            // commits with the session's synchronous_commit, which flushes everything before it.
+            const flush = session.unflushed ? "select pg_logical_emit_message(true, 'memory-stack', 'flush');\n" : "";
+            Object.assign(session, { flushAtUnlock: false, unflushed: false });
+            await session.client.query(`${flush}select pg_advisory_unlock(${MIGRATION_LOCK_KEY}::bigint)`).catch((error: unknown) => {
                 if (!failed) {
                     throw error;
                 }

@@ -48,6 +48,10 @@ export class MigrationSession {
     pid: number | undefined;
     /** How the run waited for locks so far (bounded.ts, lock.ts). */
     readonly waits: LockWaits = { migrationLockMs: 0, retries: 0 };
+    /** Set while the run holds the migration lock, whose release flushes the WAL (lock.ts): commits need not wait for it (bounded.ts). */
+    flushAtUnlock = false;
+    /** A transaction committed without waiting for its WAL flush. */
+    unflushed = false;
     private watcher: Promise<Connection | undefined> | undefined;
 
     constructor(
