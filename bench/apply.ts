@@ -63,7 +63,7 @@ export async function benchApply(ctx: BenchContext, pg: BenchPostgres): Promise<
                 ratio: ratio(engine, floor),
                 repetitions,
                 note: psql
-                    ? "engine adds preflight, ledger, advisory lock, a transaction per file, ownership records (catalog reads with the begin and with each file, in their round trips; a second session asked only when another transaction committed meanwhile)"
+                    ? "engine adds preflight, ledger, advisory lock, a transaction per file, ownership records (catalog reads with the begin and with each file, in their round trips; a second session asked only when another transaction committed meanwhile; one WAL flush for the run, at the lock's release)"
                     : "psql not installed (apt-get install postgresql-client): no baseline",
             },
         ],

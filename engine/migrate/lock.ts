@@ -3,6 +3,7 @@
 // connection: a transaction-mode pooler would hand the session to someone else between statements.
 // The wait polls pg_try_advisory_lock, so it can say every few seconds who holds the lock and give up
 // at the deadline instead of hanging.
+import { FLUSH_WAL } from "./flush";
 import { MigrationSession, seconds } from "./session";
 
 /** "memory" in ASCII: the advisory lock key every memory-stack schema change takes. */
@@ -45,10 +46,8 @@ export async function withMigrationLock<T>(session: MigrationSession, work: () =
         try {
             // When work failed the lock is released best-effort: a broken connection releases it anyway,
             // and the caller must see the original error, not the unlock's. The run's commits did not wait for
-            // their WAL flush (bounded.ts): in the unlock's round trip, a transaction that writes a WAL record of its
-            // own (a logical decoding message, the one WAL write every role may make without touching a table)
-            // commits with the session's synchronous_commit, which flushes everything before it.
-            const flush = session.unflushed ? "select pg_logical_emit_message(true, 'memory-stack', 'flush');\n" : "";
+            // their WAL flush (bounded.ts): it comes in the unlock's round trip.
+            const flush = session.unflushed ? `${FLUSH_WAL};\n` : "";
             Object.assign(session, { flushAtUnlock: false, unflushed: false });
             await session.client.query(`${flush}select pg_advisory_unlock(${MIGRATION_LOCK_KEY}::bigint)`).catch((error: unknown) => {
                 if (!failed) {

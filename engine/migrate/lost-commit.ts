@@ -4,6 +4,7 @@
 // (ending it when it sits idle in a transaction, i.e. never got the COMMIT), and read the ledger.
 import { describeError } from "../db/errors";
 import type { SqlClient } from "../db/client";
+import { FLUSH_WAL } from "./flush";
 import type { MigrationSession } from "./session";
 
 /** Did the server answer? Without a SQLSTATE (or with one of class 08 or 57) the connection itself broke. */
@@ -39,6 +40,8 @@ export async function findOutAfterLostCommit(
             if (session.pid !== undefined && !(await oldSessionGone(client, session.pid, deadline))) {
                 return { known: false, reason: `the lost session (pid ${session.pid}) is still running` };
             }
+            // What the ledger then says is durable: the lost commit, if it happened, did not wait for the disk.
+            await client.query(FLUSH_WAL);
             return { known: true, committed: await committed(client) };
         } catch (error) {
             lastError = error;

@@ -103,7 +103,11 @@ describe("faults during an up", () => {
         await server.restart();
         const client = await connect();
         expect((await client.query("select to_regclass('public.lifecycle_half_done') as t")).rows[0].t).toBeNull();
-        expect((await readLedger(client)).map((row) => row.name)).toEqual(migrations.slice(0, -1).map((m) => m.name));
+        // The migrations before 0098 committed without waiting for the disk (bounded.ts) and the crash came before the run's
+        // flush: the ledger keeps a prefix of them, each whole, and the next up applies the rest.
+        const survived = (await readLedger(client)).map((row) => row.name);
+        expect(survived).toEqual(migrations.slice(0, survived.length).map((m) => m.name));
+        expect(survived).not.toContain("0098_after_gate.sql");
 
         const steps = await life.up(program);
 
