@@ -39,12 +39,14 @@ function comparable(record: Pick<RecordedObject, "oid" | "origin">, origin: stri
     return record.oid !== null && origin !== null && record.origin === origin;
 }
 
+/** Whether the object under the record's identity (its oid now; null: none, or no oid) is another than the one recorded. */
+export function isReused(record: Pick<RecordedObject, "oid" | "origin">, oid: number | null, origin: string | null): boolean {
+    return oid !== null && comparable(record, origin) && oid !== record.oid;
+}
+
 /** Recorded objects that exist under their recorded identity but as another object: someone else created them again. */
 export function reusedRecords(records: RecordedObject[], present: Map<string, CatalogObject>, origin: string | null): RecordedObject[] {
-    return records.filter((record) => {
-        const object = present.get(record.identity);
-        return object !== undefined && object.oid !== null && comparable(record, origin) && object.oid !== record.oid;
-    });
+    return records.filter((record) => isReused(record, present.get(record.identity)?.oid ?? null, origin));
 }
 
 /** Objects in both catalogs under one identity with different oids: dropped and created again between the two reads. */

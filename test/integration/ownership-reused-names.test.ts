@@ -290,6 +290,24 @@ describe("a migration over a recorded name", () => {
         ]);
     });
 
+    it("is refused, nothing built, when a concurrent index build finds its recorded index created again by someone else", async () => {
+        const build = (name: string) =>
+            own(name, "-- step: build no transaction\ncreate index concurrently if not exists notes_id on notes (id);");
+        await applyOwn(first, build("0002_notes_index.sql"));
+        await client.query("drop index notes_id; create index notes_id on notes (id) where id > 0");
+
+        const refusal = await applyOwn(first, build("0002_notes_index.sql"), build("0003_notes_index_again.sql")).catch(
+            (error: unknown) => error,
+        );
+
+        expect((refusal as Error).message).toContain(
+            "0003_notes_index_again.sql step build: index public.notes_id is not the stack's: it was created again by someone else",
+        );
+        expect(
+            await rows("select pg_get_expr(indpred, indrelid) as predicate from pg_index where indexrelid = 'notes_id'::regclass"),
+        ).toEqual([{ predicate: "(id > 0)" }]);
+    });
+
     it("is refused when it drops and creates again an object the stack never created", async () => {
         await applyOwn(first);
         await client.query("create table app_notes (id int); create policy app_read on app_notes for select using (id > 0)");
