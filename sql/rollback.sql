@@ -71,7 +71,7 @@ begin
               order by c.position desc loop
         if o.current_oid is not null and o.current_oid <> o.recorded_oid then
             reused := reused || o.position;
-            raise notice 'left % alone: created again by someone else after the stack created it (not the object the stack recorded)', o.identity;
+            raise notice 'left % alone: created again by someone else after the stack''s was dropped', o.identity;
         end if;
     end loop;
     delete from memory_stack.created_objects c where c.position = any(reused);

@@ -82,7 +82,7 @@ export function renewedRecords(
     });
 }
 
-export const REUSED_REASON = "created again by someone else after the stack created it (the stack's was dropped)";
+export const REUSED_REASON = "created again by someone else after the stack's was dropped";
 
 /** A migration that dropped, replaced or changed an object under a recorded name that someone else created again. */
 export class ReusedObjectChangedError extends Error {

@@ -20,6 +20,7 @@ import { PreflightRefusedError } from "../../engine/migrate/preflight";
 import type { SchemaOptions } from "../../engine/migrate/render";
 import { RepairRefusedError } from "../../engine/migrate/repair";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
+import { cli } from "../support/cli";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
 import { databaseFingerprint } from "../support/database-fingerprint";
 
@@ -94,7 +95,9 @@ describe("apply --repair after the app role was dropped", () => {
 
         expect(refusal).toBeInstanceOf(RepairRefusedError);
         expect((refusal as Error).message).toContain("policy public.sessions.sessions_own_rows (created by 0009_rls.sql)");
-        expect((refusal as Error).message).toContain("created again by someone else after the stack created it");
+        expect((refusal as Error).message).toContain(
+            "not the stack's any more: created again by someone else after the stack's was dropped",
+        );
         expect((refusal as Error).message).toContain("Nothing was run. Rename or drop the application's object and repair again");
         expect(await databaseFingerprint(client, [app, admin])).toEqual(before);
         expect(await rows("select pg_get_expr(polqual, polrelid) as qual from pg_policy where polname = 'sessions_own_rows'")).toEqual([
@@ -167,6 +170,27 @@ describe("rollback with recorded names the application took over", () => {
         expect(await rows("select rolname from pg_roles where rolname = $1", [app])).toEqual([]);
     });
 
+    it("are named by `memory-stack rollback`, in its text and its JSON", async () => {
+        await apply();
+        await reuseRoleViewFunction();
+        const flags = ["--app-role", app, "--admin-role", admin];
+
+        const text = await cli(["rollback", ...flags], { DATABASE_URL: db.url });
+        expect(text.code, text.stderr).toBe(0);
+        expect(text.stdout).toContain(
+            `left alone (not the stack's: created again by someone else after the stack's was dropped): view public.user_session_stats, function public.close_stale_sessions("interval"), role ${admin}; ` +
+                "their records were dropped, so they are the application's now",
+        );
+
+        // A name left to the application is the application's: the next apply refuses it until it is out of the way.
+        await client.query("drop view public.user_session_stats; drop function public.close_stale_sessions(interval)");
+        await apply();
+        await client.query("drop view public.user_session_stats; create view public.user_session_stats as select 1 as app_owned");
+        const json = await cli(["rollback", "--json", ...flags], { DATABASE_URL: db.url });
+        expect(json.code, json.stderr).toBe(0);
+        expect(JSON.parse(json.stdout)).toMatchObject({ rolledBack: true, kept: [], reused: ["view public.user_session_stats"] });
+    });
+
     it("rollback.sql run on its own (psql -1 -f) leaves them too, with a notice for each", async () => {
         await apply();
         await reuseRoleViewFunction();
@@ -177,10 +201,7 @@ describe("rollback with recorded names the application took over", () => {
 
         await appObjectsStillThere();
         expect(notices.filter((notice) => notice.startsWith("left ")).sort()).toEqual(
-            REUSED.map(
-                (identity) =>
-                    `left ${identity} alone: created again by someone else after the stack created it (not the object the stack recorded)`,
-            ),
+            REUSED.map((identity) => `left ${identity} alone: created again by someone else after the stack's was dropped`),
         );
         expect(await rows("select to_regclass('public.sessions') as sessions, to_regnamespace('memory_stack') as ledger")).toEqual([
             { sessions: null, ledger: null },
@@ -257,7 +278,7 @@ describe("apply with a recorded name the application took over", () => {
 
         expect(refusal).toBeInstanceOf(PreflightRefusedError);
         expect((refusal as Error).message).toContain(
-            "- view public.user_session_stats: was created again by someone else after the stack created it (the stack's was dropped), so it is not the stack's",
+            "- view public.user_session_stats: was created again by someone else after the stack's was dropped, so it is not the stack's",
         );
         expect(await databaseFingerprint(client, [app, admin])).toEqual(before);
     });
