@@ -5,6 +5,8 @@
 // memory_stack.created_objects with the migration's name, in creation order. Rollback drops these and
 // nothing else; repair re-runs the migration that created a missing one. A migration that removes an
 // object the stack did not create is refused, so no migration can drop what is not the stack's either.
+// Each record holds the object's oid too, so a recorded name someone else created again is told apart
+// from the stack's object (identity.ts).
 import type { SqlClient } from "../db/client";
 import { refuseTakeOver, type TakeOverCheck } from "./appeared";
 import { currentOrigin, renewedRecords, replacedObjects, ReusedObjectChangedError, reusedRecords, SHARED_KINDS } from "./identity";
