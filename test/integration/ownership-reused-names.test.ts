@@ -170,6 +170,19 @@ describe("rollback with recorded names the application took over", () => {
         expect(await rows("select rolname from pg_roles where rolname = $1", [app])).toEqual([]);
     });
 
+    it("leaves a table the application created again under a memory table's name, its rows not counted as the stack's", async () => {
+        await apply();
+        await client.query("drop table public.cognitive_metrics cascade");
+        await client.query("create table public.cognitive_metrics (note text); insert into public.cognitive_metrics values ('a'), ('b')");
+
+        const result = await rollback();
+
+        expect(result.reused).toEqual(["table public.cognitive_metrics"]);
+        expect(result.rowCounts).not.toHaveProperty("cognitive_metrics");
+        expect(await rows("select note from public.cognitive_metrics order by note")).toEqual([{ note: "a" }, { note: "b" }]);
+        expect(await rows("select to_regclass('public.sessions') as sessions")).toEqual([{ sessions: null }]);
+    });
+
     it("are named by `memory-stack rollback`, in its text and its JSON", async () => {
         await apply();
         await reuseRoleViewFunction();
