@@ -48,7 +48,8 @@ begin
     here := case when has_function_privilege('pg_catalog.pg_control_system()', 'execute')
         then (select system_identifier::text from pg_catalog.pg_control_system()) || '/'
              || (select oid::text from pg_catalog.pg_database where datname = current_database()) end;
-    -- to_jsonb(c): a table of an older release has no oid and origin columns; they read as null.
+    -- to_jsonb(c): a table of an older release has no oid and origin columns; they read as null. The
+    -- lookup by kind is engine/migrate/identity.ts REUSED_SQL's (what verify reports).
     for o in select c.position, c.identity, (to_jsonb(c) ->> 'oid')::bigint as recorded_oid,
                     case c.kind
                         when 'role' then (select r.oid from pg_roles r where r.rolname = c.name)

@@ -14,9 +14,38 @@ import type { CatalogObject } from "./snapshot";
  * SQL: "<system identifier>/<database oid>", or null when pg_control_system() may not be called.
  * sql/rollback.sql computes the same value; keep the two alike.
  */
-export const ORIGIN_SQL = `select case when has_function_privilege('pg_catalog.pg_control_system()', 'execute')
+const ORIGIN = `case when has_function_privilege('pg_catalog.pg_control_system()', 'execute')
         then (select system_identifier::text from pg_catalog.pg_control_system()) || '/'
-             || (select oid::text from pg_catalog.pg_database where datname = current_database()) end as origin`;
+             || (select oid::text from pg_catalog.pg_database where datname = current_database()) end`;
+
+export const ORIGIN_SQL = `select ${ORIGIN} as origin`;
+
+/**
+ * SQL, one round trip: the recorded objects (memory_stack.created_objects, which must exist) whose
+ * identity holds another object than the one recorded here, in creation order. The lookup by kind is
+ * sql/rollback.sql's; keep the two alike.
+ */
+export const REUSED_SQL = `
+select c.identity, c.kind, c.schema_name as schema, c.name
+  from memory_stack.created_objects c cross join (select ${ORIGIN} as here) h
+ where h.here is not null and to_jsonb(c) ->> 'origin' = h.here and to_jsonb(c) ->> 'oid' is not null
+   and (case c.kind
+            when 'role' then (select r.oid from pg_roles r where r.rolname = c.name)
+            when 'schema' then (select n.oid from pg_namespace n where n.nspname = c.name)
+            when 'extension' then (select e.oid from pg_extension e where e.extname = c.name)
+            when 'function' then to_regprocedure(format('%I.%I(%s)', c.schema_name, c.name, c.arguments))::oid
+            when 'type' then to_regtype(format('%I.%I', c.schema_name, c.name))::oid
+            when 'domain' then to_regtype(format('%I.%I', c.schema_name, c.name))::oid
+            when 'trigger' then (select g.oid from pg_trigger g
+                                  where g.tgrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and g.tgname = c.name)
+            when 'policy' then (select y.oid from pg_policy y
+                                 where y.polrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and y.polname = c.name)
+            when 'constraint' then (select k.oid from pg_constraint k
+                                     where k.conrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and k.conname = c.name)
+            when 'column' then null
+            else to_regclass(format('%I.%I', c.schema_name, c.name))::oid
+        end)::bigint <> (to_jsonb(c) ->> 'oid')::bigint
+ order by c.position`;
 
 /** Kinds an application's object of which the stack uses as it is, by design: a reused one of these is the application's, used, never refused. */
 export const SHARED_KINDS: ReadonlySet<string> = new Set(["role", "schema", "extension"]);

@@ -19,6 +19,9 @@ import { ReusedObjectChangedError } from "../../engine/migrate/identity";
 import { PreflightRefusedError } from "../../engine/migrate/preflight";
 import type { SchemaOptions } from "../../engine/migrate/render";
 import { RepairRefusedError } from "../../engine/migrate/repair";
+import { expectationsFor } from "../../engine/verify/expected";
+import { formatReport, verifySchema } from "../../engine/verify/index";
+import { NOT_THE_STACKS } from "../../engine/verify/ownership";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 import { cli } from "../support/cli";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
@@ -294,6 +297,41 @@ describe("apply with a recorded name the application took over", () => {
             "- view public.user_session_stats: was created again by someone else after the stack's was dropped, so it is not the stack's",
         );
         expect(await databaseFingerprint(client, [app, admin])).toEqual(before);
+    });
+});
+
+describe("verify with a recorded name the application took over", () => {
+    it("reports it as not the stack's, even with the stack's very definition, and grants nothing on it; an application's role under the stack's name is used as it is", async () => {
+        await apply();
+        const expected = await expectationsFor(schema, migrationsFor(schema));
+        expect((await verifySchema(client, expected)).problems).toEqual([]);
+        const [{ definition, options }] = await rows(
+            "select pg_get_viewdef(oid) as definition, array_to_string(reloptions, ', ') as options from pg_class where oid = 'public.user_session_stats'::regclass",
+        );
+        await client.query(`drop view public.user_session_stats; create view public.user_session_stats with (${options}) as ${definition}`);
+        await client.query(`drop owned by ${admin}; drop role ${admin}; create role ${admin} login`);
+        // Repair re-creates the admin policies the drop took, with the application's role as it is, and grants it.
+        expect(await outcome(apply({ repair: true }))).toContain("policy public.sessions.sessions_admin_all");
+
+        const report = await verifySchema(client, expected);
+
+        // (The roles lack their grants on it: verification lists those too.)
+        expect(report.problems.filter((problem) => problem.kind !== "privilege")).toEqual([
+            { kind: "view", name: "public.user_session_stats", issue: NOT_THE_STACKS },
+        ]);
+        // The grants went to the application's role on the stack's objects, never on the application's view.
+        expect(
+            await rows(
+                "select has_table_privilege($1, 'public.memory_operation_summary', 'select') as stack, " +
+                    "has_table_privilege($1, 'public.user_session_stats', 'select') as app",
+                [admin],
+            ),
+        ).toEqual([{ stack: true, app: false }]);
+        expect(formatReport(report)).toContain(
+            "view public.user_session_stats: not the stack's: created again by someone else after the stack's was dropped. " +
+                "The stack never takes over an object it did not create: rename or drop it, then `memory-stack apply --repair`",
+        );
+        expect(report.roundTrips.catalog).toBe(2);
     });
 });
 
