@@ -7,7 +7,11 @@
 -- a dependency error instead of vanishing with it. An extension, schema, role or function that
 -- something else now depends on is kept, with a notice, and so are its records (in an emptied
 -- ledger), so the next apply knows it as the stack's. Indexes that implement a constraint go with
--- it, sequences a column owns with the column.
+-- it, sequences a column owns with the column. A record carries the oid of the object the stack
+-- created and where that oid means something (system identifier/database oid): a recorded name that
+-- now belongs to another object (dropped, then created again by someone else) is left alone, with a
+-- notice, and its record dropped; records without an oid, or from another database (a restore, a
+-- pg_upgrade), go by name alone.
 --
 -- Run it in one transaction (psql -1 -f rollback.sql); running it again is a no-op. It refuses
 -- nothing on its own: the data guard (recorded tables with rows, recorded memory columns holding
@@ -22,6 +26,8 @@ declare
     still integer[] := '{}';
     first_pass boolean := true;
     dropped boolean;
+    here text;
+    reused integer[] := '{}';
 begin
     if to_regclass('memory_stack.migrations') is not null then
         -- written by a release that did not record (no ownership table, or ledger rows not marked recorded)
@@ -37,6 +43,39 @@ begin
     if to_regclass('memory_stack.created_objects') is null then
         return; -- nothing was applied, or already rolled back
     end if;
+
+    -- Where the recorded oids mean something; the same value as engine/migrate/identity.ts ORIGIN_SQL.
+    here := case when has_function_privilege('pg_catalog.pg_control_system()', 'execute')
+        then (select system_identifier::text from pg_catalog.pg_control_system()) || '/'
+             || (select oid::text from pg_catalog.pg_database where datname = current_database()) end;
+    -- to_jsonb(c): a table of an older release has no oid and origin columns; they read as null. The
+    -- lookup by kind is engine/migrate/identity.ts REUSED_SQL's (what verify reports).
+    for o in select c.position, c.identity, (to_jsonb(c) ->> 'oid')::bigint as recorded_oid,
+                    case c.kind
+                        when 'role' then (select r.oid from pg_roles r where r.rolname = c.name)
+                        when 'schema' then (select n.oid from pg_namespace n where n.nspname = c.name)
+                        when 'extension' then (select e.oid from pg_extension e where e.extname = c.name)
+                        when 'function' then to_regprocedure(format('%I.%I(%s)', c.schema_name, c.name, c.arguments))::oid
+                        when 'type' then to_regtype(format('%I.%I', c.schema_name, c.name))::oid
+                        when 'domain' then to_regtype(format('%I.%I', c.schema_name, c.name))::oid
+                        when 'trigger' then (select g.oid from pg_trigger g
+                                              where g.tgrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and g.tgname = c.name)
+                        when 'policy' then (select y.oid from pg_policy y
+                                             where y.polrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and y.polname = c.name)
+                        when 'constraint' then (select k.oid from pg_constraint k
+                                                 where k.conrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and k.conname = c.name)
+                        when 'column' then null
+                        else to_regclass(format('%I.%I', c.schema_name, c.name))::oid
+                    end::bigint as current_oid
+               from memory_stack.created_objects c
+              where here is not null and to_jsonb(c) ->> 'origin' = here and to_jsonb(c) ->> 'oid' is not null
+              order by c.position desc loop
+        if o.current_oid is not null and o.current_oid <> o.recorded_oid then
+            reused := reused || o.position;
+            raise notice 'left % alone: created again by someone else after the stack''s was dropped', o.identity;
+        end if;
+    end loop;
+    delete from memory_stack.created_objects c where c.position = any(reused);
 
     -- Newest first; a shared object that something still depends on is postponed and tried again
     -- after the rest (the vector extension once 0010 typed the embedding columns with it), as long

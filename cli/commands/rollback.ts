@@ -1,5 +1,6 @@
 // memory-stack rollback: removes every object the schema recorded as created, nothing else; refuses
 // while they hold data unless --allow-data-loss.
+import { REUSED_REASON } from "../../engine/migrate/identity";
 import { loadRollbackSql } from "../../engine/migrate/render";
 import { rollbackSchema } from "../../engine/migrate/rollback";
 import { describeWaits } from "../../engine/migrate/session";
@@ -28,6 +29,12 @@ export const rollback: Command = async ({ client, args, schema, session }) => {
                             "their records stay in memory_stack.created_objects, so the next apply takes them as the stack's and a later rollback drops them",
                     ]
                   : []),
+              ...(result.reused.length > 0
+                  ? [
+                        `left alone (not the stack's: ${REUSED_REASON}): ${result.reused.join(", ")}; ` +
+                            "their records were dropped, so they are the application's now",
+                    ]
+                  : []),
           ].join("; ");
     return {
         exitCode: 0,
@@ -37,6 +44,7 @@ export const rollback: Command = async ({ client, args, schema, session }) => {
             rowCounts: result.rowCounts,
             columnCounts: result.columnCounts,
             kept: result.kept,
+            reused: result.reused,
             durationMs: Math.round(result.durationMs),
             waits: result.waits,
         },

@@ -5,7 +5,9 @@
 // what the roles still lack there. The rollback drops these objects, and their grants with them.
 import { describeError } from "../db/errors";
 import { renderGrants } from "../render/grants";
-import { applicationUsersRules, schemaObjectRules } from "../render/privileges";
+import { applicationUsersRules, MEMORY_SCHEMA, schemaObjectRules, type PrivilegeRule } from "../render/privileges";
+import type { SqlClient } from "../db/client";
+import { REUSED_SQL } from "./identity";
 import { boundedTransaction, isLockTimeout } from "./bounded";
 import { readRecords, type RecordedObject } from "./ownership";
 import { HAS_PRIVILEGE, privilegeChecks } from "../verify/privileges";
@@ -30,7 +32,8 @@ export async function grantUnderLock(
         return { granted: [], leftToYou: [] };
     }
     const { client } = session;
-    const usersCreated = (recorded ?? (await readRecords(client))).some((record) => record.identity === "table public.users");
+    const records = recorded ?? (await readRecords(client));
+    const usersCreated = records.some((record) => record.identity === "table public.users");
     const roles = { app: schema.appRole, admin: schema.adminRole };
     const rules = schemaObjectRules({ usersCreated });
     const names = [roles.app, roles.admin];
@@ -46,7 +49,7 @@ export async function grantUnderLock(
     if (rows[0].held) {
         return { granted: [], leftToYou };
     }
-    const statements = renderGrants(rules, target);
+    const statements = renderGrants(await withoutReused(client, rules, records.length > 0), target);
     await boundedTransaction(session, "granting the roles their privileges", "Nothing was granted.", async () => {
         await client.query(statements.map((statement) => `${statement};`).join("\n")).catch((error: unknown) => {
             if (isLockTimeout(error)) {
@@ -59,6 +62,24 @@ export async function grantUnderLock(
         });
     });
     return { granted: statements, leftToYou };
+}
+
+const GRANTED_KINDS = new Set(["table", "view", "materialized view", "function"]);
+
+/** The rules without the objects under a recorded name someone else created again: those are the application's (identity.ts). */
+async function withoutReused(client: SqlClient, rules: PrivilegeRule[], recorded: boolean): Promise<PrivilegeRule[]> {
+    const reused = recorded ? (await client.query<{ kind: string; schema: string; name: string }>(REUSED_SQL)).rows : [];
+    if (reused.length === 0) {
+        return rules;
+    }
+    const names = new Set(reused.filter((object) => GRANTED_KINDS.has(object.kind)).map((object) => `${object.schema}.${object.name}`));
+    return rules.flatMap((rule) => {
+        if (rule.objects.length === 0) {
+            return [rule]; // the database, a schema
+        }
+        const objects = rule.objects.filter((object) => !names.has(`${rule.schema ?? MEMORY_SCHEMA}.${object}`));
+        return objects.length === 0 ? [] : [{ ...rule, objects }];
+    });
 }
 
 export class GrantRoleMissingError extends Error {

@@ -53,6 +53,9 @@ const UPGRADE_LEDGER = [
         adopted boolean not null default false
     )`,
     `comment on table ${OWNERSHIP_TABLE} is 'Every object a memory-stack migration created, recorded in that migration''s transaction; rollback drops these and nothing else, newest first'`,
+    // Ownership by the object itself (identity.ts); records written before these columns keep nulls: ownership by identity.
+    `alter table ${OWNERSHIP_TABLE} add column if not exists oid bigint, add column if not exists origin text`,
+    `comment on column ${OWNERSHIP_TABLE}.origin is 'where oid means something: <system identifier>/<database oid>; elsewhere (a restore, pg_upgrade) the identity alone counts'`,
 ];
 
 export async function ledgerExists(client: SqlClient): Promise<boolean> {
@@ -63,7 +66,7 @@ export async function ledgerExists(client: SqlClient): Promise<boolean> {
 /** True when the ledger and the ownership table exist in today's shape. */
 async function ledgerCurrent(client: SqlClient): Promise<boolean> {
     const result = await client.query<{ current: boolean }>(
-        `select to_regclass('${OWNERSHIP_TABLE}') is not null
+        `select exists (select from pg_attribute where attrelid = to_regclass('${OWNERSHIP_TABLE}') and attname = 'origin' and not attisdropped)
             and exists (select from pg_attribute where attrelid = to_regclass('${LEDGER_TABLE}') and attname = 'recorded' and not attisdropped)
             as current`,
     );

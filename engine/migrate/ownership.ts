@@ -5,13 +5,18 @@
 // memory_stack.created_objects with the migration's name, in creation order. Rollback drops these and
 // nothing else; repair re-runs the migration that created a missing one. A migration that removes an
 // object the stack did not create is refused, so no migration can drop what is not the stack's either.
+// Each record holds the object's oid too, so a recorded name someone else created again is told apart
+// from the stack's object (identity.ts).
 import type { SqlClient } from "../db/client";
 import { refuseTakeOver, type TakeOverCheck } from "./appeared";
+import { currentOrigin, renewedRecords, replacedObjects, ReusedObjectChangedError, reusedRecords, SHARED_KINDS } from "./identity";
 import { OWNERSHIP_TABLE, type Write } from "./ledger";
 import { Catalog, committedSinceStatement, noOtherCommit, snapshot, type CatalogObject, type ObjectKind } from "./snapshot";
 import { compareText } from "../compare";
 
-export interface RecordedObject extends Omit<CatalogObject, "oid" | "created"> {
+export interface RecordedObject extends Omit<CatalogObject, "created"> {
+    /** Where `oid` means something (identity.ts); null with a null oid: ownership by identity only. */
+    origin: string | null;
     position: number;
     migration: string;
     /** Recorded by the adoption rule for releases 1 and 2 (legacy.ts), not seen being created. */
@@ -68,13 +73,33 @@ export async function recordCreated(
         options.noOtherCommit ??
         (before instanceof Catalog && before.mark !== undefined && (await nothingCommittedSince(client, before.mark)));
     const recorded = options.recorded ?? (await readRecords(client));
-    const owned = new Set(recorded.map((object) => object.identity));
-    const ownedTables = new Set(recorded.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
+    const origin = await currentOrigin(client);
+    // A recorded name that someone else created again is not the stack's: not owned, so not to be removed or replaced.
+    const reused = new Set(reusedRecords(recorded, before, origin).map((object) => object.identity));
+    const ours = recorded.filter((object) => !reused.has(object.identity));
+    const owned = new Set(ours.map((object) => object.identity));
+    const ownedTables = new Set(ours.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
 
+    const outcome = options.outcome ?? `${migration} was rolled back whole: nothing of it was applied.`;
+    // Shared objects (roles, schemas, extensions) an application made are used as they are by design (grants on them included).
+    const touched = [...before.values()].filter(
+        (object) =>
+            reused.has(object.identity) &&
+            !SHARED_KINDS.has(object.kind) &&
+            (after.get(object.identity)?.oid !== object.oid || after.get(object.identity)?.created === true),
+    );
+    if (touched.length > 0) {
+        throw new ReusedObjectChangedError(
+            migration,
+            touched.map((object) => object.identity),
+            outcome,
+        );
+    }
     const removed = [...before.values()].filter((object) => !after.has(object.identity));
     const removedTables = new Set(removed.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
-    // A part of a table (its columns, indexes, ...) is named only when the table itself is still there.
-    const foreign = removed.filter(
+    // A part of a table (its columns, indexes, ...) is named only when the table itself is still there. Dropped
+    // and created again under its name (drop … if exists; create …) is removed too.
+    const foreign = [...removed, ...replacedObjects(before, after)].filter(
         (object) =>
             object.kind !== "role" &&
             !owned.has(object.identity) &&
@@ -87,7 +112,6 @@ export async function recordCreated(
             foreign.map((object) => object.identity),
         );
     }
-    const outcome = options.outcome ?? `${migration} was rolled back whole: nothing of it was applied.`;
     const forgotten = removed.filter((object) => owned.has(object.identity)).map((object) => object.identity);
     if (forgotten.length > 0) {
         await client.query(`delete from ${OWNERSHIP_TABLE} where identity = any($1)`, [forgotten]);
@@ -117,21 +141,32 @@ export async function recordCreated(
         await client.query(`delete from ${OWNERSHIP_TABLE} where identity = any($1)`, [notOurs]);
     }
     const created = written.filter((object) => !elsewhere.has(object.identity));
+    const renewed = new Map(
+        renewedRecords(kept, before, after, new Set(created.map((object) => object.identity)), origin).map((r) => [r.identity, r.oid]),
+    );
+    if (renewed.size > 0) {
+        await client.query(
+            `update ${OWNERSHIP_TABLE} c set oid = r.oid, origin = $1 from unnest($2::text[], $3::bigint[]) as r(identity, oid) where c.identity = r.identity`,
+            [origin, [...renewed.keys()], [...renewed.values()]],
+        );
+    }
     const last = recorded.reduce((max, object) => Math.max(max, object.position), 0);
     return {
         after,
-        // As insertRecords left the table: an identity already recorded keeps its record.
+        // As insertRecords left the table: an identity already recorded keeps its record, with the oid it has now when created anew.
         recorded: [
-            ...kept,
+            ...kept.map((object) => (renewed.has(object.identity) ? { ...object, oid: renewed.get(object.identity)!, origin } : object)),
             ...created
                 .filter((object) => !keptIdentities.has(object.identity))
-                .map(({ identity, kind, schema, name, parent, arguments: args }, index) => ({
+                .map(({ identity, kind, schema, name, parent, arguments: args, oid }, index) => ({
                     identity,
                     kind,
                     schema,
                     name,
                     parent,
                     arguments: args,
+                    oid,
+                    origin: oid === null ? null : origin,
                     position: last + index + 1,
                     migration,
                     adopted: false,
@@ -175,7 +210,7 @@ async function nothingCommittedSince(client: SqlClient, mark: string): Promise<b
 export async function insertRecords(
     client: SqlClient,
     migration: string,
-    objects: Pick<CatalogObject, "identity" | "kind" | "schema" | "name" | "parent" | "arguments">[],
+    objects: (Pick<CatalogObject, "identity" | "kind" | "schema" | "name" | "parent" | "arguments"> & { oid?: number | null })[],
     adopted: boolean,
     alongside?: Write,
 ): Promise<void> {
@@ -186,12 +221,14 @@ export async function insertRecords(
         }
         return;
     }
-    const insert = `insert into ${OWNERSHIP_TABLE} (position, migration, kind, identity, schema_name, name, parent, arguments, adopted)
-         select coalesce((select max(position) from ${OWNERSHIP_TABLE}), 0) + o.n, $1, o.kind, o.identity, o.schema, o.name, o.parent, o.arguments, $2
-           from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) with ordinality
-                as o(kind, identity, schema, name, parent, arguments, n)
+    const origin = await currentOrigin(client);
+    const insert = `insert into ${OWNERSHIP_TABLE} (position, migration, kind, identity, schema_name, name, parent, arguments, adopted, oid, origin)
+         select coalesce((select max(position) from ${OWNERSHIP_TABLE}), 0) + o.n, $1, o.kind, o.identity, o.schema, o.name, o.parent, o.arguments, $2,
+                o.oid, case when o.oid is not null then $10 end
+           from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[]) with ordinality
+                as o(kind, identity, schema, name, parent, arguments, oid, n)
          on conflict (identity) do nothing`;
-    const other = alongside?.(9);
+    const other = alongside?.(11);
     await client.query(other ? `with records as (${insert}) ${other.text}` : insert, [
         migration,
         adopted,
@@ -201,6 +238,8 @@ export async function insertRecords(
         objects.map((object) => object.name),
         objects.map((object) => object.parent),
         objects.map((object) => object.arguments),
+        objects.map((object) => object.oid ?? null),
+        origin,
         ...(other?.values ?? []),
     ]);
 }
@@ -221,11 +260,15 @@ export async function readRecords(client: SqlClient): Promise<RecordedObject[]> 
         parent: string | null;
         arguments: string | null;
         adopted: boolean;
+        oid: string | null;
+        origin: string | null;
     }>(
-        `select position, migration, kind, identity, schema_name as schema, name, parent, arguments, adopted
-           from ${OWNERSHIP_TABLE} order by position`,
+        // to_jsonb(row): a table not yet upgraded (no oid, no origin) reads as null, ownership by identity.
+        `select position, migration, kind, identity, schema_name as schema, name, parent, arguments, adopted,
+                to_jsonb(c) ->> 'oid' as oid, to_jsonb(c) ->> 'origin' as origin
+           from ${OWNERSHIP_TABLE} c order by position`,
     );
-    return result.rows;
+    return result.rows.map((row) => ({ ...row, oid: row.oid === null ? null : Number(row.oid) }));
 }
 
 /** Recorded objects the database no longer has, in creation order; `recorded`: the records, when the caller read them. */

@@ -9,7 +9,8 @@ import { expectedObjects, USERS_MEMORY_COLUMNS } from "./manifest";
 import type { RecordedObject } from "./ownership";
 import { extensionConflicts } from "./preflight-extensions";
 import { rename, rightsConflicts } from "./preflight-rights";
-import { FUNCTION_ARGUMENTS } from "./snapshot";
+import { currentOrigin, REUSED_REASON, reusedRecords } from "./identity";
+import { FUNCTION_ARGUMENTS, snapshot } from "./snapshot";
 import type { SchemaOptions } from "./render";
 
 export interface Conflict {
@@ -55,8 +56,17 @@ const RELKINDS: Record<string, string> = {
 };
 
 /** Every conflict an apply of `options` would meet; [] when it may go ahead. Reads only. */
-export async function preflight(client: SqlClient, options: SchemaOptions, records: RecordedObject[]): Promise<Conflict[]> {
+export async function preflight(client: SqlClient, options: SchemaOptions, recorded: RecordedObject[]): Promise<Conflict[]> {
     const manifest = expectedObjects(options);
+    // A recorded name someone else created again is the application's object, like any it made (identity.ts).
+    const reused = new Set(
+        recorded.length === 0
+            ? []
+            : reusedRecords(recorded, await snapshot(client), await currentOrigin(client)).map((record) => record.identity),
+    );
+    const records = recorded.filter((record) => !reused.has(record.identity));
+    const notOurs = (identity: string) =>
+        reused.has(identity) ? `was ${REUSED_REASON}, so it is not the stack's` : "exists and is not the stack's";
     const owned = new Set(
         records.map((record) => `${record.kind === "function" ? "function" : "relation"} ${record.schema}.${record.name}`),
     );
@@ -110,7 +120,7 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
         const rows = what === "table" ? ` (${await countRows(client, relation.name)})` : "";
         conflicts.push({
             object: `${what} public.${relation.name}${rows}`,
-            problem: `exists and is not the stack's, and the memory schema creates ${describeWanted(relation.name, manifest)} of that name`,
+            problem: `${notOurs(`${what} public.${relation.name}`)}, and the memory schema creates ${describeWanted(relation.name, manifest)} of that name`,
             // Renaming a table keeps its indexes' names (audit_logs_pkey): say so where it bites.
             fix:
                 what === "index"
@@ -122,7 +132,7 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
         if (!ownedIdentities.has(fn.identity!)) {
             conflicts.push({
                 object: `function ${fn.signature}`,
-                problem: `exists and is not the stack's, and the memory schema creates a function named ${fn.schema}.${fn.name}`,
+                problem: `${notOurs(fn.identity!)}, and the memory schema creates a function named ${fn.schema}.${fn.name}`,
                 fix: rename(fn.schema),
             });
         }
@@ -131,7 +141,7 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
         if (!ownedIdentities.has(part.identity!) && owned.has(`relation public.${part.table}`)) {
             conflicts.push({
                 object: `${part.kind} ${part.name} on public.${part.table}`,
-                problem: "exists and is not the stack's, and the memory schema creates one of that name",
+                problem: `${notOurs(part.identity!)}, and the memory schema creates one of that name`,
                 fix: `Drop or rename it (it was not created by the stack)`,
             });
         }

@@ -8,7 +8,8 @@
 // there) is refused with a message naming it.
 import type { SqlClient } from "../db/client";
 import { boundedTransaction } from "./bounded";
-import { readLedger } from "./ledger";
+import { currentOrigin, REUSED_REASON, reusedRecords, SHARED_KINDS } from "./identity";
+import { ensureLedger, readLedger } from "./ledger";
 import { parseSqlFile, runStatements } from "./execute";
 import { expectedObjects } from "./manifest";
 import { withMigrationLock } from "./lock";
@@ -81,6 +82,26 @@ export class SchemaRepairError extends Error {
     }
 }
 
+/** Repair would re-run a migration that created an object someone else has since created again under the same name. */
+export class RepairRefusedError extends Error {
+    constructor(
+        readonly missing: string[],
+        readonly rerun: string[],
+        readonly reused: { identity: string; migration: string }[],
+    ) {
+        const one = reused.length === 1;
+        const migrations = [...new Set(reused.map((object) => object.migration))];
+        super(
+            `refusing to repair the memory schema: re-creating ${missing.join(", ")} means running ${rerun.join(", ")} again, and ` +
+                `${reused.map((object) => `${object.identity} (created by ${object.migration})`).join(", ")} ${one ? "is" : "are"} not the stack's any more: ` +
+                `${REUSED_REASON}. A re-run would drop or change ${one ? "it" : "them"}, and the stack never changes what it did not create. Nothing was run. ` +
+                `Rename or drop the application's ${one ? "object" : "objects"} and repair again; or keep ${one ? "it" : "them"}, accept that ${migrations.join(", ")} ` +
+                "cannot be re-run, and re-create what is missing by hand (the migrations in sql/ hold the definitions).",
+        );
+        this.name = "RepairRefusedError";
+    }
+}
+
 /** Re-creates the missing recorded objects by re-running the applied `migrations` that created them; throws SchemaRepairError when that is not enough. */
 export async function repairSchema(
     client: SqlClient,
@@ -105,6 +126,23 @@ export async function repairUnderLock(session: MigrationSession, migrations: rea
     const first = migrations.findIndex((migration) => needed.has(migration.name));
     const applied = new Set((await readLedger(client)).map((row) => row.name));
     const rerun = first < 0 ? [] : migrations.slice(first).filter((migration) => applied.has(migration.name));
+    // Before anything runs: a migration to re-run that created what is now someone else's would drop or replace it.
+    const rerunNames = new Set(rerun.map((migration) => migration.name));
+    const reused = reusedRecords(
+        recordedBefore.filter((record) => rerunNames.has(record.migration) && !SHARED_KINDS.has(record.kind)),
+        await snapshot(client),
+        await currentOrigin(client),
+    );
+    if (reused.length > 0) {
+        throw new RepairRefusedError(
+            missing.map((object) => object.identity),
+            rerun.map((migration) => migration.name),
+            reused,
+        );
+    }
+    if (rerun.length > 0) {
+        await ensureLedger(client); // records written by the re-runs carry oids (identity.ts)
+    }
     for (const migration of rerun) {
         const statements = await parseSqlFile(migration.name, migration.sql);
         const steps = declaredSteps(migration.name, migration.sql, statements);

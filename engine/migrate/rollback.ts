@@ -9,6 +9,7 @@ import { boundedTransaction } from "./bounded";
 import { dependentObjects, DependentObjectsRefusedError } from "./dependents";
 import { parseSqlFile, runStatements, SqlFileError } from "./execute";
 import { countAtRisk, DataLossRefusedError, lockAtRisk } from "./guard";
+import { currentOrigin, reusedRecords } from "./identity";
 import { adoptLegacy } from "./legacy";
 import { ensureLedger, LEDGER_SCHEMA, LEDGER_TABLE, legacyRows, OWNERSHIP_TABLE, readLedger } from "./ledger";
 import { withMigrationLock } from "./lock";
@@ -44,6 +45,8 @@ export interface RollbackResult {
     columnCounts: Record<string, number>;
     /** Recorded objects kept because something else depends on them (an extension, schema or role); their records stay. */
     kept: string[];
+    /** Recorded names someone else created again after the stack's object was dropped: left alone, their records dropped (identity.ts). */
+    reused: string[];
     /** Wall time, the waits for locks included. */
     durationMs: number;
     /** How the run waited for locks (included in durationMs). */
@@ -65,6 +68,7 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                 rowCounts: {},
                 columnCounts: {},
                 kept: [],
+                reused: [],
                 durationMs: performance.now() - started,
                 waits: session.waits,
             };
@@ -82,7 +86,16 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                     const applied = { ...options.defaults, ...(await recordedOptions(client, ledger)) };
                     await adoptLegacy(client, legacy, renderMigrations(loadMigrationSources(), applied));
                 }
-                const records = await readRecords(client);
+                const recorded = await readRecords(client);
+                // Not the stack's: left out of the guards and the drops, and their records dropped now, so that even the
+                // rollback.sql of an older state (which drops by identity) leaves them alone.
+                const reused = reusedRecords(recorded, await snapshot(client), await currentOrigin(client)).map(
+                    (record) => record.identity,
+                );
+                if (reused.length > 0) {
+                    await client.query(`delete from ${OWNERSHIP_TABLE} where identity = any($1)`, [reused]);
+                }
+                const records = recorded.filter((record) => !reused.includes(record.identity));
                 // Locked before counting, so no row (and no index on them) can arrive between the guards and the drop.
                 await lockAtRisk(client, records);
                 const dependents = await dependentObjects(client, records);
@@ -98,7 +111,7 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                 });
                 const present = await snapshot(client);
                 const kept = records.filter((record) => present.has(record.identity));
-                return { rolledBack: true, rowCounts, columnCounts, kept: kept.map((record) => record.identity) };
+                return { rolledBack: true, rowCounts, columnCounts, kept: kept.map((record) => record.identity), reused };
             },
             async () => {
                 try {

@@ -16,6 +16,7 @@ import { FILE_SAVEPOINT, runFile, runStatement, SqlFileError } from "./execute";
 import { dropInvalidLeftover, indexTarget, isSharedMemoryShortage, sizeMaintenanceWorkMem, type MemoryPlan } from "./index-build";
 import { ensureLedger, OWNERSHIP_TABLE, readLedger } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
+import { currentOrigin, isReused, REUSED_REASON } from "./identity";
 import { insertRecords, readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
@@ -232,7 +233,7 @@ async function looseStatement(run: Run, step: Step, statement: Statement): Promi
     }
     const where = { migration: run.migration.name, step: step.name };
     const index = target.name ?? "the index";
-    await recordIndexAhead(run, step, statement);
+    const recorded = await recordIndexAhead(run, step, statement);
     await withSessionSettings(run.client, { maintenance_work_mem: undefined, max_parallel_maintenance_workers: undefined }, async () => {
         const dropped = await dropInvalidLeftover(run.client, target);
         if (dropped) run.emit({ type: "invalid index dropped", ...where, index: dropped });
@@ -248,6 +249,13 @@ async function looseStatement(run: Run, step: Step, statement: Statement): Promi
             await run1(run, step, statement);
         }
     });
+    if (recorded !== undefined) {
+        // Built (or found there, recorded and not reused): the record gets the index's oid (identity.ts).
+        await run.client.query(
+            `update ${OWNERSHIP_TABLE} set oid = to_regclass(format('%I.%I', schema_name, name))::oid, origin = $2 where identity = $1`,
+            [recorded, await currentOrigin(run.client)],
+        );
+    }
 }
 
 async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | undefined): Promise<"done" | "nothing to do"> {
@@ -394,30 +402,43 @@ function retryingTransaction<T>(run: Run, step: Step, last: boolean, work: (begu
  * own: a kill mid-build then leaves a recorded (maybe invalid) index that the next run builds again or a
  * rollback drops, never an unrecorded one. A same-named index that is not the stack's stops the step.
  */
-async function recordIndexAhead(run: Run, step: Step, statement: Statement): Promise<void> {
+async function recordIndexAhead(run: Run, step: Step, statement: Statement): Promise<string | undefined> {
     const relation = (statement.node.relation ?? {}) as { schemaname?: string };
     const name = typeof statement.node.idxname === "string" ? statement.node.idxname : undefined;
     if (!run.ledger && name === undefined) {
-        return;
+        return undefined;
     }
     if (name === undefined) {
         throw new Error(
             `${run.migration.name} step ${step.name} (line ${statement.line}): a concurrent index build must name its index, so it can be recorded as the stack's`,
         );
     }
-    await retryingTransaction(run, step, false, async () => {
-        const found = await run.client.query<{ identity: string; schema: string; parent: string | null; exists: boolean }>(
+    return retryingTransaction(run, step, false, async () => {
+        const found = await run.client.query<{
+            identity: string;
+            schema: string;
+            parent: string | null;
+            exists: boolean;
+            oid: string | null;
+        }>(
             `select 'index ' || quote_ident(n.nspname) || '.' || quote_ident($1) as identity, n.nspname as schema,
                     (select c.relname from pg_class c where c.oid = to_regclass(format('%I.%I', n.nspname, $1))) is not null as exists,
+                    to_regclass(format('%I.%I', n.nspname, $1))::oid::bigint as oid,
                     (select t.relname from pg_index x join pg_class t on t.oid = x.indrelid where x.indexrelid = to_regclass(format('%I.%I', n.nspname, $1))) as parent
                from pg_namespace n where n.nspname = coalesce($2, current_schema())`,
             [name, relation.schemaname ?? null],
         );
         const [target] = found.rows;
         if (target === undefined) {
-            return; // the schema does not exist: the build itself will say so
+            return undefined; // the schema does not exist: the build itself will say so
         }
         const record = (await readRecords(run.client)).find((candidate) => candidate.identity === target.identity);
+        if (record !== undefined && isReused(record, target.oid === null ? null : Number(target.oid), await currentOrigin(run.client))) {
+            throw new Error(
+                `${run.migration.name} step ${step.name}: ${target.identity} is not the stack's: it was ${REUSED_REASON}; nothing was built. ` +
+                    "Rename or drop that index, then apply again.",
+            );
+        }
         if (record !== undefined) {
             // The stack's already: this later definition is the one repair re-runs to re-create it.
             if (record.migration !== run.migration.name) {
@@ -426,7 +447,7 @@ async function recordIndexAhead(run: Run, step: Step, statement: Statement): Pro
                     target.identity,
                 ]);
             }
-            return;
+            return target.identity;
         }
         if (target.exists) {
             throw new Error(
@@ -441,6 +462,7 @@ async function recordIndexAhead(run: Run, step: Step, statement: Statement): Pro
             [{ identity: target.identity, kind: "index", schema: target.schema, name, parent: table, arguments: null }],
             false,
         );
+        return target.identity;
     });
 }
 

@@ -46,6 +46,7 @@ import {
 } from "../migrate/index";
 import { DEFAULT_SCHEMA_OPTIONS, schemaChecksum, type SchemaOptions } from "../migrate/render";
 import type { SearchSettings } from "../migrate/search-settings";
+import { REUSED_REASON } from "../migrate/identity";
 import { missingObjects } from "../migrate/repair";
 import { canonical } from "./canonical";
 import { refuseNewerState } from "./state-version";
@@ -210,13 +211,16 @@ export async function remove(_id: string, olds: SchemaMigrationOutputs): Promise
     }
     try {
         const current = (olds.stateVersion as number | undefined) === STATE_VERSION;
-        await rollbackSchema(client, {
+        const result = await rollbackSchema(client, {
             // Older state holds a rollback.sql that dropped memory names whoever created them: never run it.
             rollbackSql: current ? olds.rollbackSql : loadRollbackSql(),
             allowDataLoss: olds.allowDataLoss === true,
             defaults: olds.schema ?? DEFAULT_SCHEMA_OPTIONS,
             ...sessionOptions(olds.connection, olds.locks, "memory-stack-rollback"),
         });
+        if (result.reused.length > 0) {
+            process.stderr.write(`memory-stack: left alone (not the stack's: ${REUSED_REASON}): ${result.reused.join(", ")}\n`);
+        }
     } finally {
         await client.end().catch(() => undefined);
     }

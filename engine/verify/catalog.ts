@@ -11,6 +11,8 @@ import type { ObjectCounts, Problem } from "./report";
 export interface CatalogSnapshot extends PrivilegeSnapshot {
     /** memory_stack.migrations exists: the schema was applied here at some point. */
     ledger: boolean;
+    /** memory_stack.created_objects exists: what the stack created is recorded (ownership.ts reads it). */
+    recorded: boolean;
     extensions: string[];
     /** Tables, views and anything else with a name in schema public, with its relkind and RLS flag. */
     relations: { name: string; kind: string; rls: boolean }[];
@@ -32,6 +34,7 @@ with ns as (select oid, nspname from pg_namespace where nspname in ('public', 'a
      rel as (select c.oid, c.relname, c.relkind, c.relrowsecurity from pg_class c where c.relnamespace in (select oid from pub))
 select json_build_object(
   'ledger', to_regclass('memory_stack.migrations') is not null,
+  'recorded', to_regclass('memory_stack.created_objects') is not null,
   'extensions', (select coalesce(json_agg(extname order by extname), '[]') from pg_extension),
   'relations', (select coalesce(json_agg(json_build_object('name', relname, 'kind', relkind, 'rls', relrowsecurity) order by relname), '[]')
                 from rel where relkind in ('r', 'p', 'v', 'm', 'f')),

@@ -9,6 +9,7 @@ import { compareCatalog, readCatalog } from "./catalog";
 import type { CheckRunner } from "./checks";
 import type { Expectations } from "./expected";
 import { runFunctionalChecks } from "./functional";
+import { reusedProblems } from "./ownership";
 import { VerificationFailedError, type VerificationReport } from "./report";
 
 export { expectationsFor, type Expectations } from "./expected";
@@ -27,6 +28,7 @@ export async function verifySchema(client: SqlClient, expected: Expectations, op
     const catalogClient = counting(client);
     const snapshot = await readCatalog(catalogClient, expected);
     const catalog = compareCatalog(expected, snapshot);
+    const reused = await reusedProblems(catalogClient, snapshot.recorded);
 
     const functionalClient = counting(client);
     const lockTimeout = Math.max(1, Math.round(options.lockTimeoutMs ?? 5_000));
@@ -43,7 +45,7 @@ export async function verifySchema(client: SqlClient, expected: Expectations, op
         await functionalClient.query("rollback");
     }
 
-    const problems = [...catalog.problems, ...run.problems];
+    const problems = [...catalog.problems, ...reused, ...run.problems];
     return {
         ok: problems.length === 0,
         variant: expected.variant,

@@ -3,7 +3,25 @@
 // CLI's output and the test expectations alike.
 
 export type ObjectKind =
-    "extension" | "table" | "column" | "view" | "function" | "trigger" | "index" | "policy" | "rls" | "role" | "privilege";
+    | "extension"
+    | "table"
+    | "column"
+    | "view"
+    | "function"
+    | "trigger"
+    | "index"
+    | "policy"
+    | "rls"
+    | "role"
+    | "privilege"
+    // recorded kinds a reused name can be (ownership.ts)
+    | "materialized view"
+    | "sequence"
+    | "foreign table"
+    | "type"
+    | "domain"
+    | "constraint"
+    | "schema";
 
 export interface Problem {
     /** What kind of thing is wrong; "check" for a behaviour check. */

@@ -121,6 +121,11 @@ describe("the adoption rule", () => {
             expect(creator.get(`extension "uuid-ossp"`)).toBe("0001_foundation.sql adopted");
             const ledger = await s.client.query("select bool_and(recorded) as recorded from memory_stack.migrations");
             expect(ledger.rows[0].recorded).toBe(true);
+            // With the oid each has now (columns have none), so a name the application takes over later is told apart.
+            const records = await readRecords(s.client);
+            expect(records.filter((record) => record.kind !== "column" && (record.oid === null || record.origin === null))).toEqual([]);
+            const sessions = await s.client.query<{ oid: number }>("select 'public.sessions'::regclass::oid::int as oid");
+            expect(records.find((record) => record.identity === "table public.sessions")?.oid).toBe(sessions.rows[0].oid);
         } finally {
             await s.drop();
         }

@@ -9,6 +9,7 @@ import {
     applyMigrations,
     loadRollbackSql,
     readLedger,
+    readRecords,
     rollbackSchema,
     schemaStatus,
     SchemaRefusedError,
@@ -219,6 +220,10 @@ create unique index concurrently if not exists codes_code_key on codes (code);`,
         expect((await client.query("select indisvalid from pg_index where indexrelid = 'codes_code_key'::regclass")).rows).toEqual([
             { indisvalid: true },
         ]);
+        // Recorded before the build, it gets the oid of the index built (engine/migrate/identity.ts).
+        const record = (await readRecords(client)).find((candidate) => candidate.identity === "index public.codes_code_key");
+        const built = await client.query<{ oid: number }>("select 'codes_code_key'::regclass::oid::int as oid");
+        expect(record?.oid).toBe(built.rows[0].oid);
     });
 });
 

@@ -14,6 +14,7 @@ function deployed(e: Expectations): CatalogSnapshot {
     const { manifest, fingerprints } = e;
     return {
         ledger: true,
+        recorded: true,
         extensions: ["plpgsql", ...manifest.extensions],
         relations: [
             ...[...manifest.tables, "users"].map((name) => ({ name, kind: "r", rls: manifest.rlsTables.includes(name) })),

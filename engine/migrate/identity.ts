@@ -1,0 +1,131 @@
+// Ownership by the object itself, not only its name. Each record in memory_stack.created_objects
+// carries the oid the object had when the stack created it, and where that oid means something: the
+// cluster's system identifier and the database's oid (its origin). An object dropped by someone and
+// created again under the same name has a new oid: it is not the stack's any more, even though its
+// identity is recorded. Rollback leaves it alone, repair refuses to re-run the migration that made it,
+// and the preflight counts it as the application's. A record without an oid (release 1 and 2 ledgers
+// adopted where the oid could not be read, a concurrent index recorded before it is built), or from
+// another origin (a pg_dump restored elsewhere, a pg_upgrade), is ownership by identity, as before.
+import type { SqlClient } from "../db/client";
+import type { RecordedObject } from "./ownership";
+import type { CatalogObject } from "./snapshot";
+
+/**
+ * SQL: "<system identifier>/<database oid>", or null when pg_control_system() may not be called.
+ * sql/rollback.sql computes the same value; keep the two alike.
+ */
+const ORIGIN = `case when has_function_privilege('pg_catalog.pg_control_system()', 'execute')
+        then (select system_identifier::text from pg_catalog.pg_control_system()) || '/'
+             || (select oid::text from pg_catalog.pg_database where datname = current_database()) end`;
+
+export const ORIGIN_SQL = `select ${ORIGIN} as origin`;
+
+/**
+ * SQL, one round trip: the recorded objects (memory_stack.created_objects, which must exist) whose
+ * identity holds another object than the one recorded here, in creation order. The lookup by kind is
+ * sql/rollback.sql's; keep the two alike.
+ */
+export const REUSED_SQL = `
+select c.identity, c.kind, c.schema_name as schema, c.name
+  from memory_stack.created_objects c cross join (select ${ORIGIN} as here) h
+ where h.here is not null and to_jsonb(c) ->> 'origin' = h.here and to_jsonb(c) ->> 'oid' is not null
+   and (case c.kind
+            when 'role' then (select r.oid from pg_roles r where r.rolname = c.name)
+            when 'schema' then (select n.oid from pg_namespace n where n.nspname = c.name)
+            when 'extension' then (select e.oid from pg_extension e where e.extname = c.name)
+            when 'function' then to_regprocedure(format('%I.%I(%s)', c.schema_name, c.name, c.arguments))::oid
+            when 'type' then to_regtype(format('%I.%I', c.schema_name, c.name))::oid
+            when 'domain' then to_regtype(format('%I.%I', c.schema_name, c.name))::oid
+            when 'trigger' then (select g.oid from pg_trigger g
+                                  where g.tgrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and g.tgname = c.name)
+            when 'policy' then (select y.oid from pg_policy y
+                                 where y.polrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and y.polname = c.name)
+            when 'constraint' then (select k.oid from pg_constraint k
+                                     where k.conrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and k.conname = c.name)
+            when 'column' then null
+            else to_regclass(format('%I.%I', c.schema_name, c.name))::oid
+        end)::bigint <> (to_jsonb(c) ->> 'oid')::bigint
+ order by c.position`;
+
+/** Kinds an application's object of which the stack uses as it is, by design: a reused one of these is the application's, used, never refused. */
+export const SHARED_KINDS: ReadonlySet<string> = new Set(["role", "schema", "extension"]);
+
+const origins = new WeakMap<SqlClient, Promise<string | null>>();
+
+/** Where this session's oids mean something; read once per connection. */
+export function currentOrigin(client: SqlClient): Promise<string | null> {
+    let origin = origins.get(client);
+    if (origin === undefined) {
+        origin = client.query<{ origin: string | null }>(ORIGIN_SQL).then((result) => result.rows[0].origin);
+        origins.set(client, origin);
+        origin.catch(() => origins.delete(client));
+    }
+    return origin;
+}
+
+/** Whether the record's oid can be compared with the catalog's here. */
+function comparable(record: Pick<RecordedObject, "oid" | "origin">, origin: string | null): boolean {
+    return record.oid !== null && origin !== null && record.origin === origin;
+}
+
+/** Whether the object under the record's identity (its oid now; null: none, or no oid) is another than the one recorded. */
+export function isReused(record: Pick<RecordedObject, "oid" | "origin">, oid: number | null, origin: string | null): boolean {
+    return oid !== null && comparable(record, origin) && oid !== record.oid;
+}
+
+/** Recorded objects that exist under their recorded identity but as another object: someone else created them again. */
+export function reusedRecords(records: RecordedObject[], present: Map<string, CatalogObject>, origin: string | null): RecordedObject[] {
+    return records.filter((record) => isReused(record, present.get(record.identity)?.oid ?? null, origin));
+}
+
+/** Objects in both catalogs under one identity with different oids: dropped and created again between the two reads. */
+export function replacedObjects(before: Map<string, CatalogObject>, after: Map<string, CatalogObject>): CatalogObject[] {
+    return [...before.values()].filter((object) => {
+        const now = after.get(object.identity);
+        return now !== undefined && object.oid !== null && now.oid !== null && now.oid !== object.oid;
+    });
+}
+
+/**
+ * The records whose oid is to be renewed: recorded objects this transaction created anew (`created`:
+ * what it created, as recordCreated tells) or dropped and created again while they were the stack's.
+ */
+export function renewedRecords(
+    records: RecordedObject[],
+    before: Map<string, CatalogObject>,
+    after: Map<string, CatalogObject>,
+    created: Set<string>,
+    origin: string | null,
+): { identity: string; oid: number }[] {
+    const reused = new Set(reusedRecords(records, before, origin).map((record) => record.identity));
+    return records.flatMap((record) => {
+        const now = after.get(record.identity);
+        if (now === undefined || now.oid === null || (comparable(record, origin) && record.oid === now.oid)) {
+            return [];
+        }
+        const previous = before.get(record.identity);
+        const anew =
+            created.has(record.identity) ||
+            (previous !== undefined && previous.oid !== now.oid && now.created === true && !reused.has(record.identity));
+        return anew ? [{ identity: record.identity, oid: now.oid }] : [];
+    });
+}
+
+export const REUSED_REASON = "created again by someone else after the stack's was dropped";
+
+/** A migration that dropped, replaced or changed an object under a recorded name that someone else created again. */
+export class ReusedObjectChangedError extends Error {
+    constructor(
+        readonly migration: string,
+        readonly objects: string[],
+        outcome: string,
+    ) {
+        const one = objects.length === 1;
+        super(
+            `${migration} changed ${objects.join(", ")}, which ${one ? "is" : "are"} not the stack's: ${one ? "it was" : "they were"} ${REUSED_REASON}. ` +
+                `The stack never changes what it did not create. ${outcome} ` +
+                `Rename or drop the application's ${one ? "object" : "objects"}, then run again.`,
+        );
+        this.name = "ReusedObjectChangedError";
+    }
+}
