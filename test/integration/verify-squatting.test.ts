@@ -1,0 +1,82 @@
+// Object squatting: an app role that may create objects in schema public (PUBLIC keeps CREATE there on
+// every database that began before PostgreSQL 15, and operators grant it by hand) plants an operator
+// or a function that a better argument match makes PostgreSQL prefer to pg_catalog's. Verification
+// connects as the owner, often a superuser, on every `pulumi up` and `memory-stack verify`: whatever
+// it resolves through public runs with the owner's rights (a superuser's can run shell commands with
+// `copy … to program`, which no rollback undoes). This file proves that verification resolves
+// nothing through schema public, and that it names the role's CREATE as a problem.
+import type { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifySchema, type VerificationReport } from "../../engine/verify/index";
+import { expectationsFor } from "../../engine/verify/expected";
+import { migrationsFor } from "../support/apply-sql";
+import { grantStackPrivileges, schemaDatabase, type SchemaDatabase } from "../support/schema-db";
+
+const PASSWORD = "verify-squatting-password-0123";
+let schema: SchemaDatabase;
+let app: Client;
+
+beforeAll(async () => {
+    schema = await schemaDatabase("verify_squatting");
+    await grantStackPrivileges(schema.client, schema.options);
+    await schema.client.query(`alter role "${schema.options.appRole}" login password '${PASSWORD}'`);
+    app = new (await import("pg")).Client({ ...schema.db.config, user: schema.options.appRole, password: PASSWORD });
+    await app.connect();
+});
+
+afterAll(async () => {
+    await app?.end().catch(() => undefined);
+    await schema?.drop();
+});
+
+async function verify(): Promise<VerificationReport> {
+    return verifySchema(schema.client, await expectationsFor(schema.options, migrationsFor(schema.options)));
+}
+
+/** Who ran the planted code: a sequence, which no rollback (verification's included) rewinds. */
+async function plantedRan(): Promise<boolean> {
+    const { rows } = await schema.client.query<{ called: boolean }>("select is_called as called from public.squat_seen");
+    return rows[0].called;
+}
+
+describe("an app role that can create objects in schema public", () => {
+    beforeAll(async () => {
+        // What an upgraded database has: PUBLIC's CREATE on public.
+        await schema.client.query("grant create on schema public to public");
+        // The app role's plant. Verification's `'memory-stack-verify-' || gen_random_uuid()` (unknown || uuid)
+        // prefers an exact text || uuid over pg_catalog's text || anynonarray.
+        await app.query(`
+            create sequence public.squat_seen;
+            grant usage, update, select on sequence public.squat_seen to public;
+            create function public.squat_concat(text, uuid) returns text language plpgsql as $$
+            begin
+                perform setval('public.squat_seen', 1);
+                return $1 || $2::text;
+            end
+            $$;
+            create operator public.|| (leftarg = text, rightarg = uuid, function = public.squat_concat);
+            create function public.has_schema_privilege(oid, regnamespace, text) returns boolean language plpgsql as $$
+            begin
+                perform setval('public.squat_seen', 1);
+                return pg_catalog.has_schema_privilege($1, $2::oid, $3);
+            end
+            $$;`);
+    });
+    afterAll(async () => {
+        await schema.client.query("revoke create on schema public from public");
+    });
+
+    it("gets none of its objects run by verification, which connects as the owner", async () => {
+        await verify();
+        // Before the fix the owner (a superuser here) ran the app role's operator: is_called = true.
+        expect(await plantedRan()).toBe(false);
+    });
+
+    it("is reported: CREATE on schema public lets it plant what the owner runs", async () => {
+        const report = await verify();
+        expect(report.ok).toBe(false);
+        const problem = report.problems.find((p) => p.kind === "privilege" && p.name === schema.options.appRole);
+        expect(problem?.issue).toMatch(/can create objects in schema public/);
+        expect(problem?.issue).toMatch(/revoke create on schema public from public/);
+    });
+});
