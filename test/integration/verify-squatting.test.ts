@@ -77,6 +77,6 @@ describe("an app role that can create objects in schema public", () => {
         expect(report.ok).toBe(false);
         const problem = report.problems.find((p) => p.kind === "privilege" && p.name === schema.options.appRole);
         expect(problem?.issue).toMatch(/can create objects in schema public/);
-        expect(problem?.issue).toMatch(/revoke create on schema public from public/);
+        expect(problem?.issue).toMatch(/revoke create on schema "public" from public/);
     });
 });
