@@ -6,10 +6,11 @@
 // `copy … to program`, which no rollback undoes). This file proves that verification resolves
 // nothing through schema public, and that it names the role's CREATE as a problem.
 import type { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { verifySchema, type VerificationReport } from "../../engine/verify/index";
 import { expectationsFor } from "../../engine/verify/expected";
 import { migrationsFor } from "../support/apply-sql";
+import { cli } from "../support/cli";
 import { grantStackPrivileges, schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
 const PASSWORD = "verify-squatting-password-0123";
@@ -60,7 +61,23 @@ describe("an app role that can create objects in schema public", () => {
                 perform setval('public.squat_seen', 1);
                 return pg_catalog.has_schema_privilege($1, $2::oid, $3);
             end
+            $$;
+            -- The engine's own queries: format('%I.%I', name, name) prefers these to format(text, variadic "any").
+            create function public.format(text, name, name) returns text language plpgsql as $$
+            begin
+                perform setval('public.squat_seen', 1);
+                return pg_catalog.format($1, $2, $3);
+            end
+            $$;
+            create function public.format(text, text, name) returns text language plpgsql as $$
+            begin
+                perform setval('public.squat_seen', 1);
+                return pg_catalog.format($1, $2, $3);
+            end
             $$;`);
+    });
+    beforeEach(async () => {
+        await schema.client.query("select setval('public.squat_seen', 1, false)");
     });
     afterAll(async () => {
         await schema.client.query("revoke create on schema public from public");
@@ -71,6 +88,17 @@ describe("an app role that can create objects in schema public", () => {
         // Before the fix the owner (a superuser here) ran the app role's operator: is_called = true.
         expect(await plantedRan()).toBe(false);
     });
+
+    it.each([["apply"], ["status"], ["plan"], ["verify"]])(
+        "gets none of its objects run by `memory-stack %s`, which connects as the owner",
+        async (command) => {
+            const { appRole, adminRole } = schema.options;
+            const run = await cli([command, "--app-role", appRole, "--admin-role", adminRole], { DATABASE_URL: schema.db.url });
+            expect(run.stderr).not.toMatch(/TypeError|ReferenceError/);
+            // Before the fix `apply` with nothing to apply ran public.format(text, text, name) as the owner.
+            expect(await plantedRan()).toBe(false);
+        },
+    );
 
     it("is reported: CREATE on schema public lets it plant what the owner runs", async () => {
         const report = await verify();
