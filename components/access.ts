@@ -24,6 +24,7 @@ import * as random from "@pulumi/random";
 import type { StackConfig } from "../engine/config/config";
 import { loginFor } from "../engine/config/rules";
 import { connectionUrl, type ConnectionSettings } from "../engine/db/url";
+import { scramVerifier } from "../engine/render/scram";
 
 /** Where an external server's database is created from: it always exists. */
 export const MAINTENANCE_DATABASE = "postgres";
@@ -192,6 +193,8 @@ export class Access extends pulumi.ComponentResource {
             { length: 32, special: false },
             { parent: this },
         ).result;
+        // Kept in state, so every up gives PostgreSQL the same verifier: no ALTER ROLE when nothing changed.
+        const salt = new random.RandomId(`${prefix}-password-salt`, { byteLength: 16 }, { parent: this });
         const role = new postgresql.Role(
             `${prefix}-role`,
             {
@@ -199,7 +202,10 @@ export class Access extends pulumi.ComponentResource {
                 login: true,
                 // NOINHERIT: a login that may become a role holds none of its privileges until it does.
                 ...(options.inherit === false ? { inherit: false } : {}),
-                password: pulumi.secret(password),
+                // A verifier, not the password: the CREATE/ALTER ROLE text that carries it may be logged (engine/render/scram.ts).
+                password: pulumi.secret(
+                    pulumi.all([password, salt.b64Std]).apply(([plain, b64]) => scramVerifier(plain, Buffer.from(b64, "base64"))),
+                ),
                 superuser: false,
                 createDatabase: false,
                 createRole: false,
