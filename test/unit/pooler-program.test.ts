@@ -235,6 +235,20 @@ describe("in the stack", () => {
         expect(auth).not.toContain("postgres");
     });
 
+    // The stack salts the roles' verifiers itself (components/access.ts), so the auth file can hold the very
+    // verifier PostgreSQL stores: PgBouncer logs in to PostgreSQL with it, and the container's files hold no password.
+    it("writes each role's SCRAM verifier to the auth file, the one PostgreSQL stores, and no password", async () => {
+        const run = await runStack({ pooling: JSON.stringify({ image: "edoburu/pgbouncer:v1.26.1-p0" }) }, "memory-stack-verifiers");
+        const auth = (await resolve(run.find(CONTAINER, "-pooler-pgbouncer").props.uploads as Upload[]))[1].content;
+        for (const role of ["app", "admin"]) {
+            const stored = await resolve(run.find("postgresql:index/role:Role", `-access-${role}-role`).props.password as string);
+            expect(stored).toMatch(/^SCRAM-SHA-256\$4096:/);
+            expect(auth).toContain(`"memory_${role}" "${stored}"\n`);
+            expect(auth).not.toContain(`generated-memory-stack-verifiers-access-${role}-password`);
+        }
+        expect(await resolve(run.result.pooledConnectionString!)).toContain(":generated-memory-stack-verifiers-access-app-password-");
+    });
+
     it("outputs pooledPort, a secret pooledConnectionString and the client pool settings", async () => {
         const { result } = await runStack({}, "memory-stack-outputs");
         expect(await resolve(result.pooledPort!)).toBe(6432);
