@@ -212,11 +212,15 @@ describe("client pool settings", () => {
 });
 
 describe("in the stack", () => {
-    it("puts a pooler beside the docker server, after it is healthy, with only the app role on a PgBouncer older than 1.26.1", async () => {
+    it("puts a pooler beside the docker server, after it is healthy and the roles have their verifiers, with only the app role on a PgBouncer older than 1.26.1", async () => {
         const run = await runStack({}, "memory-stack-wired");
         const pooler = run.find("memory-stack:index:Pooler");
         expect(pooler.name).toBe("memory-stack-wired-pooler");
-        expect(pooler.opts.dependsOn).toEqual([run.find(CONTAINER, "-server-postgres").resource]);
+        expect(pooler.opts.dependsOn).toEqual([
+            run.find(CONTAINER, "-server-postgres").resource,
+            run.find("postgresql:index/role:Role", "-access-app-role").resource,
+            run.find("postgresql:index/role:Role", "-access-admin-role").resource,
+        ]);
         const auth = (await resolve(run.find(CONTAINER, "-pooler-pgbouncer").props.uploads as Upload[]))[1].content;
         // 1.26.0 lets a client that knows one auth-file password log in as another user (CVE-2026-107350): there is no other.
         expect(auth.split("\n").map((line) => line.split(" ")[0])).toEqual(['"memory_app"', ""]);
