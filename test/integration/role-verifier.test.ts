@@ -4,10 +4,17 @@
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../engine/config/config";
 import { scramVerifier } from "../../engine/render/scram";
 import { dropRoles, freshDatabase, type TestDatabase } from "../support/database";
+import { findPgBouncer, startPgBouncer } from "../support/pgbouncer";
 
 const ROLE = `role_verifier_${randomBytes(3).toString("hex")}`;
+const pgbouncer = findPgBouncer();
+if (!pgbouncer) {
+    console.warn("[role-verifier.test] the PgBouncer case is SKIPPED: pgbouncer is not installed; `apt-get install -y pgbouncer`.");
+}
+let verifier: string;
 // What access.ts generates: 32 letters and digits.
 const PASSWORD = randomBytes(24)
     .toString("base64")
@@ -18,7 +25,8 @@ let db: TestDatabase;
 beforeAll(async () => {
     db = await freshDatabase("role_verifier");
     const owner = await db.connect();
-    await owner.query(`create role "${ROLE}" login password '${scramVerifier(PASSWORD, randomBytes(16))}'`);
+    verifier = scramVerifier(PASSWORD, randomBytes(16));
+    await owner.query(`create role "${ROLE}" login password '${verifier}'`);
 });
 
 afterAll(async () => {
@@ -26,8 +34,8 @@ afterAll(async () => {
     if (db) await dropRoles(db.server, [ROLE]);
 });
 
-async function login(password: string): Promise<string> {
-    const client = new Client({ ...db.config, user: ROLE, password });
+async function login(password: string, via: { host: string; port: number } = db.server): Promise<string> {
+    const client = new Client({ ...db.config, host: via.host, port: via.port, user: ROLE, password });
     try {
         await client.connect();
         return (await client.query<{ me: string }>("select current_user as me")).rows[0].me;
@@ -51,5 +59,18 @@ describe("a role whose password was given as a SCRAM verifier", () => {
         expect(stored).toMatch(/^SCRAM-SHA-256\$4096:/);
         expect(stored).not.toContain(PASSWORD);
         expect(await login(stored)).toBe("28P01");
+    });
+});
+
+describe.skipIf(!pgbouncer)("behind PgBouncer, whose auth file holds that verifier and no password (as the stack's pooler does)", () => {
+    it("lets the role in with the password, and PgBouncer into PostgreSQL as the role", async () => {
+        const config = parseConfig({ database: db.name });
+        const bouncer = await startPgBouncer({ config, server: db.server, users: [{ name: ROLE, scramVerifier: verifier }] });
+        try {
+            expect(await login(PASSWORD, bouncer)).toBe(ROLE);
+            expect(await login(`${PASSWORD}x`, bouncer)).toBe("08P01");
+        } finally {
+            await bouncer.stop();
+        }
     });
 });
