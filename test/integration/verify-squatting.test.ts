@@ -131,3 +131,32 @@ describe("an app role that can create objects in schema public", () => {
         expect(problem?.issue).toMatch(/revoke create on schema "public" from public/);
     });
 });
+
+// Pinning verification's search_path must not break an application's own code that verification sets off:
+// the test users it inserts fire the application's triggers on users, whose functions commonly call
+// extension or application functions without a schema (uuid_generate_v4(), their own helpers).
+describe("an application trigger on users that calls a function without naming its schema", () => {
+    let own: SchemaDatabase;
+    beforeAll(async () => {
+        own = await schemaDatabase("verify_app_trigger");
+        await grantStackPrivileges(own.client, own.options);
+        await own.client.query(`
+            create function public.app_label() returns text language sql as $$ select 'from the application' $$;
+            create function public.app_users_touch() returns trigger language plpgsql as $$
+            begin
+                perform app_label();
+                return new;
+            end
+            $$;
+            create trigger app_users_touch before insert on public.users for each row execute function public.app_users_touch();`);
+    });
+    afterAll(async () => {
+        await own?.drop();
+    });
+
+    it("still runs as it always has while verification inserts its test users", async () => {
+        const report = await verifySchema(own.client, await expectationsFor(own.options, migrationsFor(own.options)));
+        expect(report.problems).toEqual([]);
+        expect(report.ok).toBe(true);
+    });
+});
