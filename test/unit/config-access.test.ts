@@ -82,4 +82,12 @@ describe("plainClaimLogins", () => {
         expect(error.key).toBe("plainClaimLogins");
         expect(error.message).toContain(`must not name ${login}`);
     });
+
+    // GRANT … TO public grants every role, so every session would count a plain claim, the app role's too: a
+    // claim one client leaves at session level would count for the next client of the same pooled connection.
+    it.each([{}, supabase])("refuses public, which stands for every role", (raw) => {
+        const error = configErrorFor({ ...raw, plainClaimLogins: '["authenticator", "public"]' });
+        expect(error.key).toBe("plainClaimLogins");
+        expect(error.message).toMatch(/must not name public, which stands for every role/);
+    });
 });
