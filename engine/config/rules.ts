@@ -194,7 +194,14 @@ function roleRules(config: StackConfig, ctx: Context): void {
     // Those sessions serve the application's connection strings, where a claim could outlive its transaction.
     const serving = config.createRoles ? [config.appRole, config.adminRole] : [loginFor(config.appRole), loginFor(config.adminRole)];
     for (const login of config.plainClaimLogins) {
-        if ([...serving, config.appRole, config.adminRole].includes(login)) {
+        if (login === "public") {
+            fail(
+                ctx,
+                "plainClaimLogins",
+                config.plainClaimLogins,
+                "must not name public, which stands for every role (the app role's sessions too): list the login roles, like PostgREST's authenticator, that set the claims per transaction themselves",
+            );
+        } else if ([...serving, config.appRole, config.adminRole].includes(login)) {
             fail(
                 ctx,
                 "plainClaimLogins",
