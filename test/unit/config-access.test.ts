@@ -58,6 +58,21 @@ describe("createRoles false", () => {
     });
 });
 
+describe("a role name PostgreSQL reserves", () => {
+    // Refused at preview, not by the first CREATE ROLE or policy at up: public stands for every role, and
+    // PostgreSQL keeps names starting with pg_ for its own roles.
+    it.each([
+        ["appRole", "public"],
+        ["adminRole", "public"],
+        ["appRole", "pg_read_all_data"],
+        ["adminRole", "pg_monitor"],
+    ])("refuses %s %s", (key, name) => {
+        const error = configErrorFor({ [key]: name });
+        expect(error.key).toBe(key);
+        expect(error.message).toMatch(/is a name PostgreSQL reserves/);
+    });
+});
+
 describe("plainClaimLogins", () => {
     const supabase = { ...external, appRole: "authenticated", adminRole: "service_role", createRoles: "false" };
 
