@@ -176,6 +176,14 @@ function roleRules(config: StackConfig, ctx: Context): void {
         return;
     }
     for (const key of ["appRole", "adminRole"] as const) {
+        if (config[key] === "public" || config[key].startsWith("pg_")) {
+            fail(
+                ctx,
+                key,
+                config[key],
+                "is a name PostgreSQL reserves (public stands for every role, pg_ names are its own roles): choose a role name of your own",
+            );
+        }
         if (config[key] === config.user) {
             fail(ctx, key, config[key], `must differ from the owner user (${config.user}): the owner bypasses row level security`);
         }
