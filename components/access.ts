@@ -24,6 +24,7 @@ import * as random from "@pulumi/random";
 import type { StackConfig } from "../engine/config/config";
 import { loginFor } from "../engine/config/rules";
 import { connectionUrl, type ConnectionSettings } from "../engine/db/url";
+import { scramVerifier } from "../engine/render/scram";
 
 /** Where an external server's database is created from: it always exists. */
 export const MAINTENANCE_DATABASE = "postgres";
@@ -66,8 +67,11 @@ export class Access extends pulumi.ComponentResource {
     readonly adminConnectionString: pulumi.Output<string>;
     /** Lines for the application's .env, secrets. */
     readonly dotenvLines: pulumi.Output<string>[];
-    /** The app and then the admin role's own login and secret password, for the pooler's auth file (none when createRoles is false). */
-    readonly logins: { name: pulumi.Output<string>; password: pulumi.Output<string> }[];
+    /**
+     * The app and then the admin role's own login, secret password and the SCRAM verifier PostgreSQL stores
+     * for it, for the pooler (none when createRoles is false).
+     */
+    readonly logins: { name: pulumi.Output<string>; password: pulumi.Output<string>; scramVerifier: pulumi.Output<string> }[];
 
     constructor(name: string, args: AccessArgs, opts?: pulumi.ComponentResourceOptions) {
         super("memory-stack:index:Access", name, {}, opts);
@@ -129,8 +133,8 @@ export class Access extends pulumi.ComponentResource {
             this.roles = [app.role, admin.role];
             this.authenticators = [];
             this.logins = [
-                { name: app.role.name, password: app.password },
-                { name: admin.role.name, password: admin.password },
+                { name: app.role.name, password: app.password, scramVerifier: app.verifier },
+                { name: admin.role.name, password: admin.password, scramVerifier: admin.verifier },
             ];
             this.appRole = app.role.name;
             this.adminRole = admin.role.name;
@@ -185,13 +189,19 @@ export class Access extends pulumi.ComponentResource {
         prefix: string,
         roleName: string,
         options: { inherit?: false } = {},
-    ): { role: postgresql.Role; password: pulumi.Output<string> } {
+    ): { role: postgresql.Role; password: pulumi.Output<string>; verifier: pulumi.Output<string> } {
         const password = new random.RandomPassword(
             `${prefix}-password`,
             // Letters and digits only: the password goes into URLs and .env files unescaped by hand.
             { length: 32, special: false },
             { parent: this },
         ).result;
+        // Kept in state, so every up gives PostgreSQL the same verifier: no ALTER ROLE when nothing changed.
+        const salt = new random.RandomId(`${prefix}-password-salt`, { byteLength: 16 }, { parent: this });
+        // A verifier, not the password: the CREATE/ALTER ROLE text that carries it may be logged (engine/render/scram.ts).
+        const verifier = pulumi.secret(
+            pulumi.all([password, salt.b64Std]).apply(([plain, b64]) => scramVerifier(plain, Buffer.from(b64, "base64"))),
+        );
         const role = new postgresql.Role(
             `${prefix}-role`,
             {
@@ -199,7 +209,7 @@ export class Access extends pulumi.ComponentResource {
                 login: true,
                 // NOINHERIT: a login that may become a role holds none of its privileges until it does.
                 ...(options.inherit === false ? { inherit: false } : {}),
-                password: pulumi.secret(password),
+                password: verifier,
                 superuser: false,
                 createDatabase: false,
                 createRole: false,
@@ -211,7 +221,7 @@ export class Access extends pulumi.ComponentResource {
             },
             { parent: this, provider: this.provider, additionalSecretOutputs: ["password"] },
         );
-        return { role, password: pulumi.secret(password) };
+        return { role, password: pulumi.secret(password), verifier };
     }
 }
 

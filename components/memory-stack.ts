@@ -88,7 +88,8 @@ export class MemoryStack extends pulumi.ComponentResource {
                     users,
                     host: config.host,
                 },
-                { parent: this, dependsOn: this.server.ready },
+                // After the roles: the auth file's verifiers let PgBouncer log in only once PostgreSQL stores them.
+                { parent: this, dependsOn: [...this.server.ready, ...this.access.roles] },
             );
             this.pooledPort = this.pooler.port;
             // What the application should use: the RLS-subject role, through PgBouncer.

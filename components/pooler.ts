@@ -27,9 +27,9 @@ export const PGBOUNCER_STOP_GRACE_SECONDS = 30;
 export interface PoolerUser {
     /** Role name, as the application logs in. */
     name: pulumi.Input<string>;
-    /** The role's password (a secret). Exactly one of password and scramVerifier. */
+    /** The role's password (a secret); the first user's makes the pooled URL. At least one of password and scramVerifier. */
     password?: pulumi.Input<string>;
-    /** The role's SCRAM verifier exactly as PostgreSQL stores it, instead of the password. */
+    /** The role's SCRAM verifier exactly as PostgreSQL stores it: the auth file holds it rather than the password. */
     scramVerifier?: pulumi.Input<string>;
     /** PgBouncer admin console access: admin (every command) or stats (SHOW only). Default: none. */
     console?: "admin" | "stats";
@@ -88,14 +88,18 @@ export class Pooler extends pulumi.ComponentResource {
                 ),
             ),
         );
-        // Plaintext passwords, in a secret: PgBouncer can log in to PostgreSQL with a SCRAM verifier only when it
-        // is identical to the role's stored one, and PostgreSQL salted those itself. The same plaintext is already
-        // in the server container's environment; a user with scramVerifier set keeps its password out of the file.
+        // PgBouncer can log in to PostgreSQL with a SCRAM verifier only when it is identical to the role's stored
+        // one: the stack's roles got theirs from the stack (components/access.ts), so the file holds those and no
+        // password. A user without one (given only a password) is written with its password, in a secret.
         const authFile = pulumi.secret(
             pulumi
                 .all(users.map((user) => pulumi.all([user.name, user.password, user.scramVerifier])))
                 .apply((rows) =>
-                    renderAuthFile(rows.map(([userName, password, scramVerifier]) => ({ name: userName, password, scramVerifier }))),
+                    renderAuthFile(
+                        rows.map(([userName, password, scramVerifier]) =>
+                            scramVerifier === undefined ? { name: userName, password } : { name: userName, scramVerifier },
+                        ),
+                    ),
                 ),
         );
 

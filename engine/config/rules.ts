@@ -176,6 +176,14 @@ function roleRules(config: StackConfig, ctx: Context): void {
         return;
     }
     for (const key of ["appRole", "adminRole"] as const) {
+        if (config[key] === "public" || config[key].startsWith("pg_")) {
+            fail(
+                ctx,
+                key,
+                config[key],
+                "is a name PostgreSQL reserves (public stands for every role, pg_ names are its own roles): choose a role name of your own",
+            );
+        }
         if (config[key] === config.user) {
             fail(ctx, key, config[key], `must differ from the owner user (${config.user}): the owner bypasses row level security`);
         }
@@ -194,7 +202,14 @@ function roleRules(config: StackConfig, ctx: Context): void {
     // Those sessions serve the application's connection strings, where a claim could outlive its transaction.
     const serving = config.createRoles ? [config.appRole, config.adminRole] : [loginFor(config.appRole), loginFor(config.adminRole)];
     for (const login of config.plainClaimLogins) {
-        if ([...serving, config.appRole, config.adminRole].includes(login)) {
+        if (login === "public") {
+            fail(
+                ctx,
+                "plainClaimLogins",
+                config.plainClaimLogins,
+                "must not name public, which stands for every role (the app role's sessions too): list the login roles, like PostgREST's authenticator, that set the claims per transaction themselves",
+            );
+        } else if ([...serving, config.appRole, config.adminRole].includes(login)) {
             fail(
                 ctx,
                 "plainClaimLogins",

@@ -93,8 +93,16 @@ export function password() {
             error:
                 "must not hold control characters (newline, tab, NUL, ...) or a lone UTF-16 surrogate; every printable character is fine, " +
                 "including spaces, quotes, @, #, / and %: memory-stack percent-encodes them in URLs and quotes them in PgBouncer's auth file",
+        })
+        .refine((value) => !PRE_HASHED.test(value), {
+            error:
+                "looks like a hash (md5 and 32 lower-case hex digits, or SCRAM-SHA-256$…), which PostgreSQL stores as an already hashed " +
+                "password: the server would then refuse this very password; choose another, or unset it and a random one is generated",
         });
 }
+
+/** What PostgreSQL's ALTER ROLE … PASSWORD takes for a hash rather than a password (get_password_type). */
+const PRE_HASHED = /^(md5[0-9a-f]{32}|SCRAM-SHA-256\$.*)$/s;
 
 /** A container image reference, read by Docker's grammar (engine/config/image.ts). */
 export function imageName() {

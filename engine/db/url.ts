@@ -147,17 +147,25 @@ function connectTimeout(seconds: number): number {
 
 /** The URL for these settings, every part encoded so that parseConnectionUrl gives the same settings back. */
 export function connectionUrl(settings: ConnectionSettings): string {
-    const auth = `${encodeURIComponent(settings.user)}${settings.password === "" ? "" : `:${encodeURIComponent(settings.password)}`}`;
+    const auth = `${encodePart(settings.user)}${settings.password === "" ? "" : `:${encodePart(settings.password)}`}`;
     const socket = settings.host.startsWith("/");
     const host = socket ? "" : settings.host.includes(":") ? `[${settings.host}]` : settings.host;
     const query = [
-        ...(socket ? [`host=${encodeURIComponent(settings.host)}`] : []),
+        ...(socket ? [`host=${encodePart(settings.host)}`] : []),
         ...(settings.sslMode && settings.sslMode !== "disable" ? [`sslmode=${settings.sslMode}`] : []),
         ...(settings.connectTimeoutSeconds !== undefined ? [`connect_timeout=${settings.connectTimeoutSeconds}`] : []),
-        ...(settings.sslRootCert ? [`sslrootcert=${encodeURIComponent(settings.sslRootCert)}`] : []),
+        ...(settings.sslRootCert ? [`sslrootcert=${encodePart(settings.sslRootCert)}`] : []),
     ];
-    const path = `/${encodeURIComponent(settings.database)}`;
+    const path = `/${encodePart(settings.database)}`;
     return `postgresql://${auth}@${host}${socket ? "" : `:${settings.port}`}${path}${query.length > 0 ? `?${query.join("&")}` : ""}`;
+}
+
+/**
+ * encodeURIComponent, and also ' ( ) ! * (which it leaves as they are): the URL goes into .env lines that a
+ * shell sources (`set -a; . ./.env`), where a quote or a parenthesis would break the line.
+ */
+function encodePart(value: string): string {
+    return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** user@host:port/database: how messages name a connection (no password, ever). */

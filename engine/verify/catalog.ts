@@ -27,9 +27,13 @@ export interface CatalogSnapshot extends PrivilegeSnapshot {
 }
 
 // Schemas are looked up by name, never cast with ::regnamespace, so a database without the
-// schema (or without auth) answers with empty lists instead of an error.
+// schema (or without auth) answers with empty lists instead of an error. Verification runs with
+// search_path pg_catalog (index.ts), where pgvector's types print schema-qualified: signatures drop
+// that prefix again, as the manifest writes them.
 const CATALOG_SQL = `
 with ns as (select oid, nspname from pg_namespace where nspname in ('public', 'auth', 'memory_stack')),
+     vector_prefix as (select coalesce((select quote_ident(n.nspname) || '.' from pg_extension e
+                                        join pg_namespace n on n.oid = e.extnamespace where e.extname = 'vector'), '') as prefix),
      pub as (select oid from ns where nspname = 'public'),
      rel as (select c.oid, c.relname, c.relkind, c.relrowsecurity from pg_class c where c.relnamespace in (select oid from pub))
 select json_build_object(
@@ -44,7 +48,8 @@ select json_build_object(
   'indexes', (select coalesce(json_agg(json_build_object('table', t.relname, 'name', i.relname, 'valid', x.indisvalid)), '[]')
               from pg_index x join rel t on t.oid = x.indrelid join pg_class i on i.oid = x.indexrelid),
   'functions', (select coalesce(json_agg(json_build_object(
-                    'signature', n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+                    'signature', n.nspname || '.' || p.proname || '(' ||
+                        replace(pg_get_function_identity_arguments(p.oid), (select prefix from vector_prefix) || 'vector', 'vector') || ')',
                     'bodyMd5', md5(p.prosrc), 'securityDefiner', p.prosecdef)), '[]')
                 from pg_proc p join ns n on n.oid = p.pronamespace),
   'triggers', (select coalesce(json_agg(json_build_object('table', r.relname, 'name', t.tgname, 'tgtype', t.tgtype,

@@ -38,8 +38,19 @@ export async function runFunctionalChecks(
     await run.check("two test users exist", { needs: ["table users"], keep: true }, async () => {
         // Rows verification inserts vanish with the rollback; an application users table that needs
         // values we cannot invent (or a sequence, which a rollback does not rewind) lends two rows instead.
+        // The insert fires the application's own triggers on users, written for the search_path it always has:
+        // that one, for this statement only (verification's own names resolve in pg_catalog, index.ts). Should it
+        // fail, the check's savepoint takes the path back with it.
+        const insertUsers = async () => {
+            await run.rows("reset search_path");
+            const inserted = await run.rows<{ id: string }>(
+                "insert into public.users (id) values (gen_random_uuid()), (gen_random_uuid()) returning id",
+            );
+            await run.rows("set local search_path = pg_catalog");
+            return inserted;
+        };
         const rows = usersInsertable
-            ? await run.rows<{ id: string }>("insert into public.users (id) values (gen_random_uuid()), (gen_random_uuid()) returning id")
+            ? await insertUsers()
             : await run.rows<{ id: string }>("select id from public.users order by id limit 2");
         expect(rows.length === 2, "users has required columns verification cannot fill and fewer than two rows to borrow; add a user");
         fixture.users = [rows[0].id, rows[1].id];

@@ -1,11 +1,11 @@
 // The verification engine: plain TypeScript over one `pg` connection, no Pulumi inside. The
 // dynamic resource (resource.ts) and the CLI's `verify` are thin adapters over verifySchema.
 //
-// Round trips: the catalog is ONE query (catalog.ts). The behaviour checks are a few dozen short
-// statements in one transaction that always ends in rollback, so the database is left exactly as
+// Round trips: the catalog is ONE query (catalog.ts). It and the behaviour checks, a few dozen short
+// statements, run in one transaction that always ends in rollback, so the database is left exactly as
 // found: no row, no grant, no setting survives, and a lock or statement that would hang gives up.
 import type { SqlClient } from "../db/client";
-import { compareCatalog, readCatalog } from "./catalog";
+import { compareCatalog, readCatalog, type CatalogResult, type CatalogSnapshot } from "./catalog";
 import type { CheckRunner } from "./checks";
 import type { Expectations } from "./expected";
 import { runFunctionalChecks } from "./functional";
@@ -26,20 +26,26 @@ export interface VerifyOptions {
 export async function verifySchema(client: SqlClient, expected: Expectations, options: VerifyOptions = {}): Promise<VerificationReport> {
     const started = performance.now();
     const catalogClient = counting(client);
-    const snapshot = await readCatalog(catalogClient, expected);
-    const catalog = compareCatalog(expected, snapshot);
-    const reused = await reusedProblems(catalogClient, snapshot.recorded);
-
     const functionalClient = counting(client);
     const lockTimeout = Math.max(1, Math.round(options.lockTimeoutMs ?? 5_000));
     const statementTimeout = Math.max(1, Math.round(options.statementTimeoutMs ?? 30_000));
     // The session timeout ends the transaction server-side should this process die half way.
+    // search_path pg_catalog: verification connects as the owner, and every name it does not qualify
+    // (operators, built-in functions) must resolve to PostgreSQL's own. With schema public on the path,
+    // an operator or function that a role able to create there planted with a closer argument match
+    // (text || uuid beats pg_catalog's text || anynonarray) would run with the owner's rights.
     await functionalClient.query(
-        `begin; set local lock_timeout = ${lockTimeout}; set local statement_timeout = ${statementTimeout}; ` +
-            `set local idle_in_transaction_session_timeout = ${statementTimeout * 2}`,
+        `begin; set local search_path = pg_catalog; set local lock_timeout = ${lockTimeout}; ` +
+            `set local statement_timeout = ${statementTimeout}; set local idle_in_transaction_session_timeout = ${statementTimeout * 2}`,
     );
+    let snapshot: CatalogSnapshot;
+    let catalog: CatalogResult;
     let run: CheckRunner;
+    let reused: Awaited<ReturnType<typeof reusedProblems>>;
     try {
+        snapshot = await readCatalog(catalogClient, expected);
+        catalog = compareCatalog(expected, snapshot);
+        reused = await reusedProblems(catalogClient, snapshot.recorded);
         run = await runFunctionalChecks(functionalClient, expected, catalog.broken, snapshot.usersInsertable);
     } finally {
         await functionalClient.query("rollback");

@@ -3,6 +3,7 @@
 // what it must not, and whether either role can become a role that row level security does not
 // restrict. Read in the catalog's single round trip (catalog.ts) with has_*_privilege, which counts
 // grants to PUBLIC and inherited memberships: what the role can actually do. Nothing is granted.
+import { quoteIdentifier } from "../migrate/render";
 import { renderGrants } from "../render/grants";
 import { MEMORY_TABLES } from "../migrate/manifest";
 import { MAINTENANCE_FUNCTIONS, PRIVILEGE_RULES, type Grantee, type PrivilegeRule } from "../render/privileges";
@@ -34,7 +35,17 @@ export interface RoleFacts {
     verifierMember: boolean;
     /** Roles among the owner of the memory tables, the two roles and any superuser that it is a member of. */
     memberOf: string[];
+    /** Schemas whose names the owner's code resolves (SQUAT_SCHEMAS) that it may create objects in, and whether PUBLIC may. */
+    creates: { schema: string; viaPublic: boolean }[];
 }
+
+/**
+ * Where an object the role creates could take the place of one that the owner (migrating, verifying)
+ * or the admin role resolves by name: public and the extension schemas are on the migrations'
+ * search_path, auth and memory_stack hold the functions the policies call.
+ */
+const SQUAT_SCHEMAS = `(s.nspname in ('public', 'auth', 'memory_stack')
+        or s.oid in (select extnamespace from pg_extension where extname in ('uuid-ossp', 'vector')))`;
 
 // What 0011_claim_binding grants the roles: the policies call request_user_id as the querying role.
 const CLAIM_GRANTS: PrivilegeRule[] = (["app", "admin"] as const).flatMap((grantee): PrivilegeRule[] => [
@@ -144,7 +155,10 @@ export const PRIVILEGES_SQL = `
         'memberOf', (select coalesce(json_agg(g.rolname order by g.rolname), '[]') from pg_roles g
                      where g.oid <> r.oid and pg_has_role(r.oid, g.oid, 'member')
                        and (g.rolname = any($3::text[]) or g.rolsuper
-                            or g.oid = (select relowner from pg_class where oid = to_regclass('public.sessions'))))
+                            or g.oid = (select relowner from pg_class where oid = to_regclass('public.sessions')))),
+        'creates', (select coalesce(json_agg(json_build_object(
+                        'schema', s.nspname, 'viaPublic', has_schema_privilege('public', s.oid, 'CREATE')) order by s.nspname), '[]')
+                    from pg_namespace s where ${SQUAT_SCHEMAS} and has_schema_privilege(r.oid, s.oid, 'CREATE'))
       ) order by n.i), '[]')
       from unnest($3::text[]) with ordinality as n(name, i) left join pg_roles r on r.rolname = n.name)`;
 
@@ -229,6 +243,22 @@ export function comparePrivileges(
                 kind: "privilege",
                 name: role,
                 issue: `holds what row level security cannot restrict or only the admin role or a plainClaimLogins login may use (${forbidden.join(", ")}): revoke them from public and ${role}`,
+            });
+        }
+        // The app role only: Supabase gives its admin role (service_role) CREATE on public on purpose.
+        const creates = (role === appRole && snapshot.roles.find((facts) => facts.name === role)?.creates) || [];
+        if (creates.length > 0) {
+            const statements = creates.map(
+                ({ schema, viaPublic }) =>
+                    `revoke create on schema ${quoteIdentifier(schema)} from ${viaPublic ? "public" : quoteIdentifier(role)}`,
+            );
+            problems.push({
+                kind: "privilege",
+                name: role,
+                issue:
+                    `can create objects in schema ${creates.map((c) => c.schema).join(", ")}: a function or operator it creates there can ` +
+                    `take the place of one that the owner (migrating, verifying) or the admin role calls, and run with that role's rights ` +
+                    `(PUBLIC keeps CREATE on public in databases from before PostgreSQL 15); run ${statements.join("; ")}`,
             });
         }
     }

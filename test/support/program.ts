@@ -1,6 +1,7 @@
 // Runs the Pulumi program under `pulumi.runtime.setMocks` and records every resource it registers:
 // its type, name, inputs as the program built them (Outputs included, so secrecy can be checked)
 // and its resource options (dependsOn, parent, retainOnDelete, additionalSecretOutputs, protect).
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig, type RawConfig } from "../../engine/config/config";
 
@@ -48,6 +49,14 @@ function mockOutputs(type: string, name: string, inputs: Record<string, unknown>
     switch (type) {
         case "random:index/randomPassword:RandomPassword":
             return { result: `generated-${name}-0123456789abcdef` };
+        case "random:index/randomId:RandomId":
+            return {
+                b64Std: createHash("sha256")
+                    .update(name)
+                    .digest()
+                    .subarray(0, inputs.byteLength as number)
+                    .toString("base64"),
+            };
         case "docker:index/remoteImage:RemoteImage":
             return { imageId: `sha256:${name}`, repoDigest: `${inputs.name}@sha256:0` };
         default:

@@ -34,7 +34,9 @@ pulumi.runtime.setMocks(
     {
         newResource(args) {
             registered.push(args.type);
-            return { id: `${args.name}-id`, state: { ...args.inputs, result: "mock-password-0123456789", imageId: "sha256:0" } };
+            // result: RandomPassword's; b64Std: RandomId's (a role's password salt, 16 bytes).
+            const state = { ...args.inputs, result: "mock-password-0123456789", b64Std: "bW9jay1zYWx0LTAxMjM0NQ==", imageId: "sha256:0" };
+            return { id: `${args.name}-id`, state };
         },
         call(args) {
             throw new Error(`unexpected call ${args.token}`);

@@ -8,6 +8,7 @@ import type { RawConfig } from "../../engine/config/config";
 import { Grants } from "../../components/grants";
 import { privilegeRules, PRIVILEGE_RULES } from "../../engine/render/privileges";
 import { configFor, installMocks, isSecret, resolve, runProgram, type MockedState, type Registered } from "../support/program";
+import { scramVerifier } from "../support/scram";
 import { isWrappedSecret } from "../support/secrets";
 
 const PROVIDER = "pulumi:providers:postgresql";
@@ -139,9 +140,27 @@ describe("the docker stack", () => {
         ).toEqual(["acc-pw-access-admin-password", "acc-pw-access-app-password"]);
         const role = run.find(ROLE, "-app-role");
         expect(await isSecret(role.props.password as string)).toBe(true);
-        expect(await resolve(role.props.password as string)).toBe("generated-acc-pw-access-app-password-0123456789abcdef");
         expect(isWrappedSecret(received(role).password)).toBe(true);
         expect(isWrappedSecret(received(run.find(PROVIDER, "-access-provider")).password)).toBe(true);
+    });
+
+    // The Role's password is the SQL text of CREATE/ALTER ROLE … PASSWORD '…'. As plaintext it lands in the
+    // server's log whenever that statement fails (log_min_error_statement = error by default: a role that
+    // exists already) or is logged (log_statement = ddl), and in pg_stat_statements (utility statements
+    // verbatim). A SCRAM verifier there is what PostgreSQL stores anyway: it logs in with the same password.
+    it("hands PostgreSQL each generated password as a SCRAM-SHA-256 verifier, never as plaintext, and the same one on every up", async () => {
+        const plaintext = "generated-acc-verifier-access-app-password-0123456789abcdef";
+        const verifierOf = async () => resolve((await build({}, "acc-verifier")).find(ROLE, "-app-role").props.password as string);
+        const verifier = await verifierOf();
+        expect(verifier).not.toContain(plaintext);
+        expect(verifier).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*:[A-Za-z0-9+/]+=*$/);
+        const salt = Buffer.from(verifier.split("$")[1].split(":")[1], "base64");
+        expect(salt).toHaveLength(16);
+        expect(verifier).toBe(scramVerifier(plaintext, { salt }));
+        expect(await verifierOf()).toBe(verifier);
+        // What the application logs in with stays the plaintext.
+        const { result } = await build({}, "acc-verifier");
+        expect(await resolve(result.access.appConnectionString)).toContain(`:${plaintext}@`);
     });
 
     it("exports secret app and admin connection strings that log in as the roles", async () => {

@@ -58,6 +58,21 @@ describe("createRoles false", () => {
     });
 });
 
+describe("a role name PostgreSQL reserves", () => {
+    // Refused at preview, not by the first CREATE ROLE or policy at up: public stands for every role, and
+    // PostgreSQL keeps names starting with pg_ for its own roles.
+    it.each([
+        ["appRole", "public"],
+        ["adminRole", "public"],
+        ["appRole", "pg_read_all_data"],
+        ["adminRole", "pg_monitor"],
+    ])("refuses %s %s", (key, name) => {
+        const error = configErrorFor({ [key]: name });
+        expect(error.key).toBe(key);
+        expect(error.message).toMatch(/is a name PostgreSQL reserves/);
+    });
+});
+
 describe("plainClaimLogins", () => {
     const supabase = { ...external, appRole: "authenticated", adminRole: "service_role", createRoles: "false" };
 
@@ -81,5 +96,13 @@ describe("plainClaimLogins", () => {
         const error = configErrorFor({ ...raw, plainClaimLogins: JSON.stringify([login]) });
         expect(error.key).toBe("plainClaimLogins");
         expect(error.message).toContain(`must not name ${login}`);
+    });
+
+    // GRANT … TO public grants every role, so every session would count a plain claim, the app role's too: a
+    // claim one client leaves at session level would count for the next client of the same pooled connection.
+    it.each([{}, supabase])("refuses public, which stands for every role", (raw) => {
+        const error = configErrorFor({ ...raw, plainClaimLogins: '["authenticator", "public"]' });
+        expect(error.key).toBe("plainClaimLogins");
+        expect(error.message).toMatch(/must not name public, which stands for every role/);
     });
 });

@@ -51,6 +51,25 @@ describe("password", () => {
     );
 });
 
+describe("a password PostgreSQL would store as a hash", () => {
+    // ALTER ROLE … PASSWORD 'md5<32 lower-case hex>' (or 'SCRAM-SHA-256$…') stores the string as the role's
+    // hash, not as a password (PostgreSQL 15's get_password_type): a login with the string itself then fails
+    // with 28P01, so the server would refuse the stack's own URL after every up.
+    it.each([`md5${"0123456789abcdef".repeat(2)}`, "SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy"])("refuses %j", (password) => {
+        const error = configErrorFor({ password });
+        expect(error.key).toBe("password");
+        expect(error.message).toMatch(/stores as an already hashed password/);
+        expect(error.message).not.toContain(password);
+    });
+
+    it.each([`md5${"0123456789ABCDEF".repeat(2)}`, `md5${"0123456789abcdef".repeat(2)}x`, "scram-sha-256-is-a-fine-password"])(
+        "accepts %s, which it stores as a password",
+        (password) => {
+            expect(parseConfig({ password }).password).toBe(password);
+        },
+    );
+});
+
 describe("the external server's URL", () => {
     const external = (databaseUrl: string) => ({ provisioner: "external", databaseUrl });
 

@@ -212,11 +212,15 @@ describe("client pool settings", () => {
 });
 
 describe("in the stack", () => {
-    it("puts a pooler beside the docker server, after it is healthy, with only the app role on a PgBouncer older than 1.26.1", async () => {
+    it("puts a pooler beside the docker server, after it is healthy and the roles have their verifiers, with only the app role on a PgBouncer older than 1.26.1", async () => {
         const run = await runStack({}, "memory-stack-wired");
         const pooler = run.find("memory-stack:index:Pooler");
         expect(pooler.name).toBe("memory-stack-wired-pooler");
-        expect(pooler.opts.dependsOn).toEqual([run.find(CONTAINER, "-server-postgres").resource]);
+        expect(pooler.opts.dependsOn).toEqual([
+            run.find(CONTAINER, "-server-postgres").resource,
+            run.find("postgresql:index/role:Role", "-access-app-role").resource,
+            run.find("postgresql:index/role:Role", "-access-admin-role").resource,
+        ]);
         const auth = (await resolve(run.find(CONTAINER, "-pooler-pgbouncer").props.uploads as Upload[]))[1].content;
         // 1.26.0 lets a client that knows one auth-file password log in as another user (CVE-2026-107350): there is no other.
         expect(auth.split("\n").map((line) => line.split(" ")[0])).toEqual(['"memory_app"', ""]);
@@ -233,6 +237,20 @@ describe("in the stack", () => {
         expect(ini).toContain("stats_users = memory_admin\n");
         expect(ini).not.toContain("admin_users");
         expect(auth).not.toContain("postgres");
+    });
+
+    // The stack salts the roles' verifiers itself (components/access.ts), so the auth file can hold the very
+    // verifier PostgreSQL stores: PgBouncer logs in to PostgreSQL with it, and the container's files hold no password.
+    it("writes each role's SCRAM verifier to the auth file, the one PostgreSQL stores, and no password", async () => {
+        const run = await runStack({ pooling: JSON.stringify({ image: "edoburu/pgbouncer:v1.26.1-p0" }) }, "memory-stack-verifiers");
+        const auth = (await resolve(run.find(CONTAINER, "-pooler-pgbouncer").props.uploads as Upload[]))[1].content;
+        for (const role of ["app", "admin"]) {
+            const stored = await resolve(run.find("postgresql:index/role:Role", `-access-${role}-role`).props.password as string);
+            expect(stored).toMatch(/^SCRAM-SHA-256\$4096:/);
+            expect(auth).toContain(`"memory_${role}" "${stored}"\n`);
+            expect(auth).not.toContain(`generated-memory-stack-verifiers-access-${role}-password`);
+        }
+        expect(await resolve(run.result.pooledConnectionString!)).toContain(":generated-memory-stack-verifiers-access-app-password-");
     });
 
     it("outputs pooledPort, a secret pooledConnectionString and the client pool settings", async () => {

@@ -47,6 +47,7 @@ function deployed(e: Expectations): CatalogSnapshot {
             bypassRls: false,
             verifierMember: true,
             memberOf: [],
+            creates: [],
         })),
     };
 }
@@ -205,6 +206,26 @@ describe("compareCatalog on the roles' privileges as deployed", () => {
         ]);
         expect(problemsOf((s) => (s.roles[1] = { ...s.roles[1], verifierMember: false }))).toEqual([
             `role ${admin}: postgres, which verifies, is not a member of it, so row level security cannot be checked as ${admin}: grant ${admin} to postgres`,
+        ]);
+    });
+
+    it("names the schemas the app role may create objects in, where it could plant what the owner runs; not the admin role's (Supabase's service_role has it)", () => {
+        expect(
+            problemsOf((s) => {
+                s.roles[0] = {
+                    ...s.roles[0],
+                    creates: [
+                        { schema: "public", viaPublic: true },
+                        { schema: "memory_stack", viaPublic: false },
+                    ],
+                };
+                s.roles[1] = { ...s.roles[1], creates: [{ schema: "public", viaPublic: false }] };
+            }),
+        ).toEqual([
+            `privilege ${app}: can create objects in schema public, memory_stack: a function or operator it creates there can take the place of ` +
+                `one that the owner (migrating, verifying) or the admin role calls, and run with that role's rights (PUBLIC keeps CREATE on ` +
+                `public in databases from before PostgreSQL 15); run revoke create on schema "public" from public; ` +
+                `revoke create on schema "memory_stack" from "${app}"`,
         ]);
     });
 
