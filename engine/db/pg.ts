@@ -28,4 +28,4 @@ function loadPg(): typeof PgModule {
     }
 }
 
-export const { Client } = loadPg();
+export const { Client, escapeLiteral } = loadPg();

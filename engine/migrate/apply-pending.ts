@@ -13,7 +13,7 @@ import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./los
 import { readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
 import { preflight, PreflightRefusedError } from "./preflight";
-import { catalogFrom, committedSinceStatement, noOtherCommit, snapshot, snapshotStatement, type CatalogObject } from "./snapshot";
+import { catalogIn, committedSinceStatement, noOtherCommit, snapshot, snapshotStatement, type CatalogObject } from "./snapshot";
 import type { MigrationSession } from "./session";
 import { lineAt, type Statement } from "./statements";
 import type { StepRow } from "./step-ledger";
@@ -113,11 +113,11 @@ async function applyOne(
             // session created or dropped in between would be in neither read, and one this file then dropped or replaced would go
             // unseen). An object another session made before it is not written by this transaction, so it is never taken for
             // ours, and one of the schema's names there and not the stack's refuses the migration (appeared.ts).
-            const before = atBegin === undefined ? await snapshot(client) : catalogFrom(begun.rows);
+            const before = atBegin === undefined ? await snapshot(client) : catalogIn(begun);
             // The catalog after the statements, and whether another transaction committed since the one before, in the file's own round trip.
             const read = await runFile(client, migration.name, migration.sql, statements, outcome, {
                 savepointTaken: atBegin !== undefined,
-                then: [snapshotStatement(client)!, ...(before.mark === undefined ? [] : [committedSinceStatement(before.mark)])],
+                then: [snapshotStatement(client, ...(before.mark === undefined ? [] : [committedSinceStatement(before.mark)]))!],
             });
             const durationMs = performance.now() - started;
             return recordCreated(client, migration.name, before, {
@@ -126,8 +126,8 @@ async function applyOne(
                 named: options.schema && namedBy(options.schema),
                 since: known.catalog,
                 recorded: known.recorded,
-                after: read && catalogFrom(read[0].rows),
-                noOtherCommit: read && read.length > 1 ? noOtherCommit(read[1].rows) : undefined,
+                after: read && catalogIn(read),
+                noOtherCommit: read && noOtherCommit(read),
                 alongside: ledgerInsert({
                     name: migration.name,
                     checksum: migration.checksum,

@@ -60,13 +60,13 @@ export function isLockTimeout(error: unknown): boolean {
  * application's later commit depended on (that commit's flush carries ours, which comes before it in the WAL).
  * `commit` ends the transaction (the caller's, so it can tell a lost COMMIT from a refused one);
  * `outcome` says what a failure at the deadline left behind; `alsoAtBegin`, statements to send with
- * the begin, in its round trip (`work` gets the last one's result).
+ * the begin, in its round trip (`work` gets the results of them all).
  */
 export async function boundedTransaction<T>(
     session: MigrationSession,
     what: string,
     outcome: string,
-    work: (begun: QueryResult) => Promise<T>,
+    work: (begun: QueryResult[]) => Promise<T>,
     commit: () => Promise<void> = async () => {
         await session.client.query("commit");
     },
@@ -83,7 +83,7 @@ export async function boundedTransaction<T>(
             const begun = (await client.query(
                 `begin; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${SET_LOCAL_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`,
             )) as unknown as QueryResult | QueryResult[];
-            const result = await work(Array.isArray(begun) ? begun[begun.length - 1] : begun);
+            const result = await work(Array.isArray(begun) ? begun : [begun]);
             await commit();
             session.unflushed ||= session.flushAtUnlock;
             return result;

@@ -96,7 +96,7 @@ export interface RunFileOptions {
 
 /**
  * Runs a whole file as one query, one round trip, inside the caller's transaction, and returns the
- * results of `then` (undefined without it, or when the file had to run again). When it fails, it runs
+ * results of the query, `then`'s last (undefined without `then`, or when the file had to run again). When it fails, it runs
  * again statement by statement from a savepoint, so the error names the statement (and line) that
  * failed; a lock timeout or a lost connection is passed on as it is, for the caller to retry or report.
  */
@@ -119,7 +119,7 @@ export async function runFile(
         }
         // The file's last line may be a comment or a statement without its semicolon.
         const results = (await client.query(`${text}\n;\n${options.then.join(";\n")}`)) as unknown as QueryResult | QueryResult[];
-        return (Array.isArray(results) ? results : [results]).slice(-options.then.length);
+        return Array.isArray(results) ? results : [results];
     } catch (error) {
         const fields = error as DatabaseErrorFields;
         if (isConnectionLost(error)) {

@@ -3,6 +3,7 @@
 // connection: a transaction-mode pooler would hand the session to someone else between statements.
 // The wait polls pg_try_advisory_lock, so it can say every few seconds who holds the lock and give up
 // at the deadline instead of hanging.
+import { escapeLiteral } from "../db/pg";
 import { FLUSH_WAL } from "./flush";
 import { MigrationSession, seconds } from "./session";
 
@@ -32,10 +33,13 @@ export class MigrationLockTimeoutError extends Error {
 
 /** Runs `work` holding the migration lock on the session's connection; waits at most the session's lock deadline for it. */
 export async function withMigrationLock<T>(session: MigrationSession, work: () => Promise<T>): Promise<T> {
-    await acquire(session);
+    const searchPath = await acquire(session);
     session.flushAtUnlock = true;
     let failed = false;
     try {
+        // Under the lock the engine's own statements resolve names in pg_catalog alone (snapshot.ts says why);
+        // migration transactions set the engine's search_path for themselves (bounded.ts).
+        await session.client.query("set search_path = pg_catalog, pg_temp");
         return await work();
     } catch (error) {
         failed = true;
@@ -49,26 +53,30 @@ export async function withMigrationLock<T>(session: MigrationSession, work: () =
             // their WAL flush (bounded.ts): it comes in the unlock's round trip.
             const flush = session.unflushed ? `${FLUSH_WAL};\n` : "";
             Object.assign(session, { flushAtUnlock: false, unflushed: false });
-            await session.client.query(`${flush}select pg_advisory_unlock(${MIGRATION_LOCK_KEY}::bigint)`).catch((error: unknown) => {
-                if (!failed) {
-                    throw error;
-                }
-            });
+            const restore = `select set_config('search_path', ${escapeLiteral(searchPath)}, false)`;
+            await session.client
+                .query(`${flush}select pg_advisory_unlock(${MIGRATION_LOCK_KEY}::bigint);\n${restore}`)
+                .catch((error: unknown) => {
+                    if (!failed) {
+                        throw error;
+                    }
+                });
         } finally {
             await closing;
         }
     }
 }
 
-async function acquire(session: MigrationSession): Promise<void> {
+/** Takes the lock; returns the session's search_path as it was. */
+async function acquire(session: MigrationSession): Promise<string> {
     const { client } = session;
     const started = Date.now();
     const deadline = started + session.locks.deadlineSeconds * 1000;
     let delay = 50;
     let reported = -Infinity;
     for (let attempt = 1; ; attempt++) {
-        const result = await client.query<{ locked: boolean; pid: number }>(
-            "select pg_try_advisory_lock($1::bigint) as locked, pg_backend_pid() as pid",
+        const result = await client.query<{ locked: boolean; pid: number; search_path: string }>(
+            "select pg_try_advisory_lock($1::bigint) as locked, pg_backend_pid() as pid, current_setting('search_path') as search_path",
             [MIGRATION_LOCK_KEY],
         );
         if (result.rows[0].locked) {
@@ -76,7 +84,7 @@ async function acquire(session: MigrationSession): Promise<void> {
             if (attempt > 1) {
                 session.waits.migrationLockMs += Date.now() - started;
             }
-            return;
+            return result.rows[0].search_path;
         }
         const now = Date.now();
         if (now >= deadline) {

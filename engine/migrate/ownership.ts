@@ -11,7 +11,7 @@ import type { SqlClient } from "../db/client";
 import { refuseTakeOver, type TakeOverCheck } from "./appeared";
 import { currentOrigin, renewedRecords, replacedObjects, ReusedObjectChangedError, reusedRecords, SHARED_KINDS } from "./identity";
 import { OWNERSHIP_TABLE, type Write } from "./ledger";
-import { Catalog, committedSinceStatement, noOtherCommit, snapshot, type CatalogObject, type ObjectKind } from "./snapshot";
+import { Catalog, catalogReads, committedSinceStatement, noOtherCommit, snapshot, type CatalogObject, type ObjectKind } from "./snapshot";
 import { compareText } from "../compare";
 
 export interface RecordedObject extends Omit<CatalogObject, "created"> {
@@ -203,7 +203,7 @@ async function confirmRoles(objects: CatalogObject[], options: RecordOptions): P
 }
 
 async function nothingCommittedSince(client: SqlClient, mark: string): Promise<boolean> {
-    return noOtherCommit((await client.query(committedSinceStatement(mark))).rows);
+    return noOtherCommit(await client.query(catalogReads(committedSinceStatement(mark))));
 }
 
 /** Appends `objects` to the records of `migration`, after every position already taken; `alongside`, in the same statement. */

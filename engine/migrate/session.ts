@@ -85,7 +85,9 @@ export class MigrationSession {
         }
         if (this.watcher === undefined) {
             const opened: Promise<Connection | undefined> = connect().then(
-                (watcher) => {
+                async (watcher) => {
+                    // It runs the engine's own reads only: PostgreSQL's names, none a role could plant elsewhere (snapshot.ts).
+                    await watcher.query("set search_path = pg_catalog, pg_temp");
                     (watcher as Partial<Pick<EventEmitter, "once">>).once?.("end", () => {
                         if (this.watcher === opened) {
                             this.watcher = undefined;

@@ -3,7 +3,9 @@
 // (argument types, schema-qualified outside pg_catalog), "column public.users.memory_enabled",
 // "trigger public.sessions.update_sessions_updated_at" — with, inside a transaction, whether the
 // current transaction created it (ownership.ts records those).
+import type { QueryResult } from "pg";
 import { preparedName, type SqlClient } from "../db/client";
+import { SET_LOCAL_SEARCH_PATH } from "./search-path";
 import { LEDGER_SCHEMA, LEDGER_TABLE, OWNERSHIP_TABLE, SEARCH_SETTINGS_TABLE } from "./ledger";
 
 export type ObjectKind =
@@ -130,28 +132,52 @@ export class Catalog extends Map<string, CatalogObject> {
     }
 }
 
+// The engine's own reads of the catalog run with search_path pg_catalog alone: the catalog's names are of
+// type name, and with public on the path a public.quote_ident(name), say, that a role able to create there
+// planted would beat pg_catalog's quote_ident(text) and run with the migrating role's rights. Inside a
+// migration's transaction the engine's search_path is given back after the read (search-path.ts).
+export const CATALOG_SEARCH_PATH = "set local search_path = pg_catalog, pg_temp";
+
+/** `reads` between CATALOG_SEARCH_PATH and the engine's search_path again, as statements of one query. */
+export function catalogReads(...reads: string[]): string {
+    return [CATALOG_SEARCH_PATH, ...reads, SET_LOCAL_SEARCH_PATH].join(";\n");
+}
+
 const prepared = new WeakSet<SqlClient>();
 
 /** Every object of the database (and every role) as identities, in one round trip; `created` is only meaningful inside a transaction. */
 export async function snapshot(client: SqlClient): Promise<Catalog> {
-    // Prepared once per connection: planning this query costs more than running it, and an apply takes one per migration.
-    const result = await client.query<SnapshotRow>({
-        name: preparedName(client, "snapshot"),
-        text: `${SNAPSHOT}\nunion all\n${await roles(client)}`,
-    });
-    prepared.add(client);
-    return catalogFrom(result.rows);
+    if (!prepared.has(client)) {
+        // Prepared once per connection: planning this query costs more than running it, and an apply takes two per migration.
+        await client.query(catalogReads(`prepare ${preparedName(client, "snapshot")} as ${SNAPSHOT}\nunion all\n${await roles(client)}`));
+        prepared.add(client);
+    }
+    return catalogIn(await client.query(snapshotStatement(client)!));
 }
 
 /**
- * The snapshot as a statement to send after others in one query (`execute …`), for a client that
- * already took one; undefined before that. catalogFrom reads its rows.
+ * The snapshot (and `alsoRead`, in the same search_path) as statements to send after others in one query, for a
+ * client that already took one; undefined before that. catalogIn finds its rows among the query's results.
  */
-export function snapshotStatement(client: SqlClient): string | undefined {
-    return prepared.has(client) ? `execute ${preparedName(client, "snapshot")}` : undefined;
+export function snapshotStatement(client: SqlClient, ...alsoRead: string[]): string | undefined {
+    return prepared.has(client) ? catalogReads(`execute ${preparedName(client, "snapshot")}`, ...alsoRead) : undefined;
 }
 
-export function catalogFrom(rows: Record<string, unknown>[]): Catalog {
+/** The catalog among a query's results: the last one with the snapshot's columns. */
+export function catalogIn(results: QueryResult | QueryResult[]): Catalog {
+    const result = resultWith(results, "mark");
+    if (result === undefined) {
+        throw new Error("the catalog read returned no result");
+    }
+    return catalogFrom(result.rows);
+}
+
+/** The last of a query's results that has column `field`. */
+export function resultWith(results: QueryResult | QueryResult[], field: string): QueryResult | undefined {
+    return [...(Array.isArray(results) ? results : [results])].reverse().find((result) => result.fields?.some((f) => f.name === field));
+}
+
+function catalogFrom(rows: Record<string, unknown>[]): Catalog {
     const objects = new Catalog((rows[0] as SnapshotRow | undefined)?.mark);
     for (const { mark: _mark, ...row } of rows as SnapshotRow[]) {
         objects.set(row.identity, { ...row, oid: row.oid === null ? null : Number(row.oid) });
@@ -184,9 +210,9 @@ export function committedSinceStatement(mark: string): string {
                               where pg_xact_status(t.x) = 'committed') end as committed`;
 }
 
-/** From committedSinceStatement's row: true only when no other transaction can have committed. */
-export function noOtherCommit(rows: Record<string, unknown>[]): boolean {
-    return (rows[0] as { committed?: boolean | null } | undefined)?.committed === false;
+/** From committedSinceStatement's result among a query's results: true only when no other transaction can have committed. */
+export function noOtherCommit(results: QueryResult | QueryResult[]): boolean {
+    return (resultWith(results, "committed")?.rows[0] as { committed?: boolean | null } | undefined)?.committed === false;
 }
 
 const rolesSql = new WeakMap<SqlClient, string>();
@@ -198,9 +224,10 @@ const rolesSql = new WeakMap<SqlClient, string>();
 async function roles(client: SqlClient): Promise<string> {
     let sql = rolesSql.get(client);
     if (sql === undefined) {
-        const readable = await client.query<{ readable: boolean }>(
-            "select has_table_privilege('pg_catalog.pg_authid', 'select') as readable",
-        );
+        const readable = resultWith(
+            await client.query(catalogReads("select has_table_privilege('pg_catalog.pg_authid', 'select') as readable")),
+            "readable",
+        )!;
         const [source, created] = readable.rows[0].readable ? ["pg_authid", CREATED("r.xmin")] : ["pg_roles", "null::boolean"];
         sql = `select 'role', null, r.rolname, null, null, r.oid::bigint, 'role ' || quote_ident(r.rolname), ${created},
                       (select pg_current_snapshot()::text)

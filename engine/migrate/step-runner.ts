@@ -22,7 +22,7 @@ import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
 import { engineSearchPath } from "./search-path";
-import { catalogFrom, committedSinceStatement, noOtherCommit, snapshot, snapshotStatement } from "./snapshot";
+import { catalogIn, committedSinceStatement, noOtherCommit, snapshot, snapshotStatement } from "./snapshot";
 import { ensureStepLedger, finishMigration, readStepLedger, recordStep, type StepRow } from "./step-ledger";
 import { withSessionSettings } from "./step-session";
 import { parameters, type Step, type StepKind } from "./steps";
@@ -183,12 +183,12 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
                 // Created in the first step's transaction, like a plain migration's: a first step that fails leaves no trace.
                 await ensureLedgers(run);
             }
-            const before = read ? catalogFrom(begun.rows) : await snapshot(run.client);
+            const before = read ? catalogIn(begun) : await snapshot(run.client);
             // The statements in one round trip, with the catalog after them and whether another transaction committed meanwhile.
             const after = await runFile(run.client, run.migration.name, run.migration.sql, step.statements, outcome(run, step), {
                 savepointTaken: Boolean(read),
                 text: step.statements.map((statement) => statement.text).join("\n;\n"),
-                then: [snapshotStatement(run.client)!, ...(before.mark === undefined ? [] : [committedSinceStatement(before.mark)])],
+                then: [snapshotStatement(run.client, ...(before.mark === undefined ? [] : [committedSinceStatement(before.mark)]))!],
             });
             const change = await recordCreated(run.client, run.migration.name, before, {
                 connect: run.session.connect,
@@ -196,8 +196,8 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
                 named: run.schema && namedBy(run.schema),
                 outcome: outcome(run, step),
                 recorded: run.recorded,
-                after: after && catalogFrom(after[0].rows),
-                noOtherCommit: after && after.length > 1 ? noOtherCommit(after[1].rows) : undefined,
+                after: after && catalogIn(after),
+                noOtherCommit: after && noOtherCommit(after),
             });
             await markDone(run, step, last, performance.now() - started, 0);
             return change.recorded;
@@ -349,10 +349,10 @@ async function ensureLedgers(run: Run): Promise<void> {
  * The step's transaction under the session's lock_timeout, retried until the deadline (bounded.ts). A
  * connection lost at its COMMIT is answered by reading the ledgers on a new connection.
  */
-function retryingTransaction<T>(run: Run, step: Step, last: boolean, work: (begun: QueryResult) => Promise<T>, atBegin = ""): Promise<T> {
+function retryingTransaction<T>(run: Run, step: Step, last: boolean, work: (begun: QueryResult[]) => Promise<T>, atBegin = ""): Promise<T> {
     const { client, migration } = run;
     const what = `${migration.name} step ${step.name}`;
-    const attempt = (begun: QueryResult) => {
+    const attempt = (begun: QueryResult[]) => {
         // What an attempt that rolled back ensured is gone with it.
         if (run.ledgers === "ensured") run.ledgers = "unknown";
         return work(begun);

@@ -6,7 +6,9 @@
 // `copy … to program`, which no rollback undoes). This file proves that verification resolves
 // nothing through schema public, and that it names the role's CREATE as a problem.
 import type { Client } from "pg";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { applyMigrations, describeVariant, readRecords } from "../../engine/migrate/index";
+import { migration } from "../support/migrations";
 import { verifySchema, type VerificationReport } from "../../engine/verify/index";
 import { expectationsFor } from "../../engine/verify/expected";
 import { migrationsFor } from "../support/apply-sql";
@@ -100,27 +102,40 @@ describe("an app role that can create objects in schema public", () => {
         },
     );
 
-    // FAILS, not fixed here: engine/migrate/snapshot.ts (the catalog snapshot of apply with something
-    // pending, repair, rollback and the vector switch) calls quote_ident(t.typname), a name, with the
-    // session's search_path: public.quote_ident(name) beats pg_catalog.quote_ident(text) and runs as
-    // the owner. The same holds for the shipped migrations' bodies, which run with public first on the
-    // path. Fix: the engine's own queries with search_path pg_catalog (as verification and the grants
-    // check now run), and apply refusing while the app role can create in public.
-    it("gets none of its objects run by `memory-stack apply --repair`, which reads the catalog snapshot as the owner", async () => {
-        await app.query(`
-            create function public.quote_ident(name) returns text language plpgsql as $$
-            begin
-                perform setval('public.squat_seen', 1);
-                return pg_catalog.quote_ident($1::text);
-            end
-            $$`);
-        try {
+    // The catalog snapshot (engine/migrate/snapshot.ts: apply with something pending, repair, rollback, the
+    // vector switch) passes names of type name to quote_ident: with public on the path, public.quote_ident(name)
+    // beat pg_catalog.quote_ident(text) and ran as the owner. The engine's own reads now resolve in pg_catalog
+    // alone, outside a migration's transaction and inside it. The shipped migrations' own statements still run
+    // with public first on the path (docs/schema-squatting.md).
+    describe("a public.quote_ident(name) planted for the engine's catalog snapshot", () => {
+        beforeEach(async () => {
+            await app.query(`
+                create function public.quote_ident(name) returns text language plpgsql as $$
+                begin
+                    perform setval('public.squat_seen', 1);
+                    return pg_catalog.quote_ident($1::text);
+                end
+                $$`);
+        });
+        afterEach(async () => {
+            await app.query("drop function public.quote_ident(name)");
+        });
+
+        it("is not run by `memory-stack apply --repair`, which reads the snapshot outside a transaction", async () => {
             const { appRole, adminRole } = schema.options;
             await cli(["apply", "--repair", "--app-role", appRole, "--admin-role", adminRole], { DATABASE_URL: schema.db.url });
             expect(await plantedRan()).toBe(false);
-        } finally {
-            await app.query("drop function public.quote_ident(name)");
-        }
+        });
+
+        it("is not run by an apply with a migration pending, which reads it with the begin and after the file", async () => {
+            const extra = migration("0099_squat_probe.sql", "create table public.squat_probe (id int);\n");
+            await applyMigrations(schema.client, [...migrationsFor(schema.options), extra], {
+                variant: describeVariant(schema.options),
+                schema: schema.options,
+            });
+            expect(await plantedRan()).toBe(false);
+            expect((await readRecords(schema.client)).map((record) => record.identity)).toContain("table public.squat_probe");
+        });
     });
 
     it("is reported: CREATE on schema public lets it plant what the owner runs", async () => {

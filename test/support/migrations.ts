@@ -21,5 +21,5 @@ export function recording(client: Client): { client: SqlClient; statements: stri
 
 /** Statements that change the schema or data, as opposed to reads, locks and session settings. */
 export function writes(statements: string[]): string[] {
-    return statements.filter((text) => !/^\s*select\b/i.test(text));
+    return statements.filter((text) => !/^\s*(select|set)\b/i.test(text));
 }
