@@ -93,7 +93,10 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
          select 'type', 'public', null, t.typname, t.typtype::text, null, null from pg_type t
           where t.typnamespace = 'public'::regnamespace and t.typname = any($1) and t.typtype in ('e', 'r', 'd', 'm')
          union all
-         select 'function', n.nspname, null, p.proname, null, p.oid::regprocedure::text,
+         select 'function', n.nspname, null, p.proname, null,
+                -- as regprocedure prints it with public on the search_path: the engine's is pg_catalog alone
+                case when n.nspname = 'public' then '' else quote_ident(n.nspname) || '.' end || quote_ident(p.proname)
+                    || '(' || replace(oidvectortypes(p.proargtypes), ', ', ',') || ')',
                 'function ' || quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || ${FUNCTION_ARGUMENTS} || ')'
            from pg_proc p join pg_namespace n on n.oid = p.pronamespace
           where n.nspname || '.' || p.proname = any($2)

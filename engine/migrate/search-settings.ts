@@ -76,8 +76,21 @@ async function recordedSettings(client: SqlClient): Promise<string[]> {
     return (await client.query<{ name: string }>(`select name from ${SEARCH_SETTINGS_TABLE}`)).rows.map((row) => row.name);
 }
 
+// A vector value loads pgvector's library, which defines its settings. Named in pgvector's own schema: the
+// engine's statements resolve in pg_catalog alone (snapshot.ts).
+const LOAD_PGVECTOR = `do $$
+declare
+    schema name := (select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'vector');
+begin
+    if schema is null then
+        raise exception 'type "vector" does not exist' using errcode = '42704';
+    end if;
+    execute format('select %L::%I.vector', '[1]', schema);
+end
+$$`;
+
 async function loadPgvector(client: SqlClient): Promise<void> {
-    await client.query("select '[1]'::vector").catch((error: unknown) => {
+    await client.query(LOAD_PGVECTOR).catch((error: unknown) => {
         throw new SearchSettingsError(
             `vectorEfSearch and vectorProbes are pgvector settings, but pgvector is not usable here: ${describeError(error)}. ` +
                 "They apply to the vector variant only.",
