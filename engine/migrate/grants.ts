@@ -3,7 +3,6 @@
 // roles as soon as they can log in. Nothing the schema did not create is touched: the database,
 // schema public and an application's own users table keep their grants, and verification names
 // what the roles still lack there. The rollback drops these objects, and their grants with them.
-import { withTransaction } from "../db/client";
 import { describeError } from "../db/errors";
 import { renderGrants } from "../render/grants";
 import { applicationUsersRules, MEMORY_SCHEMA, schemaObjectRules, type PrivilegeRule } from "../render/privileges";
@@ -38,14 +37,12 @@ export async function grantUnderLock(
     const roles = { app: schema.appRole, admin: schema.adminRole };
     const rules = schemaObjectRules({ usersCreated });
     const names = [roles.app, roles.admin];
-    // search_path pg_catalog: the owner runs this on every apply, and a has_*_privilege or format that a
-    // role able to create in public planted there with a closer argument match would run with its rights.
-    const { rows } = await withTransaction(client, async () => {
-        await client.query("set local search_path = pg_catalog");
-        return askFirst
-            ? await client.query<GrantFacts>(HELD, [names, JSON.stringify(rules.flatMap((rule) => privilegeChecks(rule, roles)))])
-            : await client.query<GrantFacts>(`select current_database() as database, false as held, ${MISSING}`, [names]);
-    });
+    // Under the migration lock the session's search_path is pg_catalog alone (lock.ts): the owner runs this on every
+    // apply, and a has_*_privilege or format that a role able to create in public planted there with a closer
+    // argument match would run with its rights.
+    const { rows } = askFirst
+        ? await client.query<GrantFacts>(HELD, [names, JSON.stringify(rules.flatMap((rule) => privilegeChecks(rule, roles)))])
+        : await client.query<GrantFacts>(`select current_database() as database, false as held, ${MISSING}`, [names]);
     if (rows[0].missing.length > 0) {
         throw new GrantRoleMissingError(rows[0].missing.map((name) => `${name} (${name === roles.app ? "appRole" : "adminRole"})`));
     }
