@@ -2,12 +2,12 @@
 // a role given the verifier logs in with the password, through pg as the application connects, and with
 // no other; and the statement that set it holds nothing a log line could give away.
 import { randomBytes } from "node:crypto";
-import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../engine/config/config";
 import { scramVerifier } from "../../engine/render/scram";
 import { dropRoles, freshDatabase, type TestDatabase } from "../support/database";
 import { findPgBouncer, startPgBouncer } from "../support/pgbouncer";
+import { loginAs } from "../support/login";
 
 const ROLE = `role_verifier_${randomBytes(3).toString("hex")}`;
 const pgbouncer = findPgBouncer();
@@ -34,16 +34,8 @@ afterAll(async () => {
     if (db) await dropRoles(db.server, [ROLE]);
 });
 
-async function login(password: string, via: { host: string; port: number } = db.server): Promise<string> {
-    const client = new Client({ ...db.config, host: via.host, port: via.port, user: ROLE, password });
-    try {
-        await client.connect();
-        return (await client.query<{ me: string }>("select current_user as me")).rows[0].me;
-    } catch (error) {
-        return (error as { code?: string }).code ?? String(error);
-    } finally {
-        await client.end().catch(() => undefined);
-    }
+function login(password: string, via: { host: string; port: number } = db.server): Promise<string> {
+    return loginAs({ ...db.config, host: via.host, port: via.port, user: ROLE, password });
 }
 
 describe("a role whose password was given as a SCRAM verifier", () => {

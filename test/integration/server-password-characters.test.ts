@@ -2,11 +2,11 @@
 // directory initialised with another password, then the next `up` with a password that holds every
 // character URLs, shells, SQL literals and psql variables treat specially, and unicode. The container as
 // components/server.ts registers it, over Debian's PostgreSQL 15 (test/support/postgres-container.ts).
-import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POSTGRES_STOP_SIGNAL } from "../../components/server";
 import { parseConnectionUrl } from "../../engine/db/url";
 import { freePort } from "../support/embedded-server";
+import { loginAs } from "../support/login";
 import {
     commandLinesHolding,
     ContainerHost,
@@ -28,16 +28,8 @@ let port: number;
 let second: RunningContainer;
 let url: string;
 
-async function connectsWith(connection: string): Promise<string> {
-    const client = new Client({ ...parseConnectionUrl(connection), connectionTimeoutMillis: 10_000 });
-    try {
-        await client.connect();
-        return (await client.query<{ me: string }>("select current_user as me")).rows[0].me;
-    } catch (error) {
-        return (error as { code?: string }).code ?? String(error);
-    } finally {
-        await client.end().catch(() => undefined);
-    }
+function connectsWith(connection: string): Promise<string> {
+    return loginAs(parseConnectionUrl(connection));
 }
 
 describe.skipIf(missing)("a retained volume, then an up with a password of every kind of character", () => {

@@ -6,9 +6,9 @@
 // container exactly as components/server.ts registers it (test/support/postgres-container.ts).
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Client } from "pg";
 import { POSTGRES_STOP_SIGNAL } from "../../components/server";
 import { freePort } from "../support/embedded-server";
+import { loginAs } from "../support/login";
 import {
     commandLinesHolding,
     ContainerHost,
@@ -29,15 +29,8 @@ let port: number;
 let first: RunningContainer;
 
 async function connectsWith(url: string): Promise<string> {
-    const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-    try {
-        await client.connect();
-        return "connected";
-    } catch (error) {
-        return (error as { code?: string }).code ?? String(error);
-    } finally {
-        await client.end().catch(() => undefined);
-    }
+    const outcome = await loginAs({ connectionString: url });
+    return /^[0-9A-Z]{5}$/.test(outcome) || outcome.startsWith("Error") ? outcome : "connected";
 }
 
 describe.skipIf(missing)("the PostgreSQL container over a retained volume", () => {
