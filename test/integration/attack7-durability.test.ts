@@ -6,9 +6,12 @@
 // - A crash while a later migration runs: the one before it was reported applied (onProgress: the CLI prints
 //   "applied 0001_… in N ms (1/2)") and is gone after the restart. Before 2e923ef its commit had waited for the
 //   disk before it was reported.
+// - SIGINT to `memory-stack apply` (cli/interrupt.ts): the process cancels, closes and exits 130 saying "what
+//   finished stays recorded", without the flush at the lock's release; a crash then loses what it printed.
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyMigrations, readLedger } from "../../engine/migrate/index";
+import { startCli } from "../support/cli";
 import { startEmbeddedPostgres, type RunningServer } from "../support/embedded-server";
 import { migration } from "../support/migrations";
 import { until } from "../support/poll";
@@ -92,4 +95,44 @@ describe("a server crash while a later migration of the run is under way", () =>
             "0001_first.sql",
         ]);
     });
+});
+
+describe("SIGINT to memory-stack apply while a migration waits for the application's lock, then a server crash", () => {
+    it("keeps what the command printed applied and said stays recorded", async () => {
+        await withDatabase("postgres", (admin) => admin.query("create database attack7_sigint"));
+        const holder = await connect("attack7_sigint");
+        holder.on("error", () => undefined); // the crash ends it
+        // The application's users table, read in an open transaction: 0002_users.sql's alter waits for it.
+        await holder.query("create table public.users (id uuid primary key, email text)");
+        await holder.query("begin");
+        await holder.query("select count(*) from public.users");
+        const url = `postgresql://${server.user}:${encodeURIComponent(server.password)}@${server.host}:${server.port}/attack7_sigint`;
+        const run = startCli(
+            ["apply", "--app-role", "attack7_sigint_app", "--admin-role", "attack7_sigint_admin", "--lock-deadline", "120"],
+            {
+                DATABASE_URL: url,
+            },
+        );
+        await until(
+            "0001 printed applied and 0002 waiting",
+            () =>
+                /applied 0001_foundation\.sql/.test(run.stderrSoFar()) && /waiting for a lock: 0002_users\.sql/.test(run.stderrSoFar())
+                    ? true
+                    : undefined,
+            30_000,
+        );
+        run.child.kill("SIGINT");
+        const ended = await run.ended;
+        expect(ended.code, ended.stderr).toBe(130);
+        expect(ended.stderr).toContain("what finished stays recorded");
+
+        await server.crash();
+        await holder.end().catch(() => undefined);
+        await server.restart();
+
+        // Fails: 0001_foundation.sql, printed applied, is not in the ledger after the restart (no ledger at all).
+        expect(await withDatabase("attack7_sigint", async (after) => (await readLedger(after)).map((row) => row.name))).toEqual([
+            "0001_foundation.sql",
+        ]);
+    }, 60_000);
 });
