@@ -107,3 +107,19 @@ describe("a role that can create in public, against the paths still on the engin
         expect(await ran()).toEqual([]);
     });
 });
+
+describe("the caller's search_path, set by `alter database … set search_path`, odd characters included", () => {
+    it("is the connection's again after an apply that applied something and after one that failed", async () => {
+        await client.query(`create schema "we'ird ""x"" $y"`);
+        await client.query(`alter database "${db.name}" set search_path = "we'ird ""x"" $y", "$user", public`);
+        const caller = await db.connect();
+        const before = (await caller.query<{ search_path: string }>("show search_path")).rows[0].search_path;
+        expect(before).toBe(`"we'ird ""x"" $y", "$user", public`);
+        const ok = migration("0003_attack7_path.sql", "create table public.attack7_path (id int);\n");
+        await applyMigrations(caller, [...program, ok], { variant: "jsonb" });
+        expect((await caller.query<{ search_path: string }>("show search_path")).rows[0].search_path).toBe(before);
+        const failing = migration("0004_attack7_fails.sql", "select 1 / 0;\n");
+        await expect(applyMigrations(caller, [...program, ok, failing], { variant: "jsonb" })).rejects.toThrow(/division by zero/);
+        expect((await caller.query<{ search_path: string }>("show search_path")).rows[0].search_path).toBe(before);
+    });
+});
