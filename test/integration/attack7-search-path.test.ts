@@ -8,7 +8,14 @@
 // role's rights (a superuser's here, as in the tests beside this one).
 import type { Client } from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { applyMigrations, loadRollbackSql, rollbackSchema, type MigrationFile } from "../../engine/migrate/index";
+import {
+    applyMigrations,
+    loadRollbackSql,
+    MIGRATION_LOCK_KEY,
+    MigrationLockTimeoutError,
+    rollbackSchema,
+    type MigrationFile,
+} from "../../engine/migrate/index";
 import { DEFAULT_OPTIONS } from "../support/apply-sql";
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { migration } from "../support/migrations";
@@ -121,5 +128,34 @@ describe("the caller's search_path, set by `alter database … set search_path`,
         const failing = migration("0004_attack7_fails.sql", "select 1 / 0;\n");
         await expect(applyMigrations(caller, [...program, ok, failing], { variant: "jsonb" })).rejects.toThrow(/division by zero/);
         expect((await caller.query<{ search_path: string }>("show search_path")).rows[0].search_path).toBe(before);
+    });
+});
+
+describe("an apply that waits for the migration lock, which any role can take (advisory locks need no privilege)", () => {
+    it("runs nothing the role planted while it names the holder", async () => {
+        // holders() (lock.ts) runs on the migrating connection before the lock is held, so with the caller's
+        // search_path: its `extract(epoch from …) * 1000` (numeric * integer) prefers an exact public.*(numeric, integer).
+        await planter.query(`
+            create sequence public.attack7_seen_times;
+            grant usage, update, select on sequence public.attack7_seen_times to public;
+            create function public.attack7_times(numeric, integer) returns numeric language plpgsql as $$
+            begin
+                perform pg_catalog.setval('public.attack7_seen_times', 1);
+                return $1 operator(pg_catalog.*) $2::numeric;
+            end
+            $$;
+            create operator public.* (leftarg = numeric, rightarg = integer, function = public.attack7_times);`);
+        await planter.query("select pg_advisory_lock($1::bigint)", [MIGRATION_LOCK_KEY]);
+        try {
+            const error = await applyMigrations(client, program, { variant: "jsonb", locks: { deadlineSeconds: 1 } }).catch(
+                (e: unknown) => e,
+            );
+            expect(error).toBeInstanceOf(MigrationLockTimeoutError);
+            expect((error as Error).message).toContain(`pid ${(planter as Client & { processID: number }).processID}`);
+        } finally {
+            await planter.query("select pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY]);
+        }
+        // Fails: the owner ran the planted operator, once per report of who holds the lock.
+        expect((await client.query("select is_called from public.attack7_seen_times")).rows[0].is_called).toBe(false);
     });
 });
