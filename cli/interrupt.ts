@@ -5,6 +5,7 @@
 // continues from there. A second signal quits at once.
 import type { Client } from "pg";
 import { connect } from "../engine/db/client";
+import { FLUSH_WAL } from "../engine/migrate/flush";
 import type { ConnectionSettings } from "../engine/db/url";
 
 /** Exit code of a command stopped by a signal, as a shell reports it (128 + SIGINT). */
@@ -38,6 +39,8 @@ async function cancel(client: Client, settings: ConnectionSettings): Promise<voi
         await connect(settings, { applicationName: "memory-stack-cli-cancel", connectTimeoutMs: 5_000 })
             .then(async (canceller) => {
                 await canceller.query("select pg_cancel_backend($1)", [pid]).catch(() => undefined);
+                // The run's commits did not wait for the disk (bounded.ts) and its own flush at unlock will not come: this one makes what finished durable.
+                await canceller.query(FLUSH_WAL).catch(() => undefined);
                 await canceller.end();
             })
             .catch(() => undefined);

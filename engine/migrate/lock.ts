@@ -109,10 +109,12 @@ interface Holders {
 }
 
 async function holders(session: MigrationSession): Promise<Holders> {
-    // A bigint advisory key is stored as (classid = high 32 bits, objid = low 32 bits, objsubid = 1).
+    // A bigint advisory key is stored as (classid = high 32 bits, objid = low 32 bits, objsubid = 1). This runs before
+    // the lock is held, on the caller's search_path: every operator has an exact match in pg_catalog (numeric * 1000.0,
+    // not * 1000, which a numeric * integer planted in public would beat).
     const result = await session.client
         .query<{ pid: number; application_name: string; connected_ms: number }>(
-            `select l.pid, a.application_name, (extract(epoch from now() - a.backend_start) * 1000)::float8 as connected_ms
+            `select l.pid, a.application_name, (extract(epoch from now() - a.backend_start) * 1000.0)::float8 as connected_ms
                from pg_locks l join pg_stat_activity a on a.pid = l.pid
               where l.locktype = 'advisory' and l.granted and l.objsubid = 1 and l.database = (select oid from pg_database where datname = current_database())
                 and l.classid = ($1::bigint >> 32)::oid and l.objid = ($1::bigint & 4294967295)::oid`,
