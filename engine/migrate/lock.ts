@@ -4,7 +4,8 @@
 // The wait polls pg_try_advisory_lock, so it can say every few seconds who holds the lock and give up
 // at the deadline instead of hanging.
 import { escapeLiteral } from "../db/pg";
-import { FLUSH_WAL } from "./flush";
+import { describeError } from "../db/errors";
+import { FLUSH_ALLOWED, FLUSH_WAL } from "./flush";
 import { MigrationSession, seconds } from "./session";
 
 /** "memory" in ASCII: the advisory lock key every memory-stack schema change takes. */
@@ -33,50 +34,67 @@ export class MigrationLockTimeoutError extends Error {
 
 /** Runs `work` holding the migration lock on the session's connection; waits at most the session's lock deadline for it. */
 export async function withMigrationLock<T>(session: MigrationSession, work: () => Promise<T>): Promise<T> {
-    const searchPath = await acquire(session);
-    session.flushAtUnlock = true;
-    let failed = false;
+    const { searchPath, canFlush } = await acquire(session);
+    session.flushAtUnlock = canFlush;
+    let result: T;
     try {
         // Under the lock the engine's own statements resolve names in pg_catalog alone (snapshot.ts says why);
         // migration transactions set the engine's search_path for themselves (bounded.ts).
         await session.client.query("set search_path = pg_catalog, pg_temp");
-        return await work();
+        result = await work();
     } catch (error) {
-        failed = true;
+        await release(session, searchPath, true);
         throw error;
-    } finally {
-        // The other sessions close while the lock is released.
-        const closing = session.close();
-        try {
-            // When work failed the lock is released best-effort: a broken connection releases it anyway,
-            // and the caller must see the original error, not the unlock's. The run's commits did not wait for
-            // their WAL flush (bounded.ts): it comes in the unlock's round trip.
-            const flush = session.unflushed ? `${FLUSH_WAL};\n` : "";
-            Object.assign(session, { flushAtUnlock: false, unflushed: false });
-            const restore = `select set_config('search_path', ${escapeLiteral(searchPath)}, false)`;
-            await session.client
-                .query(`${flush}select pg_advisory_unlock(${MIGRATION_LOCK_KEY}::bigint);\n${restore}`)
-                .catch((error: unknown) => {
-                    if (!failed) {
-                        throw error;
-                    }
-                });
-        } finally {
-            await closing;
+    }
+    await release(session, searchPath, false);
+    return result;
+}
+
+/**
+ * Flushes the run's commits (they did not wait for the disk, bounded.ts) before the lock goes, so the next run finds
+ * them durable; then releases the lock and gives the session its search_path back. After a failed run all of it is
+ * best-effort (a broken connection releases the lock anyway): the caller must see the run's error, not these.
+ */
+async function release(session: MigrationSession, searchPath: string, failed: boolean): Promise<void> {
+    // The other sessions close while the lock is released.
+    const closing = session.close();
+    try {
+        const unflushed = session.unflushed;
+        Object.assign(session, { flushAtUnlock: false, unflushed: false });
+        const flushError = unflushed ? await session.client.query(FLUSH_WAL).then(noError, (error: unknown) => error) : undefined;
+        const restore = `select pg_catalog.set_config('search_path', ${escapeLiteral(searchPath)}, false)`;
+        await session.client
+            .query(`select pg_catalog.pg_advisory_unlock(${MIGRATION_LOCK_KEY}::bigint);\n${restore}`)
+            .catch((error: unknown) => {
+                if (!failed) {
+                    throw error;
+                }
+            });
+        if (flushError !== undefined && !failed) {
+            throw new Error(
+                `the run's migrations committed, but making them durable failed (${describeError(flushError)}): a server crash ` +
+                    "before PostgreSQL flushes its WAL by itself (within a second) could lose the last ones; `memory-stack status` then shows what is applied.",
+                { cause: flushError },
+            );
         }
+    } finally {
+        await closing;
     }
 }
 
-/** Takes the lock; returns the session's search_path as it was. */
-async function acquire(session: MigrationSession): Promise<string> {
+const noError = () => undefined;
+
+/** Takes the lock; returns the session's search_path as it was, and whether the role may flush the WAL (flush.ts). */
+async function acquire(session: MigrationSession): Promise<{ searchPath: string; canFlush: boolean }> {
     const { client } = session;
     const started = Date.now();
     const deadline = started + session.locks.deadlineSeconds * 1000;
     let delay = 50;
     let reported = -Infinity;
     for (let attempt = 1; ; attempt++) {
-        const result = await client.query<{ locked: boolean; pid: number; search_path: string }>(
-            "select pg_try_advisory_lock($1::bigint) as locked, pg_backend_pid() as pid, current_setting('search_path') as search_path",
+        const result = await client.query<{ locked: boolean; pid: number; search_path: string; can_flush: boolean }>(
+            `select pg_catalog.pg_try_advisory_lock($1::bigint) as locked, pg_catalog.pg_backend_pid() as pid,
+                    pg_catalog.current_setting('search_path') as search_path, ${FLUSH_ALLOWED} as can_flush`,
             [MIGRATION_LOCK_KEY],
         );
         if (result.rows[0].locked) {
@@ -84,7 +102,7 @@ async function acquire(session: MigrationSession): Promise<string> {
             if (attempt > 1) {
                 session.waits.migrationLockMs += Date.now() - started;
             }
-            return result.rows[0].search_path;
+            return { searchPath: result.rows[0].search_path, canFlush: result.rows[0].can_flush };
         }
         const now = Date.now();
         if (now >= deadline) {
