@@ -46,11 +46,19 @@ export async function applyPending(
     const legacy = legacyRows(ledger);
     if (legacy.length > 0) {
         // What an earlier release created is recorded first, and only kept when the preflight passes.
-        await boundedTransaction(session, "recording what an earlier memory-stack created", "Nothing was changed.", async () => {
-            await ensureLedger(client);
-            await adoptLegacy(client, legacy, migrations);
-            await check();
-        });
+        await boundedTransaction(
+            session,
+            "recording what an earlier memory-stack created",
+            "Nothing was changed.",
+            async () => {
+                await ensureLedger(client);
+                await adoptLegacy(client, legacy, migrations);
+                await check();
+            },
+            undefined,
+            "",
+            "catalog",
+        );
     } else {
         await check();
     }
@@ -117,7 +125,7 @@ async function applyOne(
             // The catalog after the statements, and whether another transaction committed since the one before, in the file's own round trip.
             const read = await runFile(client, migration.name, migration.sql, statements, outcome, {
                 savepointTaken: atBegin !== undefined,
-                then: [snapshotStatement(client, ...(before.mark === undefined ? [] : [committedSinceStatement(before.mark)]))!],
+                then: [snapshotStatement(client, before.mark === undefined ? [] : [committedSinceStatement(before.mark)], false)!],
             });
             const durationMs = performance.now() - started;
             return recordCreated(client, migration.name, before, {

@@ -7,6 +7,7 @@
 import type { QueryResult } from "pg";
 import type { SqlClient } from "../db/client";
 import { SET_LOCAL_SEARCH_PATH } from "./search-path";
+import { CATALOG_SEARCH_PATH } from "./snapshot";
 import { MigrationSession, seconds } from "./session";
 
 export interface Blocker {
@@ -71,6 +72,8 @@ export async function boundedTransaction<T>(
         await session.client.query("commit");
     },
     alsoAtBegin = "",
+    /** "engine": the transaction runs migration statements (search-path.ts); "catalog": only the engine's own (snapshot.ts). */
+    searchPath: "engine" | "catalog" = "engine",
 ): Promise<T> {
     const { client, locks } = session;
     const started = Date.now();
@@ -81,7 +84,7 @@ export async function boundedTransaction<T>(
         const watch = watchBlockers(session, blockedBy);
         try {
             const begun = (await client.query(
-                `begin; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${SET_LOCAL_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`,
+                `begin; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${searchPath === "engine" ? SET_LOCAL_SEARCH_PATH : CATALOG_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`,
             )) as unknown as QueryResult | QueryResult[];
             const result = await work(Array.isArray(begun) ? begun : [begun]);
             await commit();

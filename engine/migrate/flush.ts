@@ -10,5 +10,11 @@ export const FLUSH_WAL = `select pg_catalog.set_config('synchronous_commit',
         true),
        pg_catalog.pg_logical_emit_message(true, 'memory-stack', 'flush')`;
 
-/** SQL: whether the current role may run FLUSH_WAL. */
-export const FLUSH_ALLOWED = "pg_catalog.has_function_privilege('pg_catalog.pg_logical_emit_message(boolean, text, text)', 'execute')";
+/**
+ * SQL: whether the current role may run FLUSH_WAL (PostgreSQL 17 gave the function a fourth argument, with a default).
+ * It runs before the lock's search_path is set: every operator compares values of one type, an exact match in pg_catalog.
+ */
+export const FLUSH_ALLOWED = `exists (select from pg_catalog.pg_proc p
+                  where p.proname = 'pg_logical_emit_message' and p.pronamespace = 'pg_catalog'::pg_catalog.regnamespace::pg_catalog.oid
+                    and p.proargtypes[2] = 'pg_catalog.text'::pg_catalog.regtype::pg_catalog.oid
+                    and pg_catalog.has_function_privilege(p.oid, 'execute'))`;

@@ -53,17 +53,25 @@ export async function grantUnderLock(
         return { granted: [], leftToYou };
     }
     const statements = renderGrants(await withoutReused(client, rules, records.length > 0), target);
-    await boundedTransaction(session, "granting the roles their privileges", "Nothing was granted.", async () => {
-        await client.query(statements.map((statement) => `${statement};`).join("\n")).catch((error: unknown) => {
-            if (isLockTimeout(error)) {
-                throw error; // retried
-            }
-            throw new Error(
-                `granting ${roles.app} and ${roles.admin} their privileges failed: ${describeError(error)}. Nothing was granted; run apply again.`,
-                { cause: error },
-            );
-        });
-    });
+    await boundedTransaction(
+        session,
+        "granting the roles their privileges",
+        "Nothing was granted.",
+        async () => {
+            await client.query(statements.map((statement) => `${statement};`).join("\n")).catch((error: unknown) => {
+                if (isLockTimeout(error)) {
+                    throw error; // retried
+                }
+                throw new Error(
+                    `granting ${roles.app} and ${roles.admin} their privileges failed: ${describeError(error)}. Nothing was granted; run apply again.`,
+                    { cause: error },
+                );
+            });
+        },
+        undefined,
+        "",
+        "catalog",
+    );
     return { granted: statements, leftToYou };
 }
 

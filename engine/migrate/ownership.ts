@@ -11,7 +11,16 @@ import type { SqlClient } from "../db/client";
 import { refuseTakeOver, type TakeOverCheck } from "./appeared";
 import { currentOrigin, renewedRecords, replacedObjects, ReusedObjectChangedError, reusedRecords, SHARED_KINDS } from "./identity";
 import { OWNERSHIP_TABLE, type Write } from "./ledger";
-import { Catalog, catalogReads, committedSinceStatement, noOtherCommit, snapshot, type CatalogObject, type ObjectKind } from "./snapshot";
+import {
+    Catalog,
+    CATALOG_SEARCH_PATH,
+    catalogReads,
+    committedSinceStatement,
+    noOtherCommit,
+    snapshot,
+    type CatalogObject,
+    type ObjectKind,
+} from "./snapshot";
 import { compareText } from "../compare";
 
 export interface RecordedObject extends Omit<CatalogObject, "created"> {
@@ -68,6 +77,11 @@ export async function recordCreated(
     before: Map<string, CatalogObject>,
     options: RecordOptions = {},
 ): Promise<RecordedChange> {
+    if (options.after === undefined) {
+        // What follows is the engine's own bookkeeping: pg_catalog's names only, for the rest of the transaction
+        // (snapshot.ts; a caller that read the catalog after the statements left it so already).
+        await client.query(CATALOG_SEARCH_PATH);
+    }
     const after = options.after ?? (await snapshot(client));
     const quiet =
         options.noOtherCommit ??
@@ -146,7 +160,7 @@ export async function recordCreated(
     );
     if (renewed.size > 0) {
         await client.query(
-            `update ${OWNERSHIP_TABLE} c set oid = r.oid, origin = $1 from unnest($2::text[], $3::bigint[]) as r(identity, oid) where c.identity = r.identity`,
+            `update ${OWNERSHIP_TABLE} c set oid = r.oid, origin = $1 from rows from (pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::bigint[])) as r(identity, oid) where c.identity = r.identity`,
             [origin, [...renewed.keys()], [...renewed.values()]],
         );
     }
@@ -203,7 +217,7 @@ async function confirmRoles(objects: CatalogObject[], options: RecordOptions): P
 }
 
 async function nothingCommittedSince(client: SqlClient, mark: string): Promise<boolean> {
-    return noOtherCommit(await client.query(catalogReads(committedSinceStatement(mark))));
+    return noOtherCommit(await client.query(catalogReads([committedSinceStatement(mark)])));
 }
 
 /** Appends `objects` to the records of `migration`, after every position already taken; `alongside`, in the same statement. */
@@ -223,9 +237,10 @@ export async function insertRecords(
     }
     const origin = await currentOrigin(client);
     const insert = `insert into ${OWNERSHIP_TABLE} (position, migration, kind, identity, schema_name, name, parent, arguments, adopted, oid, origin)
-         select coalesce((select max(position) from ${OWNERSHIP_TABLE}), 0) + o.n, $1, o.kind, o.identity, o.schema, o.name, o.parent, o.arguments, $2,
+         select coalesce((select pg_catalog.max(position) from ${OWNERSHIP_TABLE}), 0) + o.n, $1, o.kind, o.identity, o.schema, o.name, o.parent, o.arguments, $2,
                 o.oid, case when o.oid is not null then $10 end
-           from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[]) with ordinality
+           from rows from (pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]),
+                           pg_catalog.unnest($7::text[]), pg_catalog.unnest($8::text[]), pg_catalog.unnest($9::bigint[])) with ordinality
                 as o(kind, identity, schema, name, parent, arguments, oid, n)
          on conflict (identity) do nothing`;
     const other = alongside?.(11);

@@ -128,6 +128,9 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                     });
                 }
             },
+            "",
+            // rollback.sql and the guards are the engine's own statements, with names qualified where they are not pg_catalog's.
+            "catalog",
         );
         return { ...result, durationMs: performance.now() - started, waits: session.waits };
     });

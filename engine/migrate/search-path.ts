@@ -4,8 +4,6 @@
 // search_path from current` functions look there first). public comes first: unqualified objects and
 // an extension the schema installs go there. Then the schema of an installed uuid-ossp or vector,
 // wherever it is, so the shipped files' unqualified uuid_generate_v4() and vector(N) resolve to it.
-import type { SqlClient } from "../db/client";
-
 /** The extensions whose objects the migration files name without a schema. */
 export const PATH_EXTENSIONS: readonly string[] = ["uuid-ossp", "vector"];
 
@@ -18,8 +16,3 @@ export const SEARCH_PATH = `(select string_agg(quote_ident(s.name), ', ' order b
 
 /** Statements for the start of a transaction: its search_path (SET LOCAL). */
 export const SET_LOCAL_SEARCH_PATH = `select set_config('search_path', ${SEARCH_PATH}, true)`;
-
-/** The engine's search_path now, for statements that run outside a transaction (a concurrent index build). */
-export async function engineSearchPath(client: SqlClient): Promise<string> {
-    return (await client.query<{ path: string }>(`select ${SEARCH_PATH} as path`)).rows[0].path;
-}

@@ -5,7 +5,6 @@
 // current transaction created it (ownership.ts records those).
 import type { QueryResult } from "pg";
 import { preparedName, type SqlClient } from "../db/client";
-import { SET_LOCAL_SEARCH_PATH } from "./search-path";
 import { LEDGER_SCHEMA, LEDGER_TABLE, OWNERSHIP_TABLE, SEARCH_SETTINGS_TABLE } from "./ledger";
 
 export type ObjectKind =
@@ -132,15 +131,23 @@ export class Catalog extends Map<string, CatalogObject> {
     }
 }
 
-// The engine's own reads of the catalog run with search_path pg_catalog alone: the catalog's names are of
-// type name, and with public on the path a public.quote_ident(name), say, that a role able to create there
-// planted would beat pg_catalog's quote_ident(text) and run with the migrating role's rights. Inside a
-// migration's transaction the engine's search_path is given back after the read (search-path.ts).
+// The engine's own statements run with search_path pg_catalog alone: the catalog's names are of type name,
+// and with public on the path a public.quote_ident(name), say, that a role able to create there planted would
+// beat pg_catalog's quote_ident(text) and run with the migrating role's rights. Only a migration's own
+// statements run with the engine's search_path (search-path.ts), set just before them.
 export const CATALOG_SEARCH_PATH = "set local search_path = pg_catalog, pg_temp";
 
-/** `reads` between CATALOG_SEARCH_PATH and the engine's search_path again, as statements of one query. */
-export function catalogReads(...reads: string[]): string {
-    return [CATALOG_SEARCH_PATH, ...reads, SET_LOCAL_SEARCH_PATH].join(";\n");
+/**
+ * `reads` with CATALOG_SEARCH_PATH, as statements of one query, and the search_path as it was before them
+ * afterwards (`restore`; without it the transaction keeps pg_catalog's, as a migration's does once its statements ran).
+ */
+export function catalogReads(reads: string[], restore = true): string {
+    return [
+        ...(restore ? ["select pg_catalog.set_config('memory_stack.search_path', pg_catalog.current_setting('search_path'), true)"] : []),
+        CATALOG_SEARCH_PATH,
+        ...reads,
+        ...(restore ? ["select pg_catalog.set_config('search_path', pg_catalog.current_setting('memory_stack.search_path'), true)"] : []),
+    ].join(";\n");
 }
 
 const prepared = new WeakSet<SqlClient>();
@@ -149,7 +156,7 @@ const prepared = new WeakSet<SqlClient>();
 export async function snapshot(client: SqlClient): Promise<Catalog> {
     if (!prepared.has(client)) {
         // Prepared once per connection: planning this query costs more than running it, and an apply takes two per migration.
-        await client.query(catalogReads(`prepare ${preparedName(client, "snapshot")} as ${SNAPSHOT}\nunion all\n${await roles(client)}`));
+        await client.query(catalogReads([`prepare ${preparedName(client, "snapshot")} as ${SNAPSHOT}\nunion all\n${await roles(client)}`]));
         prepared.add(client);
     }
     return catalogIn(await client.query(snapshotStatement(client)!));
@@ -158,9 +165,10 @@ export async function snapshot(client: SqlClient): Promise<Catalog> {
 /**
  * The snapshot (and `alsoRead`, in the same search_path) as statements to send after others in one query, for a
  * client that already took one; undefined before that. catalogIn finds its rows among the query's results.
+ * `restore`: as catalogReads'.
  */
-export function snapshotStatement(client: SqlClient, ...alsoRead: string[]): string | undefined {
-    return prepared.has(client) ? catalogReads(`execute ${preparedName(client, "snapshot")}`, ...alsoRead) : undefined;
+export function snapshotStatement(client: SqlClient, alsoRead: string[] = [], restore = true): string | undefined {
+    return prepared.has(client) ? catalogReads([`execute ${preparedName(client, "snapshot")}`, ...alsoRead], restore) : undefined;
 }
 
 /** The catalog among a query's results: the last one with the snapshot's columns. */
@@ -225,7 +233,7 @@ async function roles(client: SqlClient): Promise<string> {
     let sql = rolesSql.get(client);
     if (sql === undefined) {
         const readable = resultWith(
-            await client.query(catalogReads("select has_table_privilege('pg_catalog.pg_authid', 'select') as readable")),
+            await client.query(catalogReads(["select has_table_privilege('pg_catalog.pg_authid', 'select') as readable"])),
             "readable",
         )!;
         const [source, created] = readable.rows[0].readable ? ["pg_authid", CREATED("r.xmin")] : ["pg_roles", "null::boolean"];

@@ -21,7 +21,7 @@ import { insertRecords, readRecords, recordCreated, type RecordedObject } from "
 import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
-import { engineSearchPath } from "./search-path";
+import { SEARCH_PATH, SET_LOCAL_SEARCH_PATH } from "./search-path";
 import { catalogIn, committedSinceStatement, noOtherCommit, snapshot, snapshotStatement } from "./snapshot";
 import { ensureStepLedger, finishMigration, readStepLedger, recordStep, type StepRow } from "./step-ledger";
 import { withSessionSettings } from "./step-session";
@@ -143,10 +143,10 @@ function runFor(
 
 async function runSteps(run: Run, done: Map<string, StepRow>): Promise<void> {
     const { steps } = run;
-    // The engine's search_path for statements outside a transaction; each transaction sets its own (bounded.ts).
-    const searchPath = await engineSearchPath(run.client);
     // A killed apply leaves its backend running the statement it sent; checking the socket every second
     // ends it (and frees the migration lock) soon after, instead of when the statement is done.
+    // The engine's search_path for the steps' statements outside a transaction; each transaction sets its own (bounded.ts).
+    const searchPath = (await run.client.query<{ path: string }>(`select ${SEARCH_PATH} as path`)).rows[0].path;
     await withSessionSettings(run.client, { client_connection_check_interval: "1000", search_path: searchPath }, async () => {
         for (const [index, step] of steps.entries()) {
             const stepStarted = performance.now();
@@ -188,7 +188,7 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
             const after = await runFile(run.client, run.migration.name, run.migration.sql, step.statements, outcome(run, step), {
                 savepointTaken: Boolean(read),
                 text: step.statements.map((statement) => statement.text).join("\n;\n"),
-                then: [snapshotStatement(run.client, ...(before.mark === undefined ? [] : [committedSinceStatement(before.mark)]))!],
+                then: [snapshotStatement(run.client, before.mark === undefined ? [] : [committedSinceStatement(before.mark)], false)!],
             });
             const change = await recordCreated(run.client, run.migration.name, before, {
                 connect: run.session.connect,
@@ -252,7 +252,7 @@ async function looseStatement(run: Run, step: Step, statement: Statement): Promi
     if (recorded !== undefined) {
         // Built (or found there, recorded and not reused): the record gets the index's oid (identity.ts).
         await run.client.query(
-            `update ${OWNERSHIP_TABLE} set oid = to_regclass(format('%I.%I', schema_name, name))::oid, origin = $2 where identity = $1`,
+            `update ${OWNERSHIP_TABLE} set oid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', schema_name, name))::oid, origin = $2 where identity = $1`,
             [recorded, await currentOrigin(run.client)],
         );
     }
@@ -421,11 +421,11 @@ async function recordIndexAhead(run: Run, step: Step, statement: Statement): Pro
             exists: boolean;
             oid: string | null;
         }>(
-            `select 'index ' || quote_ident(n.nspname) || '.' || quote_ident($1) as identity, n.nspname as schema,
-                    (select c.relname from pg_class c where c.oid = to_regclass(format('%I.%I', n.nspname, $1))) is not null as exists,
-                    to_regclass(format('%I.%I', n.nspname, $1))::oid::bigint as oid,
-                    (select t.relname from pg_index x join pg_class t on t.oid = x.indrelid where x.indexrelid = to_regclass(format('%I.%I', n.nspname, $1))) as parent
-               from pg_namespace n where n.nspname = coalesce($2, current_schema())`,
+            `select 'index ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident($1) as identity, n.nspname as schema,
+                    (select c.relname from pg_class c where c.oid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, $1))) is not null as exists,
+                    pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, $1))::oid::bigint as oid,
+                    (select t.relname from pg_index x join pg_class t on t.oid = x.indrelid where x.indexrelid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, $1))) as parent
+               from pg_namespace n where n.nspname = coalesce($2, pg_catalog.current_schema())`,
             [name, relation.schemaname ?? null],
         );
         const [target] = found.rows;
@@ -493,13 +493,13 @@ async function askGuard(run: Run, step: Step, guard: Statement): Promise<number>
     let results: QueryResult[];
     try {
         results = (await run.client.query(
-            `begin; set local lock_timeout = ${Math.round(run.lockDeadlineMs)};\n${guard.text}\n;\ncommit`,
+            `begin; set local lock_timeout = ${Math.round(run.lockDeadlineMs)}; ${SET_LOCAL_SEARCH_PATH};\n${guard.text}\n;\ncommit`,
         )) as unknown as QueryResult[];
     } catch (error) {
         await run.client.query("rollback").catch(() => undefined);
         throw new SqlFileError(run.migration.name, guard.line, guard.text, (error as { code?: string }).code, error, outcome(run, step));
     }
-    return guardSays(step, results[2].rows);
+    return guardSays(step, results[3].rows);
 }
 
 function guardSays(step: Step, rows: Record<string, unknown>[]): number {

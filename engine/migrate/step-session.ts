@@ -14,7 +14,7 @@ export async function withSessionSettings<T>(
     work: () => Promise<T>,
 ): Promise<T> {
     const saved = await client.query<{ name: string; value: string | null }>(
-        "select name, current_setting(name, true) as value from unnest($1::text[]) as name",
+        "select name, pg_catalog.current_setting(name, true) as value from pg_catalog.unnest($1::text[]) as name",
         [Object.keys(settings)],
     );
     const known = saved.rows.filter((row) => row.value !== null);
@@ -43,9 +43,9 @@ export async function withSessionSettings<T>(
 /** Session settings, all in one statement. */
 async function setAll(client: SqlClient, settings: { name: string; value: string }[]): Promise<void> {
     if (settings.length > 0) {
-        await client.query("select set_config(s.name, s.value, false) from unnest($1::text[], $2::text[]) as s(name, value)", [
-            settings.map((setting) => setting.name),
-            settings.map((setting) => setting.value),
-        ]);
+        await client.query(
+            "select pg_catalog.set_config(s.name, s.value, false) from rows from (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) as s(name, value)",
+            [settings.map((setting) => setting.name), settings.map((setting) => setting.value)],
+        );
     }
 }

@@ -52,10 +52,10 @@ describe("rollback with application objects on the memory columns of its users",
                 "and PostgreSQL would drop them with it (or refuse to drop it). Nothing was dropped.",
         );
         for (const line of [
-            "- constraint app_chk on table users (on column memory_preferences of table users): alter table public.users drop constraint app_chk",
-            "- index app_users_email_activity (on column last_memory_activity_at of table users): drop index public.app_users_email_activity",
-            "- index app_users_prefs (on column memory_preferences of table users): drop index public.app_users_prefs",
-            "- statistics object app_stats (on column memory_preferences of table users): drop statistics public.app_stats",
+            "- constraint app_chk on table public.users (on column memory_preferences of table public.users): alter table public.users drop constraint app_chk",
+            "- index public.app_users_email_activity (on column last_memory_activity_at of table public.users): drop index public.app_users_email_activity",
+            "- index public.app_users_prefs (on column memory_preferences of table public.users): drop index public.app_users_prefs",
+            "- statistics object public.app_stats (on column memory_preferences of table public.users): drop statistics public.app_stats",
         ]) {
             expect(refused.stderr).toContain(line);
         }
@@ -99,18 +99,18 @@ describe("rollback with application objects on what the stack created", () => {
         expect(refused.code).toBe(1);
         const listed = refused.stderr.split("\n").filter((line) => line.startsWith("- "));
         expect(listed).toEqual([
-            "- constraint app_notes_session_id_fkey on table app_notes (on column id of table sessions, index sessions_pkey): alter table public.app_notes drop constraint app_notes_session_id_fkey",
-            "- function app_belief_count() (on table belief_graphs): drop function public.app_belief_count()",
-            "- generated column prefs_theme of table users (on column memory_preferences of table users): alter table public.users alter column prefs_theme drop expression",
-            "- index app_sessions_agent (on column agent_name of table sessions): drop index public.app_sessions_agent",
-            "- policy app_enabled_only on table users (on column memory_enabled of table users): drop policy app_enabled_only on public.users",
-            "- rule app_log_insert on table memory_logs (on table memory_logs): drop rule app_log_insert on public.memory_logs",
-            "- sequence app_numbers (on column memory_key of table memory_logs): alter sequence public.app_numbers owned by none",
-            "- table app_audit_archive (on table audit_logs): alter table public.app_audit_archive no inherit public.audit_logs",
-            "- trigger app_enabled_users on table users (on column memory_enabled of table users): drop trigger app_enabled_users on public.users",
-            "- trigger app_sessions_touch on table sessions (on table sessions): drop trigger app_sessions_touch on public.sessions",
-            "- trigger app_users_updated_at on table users (on function update_updated_at_column()): drop trigger app_users_updated_at on public.users",
-            "- view app_activity (on columns agent_name, status of view recent_agent_activity): drop view public.app_activity",
+            "- constraint app_notes_session_id_fkey on table public.app_notes (on column id of table public.sessions, index public.sessions_pkey): alter table public.app_notes drop constraint app_notes_session_id_fkey",
+            "- function public.app_belief_count() (on table public.belief_graphs): drop function public.app_belief_count()",
+            "- generated column prefs_theme of table public.users (on column memory_preferences of table public.users): alter table public.users alter column prefs_theme drop expression",
+            "- index public.app_sessions_agent (on column agent_name of table public.sessions): drop index public.app_sessions_agent",
+            "- policy app_enabled_only on table public.users (on column memory_enabled of table public.users): drop policy app_enabled_only on public.users",
+            "- rule app_log_insert on table public.memory_logs (on table public.memory_logs): drop rule app_log_insert on public.memory_logs",
+            "- sequence public.app_numbers (on column memory_key of table public.memory_logs): alter sequence public.app_numbers owned by none",
+            "- table public.app_audit_archive (on table public.audit_logs): alter table public.app_audit_archive no inherit public.audit_logs",
+            "- trigger app_enabled_users on table public.users (on column memory_enabled of table public.users): drop trigger app_enabled_users on public.users",
+            "- trigger app_sessions_touch on table public.sessions (on table public.sessions): drop trigger app_sessions_touch on public.sessions",
+            "- trigger app_users_updated_at on table public.users (on function public.update_updated_at_column()): drop trigger app_users_updated_at on public.users",
+            "- view public.app_activity (on columns agent_name, status of view public.recent_agent_activity): drop view public.app_activity",
         ]);
         expect(refused.stderr).not.toContain("CASCADE");
         expect(await databaseFingerprint(client, roleNames)).toEqual(before);

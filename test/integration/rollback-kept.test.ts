@@ -49,7 +49,7 @@ describe("rollback with an application object calling a stack function", () => {
             "kept_default",
             "a column default",
             "create table app_def (id int, u uuid default memory_stack.request_user_id())",
-            "- default value for column u of table app_def (on function memory_stack.request_user_id())",
+            "- default value for column u of table public.app_def (on function memory_stack.request_user_id())",
             "alter table public.app_def alter column u drop default",
         ],
         [
@@ -57,7 +57,7 @@ describe("rollback with an application object calling a stack function", () => {
             "a policy on an application table",
             "create table app_notes (owner uuid); alter table app_notes enable row level security; " +
                 "create policy app_own on app_notes using (owner = memory_stack.request_user_id())",
-            "- policy app_own on table app_notes (on function memory_stack.request_user_id())",
+            "- policy app_own on table public.app_notes (on function memory_stack.request_user_id())",
             "drop policy app_own on public.app_notes",
         ],
     ] as const) {
