@@ -2,27 +2,12 @@
 // flushes them all (lock.ts), before the run returns. Proven on a server of its own whose WAL writer
 // waits 10 s between flushes, crashed (immediate shutdown: its unwritten WAL buffers are gone) right
 // after an apply returns: every migration the apply reported is still there after the restart.
-import { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { applyMigrations, readLedger, readRecords } from "../../engine/migrate/index";
-import { startEmbeddedPostgres, type RunningServer } from "../support/embedded-server";
+import { slowWalServer } from "../support/slow-wal-server";
 import { migration } from "../support/migrations";
 
-let server: RunningServer;
-
-beforeAll(async () => {
-    server = await startEmbeddedPostgres({ flags: ["-c", "wal_writer_delay=10000", "-c", "autovacuum=off"] });
-}, 60_000);
-
-afterAll(async () => {
-    await server?.stop();
-});
-
-async function connect(): Promise<Client> {
-    const client = new Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: "postgres" });
-    await client.connect();
-    return client;
-}
+const { server, connect } = slowWalServer();
 
 describe("an apply followed at once by a server crash", () => {
     it("keeps every migration it reported applied, with its records", async () => {
@@ -32,8 +17,8 @@ describe("an apply followed at once by a server crash", () => {
         expect(result.applied.map((item) => item.name)).toEqual(files.map((file) => file.name));
         await migrating.end().catch(() => undefined);
 
-        await server.crash();
-        await server.restart();
+        await server().crash();
+        await server().restart();
 
         const after = await connect();
         try {

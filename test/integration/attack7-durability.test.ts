@@ -8,28 +8,14 @@
 // - SIGINT to `memory-stack apply` (cli/interrupt.ts): the process cancels, closes and exits 130 saying "what
 //   finished stays recorded", without the flush at the lock's release; a crash then loses what it printed.
 import { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { applyMigrations, readLedger } from "../../engine/migrate/index";
 import { startCli } from "../support/cli";
-import { startEmbeddedPostgres, type RunningServer } from "../support/embedded-server";
+import { slowWalServer } from "../support/slow-wal-server";
 import { migration } from "../support/migrations";
 import { until } from "../support/poll";
 
-let server: RunningServer;
-
-beforeAll(async () => {
-    server = await startEmbeddedPostgres({ flags: ["-c", "wal_writer_delay=10000", "-c", "autovacuum=off"] });
-}, 60_000);
-
-afterAll(async () => {
-    await server?.stop();
-});
-
-async function connect(database = "postgres"): Promise<Client> {
-    const client = new Client({ host: server.host, port: server.port, user: server.user, password: server.password, database });
-    await client.connect();
-    return client;
-}
+const { server, connect } = slowWalServer();
 
 async function withDatabase<T>(name: string, work: (client: Client) => Promise<T>): Promise<T> {
     const client = await connect(name);
@@ -48,8 +34,8 @@ describe("an apply on a database whose synchronous_commit is off, then a server 
         const result = await withDatabase("attack7_async", (migrating) => applyMigrations(migrating, files, { variant: "jsonb" }));
         expect(result.applied.map((item) => item.name)).toEqual(files.map((file) => file.name));
 
-        await server.crash();
-        await server.restart();
+        await server().crash();
+        await server().restart();
 
         // Fails: the ledger lacks the last migrations: the flush at the lock's release committed
         // at the database's synchronous_commit = off, so it did not wait for the WAL to reach the disk.
@@ -68,7 +54,8 @@ describe("SIGINT to memory-stack apply while a migration waits for the applicati
         await holder.query("create table public.users (id uuid primary key, email text)");
         await holder.query("begin");
         await holder.query("select count(*) from public.users");
-        const url = `postgresql://${server.user}:${encodeURIComponent(server.password)}@${server.host}:${server.port}/attack7_sigint`;
+        const { user, password, host, port } = server();
+        const url = `postgresql://${user}:${encodeURIComponent(password)}@${host}:${port}/attack7_sigint`;
         const run = startCli(
             ["apply", "--app-role", "attack7_sigint_app", "--admin-role", "attack7_sigint_admin", "--lock-deadline", "120"],
             {
@@ -88,9 +75,9 @@ describe("SIGINT to memory-stack apply while a migration waits for the applicati
         expect(ended.code, ended.stderr).toBe(130);
         expect(ended.stderr).toContain("what finished stays recorded");
 
-        await server.crash();
+        await server().crash();
         await holder.end().catch(() => undefined);
-        await server.restart();
+        await server().restart();
 
         // Fails: 0001_foundation.sql, printed applied, is not in the ledger after the restart (no ledger at all).
         expect(await withDatabase("attack7_sigint", async (after) => (await readLedger(after)).map((row) => row.name))).toEqual([

@@ -19,32 +19,13 @@ import {
 import { DEFAULT_OPTIONS } from "../support/apply-sql";
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { migration } from "../support/migrations";
+import { plant, plantedRan, resetPlanted } from "../support/planted";
 
 const PLANTER = "attack7_sp_planter";
 const PASSWORD = "attack7-sp-planter-password";
 let db: TestDatabase;
 let client: Client;
 let planter: Client;
-
-// Each plant beats pg_catalog's function on an argument match the engine's statements give it.
-const PLANTS: Record<string, { signature: string; returns: string; body: string }> = {
-    // format('%I.%I', <text>, <text>): dependents.ts, rollback.sql, the index build's oid update (created_objects' text columns).
-    format_text: { signature: "format(text, text, text)", returns: "text", body: "return pg_catalog.format($1, $2, $3);" },
-    // format('%I.%I', n.nspname, $1) and the like on columns of type name.
-    format_name: { signature: "format(text, name, text)", returns: "text", body: "return pg_catalog.format($1, $2, $3);" },
-    // quote_ident(n.nspname): recordIndexAhead, in a migration transaction.
-    quote_ident: { signature: "quote_ident(name)", returns: "text", body: "return pg_catalog.quote_ident($1::text);" },
-    // unnest($1::text[]): withSessionSettings' read of the settings it saves.
-    unnest: { signature: "unnest(text[])", returns: "setof text", body: "return query select pg_catalog.unnest($1);" },
-};
-
-async function ran(): Promise<string[]> {
-    const names = Object.keys(PLANTS);
-    const { rows } = await client.query<{ name: string; called: boolean }>(
-        names.map((name) => `select '${name}' as name, is_called as called from public.attack7_seen_${name}`).join(" union all "),
-    );
-    return rows.filter((row) => row.called).map((row) => row.name);
-}
 
 beforeAll(async () => {
     db = await freshDatabase("attack7_sp");
@@ -55,17 +36,7 @@ beforeAll(async () => {
     await client.query("grant create on schema public to public");
     planter = new (await import("pg")).Client({ ...db.config, user: PLANTER, password: PASSWORD });
     await planter.connect();
-    for (const [name, plant] of Object.entries(PLANTS)) {
-        await planter.query(`
-            create sequence public.attack7_seen_${name};
-            grant usage, update, select on sequence public.attack7_seen_${name} to public;
-            create function public.${plant.signature} returns ${plant.returns} language plpgsql as $$
-            begin
-                perform pg_catalog.setval('public.attack7_seen_${name}', 1);
-                ${plant.body}
-            end
-            $$;`);
-    }
+    await plant(planter);
 });
 
 afterAll(async () => {
@@ -79,9 +50,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-    for (const name of Object.keys(PLANTS)) {
-        await client.query(`select pg_catalog.setval('public.attack7_seen_${name}', 1, false)`);
-    }
+    await resetPlanted(client);
 });
 
 const program: MigrationFile[] = [
@@ -100,7 +69,7 @@ describe("a role that can create in public, against the paths still on the engin
         // Fails: recordIndexAhead's quote_ident(n.nspname) / format('%I.%I', n.nspname, $1), withSessionSettings'
         // unnest($1::text[]) and the build's `format('%I.%I', schema_name, name)` all run with search_path
         // public, … and resolve to the planted functions, which run as the migrating role.
-        expect(await ran()).toEqual([]);
+        expect(await plantedRan(client)).toEqual([]);
     });
 
     it("gets nothing run by a rollback (the data guard's dependents query and rollback.sql)", async () => {
@@ -111,7 +80,7 @@ describe("a role that can create in public, against the paths still on the engin
         // Fails: the rollback's transaction runs with search_path public, …: dependents.ts's
         // format('%I.%I', r.schema, r.name) and rollback.sql's format('%I.%I', c.schema_name, c.name) on text
         // columns resolve to the planted public.format(text, text, text).
-        expect(await ran()).toEqual([]);
+        expect(await plantedRan(client)).toEqual([]);
     });
 });
 
