@@ -13,7 +13,7 @@ import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./los
 import { readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
 import { preflight, PreflightRefusedError } from "./preflight";
-import { catalogIn, committedSinceStatement, noOtherCommit, snapshot, snapshotStatement, type CatalogObject } from "./snapshot";
+import { catalogIn, readAfter, readAfterStatement, snapshot, snapshotStatement, type CatalogObject } from "./snapshot";
 import type { MigrationSession } from "./session";
 import { lineAt, type Statement } from "./statements";
 import type { StepRow } from "./step-ledger";
@@ -125,7 +125,7 @@ async function applyOne(
             // The catalog after the statements, and whether another transaction committed since the one before, in the file's own round trip.
             const read = await runFile(client, migration.name, migration.sql, statements, outcome, {
                 savepointTaken: atBegin !== undefined,
-                then: [snapshotStatement(client, before.mark === undefined ? [] : [committedSinceStatement(before.mark)], false)!],
+                then: [readAfterStatement(client, before)],
             });
             const durationMs = performance.now() - started;
             return recordCreated(client, migration.name, before, {
@@ -134,8 +134,7 @@ async function applyOne(
                 named: options.schema && namedBy(options.schema),
                 since: known.catalog,
                 recorded: known.recorded,
-                after: read && catalogIn(read),
-                noOtherCommit: read && noOtherCommit(read),
+                ...readAfter(read),
                 alongside: ledgerInsert({
                     name: migration.name,
                     checksum: migration.checksum,

@@ -7,6 +7,7 @@ import { escapeLiteral } from "../db/pg";
 import { describeError } from "../db/errors";
 import { FLUSH_ALLOWED, FLUSH_WAL } from "./flush";
 import { MigrationSession, seconds } from "./session";
+import { CATALOG_PATH } from "./snapshot";
 
 /** "memory" in ASCII: the advisory lock key every memory-stack schema change takes. */
 export const MIGRATION_LOCK_KEY = "120242254409593";
@@ -40,7 +41,7 @@ export async function withMigrationLock<T>(session: MigrationSession, work: () =
     try {
         // Under the lock the engine's own statements resolve names in pg_catalog alone (snapshot.ts says why);
         // migration transactions set the engine's search_path for themselves (bounded.ts).
-        await session.client.query("set search_path = pg_catalog, pg_temp");
+        await session.client.query(`set search_path = ${CATALOG_PATH}`);
         result = await work();
     } catch (error) {
         await release(session, searchPath, true);

@@ -4,6 +4,7 @@
 // the migrating one was lost. Other sessions are opened only when needed and closed at the end.
 import type { EventEmitter } from "node:events";
 import type { SqlClient } from "../db/client";
+import { CATALOG_PATH } from "./snapshot";
 
 /** A connection the engine may close. */
 export type Connection = SqlClient & { end(): Promise<void> };
@@ -87,7 +88,7 @@ export class MigrationSession {
             const opened: Promise<Connection | undefined> = connect().then(
                 async (watcher) => {
                     // It runs the engine's own reads only: PostgreSQL's names, none a role could plant elsewhere (snapshot.ts).
-                    await watcher.query("set search_path = pg_catalog, pg_temp");
+                    await watcher.query(`set search_path = ${CATALOG_PATH}`);
                     (watcher as Partial<Pick<EventEmitter, "once">>).once?.("end", () => {
                         if (this.watcher === opened) {
                             this.watcher = undefined;

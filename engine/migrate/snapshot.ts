@@ -135,7 +135,8 @@ export class Catalog extends Map<string, CatalogObject> {
 // and with public on the path a public.quote_ident(name), say, that a role able to create there planted would
 // beat pg_catalog's quote_ident(text) and run with the migrating role's rights. Only a migration's own
 // statements run with the engine's search_path (search-path.ts), set just before them.
-export const CATALOG_SEARCH_PATH = "set local search_path = pg_catalog, pg_temp";
+export const CATALOG_PATH = "pg_catalog, pg_temp";
+export const CATALOG_SEARCH_PATH = `set local search_path = ${CATALOG_PATH}`;
 
 /**
  * `reads` with CATALOG_SEARCH_PATH, as statements of one query, and the search_path as it was before them
@@ -169,6 +170,19 @@ export async function snapshot(client: SqlClient): Promise<Catalog> {
  */
 export function snapshotStatement(client: SqlClient, alsoRead: string[] = [], restore = true): string | undefined {
     return prepared.has(client) ? catalogReads([`execute ${preparedName(client, "snapshot")}`, ...alsoRead], restore) : undefined;
+}
+
+/**
+ * Statements to send right after a migration's own, in their query: the catalog read after them and whether another
+ * transaction committed since `before`. The transaction keeps pg_catalog's search_path: what follows is bookkeeping.
+ */
+export function readAfterStatement(client: SqlClient, before: Catalog): string {
+    return snapshotStatement(client, before.mark === undefined ? [] : [committedSinceStatement(before.mark)], false)!;
+}
+
+/** What readAfterStatement's results say, as recordCreated takes it; nothing when the statements had to run again (no results). */
+export function readAfter(results: QueryResult[] | undefined): { after?: Catalog; noOtherCommit?: boolean } {
+    return results === undefined ? {} : { after: catalogIn(results), noOtherCommit: noOtherCommit(results) };
 }
 
 /** The catalog among a query's results: the last one with the snapshot's columns. */

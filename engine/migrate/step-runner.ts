@@ -22,7 +22,7 @@ import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
 import { SEARCH_PATH, SET_LOCAL_SEARCH_PATH } from "./search-path";
-import { catalogIn, committedSinceStatement, noOtherCommit, snapshot, snapshotStatement } from "./snapshot";
+import { catalogIn, readAfter, readAfterStatement, snapshot, snapshotStatement } from "./snapshot";
 import { ensureStepLedger, finishMigration, readStepLedger, recordStep, type StepRow } from "./step-ledger";
 import { withSessionSettings } from "./step-session";
 import { parameters, type Step, type StepKind } from "./steps";
@@ -188,7 +188,7 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
             const after = await runFile(run.client, run.migration.name, run.migration.sql, step.statements, outcome(run, step), {
                 savepointTaken: Boolean(read),
                 text: step.statements.map((statement) => statement.text).join("\n;\n"),
-                then: [snapshotStatement(run.client, before.mark === undefined ? [] : [committedSinceStatement(before.mark)], false)!],
+                then: [readAfterStatement(run.client, before)],
             });
             const change = await recordCreated(run.client, run.migration.name, before, {
                 connect: run.session.connect,
@@ -196,8 +196,7 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
                 named: run.schema && namedBy(run.schema),
                 outcome: outcome(run, step),
                 recorded: run.recorded,
-                after: after && catalogIn(after),
-                noOtherCommit: after && noOtherCommit(after),
+                ...readAfter(after),
             });
             await markDone(run, step, last, performance.now() - started, 0);
             return change.recorded;

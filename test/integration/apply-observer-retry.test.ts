@@ -18,10 +18,13 @@ import { until } from "../support/poll";
 const checkSays = vi.hoisted(() => ({ committed: false }));
 vi.mock("../../engine/migrate/snapshot", async (original) => {
     const actual = await original<typeof import("../../engine/migrate/snapshot")>();
+    type Read = typeof actual.readAfterStatement;
     return {
         ...actual,
-        committedSinceStatement: (mark: string) =>
-            checkSays.committed ? "select true as committed" : actual.committedSinceStatement(mark),
+        readAfterStatement: (...args: Parameters<Read>) =>
+            checkSays.committed
+                ? actual.snapshotStatement(args[0], ["select true as committed"], false)!
+                : actual.readAfterStatement(...args),
     };
 });
 
