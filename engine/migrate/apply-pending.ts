@@ -13,7 +13,19 @@ import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./los
 import { readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
 import { preflight, PreflightRefusedError } from "./preflight";
-import { catalogIn, readAfter, readAfterStatement, snapshot, snapshotStatement, type CatalogObject } from "./snapshot";
+import {
+    carriedIn,
+    Catalog,
+    catalogIn,
+    catalogReads,
+    committedSinceStatement,
+    ownXidsIn,
+    OWN_XIDS,
+    readAfter,
+    readAfterStatement,
+    snapshot,
+    snapshotStatement,
+} from "./snapshot";
 import type { MigrationSession } from "./session";
 import { lineAt, type Statement } from "./statements";
 import type { StepRow } from "./step-ledger";
@@ -35,7 +47,7 @@ export async function applyPending(
     const parsed = new Map(
         await Promise.all(pending.map(async (migration) => [migration.name, await parseSqlFile(migration.name, migration.sql)] as const)),
     );
-    const known: RunState = { catalog: undefined, recorded: undefined, ledgerCurrent: false };
+    const known: RunState = { catalog: undefined, ours: undefined, recorded: undefined, ledgerCurrent: false };
     const check = async () => {
         known.recorded = pending.length > 0 ? await readRecords(client) : undefined;
         const conflicts = known.recorded && options.schema ? await preflight(client, options.schema, known.recorded) : [];
@@ -71,7 +83,7 @@ export async function applyPending(
         if (steps) {
             const recorded = await applySteps(session, migration, steps, { ...options, done: stepLedger, recorded: known.recorded });
             // Its steps read the catalog for themselves, and say what they left recorded when they know.
-            Object.assign(known, { catalog: undefined, recorded, ledgerCurrent: true });
+            Object.assign(known, { catalog: undefined, ours: undefined, recorded, ledgerCurrent: true });
         } else {
             await applyOne(session, migration, statements, options, before, known);
         }
@@ -83,11 +95,14 @@ export async function applyPending(
 }
 
 // What one run knows between its migrations, all of them applied under its migration lock: the catalog
-// the last one left (so the next one can tell what another session made in between), the records as
+// the last one left and the xids it committed under (so the next one can tell what another session
+// made in between, and need not read the catalog before its statements when nothing), the records as
 // they stand, and whether the ledger is in today's shape.
 interface RunState {
-    /** Undefined: no migration of this run before it. */
-    catalog: Map<string, CatalogObject> | undefined;
+    /** Undefined: no migration of this run before it, or one whose steps read the catalog for themselves. */
+    catalog: Catalog | undefined;
+    /** The last migration's xids (OWN_XIDS, read just before its commit). */
+    ours: string[] | undefined;
     /** Undefined: read them from the ownership table. */
     recorded: RecordedObject[] | undefined;
     ledgerCurrent: boolean;
@@ -104,9 +119,13 @@ async function applyOne(
     const { client } = session;
     const outcome = `${migration.name} was rolled back: the database is as it was before it and the ledger does not list it. Fix the cause and run again.`;
     const earlier = appliedThisRun.length > 0 ? ` (this run applied ${appliedThisRun.join(", ")} before it)` : "";
-    // With the ledger in place, the catalog read before the file and the file's savepoint go with the begin: the ledger's DDL,
-    // when needed, comes before them.
-    const atBegin = known.ledgerCurrent ? snapshotStatement(client) : undefined;
+    // With the ledger in place, the file's savepoint and the catalog read before the statements go with the begin (the
+    // ledger's DDL, when needed, comes before them). After an earlier migration of this run, that read is only a check:
+    // whether another transaction committed since that migration read the catalog after its statements.
+    const carried = known.ledgerCurrent ? known.catalog : undefined;
+    const check = carried?.mark === undefined ? undefined : catalogReads([committedSinceStatement(carried.mark, known.ours, true)]);
+    const atBegin = known.ledgerCurrent ? `${FILE_SAVEPOINT}; ${check ?? snapshotStatement(client)}` : undefined;
+    let ours: string[] | undefined;
     const change = await boundedTransaction(
         session,
         migration.name,
@@ -117,11 +136,16 @@ async function applyOne(
                 // Created in the first migration's transaction: a first migration that fails leaves no trace at all.
                 await ensureLedger(client);
             }
-            // The catalog before the statements, read inside this transaction (never the last migration's: an object another
+            // The catalog before the statements, as this transaction sees it (never an older one unchecked: an object another
             // session created or dropped in between would be in neither read, and one this file then dropped or replaced would go
             // unseen). An object another session made before it is not written by this transaction, so it is never taken for
             // ours, and one of the schema's names there and not the stack's refuses the migration (appeared.ts).
-            const before = atBegin === undefined ? await snapshot(client) : catalogIn(begun);
+            const before =
+                atBegin === undefined
+                    ? await snapshot(client)
+                    : check
+                      ? (carriedIn(begun, carried!) ?? (await snapshot(client)))
+                      : catalogIn(begun);
             // The catalog after the statements, and whether another transaction committed since the one before, in the file's own round trip.
             const read = await runFile(client, migration.name, migration.sql, statements, outcome, {
                 savepointTaken: atBegin !== undefined,
@@ -147,7 +171,7 @@ async function applyOne(
         },
         async () => {
             try {
-                await client.query("commit");
+                ours = ownXidsIn(await client.query(`${OWN_XIDS}; commit`));
             } catch (error) {
                 if (!isConnectionLost(error)) {
                     // Deferred constraints fail here, at commit; that is still this file's failure.
@@ -165,7 +189,7 @@ async function applyOne(
                 });
             }
         },
-        atBegin === undefined ? "" : `${FILE_SAVEPOINT}; ${atBegin}`,
+        atBegin ?? "",
     );
-    Object.assign(known, { catalog: change.after, recorded: change.recorded, ledgerCurrent: true });
+    Object.assign(known, { catalog: change.after, ours, recorded: change.recorded, ledgerCurrent: true });
 }

@@ -54,14 +54,14 @@ export interface RecordOptions extends TakeOverCheck {
     /** The records as they stand, when the caller keeps them (an apply, under its lock); read from the table otherwise. */
     recorded?: RecordedObject[];
     /** The catalog after the statements, when the caller read it already (runFile's `then`); read here otherwise. */
-    after?: Map<string, CatalogObject>;
+    after?: Catalog;
     /** Another write of the migration's transaction (its ledger row), sent in the same statement as the records. */
     alongside?: Write;
 }
 
 export interface RecordedChange {
     /** The catalog as the migration left it. */
-    after: Map<string, CatalogObject>;
+    after: Catalog;
     /** The records as they stand now: the ones it removed are gone, the ones it created appended. */
     recorded: RecordedObject[];
 }

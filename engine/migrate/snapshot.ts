@@ -129,6 +129,13 @@ export class Catalog extends Map<string, CatalogObject> {
     constructor(readonly mark: string | undefined) {
         super();
     }
+
+    /** The same objects, as of the snapshot `mark` (no other transaction committed between the two). */
+    asOf(mark: string): Catalog {
+        const objects = new Catalog(mark);
+        this.forEach((object, identity) => objects.set(identity, object));
+        return objects;
+    }
 }
 
 // The engine's own statements run with search_path pg_catalog alone: the catalog's names are of type name,
@@ -216,20 +223,49 @@ const MOST_XIDS_CHECKED = 10_000;
  * `mark` was taken (one row, `committed`: true, false, or null for "too many to check"). Only one
  * that was in progress then (its xip) or was given an xid after it can have; of those, the current
  * transaction's own xids (subtransactions included) are still "in progress" to pg_xact_status, and
- * another session's uncommitted ones are invisible anyway. Sent after a catalog read, it covers
+ * another session's uncommitted ones are invisible anyway. `ours`: xids of a transaction of this
+ * session that committed since (OWN_XIDS, read just before its commit), not counted; `withMark`:
+ * with the snapshot the check was made in (`checked_at`). Sent after a catalog read, it covers
  * everything that read can see.
  */
-export function committedSinceStatement(mark: string): string {
+export function committedSinceStatement(mark: string, ours: string[] = [], withMark = false): string {
     if (!/^\d+:\d+:[\d,]*$/.test(mark)) {
         throw new Error(`not a pg_snapshot: ${JSON.stringify(mark)}`);
     }
+    if (!ours.every((xid) => /^\d+$/.test(xid))) {
+        throw new Error(`not xids: ${JSON.stringify(ours)}`);
+    }
     const since = `pg_snapshot_xmax('${mark}'::pg_snapshot)::text::bigint`;
     const now = `pg_snapshot_xmax(pg_current_snapshot())::text::bigint`;
+    const notOurs = ours.length === 0 ? "" : ` and pg_catalog.xid(t.x)::text <> all('{${ours.join(",")}}'::text[])`;
     return `select case when ${now} - ${since} > ${MOST_XIDS_CHECKED} then null
                 else exists (select from (select pg_snapshot_xip('${mark}'::pg_snapshot) as x
                                           union all
                                           select n::text::xid8 from generate_series(${since}, ${now} - 1) n) t
-                              where pg_xact_status(t.x) = 'committed') end as committed`;
+                              where pg_xact_status(t.x) = 'committed'${notOurs}) end as committed${withMark ? ", pg_current_snapshot()::text as checked_at" : ""}`;
+}
+
+/**
+ * `catalog` (read by an earlier transaction of this session, whose xids committedSinceStatement's `ours` named) as of the check
+ * among `results`, sent with `withMark`: undefined when another transaction may have committed since it was read.
+ */
+export function carriedIn(results: QueryResult[], catalog: Catalog): Catalog | undefined {
+    const check = resultWith(results, "checked_at")?.rows[0] as { committed: boolean | null; checked_at: string } | undefined;
+    return check?.committed === false ? catalog.asOf(check.checked_at) : undefined;
+}
+
+/**
+ * SQL: the current transaction's xids as `ours` (text[]), sent last before its commit, for the check the run's next migration
+ * makes (committedSinceStatement's `ours`): its own xid and those of its subtransactions still open (the file's savepoint), each
+ * locked until the transaction ends. A subtransaction that ended (a plpgsql exception block) gave up its lock: the check takes
+ * its xid for another session's, and the next migration reads the catalog anew.
+ */
+export const OWN_XIDS = `select coalesce(pg_catalog.array_agg(l.transactionid::text), '{}') as ours from pg_catalog.pg_locks l
+ where l.locktype = 'transactionid' and l.pid = pg_catalog.pg_backend_pid() and l.mode = 'ExclusiveLock' and l.granted`;
+
+/** OWN_XIDS' result among a query's results. */
+export function ownXidsIn(results: QueryResult | QueryResult[]): string[] | undefined {
+    return (resultWith(results, "ours")?.rows[0] as { ours?: string[] } | undefined)?.ours;
 }
 
 /** From committedSinceStatement's result among a query's results: true only when no other transaction can have committed. */
