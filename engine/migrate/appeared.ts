@@ -52,8 +52,6 @@ const SHARED = new Set(["role", "schema", "extension"]);
 /**
  * Throws AppearedWhileApplyingError for what the migration would take over (see the header); returns
  * the shared objects another session sees, which look created by the migration but are not its own.
- * `alongside` runs on the migrating session while the other one is asked (the writes that a refusal
- * rolls back with the rest), and is awaited before this returns or throws.
  */
 export async function refuseTakeOver(
     what: string,
@@ -62,7 +60,6 @@ export async function refuseTakeOver(
     after: Map<string, CatalogObject>,
     owned: Set<string>,
     check: TakeOverCheck,
-    alongside: () => Promise<unknown> = async () => undefined,
 ): Promise<Set<string>> {
     const appeared = [...after.values()].filter(
         (object) =>
@@ -77,10 +74,7 @@ export async function refuseTakeOver(
     const fresh = [...after.values()].filter(
         (object) => object.created === true && !before.has(object.identity) && !owned.has(object.identity),
     );
-    const [elsewhere] = await Promise.all([
-        fresh.length > 0 && !check.noOtherCommit ? askElsewhere(what, outcome, fresh, check) : new Set<string>(),
-        alongside(),
-    ]);
+    const elsewhere = fresh.length > 0 && !check.noOtherCommit ? await askElsewhere(what, outcome, fresh, check) : new Set<string>();
     appeared.push(...fresh.filter((object) => elsewhere.has(object.identity) && !SHARED.has(object.kind) && !appeared.includes(object)));
     if (appeared.length > 0) {
         throw new AppearedWhileApplyingError(

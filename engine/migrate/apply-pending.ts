@@ -126,6 +126,8 @@ async function applyOne(
     const check = carried?.mark === undefined ? undefined : catalogReads([committedSinceStatement(carried.mark, known.ours, true)]);
     const atBegin = known.ledgerCurrent ? `${FILE_SAVEPOINT}; ${check ?? snapshotStatement(client)}` : undefined;
     let ours: string[] | undefined;
+    // The records and the ledger row go with the commit, in its round trip.
+    let writes = "";
     const change = await boundedTransaction(
         session,
         migration.name,
@@ -152,7 +154,7 @@ async function applyOne(
                 then: [readAfterStatement(client, before)],
             });
             const durationMs = performance.now() - started;
-            return recordCreated(client, migration.name, before, {
+            const recorded = await recordCreated(client, migration.name, before, {
                 connect: session.connect,
                 observer: (failed) => session.observer(failed),
                 named: options.schema && namedBy(options.schema),
@@ -167,14 +169,17 @@ async function applyOne(
                     durationMs,
                 }),
                 outcome: `Nothing of ${migration.name} was applied${earlier}: it was rolled back whole and the ledger does not list it. Then run apply again.`,
+                deferWrites: true,
             });
+            writes = recorded.writes!;
+            return recorded;
         },
         async () => {
             try {
-                ours = ownXidsIn(await client.query(`${OWN_XIDS}; commit`));
+                ours = ownXidsIn(await client.query(`${writes && `${writes};\n`}${OWN_XIDS};\ncommit`));
             } catch (error) {
                 if (!isConnectionLost(error)) {
-                    // Deferred constraints fail here, at commit; that is still this file's failure.
+                    // Deferred constraints fail here, at commit (or, never seen, the records' writes sent with it); that is still this file's failure.
                     const line = lineAt(migration.sql, migration.sql.length);
                     throw new SqlFileError(migration.name, line, "commit", (error as { code?: string }).code, error, outcome);
                 }

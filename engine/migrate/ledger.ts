@@ -1,6 +1,7 @@
 // The migration ledger: one row per applied migration in memory_stack.migrations, written in the
 // same transaction as the migration itself, so the ledger and the schema cannot disagree. Beside it,
 // memory_stack.created_objects records every object each migration created (ownership.ts).
+import { escapeLiteral } from "pg";
 import type { SqlClient } from "../db/client";
 import type { SchemaOptions } from "./render";
 
@@ -129,6 +130,29 @@ export interface MigrationRow {
 
 /** A parameterized write whose parameters are numbered from `first`, so it can go in another statement (insertRecords). */
 export type Write = (first: number) => { text: string; values: unknown[] };
+
+/**
+ * A statement of the engine's own with its $n parameters written in as literals, so it can share a
+ * simple-query round trip with others (a commit). Only scalars: lists go as one jsonb value.
+ */
+export function inlined(text: string, values: unknown[]): string {
+    return text.replace(/\$(\d+)/g, (_, n: string) => {
+        const value = values[Number(n) - 1];
+        if (value === null || value === undefined) {
+            return "null";
+        }
+        if (typeof value === "string") {
+            return escapeLiteral(value);
+        }
+        if (typeof value === "number" && Number.isFinite(value)) {
+            return `(${value})`;
+        }
+        if (typeof value === "boolean") {
+            return String(value);
+        }
+        throw new Error(`inlined: $${n} is not a scalar`);
+    });
+}
 
 /** The ledger row's insert, as a Write; `addedDuration`: an SQL expression added to its duration (the steps' rows it replaces). */
 export function ledgerInsert(row: MigrationRow, addedDuration?: string): Write {

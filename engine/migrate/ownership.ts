@@ -10,7 +10,7 @@
 import type { SqlClient } from "../db/client";
 import { refuseTakeOver, type TakeOverCheck } from "./appeared";
 import { currentOrigin, renewedRecords, replacedObjects, ReusedObjectChangedError, reusedRecords, SHARED_KINDS } from "./identity";
-import { OWNERSHIP_TABLE, type Write } from "./ledger";
+import { inlined, OWNERSHIP_TABLE, type Write } from "./ledger";
 import {
     Catalog,
     CATALOG_SEARCH_PATH,
@@ -57,11 +57,15 @@ export interface RecordOptions extends TakeOverCheck {
     after?: Catalog;
     /** Another write of the migration's transaction (its ledger row), sent in the same statement as the records. */
     alongside?: Write;
+    /** Return the writes (RecordedChange.writes) instead of sending them, for the caller to send with its commit. */
+    deferWrites?: boolean;
 }
 
 export interface RecordedChange {
     /** The catalog as the migration left it. */
     after: Catalog;
+    /** With deferWrites: the writes to the ownership table (and `alongside`), in order, as statements with their values inline. */
+    writes?: string;
     /** The records as they stand now: the ones it removed are gone, the ones it created appended. */
     recorded: RecordedObject[];
 }
@@ -127,9 +131,6 @@ export async function recordCreated(
         );
     }
     const forgotten = removed.filter((object) => owned.has(object.identity)).map((object) => object.identity);
-    if (forgotten.length > 0) {
-        await client.query(`delete from ${OWNERSHIP_TABLE} where identity = any($1)`, [forgotten]);
-    }
 
     const appeared = [...after.values()].filter((object) => !before.has(object.identity) && object.created !== false);
     // With no other transaction committed in between, a role that appeared is this transaction's.
@@ -141,33 +142,29 @@ export async function recordCreated(
             (object) => !((object.kind === "column" || object.kind === "constraint") && newTables.has(`${object.schema}.${object.parent}`)),
         )
         .sort((a, b) => (a.oid ?? Infinity) - (b.oid ?? Infinity) || compareText(a.identity, b.identity));
-    // Recorded while the second session is asked; what it sees (and the refusal did not stop) is taken out again below.
-    const elsewhere = await refuseTakeOver(migration, outcome, before, after, owned, { ...options, noOtherCommit: quiet }, () =>
-        insertRecords(client, migration, written, false, options.alongside),
-    );
+    // What the second session sees (and the refusal did not stop) is another session's: not recorded.
+    const elsewhere = await refuseTakeOver(migration, outcome, before, after, owned, { ...options, noOtherCommit: quiet });
     const kept = recorded.filter((object) => !forgotten.includes(object.identity));
     const keptIdentities = new Set(kept.map((object) => object.identity));
-    // A record that was there before stays: the insert left it as it was (on conflict do nothing).
-    const notOurs = written
-        .filter((object) => elsewhere.has(object.identity) && !keptIdentities.has(object.identity))
-        .map((object) => object.identity);
-    if (notOurs.length > 0) {
-        await client.query(`delete from ${OWNERSHIP_TABLE} where identity = any($1)`, [notOurs]);
-    }
     const created = written.filter((object) => !elsewhere.has(object.identity));
     const renewed = new Map(
         renewedRecords(kept, before, after, new Set(created.map((object) => object.identity)), origin).map((r) => [r.identity, r.oid]),
     );
-    if (renewed.size > 0) {
-        await client.query(
-            `update ${OWNERSHIP_TABLE} c set oid = r.oid, origin = $1 from rows from (pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::bigint[])) as r(identity, oid) where c.identity = r.identity`,
-            [origin, [...renewed.keys()], [...renewed.values()]],
-        );
+    const writes = [
+        ...(forgotten.length > 0 ? [forgetRecords(forgotten)] : []),
+        recordsInsert(migration, created, false, origin, options.alongside),
+        ...(renewed.size > 0 ? [renewRecords(renewed, origin)] : []),
+    ].filter((write) => write !== undefined);
+    if (!options.deferWrites) {
+        for (const { text, values } of writes) {
+            await client.query(text, values);
+        }
     }
     const last = recorded.reduce((max, object) => Math.max(max, object.position), 0);
     return {
         after,
-        // As insertRecords left the table: an identity already recorded keeps its record, with the oid it has now when created anew.
+        writes: options.deferWrites ? writes.map(({ text, values }) => inlined(text, values)).join(";\n") : undefined,
+        // As the writes leave the table: an identity already recorded keeps its record, with the oid it has now when created anew.
         recorded: [
             ...kept.map((object) => (renewed.has(object.identity) ? { ...object, oid: renewed.get(object.identity)!, origin } : object)),
             ...created
@@ -224,39 +221,59 @@ async function nothingCommittedSince(client: SqlClient, mark: string): Promise<b
 export async function insertRecords(
     client: SqlClient,
     migration: string,
-    objects: (Pick<CatalogObject, "identity" | "kind" | "schema" | "name" | "parent" | "arguments"> & { oid?: number | null })[],
+    objects: NewRecord[],
     adopted: boolean,
     alongside?: Write,
 ): Promise<void> {
-    if (objects.length === 0) {
-        if (alongside) {
-            const { text, values } = alongside(1);
-            await client.query(text, values);
-        }
-        return;
+    const write = recordsInsert(migration, objects, adopted, objects.length > 0 ? await currentOrigin(client) : null, alongside);
+    if (write) {
+        await client.query(write.text, write.values);
     }
-    const origin = await currentOrigin(client);
+}
+
+type NewRecord = Pick<CatalogObject, "identity" | "kind" | "schema" | "name" | "parent" | "arguments"> & { oid?: number | null };
+
+// The writes take their lists as one jsonb value each, so every value is a scalar and can go inline (inlined()).
+function recordsInsert(migration: string, objects: NewRecord[], adopted: boolean, origin: string | null, alongside?: Write) {
+    if (objects.length === 0) {
+        return alongside?.(1);
+    }
     const insert = `insert into ${OWNERSHIP_TABLE} (position, migration, kind, identity, schema_name, name, parent, arguments, adopted, oid, origin)
          select coalesce((select pg_catalog.max(position) from ${OWNERSHIP_TABLE}), 0) + o.n, $1, o.kind, o.identity, o.schema, o.name, o.parent, o.arguments, $2,
-                o.oid, case when o.oid is not null then $10 end
-           from rows from (pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]),
-                           pg_catalog.unnest($7::text[]), pg_catalog.unnest($8::text[]), pg_catalog.unnest($9::bigint[])) with ordinality
+                o.oid, case when o.oid is not null then $4 end
+           from rows from (pg_catalog.jsonb_to_recordset($3::jsonb)
+                           as (kind text, identity text, schema text, name text, parent text, arguments text, oid bigint)) with ordinality
                 as o(kind, identity, schema, name, parent, arguments, oid, n)
          on conflict (identity) do nothing`;
-    const other = alongside?.(11);
-    await client.query(other ? `with records as (${insert}) ${other.text}` : insert, [
-        migration,
-        adopted,
-        objects.map((object) => object.kind),
-        objects.map((object) => object.identity),
-        objects.map((object) => object.schema),
-        objects.map((object) => object.name),
-        objects.map((object) => object.parent),
-        objects.map((object) => object.arguments),
-        objects.map((object) => object.oid ?? null),
-        origin,
-        ...(other?.values ?? []),
-    ]);
+    const rows = objects.map(({ kind, identity, schema, name, parent, arguments: args, oid }) => ({
+        kind,
+        identity,
+        schema,
+        name,
+        parent,
+        arguments: args,
+        oid: oid ?? null,
+    }));
+    const other = alongside?.(5);
+    return {
+        text: other ? `with records as (${insert}) ${other.text}` : insert,
+        values: [migration, adopted, JSON.stringify(rows), origin, ...(other?.values ?? [])],
+    };
+}
+
+function forgetRecords(identities: string[]) {
+    return {
+        text: `delete from ${OWNERSHIP_TABLE} where identity in (select pg_catalog.jsonb_array_elements_text($1::jsonb))`,
+        values: [JSON.stringify(identities)],
+    };
+}
+
+function renewRecords(oids: Map<string, number | null>, origin: string | null) {
+    return {
+        text: `update ${OWNERSHIP_TABLE} c set oid = r.oid::bigint, origin = $1
+                 from pg_catalog.jsonb_each_text($2::jsonb) as r(identity, oid) where c.identity = r.identity`,
+        values: [origin, JSON.stringify(Object.fromEntries(oids))],
+    };
 }
 
 /** The records in creation order; empty when there are none (or no ownership table). */
