@@ -1,0 +1,69 @@
+// A migration's records and ledger row are sent with its commit as statements with their values
+// written in (ledger.ts inlined), so any text a name or an option can hold must arrive exactly as it
+// was: quotes, backslashes, "$2" inside a value, non-ASCII, with standard_conforming_strings either way.
+import type { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyMigrations, readRecords } from "../../engine/migrate/index";
+import { inlined } from "../../engine/migrate/ledger";
+import { snapshot } from "../../engine/migrate/snapshot";
+import { freshDatabase, type TestDatabase } from "../support/database";
+import { migration } from "../support/migrations";
+
+let db: TestDatabase;
+let client: Client;
+
+beforeAll(async () => {
+    db = await freshDatabase("inline_writes");
+    client = await db.connect();
+});
+
+afterAll(async () => {
+    await db.drop();
+});
+
+const awkward = ["it's", "back\\slash", "ends with \\", "$2 and $1", "E'x'", "naïve ☃ 🐘", "", "--", "/* not a comment */", "line\nbreak"];
+
+describe("inlined", () => {
+    for (const conforming of ["on", "off"]) {
+        it(`writes every value back exactly (standard_conforming_strings = ${conforming})`, async () => {
+            await client.query(`set standard_conforming_strings = ${conforming}`);
+            for (const text of awkward) {
+                const values = [text, null, -5, 2.5, true, JSON.stringify({ text, list: [text] })];
+                const sql = inlined(
+                    "select $1::text as a, $2::text as b, $3::int as c, $4::float8 as d, $5::boolean as e, $6::jsonb as f",
+                    values,
+                );
+                const row = (await client.query(sql)).rows[0];
+                expect([row.a, row.b, row.c, row.d, row.e, row.f]).toEqual([text, null, -5, 2.5, true, { text, list: [text] }]);
+            }
+            await client.query("reset standard_conforming_strings");
+        });
+    }
+
+    it("refuses what is not a scalar, rather than guess its SQL", () => {
+        expect(() => inlined("select $1", [["a"]])).toThrow(/\$1 is not a scalar/);
+        expect(() => inlined("select $1", [{ a: 1 }])).toThrow(/\$1 is not a scalar/);
+        expect(() => inlined("select $1", [Number.NaN])).toThrow(/\$1 is not a scalar/);
+    });
+});
+
+describe("an apply whose objects have awkward names", () => {
+    it("records each under the identity the catalog gives it", async () => {
+        const names = awkward.filter((name) => name !== "" && !name.includes("\n"));
+        const sql = names.map(
+            (name, i) =>
+                `create table public."${name.replaceAll('"', '""')}" (id int);\ncreate function public."f${i} ${name}"(text) returns int language sql as 'select 1';\n`,
+        );
+        await applyMigrations(await db.connect(), [migration("0001_awkward.sql", sql.join(""))], {
+            variant: "jsonb",
+            connect: () => db.connect(),
+        });
+
+        const catalog = await snapshot(client);
+        const recorded = await readRecords(client);
+        expect(recorded).toHaveLength(names.length * 2);
+        for (const record of recorded) {
+            expect(catalog.get(record.identity)?.oid).toBe(record.oid);
+        }
+    });
+});
