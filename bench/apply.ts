@@ -63,7 +63,7 @@ export async function benchApply(ctx: BenchContext, pg: BenchPostgres): Promise<
                 ratio: ratio(engine, floor),
                 repetitions,
                 note: psql
-                    ? "engine adds preflight, ledger, advisory lock, a transaction per file, ownership records (catalog reads with the begin and with each file, in their round trips; a second session asked only when another transaction committed meanwhile; one WAL flush for the run, at the lock's release)"
+                    ? "engine adds preflight, ledger, advisory lock, a transaction per file, ownership records (a catalog read with each file, in its round trip; the one before it is the previous file's when the begin's check finds no other commit; records and ledger row with the commit; a second session asked only when another transaction committed meanwhile; one WAL flush for the run, at the lock's release)"
                     : "psql not installed (apt-get install postgresql-client): no baseline",
             },
         ],

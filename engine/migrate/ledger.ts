@@ -1,7 +1,7 @@
 // The migration ledger: one row per applied migration in memory_stack.migrations, written in the
 // same transaction as the migration itself, so the ledger and the schema cannot disagree. Beside it,
 // memory_stack.created_objects records every object each migration created (ownership.ts).
-import { escapeLiteral } from "pg";
+import { escapeLiteral } from "../db/pg";
 import type { SqlClient } from "../db/client";
 import type { SchemaOptions } from "./render";
 
