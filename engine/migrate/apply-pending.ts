@@ -122,9 +122,10 @@ async function applyOne(
     // With the ledger in place, the file's savepoint and the catalog read before the statements go with the begin (the
     // ledger's DDL, when needed, comes before them). After an earlier migration of this run, that read is only a check:
     // whether another transaction committed since that migration read the catalog after its statements.
-    const carried = known.ledgerCurrent ? known.catalog : undefined;
-    const check = carried?.mark === undefined ? undefined : catalogReads([committedSinceStatement(carried.mark, known.ours, true)]);
-    const atBegin = known.ledgerCurrent ? `${FILE_SAVEPOINT}; ${check ?? snapshotStatement(client)}` : undefined;
+    const carried = known.ledgerCurrent && known.catalog?.mark !== undefined ? known.catalog : undefined;
+    const atBegin = known.ledgerCurrent
+        ? `${FILE_SAVEPOINT}; ${carried ? catalogReads([committedSinceStatement(carried.mark!, known.ours, true)]) : snapshotStatement(client)}`
+        : undefined;
     let ours: string[] | undefined;
     // The records and the ledger row go with the commit, in its round trip.
     let writes = "";
@@ -145,8 +146,8 @@ async function applyOne(
             const before =
                 atBegin === undefined
                     ? await snapshot(client)
-                    : check
-                      ? (carriedIn(begun, carried!) ?? (await snapshot(client)))
+                    : carried
+                      ? (carriedIn(begun, carried) ?? (await snapshot(client)))
                       : catalogIn(begun);
             // The catalog after the statements, and whether another transaction committed since the one before, in the file's own round trip.
             const read = await runFile(client, migration.name, migration.sql, statements, outcome, {
