@@ -5,7 +5,7 @@
 // what the roles still lack there. The rollback drops these objects, and their grants with them.
 import type { QueryResult } from "pg";
 import { describeError } from "../db/errors";
-import { escapeLiteral } from "../db/pg";
+import { textArray } from "../db/literal";
 import { renderGrants } from "../render/grants";
 import { applicationUsersRules, MEMORY_SCHEMA, schemaObjectRules, type PrivilegeRule } from "../render/privileges";
 import type { SqlClient } from "../db/client";
@@ -92,7 +92,7 @@ async function factsAndReused(
     names: string[],
     withReused: boolean,
 ): Promise<[{ rows: GrantFacts[] }, ReusedObject[] | undefined]> {
-    const facts = `select current_database() as database, false as held, ${missing(`array[${names.map(escapeLiteral).join(", ")}]`)}`;
+    const facts = `select current_database() as database, false as held, ${missing(textArray(names))}`;
     if (!withReused) {
         return [await client.query<GrantFacts>(facts), []];
     }
@@ -139,12 +139,12 @@ interface GrantFacts {
     missing: string[];
 }
 
-/** SQL: the roles of the text[] expression `names` that do not exist. */
+/** SQL: the roles in `names` (a text[] expression) that do not exist. */
 const missing = (names: string) =>
-    `array(select name from unnest(${names}::text[]) as name where not exists (select from pg_roles where rolname = name)) as missing`;
+    `array(select name from unnest(${names}) as name where not exists (select from pg_roles where rolname = name)) as missing`;
 
 // Whether the roles hold every privilege already (a repeated apply), so that nothing is written then.
 const HELD = `
-    select current_database() as database, coalesce(bool_and(coalesce(${HAS_PRIVILEGE}, false)), true) as held, ${missing("$1")}
+    select current_database() as database, coalesce(bool_and(coalesce(${HAS_PRIVILEGE}, false)), true) as held, ${missing("$1::text[]")}
       from json_to_recordset($2::json) as c(role text, kind text, schema text, object text, col text, privilege text)
       left join pg_roles r on r.rolname = c.role`;
