@@ -57,17 +57,22 @@ export async function grantUnderLock(
     }
     const reused = reusedNow ?? (records.length > 0 ? (await client.query<ReusedObject>(REUSED_SQL)).rows : []);
     const statements = renderGrants(withoutReused(rules, reused), target);
-    // The grants go with the begin, in its round trip; a lock wait is retried there, up to the deadline.
+    // The grants go with the begin, in its round trip; a lock wait is retried there, up to the deadline. Their failure
+    // is said as such; a lost commit, or the deadline, as the caller says them.
+    let committing = false;
     await boundedTransaction(
         session,
         "granting the roles their privileges",
         "Nothing was granted.",
         async () => undefined,
-        undefined,
+        async () => {
+            committing = true;
+            await client.query("commit");
+        },
         statements.map((statement) => `${statement};`).join("\n"),
         "catalog",
     ).catch((error: unknown) => {
-        if (error instanceof LockDeadlineError) {
+        if (committing || error instanceof LockDeadlineError) {
             throw error;
         }
         throw new Error(
