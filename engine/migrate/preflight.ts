@@ -182,7 +182,7 @@ function foundRead(relations: string[], functions: string[], triggers: string[],
                     || '(' || replace(oidvectortypes(p.proargtypes), ', ', ',') || ')',
                 'function ' || quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || ${FUNCTION_ARGUMENTS} || ')'
            from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-          where n.nspname || '.' || p.proname = any(${textArray(functions)})
+          where p.proname = any(${textArray(functions.flatMap(unqualified))}) and n.nspname || '.' || p.proname = any(${textArray(functions)})
          union all
          select 'trigger', 'public', c.relname, t.tgname, null, null, 'trigger public.' || quote_ident(c.relname) || '.' || quote_ident(t.tgname)
            from pg_trigger t join pg_class c on c.oid = t.tgrelid
@@ -283,6 +283,15 @@ function describeWanted(name: string, manifest: ReturnType<typeof expectedObject
     if (manifest.tables.includes(name)) return "a table";
     if (manifest.views.includes(name)) return "a view";
     return "an index";
+}
+
+/**
+ * What may be the function's own name in "schema.name": the text after each dot. The found read looks functions up by
+ * these first (pg_proc's index on proname), then compares the whole qualified name, instead of concatenating it for
+ * every function in the database.
+ */
+function unqualified(qualified: string): string[] {
+    return [...qualified.matchAll(/\./g)].map((dot) => qualified.slice(dot.index + 1));
 }
 
 function functionName(signature: string): string {
