@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Client as PgClient, ClientBase, ClientConfig } from "pg";
-import { TLSSocket, type ConnectionOptions } from "node:tls";
+import type { ConnectionOptions } from "node:tls";
 import { Client } from "./pg";
 import { negotiateTls, UnencryptedDataError } from "./ssl-request";
 import { describeTarget, type ConnectionSettings, type SslMode } from "./url";
@@ -134,7 +134,12 @@ async function connectOnce(
     } catch (error) {
         await client.end().catch(() => undefined);
         // pg_hba.conf refused a connection that went on in plain text: a second plain one gets the same answer.
-        if (stream !== undefined && !(stream instanceof TLSSocket) && (error as { code?: unknown }).code === "28000") {
+        // A TLSSocket says `encrypted`; a plain net.Socket has no such property (and node:tls need not be loaded to ask).
+        if (
+            stream !== undefined &&
+            (stream as { encrypted?: boolean }).encrypted !== true &&
+            (error as { code?: unknown }).code === "28000"
+        ) {
             PLAIN_ALREADY.add(error as object);
         }
         throw error;

@@ -5,7 +5,7 @@
 // the dev container's default. So for prefer the SSLRequest is sent here, and pg is handed the
 // connection as it then is: with TLS set up ('S') or plain ('N').
 import { connect as tcpConnect, isIP, type Socket } from "node:net";
-import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
+import type { ConnectionOptions } from "node:tls";
 
 // Int32 length 8, Int32 80877103: the protocol's SSLRequest.
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
@@ -44,6 +44,8 @@ export async function negotiateTls(host: string, port: number, tls: ConnectionOp
         if (answer[0] === 0x4e) {
             return handOver(socket);
         }
+        // node:tls is loaded only for a server that has TLS: a plain connection (the dev container's) never needs it.
+        const { connect: tlsConnect } = await import("node:tls");
         const secure = tlsConnect({ ...tls, socket, host, ...(isIP(host) === 0 ? { servername: host } : {}) });
         await event(secure, "secureConnect");
         return handOver(secure);

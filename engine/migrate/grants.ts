@@ -3,12 +3,14 @@
 // roles as soon as they can log in. Nothing the schema did not create is touched: the database,
 // schema public and an application's own users table keep their grants, and verification names
 // what the roles still lack there. The rollback drops these objects, and their grants with them.
+import type { QueryResult } from "pg";
 import { describeError } from "../db/errors";
+import { textArray } from "../db/literal";
 import { renderGrants } from "../render/grants";
 import { applicationUsersRules, MEMORY_SCHEMA, schemaObjectRules, type PrivilegeRule } from "../render/privileges";
 import type { SqlClient } from "../db/client";
 import { REUSED_SQL } from "./identity";
-import { boundedTransaction, isLockTimeout } from "./bounded";
+import { boundedTransaction, LockDeadlineError } from "./bounded";
 import { readRecords, type RecordedObject } from "./ownership";
 import { HAS_PRIVILEGE, privilegeChecks } from "../verify/privileges";
 import type { SchemaOptions } from "./render";
@@ -39,10 +41,11 @@ export async function grantUnderLock(
     const names = [roles.app, roles.admin];
     // Under the migration lock the session's search_path is pg_catalog alone (lock.ts): the owner runs this on every
     // apply, and a has_*_privilege or format that a role able to create in public planted there with a closer
-    // argument match would run with its rights.
-    const { rows } = askFirst
-        ? await client.query<GrantFacts>(HELD, [names, JSON.stringify(rules.flatMap((rule) => privilegeChecks(rule, roles)))])
-        : await client.query<GrantFacts>(`select current_database() as database, false as held, ${MISSING}`, [names]);
+    // argument match would run with its rights. After a run that created objects, the facts and the recorded names
+    // someone else made again come in one round trip.
+    const [{ rows }, reusedNow] = askFirst
+        ? [await client.query<GrantFacts>(HELD, [names, JSON.stringify(rules.flatMap((rule) => privilegeChecks(rule, roles)))]), undefined]
+        : await factsAndReused(client, names, records.length > 0);
     if (rows[0].missing.length > 0) {
         throw new GrantRoleMissingError(rows[0].missing.map((name) => `${name} (${name === roles.app ? "appRole" : "adminRole"})`));
     }
@@ -52,34 +55,61 @@ export async function grantUnderLock(
     if (rows[0].held) {
         return { granted: [], leftToYou };
     }
-    const statements = renderGrants(await withoutReused(client, rules, records.length > 0), target);
+    const reused = reusedNow ?? (records.length > 0 ? (await client.query<ReusedObject>(REUSED_SQL)).rows : []);
+    const statements = renderGrants(withoutReused(rules, reused), target);
+    // The grants go with the begin, in its round trip; a lock wait is retried there, up to the deadline. Their failure
+    // is said as such; a lost commit, or the deadline, as the caller says them.
+    let committing = false;
     await boundedTransaction(
         session,
         "granting the roles their privileges",
         "Nothing was granted.",
+        async () => undefined,
         async () => {
-            await client.query(statements.map((statement) => `${statement};`).join("\n")).catch((error: unknown) => {
-                if (isLockTimeout(error)) {
-                    throw error; // retried
-                }
-                throw new Error(
-                    `granting ${roles.app} and ${roles.admin} their privileges failed: ${describeError(error)}. Nothing was granted; run apply again.`,
-                    { cause: error },
-                );
-            });
+            committing = true;
+            await client.query("commit");
         },
-        undefined,
-        "",
+        statements.map((statement) => `${statement};`).join("\n"),
         "catalog",
-    );
+    ).catch((error: unknown) => {
+        if (committing || error instanceof LockDeadlineError) {
+            throw error;
+        }
+        throw new Error(
+            `granting ${roles.app} and ${roles.admin} their privileges failed: ${describeError(error)}. Nothing was granted; run apply again.`,
+            { cause: error },
+        );
+    });
     return { granted: statements, leftToYou };
 }
 
 const GRANTED_KINDS = new Set(["table", "view", "materialized view", "function"]);
 
+interface ReusedObject {
+    kind: string;
+    schema: string;
+    name: string;
+}
+
+/** The grant facts without asking what the roles hold, and (`withReused`) the reused records, in one round trip. */
+async function factsAndReused(
+    client: SqlClient,
+    names: string[],
+    withReused: boolean,
+): Promise<[{ rows: GrantFacts[] }, ReusedObject[] | undefined]> {
+    const facts = `select current_database() as database, false as held, ${missing(textArray(names))}`;
+    if (!withReused) {
+        return [await client.query<GrantFacts>(facts), []];
+    }
+    const [factsResult, reusedResult] = (await client.query(`${facts};\n${REUSED_SQL}`)) as unknown as [
+        QueryResult<GrantFacts>,
+        QueryResult<ReusedObject>,
+    ];
+    return [factsResult, reusedResult.rows];
+}
+
 /** The rules without the objects under a recorded name someone else created again: those are the application's (identity.ts). */
-async function withoutReused(client: SqlClient, rules: PrivilegeRule[], recorded: boolean): Promise<PrivilegeRule[]> {
-    const reused = recorded ? (await client.query<{ kind: string; schema: string; name: string }>(REUSED_SQL)).rows : [];
+function withoutReused(rules: PrivilegeRule[], reused: ReusedObject[]): PrivilegeRule[] {
     if (reused.length === 0) {
         return rules;
     }
@@ -114,11 +144,12 @@ interface GrantFacts {
     missing: string[];
 }
 
-const MISSING =
-    "array(select name from unnest($1::text[]) as name where not exists (select from pg_roles where rolname = name)) as missing";
+/** SQL: the roles in `names` (a text[] expression) that do not exist. */
+const missing = (names: string) =>
+    `array(select name from unnest(${names}) as name where not exists (select from pg_roles where rolname = name)) as missing`;
 
 // Whether the roles hold every privilege already (a repeated apply), so that nothing is written then.
 const HELD = `
-    select current_database() as database, coalesce(bool_and(coalesce(${HAS_PRIVILEGE}, false)), true) as held, ${MISSING}
+    select current_database() as database, coalesce(bool_and(coalesce(${HAS_PRIVILEGE}, false)), true) as held, ${missing("$1::text[]")}
       from json_to_recordset($2::json) as c(role text, kind text, schema text, object text, col text, privilege text)
       left join pg_roles r on r.rolname = c.role`;

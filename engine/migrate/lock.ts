@@ -39,9 +39,6 @@ export async function withMigrationLock<T>(session: MigrationSession, work: () =
     session.flushAtUnlock = canFlush;
     let result: T;
     try {
-        // Under the lock the engine's own statements resolve names in pg_catalog alone (snapshot.ts says why);
-        // migration transactions set the engine's search_path for themselves (bounded.ts).
-        await session.client.query(`set search_path = ${CATALOG_PATH}`);
         result = await work();
     } catch (error) {
         await release(session, searchPath, true);
@@ -62,15 +59,25 @@ async function release(session: MigrationSession, searchPath: string, failed: bo
     try {
         const unflushed = session.unflushed;
         Object.assign(session, { flushAtUnlock: false, unflushed: false });
-        const flushError = unflushed ? await session.client.query(FLUSH_WAL).then(noError, (error: unknown) => error) : undefined;
-        const restore = `select pg_catalog.set_config('search_path', ${escapeLiteral(searchPath)}, false)`;
-        await session.client
-            .query(`select pg_catalog.pg_advisory_unlock(${MIGRATION_LOCK_KEY}::bigint);\n${restore}`)
-            .catch((error: unknown) => {
-                if (!failed) {
-                    throw error;
-                }
-            });
+        const unlock = `select pg_catalog.pg_advisory_unlock(${MIGRATION_LOCK_KEY}::bigint);\n${restore(searchPath)}`;
+        let flushError: unknown;
+        if (unflushed && !failed) {
+            // After a run that succeeded (no transaction open), one round trip: the flush commits, its commit waiting
+            // for the disk, before the unlock runs. A failed flush skips the rest of the text and leaves its
+            // transaction aborted: it is rolled back, and the lock released on its own below.
+            flushError = await session.client.query(`begin;\n${FLUSH_WAL};\ncommit;\n${unlock}`).then(noError, (error: unknown) => error);
+            if (flushError === undefined) {
+                return;
+            }
+            await session.client.query("rollback").catch(noError);
+        } else if (unflushed) {
+            flushError = await session.client.query(FLUSH_WAL).then(noError, (error: unknown) => error);
+        }
+        await session.client.query(unlock).catch((error: unknown) => {
+            if (!failed) {
+                throw error;
+            }
+        });
         if (flushError !== undefined && !failed) {
             throw new Error(
                 `the run's migrations committed, but making them durable failed (${describeError(flushError)}): a server crash ` +
@@ -85,7 +92,21 @@ async function release(session: MigrationSession, searchPath: string, failed: bo
 
 const noError = () => undefined;
 
-/** Takes the lock; returns the session's search_path as it was, and whether the role may flush the WAL (flush.ts). */
+const restore = (searchPath: string) => `select pg_catalog.set_config('search_path', ${escapeLiteral(searchPath)}, false)`;
+
+// One plain statement: the try, and with the lock held the engine's search_path. The subquery (kept apart by offset 0)
+// reads the caller's search_path before the outer case sets the engine's, which it does only when the lock was taken.
+// Under the lock the engine's own statements resolve names in pg_catalog alone (snapshot.ts says why); migration
+// transactions set the engine's search_path for themselves (bounded.ts).
+const TRY_LOCK = `select t.locked, t.pid, t.search_path, t.can_flush,
+       case when t.locked then pg_catalog.set_config('search_path', '${CATALOG_PATH}', false) end as engine_path
+  from (select pg_catalog.pg_try_advisory_lock(${MIGRATION_LOCK_KEY}::bigint) as locked, pg_catalog.pg_backend_pid() as pid,
+               pg_catalog.current_setting('search_path') as search_path, ${FLUSH_ALLOWED} as can_flush offset 0) as t`;
+
+/**
+ * Takes the lock and sets the engine's search_path; returns the session's search_path as it was, and whether the role
+ * may flush the WAL (flush.ts).
+ */
 async function acquire(session: MigrationSession): Promise<{ searchPath: string; canFlush: boolean }> {
     const { client } = session;
     const started = Date.now();
@@ -93,11 +114,7 @@ async function acquire(session: MigrationSession): Promise<{ searchPath: string;
     let delay = 50;
     let reported = -Infinity;
     for (let attempt = 1; ; attempt++) {
-        const result = await client.query<{ locked: boolean; pid: number; search_path: string; can_flush: boolean }>(
-            `select pg_catalog.pg_try_advisory_lock($1::bigint) as locked, pg_catalog.pg_backend_pid() as pid,
-                    pg_catalog.current_setting('search_path') as search_path, ${FLUSH_ALLOWED} as can_flush`,
-            [MIGRATION_LOCK_KEY],
-        );
+        const result = await client.query<{ locked: boolean; pid: number; search_path: string; can_flush: boolean }>(TRY_LOCK);
         if (result.rows[0].locked) {
             session.pid = result.rows[0].pid;
             if (attempt > 1) {

@@ -4,7 +4,7 @@
 // extension into public fails on it (42723, 42710), or, with the extension installed in another
 // schema, the files' unqualified uuid_generate_v4() and vector(N) would resolve to the application's
 // object first. An extension in a schema the connecting role may not use fails as well.
-import type { SqlClient } from "../db/client";
+import { textArray } from "../db/literal";
 import type { Conflict } from "./preflight";
 
 // Each extension's names the files use, or that installing it into public would collide with.
@@ -31,23 +31,31 @@ const MEMBERS: Record<string, { functions: string[]; types: string[]; called: st
 
 const MOVE = "Rename the application's object or move it out of schema public";
 
-export async function extensionConflicts(client: SqlClient, extensions: string[]): Promise<Conflict[]> {
+/** SQL: where each extension the migrations use is installed and which of its names public holds; one row per extension. */
+export function extensionsRead(extensions: string[]): string {
     const wanted = extensions.filter((name) => MEMBERS[name] !== undefined);
-    const result = await client.query<{ name: string; schema: string | null; usable: boolean; me: string; found: string[] }>(
-        `select w.name, n.nspname as schema, coalesce(has_schema_privilege(n.oid, 'USAGE'), true) as usable, current_user as me,
-                array(select m from unnest($2::text[], $3::text[]) as x(ext, m)
+    const owners = wanted.flatMap((name) => [...MEMBERS[name].functions, ...MEMBERS[name].types].map(() => name));
+    const members = wanted.flatMap((name) => [...MEMBERS[name].functions, ...MEMBERS[name].types]);
+    return `select w.name, n.nspname as schema, coalesce(has_schema_privilege(n.oid, 'USAGE'), true) as usable, current_user as me,
+                array(select m from unnest(${textArray(owners)}, ${textArray(members)}) as x(ext, m)
                        where x.ext = w.name and case when m ~ '[(]' then to_regprocedure('public.' || m) is not null
                                                        else to_regtype('public.' || quote_ident(m)) is not null end) as found
-           from unnest($1::text[]) as w(name)
-           left join pg_extension e on e.extname = w.name left join pg_namespace n on n.oid = e.extnamespace`,
-        [
-            wanted,
-            wanted.flatMap((name) => [...MEMBERS[name].functions, ...MEMBERS[name].types].map(() => name)),
-            wanted.flatMap((name) => [...MEMBERS[name].functions, ...MEMBERS[name].types]),
-        ],
-    );
+           from unnest(${textArray(wanted)}) as w(name)
+           left join pg_extension e on e.extname = w.name left join pg_namespace n on n.oid = e.extnamespace`;
+}
+
+export interface ExtensionRow {
+    name: string;
+    schema: string | null;
+    usable: boolean;
+    me: string;
+    found: string[];
+}
+
+/** The conflicts extensionsRead's rows show. */
+export function extensionConflicts(rows: ExtensionRow[]): Conflict[] {
     const conflicts: Conflict[] = [];
-    for (const extension of result.rows) {
+    for (const extension of rows) {
         const members = MEMBERS[extension.name];
         const describe = (member: string) => (member.includes("(") ? `function public.${member}` : `type public.${member}`);
         if (extension.schema === null) {

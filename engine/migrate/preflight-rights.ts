@@ -2,7 +2,7 @@
 // the database for a first install, CREATEROLE for missing roles), role names PostgreSQL reserves or
 // that are the connecting user, the extensions the variant needs, and a memory_stack schema that is
 // not the stack's.
-import type { SqlClient } from "../db/client";
+import { textArray } from "../db/literal";
 import { LEDGER_SCHEMA } from "./ledger";
 import type { Conflict } from "./preflight";
 import type { SchemaOptions } from "./render";
@@ -18,31 +18,64 @@ export function rename(schema: string): string {
     );
 }
 
-export async function rightsConflicts(
-    client: SqlClient,
-    options: SchemaOptions,
-    extensions: string[],
-    fresh: boolean,
-): Promise<Conflict[]> {
-    const conflicts: Conflict[] = [];
-    const facts = await client.query<{
-        me: string;
-        superuser: boolean;
-        create_role: boolean;
-        create_database_objects: boolean;
-        create_public: boolean;
-        foreign_bookkeeping: boolean;
-        auth_missing: boolean;
-    }>(
-        `select current_user as me, r.rolsuper as superuser, r.rolcreaterole as create_role,
+/** SQL: who is connecting and what it may create, in one row. */
+export const RIGHTS_READ = `select current_user as me, r.rolsuper as superuser, r.rolcreaterole as create_role,
                 has_database_privilege(current_database(), 'CREATE') as create_database_objects,
                 has_schema_privilege('public', 'CREATE') as create_public,
                 to_regnamespace('${LEDGER_SCHEMA}') is not null and to_regclass('${LEDGER_SCHEMA}.migrations') is null
                     and exists (select from pg_class where relnamespace = to_regnamespace('${LEDGER_SCHEMA}')) as foreign_bookkeeping,
                 to_regnamespace('auth') is null as auth_missing
-           from pg_roles r where r.rolname = current_user`,
-    );
-    const me = facts.rows[0];
+           from pg_roles r where r.rolname = current_user`;
+
+export interface RightsRow {
+    me: string;
+    superuser: boolean;
+    create_role: boolean;
+    create_database_objects: boolean;
+    create_public: boolean;
+    foreign_bookkeeping: boolean;
+    auth_missing: boolean;
+}
+
+/** SQL: whether the roles exist and bypass row level security; one row per role. */
+export function rolesRead(options: Pick<SchemaOptions, "appRole" | "adminRole">): string {
+    return `select name, exists (select from pg_roles where rolname = name) as exists,
+                    (select case when rolsuper then 'a superuser' when rolbypassrls then 'BYPASSRLS' end from pg_roles where rolname = name) as bypasses
+               from unnest(${textArray([options.appRole, options.adminRole])}) as name`;
+}
+
+export interface RoleRow {
+    name: string;
+    exists: boolean;
+    bypasses: string | null;
+}
+
+/** SQL: whether each extension is installed, available and (for a role that is no superuser) trusted; one row per extension. */
+export function availableRead(extensions: string[]): string {
+    // pg_available_extension_versions reads every version of every extension on the server (a few ms): asked only when it matters.
+    return `select e.name, i.installed, exists (select from pg_available_extensions where name = e.name) as available,
+                case when i.installed or (select rolsuper from pg_roles where rolname = current_user) then false
+                     else coalesce((select bool_or(trusted) from pg_available_extension_versions where name = e.name), false) end as trusted
+           from unnest(${textArray(extensions)}) as e(name), lateral (select exists (select from pg_extension where extname = e.name) as installed) i`;
+}
+
+export interface AvailableRow {
+    name: string;
+    installed: boolean;
+    available: boolean;
+    trusted: boolean;
+}
+
+/** The conflicts the rows of RIGHTS_READ, rolesRead (undefined without rls) and availableRead show. */
+export function rightsConflicts(
+    facts: RightsRow[],
+    roles: RoleRow[] | undefined,
+    available: AvailableRow[],
+    options: SchemaOptions,
+    fresh: boolean,
+): Conflict[] {
+    const conflicts: Conflict[] = [];
+    const me = facts[0];
     if (me.foreign_bookkeeping) {
         conflicts.push({
             object: `schema ${LEDGER_SCHEMA}`,
@@ -65,14 +98,8 @@ export async function rightsConflicts(
             fix: `grant create on database to ${me.me}, or connect as the database owner`,
         });
     }
-    if (options.rls) {
-        const roles = await client.query<{ name: string; exists: boolean; bypasses: string | null }>(
-            `select name, exists (select from pg_roles where rolname = name) as exists,
-                    (select case when rolsuper then 'a superuser' when rolbypassrls then 'BYPASSRLS' end from pg_roles where rolname = name) as bypasses
-               from unnest($1::text[]) as name`,
-            [[options.appRole, options.adminRole]],
-        );
-        for (const role of roles.rows) {
+    if (roles) {
+        for (const role of roles) {
             const key = role.name === options.appRole ? "appRole" : "adminRole";
             if (role.name.startsWith("pg_") || RESERVED_ROLE_NAMES.includes(role.name)) {
                 conflicts.push({
@@ -102,15 +129,7 @@ export async function rightsConflicts(
             }
         }
     }
-    const available = await client.query<{ name: string; installed: boolean; available: boolean; trusted: boolean }>(
-        // pg_available_extension_versions reads every version of every extension on the server (a few ms): asked only when it matters.
-        `select e.name, i.installed, exists (select from pg_available_extensions where name = e.name) as available,
-                case when i.installed or $2 then false
-                     else coalesce((select bool_or(trusted) from pg_available_extension_versions where name = e.name), false) end as trusted
-           from unnest($1::text[]) as e(name), lateral (select exists (select from pg_extension where extname = e.name) as installed) i`,
-        [extensions, me.superuser],
-    );
-    for (const extension of available.rows.filter((row) => !row.installed)) {
+    for (const extension of available.filter((row) => !row.installed)) {
         if (!extension.available) {
             conflicts.push({
                 object: `extension ${extension.name}`,

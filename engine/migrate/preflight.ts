@@ -4,11 +4,22 @@
 // triggers, policies, and a type of the same name) that exists and is not recorded as the stack's is
 // a conflict. Objects the schema shares by design are not: users (it adds its memory columns),
 // extensions, auth.uid() and the auth schema (Supabase has its own), and existing roles.
+import type { QueryResult } from "pg";
 import type { SqlClient } from "../db/client";
+import { textArray } from "../db/literal";
 import { expectedObjects, USERS_MEMORY_COLUMNS } from "./manifest";
 import type { RecordedObject } from "./ownership";
-import { extensionConflicts } from "./preflight-extensions";
-import { rename, rightsConflicts } from "./preflight-rights";
+import { extensionConflicts, extensionsRead, type ExtensionRow } from "./preflight-extensions";
+import {
+    availableRead,
+    rename,
+    RIGHTS_READ,
+    rightsConflicts,
+    rolesRead,
+    type AvailableRow,
+    type RightsRow,
+    type RoleRow,
+} from "./preflight-rights";
 import { currentOrigin, REUSED_REASON, reusedRecords } from "./identity";
 import { FUNCTION_ARGUMENTS, snapshot } from "./snapshot";
 import type { SchemaOptions } from "./render";
@@ -72,50 +83,28 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
     );
     const ownedIdentities = new Set(records.map((record) => record.identity));
     const conflicts: Conflict[] = [];
-    const q = async <T>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as T[];
 
-    // The schema's names that exist, in one round trip: relations and same-named types in public, functions by name,
-    // triggers and policies on the memory tables.
+    // Every read of the preflight in one round trip (literals inlined: a plain query carries no parameters): the schema's
+    // names that exist (relations and same-named types in public, functions by name, triggers and policies on the memory
+    // tables), public.users, who is connecting, the roles, the extensions.
     const relationNames = [...manifest.tables, ...manifest.views, ...manifest.indexes.map((index) => index.name)];
     const functionNames = [...new Set(manifest.functions.filter((signature) => signature !== "auth.uid()").map(functionName))];
-    const found = await q<{
-        kind: string;
-        schema: string;
-        table: string | null;
-        name: string;
-        relkind: string | null;
-        signature: string | null;
-        identity: string | null;
-    }>(
-        `select 'relation' as kind, 'public' as schema, null as table, c.relname as name, c.relkind::text as relkind, null as signature, null as identity
-           from pg_class c where c.relnamespace = 'public'::regnamespace and c.relname = any($1)
-         union all
-         select 'type', 'public', null, t.typname, t.typtype::text, null, null from pg_type t
-          where t.typnamespace = 'public'::regnamespace and t.typname = any($1) and t.typtype in ('e', 'r', 'd', 'm')
-         union all
-         select 'function', n.nspname, null, p.proname, null,
-                -- as regprocedure prints it with public on the search_path: the engine's is pg_catalog alone
-                case when n.nspname = 'public' then '' else quote_ident(n.nspname) || '.' end || quote_ident(p.proname)
-                    || '(' || replace(oidvectortypes(p.proargtypes), ', ', ',') || ')',
-                'function ' || quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || ${FUNCTION_ARGUMENTS} || ')'
-           from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-          where n.nspname || '.' || p.proname = any($2)
-         union all
-         select 'trigger', 'public', c.relname, t.tgname, null, null, 'trigger public.' || quote_ident(c.relname) || '.' || quote_ident(t.tgname)
-           from pg_trigger t join pg_class c on c.oid = t.tgrelid
-          where c.relnamespace = 'public'::regnamespace and not t.tgisinternal and (c.relname || '.' || t.tgname) = any($3)
-         union all
-         select 'policy', 'public', c.relname, p.polname, null, null, 'policy public.' || quote_ident(c.relname) || '.' || quote_ident(p.polname)
-           from pg_policy p join pg_class c on c.oid = p.polrelid
-          where c.relnamespace = 'public'::regnamespace and (c.relname || '.' || p.polname) = any($4)`,
-        [
+    const reads = [
+        foundRead(
             relationNames,
             functionNames,
             manifest.triggers.map((t) => `${t.table}.${t.name}`),
             manifest.policies.map((p) => `${p.table}.${p.name}`),
-        ],
-    );
-    for (const relation of found.filter((row) => row.kind === "relation" || row.kind === "type")) {
+        ),
+        USERS_READ,
+        USERS_COLUMNS_READ,
+        RIGHTS_READ,
+        availableRead(manifest.extensions),
+        extensionsRead(manifest.extensions),
+        ...(options.rls ? [rolesRead(options)] : []),
+    ];
+    const [found, users, columns, rights, available, extensions, roles] = (await client.query(reads.join(";\n"))) as unknown as Reads;
+    for (const relation of found.rows.filter((row) => row.kind === "relation" || row.kind === "type")) {
         if (relation.kind === "relation" && owned.has(`relation public.${relation.name}`)) {
             continue;
         }
@@ -131,7 +120,7 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
                     : rename("public"),
         });
     }
-    for (const fn of found.filter((row) => row.kind === "function")) {
+    for (const fn of found.rows.filter((row) => row.kind === "function")) {
         if (!ownedIdentities.has(fn.identity!)) {
             conflicts.push({
                 object: `function ${fn.signature}`,
@@ -140,7 +129,7 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
             });
         }
     }
-    for (const part of found.filter((row) => row.kind === "trigger" || row.kind === "policy")) {
+    for (const part of found.rows.filter((row) => row.kind === "trigger" || row.kind === "policy")) {
         if (!ownedIdentities.has(part.identity!) && owned.has(`relation public.${part.table}`)) {
             conflicts.push({
                 object: `${part.kind} ${part.name} on public.${part.table}`,
@@ -151,36 +140,91 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
     }
 
     conflicts.push(
-        ...(await usersConflicts(client)),
-        ...(await rightsConflicts(client, options, manifest.extensions, records.length === 0)),
-        ...(await extensionConflicts(client, manifest.extensions)),
+        ...usersConflicts(users.rows, columns.rows),
+        ...rightsConflicts(rights.rows, roles?.rows, available.rows, options, records.length === 0),
+        ...extensionConflicts(extensions.rows),
     );
     return conflicts;
 }
 
-async function usersConflicts(client: SqlClient): Promise<Conflict[]> {
-    const conflicts: Conflict[] = [];
-    // A foreign key needs a unique index on users(id) that is checked at once: not partial, not deferrable.
-    const users = await client.query<{
-        relkind: string;
-        id_type: string | null;
-        unique_id: boolean;
-        deferrable_unique: string | null;
-        may_alter: boolean;
-        owner: string;
-    }>(
-        `select c.relkind::text as relkind, (select format_type(a.atttypid, a.atttypmod) from pg_attribute a where a.attrelid = c.oid and a.attname = 'id' and not a.attisdropped) as id_type,
+/** The results of the preflight's reads, in their order; the roles' only with rls. */
+type Reads = [
+    QueryResult<FoundRow>,
+    QueryResult<UsersRow>,
+    QueryResult<ColumnRow>,
+    QueryResult<RightsRow>,
+    QueryResult<AvailableRow>,
+    QueryResult<ExtensionRow>,
+    QueryResult<RoleRow>?,
+];
+
+interface FoundRow {
+    kind: string;
+    schema: string;
+    table: string | null;
+    name: string;
+    relkind: string | null;
+    signature: string | null;
+    identity: string | null;
+}
+
+/** SQL: which of the schema's names exist. */
+function foundRead(relations: string[], functions: string[], triggers: string[], policies: string[]): string {
+    return `select 'relation' as kind, 'public' as schema, null as table, c.relname as name, c.relkind::text as relkind, null as signature, null as identity
+           from pg_class c where c.relnamespace = 'public'::regnamespace and c.relname = any(${textArray(relations)})
+         union all
+         select 'type', 'public', null, t.typname, t.typtype::text, null, null from pg_type t
+          where t.typnamespace = 'public'::regnamespace and t.typname = any(${textArray(relations)}) and t.typtype in ('e', 'r', 'd', 'm')
+         union all
+         select 'function', n.nspname, null, p.proname, null,
+                -- as regprocedure prints it with public on the search_path: the engine's is pg_catalog alone
+                case when n.nspname = 'public' then '' else quote_ident(n.nspname) || '.' end || quote_ident(p.proname)
+                    || '(' || replace(oidvectortypes(p.proargtypes), ', ', ',') || ')',
+                'function ' || quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || ${FUNCTION_ARGUMENTS} || ')'
+           from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+          where p.proname = any(${textArray(functions.flatMap(unqualified))}) and n.nspname || '.' || p.proname = any(${textArray(functions)})
+         union all
+         select 'trigger', 'public', c.relname, t.tgname, null, null, 'trigger public.' || quote_ident(c.relname) || '.' || quote_ident(t.tgname)
+           from pg_trigger t join pg_class c on c.oid = t.tgrelid
+          where c.relnamespace = 'public'::regnamespace and not t.tgisinternal and (c.relname || '.' || t.tgname) = any(${textArray(triggers)})
+         union all
+         select 'policy', 'public', c.relname, p.polname, null, null, 'policy public.' || quote_ident(c.relname) || '.' || quote_ident(p.polname)
+           from pg_policy p join pg_class c on c.oid = p.polrelid
+          where c.relnamespace = 'public'::regnamespace and (c.relname || '.' || p.polname) = any(${textArray(policies)})`;
+}
+
+// A foreign key needs a unique index on users(id) that is checked at once: not partial, not deferrable.
+const USERS_READ = `select c.relkind::text as relkind, (select format_type(a.atttypid, a.atttypmod) from pg_attribute a where a.attrelid = c.oid and a.attname = 'id' and not a.attisdropped) as id_type,
                 exists (select from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
                          where i.indrelid = c.oid and i.indisunique and i.indimmediate and i.indnkeyatts = 1 and i.indpred is null and a.attname = 'id') as unique_id,
                 (select k.conname from pg_constraint k where k.conrelid = c.oid and k.contype in ('p', 'u') and k.condeferrable
                     and k.conkey = array[(select a.attnum from pg_attribute a where a.attrelid = c.oid and a.attname = 'id')] limit 1) as deferrable_unique,
                 pg_has_role(c.relowner, 'MEMBER') as may_alter, pg_get_userbyid(c.relowner) as owner
-           from pg_class c where c.oid = to_regclass('public.users')`,
-    );
-    if (users.rows.length === 0) {
+           from pg_class c where c.oid = to_regclass('public.users')`;
+
+interface UsersRow {
+    relkind: string;
+    id_type: string | null;
+    unique_id: boolean;
+    deferrable_unique: string | null;
+    may_alter: boolean;
+    owner: string;
+}
+
+const USERS_COLUMNS_READ = `select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
+          where attrelid = to_regclass('public.users') and attname = any(${textArray(USERS_MEMORY_COLUMNS)}) and not attisdropped`;
+
+interface ColumnRow {
+    name: string;
+    type: string;
+}
+
+function usersConflicts(users: UsersRow[], columns: ColumnRow[]): Conflict[] {
+    const conflicts: Conflict[] = [];
+    if (users.length === 0) {
         return conflicts;
     }
-    const [{ relkind, id_type: idType, unique_id: uniqueId, deferrable_unique: deferrableUnique, may_alter: mayAlter, owner }] = users.rows;
+    const [{ relkind, id_type: idType, unique_id: uniqueId, deferrable_unique: deferrableUnique, may_alter: mayAlter, owner }] = users;
     if (relkind !== "r" && relkind !== "p") {
         const what = RELKINDS[relkind] ?? "relation";
         conflicts.push({
@@ -216,12 +260,7 @@ async function usersConflicts(client: SqlClient): Promise<Conflict[]> {
             fix: "alter table public.users add primary key (id)",
         });
     }
-    const columns = await client.query<{ name: string; type: string }>(
-        `select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
-          where attrelid = 'public.users'::regclass and attname = any($1) and not attisdropped`,
-        [[...USERS_MEMORY_COLUMNS]],
-    );
-    for (const column of columns.rows) {
+    for (const column of columns) {
         if (column.type !== MEMORY_COLUMN_TYPES[column.name]) {
             conflicts.push({
                 object: `column public.users.${column.name} (${column.type})`,
@@ -230,11 +269,11 @@ async function usersConflicts(client: SqlClient): Promise<Conflict[]> {
             });
         }
     }
-    if (columns.rows.length < USERS_MEMORY_COLUMNS.length && !mayAlter) {
+    if (columns.length < USERS_MEMORY_COLUMNS.length && !mayAlter) {
         conflicts.push({
             object: "table public.users",
             problem: `the memory columns must be added to it and the connecting role is not its owner (${owner}) or a member of that role`,
-            fix: `Connect as ${owner} (or a member of it), or add the columns ${USERS_MEMORY_COLUMNS.filter((name) => !columns.rows.some((c) => c.name === name)).join(", ")} as ${owner}`,
+            fix: `Connect as ${owner} (or a member of it), or add the columns ${USERS_MEMORY_COLUMNS.filter((name) => !columns.some((c) => c.name === name)).join(", ")} as ${owner}`,
         });
     }
     return conflicts;
@@ -244,6 +283,15 @@ function describeWanted(name: string, manifest: ReturnType<typeof expectedObject
     if (manifest.tables.includes(name)) return "a table";
     if (manifest.views.includes(name)) return "a view";
     return "an index";
+}
+
+/**
+ * What may be the function's own name in "schema.name": the text after each dot. The found read looks functions up by
+ * these first (pg_proc's index on proname), then compares the whole qualified name, instead of concatenating it for
+ * every function in the database.
+ */
+function unqualified(qualified: string): string[] {
+    return [...qualified.matchAll(/\./g)].map((dot) => qualified.slice(dot.index + 1));
 }
 
 function functionName(signature: string): string {

@@ -1,0 +1,61 @@
+// The round trips of an apply around its migrations, counted on the migrating connection: a first apply of
+// the whole schema, as `memory-stack apply` runs it (preflight and grants included), takes the lock with the
+// engine's search_path, reads the ledgers and the records and runs the preflight's reads in four before its
+// first migration's begin; after its last migration it reads the grant facts with the reused records, sends
+// the grants with their begin, commits, and flushes then unlocks: four more. Each one saved was a statement
+// sent on its own (docs/cli-start.md). Counted, not timed: the time is the bench's (`npm run bench -- --only cli`).
+import type { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyMigrations, describeVariant } from "../../engine/migrate/index";
+import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
+import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+    db = await freshDatabase("round_trips");
+});
+
+afterAll(async () => {
+    await db?.drop();
+    await dropRoles(sharedServer(), [DEFAULT_OPTIONS.appRole, DEFAULT_OPTIONS.adminRole]);
+});
+
+/** `client`, with the text of every query it sends appended to `sent`. */
+function counting(client: Client, sent: string[]): Client {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    client.query = ((...args: unknown[]) => {
+        const text = args[0] as string | { text: string };
+        sent.push(typeof text === "string" ? text : text.text);
+        return query(...args);
+    }) as Client["query"];
+    return client;
+}
+
+const firstLine = (text: string) => text.trim().split("\n", 1)[0];
+
+describe("a first apply of the schema", () => {
+    it("takes four round trips before its first migration and four after its last", async () => {
+        const sent: string[] = [];
+        const migrations = migrationsFor();
+        let afterLast = -1;
+        const result = await applyMigrations(counting(await db.connect(), sent), migrations, {
+            variant: describeVariant(DEFAULT_OPTIONS),
+            schema: DEFAULT_OPTIONS,
+            grantRoles: true,
+            connect: () => db.connect(),
+            onProgress: ({ index, total }) => {
+                if (index === total) {
+                    afterLast = sent.length;
+                }
+            },
+        });
+        expect(result.applied.map((migration) => migration.name)).toEqual(migrations.map((migration) => migration.name));
+        expect(result.grants.length).toBeGreaterThan(0);
+        const firstBegin = sent.findIndex((text) => text.startsWith("begin; set local lock_timeout"));
+        // Fails (10 before, 7 after) when the lock, its search_path and each preflight read go on their own, and
+        // the grant facts, the reused records, the grants, the flush and the unlock each take a round trip.
+        expect(sent.slice(0, firstBegin).map(firstLine)).toHaveLength(4);
+        expect(sent.slice(afterLast).map(firstLine)).toHaveLength(4);
+    });
+});
