@@ -8,7 +8,7 @@ import type { ApplyOptions, ApplyResult } from "./apply";
 import { boundedTransaction } from "./bounded";
 import { FILE_SAVEPOINT, parseSqlFile, runFile, SqlFileError } from "./execute";
 import { adoptLegacy } from "./legacy";
-import { ensureLedger, ledgerInsert, legacyRows, readLedger, type LedgerRow } from "./ledger";
+import { ensureLedger, ledgerInsert, legacyRows, readLedger, UTF8_SESSION, type LedgerRow } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
@@ -177,7 +177,7 @@ async function applyOne(
         },
         async () => {
             try {
-                ours = ownXidsIn(await client.query(`${writes && `${writes};\n`}${OWN_XIDS};\ncommit`));
+                ours = ownXidsIn(await client.query(`${UTF8_SESSION};\n${writes && `${writes};\n`}${OWN_XIDS};\ncommit`));
             } catch (error) {
                 if (!isConnectionLost(error)) {
                     // Deferred constraints fail here, at commit (or, never seen, the records' writes sent with it); that is still this file's failure.
