@@ -8,10 +8,11 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import type { Client } from "pg";
+import { Client as PgClient, type Client } from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { applyMigrations, missingRecorded, readLedger, readRecords, type MigrationFile } from "../../engine/migrate/index";
 import { freshDatabase, type TestDatabase } from "../support/database";
+import { startEmbeddedPostgres } from "../support/embedded-server";
 import { migration } from "../support/migrations";
 import { until } from "../support/poll";
 
@@ -189,4 +190,55 @@ describe("a migration file that resets the session before the engine's bookkeepi
             expect(await ledger()).toEqual(["0001_reset.sql", "0002_next.sql"]);
         });
     }
+});
+
+describe("a prepared transaction (two-phase commit) that created a function before the previous migration read the catalog, committed between the two", () => {
+    // The shared test server allows no prepared transactions (max_prepared_transactions = 0): a server of this test's own.
+    it("the function, which the next migration replaces, is refused and never recorded", async () => {
+        const server = await startEmbeddedPostgres({ flags: ["-c", "max_prepared_transactions=2"] });
+        try {
+            const url = `postgresql://${server.user}:${encodeURIComponent(server.password)}@${server.host}:${server.port}/postgres`;
+            const psql = (sql: string) =>
+                execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql], { stdio: "pipe" });
+            const connect = async () => {
+                const other = new PgClient({
+                    host: server.host,
+                    port: server.port,
+                    user: server.user,
+                    password: server.password,
+                    database: "postgres",
+                });
+                await other.connect();
+                return other;
+            };
+            psql("begin; create function public.app_fn() returns int language sql as 'select 1'; prepare transaction 'app_2pc'");
+            // A later xid completes, so the prepared one is in the snapshots' xip (see openTransaction).
+            psql("select pg_current_xact_id()");
+            const migrating = await connect();
+            const error = await applyMigrations(migrating, [first, replace], {
+                variant: "jsonb",
+                connect,
+                onProgress: (progress) => {
+                    if (progress.name === first.name) {
+                        psql("commit prepared 'app_2pc'");
+                    }
+                },
+            }).then(
+                () => undefined,
+                (failure: unknown) => failure as Error,
+            );
+
+            await migrating.end();
+            const reader = await connect();
+            try {
+                expect(error?.message).toContain("function public.app_fn()");
+                expect((await readRecords(reader)).map((record) => record.identity)).not.toContain("function public.app_fn()");
+                expect((await reader.query("select public.app_fn() as v")).rows[0].v).toBe(1);
+            } finally {
+                await reader.end();
+            }
+        } finally {
+            await server.stop();
+        }
+    });
 });
