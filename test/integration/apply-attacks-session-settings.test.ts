@@ -7,7 +7,7 @@ import type { Client } from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AppearedWhileApplyingError } from "../../engine/migrate/appeared";
 import { applyMigrations, readLedger, readRecords, type MigrationFile } from "../../engine/migrate/index";
-import { freshDatabase, type TestDatabase } from "../support/database";
+import { dropRoles, freshDatabase, type TestDatabase } from "../support/database";
 import { migration } from "../support/migrations";
 import { until } from "../support/poll";
 
@@ -19,8 +19,11 @@ beforeEach(async () => {
     client = await db.connect();
 });
 
+const roles: string[] = [];
+
 afterEach(async () => {
     await db.drop();
+    await dropRoles(db.server, roles.splice(0));
 });
 
 const recorded = async () => (await readRecords(client)).map((record) => record.identity);
@@ -123,5 +126,31 @@ describe("a migration file that changes client_encoding", () => {
         expect(await ledger()).toEqual([]);
         expect(await recorded()).toEqual([]);
         expect((await client.query("select count(*)::int as n from public.victim")).rows[0].n).toBe(1);
+    });
+});
+
+describe("a migration file that sets the session's search_path with public before pg_catalog", () => {
+    // BUG on b1e4f90: the next transaction's begin computes the engine's search_path (search-path.ts: quote_ident,
+    // string_agg, =) under the path the file left for the session, so a public.quote_ident(text) planted by a role
+    // that may create in public runs there, with the migrating role's rights.
+    it("the next migration's begin runs nothing a role that may create in public planted there", async () => {
+        const planter = `${db.name}_planter`;
+        roles.push(planter);
+        await client.query(`create role ${planter} login password 'pw'; grant create on schema public to ${planter}`);
+        const asPlanter = await db.connect({ user: planter, password: "pw" });
+        await asPlanter.query(`create table public.planted_ran (as_role text);
+            grant insert on public.planted_ran to public;
+            create function public.quote_ident(text) returns text language sql
+                as $$ insert into public.planted_ran values (current_user); select pg_catalog.quote_ident($1) $$`);
+        await asPlanter.end();
+
+        const error = await apply([
+            migration("0001_path.sql", "set search_path = public, pg_catalog;\ncreate table public.t1 (id int);\n"),
+            migration("0002_next.sql", "create table public.t2 (id int);\n"),
+        ]);
+
+        expect((await client.query("select as_role from public.planted_ran")).rows).toEqual([]);
+        expect(error).toBeUndefined();
+        expect(await ledger()).toEqual(["0001_path.sql", "0002_next.sql"]);
     });
 });
