@@ -154,3 +154,30 @@ describe("a migration file that sets the session's search_path with public befor
         expect(await ledger()).toEqual(["0001_path.sql", "0002_next.sql"]);
     });
 });
+
+describe("a migration file that sets the session's role (set role) for its own statements", () => {
+    // BUG on b1e4f90: the catalog read after the file and the records ran as that role, and failed with a bare
+    // "permission denied for table pg_authid", naming neither the file nor why; the role also stayed for later files.
+    it("its statements run as that role; the engine reads the catalog and writes its records as itself, and the next file starts as it", async () => {
+        const other = `${db.name}_other`;
+        roles.push(other);
+        await client.query(`create role ${other} nologin; grant create on schema public to ${other}`);
+
+        const error = await apply([
+            migration("0001_role.sql", `create table public.t1 (id int);\nset role ${other};\ncreate table public.t2 (id int);\n`),
+            migration("0002_next.sql", "create table public.t3 (id int);\n"),
+        ]);
+
+        expect(error).toBeUndefined();
+        expect(await ledger()).toEqual(["0001_role.sql", "0002_next.sql"]);
+        expect(await recorded()).toEqual(["table public.t1", "table public.t2", "table public.t3"]);
+        const owners = await client.query<{ relname: string; owner: string }>(
+            "select relname, pg_get_userbyid(relowner) as owner from pg_class where relname in ('t1', 't2', 't3') order by relname",
+        );
+        expect(owners.rows).toEqual([
+            { relname: "t1", owner: db.server.user },
+            { relname: "t2", owner: other },
+            { relname: "t3", owner: db.server.user },
+        ]);
+    });
+});
