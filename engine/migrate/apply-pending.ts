@@ -8,7 +8,7 @@ import type { ApplyOptions, ApplyResult } from "./apply";
 import { boundedTransaction } from "./bounded";
 import { FILE_SAVEPOINT, parseSqlFile, runFile, SqlFileError } from "./execute";
 import { adoptLegacy } from "./legacy";
-import { ensureLedger, ledgerInsert, legacyRows, readLedger, type LedgerRow } from "./ledger";
+import { ensureLedger, ledgerInsert, legacyRows, readLedger, UTF8_SESSION, type LedgerRow } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
@@ -18,6 +18,7 @@ import {
     Catalog,
     catalogIn,
     catalogReads,
+    CATALOG_PATH,
     committedSinceStatement,
     ownXidsIn,
     OWN_XIDS,
@@ -108,6 +109,11 @@ interface RunState {
     ledgerCurrent: boolean;
 }
 
+// Sent with each migration's commit: the session's search_path, for the rest of the run, back to pg_catalog's (lock.ts), whatever
+// the file set for the session. A path with public before pg_catalog would have the engine's next statements outside the file run
+// a function a role that may create in public planted there.
+const SESSION_PATH = `select pg_catalog.set_config('search_path', '${CATALOG_PATH}', false)`;
+
 async function applyOne(
     session: MigrationSession,
     migration: MigrationFile,
@@ -177,7 +183,7 @@ async function applyOne(
         },
         async () => {
             try {
-                ours = ownXidsIn(await client.query(`${writes && `${writes};\n`}${OWN_XIDS};\ncommit`));
+                ours = ownXidsIn(await client.query(`${UTF8_SESSION};\n${writes && `${writes};\n`}${OWN_XIDS};\n${SESSION_PATH};\ncommit`));
             } catch (error) {
                 if (!isConnectionLost(error)) {
                     // Deferred constraints fail here, at commit (or, never seen, the records' writes sent with it); that is still this file's failure.

@@ -83,8 +83,10 @@ export async function boundedTransaction<T>(
     for (let attempt = 1; ; attempt++) {
         const watch = watchBlockers(session, blockedBy);
         try {
+            // Read committed whatever the database, the role or an earlier file's `set session characteristics` made the default:
+            // the catalog reads and committedSinceStatement count on each statement seeing what committed before it (snapshot.ts).
             const begun = (await client.query(
-                `begin; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${searchPath === "engine" ? SET_LOCAL_SEARCH_PATH : CATALOG_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`,
+                `begin isolation level read committed; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${searchPath === "engine" ? SET_LOCAL_SEARCH_PATH : CATALOG_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`,
             )) as unknown as QueryResult | QueryResult[];
             const result = await work(Array.isArray(begun) ? begun : [begun]);
             await commit();

@@ -1,7 +1,6 @@
 // The migration ledger: one row per applied migration in memory_stack.migrations, written in the
 // same transaction as the migration itself, so the ledger and the schema cannot disagree. Beside it,
 // memory_stack.created_objects records every object each migration created (ownership.ts).
-import { escapeLiteral } from "../db/pg";
 import type { SqlClient } from "../db/client";
 import type { SchemaOptions } from "./render";
 
@@ -133,7 +132,8 @@ export type Write = (first: number) => { text: string; values: unknown[] };
 
 /**
  * A statement of the engine's own with its $n parameters written in as literals, so it can share a
- * simple-query round trip with others (a commit). Only scalars: lists go as one jsonb value.
+ * simple-query round trip with others (a commit). Only scalars: lists go as one jsonb value. Strings are
+ * written in ASCII alone (asciiLiteral), so the statement means the same in any client_encoding.
  */
 export function inlined(text: string, values: unknown[]): string {
     return text.replace(/\$(\d+)/g, (_, n: string) => {
@@ -142,7 +142,7 @@ export function inlined(text: string, values: unknown[]): string {
             return "null";
         }
         if (typeof value === "string") {
-            return escapeLiteral(value);
+            return asciiLiteral(value);
         }
         if (typeof value === "number" && Number.isFinite(value)) {
             return `(${value})`;
@@ -153,6 +153,37 @@ export function inlined(text: string, values: unknown[]): string {
         throw new Error(`inlined: $${n} is not a scalar`);
     });
 }
+
+// The server decodes a query in the session's client_encoding, which a migration file can change (set client_encoding):
+// the bytes of a name written as they are could then read as other characters, and in a client-only encoding (GBK,
+// SJIS) a character's last byte can swallow the backslash before a quote and end the literal early. Every character
+// outside printable ASCII is written as a \u escape instead, which E'' strings read the same whatever the encoding,
+// standard_conforming_strings or backslash_quote.
+function asciiLiteral(text: string): string {
+    let body = "";
+    for (const character of text) {
+        const code = character.codePointAt(0)!;
+        if (character === "'" || character === "\\") {
+            body += character + character;
+        } else if (code >= 0x20 && code < 0x7f) {
+            body += character;
+        } else {
+            body += code <= 0xffff ? `\\u${code.toString(16).padStart(4, "0")}` : `\\U${code.toString(16).padStart(8, "0")}`;
+        }
+    }
+    return `E'${body}'`;
+}
+
+/**
+ * SQL, first in the query that sends inlined writes with a migration's commit: refuses the migration when its file
+ * changed client_encoding, as the catalog read after its statements then came back in that encoding, names garbled.
+ */
+export const UTF8_SESSION = `do $$ begin
+    if pg_catalog.current_setting('client_encoding') <> 'UTF8' then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('the migration set client_encoding to %s: memory-stack reads the catalog and writes its records in UTF8; remove that setting from the file', pg_catalog.current_setting('client_encoding'));
+    end if;
+end $$`;
 
 /** The ledger row's insert, as a Write; `addedDuration`: an SQL expression added to its duration (the steps' rows it replaces). */
 export function ledgerInsert(row: MigrationRow, addedDuration?: string): Write {

@@ -7,12 +7,16 @@
 /** The extensions whose objects the migration files name without a schema. */
 export const PATH_EXTENSIONS: readonly string[] = ["uuid-ossp", "vector"];
 
-/** SQL: the engine's search_path, e.g. `public, extensions`. */
-export const SEARCH_PATH = `(select string_agg(quote_ident(s.name), ', ' order by s.rank, s.name) from (
-        select 'public'::text as name, 0 as rank
+/**
+ * SQL: the engine's search_path, e.g. `public, extensions`. Every name in it is pg_catalog's, written out: it is
+ * evaluated under whatever search_path the session has then, and a migration file may have left one that puts
+ * public before pg_catalog, where a role that may create in public can plant a quote_ident(text) of its own.
+ */
+export const SEARCH_PATH = `(select pg_catalog.string_agg(pg_catalog.quote_ident(s.name), ', ' order by s.rank, s.name) from (
+        select 'public'::pg_catalog.text as name, 0 as rank
         union
-        select n.nspname::text, 1 from pg_extension e join pg_namespace n on n.oid = e.extnamespace
-         where e.extname in (${PATH_EXTENSIONS.map((name) => `'${name}'`).join(", ")})) s)`;
+        select n.nspname::pg_catalog.text, 1 from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid operator(pg_catalog.=) e.extnamespace
+         where e.extname operator(pg_catalog.=) any ('{${PATH_EXTENSIONS.join(",")}}'::pg_catalog.name[])) s)`;
 
 /** Statements for the start of a transaction: its search_path (SET LOCAL). */
-export const SET_LOCAL_SEARCH_PATH = `select set_config('search_path', ${SEARCH_PATH}, true)`;
+export const SET_LOCAL_SEARCH_PATH = `select pg_catalog.set_config('search_path', ${SEARCH_PATH}, true)`;

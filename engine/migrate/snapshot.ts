@@ -182,9 +182,11 @@ export function snapshotStatement(client: SqlClient, alsoRead: string[] = [], re
 /**
  * Statements to send right after a migration's own, in their query: the catalog read after them and whether another
  * transaction committed since `before`. The transaction keeps pg_catalog's search_path: what follows is bookkeeping.
+ * A role the file set (set role, set session authorization) was for its own statements: the engine reads and writes
+ * as itself again, and the next file starts so.
  */
 export function readAfterStatement(client: SqlClient, before: Catalog): string {
-    return snapshotStatement(client, before.mark === undefined ? [] : [committedSinceStatement(before.mark)], false)!;
+    return `reset session authorization;\nreset role;\n${snapshotStatement(client, before.mark === undefined ? [] : [committedSinceStatement(before.mark)], false)!}`;
 }
 
 /** What readAfterStatement's results say, as recordCreated takes it; nothing when the statements had to run again (no results). */

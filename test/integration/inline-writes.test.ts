@@ -33,6 +33,8 @@ describe("inlined", () => {
                     "select $1::text as a, $2::text as b, $3::int as c, $4::float8 as d, $5::boolean as e, $6::jsonb as f",
                     values,
                 );
+                // ASCII alone: the server reads it the same whatever client_encoding a migration file left.
+                expect(sql).toMatch(/^[\x20-\x7e\n]*$/);
                 const row = (await client.query(sql)).rows[0];
                 expect([row.a, row.b, row.c, row.d, row.e, row.f]).toEqual([text, null, -5, 2.5, true, { text, list: [text] }]);
             }
