@@ -145,9 +145,7 @@ async function runSteps(run: Run, done: Map<string, StepRow>): Promise<void> {
     const { steps } = run;
     // A killed apply leaves its backend running the statement it sent; checking the socket every second
     // ends it (and frees the migration lock) soon after, instead of when the statement is done.
-    // The engine's search_path for the steps' statements outside a transaction; each transaction sets its own (bounded.ts).
-    const searchPath = (await run.client.query<{ path: string }>(`select ${SEARCH_PATH} as path`)).rows[0].path;
-    await withSessionSettings(run.client, { client_connection_check_interval: "1000", search_path: searchPath }, async () => {
+    await withSessionSettings(run.client, { client_connection_check_interval: "1000" }, async () => {
         for (const [index, step] of steps.entries()) {
             const stepStarted = performance.now();
             const row = done.get(step.name);
@@ -211,15 +209,21 @@ async function looseStep(run: Run, step: Step, last: boolean): Promise<"done" | 
     // An index build records its index ahead (recordIndexAhead): the records are read anew after it.
     run.recorded = undefined;
     // statement_timeout is for the application's queries; an index build on a big table may outlast it.
-    const todo = await withSessionSettings(run.client, { lock_timeout: `${run.lockDeadlineMs}ms`, statement_timeout: "0" }, async () => {
-        if (step.guard && guardSays(step, (await run1(run, step, step.guard)).rows) === 0) {
-            return false;
-        }
-        for (const statement of step.statements) {
-            await looseStatement(run, step, statement);
-        }
-        return true;
-    });
+    const todo = await withSessionSettings(
+        run.client,
+        { lock_timeout: `${run.lockDeadlineMs}ms`, statement_timeout: "0", search_path: undefined },
+        async () => {
+            // The engine's search_path for the statements, which run outside a transaction (each transaction sets its own: bounded.ts).
+            await run.client.query(`select pg_catalog.set_config('search_path', ${SEARCH_PATH}, false)`);
+            if (step.guard && guardSays(step, (await run1(run, step, step.guard)).rows) === 0) {
+                return false;
+            }
+            for (const statement of step.statements) {
+                await looseStatement(run, step, statement);
+            }
+            return true;
+        },
+    );
     await retryingTransaction(run, step, last, () => markDone(run, step, last, performance.now() - started, 0));
     return todo ? "done" : "nothing to do";
 }
