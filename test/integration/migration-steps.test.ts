@@ -235,14 +235,15 @@ describe("lock timeouts", () => {
         await holder.query("begin; select count(*) from items");
         const waits: string[] = [];
         const applying = apply([alter], {}, { locks: { timeoutMs: 100 }, onWait: (line) => waits.push(line), connect: () => db.connect() });
-        await until("a lock wait", () => (waits.length > 0 ? true : undefined));
+        // The watcher's connection opens with the first wait: under load, the first attempt's 100 ms may pass before it can
+        // name the holder (that line says it was not identified); the next attempts name it.
+        const named = await until("a lock wait naming the holder", () => waits.find((line) => line.includes("app-holding-items")));
         await holder.query("commit");
 
         await applying;
 
-        expect(waits[0]).toContain("0006_alter.sql step widen was blocked");
-        expect(waits[0]).toContain("app-holding-items");
-        expect(waits[0]).toContain("lock_timeout 100 ms");
+        expect(named).toContain("0006_alter.sql step widen was blocked");
+        expect(named).toContain("lock_timeout 100 ms");
         expect(
             (await client.query("select count(*)::int as n from pg_attribute where attrelid = 'items'::regclass and attname = 'w'")).rows[0]
                 .n,
