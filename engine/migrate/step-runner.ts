@@ -263,23 +263,22 @@ async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | u
     const [batch] = step.statements;
     // $1 the last key done, $2 the rows wanted in this batch (when the statement uses them).
     const values = parameters(batch).map((number) => (number === 1 ? ("key" as const) : ("size" as const)));
+    // The guard goes with the first batch's begin; what it says is known once that batch's transaction began.
+    let guard = step.guard;
     let total: number | undefined;
-    if (step.guard) {
-        total = await askGuard(run, step, step.guard);
-        if (total === 0) {
-            await retryingTransaction(run, step, last, async () => ({
-                value: undefined,
-                write: doneStatement(run, step, last, 0, row?.rowsDone ?? 0),
-            }));
-            return "nothing to do";
-        }
-    }
     let key = row?.cursor ?? null;
     let done = row?.rowsDone ?? 0;
     let size = FIRST_BATCH;
     for (;;) {
-        const started = performance.now();
-        const result = await retryingTransaction(run, step, last, async () => {
+        let started = performance.now();
+        const result = await guardedBatch(run, step, last, guard, async (begun) => {
+            started = performance.now();
+            if (guard) {
+                total = guardSays(step, begun[begun.length - 1].rows);
+                if (total === 0) {
+                    return { value: undefined, write: doneStatement(run, step, last, 0, done) };
+                }
+            }
             const { rows, fields } = await run1(
                 run,
                 step,
@@ -297,6 +296,10 @@ async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | u
                       : undefined;
             return { value: { handled: rows.length, next, rowsDone }, write };
         });
+        guard = undefined;
+        if (result === undefined) {
+            return "nothing to do";
+        }
         if (result.handled === 0) {
             return "done";
         }
@@ -305,6 +308,38 @@ async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | u
         done = result.rowsDone;
         // Rows the application inserts after the count are converted too: the total grows with them.
         run.emit({ type: "rows", ...where, done, total: total === undefined ? undefined : Math.max(total, done) });
+    }
+}
+
+/**
+ * A batch's transaction, its begin carrying `guard` when given. When that begin fails, the guard is asked again in a
+ * transaction of its own (askGuard), so that a failing guard is reported as the step's statement that failed.
+ */
+async function guardedBatch<T>(
+    run: Run,
+    step: Step,
+    last: boolean,
+    guard: Statement | undefined,
+    work: (begun: QueryResult[]) => Promise<Finished<T>>,
+): Promise<T> {
+    let begun = false;
+    try {
+        return await retryingTransaction(
+            run,
+            step,
+            last,
+            (results) => {
+                begun = true;
+                return work(results);
+            },
+            guard?.text ?? "",
+        );
+    } catch (error) {
+        // Refused by the server before the batch ran: its begin, or the guard in it.
+        if (guard && !begun && !isConnectionLost(error)) {
+            await askGuard(run, step, guard);
+        }
+        throw error;
     }
 }
 

@@ -168,6 +168,24 @@ select id from no_such_table where id > $1;`,
         expect(check.rows[0].wrong).toBe(0);
         expect((await readLedger(client)).map((row) => row.name)).toEqual(["0001_three_steps.sql", "0002_items.sql", "0003_bump.sql"]);
     });
+
+    it("reports a guard that fails (it goes with the first batch's begin) as the step's statement at its line, with nothing recorded", async () => {
+        const broken = migration(
+            "0099_broken_guard.sql",
+            `-- step: count batched
+select count(*) from no_such_items;
+select id from items where $1::int is null or id > $1::int order by id limit $2;`,
+        );
+        // Not in the program: later tests apply without it.
+        const error = await applyMigrations(client, [...program, broken], { variant: "jsonb" }).catch((e: unknown) => e);
+
+        expect(error).toBeInstanceOf(SqlFileError);
+        expect((error as Error).message).toMatch(
+            /^0099_broken_guard\.sql failed at line 2 with SQLSTATE 42P01: relation "no_such_items" does not exist/,
+        );
+        expect((error as Error).message).toContain("0099_broken_guard.sql step count rolled back its last batch only");
+        expect((await readStepLedger(client)).filter((row) => row.migration === broken.name)).toEqual([]);
+    });
 });
 
 describe("a no-transaction step", () => {
