@@ -1,6 +1,6 @@
 // A TCP proxy in front of PostgreSQL that cuts a connection at a COMMIT: it reads the client's
 // messages (PostgreSQL's wire protocol: a startup message, then type byte + length + body) and, once
-// armed, at the next simple-query COMMIT either drops both sides without forwarding it ("before") or
+// armed, at the next simple query that ends with COMMIT either drops both sides without forwarding it ("before") or
 // forwards it and then drops both sides ("after": the server commits, its reply is lost). Everything
 // else, and every connection after the cut, passes through unchanged. Plain TCP (the server answers an
 // SSLRequest with "no TLS", and the client goes on in plain text).
@@ -45,13 +45,16 @@ export async function startCommitCuttingProxy(target: { host: string; port: numb
                 pending = pending.subarray(length);
                 // An SSLRequest (length 8, code 80877103) comes before the startup message, untyped like it.
                 started = started || !(length === 8 && message.readUInt32BE(4) === 80877103);
+                // A simple query that ends with COMMIT: the engine sends a transaction's last statements with it.
                 const commit =
                     message[0] === 0x51 &&
-                    message
-                        .subarray(5, length - 1)
-                        .toString("utf8")
-                        .trim()
-                        .toLowerCase() === "commit";
+                    /(^|;)\s*commit$/.test(
+                        message
+                            .subarray(5, length - 1)
+                            .toString("utf8")
+                            .trim()
+                            .toLowerCase(),
+                    );
                 if (commit && armed) {
                     const mode = armed;
                     armed = undefined;
