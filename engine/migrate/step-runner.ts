@@ -519,7 +519,7 @@ function outcome(run: Run, step: Step): string {
     return `${stopped} Fix the cause and apply again to resume.`;
 }
 
-/** The guard's answer, in one round trip: a transaction of its own whose lock waits last up to the deadline. */
+/** The guard asked alone, in a transaction of its own whose lock waits last up to the deadline: tells a failing guard from a failing begin (guardedBatch). */
 async function askGuard(run: Run, step: Step, guard: Statement): Promise<number> {
     let results: QueryResult[];
     try {
