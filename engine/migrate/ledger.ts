@@ -63,23 +63,24 @@ export async function ledgerExists(client: SqlClient): Promise<boolean> {
     return result.rows[0].found;
 }
 
-/** True when the ledger and the ownership table exist in today's shape. */
-async function ledgerCurrent(client: SqlClient): Promise<boolean> {
-    const result = await client.query<{ current: boolean }>(
-        `select exists (select from pg_attribute where attrelid = to_regclass('${OWNERSHIP_TABLE}') and attname = 'origin' and not attisdropped)
-            and exists (select from pg_attribute where attrelid = to_regclass('${LEDGER_TABLE}') and attname = 'recorded' and not attisdropped)
-            as current`,
-    );
-    return result.rows[0].current;
-}
+/** SQL: true when the ledger and the ownership table exist in today's shape. */
+const LEDGER_CURRENT = `exists (select from pg_catalog.pg_attribute where attrelid = pg_catalog.to_regclass('${OWNERSHIP_TABLE}') and attname = 'origin' and not attisdropped)
+            and exists (select from pg_catalog.pg_attribute where attrelid = pg_catalog.to_regclass('${LEDGER_TABLE}') and attname = 'recorded' and not attisdropped)`;
 
 /** Creates or upgrades the ledger only when needed, so an apply with nothing to do sends no DDL at all. */
 export async function ensureLedger(client: SqlClient): Promise<void> {
-    if (await ledgerCurrent(client)) {
+    if ((await client.query<{ current: boolean }>(`select ${LEDGER_CURRENT} as current`)).rows[0].current) {
         return;
     }
     await client.query([...CREATE_LEDGER, ...UPGRADE_LEDGER].join(";\n"));
 }
+
+/** ensureLedger as one statement, to send with a transaction's begin (step-runner.ts) rather than in round trips of its own. */
+export const ENSURE_LEDGER = `do $ensure$ begin
+    if not (${LEDGER_CURRENT}) then
+        ${[...CREATE_LEDGER, ...UPGRADE_LEDGER].join(";\n")};
+    end if;
+end $ensure$`;
 
 /**
  * The applied migrations in name order; empty when there is no ledger yet. Reads the ledger of every release without changing it.

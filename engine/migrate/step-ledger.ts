@@ -3,6 +3,7 @@
 // `no transaction` step, right after it), so after a kill the ledger says exactly what is done. When
 // the last step commits, the migration's row goes into memory_stack.migrations and its step rows go,
 // in that same transaction: a finished migration is in the ledger, an unfinished one only here.
+import { escapeLiteral } from "../db/pg";
 import type { SqlClient } from "../db/client";
 import { LEDGER_SCHEMA, LEDGER_TABLE, ledgerInsert, readLedger, type LedgerRow } from "./ledger";
 import type { SchemaOptions } from "./render";
@@ -39,14 +40,12 @@ const CREATE_STEP_LEDGER = [
     `comment on table ${STEP_TABLE} is 'steps done of memory-stack migrations still under way; a migration''s rows go when it is recorded in memory_stack.migrations'`,
 ];
 
-/** Creates the step ledger where missing; run inside the transaction of the first step that needs it. */
-export async function ensureStepLedger(client: SqlClient): Promise<void> {
-    const found = await client.query<{ found: boolean }>(`select to_regclass('${STEP_TABLE}') is not null as found`);
-    if (found.rows[0].found) {
-        return;
-    }
-    await client.query([`create schema if not exists ${LEDGER_SCHEMA}`, ...CREATE_STEP_LEDGER].join(";\n"));
-}
+/** Creates the step ledger where missing, in one statement to send with the begin of the first step's transaction that writes it. */
+export const ENSURE_STEP_LEDGER = `do $ensure$ begin
+    if pg_catalog.to_regclass('${STEP_TABLE}') is null then
+        ${[`create schema if not exists ${LEDGER_SCHEMA}`, ...CREATE_STEP_LEDGER].join(";\n")};
+    end if;
+end $ensure$`;
 
 /** Both ledgers, with one round trip to ask which of them exist. */
 export async function readLedgers(client: SqlClient): Promise<{ ledger: LedgerRow[]; steps: StepRow[] }> {
@@ -86,29 +85,44 @@ export async function readStepLedger(client: SqlClient, exists?: boolean): Promi
     }));
 }
 
-/** Writes a step's progress (finished or not) inside the caller's transaction. */
-export async function recordStep(client: SqlClient, row: Omit<StepRow, "durationMs"> & { durationMs: number }): Promise<void> {
-    await client.query(
-        `insert into ${STEP_TABLE} (migration, step, checksum, variant, rows_done, cursor, finished_at, duration_ms)
-         values ($1, $2, $3, $4, $5, $6, case when $7 then now() end, $8)
+// The writes below go with the COMMIT of the step's transaction, in its round trip: a simple query, so their values
+// are literals (pg's escapeLiteral), not parameters.
+
+/** A step's progress (finished or not), as a statement of the step's transaction. */
+export function recordStepStatement(row: StepRow): string {
+    return withLiterals({
+        text: `insert into ${STEP_TABLE} (migration, step, checksum, variant, rows_done, cursor, finished_at, duration_ms)
+         values ($1, $2, $3, $4, $5, $6, case when $7 then pg_catalog.now() end, $8)
          on conflict (migration, step) do update
             set rows_done = excluded.rows_done, cursor = excluded.cursor, finished_at = excluded.finished_at,
                 duration_ms = ${STEP_TABLE}.duration_ms + excluded.duration_ms`,
-        [row.migration, row.step, row.checksum, row.variant, row.rowsDone, row.cursor, row.finished, Math.round(row.durationMs)],
-    );
+        values: [row.migration, row.step, row.checksum, row.variant, row.rowsDone, row.cursor, row.finished, Math.round(row.durationMs)],
+    });
 }
 
-/** Records the finished migration and forgets its steps, inside the caller's transaction (the last step's), in one statement. */
-export async function finishMigration(
-    client: SqlClient,
+/** The finished migration recorded and its steps forgotten, as one statement of the last step's transaction. */
+export function finishMigrationStatement(
     migration: { name: string; checksum: string },
     variant: string,
     options: SchemaOptions | undefined,
     stepsDurationMs: number,
-): Promise<void> {
+): string {
     const { text, values } = ledgerInsert(
         { name: migration.name, checksum: migration.checksum, variant, options, durationMs: stepsDurationMs },
         "select coalesce(sum(duration_ms), 0) from steps",
     )(1);
-    await client.query(`with steps as (delete from ${STEP_TABLE} where migration = $1 returning duration_ms) ${text}`, values);
+    return withLiterals({ text: `with steps as (delete from ${STEP_TABLE} where migration = $1 returning duration_ms) ${text}`, values });
+}
+
+/** `text` with each $n replaced by values[n - 1] as an SQL literal. */
+function withLiterals({ text, values }: { text: string; values: unknown[] }): string {
+    return text.replace(/\$(\d+)/g, (_, n: string) => literal(values[Number(n) - 1]));
+}
+
+function literal(value: unknown): string {
+    if (value === null || value === undefined) return "null";
+    if (typeof value === "boolean") return String(value);
+    if (typeof value === "number" && Number.isSafeInteger(value)) return String(value);
+    if (typeof value === "string") return escapeLiteral(value);
+    throw new Error(`step ledger: no SQL literal for ${JSON.stringify(value)}`);
 }

@@ -14,7 +14,7 @@ import { namedBy } from "./appeared";
 import { boundedTransaction } from "./bounded";
 import { FILE_SAVEPOINT, runFile, runStatement, SqlFileError } from "./execute";
 import { dropInvalidLeftover, indexTarget, isSharedMemoryShortage, sizeMaintenanceWorkMem, type MemoryPlan } from "./index-build";
-import { ensureLedger, OWNERSHIP_TABLE, readLedger } from "./ledger";
+import { ENSURE_LEDGER, OWNERSHIP_TABLE, readLedger } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { currentOrigin, isReused, REUSED_REASON } from "./identity";
 import { insertRecords, readRecords, recordCreated, type RecordedObject } from "./ownership";
@@ -23,7 +23,7 @@ import type { SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
 import { SEARCH_PATH, SET_LOCAL_SEARCH_PATH } from "./search-path";
 import { catalogIn, readAfter, readAfterStatement, snapshot, snapshotStatement } from "./snapshot";
-import { ensureStepLedger, finishMigration, readStepLedger, recordStep, type StepRow } from "./step-ledger";
+import { ENSURE_STEP_LEDGER, finishMigrationStatement, readStepLedger, recordStepStatement, type StepRow } from "./step-ledger";
 import { withSessionSettings } from "./step-session";
 import { parameters, type Step, type StepKind } from "./steps";
 import type { Statement } from "./statements";
@@ -68,8 +68,8 @@ interface Run {
     ledger: boolean;
     /** The ownership records as they stand, when known (read from the table otherwise). */
     recorded: RecordedObject[] | undefined;
-    /** Whether both ledgers are known to exist: "ensured" in the open transaction, "ready" once one that ensured them committed. */
-    ledgers: "unknown" | "ensured" | "ready";
+    /** Both ledgers are known to exist: a transaction that created them where missing committed. */
+    ledgersReady: boolean;
     lockTimeoutMs: number;
     lockDeadlineMs: number;
     maintenanceWorkMemMb: number;
@@ -132,7 +132,7 @@ function runFor(
         variant,
         schema,
         ledger,
-        ledgers: "unknown",
+        ledgersReady: false,
         recorded,
         lockTimeoutMs: session.locks.timeoutMs,
         lockDeadlineMs: session.locks.deadlineSeconds * 1000,
@@ -145,9 +145,7 @@ async function runSteps(run: Run, done: Map<string, StepRow>): Promise<void> {
     const { steps } = run;
     // A killed apply leaves its backend running the statement it sent; checking the socket every second
     // ends it (and frees the migration lock) soon after, instead of when the statement is done.
-    // The engine's search_path for the steps' statements outside a transaction; each transaction sets its own (bounded.ts).
-    const searchPath = (await run.client.query<{ path: string }>(`select ${SEARCH_PATH} as path`)).rows[0].path;
-    await withSessionSettings(run.client, { client_connection_check_interval: "1000", search_path: searchPath }, async () => {
+    await withSessionSettings(run.client, { client_connection_check_interval: "1000" }, async () => {
         for (const [index, step] of steps.entries()) {
             const stepStarted = performance.now();
             const row = done.get(step.name);
@@ -170,19 +168,14 @@ async function runSteps(run: Run, done: Map<string, StepRow>): Promise<void> {
 
 async function transactionStep(run: Run, step: Step, last: boolean): Promise<"done"> {
     const started = performance.now();
-    // With the ledgers in place (or none written), the catalog read before the statements and their savepoint go with the
-    // begin, as a plain migration's do (apply-pending.ts); the ledgers' DDL, when needed, comes before them.
-    const read = (!run.ledger || run.ledgers === "ready") && snapshotStatement(run.client);
-    const atBegin = read ? `${FILE_SAVEPOINT}; ${read}` : "";
+    // The catalog read before the statements and their savepoint go with the begin, as a plain migration's do
+    // (apply-pending.ts), after the ledgers' DDL when it is needed (retryingTransaction).
+    const read = snapshotStatement(run.client);
     run.recorded = await retryingTransaction(
         run,
         step,
         last,
         async (begun) => {
-            if (run.ledger) {
-                // Created in the first step's transaction, like a plain migration's: a first step that fails leaves no trace.
-                await ensureLedgers(run);
-            }
             const before = read ? catalogIn(begun) : await snapshot(run.client);
             // The statements in one round trip, with the catalog after them and whether another transaction committed meanwhile.
             const after = await runFile(run.client, run.migration.name, run.migration.sql, step.statements, outcome(run, step), {
@@ -198,10 +191,9 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
                 recorded: run.recorded,
                 ...readAfter(after),
             });
-            await markDone(run, step, last, performance.now() - started, 0);
-            return change.recorded;
+            return { value: change.recorded, write: doneStatement(run, step, last, performance.now() - started, 0) };
         },
-        atBegin,
+        read ? `${FILE_SAVEPOINT}; ${read}` : "",
     );
     return "done";
 }
@@ -211,16 +203,25 @@ async function looseStep(run: Run, step: Step, last: boolean): Promise<"done" | 
     // An index build records its index ahead (recordIndexAhead): the records are read anew after it.
     run.recorded = undefined;
     // statement_timeout is for the application's queries; an index build on a big table may outlast it.
-    const todo = await withSessionSettings(run.client, { lock_timeout: `${run.lockDeadlineMs}ms`, statement_timeout: "0" }, async () => {
-        if (step.guard && guardSays(step, (await run1(run, step, step.guard)).rows) === 0) {
-            return false;
-        }
-        for (const statement of step.statements) {
-            await looseStatement(run, step, statement);
-        }
-        return true;
-    });
-    await retryingTransaction(run, step, last, () => markDone(run, step, last, performance.now() - started, 0));
+    const todo = await withSessionSettings(
+        run.client,
+        { lock_timeout: `${run.lockDeadlineMs}ms`, statement_timeout: "0", search_path: undefined },
+        async () => {
+            // The engine's search_path for the statements, which run outside a transaction (each transaction sets its own: bounded.ts).
+            await run.client.query(`select pg_catalog.set_config('search_path', ${SEARCH_PATH}, false)`);
+            if (step.guard && guardSays(step, (await run1(run, step, step.guard)).rows) === 0) {
+                return false;
+            }
+            for (const statement of step.statements) {
+                await looseStatement(run, step, statement);
+            }
+            return true;
+        },
+    );
+    await retryingTransaction(run, step, last, async () => ({
+        value: undefined,
+        write: doneStatement(run, step, last, performance.now() - started, 0),
+    }));
     return todo ? "done" : "nothing to do";
 }
 
@@ -262,20 +263,22 @@ async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | u
     const [batch] = step.statements;
     // $1 the last key done, $2 the rows wanted in this batch (when the statement uses them).
     const values = parameters(batch).map((number) => (number === 1 ? ("key" as const) : ("size" as const)));
+    // The guard goes with the first batch's begin; what it says is known once that batch's transaction began.
+    let guard = step.guard;
     let total: number | undefined;
-    if (step.guard) {
-        total = await askGuard(run, step, step.guard);
-        if (total === 0) {
-            await retryingTransaction(run, step, last, () => markDone(run, step, last, 0, row?.rowsDone ?? 0));
-            return "nothing to do";
-        }
-    }
     let key = row?.cursor ?? null;
     let done = row?.rowsDone ?? 0;
     let size = FIRST_BATCH;
     for (;;) {
-        const started = performance.now();
-        const result = await retryingTransaction(run, step, last, async () => {
+        let started = performance.now();
+        const result = await guardedBatch(run, step, last, guard, async (begun) => {
+            started = performance.now();
+            if (guard) {
+                total = guardSays(step, begun[begun.length - 1].rows);
+                if (total === 0) {
+                    return { value: undefined, write: doneStatement(run, step, last, 0, done) };
+                }
+            }
             const { rows, fields } = await run1(
                 run,
                 step,
@@ -284,20 +287,19 @@ async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | u
             );
             const next = rows.length === 0 ? key : keyText(step, rows[rows.length - 1][fields[0].name]);
             const rowsDone = done + rows.length;
-            if (rows.length === 0) {
-                await markDone(run, step, last, performance.now() - started, rowsDone);
-            } else if (run.ledger) {
-                await ensureLedgers(run);
-                await recordStep(run.client, {
-                    ...ledgerKey(run, step),
-                    rowsDone,
-                    cursor: next,
-                    finished: false,
-                    durationMs: performance.now() - started,
-                });
-            }
-            return { handled: rows.length, next, rowsDone };
+            const durationMs = performance.now() - started;
+            const write =
+                rows.length === 0
+                    ? doneStatement(run, step, last, durationMs, rowsDone)
+                    : run.ledger
+                      ? recordStepStatement({ ...ledgerKey(run, step), rowsDone, cursor: next, finished: false, durationMs })
+                      : undefined;
+            return { value: { handled: rows.length, next, rowsDone }, write };
         });
+        guard = undefined;
+        if (result === undefined) {
+            return "nothing to do";
+        }
         if (result.handled === 0) {
             return "done";
         }
@@ -306,6 +308,38 @@ async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | u
         done = result.rowsDone;
         // Rows the application inserts after the count are converted too: the total grows with them.
         run.emit({ type: "rows", ...where, done, total: total === undefined ? undefined : Math.max(total, done) });
+    }
+}
+
+/**
+ * A batch's transaction, its begin carrying `guard` when given. When that begin fails, the guard is asked again in a
+ * transaction of its own (askGuard), so that a failing guard is reported as the step's statement that failed.
+ */
+async function guardedBatch<T>(
+    run: Run,
+    step: Step,
+    last: boolean,
+    guard: Statement | undefined,
+    work: (begun: QueryResult[]) => Promise<Finished<T>>,
+): Promise<T> {
+    let begun = false;
+    try {
+        return await retryingTransaction(
+            run,
+            step,
+            last,
+            (results) => {
+                begun = true;
+                return work(results);
+            },
+            guard?.text ?? "",
+        );
+    } catch (error) {
+        // Refused by the server before the batch ran: its begin, or the guard in it.
+        if (guard && !begun && !isConnectionLost(error)) {
+            await askGuard(run, step, guard);
+        }
+        throw error;
     }
 }
 
@@ -322,60 +356,59 @@ export function nextBatchSize(size: number, tookMs: number, targetMs: number): n
     return Math.max(1, Math.min(MOST_BATCH, 2 * size, scaled));
 }
 
-/** Records the step as done, or the whole migration when it is the last step, inside the caller's transaction. */
-async function markDone(run: Run, step: Step, last: boolean, durationMs: number, rowsDone: number): Promise<void> {
-    if (!run.ledger) return;
-    await ensureLedgers(run);
-    if (last) {
-        await finishMigration(run.client, run.migration, run.variant, run.schema, durationMs);
-    } else {
-        await recordStep(run.client, { ...ledgerKey(run, step), rowsDone, cursor: null, finished: true, durationMs });
-    }
+/** The ledger write that records the step as done, or the whole migration when it is the last step; none without the ledger. */
+function doneStatement(run: Run, step: Step, last: boolean, durationMs: number, rowsDone: number): string | undefined {
+    if (!run.ledger) return undefined;
+    return last
+        ? finishMigrationStatement(run.migration, run.variant, run.schema, durationMs)
+        : recordStepStatement({ ...ledgerKey(run, step), rowsDone, cursor: null, finished: true, durationMs });
 }
 
 function ledgerKey(run: Run, step: Step) {
     return { migration: run.migration.name, step: step.name, checksum: run.migration.checksum, variant: run.variant };
 }
 
-async function ensureLedgers(run: Run): Promise<void> {
-    if (run.ledgers === "ready") return;
-    await ensureLedger(run.client);
-    await ensureStepLedger(run.client);
-    run.ledgers = "ensured";
+/** What a step's transaction returns, and its ledger write, sent with the COMMIT in one round trip. */
+interface Finished<T> {
+    value: T;
+    write?: string;
 }
 
 /**
- * The step's transaction under the session's lock_timeout, retried until the deadline (bounded.ts). A
- * connection lost at its COMMIT is answered by reading the ledgers on a new connection.
+ * The step's transaction under the session's lock_timeout, retried until the deadline (bounded.ts); its ledger write
+ * goes with the COMMIT. Until a transaction that writes the ledgers has committed, each begins by creating them where
+ * missing, in its begin's round trip. A connection lost at its COMMIT is answered by reading the ledgers on a new connection.
  */
-function retryingTransaction<T>(run: Run, step: Step, last: boolean, work: (begun: QueryResult[]) => Promise<T>, atBegin = ""): Promise<T> {
+async function retryingTransaction<T>(
+    run: Run,
+    step: Step,
+    last: boolean,
+    work: (begun: QueryResult[]) => Promise<Finished<T>>,
+    atBegin = "",
+): Promise<T> {
     const { client, migration } = run;
     const what = `${migration.name} step ${step.name}`;
-    const attempt = (begun: QueryResult[]) => {
-        // What an attempt that rolled back ensured is gone with it.
-        if (run.ledgers === "ensured") run.ledgers = "unknown";
-        return work(begun);
-    };
+    // Created in the first step's transaction, like a plain migration's: a first step that fails leaves no trace.
+    const ensure = run.ledger && !run.ledgersReady;
+    let write: string | undefined;
     return boundedTransaction(
         run.session,
         what,
         outcome(run, step),
-        attempt,
+        async (begun) => {
+            const finished = await work(begun);
+            write = finished.write;
+            return finished.value;
+        },
         async () => {
+            const commit = write === undefined ? "commit" : `${write};\ncommit`;
             try {
-                await client.query("commit");
-                if (run.ledgers === "ensured") run.ledgers = "ready";
+                await client.query(commit);
+                run.ledgersReady ||= ensure;
             } catch (error) {
                 if (!isConnectionLost(error)) {
                     // Deferred constraints fail at commit; that is still this step's failure.
-                    throw new SqlFileError(
-                        migration.name,
-                        step.line,
-                        "commit",
-                        (error as { code?: string }).code,
-                        error,
-                        outcome(run, step),
-                    );
+                    throw new SqlFileError(migration.name, step.line, commit, (error as { code?: string }).code, error, outcome(run, step));
                 }
                 if (!run.ledger) {
                     throw error;
@@ -392,7 +425,7 @@ function retryingTransaction<T>(run: Run, step: Step, last: boolean, work: (begu
                 });
             }
         },
-        atBegin,
+        [...(ensure ? [ENSURE_LEDGER, ENSURE_STEP_LEDGER] : []), ...(atBegin ? [atBegin] : [])].join(";\n"),
     );
 }
 
@@ -429,7 +462,7 @@ async function recordIndexAhead(run: Run, step: Step, statement: Statement): Pro
         );
         const [target] = found.rows;
         if (target === undefined) {
-            return undefined; // the schema does not exist: the build itself will say so
+            return { value: undefined }; // the schema does not exist: the build itself will say so
         }
         const record = (await readRecords(run.client)).find((candidate) => candidate.identity === target.identity);
         if (record !== undefined && isReused(record, target.oid === null ? null : Number(target.oid), await currentOrigin(run.client))) {
@@ -446,7 +479,7 @@ async function recordIndexAhead(run: Run, step: Step, statement: Statement): Pro
                     target.identity,
                 ]);
             }
-            return target.identity;
+            return { value: target.identity };
         }
         if (target.exists) {
             throw new Error(
@@ -461,7 +494,7 @@ async function recordIndexAhead(run: Run, step: Step, statement: Statement): Pro
             [{ identity: target.identity, kind: "index", schema: target.schema, name, parent: table, arguments: null }],
             false,
         );
-        return target.identity;
+        return { value: target.identity };
     });
 }
 
@@ -486,8 +519,7 @@ function outcome(run: Run, step: Step): string {
     return `${stopped} Fix the cause and apply again to resume.`;
 }
 
-/** The guard's one value as a number: 0 for false or null. */
-/** The guard's answer, in one round trip: a transaction of its own whose lock waits last up to the deadline. */
+/** The guard asked alone, in a transaction of its own whose lock waits last up to the deadline: tells a failing guard from a failing begin (guardedBatch). */
 async function askGuard(run: Run, step: Step, guard: Statement): Promise<number> {
     let results: QueryResult[];
     try {
@@ -501,6 +533,7 @@ async function askGuard(run: Run, step: Step, guard: Statement): Promise<number>
     return guardSays(step, results[3].rows);
 }
 
+/** The guard's one value as a number: 0 for false or null. */
 function guardSays(step: Step, rows: Record<string, unknown>[]): number {
     const value = rows.length === 0 ? null : Object.values(rows[0])[0];
     const number = value === null || value === undefined ? 0 : Number(value);

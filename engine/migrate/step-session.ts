@@ -13,20 +13,7 @@ export async function withSessionSettings<T>(
     settings: Record<string, string | undefined>,
     work: () => Promise<T>,
 ): Promise<T> {
-    const saved = await client.query<{ name: string; value: string | null }>(
-        "select name, pg_catalog.current_setting(name, true) as value from pg_catalog.unnest($1::text[]) as name",
-        [Object.keys(settings)],
-    );
-    const known = saved.rows.filter((row) => row.value !== null);
-    const changes = known.filter(({ name }) => settings[name] !== undefined).map(({ name }) => ({ name, value: settings[name]! }));
-    await setAll(client, changes).catch(async () => {
-        // One value refused: set them one by one, leaving the refused ones as they were.
-        for (const change of changes) {
-            await setAll(client, [change]).catch((error: unknown) => {
-                if ((error as { code?: string }).code !== "22023") throw error;
-            });
-        }
-    });
+    const known = await saveAndSet(client, settings);
     let failed = false;
     try {
         return await work();
@@ -34,10 +21,48 @@ export async function withSessionSettings<T>(
         failed = true;
         throw error;
     } finally {
-        await setAll(client, known as { name: string; value: string }[]).catch((error: unknown) => {
+        await setAll(client, known).catch((error: unknown) => {
             if (!failed) throw error;
         });
     }
+}
+
+/**
+ * The settings' values as they are (those the server knows), and `settings` set, in one round trip. A value
+ * refused there changes nothing (the statement's implicit transaction rolls back): they are set one by one then.
+ */
+async function saveAndSet(client: SqlClient, settings: Record<string, string | undefined>): Promise<{ name: string; value: string }[]> {
+    const names = Object.keys(settings);
+    const wanted = names.map((name) => settings[name] ?? null);
+    try {
+        // saved: each value read before the outer select sets it.
+        const saved = await client.query<{ name: string; value: string | null }>(
+            `with saved as materialized (
+                select s.name, s.wanted, pg_catalog.current_setting(s.name, true) as value
+                  from rows from (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) as s(name, wanted))
+             select name, value, case when value is not null and wanted is not null then pg_catalog.set_config(name, wanted, false) end as set
+               from saved`,
+            [names, wanted],
+        );
+        return known(saved.rows);
+    } catch (error) {
+        if ((error as { code?: string }).code !== "22023") throw error;
+    }
+    const saved = await client.query<{ name: string; value: string | null }>(
+        "select name, pg_catalog.current_setting(name, true) as value from pg_catalog.unnest($1::text[]) as name",
+        [names],
+    );
+    // One value refused: set them one by one, leaving the refused ones as they were.
+    for (const { name } of known(saved.rows).filter(({ name }) => settings[name] !== undefined)) {
+        await setAll(client, [{ name, value: settings[name]! }]).catch((error: unknown) => {
+            if ((error as { code?: string }).code !== "22023") throw error;
+        });
+    }
+    return known(saved.rows);
+}
+
+function known(rows: { name: string; value: string | null }[]): { name: string; value: string }[] {
+    return rows.filter((row): row is { name: string; value: string } => row.value !== null);
 }
 
 /** Session settings, all in one statement. */

@@ -168,6 +168,24 @@ select id from no_such_table where id > $1;`,
         expect(check.rows[0].wrong).toBe(0);
         expect((await readLedger(client)).map((row) => row.name)).toEqual(["0001_three_steps.sql", "0002_items.sql", "0003_bump.sql"]);
     });
+
+    it("reports a guard that fails (it goes with the first batch's begin) as the step's statement at its line, with nothing recorded", async () => {
+        const broken = migration(
+            "0099_broken_guard.sql",
+            `-- step: count batched
+select count(*) from no_such_items;
+select id from items where $1::int is null or id > $1::int order by id limit $2;`,
+        );
+        // Not in the program: later tests apply without it.
+        const error = await applyMigrations(client, [...program, broken], { variant: "jsonb" }).catch((e: unknown) => e);
+
+        expect(error).toBeInstanceOf(SqlFileError);
+        expect((error as Error).message).toMatch(
+            /^0099_broken_guard\.sql failed at line 2 with SQLSTATE 42P01: relation "no_such_items" does not exist/,
+        );
+        expect((error as Error).message).toContain("0099_broken_guard.sql step count rolled back its last batch only");
+        expect((await readStepLedger(client)).filter((row) => row.migration === broken.name)).toEqual([]);
+    });
 });
 
 describe("a no-transaction step", () => {
@@ -235,14 +253,15 @@ describe("lock timeouts", () => {
         await holder.query("begin; select count(*) from items");
         const waits: string[] = [];
         const applying = apply([alter], {}, { locks: { timeoutMs: 100 }, onWait: (line) => waits.push(line), connect: () => db.connect() });
-        await until("a lock wait", () => (waits.length > 0 ? true : undefined));
+        // The watcher's connection opens with the first wait: under load, the first attempt's 100 ms may pass before it can
+        // name the holder (that line says it was not identified); the next attempts name it.
+        const named = await until("a lock wait naming the holder", () => waits.find((line) => line.includes("app-holding-items")));
         await holder.query("commit");
 
         await applying;
 
-        expect(waits[0]).toContain("0006_alter.sql step widen was blocked");
-        expect(waits[0]).toContain("app-holding-items");
-        expect(waits[0]).toContain("lock_timeout 100 ms");
+        expect(named).toContain("0006_alter.sql step widen was blocked");
+        expect(named).toContain("lock_timeout 100 ms");
         expect(
             (await client.query("select count(*)::int as n from pg_attribute where attrelid = 'items'::regclass and attname = 'w'")).rows[0]
                 .n,

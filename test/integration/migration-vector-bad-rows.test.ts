@@ -55,10 +55,12 @@ describe("a write that bypasses the sync trigger during the switch", () => {
         await server?.stop();
     });
 
-    // session_replication_role = replica is what a replication or bulk-load tool sets: triggers do not fire.
+    // session_replication_role = replica is what a replication or bulk-load tool sets: triggers do not fire. Sent on the
+    // migrating connection (PGlite serves one), between two steps: there the session's search_path is the engine's own
+    // (pg_catalog, pg_temp), hence the schema.
     const bypassing = (id: string, embedding: string) =>
         client.query(`set session_replication_role = replica;
-            insert into goal_assessments (id, user_id, agent_name, goal_text, goal_vector) values ('${id}', '${USER}', 'a', 'late', '${embedding}');
+            insert into public.goal_assessments (id, user_id, agent_name, goal_text, goal_vector) values ('${id}', '${USER}', 'a', 'late', '${embedding}');
             reset session_replication_role`);
 
     it("is named by the backfill when it cannot be converted, leaving a switch the next apply resumes", async () => {
