@@ -97,17 +97,21 @@ export async function boundedTransaction<T>(
             if (!isLockTimeout(error)) {
                 throw error;
             }
-            const blockers = await watch.stop();
-            blockedBy = blockers;
+            const { blockers, unasked } = await watch.stop();
+            // The second session was still connecting when the wait ended (a short lock_timeout on a loaded server): the next
+            // attempt's line says who blocks, as that session is open by then; this one says nothing rather than "not identified".
+            blockedBy = unasked ? blockedBy : blockers;
             const now = Date.now();
             if (now + delay > deadline) {
-                throw new LockDeadlineError(what, now - started, attempt, blockers, outcome);
+                throw new LockDeadlineError(what, now - started, attempt, blockedBy, outcome);
             }
             session.waits.retries += 1;
-            session.report(
-                `waiting for a lock: ${what} ${describeBlockers(blockers)}; rolled back after lock_timeout ${locks.timeoutMs} ms, ` +
-                    `retry ${attempt + 1} in ${seconds(delay)} (giving up after ${locks.deadlineSeconds} s)`,
-            );
+            if (!unasked) {
+                session.report(
+                    `waiting for a lock: ${what} ${describeBlockers(blockers)}; rolled back after lock_timeout ${locks.timeoutMs} ms, ` +
+                        `retry ${attempt + 1} in ${seconds(delay)} (giving up after ${locks.deadlineSeconds} s)`,
+                );
+            }
             await new Promise((resolve) => setTimeout(resolve, delay));
             delay = Math.min(delay * 2, 5_000);
         } finally {
@@ -142,19 +146,24 @@ const BLOCKERS = `
 
 /**
  * Samples who blocks the session, every quarter lock_timeout, while a transaction attempt runs; stop() gives
- * the last blockers seen. A sample that read pg_locks just as the wait ended, or caught a wait on a row
+ * the last blockers seen, and whether the second session was still connecting, never asked (`unasked`). A sample that read pg_locks just as the wait ended, or caught a wait on a row
  * rather than the table, keeps the relation an earlier sample (or attempt: `earlier`) saw for that blocker.
  */
-function watchBlockers(session: MigrationSession, earlier: Blocker[]): { stop(): Promise<Blocker[]> } {
+function watchBlockers(session: MigrationSession, earlier: Blocker[]): { stop(): Promise<{ blockers: Blocker[]; unasked: boolean }> } {
     let seen: Blocker[] = [];
     let known = earlier;
     let running: Promise<void> = Promise.resolve();
     let stopped = false;
+    let connecting = false;
+    let asked = false;
     const sample = async () => {
+        connecting = true;
         const observer: SqlClient | undefined = session.pid === undefined ? undefined : await session.observer();
+        connecting = false;
         if (!observer || stopped) {
             return;
         }
+        asked = true;
         const result = await observer
             .query<{ pid: number; application_name: string; state: string; transaction_ms: number | null; relation: string | null }>(
                 BLOCKERS,
@@ -183,8 +192,10 @@ function watchBlockers(session: MigrationSession, earlier: Blocker[]): { stop():
         async stop() {
             stopped = true;
             clearInterval(timer);
+            // Still connecting, never asked: whether anything blocked is not known.
+            const unasked = connecting && !asked;
             await running;
-            return seen;
+            return { blockers: seen, unasked };
         },
     };
 }

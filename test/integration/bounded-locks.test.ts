@@ -63,6 +63,10 @@ const WAITING_LINE = new RegExp(
         String.raw`rolled back after lock_timeout ${LOCK_TIMEOUT_MS} ms, retry \d+ in [\d.]+ s \(giving up after 3 s\)$`,
 );
 
+const WAITING_LINE_0100 = new RegExp(
+    WAITING_LINE.source.replace("0099_alter_sessions", "0(?:099|100)_alter_sessions").replace("after 3 s", "after 60 s"),
+);
+
 describe("an application transaction holding a lock on sessions", () => {
     it("makes rollback wait at most its deadline, saying who blocks it, then fail cleanly; the application's selects wait at most lock_timeout", async () => {
         await holdSessions();
@@ -157,6 +161,36 @@ describe("an application transaction holding a lock on sessions", () => {
         expect(lines[0]).toMatch(
             /^waiting for a lock: 0099_alter_sessions\.sql was blocked on public\.sessions by pid \d+ \(billing-worker/,
         );
+    });
+    it("names the blocker in every line even when the second session connects slower than a lock_timeout: an attempt it could not watch says nothing", async () => {
+        const migrations = [
+            ...renderMigrations(loadMigrationSources(), options),
+            migration("0099_alter_sessions.sql", "alter table public.sessions add column note text;\n"),
+            migration("0100_alter_sessions.sql", "alter table public.sessions add column note2 text;\n"),
+        ];
+        await holdSessions();
+        const lines: string[] = [];
+        // A loaded server: the second session takes longer to open than the first attempt waits.
+        const slowConnect = async () => {
+            await new Promise((resolve) => setTimeout(resolve, 3 * LOCK_TIMEOUT_MS));
+            return db.connect();
+        };
+
+        const applying = applyMigrations(await db.connect(), migrations, {
+            variant: describeVariant(options),
+            schema: options,
+            locks: { timeoutMs: LOCK_TIMEOUT_MS, deadlineSeconds: 60 },
+            onWait: (line) => lines.push(line),
+            connect: slowConnect,
+        });
+        await until("the apply to report two waits", () => (lines.length >= 2 ? true : undefined));
+        await holder.query("commit");
+        const result = await applying;
+
+        expect(result.applied.map((item) => item.name)).toContain("0100_alter_sessions.sql");
+        for (const line of lines) expect(line).toMatch(WAITING_LINE_0100);
+        // The attempts it could not watch are retried all the same, without a line.
+        expect(result.waits.retries).toBeGreaterThan(lines.length);
     });
 });
 
