@@ -75,9 +75,12 @@ describe("an apply into a SQL_ASCII database (a legacy application's), whose obj
     it("records each under the identity the catalog gives it", async () => {
         const name = `${db.name}_ascii`;
         await client.query(`create database ${name} encoding 'SQL_ASCII' template template0 lc_collate 'C' lc_ctype 'C'`);
+        // Every session on it is ended before it is dropped (dropping with force would end them under their clients).
+        const opened: Client[] = [];
         const connect = async () => {
             const other = new Client({ ...db.config, database: name });
             await other.connect();
+            opened.push(other);
             return other;
         };
         try {
@@ -86,14 +89,11 @@ describe("an apply into a SQL_ASCII database (a legacy application's), whose obj
                 connect,
             });
             const reader = await connect();
-            try {
-                expect((await readRecords(reader)).map((record) => record.identity)).toEqual([`table public."naïve ☃ it's"`]);
-                expect((await snapshot(reader)).has(`table public."naïve ☃ it's"`)).toBe(true);
-            } finally {
-                await reader.end();
-            }
+            expect((await readRecords(reader)).map((record) => record.identity)).toEqual([`table public."naïve ☃ it's"`]);
+            expect((await snapshot(reader)).has(`table public."naïve ☃ it's"`)).toBe(true);
         } finally {
-            await client.query(`drop database ${name} with (force)`);
+            await Promise.all(opened.map((other) => other.end().catch(() => undefined)));
+            await client.query(`drop database ${name}`);
         }
     });
 });
