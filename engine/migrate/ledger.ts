@@ -157,22 +157,15 @@ export function inlined(text: string, values: unknown[]): string {
 
 // The server decodes a query in the session's client_encoding, which a migration file can change (set client_encoding):
 // the bytes of a name written as they are could then read as other characters, and in a client-only encoding (GBK,
-// SJIS) a character's last byte can swallow the backslash before a quote and end the literal early. Every character
-// outside printable ASCII is written as a \u escape instead, which E'' strings read the same whatever the encoding,
-// standard_conforming_strings or backslash_quote.
+// SJIS) a character's last byte can swallow the backslash before a quote and end the literal early. So a literal is
+// ASCII alone: an E'' string (backslashes doubled: the same whatever standard_conforming_strings or backslash_quote),
+// or, for text with any other character, its UTF-8 bytes in hex, converted to the database's encoding (\u escapes
+// would do for a UTF8 database, not for a SQL_ASCII one).
 function asciiLiteral(text: string): string {
-    let body = "";
-    for (const character of text) {
-        const code = character.codePointAt(0)!;
-        if (character === "'" || character === "\\") {
-            body += character + character;
-        } else if (code >= 0x20 && code < 0x7f) {
-            body += character;
-        } else {
-            body += code <= 0xffff ? `\\u${code.toString(16).padStart(4, "0")}` : `\\U${code.toString(16).padStart(8, "0")}`;
-        }
+    if (/^[\x20-\x7e]*$/.test(text)) {
+        return `E'${text.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
     }
-    return `E'${body}'`;
+    return `pg_catalog.convert_from(pg_catalog.decode('${Buffer.from(text, "utf8").toString("hex")}', 'hex'), 'UTF8')`;
 }
 
 /**

@@ -1,7 +1,7 @@
 // A migration's records and ledger row are sent with its commit as statements with their values
 // written in (ledger.ts inlined), so any text a name or an option can hold must arrive exactly as it
 // was: quotes, backslashes, "$2" inside a value, non-ASCII, with standard_conforming_strings either way.
-import type { Client } from "pg";
+import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyMigrations, readRecords } from "../../engine/migrate/index";
 import { inlined } from "../../engine/migrate/ledger";
@@ -66,6 +66,34 @@ describe("an apply whose objects have awkward names", () => {
         expect(recorded).toHaveLength(names.length * 2);
         for (const record of recorded) {
             expect(catalog.get(record.identity)?.oid).toBe(record.oid);
+        }
+    });
+});
+
+describe("an apply into a SQL_ASCII database (a legacy application's), whose objects have names outside ASCII", () => {
+    // \u escapes in a literal are refused there ("conversion between UTF8 and SQL_ASCII is not supported"): the bytes go in hex.
+    it("records each under the identity the catalog gives it", async () => {
+        const name = `${db.name}_ascii`;
+        await client.query(`create database ${name} encoding 'SQL_ASCII' template template0 lc_collate 'C' lc_ctype 'C'`);
+        // Every session on it is ended before it is dropped (dropping with force would end them under their clients).
+        const opened: Client[] = [];
+        const connect = async () => {
+            const other = new Client({ ...db.config, database: name });
+            await other.connect();
+            opened.push(other);
+            return other;
+        };
+        try {
+            await applyMigrations(await connect(), [migration("0001_legacy.sql", 'create table public."naïve ☃ it\'s" (id int);\n')], {
+                variant: "jsonb",
+                connect,
+            });
+            const reader = await connect();
+            expect((await readRecords(reader)).map((record) => record.identity)).toEqual([`table public."naïve ☃ it's"`]);
+            expect((await snapshot(reader)).has(`table public."naïve ☃ it's"`)).toBe(true);
+        } finally {
+            await Promise.all(opened.map((other) => other.end().catch(() => undefined)));
+            await client.query(`drop database ${name}`);
         }
     });
 });
