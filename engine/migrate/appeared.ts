@@ -136,9 +136,16 @@ const VISIBLE = `
 
 /** visible() on the second session; once more on a new one when it fails (the server may have ended it since its last use). */
 async function askElsewhere(what: string, outcome: string, fresh: CatalogObject[], check: TakeOverCheck): Promise<Set<string>> {
-    const observer = await check.observer?.();
-    if (observer === undefined) {
+    if (check.observer === undefined) {
+        // The caller gave no way to open a second session (an embedding that chose so): what it wrote is taken as its own.
         return new Set<string>();
+    }
+    const observer = await check.observer();
+    if (observer === undefined) {
+        throw new Error(
+            `${what}: another transaction committed while it ran, and no second session could be opened (the server may have no connection left) ` +
+                `to tell what the migration created from what that one committed. ${outcome}`,
+        );
     }
     try {
         return await visible(observer, fresh);

@@ -163,7 +163,7 @@ async function applyOne(
             const durationMs = performance.now() - started;
             const recorded = await recordCreated(client, migration.name, before, {
                 connect: session.connect,
-                observer: (failed) => session.observer(failed),
+                observer: session.checker,
                 named: options.schema && namedBy(options.schema),
                 since: known.catalog,
                 recorded: known.recorded,

@@ -156,7 +156,7 @@ export async function repairUnderLock(session: MigrationSession, migrations: rea
             await runStatements(client, migration.name, migration.sql, statements, outcome);
             await recordCreated(client, migration.name, before, {
                 connect: session.connect,
-                observer: (failed) => session.observer(failed),
+                observer: session.checker,
                 outcome,
             });
         });

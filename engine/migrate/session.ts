@@ -66,6 +66,11 @@ export class MigrationSession {
         return this.options.connect;
     }
 
+    /** observer() for appeared.ts's check, when this session has a way to open a second one; undefined otherwise. */
+    get checker(): ((failed?: SqlClient) => Promise<SqlClient | undefined>) | undefined {
+        return this.options.connect ? (failed) => this.observer(failed) : undefined;
+    }
+
     report(line: string): void {
         this.options.onWait?.(line);
     }

@@ -185,7 +185,7 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
             });
             const change = await recordCreated(run.client, run.migration.name, before, {
                 connect: run.session.connect,
-                observer: (failed) => run.session.observer(failed),
+                observer: run.session.checker,
                 named: run.schema && namedBy(run.schema),
                 outcome: outcome(run, step),
                 recorded: run.recorded,
