@@ -202,9 +202,10 @@ describe("with no second session (it could not be opened)", () => {
             { connect: () => Promise.reject(new Error("sorry, too many clients already")) },
         );
 
-        // Either refused or applied without taking it over; never recorded.
+        // Either refused (naming it, or because another transaction committed during a migration and no second session could
+        // check: other test files commit on this server all the time) or applied without taking it over; never recorded.
         if (error !== undefined) {
-            expect(error.message).toContain("function public.app_fn()");
+            expect(error.message).toMatch(/function public\.app_fn\(\)|no second session could be opened/);
         }
         expect(await recorded()).not.toContain("function public.app_fn()");
     });
@@ -324,66 +325,6 @@ describe("the second session ended between two migrations (idle_session_timeout,
         expect(await ledger()).toEqual(["0001_base.sql", "0002_next.sql"]);
         expect(await recorded()).toContain("table public.next");
         expect(watchers).toBe(2);
-    });
-});
-
-describe("the catalog the previous migration left, standing for the one before the next migration's statements", () => {
-    /** Counts the whole-catalog reads `client` sends (snapshot.ts runs its prepared statement). */
-    function countReads(migrating: Client): () => number {
-        let reads = 0;
-        const query = migrating.query.bind(migrating) as (...args: unknown[]) => Promise<unknown>;
-        (migrating as unknown as { query: unknown }).query = (config: unknown, ...rest: unknown[]) => {
-            reads += typeof config === "string" ? (config.match(/execute memory_stack_snapshot_/g) ?? []).length : 0;
-            return query(config, ...rest);
-        };
-        return () => reads;
-    }
-    const next = migration("0002_next.sql", "create table public.next (id int);\n");
-
-    it("is used when no other transaction committed since it was read: the next migration reads the catalog only after its statements", async () => {
-        const migrating = await db.connect();
-        const reads = countReads(migrating);
-        await applyMigrations(migrating, [first, next], { variant: "jsonb", connect: () => db.connect() });
-
-        // 0001 before and after its statements, 0002 after them.
-        expect(reads()).toBe(3);
-        expect(await recorded()).toEqual(["table public.base", "index public.base_pkey", "table public.next"]);
-    });
-
-    it("is not used when another session committed since: the next migration reads the catalog before its statements, and a table dropped in between is not taken for one it dropped", async () => {
-        await client.query("create table public.app_scratch (id int)");
-        const migrating = await db.connect();
-        const reads = countReads(migrating);
-        const error = await applyMigrations(migrating, [first, next], {
-            variant: "jsonb",
-            connect: () => db.connect(),
-            onProgress: (progress) => {
-                if (progress.name === "0001_base.sql") {
-                    inAnotherSession("drop table public.app_scratch");
-                }
-            },
-        }).then(
-            () => undefined,
-            (failure: unknown) => failure as Error,
-        );
-
-        expect(error).toBeUndefined();
-        expect(reads()).toBe(4);
-        expect(await ledger()).toEqual(["0001_base.sql", "0002_next.sql"]);
-        expect(await recorded()).toEqual(["table public.base", "index public.base_pkey", "table public.next"]);
-    });
-
-    it("after a migration whose exception blocks committed subtransactions (xids the check cannot tell from another session's): read anew, and applied", async () => {
-        const withSubtransactions = migration(
-            "0001_base.sql",
-            `${first.sql}do $$ begin for i in 1..3 loop begin insert into public.base values (i); exception when others then null; end; end loop; end $$;\n`,
-        );
-        const migrating = await db.connect();
-        const reads = countReads(migrating);
-        await applyMigrations(migrating, [withSubtransactions, next], { variant: "jsonb", connect: () => db.connect() });
-
-        expect(reads()).toBe(4);
-        expect(await recorded()).toEqual(["table public.base", "index public.base_pkey", "table public.next"]);
     });
 });
 

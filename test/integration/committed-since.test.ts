@@ -2,10 +2,12 @@
 // may answer "nothing else committed" only when no other transaction committed since the catalog was
 // read, whatever the migrating transaction itself did (subtransactions, aborted ones, exceptions).
 // Xids are the whole server's, so this runs on a server of its own with autovacuum off: on the shared
-// one, other test files commit all the time (which only ever makes the engine ask the second session).
+// one, other test files commit all the time (which only ever makes the engine ask the second session, or
+// read the catalog the previous migration left anew).
+import { execFileSync } from "node:child_process";
 import { Client } from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { applyMigrations, readRecords } from "../../engine/migrate/index";
+import { applyMigrations, readLedger, readRecords } from "../../engine/migrate/index";
 import { committedSinceStatement } from "../../engine/migrate/snapshot";
 import { commitMeanwhile } from "../support/commit-meanwhile";
 import { startEmbeddedPostgres, type RunningServer } from "../support/embedded-server";
@@ -13,6 +15,7 @@ import { migration } from "../support/migrations";
 
 let server: RunningServer;
 let database = 0;
+let databaseName = "";
 let db: { connect(overrides?: { user?: string; password?: string }): Promise<Client> };
 const clients: Client[] = [];
 let migrating: Client;
@@ -28,6 +31,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
     const name = `quiet_${++database}`;
+    databaseName = name;
     const connectTo = async (dbname: string, overrides: { user?: string; password?: string } = {}) => {
         const client = new Client({
             host: server.host,
@@ -50,6 +54,9 @@ beforeEach(async () => {
 afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.end().catch(() => undefined)));
 });
+
+const databaseUrl = () =>
+    `postgresql://${encodeURIComponent(server.user)}:${encodeURIComponent(server.password)}@${server.host}:${server.port}/${databaseName}`;
 
 async function mark(): Promise<string> {
     return (await migrating.query<{ mark: string }>("select pg_current_snapshot()::text as mark")).rows[0].mark;
@@ -138,5 +145,71 @@ describe("an apply's second session", () => {
             await own.end();
             await migrating.query("drop owned by quiet_migrator; drop role quiet_made; drop role quiet_migrator");
         }
+    });
+});
+
+describe("the catalog the previous migration left, standing for the one before the next migration's statements", () => {
+    /** Counts the whole-catalog reads `client` sends (snapshot.ts runs its prepared statement). */
+    function countReads(applying: Client): () => number {
+        let reads = 0;
+        const query = applying.query.bind(applying) as (...args: unknown[]) => Promise<unknown>;
+        (applying as unknown as { query: unknown }).query = (config: unknown, ...rest: unknown[]) => {
+            reads += typeof config === "string" ? (config.match(/execute memory_stack_snapshot_/g) ?? []).length : 0;
+            return query(config, ...rest);
+        };
+        return () => reads;
+    }
+    const first = migration("0001_base.sql", "create table public.base (id int primary key, c int);\n");
+    const next = migration("0002_next.sql", "create table public.next (id int);\n");
+    const recorded = async () => (await readRecords(other)).map((record) => record.identity);
+    const ledger = async () => (await readLedger(other)).map((row) => row.name);
+    /** Runs `sql` in a session of its own and waits for it to commit: usable from onProgress, which is not awaited. */
+    const inAnotherSession = (sql: string) =>
+        execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", databaseUrl(), "-c", sql], { stdio: "pipe" });
+
+    it("is used when no other transaction committed since it was read: the next migration reads the catalog only after its statements", async () => {
+        const applying = await db.connect();
+        const reads = countReads(applying);
+        await applyMigrations(applying, [first, next], { variant: "jsonb", connect: () => db.connect() });
+
+        // 0001 before and after its statements, 0002 after them.
+        expect(reads()).toBe(3);
+        expect(await recorded()).toEqual(["table public.base", "index public.base_pkey", "table public.next"]);
+    });
+
+    it("is not used when another session committed since: the next migration reads the catalog before its statements, and a table dropped in between is not taken for one it dropped", async () => {
+        await other.query("create table public.app_scratch (id int)");
+        const applying = await db.connect();
+        const reads = countReads(applying);
+        const error = await applyMigrations(applying, [first, next], {
+            variant: "jsonb",
+            connect: () => db.connect(),
+            onProgress: (progress) => {
+                if (progress.name === "0001_base.sql") {
+                    inAnotherSession("drop table public.app_scratch");
+                }
+            },
+        }).then(
+            () => undefined,
+            (failure: unknown) => failure as Error,
+        );
+
+        expect(error).toBeUndefined();
+        expect(reads()).toBe(4);
+        expect(await ledger()).toEqual(["0001_base.sql", "0002_next.sql"]);
+        expect(await recorded()).toEqual(["table public.base", "index public.base_pkey", "table public.next"]);
+    });
+
+    it("after a migration whose exception blocks committed subtransactions (xids the check cannot tell from another session's): read anew, and applied", async () => {
+        const withSubtransactions = migration(
+            "0001_base.sql",
+            `${first.sql}do $$ begin for i in 1..3 loop begin insert into public.base values (i); exception when others then null; end; end loop; end $$;\n`,
+        );
+        const applying = await db.connect();
+        const reads = countReads(applying);
+        await applyMigrations(applying, [withSubtransactions, next], { variant: "jsonb", connect: () => db.connect() });
+
+        expect(reads()).toBe(4);
+        expect(await recorded()).toEqual(["table public.base", "index public.base_pkey", "table public.next"]);
     });
 });
