@@ -10,7 +10,8 @@
 import type { SqlClient } from "../db/client";
 import { refuseTakeOver, type TakeOverCheck } from "./appeared";
 import { currentOrigin, renewedRecords, replacedObjects, ReusedObjectChangedError, reusedRecords, SHARED_KINDS } from "./identity";
-import { inlined, OWNERSHIP_TABLE, type Write } from "./ledger";
+import { inlined } from "../db/literal";
+import { OWNERSHIP_TABLE, type Write } from "./ledger";
 import {
     Catalog,
     CATALOG_SEARCH_PATH,

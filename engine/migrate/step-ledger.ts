@@ -3,8 +3,8 @@
 // `no transaction` step, right after it), so after a kill the ledger says exactly what is done. When
 // the last step commits, the migration's row goes into memory_stack.migrations and its step rows go,
 // in that same transaction: a finished migration is in the ledger, an unfinished one only here.
-import { escapeLiteral } from "../db/pg";
 import type { SqlClient } from "../db/client";
+import { inlined } from "../db/literal";
 import { LEDGER_SCHEMA, LEDGER_TABLE, ledgerInsert, readLedger, type LedgerRow } from "./ledger";
 import type { SchemaOptions } from "./render";
 
@@ -86,18 +86,18 @@ export async function readStepLedger(client: SqlClient, exists?: boolean): Promi
 }
 
 // The writes below go with the COMMIT of the step's transaction, in its round trip: a simple query, so their values
-// are literals (pg's escapeLiteral), not parameters.
+// are literals (inlined), not parameters.
 
 /** A step's progress (finished or not), as a statement of the step's transaction. */
 export function recordStepStatement(row: StepRow): string {
-    return withLiterals({
-        text: `insert into ${STEP_TABLE} (migration, step, checksum, variant, rows_done, cursor, finished_at, duration_ms)
+    return inlined(
+        `insert into ${STEP_TABLE} (migration, step, checksum, variant, rows_done, cursor, finished_at, duration_ms)
          values ($1, $2, $3, $4, $5, $6, case when $7 then pg_catalog.now() end, $8)
          on conflict (migration, step) do update
             set rows_done = excluded.rows_done, cursor = excluded.cursor, finished_at = excluded.finished_at,
                 duration_ms = ${STEP_TABLE}.duration_ms + excluded.duration_ms`,
-        values: [row.migration, row.step, row.checksum, row.variant, row.rowsDone, row.cursor, row.finished, Math.round(row.durationMs)],
-    });
+        [row.migration, row.step, row.checksum, row.variant, row.rowsDone, row.cursor, row.finished, Math.round(row.durationMs)],
+    );
 }
 
 /** The finished migration recorded and its steps forgotten, as one statement of the last step's transaction. */
@@ -111,18 +111,5 @@ export function finishMigrationStatement(
         { name: migration.name, checksum: migration.checksum, variant, options, durationMs: stepsDurationMs },
         "select coalesce(sum(duration_ms), 0) from steps",
     )(1);
-    return withLiterals({ text: `with steps as (delete from ${STEP_TABLE} where migration = $1 returning duration_ms) ${text}`, values });
-}
-
-/** `text` with each $n replaced by values[n - 1] as an SQL literal. */
-function withLiterals({ text, values }: { text: string; values: unknown[] }): string {
-    return text.replace(/\$(\d+)/g, (_, n: string) => literal(values[Number(n) - 1]));
-}
-
-function literal(value: unknown): string {
-    if (value === null || value === undefined) return "null";
-    if (typeof value === "boolean") return String(value);
-    if (typeof value === "number" && Number.isSafeInteger(value)) return String(value);
-    if (typeof value === "string") return escapeLiteral(value);
-    throw new Error(`step ledger: no SQL literal for ${JSON.stringify(value)}`);
+    return inlined(`with steps as (delete from ${STEP_TABLE} where migration = $1 returning duration_ms) ${text}`, values);
 }

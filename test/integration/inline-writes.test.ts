@@ -4,7 +4,7 @@
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyMigrations, readRecords } from "../../engine/migrate/index";
-import { inlined } from "../../engine/migrate/ledger";
+import { inlined } from "../../engine/db/literal";
 import { snapshot } from "../../engine/migrate/snapshot";
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { migration } from "../support/migrations";
