@@ -18,12 +18,12 @@ import {
     Catalog,
     catalogIn,
     catalogReads,
-    CATALOG_PATH,
     committedSinceStatement,
     ownXidsIn,
     OWN_XIDS,
     readAfter,
     readAfterStatement,
+    SET_SESSION_CATALOG_PATH,
     snapshot,
     snapshotStatement,
 } from "./snapshot";
@@ -112,7 +112,7 @@ interface RunState {
 // Sent with each migration's commit: the session's search_path, for the rest of the run, back to pg_catalog's (lock.ts), whatever
 // the file set for the session. A path with public before pg_catalog would have the engine's next statements outside the file run
 // a function a role that may create in public planted there.
-const SESSION_PATH = `select pg_catalog.set_config('search_path', '${CATALOG_PATH}', false)`;
+const SESSION_PATH = `select ${SET_SESSION_CATALOG_PATH}`;
 
 async function applyOne(
     session: MigrationSession,

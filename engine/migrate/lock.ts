@@ -7,7 +7,7 @@ import { escapeLiteral } from "../db/pg";
 import { describeError } from "../db/errors";
 import { FLUSH_ALLOWED, FLUSH_WAL } from "./flush";
 import { MigrationSession, seconds } from "./session";
-import { CATALOG_PATH } from "./snapshot";
+import { SET_SESSION_CATALOG_PATH } from "./snapshot";
 
 /** "memory" in ASCII: the advisory lock key every memory-stack schema change takes. */
 export const MIGRATION_LOCK_KEY = "120242254409593";
@@ -99,7 +99,7 @@ const restore = (searchPath: string) => `select pg_catalog.set_config('search_pa
 // Under the lock the engine's own statements resolve names in pg_catalog alone (snapshot.ts says why); migration
 // transactions set the engine's search_path for themselves (bounded.ts).
 const TRY_LOCK = `select t.locked, t.pid, t.search_path, t.can_flush,
-       case when t.locked then pg_catalog.set_config('search_path', '${CATALOG_PATH}', false) end as engine_path
+       case when t.locked then ${SET_SESSION_CATALOG_PATH} end as engine_path
   from (select pg_catalog.pg_try_advisory_lock(${MIGRATION_LOCK_KEY}::bigint) as locked, pg_catalog.pg_backend_pid() as pid,
                pg_catalog.current_setting('search_path') as search_path, ${FLUSH_ALLOWED} as can_flush offset 0) as t`;
 

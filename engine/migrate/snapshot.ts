@@ -144,6 +144,8 @@ export class Catalog extends Map<string, CatalogObject> {
 // statements run with the engine's search_path (search-path.ts), set just before them.
 export const CATALOG_PATH = "pg_catalog, pg_temp";
 export const CATALOG_SEARCH_PATH = `set local search_path = ${CATALOG_PATH}`;
+/** SQL expression: the session's search_path (not the transaction's alone) set to CATALOG_PATH, for the rest of the run. */
+export const SET_SESSION_CATALOG_PATH = `pg_catalog.set_config('search_path', '${CATALOG_PATH}', false)`;
 
 /**
  * `reads` with CATALOG_SEARCH_PATH, as statements of one query, and the search_path as it was before them
