@@ -116,14 +116,18 @@ describe("an apply's second session", () => {
             opened++;
             return db.connect();
         };
+        // A lock_timeout longer than the test: the second session also watches a transaction that takes a quarter of it
+        // (bounded.ts), which a loaded machine can make a migration here do.
+        const locks = { timeoutMs: 60_000 };
         const a = migration("0001_a.sql", "create table public.a (id int);\n");
-        await applyMigrations(migrating, [a], { variant: "jsonb", connect });
+        await applyMigrations(migrating, [a], { variant: "jsonb", connect, locks });
         expect(opened).toBe(0);
 
         const meanwhile = await commitMeanwhile(db, 7301);
         await applyMigrations(migrating, [a, migration("0002_b.sql", `${meanwhile.sql}create table public.b (id int);\n`)], {
             variant: "jsonb",
             connect,
+            locks,
         });
         await meanwhile.committed;
 

@@ -34,5 +34,7 @@ export async function commitMeanwhile(db: { connect(): Promise<Client> }, key: n
             await other.end();
         }
     })();
-    return { sql: `select pg_advisory_xact_lock(${key});\n`, committed };
+    // Its own lock_timeout: on a loaded machine the poll above can take longer than the engine's (500 ms), and the migration's
+    // retry would then run after the commit, with nothing committing during it.
+    return { sql: `set local lock_timeout = '30s';\nselect pg_advisory_xact_lock(${key});\n`, committed };
 }
