@@ -20,7 +20,7 @@ import {
     catalogReads,
     committedSinceStatement,
     ownXidsIn,
-    OWN_XIDS,
+    ownXidsStatement,
     readAfter,
     readAfterStatement,
     SET_SESSION_CATALOG_PATH,
@@ -130,7 +130,7 @@ async function applyOne(
     // whether another transaction committed since that migration read the catalog after its statements.
     const carried = known.ledgerCurrent && known.catalog?.mark !== undefined ? known.catalog : undefined;
     const atBegin = known.ledgerCurrent
-        ? `${FILE_SAVEPOINT}; ${carried ? catalogReads([committedSinceStatement(carried.mark!, known.ours, true)]) : snapshotStatement(client)}`
+        ? `${FILE_SAVEPOINT}; ${carried ? catalogReads([committedSinceStatement(carried.mark!, known.ours, true, client)]) : snapshotStatement(client)}`
         : undefined;
     let ours: string[] | undefined;
     // The records and the ledger row go with the commit, in its round trip.
@@ -183,7 +183,11 @@ async function applyOne(
         },
         async () => {
             try {
-                ours = ownXidsIn(await client.query(`${UTF8_SESSION};\n${writes && `${writes};\n`}${OWN_XIDS};\n${SESSION_PATH};\ncommit`));
+                ours = ownXidsIn(
+                    await client.query(
+                        `${UTF8_SESSION};\n${writes && `${writes};\n`}${ownXidsStatement(client)};\n${SESSION_PATH};\ncommit`,
+                    ),
+                );
             } catch (error) {
                 if (!isConnectionLost(error)) {
                     // Deferred constraints fail here, at commit (or, never seen, the records' writes sent with it); that is still this file's failure.

@@ -215,7 +215,7 @@ async function confirmRoles(objects: CatalogObject[], options: RecordOptions): P
 }
 
 async function nothingCommittedSince(client: SqlClient, mark: string): Promise<boolean> {
-    return noOtherCommit(await client.query(catalogReads([committedSinceStatement(mark)])));
+    return noOtherCommit(await client.query(catalogReads([committedSinceStatement(mark, [], false, client)])));
 }
 
 /** Appends `objects` to the records of `migration`, after every position already taken; `alongside`, in the same statement. */

@@ -162,11 +162,18 @@ export function catalogReads(reads: string[], restore = true): string {
 
 const prepared = new WeakSet<SqlClient>();
 
-/** Every object of the database (and every role) as identities, in one round trip; `created` is only meaningful inside a transaction. */
+/**
+ * Every object of the database (and every role) as identities, in one round trip; `created` is only meaningful inside a transaction.
+ * The first one on a connection prepares it, and the engine's other statements of every migration (preparedStatements).
+ */
 export async function snapshot(client: SqlClient): Promise<Catalog> {
     if (!prepared.has(client)) {
-        // Prepared once per connection: planning this query costs more than running it, and an apply takes two per migration.
-        await client.query(catalogReads([`prepare ${preparedName(client, "snapshot")} as ${SNAPSHOT}\nunion all\n${await roles(client)}`]));
+        await client.query(
+            catalogReads([
+                `prepare ${preparedName(client, "snapshot")} as ${SNAPSHOT}\nunion all\n${await roles(client)}`,
+                ...Object.entries(preparedStatements()).map(([purpose, sql]) => `prepare ${preparedName(client, purpose)} as ${sql}`),
+            ]),
+        );
         prepared.add(client);
     }
     return catalogIn(await client.query(snapshotStatement(client)!));
@@ -188,7 +195,7 @@ export function snapshotStatement(client: SqlClient, alsoRead: string[] = [], re
  * as itself again, and the next file starts so.
  */
 export function readAfterStatement(client: SqlClient, before: Catalog): string {
-    return `reset session authorization;\nreset role;\n${snapshotStatement(client, before.mark === undefined ? [] : [committedSinceStatement(before.mark)], false)!}`;
+    return `reset session authorization;\nreset role;\n${snapshotStatement(client, before.mark === undefined ? [] : [committedSinceStatement(before.mark, [], false, client)], false)!}`;
 }
 
 /** What readAfterStatement's results say, as recordCreated takes it; nothing when the statements had to run again (no results). */
@@ -232,21 +239,28 @@ const MOST_XIDS_CHECKED = 10_000;
  * with the snapshot the check was made in (`checked_at`). Sent after a catalog read, it covers
  * everything that read can see.
  */
-export function committedSinceStatement(mark: string, ours: string[] = [], withMark = false): string {
+export function committedSinceStatement(mark: string, ours: string[] = [], withMark = false, client?: SqlClient): string {
     if (!/^\d+:\d+:[\d,]*$/.test(mark)) {
         throw new Error(`not a pg_snapshot: ${JSON.stringify(mark)}`);
     }
     if (!ours.every((xid) => /^\d+$/.test(xid))) {
         throw new Error(`not xids: ${JSON.stringify(ours)}`);
     }
-    const since = `pg_snapshot_xmax('${mark}'::pg_snapshot)::text::bigint`;
-    const now = `pg_snapshot_xmax(pg_current_snapshot())::text::bigint`;
-    const notOurs = ours.length === 0 ? "" : ` and pg_catalog.xid(t.x)::text <> all('{${ours.join(",")}}'::text[])`;
-    return `select case when ${now} - ${since} > ${MOST_XIDS_CHECKED} then null
-                else exists (select from (select pg_snapshot_xip('${mark}'::pg_snapshot) as x
+    if (client !== undefined && prepared.has(client)) {
+        return `execute ${preparedName(client, "committed_since")}('${mark}', '{${ours.join(",")}}')`;
+    }
+    return `select ${committedSince(`'${mark}'::pg_snapshot`, `'{${ours.join(",")}}'::text[]`)} as committed${withMark ? ", pg_current_snapshot()::text as checked_at" : ""}`;
+}
+
+/** SQL: committedSinceStatement's answer, for the snapshot `mark` and the xids `ours` (SQL expressions of types pg_snapshot and text[]). */
+function committedSince(mark: string, ours: string): string {
+    const since = `pg_catalog.pg_snapshot_xmax(${mark})::text::bigint`;
+    const now = `pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text::bigint`;
+    return `case when ${now} - ${since} > ${MOST_XIDS_CHECKED} then null
+                else exists (select from (select pg_catalog.pg_snapshot_xip(${mark}) as x
                                           union all
-                                          select n::text::xid8 from generate_series(${since}, ${now} - 1) n) t
-                              where pg_xact_status(t.x) = 'committed'${notOurs}) end as committed${withMark ? ", pg_current_snapshot()::text as checked_at" : ""}`;
+                                          select n::text::xid8 from pg_catalog.generate_series(${since}, ${now} - 1) n) t
+                              where pg_catalog.pg_xact_status(t.x) = 'committed' and pg_catalog.xid(t.x)::text <> all(${ours})) end`;
 }
 
 /**
@@ -297,4 +311,20 @@ async function roles(client: SqlClient): Promise<string> {
         rolesSql.set(client, sql);
     }
     return sql;
+}
+
+// Statements every migration runs, two or three times over, prepared once per connection with the catalog read (snapshot()):
+// planning them costs more than running them. Prepared under pg_catalog's search_path (catalogReads), they go on resolving
+// names there whatever path a migration file leaves (a cached plan is analysed again under the path it was prepared with),
+// and a rollback does not undo a PREPARE.
+function preparedStatements(): Record<string, string> {
+    return {
+        committed_since: `select ${committedSince("$1::pg_catalog.pg_snapshot", "$2::pg_catalog.text[]")} as committed, pg_catalog.pg_current_snapshot()::text as checked_at`,
+        own_xids: OWN_XIDS,
+    };
+}
+
+/** OWN_XIDS, as the statement prepared on `client` once there is one. */
+export function ownXidsStatement(client: SqlClient): string {
+    return prepared.has(client) ? `execute ${preparedName(client, "own_xids")}` : OWN_XIDS;
 }
