@@ -18,6 +18,7 @@ import {
     Catalog,
     catalogIn,
     catalogReads,
+    clientEncodingIn,
     committedSinceStatement,
     ownXidsIn,
     ownXidsStatement,
@@ -135,6 +136,7 @@ async function applyOne(
     let ours: string[] | undefined;
     // The records and the ledger row go with the commit, in its round trip.
     let writes = "";
+    let encodingChecked = false;
     const change = await boundedTransaction(
         session,
         migration.name,
@@ -161,6 +163,15 @@ async function applyOne(
                 then: [readAfterStatement(client, before)],
             });
             const durationMs = performance.now() - started;
+            // A file that changed client_encoding had the catalog read come back in that encoding, names garbled: refused before
+            // they are used. When the file had to run again statement by statement, its commit asks the server (UTF8_SESSION).
+            const encoding = read && clientEncodingIn(read);
+            if (encoding !== undefined && encoding !== "UTF8") {
+                throw new Error(
+                    `${migration.name} set client_encoding to ${encoding}: memory-stack reads the catalog and writes its records in UTF8; remove that setting from the file. ${outcome}`,
+                );
+            }
+            encodingChecked = encoding !== undefined;
             const recorded = await recordCreated(client, migration.name, before, {
                 connect: session.connect,
                 observer: session.checker,
@@ -185,7 +196,7 @@ async function applyOne(
             try {
                 ours = ownXidsIn(
                     await client.query(
-                        `${UTF8_SESSION};\n${writes && `${writes};\n`}${ownXidsStatement(client)};\n${SESSION_PATH};\ncommit`,
+                        `${encodingChecked ? "" : `${UTF8_SESSION};\n`}${writes && `${writes};\n`}${ownXidsStatement(client)};\n${SESSION_PATH};\ncommit`,
                     ),
                 );
             } catch (error) {

@@ -195,7 +195,16 @@ export function snapshotStatement(client: SqlClient, alsoRead: string[] = [], re
  * as itself again, and the next file starts so.
  */
 export function readAfterStatement(client: SqlClient, before: Catalog): string {
-    return `reset session authorization;\nreset role;\n${snapshotStatement(client, before.mark === undefined ? [] : [committedSinceStatement(before.mark, [], false, client)], false)!}`;
+    const check = before.mark === undefined ? [] : [committedSinceStatement(before.mark, [], false, client)];
+    return `reset session authorization;\nreset role;\n${snapshotStatement(client, [...check, CLIENT_ENCODING], false)!}`;
+}
+
+// The session's client_encoding as the file left it: the catalog read came back in it (clientEncodingIn).
+const CLIENT_ENCODING = "select pg_catalog.current_setting('client_encoding') as client_encoding";
+
+/** The client_encoding among readAfterStatement's results: anything but UTF8 means the catalog read came back with its names garbled. */
+export function clientEncodingIn(results: QueryResult[]): string | undefined {
+    return (resultWith(results, "client_encoding")?.rows[0] as { client_encoding?: string } | undefined)?.client_encoding;
 }
 
 /** What readAfterStatement's results say, as recordCreated takes it; nothing when the statements had to run again (no results). */
