@@ -62,8 +62,25 @@ const CREATED = (xmin: string) => `case when pg_current_xact_id_if_assigned() is
         then pg_xact_status((pg_current_xact_id_if_assigned()::text::bigint - age(${xmin}))::text::xid8) = 'in progress'
         else false end`;
 
-// One round trip.
-const SNAPSHOT = `
+// FirstNormalObjectId: initdb's objects have lower oids, and a running server hands out none below it (the counter wraps back to
+// it). Only a stand-alone backend run before the server's first start, or pg_upgrade keeping such an object, leaves an
+// application's object below it: the catalog is then read whole (lowOids), otherwise from its oid indexes up from here.
+const FIRST_NORMAL_OID = 16384;
+
+/** SQL: whether the user schemas have a relation, function or type below FIRST_NORMAL_OID. */
+const LOW_OIDS = [
+    "pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid",
+    "pg_proc p join pg_namespace n on n.oid = p.pronamespace where p.oid",
+    "pg_type t join pg_namespace n on n.oid = t.typnamespace where t.oid",
+]
+    .map((from) => `exists (select from ${from} < ${FIRST_NORMAL_OID} and ${USER_SCHEMA})`)
+    .join(" or ");
+
+// One round trip. `bounded`: the relations (with their columns, constraints, triggers and policies), functions and types of
+// the user schemas all have oids from FIRST_NORMAL_OID up.
+const SNAPSHOT = (bounded: boolean) => {
+    const from = (column: string) => (bounded ? `${column} >= ${FIRST_NORMAL_OID} and ` : "");
+    return `
 with bookkeeping as materialized (
     select coalesce(array_agg(oid), '{}') as oids from pg_class
      where oid in (to_regclass('${LEDGER_TABLE}'), to_regclass('${OWNERSHIP_TABLE}'), to_regclass('${SEARCH_SETTINGS_TABLE}'))
@@ -83,35 +100,35 @@ with bookkeeping as materialized (
                         and d.deptype in ('a', 'i') and c.relkind = 'S')),
            null, c.oid, c.xmin
       from pg_class c join pg_namespace n on n.oid = c.relnamespace cross join bookkeeping b
-     where c.relkind in ('r', 'p', 'v', 'm', 'i', 'I', 'S', 'f', 'c') and ${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_class", "c.oid")}
+     where ${from("c.oid")}c.relkind in ('r', 'p', 'v', 'm', 'i', 'I', 'S', 'f', 'c') and ${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_class", "c.oid")}
        and c.oid <> all(${BOOKKEEPING})
        and not exists (select from pg_index x where x.indexrelid = c.oid and x.indrelid = any(${BOOKKEEPING}))
     union all
     select 'function', n.nspname, p.proname, null, ${FUNCTION_ARGUMENTS}, p.oid, p.xmin
       from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-     where ${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_proc", "p.oid")}
+     where ${from("p.oid")}${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_proc", "p.oid")}
     union all
     select case t.typtype when 'd' then 'domain' else 'type' end, n.nspname, t.typname, null, null, t.oid, t.xmin
       from pg_type t join pg_namespace n on n.oid = t.typnamespace
-     where t.typtype in ('e', 'r', 'd') and ${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_type", "t.oid")}
+     where ${from("t.oid")}t.typtype in ('e', 'r', 'd') and ${USER_SCHEMA} and ${NOT_IN_EXTENSION("pg_type", "t.oid")}
     union all
     select 'trigger', n.nspname, g.tgname, c.relname, null, g.oid, g.xmin
       from pg_trigger g join pg_class c on c.oid = g.tgrelid join pg_namespace n on n.oid = c.relnamespace
-     where not g.tgisinternal and ${USER_SCHEMA}
+     where ${from("c.oid")}not g.tgisinternal and ${USER_SCHEMA}
     union all
     select 'policy', n.nspname, o.polname, c.relname, null, o.oid, o.xmin
       from pg_policy o join pg_class c on c.oid = o.polrelid join pg_namespace n on n.oid = c.relnamespace
-     where ${USER_SCHEMA}
+     where ${from("c.oid")}${USER_SCHEMA}
     union all
     select 'column', n.nspname, a.attname, c.relname, null, null, a.xmin
       from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace cross join bookkeeping b
-     where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p') and ${USER_SCHEMA}
+     where ${from("c.oid")}a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p') and ${USER_SCHEMA}
        and ${NOT_IN_EXTENSION("pg_class", "c.oid")} and c.oid <> all(${BOOKKEEPING})
     union all
     -- not-null constraints (PostgreSQL 18 stores them) are a column's property: they go with it
     select 'constraint', n.nspname, k.conname, c.relname, null, k.oid, k.xmin
       from pg_constraint k join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace cross join bookkeeping b
-     where k.contype <> 'n' and c.relkind in ('r', 'p') and ${USER_SCHEMA}
+     where ${from("c.oid")}k.contype <> 'n' and c.relkind in ('r', 'p') and ${USER_SCHEMA}
        and ${NOT_IN_EXTENSION("pg_class", "c.oid")} and c.oid <> all(${BOOKKEEPING})
 )
 select o.kind, o.schema, o.name, o.parent, o.arguments, o.oid::bigint as oid,
@@ -121,6 +138,7 @@ select o.kind, o.schema, o.name, o.parent, o.arguments, o.oid::bigint as oid,
        ${CREATED("o.xmin")} as created,
        (select pg_current_snapshot()::text) as mark
   from objects o`;
+};
 
 type SnapshotRow = Omit<CatalogObject, "oid"> & { oid: string | null; mark: string };
 
@@ -170,7 +188,7 @@ export async function snapshot(client: SqlClient): Promise<Catalog> {
     if (!prepared.has(client)) {
         await client.query(
             catalogReads([
-                `prepare ${preparedName(client, "snapshot")} as ${SNAPSHOT}\nunion all\n${await roles(client)}`,
+                `prepare ${preparedName(client, "snapshot")} as ${await snapshotSql(client)}`,
                 ...Object.entries(preparedStatements()).map(([purpose, sql]) => `prepare ${preparedName(client, purpose)} as ${sql}`),
             ]),
         );
@@ -300,26 +318,22 @@ export function noOtherCommit(results: QueryResult | QueryResult[]): boolean {
     return (resultWith(results, "committed")?.rows[0] as { committed?: boolean | null } | undefined)?.committed === false;
 }
 
-const rolesSql = new WeakMap<SqlClient, string>();
-
 // Roles belong to the whole server. Their catalog (pg_authid) shows xmin to superusers only; others
 // see pg_roles and cannot tell a role this transaction created from one another session created
 // meanwhile (created: null), which recordCreated then asks a second session about. Which one this
-// session may read is asked once.
-async function roles(client: SqlClient): Promise<string> {
-    let sql = rolesSql.get(client);
-    if (sql === undefined) {
-        const readable = resultWith(
-            await client.query(catalogReads(["select has_table_privilege('pg_catalog.pg_authid', 'select') as readable"])),
-            "readable",
-        )!;
-        const [source, created] = readable.rows[0].readable ? ["pg_authid", CREATED("r.xmin")] : ["pg_roles", "null::boolean"];
-        sql = `select 'role', null, r.rolname, null, null, r.oid::bigint, 'role ' || quote_ident(r.rolname), ${created},
-                      (select pg_current_snapshot()::text)
-                 from ${source} r where r.rolname not like 'pg\\_%'`;
-        rolesSql.set(client, sql);
-    }
-    return sql;
+// session may read is asked once, with whether the catalog has objects below FIRST_NORMAL_OID.
+async function snapshotSql(client: SqlClient): Promise<string> {
+    const shape = resultWith(
+        await client.query(
+            catalogReads([`select has_table_privilege('pg_catalog.pg_authid', 'select') as readable, ${LOW_OIDS} as low_oids`]),
+        ),
+        "readable",
+    )!.rows[0] as { readable: boolean; low_oids: boolean };
+    const [source, created] = shape.readable ? ["pg_authid", CREATED("r.xmin")] : ["pg_roles", "null::boolean"];
+    return `${SNAPSHOT(!shape.low_oids)}
+union all
+select 'role', null, r.rolname, null, null, r.oid::bigint, 'role ' || quote_ident(r.rolname), ${created}, (select pg_current_snapshot()::text)
+  from ${source} r where r.rolname not like 'pg\\_%'`;
 }
 
 // Statements every migration runs, two or three times over, prepared once per connection with the catalog read (snapshot()):

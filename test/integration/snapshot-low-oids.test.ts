@@ -4,7 +4,8 @@
 // `create database` copies those oids from its template, and pg_upgrade keeps them. A snapshot that
 // range-scanned `oid >= 16384` (fa23d04, reverted) missed such a users table: apply added the memory
 // columns without recording them and rollback left them on the application's table. The server runs in
-// binary-upgrade mode (-b) only to place a table at such an oid, as pg_upgrade would.
+// binary-upgrade mode (-b) only to place a table (or a domain) at such an oid, as pg_upgrade would. Every read of
+// an apply but the first uses the oid indexes from 16384 up, once that first one found nothing below it.
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SqlClient } from "../../engine/db/client";
@@ -41,5 +42,25 @@ describe("an application table whose oid is below 16384 (a stand-alone backend's
                 "constraint public.users.users_email_check",
             ]),
         );
+    });
+
+    it("a domain below 16384, with no relation there, is in the snapshot too", async () => {
+        await client.query("create database low_domain");
+        const other = new Client({
+            host: server.host,
+            port: server.port,
+            user: server.user,
+            password: server.password,
+            database: "low_domain",
+        });
+        await other.connect();
+        try {
+            await other.query("select binary_upgrade_set_next_pg_type_oid(13950), binary_upgrade_set_next_array_pg_type_oid(13951)");
+            await other.query("create domain public.positive as int check (value > 0)");
+
+            expect([...(await snapshot(other as unknown as SqlClient)).keys()]).toContain("domain public.positive");
+        } finally {
+            await other.end();
+        }
     });
 });
