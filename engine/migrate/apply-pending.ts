@@ -8,7 +8,7 @@ import type { ApplyOptions, ApplyResult } from "./apply";
 import { boundedTransaction } from "./bounded";
 import { FILE_SAVEPOINT, parseSqlFile, runFile, SqlFileError } from "./execute";
 import { adoptLegacy } from "./legacy";
-import { ensureLedger, ledgerInsert, legacyRows, readLedger, UTF8_SESSION, type LedgerRow } from "./ledger";
+import { ENSURE_LEDGER, ensureLedger, ledgerInsert, legacyRows, readLedger, UTF8_SESSION, type LedgerRow } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
@@ -126,13 +126,15 @@ async function applyOne(
     const { client } = session;
     const outcome = `${migration.name} was rolled back: the database is as it was before it and the ledger does not list it. Fix the cause and run again.`;
     const earlier = appliedThisRun.length > 0 ? ` (this run applied ${appliedThisRun.join(", ")} before it)` : "";
-    // With the ledger in place, the file's savepoint and the catalog read before the statements go with the begin (the
-    // ledger's DDL, when needed, comes before them). After an earlier migration of this run, that read is only a check:
-    // whether another transaction committed since that migration read the catalog after its statements.
+    // With the ledger in place, the file's savepoint and the catalog read before the statements go with the begin. After an
+    // earlier migration of this run, that read is only a check: whether another transaction committed since that migration
+    // read the catalog after its statements. The run's first migration creates the ledger when needed, with its begin (in
+    // its transaction: a first migration that fails leaves no trace at all), and prepares the read (snapshot()).
     const carried = known.ledgerCurrent && known.catalog?.mark !== undefined ? known.catalog : undefined;
-    const atBegin = known.ledgerCurrent
-        ? `${FILE_SAVEPOINT}; ${carried ? catalogReads([committedSinceStatement(carried.mark!, known.ours, true, client)]) : snapshotStatement(client)}`
-        : undefined;
+    const first = !known.ledgerCurrent;
+    const atBegin = first
+        ? ENSURE_LEDGER
+        : `${FILE_SAVEPOINT}; ${carried ? catalogReads([committedSinceStatement(carried.mark!, known.ours, true, client)]) : snapshotStatement(client)}`;
     let ours: string[] | undefined;
     // The records and the ledger row go with the commit, in its round trip.
     let writes = "";
@@ -143,23 +145,18 @@ async function applyOne(
         `Nothing of ${migration.name} was applied${earlier}.`,
         async (begun) => {
             const started = performance.now();
-            if (atBegin === undefined) {
-                // Created in the first migration's transaction: a first migration that fails leaves no trace at all.
-                await ensureLedger(client);
-            }
             // The catalog before the statements, as this transaction sees it (never an older one unchecked: an object another
             // session created or dropped in between would be in neither read, and one this file then dropped or replaced would go
             // unseen). An object another session made before it is not written by this transaction, so it is never taken for
             // ours, and one of the schema's names there and not the stack's refuses the migration (appeared.ts).
-            const before =
-                atBegin === undefined
-                    ? await snapshot(client)
-                    : carried
-                      ? (carriedIn(begun, carried) ?? (await snapshot(client)))
-                      : catalogIn(begun);
+            const before = first
+                ? await snapshot(client, [FILE_SAVEPOINT])
+                : carried
+                  ? (carriedIn(begun, carried) ?? (await snapshot(client)))
+                  : catalogIn(begun);
             // The catalog after the statements, and whether another transaction committed since the one before, in the file's own round trip.
             const read = await runFile(client, migration.name, migration.sql, statements, outcome, {
-                savepointTaken: atBegin !== undefined,
+                savepointTaken: true,
                 then: [readAfterStatement(client, before)],
             });
             const durationMs = performance.now() - started;
@@ -216,7 +213,7 @@ async function applyOne(
                 });
             }
         },
-        atBegin ?? "",
+        atBegin,
     );
     Object.assign(known, { catalog: change.after, ours, recorded: change.recorded, ledgerCurrent: true });
 }

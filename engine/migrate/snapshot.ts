@@ -183,8 +183,9 @@ const prepared = new WeakSet<SqlClient>();
 /**
  * Every object of the database (and every role) as identities, in one round trip; `created` is only meaningful inside a transaction.
  * The first one on a connection prepares it, and the engine's other statements of every migration (preparedStatements).
+ * `first`: statements to send before the read, in its round trip.
  */
-export async function snapshot(client: SqlClient): Promise<Catalog> {
+export async function snapshot(client: SqlClient, first: string[] = []): Promise<Catalog> {
     if (!prepared.has(client)) {
         await client.query(
             catalogReads([
@@ -194,7 +195,7 @@ export async function snapshot(client: SqlClient): Promise<Catalog> {
         );
         prepared.add(client);
     }
-    return catalogIn(await client.query(snapshotStatement(client)!));
+    return catalogIn(await client.query([...first, snapshotStatement(client)!].join(";\n")));
 }
 
 /**
