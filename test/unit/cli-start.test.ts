@@ -54,8 +54,10 @@ describe("memory-stack start-up", () => {
 
     it("runs from the build's one-file CLI: no other compiled module is read", async () => {
         const files = await filesLoaded("status", "--url", "postgresql://u:p@127.0.0.1:1/d?connect_timeout=2");
+        // memory-stack.js is the entry that loads the one file with its code cache (engine/db/code-cache.ts).
         expect(files.filter((file) => file.startsWith(join(REPO, "dist")))).toEqual([
             join(REPO, "dist", "cli", "memory-stack.js"),
+            join(REPO, "dist", "cli", "memory-stack.bundle.js"),
             BUNDLED,
         ]);
     });
