@@ -53,7 +53,7 @@ export function build() {
         throw new Error(`parsing the shipped SQL (scripts/parse-shipped-sql.mjs) failed with exit ${parsed.status ?? parsed.signal}`);
     }
     try {
-        writeCodeCaches(next);
+        writeCodeCaches(next, outdir);
     } catch (error) {
         rmSync(next, { recursive: true, force: true });
         throw error;
@@ -111,11 +111,12 @@ function bundleCli(outdir) {
 }
 
 // V8's bytecode of the two one-file modules, beside them (engine/db/code-cache.ts): a start then compiles
-// neither. Made by the node that builds, in a process of its own (it switches V8's flags).
-function writeCodeCaches(outdir) {
-    const files = [join(outdir, "cli", "memory-stack.bundle.js"), join(outdir, "vendor", "pg.js")];
-    const script = `const { writeCodeCache } = require(${JSON.stringify(join(outdir, "engine", "db", "code-cache.js"))});
-        for (const file of ${JSON.stringify(files)}) writeCodeCache(file);`;
+// neither. Made by the node that builds, in a process of its own (it switches V8's flags), for the paths
+// the files have once `next` is renamed to `outdir`.
+function writeCodeCaches(next, outdir) {
+    const files = [join("cli", "memory-stack.bundle.js"), join("vendor", "pg.js")].map((file) => [join(next, file), join(outdir, file)]);
+    const script = `const { writeCodeCache } = require(${JSON.stringify(join(next, "engine", "db", "code-cache.js"))});
+        for (const [file, loadedAs] of ${JSON.stringify(files)}) writeCodeCache(file, loadedAs);`;
     const made = spawnSync(process.execPath, ["-e", script], { stdio: "inherit" });
     if (made.status !== 0) {
         throw new Error(`making the code cache (engine/db/code-cache.ts) failed with exit ${made.status ?? made.signal}`);

@@ -4,8 +4,11 @@
 // apply spends. The build stores V8's bytecode of every function beside the file (writeCodeCache) and
 // requireCompiled hands it to V8, which then compiles nothing it has. Node 22 does this itself
 // (module.enableCompileCache); Node 20, which the package supports, does not.
-// The cache starts with the SHA-256 of the source it was made from: a file changed since the build is
-// compiled from its source, and so is one whose cache V8 refuses (another node, other V8 flags).
+// The cache starts with the SHA-256 of the path and the source it was made for: a file changed since the
+// build is compiled from its source, and so is one whose cache V8 refuses (another node, other V8 flags).
+// The path counts because V8 keeps the one the cache was made under for stack traces: a package built in
+// one place and run from another (packed, then installed) runs without the cache, and its stack traces
+// name the files it runs from.
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import Module, { createRequire } from "node:module";
@@ -54,22 +57,23 @@ function storedCache(file: string, source: string): Buffer | undefined {
     } catch {
         return undefined;
     }
-    return stored.length > DIGEST_BYTES && sourceDigest(source).equals(stored.subarray(0, DIGEST_BYTES))
+    return stored.length > DIGEST_BYTES && digest(file, source).equals(stored.subarray(0, DIGEST_BYTES))
         ? stored.subarray(DIGEST_BYTES)
         : undefined;
 }
 
-function sourceDigest(source: string): Buffer {
-    return createHash("sha256").update(source, "utf8").digest();
+function digest(file: string, source: string): Buffer {
+    return createHash("sha256").update(file, "utf8").update("\0").update(source, "utf8").digest();
 }
 
 /**
- * Writes `file`'s code cache, with every function compiled (V8 otherwise compiles a function only when it
- * first runs, and a cache made at build time would hold the top level alone). For the build, in a process
- * of its own: V8's flags are switched for the compile and back before the cache is made, since a cache
- * carries the flags it was made under and V8 refuses it under others.
+ * Writes `file`'s code cache, for the file as it will be loaded from `loadedAs` (the build makes dist/ under
+ * another name, then renames it), with every function compiled (V8 otherwise compiles a function only when
+ * it first runs, and a cache made at build time would hold the top level alone). For the build, in a
+ * process of its own: V8's flags are switched for the compile and back before the cache is made, since a
+ * cache carries the flags it was made under and V8 refuses it under others.
  */
-export function writeCodeCache(file: string): void {
+export function writeCodeCache(file: string, loadedAs: string = file): void {
     const source = readFileSync(file, "utf8");
     // Not imported at the top: loading node:v8 costs a start about a millisecond, for the build's sake alone.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -77,9 +81,9 @@ export function writeCodeCache(file: string): void {
     setFlagsFromString("--no-lazy");
     let script: Script;
     try {
-        script = new Script(Module.wrap(source), { filename: file });
+        script = new Script(Module.wrap(source), { filename: loadedAs });
     } finally {
         setFlagsFromString("--lazy");
     }
-    writeFileSync(codeCacheFile(file), Buffer.concat([sourceDigest(source), script.createCachedData()]));
+    writeFileSync(codeCacheFile(file), Buffer.concat([digest(loadedAs, source), script.createCachedData()]));
 }

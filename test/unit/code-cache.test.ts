@@ -1,7 +1,7 @@
 // The build's V8 code cache (engine/db/code-cache.ts): the CLI's file and pg's start from it, and a file
 // that no longer is what the cache was made from runs as it now is.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -52,6 +52,23 @@ describe("the build's code cache", () => {
         const edited = withCompilesSeen(load);
         expect(edited.result).toEqual({ value: "edit", dir, self: file });
         expect(edited.compiled.filter(([, cached]) => cached)).toEqual([]);
+    });
+
+    it("is made for the path the file is loaded from: a copy elsewhere runs without it, and stack traces name the file that runs", () => {
+        const built = mkdtempSync(join(tmpdir(), "memory-stack-code-cache-"));
+        const file = join(built, "module.js");
+        writeFileSync(file, "module.exports = () => new Error().stack.split('\\n')[1];\n");
+        execFileSync(process.execPath, ["-e", `require(${JSON.stringify(CODE_CACHE)}).writeCodeCache(${JSON.stringify(file)})`]);
+        const installed = mkdtempSync(join(tmpdir(), "memory-stack-code-cache-"));
+        copyFileSync(file, join(installed, "module.js"));
+        copyFileSync(`${file}.v8-cache`, join(installed, "module.js.v8-cache"));
+        const where = (path: string) =>
+            withCompilesSeen(`report(require(${JSON.stringify(CODE_CACHE)}).requireCompiled(${JSON.stringify(path)})());`);
+
+        expect(where(file)).toEqual({ compiled: [[file, true, false]], result: expect.stringContaining(`${file}:1:`) as unknown });
+        const moved = where(join(installed, "module.js"));
+        expect(moved.compiled.filter(([, cached]) => cached)).toEqual([]);
+        expect(moved.result).toContain(`${join(installed, "module.js")}:1:`);
     });
 
     it("leaves no half-loaded module behind when the file throws as it loads", () => {
