@@ -28,9 +28,10 @@ export function requireCompiled(file: string): unknown {
     if (known !== undefined) {
         return known.exports;
     }
-    const source = readFileSync(file, "utf8");
-    const cachedData = storedCache(file, source);
-    if (cachedData === undefined) {
+    // Node maps stack traces through source maps (--enable-source-maps) for the files its own loader compiles only.
+    const source = process.sourceMapsEnabled ? undefined : readFileSync(file, "utf8");
+    const cachedData = source === undefined ? undefined : storedCache(file, source);
+    if (source === undefined || cachedData === undefined) {
         // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path known only at run time
         return require(file);
     }

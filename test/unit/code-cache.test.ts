@@ -10,7 +10,11 @@ import { REPO } from "../support/stack-files";
 const CODE_CACHE = join(REPO, "dist", "engine", "db", "code-cache.js");
 
 /** Runs `script` in a node whose vm.Script records what each compile was given and whether V8 took it; prints its JSON. */
-function withCompilesSeen(script: string, args: string[] = []): { compiled: [string, boolean, boolean][]; result?: unknown } {
+function withCompilesSeen(
+    script: string,
+    args: string[] = [],
+    nodeOptions: string[] = [],
+): { compiled: [string, boolean, boolean][]; result?: unknown } {
     const spy = `
         const vm = require("node:vm");
         const compiled = [];
@@ -22,7 +26,7 @@ function withCompilesSeen(script: string, args: string[] = []): { compiled: [str
         };
         globalThis.report = (result) => console.log(JSON.stringify({ compiled, result }));
         ${script}`;
-    const output = execFileSync(process.execPath, ["-e", spy, ...args], { cwd: REPO, encoding: "utf8", stdio: "pipe" });
+    const output = execFileSync(process.execPath, [...nodeOptions, "-e", spy, ...args], { cwd: REPO, encoding: "utf8", stdio: "pipe" });
     return JSON.parse(output) as { compiled: [string, boolean, boolean][]; result?: unknown };
 }
 
@@ -37,6 +41,15 @@ describe("the build's code cache", () => {
             [join(REPO, "dist", "vendor", "pg.js"), true, false],
         ]);
         expect(existsSync(join(REPO, "dist", "cli", "memory-stack.bundle.js.v8-cache"))).toBe(true);
+    });
+
+    it("is not used when node maps stack traces through source maps, which it does only for what its own loader compiles", () => {
+        const { compiled } = withCompilesSeen(
+            `require(${JSON.stringify(join(REPO, "dist", "engine", "db", "pg.js"))}); report();`,
+            [],
+            ["--enable-source-maps"],
+        );
+        expect(compiled).toEqual([]);
     });
 
     it("is not used for a file changed since it was made, even to the same length", () => {
