@@ -43,6 +43,16 @@ describe("the build's code cache", () => {
         expect(existsSync(join(REPO, "dist", "cli", "memory-stack.bundle.js.v8-cache"))).toBe(true);
     });
 
+    it("is left alone by help and the version, which run a sliver of the CLI", () => {
+        for (const args of [["--help"], ["apply", "--help"], ["-V"]]) {
+            const { compiled, result } = withCompilesSeen(`
+                require(${JSON.stringify(join(REPO, "dist", "cli", "memory-stack.js"))})
+                    .main(${JSON.stringify(args)}, {}, { stdout() {}, stderr() {} })
+                    .then((code) => report(code));`);
+            expect({ args, compiled, result }).toEqual({ args, compiled: [], result: 0 });
+        }
+    });
+
     it("is not used when node maps stack traces through source maps, which it does only for what its own loader compiles", () => {
         const { compiled } = withCompilesSeen(
             `require(${JSON.stringify(join(REPO, "dist", "engine", "db", "pg.js"))}); report();`,
