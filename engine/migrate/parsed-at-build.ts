@@ -54,6 +54,16 @@ export function parsedAtBuild(sql: string): StoredParse | undefined {
     if (spans === undefined) {
         return undefined;
     }
-    let tree: ParseTree | undefined;
-    return { spans, tree: () => (tree ??= JSON.parse(readFileSync(treeFile(key), "utf8")) as ParseTree) };
+    return { spans, tree: () => storedTree(key) };
+}
+
+const trees = new Map<string, ParseTree>();
+
+function storedTree(key: string): ParseTree {
+    let tree = trees.get(key);
+    if (tree === undefined) {
+        tree = JSON.parse(readFileSync(treeFile(key), "utf8")) as ParseTree;
+        trees.set(key, tree);
+    }
+    return tree;
 }
