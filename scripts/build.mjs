@@ -2,7 +2,7 @@
 // Compiles the TypeScript of the program, the components, the engine and the CLI to CommonJS in dist/,
 // file by file, and the CLI once more as one file (bundleCli), so the CLI and the dynamic providers run
 // plain JavaScript: no TypeScript is transpiled when `memory-stack` starts or when Pulumi's provider host
-// loads memory-stack/providers.
+// loads memory-stack/providers. The CLI's file and pg's get V8's code cache (writeCodeCaches).
 // The shipped SQL is parsed here too, once (parse-shipped-sql.mjs). Types are checked by `npm run
 // typecheck`, not here. Runs on `npm ci` (prepare), before `npm test` (vitest.config.ts) and before
 // every `npm run up|preview|destroy|refresh` (scripts/pulumi.js).
@@ -52,6 +52,12 @@ export function build() {
         rmSync(next, { recursive: true, force: true });
         throw new Error(`parsing the shipped SQL (scripts/parse-shipped-sql.mjs) failed with exit ${parsed.status ?? parsed.signal}`);
     }
+    try {
+        writeCodeCaches(next, outdir);
+    } catch (error) {
+        rmSync(next, { recursive: true, force: true });
+        throw error;
+    }
     if (existsSync(outdir)) {
         renameSync(outdir, previous);
     }
@@ -80,24 +86,41 @@ function bundlePg(outdir) {
     });
 }
 
-// The CLI as one file (dist/cli/memory-stack.js, which bin/memory-stack.js runs): node finds, reads and
-// compiles one module instead of some forty, about a sixth of a no-op apply. Packages stay outside it but
-// one, and what the CLI imports only when it needs it (the pending work, repair, zod, the SQL parser) still
-// loads only then: esbuild runs a bundled module's top level at its first require. The providers and the
-// Pulumi program keep using the file-by-file build.
+// The CLI as one file (dist/cli/memory-stack.bundle.js, which dist/cli/memory-stack.js loads for
+// bin/memory-stack.js): node finds, reads and compiles one module instead of some forty, about a sixth of a
+// no-op apply. Packages stay outside it but one, and what the CLI imports only when it needs it (the pending
+// work, repair, zod, the SQL parser) still loads only then: esbuild runs a bundled module's top level at its
+// first require. The providers and the Pulumi program keep using the file-by-file build.
 function bundleCli(outdir) {
-    buildSync({
-        entryPoints: [join(ROOT, "cli", "main.ts")],
-        bundle: true,
-        outfile: join(outdir, "cli", "memory-stack.js"),
-        format: "cjs",
-        platform: "node",
-        target: "node20",
-        external: packagesOutsideBut(INSIDE_CLI),
-        supported: { "dynamic-import": false },
-        sourcemap: "linked",
-        logLevel: "warning",
-    });
+    const bundle = (entry, outfile) =>
+        buildSync({
+            entryPoints: [join(ROOT, "cli", entry)],
+            bundle: true,
+            outfile: join(outdir, "cli", outfile),
+            format: "cjs",
+            platform: "node",
+            target: "node20",
+            external: packagesOutsideBut(INSIDE_CLI),
+            supported: { "dynamic-import": false },
+            sourcemap: "linked",
+            logLevel: "warning",
+        });
+    bundle("main.ts", "memory-stack.bundle.js");
+    // The entry, which loads the bundle from its code cache (writeCodeCaches), is one file too.
+    bundle("memory-stack.ts", "memory-stack.js");
+}
+
+// V8's bytecode of the two one-file modules, beside them (engine/db/code-cache.ts): a start then compiles
+// neither. Made by the node that builds, in a process of its own (it switches V8's flags), for the paths
+// the files have once `next` is renamed to `outdir`.
+function writeCodeCaches(next, outdir) {
+    const files = [join("cli", "memory-stack.bundle.js"), join("vendor", "pg.js")].map((file) => [join(next, file), join(outdir, file)]);
+    const script = `const { writeCodeCache } = require(${JSON.stringify(join(next, "engine", "db", "code-cache.js"))});
+        for (const [file, loadedAs] of ${JSON.stringify(files)}) writeCodeCache(file, loadedAs);`;
+    const made = spawnSync(process.execPath, ["-e", script], { stdio: "inherit" });
+    if (made.status !== 0) {
+        throw new Error(`making the code cache (engine/db/code-cache.ts) failed with exit ${made.status ?? made.signal}`);
+    }
 }
 
 // pg-connection-string, which every command loads to read its URL: inside the CLI's file, node neither looks

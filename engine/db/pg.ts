@@ -8,8 +8,9 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import type * as PgModule from "pg";
 import { PACKAGE_ROOT } from "../paths";
+import { requireCompiled } from "./code-cache";
 
-/** pg as one file: node reads and compiles one module instead of thirty. */
+/** pg as one file: node reads and compiles one module instead of thirty (with the build's code cache: code-cache.ts). */
 export const BUNDLED: string = path.join(PACKAGE_ROOT, "dist", "vendor", "pg.js");
 
 function loadPg(): typeof PgModule {
@@ -20,7 +21,7 @@ function loadPg(): typeof PgModule {
     }
     try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded between the two property swaps
-        return require(existsSync(BUNDLED) ? BUNDLED : "pg") as typeof PgModule;
+        return (existsSync(BUNDLED) ? requireCompiled(BUNDLED) : require("pg")) as typeof PgModule;
     } finally {
         if (probes) {
             Object.defineProperty(globalThis, "Response", response);

@@ -86,8 +86,21 @@ export async function refuseTakeOver(
     return elsewhere;
 }
 
-/** The memory schema's names, as the preflight checks them: relations and same-named types in public, functions by name, triggers and policies on the memory tables. */
+let lastNamed: { options: string; named: (object: CatalogObject) => boolean } | undefined;
+
+/**
+ * The memory schema's names, as the preflight checks them: relations and same-named types in public, functions by name, triggers and policies on the memory tables.
+ * The last options' are kept: an apply asks for every migration with the same ones.
+ */
 export function namedBy(options: SchemaOptions): (object: CatalogObject) => boolean {
+    const key = JSON.stringify(options);
+    if (lastNamed?.options !== key) {
+        lastNamed = { options: key, named: namesOf(options) };
+    }
+    return lastNamed.named;
+}
+
+function namesOf(options: SchemaOptions): (object: CatalogObject) => boolean {
     const manifest = expectedObjects(options);
     const relations = new Set([...manifest.tables, ...manifest.views, ...manifest.indexes.map((index) => index.name)]);
     // auth.uid() is shared by design: Supabase has its own.

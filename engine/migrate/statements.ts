@@ -4,7 +4,7 @@
 // code here recognizes SQL with regular expressions. Quotes, comments, dollar-quoted bodies and
 // `begin atomic … end` bodies are the parser's business.
 
-import { parsedAtBuild, type ParseTree } from "./parsed-at-build";
+import { parsedAtBuild, type ParseTree, type StatementSpan } from "./parsed-at-build";
 
 export interface Statement {
     /** The statement text, without leading comments or its terminating semicolon. */
@@ -15,8 +15,8 @@ export interface Statement {
     offset: number;
     /** The statement's node type, e.g. "CreateStmt", "TransactionStmt". */
     kind: string;
-    /** The parse tree of the statement (libpg-query's JSON), under its node type. */
-    node: Record<string, unknown>;
+    /** The parse tree of the statement (libpg-query's JSON), under its node type; for the shipped SQL, read when first asked for. */
+    readonly node: Record<string, unknown>;
 }
 
 /** A file the parser refuses: the statement text is not PostgreSQL. */
@@ -36,18 +36,41 @@ let parser: Promise<typeof import("libpg-query")> | undefined;
 
 /** The top-level statements of `sql`, in order. Throws SqlSyntaxError naming the line the parser stopped at. */
 export async function splitStatements(sql: string): Promise<Statement[]> {
+    const stored = parsedAtBuild(sql);
+    if (stored !== undefined) {
+        // The tree is read only if a caller asks for a statement's node.
+        return statementsAt(sql, stored.spans, (index, kind) => stored.tree().stmts![index].stmt[kind]);
+    }
+    const tree = await parse(sql);
+    return statementsAt(sql, statementSpans(sql, tree), (index, kind) => tree.stmts![index].stmt[kind]);
+}
+
+/** Where the parser put each statement of `sql`, in characters, and its node type (the build stores these for the shipped SQL). */
+export function statementSpans(sql: string, tree: ParseTree): StatementSpan[] {
     const bytes = Buffer.from(sql, "utf8");
-    const tree = parsedAtBuild(sql) ?? (await parse(sql, bytes));
     // In ASCII text a byte offset is a character offset.
     const character = bytes.length === sql.length ? (offset: number) => offset : (offset: number) => characterOffset(bytes, offset);
+    return (tree.stmts ?? []).map(({ stmt, stmt_location: location = 0, stmt_len: length = 0 }) => [
+        character(location),
+        length === 0 ? sql.length : character(location + length),
+        Object.keys(stmt)[0],
+    ]);
+}
+
+function statementsAt(sql: string, spans: StatementSpan[], node: (index: number, kind: string) => Record<string, unknown>): Statement[] {
     const lineOf = lineIndex(sql);
-    return (tree.stmts ?? []).map(({ stmt, stmt_location: location = 0, stmt_len: length = 0 }) => {
-        const start = character(location);
-        const end = length === 0 ? sql.length : character(location + length);
+    return spans.map(([start, end, kind], index) => {
         const raw = sql.slice(start, end);
         const lead = leadingNoise(raw);
-        const [kind] = Object.keys(stmt);
-        return { text: raw.slice(lead).trimEnd(), offset: start + lead, line: lineOf(start + lead), kind, node: stmt[kind] };
+        return {
+            text: raw.slice(lead).trimEnd(),
+            offset: start + lead,
+            line: lineOf(start + lead),
+            kind,
+            get node() {
+                return node(index, kind);
+            },
+        };
     });
 }
 
@@ -71,13 +94,13 @@ function lineIndex(text: string): (offset: number) => number {
     };
 }
 
-async function parse(sql: string, bytes: Buffer): Promise<ParseTree> {
+async function parse(sql: string): Promise<ParseTree> {
     const { parseSync } = await (parser ??= import("libpg-query").then(async (module) => (await module.loadModule(), module)));
     try {
         return parseSync(sql) as ParseTree;
     } catch (error) {
         const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
-        const at = details?.cursorPosition === undefined ? 0 : characterOffset(bytes, details.cursorPosition);
+        const at = details?.cursorPosition === undefined ? 0 : characterOffset(Buffer.from(sql, "utf8"), details.cursorPosition);
         throw new SqlSyntaxError(lineAt(sql, at), details?.message ?? (error as Error).message);
     }
 }

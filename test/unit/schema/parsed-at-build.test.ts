@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadModule, parseSync } from "libpg-query";
 import { describe, expect, it } from "vitest";
-import { PARSED_AT_BUILD, sqlKey } from "../../../engine/migrate/parsed-at-build";
+import { PARSED_AT_BUILD, sqlKey, treeFile, TREES_AT_BUILD } from "../../../engine/migrate/parsed-at-build";
 import { DEFAULT_SCHEMA_OPTIONS, loadMigrationSources, loadRollbackSql, renderMigrations } from "../../../engine/migrate/render";
-import { lineAt, splitStatements } from "../../../engine/migrate/statements";
+import { lineAt, splitStatements, statementSpans } from "../../../engine/migrate/statements";
 
 const ROOT = join(__dirname, "..", "..", "..");
 
@@ -17,14 +17,18 @@ function shippedTexts(): string[] {
         .concat(loadRollbackSql());
 }
 
-describe("the shipped SQL as the build parsed it (dist/parsed-sql.json)", () => {
-    it("holds the parser's own output for every shipped text, and nothing else", async () => {
+describe("the shipped SQL as the build parsed it (dist/parsed-sql.json, dist/parsed-sql/)", () => {
+    it("holds the parser's own spans and tree for every shipped text, and nothing else", async () => {
         await loadModule();
         const stored = JSON.parse(readFileSync(PARSED_AT_BUILD, "utf8")) as Record<string, unknown>;
         const texts = shippedTexts();
-        expect(Object.keys(stored).sort()).toEqual([...new Set(texts.map(sqlKey))].sort());
+        const keys = [...new Set(texts.map(sqlKey))].sort();
+        expect(Object.keys(stored).sort()).toEqual(keys);
+        expect(readdirSync(TREES_AT_BUILD).sort()).toEqual(keys.map((key) => `${key}.json`));
         for (const sql of texts) {
-            expect(stored[sqlKey(sql)]).toEqual(parseSync(sql));
+            const tree = parseSync(sql);
+            expect(stored[sqlKey(sql)]).toEqual(statementSpans(sql, tree));
+            expect(JSON.parse(readFileSync(treeFile(sqlKey(sql)), "utf8"))).toEqual(tree);
         }
     });
 
@@ -38,6 +42,35 @@ describe("the shipped SQL as the build parsed it (dist/parsed-sql.json)", () => 
                 expect(statement.line).toBe(lineAt(sql, statement.offset));
             }
         }
+    });
+
+    it("reads a text's parse tree only when a statement's node is asked for, and then that text's alone", () => {
+        const script = `
+            const fs = require("node:fs");
+            const read = [];
+            const readFileSync = fs.readFileSync;
+            fs.readFileSync = (file, ...rest) => (read.push(String(file)), readFileSync(file, ...rest));
+            const { renderMigrations, loadMigrationSources, DEFAULT_SCHEMA_OPTIONS } = require("./dist/engine/migrate/render.js");
+            const { splitStatements } = require("./dist/engine/migrate/statements.js");
+            (async () => {
+                const migrations = renderMigrations(loadMigrationSources(), DEFAULT_SCHEMA_OPTIONS);
+                const split = [];
+                for (const m of migrations) split.push(await splitStatements(m.sql));
+                const trees = () => read.filter((file) => file.includes("parsed-sql/"));
+                const before = trees();
+                const kinds = split[2].map((statement) => statement.kind + ":" + Object.keys(statement.node).length);
+                console.log(JSON.stringify({ before, after: trees(), kinds }));
+            })();`;
+        const result = JSON.parse(execFileSync(process.execPath, ["-e", script], { cwd: ROOT, encoding: "utf8" })) as {
+            before: string[];
+            after: string[];
+            kinds: string[];
+        };
+        const third = renderMigrations(loadMigrationSources(), DEFAULT_SCHEMA_OPTIONS)[2].sql;
+        expect(result.before).toEqual([]);
+        expect(result.after).toEqual([join(ROOT, "dist", "parsed-sql", `${sqlKey(third)}.json`)]);
+        expect(result.kinds.length).toBeGreaterThan(5);
+        expect(result.kinds.every((kind) => !kind.endsWith(":0"))).toBe(true);
     });
 
     it("lets the compiled CLI's engine split the shipped SQL without loading the parser", () => {
