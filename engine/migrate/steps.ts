@@ -160,14 +160,15 @@ function checkStep(file: string, step: Step): Step {
 
 /** Statements PostgreSQL refuses inside a transaction block. */
 export function needsOwnTransaction(statement: Statement): boolean {
-    const { kind, node } = statement;
+    // The kind first: a statement's parse tree is read from the build's store only when asked for (parsed-at-build.ts).
+    const { kind } = statement;
     if (kind === "IndexStmt" || kind === "DropStmt") {
-        return node.concurrent === true;
+        return statement.node.concurrent === true;
     }
     if (kind === "ReindexStmt") {
-        return JSON.stringify(node.params ?? []).includes('"concurrently"');
+        return JSON.stringify(statement.node.params ?? []).includes('"concurrently"');
     }
-    return kind === "VacuumStmt" && node.is_vacuumcmd === true;
+    return kind === "VacuumStmt" && statement.node.is_vacuumcmd === true;
 }
 
 function returnsRows(statement: Statement): boolean {
