@@ -14,7 +14,7 @@ import { namedBy } from "./appeared";
 import { boundedTransaction } from "./bounded";
 import { FILE_SAVEPOINT, runFile, runStatement, SqlFileError } from "./execute";
 import { dropInvalidLeftover, indexTarget, isSharedMemoryShortage, sizeMaintenanceWorkMem, type MemoryPlan } from "./index-build";
-import { ENSURE_LEDGER, OWNERSHIP_TABLE, readLedger } from "./ledger";
+import { ENSURE_LEDGER, OWNERSHIP_TABLE, readLedger, UTF8_SESSION } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { currentOrigin, isReused, REUSED_REASON } from "./identity";
 import { insertRecords, readRecords, recordCreated, type RecordedObject } from "./ownership";
@@ -22,9 +22,21 @@ import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
 import { SEARCH_PATH, SET_LOCAL_SEARCH_PATH } from "./search-path";
-import { catalogIn, readAfter, readAfterStatement, snapshot, snapshotStatement } from "./snapshot";
+import {
+    carriedIn,
+    type Catalog,
+    catalogIn,
+    catalogReads,
+    committedSinceStatement,
+    ownXidsIn,
+    OWN_XIDS,
+    readAfter,
+    readAfterStatement,
+    snapshot,
+    snapshotStatement,
+} from "./snapshot";
 import { ENSURE_STEP_LEDGER, finishMigrationStatement, readStepLedger, recordStepStatement, type StepRow } from "./step-ledger";
-import { withSessionSettings } from "./step-session";
+import { CHECK_CLIENT, CHECK_CLIENT_IN_TRANSACTION, withSessionSettings } from "./step-session";
 import { parameters, type Step, type StepKind } from "./steps";
 import type { Statement } from "./statements";
 
@@ -70,6 +82,13 @@ interface Run {
     recorded: RecordedObject[] | undefined;
     /** Both ledgers are known to exist: a transaction that created them where missing committed. */
     ledgersReady: boolean;
+    /**
+     * The catalog as the run's last transaction that read it left it (a transactional step's, or the migration's before
+     * these steps), and the xids this session committed under since (OWN_XIDS): the next transactional step reads the
+     * catalog anew only when another transaction committed since (committedSinceStatement). Undefined: read anew.
+     */
+    catalog: Catalog | undefined;
+    ours: string[];
     lockTimeoutMs: number;
     lockDeadlineMs: number;
     maintenanceWorkMemMb: number;
@@ -84,6 +103,9 @@ export interface ApplyStepsOptions {
     steps?: StepOptions;
     /** The ownership records as they stand, when the caller knows them. */
     recorded?: RecordedObject[];
+    /** The catalog the run's previous migration left after its statements, in this session, and the xids it committed under (OWN_XIDS). */
+    catalog?: Catalog;
+    ours?: string[];
 }
 
 /**
@@ -100,6 +122,9 @@ export async function applySteps(
         options.done.filter((row) => row.migration === migration.name && row.checksum === migration.checksum).map((row) => [row.step, row]),
     );
     const run = runFor(session, migration, steps, options.variant, options.schema, true, options.steps, options.recorded);
+    if (options.catalog?.mark !== undefined && options.ours !== undefined) {
+        Object.assign(run, { catalog: options.catalog, ours: [...options.ours] });
+    }
     await runSteps(run, rows);
     return run.recorded;
 }
@@ -133,6 +158,8 @@ function runFor(
         schema,
         ledger,
         ledgersReady: false,
+        catalog: undefined,
+        ours: [],
         recorded,
         lockTimeoutMs: session.locks.timeoutMs,
         lockDeadlineMs: session.locks.deadlineSeconds * 1000,
@@ -143,40 +170,42 @@ function runFor(
 
 async function runSteps(run: Run, done: Map<string, StepRow>): Promise<void> {
     const { steps } = run;
-    // A killed apply leaves its backend running the statement it sent; checking the socket every second
-    // ends it (and frees the migration lock) soon after, instead of when the statement is done.
-    await withSessionSettings(run.client, { client_connection_check_interval: "1000" }, async () => {
-        for (const [index, step] of steps.entries()) {
-            const stepStarted = performance.now();
-            const row = done.get(step.name);
-            const where = { migration: run.migration.name, step: step.name };
-            let outcome: "done" | "nothing to do" | "done before" = "done before";
-            if (!row?.finished) {
-                const last = index === steps.length - 1;
-                outcome =
-                    step.kind === "transaction"
-                        ? await transactionStep(run, step, last)
-                        : step.kind === "batched"
-                          ? await batchedStep(run, step, last, row)
-                          : await looseStep(run, step, last);
-            }
-            const durationMs = performance.now() - stepStarted;
-            run.emit({ type: "step", ...where, kind: step.kind, index: index + 1, total: steps.length, durationMs, outcome });
+    for (const [index, step] of steps.entries()) {
+        const stepStarted = performance.now();
+        const row = done.get(step.name);
+        const where = { migration: run.migration.name, step: step.name };
+        let outcome: "done" | "nothing to do" | "done before" = "done before";
+        if (!row?.finished) {
+            const last = index === steps.length - 1;
+            outcome =
+                step.kind === "transaction"
+                    ? await transactionStep(run, step, last)
+                    : step.kind === "batched"
+                      ? await batchedStep(run, step, last, row)
+                      : await looseStep(run, step, last);
         }
-    });
+        const durationMs = performance.now() - stepStarted;
+        run.emit({ type: "step", ...where, kind: step.kind, index: index + 1, total: steps.length, durationMs, outcome });
+    }
 }
 
 async function transactionStep(run: Run, step: Step, last: boolean): Promise<"done"> {
     const started = performance.now();
     // The catalog read before the statements and their savepoint go with the begin, as a plain migration's do
-    // (apply-pending.ts), after the ledgers' DDL when it is needed (retryingTransaction).
-    const read = snapshotStatement(run.client);
+    // (apply-pending.ts), after the ledgers' DDL when it is needed (retryingTransaction). After a transaction that read
+    // the catalog in this run, that read is only a check: whether a transaction other than this session's committed since.
+    const carried = run.catalog;
+    const read = carried ? catalogReads([committedSinceStatement(carried.mark!, run.ours, true)]) : snapshotStatement(run.client);
     run.recorded = await retryingTransaction(
         run,
         step,
         last,
         async (begun) => {
-            const before = read ? catalogIn(begun) : await snapshot(run.client);
+            const before = !read
+                ? await snapshot(run.client)
+                : carried
+                  ? (carriedIn(begun, carried) ?? (await snapshot(run.client)))
+                  : catalogIn(begun);
             // The statements in one round trip, with the catalog after them and whether another transaction committed meanwhile.
             const after = await runFile(run.client, run.migration.name, run.migration.sql, step.statements, outcome(run, step), {
                 savepointTaken: Boolean(read),
@@ -189,9 +218,14 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
                 named: run.schema && namedBy(run.schema),
                 outcome: outcome(run, step),
                 recorded: run.recorded,
+                since: carried,
                 ...readAfter(after),
+                deferWrites: true,
             });
-            return { value: change.recorded, write: doneStatement(run, step, last, performance.now() - started, 0) };
+            // The records' writes go with the COMMIT, in ASCII literals, after the check that the statements left
+            // client_encoding as it was (the catalog after them was read in it), as a plain migration's do.
+            const write = [UTF8_SESSION, change.writes, doneStatement(run, step, last, performance.now() - started, 0)];
+            return { value: change.recorded, write: write.filter(Boolean).join(";\n"), after: change.after };
         },
         read ? `${FILE_SAVEPOINT}; ${read}` : "",
     );
@@ -200,12 +234,14 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
 
 async function looseStep(run: Run, step: Step, last: boolean): Promise<"done" | "nothing to do"> {
     const started = performance.now();
-    // An index build records its index ahead (recordIndexAhead): the records are read anew after it.
+    // An index build records its index ahead (recordIndexAhead): the records are read anew after it, and the catalog,
+    // which its statements change outside any transaction.
     run.recorded = undefined;
+    run.catalog = undefined;
     // statement_timeout is for the application's queries; an index build on a big table may outlast it.
     const todo = await withSessionSettings(
         run.client,
-        { lock_timeout: `${run.lockDeadlineMs}ms`, statement_timeout: "0", search_path: undefined },
+        { lock_timeout: `${run.lockDeadlineMs}ms`, statement_timeout: "0", search_path: undefined, ...CHECK_CLIENT },
         async () => {
             // The engine's search_path for the statements, which run outside a transaction (each transaction sets its own: bounded.ts).
             await run.client.query(`select pg_catalog.set_config('search_path', ${SEARCH_PATH}, false)`);
@@ -372,6 +408,8 @@ function ledgerKey(run: Run, step: Step) {
 interface Finished<T> {
     value: T;
     write?: string;
+    /** The catalog after the statements of a transactional step: the run's catalog once it committed (Run.catalog). */
+    after?: Catalog;
 }
 
 /**
@@ -390,21 +428,23 @@ async function retryingTransaction<T>(
     const what = `${migration.name} step ${step.name}`;
     // Created in the first step's transaction, like a plain migration's: a first step that fails leaves no trace.
     const ensure = run.ledger && !run.ledgersReady;
-    let write: string | undefined;
+    let finished: Finished<T> | undefined;
     return boundedTransaction(
         run.session,
         what,
         outcome(run, step),
         async (begun) => {
-            const finished = await work(begun);
-            write = finished.write;
+            finished = await work(begun);
             return finished.value;
         },
         async () => {
-            const commit = write === undefined ? "commit" : `${write};\ncommit`;
+            // This transaction's xids, while the run keeps a catalog: its commit is not another session's (Run.catalog).
+            const xids = run.catalog !== undefined || finished?.after !== undefined;
+            const commit = [finished?.write, xids ? OWN_XIDS : undefined, "commit"].filter(Boolean).join(";\n");
             try {
-                await client.query(commit);
+                const committed = ownXidsIn((await client.query(commit)) as unknown as QueryResult[]);
                 run.ledgersReady ||= ensure;
+                keepCatalog(run, finished?.after, committed);
             } catch (error) {
                 if (!isConnectionLost(error)) {
                     // Deferred constraints fail at commit; that is still this step's failure.
@@ -425,8 +465,25 @@ async function retryingTransaction<T>(
                 });
             }
         },
-        [...(ensure ? [ENSURE_LEDGER, ENSURE_STEP_LEDGER] : []), ...(atBegin ? [atBegin] : [])].join(";\n"),
+        [...(ensure ? [ENSURE_LEDGER, ENSURE_STEP_LEDGER] : []), CHECK_CLIENT_IN_TRANSACTION, ...(atBegin ? [atBegin] : [])].join(";\n"),
     );
+}
+
+/**
+ * The run's catalog after a transaction committed under the xids `committed` (undefined: not known, read anew): a
+ * transactional step's catalog after its statements, or the one the run kept, with the xids of this batch's transaction
+ * added. A batch changes rows, never the schema, but the run's first transaction may create the step ledger: its objects
+ * are then missing from the catalog kept, and appear in the next catalog read as made by an earlier transaction, which
+ * recordCreated never takes for a migration's, as when the catalog before has them (no migration changes the ledgers).
+ */
+function keepCatalog(run: Run, after: Catalog | undefined, committed: string[] | undefined): void {
+    if (committed === undefined) {
+        run.catalog = undefined;
+    } else if (after !== undefined) {
+        Object.assign(run, { catalog: after, ours: committed });
+    } else if (run.catalog !== undefined) {
+        run.ours.push(...committed);
+    }
 }
 
 /**
@@ -524,13 +581,13 @@ async function askGuard(run: Run, step: Step, guard: Statement): Promise<number>
     let results: QueryResult[];
     try {
         results = (await run.client.query(
-            `begin; set local lock_timeout = ${Math.round(run.lockDeadlineMs)}; ${SET_LOCAL_SEARCH_PATH};\n${guard.text}\n;\ncommit`,
+            `begin; set local lock_timeout = ${Math.round(run.lockDeadlineMs)}; ${CHECK_CLIENT_IN_TRANSACTION}; ${SET_LOCAL_SEARCH_PATH};\n${guard.text}\n;\ncommit`,
         )) as unknown as QueryResult[];
     } catch (error) {
         await run.client.query("rollback").catch(() => undefined);
         throw new SqlFileError(run.migration.name, guard.line, guard.text, (error as { code?: string }).code, error, outcome(run, step));
     }
-    return guardSays(step, results[3].rows);
+    return guardSays(step, results[results.length - 2].rows);
 }
 
 /** The guard's one value as a number: 0 for false or null. */
