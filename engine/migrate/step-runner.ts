@@ -32,10 +32,18 @@ import {
     OWN_XIDS,
     readAfter,
     readAfterStatement,
+    resultWith,
     snapshot,
     snapshotStatement,
 } from "./snapshot";
-import { ENSURE_STEP_LEDGER, finishMigrationStatement, readStepLedger, recordStepStatement, type StepRow } from "./step-ledger";
+import {
+    ENSURE_STEP_LEDGER,
+    finishMigrationStatement,
+    readStepLedger,
+    recordStepStatement,
+    STEP_LEDGER_EXISTS,
+    type StepRow,
+} from "./step-ledger";
 import { CHECK_CLIENT, CHECK_CLIENT_IN_TRANSACTION, withSessionSettings } from "./step-session";
 import { parameters, type Step, type StepKind } from "./steps";
 import type { Statement } from "./statements";
@@ -80,8 +88,12 @@ interface Run {
     ledger: boolean;
     /** The ownership records as they stand, when known (read from the table otherwise). */
     recorded: RecordedObject[] | undefined;
-    /** Both ledgers are known to exist: a transaction that created them where missing committed. */
+    /** The migration ledger is known to be there in today's shape: a transaction that made it so where needed committed. */
     ledgersReady: boolean;
+    /** Whether the step ledger exists (asked with the run's first begin; created with the first row written to it). */
+    stepLedger: boolean | undefined;
+    /** The rows of steps that changed nothing, not written yet: they go with the next write to the step ledger. */
+    deferred: StepRow[];
     /**
      * The catalog as the run's last transaction that read it left it (a transactional step's, or the migration's before
      * these steps), and the xids this session committed under since (OWN_XIDS): the next transactional step reads the
@@ -122,6 +134,8 @@ export async function applySteps(
         options.done.filter((row) => row.migration === migration.name && row.checksum === migration.checksum).map((row) => [row.step, row]),
     );
     const run = runFor(session, migration, steps, options.variant, options.schema, true, options.steps, options.recorded);
+    // Rows there: the step ledger exists. None: it may not, and the first begin asks.
+    run.stepLedger = options.done.length > 0 ? true : undefined;
     if (options.catalog?.mark !== undefined && options.ours !== undefined) {
         Object.assign(run, { catalog: options.catalog, ours: [...options.ours] });
     }
@@ -158,6 +172,8 @@ function runFor(
         schema,
         ledger,
         ledgersReady: false,
+        stepLedger: undefined,
+        deferred: [],
         catalog: undefined,
         ours: [],
         recorded,
@@ -177,11 +193,14 @@ async function runSteps(run: Run, done: Map<string, StepRow>): Promise<void> {
         let outcome: "done" | "nothing to do" | "done before" = "done before";
         if (!row?.finished) {
             const last = index === steps.length - 1;
+            // A step's row may wait for the next step's transaction only when that step runs in transactions: a `no
+            // transaction` step's statements commit on their own, and the step before must be recorded by then.
+            const deferrable = !last && steps[index + 1].kind !== "no transaction";
             outcome =
                 step.kind === "transaction"
                     ? await transactionStep(run, step, last)
                     : step.kind === "batched"
-                      ? await batchedStep(run, step, last, row)
+                      ? await batchedStep(run, step, last, row, deferrable)
                       : await looseStep(run, step, last);
         }
         const durationMs = performance.now() - stepStarted;
@@ -224,8 +243,12 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
             });
             // The records' writes go with the COMMIT, in ASCII literals, after the check that the statements left
             // client_encoding as it was (the catalog after them was read in it), as a plain migration's do.
-            const write = [UTF8_SESSION, change.writes, doneStatement(run, step, last, performance.now() - started, 0)];
-            return { value: change.recorded, write: write.filter(Boolean).join(";\n"), after: change.after };
+            return {
+                value: change.recorded,
+                write: [UTF8_SESSION, change.writes].filter(Boolean).join(";\n"),
+                ledger: doneStatement(run, step, last, performance.now() - started, 0),
+                after: change.after,
+            };
         },
         read ? `${FILE_SAVEPOINT}; ${read}` : "",
     );
@@ -256,7 +279,7 @@ async function looseStep(run: Run, step: Step, last: boolean): Promise<"done" | 
     );
     await retryingTransaction(run, step, last, async () => ({
         value: undefined,
-        write: doneStatement(run, step, last, performance.now() - started, 0),
+        ledger: doneStatement(run, step, last, performance.now() - started, 0),
     }));
     return todo ? "done" : "nothing to do";
 }
@@ -294,7 +317,13 @@ async function looseStatement(run: Run, step: Step, statement: Statement): Promi
     }
 }
 
-async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | undefined): Promise<"done" | "nothing to do"> {
+async function batchedStep(
+    run: Run,
+    step: Step,
+    last: boolean,
+    row: StepRow | undefined,
+    deferrable: boolean,
+): Promise<"done" | "nothing to do"> {
     const where = { migration: run.migration.name, step: step.name };
     const [batch] = step.statements;
     // $1 the last key done, $2 the rows wanted in this batch (when the statement uses them).
@@ -312,7 +341,7 @@ async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | u
             if (guard) {
                 total = guardSays(step, begun[begun.length - 1].rows);
                 if (total === 0) {
-                    return { value: undefined, write: doneStatement(run, step, last, 0, done) };
+                    return { value: undefined, ...finishBatches(run, step, last, 0, done, row === undefined && deferrable) };
                 }
             }
             const { rows, fields } = await run1(
@@ -324,13 +353,14 @@ async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | u
             const next = rows.length === 0 ? key : keyText(step, rows[rows.length - 1][fields[0].name]);
             const rowsDone = done + rows.length;
             const durationMs = performance.now() - started;
-            const write =
-                rows.length === 0
-                    ? doneStatement(run, step, last, durationMs, rowsDone)
-                    : run.ledger
-                      ? recordStepStatement({ ...ledgerKey(run, step), rowsDone, cursor: next, finished: false, durationMs })
-                      : undefined;
-            return { value: { handled: rows.length, next, rowsDone }, write };
+            const value = { handled: rows.length, next, rowsDone };
+            if (rows.length === 0) {
+                return {
+                    value,
+                    ...finishBatches(run, step, last, durationMs, rowsDone, row === undefined && rowsDone === 0 && deferrable),
+                };
+            }
+            return { value, ledger: stepRows(run, { ...ledgerKey(run, step), rowsDone, cursor: next, finished: false, durationMs }) };
         });
         guard = undefined;
         if (result === undefined) {
@@ -392,30 +422,68 @@ export function nextBatchSize(size: number, tookMs: number, targetMs: number): n
     return Math.max(1, Math.min(MOST_BATCH, 2 * size, scaled));
 }
 
+/**
+ * A batched step's last transaction: its ledger write, or, when the step changed nothing and `deferrable`, its row left
+ * for the next step's write (Run.deferred).
+ */
+function finishBatches(
+    run: Run,
+    step: Step,
+    last: boolean,
+    durationMs: number,
+    rowsDone: number,
+    unchanged: boolean,
+): Pick<Finished<unknown>, "ledger" | "defer"> {
+    if (unchanged && run.ledger) {
+        return { defer: { ...ledgerKey(run, step), rowsDone, cursor: null, finished: true, durationMs } };
+    }
+    return { ledger: doneStatement(run, step, last, durationMs, rowsDone) };
+}
+
 /** The ledger write that records the step as done, or the whole migration when it is the last step; none without the ledger. */
-function doneStatement(run: Run, step: Step, last: boolean, durationMs: number, rowsDone: number): string | undefined {
+function doneStatement(run: Run, step: Step, last: boolean, durationMs: number, rowsDone: number): LedgerWrite | undefined {
     if (!run.ledger) return undefined;
-    return last
-        ? finishMigrationStatement(run.migration, run.variant, run.schema, durationMs)
-        : recordStepStatement({ ...ledgerKey(run, step), rowsDone, cursor: null, finished: true, durationMs });
+    if (!last) {
+        return stepRows(run, { ...ledgerKey(run, step), rowsDone, cursor: null, finished: true, durationMs });
+    }
+    // The rows waiting (Run.deferred) would go with it: only their durations are kept.
+    const waited = run.deferred.reduce((sum, row) => sum + row.durationMs, 0);
+    const steps = run.stepLedger !== false;
+    return { text: finishMigrationStatement(run.migration, run.variant, run.schema, durationMs + waited, steps), steps };
+}
+
+/** A step's row, after the rows waiting for a write (Run.deferred); none without the ledger. */
+function stepRows(run: Run, row: StepRow): LedgerWrite | undefined {
+    if (!run.ledger) return undefined;
+    return { text: [...run.deferred, row].map(recordStepStatement).join(";\n"), steps: true };
 }
 
 function ledgerKey(run: Run, step: Step) {
     return { migration: run.migration.name, step: step.name, checksum: run.migration.checksum, variant: run.variant };
 }
 
-/** What a step's transaction returns, and its ledger write, sent with the COMMIT in one round trip. */
+/** A write to the ledgers; `steps`: to the step ledger, which is created with it where missing. */
+interface LedgerWrite {
+    text: string;
+    steps: boolean;
+}
+
+/** What a step's transaction returns, and its writes, sent with the COMMIT in one round trip: `write` first, then `ledger`. */
 interface Finished<T> {
     value: T;
     write?: string;
+    ledger?: LedgerWrite;
+    /** The step's row, for the next write to the step ledger (Run.deferred) once this transaction committed. */
+    defer?: StepRow;
     /** The catalog after the statements of a transactional step: the run's catalog once it committed (Run.catalog). */
     after?: Catalog;
 }
 
 /**
- * The step's transaction under the session's lock_timeout, retried until the deadline (bounded.ts); its ledger write
- * goes with the COMMIT. Until a transaction that writes the ledgers has committed, each begins by creating them where
- * missing, in its begin's round trip. A connection lost at its COMMIT is answered by reading the ledgers on a new connection.
+ * The step's transaction under the session's lock_timeout, retried until the deadline (bounded.ts); its writes go with
+ * the COMMIT. Until one has committed, each begins by bringing the migration ledger to today's shape where needed, in its
+ * begin's round trip, and the first asks whether the step ledger exists: it is created with the first row written to it.
+ * A connection lost at its COMMIT is answered by reading the ledgers on a new connection.
  */
 async function retryingTransaction<T>(
     run: Run,
@@ -426,25 +494,38 @@ async function retryingTransaction<T>(
 ): Promise<T> {
     const { client, migration } = run;
     const what = `${migration.name} step ${step.name}`;
-    // Created in the first step's transaction, like a plain migration's: a first step that fails leaves no trace.
+    // In the step's transaction, like a plain migration's ledger: a first step that fails leaves no trace.
     const ensure = run.ledger && !run.ledgersReady;
+    const ask = run.ledger && run.stepLedger === undefined;
     let finished: Finished<T> | undefined;
     return boundedTransaction(
         run.session,
         what,
         outcome(run, step),
         async (begun) => {
+            if (ask) {
+                run.stepLedger = (
+                    resultWith(begun, "memory_stack_step_ledger")?.rows[0] as { memory_stack_step_ledger: boolean }
+                ).memory_stack_step_ledger;
+            }
             finished = await work(begun);
             return finished.value;
         },
         async () => {
+            const { write, ledger, defer, after } = finished ?? {};
+            const ensureSteps = ledger?.steps === true && run.stepLedger !== true;
             // This transaction's xids, while the run keeps a catalog: its commit is not another session's (Run.catalog).
-            const xids = run.catalog !== undefined || finished?.after !== undefined;
-            const commit = [finished?.write, xids ? OWN_XIDS : undefined, "commit"].filter(Boolean).join(";\n");
+            const xids = run.catalog !== undefined || after !== undefined;
+            const commit = [ensureSteps ? ENSURE_STEP_LEDGER : undefined, write, ledger?.text, xids ? OWN_XIDS : undefined, "commit"]
+                .filter(Boolean)
+                .join(";\n");
             try {
                 const committed = ownXidsIn((await client.query(commit)) as unknown as QueryResult[]);
                 run.ledgersReady ||= ensure;
-                keepCatalog(run, finished?.after, committed);
+                run.stepLedger ||= ensureSteps;
+                if (ledger) run.deferred = [];
+                if (defer) run.deferred.push(defer);
+                keepCatalog(run, after, committed);
             } catch (error) {
                 if (!isConnectionLost(error)) {
                     // Deferred constraints fail at commit; that is still this step's failure.
@@ -452,6 +533,15 @@ async function retryingTransaction<T>(
                 }
                 if (!run.ledger) {
                     throw error;
+                }
+                if (defer) {
+                    // Nothing to lose: the transaction changed nothing and wrote no row. The new connection still sees the lost
+                    // session gone (and its migration lock with it) before the next apply.
+                    throw new LostCommitError(`committing ${what}`, await findOutAfterLostCommit(run.session, async () => true), {
+                        committed: `${what} changed nothing, so nothing was lost; it runs again (and finds nothing) before the next step. Run apply again to continue.`,
+                        rolledBack: "",
+                        unknown: `${what} changed nothing, so nothing was lost. Run apply again once the server answers.`,
+                    });
                 }
                 const truth = await findOutAfterLostCommit(run.session, async (fresh) =>
                     last
@@ -465,16 +555,22 @@ async function retryingTransaction<T>(
                 });
             }
         },
-        [...(ensure ? [ENSURE_LEDGER, ENSURE_STEP_LEDGER] : []), CHECK_CLIENT_IN_TRANSACTION, ...(atBegin ? [atBegin] : [])].join(";\n"),
+        [
+            ...(ensure ? [ENSURE_LEDGER] : []),
+            ...(ask ? [STEP_LEDGER_EXISTS] : []),
+            CHECK_CLIENT_IN_TRANSACTION,
+            ...(atBegin ? [atBegin] : []),
+        ].join(";\n"),
     );
 }
 
 /**
  * The run's catalog after a transaction committed under the xids `committed` (undefined: not known, read anew): a
  * transactional step's catalog after its statements, or the one the run kept, with the xids of this batch's transaction
- * added. A batch changes rows, never the schema, but the run's first transaction may create the step ledger: its objects
- * are then missing from the catalog kept, and appear in the next catalog read as made by an earlier transaction, which
- * recordCreated never takes for a migration's, as when the catalog before has them (no migration changes the ledgers).
+ * added. A batch changes rows, never the schema, but the first write to the step ledger creates it where missing, after
+ * any catalog read of its transaction: its objects are then missing from the catalog kept, and appear in the next catalog
+ * read as made by an earlier transaction, which recordCreated never takes for a migration's, as when the catalog before
+ * has them (no migration changes the ledgers).
  */
 function keepCatalog(run: Run, after: Catalog | undefined, committed: string[] | undefined): void {
     if (committed === undefined) {
