@@ -515,10 +515,8 @@ async function retryingTransaction<T>(
             const { write, ledger, defer, after } = finished ?? {};
             const ensureSteps = ledger?.steps === true && run.stepLedger !== true;
             // This transaction's xids, while the run keeps a catalog: its commit is not another session's (Run.catalog).
-            const xids = run.catalog !== undefined || after !== undefined;
-            const commit = [ensureSteps ? ENSURE_STEP_LEDGER : undefined, write, ledger?.text, xids ? OWN_XIDS : undefined, "commit"]
-                .filter(Boolean)
-                .join(";\n");
+            const xids = after !== undefined ? OWN_XIDS : run.catalog !== undefined ? OWN_XID : undefined;
+            const commit = [ensureSteps ? ENSURE_STEP_LEDGER : undefined, write, ledger?.text, xids, "commit"].filter(Boolean).join(";\n");
             try {
                 const committed = ownXidsIn((await client.query(commit)) as unknown as QueryResult[]);
                 run.ledgersReady ||= ensure;
@@ -563,6 +561,12 @@ async function retryingTransaction<T>(
         ].join(";\n"),
     );
 }
+
+/**
+ * OWN_XIDS for a transaction that holds no savepoint (a batch's, a ledger write's): its own xid, if it has one (a batch
+ * that wrote nothing has none), without reading pg_locks.
+ */
+const OWN_XID = "select pg_catalog.array_remove(array[pg_catalog.pg_current_xact_id_if_assigned()::pg_catalog.text], null) as ours";
 
 /**
  * The run's catalog after a transaction committed under the xids `committed` (undefined: not known, read anew): a
