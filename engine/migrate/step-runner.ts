@@ -118,6 +118,8 @@ export interface ApplyStepsOptions {
     /** The catalog the run's previous migration left after its statements, in this session, and the xids it committed under (OWN_XIDS). */
     catalog?: Catalog;
     ours?: string[];
+    /** The migration ledger is in today's shape: a migration of this run committed (its begin need not check). */
+    ledgerCurrent?: boolean;
 }
 
 /**
@@ -136,6 +138,7 @@ export async function applySteps(
     const run = runFor(session, migration, steps, options.variant, options.schema, true, options.steps, options.recorded);
     // Rows there: the step ledger exists. None: it may not, and the first begin asks.
     run.stepLedger = options.done.length > 0 ? true : undefined;
+    run.ledgersReady = options.ledgerCurrent === true;
     if (options.catalog?.mark !== undefined && options.ours !== undefined) {
         Object.assign(run, { catalog: options.catalog, ours: [...options.ours] });
     }
@@ -514,8 +517,9 @@ async function retryingTransaction<T>(
         async () => {
             const { write, ledger, defer, after } = finished ?? {};
             const ensureSteps = ledger?.steps === true && run.stepLedger !== true;
-            // This transaction's xids, while the run keeps a catalog: its commit is not another session's (Run.catalog).
-            const xids = after !== undefined ? OWN_XIDS : run.catalog !== undefined ? OWN_XID : undefined;
+            // This transaction's xids, while the run keeps a catalog: its commit is not another session's (Run.catalog). The last
+            // step's catalog is kept by no one.
+            const xids = last ? undefined : after !== undefined ? OWN_XIDS : run.catalog !== undefined ? OWN_XID : undefined;
             const commit = [ensureSteps ? ENSURE_STEP_LEDGER : undefined, write, ledger?.text, xids, "commit"].filter(Boolean).join(";\n");
             try {
                 const committed = ownXidsIn((await client.query(commit)) as unknown as QueryResult[]);

@@ -30,6 +30,8 @@ export interface Step {
 }
 
 const MARKER = /^--\s*step\s*:(.*)$/;
+/** Found in every file with a marker (and in some without): a file without it is not read line by line. */
+const MAYBE_MARKER = /--\s*step\s*:/;
 const NAME = /^[a-z][a-z0-9_]{0,62}$/;
 const KINDS: readonly StepKind[] = ["transaction", "no transaction", "batched"];
 
@@ -84,6 +86,9 @@ interface Marker {
 /** `-- step:` comment lines between statements; a marker inside a statement (a function body) is refused. */
 function stepMarkers(file: string, sql: string, statements: Statement[]): Marker[] {
     const markers: Marker[] = [];
+    if (!MAYBE_MARKER.test(sql)) {
+        return markers;
+    }
     let offset = 0;
     for (const [index, text] of sql.split("\n").entries()) {
         const match = MARKER.exec(text.trim());

@@ -8,6 +8,7 @@ import { Client } from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { applyMigrations, readLedger, readRecords } from "../../engine/migrate/index";
 import { parseSqlFile } from "../../engine/migrate/execute";
+import { ENSURE_LEDGER, ensureLedger } from "../../engine/migrate/ledger";
 import { MigrationSession } from "../../engine/migrate/session";
 import { OWN_XIDS, ownXidsIn, snapshot } from "../../engine/migrate/snapshot";
 import { applySteps, type StepEvent } from "../../engine/migrate/step-runner";
@@ -48,11 +49,12 @@ afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.end().catch(() => undefined)));
 });
 
-/** Counts the whole-catalog reads `client` sends (snapshot.ts runs its prepared statement). */
-function countReads(applying: Client): () => number {
+/** Counts the whole-catalog reads `client` sends (snapshot.ts runs its prepared statement); `sent` gets every query's text. */
+function countReads(applying: Client, sent: string[] = []): () => number {
     let reads = 0;
     const query = applying.query.bind(applying) as (...args: unknown[]) => Promise<unknown>;
     (applying as unknown as { query: unknown }).query = (config: unknown, ...rest: unknown[]) => {
+        if (typeof config === "string") sent.push(config);
         reads += typeof config === "string" ? (config.match(/execute memory_stack_snapshot_/g) ?? []).length : 0;
         return query(config, ...rest);
     };
@@ -143,22 +145,36 @@ create table public.made (id int);
         return { catalog, ours };
     }
 
-    async function run(applying: Client, onEvent?: (event: StepEvent) => void) {
+    async function run(applying: Client, onEvent?: (event: StepEvent) => void, sent: string[] = [], ledgerCurrent = false) {
         const known = await afterBase(applying);
-        const reads = countReads(applying);
+        const reads = countReads(applying, sent);
         const steps = declaredSteps(fillFirst.name, fillFirst.sql, await parseSqlFile(fillFirst.name, fillFirst.sql))!;
         await applySteps(new MigrationSession(applying, { connect }), fillFirst, steps, {
             variant: "jsonb",
             done: [],
             ...known,
+            ledgerCurrent,
             steps: { onEvent },
         });
         return reads();
     }
 
     it("stands on it across the batch that created the step ledger: one catalog read, and the step ledger is not the migration's", async () => {
-        expect(await run(await connect())).toBe(1);
+        const sent: string[] = [];
+        expect(await run(await connect(), undefined, sent)).toBe(1);
         expect(await recorded()).toEqual(["table public.made"]);
+        expect((await readLedger(other)).map((row) => row.name)).toEqual(["0002_fill_first.sql"]);
+        // The migration ledger was not there: the first begin made it.
+        expect(sent.filter((text) => text.includes(ENSURE_LEDGER))).toHaveLength(1);
+    });
+
+    it("sends no check of the migration ledger's shape when told it is current", async () => {
+        const applying = await connect();
+        await ensureLedger(applying);
+        const sent: string[] = [];
+        await run(applying, undefined, sent, true);
+
+        expect(sent.filter((text) => text.includes(ENSURE_LEDGER))).toEqual([]);
         expect((await readLedger(other)).map((row) => row.name)).toEqual(["0002_fill_first.sql"]);
     });
 
