@@ -677,7 +677,13 @@ function outcome(run: Run, step: Step): string {
         batched: `${name} rolled back its last batch only: the batches before it stay done, and ${first ? "no other step ran" : "so do the steps before it"}.`,
         "no transaction": `${name} stopped (its statements are safe to run again); ${kept}.`,
     }[step.kind];
-    return `${stopped} Fix the cause and apply again to resume.`;
+    // Their rows were to go with this step's (Run.deferred).
+    const waiting = run.deferred.map((row) => row.step);
+    const again =
+        waiting.length === 0
+            ? ""
+            : ` ${waiting.join(" and ")} found nothing to do and ${waiting.length === 1 ? "looks" : "look"} again first.`;
+    return `${stopped}${again} Fix the cause and apply again to resume.`;
 }
 
 /** The guard asked alone, in a transaction of its own whose lock waits last up to the deadline: tells a failing guard from a failing begin (guardedBatch). */

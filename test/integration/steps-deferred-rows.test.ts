@@ -53,6 +53,9 @@ describe("a batched step that finds no row", () => {
         const failed = await apply([stopFirst]);
 
         expect(failed.error?.message).toContain("told to stop");
+        expect(failed.error?.message).toContain(
+            "0001_deferred.sql step made was rolled back; the steps before it stay done (memory_stack.migration_steps). empty found nothing to do and looks again first.",
+        );
         expect(await stepLedgerExists()).toBe(false);
         expect(await readLedger(client)).toEqual([]);
 
