@@ -216,8 +216,10 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
     // The catalog read before the statements and their savepoint go with the begin, as a plain migration's do
     // (apply-pending.ts), after the ledgers' DDL when it is needed (retryingTransaction). After a transaction that read
     // the catalog in this run, that read is only a check: whether a transaction other than this session's committed since.
-    const carried = run.catalog;
-    const read = carried ? catalogReads([committedSinceStatement(carried.mark!, run.ours, true)]) : snapshotStatement(run.client);
+    const prepared = snapshotStatement(run.client);
+    // (Kept only where this session's catalog read is prepared: the read after the statements needs it.)
+    const carried = prepared ? run.catalog : undefined;
+    const read = carried ? catalogReads([committedSinceStatement(carried.mark!, run.ours, true)]) : prepared;
     run.recorded = await retryingTransaction(
         run,
         step,
