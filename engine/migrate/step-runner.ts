@@ -331,8 +331,8 @@ async function batchedStep(
 ): Promise<"done" | "nothing to do"> {
     const where = { migration: run.migration.name, step: step.name };
     const [batch] = step.statements;
-    // $1 the last key done, $2 the rows wanted in this batch (when the statement uses them).
-    const values = parameters(batch).map((number) => (number === 1 ? ("key" as const) : ("size" as const)));
+    // $1 the last key done, $2 the rows wanted in this batch (when the statement uses them); found once a batch runs.
+    let values: ("key" | "size")[] | undefined;
     // The guard goes with the first batch's begin; what it says is known once that batch's transaction began.
     let guard = step.guard;
     let total: number | undefined;
@@ -349,6 +349,7 @@ async function batchedStep(
                     return { value: undefined, ...finishBatches(run, step, last, 0, done, row === undefined && deferrable) };
                 }
             }
+            values ??= parameters(batch).map((number) => (number === 1 ? "key" : "size"));
             const { rows, fields } = await run1(
                 run,
                 step,
