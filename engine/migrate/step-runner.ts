@@ -521,11 +521,14 @@ async function retryingTransaction<T>(
             const { write, ledger, defer, after } = finished ?? {};
             const ensureSteps = ledger?.steps === true && run.stepLedger !== true;
             // This transaction's xids, while the run keeps a catalog: its commit is not another session's (Run.catalog). The last
-            // step's catalog is kept by no one.
-            const xids = last ? undefined : after !== undefined ? OWN_XIDS : run.catalog !== undefined ? OWN_XID : undefined;
+            // step's catalog is kept by no one, and a transaction that changed nothing (its row deferred, no ledger made) has none;
+            // should it have one after all, the next catalog check counts that commit as another's and reads the catalog anew.
+            const unchanged = defer !== undefined && !ledger && !ensure;
+            const xids = last || unchanged ? undefined : after !== undefined ? OWN_XIDS : run.catalog !== undefined ? OWN_XID : undefined;
             const commit = [ensureSteps ? ENSURE_STEP_LEDGER : undefined, write, ledger?.text, xids, "commit"].filter(Boolean).join(";\n");
             try {
-                const committed = ownXidsIn((await client.query(commit)) as unknown as QueryResult[]);
+                const results = (await client.query(commit)) as unknown as QueryResult[];
+                const committed = xids ? ownXidsIn(results) : last ? undefined : [];
                 run.ledgersReady ||= ensure;
                 run.stepLedger ||= ensureSteps;
                 if (ledger) run.deferred = [];

@@ -173,6 +173,37 @@ create table public.made (id int);
         expect(sent.filter((text) => text.includes(ENSURE_LEDGER))).toHaveLength(1);
     });
 
+    for (const ledgerCurrent of [false, true]) {
+        it(`stands on it across a batch that found nothing to do (0014 on a new database): one catalog read (ledger ${ledgerCurrent ? "current" : "made in that batch's transaction"})`, async () => {
+            const nothingFirst = migration(
+                "0002_fill_first.sql",
+                `-- step: touch batched
+select count(*) from public.base where id < 0;
+select id from public.base where $1::int is null or id > $1::int order by id limit $2;
+-- step: make
+create table public.made (id int);
+`,
+            );
+            const applying = await connect();
+            if (ledgerCurrent) await ensureLedger(applying);
+            const known = await afterBase(applying);
+            const sent: string[] = [];
+            const reads = countReads(applying, sent);
+            const steps = declaredSteps(nothingFirst.name, nothingFirst.sql, await parseSqlFile(nothingFirst.name, nothingFirst.sql))!;
+            await applySteps(new MigrationSession(applying, { connect }), nothingFirst, steps, {
+                variant: "jsonb",
+                done: [],
+                ...known,
+                ledgerCurrent,
+            });
+
+            expect(reads()).toBe(1);
+            expect(await recorded()).toEqual(["table public.made"]);
+            // The batch's transaction changed nothing: it has no xid to name, unless it made the ledger.
+            expect(sent.filter((text) => text.includes("as ours")).length).toBe(ledgerCurrent ? 0 : 1);
+        });
+    }
+
     it("sends no check of the migration ledger's shape when told it is current", async () => {
         const applying = await connect();
         await ensureLedger(applying);
