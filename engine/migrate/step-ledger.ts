@@ -1,8 +1,12 @@
 // The step ledger: which steps of an unfinished migration are done, and how far a batched step got.
 // One row per step in memory_stack.migration_steps, written in the step's own transaction (or, for a
-// `no transaction` step, right after it), so after a kill the ledger says exactly what is done. When
-// the last step commits, the migration's row goes into memory_stack.migrations and its step rows go,
-// in that same transaction: a finished migration is in the ledger, an unfinished one only here.
+// `no transaction` step, right after it), so after a kill the ledger says exactly what is done. A batched
+// step that found no row to handle changed nothing: its row goes with the next step's, in that step's
+// transaction (step-runner.ts), so it runs again (and finds nothing) only when no later step committed;
+// and the table is created with the first row written, so a first apply whose steps changed nothing but
+// the last never creates it. When the last step commits, the migration's row goes into
+// memory_stack.migrations and its step rows go, in that same transaction: a finished migration is in
+// the ledger, an unfinished one only here.
 import type { SqlClient } from "../db/client";
 import { inlined } from "../db/literal";
 import { LEDGER_SCHEMA, LEDGER_TABLE, ledgerInsert, readLedger, type LedgerRow } from "./ledger";
@@ -40,12 +44,15 @@ const CREATE_STEP_LEDGER = [
     `comment on table ${STEP_TABLE} is 'steps done of memory-stack migrations still under way; a migration''s rows go when it is recorded in memory_stack.migrations'`,
 ];
 
-/** Creates the step ledger where missing, in one statement to send with the begin of the first step's transaction that writes it. */
+/** Creates the step ledger where missing, in one statement to send with the first write to it, in that write's transaction. */
 export const ENSURE_STEP_LEDGER = `do $ensure$ begin
     if pg_catalog.to_regclass('${STEP_TABLE}') is null then
         ${[`create schema if not exists ${LEDGER_SCHEMA}`, ...CREATE_STEP_LEDGER].join(";\n")};
     end if;
 end $ensure$`;
+
+/** SQL: whether the step ledger exists (column memory_stack_step_ledger), to send with a transaction's begin. */
+export const STEP_LEDGER_EXISTS = `select pg_catalog.to_regclass('${STEP_TABLE}') is not null as memory_stack_step_ledger`;
 
 /** Both ledgers, with one round trip to ask which of them exist. */
 export async function readLedgers(client: SqlClient): Promise<{ ledger: LedgerRow[]; steps: StepRow[] }> {
@@ -100,16 +107,20 @@ export function recordStepStatement(row: StepRow): string {
     );
 }
 
-/** The finished migration recorded and its steps forgotten, as one statement of the last step's transaction. */
+/**
+ * The finished migration recorded and its steps forgotten, as one statement of the last step's transaction; `steps`:
+ * whether the step ledger exists (without it, no step of the migration is recorded there and its row alone is written).
+ */
 export function finishMigrationStatement(
     migration: { name: string; checksum: string },
     variant: string,
     options: SchemaOptions | undefined,
     stepsDurationMs: number,
+    steps = true,
 ): string {
     const { text, values } = ledgerInsert(
         { name: migration.name, checksum: migration.checksum, variant, options, durationMs: stepsDurationMs },
-        "select coalesce(sum(duration_ms), 0) from steps",
+        steps ? "select coalesce(sum(duration_ms), 0) from steps" : undefined,
     )(1);
-    return inlined(`with steps as (delete from ${STEP_TABLE} where migration = $1 returning duration_ms) ${text}`, values);
+    return inlined(steps ? `with steps as (delete from ${STEP_TABLE} where migration = $1 returning duration_ms) ${text}` : text, values);
 }

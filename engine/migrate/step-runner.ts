@@ -14,7 +14,7 @@ import { namedBy } from "./appeared";
 import { boundedTransaction } from "./bounded";
 import { FILE_SAVEPOINT, runFile, runStatement, SqlFileError } from "./execute";
 import { dropInvalidLeftover, indexTarget, isSharedMemoryShortage, sizeMaintenanceWorkMem, type MemoryPlan } from "./index-build";
-import { ENSURE_LEDGER, OWNERSHIP_TABLE, readLedger } from "./ledger";
+import { ENSURE_LEDGER, OWNERSHIP_TABLE, readLedger, UTF8_SESSION } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { currentOrigin, isReused, REUSED_REASON } from "./identity";
 import { insertRecords, readRecords, recordCreated, type RecordedObject } from "./ownership";
@@ -22,9 +22,29 @@ import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
 import { SEARCH_PATH, SET_LOCAL_SEARCH_PATH } from "./search-path";
-import { catalogIn, readAfter, readAfterStatement, snapshot, snapshotStatement } from "./snapshot";
-import { ENSURE_STEP_LEDGER, finishMigrationStatement, readStepLedger, recordStepStatement, type StepRow } from "./step-ledger";
-import { withSessionSettings } from "./step-session";
+import {
+    carriedIn,
+    type Catalog,
+    catalogIn,
+    catalogReads,
+    committedSinceStatement,
+    ownXidsIn,
+    OWN_XIDS,
+    readAfter,
+    readAfterStatement,
+    resultWith,
+    snapshot,
+    snapshotStatement,
+} from "./snapshot";
+import {
+    ENSURE_STEP_LEDGER,
+    finishMigrationStatement,
+    readStepLedger,
+    recordStepStatement,
+    STEP_LEDGER_EXISTS,
+    type StepRow,
+} from "./step-ledger";
+import { CHECK_CLIENT, CHECK_CLIENT_IN_TRANSACTION, withSessionSettings } from "./step-session";
 import { parameters, type Step, type StepKind } from "./steps";
 import type { Statement } from "./statements";
 
@@ -68,8 +88,19 @@ interface Run {
     ledger: boolean;
     /** The ownership records as they stand, when known (read from the table otherwise). */
     recorded: RecordedObject[] | undefined;
-    /** Both ledgers are known to exist: a transaction that created them where missing committed. */
+    /** The migration ledger is known to be there in today's shape: a transaction that made it so where needed committed. */
     ledgersReady: boolean;
+    /** Whether the step ledger exists (asked with the run's first begin; created with the first row written to it). */
+    stepLedger: boolean | undefined;
+    /** The rows of steps that changed nothing, not written yet: they go with the next write to the step ledger. */
+    deferred: StepRow[];
+    /**
+     * The catalog as the run's last transaction that read it left it (a transactional step's, or the migration's before
+     * these steps), and the xids this session committed under since (OWN_XIDS): the next transactional step reads the
+     * catalog anew only when another transaction committed since (committedSinceStatement). Undefined: read anew.
+     */
+    catalog: Catalog | undefined;
+    ours: string[];
     lockTimeoutMs: number;
     lockDeadlineMs: number;
     maintenanceWorkMemMb: number;
@@ -84,6 +115,11 @@ export interface ApplyStepsOptions {
     steps?: StepOptions;
     /** The ownership records as they stand, when the caller knows them. */
     recorded?: RecordedObject[];
+    /** The catalog the run's previous migration left after its statements, in this session, and the xids it committed under (OWN_XIDS). */
+    catalog?: Catalog;
+    ours?: string[];
+    /** The migration ledger is in today's shape: a migration of this run committed (its begin need not check). */
+    ledgerCurrent?: boolean;
 }
 
 /**
@@ -100,6 +136,12 @@ export async function applySteps(
         options.done.filter((row) => row.migration === migration.name && row.checksum === migration.checksum).map((row) => [row.step, row]),
     );
     const run = runFor(session, migration, steps, options.variant, options.schema, true, options.steps, options.recorded);
+    // Rows there: the step ledger exists. None: it may not, and the first begin asks.
+    run.stepLedger = options.done.length > 0 ? true : undefined;
+    run.ledgersReady = options.ledgerCurrent === true;
+    if (options.catalog?.mark !== undefined && options.ours !== undefined) {
+        Object.assign(run, { catalog: options.catalog, ours: [...options.ours] });
+    }
     await runSteps(run, rows);
     return run.recorded;
 }
@@ -133,6 +175,10 @@ function runFor(
         schema,
         ledger,
         ledgersReady: false,
+        stepLedger: undefined,
+        deferred: [],
+        catalog: undefined,
+        ours: [],
         recorded,
         lockTimeoutMs: session.locks.timeoutMs,
         lockDeadlineMs: session.locks.deadlineSeconds * 1000,
@@ -143,40 +189,47 @@ function runFor(
 
 async function runSteps(run: Run, done: Map<string, StepRow>): Promise<void> {
     const { steps } = run;
-    // A killed apply leaves its backend running the statement it sent; checking the socket every second
-    // ends it (and frees the migration lock) soon after, instead of when the statement is done.
-    await withSessionSettings(run.client, { client_connection_check_interval: "1000" }, async () => {
-        for (const [index, step] of steps.entries()) {
-            const stepStarted = performance.now();
-            const row = done.get(step.name);
-            const where = { migration: run.migration.name, step: step.name };
-            let outcome: "done" | "nothing to do" | "done before" = "done before";
-            if (!row?.finished) {
-                const last = index === steps.length - 1;
-                outcome =
-                    step.kind === "transaction"
-                        ? await transactionStep(run, step, last)
-                        : step.kind === "batched"
-                          ? await batchedStep(run, step, last, row)
-                          : await looseStep(run, step, last);
-            }
-            const durationMs = performance.now() - stepStarted;
-            run.emit({ type: "step", ...where, kind: step.kind, index: index + 1, total: steps.length, durationMs, outcome });
+    for (const [index, step] of steps.entries()) {
+        const stepStarted = performance.now();
+        const row = done.get(step.name);
+        const where = { migration: run.migration.name, step: step.name };
+        let outcome: "done" | "nothing to do" | "done before" = "done before";
+        if (!row?.finished) {
+            const last = index === steps.length - 1;
+            // A step's row may wait for the next step's transaction only when that step runs in transactions: a `no
+            // transaction` step's statements commit on their own, and the step before must be recorded by then.
+            const deferrable = !last && steps[index + 1].kind !== "no transaction";
+            outcome =
+                step.kind === "transaction"
+                    ? await transactionStep(run, step, last)
+                    : step.kind === "batched"
+                      ? await batchedStep(run, step, last, row, deferrable)
+                      : await looseStep(run, step, last);
         }
-    });
+        const durationMs = performance.now() - stepStarted;
+        run.emit({ type: "step", ...where, kind: step.kind, index: index + 1, total: steps.length, durationMs, outcome });
+    }
 }
 
 async function transactionStep(run: Run, step: Step, last: boolean): Promise<"done"> {
     const started = performance.now();
     // The catalog read before the statements and their savepoint go with the begin, as a plain migration's do
-    // (apply-pending.ts), after the ledgers' DDL when it is needed (retryingTransaction).
-    const read = snapshotStatement(run.client);
+    // (apply-pending.ts), after the ledgers' DDL when it is needed (retryingTransaction). After a transaction that read
+    // the catalog in this run, that read is only a check: whether a transaction other than this session's committed since.
+    const prepared = snapshotStatement(run.client);
+    // (Kept only where this session's catalog read is prepared: the read after the statements needs it.)
+    const carried = prepared ? run.catalog : undefined;
+    const read = carried ? catalogReads([committedSinceStatement(carried.mark!, run.ours, true)]) : prepared;
     run.recorded = await retryingTransaction(
         run,
         step,
         last,
         async (begun) => {
-            const before = read ? catalogIn(begun) : await snapshot(run.client);
+            const before = !read
+                ? await snapshot(run.client)
+                : carried
+                  ? (carriedIn(begun, carried) ?? (await snapshot(run.client)))
+                  : catalogIn(begun);
             // The statements in one round trip, with the catalog after them and whether another transaction committed meanwhile.
             const after = await runFile(run.client, run.migration.name, run.migration.sql, step.statements, outcome(run, step), {
                 savepointTaken: Boolean(read),
@@ -189,9 +242,18 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
                 named: run.schema && namedBy(run.schema),
                 outcome: outcome(run, step),
                 recorded: run.recorded,
+                since: carried,
                 ...readAfter(after),
+                deferWrites: true,
             });
-            return { value: change.recorded, write: doneStatement(run, step, last, performance.now() - started, 0) };
+            // The records' writes go with the COMMIT, in ASCII literals, after the check that the statements left
+            // client_encoding as it was (the catalog after them was read in it), as a plain migration's do.
+            return {
+                value: change.recorded,
+                write: [UTF8_SESSION, change.writes].filter(Boolean).join(";\n"),
+                ledger: doneStatement(run, step, last, performance.now() - started, 0),
+                after: change.after,
+            };
         },
         read ? `${FILE_SAVEPOINT}; ${read}` : "",
     );
@@ -200,12 +262,14 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
 
 async function looseStep(run: Run, step: Step, last: boolean): Promise<"done" | "nothing to do"> {
     const started = performance.now();
-    // An index build records its index ahead (recordIndexAhead): the records are read anew after it.
+    // An index build records its index ahead (recordIndexAhead): the records are read anew after it, and the catalog,
+    // which its statements change outside any transaction.
     run.recorded = undefined;
+    run.catalog = undefined;
     // statement_timeout is for the application's queries; an index build on a big table may outlast it.
     const todo = await withSessionSettings(
         run.client,
-        { lock_timeout: `${run.lockDeadlineMs}ms`, statement_timeout: "0", search_path: undefined },
+        { lock_timeout: `${run.lockDeadlineMs}ms`, statement_timeout: "0", search_path: undefined, ...CHECK_CLIENT },
         async () => {
             // The engine's search_path for the statements, which run outside a transaction (each transaction sets its own: bounded.ts).
             await run.client.query(`select pg_catalog.set_config('search_path', ${SEARCH_PATH}, false)`);
@@ -220,7 +284,7 @@ async function looseStep(run: Run, step: Step, last: boolean): Promise<"done" | 
     );
     await retryingTransaction(run, step, last, async () => ({
         value: undefined,
-        write: doneStatement(run, step, last, performance.now() - started, 0),
+        ledger: doneStatement(run, step, last, performance.now() - started, 0),
     }));
     return todo ? "done" : "nothing to do";
 }
@@ -258,11 +322,17 @@ async function looseStatement(run: Run, step: Step, statement: Statement): Promi
     }
 }
 
-async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | undefined): Promise<"done" | "nothing to do"> {
+async function batchedStep(
+    run: Run,
+    step: Step,
+    last: boolean,
+    row: StepRow | undefined,
+    deferrable: boolean,
+): Promise<"done" | "nothing to do"> {
     const where = { migration: run.migration.name, step: step.name };
     const [batch] = step.statements;
-    // $1 the last key done, $2 the rows wanted in this batch (when the statement uses them).
-    const values = parameters(batch).map((number) => (number === 1 ? ("key" as const) : ("size" as const)));
+    // $1 the last key done, $2 the rows wanted in this batch (when the statement uses them); found once a batch runs.
+    let values: ("key" | "size")[] | undefined;
     // The guard goes with the first batch's begin; what it says is known once that batch's transaction began.
     let guard = step.guard;
     let total: number | undefined;
@@ -276,9 +346,10 @@ async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | u
             if (guard) {
                 total = guardSays(step, begun[begun.length - 1].rows);
                 if (total === 0) {
-                    return { value: undefined, write: doneStatement(run, step, last, 0, done) };
+                    return { value: undefined, ...finishBatches(run, step, last, 0, done, row === undefined && deferrable) };
                 }
             }
+            values ??= parameters(batch).map((number) => (number === 1 ? "key" : "size"));
             const { rows, fields } = await run1(
                 run,
                 step,
@@ -288,13 +359,14 @@ async function batchedStep(run: Run, step: Step, last: boolean, row: StepRow | u
             const next = rows.length === 0 ? key : keyText(step, rows[rows.length - 1][fields[0].name]);
             const rowsDone = done + rows.length;
             const durationMs = performance.now() - started;
-            const write =
-                rows.length === 0
-                    ? doneStatement(run, step, last, durationMs, rowsDone)
-                    : run.ledger
-                      ? recordStepStatement({ ...ledgerKey(run, step), rowsDone, cursor: next, finished: false, durationMs })
-                      : undefined;
-            return { value: { handled: rows.length, next, rowsDone }, write };
+            const value = { handled: rows.length, next, rowsDone };
+            if (rows.length === 0) {
+                return {
+                    value,
+                    ...finishBatches(run, step, last, durationMs, rowsDone, row === undefined && rowsDone === 0 && deferrable),
+                };
+            }
+            return { value, ledger: stepRows(run, { ...ledgerKey(run, step), rowsDone, cursor: next, finished: false, durationMs }) };
         });
         guard = undefined;
         if (result === undefined) {
@@ -356,28 +428,68 @@ export function nextBatchSize(size: number, tookMs: number, targetMs: number): n
     return Math.max(1, Math.min(MOST_BATCH, 2 * size, scaled));
 }
 
+/**
+ * A batched step's last transaction: its ledger write, or, when the step changed nothing and `deferrable`, its row left
+ * for the next step's write (Run.deferred).
+ */
+function finishBatches(
+    run: Run,
+    step: Step,
+    last: boolean,
+    durationMs: number,
+    rowsDone: number,
+    unchanged: boolean,
+): Pick<Finished<unknown>, "ledger" | "defer"> {
+    if (unchanged && run.ledger) {
+        return { defer: { ...ledgerKey(run, step), rowsDone, cursor: null, finished: true, durationMs } };
+    }
+    return { ledger: doneStatement(run, step, last, durationMs, rowsDone) };
+}
+
 /** The ledger write that records the step as done, or the whole migration when it is the last step; none without the ledger. */
-function doneStatement(run: Run, step: Step, last: boolean, durationMs: number, rowsDone: number): string | undefined {
+function doneStatement(run: Run, step: Step, last: boolean, durationMs: number, rowsDone: number): LedgerWrite | undefined {
     if (!run.ledger) return undefined;
-    return last
-        ? finishMigrationStatement(run.migration, run.variant, run.schema, durationMs)
-        : recordStepStatement({ ...ledgerKey(run, step), rowsDone, cursor: null, finished: true, durationMs });
+    if (!last) {
+        return stepRows(run, { ...ledgerKey(run, step), rowsDone, cursor: null, finished: true, durationMs });
+    }
+    // The rows waiting (Run.deferred) would go with it: only their durations are kept.
+    const waited = run.deferred.reduce((sum, row) => sum + row.durationMs, 0);
+    const steps = run.stepLedger !== false;
+    return { text: finishMigrationStatement(run.migration, run.variant, run.schema, durationMs + waited, steps), steps };
+}
+
+/** A step's row, after the rows waiting for a write (Run.deferred); none without the ledger. */
+function stepRows(run: Run, row: StepRow): LedgerWrite | undefined {
+    if (!run.ledger) return undefined;
+    return { text: [...run.deferred, row].map(recordStepStatement).join(";\n"), steps: true };
 }
 
 function ledgerKey(run: Run, step: Step) {
     return { migration: run.migration.name, step: step.name, checksum: run.migration.checksum, variant: run.variant };
 }
 
-/** What a step's transaction returns, and its ledger write, sent with the COMMIT in one round trip. */
+/** A write to the ledgers; `steps`: to the step ledger, which is created with it where missing. */
+interface LedgerWrite {
+    text: string;
+    steps: boolean;
+}
+
+/** What a step's transaction returns, and its writes, sent with the COMMIT in one round trip: `write` first, then `ledger`. */
 interface Finished<T> {
     value: T;
     write?: string;
+    ledger?: LedgerWrite;
+    /** The step's row, for the next write to the step ledger (Run.deferred) once this transaction committed. */
+    defer?: StepRow;
+    /** The catalog after the statements of a transactional step: the run's catalog once it committed (Run.catalog). */
+    after?: Catalog;
 }
 
 /**
- * The step's transaction under the session's lock_timeout, retried until the deadline (bounded.ts); its ledger write
- * goes with the COMMIT. Until a transaction that writes the ledgers has committed, each begins by creating them where
- * missing, in its begin's round trip. A connection lost at its COMMIT is answered by reading the ledgers on a new connection.
+ * The step's transaction under the session's lock_timeout, retried until the deadline (bounded.ts); its writes go with
+ * the COMMIT. Until one has committed, each begins by bringing the migration ledger to today's shape where needed, in its
+ * begin's round trip, and the first asks whether the step ledger exists: it is created with the first row written to it.
+ * A connection lost at its COMMIT is answered by reading the ledgers on a new connection.
  */
 async function retryingTransaction<T>(
     run: Run,
@@ -388,23 +500,40 @@ async function retryingTransaction<T>(
 ): Promise<T> {
     const { client, migration } = run;
     const what = `${migration.name} step ${step.name}`;
-    // Created in the first step's transaction, like a plain migration's: a first step that fails leaves no trace.
+    // In the step's transaction, like a plain migration's ledger: a first step that fails leaves no trace.
     const ensure = run.ledger && !run.ledgersReady;
-    let write: string | undefined;
+    const ask = run.ledger && run.stepLedger === undefined;
+    let finished: Finished<T> | undefined;
     return boundedTransaction(
         run.session,
         what,
         outcome(run, step),
         async (begun) => {
-            const finished = await work(begun);
-            write = finished.write;
+            if (ask) {
+                run.stepLedger = (
+                    resultWith(begun, "memory_stack_step_ledger")?.rows[0] as { memory_stack_step_ledger: boolean }
+                ).memory_stack_step_ledger;
+            }
+            finished = await work(begun);
             return finished.value;
         },
         async () => {
-            const commit = write === undefined ? "commit" : `${write};\ncommit`;
+            const { write, ledger, defer, after } = finished ?? {};
+            const ensureSteps = ledger?.steps === true && run.stepLedger !== true;
+            // This transaction's xids, while the run keeps a catalog: its commit is not another session's (Run.catalog). The last
+            // step's catalog is kept by no one, and a transaction that changed nothing (its row deferred, no ledger made) has none;
+            // should it have one after all, the next catalog check counts that commit as another's and reads the catalog anew.
+            const unchanged = defer !== undefined && !ledger && !ensure;
+            const xids = last || unchanged ? undefined : after !== undefined ? OWN_XIDS : run.catalog !== undefined ? OWN_XID : undefined;
+            const commit = [ensureSteps ? ENSURE_STEP_LEDGER : undefined, write, ledger?.text, xids, "commit"].filter(Boolean).join(";\n");
             try {
-                await client.query(commit);
+                const results = (await client.query(commit)) as unknown as QueryResult[];
+                const committed = xids ? ownXidsIn(results) : last ? undefined : [];
                 run.ledgersReady ||= ensure;
+                run.stepLedger ||= ensureSteps;
+                if (ledger) run.deferred = [];
+                if (defer) run.deferred.push(defer);
+                keepCatalog(run, after, committed);
             } catch (error) {
                 if (!isConnectionLost(error)) {
                     // Deferred constraints fail at commit; that is still this step's failure.
@@ -412,6 +541,15 @@ async function retryingTransaction<T>(
                 }
                 if (!run.ledger) {
                     throw error;
+                }
+                if (defer) {
+                    // Nothing to lose: the transaction changed nothing and wrote no row. The new connection still sees the lost
+                    // session gone (and its migration lock with it) before the next apply.
+                    throw new LostCommitError(`committing ${what}`, await findOutAfterLostCommit(run.session, async () => true), {
+                        committed: `${what} changed nothing, so nothing was lost; it runs again (and finds nothing) before the next step. Run apply again to continue.`,
+                        rolledBack: "",
+                        unknown: `${what} changed nothing, so nothing was lost. Run apply again once the server answers.`,
+                    });
                 }
                 const truth = await findOutAfterLostCommit(run.session, async (fresh) =>
                     last
@@ -425,8 +563,37 @@ async function retryingTransaction<T>(
                 });
             }
         },
-        [...(ensure ? [ENSURE_LEDGER, ENSURE_STEP_LEDGER] : []), ...(atBegin ? [atBegin] : [])].join(";\n"),
+        [
+            ...(ensure ? [ENSURE_LEDGER] : []),
+            ...(ask ? [STEP_LEDGER_EXISTS] : []),
+            CHECK_CLIENT_IN_TRANSACTION,
+            ...(atBegin ? [atBegin] : []),
+        ].join(";\n"),
     );
+}
+
+/**
+ * OWN_XIDS for a transaction that holds no savepoint (a batch's, a ledger write's): its own xid, if it has one (a batch
+ * that wrote nothing has none), without reading pg_locks.
+ */
+const OWN_XID = "select pg_catalog.array_remove(array[pg_catalog.pg_current_xact_id_if_assigned()::pg_catalog.text], null) as ours";
+
+/**
+ * The run's catalog after a transaction committed under the xids `committed` (undefined: not known, read anew): a
+ * transactional step's catalog after its statements, or the one the run kept, with the xids of this batch's transaction
+ * added. A batch changes rows, never the schema, but the first write to the step ledger creates it where missing, after
+ * any catalog read of its transaction: its objects are then missing from the catalog kept, and appear in the next catalog
+ * read as made by an earlier transaction, which recordCreated never takes for a migration's, as when the catalog before
+ * has them (no migration changes the ledgers).
+ */
+function keepCatalog(run: Run, after: Catalog | undefined, committed: string[] | undefined): void {
+    if (committed === undefined) {
+        run.catalog = undefined;
+    } else if (after !== undefined) {
+        Object.assign(run, { catalog: after, ours: committed });
+    } else if (run.catalog !== undefined) {
+        run.ours.push(...committed);
+    }
 }
 
 /**
@@ -516,7 +683,13 @@ function outcome(run: Run, step: Step): string {
         batched: `${name} rolled back its last batch only: the batches before it stay done, and ${first ? "no other step ran" : "so do the steps before it"}.`,
         "no transaction": `${name} stopped (its statements are safe to run again); ${kept}.`,
     }[step.kind];
-    return `${stopped} Fix the cause and apply again to resume.`;
+    // Their rows were to go with this step's (Run.deferred).
+    const waiting = run.deferred.map((row) => row.step);
+    const again =
+        waiting.length === 0
+            ? ""
+            : ` ${waiting.join(" and ")} found nothing to do and ${waiting.length === 1 ? "looks" : "look"} again first.`;
+    return `${stopped}${again} Fix the cause and apply again to resume.`;
 }
 
 /** The guard asked alone, in a transaction of its own whose lock waits last up to the deadline: tells a failing guard from a failing begin (guardedBatch). */
@@ -524,13 +697,13 @@ async function askGuard(run: Run, step: Step, guard: Statement): Promise<number>
     let results: QueryResult[];
     try {
         results = (await run.client.query(
-            `begin; set local lock_timeout = ${Math.round(run.lockDeadlineMs)}; ${SET_LOCAL_SEARCH_PATH};\n${guard.text}\n;\ncommit`,
+            `begin; set local lock_timeout = ${Math.round(run.lockDeadlineMs)}; ${CHECK_CLIENT_IN_TRANSACTION}; ${SET_LOCAL_SEARCH_PATH};\n${guard.text}\n;\ncommit`,
         )) as unknown as QueryResult[];
     } catch (error) {
         await run.client.query("rollback").catch(() => undefined);
         throw new SqlFileError(run.migration.name, guard.line, guard.text, (error as { code?: string }).code, error, outcome(run, step));
     }
-    return guardSays(step, results[3].rows);
+    return guardSays(step, results[results.length - 2].rows);
 }
 
 /** The guard's one value as a number: 0 for false or null. */

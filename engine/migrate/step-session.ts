@@ -1,6 +1,22 @@
-// The session settings a step changes and gives back (an index build's memory, the socket check that
-// frees the migration lock when the applying process dies). step-runner.ts decides what runs.
+// The settings a step changes: for one of its transactions (the socket check that frees the migration lock when the
+// applying process dies), or for the session and given back (an index build's memory, outside any transaction).
+// step-runner.ts decides what runs.
 import type { SqlClient } from "../db/client";
+
+/**
+ * SQL for the begin of each step's transaction: a killed apply leaves its backend running the statement it sent; checking
+ * the socket every second ends it (and frees the migration lock) soon after, instead of when the statement is done. For
+ * the transaction alone, so there is nothing to give back. A platform that cannot check sockets refuses the value: left
+ * as it was there, as the check is an improvement, not a requirement.
+ */
+export const CHECK_CLIENT_IN_TRANSACTION = `do $check$ begin
+    set local client_connection_check_interval = 1000;
+exception when invalid_parameter_value then
+    null;
+end $check$`;
+
+/** The same for the session, with withSessionSettings: for statements that run outside a transaction. */
+export const CHECK_CLIENT = { client_connection_check_interval: "1000" };
 
 /**
  * Sets session settings for `work` and restores them afterwards. `undefined` only saves and restores

@@ -30,6 +30,8 @@ export interface Step {
 }
 
 const MARKER = /^--\s*step\s*:(.*)$/;
+/** Found on every line with a marker (and on some without). */
+const MAYBE_MARKER = /--\s*step\s*:/g;
 const NAME = /^[a-z][a-z0-9_]{0,62}$/;
 const KINDS: readonly StepKind[] = ["transaction", "no transaction", "batched"];
 
@@ -84,13 +86,23 @@ interface Marker {
 /** `-- step:` comment lines between statements; a marker inside a statement (a function body) is refused. */
 function stepMarkers(file: string, sql: string, statements: Statement[]): Marker[] {
     const markers: Marker[] = [];
-    let offset = 0;
-    for (const [index, text] of sql.split("\n").entries()) {
+    let line = 1;
+    let counted = 0;
+    let end = -1;
+    // Only the lines with a possible marker are looked at, each once.
+    for (const candidate of sql.matchAll(MAYBE_MARKER)) {
+        if (candidate.index < end) continue;
+        const start = sql.lastIndexOf("\n", candidate.index) + 1;
+        end = sql.indexOf("\n", candidate.index);
+        if (end === -1) end = sql.length;
+        const text = sql.slice(start, end);
         const match = MARKER.exec(text.trim());
-        const at = offset + text.indexOf("--");
-        offset += text.length + 1;
         if (!match) continue;
-        const line = index + 1;
+        for (let at = sql.indexOf("\n", counted); at !== -1 && at < start; at = sql.indexOf("\n", at + 1)) {
+            line += 1;
+            counted = at + 1;
+        }
+        const at = start + text.indexOf("--");
         if (statements.some((statement) => at > statement.offset && at < statement.offset + statement.text.length)) {
             throw new StepDeclarationError(file, line, "a `-- step:` marker inside a statement; markers go between statements");
         }

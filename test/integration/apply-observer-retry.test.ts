@@ -161,9 +161,10 @@ describe("the second session failing for good during a step of 0014 (the step ru
                 /^0014_similarity_jsonb_fast\.sql: the second session that checks what another session committed meanwhile failed/,
             );
             expect(error?.message).toContain("0014_similarity_jsonb_fast.sql step search was rolled back; the steps before it stay done");
+            // On a new database the batches found no row: their rows were to go with the search step's (steps-deferred-rows.test.ts).
+            expect(error?.message).toContain("derive_goals and derive_beliefs found nothing to do and look again first.");
             expect((await readLedger(client)).map((row) => row.name)).not.toContain("0014_similarity_jsonb_fast.sql");
-            const steps = await readStepLedger(client);
-            expect(steps.filter((row) => row.finished).map((row) => row.step)).toEqual(["derive_goals", "derive_beliefs"]);
+            expect(await readStepLedger(client)).toEqual([]);
 
             checkSays.committed = false;
             await applyMigrations(await db.connect(), migrationsFor(schema), { ...options, connect });

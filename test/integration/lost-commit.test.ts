@@ -51,7 +51,10 @@ describe("a connection lost at a migration's COMMIT", () => {
                     expect(run.stderr).toMatch(
                         new RegExp(`the connection was lost while committing ${name} step \\w+; a new connection read the ledger: `),
                     );
-                    if (mode === "before") expect(run.stderr).toMatch(/ (was rolled back|rolled back its last batch only)/);
+                    // A batched step that found no row (0014's first, on a new database) changed nothing: there is nothing to lose.
+                    if (/ step \w+ changed nothing, so nothing was lost/.test(run.stderr))
+                        expect(name).toBe("0014_similarity_jsonb_fast.sql");
+                    else if (mode === "before") expect(run.stderr).toMatch(/ (was rolled back|rolled back its last batch only)/);
                     else expect(run.stderr).toContain("is done. Run apply again to continue from the next step.");
                     expect(ledger).toEqual(migrations.slice(0, index));
                 } else if (mode === "before") {

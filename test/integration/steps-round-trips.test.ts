@@ -1,13 +1,15 @@
 // What a first apply's stepped migration (0014: derive_goals and derive_beliefs batched, with no rows to
 // derive, then the transactional search step) costs on the migrating connection, in queries: each a
-// round trip, since pg sends one at a time and waits for its answer. The step ledger is created in the
-// first step's begin, each step's ledger write goes with its COMMIT, a batched step's guard with its
-// first batch's begin, and the session settings are read and set in one statement.
+// round trip, since pg sends one at a time and waits for its answer. Each step's ledger write goes with
+// its COMMIT, a batched step's guard with its first batch's begin, the socket check is set in each step's
+// begin for that transaction alone (nothing to save or give back), and the records the search step writes
+// go with its COMMIT. The batched steps' guards find no embedding, so no batch runs; their rows would go
+// with the next step's write, and the last step's is the migration's own, so the step ledger is never created.
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyMigrations, readLedger } from "../../engine/migrate/index";
 import { describeVariant } from "../../engine/migrate/plan";
-import { readStepLedger } from "../../engine/migrate/step-ledger";
+import { readRecords } from "../../engine/migrate/ownership";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
 import { dropRoles, freshDatabase, type TestDatabase } from "../support/database";
 
@@ -52,14 +54,31 @@ async function queriesOf(name: string): Promise<string[]> {
 }
 
 describe("a first apply's stepped migration", () => {
-    it("sends at most 13 queries for its three steps, the step ledger's creation included, and leaves it recorded", async () => {
+    it("sends at most 7 queries for its three steps, creates no step ledger, and leaves it recorded", async () => {
         const sent = await queriesOf(STEPPED);
 
-        // 1 settings; per batched step 3 (begin with the guard, the batch, the ledger write with the commit); the search
-        // step 5 (begin with the catalog read, its statements, two for the records, the ledger with the commit); 1 restore.
-        expect(sent.length, sent.join("\n---\n")).toBeLessThanOrEqual(13);
-        expect(sent.filter((text) => /create table if not exists memory_stack\.migration_steps/.test(text))).toHaveLength(1);
+        // Per batched step 2 (begin with the guard, which finds nothing to do, and the commit); the search step 3 (begin with
+        // the catalog read, its statements with the catalog after them, the records and the ledger with the commit).
+        expect(sent.length, sent.join("\n---\n")).toBeLessThanOrEqual(7);
+        expect(sent.filter((text) => text.includes("with derive_only as materialized"))).toEqual([]);
+        expect(sent.filter((text) => /memory_stack\.migration_steps \(/.test(text))).toEqual([]);
+        expect((await client.query("select to_regclass('memory_stack.migration_steps') as steps")).rows).toEqual([{ steps: null }]);
+        // The records in ASCII literals, after the check that the statements left client_encoding alone, with the COMMIT.
+        const commit = sent[sent.length - 1];
+        expect(commit).toMatch(
+            /client_encoding[\s\S]*delete from memory_stack\.created_objects[\s\S]*insert into memory_stack\.created_objects/,
+        );
+        expect(commit).toMatch(/E'0014_similarity_jsonb_fast\.sql'[\s\S]*insert into memory_stack\.migrations[\s\S]*;\ncommit$/);
         expect((await readLedger(client)).map((row) => row.name)).toContain(STEPPED);
-        expect(await readStepLedger(client)).toEqual([]);
+        const records = await readRecords(client);
+        expect(records.filter((record) => record.migration === STEPPED).map((record) => record.identity)).toEqual([
+            "function public.embedding_search(text,jsonb,int4,uuid,int4,bool)",
+            "function public.match_goals(jsonb,int4,uuid,int4,bool)",
+            "function public.match_beliefs(jsonb,int4,uuid,int4,bool)",
+        ]);
+        // 0014 replaced 0008's: their records went with them.
+        expect(records.filter((record) => record.identity.startsWith("function public.match_goals("))).toHaveLength(1);
+        // The session's socket check is as it was: set for each step's transaction alone.
+        expect((await client.query("show client_connection_check_interval")).rows).toEqual([{ client_connection_check_interval: "0" }]);
     });
 });
