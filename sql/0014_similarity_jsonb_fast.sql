@@ -32,9 +32,8 @@
 -- batch takes the next $2 ids after $1 (the last id of the batch before) and wakes the trigger on
 -- those not derived yet (setting signs to null, which it is already), with updated_at kept
 -- (memory_stack.derive_only, for this transaction only). Nothing to do where the embeddings are
--- vector(N) (0013 added no columns) or where no row has an embedding (a new database): then no batch runs.
-select exists (select from pg_attribute where attrelid = 'public.goal_assessments'::regclass and attname = 'goal_vector_signs' and not attisdropped)
-       and exists (select from public.goal_assessments where goal_vector is not null);
+-- vector(N) (0013 added no columns).
+select exists (select from pg_attribute where attrelid = 'public.goal_assessments'::regclass and attname = 'goal_vector_signs' and not attisdropped);
 with derive_only as materialized (
     select set_config('memory_stack.derive_only', 'on', true)
 ), batch as (
@@ -47,8 +46,7 @@ with derive_only as materialized (
 select id from batch order by id;
 
 -- step: derive_beliefs batched
-select exists (select from pg_attribute where attrelid = 'public.belief_graphs'::regclass and attname = 'belief_vector_signs' and not attisdropped)
-       and exists (select from public.belief_graphs where belief_vector is not null);
+select exists (select from pg_attribute where attrelid = 'public.belief_graphs'::regclass and attname = 'belief_vector_signs' and not attisdropped);
 with derive_only as materialized (
     select set_config('memory_stack.derive_only', 'on', true)
 ), batch as (
