@@ -83,8 +83,16 @@ export async function applyPending(
         const steps = declaredSteps(migration.name, migration.sql, statements);
         const migrationStarted = performance.now();
         if (steps) {
-            const recorded = await applySteps(session, migration, steps, { ...options, done: stepLedger, recorded: known.recorded });
-            // Its steps read the catalog for themselves, and say what they left recorded when they know.
+            const recorded = await applySteps(session, migration, steps, {
+                ...options,
+                done: stepLedger,
+                recorded: known.recorded,
+                catalog: known.catalog,
+                ours: known.ours,
+                ledgerCurrent: known.ledgerCurrent,
+            });
+            // Its steps stand on the catalog the previous migration left when nothing else committed since (step-runner.ts), and
+            // say what they left recorded when they know; the next migration reads the catalog anew.
             Object.assign(known, { catalog: undefined, ours: undefined, recorded, ledgerCurrent: true });
         } else {
             await applyOne(session, migration, statements, options, before, known);
