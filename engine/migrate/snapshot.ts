@@ -64,7 +64,7 @@ const CREATED = (xmin: string) => `case when pg_current_xact_id_if_assigned() is
 
 // FirstNormalObjectId: initdb's objects have lower oids, and a running server hands out none below it (the counter wraps back to
 // it). Only a stand-alone backend run before the server's first start, or pg_upgrade keeping such an object, leaves an
-// application's object below it: the catalog is then read whole (lowOids), otherwise from its oid indexes up from here.
+// application's object below it: the catalog is then read whole (LOW_OIDS), otherwise from its oid indexes up from here.
 const FIRST_NORMAL_OID = 16384;
 
 /** SQL: whether the user schemas have a relation, function or type below FIRST_NORMAL_OID. */
