@@ -454,9 +454,9 @@ async function recordIndexAhead(run: Run, step: Step, statement: Statement): Pro
             oid: string | null;
         }>(
             `select 'index ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident($1) as identity, n.nspname as schema,
-                    (select c.relname from pg_class c where c.oid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, $1))) is not null as exists,
+                    (select c.relname from pg_class c where c.oid operator(pg_catalog.=) pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, $1))::pg_catalog.oid) is not null as exists,
                     pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, $1))::oid::bigint as oid,
-                    (select t.relname from pg_index x join pg_class t on t.oid = x.indrelid where x.indexrelid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, $1))) as parent
+                    (select t.relname from pg_index x join pg_class t on t.oid = x.indrelid where x.indexrelid operator(pg_catalog.=) pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, $1))::pg_catalog.oid) as parent
                from pg_namespace n where n.nspname = coalesce($2, pg_catalog.current_schema())`,
             [name, relation.schemaname ?? null],
         );
