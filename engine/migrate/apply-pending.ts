@@ -132,9 +132,14 @@ async function applyOne(
     // its transaction: a first migration that fails leaves no trace at all), and prepares the read (snapshot()).
     const carried = known.ledgerCurrent && known.catalog?.mark !== undefined ? known.catalog : undefined;
     const first = !known.ledgerCurrent;
-    const atBegin = first
-        ? ENSURE_LEDGER
-        : `${FILE_SAVEPOINT}; ${carried ? catalogReads([committedSinceStatement(carried.mark!, known.ours, true, client)]) : snapshotStatement(client)}`;
+    // None either before the session's first catalog read, which prepares it: after a run's first migration whose steps read none
+    // (`no transaction` and batched steps alone). The read then goes in the transaction, as the first migration's does.
+    const readAtBegin = first
+        ? undefined
+        : carried
+          ? catalogReads([committedSinceStatement(carried.mark!, known.ours, true, client)])
+          : snapshotStatement(client);
+    const atBegin = first ? ENSURE_LEDGER : readAtBegin === undefined ? "" : `${FILE_SAVEPOINT}; ${readAtBegin}`;
     let ours: string[] | undefined;
     // The records and the ledger row go with the commit, in its round trip.
     let writes = "";
@@ -149,11 +154,12 @@ async function applyOne(
             // session created or dropped in between would be in neither read, and one this file then dropped or replaced would go
             // unseen). An object another session made before it is not written by this transaction, so it is never taken for
             // ours, and one of the schema's names there and not the stack's refuses the migration (appeared.ts).
-            const before = first
-                ? await snapshot(client, [FILE_SAVEPOINT])
-                : carried
-                  ? (carriedIn(begun, carried) ?? (await snapshot(client)))
-                  : catalogIn(begun);
+            const before =
+                readAtBegin === undefined
+                    ? await snapshot(client, [FILE_SAVEPOINT])
+                    : carried
+                      ? (carriedIn(begun, carried) ?? (await snapshot(client)))
+                      : catalogIn(begun);
             // The catalog after the statements, and whether another transaction committed since the one before, in the file's own round trip.
             const read = await runFile(client, migration.name, migration.sql, statements, outcome, {
                 savepointTaken: true,
