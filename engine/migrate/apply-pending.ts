@@ -6,7 +6,7 @@ import { performance } from "node:perf_hooks";
 import { namedBy } from "./appeared";
 import type { ApplyOptions, ApplyResult } from "./apply";
 import { boundedTransaction } from "./bounded";
-import { FILE_SAVEPOINT, parseSqlFile, runFile, SqlFileError } from "./execute";
+import { deallocatedByFile, FILE_SAVEPOINT, parseSqlFile, runFile, SqlFileError } from "./execute";
 import { adoptLegacy } from "./legacy";
 import { ENSURE_LEDGER, ensureLedger, ledgerInsert, legacyRows, readLedger, UTF8_SESSION, type LedgerRow } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
@@ -191,6 +191,8 @@ async function applyOne(
                 }),
                 outcome: `Nothing of ${migration.name} was applied${earlier}: it was rolled back whole and the ledger does not list it. Then run apply again.`,
                 deferWrites: true,
+            }).catch((error: unknown) => {
+                throw deallocatedByFile(error, migration.name, outcome) ?? error;
             });
             writes = recorded.writes!;
             return recorded;
