@@ -18,12 +18,12 @@ import {
     Catalog,
     catalogIn,
     catalogReads,
-    clientEncodingIn,
     committedSinceStatement,
     ownXidsIn,
     ownXidsStatement,
     readAfter,
     readAfterStatement,
+    refuseClientEncoding,
     SET_SESSION_CATALOG_PATH,
     snapshot,
     snapshotStatement,
@@ -166,15 +166,7 @@ async function applyOne(
                 then: [readAfterStatement(client, before)],
             });
             const durationMs = performance.now() - started;
-            // A file that changed client_encoding had the catalog read come back in that encoding, names garbled: refused before
-            // they are used. When the file had to run again statement by statement, its commit asks the server (UTF8_SESSION).
-            const encoding = read && clientEncodingIn(read);
-            if (encoding !== undefined && encoding !== "UTF8") {
-                throw new Error(
-                    `${migration.name} set client_encoding to ${encoding}: memory-stack reads the catalog and writes its records in UTF8; remove that setting from the file. ${outcome}`,
-                );
-            }
-            encodingChecked = encoding !== undefined;
+            encodingChecked = refuseClientEncoding(read, migration.name, outcome);
             const recorded = await recordCreated(client, migration.name, before, {
                 connect: session.connect,
                 observer: session.checker,

@@ -218,12 +218,23 @@ export function readAfterStatement(client: SqlClient, before: Catalog): string {
     return `reset session authorization;\nreset role;\n${snapshotStatement(client, [...check, CLIENT_ENCODING], false)!}`;
 }
 
-// The session's client_encoding as the file left it: the catalog read came back in it (clientEncodingIn).
+// The session's client_encoding as the file left it: the catalog read came back in it (refuseClientEncoding).
 const CLIENT_ENCODING = "select pg_catalog.current_setting('client_encoding') as client_encoding";
 
-/** The client_encoding among readAfterStatement's results: anything but UTF8 means the catalog read came back with its names garbled. */
-export function clientEncodingIn(results: QueryResult[]): string | undefined {
-    return (resultWith(results, "client_encoding")?.rows[0] as { client_encoding?: string } | undefined)?.client_encoding;
+/**
+ * Refuses (throws) a file that left client_encoding other than UTF8, from readAfterStatement's results: the catalog read came back
+ * in that encoding, names garbled, and is never used. False when there are no results (the file ran again statement by statement):
+ * its commit asks the server then (UTF8_SESSION).
+ */
+export function refuseClientEncoding(results: QueryResult[] | undefined, file: string, outcome: string): boolean {
+    const encoding =
+        results && (resultWith(results, "client_encoding")?.rows[0] as { client_encoding?: string } | undefined)?.client_encoding;
+    if (encoding !== undefined && encoding !== "UTF8") {
+        throw new Error(
+            `${file} set client_encoding to ${encoding}: memory-stack reads the catalog and writes its records in UTF8; remove that setting from the file. ${outcome}`,
+        );
+    }
+    return encoding !== undefined;
 }
 
 /** What readAfterStatement's results say, as recordCreated takes it; nothing when the statements had to run again (no results). */

@@ -14,7 +14,7 @@ import { namedBy } from "./appeared";
 import { boundedTransaction } from "./bounded";
 import { FILE_SAVEPOINT, runFile, runStatement, SqlFileError } from "./execute";
 import { dropInvalidLeftover, indexTarget, isSharedMemoryShortage, sizeMaintenanceWorkMem, type MemoryPlan } from "./index-build";
-import { ENSURE_LEDGER, OWNERSHIP_TABLE, readLedger } from "./ledger";
+import { ENSURE_LEDGER, OWNERSHIP_TABLE, readLedger, UTF8_SESSION } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { currentOrigin, isReused, REUSED_REASON } from "./identity";
 import { insertRecords, readRecords, recordCreated, type RecordedObject } from "./ownership";
@@ -22,7 +22,7 @@ import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
 import { SEARCH_PATH, SET_LOCAL_SEARCH_PATH } from "./search-path";
-import { catalogIn, readAfter, readAfterStatement, snapshot, snapshotStatement } from "./snapshot";
+import { catalogIn, readAfter, readAfterStatement, refuseClientEncoding, snapshot, snapshotStatement } from "./snapshot";
 import { ENSURE_STEP_LEDGER, finishMigrationStatement, readStepLedger, recordStepStatement, type StepRow } from "./step-ledger";
 import { withSessionSettings } from "./step-session";
 import { parameters, type Step, type StepKind } from "./steps";
@@ -183,6 +183,8 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
                 text: step.statements.map((statement) => statement.text).join("\n;\n"),
                 then: [readAfterStatement(run.client, before)],
             });
+            // As a plain migration's file (apply-pending.ts): one that changed client_encoding is refused before its names are used.
+            const encodingChecked = refuseClientEncoding(after, run.migration.name, outcome(run, step));
             const change = await recordCreated(run.client, run.migration.name, before, {
                 connect: run.session.connect,
                 observer: run.session.checker,
@@ -191,7 +193,8 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
                 recorded: run.recorded,
                 ...readAfter(after),
             });
-            return { value: change.recorded, write: doneStatement(run, step, last, performance.now() - started, 0) };
+            const done = doneStatement(run, step, last, performance.now() - started, 0);
+            return { value: change.recorded, write: encodingChecked ? done : [UTF8_SESSION, ...(done ? [done] : [])].join(";\n") };
         },
         read ? `${FILE_SAVEPOINT}; ${read}` : "",
     );
