@@ -349,9 +349,10 @@ select 'role', null, r.rolname, null, null, r.oid::bigint, 'role ' || quote_iden
 }
 
 // Statements every migration runs, two or three times over, prepared once per connection with the catalog read (snapshot()):
-// planning them costs more than running them. Prepared under pg_catalog's search_path (catalogReads), they go on resolving
-// names there whatever path a migration file leaves (a cached plan is analysed again under the path it was prepared with),
-// and a rollback does not undo a PREPARE.
+// planning them costs more than running them; a rollback does not undo a PREPARE. Preparing does not pin names: PostgreSQL
+// analyses a prepared statement again under the search_path in force when it runs, if that differs from the one it was
+// prepared under. So each runs where pg_catalog's path is set, as the unprepared text would: in catalogReads, after
+// readAfterStatement, or in the commit that follows either.
 function preparedStatements(): Record<string, string> {
     return {
         committed_since: `select ${committedSince("$1::pg_catalog.pg_snapshot", "$2::pg_catalog.text[]")} as committed, pg_catalog.pg_current_snapshot()::text as checked_at`,
