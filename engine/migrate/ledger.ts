@@ -106,7 +106,7 @@ export async function readLedger(client: SqlClient, exists?: boolean): Promise<L
         applied_at: Date;
         duration_ms: number;
     }>(
-        `select name, checksum, variant, to_jsonb(m) -> 'options' as options, (to_jsonb(m) ->> 'recorded')::boolean as recorded,
+        `select name, checksum, variant, pg_catalog.to_jsonb(m) -> 'options' as options, (pg_catalog.to_jsonb(m) ->> 'recorded')::boolean as recorded,
                 applied_at, duration_ms
            from ${LEDGER_TABLE} m order by name`,
     );
