@@ -6,7 +6,7 @@ import { performance } from "node:perf_hooks";
 import { namedBy } from "./appeared";
 import type { ApplyOptions, ApplyResult } from "./apply";
 import { boundedTransaction } from "./bounded";
-import { FILE_SAVEPOINT, parseSqlFile, runFile, SqlFileError } from "./execute";
+import { deallocatedByFile, FILE_SAVEPOINT, parseSqlFile, runFile, SqlFileError } from "./execute";
 import { adoptLegacy } from "./legacy";
 import { ENSURE_LEDGER, ensureLedger, ledgerInsert, legacyRows, readLedger, UTF8_SESSION, type LedgerRow } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
@@ -18,12 +18,12 @@ import {
     Catalog,
     catalogIn,
     catalogReads,
-    clientEncodingIn,
     committedSinceStatement,
     ownXidsIn,
     ownXidsStatement,
     readAfter,
     readAfterStatement,
+    refuseClientEncoding,
     SET_SESSION_CATALOG_PATH,
     snapshot,
     snapshotStatement,
@@ -140,9 +140,14 @@ async function applyOne(
     // its transaction: a first migration that fails leaves no trace at all), and prepares the read (snapshot()).
     const carried = known.ledgerCurrent && known.catalog?.mark !== undefined ? known.catalog : undefined;
     const first = !known.ledgerCurrent;
-    const atBegin = first
-        ? ENSURE_LEDGER
-        : `${FILE_SAVEPOINT}; ${carried ? catalogReads([committedSinceStatement(carried.mark!, known.ours, true, client)]) : snapshotStatement(client)}`;
+    // None either before the session's first catalog read, which prepares it: after a run's first migration whose steps read none
+    // (`no transaction` and batched steps alone). The read then goes in the transaction, as the first migration's does.
+    const readAtBegin = first
+        ? undefined
+        : carried
+          ? catalogReads([committedSinceStatement(carried.mark!, known.ours, true, client)])
+          : snapshotStatement(client);
+    const atBegin = first ? ENSURE_LEDGER : readAtBegin === undefined ? "" : `${FILE_SAVEPOINT}; ${readAtBegin}`;
     let ours: string[] | undefined;
     // The records and the ledger row go with the commit, in its round trip.
     let writes = "";
@@ -157,26 +162,19 @@ async function applyOne(
             // session created or dropped in between would be in neither read, and one this file then dropped or replaced would go
             // unseen). An object another session made before it is not written by this transaction, so it is never taken for
             // ours, and one of the schema's names there and not the stack's refuses the migration (appeared.ts).
-            const before = first
-                ? await snapshot(client, [FILE_SAVEPOINT])
-                : carried
-                  ? (carriedIn(begun, carried) ?? (await snapshot(client)))
-                  : catalogIn(begun);
+            const before =
+                readAtBegin === undefined
+                    ? await snapshot(client, [FILE_SAVEPOINT])
+                    : carried
+                      ? (carriedIn(begun, carried) ?? (await snapshot(client)))
+                      : catalogIn(begun);
             // The catalog after the statements, and whether another transaction committed since the one before, in the file's own round trip.
             const read = await runFile(client, migration.name, migration.sql, statements, outcome, {
                 savepointTaken: true,
                 then: [readAfterStatement(client, before)],
             });
             const durationMs = performance.now() - started;
-            // A file that changed client_encoding had the catalog read come back in that encoding, names garbled: refused before
-            // they are used. When the file had to run again statement by statement, its commit asks the server (UTF8_SESSION).
-            const encoding = read && clientEncodingIn(read);
-            if (encoding !== undefined && encoding !== "UTF8") {
-                throw new Error(
-                    `${migration.name} set client_encoding to ${encoding}: memory-stack reads the catalog and writes its records in UTF8; remove that setting from the file. ${outcome}`,
-                );
-            }
-            encodingChecked = encoding !== undefined;
+            encodingChecked = refuseClientEncoding(read, migration.name, outcome);
             const recorded = await recordCreated(client, migration.name, before, {
                 connect: session.connect,
                 observer: session.checker,
@@ -193,6 +191,8 @@ async function applyOne(
                 }),
                 outcome: `Nothing of ${migration.name} was applied${earlier}: it was rolled back whole and the ledger does not list it. Then run apply again.`,
                 deferWrites: true,
+            }).catch((error: unknown) => {
+                throw deallocatedByFile(error, migration.name, outcome) ?? error;
             });
             writes = recorded.writes!;
             return recorded;

@@ -67,6 +67,21 @@ export async function parseSqlFile(file: string, sql: string): Promise<Statement
 }
 
 /**
+ * The refusal for a file that deallocated the engine's prepared statements where the parse cannot see it (`deallocate all` in a DO
+ * block or a function it calls): the engine's next read of the catalog fails with "prepared statement … does not exist".
+ */
+export function deallocatedByFile(error: unknown, file: string, outcome: string): Error | undefined {
+    if ((error as DatabaseErrorFields)?.code !== "26000" || !/"memory_stack_/.test(String((error as Error).message))) {
+        return undefined;
+    }
+    return new Error(
+        `${file} deallocated the prepared statements memory-stack keeps on the migrating session (deallocate all, in a DO block or a ` +
+            `function it calls): deallocate only the ones the file prepared, by name. ${outcome}`,
+        { cause: error },
+    );
+}
+
+/**
  * Runs the statements in order on `client`, inside a transaction the caller opened and will roll back
  * on error. `outcome` is the last line of the error message: what the failure left behind.
  */

@@ -84,7 +84,7 @@ export async function dropInvalidLeftover(client: SqlClient, target: IndexTarget
     if (target.name === undefined) return undefined;
     const found = await client.query<{ name: string }>(
         `select i.oid::regclass::text as name from pg_index x join pg_class i on i.oid = x.indexrelid
-          where x.indrelid = to_regclass($1) and i.relname = $2 and not x.indisvalid`,
+          where x.indrelid operator(pg_catalog.=) pg_catalog.to_regclass($1)::pg_catalog.oid and i.relname = $2 and not x.indisvalid`,
         [target.table, target.name],
     );
     if (found.rows.length === 0) return undefined;
@@ -104,7 +104,7 @@ export async function sizeMaintenanceWorkMem(client: SqlClient, target: IndexTar
     if (expressions.length === 0 || expressions.length !== target.expressions.length) return undefined;
     const rows = await rowCount(client, target.table);
     const sampled = await client.query<{ sampled: string; bytes: string | null; present: string }>(
-        `select count(*) as sampled, count(e0) as present, ${expressions.map((_, i) => `coalesce(avg(pg_column_size(e${i})), 0)`).join(" + ")} as bytes
+        `select pg_catalog.count(*) as sampled, pg_catalog.count(e0) as present, ${expressions.map((_, i) => `coalesce(pg_catalog.avg(pg_catalog.pg_column_size(e${i})), 0)`).join(" + ")} as bytes
            from (select ${expressions.map((expression, i) => `${expression} as e${i}`).join(", ")} from ${target.table} limit ${SAMPLE_ROWS}) s`,
     );
     const sample = sampled.rows[0];
@@ -119,13 +119,14 @@ export async function sizeMaintenanceWorkMem(client: SqlClient, target: IndexTar
 }
 
 async function rowCount(client: SqlClient, table: string): Promise<number> {
-    const estimate = await client.query<{ rows: number }>("select reltuples::float8 as rows from pg_class where oid = to_regclass($1)", [
-        table,
-    ]);
+    const estimate = await client.query<{ rows: number }>(
+        "select reltuples::float8 as rows from pg_catalog.pg_class where oid operator(pg_catalog.=) pg_catalog.to_regclass($1)::pg_catalog.oid",
+        [table],
+    );
     const rows = estimate.rows[0]?.rows ?? -1;
     // -1: never vacuumed or analyzed; count instead of guessing.
     if (rows >= 0) return rows;
-    const counted = await client.query<{ rows: string }>(`select count(*) as rows from ${table}`);
+    const counted = await client.query<{ rows: string }>(`select pg_catalog.count(*) as rows from ${table}`);
     return Number(counted.rows[0].rows);
 }
 

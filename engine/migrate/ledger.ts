@@ -63,9 +63,15 @@ export async function ledgerExists(client: SqlClient): Promise<boolean> {
     return result.rows[0].found;
 }
 
-/** SQL: true when the ledger and the ownership table exist in today's shape. */
-const LEDGER_CURRENT = `exists (select from pg_catalog.pg_attribute where attrelid = pg_catalog.to_regclass('${OWNERSHIP_TABLE}') and attname = 'origin' and not attisdropped)
-            and exists (select from pg_catalog.pg_attribute where attrelid = pg_catalog.to_regclass('${LEDGER_TABLE}') and attname = 'recorded' and not attisdropped)`;
+/**
+ * SQL: true when the ledger and the ownership table exist in today's shape. It runs on the engine's search_path (ENSURE_LEDGER
+ * goes with a migration's begin): pg_catalog has no =(oid, regclass), so an exact one planted in public would win over its
+ * =(oid, oid); the operators are pg_catalog's by name.
+ */
+const LEDGER_CURRENT = `exists (select from pg_catalog.pg_attribute where attrelid operator(pg_catalog.=) pg_catalog.to_regclass('${OWNERSHIP_TABLE}')::pg_catalog.oid
+                                 and attname operator(pg_catalog.=) 'origin'::pg_catalog.name and not attisdropped)
+            and exists (select from pg_catalog.pg_attribute where attrelid operator(pg_catalog.=) pg_catalog.to_regclass('${LEDGER_TABLE}')::pg_catalog.oid
+                                 and attname operator(pg_catalog.=) 'recorded'::pg_catalog.name and not attisdropped)`;
 
 /** Creates or upgrades the ledger only when needed, so an apply with nothing to do sends no DDL at all. */
 export async function ensureLedger(client: SqlClient): Promise<void> {
@@ -100,7 +106,7 @@ export async function readLedger(client: SqlClient, exists?: boolean): Promise<L
         applied_at: Date;
         duration_ms: number;
     }>(
-        `select name, checksum, variant, to_jsonb(m) -> 'options' as options, (to_jsonb(m) ->> 'recorded')::boolean as recorded,
+        `select name, checksum, variant, pg_catalog.to_jsonb(m) -> 'options' as options, (pg_catalog.to_jsonb(m) ->> 'recorded')::boolean as recorded,
                 applied_at, duration_ms
            from ${LEDGER_TABLE} m order by name`,
     );

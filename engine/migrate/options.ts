@@ -60,9 +60,12 @@ async function ledgerOptions(client: SqlClient, ledger: LedgerRow[]): Promise<Pa
         : { vector: false, rls };
     if (rls) {
         const roles = await client.query<{ policy: string; role: string }>(
-            `select p.polname as policy, r.rolname as role from pg_policy p cross join unnest(p.polroles) as g(role)
-               join pg_roles r on r.oid = g.role
-              where p.polrelid = to_regclass('public.sessions') and p.polname in ('sessions_own_rows', 'sessions_admin_all')`,
+            // Before the migration lock, on the caller's search_path: pg_catalog's functions and operators by name (an exact
+            // =(oid, regclass) planted in public would win over pg_catalog's =(oid, oid)).
+            `select p.polname as policy, r.rolname as role from pg_catalog.pg_policy p cross join pg_catalog.unnest(p.polroles) as g(role)
+               join pg_catalog.pg_roles r on r.oid operator(pg_catalog.=) g.role
+              where p.polrelid operator(pg_catalog.=) pg_catalog.to_regclass('public.sessions')::pg_catalog.oid
+                and p.polname operator(pg_catalog.=) any ('{sessions_own_rows,sessions_admin_all}'::pg_catalog.name[])`,
         );
         const app = roles.rows.find((row) => row.policy === "sessions_own_rows")?.role;
         const admin = roles.rows.find((row) => row.policy === "sessions_admin_all")?.role;

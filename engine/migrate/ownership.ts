@@ -298,7 +298,7 @@ export async function readRecords(client: SqlClient): Promise<RecordedObject[]> 
     }>(
         // to_jsonb(row): a table not yet upgraded (no oid, no origin) reads as null, ownership by identity.
         `select position, migration, kind, identity, schema_name as schema, name, parent, arguments, adopted,
-                to_jsonb(c) ->> 'oid' as oid, to_jsonb(c) ->> 'origin' as origin
+                pg_catalog.to_jsonb(c) ->> 'oid' as oid, pg_catalog.to_jsonb(c) ->> 'origin' as origin
            from ${OWNERSHIP_TABLE} c order by position`,
     );
     return result.rows.map((row) => ({ ...row, oid: row.oid === null ? null : Number(row.oid) }));

@@ -9,6 +9,7 @@ import { planMigrations, type MigrationFile, type Plan } from "./plan";
 import { preflight, type Conflict } from "./preflight";
 import type { SchemaOptions } from "./render";
 import { DEFAULT_LOCK_SETTINGS, type LockSettings } from "./session";
+import { CATALOG_SEARCH_PATH } from "./snapshot";
 
 export async function previewApply(
     client: SqlClient,
@@ -22,14 +23,16 @@ export async function previewApply(
         return { plan, conflicts };
     };
     const legacy = legacyRows(await readLedger(client));
-    if (legacy.length === 0) {
-        return decide();
-    }
-    await client.query("begin");
+    // Without the migration lock, so not on the engine's session path (lock.ts): the preflight's reads name pg_catalog's functions
+    // unqualified, and on the caller's path a quote_ident(name) that a role able to create in public planted there would run
+    // as the caller. In a transaction rolled back at the end, with pg_catalog's path, as apply's preflight runs.
+    await client.query(`begin; ${CATALOG_SEARCH_PATH}`);
     try {
-        await client.query(`set local lock_timeout = ${Math.round(options.locks?.timeoutMs ?? DEFAULT_LOCK_SETTINGS.timeoutMs)}`);
-        await ensureLedger(client);
-        await adoptLegacy(client, legacy, migrations);
+        if (legacy.length > 0) {
+            await client.query(`set local lock_timeout = ${Math.round(options.locks?.timeoutMs ?? DEFAULT_LOCK_SETTINGS.timeoutMs)}`);
+            await ensureLedger(client);
+            await adoptLegacy(client, legacy, migrations);
+        }
         return await decide();
     } finally {
         await client.query("rollback").catch(() => undefined);

@@ -218,12 +218,23 @@ export function readAfterStatement(client: SqlClient, before: Catalog): string {
     return `reset session authorization;\nreset role;\n${snapshotStatement(client, [...check, CLIENT_ENCODING], false)!}`;
 }
 
-// The session's client_encoding as the file left it: the catalog read came back in it (clientEncodingIn).
+// The session's client_encoding as the file left it: the catalog read came back in it (refuseClientEncoding).
 const CLIENT_ENCODING = "select pg_catalog.current_setting('client_encoding') as client_encoding";
 
-/** The client_encoding among readAfterStatement's results: anything but UTF8 means the catalog read came back with its names garbled. */
-export function clientEncodingIn(results: QueryResult[]): string | undefined {
-    return (resultWith(results, "client_encoding")?.rows[0] as { client_encoding?: string } | undefined)?.client_encoding;
+/**
+ * Refuses (throws) a file that left client_encoding other than UTF8, from readAfterStatement's results: the catalog read came back
+ * in that encoding, names garbled, and is never used. False when there are no results (the file ran again statement by statement):
+ * its commit asks the server then (UTF8_SESSION).
+ */
+export function refuseClientEncoding(results: QueryResult[] | undefined, file: string, outcome: string): boolean {
+    const encoding =
+        results && (resultWith(results, "client_encoding")?.rows[0] as { client_encoding?: string } | undefined)?.client_encoding;
+    if (encoding !== undefined && encoding !== "UTF8") {
+        throw new Error(
+            `${file} set client_encoding to ${encoding}: memory-stack reads the catalog and writes its records in UTF8; remove that setting from the file. ${outcome}`,
+        );
+    }
+    return encoding !== undefined;
 }
 
 /** What readAfterStatement's results say, as recordCreated takes it; nothing when the statements had to run again (no results). */
@@ -338,9 +349,10 @@ select 'role', null, r.rolname, null, null, r.oid::bigint, 'role ' || quote_iden
 }
 
 // Statements every migration runs, two or three times over, prepared once per connection with the catalog read (snapshot()):
-// planning them costs more than running them. Prepared under pg_catalog's search_path (catalogReads), they go on resolving
-// names there whatever path a migration file leaves (a cached plan is analysed again under the path it was prepared with),
-// and a rollback does not undo a PREPARE.
+// planning them costs more than running them; a rollback does not undo a PREPARE. Preparing does not pin names: PostgreSQL
+// analyses a prepared statement again under the search_path in force when it runs, if that differs from the one it was
+// prepared under. So each runs where pg_catalog's path is set, as the unprepared text would: in catalogReads, after
+// readAfterStatement, or in the commit that follows either.
 function preparedStatements(): Record<string, string> {
     return {
         committed_since: `select ${committedSince("$1::pg_catalog.pg_snapshot", "$2::pg_catalog.text[]")} as committed, pg_catalog.pg_current_snapshot()::text as checked_at`,

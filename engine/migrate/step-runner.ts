@@ -32,6 +32,7 @@ import {
     OWN_XIDS,
     readAfter,
     readAfterStatement,
+    refuseClientEncoding,
     resultWith,
     snapshot,
     snapshotStatement,
@@ -236,6 +237,8 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
                 text: step.statements.map((statement) => statement.text).join("\n;\n"),
                 then: [readAfterStatement(run.client, before)],
             });
+            // As a plain migration's file (apply-pending.ts): one that changed client_encoding is refused before its names are used.
+            const encodingChecked = refuseClientEncoding(after, run.migration.name, outcome(run, step));
             const change = await recordCreated(run.client, run.migration.name, before, {
                 connect: run.session.connect,
                 observer: run.session.checker,
@@ -246,11 +249,11 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
                 ...readAfter(after),
                 deferWrites: true,
             });
-            // The records' writes go with the COMMIT, in ASCII literals, after the check that the statements left
-            // client_encoding as it was (the catalog after them was read in it), as a plain migration's do.
+            // The records' writes go with the COMMIT, in ASCII literals; when the statements had to run again one by one, after
+            // the server's check that they left client_encoding as it was (the catalog after them was read in it).
             return {
                 value: change.recorded,
-                write: [UTF8_SESSION, change.writes].filter(Boolean).join(";\n"),
+                write: [...(encodingChecked ? [] : [UTF8_SESSION]), change.writes].filter(Boolean).join(";\n"),
                 ledger: doneStatement(run, step, last, performance.now() - started, 0),
                 after: change.after,
             };
@@ -621,9 +624,9 @@ async function recordIndexAhead(run: Run, step: Step, statement: Statement): Pro
             oid: string | null;
         }>(
             `select 'index ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident($1) as identity, n.nspname as schema,
-                    (select c.relname from pg_class c where c.oid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, $1))) is not null as exists,
+                    (select c.relname from pg_class c where c.oid operator(pg_catalog.=) pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, $1))::pg_catalog.oid) is not null as exists,
                     pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, $1))::oid::bigint as oid,
-                    (select t.relname from pg_index x join pg_class t on t.oid = x.indrelid where x.indexrelid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, $1))) as parent
+                    (select t.relname from pg_index x join pg_class t on t.oid = x.indrelid where x.indexrelid operator(pg_catalog.=) pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, $1))::pg_catalog.oid) as parent
                from pg_namespace n where n.nspname = coalesce($2, pg_catalog.current_schema())`,
             [name, relation.schemaname ?? null],
         );
