@@ -28,7 +28,9 @@ export const ORIGIN_SQL = `select ${ORIGIN} as origin`;
 export const REUSED_SQL = `
 select c.identity, c.kind, c.schema_name as schema, c.name
   from memory_stack.created_objects c cross join (select ${ORIGIN} as here) h
- where h.here is not null and pg_catalog.to_jsonb(c) ->> 'origin' = h.here and pg_catalog.to_jsonb(c) ->> 'oid' is not null
+       -- the row as jsonb, built once: a table not yet upgraded has no oid or origin (null)
+       cross join lateral pg_catalog.to_jsonb(c) as recorded
+ where h.here is not null and recorded ->> 'origin' = h.here and recorded ->> 'oid' is not null
    and (case c.kind
             when 'role' then (select r.oid from pg_roles r where r.rolname = c.name)
             when 'schema' then (select n.oid from pg_namespace n where n.nspname = c.name)
@@ -44,7 +46,7 @@ select c.identity, c.kind, c.schema_name as schema, c.name
                                      where k.conrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and k.conname = c.name)
             when 'column' then null
             else to_regclass(format('%I.%I', c.schema_name, c.name))::oid
-        end)::bigint <> (pg_catalog.to_jsonb(c) ->> 'oid')::bigint
+        end)::bigint <> (recorded ->> 'oid')::bigint
  order by c.position`;
 
 /** Kinds an application's object of which the stack uses as it is, by design: a reused one of these is the application's, used, never refused. */
