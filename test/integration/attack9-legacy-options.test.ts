@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrationsFor } from "../support/apply-sql";
 import { cli } from "../support/cli";
 import { inRelease2, migrateLikeRelease2 } from "../support/release2";
+import { plantedEqualsRan, plantOidRegclassEquals } from "../support/planted";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
 const PASSWORD = "attack9-legacy-app-password";
@@ -22,16 +23,7 @@ beforeAll(async () => {
     await s.client.query("grant create on schema public to public");
     app = new (await import("pg")).Client({ ...s.db.config, user: s.options.appRole, password: PASSWORD });
     await app.connect();
-    await app.query(`
-        create sequence public.attack9_seen_eq;
-        grant usage, update, select on sequence public.attack9_seen_eq to public;
-        create function public.attack9_eq(oid, regclass) returns boolean language plpgsql as $$
-        begin
-            perform pg_catalog.setval('public.attack9_seen_eq', 1);
-            return $1 operator(pg_catalog.=) $2::pg_catalog.oid;
-        end
-        $$;
-        create operator public.= (leftarg = oid, rightarg = regclass, function = public.attack9_eq);`);
+    await plantOidRegclassEquals(app);
 });
 
 afterAll(async () => {
@@ -44,6 +36,6 @@ describe("a release 2 database with RLS and a public.=(oid, regclass) planted by
         const run = await cli(["status"], { DATABASE_URL: s.db.url });
         expect(run.stderr).toContain("memory-stack status:");
         // Fails: options.ts's read of the sessions policies' roles ran the planted operator as the owner.
-        expect((await s.client.query("select is_called from public.attack9_seen_eq")).rows[0].is_called).toBe(false);
+        expect(await plantedEqualsRan(s.client)).toBe(false);
     });
 });

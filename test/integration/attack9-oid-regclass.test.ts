@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { applyMigrations } from "../../engine/migrate/index";
 import { freshDatabase, withClient, type TestDatabase } from "../support/database";
 import { migration } from "../support/migrations";
+import { plantedEqualsRan, plantOidRegclassEquals } from "../support/planted";
 
 const PLANTER = "attack9_oid_planter";
 const PASSWORD = "attack9-oid-planter-password";
@@ -25,16 +26,7 @@ beforeAll(async () => {
     await client.query("grant create on schema public to public");
     planter = new (await import("pg")).Client({ ...db.config, user: PLANTER, password: PASSWORD });
     await planter.connect();
-    await planter.query(`
-        create sequence public.attack9_seen_eq;
-        grant usage, update, select on sequence public.attack9_seen_eq to public;
-        create function public.attack9_eq(oid, regclass) returns boolean language plpgsql as $$
-        begin
-            perform pg_catalog.setval('public.attack9_seen_eq', 1);
-            return $1 operator(pg_catalog.=) $2::pg_catalog.oid;
-        end
-        $$;
-        create operator public.= (leftarg = oid, rightarg = regclass, function = public.attack9_eq);`);
+    await plantOidRegclassEquals(planter);
 });
 
 afterAll(async () => {
@@ -47,10 +39,10 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-    await client.query("select pg_catalog.setval('public.attack9_seen_eq', 1, false)");
+    await plantedEqualsRan(client, true);
 });
 
-const ran = async () => (await client.query<{ called: boolean }>("select is_called as called from public.attack9_seen_eq")).rows[0].called;
+const ran = () => plantedEqualsRan(client);
 
 describe("a role that can create in public, against the engine's statements on the engine's search_path", () => {
     // The check filters on attname first (the planted function costs more): a column named origin or recorded makes it compare.

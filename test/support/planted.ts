@@ -49,3 +49,30 @@ export async function plantedRan(client: Client): Promise<string[]> {
     );
     return rows.filter((row) => row.called).map((row) => row.name);
 }
+
+// `oid = regclass`: pg_catalog has no =(oid, regclass), only =(oid, oid) through a cast, so an exact one planted in public
+// wins for `attrelid = to_regclass(…)` written without operator(pg_catalog.=).
+const OID_REGCLASS_EQUALS = `
+    create sequence public.planted_seen_eq;
+    grant usage, update, select on sequence public.planted_seen_eq to public;
+    create function public.planted_eq(oid, regclass) returns boolean language plpgsql as $$
+    begin
+        perform pg_catalog.setval('public.planted_seen_eq', 1);
+        return $1 operator(pg_catalog.=) $2::pg_catalog.oid;
+    end
+    $$;
+    create operator public.= (leftarg = oid, rightarg = regclass, function = public.planted_eq);`;
+
+/** Plants an =(oid, regclass) in public as `planter`, counting its calls (plantedEqualsRan). */
+export async function plantOidRegclassEquals(planter: Client): Promise<void> {
+    await planter.query(OID_REGCLASS_EQUALS);
+}
+
+/** Whether the planted =(oid, regclass) ran since it was planted or `reset` last; `reset`: forget its calls after asking. */
+export async function plantedEqualsRan(client: Client, reset = false): Promise<boolean> {
+    const called = (await client.query<{ called: boolean }>("select is_called as called from public.planted_seen_eq")).rows[0].called;
+    if (reset) {
+        await client.query("select pg_catalog.setval('public.planted_seen_eq', 1, false)");
+    }
+    return called;
+}
