@@ -140,8 +140,8 @@ async function applyOne(
     // its transaction: a first migration that fails leaves no trace at all), and prepares the read (snapshot()).
     const carried = known.ledgerCurrent && known.catalog?.mark !== undefined ? known.catalog : undefined;
     const first = !known.ledgerCurrent;
-    // None either before the session's first catalog read, which prepares it: after a run's first migration whose steps read none
-    // (`no transaction` and batched steps alone). The read then goes in the transaction, as the first migration's does.
+    // No read goes with the begin either before the session's first catalog read has prepared it (after a run's first migration
+    // whose steps read none: `no transaction` and batched steps alone): it then goes in the transaction, as the first migration's.
     const readAtBegin = first
         ? undefined
         : carried
