@@ -44,6 +44,17 @@ beforeEach(async () => {
 
 const ran = () => plantedEqualsRan(client);
 
+/** Two plain files, then a step that builds an index concurrently on the first one's table. */
+const indexProgram = () => [
+    migration("0001_attack9_table.sql", "create table public.attack9_notes (id int primary key, body text);\n"),
+    migration("0002_attack9_more.sql", "create table public.attack9_more (id int primary key);\n"),
+    migration(
+        "0003_attack9_index.sql",
+        `-- step: notes_body no transaction
+create index concurrently if not exists attack9_notes_body on public.attack9_notes (body);`,
+    ),
+];
+
 describe("a role that can create in public, against the engine's statements on the engine's search_path", () => {
     // The check filters on attname first (the planted function costs more): a column named origin or recorded makes it compare.
     it("gets nothing run by an apply on a database where a table has a column named origin (ENSURE_LEDGER with its begin)", async () => {
@@ -75,15 +86,7 @@ describe("a role that can create in public, against the engine's statements on t
     });
 
     it("gets nothing run by an apply whose migration builds an index concurrently (a step's begin, recordIndexAhead)", async () => {
-        const program = [
-            migration("0001_attack9_table.sql", "create table public.attack9_notes (id int primary key, body text);\n"),
-            migration("0002_attack9_more.sql", "create table public.attack9_more (id int primary key);\n"),
-            migration(
-                "0003_attack9_index.sql",
-                `-- step: notes_body no transaction
-create index concurrently if not exists attack9_notes_body on public.attack9_notes (body);`,
-            ),
-        ];
+        const program = indexProgram();
         await applyMigrations(client, program, { variant: "jsonb" });
         expect((await client.query("select to_regclass('public.attack9_notes_body') is not null as built")).rows[0].built).toBe(true);
         // Fails: the step's ENSURE_LEDGER, and recordIndexAhead's c.oid = pg_catalog.to_regclass(…) / x.indexrelid = ….
@@ -109,13 +112,7 @@ create index concurrently if not exists attack9_notes_body on public.attack9_not
             create aggregate public.count(text) (sfunc = public.attack9_count_step, stype = bigint, initcond = '0');`);
         await client.query("insert into public.attack9_notes values (1, 'one'), (2, 'two')");
         const program = [
-            migration("0001_attack9_table.sql", "create table public.attack9_notes (id int primary key, body text);\n"),
-            migration("0002_attack9_more.sql", "create table public.attack9_more (id int primary key);\n"),
-            migration(
-                "0003_attack9_index.sql",
-                `-- step: notes_body no transaction
-create index concurrently if not exists attack9_notes_body on public.attack9_notes (body);`,
-            ),
+            ...indexProgram(),
             migration(
                 "0004_attack9_index.sql",
                 `-- step: notes_body_desc no transaction
