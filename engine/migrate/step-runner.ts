@@ -29,7 +29,7 @@ import {
     catalogReads,
     committedSinceStatement,
     ownXidsIn,
-    OWN_XIDS,
+    ownXidsStatement,
     readAfter,
     readAfterStatement,
     refuseClientEncoding,
@@ -220,7 +220,7 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
     const prepared = snapshotStatement(run.client);
     // (Kept only where this session's catalog read is prepared: the read after the statements needs it.)
     const carried = prepared ? run.catalog : undefined;
-    const read = carried ? catalogReads([committedSinceStatement(carried.mark!, run.ours, true)]) : prepared;
+    const read = carried ? catalogReads([committedSinceStatement(carried.mark!, run.ours, true, run.client)]) : prepared;
     run.recorded = await retryingTransaction(
         run,
         step,
@@ -527,7 +527,14 @@ async function retryingTransaction<T>(
             // step's catalog is kept by no one, and a transaction that changed nothing (its row deferred, no ledger made) has none;
             // should it have one after all, the next catalog check counts that commit as another's and reads the catalog anew.
             const unchanged = defer !== undefined && !ledger && !ensure;
-            const xids = last || unchanged ? undefined : after !== undefined ? OWN_XIDS : run.catalog !== undefined ? OWN_XID : undefined;
+            const xids =
+                last || unchanged
+                    ? undefined
+                    : after !== undefined
+                      ? ownXidsStatement(client)
+                      : run.catalog !== undefined
+                        ? OWN_XID
+                        : undefined;
             const commit = [ensureSteps ? ENSURE_STEP_LEDGER : undefined, write, ledger?.text, xids, "commit"].filter(Boolean).join(";\n");
             try {
                 const results = (await client.query(commit)) as unknown as QueryResult[];
