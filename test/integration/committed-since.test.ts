@@ -12,6 +12,7 @@ import { committedSinceStatement } from "../../engine/migrate/snapshot";
 import { commitMeanwhile } from "../support/commit-meanwhile";
 import { startEmbeddedPostgres, type RunningServer } from "../support/embedded-server";
 import { migration } from "../support/migrations";
+import { until } from "../support/poll";
 
 let server: RunningServer;
 let database = 0;
@@ -215,5 +216,50 @@ describe("the catalog the previous migration left, standing for the one before t
 
         expect(reads()).toBe(4);
         expect(await recorded()).toEqual(["table public.base", "index public.base_pkey", "table public.next"]);
+    });
+});
+
+describe("with no second session, and another session committing while the migration runs", () => {
+    // Was: with the second session refused, the check was skipped and app_fn, which another session committed
+    // while 0002 ran and 0002 then replaced, was recorded as the stack's: a rollback would drop it.
+    it("refuses the migration, saying why, and leaves the application's function as it was and unrecorded", async () => {
+        // On this server of its own nothing else commits: on the shared one, a commit by another test file during 0001 made
+        // it refuse for want of a second session before 0002 ever waited (flaky).
+        const other = await db.connect();
+        await other.query("begin");
+        await other.query("create function public.app_fn() returns int language sql as 'select 1'");
+        await other.query("select pg_advisory_xact_lock(7501)");
+        const committed = (async () => {
+            await until("0002 to wait for the other session's lock", async () => {
+                const { rows } = await migrating.query<{ waiting: boolean }>(
+                    "select exists (select from pg_locks where locktype = 'advisory' and not granted and objid = 7501 and database = (select oid from pg_database where datname = current_database())) as waiting",
+                );
+                return rows[0].waiting ? true : undefined;
+            });
+            await other.query("commit");
+            await other.end();
+        })();
+        const error = await applyMigrations(
+            await db.connect(),
+            [
+                migration("0001_base.sql", "create table public.base (id int primary key, c int);\n"),
+                migration(
+                    "0002_next.sql",
+                    "select pg_advisory_xact_lock(7501);\ncreate or replace function public.app_fn() returns int language sql as 'select 2';\n",
+                ),
+            ],
+            { variant: "jsonb", connect: () => Promise.reject(new Error("sorry, too many clients already")) },
+        ).then(
+            () => undefined,
+            (failure: unknown) => failure as Error,
+        );
+        await committed;
+
+        expect(error?.message).toContain(
+            "0002_next.sql: another transaction committed while it ran, and no second session could be opened",
+        );
+        expect((await readLedger(migrating)).map((row) => row.name)).toEqual(["0001_base.sql"]);
+        expect((await readRecords(migrating)).map((record) => record.identity)).not.toContain("function public.app_fn()");
+        expect((await migrating.query("select public.app_fn() = 1 as ok")).rows[0].ok).toBe(true);
     });
 });
