@@ -14,11 +14,11 @@ import { readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
 import { preflight, PreflightRefusedError } from "./preflight";
 import {
-    carriedIn,
+    carriedCheckStatement,
     Catalog,
+    checkedFirstIn,
     catalogIn,
-    catalogReads,
-    committedSinceStatement,
+    isCatalogMoved,
     ownXidsIn,
     ownXidsStatement,
     readAfter,
@@ -136,18 +136,38 @@ async function applyOne(
     const earlier = appliedThisRun.length > 0 ? ` (this run applied ${appliedThisRun.join(", ")} before it)` : "";
     // With the ledger in place, the file's savepoint and the catalog read before the statements go with the begin. After an
     // earlier migration of this run, that read is only a check: whether another transaction committed since that migration
-    // read the catalog after its statements. The run's first migration creates the ledger when needed, with its begin (in
-    // its transaction: a first migration that fails leaves no trace at all), and prepares the read (snapshot()).
+    // read the catalog after its statements; the begin and that check then go in the file's own round trip, and when the check
+    // finds another commit it fails, the file with it, and the catalog is read anew before the file runs. The run's first
+    // migration creates the ledger when needed, with its begin (in its transaction: a first migration that fails leaves no
+    // trace at all), and prepares the read (snapshot()).
     const carried = known.ledgerCurrent && known.catalog?.mark !== undefined ? known.catalog : undefined;
     const first = !known.ledgerCurrent;
     // No read goes with the begin either before the session's first catalog read has prepared it (after a run's first migration
     // whose steps read none: `no transaction` and batched steps alone): it then goes in the transaction, as the first migration's.
-    const readAtBegin = first
-        ? undefined
-        : carried
-          ? catalogReads([committedSinceStatement(carried.mark!, known.ours, true, client)])
-          : snapshotStatement(client);
+    const readAtBegin = first ? undefined : carried ? carriedCheckStatement(client, carried, known.ours) : snapshotStatement(client);
     const atBegin = first ? ENSURE_LEDGER : readAtBegin === undefined ? "" : `${FILE_SAVEPOINT}; ${readAtBegin}`;
+    // The file's statements and, in their round trip, the catalog after them and whether another transaction committed since `before`.
+    const runOn = async (before: Catalog, begin?: string, ours: string[] = []) => ({
+        before,
+        read: await runFile(client, migration.name, migration.sql, statements, outcome, {
+            savepointTaken: true,
+            first: begin,
+            then: [readAfterStatement(client, before, ours)],
+        }),
+    });
+    // The file with the begin and the check, in one round trip. Its statements stand on the carried catalog as of the check; when
+    // the file ran again statement by statement (no results), as of the carried read itself, as the check passed before them.
+    const onCarried = async (catalog: Catalog, begin: string) => {
+        try {
+            const { read } = await runOn(catalog, begin, known.ours);
+            return { before: (read && checkedFirstIn(read, catalog)) ?? catalog, read };
+        } catch (error) {
+            if (!isCatalogMoved(error)) {
+                throw error;
+            }
+            return runOn(catalogIn(await client.query(`rollback to savepoint memory_stack_file; ${snapshotStatement(client)!}`)));
+        }
+    };
     let ours: string[] | undefined;
     // The records and the ledger row go with the commit, in its round trip.
     let writes = "";
@@ -156,23 +176,15 @@ async function applyOne(
         session,
         migration.name,
         `Nothing of ${migration.name} was applied${earlier}.`,
-        async (begun) => {
+        async (begun, unsent) => {
             const started = performance.now();
             // The catalog before the statements, as this transaction sees it (never an older one unchecked: an object another
             // session created or dropped in between would be in neither read, and one this file then dropped or replaced would go
             // unseen). An object another session made before it is not written by this transaction, so it is never taken for
             // ours, and one of the schema's names there and not the stack's refuses the migration (appeared.ts).
-            const before =
-                readAtBegin === undefined
-                    ? await snapshot(client, [FILE_SAVEPOINT])
-                    : carried
-                      ? (carriedIn(begun, carried) ?? (await snapshot(client)))
-                      : catalogIn(begun);
-            // The catalog after the statements, and whether another transaction committed since the one before, in the file's own round trip.
-            const read = await runFile(client, migration.name, migration.sql, statements, outcome, {
-                savepointTaken: true,
-                then: [readAfterStatement(client, before)],
-            });
+            const { before, read } = carried
+                ? await onCarried(carried, unsent)
+                : await runOn(readAtBegin === undefined ? await snapshot(client, [FILE_SAVEPOINT]) : catalogIn(begun));
             const durationMs = performance.now() - started;
             encodingChecked = refuseClientEncoding(read, migration.name, outcome);
             const recorded = await recordCreated(client, migration.name, before, {
@@ -222,6 +234,8 @@ async function applyOne(
             }
         },
         atBegin,
+        "engine",
+        carried !== undefined,
     );
     Object.assign(known, { catalog: change.after, ours, recorded: change.recorded, ledgerCurrent: true });
 }

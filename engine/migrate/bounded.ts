@@ -61,19 +61,21 @@ export function isLockTimeout(error: unknown): boolean {
  * application's later commit depended on (that commit's flush carries ours, which comes before it in the WAL).
  * `commit` ends the transaction (the caller's, so it can tell a lost COMMIT from a refused one);
  * `outcome` says what a failure at the deadline left behind; `alsoAtBegin`, statements to send with
- * the begin, in its round trip (`work` gets the results of them all).
+ * the begin, in its round trip (`work` gets the results of them all). `beginWithWork`: the begin (with `alsoAtBegin`) is not sent
+ * here but given to `work` as `unsent`, for it to send first in its own first query, one round trip fewer.
  */
 export async function boundedTransaction<T>(
     session: MigrationSession,
     what: string,
     outcome: string,
-    work: (begun: QueryResult[]) => Promise<T>,
+    work: (begun: QueryResult[], unsent: string) => Promise<T>,
     commit: () => Promise<void> = async () => {
         await session.client.query("commit");
     },
     alsoAtBegin = "",
     /** "engine": the transaction runs migration statements (search-path.ts); "catalog": only the engine's own (snapshot.ts). */
     searchPath: "engine" | "catalog" = "engine",
+    beginWithWork = false,
 ): Promise<T> {
     const { client, locks } = session;
     const started = Date.now();
@@ -85,10 +87,9 @@ export async function boundedTransaction<T>(
         try {
             // Read committed whatever the database, the role or an earlier file's `set session characteristics` made the default:
             // the catalog reads and committedSinceStatement count on each statement seeing what committed before it (snapshot.ts).
-            const begun = (await client.query(
-                `begin isolation level read committed; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${searchPath === "engine" ? SET_LOCAL_SEARCH_PATH : CATALOG_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`,
-            )) as unknown as QueryResult | QueryResult[];
-            const result = await work(Array.isArray(begun) ? begun : [begun]);
+            const begin = `begin isolation level read committed; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${searchPath === "engine" ? SET_LOCAL_SEARCH_PATH : CATALOG_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`;
+            const begun = beginWithWork ? [] : ((await client.query(begin)) as unknown as QueryResult | QueryResult[]);
+            const result = await work(Array.isArray(begun) ? begun : [begun], beginWithWork ? begin : "");
             await commit();
             session.unflushed ||= session.flushAtUnlock;
             return result;

@@ -4,6 +4,7 @@ import type { QueryResult } from "pg";
 import type { SqlClient } from "./ledger";
 import { isLockTimeout } from "./bounded";
 import { isConnectionLost } from "./lost-commit";
+import { isCatalogMoved } from "./snapshot";
 import { isTransactionControl, lineAt, splitStatements, SqlSyntaxError, type Statement } from "./statements";
 
 export class SqlFileError extends Error {
@@ -107,6 +108,8 @@ export interface RunFileOptions {
     then?: string[];
     /** What to send as one query, when not the whole file (a step's statements). */
     text?: string;
+    /** Statements to send first, in the same round trip (the transaction's begin, FILE_SAVEPOINT among them). */
+    first?: string;
 }
 
 /**
@@ -127,7 +130,7 @@ export async function runFile(
         await client.query(FILE_SAVEPOINT);
     }
     try {
-        const text = options.text ?? sql;
+        const text = `${options.first ? `${options.first};\n` : ""}${options.text ?? sql}`;
         if (options.then === undefined) {
             await client.query(text);
             return undefined;
@@ -141,8 +144,8 @@ export async function runFile(
             // Nothing can run again on a broken connection: the file is named, its statement cannot be (line 0).
             throw new SqlFileError(file, 0, "(the whole file, sent as one query)", fields.code, error, outcome);
         }
-        if (isLockTimeout(error)) {
-            throw error; // the caller retries the whole transaction (bounded.ts)
+        if (isLockTimeout(error) || isCatalogMoved(error)) {
+            throw error; // the caller retries the whole transaction (bounded.ts), or reads the catalog anew (apply-pending.ts)
         }
         await client.query("rollback to savepoint memory_stack_file");
         await runStatements(client, file, sql, statements, outcome);

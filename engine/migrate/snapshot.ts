@@ -213,12 +213,12 @@ export function snapshotStatement(client: SqlClient, alsoRead: string[] = [], re
 
 /**
  * Statements to send right after a migration's own, in their query: the catalog read after them and whether another
- * transaction committed since `before`. The transaction keeps pg_catalog's search_path: what follows is bookkeeping.
+ * transaction committed since `before` (other than the session's own, `ours`: committedSinceStatement's). The transaction keeps pg_catalog's search_path: what follows is bookkeeping.
  * A role the file set (set role, set session authorization) was for its own statements: the engine reads and writes
  * as itself again, and the next file starts so.
  */
-export function readAfterStatement(client: SqlClient, before: Catalog): string {
-    const check = before.mark === undefined ? [] : [committedSinceStatement(before.mark, [], false, client)];
+export function readAfterStatement(client: SqlClient, before: Catalog, ours: string[] = []): string {
+    const check = before.mark === undefined ? [] : [committedSinceStatement(before.mark, ours, false, client)];
     return `reset session authorization;\nreset role;\n${snapshotStatement(client, [...check, CLIENT_ENCODING], false)!}`;
 }
 
@@ -283,16 +283,22 @@ const MOST_XIDS_CHECKED = 10_000;
  * everything that read can see.
  */
 export function committedSinceStatement(mark: string, ours: string[] = [], withMark = false, client?: SqlClient): string {
+    const [markLiteral, oursLiteral] = checkArguments(mark, ours);
+    if (client !== undefined && prepared.has(client)) {
+        return `execute ${preparedName(client, "committed_since")}(${markLiteral}, ${oursLiteral})`;
+    }
+    return `select ${committedSince(`${markLiteral}::pg_snapshot`, `${oursLiteral}::text[]`)} as committed${withMark ? ", pg_current_snapshot()::text as checked_at" : ""}`;
+}
+
+/** `mark` and `ours` as SQL literals, once checked to be a pg_snapshot and xids. */
+function checkArguments(mark: string, ours: string[]): [string, string] {
     if (!/^\d+:\d+:[\d,]*$/.test(mark)) {
         throw new Error(`not a pg_snapshot: ${JSON.stringify(mark)}`);
     }
     if (!ours.every((xid) => /^\d+$/.test(xid))) {
         throw new Error(`not xids: ${JSON.stringify(ours)}`);
     }
-    if (client !== undefined && prepared.has(client)) {
-        return `execute ${preparedName(client, "committed_since")}('${mark}', '{${ours.join(",")}}')`;
-    }
-    return `select ${committedSince(`'${mark}'::pg_snapshot`, `'{${ours.join(",")}}'::text[]`)} as committed${withMark ? ", pg_current_snapshot()::text as checked_at" : ""}`;
+    return [`'${mark}'`, `'{${ours.join(",")}}'`];
 }
 
 /** SQL: committedSinceStatement's answer, for the snapshot `mark` and the xids `ours` (SQL expressions of types pg_snapshot and text[]). */
@@ -313,6 +319,12 @@ function committedSince(mark: string, ours: string): string {
 export function carriedIn(results: QueryResult[], catalog: Catalog): Catalog | undefined {
     const check = resultWith(results, "checked_at")?.rows[0] as { committed: boolean | null; checked_at: string } | undefined;
     return check?.committed === false ? catalog.asOf(check.checked_at) : undefined;
+}
+
+/** carriedIn for a check sent first, before statements (a file's) whose results may have the same columns. */
+export function checkedFirstIn(results: QueryResult[], catalog: Catalog): Catalog | undefined {
+    const at = results.findIndex((result) => result.fields?.some((field) => field.name === "checked_at"));
+    return at < 0 ? undefined : carriedIn(results.slice(0, at + 1), catalog);
 }
 
 /**
@@ -358,10 +370,35 @@ select 'role', null, r.rolname, null, null, r.oid::bigint, 'role ' || quote_iden
 // prepared under. So each runs where pg_catalog's path is set, as the unprepared text would: in catalogReads, after
 // readAfterStatement, or in the commit that follows either.
 function preparedStatements(): Record<string, string> {
+    const committedSinceMark = `select ${committedSince("$1::pg_catalog.pg_snapshot", "$2::pg_catalog.text[]")} as committed, pg_catalog.pg_current_snapshot()::text as checked_at`;
     return {
-        committed_since: `select ${committedSince("$1::pg_catalog.pg_snapshot", "$2::pg_catalog.text[]")} as committed, pg_catalog.pg_current_snapshot()::text as checked_at`,
+        committed_since: committedSinceMark,
+        carried_check: `with c as materialized (${committedSinceMark})
+            select c.committed, c.checked_at,
+                   case when c.committed is distinct from false then pg_catalog.set_config('statement_timeout', '${CATALOG_MOVED}', true) end as refused
+              from c`,
         own_xids: OWN_XIDS,
     };
+}
+
+// What carriedCheckStatement's check sets statement_timeout to, so the server refuses it (SQLSTATE 22023) and the rest of the query is not run.
+const CATALOG_MOVED = "memory-stack: another transaction committed since the catalog read";
+
+/**
+ * committedSinceStatement's check with its mark, for a query that sends statements after it (a file's) which must not run on
+ * `catalog` when another transaction committed since it was read: the check then fails (isCatalogMoved), the rest of the query
+ * with it. checkedFirstIn reads its answer.
+ */
+export function carriedCheckStatement(client: SqlClient, catalog: Catalog, ours: string[] = []): string {
+    if (!prepared.has(client) || catalog.mark === undefined) {
+        throw new Error("carriedCheckStatement: the catalog was not read on this session");
+    }
+    return catalogReads([`execute ${preparedName(client, "carried_check")}(${checkArguments(catalog.mark, ours).join(", ")})`]);
+}
+
+/** Whether `error` is carriedCheckStatement's refusal. */
+export function isCatalogMoved(error: unknown): boolean {
+    return (error as { code?: string })?.code === "22023" && String((error as Error)?.message).includes(CATALOG_MOVED);
 }
 
 /** OWN_XIDS, as the statement prepared on `client` once there is one. */

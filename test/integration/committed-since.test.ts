@@ -154,13 +154,14 @@ describe("an apply's second session", () => {
 });
 
 describe("the catalog the previous migration left, standing for the one before the next migration's statements", () => {
-    /** Counts the whole-catalog reads `client` sends (snapshot.ts runs its prepared statement). */
+    /** Counts the whole-catalog reads `client` ran (snapshot.ts runs its prepared statement), in queries that succeeded. */
     function countReads(applying: Client): () => number {
         let reads = 0;
         const query = applying.query.bind(applying) as (...args: unknown[]) => Promise<unknown>;
-        (applying as unknown as { query: unknown }).query = (config: unknown, ...rest: unknown[]) => {
+        (applying as unknown as { query: unknown }).query = async (config: unknown, ...rest: unknown[]) => {
+            const result = await query(config, ...rest);
             reads += typeof config === "string" ? (config.match(/execute memory_stack_snapshot_/g) ?? []).length : 0;
-            return query(config, ...rest);
+            return result;
         };
         return () => reads;
     }
@@ -202,6 +203,25 @@ describe("the catalog the previous migration left, standing for the one before t
         expect(error).toBeUndefined();
         expect(reads()).toBe(4);
         expect(await ledger()).toEqual(["0001_base.sql", "0002_next.sql"]);
+        expect(await recorded()).toEqual(["table public.base", "index public.base_pkey", "table public.next"]);
+    });
+
+    it("when another session committed since, runs the next migration's statements once, after the catalog is read anew", async () => {
+        await other.query("create sequence public.app_runs");
+        const counted = migration("0002_next.sql", "create table public.next (id int);\nselect nextval('public.app_runs');\n");
+        const applying = await db.connect();
+        await applyMigrations(applying, [first, counted], {
+            variant: "jsonb",
+            connect: () => db.connect(),
+            onProgress: (progress) => {
+                if (progress.name === "0001_base.sql") {
+                    inAnotherSession("create table public.app_meanwhile (id int)");
+                }
+            },
+        });
+
+        // A sequence is not rolled back: a run of the statements undone by the fresh read would have taken 1 and left 2.
+        expect((await other.query("select last_value from public.app_runs")).rows[0].last_value).toBe("1");
         expect(await recorded()).toEqual(["table public.base", "index public.base_pkey", "table public.next"]);
     });
 
