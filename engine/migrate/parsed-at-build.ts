@@ -16,8 +16,11 @@ export interface ParseTree {
     stmts?: { stmt: Record<string, Record<string, unknown>>; stmt_location?: number; stmt_len?: number }[];
 }
 
-/** A statement's place in its text, in the units String.prototype.slice counts (the parser counts bytes), and its node type. */
-export type StatementSpan = [start: number, end: number, kind: string];
+/**
+ * A statement's place in its text, in the units String.prototype.slice counts (the parser counts bytes), its node type, and
+ * 1 when PostgreSQL refuses it inside a transaction block (refusedInTransaction), 0 otherwise.
+ */
+export type StatementSpan = [start: number, end: number, kind: string, outsideTransaction: 0 | 1];
 
 /** The build's reading of one text: its statements' spans now, the whole parse tree when asked. */
 export interface StoredParse {

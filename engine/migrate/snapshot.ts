@@ -6,6 +6,7 @@
 import type { QueryResult } from "pg";
 import { preparedName, type SqlClient } from "../db/client";
 import { LEDGER_SCHEMA, LEDGER_TABLE, OWNERSHIP_TABLE, SEARCH_SETTINGS_TABLE } from "./ledger";
+import { SET_LOCAL_SEARCH_PATH } from "./search-path";
 
 export type ObjectKind =
     | "schema"
@@ -262,8 +263,8 @@ export function resultWith(results: QueryResult | QueryResult[], field: string):
 
 function catalogFrom(rows: Record<string, unknown>[]): Catalog {
     const objects = new Catalog((rows[0] as SnapshotRow | undefined)?.mark);
-    for (const { mark: _mark, ...row } of rows as SnapshotRow[]) {
-        objects.set(row.identity, { ...row, oid: row.oid === null ? null : Number(row.oid) });
+    for (const { identity, kind, schema, name, parent, arguments: args, oid, created } of rows as SnapshotRow[]) {
+        objects.set(identity, { identity, kind, schema, name, parent, arguments: args, oid: oid === null ? null : Number(oid), created });
     }
     return objects;
 }
@@ -368,7 +369,7 @@ select 'role', null, r.rolname, null, null, r.oid::bigint, 'role ' || quote_iden
 // planning them costs more than running them; a rollback does not undo a PREPARE. Preparing does not pin names: PostgreSQL
 // analyses a prepared statement again under the search_path in force when it runs, if that differs from the one it was
 // prepared under. So each runs where pg_catalog's path is set, as the unprepared text would: in catalogReads, after
-// readAfterStatement, or in the commit that follows either.
+// readAfterStatement, or in the commit that follows either; the search_path's, which names nothing unqualified, in the begin.
 function preparedStatements(): Record<string, string> {
     const committedSinceMark = `select ${committedSince("$1::pg_catalog.pg_snapshot", "$2::pg_catalog.text[]")} as committed, pg_catalog.pg_current_snapshot()::text as checked_at`;
     return {
@@ -378,7 +379,13 @@ function preparedStatements(): Record<string, string> {
                    case when c.committed is distinct from false then pg_catalog.set_config('statement_timeout', '${CATALOG_MOVED}', true) end as refused
               from c`,
         own_xids: OWN_XIDS,
+        search_path: SET_LOCAL_SEARCH_PATH,
     };
+}
+
+/** SET_LOCAL_SEARCH_PATH, as the statement prepared on `client` once there is one: every migration's begin sends it. */
+export function setLocalSearchPathStatement(client: SqlClient): string {
+    return prepared.has(client) ? `execute ${preparedName(client, "search_path")}` : SET_LOCAL_SEARCH_PATH;
 }
 
 // What carriedCheckStatement's check sets statement_timeout to, so the server refuses it (SQLSTATE 22023) and the rest of the query is not run.

@@ -15,6 +15,8 @@ export interface Statement {
     offset: number;
     /** The statement's node type, e.g. "CreateStmt", "TransactionStmt". */
     kind: string;
+    /** PostgreSQL refuses it inside a transaction block (create index concurrently, vacuum, ...). */
+    outsideTransaction: boolean;
     /** The parse tree of the statement (libpg-query's JSON), under its node type; for the shipped SQL, read when first asked for. */
     readonly node: Record<string, unknown>;
 }
@@ -50,16 +52,31 @@ export function statementSpans(sql: string, tree: ParseTree): StatementSpan[] {
     const bytes = Buffer.from(sql, "utf8");
     // In ASCII text a byte offset is a character offset.
     const character = bytes.length === sql.length ? (offset: number) => offset : (offset: number) => characterOffset(bytes, offset);
-    return (tree.stmts ?? []).map(({ stmt, stmt_location: location = 0, stmt_len: length = 0 }) => [
-        character(location),
-        length === 0 ? sql.length : character(location + length),
-        Object.keys(stmt)[0],
-    ]);
+    return (tree.stmts ?? []).map(({ stmt, stmt_location: location = 0, stmt_len: length = 0 }) => {
+        const kind = Object.keys(stmt)[0];
+        return [
+            character(location),
+            length === 0 ? sql.length : character(location + length),
+            kind,
+            refusedInTransaction(kind, stmt[kind]) ? 1 : 0,
+        ];
+    });
+}
+
+/** Whether PostgreSQL refuses a statement of this kind and parse tree inside a transaction block. */
+function refusedInTransaction(kind: string, node: Record<string, unknown>): boolean {
+    if (kind === "IndexStmt" || kind === "DropStmt") {
+        return node.concurrent === true;
+    }
+    if (kind === "ReindexStmt") {
+        return JSON.stringify(node.params ?? []).includes('"concurrently"');
+    }
+    return kind === "VacuumStmt" && node.is_vacuumcmd === true;
 }
 
 function statementsAt(sql: string, spans: StatementSpan[], node: (index: number, kind: string) => Record<string, unknown>): Statement[] {
     const lineOf = lineIndex(sql);
-    return spans.map(([start, end, kind], index) => {
+    return spans.map(([start, end, kind, outsideTransaction], index) => {
         const raw = sql.slice(start, end);
         const lead = leadingNoise(raw);
         return {
@@ -67,6 +84,7 @@ function statementsAt(sql: string, spans: StatementSpan[], node: (index: number,
             offset: start + lead,
             line: lineOf(start + lead),
             kind,
+            outsideTransaction: outsideTransaction === 1,
             get node() {
                 return node(index, kind);
             },

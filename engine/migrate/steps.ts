@@ -46,7 +46,7 @@ export class StepDeclarationError extends Error {
 export function declaredSteps(file: string, sql: string, statements: Statement[]): Step[] | undefined {
     const markers = stepMarkers(file, sql, statements);
     if (markers.length === 0) {
-        const loner = statements.find(needsOwnTransaction);
+        const loner = statements.find((statement) => statement.outsideTransaction);
         if (loner) {
             throw new StepDeclarationError(
                 file,
@@ -125,7 +125,7 @@ function checkStep(file: string, step: Step): Step {
         throw new StepDeclarationError(file, step.line, `step ${name} has no statement`);
     }
     if (kind === "transaction") {
-        const loner = statements.find(needsOwnTransaction);
+        const loner = statements.find((statement) => statement.outsideTransaction);
         if (loner) {
             throw new StepDeclarationError(
                 file,
@@ -168,19 +168,6 @@ function checkStep(file: string, step: Step): Step {
         }
     }
     return { ...step, guard, statements: body };
-}
-
-/** Statements PostgreSQL refuses inside a transaction block. */
-export function needsOwnTransaction(statement: Statement): boolean {
-    // The kind first: a statement's parse tree is read from the build's store only when asked for (parsed-at-build.ts).
-    const { kind } = statement;
-    if (kind === "IndexStmt" || kind === "DropStmt") {
-        return statement.node.concurrent === true;
-    }
-    if (kind === "ReindexStmt") {
-        return JSON.stringify(statement.node.params ?? []).includes('"concurrently"');
-    }
-    return kind === "VacuumStmt" && statement.node.is_vacuumcmd === true;
 }
 
 function returnsRows(statement: Statement): boolean {
