@@ -81,7 +81,7 @@ const LOW_OIDS = [
 // the user schemas all have oids from FIRST_NORMAL_OID up. The user schemas and their relations are read once each (nsp,
 // rels), for every kind that names them: the query plans in half the time a join per kind took, and it is planned again
 // after every migration that changes a schema's catalog row (a grant on it, say), which resets every cached plan.
-const SNAPSHOT = (bounded: boolean) => {
+const SNAPSHOT = (bounded: boolean, rolesReadable: boolean) => {
     const from = (column: string) => (bounded ? `${column} >= ${FIRST_NORMAL_OID} and ` : "");
     return `
 with bookkeeping as materialized (
@@ -135,17 +135,26 @@ with bookkeeping as materialized (
     select 'constraint', c.nspname, k.conname, c.relname, null, k.oid, k.xmin
       from pg_constraint k join rels c on c.oid = k.conrelid
      where k.contype <> 'n' and c.relkind in ('r', 'p') and c.listed
+    union all
+    select 'role', null, r.rolname, null, null, r.oid, ${rolesReadable ? "r.xmin from pg_authid r" : "null::xid from pg_roles r"}
+     where r.rolname not like 'pg\\_%'
+    union all
+    -- the snapshot the read was made in, once (catalogFrom takes it out)
+    select '${MARK}', null, '', null, null, null, null
 )
 select o.kind, o.schema, o.name, o.parent, o.arguments, o.oid::bigint as oid,
        o.kind || ' ' || concat_ws('.', quote_ident(o.schema), case when o.kind in ('trigger', 'policy', 'column', 'constraint') then quote_ident(o.parent) end,
                                     quote_ident(o.name))
            || coalesce('(' || o.arguments || ')', '') as identity,
-       ${CREATED("o.xmin")} as created,
-       (select pg_current_snapshot()::text) as mark
+       ${rolesReadable ? CREATED("o.xmin") : `case when o.xmin is null then null else ${CREATED("o.xmin")} end`} as created,
+       case when o.kind = '${MARK}' then pg_current_snapshot()::text end as mark
   from objects o`;
 };
 
-type SnapshotRow = Omit<CatalogObject, "oid"> & { oid: string | null; mark: string };
+// The kind of the one row that carries the read's snapshot rather than an object.
+const MARK = "snapshot";
+
+type SnapshotRow = Omit<CatalogObject, "oid"> & { oid: string | null; mark: string | null };
 
 /** The catalog as identities, and the snapshot it was read in (pg_snapshot text: "xmin:xmax:xip,…"), for committedSinceStatement. */
 export class Catalog extends Map<string, CatalogObject> {
@@ -262,9 +271,20 @@ export function resultWith(results: QueryResult | QueryResult[], field: string):
 }
 
 function catalogFrom(rows: Record<string, unknown>[]): Catalog {
-    const objects = new Catalog((rows[0] as SnapshotRow | undefined)?.mark);
+    const objects = new Catalog((rows as SnapshotRow[]).find((row) => (row.kind as string) === MARK)?.mark ?? undefined);
     for (const { identity, kind, schema, name, parent, arguments: args, oid, created } of rows as SnapshotRow[]) {
-        objects.set(identity, { identity, kind, schema, name, parent, arguments: args, oid: oid === null ? null : Number(oid), created });
+        if ((kind as string) !== MARK) {
+            objects.set(identity, {
+                identity,
+                kind,
+                schema,
+                name,
+                parent,
+                arguments: args,
+                oid: oid === null ? null : Number(oid),
+                created,
+            });
+        }
     }
     return objects;
 }
@@ -358,11 +378,7 @@ async function snapshotSql(client: SqlClient): Promise<string> {
         ),
         "readable",
     )!.rows[0] as { readable: boolean; low_oids: boolean };
-    const [source, created] = shape.readable ? ["pg_authid", CREATED("r.xmin")] : ["pg_roles", "null::boolean"];
-    return `${SNAPSHOT(!shape.low_oids)}
-union all
-select 'role', null, r.rolname, null, null, r.oid::bigint, 'role ' || quote_ident(r.rolname), ${created}, (select pg_current_snapshot()::text)
-  from ${source} r where r.rolname not like 'pg\\_%'`;
+    return SNAPSHOT(!shape.low_oids, shape.readable);
 }
 
 // Statements every migration runs, two or three times over, prepared once per connection with the catalog read (snapshot()):
