@@ -8,6 +8,7 @@ import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyMigrations, describeVariant } from "../../engine/migrate/index";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
+import { migration } from "../support/migrations";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
 
 let db: TestDatabase;
@@ -58,5 +59,30 @@ describe("a first apply of the schema", () => {
         // the grant facts, the reused records, the grants, the flush and the unlock each take a round trip.
         expect(sent.slice(0, firstBegin).map(firstLine)).toHaveLength(4);
         expect(sent.slice(afterLast).map(firstLine)).toHaveLength(4);
+    });
+});
+
+describe("a plain migration after another of the same run", () => {
+    it("takes two round trips: its begin with the check and its statements, then its commit with its records", async () => {
+        const sent: string[] = [];
+        const done: number[] = [];
+        const files = ["a", "b", "c"].map((name, index) =>
+            migration(`000${index + 1}_${name}.sql`, `create table public.trips_${name} (id int);\n`),
+        );
+        const own = await freshDatabase("round_trips_plain");
+        const client = await own.connect();
+        try {
+            await applyMigrations(counting(client, sent), files, {
+                variant: "jsonb",
+                connect: () => own.connect(),
+                onProgress: () => done.push(sent.length),
+            });
+        } finally {
+            await client.end();
+            await own.drop();
+        }
+        // Fails (3 each) when the begin and its check go in a round trip of their own.
+        expect(done[1] - done[0]).toBe(2);
+        expect(done[2] - done[1]).toBe(2);
     });
 });
