@@ -15,9 +15,12 @@ import type { MigrationFile } from "./plan";
 import { preflight, PreflightRefusedError } from "./preflight";
 import {
     carriedCheckStatement,
+    carriedIn,
     Catalog,
     checkedFirstIn,
     catalogIn,
+    catalogReads,
+    committedSinceStatement,
     isCatalogMoved,
     ownXidsIn,
     ownXidsStatement,
@@ -49,7 +52,7 @@ export async function applyPending(
     const parsed = new Map(
         await Promise.all(pending.map(async (migration) => [migration.name, await parseSqlFile(migration.name, migration.sql)] as const)),
     );
-    const known: RunState = { catalog: undefined, ours: undefined, recorded: undefined, ledgerCurrent: false };
+    const known: RunState = { catalog: undefined, ours: undefined, recorded: undefined, ledgerCurrent: false, busy: false };
     const check = async () => {
         known.recorded = pending.length > 0 ? await readRecords(client) : undefined;
         const conflicts = known.recorded && options.schema ? await preflight(client, options.schema, known.recorded) : [];
@@ -116,6 +119,11 @@ interface RunState {
     /** Undefined: read them from the ownership table. */
     recorded: RecordedObject[] | undefined;
     ledgerCurrent: boolean;
+    /**
+     * Another transaction committed between two migrations of this run: the server is busy, and each later migration checks with
+     * its begin, in a round trip of its own, rather than failing its file's query (and writing that ERROR to the server's log).
+     */
+    busy: boolean;
 }
 
 // Sent with each migration's commit: the session's search_path, for the rest of the run, back to pg_catalog's (lock.ts), whatever
@@ -136,15 +144,23 @@ async function applyOne(
     const earlier = appliedThisRun.length > 0 ? ` (this run applied ${appliedThisRun.join(", ")} before it)` : "";
     // With the ledger in place, the file's savepoint and the catalog read before the statements go with the begin. After an
     // earlier migration of this run, that read is only a check: whether another transaction committed since that migration
-    // read the catalog after its statements; the begin and that check then go in the file's own round trip, and when the check
-    // finds another commit it fails, the file with it, and the catalog is read anew before the file runs. The run's first
-    // migration creates the ledger when needed, with its begin (in its transaction: a first migration that fails leaves no
-    // trace at all), and prepares the read (snapshot()).
+    // read the catalog after its statements. While none did in this run, the begin and the check go in the file's own round
+    // trip, and a check that finds another commit fails the query before the file's statements run: the catalog is read anew
+    // from the file's savepoint, then the file runs. Once one did (a busy server), the check goes with the begin, as the read
+    // itself would. The run's first migration creates the ledger when needed, with its begin (in its transaction: a first
+    // migration that fails leaves no trace at all), and prepares the read (snapshot()).
     const carried = known.ledgerCurrent && known.catalog?.mark !== undefined ? known.catalog : undefined;
+    const combined = carried !== undefined && !known.busy;
     const first = !known.ledgerCurrent;
     // No read goes with the begin either before the session's first catalog read has prepared it (after a run's first migration
     // whose steps read none: `no transaction` and batched steps alone): it then goes in the transaction, as the first migration's.
-    const readAtBegin = first ? undefined : carried ? carriedCheckStatement(client, carried, known.ours) : snapshotStatement(client);
+    const readAtBegin = first
+        ? undefined
+        : carried
+          ? combined
+              ? carriedCheckStatement(client, carried, known.ours)
+              : catalogReads([committedSinceStatement(carried.mark!, known.ours, true, client)])
+          : snapshotStatement(client);
     const atBegin = first ? ENSURE_LEDGER : readAtBegin === undefined ? "" : `${FILE_SAVEPOINT}; ${readAtBegin}`;
     // The file's statements and, in their round trip, the catalog after them and whether another transaction committed since `before`.
     const runOn = async (before: Catalog, begin?: string, ours: string[] = []) => ({
@@ -165,6 +181,7 @@ async function applyOne(
             if (!isCatalogMoved(error)) {
                 throw error;
             }
+            known.busy = true;
             return runOn(catalogIn(await client.query(`rollback to savepoint memory_stack_file; ${snapshotStatement(client)!}`)));
         }
     };
@@ -182,9 +199,15 @@ async function applyOne(
             // session created or dropped in between would be in neither read, and one this file then dropped or replaced would go
             // unseen). An object another session made before it is not written by this transaction, so it is never taken for
             // ours, and one of the schema's names there and not the stack's refuses the migration (appeared.ts).
-            const { before, read } = carried
+            const { before, read } = combined
                 ? await onCarried(carried, unsent)
-                : await runOn(readAtBegin === undefined ? await snapshot(client, [FILE_SAVEPOINT]) : catalogIn(begun));
+                : await runOn(
+                      readAtBegin === undefined
+                          ? await snapshot(client, [FILE_SAVEPOINT])
+                          : carried
+                            ? (carriedIn(begun, carried) ?? (await snapshot(client)))
+                            : catalogIn(begun),
+                  );
             const durationMs = performance.now() - started;
             encodingChecked = refuseClientEncoding(read, migration.name, outcome);
             const recorded = await recordCreated(client, migration.name, before, {
@@ -235,7 +258,7 @@ async function applyOne(
         },
         atBegin,
         "engine",
-        carried !== undefined,
+        combined,
     );
     Object.assign(known, { catalog: change.after, ours, recorded: change.recorded, ledgerCurrent: true });
 }

@@ -225,6 +225,29 @@ describe("the catalog the previous migration left, standing for the one before t
         expect(await recorded()).toEqual(["table public.base", "index public.base_pkey", "table public.next"]);
     });
 
+    it("on a busy server, fails one query of the run to find another commit, then checks with each later begin on its own", async () => {
+        const applying = await db.connect();
+        const refused: string[] = [];
+        const query = applying.query.bind(applying) as (...args: unknown[]) => Promise<unknown>;
+        (applying as unknown as { query: unknown }).query = (config: unknown, ...rest: unknown[]) =>
+            query(config, ...rest).catch((error: Error) => {
+                refused.push(error.message);
+                throw error;
+            });
+        const files = ["a", "b", "c", "d"].map((name, index) =>
+            migration(`000${index + 1}_busy_${name}.sql`, `create table public.busy_${name} (id int);\n`),
+        );
+        await applyMigrations(applying, files, {
+            variant: "jsonb",
+            connect: () => db.connect(),
+            onProgress: ({ index }) => inAnotherSession(`create table public.app_busy_${index} (id int)`),
+        });
+
+        // Fails (three) when every migration after another commit fails its file's query to find out.
+        expect(refused.filter((message) => message.includes("another transaction committed since the catalog read"))).toHaveLength(1);
+        expect(await recorded()).toEqual(["table public.busy_a", "table public.busy_b", "table public.busy_c", "table public.busy_d"]);
+    });
+
     it("after a migration whose exception blocks committed subtransactions (xids the check cannot tell from another session's): read anew, and applied", async () => {
         const withSubtransactions = migration(
             "0001_base.sql",
