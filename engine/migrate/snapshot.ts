@@ -223,7 +223,8 @@ export function snapshotStatement(client: SqlClient, alsoRead: string[] = [], re
 
 /**
  * Statements to send right after a migration's own, in their query: the catalog read after them and whether another
- * transaction committed since `before` (other than the session's own, `ours`: committedSinceStatement's). The transaction keeps pg_catalog's search_path: what follows is bookkeeping.
+ * transaction committed since `before` (other than the session's own, `ours`: committedSinceStatement's). The transaction
+ * keeps pg_catalog's search_path: what follows is bookkeeping.
  * A role the file set (set role, set session authorization) was for its own statements: the engine reads and writes
  * as itself again, and the next file starts so.
  */
