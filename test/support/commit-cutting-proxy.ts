@@ -31,7 +31,11 @@ export async function startCommitCuttingProxy(target: { host: string; port: numb
         }
         upstream.on("data", (data) => client.write(data));
         upstream.on("close", () => client.destroy());
-        client.on("close", () => upstream.destroy());
+        // "after": the COMMIT must reach the server before the connection to it goes; it closes once the server has read it.
+        let forwarding = false;
+        client.on("close", () => {
+            if (!forwarding) upstream.destroy();
+        });
         let pending = Buffer.alloc(0);
         let started = false;
         client.on("data", (data) => {
@@ -54,6 +58,7 @@ export async function startCommitCuttingProxy(target: { host: string; port: numb
                     armed = undefined;
                     cuts++;
                     if (mode === "after") {
+                        forwarding = true;
                         upstream.end(message);
                     } else {
                         upstream.destroy();
