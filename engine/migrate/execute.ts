@@ -144,7 +144,8 @@ export async function runFile(
             // Nothing can run again on a broken connection: the file is named, its statement cannot be (line 0).
             throw new SqlFileError(file, 0, "(the whole file, sent as one query)", fields.code, error, outcome);
         }
-        if (isLockTimeout(error) || isCatalogMoved(error)) {
+        // The catalog check goes in `first` (apply-pending.ts): without it, the marker is the file's own error.
+        if (isLockTimeout(error) || (options.first !== undefined && isCatalogMoved(error))) {
             throw error; // the caller retries the whole transaction (bounded.ts), or reads the catalog anew (apply-pending.ts)
         }
         await client.query("rollback to savepoint memory_stack_file");
