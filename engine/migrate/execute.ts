@@ -64,6 +64,13 @@ export async function parseSqlFile(file: string, sql: string): Promise<Statement
             `${file} line ${deallocates.line}: "${deallocates.text}" — the engine keeps prepared statements of its own on the migrating session; deallocate only the ones the file prepared, by name`,
         );
     }
+    // discard all deallocates them too, and releases the session's advisory locks: the migration lock among them (lock.ts).
+    const discards = statements.find((statement) => statement.kind === "DiscardStmt" && statement.node.target === "DISCARD_ALL");
+    if (discards) {
+        throw new Error(
+            `${file} line ${discards.line}: "${discards.text}" — it would release the migration lock memory-stack holds on the migrating session and deallocate its prepared statements; discard only what the file made (discard temp, discard plans, deallocate <name>)`,
+        );
+    }
     return statements;
 }
 
