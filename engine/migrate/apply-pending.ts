@@ -17,9 +17,9 @@ import {
     carriedCheckStatement,
     carriedIn,
     Catalog,
+    catalogReads,
     checkedFirstIn,
     catalogIn,
-    catalogReads,
     committedSinceStatement,
     isCatalogMoved,
     ownXidsIn,
@@ -171,12 +171,15 @@ async function applyOne(
             then: [readAfterStatement(client, before, ours)],
         }),
     });
-    // The file with the begin and the check, in one round trip. Its statements stand on the carried catalog as of the check; when
-    // the file ran again statement by statement (no results), as of the carried read itself, as the check passed before them.
+    // The file with the begin and the check, in one round trip. Its statements stand on the carried catalog as of the check. When
+    // the file ran again statement by statement (its query failed: a deadlock, say), the check's answer went with that query: asked
+    // again, the run's own commit excluded, or the records' check would take that commit for another session's. Not prepared: a
+    // file that deallocated the engine's statements is named by the catalog read that follows (deallocatedByFile).
     const onCarried = async (catalog: Catalog, begin: string) => {
         try {
             const { read } = await runOn(catalog, begin, known.ours);
-            return { before: (read && checkedFirstIn(read, catalog)) ?? catalog, read };
+            const checked = read ?? (await client.query(catalogReads([committedSinceStatement(catalog.mark!, known.ours, true)])));
+            return { before: checkedFirstIn(Array.isArray(checked) ? checked : [checked], catalog) ?? catalog, read };
         } catch (error) {
             if (!isCatalogMoved(error)) {
                 throw error;

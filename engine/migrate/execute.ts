@@ -64,6 +64,13 @@ export async function parseSqlFile(file: string, sql: string): Promise<Statement
             `${file} line ${deallocates.line}: "${deallocates.text}" — the engine keeps prepared statements of its own on the migrating session; deallocate only the ones the file prepared, by name`,
         );
     }
+    // discard all deallocates them too, and releases the session's advisory locks: the migration lock among them (lock.ts).
+    const discards = statements.find((statement) => statement.kind === "DiscardStmt" && statement.node.target === "DISCARD_ALL");
+    if (discards) {
+        throw new Error(
+            `${file} line ${discards.line}: "${discards.text}" — it would release the migration lock memory-stack holds on the migrating session and deallocate its prepared statements; discard only what the file made (discard temp, discard plans, deallocate <name>)`,
+        );
+    }
     return statements;
 }
 
@@ -144,7 +151,8 @@ export async function runFile(
             // Nothing can run again on a broken connection: the file is named, its statement cannot be (line 0).
             throw new SqlFileError(file, 0, "(the whole file, sent as one query)", fields.code, error, outcome);
         }
-        if (isLockTimeout(error) || isCatalogMoved(error)) {
+        // The catalog check goes in `first` (apply-pending.ts): without it, the marker is the file's own error.
+        if (isLockTimeout(error) || (options.first !== undefined && isCatalogMoved(error))) {
             throw error; // the caller retries the whole transaction (bounded.ts), or reads the catalog anew (apply-pending.ts)
         }
         await client.query("rollback to savepoint memory_stack_file");

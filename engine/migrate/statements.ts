@@ -4,6 +4,7 @@
 // code here recognizes SQL with regular expressions. Quotes, comments, dollar-quoted bodies and
 // `begin atomic … end` bodies are the parser's business.
 
+import { refusedInTransaction } from "./outside-transaction";
 import { parsedAtBuild, type ParseTree, type StatementSpan } from "./parsed-at-build";
 
 export interface Statement {
@@ -61,17 +62,6 @@ export function statementSpans(sql: string, tree: ParseTree): StatementSpan[] {
             refusedInTransaction(kind, stmt[kind]) ? 1 : 0,
         ];
     });
-}
-
-/** Whether PostgreSQL refuses a statement of this kind and parse tree inside a transaction block. */
-function refusedInTransaction(kind: string, node: Record<string, unknown>): boolean {
-    if (kind === "IndexStmt" || kind === "DropStmt") {
-        return node.concurrent === true;
-    }
-    if (kind === "ReindexStmt") {
-        return JSON.stringify(node.params ?? []).includes('"concurrently"');
-    }
-    return kind === "VacuumStmt" && node.is_vacuumcmd === true;
 }
 
 function statementsAt(sql: string, spans: StatementSpan[], node: (index: number, kind: string) => Record<string, unknown>): Statement[] {

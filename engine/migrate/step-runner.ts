@@ -12,7 +12,7 @@ import type { QueryResult } from "pg";
 import type { SqlClient } from "../db/client";
 import { namedBy } from "./appeared";
 import { boundedTransaction } from "./bounded";
-import { FILE_SAVEPOINT, runFile, runStatement, SqlFileError } from "./execute";
+import { deallocatedByFile, FILE_SAVEPOINT, runFile, runStatement, SqlFileError } from "./execute";
 import { dropInvalidLeftover, indexTarget, isSharedMemoryShortage, sizeMaintenanceWorkMem, type MemoryPlan } from "./index-build";
 import { ENSURE_LEDGER, OWNERSHIP_TABLE, readLedger, UTF8_SESSION } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
@@ -248,6 +248,8 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
                 since: carried,
                 ...readAfter(after),
                 deferWrites: true,
+            }).catch((error: unknown) => {
+                throw deallocatedByFile(error, run.migration.name, outcome(run, step)) ?? error;
             });
             // The records' writes go with the COMMIT, in ASCII literals; when the statements had to run again one by one, after
             // the server's check that they left client_encoding as it was (the catalog after them was read in it).
