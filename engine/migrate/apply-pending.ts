@@ -10,6 +10,7 @@ import { deallocatedByFile, FILE_SAVEPOINT, parseSqlFile, runFile, SqlFileError 
 import { adoptLegacy } from "./legacy";
 import { ENSURE_LEDGER, ensureLedger, ledgerInsert, legacyRows, readLedger, UTF8_SESSION, type LedgerRow } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
+import { lockReleasedBy } from "./lock-held";
 import { readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
 import { preflight, PreflightRefusedError } from "./preflight";
@@ -22,6 +23,7 @@ import {
     catalogIn,
     committedSinceStatement,
     isCatalogMoved,
+    lockStillHeldStatement,
     ownXidsIn,
     ownXidsStatement,
     readAfter,
@@ -239,11 +241,15 @@ async function applyOne(
             try {
                 ours = ownXidsIn(
                     await client.query(
-                        `${encodingChecked ? "" : `${UTF8_SESSION};\n`}${writes && `${writes};\n`}${ownXidsStatement(client)};\n${SESSION_PATH};\ncommit`,
+                        `${encodingChecked ? "" : `${UTF8_SESSION};\n`}${writes && `${writes};\n`}${ownXidsStatement(client)};\n${SESSION_PATH};\n${lockStillHeldStatement(client)};\ncommit`,
                     ),
                 );
             } catch (error) {
                 if (!isConnectionLost(error)) {
+                    const released = lockReleasedBy(error, migration.name, outcome);
+                    if (released) {
+                        throw released;
+                    }
                     // Deferred constraints fail here, at commit (or, never seen, the records' writes sent with it); that is still this file's failure.
                     const line = lineAt(migration.sql, migration.sql.length);
                     throw new SqlFileError(migration.name, line, "commit", (error as { code?: string }).code, error, outcome);

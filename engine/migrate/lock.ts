@@ -10,7 +10,9 @@ import { MigrationSession, seconds } from "./session";
 import { SET_SESSION_CATALOG_PATH } from "./snapshot";
 
 /** "memory" in ASCII: the advisory lock key every memory-stack schema change takes. */
-export const MIGRATION_LOCK_KEY = "120242254409593";
+import { MIGRATION_LOCK_KEY } from "./lock-held";
+
+export { MIGRATION_LOCK_KEY };
 
 /** How often a wait for the migration lock prints who holds it. */
 const REPORT_EVERY_MS = 5_000;

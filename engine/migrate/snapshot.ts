@@ -6,6 +6,7 @@
 import type { QueryResult } from "pg";
 import { preparedName, type SqlClient } from "../db/client";
 import { LEDGER_SCHEMA, LEDGER_TABLE, OWNERSHIP_TABLE, SEARCH_SETTINGS_TABLE } from "./ledger";
+import { LOCK_STILL_HELD } from "./lock-held";
 import { SET_LOCAL_SEARCH_PATH } from "./search-path";
 
 export type ObjectKind =
@@ -397,7 +398,13 @@ function preparedStatements(): Record<string, string> {
               from c`,
         own_xids: OWN_XIDS,
         search_path: SET_LOCAL_SEARCH_PATH,
+        lock_held: LOCK_STILL_HELD,
     };
+}
+
+/** LOCK_STILL_HELD, as the statement prepared on `client` once there is one: every migration's commit sends it. */
+export function lockStillHeldStatement(client: SqlClient): string {
+    return prepared.has(client) ? `execute ${preparedName(client, "lock_held")}` : LOCK_STILL_HELD;
 }
 
 /** SET_LOCAL_SEARCH_PATH, as the statement prepared on `client` once there is one: every migration's begin sends it. */

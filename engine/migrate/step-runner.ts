@@ -15,6 +15,7 @@ import { boundedTransaction } from "./bounded";
 import { deallocatedByFile, FILE_SAVEPOINT, runFile, runStatement, SqlFileError } from "./execute";
 import { dropInvalidLeftover, indexTarget, isSharedMemoryShortage, sizeMaintenanceWorkMem, type MemoryPlan } from "./index-build";
 import { ENSURE_LEDGER, OWNERSHIP_TABLE, readLedger, UTF8_SESSION } from "./ledger";
+import { lockReleasedBy } from "./lock-held";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { currentOrigin, isReused, REUSED_REASON } from "./identity";
 import { insertRecords, readRecords, recordCreated, type RecordedObject } from "./ownership";
@@ -29,6 +30,7 @@ import {
     catalogReads,
     committedSinceStatement,
     ownXidsIn,
+    lockStillHeldStatement,
     ownXidsStatement,
     readAfter,
     readAfterStatement,
@@ -537,7 +539,16 @@ async function retryingTransaction<T>(
                       : run.catalog !== undefined
                         ? OWN_XID
                         : undefined;
-            const commit = [ensureSteps ? ENSURE_STEP_LEDGER : undefined, write, ledger?.text, xids, "commit"].filter(Boolean).join(";\n");
+            const commit = [
+                ensureSteps ? ENSURE_STEP_LEDGER : undefined,
+                write,
+                ledger?.text,
+                xids,
+                lockStillHeldStatement(client),
+                "commit",
+            ]
+                .filter(Boolean)
+                .join(";\n");
             try {
                 const results = (await client.query(commit)) as unknown as QueryResult[];
                 const committed = xids ? ownXidsIn(results) : last ? undefined : [];
@@ -548,6 +559,10 @@ async function retryingTransaction<T>(
                 keepCatalog(run, after, committed);
             } catch (error) {
                 if (!isConnectionLost(error)) {
+                    const released = lockReleasedBy(error, what, outcome(run, step));
+                    if (released) {
+                        throw released;
+                    }
                     // Deferred constraints fail at commit; that is still this step's failure.
                     throw new SqlFileError(migration.name, step.line, commit, (error as { code?: string }).code, error, outcome(run, step));
                 }
