@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { Client } from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { applyMigrations, readLedger, readRecords } from "../../engine/migrate/index";
+import { applyMigrations, MIGRATION_LOCK_KEY, readLedger, readRecords } from "../../engine/migrate/index";
 import { parseSqlFile } from "../../engine/migrate/execute";
 import { ENSURE_LEDGER, ensureLedger } from "../../engine/migrate/ledger";
 import { MigrationSession } from "../../engine/migrate/session";
@@ -151,6 +151,8 @@ create table public.made (id int);
     }
 
     async function run(applying: Client, onEvent?: (event: StepEvent) => void, sent: string[] = [], ledgerCurrent = false) {
+        // Steps run under the migration lock their apply took (lock.ts): each step's commit checks that it is still held.
+        await applying.query("select pg_advisory_lock($1::bigint)", [MIGRATION_LOCK_KEY]);
         const known = await afterBase(applying);
         const reads = countReads(applying, sent);
         const steps = declaredSteps(fillFirst.name, fillFirst.sql, await parseSqlFile(fillFirst.name, fillFirst.sql))!;
@@ -185,6 +187,7 @@ create table public.made (id int);
 `,
             );
             const applying = await connect();
+            await applying.query("select pg_advisory_lock($1::bigint)", [MIGRATION_LOCK_KEY]);
             if (ledgerCurrent) await ensureLedger(applying);
             const known = await afterBase(applying);
             const sent: string[] = [];
