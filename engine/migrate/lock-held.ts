@@ -2,6 +2,7 @@
 // statement of a migration file can release it: pg_advisory_unlock_all(), discard all, an unlock of its key, in the file or
 // in a function the file calls (an application's trigger on a table it writes). Another apply could then take the lock
 // and run beside this one, so the transaction is rolled back instead of committed.
+/** "memory" in ASCII: the advisory lock key every memory-stack schema change takes (lock.ts). */
 export const MIGRATION_LOCK_KEY = "120242254409593";
 
 // What LOCK_STILL_HELD sets statement_timeout to, so the server refuses it (SQLSTATE 22023) and the COMMIT after it does not run.

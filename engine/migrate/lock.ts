@@ -6,11 +6,9 @@
 import { escapeLiteral } from "../db/pg";
 import { describeError } from "../db/errors";
 import { FLUSH_ALLOWED, FLUSH_WAL } from "./flush";
+import { MIGRATION_LOCK_KEY } from "./lock-held";
 import { MigrationSession, seconds } from "./session";
 import { SET_SESSION_CATALOG_PATH } from "./snapshot";
-
-/** "memory" in ASCII: the advisory lock key every memory-stack schema change takes. */
-import { MIGRATION_LOCK_KEY } from "./lock-held";
 
 export { MIGRATION_LOCK_KEY };
 
