@@ -23,9 +23,8 @@ import {
     catalogIn,
     committedSinceStatement,
     isCatalogMoved,
-    lockStillHeldStatement,
     ownXidsIn,
-    ownXidsStatement,
+    statementOf,
     readAfter,
     readAfterStatement,
     refuseClientEncoding,
@@ -241,7 +240,7 @@ async function applyOne(
             try {
                 ours = ownXidsIn(
                     await client.query(
-                        `${encodingChecked ? "" : `${UTF8_SESSION};\n`}${writes && `${writes};\n`}${ownXidsStatement(client)};\n${SESSION_PATH};\n${lockStillHeldStatement(client)};\ncommit`,
+                        `${encodingChecked ? "" : `${UTF8_SESSION};\n`}${writes && `${writes};\n`}${statementOf(client, "own_xids")};\n${SESSION_PATH};\n${statementOf(client, "lock_held")};\ncommit`,
                     ),
                 );
             } catch (error) {

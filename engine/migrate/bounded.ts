@@ -6,7 +6,7 @@
 // transaction runs (a blocked session cannot ask itself).
 import type { QueryResult } from "pg";
 import type { SqlClient } from "../db/client";
-import { CATALOG_SEARCH_PATH, setLocalSearchPathStatement } from "./snapshot";
+import { CATALOG_SEARCH_PATH, statementOf } from "./snapshot";
 import { MigrationSession, seconds } from "./session";
 
 export interface Blocker {
@@ -86,7 +86,7 @@ export async function boundedTransaction<T>(
         try {
             // Read committed whatever the database, the role or an earlier file's `set session characteristics` made the default:
             // the catalog reads and committedSinceStatement count on each statement seeing what committed before it (snapshot.ts).
-            const begin = `begin isolation level read committed; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${searchPath === "engine" ? setLocalSearchPathStatement(client) : CATALOG_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`;
+            const begin = `begin isolation level read committed; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${searchPath === "engine" ? statementOf(client, "search_path") : CATALOG_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`;
             const begun = beginWithWork ? [] : ((await client.query(begin)) as unknown as QueryResult | QueryResult[]);
             const result = await work(Array.isArray(begun) ? begun : [begun], beginWithWork ? begin : "");
             await commit();

@@ -396,20 +396,23 @@ function preparedStatements(): Record<string, string> {
             select c.committed, c.checked_at,
                    case when c.committed is distinct from false then pg_catalog.set_config('statement_timeout', '${CATALOG_MOVED}', true) end as refused
               from c`,
-        own_xids: OWN_XIDS,
-        search_path: SET_LOCAL_SEARCH_PATH,
-        lock_held: LOCK_STILL_HELD,
+        ...UNPARAMETERIZED,
     };
 }
 
-/** LOCK_STILL_HELD, as the statement prepared on `client` once there is one: every migration's commit sends it. */
-export function lockStillHeldStatement(client: SqlClient): string {
-    return prepared.has(client) ? `execute ${preparedName(client, "lock_held")}` : LOCK_STILL_HELD;
-}
+// The prepared statements without parameters, which are sent as text before the session has them (statementOf).
+const UNPARAMETERIZED = {
+    // Last before every commit (OWN_XIDS).
+    own_xids: OWN_XIDS,
+    // In every migration's begin.
+    search_path: SET_LOCAL_SEARCH_PATH,
+    // With every commit (lock-held.ts).
+    lock_held: LOCK_STILL_HELD,
+};
 
-/** SET_LOCAL_SEARCH_PATH, as the statement prepared on `client` once there is one: every migration's begin sends it. */
-export function setLocalSearchPathStatement(client: SqlClient): string {
-    return prepared.has(client) ? `execute ${preparedName(client, "search_path")}` : SET_LOCAL_SEARCH_PATH;
+/** The engine's statement `purpose`, as prepared on `client` once there is one, as its text before. */
+export function statementOf(client: SqlClient, purpose: keyof typeof UNPARAMETERIZED): string {
+    return prepared.has(client) ? `execute ${preparedName(client, purpose)}` : UNPARAMETERIZED[purpose];
 }
 
 // What carriedCheckStatement's check sets statement_timeout to, so the server refuses it (SQLSTATE 22023) and the rest of the query is not run.
@@ -430,9 +433,4 @@ export function carriedCheckStatement(client: SqlClient, catalog: Catalog, ours:
 /** Whether `error` is carriedCheckStatement's refusal. */
 export function isCatalogMoved(error: unknown): boolean {
     return (error as { code?: string })?.code === "22023" && String((error as Error)?.message).includes(CATALOG_MOVED);
-}
-
-/** OWN_XIDS, as the statement prepared on `client` once there is one. */
-export function ownXidsStatement(client: SqlClient): string {
-    return prepared.has(client) ? `execute ${preparedName(client, "own_xids")}` : OWN_XIDS;
 }

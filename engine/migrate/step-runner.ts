@@ -30,8 +30,7 @@ import {
     catalogReads,
     committedSinceStatement,
     ownXidsIn,
-    lockStillHeldStatement,
-    ownXidsStatement,
+    statementOf,
     readAfter,
     readAfterStatement,
     refuseClientEncoding,
@@ -535,7 +534,7 @@ async function retryingTransaction<T>(
                 last || unchanged
                     ? undefined
                     : after !== undefined
-                      ? ownXidsStatement(client)
+                      ? statementOf(client, "own_xids")
                       : run.catalog !== undefined
                         ? OWN_XID
                         : undefined;
@@ -544,7 +543,7 @@ async function retryingTransaction<T>(
                 write,
                 ledger?.text,
                 xids,
-                lockStillHeldStatement(client),
+                statementOf(client, "lock_held"),
                 "commit",
             ]
                 .filter(Boolean)
