@@ -9,6 +9,7 @@ import { migrationsFor } from "../support/apply-sql";
 import { cli } from "../support/cli";
 import { inRelease2, migrateLikeRelease2 } from "../support/release2";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
+import { plantingSession } from "../support/planted";
 
 const PASSWORD = "attack7-legacy-app-password";
 let s: SchemaDatabase;
@@ -18,10 +19,7 @@ beforeAll(async () => {
     s = await schemaDatabase("attack7_legacy", { rls: true }, false);
     const migrations = migrationsFor(s.options);
     expect(await migrateLikeRelease2(s.client, migrations)).toEqual(migrations.filter(inRelease2).map((m) => m.name));
-    await s.client.query(`alter role "${s.options.appRole}" login password '${PASSWORD}'`);
-    await s.client.query("grant create on schema public to public");
-    app = new (await import("pg")).Client({ ...s.db.config, user: s.options.appRole, password: PASSWORD });
-    await app.connect();
+    app = await plantingSession(s.client, s.db.config, s.options.appRole, PASSWORD, false);
     await app.query(`
         create sequence public.attack7_seen_quote_ident;
         grant usage, update, select on sequence public.attack7_seen_quote_ident to public;

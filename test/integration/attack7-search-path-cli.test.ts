@@ -5,7 +5,7 @@
 import type { Client } from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
-import { plant, PLANTED, plantedRan, resetPlanted } from "../support/planted";
+import { plant, PLANTED, plantedRan, plantingSession, resetPlanted } from "../support/planted";
 import { grantStackPrivileges, schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
 const PASSWORD = "attack7-cli-app-password";
@@ -15,10 +15,7 @@ let app: Client;
 beforeAll(async () => {
     schema = await schemaDatabase("attack7_cli");
     await grantStackPrivileges(schema.client, schema.options);
-    await schema.client.query(`alter role "${schema.options.appRole}" login password '${PASSWORD}'`);
-    await schema.client.query("grant create on schema public to public");
-    app = new (await import("pg")).Client({ ...schema.db.config, user: schema.options.appRole, password: PASSWORD });
-    await app.connect();
+    app = await plantingSession(schema.client, schema.db.config, schema.options.appRole, PASSWORD, false);
     await plant(app);
 });
 

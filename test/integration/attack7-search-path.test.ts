@@ -19,7 +19,7 @@ import {
 import { DEFAULT_OPTIONS } from "../support/apply-sql";
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { migration } from "../support/migrations";
-import { plant, plantedRan, resetPlanted } from "../support/planted";
+import { plant, plantedRan, plantingSession, resetPlanted } from "../support/planted";
 
 const PLANTER = "attack7_sp_planter";
 const PASSWORD = "attack7-sp-planter-password";
@@ -30,12 +30,7 @@ let planter: Client;
 beforeAll(async () => {
     db = await freshDatabase("attack7_sp");
     client = await db.connect();
-    await client.query(`drop role if exists ${PLANTER}`);
-    await client.query(`create role ${PLANTER} login password '${PASSWORD}'`);
-    // What a database that began before PostgreSQL 15 has: PUBLIC's CREATE on public.
-    await client.query("grant create on schema public to public");
-    planter = new (await import("pg")).Client({ ...db.config, user: PLANTER, password: PASSWORD });
-    await planter.connect();
+    planter = await plantingSession(client, db.config, PLANTER, PASSWORD, true);
     await plant(planter);
 });
 

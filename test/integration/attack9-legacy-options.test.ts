@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrationsFor } from "../support/apply-sql";
 import { cli } from "../support/cli";
 import { inRelease2, migrateLikeRelease2 } from "../support/release2";
-import { plantedEqualsRan, plantOidRegclassEquals } from "../support/planted";
+import { plantedEqualsRan, plantingSession, plantOidRegclassEquals } from "../support/planted";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
 const PASSWORD = "attack9-legacy-app-password";
@@ -19,10 +19,7 @@ beforeAll(async () => {
     s = await schemaDatabase("attack9_legacy", { rls: true }, false);
     const migrations = migrationsFor(s.options);
     expect(await migrateLikeRelease2(s.client, migrations)).toEqual(migrations.filter(inRelease2).map((m) => m.name));
-    await s.client.query(`alter role "${s.options.appRole}" login password '${PASSWORD}'`);
-    await s.client.query("grant create on schema public to public");
-    app = new (await import("pg")).Client({ ...s.db.config, user: s.options.appRole, password: PASSWORD });
-    await app.connect();
+    app = await plantingSession(s.client, s.db.config, s.options.appRole, PASSWORD, false);
     await plantOidRegclassEquals(app);
 });
 

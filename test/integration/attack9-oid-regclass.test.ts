@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { applyMigrations } from "../../engine/migrate/index";
 import { freshDatabase, withClient, type TestDatabase } from "../support/database";
 import { migration } from "../support/migrations";
-import { plantedEqualsRan, plantOidRegclassEquals } from "../support/planted";
+import { plantedEqualsRan, plantingSession, plantOidRegclassEquals } from "../support/planted";
 
 const PLANTER = "attack9_oid_planter";
 const PASSWORD = "attack9-oid-planter-password";
@@ -20,12 +20,7 @@ let planter: Client;
 beforeAll(async () => {
     db = await freshDatabase("attack9_oid");
     client = await db.connect();
-    await client.query(`drop role if exists ${PLANTER}`);
-    await client.query(`create role ${PLANTER} login password '${PASSWORD}'`);
-    // What a database that began before PostgreSQL 15 has: PUBLIC's CREATE on public.
-    await client.query("grant create on schema public to public");
-    planter = new (await import("pg")).Client({ ...db.config, user: PLANTER, password: PASSWORD });
-    await planter.connect();
+    planter = await plantingSession(client, db.config, PLANTER, PASSWORD, true);
     await plantOidRegclassEquals(planter);
 });
 

@@ -2,7 +2,7 @@
 // pg_catalog's for the argument types the engine's statements give it (CVE-2018-1058), and each counting
 // its calls in a sequence of its own (no rollback rewinds one): whatever runs them runs the role's code
 // with its own rights.
-import type { Client } from "pg";
+import { Client, type ClientConfig } from "pg";
 
 const PLANTS: Record<string, { signature: string; returns: string; body: string }> = {
     // format('%I.%I', <text>, <text>): dependents.ts, rollback.sql, the index build's oid update (created_objects' text columns).
@@ -75,4 +75,28 @@ export async function plantedEqualsRan(client: Client, reset = false): Promise<b
         await client.query("select pg_catalog.setval('public.planted_seen_eq', 1, false)");
     }
     return called;
+}
+
+/**
+ * A connected session of `role` on the database `owner` is on (`config`), with CREATE on schema public granted to PUBLIC,
+ * as a database begun before PostgreSQL 15 has it: a role that may plant there. `create`: the role is made anew (a test's
+ * own); otherwise it exists (the stack's app role) and gets `password` to log in with.
+ */
+export async function plantingSession(
+    owner: Client,
+    config: ClientConfig,
+    role: string,
+    password: string,
+    create: boolean,
+): Promise<Client> {
+    if (create) {
+        await owner.query(`drop role if exists ${role}`);
+        await owner.query(`create role ${role} login password '${password}'`);
+    } else {
+        await owner.query(`alter role "${role}" login password '${password}'`);
+    }
+    await owner.query("grant create on schema public to public");
+    const planter = new Client({ ...config, user: role, password });
+    await planter.connect();
+    return planter;
 }
