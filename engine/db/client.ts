@@ -198,6 +198,11 @@ export async function withTransaction<T>(client: SqlClient, work: () => Promise<
 
 const sessionTags = new WeakMap<SqlClient, string>();
 
+/** New names for the client's prepared statements from now on: those of the old names may or may not exist on the server. */
+export function renamePrepared(client: SqlClient): void {
+    sessionTags.delete(client);
+}
+
 /**
  * A prepared-statement name for `purpose` on this client, for a query run again and again whose planning
  * costs more than its run (the catalog snapshot). Unique to the client object, not just to the purpose:

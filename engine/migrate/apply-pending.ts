@@ -11,6 +11,7 @@ import { adoptLegacy } from "./legacy";
 import { ENSURE_LEDGER, ensureLedger, ledgerInsert, legacyRows, readLedger, UTF8_SESSION, type LedgerRow } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { lockReleasedBy } from "./lock-held";
+import { noteOrigin, ORIGIN_SQL } from "./identity";
 import { readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
 import { preflight, PreflightRefusedError } from "./preflight";
@@ -23,12 +24,15 @@ import {
     catalogIn,
     committedSinceStatement,
     isCatalogMoved,
+    noteShape,
     ownXidsIn,
     statementOf,
     readAfter,
     readAfterStatement,
     refuseClientEncoding,
+    resultWith,
     SET_SESSION_CATALOG_PATH,
+    SHAPE_READ,
     snapshot,
     snapshotStatement,
 } from "./snapshot";
@@ -46,6 +50,8 @@ export async function applyPending(
     ledger: LedgerRow[],
     stepLedger: StepRow[],
     options: ApplyOptions,
+    /** Whether the ownership table existed when the ledgers were read, under the same lock. */
+    recordsTable: boolean,
 ): Promise<{ applied: ApplyResult["applied"]; recorded: RecordedObject[] | undefined }> {
     const { client } = session;
     // Every pending file parsed before the first runs: a malformed one fails with nothing applied. Only
@@ -54,14 +60,15 @@ export async function applyPending(
         await Promise.all(pending.map(async (migration) => [migration.name, await parseSqlFile(migration.name, migration.sql)] as const)),
     );
     const known: RunState = { catalog: undefined, ours: undefined, recorded: undefined, ledgerCurrent: false, busy: false };
+    const legacy = legacyRows(ledger);
     const check = async () => {
-        known.recorded = pending.length > 0 ? await readRecords(client) : undefined;
+        // Adopting an earlier release's rows (below) creates the ownership table first.
+        known.recorded = pending.length > 0 ? await readRecords(client, legacy.length > 0 ? undefined : recordsTable) : undefined;
         const conflicts = known.recorded && options.schema ? await preflight(client, options.schema, known.recorded) : [];
         if (conflicts.length > 0) {
             throw new PreflightRefusedError(conflicts);
         }
     };
-    const legacy = legacyRows(ledger);
     if (legacy.length > 0) {
         // What an earlier release created is recorded first, and only kept when the preflight passes.
         await boundedTransaction(
@@ -162,7 +169,12 @@ async function applyOne(
               ? carriedCheckStatement(client, carried, known.ours)
               : catalogReads([committedSinceStatement(carried.mark!, known.ours, true, client)])
           : snapshotStatement(client);
-    const atBegin = first ? ENSURE_LEDGER : readAtBegin === undefined ? "" : `${FILE_SAVEPOINT}; ${readAtBegin}`;
+    // The first also asks, in that round trip, what its catalog read is prepared for and where oids mean something.
+    const atBegin = first
+        ? `${ENSURE_LEDGER}; ${SHAPE_READ}; ${catalogReads([ORIGIN_SQL])}`
+        : readAtBegin === undefined
+          ? ""
+          : `${FILE_SAVEPOINT}; ${readAtBegin}`;
     // The file's statements and, in their round trip, the catalog after them and whether another transaction committed since `before`.
     const runOn = async (before: Catalog, begin?: string, ours: string[] = []) => ({
         before,
@@ -199,6 +211,10 @@ async function applyOne(
         `Nothing of ${migration.name} was applied${earlier}.`,
         async (begun, unsent) => {
             const started = performance.now();
+            if (first) {
+                noteShape(client, begun);
+                noteOrigin(client, (resultWith(begun, "origin")!.rows[0] as { origin: string | null }).origin);
+            }
             // The catalog before the statements, as this transaction sees it (never an older one unchecked: an object another
             // session created or dropped in between would be in neither read, and one this file then dropped or replaced would go
             // unseen). An object another session made before it is not written by this transaction, so it is never taken for

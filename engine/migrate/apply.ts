@@ -83,7 +83,7 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
     const session = new MigrationSession(client, options);
     const started = performance.now();
     return withMigrationLock(session, async () => {
-        const { ledger, steps: stepLedger } = await readLedgers(client);
+        const { ledger, steps: stepLedger, recordsTable } = await readLedgers(client);
         // Planned under the lock: a concurrent apply that finished while we waited is in the ledger now.
         const plan = planMigrations(ledger, migrations, options.variant, stepLedger);
         if (plan.drift.length > 0) {
@@ -92,7 +92,9 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
         // What only an apply with something to do needs is loaded then: a repeated apply runs on every deploy.
         const work =
             plan.pending.length > 0 || legacyRows(ledger).length > 0
-                ? await (await import("./apply-pending")).applyPending(session, migrations, plan.pending, ledger, stepLedger, options)
+                ? await (
+                      await import("./apply-pending")
+                  ).applyPending(session, migrations, plan.pending, ledger, stepLedger, options, recordsTable)
                 : { applied: [], recorded: undefined };
         const repaired: RepairResult = options.repair
             ? await (await import("./repair")).repairUnderLock(session, migrations)

@@ -65,6 +65,11 @@ export function currentOrigin(client: SqlClient): Promise<string | null> {
     return origin;
 }
 
+/** Keeps ORIGIN_SQL's answer, read in a query of the caller's (a first migration's begin), for currentOrigin. */
+export function noteOrigin(client: SqlClient, origin: string | null): void {
+    origins.set(client, Promise.resolve(origin));
+}
+
 /** Whether the record's oid can be compared with the catalog's here. */
 function comparable(record: Pick<RecordedObject, "oid" | "origin">, origin: string | null): boolean {
     return record.oid !== null && origin !== null && record.origin === origin;

@@ -277,10 +277,11 @@ function renewRecords(oids: Map<string, number | null>, origin: string | null) {
     };
 }
 
-/** The records in creation order; empty when there are none (or no ownership table). */
-export async function readRecords(client: SqlClient): Promise<RecordedObject[]> {
-    const exists = await client.query<{ found: boolean }>(`select to_regclass('${OWNERSHIP_TABLE}') is not null as found`);
-    if (!exists.rows[0].found) {
+/** The records in creation order; empty when there are none (or no ownership table). `exists`: whether the table does, when the caller asked. */
+export async function readRecords(client: SqlClient, exists?: boolean): Promise<RecordedObject[]> {
+    if (!(
+        exists ?? (await client.query<{ found: boolean }>(`select to_regclass('${OWNERSHIP_TABLE}') is not null as found`)).rows[0].found
+    )) {
         return [];
     }
     const result = await client.query<{

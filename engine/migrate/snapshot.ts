@@ -4,7 +4,7 @@
 // "trigger public.sessions.update_sessions_updated_at" — with, inside a transaction, whether the
 // current transaction created it (ownership.ts records those).
 import type { QueryResult } from "pg";
-import { preparedName, type SqlClient } from "../db/client";
+import { preparedName, renamePrepared, type SqlClient } from "../db/client";
 import { LEDGER_SCHEMA, LEDGER_TABLE, OWNERSHIP_TABLE, SEARCH_SETTINGS_TABLE } from "./ledger";
 import { LOCK_STILL_HELD } from "./lock-held";
 import { SET_LOCAL_SEARCH_PATH } from "./search-path";
@@ -201,16 +201,23 @@ const prepared = new WeakSet<SqlClient>();
  * `first`: statements to send before the read, in its round trip.
  */
 export async function snapshot(client: SqlClient, first: string[] = []): Promise<Catalog> {
-    if (!prepared.has(client)) {
-        await client.query(
-            catalogReads([
-                `prepare ${preparedName(client, "snapshot")} as ${await snapshotSql(client)}`,
-                ...Object.entries(preparedStatements()).map(([purpose, sql]) => `prepare ${preparedName(client, purpose)} as ${sql}`),
-            ]),
-        );
-        prepared.add(client);
+    if (prepared.has(client)) {
+        return catalogIn(await client.query([...first, snapshotStatement(client)!].join(";\n")));
     }
-    return catalogIn(await client.query([...first, snapshotStatement(client)!].join(";\n")));
+    // Prepared in the read's own round trip. A rollback does not undo a PREPARE: after a query that failed once its PREPAREs
+    // ran, the session's statements take new names, so preparing them again never meets "already exists".
+    const prepare = catalogReads([
+        `prepare ${preparedName(client, "snapshot")} as ${await snapshotSql(client)}`,
+        ...Object.entries(preparedStatements()).map(([purpose, sql]) => `prepare ${preparedName(client, purpose)} as ${sql}`),
+    ]);
+    try {
+        const results = await client.query([prepare, ...first, catalogReads([`execute ${preparedName(client, "snapshot")}`])].join(";\n"));
+        prepared.add(client);
+        return catalogIn(results);
+    } catch (error) {
+        renamePrepared(client);
+        throw error;
+    }
 }
 
 /**
@@ -374,13 +381,32 @@ export function noOtherCommit(results: QueryResult | QueryResult[]): boolean {
 // meanwhile (created: null), which recordCreated then asks a second session about. Which one this
 // session may read is asked once, with whether the catalog has objects below FIRST_NORMAL_OID.
 async function snapshotSql(client: SqlClient): Promise<string> {
-    const shape = resultWith(
-        await client.query(
-            catalogReads([`select has_table_privilege('pg_catalog.pg_authid', 'select') as readable, ${LOW_OIDS} as low_oids`]),
-        ),
-        "readable",
-    )!.rows[0] as { readable: boolean; low_oids: boolean };
+    const shape = shapes.get(client) ?? shapeIn(await client.query(SHAPE_READ))!;
     return SNAPSHOT(!shape.low_oids, shape.readable);
+}
+
+/** SQL: the catalog's shape, as the read is prepared for; sent ahead in a query of the caller's (noteShape), it saves a round trip. */
+export const SHAPE_READ = catalogReads([
+    `select has_table_privilege('pg_catalog.pg_authid', 'select') as readable, ${LOW_OIDS} as low_oids`,
+]);
+
+interface Shape {
+    readable: boolean;
+    low_oids: boolean;
+}
+
+const shapes = new WeakMap<SqlClient, Shape>();
+
+function shapeIn(results: QueryResult | QueryResult[]): Shape | undefined {
+    return resultWith(results, "low_oids")?.rows[0] as Shape | undefined;
+}
+
+/** Keeps SHAPE_READ's answer among `results` for the session's first catalog read. */
+export function noteShape(client: SqlClient, results: QueryResult[]): void {
+    const shape = shapeIn(results);
+    if (shape !== undefined) {
+        shapes.set(client, shape);
+    }
 }
 
 // Statements every migration runs, two or three times over, prepared once per connection with the catalog read (snapshot()):

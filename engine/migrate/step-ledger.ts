@@ -9,7 +9,7 @@
 // the ledger, an unfinished one only here.
 import type { SqlClient } from "../db/client";
 import { inlined } from "../db/literal";
-import { LEDGER_SCHEMA, LEDGER_TABLE, ledgerInsert, readLedger, type LedgerRow } from "./ledger";
+import { LEDGER_SCHEMA, LEDGER_TABLE, ledgerInsert, OWNERSHIP_TABLE, readLedger, type LedgerRow } from "./ledger";
 import type { SchemaOptions } from "./render";
 
 export const STEP_TABLE = `${LEDGER_SCHEMA}.migration_steps`;
@@ -54,12 +54,14 @@ end $ensure$`;
 /** SQL: whether the step ledger exists (column memory_stack_step_ledger), to send with a transaction's begin. */
 export const STEP_LEDGER_EXISTS = `select pg_catalog.to_regclass('${STEP_TABLE}') is not null as memory_stack_step_ledger`;
 
-/** Both ledgers, with one round trip to ask which of them exist. */
-export async function readLedgers(client: SqlClient): Promise<{ ledger: LedgerRow[]; steps: StepRow[] }> {
-    const found = await client.query<{ ledger: boolean; steps: boolean }>(
-        `select to_regclass('${LEDGER_TABLE}') is not null as ledger, to_regclass('${STEP_TABLE}') is not null as steps`,
+/** Both ledgers, with one round trip to ask which of them exist, and whether the ownership table does (readRecords' `exists`). */
+export async function readLedgers(client: SqlClient): Promise<{ ledger: LedgerRow[]; steps: StepRow[]; recordsTable: boolean }> {
+    const found = await client.query<{ ledger: boolean; steps: boolean; records: boolean }>(
+        `select to_regclass('${LEDGER_TABLE}') is not null as ledger, to_regclass('${STEP_TABLE}') is not null as steps,
+                to_regclass('${OWNERSHIP_TABLE}') is not null as records`,
     );
-    return { ledger: await readLedger(client, found.rows[0].ledger), steps: await readStepLedger(client, found.rows[0].steps) };
+    const [{ ledger, steps, records }] = found.rows;
+    return { ledger: await readLedger(client, ledger), steps: await readStepLedger(client, steps), recordsTable: records };
 }
 
 /** Every step row, in migration and step order of completion; empty when no stepped migration ever ran here. `exists`: as readLedger's. */
