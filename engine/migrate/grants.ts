@@ -9,7 +9,7 @@ import { textArray } from "../db/literal";
 import { renderGrants } from "../render/grants";
 import { applicationUsersRules, MEMORY_SCHEMA, schemaObjectRules, type PrivilegeRule } from "../render/privileges";
 import type { SqlClient } from "../db/client";
-import { REUSED_SQL } from "./identity";
+import { reusedSql } from "./identity";
 import { boundedTransaction, LockDeadlineError } from "./bounded";
 import { readRecords, type RecordedObject } from "./ownership";
 import { HAS_PRIVILEGE, privilegeChecks } from "../verify/privileges";
@@ -55,7 +55,7 @@ export async function grantUnderLock(
     if (rows[0].held) {
         return { granted: [], leftToYou };
     }
-    const reused = reusedNow ?? (records.length > 0 ? (await client.query<ReusedObject>(REUSED_SQL)).rows : []);
+    const reused = reusedNow ?? (records.length > 0 ? (await client.query<ReusedObject>(REUSED_GRANTED)).rows : []);
     const statements = renderGrants(withoutReused(rules, reused), target);
     // The grants go with the begin, in its round trip; a lock wait is retried there, up to the deadline. Their failure
     // is said as such; a lost commit, or the deadline, as the caller says them.
@@ -85,6 +85,9 @@ export async function grantUnderLock(
 
 const GRANTED_KINDS = new Set(["table", "view", "materialized view", "function"]);
 
+// The recorded names someone else created again, of the kinds granted on: what withoutReused leaves out.
+const REUSED_GRANTED = reusedSql([...GRANTED_KINDS]);
+
 interface ReusedObject {
     kind: string;
     schema: string;
@@ -101,7 +104,7 @@ async function factsAndReused(
     if (!withReused) {
         return [await client.query<GrantFacts>(facts), []];
     }
-    const [factsResult, reusedResult] = (await client.query(`${facts};\n${REUSED_SQL}`)) as unknown as [
+    const [factsResult, reusedResult] = (await client.query(`${facts};\n${REUSED_GRANTED}`)) as unknown as [
         QueryResult<GrantFacts>,
         QueryResult<ReusedObject>,
     ];

@@ -7,6 +7,7 @@
 // adopted where the oid could not be read, a concurrent index recorded before it is built), or from
 // another origin (a pg_dump restored elsewhere, a pg_upgrade), is ownership by identity, as before.
 import type { SqlClient } from "../db/client";
+import { textArray } from "../db/literal";
 import type { RecordedObject } from "./ownership";
 import type { CatalogObject } from "./snapshot";
 
@@ -20,34 +21,45 @@ const ORIGIN = `case when has_function_privilege('pg_catalog.pg_control_system()
 
 export const ORIGIN_SQL = `select ${ORIGIN} as origin`;
 
+// How the object of each kind is found by its recorded name: sql/rollback.sql's lookup; keep the two alike. The relations'
+// kinds (table, view, index, sequence, ...) by to_regclass, as the last branch.
+const FOUND_BY_NAME: Record<string, string> = {
+    role: "(select r.oid from pg_roles r where r.rolname = c.name)",
+    schema: "(select n.oid from pg_namespace n where n.nspname = c.name)",
+    extension: "(select e.oid from pg_extension e where e.extname = c.name)",
+    function: "to_regprocedure(format('%I.%I(%s)', c.schema_name, c.name, c.arguments))::oid",
+    type: "to_regtype(format('%I.%I', c.schema_name, c.name))::oid",
+    domain: "to_regtype(format('%I.%I', c.schema_name, c.name))::oid",
+    trigger:
+        "(select g.oid from pg_trigger g where g.tgrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and g.tgname = c.name)",
+    policy: "(select y.oid from pg_policy y where y.polrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and y.polname = c.name)",
+    constraint:
+        "(select k.oid from pg_constraint k where k.conrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and k.conname = c.name)",
+    column: "null",
+};
+const RELATION_BY_NAME = "to_regclass(format('%I.%I', c.schema_name, c.name))::oid";
+
 /**
- * SQL, one round trip: the recorded objects (memory_stack.created_objects, which must exist) whose
- * identity holds another object than the one recorded here, in creation order. The lookup by kind is
- * sql/rollback.sql's; keep the two alike.
+ * SQL, one round trip: the recorded objects (memory_stack.created_objects, which must exist) whose identity holds another
+ * object than the one recorded here, in creation order; of the kinds in `kinds` only, when given (a query that plans in a
+ * fraction of the time: the grants ask for the kinds they grant on).
  */
-export const REUSED_SQL = `
+export function reusedSql(kinds?: readonly string[]): string {
+    const branches = Object.entries(FOUND_BY_NAME).filter(([kind]) => kinds === undefined || kinds.includes(kind));
+    return `
 select c.identity, c.kind, c.schema_name as schema, c.name
   from memory_stack.created_objects c cross join (select ${ORIGIN} as here) h
        -- the row as jsonb, built once: a table not yet upgraded has no oid or origin (null)
        cross join lateral pg_catalog.to_jsonb(c) as recorded
- where h.here is not null and recorded ->> 'origin' = h.here and recorded ->> 'oid' is not null
+ where ${kinds === undefined ? "" : `c.kind = any(${textArray(kinds)}) and `}h.here is not null and recorded ->> 'origin' = h.here and recorded ->> 'oid' is not null
    and (case c.kind
-            when 'role' then (select r.oid from pg_roles r where r.rolname = c.name)
-            when 'schema' then (select n.oid from pg_namespace n where n.nspname = c.name)
-            when 'extension' then (select e.oid from pg_extension e where e.extname = c.name)
-            when 'function' then to_regprocedure(format('%I.%I(%s)', c.schema_name, c.name, c.arguments))::oid
-            when 'type' then to_regtype(format('%I.%I', c.schema_name, c.name))::oid
-            when 'domain' then to_regtype(format('%I.%I', c.schema_name, c.name))::oid
-            when 'trigger' then (select g.oid from pg_trigger g
-                                  where g.tgrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and g.tgname = c.name)
-            when 'policy' then (select y.oid from pg_policy y
-                                 where y.polrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and y.polname = c.name)
-            when 'constraint' then (select k.oid from pg_constraint k
-                                     where k.conrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and k.conname = c.name)
-            when 'column' then null
-            else to_regclass(format('%I.%I', c.schema_name, c.name))::oid
+            ${branches.map(([kind, sql]) => `when '${kind}' then ${sql}`).join("\n            ")}
+            else ${RELATION_BY_NAME}
         end)::bigint <> (recorded ->> 'oid')::bigint
  order by c.position`;
+}
+
+export const REUSED_SQL = reusedSql();
 
 /** Kinds an application's object of which the stack uses as it is, by design: a reused one of these is the application's, used, never refused. */
 export const SHARED_KINDS: ReadonlySet<string> = new Set(["role", "schema", "extension"]);
