@@ -2,13 +2,11 @@
 // the database for a first install, CREATEROLE for missing roles), role names PostgreSQL reserves or
 // that are the connecting user, the extensions the variant needs, and a memory_stack schema that is
 // not the stack's.
+import { isReservedRoleName } from "../config/reserved";
 import { textArray } from "../db/literal";
 import { LEDGER_SCHEMA } from "./ledger";
 import type { Conflict } from "./preflight";
 import type { SchemaOptions } from "./render";
-
-/** Role names PostgreSQL reserves besides pg_*: `create role none` fails. */
-const RESERVED_ROLE_NAMES = ["public", "none", "current_user", "current_role", "session_user"];
 
 /** What to do about an application's object in `schema` that has a name the memory schema creates. */
 export function rename(schema: string): string {
@@ -101,7 +99,7 @@ export function rightsConflicts(
     if (roles) {
         for (const role of roles) {
             const key = role.name === options.appRole ? "appRole" : "adminRole";
-            if (role.name.startsWith("pg_") || RESERVED_ROLE_NAMES.includes(role.name)) {
+            if (isReservedRoleName(role.name)) {
                 conflicts.push({
                     object: `role ${role.name} (${key})`,
                     problem: `${role.name.startsWith("pg_") ? "names starting with pg_ are" : "this name is"} reserved by PostgreSQL`,
