@@ -105,3 +105,23 @@ describe("pooling.image is pinned by a version tag", () => {
         expect(error.message).toContain("must be pinned to a version tag or a digest");
     });
 });
+
+describe("a field of pooling, client or migration set without --path", () => {
+    // README: "one field at a time: pulumi config set --path memory-stack:pooling.hostPort 6434". Without --path
+    // Pulumi stores a key named pooling.hostPort, and the error called the very name the README's table lists an
+    // "unknown key", listing pooling among the known ones: it did not say that --path was what was missing.
+    it.each([
+        ["pooling.hostPort", "6434"],
+        ["client.poolSize", "3"],
+        ["migration.lockTimeoutMs", "1000"],
+    ])("names --path for %s", (key, value) => {
+        const error = configErrorFor({ [key]: value });
+        expect(error.key).toBe(key);
+        expect(error.message).toContain(`pulumi config set --path memory-stack:${key}`);
+    });
+
+    it("still hides the value, and calls a misspelt key unknown", () => {
+        expect(configErrorFor({ "pooling.hostPort": "6434" }).message).not.toContain("6434");
+        expect(configErrorFor({ "poolng.hostPort": "6434" }).message).toContain("unknown key");
+    });
+});
