@@ -125,3 +125,19 @@ describe("a field of pooling, client or migration set without --path", () => {
         expect(configErrorFor({ "poolng.hostPort": "6434" }).message).toContain("unknown key");
     });
 });
+
+describe("sslMode on the docker server", () => {
+    // The stack starts postgres:15-alpine or pgvector/pgvector:pg15 with no certificate and ssl off. sslMode
+    // require (or verify-*) was accepted: the container came up, then every connection of the stack (the
+    // postgresql provider, the schema, the verification) failed with "The server does not support SSL
+    // connections", and the exported URLs carried an sslmode that no client could meet.
+    it.each(["require", "verify-ca", "verify-full"])("refuses %s", (sslMode) => {
+        const error = configErrorFor({ sslMode });
+        expect(error.key).toBe("sslMode");
+        expect(error.message).toMatch(/no TLS/);
+    });
+
+    it("takes disable, the default", () => {
+        expect(parseConfig({ sslMode: "disable" }).sslMode).toBe("disable");
+    });
+});
