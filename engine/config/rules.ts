@@ -66,6 +66,14 @@ export function keyRules(config: StackConfig, ctx: Context): void {
             "has no password; put it in the URL (percent-encoded: postgresql://user:p%40ss@host/db) or as ?password=, and set the URL as a secret",
         );
     }
+    if (docker && config.sslMode !== "disable") {
+        fail(
+            ctx,
+            "sslMode",
+            config.sslMode,
+            "is for an external server: the docker server the stack starts has no TLS (no certificate, ssl off), so every connection would fail; leave sslMode unset (disable)",
+        );
+    }
     if (docker && config.createDatabase) {
         fail(ctx, "createDatabase", true, "only used with provisioner: external; the docker server creates its database itself");
     }
