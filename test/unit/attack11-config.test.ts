@@ -141,3 +141,21 @@ describe("sslMode on the docker server", () => {
         expect(parseConfig({ sslMode: "disable" }).sslMode).toBe("disable");
     });
 });
+
+describe("pooling.mode statement with row level security", () => {
+    // README: "A transaction binds its user with memory_stack.bind_user, which counts for that transaction
+    // only, directly and behind any pooler". In statement mode PgBouncer refuses the transaction itself: the
+    // README's `begin; select memory_stack.bind_user(…); select * from sessions; commit;` through the stack's
+    // rendered statement-mode pgbouncer.ini ends in "FATAL: transaction blocks not allowed in statement pooling
+    // mode" and a closed connection (Debian's PgBouncer 1.18). A lone bind_user is gone by the next statement,
+    // so every query through MEMORY_APP_POOLED_DATABASE_URL sees no row and every insert is refused.
+    it("is refused, naming what to use instead", () => {
+        const error = configErrorFor({ pooling: '{"mode": "statement"}' });
+        expect(error.key).toBe("pooling.mode");
+        expect(error.message).toMatch(/transaction/);
+    });
+
+    it("is taken without row level security", () => {
+        expect(parseConfig({ pooling: '{"mode": "statement"}', rls: "false" }).pooling.mode).toBe("statement");
+    });
+});
