@@ -132,6 +132,14 @@ function poolingRules(config: StackConfig, ctx: Context): void {
     if (pooling.hostPort === config.hostPort) {
         fail(ctx, "pooling.hostPort", pooling.hostPort, `must differ from hostPort (${config.hostPort})`);
     }
+    if (pooling.mode === "statement" && config.rls) {
+        fail(
+            ctx,
+            "pooling.mode",
+            pooling.mode,
+            "runs each statement on its own and refuses transactions, but row level security binds the user per transaction (memory_stack.bind_user): use transaction mode, or rls: false",
+        );
+    }
     pinnedRule("pooling.image", pooling.image, ctx);
     poolerFitsClient(pooling, config.client, ctx);
 }
