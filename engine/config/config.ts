@@ -144,6 +144,8 @@ function resolve({ databaseUrl, ...given }: ConfigKeys) {
         password: external ? external.password || undefined : given.password,
         databaseUrl: databaseUrl?.url,
         sslMode: given.sslMode ?? external?.sslMode ?? (external ? "require" : "disable"),
+        /** The CA file verify-ca and verify-full check an external server's certificate against (the URL's sslrootcert). */
+        sslRootCert: external?.sslRootCert,
         hostPort: external?.port ?? given.hostPort ?? 5432,
         host: external?.host ?? given.host ?? "localhost",
         pooling: { ...given.pooling, enabled: given.pooling.enabled ?? given.provisioner === "docker" },
