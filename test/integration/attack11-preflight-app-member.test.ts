@@ -1,0 +1,45 @@
+// README, Ownership: "A preflight lists every conflict before any change (… missing rights …) and refuses the
+// whole apply"; the preflight already refuses an app role that is a superuser or has BYPASSRLS, since row level
+// security would not apply to it. An existing app role that is a member of the owner (an application that
+// once ran `grant postgres to app`) is the same: it owns the memory tables through that membership and sees
+// every user's rows. apply went through (exit 0), and only a later `memory-stack verify` said "can SET ROLE to
+// <owner>, which sees other users' rows": a pipeline that applies without verifying served every tenant's
+// memories to every request.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli } from "../support/cli";
+import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+
+let db: TestDatabase;
+let owner: string;
+let app: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+    db = await freshDatabase("attack11_app_member");
+    owner = `${db.name}_owner`;
+    app = `${db.name}_app`;
+    const admin = await db.connect();
+    await admin.query(`create role ${owner} login password 'owner-pw-123' createrole;
+        alter database ${db.name} owner to ${owner}; grant create on schema public to ${owner};
+        create role ${app} login; grant ${owner} to ${app}`);
+    const server = sharedServer();
+    env = { DATABASE_URL: `postgresql://${owner}:owner-pw-123@${server.host}:${server.port}/${db.name}` };
+});
+
+afterAll(async () => {
+    await db?.drop();
+    await dropRoles(sharedServer(), [app, `${db.name}_admin`, owner]);
+});
+
+describe("apply with an app role that is a member of the owner", () => {
+    it("refuses before any change, naming the role and the membership", async () => {
+        const apply = await cli(["apply", "--app-role", app, "--admin-role", `${db.name}_admin`], env);
+
+        expect(apply.code).toBe(1);
+        expect(apply.stderr).toContain("nothing was changed");
+        expect(apply.stderr).toContain(`role ${app} (appRole)`);
+        expect(apply.stderr).toContain(owner);
+        const check = await db.connect();
+        expect((await check.query("select to_regclass('memory_stack.migrations') is null as clean")).rows[0].clean).toBe(true);
+    });
+});
