@@ -35,10 +35,12 @@ export interface RightsRow {
     auth_missing: boolean;
 }
 
-/** SQL: whether the roles exist and bypass row level security; one row per role. */
+/** SQL: whether the roles exist, bypass row level security, or may become the connecting role (the tables' owner); one row per role. */
 export function rolesRead(options: Pick<SchemaOptions, "appRole" | "adminRole">): string {
     return `select name, exists (select from pg_roles where rolname = name) as exists,
-                    (select case when rolsuper then 'a superuser' when rolbypassrls then 'BYPASSRLS' end from pg_roles where rolname = name) as bypasses
+                    (select case when rolsuper then 'a superuser' when rolbypassrls then 'BYPASSRLS' end from pg_roles where rolname = name) as bypasses,
+                    case when name <> current_user and exists (select from pg_roles where rolname = name)
+                         then pg_has_role(name, current_user, 'MEMBER') else false end as member_of_owner
                from unnest(${textArray([options.appRole, options.adminRole])}) as name`;
 }
 
@@ -46,6 +48,8 @@ export interface RoleRow {
     name: string;
     exists: boolean;
     bypasses: string | null;
+    /** It may become the connecting role, which owns the memory tables. */
+    member_of_owner: boolean;
 }
 
 /** SQL: whether each extension is installed, available and (for a role that is no superuser) trusted; one row per extension. */
@@ -111,6 +115,12 @@ export function rightsConflicts(
                     object: `role ${role.name} (${key})`,
                     problem: `is ${role.bypasses}: row level security would not apply to it`,
                     fix: `Choose another ${key}, or alter role ${role.name} ${role.bypasses === "BYPASSRLS" ? "nobypassrls" : "nosuperuser"}`,
+                });
+            } else if (key === "appRole" && role.member_of_owner) {
+                conflicts.push({
+                    object: `role ${role.name} (${key})`,
+                    problem: `is a member of ${me.me}, which owns the memory tables: it can become ${me.me} (set role), and row level security would not apply to it`,
+                    fix: `revoke ${me.me} from ${role.name}, or choose another ${key}`,
                 });
             } else if (role.name === me.me) {
                 conflicts.push({
