@@ -43,3 +43,22 @@ describe("apply with an app role that is a member of the owner", () => {
         expect((await check.query("select to_regclass('memory_stack.migrations') is null as clean")).rows[0].clean).toBe(true);
     });
 });
+
+describe("apply with an app role that is a member of the admin role", () => {
+    // The same hole one role over: the admin role's policy shows it every row, and the app role can `set role` to it.
+    it("refuses before any change, naming the role and the membership", async () => {
+        const member = `${db.name}_app2`;
+        const adminRole = `${db.name}_admin2`;
+        const admin = await db.connect();
+        await admin.query(`create role ${adminRole} nologin; create role ${member} login; grant ${adminRole} to ${member}`);
+        try {
+            const apply = await cli(["apply", "--app-role", member, "--admin-role", adminRole], env);
+
+            expect(apply.code).toBe(1);
+            expect(apply.stderr).toContain(`role ${member} (appRole)`);
+            expect(apply.stderr).toContain(adminRole);
+        } finally {
+            await dropRoles(sharedServer(), [member, adminRole]);
+        }
+    });
+});
