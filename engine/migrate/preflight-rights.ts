@@ -35,12 +35,18 @@ export interface RightsRow {
     auth_missing: boolean;
 }
 
-/** SQL: whether the roles exist, bypass row level security, or may become the connecting role (the tables' owner); one row per role. */
+/**
+ * SQL: whether the roles exist, bypass row level security, or may become (set role) the connecting role, which owns the
+ * memory tables, or the admin role, which sees every row; one row per role.
+ */
 export function rolesRead(options: Pick<SchemaOptions, "appRole" | "adminRole">): string {
     return `select name, exists (select from pg_roles where rolname = name) as exists,
                     (select case when rolsuper then 'a superuser' when rolbypassrls then 'BYPASSRLS' end from pg_roles where rolname = name) as bypasses,
-                    case when name <> current_user and exists (select from pg_roles where rolname = name)
-                         then pg_has_role(name, current_user, 'MEMBER') else false end as member_of_owner
+                    (select other from unnest(array_prepend(current_user::text, ${textArray([options.adminRole])})) as other
+                      where other <> name
+                        and case when exists (select from pg_roles where rolname = name) and exists (select from pg_roles where rolname = other)
+                                 then pg_has_role(name, other, 'MEMBER') else false end
+                      limit 1) as becomes
                from unnest(${textArray([options.appRole, options.adminRole])}) as name`;
 }
 
@@ -48,8 +54,8 @@ export interface RoleRow {
     name: string;
     exists: boolean;
     bypasses: string | null;
-    /** It may become the connecting role, which owns the memory tables. */
-    member_of_owner: boolean;
+    /** The connecting role (the memory tables' owner) or the admin role, when this role may become it; else null. */
+    becomes: string | null;
 }
 
 /** SQL: whether each extension is installed, available and (for a role that is no superuser) trusted; one row per extension. */
@@ -116,11 +122,12 @@ export function rightsConflicts(
                     problem: `is ${role.bypasses}: row level security would not apply to it`,
                     fix: `Choose another ${key}, or alter role ${role.name} ${role.bypasses === "BYPASSRLS" ? "nobypassrls" : "nosuperuser"}`,
                 });
-            } else if (key === "appRole" && role.member_of_owner) {
+            } else if (key === "appRole" && role.becomes !== null) {
+                const what = role.becomes === me.me ? "which owns the memory tables" : "the admin role, which sees every user's rows";
                 conflicts.push({
                     object: `role ${role.name} (${key})`,
-                    problem: `is a member of ${me.me}, which owns the memory tables: it can become ${me.me} (set role), and row level security would not apply to it`,
-                    fix: `revoke ${me.me} from ${role.name}, or choose another ${key}`,
+                    problem: `is a member of ${role.becomes}, ${what}: it can become ${role.becomes} (set role), and row level security would not keep it to one user's rows`,
+                    fix: `revoke ${role.becomes} from ${role.name}, or choose another ${key}`,
                 });
             } else if (role.name === me.me) {
                 conflicts.push({
