@@ -107,9 +107,8 @@ export async function countAtRisk(
         return { rowCounts: {}, columnCounts: {} };
     }
     // Row level security that applies to this role (an application's users forcing it on its owner) would hide rows
-    // from the counts, and the rollback would drop them unguarded: with row_security off, PostgreSQL refuses such a
-    // query instead of filtering it. Local to the rollback's transaction.
-    await client.query("select pg_catalog.set_config('row_security', 'off', true)");
+    // from the counts, and the rollback would drop them unguarded: the rollback's transaction runs with row_security
+    // off (bounded.ts), so PostgreSQL refuses such a query instead of filtering it.
     const result = await client
         .query<{ n: number; count: string }>(
             `select n, count from (${parts.map((part, i) => `select ${i} as n, (${part}) as count`).join(" union all ")}) t`,
