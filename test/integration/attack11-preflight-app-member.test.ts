@@ -62,3 +62,23 @@ describe("apply with an app role that is a member of the admin role", () => {
         }
     });
 });
+
+describe("apply with an app role that has CREATEROLE", () => {
+    // PostgreSQL 15 lets a CREATEROLE role grant itself any role that is no superuser: `grant <admin> to <app>; set role
+    // <admin>` and it sees every user's rows and runs forget_user; on a managed server, where the owner is no superuser,
+    // it can grant itself the owner too. Neither the preflight nor verify flagged it: both passed.
+    it("refuses before any change, naming the role and the attribute", async () => {
+        const creator = `${db.name}_app3`;
+        const admin = await db.connect();
+        await admin.query(`create role ${creator} login createrole`);
+        try {
+            const apply = await cli(["apply", "--app-role", creator, "--admin-role", `${db.name}_admin3`], env);
+
+            expect(apply.code).toBe(1);
+            expect(apply.stderr).toContain(`role ${creator} (appRole)`);
+            expect(apply.stderr).toContain("CREATEROLE");
+        } finally {
+            await dropRoles(sharedServer(), [creator, `${db.name}_admin3`]);
+        }
+    });
+});
