@@ -41,7 +41,8 @@ export interface RightsRow {
  */
 export function rolesRead(options: Pick<SchemaOptions, "appRole" | "adminRole">): string {
     return `select name, exists (select from pg_roles where rolname = name) as exists,
-                    (select case when rolsuper then 'a superuser' when rolbypassrls then 'BYPASSRLS' end from pg_roles where rolname = name) as bypasses,
+                    (select case when rolsuper then 'a superuser' when rolbypassrls then 'BYPASSRLS' when rolcreaterole then 'CREATEROLE' end
+                       from pg_roles where rolname = name) as bypasses,
                     (select other from unnest(array_prepend(current_user::text, ${textArray([options.adminRole])})) as other
                       where other <> name
                         and case when exists (select from pg_roles where rolname = name) and exists (select from pg_roles where rolname = other)
@@ -53,6 +54,7 @@ export function rolesRead(options: Pick<SchemaOptions, "appRole" | "adminRole">)
 export interface RoleRow {
     name: string;
     exists: boolean;
+    /** What lets it past row level security: "a superuser", "BYPASSRLS", or "CREATEROLE" (it may grant itself a role that is); else null. */
     bypasses: string | null;
     /** The connecting role (the memory tables' owner) or the admin role, when this role may become it; else null. */
     becomes: string | null;
@@ -116,11 +118,15 @@ export function rightsConflicts(
                     fix: `Choose another ${key}`,
                 });
             } else if (key === "appRole" && role.bypasses !== null) {
-                // The admin role may see every row (Supabase's service_role has BYPASSRLS); the app role must not.
+                // The admin role may see every row (Supabase's service_role has BYPASSRLS); the app role must not, nor grant
+                // itself a role that does (PostgreSQL 15's CREATEROLE grants any role that is no superuser).
                 conflicts.push({
                     object: `role ${role.name} (${key})`,
-                    problem: `is ${role.bypasses}: row level security would not apply to it`,
-                    fix: `Choose another ${key}, or alter role ${role.name} ${role.bypasses === "BYPASSRLS" ? "nobypassrls" : "nosuperuser"}`,
+                    problem:
+                        role.bypasses === "CREATEROLE"
+                            ? `has CREATEROLE: it can grant itself the admin role (or any other role that is no superuser) and see every user's rows`
+                            : `is ${role.bypasses}: row level security would not apply to it`,
+                    fix: `Choose another ${key}, or alter role ${role.name} no${role.bypasses === "a superuser" ? "superuser" : role.bypasses.toLowerCase()}`,
                 });
             } else if (key === "appRole" && role.becomes !== null) {
                 const what = role.becomes === me.me ? "which owns the memory tables" : "the admin role, which sees every user's rows";
