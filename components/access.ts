@@ -85,6 +85,7 @@ export class Access extends pulumi.ComponentResource {
             password,
             database,
             sslmode: config.sslMode,
+            sslrootcert: config.sslRootCert,
             // The docker image's POSTGRES_USER is a superuser; a managed server's owner never is
             // (Supabase's postgres, RDS's master user), and the provider must not assume it.
             superuser: config.provisioner === "docker",
@@ -124,6 +125,7 @@ export class Access extends pulumi.ComponentResource {
                 password: secretPassword,
                 database: db,
                 sslMode: config.sslMode,
+                ...(config.sslRootCert === undefined ? {} : { sslRootCert: config.sslRootCert }),
             }));
 
         const memberships: postgresql.GrantRole[] = [];

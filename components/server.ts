@@ -123,6 +123,7 @@ export class Server extends pulumi.ComponentResource {
                 user: config.user,
                 password: secretPassword,
                 sslMode: config.sslMode,
+                ...(config.sslRootCert === undefined ? {} : { sslRootCert: config.sslRootCert }),
             })),
         );
         this.registerOutputs({ host: this.host, port: this.port, database: this.database, connection: this.connection });

@@ -15,6 +15,7 @@ import {
     imageName,
     int,
     jsonObject,
+    NAMESPACE,
     oneOf,
     password,
     type RawConfig,
@@ -143,6 +144,8 @@ function resolve({ databaseUrl, ...given }: ConfigKeys) {
         password: external ? external.password || undefined : given.password,
         databaseUrl: databaseUrl?.url,
         sslMode: given.sslMode ?? external?.sslMode ?? (external ? "require" : "disable"),
+        /** The CA file verify-ca and verify-full check an external server's certificate against (the URL's sslrootcert). */
+        sslRootCert: external?.sslRootCert,
         hostPort: external?.port ?? given.hostPort ?? 5432,
         host: external?.host ?? given.host ?? "localhost",
         pooling: { ...given.pooling, enabled: given.pooling.enabled ?? given.provisioner === "docker" },
@@ -181,7 +184,26 @@ function configError(issue: z.core.$ZodIssue): ConfigError {
     const path = issue.path.map(String);
     if (issue.code === "unrecognized_keys") {
         // An unknown key may be a misspelt password: its value is never shown.
-        return new ConfigError([...path, issue.keys[0]].join("."), "[not shown]", issue.message);
+        const key = issue.keys[0];
+        return new ConfigError(
+            [...path, key].join("."),
+            "[not shown]",
+            path.length === 0 ? (withoutPath(key) ?? issue.message) : issue.message,
+        );
     }
     return new ConfigError(path.join("."), SECRET_KEYS.has(path[0]) ? "[secret]" : issue.input, issue.message);
 }
+
+/** `pulumi config set memory-stack:pooling.hostPort 6434` without --path stores a key of that name: say what was meant. */
+function withoutPath(key: string): string | undefined {
+    const [object] = key.split(".", 1);
+    if (!key.includes(".") || !OBJECT_KEYS.includes(object)) {
+        return undefined;
+    }
+    return (
+        `is a field of ${object}, stored as a key of its own because --path was missing: run \`pulumi config rm ${NAMESPACE}:${key}\`, ` +
+        `then \`pulumi config set --path ${NAMESPACE}:${key} <value>\``
+    );
+}
+
+const OBJECT_KEYS = ["pooling", "client", "migration"];

@@ -2,6 +2,7 @@
 // refinement that names the key to change, its value and what is allowed.
 import type { z } from "zod";
 import type { ClientPoolConfig, ConfigKeys, PoolingConfig, StackConfig } from "./config";
+import { isReservedRoleName, TEMPLATE_DATABASES } from "./reserved";
 import { checkPostgresImage, ImageReferenceError, parseImageReference, type ImageReference, type PostgresImage } from "./image";
 import { ConfigError, NAMESPACE } from "./values";
 import { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS } from "../migrate/render";
@@ -65,6 +66,14 @@ export function keyRules(config: StackConfig, ctx: Context): void {
             "has no password; put it in the URL (percent-encoded: postgresql://user:p%40ss@host/db) or as ?password=, and set the URL as a secret",
         );
     }
+    if (docker && config.sslMode !== "disable") {
+        fail(
+            ctx,
+            "sslMode",
+            config.sslMode,
+            "is for an external server: the docker server the stack starts has no TLS (no certificate, ssl off), so every connection would fail; leave sslMode unset (disable)",
+        );
+    }
     if (docker && config.createDatabase) {
         fail(ctx, "createDatabase", true, "only used with provisioner: external; the docker server creates its database itself");
     }
@@ -79,6 +88,7 @@ export function keyRules(config: StackConfig, ctx: Context): void {
     if (docker) {
         imageRules(config, ctx);
     }
+    nameRules(config, ctx);
     if (config.vector && config.vectorDimensions > MAX_HALFVEC_INDEX_DIMENSIONS) {
         fail(
             ctx,
@@ -122,6 +132,14 @@ function poolingRules(config: StackConfig, ctx: Context): void {
     if (pooling.hostPort === config.hostPort) {
         fail(ctx, "pooling.hostPort", pooling.hostPort, `must differ from hostPort (${config.hostPort})`);
     }
+    if (pooling.mode === "statement" && config.rls) {
+        fail(
+            ctx,
+            "pooling.mode",
+            pooling.mode,
+            "runs each statement on its own and refuses transactions, but row level security binds the user per transaction (memory_stack.bind_user): use transaction mode, or rls: false",
+        );
+    }
     pinnedRule("pooling.image", pooling.image, ctx);
     poolerFitsClient(pooling, config.client, ctx);
 }
@@ -163,7 +181,8 @@ function pinnedRule(key: string, image: string, ctx: Context): void {
         }
         throw error;
     }
-    if (reference.digest === undefined && (reference.tag === undefined || reference.tag === "latest")) {
+    // latest, stable, alpine, edge: a tag without a version moves under the stack, and says nothing of what the ini may hold.
+    if (reference.digest === undefined && (reference.tag === undefined || !/\d/.test(reference.tag))) {
         fail(ctx, key, image, `must be pinned to a version tag or a digest (for example ${DEFAULT_PGBOUNCER_IMAGE})`);
     }
 }
@@ -176,19 +195,17 @@ function roleRules(config: StackConfig, ctx: Context): void {
         return;
     }
     for (const key of ["appRole", "adminRole"] as const) {
-        if (config[key] === "public" || config[key].startsWith("pg_")) {
-            fail(
-                ctx,
-                key,
-                config[key],
-                "is a name PostgreSQL reserves (public stands for every role, pg_ names are its own roles): choose a role name of your own",
-            );
+        if (isReservedRoleName(config[key])) {
+            fail(ctx, key, config[key], RESERVED_ROLE_RULE);
         }
         if (config[key] === config.user) {
             fail(ctx, key, config[key], `must differ from the owner user (${config.user}): the owner bypasses row level security`);
         }
         if (!config.createRoles && loginFor(config[key]).length > 63) {
             fail(ctx, key, config[key], `is too long for its login role ${loginFor(config[key])}: use at most 57 characters`);
+        }
+        if (!config.createRoles) {
+            loginNameRules(config, key, ctx);
         }
     }
     if (!config.createRoles && config.pooling.enabled) {
@@ -217,6 +234,55 @@ function roleRules(config: StackConfig, ctx: Context): void {
                 `must not name ${login}, which the stack's own connection strings log in as: their clients bind the user with memory_stack.bind_user; list only logins like PostgREST's authenticator that set the claims per transaction themselves`,
             );
         }
+    }
+}
+
+/**
+ * createRoles false creates `<role>_login` for each role: a login that is the other role would make the app's
+ * connection string that role (the admin role sees every row once the session resets its role), and one that
+ * is the owner cannot be created (or would hand the application the owner's rights).
+ */
+function loginNameRules(config: StackConfig, key: "appRole" | "adminRole", ctx: Context): void {
+    const login = loginFor(config[key]);
+    const other = key === "appRole" ? "adminRole" : "appRole";
+    if (login === config[other]) {
+        fail(
+            ctx,
+            other,
+            config[other],
+            `is the name of the login createRoles: false creates for ${key} ${config[key]} (${login}): choose names where neither role is the other's login`,
+        );
+    } else if (login === config.user) {
+        fail(ctx, key, config[key], `gets the login ${login} with createRoles: false, which is the owner user: choose another ${key}`);
+    }
+}
+
+const RESERVED_ROLE_RULE =
+    "is a name PostgreSQL reserves (pg_ names are its own roles; public, none, current_user, current_role and session_user stand for other roles): choose a role name of your own";
+
+/** Names that reach initdb, CREATE DATABASE and pgbouncer.ini and that those refuse, or take for something else. */
+function nameRules(config: StackConfig, ctx: Context): void {
+    const docker = config.provisioner === "docker";
+    if (docker && isReservedRoleName(config.user)) {
+        fail(ctx, "user", config.user, `${RESERVED_ROLE_RULE}; the image's initdb refuses it as the owner`);
+    }
+    if (TEMPLATE_DATABASES.includes(config.database)) {
+        const rule =
+            "is a template database: every CREATE DATABASE copies template1 (the memory tables and their rows would be in each new database), and template0 takes no connections; name a database of your own";
+        fail(
+            ctx,
+            docker ? "database" : "databaseUrl",
+            docker ? config.database : "[secret]",
+            docker ? rule : `names ${config.database}, which ${rule}`,
+        );
+    }
+    if (docker && config.pooling.enabled && config.database === "pgbouncer") {
+        fail(
+            ctx,
+            "database",
+            config.database,
+            "is the name of PgBouncer's admin console, which PgBouncer refuses as a database (it would not start); name another database or set pooling.enabled: false",
+        );
     }
 }
 

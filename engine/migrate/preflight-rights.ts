@@ -2,13 +2,11 @@
 // the database for a first install, CREATEROLE for missing roles), role names PostgreSQL reserves or
 // that are the connecting user, the extensions the variant needs, and a memory_stack schema that is
 // not the stack's.
+import { isReservedRoleName } from "../config/reserved";
 import { textArray } from "../db/literal";
 import { LEDGER_SCHEMA } from "./ledger";
 import type { Conflict } from "./preflight";
 import type { SchemaOptions } from "./render";
-
-/** Role names PostgreSQL reserves besides pg_*: `create role none` fails. */
-const RESERVED_ROLE_NAMES = ["public", "none", "current_user", "current_role", "session_user"];
 
 /** What to do about an application's object in `schema` that has a name the memory schema creates. */
 export function rename(schema: string): string {
@@ -37,17 +35,29 @@ export interface RightsRow {
     auth_missing: boolean;
 }
 
-/** SQL: whether the roles exist and bypass row level security; one row per role. */
+/**
+ * SQL: whether the roles exist, bypass row level security, or may become (set role) the connecting role, which owns the
+ * memory tables, or the admin role, which sees every row; one row per role.
+ */
 export function rolesRead(options: Pick<SchemaOptions, "appRole" | "adminRole">): string {
     return `select name, exists (select from pg_roles where rolname = name) as exists,
-                    (select case when rolsuper then 'a superuser' when rolbypassrls then 'BYPASSRLS' end from pg_roles where rolname = name) as bypasses
+                    (select case when rolsuper then 'a superuser' when rolbypassrls then 'BYPASSRLS' when rolcreaterole then 'CREATEROLE' end
+                       from pg_roles where rolname = name) as bypasses,
+                    (select other from unnest(array_prepend(current_user::text, ${textArray([options.adminRole])})) as other
+                      where other <> name
+                        and case when exists (select from pg_roles where rolname = name) and exists (select from pg_roles where rolname = other)
+                                 then pg_has_role(name, other, 'MEMBER') else false end
+                      limit 1) as becomes
                from unnest(${textArray([options.appRole, options.adminRole])}) as name`;
 }
 
 export interface RoleRow {
     name: string;
     exists: boolean;
+    /** What lets it past row level security: "a superuser", "BYPASSRLS", or "CREATEROLE" (it may grant itself a role that is); else null. */
     bypasses: string | null;
+    /** The connecting role (the memory tables' owner) or the admin role, when this role may become it; else null. */
+    becomes: string | null;
 }
 
 /** SQL: whether each extension is installed, available and (for a role that is no superuser) trusted; one row per extension. */
@@ -101,18 +111,29 @@ export function rightsConflicts(
     if (roles) {
         for (const role of roles) {
             const key = role.name === options.appRole ? "appRole" : "adminRole";
-            if (role.name.startsWith("pg_") || RESERVED_ROLE_NAMES.includes(role.name)) {
+            if (isReservedRoleName(role.name)) {
                 conflicts.push({
                     object: `role ${role.name} (${key})`,
                     problem: `${role.name.startsWith("pg_") ? "names starting with pg_ are" : "this name is"} reserved by PostgreSQL`,
                     fix: `Choose another ${key}`,
                 });
             } else if (key === "appRole" && role.bypasses !== null) {
-                // The admin role may see every row (Supabase's service_role has BYPASSRLS); the app role must not.
+                // The admin role may see every row (Supabase's service_role has BYPASSRLS); the app role must not, nor grant
+                // itself a role that does (PostgreSQL 15's CREATEROLE grants any role that is no superuser).
                 conflicts.push({
                     object: `role ${role.name} (${key})`,
-                    problem: `is ${role.bypasses}: row level security would not apply to it`,
-                    fix: `Choose another ${key}, or alter role ${role.name} ${role.bypasses === "BYPASSRLS" ? "nobypassrls" : "nosuperuser"}`,
+                    problem:
+                        role.bypasses === "CREATEROLE"
+                            ? `has CREATEROLE: it can grant itself the admin role (or any other role that is no superuser) and see every user's rows`
+                            : `is ${role.bypasses}: row level security would not apply to it`,
+                    fix: `Choose another ${key}, or alter role ${role.name} no${role.bypasses === "a superuser" ? "superuser" : role.bypasses.toLowerCase()}`,
+                });
+            } else if (key === "appRole" && role.becomes !== null) {
+                const what = role.becomes === me.me ? "which owns the memory tables" : "the admin role, which sees every user's rows";
+                conflicts.push({
+                    object: `role ${role.name} (${key})`,
+                    problem: `is a member of ${role.becomes}, ${what}: it can become ${role.becomes} (set role), and row level security would not keep it to one user's rows`,
+                    fix: `revoke ${role.becomes} from ${role.name}, or choose another ${key}`,
                 });
             } else if (role.name === me.me) {
                 conflicts.push({

@@ -10,6 +10,7 @@ import { preflight, type Conflict } from "./preflight";
 import type { SchemaOptions } from "./render";
 import { DEFAULT_LOCK_SETTINGS, type LockSettings } from "./session";
 import { CATALOG_SEARCH_PATH } from "./snapshot";
+import { readLedgers } from "./step-ledger";
 
 export async function previewApply(
     client: SqlClient,
@@ -17,7 +18,9 @@ export async function previewApply(
     options: { variant: string; schema: SchemaOptions; locks?: Partial<LockSettings> },
 ): Promise<{ plan: Plan; conflicts: Conflict[] }> {
     const decide = async () => {
-        const plan = planMigrations(await readLedger(client), migrations, options.variant);
+        // The step ledger too: a stepped migration partly applied from another text is drift that apply refuses on.
+        const { ledger, steps } = await readLedgers(client);
+        const plan = planMigrations(ledger, migrations, options.variant, steps);
         const conflicts =
             plan.pending.length > 0 && plan.drift.length === 0 ? await preflight(client, options.schema, await readRecords(client)) : [];
         return { plan, conflicts };

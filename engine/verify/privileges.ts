@@ -31,6 +31,8 @@ export interface RoleFacts {
     exists: boolean;
     superuser: boolean;
     bypassRls: boolean;
+    /** PostgreSQL 15's CREATEROLE may grant itself any role that is no superuser: the admin role, a managed server's owner. */
+    createRole: boolean;
     /** The verifying user may SET ROLE to it, which the behaviour checks do. */
     verifierMember: boolean;
     /** Roles among the owner of the memory tables, the two roles and any superuser that it is a member of. */
@@ -150,7 +152,7 @@ export const PRIVILEGES_SQL = `
   'owner', (select pg_get_userbyid(relowner) from pg_class where oid = to_regclass('public.sessions')),
   'roles', (select coalesce(json_agg(json_build_object(
         'name', n.name, 'exists', r.oid is not null,
-        'superuser', coalesce(r.rolsuper, false), 'bypassRls', coalesce(r.rolbypassrls, false),
+        'superuser', coalesce(r.rolsuper, false), 'bypassRls', coalesce(r.rolbypassrls, false), 'createRole', coalesce(r.rolcreaterole, false),
         'verifierMember', coalesce(pg_has_role(current_user, r.oid, 'member'), false),
         'memberOf', (select coalesce(json_agg(g.rolname order by g.rolname), '[]') from pg_roles g
                      where g.oid <> r.oid and pg_has_role(r.oid, g.oid, 'member')
@@ -187,6 +189,11 @@ export function comparePrivileges(
         } else {
             if (role.name === appRole && (role.superuser || role.bypassRls)) {
                 issues.push(`${role.superuser ? "is a superuser" : "has BYPASSRLS"}: row level security does not apply to it`);
+            } else if (role.name === appRole && role.createRole) {
+                issues.push(
+                    `has CREATEROLE: it can grant itself ${adminRole} (or any other role that is no superuser) and see every user's rows: ` +
+                        `alter role ${role.name} nocreaterole`,
+                );
             }
             // The admin role may well be a member of the app role; the app role of nothing.
             const escapes = role.memberOf.filter((other) => role.name === appRole || other !== appRole);

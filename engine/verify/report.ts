@@ -76,7 +76,8 @@ export function describeProblem(problem: Problem): string {
         : `${problem.kind} ${problem.name}: ${problem.issue}`;
 }
 
-export function formatReport(report: VerificationReport): string {
+/** `pending`: migrations of this program the database has not had yet (with no drift), which is what its missing objects are. */
+export function formatReport(report: VerificationReport, pending: readonly string[] = []): string {
     if (report.ok) {
         const c = report.counts;
         return (
@@ -110,6 +111,14 @@ export function formatReport(report: VerificationReport): string {
                 "`memory-stack apply` grants on what the schema created, not on an application's own users table, whose privileges its owner grants. " +
                 "Then verify again.",
         );
+    }
+    if (pending.length > 0) {
+        lines.push(
+            `What to do: ${pending.length === 1 ? "a migration" : `${pending.length} migrations`} of this memory-stack ` +
+                `${pending.length === 1 ? "is" : "are"} not applied to this database yet (${pending.join(", ")}): ` +
+                "run `memory-stack apply` (or `pulumi up`), then verify again.",
+        );
+        return lines.join("\n");
     }
     if (onlyAccess) {
         return lines.join("\n");

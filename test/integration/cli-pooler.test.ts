@@ -34,7 +34,13 @@ describe.skipIf(!binary)("memory-stack through PgBouncer", () => {
 
     async function through(mode: string): Promise<{ url: string; roles: string[] }> {
         const server = sharedServer();
-        const config = parseConfig({ database: db.name, pooling: JSON.stringify({ mode }), client: JSON.stringify({ maxOverflow: 2 }) });
+        // Statement mode refuses the transaction bind_user needs: it is for a stack without row level security.
+        const config = parseConfig({
+            database: db.name,
+            pooling: JSON.stringify({ mode }),
+            client: JSON.stringify({ maxOverflow: 2 }),
+            rls: String(mode !== "statement"),
+        });
         const bouncer = await startPgBouncer({ config, server, users: [{ name: server.user, password: server.password }] });
         bouncers.push(bouncer);
         return {

@@ -45,6 +45,7 @@ function deployed(e: Expectations): CatalogSnapshot {
             exists: true,
             superuser: false,
             bypassRls: false,
+            createRole: false,
             verifierMember: true,
             memberOf: [],
             creates: [],
