@@ -24,6 +24,7 @@ import * as random from "@pulumi/random";
 import type { StackConfig } from "../engine/config/config";
 import { loginFor } from "../engine/config/rules";
 import { connectionUrl, type ConnectionSettings } from "../engine/db/url";
+import { dotenvLine } from "../engine/render/dotenv";
 import { scramVerifier } from "../engine/render/scram";
 
 /** Where an external server's database is created from: it always exists. */
@@ -175,7 +176,7 @@ export class Access extends pulumi.ComponentResource {
         }
         // The memberships too: verification, which comes after the schema, takes the roles.
         this.beforeSchema = [...this.roles, ...memberships, ...(createdDatabase ? [createdDatabase] : [])];
-        this.dotenvLines = [pulumi.secret(pulumi.interpolate`${APP_DOTENV_KEY}=${this.appConnectionString}`)];
+        this.dotenvLines = [pulumi.secret(this.appConnectionString.apply((url) => dotenvLine(APP_DOTENV_KEY, url)))];
 
         this.registerOutputs({
             database: this.database,

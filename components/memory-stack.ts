@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Access } from "./access";
 import type { StackConfig } from "../engine/config/config";
 import { connectionUrl } from "../engine/db/url";
+import { dotenvLine } from "../engine/render/dotenv";
 import { pgbouncerVersionFromImage, pooledRoles } from "../engine/render/pgbouncer";
 import { clientPoolSettings, Pooler, type ClientPoolSettings, type PoolerUser } from "./pooler";
 import { Grants } from "./grants";
@@ -54,7 +55,7 @@ export class MemoryStack extends pulumi.ComponentResource {
         this.database = this.server.database;
         this.connectionString = pulumi.secret(this.server.connection.apply(connectionUrl));
         // One KEY=value line per connection the application may use; children add theirs before dotenv is built.
-        const dotenvLines: pulumi.Output<string>[] = [pulumi.interpolate`DATABASE_URL=${this.connectionString}`];
+        const dotenvLines: pulumi.Output<string>[] = [this.connectionString.apply((url) => dotenvLine("DATABASE_URL", url))];
 
         this.access = new Access(
             `${name}-access`,
@@ -94,7 +95,7 @@ export class MemoryStack extends pulumi.ComponentResource {
             this.pooledPort = this.pooler.port;
             // What the application should use: the RLS-subject role, through PgBouncer.
             this.pooledConnectionString = this.pooler.connectionString;
-            dotenvLines.push(pulumi.interpolate`MEMORY_APP_POOLED_DATABASE_URL=${this.pooledConnectionString}`);
+            dotenvLines.push(this.pooledConnectionString.apply((url) => dotenvLine("MEMORY_APP_POOLED_DATABASE_URL", url)));
         }
         this.clientPoolSettings = clientPoolSettings(config);
         // The migration names the roles in its policies, and its rollback must run before they are

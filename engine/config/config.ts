@@ -105,8 +105,11 @@ const KEYS = {
     vectorEfSearch: int(1, 1000).optional(),
     /** ivfflat.probes set on the database (vector with ivfflat only). Default: unset (pgvector's 1). */
     vectorProbes: int(1, 32768).optional(),
-    /** PostgreSQL max_connections. Default: 20 (the seed). */
-    maxConnections: int(1, 262143).default(20),
+    /**
+     * PostgreSQL max_connections. Default: 20 (the seed). At most 262121: the server refuses to start when max_connections and
+     * its other backends (autovacuum workers and launcher, worker processes, WAL senders: 22 by default) pass 262143.
+     */
+    maxConnections: int(1, 262121).default(20),
     /** PostgreSQL superuser_reserved_connections. Default: 3 (PostgreSQL's own default). */
     superuserReservedConnections: int(0, 100).default(3),
     /** Connections the stack itself opens directly (migration lock holder, verification). Default: 2. */

