@@ -90,7 +90,7 @@ export class Access extends pulumi.ComponentResource {
             // The docker image's POSTGRES_USER is a superuser; a managed server's owner never is
             // (Supabase's postgres, RDS's master user), and the provider must not assume it.
             superuser: config.provisioner === "docker",
-            connectTimeout: CONNECT_TIMEOUT_SECONDS,
+            connectTimeout: config.connectTimeoutSeconds ?? CONNECT_TIMEOUT_SECONDS,
             // The provider shares the connections budgeted for the stack's own direct work.
             maxConnections: config.directConnections,
         });
@@ -127,6 +127,7 @@ export class Access extends pulumi.ComponentResource {
                 database: db,
                 sslMode: config.sslMode,
                 ...(config.sslRootCert === undefined ? {} : { sslRootCert: config.sslRootCert }),
+                ...(config.connectTimeoutSeconds === undefined ? {} : { connectTimeoutSeconds: config.connectTimeoutSeconds }),
             }));
 
         const memberships: postgresql.GrantRole[] = [];

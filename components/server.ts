@@ -124,6 +124,7 @@ export class Server extends pulumi.ComponentResource {
                 password: secretPassword,
                 sslMode: config.sslMode,
                 ...(config.sslRootCert === undefined ? {} : { sslRootCert: config.sslRootCert }),
+                ...(config.connectTimeoutSeconds === undefined ? {} : { connectTimeoutSeconds: config.connectTimeoutSeconds }),
             })),
         );
         this.registerOutputs({ host: this.host, port: this.port, database: this.database, connection: this.connection });

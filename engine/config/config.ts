@@ -149,6 +149,8 @@ function resolve({ databaseUrl, ...given }: ConfigKeys) {
         sslMode: given.sslMode ?? external?.sslMode ?? (external ? "require" : "disable"),
         /** The CA file verify-ca and verify-full check an external server's certificate against (the URL's sslrootcert). */
         sslRootCert: external?.sslRootCert,
+        /** The URL's connect_timeout: how long every connection of the stack waits for an external server. */
+        connectTimeoutSeconds: external?.connectTimeoutSeconds,
         hostPort: external?.port ?? given.hostPort ?? 5432,
         host: external?.host ?? given.host ?? "localhost",
         pooling: { ...given.pooling, enabled: given.pooling.enabled ?? given.provisioner === "docker" },

@@ -95,7 +95,9 @@ describe("the external server's URL", () => {
     });
 
     it("takes an IPv6 host and connect_timeout", () => {
-        expect(parseConfig(external("postgresql://u:pw-12345@[2001:db8::5]:6543/app")).host).toBe("2001:db8::5");
+        const config = parseConfig(external("postgresql://u:pw-12345@[2001:db8::5]:6543/app?connect_timeout=7"));
+        expect(config.host).toBe("2001:db8::5");
+        expect(config.connectTimeoutSeconds).toBe(7);
     });
 
     it("refuses a URL with no password, saying where to put it", () => {
