@@ -35,20 +35,27 @@ export interface RightsRow {
     auth_missing: boolean;
 }
 
+// What lets a role past row level security: it is a superuser, has BYPASSRLS, or has CREATEROLE (it may grant itself a role that is).
+const BYPASSES = (role: string) =>
+    `case when ${role}.rolsuper then 'a superuser' when ${role}.rolbypassrls then 'BYPASSRLS' when ${role}.rolcreaterole then 'CREATEROLE' end`;
+
 /**
  * SQL: whether the roles exist, bypass row level security, or may become (set role) the connecting role, which owns the
- * memory tables, or the admin role, which sees every row; one row per role.
+ * memory tables, the admin role, which sees every row, or any role that bypasses it; one row per role.
  */
 export function rolesRead(options: Pick<SchemaOptions, "appRole" | "adminRole">): string {
-    return `select name, exists (select from pg_roles where rolname = name) as exists,
-                    (select case when rolsuper then 'a superuser' when rolbypassrls then 'BYPASSRLS' when rolcreaterole then 'CREATEROLE' end
-                       from pg_roles where rolname = name) as bypasses,
-                    (select other from unnest(array_prepend(current_user::text, ${textArray([options.adminRole])})) as other
-                      where other <> name
-                        and case when exists (select from pg_roles where rolname = name) and exists (select from pg_roles where rolname = other)
-                                 then pg_has_role(name, other, 'MEMBER') else false end
-                      limit 1) as becomes
-               from unnest(${textArray([options.appRole, options.adminRole])}) as name`;
+    // pg_has_role fails for a role that does not exist: a case, not an and, keeps it from being asked then.
+    const member = (other: string, exists = "true") =>
+        `case when exists (select from pg_roles where rolname = t.name) and ${exists} then pg_has_role(t.name, ${other}, 'MEMBER') else false end`;
+    return `select t.name, r.oid is not null as exists, ${BYPASSES("r")} as bypasses, b.becomes, ${BYPASSES("g")} as becomes_bypasses
+               from unnest(${textArray([options.appRole, options.adminRole])}) as t(name)
+               left join pg_roles r on r.rolname = t.name
+               cross join lateral (select coalesce(
+                   (select other from unnest(array_prepend(current_user::text, ${textArray([options.adminRole])})) as other
+                     where other <> t.name and ${member("other", "exists (select from pg_roles where rolname = other)")} limit 1),
+                   (select o.rolname::text from pg_roles o
+                     where o.rolname <> t.name and ${BYPASSES("o")} is not null and ${member("o.oid")} order by o.rolname limit 1)) as becomes) b
+               left join pg_roles g on g.rolname = b.becomes`;
 }
 
 export interface RoleRow {
@@ -56,8 +63,10 @@ export interface RoleRow {
     exists: boolean;
     /** What lets it past row level security: "a superuser", "BYPASSRLS", or "CREATEROLE" (it may grant itself a role that is); else null. */
     bypasses: string | null;
-    /** The connecting role (the memory tables' owner) or the admin role, when this role may become it; else null. */
+    /** The connecting role (the memory tables' owner), the admin role, or a role that bypasses row level security, when this role may become it; else null. */
     becomes: string | null;
+    /** What lets `becomes` past row level security (as `bypasses` says it), when it is such a role. */
+    becomes_bypasses: string | null;
 }
 
 /** SQL: whether each extension is installed, available and (for a role that is no superuser) trusted; one row per extension. */
@@ -129,7 +138,12 @@ export function rightsConflicts(
                     fix: `Choose another ${key}, or alter role ${role.name} no${role.bypasses === "a superuser" ? "superuser" : role.bypasses.toLowerCase()}`,
                 });
             } else if (key === "appRole" && role.becomes !== null) {
-                const what = role.becomes === me.me ? "which owns the memory tables" : "the admin role, which sees every user's rows";
+                const what =
+                    role.becomes === me.me
+                        ? "which owns the memory tables"
+                        : role.becomes === options.adminRole
+                          ? "the admin role, which sees every user's rows"
+                          : `which ${role.becomes_bypasses === "a superuser" ? "is a superuser" : `has ${role.becomes_bypasses}`}`;
                 conflicts.push({
                     object: `role ${role.name} (${key})`,
                     problem: `is a member of ${role.becomes}, ${what}: it can become ${role.becomes} (set role), and row level security would not keep it to one user's rows`,

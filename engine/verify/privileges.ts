@@ -157,7 +157,9 @@ export const PRIVILEGES_SQL = `
         'memberOf', (select coalesce(json_agg(g.rolname order by g.rolname), '[]') from pg_roles g
                      where g.oid <> r.oid and pg_has_role(r.oid, g.oid, 'member')
                        and (g.rolname = any($3::text[]) or g.rolsuper
-                            or g.oid = (select relowner from pg_class where oid = to_regclass('public.sessions')))),
+                            or g.oid = (select relowner from pg_class where oid = to_regclass('public.sessions'))
+                            -- the app role (first of $3): a role it may become that bypasses row level security or grants roles
+                            or (n.i = 1 and (g.rolbypassrls or g.rolcreaterole)))),
         'creates', (select coalesce(json_agg(json_build_object(
                         'schema', s.nspname, 'viaPublic', has_schema_privilege('public', s.oid, 'CREATE')) order by s.nspname), '[]')
                     from pg_namespace s where ${SQUAT_SCHEMAS} and has_schema_privilege(r.oid, s.oid, 'CREATE'))

@@ -82,3 +82,23 @@ describe("apply with an app role that has CREATEROLE", () => {
         }
     });
 });
+
+describe("apply with an app role that is a member of a role that bypasses row level security", () => {
+    // Role attributes are not inherited, but a member may `set role` to the role that has them: BYPASSRLS, CREATEROLE or
+    // superuser one membership away is the app role's too.
+    it("refuses before any change, naming the role it can become and why", async () => {
+        const member = `${db.name}_app4`;
+        const bypasser = `${db.name}_reporting`;
+        const admin = await db.connect();
+        await admin.query(`create role ${bypasser} nologin bypassrls; create role ${member} login; grant ${bypasser} to ${member}`);
+        try {
+            const apply = await cli(["apply", "--app-role", member, "--admin-role", `${db.name}_admin4`], env);
+
+            expect(apply.code).toBe(1);
+            expect(apply.stderr).toContain(`role ${member} (appRole)`);
+            expect(apply.stderr).toContain(`is a member of ${bypasser}, which has BYPASSRLS`);
+        } finally {
+            await dropRoles(sharedServer(), [member, bypasser, `${db.name}_admin4`]);
+        }
+    });
+});

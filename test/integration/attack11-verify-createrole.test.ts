@@ -35,3 +35,19 @@ describe("verify with an app role that was given CREATEROLE", () => {
         expect(verify.stdout).toContain(`alter role ${roles[0]} nocreaterole`);
     });
 });
+
+describe("verify with an app role that was made a member of a role with BYPASSRLS", () => {
+    it("fails naming the role it can become and how to take it back", async () => {
+        const bypasser = `${db.name}_reporting`;
+        roles.push(bypasser);
+        const client = await db.connect();
+        await client.query(
+            `alter role ${roles[0]} nocreaterole; create role ${bypasser} nologin bypassrls; grant ${bypasser} to ${roles[0]}`,
+        );
+        const verify = await cli(["verify"], env);
+
+        expect(verify.code).toBe(1);
+        expect(verify.stdout).toContain(`can SET ROLE to ${bypasser}`);
+        expect(verify.stdout).toContain(`revoke ${bypasser} from ${roles[0]}`);
+    });
+});
