@@ -46,7 +46,10 @@ describe("rollback by a deployer that row level security applies to", () => {
         const rollback = await cli(["rollback"], env);
 
         expect(rollback.code, rollback.stdout + rollback.stderr).toBe(1);
-        expect(rollback.stderr).toContain("sessions");
+        expect(rollback.stderr).toContain("row level security applies to");
+        expect(rollback.stderr).toContain(
+            "on public.sessions, public.memory_logs, so the data guard cannot count the rows that would be lost",
+        );
         await asOwner.query("alter table sessions no force row level security; alter table memory_logs no force row level security");
         const left = await asOwner.query<{ sessions: number; logs: number }>(
             "select (select count(*)::int from sessions) as sessions, (select count(*)::int from memory_logs) as logs",
