@@ -107,7 +107,12 @@ begin
                             begin
                                 execute format('drop owned by %I', o.name);
                             exception when insufficient_privilege then
-                                null; -- not a member of it: the drop below says whether grants still hold it
+                                -- Not a member of it (a deployer with CREATEROLE only). The stack's own grant on its schema
+                                -- memory_stack (0011) would keep it, and that schema stays while the role's record does: revoke
+                                -- it; the drop below says whether anything else still holds the role.
+                                if to_regnamespace('memory_stack') is not null then
+                                    execute format('revoke all on schema memory_stack from %I', o.name);
+                                end if;
                             end;
                         end if;
                         execute format('drop role if exists %s', target);
