@@ -1,0 +1,61 @@
+// BUG on b2b6cb7: an application that lets the agents' role read its own tables (`grant select on
+// app_orders to memory_app`, or `alter default privileges … grant select on tables to memory_app`) loses
+// those grants to a rollback by a superuser: rollback.sql runs `drop owned by memory_app`, which revokes
+// every privilege the role holds in the database, the application's included, and drops the role; the
+// rollback reports nothing. (A role's grants in another database keep it, and so does a non-superuser
+// deployer, who cannot run `drop owned`: the same database loses the grants or keeps them depending on who
+// rolls back.) What a user loses: the application's own ACLs and default privileges, silently, and with
+// them its login's access to its own tables through the role — changed by a stack that did not create
+// them. A role the application's grants hold should be kept and reported, as an extension the application
+// uses is.
+import type { Client } from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { cli } from "../support/cli";
+import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+
+const databases: TestDatabase[] = [];
+const roles: string[] = [];
+
+afterAll(async () => {
+    await Promise.all(databases.map((db) => db.drop()));
+    await dropRoles(sharedServer(), roles);
+});
+
+async function deployed(prefix: string): Promise<{ client: Client; env: NodeJS.ProcessEnv; app: string }> {
+    const db = await freshDatabase(prefix);
+    databases.push(db);
+    const app = `${db.name}_app`;
+    roles.push(app, `${db.name}_admin`);
+    const env = { DATABASE_URL: db.url };
+    const apply = await cli(["apply", "--app-role", app, "--admin-role", `${db.name}_admin`], env);
+    expect(apply.code, apply.stderr).toBe(0);
+    return { client: await db.connect(), env, app };
+}
+
+describe("rollback of a role the application granted privileges on its own objects", () => {
+    it("keeps the role and the application's grant on its table, and says so", async () => {
+        const { client, env, app } = await deployed("a12_role_grant");
+        await client.query(`create table public.app_orders (id int primary key); grant select on public.app_orders to ${app}`);
+
+        const rollback = await cli(["rollback"], env);
+
+        expect(rollback.code, rollback.stderr).toBe(0);
+        expect(rollback.stdout).toContain(`kept (other objects depend on them): role ${app}`);
+        const acl = await client.query<{ acl: string[] }>(
+            "select relacl::text[] as acl from pg_class where oid = 'public.app_orders'::regclass",
+        );
+        expect(acl.rows[0].acl).toContain(`${app}=r/postgres`);
+    });
+
+    it("keeps the role and the application's default privileges for it", async () => {
+        const { client, env, app } = await deployed("a12_role_default_acl");
+        await client.query(`alter default privileges in schema public grant select on tables to ${app}`);
+
+        const rollback = await cli(["rollback"], env);
+
+        expect(rollback.code, rollback.stderr).toBe(0);
+        expect(rollback.stdout).toContain(`role ${app}`);
+        const defaults = await client.query<{ acl: string[] }>("select defaclacl::text[] as acl from pg_default_acl");
+        expect(defaults.rows.flatMap((row) => row.acl)).toContain(`${app}=r/postgres`);
+    });
+});
