@@ -1,12 +1,13 @@
 // BUG on b2b6cb7: an application that lets the agents' role read its own tables (`grant select on
-// app_orders to memory_app`, or `alter default privileges … grant select on tables to memory_app`) loses
-// those grants to a rollback by a superuser: rollback.sql runs `drop owned by memory_app`, which revokes
-// every privilege the role holds in the database, the application's included, and drops the role; the
-// rollback reports nothing. (A role's grants in another database keep it, and so does a non-superuser
-// deployer, who cannot run `drop owned`: the same database loses the grants or keeps them depending on who
-// rolls back.) What a user loses: the application's own ACLs and default privileges, silently, and with
-// them its login's access to its own tables through the role — changed by a stack that did not create
-// them. A role the application's grants hold should be kept and reported, as an extension the application
+// app_orders to memory_app`, `alter default privileges … grant select on tables to memory_app`, a policy
+// `… to memory_app` on its own table) loses those grants, and the policy, to a rollback by a superuser:
+// rollback.sql runs `drop owned by memory_app`, which revokes every privilege the role holds in the
+// database, the application's included, drops the application's policy naming it, and drops the role;
+// the rollback reports nothing. (A role's grants in another database keep it, and so does a non-superuser
+// deployer, who cannot run `drop owned`: the same database lost the grants or kept them depending on who
+// rolled back.) What a user loses: the application's own ACLs, default privileges and policies, silently,
+// and with them its login's access to its own tables through the role — changed by a stack that did not
+// create them. A role the application's grants hold is kept and reported, as an extension the application
 // uses is.
 import type { Client } from "pg";
 import { afterAll, describe, expect, it } from "vitest";
@@ -33,6 +34,21 @@ async function deployed(prefix: string): Promise<{ client: Client; env: NodeJS.P
 }
 
 describe("rollback of a role the application granted privileges on its own objects", () => {
+    it("keeps the role and the application's policy naming it", async () => {
+        const { client, env, app } = await deployed("a12_role_policy");
+        await client.query(`create table public.app_notes (id int primary key, body text); alter table public.app_notes enable row level security;
+            create policy app_notes_agents on public.app_notes for select to ${app} using (true)`);
+
+        const rollback = await cli(["rollback"], env);
+
+        expect(rollback.code, rollback.stderr).toBe(0);
+        expect(rollback.stdout).toContain(`role ${app}`);
+        const policy = await client.query<{ roles: string[] }>(
+            "select roles::text[] from pg_policies where policyname = 'app_notes_agents'",
+        );
+        expect(policy.rows).toEqual([{ roles: [app] }]);
+    });
+
     it("keeps the role and the application's grant on its table, and says so", async () => {
         const { client, env, app } = await deployed("a12_role_grant");
         await client.query(`create table public.app_orders (id int primary key); grant select on public.app_orders to ${app}`);
