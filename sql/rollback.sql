@@ -103,6 +103,16 @@ begin
                                      and d.dbid = (select oid from pg_database where datname = current_database())) then
                             raise exception 'role % owns objects here', o.name using errcode = 'dependent_objects_still_exist';
                         end if;
+                        -- Nor are the privileges it holds here on what the stack did not create (the application's
+                        -- grant on its own table, its default privileges) or a policy of the application's naming it:
+                        -- drop owned would revoke them and drop the policy. The stack's own grants and policies go with
+                        -- the stack's objects, which are dropped before the role is tried again.
+                        if exists (select from pg_shdepend d join pg_roles r on r.oid = d.refobjid
+                                   where r.rolname = o.name and d.deptype in ('a', 'r')
+                                     and d.dbid = (select oid from pg_database where datname = current_database())
+                                     and not (d.classid = 'pg_namespace'::regclass and d.objid = to_regnamespace('memory_stack')::oid)) then
+                            raise exception 'role % holds privileges here', o.name using errcode = 'dependent_objects_still_exist';
+                        end if;
                         if exists (select from pg_roles where rolname = o.name) then
                             begin
                                 execute format('drop owned by %I', o.name);
