@@ -1,10 +1,13 @@
 // The data guard of a rollback: every recorded table it would drop (a stack-created users included)
 // counts its rows, and every recorded column it would drop from a table the stack did not create
 // (the memory columns on an application's users) counts the values that differ from its default —
-// a memory_enabled = false opt-out is data too. Any of them above zero refuses the rollback, saying
+// a memory_enabled = false opt-out is data too. For the memory columns on users that is the default the
+// stack gave them, which the next apply gives back, not whatever default the application set since
+// (memory made opt-in: every row false, as the application's default now is, is every user's opt-out). Any of them above zero refuses the rollback, saying
 // what and how many, unless data loss is allowed.
 import type { SqlClient } from "../db/client";
 import { LEDGER_SCHEMA } from "./ledger";
+import { USERS_MEMORY_DEFAULTS } from "./manifest";
 import type { RecordedObject } from "./ownership";
 import { compareText } from "../compare";
 
@@ -128,7 +131,10 @@ export async function countAtRisk(
     const parts = [
         ...tables.map((table) => `select count(*)::bigint from ${table.sql}`),
         ...columns.map((column, i) => {
-            const value = defaults.rows.find((row) => Number(row.n) === i + 1)?.value ?? "null";
+            const value =
+                (column.table === "public.users" ? USERS_MEMORY_DEFAULTS[column.column] : undefined) ??
+                defaults.rows.find((row) => Number(row.n) === i + 1)?.value ??
+                "null";
             return `select count(*)::bigint from ${column.table} where ${quote(column.column)} is distinct from (${value})`;
         }),
     ];

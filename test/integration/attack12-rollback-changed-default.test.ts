@@ -43,4 +43,13 @@ describe("rollback after the application changed the default of a memory column"
         const left = await client.query<{ n: number }>("select count(*)::int as n from users where not memory_enabled");
         expect(left.rows[0].n).toBe(5);
     });
+
+    it("does not count values equal to the stack's default when the application changed the default", async () => {
+        const { client, env } = await deployedOverApplicationUsers("a12_changed_default_kept");
+        await client.query("alter table users alter column memory_enabled set default false");
+
+        const rollback = await cli(["rollback"], env);
+
+        expect(rollback.code, rollback.stderr).toBe(0);
+    });
 });
