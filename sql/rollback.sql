@@ -28,6 +28,7 @@ declare
     dropped boolean;
     here text;
     reused integer[] := '{}';
+    granted record;
 begin
     if to_regclass('memory_stack.migrations') is not null then
         -- written by a release that did not record (no ownership table, or ledger rows not marked recorded)
@@ -106,23 +107,32 @@ begin
                         -- Nor are the privileges it holds here on what the stack did not create (the application's
                         -- grant on its own table, its default privileges) or a policy of the application's naming it:
                         -- drop owned would revoke them and drop the policy. The stack's own grants and policies go with
-                        -- the stack's objects, which are dropped before the role is tried again.
+                        -- the stack's objects, which are dropped before the role is tried again; those on the stack's
+                        -- schemas (memory_stack, and one kept for an application's object in it) and functions stay.
                         if exists (select from pg_shdepend d join pg_roles r on r.oid = d.refobjid
                                    where r.rolname = o.name and d.deptype in ('a', 'r')
                                      and d.dbid = (select oid from pg_database where datname = current_database())
-                                     and not (d.classid = 'pg_namespace'::regclass and d.objid = to_regnamespace('memory_stack')::oid)) then
+                                     and not (d.classid = 'pg_namespace'::regclass and d.objid in (
+                                         select n.oid from pg_namespace n
+                                          where n.nspname = 'memory_stack'
+                                             or n.nspname in (select c.name from memory_stack.created_objects c where c.kind = 'schema')))
+                                     and not (d.classid = 'pg_proc'::regclass and d.objid in (
+                                         select to_regprocedure(format('%I.%I(%s)', c.schema_name, c.name, c.arguments))
+                                           from memory_stack.created_objects c where c.kind = 'function'))) then
                             raise exception 'role % holds privileges here', o.name using errcode = 'dependent_objects_still_exist';
                         end if;
                         if exists (select from pg_roles where rolname = o.name) then
                             begin
                                 execute format('drop owned by %I', o.name);
                             exception when insufficient_privilege then
-                                -- Not a member of it (a deployer with CREATEROLE only). The stack's own grant on its schema
-                                -- memory_stack (0011) would keep it, and that schema stays while the role's record does: revoke
-                                -- it; the drop below says whether anything else still holds the role.
-                                if to_regnamespace('memory_stack') is not null then
-                                    execute format('revoke all on schema memory_stack from %I', o.name);
-                                end if;
+                                -- Not a member of it (a deployer with CREATEROLE only). The stack's own grants on its
+                                -- schemas would keep it (memory_stack, 0011, stays while the role's record does): revoke
+                                -- them; the drop below says whether anything else still holds the role.
+                                for granted in select n.nspname from pg_namespace n
+                                                where n.nspname = 'memory_stack'
+                                                   or n.nspname in (select c.name from memory_stack.created_objects c where c.kind = 'schema') loop
+                                    execute format('revoke all on schema %I from %I', granted.nspname, o.name);
+                                end loop;
                             end;
                         end if;
                         execute format('drop role if exists %s', target);

@@ -74,4 +74,16 @@ describe("rollback of a role the application granted privileges on its own objec
         const defaults = await client.query<{ acl: string[] }>("select defaclacl::text[] as acl from pg_default_acl");
         expect(defaults.rows.flatMap((row) => row.acl)).toContain(`${app}=r/postgres`);
     });
+
+    it("still drops the role when only the stack's own grants hold it: on schema auth, kept for an application's table in it", async () => {
+        const { client, env, app } = await deployed("a12_role_auth_kept");
+        await client.query("create table auth.app_tokens (token text primary key)");
+
+        const rollback = await cli(["rollback"], env);
+
+        expect(rollback.code, rollback.stderr).toBe(0);
+        expect(rollback.stdout).toContain("kept (other objects depend on them): schema auth;");
+        expect(rollback.stdout).not.toContain(`role ${app}`);
+        expect((await client.query("select to_regrole($1) as role", [app])).rows[0].role).toBeNull();
+    });
 });
