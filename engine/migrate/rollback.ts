@@ -5,6 +5,7 @@
 // state written by any release is rolled back by the same rules.
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
+import { applicationColumns } from "./application-columns";
 import { boundedTransaction } from "./bounded";
 import { dependentObjects, DependentObjectsRefusedError } from "./dependents";
 import { parseSqlFile, runStatements, SqlFileError } from "./execute";
@@ -98,7 +99,7 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                 const records = recorded.filter((record) => !reused.includes(record.identity));
                 // Locked before counting, so no row (and no index on them) can arrive between the guards and the drop.
                 await lockAtRisk(client, records);
-                const dependents = await dependentObjects(client, records);
+                const dependents = [...(await dependentObjects(client, records)), ...(await applicationColumns(client, records))];
                 if (dependents.length > 0) {
                     throw new DependentObjectsRefusedError(dependents);
                 }
