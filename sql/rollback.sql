@@ -6,7 +6,8 @@
 -- dropped with cascade, so an application object built on a memory object stops the rollback with
 -- a dependency error instead of vanishing with it. An extension, schema, role or function that
 -- something else now depends on is kept, with a notice, and so are its records (in an emptied
--- ledger), so the next apply knows it as the stack's. Indexes that implement a constraint go with
+-- ledger), so the next apply knows it as the stack's; schema memory_stack holding an application's
+-- object keeps its emptied ledger for the same reason. Indexes that implement a constraint go with
 -- it, sequences a column owns with the column. A record carries the oid of the object the stack
 -- created and where that oid means something (system identifier/database oid): a recorded name that
 -- now belongs to another object (dropped, then created again by someone else) is left alone, with a
@@ -178,12 +179,16 @@ begin
         raise notice 'kept schema memory_stack: it holds the records of what was kept, so the next apply knows it as the stack''s';
         return;
     end if;
-    drop table memory_stack.created_objects;
-    drop table memory_stack.migrations;
     begin
+        drop table memory_stack.created_objects;
+        drop table memory_stack.migrations;
         drop schema memory_stack;
     exception when dependent_objects_still_exist then
-        raise notice 'kept schema memory_stack: it holds objects the memory schema did not create';
+        -- Undone to before the drops: a schema memory_stack without a ledger would be refused as the application's by the
+        -- next apply, so the emptied ledger stays with the application's objects.
+        delete from memory_stack.created_objects;
+        delete from memory_stack.migrations;
+        raise notice 'kept schema memory_stack: it holds objects the memory schema did not create; its emptied ledger stays, so the next apply knows it as the stack''s';
     end;
 end
 $$;
