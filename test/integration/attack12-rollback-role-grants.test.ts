@@ -86,4 +86,18 @@ describe("rollback of a role the application granted privileges on its own objec
         expect(rollback.stdout).not.toContain(`role ${app}`);
         expect((await client.query("select to_regrole($1) as role", [app])).rows[0].role).toBeNull();
     });
+
+    it("keeps the role while a login of the application's is a member of it, so the membership survives the round trip", async () => {
+        const { client, env, app } = await deployed("a12_role_member");
+        const login = `${app}_login`;
+        roles.unshift(login);
+        await client.query(`create role ${login} login; grant ${app} to ${login}`);
+
+        const rollback = await cli(["rollback"], env);
+
+        expect(rollback.code, rollback.stderr).toBe(0);
+        expect(rollback.stdout).toContain(`role ${app}`);
+        const member = await client.query<{ member: boolean }>("select pg_has_role($1, $2, 'member') as member", [login, app]);
+        expect(member.rows[0].member).toBe(true);
+    });
 });
