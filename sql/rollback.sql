@@ -122,6 +122,14 @@ begin
                                            from memory_stack.created_objects c where c.kind = 'function'))) then
                             raise exception 'role % holds privileges here', o.name using errcode = 'dependent_objects_still_exist';
                         end if;
+                        -- Nor is one the application made a role of its own a member of (grant memory_app to app_login):
+                        -- the membership would end with it, and the next apply creates the role without it. The deployer's
+                        -- own membership (granted so that it can verify as the role) does not count.
+                        if exists (select from pg_auth_members m join pg_roles r on r.oid = m.roleid join pg_roles w on w.oid = m.member
+                                   where r.rolname = o.name and w.rolname <> current_user
+                                     and w.rolname not in (select c.name from memory_stack.created_objects c where c.kind = 'role')) then
+                            raise exception 'role % has members', o.name using errcode = 'dependent_objects_still_exist';
+                        end if;
                         if exists (select from pg_roles where rolname = o.name) then
                             begin
                                 execute format('drop owned by %I', o.name);
