@@ -5,7 +5,8 @@
 // identity is recorded. Rollback leaves it alone, repair refuses to re-run the migration that made it,
 // and the preflight counts it as the application's. A record without an oid (release 1 and 2 ledgers
 // adopted where the oid could not be read, a concurrent index recorded before it is built), or from
-// another origin (a pg_dump restored elsewhere, a pg_upgrade), is ownership by identity, as before.
+// another origin (a pg_dump restored elsewhere, a pg_upgrade), or restored into the database it came
+// from (RENUMBERED), is ownership by identity, as before.
 import type { SqlClient } from "../db/client";
 import type { RecordedObject } from "./ownership";
 import type { CatalogObject } from "./snapshot";
@@ -18,7 +19,20 @@ const ORIGIN = `case when has_function_privilege('pg_catalog.pg_control_system()
         then (select system_identifier::text from pg_catalog.pg_control_system()) || '/'
              || (select oid::text from pg_catalog.pg_database where datname = current_database()) end`;
 
-export const ORIGIN_SQL = `select ${ORIGIN} as origin`;
+export const ORIGIN_SQL = `select ${ORIGIN} as origin, pg_catalog.to_regclass('memory_stack.created_objects') is not null as ledger`;
+
+/**
+ * SQL, a condition on an origin (`here`; memory_stack.created_objects must exist): the stack's own bookkeeping table,
+ * memory_stack.owned_objects (0001), is recorded under that origin with another oid than it has now. No application
+ * makes that table again; a dump restored into the database it came from (`pg_restore --clean`) does, and renumbers
+ * every object while the system identifier and the database oid stay: no recorded oid of that origin means anything
+ * then, and ownership goes by identity, as after a restore elsewhere. sql/rollback.sql checks the same.
+ */
+const RENUMBERED = (here: string) => `exists (
+    select from memory_stack.created_objects s
+     where s.identity = 'table memory_stack.owned_objects' and pg_catalog.to_jsonb(s) ->> 'origin' = ${here}
+       and pg_catalog.to_regclass('memory_stack.owned_objects') is not null
+       and (pg_catalog.to_jsonb(s) ->> 'oid')::bigint <> pg_catalog.to_regclass('memory_stack.owned_objects')::oid::bigint)`;
 
 /**
  * SQL, one round trip: the recorded objects (memory_stack.created_objects, which must exist) whose
@@ -27,7 +41,9 @@ export const ORIGIN_SQL = `select ${ORIGIN} as origin`;
  */
 export const REUSED_SQL = `
 select c.identity, c.kind, c.schema_name as schema, c.name
-  from memory_stack.created_objects c cross join (select ${ORIGIN} as here) h
+  from memory_stack.created_objects c
+       cross join (select ${ORIGIN} as origin) o
+       cross join lateral (select case when not ${RENUMBERED("o.origin")} then o.origin end as here) h
        -- the row as jsonb, built once: a table not yet upgraded has no oid or origin (null)
        cross join lateral pg_catalog.to_jsonb(c) as recorded
  where h.here is not null and recorded ->> 'origin' = h.here and recorded ->> 'oid' is not null
@@ -54,11 +70,17 @@ export const SHARED_KINDS: ReadonlySet<string> = new Set(["role", "schema", "ext
 
 const origins = new WeakMap<SqlClient, Promise<string | null>>();
 
-/** Where this session's oids mean something; read once per connection. */
+/** Where this session's oids mean something (null: nowhere, as after an in-place restore); read once per connection. */
 export function currentOrigin(client: SqlClient): Promise<string | null> {
     let origin = origins.get(client);
     if (origin === undefined) {
-        origin = client.query<{ origin: string | null }>(ORIGIN_SQL).then((result) => result.rows[0].origin);
+        origin = client.query<{ origin: string | null; ledger: boolean }>(ORIGIN_SQL).then(async ({ rows: [{ origin, ledger }] }) => {
+            if (origin === null || !ledger) {
+                return origin;
+            }
+            const renumbered = await client.query<{ renumbered: boolean }>(`select ${RENUMBERED("$1")} as renumbered`, [origin]);
+            return renumbered.rows[0].renumbered ? null : origin;
+        });
         origins.set(client, origin);
         origin.catch(() => origins.delete(client));
     }
