@@ -75,7 +75,8 @@ begin
                         when 'constraint' then (select k.oid from pg_constraint k
                                                  where k.conrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and k.conname = c.name)
                         when 'column' then null
-                        else to_regclass(format('%I.%I', c.schema_name, c.name))::oid
+                        else case when c.kind in ('table', 'view', 'materialized view', 'index', 'sequence', 'foreign table')
+                                  then to_regclass(format('%I.%I', c.schema_name, c.name))::oid end
                     end::bigint as current_oid
                from memory_stack.created_objects c
               where here is not null and to_jsonb(c) ->> 'origin' = here and to_jsonb(c) ->> 'oid' is not null
@@ -161,6 +162,9 @@ begin
                         execute format('drop %s if exists %I on %I.%I', o.kind, o.name, o.schema_name, o.parent);
                     when 'column', 'constraint' then
                         execute format('alter table if exists %I.%I drop %s if exists %I', o.schema_name, o.parent, o.kind, o.name);
+                    else
+                        raise exception 'cannot drop % (recorded by %): a newer memory-stack recorded it; nothing was dropped', o.identity, o.migration
+                            using errcode = 'feature_not_supported', hint = 'roll back with the release that migrated this database';
                 end case;
                 dropped := dropped or not first_pass;
             exception when dependent_objects_still_exist then
