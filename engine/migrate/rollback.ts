@@ -6,6 +6,7 @@
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
 import { applicationColumns } from "./application-columns";
+import { attachedParents } from "./attached-parents";
 import { boundedTransaction } from "./bounded";
 import { dependentObjects, DependentObjectsRefusedError } from "./dependents";
 import { parseSqlFile, runStatements, SqlFileError } from "./execute";
@@ -137,7 +138,11 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                 const records = recorded.filter((record) => !reused.includes(record.identity));
                 // Locked before counting, so no row (and no index on them) can arrive between the guards and the drop.
                 await lockAtRisk(client, records);
-                const dependents = [...(await dependentObjects(client, records)), ...(await applicationColumns(client, records))];
+                const dependents = [
+                    ...(await dependentObjects(client, records)),
+                    ...(await applicationColumns(client, records)),
+                    ...(await attachedParents(client, records)),
+                ];
                 if (dependents.length > 0) {
                     throw new DependentObjectsRefusedError(dependents);
                 }
