@@ -6,7 +6,8 @@
 -- dropped with cascade, so an application object built on a memory object stops the rollback with
 -- a dependency error instead of vanishing with it. An extension, schema, role or function that
 -- something else now depends on is kept, with a notice, and so are its records (in an emptied
--- ledger), so the next apply knows it as the stack's. Indexes that implement a constraint go with
+-- ledger), so the next apply knows it as the stack's; schema memory_stack holding an application's
+-- object keeps its emptied ledger for the same reason. Indexes that implement a constraint go with
 -- it, sequences a column owns with the column. A record carries the oid of the object the stack
 -- created and where that oid means something (system identifier/database oid): a recorded name that
 -- now belongs to another object (dropped, then created again by someone else) is left alone, with a
@@ -28,6 +29,7 @@ declare
     dropped boolean;
     here text;
     reused integer[] := '{}';
+    granted record;
 begin
     if to_regclass('memory_stack.migrations') is not null then
         -- written by a release that did not record (no ownership table, or ledger rows not marked recorded)
@@ -48,6 +50,14 @@ begin
     here := case when has_function_privilege('pg_catalog.pg_control_system()', 'execute')
         then (select system_identifier::text from pg_catalog.pg_control_system()) || '/'
              || (select oid::text from pg_catalog.pg_database where datname = current_database()) end;
+    -- memory_stack.owned_objects under another oid than recorded: a dump restored into this very database renumbered
+    -- every object, so no recorded oid means anything (engine/migrate/identity.ts RENUMBERED)
+    if exists (select from memory_stack.created_objects s
+                where s.identity = 'table memory_stack.owned_objects' and to_jsonb(s) ->> 'origin' = here
+                  and to_regclass('memory_stack.owned_objects') is not null
+                  and (to_jsonb(s) ->> 'oid')::bigint <> to_regclass('memory_stack.owned_objects')::oid::bigint) then
+        here := null;
+    end if;
     -- to_jsonb(c): a table of an older release has no oid and origin columns; they read as null. The
     -- lookup by kind is engine/migrate/identity.ts REUSED_SQL's (what verify reports).
     for o in select c.position, c.identity, (to_jsonb(c) ->> 'oid')::bigint as recorded_oid,
@@ -65,7 +75,8 @@ begin
                         when 'constraint' then (select k.oid from pg_constraint k
                                                  where k.conrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and k.conname = c.name)
                         when 'column' then null
-                        else to_regclass(format('%I.%I', c.schema_name, c.name))::oid
+                        else case when c.kind in ('table', 'view', 'materialized view', 'index', 'sequence', 'foreign table')
+                                  then to_regclass(format('%I.%I', c.schema_name, c.name))::oid end
                     end::bigint as current_oid
                from memory_stack.created_objects c
               where here is not null and to_jsonb(c) ->> 'origin' = here and to_jsonb(c) ->> 'oid' is not null
@@ -103,11 +114,43 @@ begin
                                      and d.dbid = (select oid from pg_database where datname = current_database())) then
                             raise exception 'role % owns objects here', o.name using errcode = 'dependent_objects_still_exist';
                         end if;
+                        -- Nor are the privileges it holds here on what the stack did not create (the application's
+                        -- grant on its own table, its default privileges) or a policy of the application's naming it:
+                        -- drop owned would revoke them and drop the policy. The stack's own grants and policies go with
+                        -- the stack's objects, which are dropped before the role is tried again; those on the stack's
+                        -- schemas (memory_stack, and one kept for an application's object in it) and functions stay.
+                        if exists (select from pg_shdepend d join pg_roles r on r.oid = d.refobjid
+                                   where r.rolname = o.name and d.deptype in ('a', 'r')
+                                     and d.dbid = (select oid from pg_database where datname = current_database())
+                                     and not (d.classid = 'pg_namespace'::regclass and d.objid in (
+                                         select n.oid from pg_namespace n
+                                          where n.nspname = 'memory_stack'
+                                             or n.nspname in (select c.name from memory_stack.created_objects c where c.kind = 'schema')))
+                                     and not (d.classid = 'pg_proc'::regclass and d.objid in (
+                                         select to_regprocedure(format('%I.%I(%s)', c.schema_name, c.name, c.arguments))
+                                           from memory_stack.created_objects c where c.kind = 'function'))) then
+                            raise exception 'role % holds privileges here', o.name using errcode = 'dependent_objects_still_exist';
+                        end if;
+                        -- Nor is one the application made a role of its own a member of (grant memory_app to app_login):
+                        -- the membership would end with it, and the next apply creates the role without it. The deployer's
+                        -- own membership (granted so that it can verify as the role) does not count.
+                        if exists (select from pg_auth_members m join pg_roles r on r.oid = m.roleid join pg_roles w on w.oid = m.member
+                                   where r.rolname = o.name and w.rolname <> current_user
+                                     and w.rolname not in (select c.name from memory_stack.created_objects c where c.kind = 'role')) then
+                            raise exception 'role % has members', o.name using errcode = 'dependent_objects_still_exist';
+                        end if;
                         if exists (select from pg_roles where rolname = o.name) then
                             begin
                                 execute format('drop owned by %I', o.name);
                             exception when insufficient_privilege then
-                                null; -- not a member of it: the drop below says whether grants still hold it
+                                -- Not a member of it (a deployer with CREATEROLE only). The stack's own grants on its
+                                -- schemas would keep it (memory_stack, 0011, stays while the role's record does): revoke
+                                -- them; the drop below says whether anything else still holds the role.
+                                for granted in select n.nspname from pg_namespace n
+                                                where n.nspname = 'memory_stack'
+                                                   or n.nspname in (select c.name from memory_stack.created_objects c where c.kind = 'schema') loop
+                                    execute format('revoke all on schema %I from %I', granted.nspname, o.name);
+                                end loop;
                             end;
                         end if;
                         execute format('drop role if exists %s', target);
@@ -119,6 +162,9 @@ begin
                         execute format('drop %s if exists %I on %I.%I', o.kind, o.name, o.schema_name, o.parent);
                     when 'column', 'constraint' then
                         execute format('alter table if exists %I.%I drop %s if exists %I', o.schema_name, o.parent, o.kind, o.name);
+                    else
+                        raise exception 'cannot drop % (recorded by %): a newer memory-stack recorded it; nothing was dropped', o.identity, o.migration
+                            using errcode = 'feature_not_supported', hint = 'roll back with the release that migrated this database';
                 end case;
                 dropped := dropped or not first_pass;
             exception when dependent_objects_still_exist then
@@ -153,12 +199,16 @@ begin
         raise notice 'kept schema memory_stack: it holds the records of what was kept, so the next apply knows it as the stack''s';
         return;
     end if;
-    drop table memory_stack.created_objects;
-    drop table memory_stack.migrations;
     begin
+        drop table memory_stack.created_objects;
+        drop table memory_stack.migrations;
         drop schema memory_stack;
     exception when dependent_objects_still_exist then
-        raise notice 'kept schema memory_stack: it holds objects the memory schema did not create';
+        -- Undone to before the drops: a schema memory_stack without a ledger would be refused as the application's by the
+        -- next apply, so the emptied ledger stays with the application's objects.
+        delete from memory_stack.created_objects;
+        delete from memory_stack.migrations;
+        raise notice 'kept schema memory_stack: it holds objects the memory schema did not create; its emptied ledger stays, so the next apply knows it as the stack''s';
     end;
 end
 $$;

@@ -16,7 +16,7 @@ export const rollback: Command = async ({ client, args, schema, session }) => {
     const dropped = Object.entries(result.rowCounts).filter(([, rows]) => rows > 0);
     const values = Object.entries(result.columnCounts).filter(([, count]) => count > 0);
     const text = !result.rolledBack
-        ? "nothing to roll back: the memory schema is not in this database"
+        ? "nothing to roll back: this database has no memory-stack ledger (schema memory_stack), so nothing in it is recorded as the stack's; nothing was dropped"
         : [
               `rolled back the memory schema in ${Math.round(result.durationMs)} ms${describeWaits(result.waits)}`,
               ...(dropped.length > 0 ? [`rows dropped: ${dropped.map(([table, rows]) => `${table} ${rows}`).join(", ")}`] : []),

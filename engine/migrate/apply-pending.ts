@@ -11,7 +11,7 @@ import { adoptLegacy } from "./legacy";
 import { ENSURE_LEDGER, ensureLedger, ledgerInsert, legacyRows, readLedger, UTF8_SESSION, type LedgerRow } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { lockReleasedBy } from "./lock-held";
-import { noteOrigin, ORIGIN_SQL } from "./identity";
+import { noteOrigin, ORIGIN_WITH_LEDGER_SQL } from "./identity";
 import { readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
 import { preflight, PreflightRefusedError } from "./preflight";
@@ -171,7 +171,7 @@ async function applyOne(
           : snapshotStatement(client);
     // The first also asks, in that round trip, what its catalog read is prepared for and where oids mean something.
     const atBegin = first
-        ? `${ENSURE_LEDGER}; ${SHAPE_READ}; ${catalogReads([ORIGIN_SQL])}`
+        ? `${ENSURE_LEDGER}; ${SHAPE_READ}; ${catalogReads([ORIGIN_WITH_LEDGER_SQL])}`
         : readAtBegin === undefined
           ? ""
           : `${FILE_SAVEPOINT}; ${readAtBegin}`;

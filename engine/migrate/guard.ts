@@ -1,10 +1,13 @@
 // The data guard of a rollback: every recorded table it would drop (a stack-created users included)
 // counts its rows, and every recorded column it would drop from a table the stack did not create
 // (the memory columns on an application's users) counts the values that differ from its default —
-// a memory_enabled = false opt-out is data too. Any of them above zero refuses the rollback, saying
+// a memory_enabled = false opt-out is data too. For the memory columns on users that is the default the
+// stack gave them, which the next apply gives back, not whatever default the application set since
+// (memory made opt-in: every row false, as the application's default now is, is every user's opt-out). Any of them above zero refuses the rollback, saying
 // what and how many, unless data loss is allowed.
 import type { SqlClient } from "../db/client";
 import { LEDGER_SCHEMA } from "./ledger";
+import { USERS_MEMORY_DEFAULTS } from "./manifest";
 import type { RecordedObject } from "./ownership";
 import { compareText } from "../compare";
 
@@ -42,6 +45,23 @@ export class DataLossRefusedError extends Error {
                 "with the CLI, `memory-stack rollback --allow-data-loss`.",
         );
         this.name = "DataLossRefusedError";
+    }
+}
+
+/** Row level security hides rows of tables the rollback would drop from the role it runs as: their rows cannot be counted. */
+export class DataGuardBlindError extends Error {
+    constructor(
+        readonly role: string,
+        readonly tables: string[],
+    ) {
+        const list = tables.join(", ");
+        super(
+            `refusing to roll back the memory schema: row level security applies to ${role} on ${list}, so the data guard cannot count ` +
+                "the rows that would be lost. Nothing was dropped.\n" +
+                "To proceed, roll back as a role that sees every row (a superuser, or a role with BYPASSRLS), or lift FORCE ROW LEVEL SECURITY " +
+                `for the table's owner first (${tables.map((table) => `alter table ${table} no force row level security`).join("; ")}).`,
+        );
+        this.name = "DataGuardBlindError";
     }
 }
 
@@ -90,6 +110,18 @@ export async function countAtRisk(
     records: RecordedObject[],
 ): Promise<{ rowCounts: Record<string, number>; columnCounts: Record<string, number> }> {
     const { tables, columns } = await atRisk(client, records);
+    // Under FORCE ROW LEVEL SECURITY the policies apply to the table's owner too: a deployer that is neither a superuser nor
+    // BYPASSRLS would count only the rows they show it (none, with no user id set) and drop the rest unseen.
+    const hidden = await client.query<{ target: string; role: string }>(
+        "select t.target, current_user as role from unnest($1::text[]) t(target) where row_security_active(t.target::regclass)",
+        [[...new Set([...tables.map((t) => t.sql), ...columns.map((c) => c.table)])]],
+    );
+    if (hidden.rows.length > 0) {
+        throw new DataGuardBlindError(
+            hidden.rows[0].role,
+            hidden.rows.map((row) => row.target),
+        );
+    }
     const defaults = await client.query<{ n: number; value: string | null }>(
         `select t.n, (select pg_get_expr(d.adbin, d.adrelid) from pg_attrdef d join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum
                        where d.adrelid = t.target::regclass and a.attname = t.col) as value
@@ -99,7 +131,10 @@ export async function countAtRisk(
     const parts = [
         ...tables.map((table) => `select count(*)::bigint from ${table.sql}`),
         ...columns.map((column, i) => {
-            const value = defaults.rows.find((row) => Number(row.n) === i + 1)?.value ?? "null";
+            const value =
+                (column.table === "public.users" ? USERS_MEMORY_DEFAULTS[column.column] : undefined) ??
+                defaults.rows.find((row) => Number(row.n) === i + 1)?.value ??
+                "null";
             return `select count(*)::bigint from ${column.table} where ${quote(column.column)} is distinct from (${value})`;
         }),
     ];

@@ -5,7 +5,8 @@
 // identity is recorded. Rollback leaves it alone, repair refuses to re-run the migration that made it,
 // and the preflight counts it as the application's. A record without an oid (release 1 and 2 ledgers
 // adopted where the oid could not be read, a concurrent index recorded before it is built), or from
-// another origin (a pg_dump restored elsewhere, a pg_upgrade), is ownership by identity, as before.
+// another origin (a pg_dump restored elsewhere, a pg_upgrade), or restored into the database it came
+// from (RENUMBERED), is ownership by identity, as before.
 import type { SqlClient } from "../db/client";
 import { textArray } from "../db/literal";
 import type { RecordedObject } from "./ownership";
@@ -19,7 +20,20 @@ const ORIGIN = `case when has_function_privilege('pg_catalog.pg_control_system()
         then (select system_identifier::text from pg_catalog.pg_control_system()) || '/'
              || (select oid::text from pg_catalog.pg_database where datname = current_database()) end`;
 
-export const ORIGIN_SQL = `select ${ORIGIN} as origin`;
+export const ORIGIN_SQL = `select ${ORIGIN} as origin, pg_catalog.to_regclass('memory_stack.created_objects') is not null as ledger`;
+
+/**
+ * SQL, a condition on an origin (`here`; memory_stack.created_objects must exist): the stack's own bookkeeping table,
+ * memory_stack.owned_objects (0001), is recorded under that origin with another oid than it has now. No application
+ * makes that table again; a dump restored into the database it came from (`pg_restore --clean`) does, and renumbers
+ * every object while the system identifier and the database oid stay: no recorded oid of that origin means anything
+ * then, and ownership goes by identity, as after a restore elsewhere. sql/rollback.sql checks the same.
+ */
+const RENUMBERED = (here: string) => `exists (
+    select from memory_stack.created_objects s
+     where s.identity = 'table memory_stack.owned_objects' and pg_catalog.to_jsonb(s) ->> 'origin' = ${here}
+       and pg_catalog.to_regclass('memory_stack.owned_objects') is not null
+       and (pg_catalog.to_jsonb(s) ->> 'oid')::bigint <> pg_catalog.to_regclass('memory_stack.owned_objects')::oid::bigint)`;
 
 // How the object of each kind is found by its recorded name: sql/rollback.sql's lookup; keep the two alike. The relations'
 // kinds (table, view, index, sequence, ...) by to_regclass, as the last branch.
@@ -37,7 +51,9 @@ const FOUND_BY_NAME: Record<string, string> = {
         "(select k.oid from pg_constraint k where k.conrelid = to_regclass(format('%I.%I', c.schema_name, c.parent)) and k.conname = c.name)",
     column: "null",
 };
-const RELATION_BY_NAME = "to_regclass(format('%I.%I', c.schema_name, c.name))::oid";
+// A kind this release does not know (a newer one recorded it) is not compared.
+const RELATION_BY_NAME = `case when c.kind in ('table', 'view', 'materialized view', 'index', 'sequence', 'foreign table')
+                      then to_regclass(format('%I.%I', c.schema_name, c.name))::oid end`;
 
 /**
  * SQL, one round trip: the recorded objects (memory_stack.created_objects, which must exist) whose identity holds another
@@ -48,7 +64,9 @@ export function reusedSql(kinds?: readonly string[]): string {
     const branches = Object.entries(FOUND_BY_NAME).filter(([kind]) => kinds === undefined || kinds.includes(kind));
     return `
 select c.identity, c.kind, c.schema_name as schema, c.name
-  from memory_stack.created_objects c cross join (select ${ORIGIN} as here) h
+  from memory_stack.created_objects c
+       cross join (select ${ORIGIN} as origin) o
+       cross join lateral (select case when not ${RENUMBERED("o.origin")} then o.origin end as here) h
        -- the row as jsonb, built once: a table not yet upgraded has no oid or origin (null)
        cross join lateral pg_catalog.to_jsonb(c) as recorded
  where ${kinds === undefined ? "" : `c.kind = any(${textArray(kinds)}) and `}h.here is not null and recorded ->> 'origin' = h.here and recorded ->> 'oid' is not null
@@ -66,18 +84,27 @@ export const SHARED_KINDS: ReadonlySet<string> = new Set(["role", "schema", "ext
 
 const origins = new WeakMap<SqlClient, Promise<string | null>>();
 
-/** Where this session's oids mean something; read once per connection. */
+/** Where this session's oids mean something (null: nowhere, as after an in-place restore); read once per connection. */
 export function currentOrigin(client: SqlClient): Promise<string | null> {
     let origin = origins.get(client);
     if (origin === undefined) {
-        origin = client.query<{ origin: string | null }>(ORIGIN_SQL).then((result) => result.rows[0].origin);
+        origin = client.query<{ origin: string | null; ledger: boolean }>(ORIGIN_SQL).then(async ({ rows: [{ origin, ledger }] }) => {
+            if (origin === null || !ledger) {
+                return origin;
+            }
+            const renumbered = await client.query<{ renumbered: boolean }>(`select ${RENUMBERED("$1")} as renumbered`, [origin]);
+            return renumbered.rows[0].renumbered ? null : origin;
+        });
         origins.set(client, origin);
         origin.catch(() => origins.delete(client));
     }
     return origin;
 }
 
-/** Keeps ORIGIN_SQL's answer, read in a query of the caller's (a first migration's begin), for currentOrigin. */
+/** SQL: currentOrigin's answer in one statement, for a query sent once memory_stack.created_objects exists (a first migration's begin creates it). */
+export const ORIGIN_WITH_LEDGER_SQL = `select case when not ${RENUMBERED("o.origin")} then o.origin end as origin from (select ${ORIGIN} as origin) o`;
+
+/** Keeps ORIGIN_WITH_LEDGER_SQL's answer, read in a query of the caller's, for currentOrigin. */
 export function noteOrigin(client: SqlClient, origin: string | null): void {
     origins.set(client, Promise.resolve(origin));
 }

@@ -31,6 +31,13 @@ export const SEED_FUNCTIONS: readonly string[] = [
 /** The columns the schema adds to (or creates with) users. */
 export const USERS_MEMORY_COLUMNS: readonly string[] = ["memory_preferences", "memory_enabled", "last_memory_activity_at"];
 
+/** The defaults 0002_users.sql gives those columns: the next apply gives a value equal to one back, whatever the default is now. */
+export const USERS_MEMORY_DEFAULTS: Readonly<Record<string, string>> = {
+    memory_preferences: "'{}'::jsonb",
+    memory_enabled: "true",
+    last_memory_activity_at: "null",
+};
+
 export interface SchemaManifest {
     /** Extensions the schema needs (plpgsql not listed). */
     extensions: string[];

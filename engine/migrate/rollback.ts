@@ -5,6 +5,8 @@
 // state written by any release is rolled back by the same rules.
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
+import { applicationColumns } from "./application-columns";
+import { attachedParents } from "./attached-parents";
 import { boundedTransaction } from "./bounded";
 import { dependentObjects, DependentObjectsRefusedError } from "./dependents";
 import { parseSqlFile, runStatements, SqlFileError } from "./execute";
@@ -15,12 +17,46 @@ import { ensureLedger, LEDGER_SCHEMA, LEDGER_TABLE, legacyRows, OWNERSHIP_TABLE,
 import { withMigrationLock } from "./lock";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { recordedOptions } from "./options";
-import { readRecords } from "./ownership";
+import { readRecords, type RecordedObject } from "./ownership";
 import { loadMigrationSources, renderMigrations, type SchemaOptions } from "./render";
-import { snapshot } from "./snapshot";
+import { snapshot, type ObjectKind } from "./snapshot";
 import { MigrationSession, type LockWaits, type SessionOptions } from "./session";
 
 export { DataLossRefusedError };
+
+/** The kinds rollback.sql drops: every kind this release records. */
+const DROPPED_KINDS: ReadonlySet<string> = new Set(
+    Object.keys({
+        schema: true,
+        extension: true,
+        role: true,
+        table: true,
+        view: true,
+        "materialized view": true,
+        index: true,
+        sequence: true,
+        "foreign table": true,
+        type: true,
+        domain: true,
+        function: true,
+        trigger: true,
+        policy: true,
+        column: true,
+        constraint: true,
+    } satisfies Record<ObjectKind, true>),
+);
+
+/** Records of kinds this release does not know: a newer memory-stack migrated the database, and only it can roll them back. */
+export class NewerRecordsError extends Error {
+    constructor(readonly records: RecordedObject[]) {
+        super(
+            `refusing to roll back the memory schema: a newer memory-stack migrated this database and recorded what this release cannot drop: ` +
+                `${records.map((record) => `${record.identity} (recorded by ${record.migration})`).join(", ")}. Nothing was dropped. ` +
+                "Roll back with the release that migrated it (or a later one).",
+        );
+        this.name = "NewerRecordsError";
+    }
+}
 
 /** Ours instead of PostgreSQL's "Use DROP ... CASCADE": cascade would drop the application's object. */
 export const DEPENDENT_HINT =
@@ -87,6 +123,10 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                     await adoptLegacy(client, legacy, renderMigrations(loadMigrationSources(), applied));
                 }
                 const recorded = await readRecords(client);
+                const newer = recorded.filter((record) => !DROPPED_KINDS.has(record.kind));
+                if (newer.length > 0) {
+                    throw new NewerRecordsError(newer);
+                }
                 // Not the stack's: left out of the guards and the drops, and their records dropped now, so that even the
                 // rollback.sql of an older state (which drops by identity) leaves them alone.
                 const reused = reusedRecords(recorded, await snapshot(client), await currentOrigin(client)).map(
@@ -98,7 +138,11 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                 const records = recorded.filter((record) => !reused.includes(record.identity));
                 // Locked before counting, so no row (and no index on them) can arrive between the guards and the drop.
                 await lockAtRisk(client, records);
-                const dependents = await dependentObjects(client, records);
+                const dependents = [
+                    ...(await dependentObjects(client, records)),
+                    ...(await applicationColumns(client, records)),
+                    ...(await attachedParents(client, records)),
+                ];
                 if (dependents.length > 0) {
                     throw new DependentObjectsRefusedError(dependents);
                 }

@@ -1,0 +1,55 @@
+// BUG on b2b6cb7: the migrations' data steps run as the deploying role, and row level security applies to
+// a table's owner under FORCE ROW LEVEL SECURITY. A deployer that is not a superuser and has no BYPASSRLS
+// (the owner role of a managed server) sees no row of a forced memory table, so 0014's backfill of the
+// derived embedding columns "finished" having derived none of the goals written before 0013, and the
+// apply reported success. What a user loses: every goal written before the upgrade is missing from
+// match_goals — fast and exact alike — silently. (The switch to vector backfills and then drops the jsonb
+// embeddings the same way: there the embeddings themselves would go.) A statement the policies would
+// filter must fail the migration instead (row_security = off, as pg_dump does).
+import { afterAll, describe, expect, it } from "vitest";
+import { cli } from "../support/cli";
+import { applyMigrations, migrationsFor } from "../support/apply-sql";
+import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+
+const databases: TestDatabase[] = [];
+const roles: string[] = [];
+
+afterAll(async () => {
+    await Promise.all(databases.map((db) => db.drop()));
+    await dropRoles(sharedServer(), roles);
+});
+
+describe("an upgrade by a deployer that row level security applies to", () => {
+    it("refuses to backfill what the policies hide from it, then derives every row once they no longer do", async () => {
+        const db = await freshDatabase("a12_upgrade_forced_rls");
+        databases.push(db);
+        const owner = `${db.name}_owner`;
+        const options = { appRole: `${db.name}_app`, adminRole: `${db.name}_admin`, vectorDimensions: 1536 };
+        roles.push(options.appRole, options.adminRole, owner);
+        const admin = await db.connect();
+        await admin.query(`create role ${owner} login password 'owner-pw' createrole; alter database ${db.name} owner to ${owner};
+            create extension "uuid-ossp"`);
+        const asOwner = await db.connect({ user: owner, password: "owner-pw" });
+        // A database of the release before 0013, with goals in it.
+        await applyMigrations(
+            asOwner,
+            migrationsFor(options).filter((migration) => migration.name < "0013"),
+            options,
+        );
+        await asOwner.query(`insert into users (email) values ('ada@example.com');
+            insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) select id, 'planner', 'ship it', '[0.1, 0.2, 0.3]'::jsonb from users;
+            alter table goal_assessments force row level security`);
+        const env = { DATABASE_URL: `postgresql://${owner}:owner-pw@${db.server.host}:${db.server.port}/${db.name}` };
+        const matches = async () =>
+            (await admin.query<{ n: number }>("select count(*)::int as n from match_goals('[0.1, 0.2, 0.3]'::jsonb, 10, null)")).rows[0].n;
+
+        const upgrade = await cli(["apply"], env);
+
+        expect(upgrade.code, upgrade.stdout + upgrade.stderr).toBe(1);
+        expect(upgrade.stderr).toContain("row-level security");
+        await asOwner.query("alter table goal_assessments no force row level security");
+        const again = await cli(["apply"], env);
+        expect(again.code, again.stderr).toBe(0);
+        expect(await matches()).toBe(1);
+    });
+});
