@@ -1,10 +1,11 @@
 // The data guard of a rollback: every recorded table it would drop (a stack-created users included)
 // counts its rows, and every recorded column it would drop from a table the stack did not create
 // (the memory columns on an application's users) counts the values that differ from its default —
-// a memory_enabled = false opt-out is data too. For the memory columns on users that is the default the
-// stack gave them, which the next apply gives back, not whatever default the application set since
-// (memory made opt-in: every row false, as the application's default now is, is every user's opt-out). Any of them above zero refuses the rollback, saying
-// what and how many, unless data loss is allowed.
+// a memory_enabled = false opt-out is data too. For the memory columns on users that is the default
+// the stack gave them, which the next apply gives back, not whatever default the application set
+// since (memory made opt-in: every row false is every user's opt-out). Any of them above zero refuses
+// the rollback, saying what and how many, unless data loss is allowed. Rows that row level security
+// hides from the role it runs as refuse it always: they cannot be counted (DataGuardBlindError).
 import type { SqlClient } from "../db/client";
 import { LEDGER_SCHEMA } from "./ledger";
 import { USERS_MEMORY_DEFAULTS } from "./manifest";
@@ -141,35 +142,14 @@ export async function countAtRisk(
     if (parts.length === 0) {
         return { rowCounts: {}, columnCounts: {} };
     }
-    // Row level security that applies to this role (an application's users forcing it on its owner) would hide rows
-    // from the counts, and the rollback would drop them unguarded: the rollback's transaction runs with row_security
-    // off (bounded.ts), so PostgreSQL refuses such a query instead of filtering it.
-    const result = await client
-        .query<{ n: number; count: string }>(
-            `select n, count from (${parts.map((part, i) => `select ${i} as n, (${part}) as count`).join(" union all ")}) t`,
-        )
-        .catch((error: unknown) => {
-            throw hiddenByRowSecurity(error) ?? error;
-        });
+    const result = await client.query<{ n: number; count: string }>(
+        `select n, count from (${parts.map((part, i) => `select ${i} as n, (${part}) as count`).join(" union all ")}) t`,
+    );
     const count = (i: number) => Number(result.rows.find((row) => row.n === i)?.count ?? 0);
     return {
         rowCounts: Object.fromEntries(tables.map((table, i) => [table.key, count(i)])),
         columnCounts: Object.fromEntries(columns.map((column, i) => [column.key, count(tables.length + i)])),
     };
-}
-
-/** The refusal of a count that row level security would have filtered, saying what to do; undefined for any other error. */
-function hiddenByRowSecurity(error: unknown): Error | undefined {
-    const { code, message } = (error ?? {}) as { code?: string; message?: string };
-    if (code !== "42501" || !/row-level security/.test(message ?? "")) {
-        return undefined;
-    }
-    return new Error(
-        `refusing to roll back the memory schema: ${message}, so the data guard cannot count the rows and values a rollback ` +
-            "would drop. Nothing was dropped. Roll back as a role that row level security does not apply to (the table's owner " +
-            "once it no longer forces it on itself, or a role with BYPASSRLS).",
-        { cause: error },
-    );
 }
 
 function quote(name: string): string {

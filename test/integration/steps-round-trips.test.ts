@@ -4,26 +4,30 @@
 // its COMMIT, a batched step's guard with its first batch's begin, the socket check is set in each step's
 // begin for that transaction alone (nothing to save or give back), and the records the search step writes
 // go with its COMMIT. The batched steps find no row: their rows would go with the next step's write, and
-// the last step's is the migration's own, so the step ledger is never created.
+// the last step's is the migration's own, so the step ledger is never created. On a server of its own: another test
+// file's commit meanwhile would rightly cost the transactional step a check of its own (committed-since.test.ts).
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyMigrations, readLedger } from "../../engine/migrate/index";
 import { describeVariant } from "../../engine/migrate/plan";
 import { readRecords } from "../../engine/migrate/ownership";
 import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
-import { dropRoles, freshDatabase, type TestDatabase } from "../support/database";
+import { freshDatabase, type TestDatabase } from "../support/database";
+import { startEmbeddedPostgres, type RunningServer } from "../support/embedded-server";
 
+let server: RunningServer;
 let db: TestDatabase;
 let client: Client;
 
 beforeAll(async () => {
-    db = await freshDatabase("steps_round_trips");
+    server = await startEmbeddedPostgres({ flags: ["-c", "autovacuum=off"] });
+    db = await freshDatabase("steps_round_trips", server);
     client = await db.connect();
-});
+}, 60_000);
 
 afterAll(async () => {
     await db?.drop();
-    await dropRoles(db.server, [DEFAULT_OPTIONS.appRole, DEFAULT_OPTIONS.adminRole]);
+    await server?.stop();
 });
 
 const STEPPED = "0014_similarity_jsonb_fast.sql";

@@ -23,8 +23,8 @@ export function sharedServer(): ServerAddress {
     return inject("postgres");
 }
 
-export async function freshDatabase(prefix = "t"): Promise<TestDatabase> {
-    const server = sharedServer();
+/** `server`: a server of the test's own (embedded-server.ts), where no other test file's transactions commit meanwhile. */
+export async function freshDatabase(prefix = "t", server: ServerAddress = sharedServer()): Promise<TestDatabase> {
     const name = `${prefix
         .toLowerCase()
         .replace(/[^a-z0-9_]/g, "_")
