@@ -12,6 +12,7 @@ import { applyMigrations } from "../../engine/migrate/index";
 import { loadMigrationSources, renderMigrations } from "../../engine/migrate/render";
 import { cli } from "../support/cli";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { managedOwner } from "../support/managed-owner";
 
 const DERIVING = "0014_similarity_jsonb_fast.sql";
 
@@ -22,15 +23,10 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
     db = await freshDatabase("attack11_forced_migrate");
-    owner = `${db.name}_owner`;
     roles = [`${db.name}_app`, `${db.name}_admin`];
-    const admin = await db.connect();
-    // A managed server's owner: no superuser, no BYPASSRLS.
-    await admin.query(`create role ${owner} login password 'owner-pw-123' createrole nosuperuser nobypassrls;
-        alter database ${db.name} owner to ${owner}; grant create on schema public to ${owner}`);
-    const server = sharedServer();
-    env = { DATABASE_URL: `postgresql://${owner}:owner-pw-123@${server.host}:${server.port}/${db.name}` };
-    const asOwner = await db.connect({ user: owner, password: "owner-pw-123" });
+    const deployer = await managedOwner(db);
+    ({ name: owner, env } = deployer);
+    const asOwner = await deployer.connect();
     // What the release before 0013 deployed, with goals written then.
     const options = { ...DEFAULT_SCHEMA_OPTIONS, appRole: roles[0], adminRole: roles[1] };
     const migrations = renderMigrations(loadMigrationSources(), options);

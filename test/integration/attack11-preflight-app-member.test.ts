@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { managedOwner } from "../support/managed-owner";
 
 let db: TestDatabase;
 let owner: string;
@@ -16,14 +17,11 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
     db = await freshDatabase("attack11_app_member");
-    owner = `${db.name}_owner`;
+    const deployer = await managedOwner(db);
+    ({ name: owner, env } = deployer);
     app = `${db.name}_app`;
     const admin = await db.connect();
-    await admin.query(`create role ${owner} login password 'owner-pw-123' createrole;
-        alter database ${db.name} owner to ${owner}; grant create on schema public to ${owner};
-        create role ${app} login; grant ${owner} to ${app}`);
-    const server = sharedServer();
-    env = { DATABASE_URL: `postgresql://${owner}:owner-pw-123@${server.host}:${server.port}/${db.name}` };
+    await admin.query(`create role ${app} login; grant ${owner} to ${app}`);
 });
 
 afterAll(async () => {

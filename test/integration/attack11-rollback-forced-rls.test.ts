@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { managedOwner } from "../support/managed-owner";
 
 let db: TestDatabase;
 let owner: string;
@@ -15,15 +16,11 @@ let roles: string[];
 
 beforeAll(async () => {
     db = await freshDatabase("attack11_forced_rls");
-    owner = `${db.name}_owner`;
     roles = [`${db.name}_app`, `${db.name}_admin`];
-    const admin = await db.connect();
-    // A managed server's owner: no superuser, no BYPASSRLS (a superuser would see every row whatever the policies).
-    await admin.query(`create role ${owner} login password 'owner-pw-123' createrole nosuperuser nobypassrls;
-        alter database ${db.name} owner to ${owner}; grant create on schema public to ${owner}`);
-    const server = sharedServer();
-    env = { DATABASE_URL: `postgresql://${owner}:owner-pw-123@${server.host}:${server.port}/${db.name}` };
-    const asOwner = await db.connect({ user: owner, password: "owner-pw-123" });
+    // A superuser would see every row whatever the policies.
+    const deployer = await managedOwner(db);
+    ({ name: owner, env } = deployer);
+    const asOwner = await deployer.connect();
     await asOwner.query(`create table public.users (id uuid primary key default gen_random_uuid(), email text not null);
         insert into public.users (email) select 'user' || i || '@example.com' from generate_series(1, 5) i`);
     const apply = await cli(["apply", "--app-role", roles[0], "--admin-role", roles[1]], env);

@@ -9,6 +9,7 @@ import type { Client } from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { managedOwner } from "../support/managed-owner";
 
 const databases: TestDatabase[] = [];
 const roles: string[] = [];
@@ -22,15 +23,11 @@ afterAll(async () => {
 async function deployedByOwner(prefix: string): Promise<{ asOwner: Client; env: NodeJS.ProcessEnv }> {
     const db = await freshDatabase(prefix);
     databases.push(db);
-    const owner = `${db.name}_owner`;
+    const { name: owner, env, connect } = await managedOwner(db);
     roles.push(`${db.name}_app`, `${db.name}_admin`, owner);
-    const admin = await db.connect();
-    await admin.query(`create role ${owner} login password 'owner-pw' createrole; alter database ${db.name} owner to ${owner};
-        create extension "uuid-ossp"`);
-    const asOwner = await db.connect({ user: owner, password: "owner-pw" });
+    const asOwner = await connect();
     await asOwner.query(`create table public.users (id uuid primary key default gen_random_uuid(), email text unique not null);
         insert into public.users (email) values ('ada@example.com'), ('bob@example.com')`);
-    const env = { DATABASE_URL: `postgresql://${owner}:owner-pw@${db.server.host}:${db.server.port}/${db.name}` };
     const apply = await cli(["apply", "--app-role", `${db.name}_app`, "--admin-role", `${db.name}_admin`], env);
     expect(apply.code, apply.stderr).toBe(0);
     return { asOwner, env };

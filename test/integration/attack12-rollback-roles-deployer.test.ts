@@ -10,6 +10,7 @@ import type { Client } from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { managedOwner } from "../support/managed-owner";
 
 const databases: TestDatabase[] = [];
 const roles: string[] = [];
@@ -23,13 +24,10 @@ describe("rollback by a deployer that is not a superuser", () => {
     it("drops the roles the stack created and its schema memory_stack, when nothing of the application's holds them", async () => {
         const db = await freshDatabase("a12_roles_deployer");
         databases.push(db);
-        const owner = `${db.name}_owner`;
+        const { name: owner, env } = await managedOwner(db);
         const stackRoles = [`${db.name}_app`, `${db.name}_admin`];
         roles.push(...stackRoles, owner);
         const admin: Client = await db.connect();
-        await admin.query(`create role ${owner} login password 'owner-pw' createrole; alter database ${db.name} owner to ${owner};
-            create extension "uuid-ossp"`);
-        const env = { DATABASE_URL: `postgresql://${owner}:owner-pw@${db.server.host}:${db.server.port}/${db.name}` };
         const apply = await cli(["apply", "--app-role", stackRoles[0], "--admin-role", stackRoles[1]], env);
         expect(apply.code, apply.stderr).toBe(0);
         const created = await admin.query<{ identity: string }>(

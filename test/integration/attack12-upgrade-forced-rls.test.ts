@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
 import { applyMigrations, migrationsFor } from "../support/apply-sql";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { managedOwner } from "../support/managed-owner";
 
 const databases: TestDatabase[] = [];
 const roles: string[] = [];
@@ -23,13 +24,11 @@ describe("an upgrade by a deployer that row level security applies to", () => {
     it("refuses to backfill what the policies hide from it, then derives every row once they no longer do", async () => {
         const db = await freshDatabase("a12_upgrade_forced_rls");
         databases.push(db);
-        const owner = `${db.name}_owner`;
+        const { name: owner, env, connect } = await managedOwner(db);
         const options = { appRole: `${db.name}_app`, adminRole: `${db.name}_admin`, vectorDimensions: 1536 };
         roles.push(options.appRole, options.adminRole, owner);
         const admin = await db.connect();
-        await admin.query(`create role ${owner} login password 'owner-pw' createrole; alter database ${db.name} owner to ${owner};
-            create extension "uuid-ossp"`);
-        const asOwner = await db.connect({ user: owner, password: "owner-pw" });
+        const asOwner = await connect();
         // A database of the release before 0013, with goals in it.
         await applyMigrations(
             asOwner,
@@ -39,7 +38,6 @@ describe("an upgrade by a deployer that row level security applies to", () => {
         await asOwner.query(`insert into users (email) values ('ada@example.com');
             insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) select id, 'planner', 'ship it', '[0.1, 0.2, 0.3]'::jsonb from users;
             alter table goal_assessments force row level security`);
-        const env = { DATABASE_URL: `postgresql://${owner}:owner-pw@${db.server.host}:${db.server.port}/${db.name}` };
         const matches = async () =>
             (await admin.query<{ n: number }>("select count(*)::int as n from match_goals('[0.1, 0.2, 0.3]'::jsonb, 10, null)")).rows[0].n;
 

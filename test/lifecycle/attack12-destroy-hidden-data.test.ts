@@ -8,6 +8,7 @@ import type { ConnectionSettings } from "../../engine/db/url";
 import { readLedger } from "../../engine/migrate/index";
 import { memoryProgram, startLifecycle, type Lifecycle } from "../support/lifecycle";
 import { dropRoles } from "../support/database";
+import { managedOwner } from "../support/managed-owner";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
 let schema: SchemaDatabase;
@@ -17,14 +18,12 @@ let connection: ConnectionSettings;
 
 beforeAll(async () => {
     [schema, life] = await Promise.all([schemaDatabase("a12_destroy_hidden", {}, false), startLifecycle()]);
-    owner = `${schema.db.name}_owner`;
-    await schema.client
-        .query(`create role ${owner} login password 'owner-pw' createrole; alter database ${schema.db.name} owner to ${owner};
-        create extension "uuid-ossp";
-        create role ${schema.options.appRole} nologin; create role ${schema.options.adminRole} nologin;
-        grant ${schema.options.appRole}, ${schema.options.adminRole} to ${owner}`); // verification checks row level security as each role
-    connection = { ...schema.db.settings, user: owner, password: "owner-pw" };
-    const asOwner = await schema.db.connect({ user: owner, password: "owner-pw" });
+    const deployer = await managedOwner(schema.db);
+    ({ name: owner, settings: connection } = deployer);
+    // Verification checks row level security as each role.
+    await schema.client.query(`create role ${schema.options.appRole} nologin; create role ${schema.options.adminRole} nologin;
+        grant ${schema.options.appRole}, ${schema.options.adminRole} to ${owner}`);
+    const asOwner = await deployer.connect();
     await asOwner.query(`create table public.users (id uuid primary key default gen_random_uuid(), email text unique not null);
         insert into public.users (email) values ('ada@example.com'), ('bob@example.com')`);
     await life.up(await memoryProgram({ connection, schema: schema.options }));
