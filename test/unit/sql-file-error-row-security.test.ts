@@ -21,7 +21,7 @@ describe("a migration refused by row level security", () => {
         );
 
         expect(error.message).toContain('for table "app_audit"');
-        expect(error.message).toMatch(/why: memory-stack runs migrations with row_security off/);
+        expect(error.message).toMatch(/why: memory-stack runs its migrations and rollback with row_security off/);
         expect(error.message).toMatch(/BYPASSRLS/);
         expect(error.message).toMatch(/security definer/);
     });
