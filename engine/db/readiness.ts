@@ -44,7 +44,7 @@ export async function waitForDatabase(settings: ConnectionSettings, options: Rea
         let permanent: boolean;
         try {
             await withClient(
-                settings,
+                attemptBounded(settings, deadline),
                 { applicationName: "memory-stack-readiness", connectTimeoutMs: Math.min(5_000, timeoutMs) },
                 (client) => client.query("select 1"),
             );
@@ -64,4 +64,17 @@ export async function waitForDatabase(settings: ConnectionSettings, options: Rea
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay = Math.min(delay * 2, 2_000);
     }
+}
+
+/**
+ * The settings for one attempt: a connect_timeout of the URL's (which connect() takes over the barrier's 5 s) bounded by
+ * the time left, so that an attempt never outlasts the barrier's timeout (0, libpq's "wait indefinitely", included).
+ */
+function attemptBounded(settings: ConnectionSettings, deadline: number): ConnectionSettings {
+    if (settings.connectTimeoutSeconds === undefined) {
+        return settings;
+    }
+    const leftSeconds = Math.max(1, deadline - Date.now()) / 1000;
+    const asked = settings.connectTimeoutSeconds;
+    return { ...settings, connectTimeoutSeconds: asked > 0 ? Math.min(asked, leftSeconds) : leftSeconds };
 }
