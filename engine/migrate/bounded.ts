@@ -9,9 +9,6 @@ import type { SqlClient } from "../db/client";
 import { CATALOG_SEARCH_PATH, statementOf } from "./snapshot";
 import { MigrationSession, seconds } from "./session";
 
-/** Row level security fails a statement instead of filtering it, for the migrating role, in this transaction. */
-export const ROW_SECURITY_OFF = "set local row_security = off";
-
 export interface Blocker {
     pid: number;
     applicationName: string;
@@ -89,9 +86,7 @@ export async function boundedTransaction<T>(
         try {
             // Read committed whatever the database, the role or an earlier file's `set session characteristics` made the default:
             // the catalog reads and committedSinceStatement count on each statement seeing what committed before it (snapshot.ts).
-            // row_security off, as pg_dump does: a statement the policies would filter for the deployer (FORCE ROW LEVEL SECURITY
-            // on a role that is neither a superuser nor BYPASSRLS) fails instead of backfilling or counting only what they show.
-            const begin = `begin isolation level read committed; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${ROW_SECURITY_OFF}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${searchPath === "engine" ? statementOf(client, "search_path") : CATALOG_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`;
+            const begin = `begin isolation level read committed; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${searchPath === "engine" ? statementOf(client, "search_path") : CATALOG_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`;
             const begun = beginWithWork ? [] : ((await client.query(begin)) as unknown as QueryResult | QueryResult[]);
             const result = await work(Array.isArray(begun) ? begun : [begun], beginWithWork ? begin : "");
             await commit();

@@ -26,7 +26,6 @@ export class SqlFileError extends Error {
             ...(error.detail ? [`  detail: ${error.detail.split("\n").join("\n    ")}`] : []),
             ...(error.hint ? [`  hint: ${error.hint}`] : []),
             ...(error.where ? [`  where: ${error.where}`] : []),
-            ...(sqlState === "42501" && /row-level security/.test(error.message ?? "") ? [`  why: ${ROW_SECURITY_WHY}`] : []),
             `  statement: ${excerpt(statement)}`,
             outcome,
         ];
@@ -34,13 +33,6 @@ export class SqlFileError extends Error {
         this.name = "SqlFileError";
     }
 }
-
-// Migrations run with row_security off (bounded.ts), so PostgreSQL refuses a statement its policies would filter for the
-// migrating role, on any table the statement reaches (an application's trigger on a memory table writing to its own table too).
-const ROW_SECURITY_WHY =
-    "memory-stack runs its migrations and rollback with row_security off, as pg_dump does, so that no policy hides a row from them; the policies of that table apply to the role running them. " +
-    "Run as a role that row level security does not apply to there (the table's owner, unless the table forces it on its owner, or a role with BYPASSRLS), " +
-    "or, for an application's trigger that writes to that table, make its function security definer, owned by the table's owner";
 
 interface DatabaseErrorFields {
     message?: string;

@@ -11,7 +11,7 @@ import { performance } from "node:perf_hooks";
 import type { QueryResult } from "pg";
 import type { SqlClient } from "../db/client";
 import { namedBy } from "./appeared";
-import { boundedTransaction, ROW_SECURITY_OFF } from "./bounded";
+import { boundedTransaction } from "./bounded";
 import { deallocatedByFile, FILE_SAVEPOINT, runFile, runStatement, SqlFileError } from "./execute";
 import { dropInvalidLeftover, indexTarget, isSharedMemoryShortage, sizeMaintenanceWorkMem, type MemoryPlan } from "./index-build";
 import { ENSURE_LEDGER, OWNERSHIP_TABLE, readLedger, UTF8_SESSION } from "./ledger";
@@ -723,7 +723,7 @@ async function askGuard(run: Run, step: Step, guard: Statement): Promise<number>
     let results: QueryResult[];
     try {
         results = (await run.client.query(
-            `begin; set local lock_timeout = ${Math.round(run.lockDeadlineMs)}; ${ROW_SECURITY_OFF}; ${CHECK_CLIENT_IN_TRANSACTION}; ${SET_LOCAL_SEARCH_PATH};\n${guard.text}\n;\ncommit`,
+            `begin; set local lock_timeout = ${Math.round(run.lockDeadlineMs)}; ${CHECK_CLIENT_IN_TRANSACTION}; ${SET_LOCAL_SEARCH_PATH};\n${guard.text}\n;\ncommit`,
         )) as unknown as QueryResult[];
     } catch (error) {
         await run.client.query("rollback").catch(() => undefined);

@@ -5,7 +5,8 @@
 // sign bits and unit vectors of goals written before 0013 in batches; forced, it found no row to derive and was
 // recorded as applied, so match_goals's candidate pass never found those goals again (docs/similarity.md's
 // recall). The same blindness in the vector switch's backfill and contract (0015, 0016) would drop the jsonb
-// embeddings with nothing copied to the vector column. A migration must fail, not skip rows it cannot see.
+// embeddings with nothing copied to the vector column. The apply must refuse before any change (the preflight),
+// not skip rows it cannot see.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SCHEMA_OPTIONS } from "../../engine/config/schema-options";
 import { applyMigrations } from "../../engine/migrate/index";
@@ -13,8 +14,6 @@ import { loadMigrationSources, renderMigrations } from "../../engine/migrate/ren
 import { cli } from "../support/cli";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
 import { managedOwner } from "../support/managed-owner";
-
-const DERIVING = "0014_similarity_jsonb_fast.sql";
 
 let db: TestDatabase;
 let owner: string;
@@ -45,19 +44,14 @@ afterAll(async () => {
 });
 
 describe("apply over a memory table that forces row level security on its owner", () => {
-    it("fails naming row level security, and does not record the backfill it could not do as applied", async () => {
+    it("is refused before any change, naming row level security, rather than recording a backfill it could not do", async () => {
         const apply = await cli(["apply"], env);
 
         const check = await db.connect();
-        const underived = await check.query(
-            "select count(*)::int as n from goal_assessments where goal_vector is not null and goal_vector_signs is null",
-        );
-        const recorded = await check.query("select count(*)::int as n from memory_stack.migrations where name = $1", [DERIVING]);
-        expect({ code: apply.code, underived: underived.rows[0].n, recorded: recorded.rows[0].n }).toEqual({
-            code: 1,
-            underived: 20,
-            recorded: 0,
-        });
-        expect(apply.stderr).toMatch(/row-level security/);
+        // Refused by the preflight: neither 0013 (the derived columns) nor the backfill ran.
+        const recorded = await check.query("select count(*)::int as n from memory_stack.migrations where name >= '0013'");
+        expect({ code: apply.code, recorded: recorded.rows[0].n }).toEqual({ code: 1, recorded: 0 });
+        expect(apply.stderr).toContain("table public.goal_assessments: row level security applies to");
+        expect(apply.stderr).toContain("nothing was changed");
     });
 });

@@ -4,8 +4,8 @@
 // derived embedding columns "finished" having derived none of the goals written before 0013, and the
 // apply reported success. What a user loses: every goal written before the upgrade is missing from
 // match_goals — fast and exact alike — silently. (The switch to vector backfills and then drops the jsonb
-// embeddings the same way: there the embeddings themselves would go.) A statement the policies would
-// filter must fail the migration instead (row_security = off, as pg_dump does).
+// embeddings the same way: there the embeddings themselves would go.) The preflight refuses such an apply
+// before any change, naming the table and what to do.
 import { afterAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
 import { applyMigrations, migrationsFor } from "../support/apply-sql";
@@ -44,7 +44,7 @@ describe("an upgrade by a deployer that row level security applies to", () => {
         const upgrade = await cli(["apply"], env);
 
         expect(upgrade.code, upgrade.stdout + upgrade.stderr).toBe(1);
-        expect(upgrade.stderr).toContain("row-level security");
+        expect(upgrade.stderr).toContain("table public.goal_assessments: row level security applies to");
         await asOwner.query("alter table goal_assessments no force row level security");
         const again = await cli(["apply"], env);
         expect(again.code, again.stderr).toBe(0);

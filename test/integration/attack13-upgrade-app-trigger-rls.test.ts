@@ -1,11 +1,10 @@
 // An application that audits the memory tables: a trigger of its own on goal_assessments writes each change to its
 // own table, app_audit, which has row level security (policies let any role insert). The deployer is a managed
-// server's owner: no superuser, no BYPASSRLS, not app_audit's owner. Before this morning's merge, the upgrade's
-// backfill (0014_similarity_jsonb_fast.sql updates every goal written before 0013) fired the trigger and the
-// policy let its insert through. Every engine transaction now runs with row_security off, so PostgreSQL refuses the
-// trigger's insert ("query would be affected by row-level security policy for table app_audit"): the upgrade
-// fails on a table the stack never touches, and the error does not say why row level security matters to a
-// migration nor what to change.
+// server's owner: no superuser, no BYPASSRLS, not app_audit's owner. The upgrade's backfill (0014_similarity_jsonb_fast.sql
+// updates every goal written before 0013) fires the trigger, and the policy lets its insert through: the application's
+// tables keep their policies during a migration, as for any other role. (With row_security off in every engine
+// transaction, as one merge had it, PostgreSQL refused the trigger's insert and the upgrade failed on a table the stack
+// never touches; the preflight's check of the memory tables alone guards the backfill now.)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SCHEMA_OPTIONS } from "../../engine/config/schema-options";
 import { applyMigrations } from "../../engine/migrate/index";
