@@ -11,6 +11,7 @@ import { applyMigrations } from "../../engine/migrate/index";
 import { loadMigrationSources, renderMigrations } from "../../engine/migrate/render";
 import { cli } from "../support/cli";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { managedOwner } from "../support/managed-owner";
 
 let db: TestDatabase;
 let owner: string;
@@ -20,16 +21,13 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
     db = await freshDatabase("attack13_app_trigger");
-    owner = `${db.name}_owner`;
+    const deployer = await managedOwner(db);
+    ({ name: owner, env } = deployer);
     appOwner = `${db.name}_appowner`;
     roles = [`${db.name}_app`, `${db.name}_admin`];
     const admin = await db.connect();
-    await admin.query(`create role ${owner} login password 'owner-pw-123' createrole nosuperuser nobypassrls;
-        create role ${appOwner} nologin;
-        alter database ${db.name} owner to ${owner}; grant create on schema public to ${owner}, ${appOwner}`);
-    const server = sharedServer();
-    env = { DATABASE_URL: `postgresql://${owner}:owner-pw-123@${server.host}:${server.port}/${db.name}` };
-    const asOwner = await db.connect({ user: owner, password: "owner-pw-123" });
+    await admin.query(`create role ${appOwner} nologin; grant create on schema public to ${appOwner}`);
+    const asOwner = await deployer.connect();
     const options = { ...DEFAULT_SCHEMA_OPTIONS, appRole: roles[0], adminRole: roles[1] };
     const migrations = renderMigrations(loadMigrationSources(), options);
     const before = migrations.findIndex((migration) => migration.name.startsWith("0013_"));
