@@ -19,8 +19,8 @@ afterAll(async () => {
     await dropRoles(sharedServer(), roles);
 });
 
-describe("an upgrade whose app role is a member of the group that owns the memory tables", () => {
-    it("refuses before any change, naming the role and the group", async () => {
+describe("an upgrade by a deployer that owns the memory tables through a group", () => {
+    it("refuses an app role that is a member of the group before any change, naming the role and the group", async () => {
         const db = await freshDatabase("a14_app_owner_group");
         databases.push(db);
         const { name: deployer, env, connect } = await managedOwner(db);
@@ -49,6 +49,34 @@ describe("an upgrade whose app role is a member of the group that owns the memor
         expect(upgrade.stderr).toContain("nothing was changed");
         expect(upgrade.stderr).toContain(`role ${options.appRole} (appRole)`);
         expect(upgrade.stderr).toContain(`is a member of ${group}`);
+        await Promise.all([admin.end(), asDeployer.end()]);
+    });
+
+    it("applies when the deployer owns the memory tables through the group and the app role is no member of it", async () => {
+        const db = await freshDatabase("a14_owner_group_ok");
+        databases.push(db);
+        const { name: deployer, env, connect } = await managedOwner(db);
+        const group = `${db.name}_owners`;
+        const options = { appRole: `${db.name}_app`, adminRole: `${db.name}_admin`, vectorDimensions: 1536 };
+        roles.push(options.appRole, options.adminRole, deployer, group);
+        const admin = await db.connect();
+        const asDeployer = await connect();
+        await applyMigrations(
+            asDeployer,
+            migrationsFor(options).filter((migration) => migration.name < "0013"),
+            options,
+        );
+        await asDeployer.query(`insert into users (email) values ('ada@example.com');
+            insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) select id, 'planner', 'ship it', '[0.1, 0.2, 0.3]'::jsonb from users`);
+        await admin.query(`create role ${group} nologin; grant ${group} to ${deployer}; reassign owned by ${deployer} to ${group}`);
+
+        const upgrade = await cli(["apply", "--app-role", options.appRole, "--admin-role", options.adminRole], env);
+
+        expect(upgrade.code, upgrade.stdout + upgrade.stderr).toBe(0);
+        const left = await admin.query<{ n: number }>(
+            "select count(*)::int as n from goal_assessments where goal_vector is not null and goal_vector_signs is null",
+        );
+        expect(left.rows[0].n).toBe(0);
         await Promise.all([admin.end(), asDeployer.end()]);
     });
 });
