@@ -5,6 +5,7 @@
 import { isReservedRoleName } from "../config/reserved";
 import { textArray } from "../db/literal";
 import { LEDGER_SCHEMA } from "./ledger";
+import { MEMORY_TABLES } from "./manifest";
 import type { Conflict } from "./preflight";
 import type { SchemaOptions } from "./render";
 
@@ -39,9 +40,13 @@ export interface RightsRow {
 const BYPASSES = (role: string) =>
     `case when ${role}.rolsuper then 'a superuser' when ${role}.rolbypassrls then 'BYPASSRLS' when ${role}.rolcreaterole then 'CREATEROLE' end`;
 
+// The memory tables' owners as they stand: on an upgrade they may be a group the connecting role owns them through.
+const OWNERS = `array(select distinct pg_get_userbyid(c.relowner)::text from pg_class c
+                   where c.oid = any(array(select to_regclass(format('public.%I', t)) from unnest(${textArray(MEMORY_TABLES)}) t)))`;
+
 /**
- * SQL: whether the roles exist, bypass row level security, or may become (set role) the connecting role, which owns the
- * memory tables, the admin role, which sees every row, or any role that bypasses it; one row per role.
+ * SQL: whether the roles exist, bypass row level security, or may become (set role) the connecting role or the memory
+ * tables' owner, which own them, the admin role, which sees every row, or any role that bypasses it; one row per role.
  */
 export function rolesRead(options: Pick<SchemaOptions, "appRole" | "adminRole">): string {
     // pg_has_role fails for a role that does not exist: a case, not an and, keeps it from being asked then.
@@ -51,7 +56,7 @@ export function rolesRead(options: Pick<SchemaOptions, "appRole" | "adminRole">)
                from unnest(${textArray([options.appRole, options.adminRole])}) as t(name)
                left join pg_roles r on r.rolname = t.name
                cross join lateral (select coalesce(
-                   (select other from unnest(array_prepend(current_user::text, ${textArray([options.adminRole])})) as other
+                   (select other from unnest(array_prepend(current_user::text, ${textArray([options.adminRole])}) || ${OWNERS}) as other
                      where other <> t.name and ${member("other", "exists (select from pg_roles where rolname = other)")} limit 1),
                    (select o.rolname::text from pg_roles o
                      where o.rolname <> t.name and ${BYPASSES("o")} is not null and ${member("o.oid")} order by o.rolname limit 1)) as becomes) b
@@ -139,10 +144,10 @@ export function rightsConflicts(
                 });
             } else if (key === "appRole" && role.becomes !== null) {
                 const what =
-                    role.becomes === me.me
-                        ? "which owns the memory tables"
-                        : role.becomes === options.adminRole
-                          ? "the admin role, which sees every user's rows"
+                    role.becomes === options.adminRole
+                        ? "the admin role, which sees every user's rows"
+                        : role.becomes === me.me || role.becomes_bypasses === null
+                          ? "which owns the memory tables"
                           : `which ${role.becomes_bypasses === "a superuser" ? "is a superuser" : `has ${role.becomes_bypasses}`}`;
                 conflicts.push({
                     object: `role ${role.name} (${key})`,

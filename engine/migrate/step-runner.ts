@@ -18,6 +18,7 @@ import { ENSURE_LEDGER, OWNERSHIP_TABLE, readLedger, UTF8_SESSION } from "./ledg
 import { lockReleasedBy } from "./lock-held";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { currentOrigin, isReused, REUSED_REASON } from "./identity";
+import { ROW_SECURITY_CHECK, rowSecurityApplied } from "./row-security";
 import { insertRecords, readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
@@ -543,6 +544,7 @@ async function retryingTransaction<T>(
                 write,
                 ledger?.text,
                 xids,
+                ROW_SECURITY_CHECK,
                 statementOf(client, "lock_held"),
                 "commit",
             ]
@@ -558,6 +560,10 @@ async function retryingTransaction<T>(
                 keepCatalog(run, after, committed);
             } catch (error) {
                 if (!isConnectionLost(error)) {
+                    const hidden = rowSecurityApplied(error, what, outcome(run, step));
+                    if (hidden) {
+                        throw hidden;
+                    }
                     const released = lockReleasedBy(error, what, outcome(run, step));
                     if (released) {
                         throw released;
