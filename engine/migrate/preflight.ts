@@ -23,6 +23,7 @@ import {
 import { currentOrigin, REUSED_REASON, reusedRecords } from "./identity";
 import { FUNCTION_ARGUMENTS, snapshot } from "./snapshot";
 import type { SchemaOptions } from "./render";
+import { applyAsOwner, HIDDEN_MEMORY_TABLES } from "./row-security";
 
 export interface Conflict {
     /** What is in the way, e.g. "table public.audit_logs (50 rows)". */
@@ -101,7 +102,7 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
         RIGHTS_READ,
         availableRead(manifest.extensions),
         extensionsRead(manifest.extensions),
-        hiddenRowsRead(manifest.tables),
+        HIDDEN_MEMORY_TABLES,
         ...(options.rls ? [rolesRead(options)] : []),
     ];
     const [found, users, columns, rights, available, extensions, hidden, roles] = (await client.query(
@@ -146,12 +147,15 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
         ...usersConflicts(users.rows, columns.rows),
         ...rightsConflicts(rights.rows, roles?.rows, available.rows, options, records.length === 0),
         ...extensionConflicts(extensions.rows),
-        ...hidden.rows.map(({ name, me }) => ({
-            object: `table public.${name}`,
+        // A migration's backfill there would see only the rows the policies show it, and skip the rest without an error. No
+        // migration writes the rows of users, and the application's own tables (written by its triggers on a memory table,
+        // say) keep their policies, as for any other role.
+        ...hidden.rows.map(({ hidden: table, me }) => ({
+            object: `table ${table}`,
             problem:
                 `row level security applies to ${me} there (the table forces it on its owner, or ${me} is not its owner): ` +
                 "a migration that reads or rewrites its rows would miss the ones its policies hide",
-            fix: `Apply as the table's owner with FORCE lifted (alter table public.${name} no force row level security), or as a role with BYPASSRLS`,
+            fix: applyAsOwner([table]),
         })),
     );
     return conflicts;
@@ -165,20 +169,9 @@ type Reads = [
     QueryResult<RightsRow>,
     QueryResult<AvailableRow>,
     QueryResult<ExtensionRow>,
-    QueryResult<{ name: string; me: string }>,
+    QueryResult<{ hidden: string; me: string }>,
     QueryResult<RoleRow>?,
 ];
-
-/**
- * SQL: which of `tables` (the memory tables, in public) exist with row level security applying to the connecting role. A
- * migration's backfill there would see only the rows the policies show it, and skip the rest without an error. No migration
- * writes the rows of users, and the application's own tables (written by its triggers on a memory table, say) keep their
- * policies, as for any other role.
- */
-function hiddenRowsRead(tables: string[]): string {
-    return `select t.name, current_user as me from unnest(${textArray(tables)}) as t(name)
-             where row_security_active(to_regclass(format('public.%I', t.name)))`;
-}
 
 interface FoundRow {
     kind: string;

@@ -9,14 +9,25 @@ import { MEMORY_TABLES } from "./manifest";
 
 const MARKER = "memory_stack: row level security applies";
 
+/**
+ * SQL: the memory tables row level security applies to for the connecting role (`hidden`: public.name), with that role (`me`).
+ * The preflight asks it before the first migration; ROW_SECURITY_CHECK again before each step's commit.
+ */
+export const HIDDEN_MEMORY_TABLES = `select pg_catalog.format('public.%I', t.name) as hidden, current_user as me
+  from pg_catalog.unnest(${textArray(MEMORY_TABLES)}) as t(name)
+ where pg_catalog.row_security_active(pg_catalog.to_regclass(pg_catalog.format('public.%I', t.name)))`;
+
+/** What to do about `tables` (public.name) that row level security applies to for the deployer. */
+export function applyAsOwner(tables: string[]): string {
+    return `Apply as the table's owner with FORCE lifted (${tables.map((table) => `alter table ${table} no force row level security`).join("; ")}), or as a role with BYPASSRLS`;
+}
+
 /** A statement that fails the transaction, with MARKER, when row level security applies to the connecting role on a memory table. */
 export const ROW_SECURITY_CHECK = `do $memory_stack$
 declare
     hidden text;
 begin
-    select pg_catalog.string_agg(pg_catalog.format('public.%I', t.name), ', ' order by t.name) into hidden
-      from pg_catalog.unnest(${textArray(MEMORY_TABLES)}) as t(name)
-     where pg_catalog.row_security_active(pg_catalog.to_regclass(pg_catalog.format('public.%I', t.name)));
+    select pg_catalog.string_agg(h.hidden, ', ' order by h.hidden) into hidden from (${HIDDEN_MEMORY_TABLES}) h;
     if hidden is not null then
         raise exception '${MARKER}' using errcode = 'insufficient_privilege', detail = hidden, hint = current_user;
     end if;
@@ -32,8 +43,7 @@ export class RowSecurityAppliedError extends Error {
     ) {
         super(
             `${what}: row level security applies to ${role} on ${tables.join(", ")} since the apply began (the table forces it on its owner now, ` +
-                `or ${role} no longer owns it), so its statements would miss the rows the policies hide. ${outcome}\n` +
-                `Apply as the table's owner with FORCE lifted (${tables.map((table) => `alter table ${table} no force row level security`).join("; ")}), or as a role with BYPASSRLS.`,
+                `or ${role} no longer owns it), so its statements would miss the rows the policies hide. ${outcome}\n${applyAsOwner(tables)}.`,
         );
         this.name = "RowSecurityAppliedError";
     }
