@@ -52,7 +52,8 @@ export function rolesRead(options: Pick<SchemaOptions, "appRole" | "adminRole">)
     // pg_has_role fails for a role that does not exist: a case, not an and, keeps it from being asked then.
     const member = (other: string, exists = "true") =>
         `case when exists (select from pg_roles where rolname = t.name) and ${exists} then pg_has_role(t.name, ${other}, 'MEMBER') else false end`;
-    return `select t.name, r.oid is not null as exists, ${BYPASSES("r")} as bypasses, b.becomes, ${BYPASSES("g")} as becomes_bypasses
+    return `select t.name, r.oid is not null as exists, ${BYPASSES("r")} as bypasses, b.becomes, ${BYPASSES("g")} as becomes_bypasses,
+                    t.name = any(${OWNERS}) as owns
                from unnest(${textArray([options.appRole, options.adminRole])}) as t(name)
                left join pg_roles r on r.rolname = t.name
                cross join lateral (select coalesce(
@@ -72,6 +73,8 @@ export interface RoleRow {
     becomes: string | null;
     /** What lets `becomes` past row level security (as `bypasses` says it), when it is such a role. */
     becomes_bypasses: string | null;
+    /** It owns a memory table, which row level security does not restrict (not forced on its owner). */
+    owns: boolean;
 }
 
 /** SQL: whether each extension is installed, available and (for a role that is no superuser) trusted; one row per extension. */
@@ -141,6 +144,12 @@ export function rightsConflicts(
                             ? `has CREATEROLE: it can grant itself the admin role (or any other role that is no superuser) and see every user's rows`
                             : `is ${role.bypasses}: row level security would not apply to it`,
                     fix: `Choose another ${key}, or alter role ${role.name} no${role.bypasses === "a superuser" ? "superuser" : role.bypasses.toLowerCase()}`,
+                });
+            } else if (key === "appRole" && role.owns) {
+                conflicts.push({
+                    object: `role ${role.name} (${key})`,
+                    problem: "owns memory tables: row level security does not restrict a table's owner, so it would see every user's rows",
+                    fix: `Give the memory tables back to the role that deploys them (alter table … owner to ${me.me}), or choose another ${key}`,
                 });
             } else if (key === "appRole" && role.becomes !== null) {
                 const what =

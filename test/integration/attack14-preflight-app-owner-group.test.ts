@@ -80,3 +80,30 @@ describe("an upgrade by a deployer that owns the memory tables through a group",
         await Promise.all([admin.end(), asDeployer.end()]);
     });
 });
+
+describe("an upgrade where the app role owns a memory table", () => {
+    // The owner of a table is not restricted by its row level security (unless forced): an app role that owns
+    // goal_assessments reads every user's goals.
+    it("refuses before any change, naming the role and what it owns", async () => {
+        const db = await freshDatabase("a14_app_owns");
+        databases.push(db);
+        const { name: deployer, env, connect } = await managedOwner(db);
+        const options = { appRole: `${db.name}_app`, adminRole: `${db.name}_admin`, vectorDimensions: 1536 };
+        roles.push(options.appRole, options.adminRole, deployer);
+        const asDeployer = await connect();
+        await applyMigrations(
+            asDeployer,
+            migrationsFor(options).filter((migration) => migration.name < "0013"),
+            options,
+        );
+        const admin = await db.connect();
+        await admin.query(`alter table public.goal_assessments owner to ${options.appRole}`);
+
+        const upgrade = await cli(["apply", "--app-role", options.appRole, "--admin-role", options.adminRole], env);
+
+        expect(upgrade.code, upgrade.stdout + upgrade.stderr).toBe(1);
+        expect(upgrade.stderr).toContain("nothing was changed");
+        expect(upgrade.stderr).toContain(`role ${options.appRole} (appRole): owns memory tables`);
+        await Promise.all([admin.end(), asDeployer.end()]);
+    });
+});
