@@ -8,9 +8,8 @@
 // before any change, naming the table and what to do.
 import { afterAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
-import { applyMigrations, migrationsFor } from "../support/apply-sql";
-import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
-import { managedOwner } from "../support/managed-owner";
+import { dropRoles, sharedServer, type TestDatabase } from "../support/database";
+import { releaseBeforeDerived } from "../support/managed-owner";
 
 const databases: TestDatabase[] = [];
 const roles: string[] = [];
@@ -22,19 +21,13 @@ afterAll(async () => {
 
 describe("an upgrade by a deployer that row level security applies to", () => {
     it("refuses to backfill what the policies hide from it, then derives every row once they no longer do", async () => {
-        const db = await freshDatabase("a12_upgrade_forced_rls");
-        databases.push(db);
-        const { name: owner, env, connect } = await managedOwner(db);
-        const options = { appRole: `${db.name}_app`, adminRole: `${db.name}_admin`, vectorDimensions: 1536 };
-        roles.push(options.appRole, options.adminRole, owner);
-        const admin = await db.connect();
-        const asOwner = await connect();
         // A database of the release before 0013, with goals in it.
-        await applyMigrations(
-            asOwner,
-            migrationsFor(options).filter((migration) => migration.name < "0013"),
-            options,
-        );
+        const release = await releaseBeforeDerived("a12_upgrade_forced_rls");
+        const { db, asOwner } = release;
+        const { env } = release.owner;
+        databases.push(db);
+        roles.push(...release.roles);
+        const admin = await db.connect();
         await asOwner.query(`insert into users (email) values ('ada@example.com');
             insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) select id, 'planner', 'ship it', '[0.1, 0.2, 0.3]'::jsonb from users;
             alter table goal_assessments force row level security`);

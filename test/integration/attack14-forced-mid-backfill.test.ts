@@ -9,8 +9,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { startCli, cli } from "../support/cli";
 import { applyMigrations, migrationsFor } from "../support/apply-sql";
-import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
-import { managedOwner } from "../support/managed-owner";
+import { dropRoles, sharedServer, type TestDatabase } from "../support/database";
+import { releaseBeforeDerived } from "../support/managed-owner";
 import { until } from "../support/poll";
 
 const databases: TestDatabase[] = [];
@@ -23,19 +23,13 @@ afterAll(async () => {
 
 describe("row level security forced on a memory table between two batches of a backfill", () => {
     it("fails the apply instead of recording the backfill done, and a later apply derives every row", async () => {
-        const db = await freshDatabase("a14_forced_mid_backfill");
+        const release = await releaseBeforeDerived("a14_forced_mid_backfill");
+        const { db, options, asOwner } = release;
+        const { env } = release.owner;
         databases.push(db);
-        const { name: owner, env, connect } = await managedOwner(db);
-        const options = { appRole: `${db.name}_app`, adminRole: `${db.name}_admin`, vectorDimensions: 1536 };
-        roles.push(options.appRole, options.adminRole, owner);
+        roles.push(...release.roles);
         const admin = await db.connect();
         const holder = await db.connect();
-        const asOwner = await connect();
-        await applyMigrations(
-            asOwner,
-            migrationsFor(options).filter((migration) => migration.name < "0013"),
-            options,
-        );
         // 300 goals: more than the first batch (100) holds.
         await asOwner.query(`insert into users (email) values ('ada@example.com');
             insert into goal_assessments (user_id, agent_name, goal_text, goal_vector)

@@ -7,9 +7,8 @@
 // tenant's memories to every request).
 import { afterAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
-import { applyMigrations, migrationsFor } from "../support/apply-sql";
-import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
-import { managedOwner } from "../support/managed-owner";
+import { dropRoles, sharedServer, type TestDatabase } from "../support/database";
+import { releaseBeforeDerived } from "../support/managed-owner";
 
 const databases: TestDatabase[] = [];
 const roles: string[] = [];
@@ -21,19 +20,14 @@ afterAll(async () => {
 
 describe("an upgrade by a deployer that owns the memory tables through a group", () => {
     it("refuses an app role that is a member of the group before any change, naming the role and the group", async () => {
-        const db = await freshDatabase("a14_app_owner_group");
+        const release = await releaseBeforeDerived("a14_app_owner_group");
+        const { db, options, asOwner: asDeployer } = release;
+        const { name: deployer, env } = release.owner;
         databases.push(db);
-        const { name: deployer, env, connect } = await managedOwner(db);
+        roles.push(...release.roles);
         const group = `${db.name}_owners`;
-        const options = { appRole: `${db.name}_app`, adminRole: `${db.name}_admin`, vectorDimensions: 1536 };
-        roles.push(options.appRole, options.adminRole, deployer, group);
+        roles.push(group);
         const admin = await db.connect();
-        const asDeployer = await connect();
-        await applyMigrations(
-            asDeployer,
-            migrationsFor(options).filter((migration) => migration.name < "0013"),
-            options,
-        );
         // The memory tables (and the rest the deployer made) go to the group, the deployer a member of it; then the app role
         // is made a member of the group too.
         await admin.query(`create role ${group} nologin; grant ${group} to ${deployer}; reassign owned by ${deployer} to ${group};
@@ -53,19 +47,14 @@ describe("an upgrade by a deployer that owns the memory tables through a group",
     });
 
     it("applies when the deployer owns the memory tables through the group and the app role is no member of it", async () => {
-        const db = await freshDatabase("a14_owner_group_ok");
+        const release = await releaseBeforeDerived("a14_owner_group_ok");
+        const { db, options, asOwner: asDeployer } = release;
+        const { name: deployer, env } = release.owner;
         databases.push(db);
-        const { name: deployer, env, connect } = await managedOwner(db);
+        roles.push(...release.roles);
         const group = `${db.name}_owners`;
-        const options = { appRole: `${db.name}_app`, adminRole: `${db.name}_admin`, vectorDimensions: 1536 };
-        roles.push(options.appRole, options.adminRole, deployer, group);
+        roles.push(group);
         const admin = await db.connect();
-        const asDeployer = await connect();
-        await applyMigrations(
-            asDeployer,
-            migrationsFor(options).filter((migration) => migration.name < "0013"),
-            options,
-        );
         await asDeployer.query(`insert into users (email) values ('ada@example.com');
             insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) select id, 'planner', 'ship it', '[0.1, 0.2, 0.3]'::jsonb from users`);
         await admin.query(`create role ${group} nologin; grant ${group} to ${deployer}; reassign owned by ${deployer} to ${group}`);
@@ -85,17 +74,11 @@ describe("an upgrade where the app role owns a memory table", () => {
     // The owner of a table is not restricted by its row level security (unless forced): an app role that owns
     // goal_assessments reads every user's goals.
     it("refuses before any change, naming the role and what it owns", async () => {
-        const db = await freshDatabase("a14_app_owns");
+        const release = await releaseBeforeDerived("a14_app_owns");
+        const { db, options, asOwner: asDeployer } = release;
+        const { env } = release.owner;
         databases.push(db);
-        const { name: deployer, env, connect } = await managedOwner(db);
-        const options = { appRole: `${db.name}_app`, adminRole: `${db.name}_admin`, vectorDimensions: 1536 };
-        roles.push(options.appRole, options.adminRole, deployer);
-        const asDeployer = await connect();
-        await applyMigrations(
-            asDeployer,
-            migrationsFor(options).filter((migration) => migration.name < "0013"),
-            options,
-        );
+        roles.push(...release.roles);
         const admin = await db.connect();
         await admin.query(`alter table public.goal_assessments owner to ${options.appRole}`);
 
