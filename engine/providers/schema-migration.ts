@@ -46,8 +46,8 @@ import {
 } from "../migrate/index";
 import { DEFAULT_SCHEMA_OPTIONS, schemaChecksum, type SchemaOptions } from "../migrate/render";
 import type { SearchSettings } from "../migrate/search-settings";
-import { REUSED_REASON } from "../migrate/identity";
 import { missingObjects } from "../migrate/repair";
+import { describeRollback } from "../migrate/rollback-summary";
 import { canonical } from "./canonical";
 import { refuseNewerState } from "./state-version";
 
@@ -218,9 +218,8 @@ export async function remove(_id: string, olds: SchemaMigrationOutputs): Promise
             defaults: olds.schema ?? DEFAULT_SCHEMA_OPTIONS,
             ...sessionOptions(olds.connection, olds.locks, "memory-stack-rollback"),
         });
-        if (result.reused.length > 0) {
-            process.stderr.write(`memory-stack: left alone (not the stack's: ${REUSED_REASON}): ${result.reused.join(", ")}\n`);
-        }
+        // Pulumi shows the provider's stderr with the resource: what was dropped, kept or left alone, or that nothing was.
+        describeRollback(result).forEach((line) => process.stderr.write(`memory-stack: ${line}\n`));
     } finally {
         await client.end().catch(() => undefined);
     }

@@ -1,0 +1,33 @@
+// What a rollback did, in the words the CLI prints and the schema provider writes beside `pulumi destroy`.
+import { REUSED_REASON } from "./identity";
+import type { RollbackResult } from "./rollback";
+import { describeWaits } from "./session";
+
+export const NOTHING_TO_ROLL_BACK =
+    "nothing to roll back: this database has no memory-stack ledger (schema memory_stack), so nothing in it is recorded as the stack's; nothing was dropped";
+
+/** One line per fact: what was dropped, what held data, what was kept or left alone and why. */
+export function describeRollback(result: RollbackResult): string[] {
+    if (!result.rolledBack) {
+        return [NOTHING_TO_ROLL_BACK];
+    }
+    const dropped = Object.entries(result.rowCounts).filter(([, rows]) => rows > 0);
+    const values = Object.entries(result.columnCounts).filter(([, count]) => count > 0);
+    return [
+        `rolled back the memory schema in ${Math.round(result.durationMs)} ms${describeWaits(result.waits)}`,
+        ...(dropped.length > 0 ? [`rows dropped: ${dropped.map(([table, rows]) => `${table} ${rows}`).join(", ")}`] : []),
+        ...(values.length > 0 ? [`non-default values dropped: ${values.map(([column, count]) => `${column} ${count}`).join(", ")}`] : []),
+        ...(result.kept.length > 0
+            ? [
+                  `kept (other objects depend on them): ${result.kept.join(", ")}; ` +
+                      "their records stay in memory_stack.created_objects, so the next apply takes them as the stack's and a later rollback drops them",
+              ]
+            : []),
+        ...(result.reused.length > 0
+            ? [
+                  `left alone (not the stack's: ${REUSED_REASON}): ${result.reused.join(", ")}; ` +
+                      "their records were dropped, so they are the application's now",
+              ]
+            : []),
+    ];
+}
