@@ -9,6 +9,7 @@ import {
     ConnectionUrlError,
     parseConnectionUrl,
     SSL_MODES,
+    SYSTEM_ROOTS_HINT,
     type ConnectionSettings,
     type SslMode,
     type UrlDefaults,
@@ -316,6 +317,9 @@ function urlDefaults(env: NodeJS.ProcessEnv): UrlDefaults {
         }
         return Number(value);
     };
+    if (env.PGSSLROOTCERT === "system") {
+        throw new UsageError(`PGSSLROOTCERT is "system"; ${SYSTEM_ROOTS_HINT}`);
+    }
     return {
         port: whole("PGPORT", 1, 65535),
         connectTimeoutSeconds: whole("PGCONNECT_TIMEOUT", -(2 ** 31 - 1), 2 ** 31 - 1),

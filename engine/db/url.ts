@@ -32,6 +32,11 @@ export const URL_EXAMPLE = "postgresql://user:password@host:5432/database";
 const ENCODING_HINT =
     "percent-encode these characters in a user or password: @ as %40, # as %23, / as %2F, ? as %3F, : as %3A, % as %25, space as %20";
 
+/** Why sslrootcert=system (libpq 16: the system's CA store) is refused, and the two ways that work. */
+export const SYSTEM_ROOTS_HINT =
+    "memory-stack cannot read the system's CA store the way libpq 16 does: name the CA file (sslrootcert=/path/ca.crt), " +
+    "or leave sslrootcert out with sslmode=verify-full, which checks the server's certificate against Node's trusted CAs";
+
 /** What is wrong with a database URL; `shown` is the URL with every credential masked. */
 export class ConnectionUrlError extends Error {
     constructor(
@@ -65,6 +70,10 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
     }
     if (/%(?![0-9a-f]{2})/i.test(url)) {
         refuse(`holds a % that does not start a percent-encoded byte (%XX); ${ENCODING_HINT}`);
+    }
+    // libpq 16 reads sslrootcert=system as the system's CA store; the parser would open a file named "system".
+    if (/[?&]sslrootcert=system(&|$)/.test(url)) {
+        refuse(`has sslrootcert=system; ${SYSTEM_ROOTS_HINT}`);
     }
     let parsed: ReturnType<typeof parse>;
     try {

@@ -96,6 +96,10 @@ describe("parseCliArgs", () => {
         expect(await usageError(["status"], { DATABASE_URL: "postgresql://u:pw@h/d", PGPORT: "five" })).toBe(
             'PGPORT is "five"; it must be a whole number from 1 to 65535, or unset',
         );
+        // libpq 16's system CA store: refused with the two ways that work, not as a file named "system" that cannot be read.
+        expect(await usageError(["status"], { DATABASE_URL: "postgresql://u:pw@h/d", PGSSLROOTCERT: "system" })).toMatch(
+            /^PGSSLROOTCERT is "system"; .*name the CA file/,
+        );
     });
 
     it("names the flag, not the config key, when a value breaks the stack's rules", async () => {

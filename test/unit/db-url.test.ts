@@ -95,6 +95,8 @@ describe("a URL it cannot read", () => {
         [`postgresql://u:${MARKER}@h/d?pgbouncer=true`, /parameter pgbouncer, which memory-stack does not use/],
         [`postgresql://u:${MARKER}@h/d?sslmode=verify-ca`, /verify-ca without sslrootcert/],
         [`postgresql://u:${MARKER}@h/d?sslmode=verify-full&sslrootcert=/nonexistent/ca.crt`, /SSL file that cannot be read \(ENOENT\)/],
+        [`postgresql://u:${MARKER}@h/d?sslrootcert=system`, /sslrootcert=system; .*name the CA file .*sslmode=verify-full/],
+        [`postgresql://u:${MARKER}@h/d?sslmode=verify-full&sslrootcert=system&connect_timeout=5`, /has sslrootcert=system/],
     ])("%s is refused, naming why, with every credential masked", (url, reason) => {
         const error = refusal(url);
         expect(error.message).toMatch(reason);
