@@ -48,13 +48,15 @@ export type UrlDefaults = Partial<Pick<ConnectionSettings, "port" | "connectTime
 
 /** postgresql://user:password@host:port/database[?sslmode=…&connect_timeout=…] → settings; `defaults` fill what it leaves out. */
 export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): ConnectionSettings {
-    const shown = maskUrl(url);
+    // A keyword=value string is not shown at all: an unquoted password in it may run past its first space.
+    const keywordValue = !/^postgres(ql)?:\/\//i.test(url) && /^\s*\w+\s*=/.test(url);
+    const shown = keywordValue ? "(not shown)" : maskUrl(url);
     const refuse = (message: string): never => {
         throw new ConnectionUrlError(message, shown);
     };
     if (!/^postgres(ql)?:\/\//i.test(url)) {
         refuse(
-            /^\s*\w+\s*=/.test(url)
+            keywordValue
                 ? `is a keyword=value string; give a URL: ${URL_EXAMPLE}`
                 : `must start with postgresql:// or postgres://, as in ${URL_EXAMPLE}`,
         );
@@ -84,8 +86,13 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
     const params = parsed as Record<string, string | null | undefined>;
     const unknown = Object.keys(params).filter((key) => !PARAMETERS.includes(key) && !["database", "ssl"].includes(key));
     if (unknown.length > 0) {
-        // A key that is not a plain word is a mangled URL, and may hold what was meant as a password: not echoed.
-        const named = /^[a-z_]+$/i.test(unknown[0]) ? `the parameter ${unknown[0]}` : "a parameter that is not a key=value pair";
+        // Named only as the masked URL shows it: a key that is not a plain word is a mangled URL, and a word after a
+        // raw & in ?password= is part of the password (masked there), not a parameter.
+        const named = !/^[a-z_]+$/i.test(unknown[0])
+            ? "a parameter that is not a key=value pair"
+            : new RegExp(`[?&]${unknown[0]}(=|&|$)`).test(shown)
+              ? `the parameter ${unknown[0]}`
+              : "a parameter after a raw & in the password (percent-encode & in a password as %26)";
         refuse(`has ${named}, which memory-stack does not use; it understands ${PARAMETERS.join(", ")}`);
     }
     const host = parsed.host ?? "";
