@@ -72,3 +72,22 @@ describe("a keyword=value string", () => {
         },
     );
 });
+
+describe("a password with an unencoded @ followed by a / or ?", () => {
+    // Was: postgresql://app:Wint3r@Sn0w/Fall@db.example.com/prod reads (as libpq reads it) as the password Wint3r on the
+    // host Sn0w and the database "Fall@db.example.com/prod": the CLI prints "cannot connect to app@Sn0w:5432/Fall@…
+    // getaddrinfo ENOTFOUND Sn0w", and the stack config takes Sn0w as its host and Fall@… as its database, which are
+    // plain (not secret) stack outputs. The masking rule takes the password to run to the last @, and masks only that
+    // whole. Likewise ?sslmode=Fall@… is quoted back in its refusal.
+    // Should: refuse a URL with an @ after the host (as a raw # is refused: never guess), masked, saying to encode it.
+    it.each([
+        ["postgresql://app:Wint3r@Sn0w/Fall@db.example.com/prod"],
+        ["postgresql://app:Wint3r@Sn0w/Fall@127.0.0.1:1/prod"],
+        ["postgresql://app:Wint3r@Sn0w?sslmode=Fall@127.0.0.1/prod"],
+    ])("%s", async (url) => {
+        for (const out of await everyWay(url)) {
+            expect(out).not.toMatch(/Sn0w|Fall/);
+            expect(out).toMatch(/percent-encode/);
+        }
+    });
+});
