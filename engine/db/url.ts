@@ -82,6 +82,13 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
                 : `cannot be read as a URL (${URL_EXAMPLE}); ${ENCODING_HINT}`,
         );
     }
+    // user:pass@word/x@host/db reads as the host "word" and the database "x@host/db", which messages and the stack's
+    // outputs would show; the masking rule takes the password to the last @. An @ after the host is never guessed at.
+    if (/^[^?]*@/.test(url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i, ""))) {
+        refuse(
+            `holds an @ after the host: a password with @ and / in it, or a database name with @, must be percent-encoded; ${ENCODING_HINT}`,
+        );
+    }
     // Keys the parser derives itself, beside the URL's own parameters.
     const params = parsed as Record<string, string | null | undefined>;
     const unknown = Object.keys(params).filter((key) => !PARAMETERS.includes(key) && !["database", "ssl"].includes(key));
@@ -109,7 +116,9 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
     }
     const sslMode = params.sslmode ?? undefined;
     if (sslMode !== undefined && !(SSL_MODES as readonly string[]).includes(sslMode)) {
-        refuse(`has sslmode=${sslMode}; sslmode must be one of ${SSL_MODES.join(", ")}`);
+        refuse(
+            `has ${shown.includes(`sslmode=${sslMode}`) ? `sslmode=${sslMode}` : "an sslmode"}; sslmode must be one of ${SSL_MODES.join(", ")}`,
+        );
     }
     const timeout = params.connect_timeout ?? undefined;
     if (timeout !== undefined && (!/^-?\d+$/.test(timeout.trim()) || Math.abs(Number(timeout)) > 2 ** 31 - 1)) {
