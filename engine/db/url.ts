@@ -122,7 +122,9 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
     }
     const timeout = params.connect_timeout ?? undefined;
     if (timeout !== undefined && (!/^-?\d+$/.test(timeout.trim()) || Math.abs(Number(timeout)) > 2 ** 31 - 1)) {
-        refuse(`has connect_timeout=${timeout}; it is a whole number of seconds (at most 2147483647, as libpq reads it)`);
+        refuse(
+            `has ${shown.includes(`connect_timeout=${timeout}`) ? `connect_timeout=${timeout}` : "a connect_timeout"}; it is a whole number of seconds (at most 2147483647, as libpq reads it)`,
+        );
     }
     const timeoutSeconds = timeout !== undefined ? Number(timeout) : defaults.connectTimeoutSeconds;
     const sslRootCert = params.sslrootcert || defaults.sslRootCert;

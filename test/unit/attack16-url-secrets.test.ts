@@ -78,16 +78,17 @@ describe("a password with an unencoded @ followed by a / or ?", () => {
     // host Sn0w and the database "Fall@db.example.com/prod": the CLI prints "cannot connect to app@Sn0w:5432/Fall@…
     // getaddrinfo ENOTFOUND Sn0w", and the stack config takes Sn0w as its host and Fall@… as its database, which are
     // plain (not secret) stack outputs. The masking rule takes the password to run to the last @, and masks only that
-    // whole. Likewise ?sslmode=Fall@… is quoted back in its refusal.
+    // whole. Likewise ?sslmode=Fall@… and ?connect_timeout=Fall@… are quoted back in their refusals.
     // Should: refuse a URL with an @ after the host (as a raw # is refused: never guess), masked, saying to encode it.
     it.each([
         ["postgresql://app:Wint3r@Sn0w/Fall@db.example.com/prod"],
         ["postgresql://app:Wint3r@Sn0w/Fall@127.0.0.1:1/prod"],
         ["postgresql://app:Wint3r@Sn0w/db?sslmode=Fall@127.0.0.1"],
+        ["postgresql://app:Wint3r@Sn0w/db?connect_timeout=Fall@127.0.0.1"],
     ])("%s", async (url) => {
         for (const out of await everyWay(url)) {
             expect(out).not.toMatch(/Sn0w|Fall/);
-            expect(out).toMatch(/percent-encode|sslmode must be one of/);
+            expect(out).toMatch(/percent-encode|sslmode must be one of|whole number of seconds/);
         }
     });
 });
