@@ -51,8 +51,13 @@ describe("every input and output that holds a password is a secret", () => {
             expect.arrayContaining(["connectionString", "appConnectionString", "pooledConnectionString", "dotenv"]),
         );
         expect(Object.entries(outputs).filter(([, secret]) => !secret)).toEqual([]);
-        // The rendered pgbouncer.ini is not a secret, and holds none.
+        // The rendered pgbouncer.ini is not a secret, and holds none; the auth file holds verifiers, no password.
         expect(HOLDS_PASSWORD.test(await resolve(run.result.pooler!.configFile))).toBe(false);
+        const pooler = run.registered.find((r) => r.type === "docker:index/container:Container" && r.name.endsWith("-pgbouncer"))!;
+        const uploads = await resolve(pooler.props.uploads as pulumi.Input<{ file: string; content: string }[]>);
+        const auth = uploads.find((upload) => upload.file.endsWith(".txt") || /userlist|auth/.test(upload.file))!;
+        expect(auth.content).toMatch(/SCRAM-SHA-256\$/);
+        expect(HOLDS_PASSWORD.test(auth.content)).toBe(false);
     });
 
     it("external, with the password in the URL", async () => {
