@@ -53,13 +53,15 @@ export type UrlDefaults = Partial<Pick<ConnectionSettings, "port" | "connectTime
 
 /** postgresql://user:password@host:port/database[?sslmode=…&connect_timeout=…] → settings; `defaults` fill what it leaves out. */
 export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): ConnectionSettings {
-    const shown = maskUrl(url);
+    // A keyword=value string is not shown at all: an unquoted password in it may run past its first space.
+    const keywordValue = !/^postgres(ql)?:\/\//i.test(url) && /^\s*\w+\s*=/.test(url);
+    const shown = keywordValue ? "(not shown)" : maskUrl(url);
     const refuse = (message: string): never => {
         throw new ConnectionUrlError(message, shown);
     };
     if (!/^postgres(ql)?:\/\//i.test(url)) {
         refuse(
-            /^\s*\w+\s*=/.test(url)
+            keywordValue
                 ? `is a keyword=value string; give a URL: ${URL_EXAMPLE}`
                 : `must start with postgresql:// or postgres://, as in ${URL_EXAMPLE}`,
         );
@@ -89,12 +91,24 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
                 : `cannot be read as a URL (${URL_EXAMPLE}); ${ENCODING_HINT}`,
         );
     }
+    // user:pass@word/x@host/db reads as the host "word" and the database "x@host/db", which messages and the stack's
+    // outputs would show; the masking rule takes the password to the last @. An @ after the host is never guessed at.
+    if (/^[^?]*@/.test(url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i, ""))) {
+        refuse(
+            `holds an @ after the host: a password with @ and / in it, or a database name with @, must be percent-encoded; ${ENCODING_HINT}`,
+        );
+    }
     // Keys the parser derives itself, beside the URL's own parameters.
     const params = parsed as Record<string, string | null | undefined>;
     const unknown = Object.keys(params).filter((key) => !PARAMETERS.includes(key) && !["database", "ssl"].includes(key));
     if (unknown.length > 0) {
-        // A key that is not a plain word is a mangled URL, and may hold what was meant as a password: not echoed.
-        const named = /^[a-z_]+$/i.test(unknown[0]) ? `the parameter ${unknown[0]}` : "a parameter that is not a key=value pair";
+        // Named only as the masked URL shows it: a key that is not a plain word is a mangled URL, and a word after a
+        // raw & in ?password= is part of the password (masked there), not a parameter.
+        const named = !/^[a-z_]+$/i.test(unknown[0])
+            ? "a parameter that is not a key=value pair"
+            : new RegExp(`[?&]${unknown[0]}(=|&|$)`).test(shown)
+              ? `the parameter ${unknown[0]}`
+              : "a parameter after a raw & in the password (percent-encode & in a password as %26)";
         refuse(`has ${named}, which memory-stack does not use; it understands ${PARAMETERS.join(", ")}`);
     }
     const host = parsed.host ?? "";
@@ -111,11 +125,15 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
     }
     const sslMode = params.sslmode ?? undefined;
     if (sslMode !== undefined && !(SSL_MODES as readonly string[]).includes(sslMode)) {
-        refuse(`has sslmode=${sslMode}; sslmode must be one of ${SSL_MODES.join(", ")}`);
+        refuse(
+            `has ${shown.includes(`sslmode=${sslMode}`) ? `sslmode=${sslMode}` : "an sslmode"}; sslmode must be one of ${SSL_MODES.join(", ")}`,
+        );
     }
     const timeout = params.connect_timeout ?? undefined;
     if (timeout !== undefined && (!/^-?\d+$/.test(timeout.trim()) || Math.abs(Number(timeout)) > 2 ** 31 - 1)) {
-        refuse(`has connect_timeout=${timeout}; it is a whole number of seconds (at most 2147483647, as libpq reads it)`);
+        refuse(
+            `has ${shown.includes(`connect_timeout=${timeout}`) ? `connect_timeout=${timeout}` : "a connect_timeout"}; it is a whole number of seconds (at most 2147483647, as libpq reads it)`,
+        );
     }
     const timeoutSeconds = timeout !== undefined ? Number(timeout) : defaults.connectTimeoutSeconds;
     const sslRootCert = params.sslrootcert || defaults.sslRootCert;
