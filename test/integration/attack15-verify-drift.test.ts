@@ -1,0 +1,245 @@
+// attack15: can `memory-stack verify` (and the verification resource) say "ok" about a schema that was
+// changed by hand into something of the same name and another shape, and can it fail a correct one?
+//
+// One applied and granted database for the whole file. Each case runs its change inside a transaction
+// that verification itself ends: verifySchema opens its own (a nested `begin` is only a warning) and
+// always ends in rollback, which takes the change with it. So every case meets the schema as applied,
+// and what verification sees is exactly the change plus the schema.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyMigrations, describeVariant } from "../../engine/migrate/index";
+import { describeProblem, verifySchema, type VerificationReport } from "../../engine/verify/index";
+import { expectationsFor } from "../../engine/verify/expected";
+import { migrationsFor } from "../support/apply-sql";
+import { grantStackPrivileges, schemaDatabase, type SchemaDatabase } from "../support/schema-db";
+
+let schema: SchemaDatabase;
+beforeAll(async () => {
+    schema = await schemaDatabase("a15_verify", {}, false);
+    await applyMigrations(schema.client, migrationsFor(schema.options), { variant: describeVariant(schema.options) });
+    await grantStackPrivileges(schema.client, schema.options);
+});
+afterAll(async () => {
+    await schema?.drop();
+});
+
+/** Verification of the schema with `sql` ({app} is the app role) applied and then rolled back by verification. */
+async function verifyWith(sql: string): Promise<VerificationReport> {
+    const expected = await expectationsFor(schema.options, migrationsFor(schema.options));
+    await schema.client.query("begin");
+    try {
+        await schema.client.query(sql.replace(/\{app\}/g, `"${schema.options.appRole}"`));
+    } catch (error) {
+        await schema.client.query("rollback");
+        throw error;
+    }
+    return verifySchema(schema.client, expected);
+}
+
+function lines(report: VerificationReport): string {
+    return report.problems.map(describeProblem).join("\n");
+}
+
+const MEMORY_OPERATION_SUMMARY_AS_OWNER = `create or replace view public.memory_operation_summary with (security_invoker = false) as
+    select m.agent_name, m.operation, (m.created_at at time zone 'UTC')::date as operation_date, count(*) as total_operations,
+           count(*) filter (where m.success) as successful_operations,
+           (count(*) filter (where m.success))::double precision / count(*) as success_rate,
+           avg(m.latency_ms)::double precision as avg_latency_ms
+    from public.memory_logs m group by 1, 2, 3`;
+
+// Holes: each change leaves verification saying ok (before the fix), and each costs a user something.
+const holes: { what: string; sql: string; loses: string; reported: RegExp }[] = [
+    {
+        what: "memory_operation_summary recreated without security_invoker",
+        sql: MEMORY_OPERATION_SUMMARY_AS_OWNER,
+        // The app role may select the view (APP_VIEWS): it now reads memory_logs as the owner.
+        loses: "every tenant's agent names, operation counts, success rates and latencies are shown to every other tenant",
+        reported: /view memory_operation_summary: .*security_invoker/,
+    },
+    {
+        what: "goal_assessments_own_rows altered to `with check (true)`",
+        sql: "alter policy goal_assessments_own_rows on goal_assessments with check (true)",
+        loses: "the app role (one bug away) writes goals into another user's memory, or moves a user's goal to another user",
+        reported: /check failed: row level security: as .*goal_assessments/,
+    },
+    {
+        what: "an extra permissive `for delete using (true)` policy for the app role",
+        sql: "create policy cleanup on memory_logs for delete to {app} using (true)",
+        // Permissive policies add up; a `delete from memory_logs` without a where clause then deletes every user's logs.
+        loses: "a careless `delete from memory_logs` (meant as 'my logs') deletes every user's logs",
+        reported: /policy memory_logs\.cleanup: /,
+    },
+    {
+        what: "an extra permissive `for update using (true)` policy for the app role",
+        sql: "create policy fix_confidence on belief_graphs for update to {app} using (true) with check (true)",
+        loses: "`update belief_graphs set confidence = 0` (no where) rewrites every user's beliefs",
+        reported: /policy belief_graphs\.fix_confidence: /,
+    },
+    {
+        what: "the derived-columns trigger set to fire for replication only",
+        sql: "alter table goal_assessments enable replica trigger update_goal_vector_derived",
+        // tgenabled 'R' is not 'D', so the catalog called it enabled; no behaviour check writes an embedding.
+        loses: "new goals get no derived copy and match_goals never finds them; changed embeddings are searched by their old values",
+        reported: /trigger goal_assessments\.update_goal_vector_derived: .*replica/,
+    },
+    {
+        what: "the derived-columns trigger recreated with `when (false)`",
+        sql:
+            "create or replace trigger update_goal_vector_derived before insert or update on goal_assessments " +
+            "for each row when (false) execute function public.derive_embedding_columns()",
+        loses: "the same: match_goals silently misses every goal written from now on",
+        reported: /trigger goal_assessments\.update_goal_vector_derived: .*when/,
+    },
+    {
+        what: "the derived-columns trigger recreated for updates of another column only",
+        sql:
+            "create or replace trigger update_belief_vector_derived before insert or update of agent_name on belief_graphs " +
+            "for each row execute function public.derive_embedding_columns()",
+        loses: "a belief whose embedding is updated keeps the old derived copy: match_beliefs ranks it by its old embedding",
+        reported: /trigger belief_graphs\.update_belief_vector_derived: .*column/,
+    },
+    {
+        what: "goals written with the derivation trigger off (session_replication_role = replica, as logical replication applies rows)",
+        sql:
+            "set local session_replication_role = replica; " +
+            "insert into users (id) values ('00000000-0000-4000-8000-0000000a1501'); " +
+            "insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) " +
+            "values ('00000000-0000-4000-8000-0000000a1501', 'replicated', 'replicated goal', '[1, 0, 0]'); " +
+            "set local session_replication_role = origin",
+        loses: "those goals are invisible to match_goals, exact => true included, with no error anywhere",
+        reported: /goal_assessments.*1 row\(s\).*goal_vector.*derived/,
+    },
+    {
+        what: "sessions.context changed from jsonb to json",
+        sql: "alter table sessions alter column context type json",
+        // Columns are compared by name only; the behaviour checks read the json back as the same object.
+        loses: "the application's `context @> '{...}'` and `context ? 'key'` queries fail: json has no such operators",
+        reported: /column sessions\.context: .*json/,
+    },
+];
+
+describe.each(holes)("a schema with $what", ({ sql, reported }) => {
+    it("fails verification, naming the object and what to do", async () => {
+        const report = await verifyWith(sql);
+
+        expect(report.ok).toBe(false);
+        expect(lines(report)).toMatch(reported);
+    });
+});
+
+// Held before this round: each line a change that verification already reports.
+const held: { what: string; sql: string; reported: RegExp }[] = [
+    {
+        what: "user_session_stats without security_invoker",
+        sql: "alter view public.user_session_stats reset (security_invoker)",
+        reported: /user_session_stats: 1 row\(s\) of another user visible/,
+    },
+    {
+        what: "sessions_own_rows turned `using (true)`",
+        sql: "alter policy sessions_own_rows on sessions using (true)",
+        reported: /sessions: 1 row\(s\) of another user visible/,
+    },
+    {
+        what: "get_active_session made security definer",
+        sql: "alter function public.get_active_session(uuid, text) security definer",
+        reported: /function public\.get_active_session\(user_id uuid, agent_name text\): is security definer/,
+    },
+    {
+        what: "the partial index behind get_active_session replaced by one of another shape",
+        sql: "drop index idx_sessions_active_lookup; create index idx_sessions_active_lookup on sessions (agent_name)",
+        reported: /index public\.idx_sessions_active_lookup: not the stack's/,
+    },
+    {
+        what: "the per-user unique key replaced by a plain index of the same name",
+        sql:
+            "alter table sessions drop constraint sessions_user_id_session_id_key; " +
+            "create index sessions_user_id_session_id_key on sessions (user_id, session_id)",
+        reported: /index public\.sessions_user_id_session_id_key: not the stack's/,
+    },
+    {
+        what: "an updated_at trigger set to fire for replication only",
+        sql: "alter table sessions enable replica trigger update_sessions_updated_at",
+        reported: /update_sessions_updated_at/,
+    },
+    {
+        what: "the app role's EXECUTE on match_goals revoked",
+        sql: "revoke execute on function public.match_goals(jsonb, integer, uuid, integer, boolean) from {app}, public",
+        reported: /privilege .*grant execute on function .*"match_goals"/,
+    },
+    {
+        what: "the plain-claim switch granted to PUBLIC",
+        sql: "grant execute on function memory_stack.trust_plain_claims() to public",
+        reported: /EXECUTE on memory_stack\.trust_plain_claims/,
+    },
+];
+
+describe.each(held)("a schema with $what", ({ sql, reported }) => {
+    it("fails verification, naming it", async () => {
+        const report = await verifyWith(sql);
+
+        expect(report.ok).toBe(false);
+        expect(lines(report)).toMatch(reported);
+    });
+});
+
+// The reverse: what an application does beside a correct schema must not fail verification.
+const correct: { what: string; sql: string }[] = [
+    {
+        what: "an application's schema with tables and a function named like the stack's",
+        sql:
+            "create schema crm; create table crm.sessions (id uuid primary key, user_id uuid, session_id text); " +
+            "create table crm.goal_assessments (id int); " +
+            "create function crm.get_active_session(user_id uuid, agent_name text) returns uuid language sql as 'select null::uuid'",
+    },
+    {
+        what: "an application's own trigger, index, restrictive policy and column on a memory table",
+        sql:
+            "create function public.app_touch() returns trigger language plpgsql as 'begin return new; end'; " +
+            "create trigger app_touch before insert on goal_assessments for each row execute function app_touch(); " +
+            "create index app_goal_agent on goal_assessments (agent_name, created_at); " +
+            "create policy app_hide_abandoned on goal_assessments as restrictive for select to {app} using (status <> 'abandoned' or true); " +
+            "alter table goal_assessments add column app_score int default 0",
+    },
+    {
+        what: "an application's permissive policy for a reporting role of its own",
+        sql:
+            "create role a15_verify_reporting nologin; grant select on all tables in schema public to a15_verify_reporting; " +
+            "create policy reporting_reads on sessions for select to a15_verify_reporting using (true)",
+    },
+    {
+        what: "an application's extra grants to the app role",
+        sql:
+            "create table public.app_things (id int); grant select on public.app_things to {app}; " +
+            "grant select on public.recent_agent_activity to {app}",
+    },
+    {
+        what: "odd session settings on the verifying connection",
+        sql:
+            "set search_path = crm2, \"$user\", public; set timezone = 'Pacific/Kiritimati'; set datestyle = 'SQL, DMY'; " +
+            "set intervalstyle = 'sql_standard'; set extra_float_digits = 0; set standard_conforming_strings = off; " +
+            "set transaction isolation level serializable; set transform_null_equals = on; set bytea_output = escape",
+    },
+];
+
+describe.each(correct)("a correct schema beside $what", ({ sql }) => {
+    it("passes verification", async () => {
+        const report = await verifyWith(sql);
+
+        expect(lines(report)).toBe("");
+        expect(report.ok).toBe(true);
+    });
+});
+
+it("passes twice on one long-lived connection that an application used before", async () => {
+    const expected = await expectationsFor(schema.options, migrationsFor(schema.options));
+    await schema.client.query(
+        `set search_path = "$user", public, pg_catalog; set timezone = 'America/St_Johns'; set statement_timeout = '1s'; ` +
+            `set role "${schema.options.adminRole}"; reset role`,
+    );
+    try {
+        const reports = [await verifySchema(schema.client, expected), await verifySchema(schema.client, expected)];
+
+        expect(reports.map(lines)).toEqual(["", ""]);
+    } finally {
+        await schema.client.query("reset all");
+    }
+});
