@@ -5,6 +5,7 @@
 import type { SqlClient } from "../db/client";
 import { SEED_FUNCTIONS, TRIGGERS } from "../migrate/manifest";
 import { functionName, type Expectations } from "./expected";
+import type { TriggerDefinition } from "./fingerprints";
 import { comparePrivileges, privilegeExpectations, PRIVILEGES_SQL, type PrivilegeSnapshot } from "./privileges";
 import type { ObjectCounts, Problem } from "./report";
 
@@ -14,14 +15,16 @@ export interface CatalogSnapshot extends PrivilegeSnapshot {
     /** memory_stack.created_objects exists: what the stack created is recorded (ownership.ts reads it). */
     recorded: boolean;
     extensions: string[];
-    /** Tables, views and anything else with a name in schema public, with its relkind and RLS flag. */
-    relations: { name: string; kind: string; rls: boolean }[];
+    /** Tables, views and anything else with a name in schema public, with its relkind, RLS flag and (views) security_invoker. */
+    relations: { name: string; kind: string; rls: boolean; invoker: boolean }[];
     columns: { table: string; name: string }[];
     indexes: { table: string; name: string; valid: boolean }[];
     /** "schema.name(identity arguments)" as the manifest writes it. */
     functions: { signature: string; bodyMd5: string; securityDefiner: boolean }[];
-    triggers: { table: string; name: string; tgtype: number; enabled: boolean; function: string }[];
-    policies: { table: string; name: string }[];
+    /** `firing` is pg_trigger.tgenabled: O (origin, the usual), A (always), R (replica sessions only), D (never). */
+    triggers: { table: string; name: string; tgtype: number; firing: string; when: boolean; columns: string[]; function: string }[];
+    /** `widens`: permissive and applying to the app role (directly, through PUBLIC or a role it is a member of). */
+    policies: { table: string; name: string; widens: boolean }[];
     /** Test users can be inserted into users and vanish with the rollback, leaving no trace. */
     usersInsertable: boolean;
 }
@@ -35,12 +38,15 @@ with ns as (select oid, nspname from pg_namespace where nspname in ('public', 'a
      vector_prefix as (select coalesce((select quote_ident(n.nspname) || '.' from pg_extension e
                                         join pg_namespace n on n.oid = e.extnamespace where e.extname = 'vector'), '') as prefix),
      pub as (select oid from ns where nspname = 'public'),
-     rel as (select c.oid, c.relname, c.relkind, c.relrowsecurity from pg_class c where c.relnamespace in (select oid from pub))
+     rel as (select c.oid, c.relname, c.relkind, c.relrowsecurity, c.reloptions from pg_class c where c.relnamespace in (select oid from pub)),
+     app as (select oid from pg_roles where rolname = ($3::text[])[1])
 select json_build_object(
   'ledger', to_regclass('memory_stack.migrations') is not null,
   'recorded', to_regclass('memory_stack.created_objects') is not null,
   'extensions', (select coalesce(json_agg(extname order by extname), '[]') from pg_extension),
-  'relations', (select coalesce(json_agg(json_build_object('name', relname, 'kind', relkind, 'rls', relrowsecurity) order by relname), '[]')
+  'relations', (select coalesce(json_agg(json_build_object('name', relname, 'kind', relkind, 'rls', relrowsecurity,
+                    'invoker', coalesce((select o.option_value::boolean from pg_options_to_table(reloptions) o
+                                         where o.option_name = 'security_invoker'), false)) order by relname), '[]')
                 from rel where relkind in ('r', 'p', 'v', 'm', 'f')),
   'columns', (select coalesce(json_agg(json_build_object('table', r.relname, 'name', a.attname)), '[]')
               from pg_attribute a join rel r on r.oid = a.attrelid
@@ -53,11 +59,16 @@ select json_build_object(
                     'bodyMd5', md5(p.prosrc), 'securityDefiner', p.prosecdef)), '[]')
                 from pg_proc p join ns n on n.oid = p.pronamespace),
   'triggers', (select coalesce(json_agg(json_build_object('table', r.relname, 'name', t.tgname, 'tgtype', t.tgtype,
-                    'enabled', t.tgenabled <> 'D', 'function', fn.nspname || '.' || f.proname)), '[]')
+                    'firing', t.tgenabled, 'when', t.tgqual is not null,
+                    'columns', (select coalesce(json_agg(a.attname order by k.n), '[]') from unnest(t.tgattr::int2[]) with ordinality k (attnum, n)
+                                join pg_attribute a on a.attrelid = t.tgrelid and a.attnum = k.attnum),
+                    'function', fn.nspname || '.' || f.proname)), '[]')
                from pg_trigger t join rel r on r.oid = t.tgrelid
                join pg_proc f on f.oid = t.tgfoid join pg_namespace fn on fn.oid = f.pronamespace
                where not t.tgisinternal),
-  'policies', (select coalesce(json_agg(json_build_object('table', r.relname, 'name', p.polname)), '[]')
+  'policies', (select coalesce(json_agg(json_build_object('table', r.relname, 'name', p.polname,
+                    'widens', p.polpermissive and exists (select from app, unnest(p.polroles) g (oid)
+                                                          where g.oid = 0 or pg_has_role(app.oid, g.oid, 'member')))), '[]')
                from pg_policy p join rel r on r.oid = p.polrelid),
   -- Test users can be inserted (and vanish with the rollback) only when no column of users needs a
   -- value we cannot invent or draws from a sequence (nextval is not rolled back).
@@ -132,7 +143,18 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         if (isRelation("table", table)) counts.tables++;
     }
     for (const view of manifest.views) {
-        if (isRelation("view", view)) counts.views++;
+        if (!isRelation("view", view)) continue;
+        // Only row level security makes it matter: as its owner, the view reads past every policy.
+        if (expected.rls && !relations.get(view)!.invoker) {
+            report(
+                "view",
+                view,
+                "reads its tables as its owner (security_invoker is off), so row level security does not apply through it and " +
+                    `whoever may select it sees every user's rows: alter view public.${view} set (security_invoker = true)`,
+            );
+        } else {
+            counts.views++;
+        }
     }
     const columns = new Set(snapshot.columns.map((c) => `${c.table}.${c.name}`));
     for (const [table, names] of Object.entries(expected.columns)) {
@@ -185,12 +207,9 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
     for (const { table, name } of manifest.triggers) {
         const found = triggers.get(`${table}.${name}`);
         const definition = fingerprints.triggers[name];
-        if (found === undefined) {
-            report("trigger", `${table}.${name}`, "missing");
-        } else if (!found.enabled) {
-            report("trigger", `${table}.${name}`, "disabled; alter table ... enable trigger");
-        } else if (definition && (found.tgtype !== definition.tgtype || found.function !== definition.function)) {
-            report("trigger", `${table}.${name}`, `fires differently or runs ${found.function}, not as ${definition.migration} defines it`);
+        const issue = found === undefined ? "missing" : triggerIssue(found, definition);
+        if (issue !== undefined) {
+            report("trigger", `${table}.${name}`, issue);
         } else if (SEED_TRIGGER_NAMES.has(name)) {
             counts.triggers++;
         } else {
@@ -203,6 +222,20 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         if (policies.has(`${table}.${name}`)) counts.policies++;
         else report("policy", `${table}.${name}`, "missing");
     }
+    // Permissive policies add up: one more for the app role, whatever it says, can only widen what the
+    // stack's own policies let it read or change. A restrictive one, or one for another role, narrows or is not ours to judge.
+    const stackPolicies = new Set(manifest.policies.map((p) => `${p.table}.${p.name}`));
+    for (const { table, name, widens } of snapshot.policies) {
+        if (widens && manifest.rlsTables.includes(table) && !stackPolicies.has(`${table}.${name}`)) {
+            report(
+                "policy",
+                `${table}.${name}`,
+                `is not the stack's and is permissive for ${expected.appRole}: permissive policies add up, so through it ${expected.appRole} ` +
+                    `may read or change other users' rows that ${table}'s own policies hide (a delete or update without a where clause ` +
+                    `reaches them all). Drop it, or create it again \`as restrictive\` if it is meant to narrow what ${expected.appRole} sees`,
+            );
+        }
+    }
     for (const table of manifest.rlsTables) {
         const found = relations.get(table);
         if (found === undefined) continue; // already reported as a missing table
@@ -213,6 +246,38 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
     problems.push(...privileges.problems);
     privileges.broken.forEach((item) => broken.add(item));
     return { problems, counts, broken };
+}
+
+/** What is wrong with a trigger that exists, or undefined when it fires as its migration defines it. */
+function triggerIssue(found: CatalogSnapshot["triggers"][number], definition: TriggerDefinition | undefined): string | undefined {
+    const enable = `alter table public.${found.table} enable trigger ${found.name}`;
+    if (found.firing === "D") {
+        return `disabled: ${enable}`;
+    }
+    if (found.firing === "R") {
+        return `fires only in sessions with session_replication_role = replica, so never for the application's writes: ${enable}`;
+    }
+    if (definition === undefined) {
+        return undefined;
+    }
+    const columns = definition.columns ?? [];
+    const differences = [
+        found.tgtype !== definition.tgtype ? "fires at another time or for other events" : "",
+        found.when !== (definition.when ?? false)
+            ? found.when
+                ? "fires only when a when condition holds"
+                : "lost its when condition"
+            : "",
+        found.columns.join(",") !== columns.join(",")
+            ? found.columns.length > 0
+                ? `fires only for updates of column(s) ${found.columns.join(", ")}`
+                : "fires for updates of every column"
+            : "",
+        found.function !== definition.function ? `runs ${found.function}` : "",
+    ].filter((difference) => difference !== "");
+    return differences.length === 0
+        ? undefined
+        : `${differences.join(", ")}, not as ${definition.migration} defines it: create it again from ${definition.migration}`;
 }
 
 const SEED_FUNCTION_NAMES = new Set(SEED_FUNCTIONS.map((name) => `public.${name}`));

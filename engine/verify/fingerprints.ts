@@ -9,7 +9,8 @@
 // order wins and a top-level `drop function` forgets it, as the database does.
 //
 // A trigger is proven by its table, its firing (timing, events, row or statement, packed like
-// pg_trigger.tgtype) and the function it executes, whose body is proven above.
+// pg_trigger.tgtype; a `when` condition; the columns an update must touch) and the function it
+// executes, whose body is proven above.
 import { createHash } from "node:crypto";
 import { splitStatements } from "../migrate/statements";
 
@@ -28,6 +29,10 @@ export interface TriggerDefinition {
     tgtype: number;
     /** Qualified name of the trigger function, e.g. "public.update_updated_at_column". */
     function: string;
+    /** It has a `when (...)` condition. Absent in state written before it was recorded: none. */
+    when?: boolean;
+    /** `update of <columns>`: it fires only for updates of these. Absent in state written before it was recorded: none. */
+    columns?: string[];
     migration: string;
 }
 
@@ -57,6 +62,8 @@ export async function fingerprintMigrations(migrations: readonly { name: string;
                     // pg_trigger.tgtype packs row (1) with the timing and event bits the parser already gives.
                     tgtype: (node.row === true ? 1 : 0) | Number(node.timing ?? 0) | Number(node.events ?? 0),
                     function: qualify(names(node.funcname)),
+                    when: node.whenClause !== undefined,
+                    columns: node.columns === undefined ? [] : names(node.columns),
                     migration: migration.name,
                 };
             } else if (kind === "DropStmt" && node.removeType === "OBJECT_FUNCTION") {

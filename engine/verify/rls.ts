@@ -13,6 +13,17 @@ import { CheckRunner, expect } from "./checks";
 import type { Expectations } from "./expected";
 import type { Fixture } from "./functional";
 
+// A row of user $1 for each memory table, with what its columns require; agent or actor $2.
+const FOREIGN_ROWS: Record<string, string> = {
+    sessions: "(session_id, user_id, agent_name) values ('memory-stack-verify-foreign', $1, $2)",
+    agent_executions: "(user_id, agent_name) values ($1, $2)",
+    memory_logs: "(user_id, agent_name, operation) values ($1, $2, 'write')",
+    goal_assessments: "(user_id, agent_name, goal_text) values ($1, $2, 'verify')",
+    belief_graphs: "(user_id, agent_name, subject, predicate, object) values ($1, $2, 'memory-stack', 'verifies', 'beliefs')",
+    cognitive_metrics: "(user_id, agent_name, metric_name, metric_value) values ($1, $2, 'verify', 1)",
+    audit_logs: "(user_id, actor, action) values ($1, $2, 'verify')",
+};
+
 // The views that carry user_id and so must filter by it under security_invoker.
 const USER_VIEWS = ["recent_agent_activity", "user_session_stats"];
 
@@ -46,12 +57,15 @@ export async function checkRowLevelSecurity(
             audit.code === "42501" || audit.rows?.[0]?.n === 0,
             `audit_logs: ${audit.rows?.[0]?.n} audit row(s) visible to ${appRole}; only ${adminRole} may read them`,
         );
-        await run.expectError(
-            "insert into public.sessions (session_id, user_id, agent_name) values ('memory-stack-verify-foreign', $1, 'memory-stack-verify')",
-            [fixture.users[1]],
-            "42501",
-            "inserting a session for another user",
-        );
+        // Every table's with check, not only sessions': a policy that lets a row for B in is a write into B's memory.
+        for (const table of manifest.rlsTables) {
+            await run.expectError(
+                `insert into public.${table} ${FOREIGN_ROWS[table]}`,
+                [fixture.users[1], "memory-stack-verify"],
+                "42501",
+                `${table}: inserting a row for another user (is the with check of ${table}'s policies for ${appRole} still the user's own id?)`,
+            );
+        }
         await run.expectError(
             "insert into public.agent_executions (session_id, user_id, agent_name) values ($1, $2, 'memory-stack-verify')",
             [fixture.sessions.other, fixture.users[0]],

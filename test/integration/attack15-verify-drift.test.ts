@@ -131,7 +131,8 @@ const held: { what: string; sql: string; reported: RegExp }[] = [
     {
         what: "user_session_stats without security_invoker",
         sql: "alter view public.user_session_stats reset (security_invoker)",
-        reported: /user_session_stats: 1 row\(s\) of another user visible/,
+        // Reported by the catalog since attack15 (before: by the app role's row count, which then does not run).
+        reported: /view user_session_stats: reads its tables as its owner|user_session_stats: 1 row\(s\) of another user visible/,
     },
     {
         what: "sessions_own_rows turned `using (true)`",

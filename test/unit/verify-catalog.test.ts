@@ -17,8 +17,8 @@ function deployed(e: Expectations): CatalogSnapshot {
         recorded: true,
         extensions: ["plpgsql", ...manifest.extensions],
         relations: [
-            ...[...manifest.tables, "users"].map((name) => ({ name, kind: "r", rls: manifest.rlsTables.includes(name) })),
-            ...manifest.views.map((name) => ({ name, kind: "v", rls: false })),
+            ...[...manifest.tables, "users"].map((name) => ({ name, kind: "r", rls: manifest.rlsTables.includes(name), invoker: false })),
+            ...manifest.views.map((name) => ({ name, kind: "v", rls: false, invoker: true })),
         ],
         columns: Object.entries(e.columns).flatMap(([table, names]) => names.map((name) => ({ table, name }))),
         indexes: manifest.indexes.map((index) => ({ ...index, valid: true })),
@@ -30,10 +30,13 @@ function deployed(e: Expectations): CatalogSnapshot {
             table,
             name,
             tgtype: fingerprints.triggers[name].tgtype,
-            enabled: true,
+            firing: "O",
+            when: false,
+            columns: [],
             function: fingerprints.triggers[name].function,
         })),
-        policies: manifest.policies.map((policy) => ({ ...policy })),
+        // The stack's own policies for the app role widen nothing beyond themselves: only others are judged.
+        policies: manifest.policies.map((policy) => ({ ...policy, widens: policy.name.endsWith("_own_rows") })),
         usersInsertable: true,
         // Every privilege the list gives, none it forbids; the verifier (the owner) may SET ROLE to both roles.
         privileges: privilegeExpectations(e).map((item) => item.needed),
@@ -111,16 +114,42 @@ describe("compareCatalog", () => {
             problemsOf((s) => {
                 s.functions.find((f) => f.signature.startsWith("public.close_session("))!.bodyMd5 = "0".repeat(32);
                 s.functions.find((f) => f.signature.startsWith("public.forget_user("))!.securityDefiner = true;
-                s.triggers[0].enabled = false;
+                s.triggers[0].firing = "D";
                 s.triggers[1].function = "public.something_else";
                 s.triggers.pop();
             }),
         ).toEqual([
             "function public.close_session(session_id uuid, status text): body differs from the one in 0005_functions_triggers.sql",
             "function public.forget_user(target_user_id uuid): is security definer, 0007_maintenance.sql says otherwise",
-            "trigger sessions.update_sessions_updated_at: disabled; alter table ... enable trigger",
-            "trigger goal_assessments.update_goal_assessments_updated_at: fires differently or runs public.something_else, not as 0005_functions_triggers.sql defines it",
+            "trigger sessions.update_sessions_updated_at: disabled: alter table public.sessions enable trigger update_sessions_updated_at",
+            "trigger goal_assessments.update_goal_assessments_updated_at: runs public.something_else, not as 0005_functions_triggers.sql defines it: create it again from 0005_functions_triggers.sql",
             "trigger belief_graphs.update_belief_vector_derived: missing",
+        ]);
+    });
+
+    it("names a trigger firing for replication only, under a condition or for some columns, a view reading as its owner and a policy widening the app role's rows", () => {
+        expect(
+            problemsOf((s) => {
+                const trigger = (name: string) => s.triggers.find((t) => t.name === name)!;
+                trigger("update_goal_vector_derived").firing = "R";
+                trigger("update_belief_vector_derived").when = true;
+                trigger("update_sessions_updated_at").columns = ["status"];
+                trigger("calculate_agent_execution_duration").firing = "A";
+                s.relations.find((r) => r.name === "memory_operation_summary")!.invoker = false;
+                s.policies.push(
+                    { table: "memory_logs", name: "cleanup", widens: true },
+                    { table: "memory_logs", name: "narrower", widens: false },
+                    { table: "users", name: "application_own", widens: true },
+                );
+            }),
+        ).toEqual([
+            "view memory_operation_summary: reads its tables as its owner (security_invoker is off), so row level security does not apply through it and whoever may select it sees every user's rows: alter view public.memory_operation_summary set (security_invoker = true)",
+            "trigger sessions.update_sessions_updated_at: fires only for updates of column(s) status, not as 0005_functions_triggers.sql defines it: create it again from 0005_functions_triggers.sql",
+            "trigger goal_assessments.update_goal_vector_derived: fires only in sessions with session_replication_role = replica, so never for the application's writes: alter table public.goal_assessments enable trigger update_goal_vector_derived",
+            "trigger belief_graphs.update_belief_vector_derived: fires only when a when condition holds, not as 0013_similarity_derived.sql defines it: create it again from 0013_similarity_derived.sql",
+            expect.stringMatching(
+                /^policy memory_logs\.cleanup: is not the stack's and is permissive for memory_app_\w+: permissive policies add up/,
+            ),
         ]);
     });
 

@@ -38,6 +38,8 @@ describe("fingerprintMigrations on the real migrations", () => {
             table: "sessions",
             tgtype: 1 | 2 | 16,
             function: "public.update_updated_at_column",
+            when: false,
+            columns: [],
             migration: "0005_functions_triggers.sql",
         });
         expect(triggers.calculate_agent_execution_duration).toMatchObject({
@@ -49,6 +51,17 @@ describe("fingerprintMigrations on the real migrations", () => {
 });
 
 describe("fingerprintMigrations on small migrations", () => {
+    it("reads a trigger's when condition and the columns an update must touch", async () => {
+        const { triggers } = await fingerprintMigrations([
+            {
+                name: "0001_t.sql",
+                sql: "create trigger t before insert or update of b, a on app.t for each row when (new.a > 0) execute function app.f();",
+            },
+        ]);
+
+        expect(triggers.t).toMatchObject({ when: true, columns: ["b", "a"] });
+    });
+
     it("fingerprints the text between the dollar quotes, which is what pg_proc.prosrc holds", async () => {
         const body = "\nbegin\n    return 1;\nend\n";
         const { functions } = await fingerprintMigrations([
