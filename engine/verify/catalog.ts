@@ -27,6 +27,8 @@ export interface CatalogSnapshot extends PrivilegeSnapshot {
     policies: { table: string; name: string; widens: boolean }[];
     /** Test users can be inserted into users and vanish with the rollback, leaving no trace. */
     usersInsertable: boolean;
+    /** The memory tables' columns whose type is not the one the migrations create them with. */
+    columnTypes: { table: string; name: string; type: string; expected: string }[];
 }
 
 // Schemas are looked up by name, never cast with ::regnamespace, so a database without the
@@ -66,6 +68,12 @@ select json_build_object(
                from pg_trigger t join rel r on r.oid = t.tgrelid
                join pg_proc f on f.oid = t.tgfoid join pg_namespace fn on fn.oid = f.pronamespace
                where not t.tgisinternal),
+  'columnTypes', (select coalesce(json_agg(json_build_object('table', e.table_name, 'name', e.column_name,
+                      'type', format_type(a.atttypid, a.atttypmod), 'expected', coalesce(format_type(to_regtype(e.type_name), null), e.type_name))), '[]')
+                  from json_to_recordset($4::json) e (table_name text, column_name text, type_name text)
+                  join rel r on r.relname = e.table_name and r.relkind in ('r', 'p')
+                  join pg_attribute a on a.attrelid = r.oid and a.attname = e.column_name and not a.attisdropped
+                  where a.atttypid is distinct from to_regtype(e.type_name)),
   'policies', (select coalesce(json_agg(json_build_object('table', r.relname, 'name', p.polname,
                     'widens', p.polpermissive and exists (select from app, unnest(p.polroles) g (oid)
                                                           where g.oid = 0 or pg_has_role(app.oid, g.oid, 'member')))), '[]')
@@ -85,10 +93,18 @@ export async function readCatalog(client: SqlClient, expected: Expectations): Pr
     // Without rls the roles are no part of the schema's contract: nothing to ask about them.
     const checks = expected.rls ? privilegeExpectations(expected).map((item) => item.check) : [];
     const roles = expected.rls ? [expected.appRole, expected.adminRole] : [];
+    const columnTypes = expected.manifest.tables.flatMap((table) =>
+        Object.entries(expected.fingerprints.columns?.[table] ?? {}).map(([column, { type }]) => ({
+            table_name: table,
+            column_name: column,
+            type_name: type,
+        })),
+    );
     const result = await client.query<{ catalog: CatalogSnapshot }>(CATALOG_SQL, [
         Object.keys(expected.columns),
         JSON.stringify(checks),
         roles,
+        JSON.stringify(columnTypes),
     ]);
     return result.rows[0].catalog;
 }
@@ -169,6 +185,18 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
             else if (columns.has(`${table}.${name}`)) counts.columns++;
             else report("column", `${table}.${name}`, "missing");
         }
+    }
+
+    // Reported, but the checks still run: what they find says more than skipping every check of the table would.
+    for (const { table, name, type, expected: wanted } of snapshot.columnTypes) {
+        const migration = fingerprints.columns?.[table]?.[name]?.migration;
+        problems.push({
+            kind: "column",
+            name: `${table}.${name}`,
+            issue:
+                `is ${type}, not ${wanted} as ${migration} creates it, which the application's queries and the stack's functions ` +
+                `rely on: alter table public.${table} alter column ${name} type ${wanted} using ${name}::${wanted}`,
+        });
     }
 
     const indexes = new Map(snapshot.indexes.map((i) => [`${i.table}.${i.name}`, i]));
@@ -265,8 +293,8 @@ function triggerIssue(found: CatalogSnapshot["triggers"][number], definition: Tr
         found.tgtype !== definition.tgtype ? "fires at another time or for other events" : "",
         found.when !== (definition.when ?? false)
             ? found.when
-                ? "fires only when a when condition holds"
-                : "lost its when condition"
+                ? "fires only when a `when (...)` condition holds"
+                : "lost its `when (...)` condition"
             : "",
         found.columns.join(",") !== columns.join(",")
             ? found.columns.length > 0
@@ -277,7 +305,7 @@ function triggerIssue(found: CatalogSnapshot["triggers"][number], definition: Tr
     ].filter((difference) => difference !== "");
     return differences.length === 0
         ? undefined
-        : `${differences.join(", ")}, not as ${definition.migration} defines it: create it again from ${definition.migration}`;
+        : `${differences.join(", ")}, not as ${definition.migration} defines it: drop it and create it again as that file does`;
 }
 
 const SEED_FUNCTION_NAMES = new Set(SEED_FUNCTIONS.map((name) => `public.${name}`));

@@ -8,6 +8,9 @@
 // the real one is used), so it is checked for existence only. The last definition in migration
 // order wins and a top-level `drop function` forgets it, as the database does.
 //
+// A column is proven by its type, as a top-level `create table` in schema public names it ("pg_catalog.int4",
+// "text[]"; type modifiers aside): the catalog query resolves that name as PostgreSQL would.
+//
 // A trigger is proven by its table, its firing (timing, events, row or statement, packed like
 // pg_trigger.tgtype; a `when` condition; the columns an update must touch) and the function it
 // executes, whose body is proven above.
@@ -41,19 +44,32 @@ export interface Fingerprints {
     functions: Record<string, FunctionFingerprint>;
     /** Keyed by trigger name. */
     triggers: Record<string, TriggerDefinition>;
+    /** Per table, per column: its type name and the migration that creates it. Absent in state written before it was recorded. */
+    columns?: Record<string, Record<string, { type: string; migration: string }>>;
 }
 
 type Node = Record<string, unknown>;
 
 /** What the migrations define last, in migration order: a top-level drop forgets what came before, as the database does. */
 export async function fingerprintMigrations(migrations: readonly { name: string; sql: string }[]): Promise<Fingerprints> {
-    const result: Fingerprints = { functions: {}, triggers: {} };
+    const result: Required<Fingerprints> = { functions: {}, triggers: {}, columns: {} };
     for (const migration of migrations) {
         for (const { kind, node } of await splitStatements(migration.sql)) {
             if (kind === "CreateFunctionStmt") {
                 const fingerprint = functionFingerprint(node, migration.name);
                 if (fingerprint) {
                     result.functions[qualify(names(node.funcname))] = fingerprint;
+                }
+            } else if (kind === "CreateStmt" && [undefined, "public"].includes((node.relation as Node).schemaname as string | undefined)) {
+                const table = (result.columns[String((node.relation as Node).relname)] = {} as Record<
+                    string,
+                    { type: string; migration: string }
+                >);
+                for (const element of (node.tableElts ?? []) as Node[]) {
+                    const column = element.ColumnDef as { colname: string; typeName: Node } | undefined;
+                    if (column !== undefined) {
+                        table[column.colname] = { type: typeName(column.typeName), migration: migration.name };
+                    }
                 }
             } else if (kind === "CreateTrigStmt") {
                 const relation = node.relation as { schemaname?: string; relname: string };
@@ -94,6 +110,11 @@ function functionFingerprint(node: Node, migration: string): FunctionFingerprint
         securityDefiner: (security?.arg as { Boolean?: { boolval?: boolean } } | undefined)?.Boolean?.boolval === true,
         migration,
     };
+}
+
+/** "pg_catalog.numeric", "text[]": what to_regtype() resolves to the column's type, its modifiers aside. */
+function typeName(node: Node): string {
+    return names(node.names).join(".") + (node.arrayBounds === undefined ? "" : "[]");
 }
 
 /** The strings of a parser name list, e.g. [{String: {sval: "public"}}, {String: {sval: "f"}}] → ["public", "f"]. */

@@ -63,7 +63,7 @@ export async function checkRowLevelSecurity(
                 `insert into public.${table} ${FOREIGN_ROWS[table]}`,
                 [fixture.users[1], "memory-stack-verify"],
                 "42501",
-                `${table}: inserting a row for another user (is the with check of ${table}'s policies for ${appRole} still the user's own id?)`,
+                `${table}: inserting a row for another user (does the with check of every policy on ${table} for ${appRole} still ask for the user's own id?)`,
             );
         }
         await run.expectError(

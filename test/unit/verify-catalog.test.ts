@@ -38,6 +38,7 @@ function deployed(e: Expectations): CatalogSnapshot {
         // The stack's own policies for the app role widen nothing beyond themselves: only others are judged.
         policies: manifest.policies.map((policy) => ({ ...policy, widens: policy.name.endsWith("_own_rows") })),
         usersInsertable: true,
+        columnTypes: [],
         // Every privilege the list gives, none it forbids; the verifier (the owner) may SET ROLE to both roles.
         privileges: privilegeExpectations(e).map((item) => item.needed),
         database: "ybryx",
@@ -122,12 +123,12 @@ describe("compareCatalog", () => {
             "function public.close_session(session_id uuid, status text): body differs from the one in 0005_functions_triggers.sql",
             "function public.forget_user(target_user_id uuid): is security definer, 0007_maintenance.sql says otherwise",
             "trigger sessions.update_sessions_updated_at: disabled: alter table public.sessions enable trigger update_sessions_updated_at",
-            "trigger goal_assessments.update_goal_assessments_updated_at: runs public.something_else, not as 0005_functions_triggers.sql defines it: create it again from 0005_functions_triggers.sql",
+            "trigger goal_assessments.update_goal_assessments_updated_at: runs public.something_else, not as 0005_functions_triggers.sql defines it: drop it and create it again as that file does",
             "trigger belief_graphs.update_belief_vector_derived: missing",
         ]);
     });
 
-    it("names a trigger firing for replication only, under a condition or for some columns, a view reading as its owner and a policy widening the app role's rows", () => {
+    it("names a trigger firing for replication only, under a condition or for some columns, a view reading as its owner, a column of another type and a policy widening the app role's rows", () => {
         expect(
             problemsOf((s) => {
                 const trigger = (name: string) => s.triggers.find((t) => t.name === name)!;
@@ -136,6 +137,7 @@ describe("compareCatalog", () => {
                 trigger("update_sessions_updated_at").columns = ["status"];
                 trigger("calculate_agent_execution_duration").firing = "A";
                 s.relations.find((r) => r.name === "memory_operation_summary")!.invoker = false;
+                s.columnTypes.push({ table: "sessions", name: "context", type: "json", expected: "jsonb" });
                 s.policies.push(
                     { table: "memory_logs", name: "cleanup", widens: true },
                     { table: "memory_logs", name: "narrower", widens: false },
@@ -144,9 +146,10 @@ describe("compareCatalog", () => {
             }),
         ).toEqual([
             "view memory_operation_summary: reads its tables as its owner (security_invoker is off), so row level security does not apply through it and whoever may select it sees every user's rows: alter view public.memory_operation_summary set (security_invoker = true)",
-            "trigger sessions.update_sessions_updated_at: fires only for updates of column(s) status, not as 0005_functions_triggers.sql defines it: create it again from 0005_functions_triggers.sql",
+            "column sessions.context: is json, not jsonb as 0003_tables.sql creates it, which the application's queries and the stack's functions rely on: alter table public.sessions alter column context type jsonb using context::jsonb",
+            "trigger sessions.update_sessions_updated_at: fires only for updates of column(s) status, not as 0005_functions_triggers.sql defines it: drop it and create it again as that file does",
             "trigger goal_assessments.update_goal_vector_derived: fires only in sessions with session_replication_role = replica, so never for the application's writes: alter table public.goal_assessments enable trigger update_goal_vector_derived",
-            "trigger belief_graphs.update_belief_vector_derived: fires only when a when condition holds, not as 0013_similarity_derived.sql defines it: create it again from 0013_similarity_derived.sql",
+            "trigger belief_graphs.update_belief_vector_derived: fires only when a `when (...)` condition holds, not as 0013_similarity_derived.sql defines it: drop it and create it again as that file does",
             expect.stringMatching(
                 /^policy memory_logs\.cleanup: is not the stack's and is permissive for memory_app_\w+: permissive policies add up/,
             ),

@@ -31,6 +31,17 @@ describe("fingerprintMigrations on the real migrations", () => {
         }
     });
 
+    it("reads each memory table column's type as its create table names it", async () => {
+        const { columns } = await fingerprintMigrations(migrationsFor());
+
+        expect(columns?.sessions).toMatchObject({
+            context: { type: "jsonb", migration: "0003_tables.sql" },
+            started_at: { type: "timestamptz" },
+        });
+        expect(columns?.agent_executions?.cost_usd).toMatchObject({ type: "pg_catalog.numeric" });
+        expect(columns?.goal_assessments?.tags).toMatchObject({ type: "text[]" });
+    });
+
     it("reads each trigger's table, firing and function", async () => {
         const { triggers } = await fingerprintMigrations(migrationsFor());
 
