@@ -115,6 +115,15 @@ const holes: { what: string; sql: string; loses: string; reported: RegExp }[] = 
         loses: "the application's `context @> '{...}'` and `context ? 'key'` queries fail: json has no such operators",
         reported: /column sessions\.context: .*json/,
     },
+    {
+        what: "write access to the stack's bookkeeping tables granted to PUBLIC",
+        sql: "grant insert, update, delete on all tables in schema memory_stack to public",
+        // The app role has USAGE on memory_stack (bind_user lives there), so it can now write memory_stack.created_objects:
+        // a row naming an application table (identity only, as rows from before oids were recorded) makes `pulumi destroy`
+        // drop that table as the stack's; a row in memory_stack.migrations makes the next apply skip a migration.
+        loses: "the app role can make the next rollback drop an application table, or the next apply skip a migration",
+        reported: /privilege .*INSERT on memory_stack\.created_objects/,
+    },
 ];
 
 describe.each(holes)("a schema with $what", ({ sql, reported }) => {
