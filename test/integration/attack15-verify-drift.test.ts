@@ -124,6 +124,16 @@ const holes: { what: string; sql: string; loses: string; reported: RegExp }[] = 
         loses: "the app role can make the next rollback drop an application table, or the next apply skip a migration",
         reported: /privilege .*INSERT on memory_stack\.created_objects/,
     },
+    {
+        what: "memory_stack.request_user_id() marked immutable",
+        sql: "alter function memory_stack.request_user_id() immutable",
+        // Same body, same security: only the volatility differs, which the catalog did not compare. An immutable call
+        // is folded into the plan, and a cached plan (a prepared statement: generic after five executions, or across
+        // clients behind a pooler that keeps prepared statements) then keeps the user of the transaction that planned it.
+        // The test below shows it.
+        loses: "every later transaction on the connection sees the rows of whichever user the statement was planned for",
+        reported: /function memory_stack\.request_user_id\(\): is immutable/,
+    },
 ];
 
 describe.each(holes)("a schema with $what", ({ sql, reported }) => {
@@ -133,6 +143,45 @@ describe.each(holes)("a schema with $what", ({ sql, reported }) => {
         expect(report.ok).toBe(false);
         expect(lines(report)).toMatch(reported);
     });
+});
+
+it("(why request_user_id must stay stable) marked immutable, a prepared statement serves user A's rows to B and to no one", async () => {
+    const [userA, userB] = ["00000000-0000-4000-8000-0000000a150a", "00000000-0000-4000-8000-0000000a150b"];
+    await schema.client.query(`alter role "${schema.options.appRole}" login password 'attack15'`);
+    const app = await schema.db.connect({ user: schema.options.appRole, password: "attack15", application_name: "a15-prepared" });
+    await schema.client.query("begin");
+    try {
+        await schema.client.query(
+            `insert into users (id) values ($1), ($2);
+             insert into goal_assessments (user_id, agent_name, goal_text) values ($1, 'a15', 'goal of A'), ($2, 'a15', 'goal of B')`
+                .replace(/\$1/g, `'${userA}'`)
+                .replace(/\$2/g, `'${userB}'`),
+        );
+        await schema.client.query("alter function memory_stack.request_user_id() immutable");
+        await schema.client.query("commit");
+        await app.query("set plan_cache_mode = force_generic_plan");
+        const seen: string[][] = [];
+        for (const user of [userA, userB, null]) {
+            await app.query("begin");
+            if (user) await app.query("select memory_stack.bind_user($1)", [user]);
+            const { rows } = await app.query<{ goal_text: string }>({
+                name: "goals",
+                text: "select goal_text from goal_assessments where agent_name = $1",
+                values: ["a15"],
+            });
+            seen.push(rows.map((row) => row.goal_text));
+            await app.query("commit");
+        }
+
+        expect(seen).toEqual([["goal of A"], ["goal of A"], ["goal of A"]]);
+    } finally {
+        await schema.client.query("rollback").catch(() => undefined);
+        await app.end();
+        await schema.client.query(
+            `alter function memory_stack.request_user_id() stable; delete from goal_assessments where agent_name = 'a15';
+             delete from users where id in ('${userA}', '${userB}'); alter role "${schema.options.appRole}" nologin password null`,
+        );
+    }
 });
 
 // Held before this round: each line a change that verification already reports.
