@@ -20,7 +20,7 @@ export interface CatalogSnapshot extends PrivilegeSnapshot {
     columns: { table: string; name: string }[];
     indexes: { table: string; name: string; valid: boolean }[];
     /** "schema.name(identity arguments)" as the manifest writes it. */
-    functions: { signature: string; bodyMd5: string; securityDefiner: boolean }[];
+    functions: { signature: string; bodyMd5: string; securityDefiner: boolean; volatility: string }[];
     /** `firing` is pg_trigger.tgenabled: O (origin, the usual), A (always), R (replica sessions only), D (never). */
     triggers: { table: string; name: string; tgtype: number; firing: string; when: boolean; columns: string[]; function: string }[];
     /** `widens`: permissive and applying to the app role (directly, through PUBLIC or a role it is a member of). */
@@ -58,7 +58,7 @@ select json_build_object(
   'functions', (select coalesce(json_agg(json_build_object(
                     'signature', n.nspname || '.' || p.proname || '(' ||
                         replace(pg_get_function_identity_arguments(p.oid), (select prefix from vector_prefix) || 'vector', 'vector') || ')',
-                    'bodyMd5', md5(p.prosrc), 'securityDefiner', p.prosecdef)), '[]')
+                    'bodyMd5', md5(p.prosrc), 'securityDefiner', p.prosecdef, 'volatility', p.provolatile)), '[]')
                 from pg_proc p join ns n on n.oid = p.pronamespace),
   'triggers', (select coalesce(json_agg(json_build_object('table', r.relname, 'name', t.tgname, 'tgtype', t.tgtype,
                     'firing', t.tgenabled, 'when', t.tgqual is not null,
@@ -224,6 +224,17 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
                 signature,
                 `is security ${found.securityDefiner ? "definer" : "invoker"}, ${fingerprint.migration} says otherwise`,
             );
+        } else if (fingerprint?.volatility !== undefined && found.volatility !== fingerprint.volatility) {
+            const [is, wanted] = [found.volatility, fingerprint.volatility].map((v) => VOLATILITY[v] ?? v);
+            report(
+                "function",
+                signature,
+                `is ${is}, ${fingerprint.migration} declares it ${wanted}` +
+                    (found.volatility === "i"
+                        ? " (PostgreSQL folds an immutable call into the plan, and a cached plan replays that value)"
+                        : "") +
+                    `: alter function ${functionName(signature)} ${wanted}`,
+            );
         } else {
             const seed = SEED_FUNCTION_NAMES.has(functionName(signature));
             if (seed) counts.functions++;
@@ -310,5 +321,7 @@ function triggerIssue(found: CatalogSnapshot["triggers"][number], definition: Tr
 
 const SEED_FUNCTION_NAMES = new Set(SEED_FUNCTIONS.map((name) => `public.${name}`));
 const SEED_TRIGGER_NAMES = new Set(TRIGGERS.map((trigger) => trigger.name));
+
+const VOLATILITY: Record<string, string> = { i: "immutable", s: "stable", v: "volatile" };
 
 const KIND_NAMES: Record<string, string> = { r: "table", p: "partitioned table", v: "view", m: "materialized view", f: "foreign table" };

@@ -3,7 +3,8 @@
 //
 // A function is proven by md5(pg_proc.prosrc): the parser hands over the body exactly as PostgreSQL
 // stores it. Its security definer flag is compared too (the one header property that changes who the
-// body runs as). Only top-level `create [or replace] function` statements count: a function created
+// body runs as), and its volatility (an immutable call is folded into a plan, which a cached plan then
+// replays for later transactions: a user id read once serves every later user). Only top-level `create [or replace] function` statements count: a function created
 // inside a `do` block is conditional (auth.uid() is created only where none exists, and on Supabase
 // the real one is used), so it is checked for existence only. The last definition in migration
 // order wins and a top-level `drop function` forgets it, as the database does.
@@ -21,6 +22,8 @@ export interface FunctionFingerprint {
     /** md5 hex of the body between the dollar quotes, as md5(pg_proc.prosrc) prints it. */
     bodyMd5: string;
     securityDefiner: boolean;
+    /** pg_proc.provolatile: i, s or v (the default). Absent in state written before it was recorded. */
+    volatility?: string;
     /** The migration file that defines it last. */
     migration: string;
 }
@@ -105,9 +108,11 @@ function functionFingerprint(node: Node, migration: string): FunctionFingerprint
     }
     const [body] = names(((as.arg as Node).List as Node).items);
     const security = options.find((option) => option.defname === "security");
+    const volatility = options.find((option) => option.defname === "volatility");
     return {
         bodyMd5: createHash("md5").update(body, "utf8").digest("hex"),
         securityDefiner: (security?.arg as { Boolean?: { boolval?: boolean } } | undefined)?.Boolean?.boolval === true,
+        volatility: volatility === undefined ? "v" : (volatility.arg as { String: { sval: string } }).String.sval[0],
         migration,
     };
 }

@@ -24,7 +24,12 @@ function deployed(e: Expectations): CatalogSnapshot {
         indexes: manifest.indexes.map((index) => ({ ...index, valid: true })),
         functions: manifest.functions.map((signature) => {
             const fingerprint = fingerprints.functions[functionName(signature)];
-            return { signature, bodyMd5: fingerprint?.bodyMd5 ?? "unproven", securityDefiner: fingerprint?.securityDefiner ?? false };
+            return {
+                signature,
+                bodyMd5: fingerprint?.bodyMd5 ?? "unproven",
+                securityDefiner: fingerprint?.securityDefiner ?? false,
+                volatility: fingerprint?.volatility ?? "v",
+            };
         }),
         triggers: manifest.triggers.map(({ table, name }) => ({
             table,
@@ -115,6 +120,7 @@ describe("compareCatalog", () => {
             problemsOf((s) => {
                 s.functions.find((f) => f.signature.startsWith("public.close_session("))!.bodyMd5 = "0".repeat(32);
                 s.functions.find((f) => f.signature.startsWith("public.forget_user("))!.securityDefiner = true;
+                s.functions.find((f) => f.signature.startsWith("memory_stack.request_user_id("))!.volatility = "i";
                 s.triggers[0].firing = "D";
                 s.triggers[1].function = "public.something_else";
                 s.triggers.pop();
@@ -122,6 +128,7 @@ describe("compareCatalog", () => {
         ).toEqual([
             "function public.close_session(session_id uuid, status text): body differs from the one in 0005_functions_triggers.sql",
             "function public.forget_user(target_user_id uuid): is security definer, 0007_maintenance.sql says otherwise",
+            "function memory_stack.request_user_id(): is immutable, 0011_claim_binding.sql declares it stable (PostgreSQL folds an immutable call into the plan, and a cached plan replays that value): alter function memory_stack.request_user_id stable",
             "trigger sessions.update_sessions_updated_at: disabled: alter table public.sessions enable trigger update_sessions_updated_at",
             "trigger goal_assessments.update_goal_assessments_updated_at: runs public.something_else, not as 0005_functions_triggers.sql defines it: drop it and create it again as that file does",
             "trigger belief_graphs.update_belief_vector_derived: missing",

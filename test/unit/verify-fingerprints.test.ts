@@ -82,7 +82,7 @@ describe("fingerprintMigrations on small migrations", () => {
             },
         ]);
 
-        expect(functions["app.one"]).toEqual({ bodyMd5: md5(body), securityDefiner: true, migration: "0001_f.sql" });
+        expect(functions["app.one"]).toEqual({ bodyMd5: md5(body), securityDefiner: true, volatility: "v", migration: "0001_f.sql" });
     });
 
     it("keeps the last definition, forgets a dropped function and ignores one created inside a do block", async () => {
