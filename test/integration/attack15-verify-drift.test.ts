@@ -277,6 +277,12 @@ const correct: { what: string; sql: string }[] = [
             "set intervalstyle = 'sql_standard'; set extra_float_digits = 0; set standard_conforming_strings = off; " +
             "set transaction isolation level serializable; set transform_null_equals = on; set bytea_output = escape",
     },
+    {
+        what: "settings a role or database may carry (row_security off, every identifier quoted, generic plans, no sequential scans)",
+        sql:
+            "set row_security = off; set quote_all_identifiers = on; set plan_cache_mode = force_generic_plan; " +
+            "set enable_seqscan = off; set array_nulls = off; set intervalstyle = 'iso_8601'; set lc_monetary = 'C'",
+    },
 ];
 
 describe.each(correct)("a correct schema beside $what", ({ sql }) => {
