@@ -56,6 +56,19 @@ const holes: { what: string; sql: string; loses: string; reported: RegExp }[] = 
         reported: /view memory_operation_summary: .*security_invoker/,
     },
     {
+        what: "memory_operation_summary recreated, security_invoker still on, over a security definer function",
+        sql:
+            "create function public.all_memory_logs() returns setof public.memory_logs language sql security definer " +
+            "set search_path = '' as 'select * from public.memory_logs'; " +
+            MEMORY_OPERATION_SUMMARY_AS_OWNER.replace("security_invoker = false", "security_invoker = true").replace(
+                "from public.memory_logs m",
+                "from public.all_memory_logs() m",
+            ),
+        // The view's option is right; what it reads is not. Only what the app role sees through it can tell.
+        loses: "the same cross-tenant aggregates, with the view's option looking right",
+        reported: /check failed: row level security: as .*memory_operation_summary/,
+    },
+    {
         what: "goal_assessments_own_rows altered to `with check (true)`",
         sql: "alter policy goal_assessments_own_rows on goal_assessments with check (true)",
         loses: "the app role (one bug away) writes goals into another user's memory, or moves a user's goal to another user",
