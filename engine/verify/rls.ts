@@ -24,6 +24,9 @@ const FOREIGN_ROWS: Record<string, string> = {
     audit_logs: "(user_id, actor, action) values ($1, $2, 'verify')",
 };
 
+// The view that aggregates memory_logs over users: checked by its sums.
+const SUMMARY_VIEW = "memory_operation_summary";
+
 // The views that carry user_id and so must filter by it under security_invoker.
 const USER_VIEWS = ["recent_agent_activity", "user_session_stats"];
 
@@ -51,6 +54,17 @@ export async function checkRowLevelSecurity(
         for (const { relation, own, other } of await countVisible(run, [...userTables, ...appViews], fixture.users)) {
             expect(other === 0, `${relation}: ${other} row(s) of another user visible`);
             expect(own > 0, `${relation}: the user's own row is not visible (is memory_stack.request_user_id() reading the binding?)`);
+        }
+        // It has no user_id to count by: its sum over the two users' verification writes (one each) must be A's one.
+        // A view that fails to answer is the catalog's to report.
+        if (manifest.views.includes(SUMMARY_VIEW) && APP_VIEWS.includes(SUMMARY_VIEW)) {
+            const summary = await run.attempt<{ n: number }>(
+                `select coalesce(sum(total_operations), 0)::int as n from public.${SUMMARY_VIEW} where agent_name = 'memory-stack-verify'`,
+            );
+            expect(
+                summary.rows === undefined || summary.rows[0].n === 1,
+                `${SUMMARY_VIEW}: counts ${summary.rows?.[0]?.n} verification writes where the user made 1: it shows other users' operations to ${appRole}`,
+            );
         }
         const audit = await run.attempt("select count(*)::int as n from public.audit_logs");
         expect(
