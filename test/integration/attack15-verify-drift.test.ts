@@ -69,6 +69,16 @@ const holes: { what: string; sql: string; loses: string; reported: RegExp }[] = 
         reported: /check failed: row level security: as .*memory_operation_summary/,
     },
     {
+        what: "the stack's auth.uid() replaced by the plain PostgREST claim reader",
+        sql:
+            "create or replace function auth.uid() returns uuid language sql stable set search_path = '' as " +
+            "$$ select nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$",
+        // auth.uid() is checked for existence only (it is created in a do block, where none existed). 0011 gives the
+        // stack's one request_user_id's body so that the application's own policies calling auth.uid() fail closed too.
+        loses: "an application policy on auth.uid() honours a user id that another client left at session level on the pooled connection",
+        reported: /auth\.uid\(\)/,
+    },
+    {
         what: "goal_assessments_own_rows altered to `with check (true)`",
         sql: "alter policy goal_assessments_own_rows on goal_assessments with check (true)",
         loses: "the app role (one bug away) writes goals into another user's memory, or moves a user's goal to another user",
