@@ -49,6 +49,26 @@ export async function checkRowLevelSecurity(
     ];
     const as = (role: string) => [...needs, `role ${role}`, `privileges ${role}`];
 
+    // Only where the stack created auth.uid() (Supabase's own is left alone): 0011 gives it request_user_id's body, so
+    // that the application's own policies calling it honour a bound id only. memory_stack.owned_objects says whose it is.
+    await run.check(
+        "auth.uid(), where the stack created it, reads the user as memory_stack.request_user_id() does",
+        { needs: ["function memory_stack.request_user_id", "function auth.uid"] },
+        async () => {
+            const ours = await run.attempt<{ same: boolean }>(
+                `select coalesce((select prosrc from pg_proc where oid = to_regprocedure('auth.uid()'))
+                                 = (select prosrc from pg_proc where oid = to_regprocedure('memory_stack.request_user_id()')), false) as same
+                 from memory_stack.owned_objects where kind = 'function' and name = 'auth.uid'`,
+            );
+            expect(
+                (ours.rows ?? []).every((row) => row.same),
+                "its body is no longer request_user_id's, so an application policy calling auth.uid() may honour a user id that another " +
+                    "client left at session level on a pooled connection: give it that body again (create or replace function auth.uid() " +
+                    "returns uuid language sql stable set search_path = '' as <memory_stack.request_user_id()'s body>, as 0011_claim_binding.sql does)",
+            );
+        },
+    );
+
     await run.check(`row level security: as ${appRole}, a user sees and writes only its own rows`, { needs: as(appRole) }, async () => {
         await assumeRole(run, appRole, fixture.users[0]);
         for (const { relation, own, other } of await countVisible(run, [...userTables, ...appViews], fixture.users)) {
