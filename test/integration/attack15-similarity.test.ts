@@ -102,6 +102,49 @@ describe("jsonb variant on PostgreSQL 15", () => {
         }
     });
 
+    it("rows written by COPY and by insert … on conflict do update are found by their embeddings, old and new", async () => {
+        const id = "00000000-0000-4000-8000-0000000c0001";
+        const [first, second] = [
+            [3, -1, 4, -1, 5, -9, 2, 6],
+            [-2, 7, -1, 8, -2, 8, -1, 8],
+        ];
+        const top = async (query: number[]) =>
+            (
+                await c.query<{ id: string; similarity: number }>("select id, similarity from match_goals($1, 1, null, null, $2)", [
+                    JSON.stringify(query),
+                    false,
+                ])
+            ).rows[0];
+        await c.query("begin");
+        try {
+            // COPY fires row triggers like an insert (the server reads the row from a program: the test runs as a superuser).
+            await c.query(
+                `copy goal_assessments (id, user_id, agent_name, goal_text, goal_vector) from program ` +
+                    `'printf "%s\\t%s\\ta\\tcopied\\t%s\\n" ${id} ${A} "${JSON.stringify(first)}"'`,
+            );
+            const copied = await top(first);
+            await c.query(
+                `insert into goal_assessments (id, user_id, agent_name, goal_text, goal_vector) values ($1, $2, 'a', 'upserted', $3)
+                 on conflict (id) do update set goal_vector = excluded.goal_vector, goal_text = excluded.goal_text`,
+                [id, A, JSON.stringify(second)],
+            );
+            const upserted = await top(second);
+            const { rows: old } = await c.query<{ similarity: number }>(
+                "select similarity from match_goals($1, 1000, null, null, true) where id = $2",
+                [JSON.stringify(first), id],
+            );
+
+            expect(copied).toMatchObject({ id });
+            expect(copied.similarity).toBeCloseTo(1, 6);
+            expect(upserted).toMatchObject({ id });
+            expect(upserted.similarity).toBeCloseTo(1, 6);
+            // Against the old embedding it now scores as the new one does: the derived copy followed the upsert.
+            expect(old[0].similarity).toBeCloseTo(cosine(first, second), 6);
+        } finally {
+            await c.query("rollback");
+        }
+    });
+
     // Hole: embedding_search keeps 10 × greatest(candidates, match_count) rows for its shortlist in an
     // integer, so a match_count above 214,748,364 (an application asking for "all", 2^31 - 1) fails with
     // a bare "integer out of range" that names no argument, where docs/similarity.md promises the best
