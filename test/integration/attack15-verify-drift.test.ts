@@ -157,6 +157,27 @@ const holes: { what: string; sql: string; loses: string; reported: RegExp }[] = 
         loses: "every later transaction on the connection sees the rows of whichever user the statement was planned for",
         reported: /function memory_stack\.request_user_id\(\): is immutable/,
     },
+    {
+        what: "the foreign key goal_assessments.user_id → users dropped",
+        sql: "alter table goal_assessments drop constraint goal_assessments_user_id_fkey",
+        // Verification proves one foreign key (sessions.user_id) by behaviour, and none by the catalog.
+        loses: "forget_user (GDPR erasure) and deleting a user leave that user's goals behind, embeddings included",
+        reported: /constraint goal_assessments\.user_id → users: missing/,
+    },
+    {
+        what: "the foreign key agent_executions.session_id recreated without on delete cascade",
+        sql:
+            "alter table agent_executions drop constraint agent_executions_session_id_fkey; " +
+            "alter table agent_executions add constraint agent_executions_session_id_fkey foreign key (session_id) references sessions (id)",
+        loses: "deleting a session (or its user) now fails while it has executions, instead of removing them",
+        reported: /constraint agent_executions\.session_id → sessions: .*no action.*cascade/,
+    },
+    {
+        what: "the check sessions_status_check dropped",
+        sql: "alter table sessions drop constraint sessions_status_check",
+        loses: "a session with status 'paused' is accepted, which get_active_session, close_session and user_session_stats never count",
+        reported: /constraint sessions\.sessions_status_check: missing/,
+    },
 ];
 
 describe.each(holes)("a schema with $what", ({ sql, reported }) => {
