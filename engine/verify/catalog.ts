@@ -27,6 +27,8 @@ export interface CatalogSnapshot extends PrivilegeSnapshot {
     policies: { table: string; name: string; widens: boolean }[];
     /** Test users can be inserted into users and vanish with the rollback, leaving no trace. */
     usersInsertable: boolean;
+    /** Check constraints and single-column foreign keys on tables in public, as fingerprints.ts names them. */
+    constraints: { table: string; name: string; kind: "check" | "foreign key"; onDelete: string | null }[];
     /** The memory tables' columns whose type is not the one the migrations create them with. */
     columnTypes: { table: string; name: string; type: string; expected: string }[];
 }
@@ -68,6 +70,14 @@ select json_build_object(
                from pg_trigger t join rel r on r.oid = t.tgrelid
                join pg_proc f on f.oid = t.tgfoid join pg_namespace fn on fn.oid = f.pronamespace
                where not t.tgisinternal),
+  'constraints', (select coalesce(json_agg(json_build_object('table', r.relname,
+                      'name', case c.contype when 'c' then c.conname::text else a.attname || ' → ' || f.relname end,
+                      'kind', case c.contype when 'c' then 'check' else 'foreign key' end,
+                      'onDelete', case c.contype when 'f' then c.confdeltype end)), '[]')
+                  from pg_constraint c join rel r on r.oid = c.conrelid and r.relname = any($1::text[])
+                  left join pg_class f on f.oid = c.confrelid
+                  left join pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]
+                  where c.contype = 'c' or (c.contype = 'f' and cardinality(c.conkey) = 1)),
   'columnTypes', (select coalesce(json_agg(json_build_object('table', e.table_name, 'name', e.column_name,
                       'type', format_type(a.atttypid, a.atttypmod), 'expected', coalesce(format_type(to_regtype(e.type_name), null), e.type_name))), '[]')
                   from json_to_recordset($4::json) e (table_name text, column_name text, type_name text)
@@ -199,6 +209,32 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         });
     }
 
+    const constraints = new Map(snapshot.constraints.map((c) => [`${c.kind} ${c.table}.${c.name}`, c]));
+    for (const { table, name, kind, onDelete, migration } of fingerprints.constraints ?? []) {
+        if (!manifest.tables.includes(table) || !relations.has(table)) continue;
+        const found = constraints.get(`${kind} ${table}.${name}`);
+        const wanted = ON_DELETE[onDelete ?? ""] ?? onDelete;
+        if (found === undefined) {
+            const [column, references] = name.split(" → ");
+            report(
+                "constraint",
+                `${table}.${name}`,
+                (kind === "check"
+                    ? `missing: ${table} accepts values outside the rule`
+                    : `missing: ${table} accepts a ${column} that points at no ${references} row, and deleting a ${references} row ` +
+                      `no longer ${DELETE_EFFECT[onDelete ?? ""] ?? `does on delete ${wanted}`}`) +
+                    `; add it again as ${migration} defines it`,
+            );
+        } else if (kind === "foreign key" && found.onDelete !== onDelete) {
+            report(
+                "constraint",
+                `${table}.${name}`,
+                `on delete ${ON_DELETE[found.onDelete ?? ""] ?? found.onDelete}, where ${migration} says on delete ${wanted}: ` +
+                    `drop it and add it again as that file defines it`,
+            );
+        }
+    }
+
     const indexes = new Map(snapshot.indexes.map((i) => [`${i.table}.${i.name}`, i]));
     for (const { table, name } of manifest.indexes) {
         const found = indexes.get(`${table}.${name}`);
@@ -321,6 +357,9 @@ function triggerIssue(found: CatalogSnapshot["triggers"][number], definition: Tr
 
 const SEED_FUNCTION_NAMES = new Set(SEED_FUNCTIONS.map((name) => `public.${name}`));
 const SEED_TRIGGER_NAMES = new Set(TRIGGERS.map((trigger) => trigger.name));
+
+const ON_DELETE: Record<string, string> = { a: "no action", r: "restrict", c: "cascade", n: "set null", d: "set default" };
+const DELETE_EFFECT: Record<string, string> = { c: "deletes the rows pointing at it", n: "clears the references to it" };
 
 const VOLATILITY: Record<string, string> = { i: "immutable", s: "stable", v: "volatile" };
 

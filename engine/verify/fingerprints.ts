@@ -10,7 +10,8 @@
 // order wins and a top-level `drop function` forgets it, as the database does.
 //
 // A column is proven by its type, as a top-level `create table` in schema public names it ("pg_catalog.int4",
-// "text[]"; type modifiers aside): the catalog query resolves that name as PostgreSQL would.
+// "text[]"; type modifiers aside): the catalog query resolves that name as PostgreSQL would. The same
+// statement gives the table's named check constraints and each column's foreign key with its on delete.
 //
 // A trigger is proven by its table, its firing (timing, events, row or statement, packed like
 // pg_trigger.tgtype; a `when` condition; the columns an update must touch) and the function it
@@ -49,13 +50,25 @@ export interface Fingerprints {
     triggers: Record<string, TriggerDefinition>;
     /** Per table, per column: its type name and the migration that creates it. Absent in state written before it was recorded. */
     columns?: Record<string, Record<string, { type: string; migration: string }>>;
+    /** Named check constraints and column foreign keys of those tables. Absent in state written before they were recorded. */
+    constraints?: ConstraintDefinition[];
+}
+
+export interface ConstraintDefinition {
+    table: string;
+    /** The check's name; for a foreign key "<column> → <referenced table>". */
+    name: string;
+    kind: "check" | "foreign key";
+    /** Foreign keys: pg_constraint.confdeltype, a (no action, the default), r, c, n or d. */
+    onDelete?: string;
+    migration: string;
 }
 
 type Node = Record<string, unknown>;
 
 /** What the migrations define last, in migration order: a top-level drop forgets what came before, as the database does. */
 export async function fingerprintMigrations(migrations: readonly { name: string; sql: string }[]): Promise<Fingerprints> {
-    const result: Required<Fingerprints> = { functions: {}, triggers: {}, columns: {} };
+    const result: Required<Fingerprints> = { functions: {}, triggers: {}, columns: {}, constraints: [] };
     for (const migration of migrations) {
         for (const { kind, node } of await splitStatements(migration.sql)) {
             if (kind === "CreateFunctionStmt") {
@@ -64,16 +77,7 @@ export async function fingerprintMigrations(migrations: readonly { name: string;
                     result.functions[qualify(names(node.funcname))] = fingerprint;
                 }
             } else if (kind === "CreateStmt" && [undefined, "public"].includes((node.relation as Node).schemaname as string | undefined)) {
-                const table = (result.columns[String((node.relation as Node).relname)] = {} as Record<
-                    string,
-                    { type: string; migration: string }
-                >);
-                for (const element of (node.tableElts ?? []) as Node[]) {
-                    const column = element.ColumnDef as { colname: string; typeName: Node } | undefined;
-                    if (column !== undefined) {
-                        table[column.colname] = { type: typeName(column.typeName), migration: migration.name };
-                    }
-                }
+                readTable(result, node, migration.name);
             } else if (kind === "CreateTrigStmt") {
                 const relation = node.relation as { schemaname?: string; relname: string };
                 result.triggers[String(node.trigname)] = {
@@ -115,6 +119,36 @@ function functionFingerprint(node: Node, migration: string): FunctionFingerprint
         volatility: volatility === undefined ? "v" : (volatility.arg as { String: { sval: string } }).String.sval[0],
         migration,
     };
+}
+
+/** A top-level `create table` in public: its columns' types, named checks and column foreign keys, replacing what an earlier one said. */
+function readTable(result: Required<Fingerprints>, node: Node, migration: string): void {
+    const table = String((node.relation as Node).relname);
+    const columns: Record<string, { type: string; migration: string }> = {};
+    const constraints = result.constraints.filter((known) => known.table !== table);
+    for (const element of (node.tableElts ?? []) as Node[]) {
+        const column = element.ColumnDef as { colname: string; typeName: Node; constraints?: Node[] } | undefined;
+        if (column !== undefined) {
+            columns[column.colname] = { type: typeName(column.typeName), migration };
+        }
+        const own = element.Constraint === undefined ? (column?.constraints ?? []) : [element];
+        for (const constraint of own.map((c) => c.Constraint as Node)) {
+            if (constraint.contype === "CONSTR_CHECK" && constraint.conname !== undefined) {
+                constraints.push({ table, name: String(constraint.conname), kind: "check", migration });
+            } else if (constraint.contype === "CONSTR_FOREIGN" && column !== undefined) {
+                const references = String((constraint.pktable as Node).relname);
+                constraints.push({
+                    table,
+                    name: `${column.colname} → ${references}`,
+                    kind: "foreign key",
+                    onDelete: String(constraint.fk_del_action ?? "a"),
+                    migration,
+                });
+            }
+        }
+    }
+    result.columns[table] = columns;
+    result.constraints = constraints;
 }
 
 /** "pg_catalog.numeric", "text[]": what to_regtype() resolves to the column's type, its modifiers aside. */

@@ -44,6 +44,12 @@ function deployed(e: Expectations): CatalogSnapshot {
         policies: manifest.policies.map((policy) => ({ ...policy, widens: policy.name.endsWith("_own_rows") })),
         usersInsertable: true,
         columnTypes: [],
+        constraints: (fingerprints.constraints ?? []).map(({ table, name, kind, onDelete }) => ({
+            table,
+            name,
+            kind,
+            onDelete: onDelete ?? null,
+        })),
         // Every privilege the list gives, none it forbids; the verifier (the owner) may SET ROLE to both roles.
         privileges: privilegeExpectations(e).map((item) => item.needed),
         database: "ybryx",
@@ -135,7 +141,7 @@ describe("compareCatalog", () => {
         ]);
     });
 
-    it("names a trigger firing for replication only, under a condition or for some columns, a view reading as its owner, a column of another type and a policy widening the app role's rows", () => {
+    it("names a trigger firing for replication only, under a condition or for some columns, a view reading as its owner, a column of another type, a missing or changed constraint and a policy widening the app role's rows", () => {
         expect(
             problemsOf((s) => {
                 const trigger = (name: string) => s.triggers.find((t) => t.name === name)!;
@@ -145,6 +151,10 @@ describe("compareCatalog", () => {
                 trigger("calculate_agent_execution_duration").firing = "A";
                 s.relations.find((r) => r.name === "memory_operation_summary")!.invoker = false;
                 s.columnTypes.push({ table: "sessions", name: "context", type: "json", expected: "jsonb" });
+                s.constraints = s.constraints.filter(
+                    (c) => c.table !== "sessions" || !["sessions_status_check", "user_id → users"].includes(c.name),
+                );
+                s.constraints.find((c) => c.table === "agent_executions" && c.name === "session_id → sessions")!.onDelete = "a";
                 s.policies.push(
                     { table: "memory_logs", name: "cleanup", widens: true },
                     { table: "memory_logs", name: "narrower", widens: false },
@@ -154,6 +164,9 @@ describe("compareCatalog", () => {
         ).toEqual([
             "view memory_operation_summary: reads its tables as its owner (security_invoker is off), so row level security does not apply through it and whoever may select it sees every user's rows: alter view public.memory_operation_summary set (security_invoker = true)",
             "column sessions.context: is json, not jsonb as 0003_tables.sql creates it, which the application's queries and the stack's functions rely on: alter table public.sessions alter column context type jsonb using context::jsonb",
+            "constraint sessions.user_id → users: missing: sessions accepts a user_id that points at no users row, and deleting a users row no longer deletes the rows pointing at it; add it again as 0003_tables.sql defines it",
+            "constraint sessions.sessions_status_check: missing: sessions accepts values outside the rule; add it again as 0003_tables.sql defines it",
+            "constraint agent_executions.session_id → sessions: on delete no action, where 0003_tables.sql says on delete cascade: drop it and add it again as that file defines it",
             "trigger sessions.update_sessions_updated_at: fires only for updates of column(s) status, not as 0005_functions_triggers.sql defines it: drop it and create it again as that file does",
             "trigger goal_assessments.update_goal_vector_derived: fires only in sessions with session_replication_role = replica, so never for the application's writes: alter table public.goal_assessments enable trigger update_goal_vector_derived",
             "trigger belief_graphs.update_belief_vector_derived: fires only when a `when (...)` condition holds, not as 0013_similarity_derived.sql defines it: drop it and create it again as that file does",

@@ -42,6 +42,18 @@ describe("fingerprintMigrations on the real migrations", () => {
         expect(columns?.goal_assessments?.tags).toMatchObject({ type: "text[]" });
     });
 
+    it("reads each memory table's named checks and its columns' foreign keys with their on delete", async () => {
+        const { constraints } = await fingerprintMigrations(migrationsFor());
+        const of = (table: string) =>
+            constraints?.filter((c) => c.table === table).map(({ name, kind, onDelete }) => ({ name, kind, onDelete }));
+
+        expect(of("sessions")).toEqual([
+            { name: "user_id → users", kind: "foreign key", onDelete: "c" },
+            { name: "sessions_status_check", kind: "check", onDelete: undefined },
+        ]);
+        expect(of("audit_logs")).toEqual([{ name: "user_id → users", kind: "foreign key", onDelete: "n" }]);
+    });
+
     it("reads each trigger's table, firing and function", async () => {
         const { triggers } = await fingerprintMigrations(migrationsFor());
 
