@@ -5,9 +5,9 @@
 import type { SqlClient } from "../db/client";
 import { SEED_FUNCTIONS, TRIGGERS } from "../migrate/manifest";
 import { functionName, type Expectations } from "./expected";
-import type { TriggerDefinition } from "./fingerprints";
 import { comparePrivileges, privilegeExpectations, PRIVILEGES_SQL, type PrivilegeSnapshot } from "./privileges";
 import type { ObjectCounts, Problem } from "./report";
+import { columnTypeProblems, constraintProblems, triggerIssue, volatilityIssue, widenedPolicies } from "./shapes";
 
 export interface CatalogSnapshot extends PrivilegeSnapshot {
     /** memory_stack.migrations exists: the schema was applied here at some point. */
@@ -198,42 +198,9 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
     }
 
     // Reported, but the checks still run: what they find says more than skipping every check of the table would.
-    for (const { table, name, type, expected: wanted } of snapshot.columnTypes) {
-        const migration = fingerprints.columns?.[table]?.[name]?.migration;
-        problems.push({
-            kind: "column",
-            name: `${table}.${name}`,
-            issue:
-                `is ${type}, not ${wanted} as ${migration} creates it, which the application's queries and the stack's functions ` +
-                `rely on: alter table public.${table} alter column ${name} type ${wanted} using ${name}::${wanted}`,
-        });
-    }
-
-    const constraints = new Map(snapshot.constraints.map((c) => [`${c.kind} ${c.table}.${c.name}`, c]));
-    for (const { table, name, kind, onDelete, migration } of fingerprints.constraints ?? []) {
-        if (!manifest.tables.includes(table) || !relations.has(table)) continue;
-        const found = constraints.get(`${kind} ${table}.${name}`);
-        const wanted = ON_DELETE[onDelete ?? ""] ?? onDelete;
-        if (found === undefined) {
-            const [column, references] = name.split(" → ");
-            report(
-                "constraint",
-                `${table}.${name}`,
-                (kind === "check"
-                    ? `missing: ${table} accepts values outside the rule`
-                    : `missing: ${table} accepts a ${column} that points at no ${references} row, and deleting a ${references} row ` +
-                      `no longer ${DELETE_EFFECT[onDelete ?? ""] ?? `does on delete ${wanted}`}`) +
-                    `; add it again as ${migration} defines it`,
-            );
-        } else if (kind === "foreign key" && found.onDelete !== onDelete) {
-            report(
-                "constraint",
-                `${table}.${name}`,
-                `on delete ${ON_DELETE[found.onDelete ?? ""] ?? found.onDelete}, where ${migration} says on delete ${wanted}: ` +
-                    `drop it and add it again as that file defines it`,
-            );
-        }
-    }
+    problems.push(...columnTypeProblems(snapshot, fingerprints));
+    const present = manifest.tables.filter((table) => relations.has(table));
+    constraintProblems(present, snapshot, fingerprints).forEach(({ name, issue }) => report("constraint", name, issue));
 
     const indexes = new Map(snapshot.indexes.map((i) => [`${i.table}.${i.name}`, i]));
     for (const { table, name } of manifest.indexes) {
@@ -250,6 +217,7 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         if (found === undefined || (fingerprint !== undefined && found.bodyMd5 !== fingerprint.bodyMd5)) {
             broken.add(`function ${functionName(signature)}`);
         }
+        const volatility = found && volatilityIssue(signature, found, fingerprint);
         if (found === undefined) {
             report("function", signature, "missing");
         } else if (fingerprint !== undefined && found.bodyMd5 !== fingerprint.bodyMd5) {
@@ -260,17 +228,8 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
                 signature,
                 `is security ${found.securityDefiner ? "definer" : "invoker"}, ${fingerprint.migration} says otherwise`,
             );
-        } else if (fingerprint?.volatility !== undefined && found.volatility !== fingerprint.volatility) {
-            const [is, wanted] = [found.volatility, fingerprint.volatility].map((v) => VOLATILITY[v] ?? v);
-            report(
-                "function",
-                signature,
-                `is ${is}, ${fingerprint.migration} declares it ${wanted}` +
-                    (found.volatility === "i"
-                        ? " (PostgreSQL folds an immutable call into the plan, and a cached plan replays that value)"
-                        : "") +
-                    `: alter function ${functionName(signature)} ${wanted}`,
-            );
+        } else if (volatility !== undefined) {
+            report("function", signature, volatility);
         } else {
             const seed = SEED_FUNCTION_NAMES.has(functionName(signature));
             if (seed) counts.functions++;
@@ -297,20 +256,7 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         if (policies.has(`${table}.${name}`)) counts.policies++;
         else report("policy", `${table}.${name}`, "missing");
     }
-    // Permissive policies add up: one more for the app role, whatever it says, can only widen what the
-    // stack's own policies let it read or change. A restrictive one, or one for another role, narrows or is not ours to judge.
-    const stackPolicies = new Set(manifest.policies.map((p) => `${p.table}.${p.name}`));
-    for (const { table, name, widens } of snapshot.policies) {
-        if (widens && manifest.rlsTables.includes(table) && !stackPolicies.has(`${table}.${name}`)) {
-            report(
-                "policy",
-                `${table}.${name}`,
-                `is not the stack's and is permissive for ${expected.appRole}: permissive policies add up, so through it ${expected.appRole} ` +
-                    `may read or change other users' rows that ${table}'s own policies hide (a delete or update without a where clause ` +
-                    `reaches them all). Drop it, or create it again \`as restrictive\` if it is meant to narrow what ${expected.appRole} sees`,
-            );
-        }
-    }
+    widenedPolicies(expected, snapshot).forEach(({ name, issue }) => report("policy", name, issue));
     for (const table of manifest.rlsTables) {
         const found = relations.get(table);
         if (found === undefined) continue; // already reported as a missing table
@@ -323,44 +269,7 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
     return { problems, counts, broken };
 }
 
-/** What is wrong with a trigger that exists, or undefined when it fires as its migration defines it. */
-function triggerIssue(found: CatalogSnapshot["triggers"][number], definition: TriggerDefinition | undefined): string | undefined {
-    const enable = `alter table public.${found.table} enable trigger ${found.name}`;
-    if (found.firing === "D") {
-        return `disabled: ${enable}`;
-    }
-    if (found.firing === "R") {
-        return `fires only in sessions with session_replication_role = replica, so never for the application's writes: ${enable}`;
-    }
-    if (definition === undefined) {
-        return undefined;
-    }
-    const columns = definition.columns ?? [];
-    const differences = [
-        found.tgtype !== definition.tgtype ? "fires at another time or for other events" : "",
-        found.when !== (definition.when ?? false)
-            ? found.when
-                ? "fires only when a `when (...)` condition holds"
-                : "lost its `when (...)` condition"
-            : "",
-        found.columns.join(",") !== columns.join(",")
-            ? found.columns.length > 0
-                ? `fires only for updates of column(s) ${found.columns.join(", ")}`
-                : "fires for updates of every column"
-            : "",
-        found.function !== definition.function ? `runs ${found.function}` : "",
-    ].filter((difference) => difference !== "");
-    return differences.length === 0
-        ? undefined
-        : `${differences.join(", ")}, not as ${definition.migration} defines it: drop it and create it again as that file does`;
-}
-
 const SEED_FUNCTION_NAMES = new Set(SEED_FUNCTIONS.map((name) => `public.${name}`));
 const SEED_TRIGGER_NAMES = new Set(TRIGGERS.map((trigger) => trigger.name));
-
-const ON_DELETE: Record<string, string> = { a: "no action", r: "restrict", c: "cascade", n: "set null", d: "set default" };
-const DELETE_EFFECT: Record<string, string> = { c: "deletes the rows pointing at it", n: "clears the references to it" };
-
-const VOLATILITY: Record<string, string> = { i: "immutable", s: "stable", v: "volatile" };
 
 const KIND_NAMES: Record<string, string> = { r: "table", p: "partitioned table", v: "view", m: "materialized view", f: "foreign table" };
