@@ -7,6 +7,7 @@ import { SEED_FUNCTIONS, TRIGGERS } from "../migrate/manifest";
 import { functionName, type Expectations } from "./expected";
 import { comparePrivileges, privilegeExpectations, PRIVILEGES_SQL, type PrivilegeSnapshot } from "./privileges";
 import type { ObjectCounts, Problem } from "./report";
+import { columnTypeProblems, constraintProblems, triggerIssue, volatilityIssue, widenedPolicies } from "./shapes";
 
 export interface CatalogSnapshot extends PrivilegeSnapshot {
     /** memory_stack.migrations exists: the schema was applied here at some point. */
@@ -14,16 +15,22 @@ export interface CatalogSnapshot extends PrivilegeSnapshot {
     /** memory_stack.created_objects exists: what the stack created is recorded (ownership.ts reads it). */
     recorded: boolean;
     extensions: string[];
-    /** Tables, views and anything else with a name in schema public, with its relkind and RLS flag. */
-    relations: { name: string; kind: string; rls: boolean }[];
+    /** Tables, views and anything else with a name in schema public, with its relkind, RLS flag and (views) security_invoker. */
+    relations: { name: string; kind: string; rls: boolean; invoker: boolean }[];
     columns: { table: string; name: string }[];
     indexes: { table: string; name: string; valid: boolean }[];
     /** "schema.name(identity arguments)" as the manifest writes it. */
-    functions: { signature: string; bodyMd5: string; securityDefiner: boolean }[];
-    triggers: { table: string; name: string; tgtype: number; enabled: boolean; function: string }[];
-    policies: { table: string; name: string }[];
+    functions: { signature: string; bodyMd5: string; securityDefiner: boolean; volatility: string }[];
+    /** `firing` is pg_trigger.tgenabled: O (origin, the usual), A (always), R (replica sessions only), D (never). */
+    triggers: { table: string; name: string; tgtype: number; firing: string; when: boolean; columns: string[]; function: string }[];
+    /** `widens`: permissive and applying to the app role (directly, through PUBLIC or a role it is a member of). */
+    policies: { table: string; name: string; widens: boolean }[];
     /** Test users can be inserted into users and vanish with the rollback, leaving no trace. */
     usersInsertable: boolean;
+    /** Check constraints and single-column foreign keys on tables in public, as fingerprints.ts names them. */
+    constraints: { table: string; name: string; kind: "check" | "foreign key"; onDelete: string | null }[];
+    /** The memory tables' columns whose type is not the one the migrations create them with. */
+    columnTypes: { table: string; name: string; type: string; expected: string }[];
 }
 
 // Schemas are looked up by name, never cast with ::regnamespace, so a database without the
@@ -35,12 +42,15 @@ with ns as (select oid, nspname from pg_namespace where nspname in ('public', 'a
      vector_prefix as (select coalesce((select quote_ident(n.nspname) || '.' from pg_extension e
                                         join pg_namespace n on n.oid = e.extnamespace where e.extname = 'vector'), '') as prefix),
      pub as (select oid from ns where nspname = 'public'),
-     rel as (select c.oid, c.relname, c.relkind, c.relrowsecurity from pg_class c where c.relnamespace in (select oid from pub))
+     rel as (select c.oid, c.relname, c.relkind, c.relrowsecurity, c.reloptions from pg_class c where c.relnamespace in (select oid from pub)),
+     app as (select oid from pg_roles where rolname = ($3::text[])[1])
 select json_build_object(
   'ledger', to_regclass('memory_stack.migrations') is not null,
   'recorded', to_regclass('memory_stack.created_objects') is not null,
   'extensions', (select coalesce(json_agg(extname order by extname), '[]') from pg_extension),
-  'relations', (select coalesce(json_agg(json_build_object('name', relname, 'kind', relkind, 'rls', relrowsecurity) order by relname), '[]')
+  'relations', (select coalesce(json_agg(json_build_object('name', relname, 'kind', relkind, 'rls', relrowsecurity,
+                    'invoker', coalesce((select o.option_value::boolean from pg_options_to_table(reloptions) o
+                                         where o.option_name = 'security_invoker'), false)) order by relname), '[]')
                 from rel where relkind in ('r', 'p', 'v', 'm', 'f')),
   'columns', (select coalesce(json_agg(json_build_object('table', r.relname, 'name', a.attname)), '[]')
               from pg_attribute a join rel r on r.oid = a.attrelid
@@ -50,14 +60,33 @@ select json_build_object(
   'functions', (select coalesce(json_agg(json_build_object(
                     'signature', n.nspname || '.' || p.proname || '(' ||
                         replace(pg_get_function_identity_arguments(p.oid), (select prefix from vector_prefix) || 'vector', 'vector') || ')',
-                    'bodyMd5', md5(p.prosrc), 'securityDefiner', p.prosecdef)), '[]')
+                    'bodyMd5', md5(p.prosrc), 'securityDefiner', p.prosecdef, 'volatility', p.provolatile)), '[]')
                 from pg_proc p join ns n on n.oid = p.pronamespace),
   'triggers', (select coalesce(json_agg(json_build_object('table', r.relname, 'name', t.tgname, 'tgtype', t.tgtype,
-                    'enabled', t.tgenabled <> 'D', 'function', fn.nspname || '.' || f.proname)), '[]')
+                    'firing', t.tgenabled, 'when', t.tgqual is not null,
+                    'columns', (select coalesce(json_agg(a.attname order by k.n), '[]') from unnest(t.tgattr::int2[]) with ordinality k (attnum, n)
+                                join pg_attribute a on a.attrelid = t.tgrelid and a.attnum = k.attnum),
+                    'function', fn.nspname || '.' || f.proname)), '[]')
                from pg_trigger t join rel r on r.oid = t.tgrelid
                join pg_proc f on f.oid = t.tgfoid join pg_namespace fn on fn.oid = f.pronamespace
                where not t.tgisinternal),
-  'policies', (select coalesce(json_agg(json_build_object('table', r.relname, 'name', p.polname)), '[]')
+  'constraints', (select coalesce(json_agg(json_build_object('table', r.relname,
+                      'name', case c.contype when 'c' then c.conname::text else a.attname || ' → ' || f.relname end,
+                      'kind', case c.contype when 'c' then 'check' else 'foreign key' end,
+                      'onDelete', case c.contype when 'f' then c.confdeltype end)), '[]')
+                  from pg_constraint c join rel r on r.oid = c.conrelid and r.relname = any($1::text[])
+                  left join pg_class f on f.oid = c.confrelid
+                  left join pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]
+                  where c.contype = 'c' or (c.contype = 'f' and cardinality(c.conkey) = 1)),
+  'columnTypes', (select coalesce(json_agg(json_build_object('table', e.table_name, 'name', e.column_name,
+                      'type', format_type(a.atttypid, a.atttypmod), 'expected', coalesce(format_type(to_regtype(e.type_name), null), e.type_name))), '[]')
+                  from json_to_recordset($4::json) e (table_name text, column_name text, type_name text)
+                  join rel r on r.relname = e.table_name and r.relkind in ('r', 'p')
+                  join pg_attribute a on a.attrelid = r.oid and a.attname = e.column_name and not a.attisdropped
+                  where a.atttypid is distinct from to_regtype(e.type_name)),
+  'policies', (select coalesce(json_agg(json_build_object('table', r.relname, 'name', p.polname,
+                    'widens', p.polpermissive and exists (select from app, unnest(p.polroles) g (oid)
+                                                          where g.oid = 0 or pg_has_role(app.oid, g.oid, 'member')))), '[]')
                from pg_policy p join rel r on r.oid = p.polrelid),
   -- Test users can be inserted (and vanish with the rollback) only when no column of users needs a
   -- value we cannot invent or draws from a sequence (nextval is not rolled back).
@@ -74,10 +103,18 @@ export async function readCatalog(client: SqlClient, expected: Expectations): Pr
     // Without rls the roles are no part of the schema's contract: nothing to ask about them.
     const checks = expected.rls ? privilegeExpectations(expected).map((item) => item.check) : [];
     const roles = expected.rls ? [expected.appRole, expected.adminRole] : [];
+    const columnTypes = expected.manifest.tables.flatMap((table) =>
+        Object.entries(expected.fingerprints.columns?.[table] ?? {}).map(([column, { type }]) => ({
+            table_name: table,
+            column_name: column,
+            type_name: type,
+        })),
+    );
     const result = await client.query<{ catalog: CatalogSnapshot }>(CATALOG_SQL, [
         Object.keys(expected.columns),
         JSON.stringify(checks),
         roles,
+        JSON.stringify(columnTypes),
     ]);
     return result.rows[0].catalog;
 }
@@ -132,7 +169,18 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         if (isRelation("table", table)) counts.tables++;
     }
     for (const view of manifest.views) {
-        if (isRelation("view", view)) counts.views++;
+        if (!isRelation("view", view)) continue;
+        // Only row level security makes it matter: as its owner, the view reads past every policy.
+        if (expected.rls && !relations.get(view)!.invoker) {
+            report(
+                "view",
+                view,
+                "reads its tables as its owner (security_invoker is off), so row level security does not apply through it and " +
+                    `whoever may select it sees every user's rows: alter view public.${view} set (security_invoker = true)`,
+            );
+        } else {
+            counts.views++;
+        }
     }
     const columns = new Set(snapshot.columns.map((c) => `${c.table}.${c.name}`));
     for (const [table, names] of Object.entries(expected.columns)) {
@@ -149,6 +197,11 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         }
     }
 
+    // Reported, but the checks still run: what they find says more than skipping every check of the table would.
+    problems.push(...columnTypeProblems(snapshot, fingerprints));
+    const present = manifest.tables.filter((table) => relations.has(table));
+    constraintProblems(present, snapshot, fingerprints).forEach(({ name, issue }) => report("constraint", name, issue));
+
     const indexes = new Map(snapshot.indexes.map((i) => [`${i.table}.${i.name}`, i]));
     for (const { table, name } of manifest.indexes) {
         const found = indexes.get(`${table}.${name}`);
@@ -164,6 +217,7 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         if (found === undefined || (fingerprint !== undefined && found.bodyMd5 !== fingerprint.bodyMd5)) {
             broken.add(`function ${functionName(signature)}`);
         }
+        const volatility = found && volatilityIssue(signature, found, fingerprint);
         if (found === undefined) {
             report("function", signature, "missing");
         } else if (fingerprint !== undefined && found.bodyMd5 !== fingerprint.bodyMd5) {
@@ -174,6 +228,8 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
                 signature,
                 `is security ${found.securityDefiner ? "definer" : "invoker"}, ${fingerprint.migration} says otherwise`,
             );
+        } else if (volatility !== undefined) {
+            report("function", signature, volatility);
         } else {
             const seed = SEED_FUNCTION_NAMES.has(functionName(signature));
             if (seed) counts.functions++;
@@ -185,12 +241,9 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
     for (const { table, name } of manifest.triggers) {
         const found = triggers.get(`${table}.${name}`);
         const definition = fingerprints.triggers[name];
-        if (found === undefined) {
-            report("trigger", `${table}.${name}`, "missing");
-        } else if (!found.enabled) {
-            report("trigger", `${table}.${name}`, "disabled; alter table ... enable trigger");
-        } else if (definition && (found.tgtype !== definition.tgtype || found.function !== definition.function)) {
-            report("trigger", `${table}.${name}`, `fires differently or runs ${found.function}, not as ${definition.migration} defines it`);
+        const issue = found === undefined ? "missing" : triggerIssue(found, definition);
+        if (issue !== undefined) {
+            report("trigger", `${table}.${name}`, issue);
         } else if (SEED_TRIGGER_NAMES.has(name)) {
             counts.triggers++;
         } else {
@@ -203,6 +256,7 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         if (policies.has(`${table}.${name}`)) counts.policies++;
         else report("policy", `${table}.${name}`, "missing");
     }
+    widenedPolicies(expected, snapshot).forEach(({ name, issue }) => report("policy", name, issue));
     for (const table of manifest.rlsTables) {
         const found = relations.get(table);
         if (found === undefined) continue; // already reported as a missing table

@@ -9,6 +9,7 @@
 import type { SqlClient } from "../db/client";
 import { CheckFailed, CheckRunner, expect } from "./checks";
 import type { Expectations } from "./expected";
+import { checkDerivedEmbeddings } from "./derived";
 import { checkRowLevelSecurity } from "./rls";
 
 /** The agent name of every row verification writes; nothing real uses it. */
@@ -225,6 +226,8 @@ export async function runFunctionalChecks(
             );
         },
     );
+
+    await checkDerivedEmbeddings(run, expected);
 
     if (expected.rls) {
         await checkRowLevelSecurity(run, expected, fixture, rows);

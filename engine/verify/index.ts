@@ -34,8 +34,11 @@ export async function verifySchema(client: SqlClient, expected: Expectations, op
     // (operators, built-in functions) must resolve to PostgreSQL's own. With schema public on the path,
     // an operator or function that a role able to create there planted with a closer argument match
     // (text || uuid beats pg_catalog's text || anynonarray) would run with the owner's rights.
+    // row_security and quote_all_identifiers: a role or database may carry either, and the checks as the app role
+    // (an error instead of filtered rows) and the catalog's signatures (quoted names) would fail a correct schema.
     await functionalClient.query(
-        `begin; set local search_path = pg_catalog; set local lock_timeout = ${lockTimeout}; ` +
+        `begin; set local search_path = pg_catalog; set local row_security = on; set local quote_all_identifiers = off; ` +
+            `set local lock_timeout = ${lockTimeout}; ` +
             `set local statement_timeout = ${statementTimeout}; set local idle_in_transaction_session_timeout = ${statementTimeout * 2}`,
     );
     let snapshot: CatalogSnapshot;

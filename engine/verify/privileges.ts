@@ -84,11 +84,16 @@ interface Expected {
 // What the app role must not hold: the maintenance functions change every user's rows; row level
 // security does not stop TRUNCATE; a REFERENCES would tell which keys exist; a trigger of its own
 // would run as whoever writes next; the plain-claim switch would let an id one client left at
-// session level count for the next client of the same connection.
+// session level count for the next client of the same connection; a row it writes into the ledger
+// tables would make the next apply skip a migration or the rollback drop an application's table as the stack's.
+/** The bookkeeping tables in schema memory_stack (migrate/ledger.ts, step-ledger.ts, search-settings.ts, sql/0001). */
+const LEDGER_TABLES = ["migrations", "created_objects", "owned_objects", "migration_steps", "search_settings"];
+
 const APP_FORBIDDEN: { kind: PrivilegeRule["objectType"]; schema: string; objects: readonly string[]; privileges: string[] }[] = [
     { kind: "function", schema: "public", objects: MAINTENANCE_FUNCTIONS, privileges: ["EXECUTE"] },
     { kind: "table", schema: "public", objects: MEMORY_TABLES, privileges: ["TRUNCATE", "REFERENCES", "TRIGGER"] },
     { kind: "function", schema: "memory_stack", objects: ["trust_plain_claims"], privileges: ["EXECUTE"] },
+    { kind: "table", schema: "memory_stack", objects: LEDGER_TABLES, privileges: ["INSERT", "UPDATE", "DELETE", "TRUNCATE"] },
 ];
 
 /** The checks that say a role holds what `rule` gives it: one per privilege, object and column. */

@@ -13,6 +13,20 @@ import { CheckRunner, expect } from "./checks";
 import type { Expectations } from "./expected";
 import type { Fixture } from "./functional";
 
+// A row of user $1 for each memory table, with what its columns require; agent or actor $2.
+const FOREIGN_ROWS: Record<string, string> = {
+    sessions: "(session_id, user_id, agent_name) values ('memory-stack-verify-foreign', $1, $2)",
+    agent_executions: "(user_id, agent_name) values ($1, $2)",
+    memory_logs: "(user_id, agent_name, operation) values ($1, $2, 'write')",
+    goal_assessments: "(user_id, agent_name, goal_text) values ($1, $2, 'verify')",
+    belief_graphs: "(user_id, agent_name, subject, predicate, object) values ($1, $2, 'memory-stack', 'verifies', 'beliefs')",
+    cognitive_metrics: "(user_id, agent_name, metric_name, metric_value) values ($1, $2, 'verify', 1)",
+    audit_logs: "(user_id, actor, action) values ($1, $2, 'verify')",
+};
+
+// The view that aggregates memory_logs over users: checked by its sums.
+const SUMMARY_VIEW = "memory_operation_summary";
+
 // The views that carry user_id and so must filter by it under security_invoker.
 const USER_VIEWS = ["recent_agent_activity", "user_session_stats"];
 
@@ -35,23 +49,57 @@ export async function checkRowLevelSecurity(
     ];
     const as = (role: string) => [...needs, `role ${role}`, `privileges ${role}`];
 
+    // Only where the stack created auth.uid() (Supabase's own is left alone): 0011 gives it request_user_id's body, so
+    // that the application's own policies calling it honour a bound id only. memory_stack.owned_objects says whose it is.
+    await run.check(
+        "auth.uid(), where the stack created it, reads the user as memory_stack.request_user_id() does",
+        { needs: ["function memory_stack.request_user_id", "function auth.uid"] },
+        async () => {
+            const ours = await run.attempt<{ same: boolean }>(
+                `select coalesce((select prosrc from pg_proc where oid = to_regprocedure('auth.uid()'))
+                                 = (select prosrc from pg_proc where oid = to_regprocedure('memory_stack.request_user_id()')), false) as same
+                 from memory_stack.owned_objects where kind = 'function' and name = 'auth.uid'`,
+            );
+            expect(
+                (ours.rows ?? []).every((row) => row.same),
+                "its body is no longer request_user_id's, so an application policy calling auth.uid() may honour a user id that another " +
+                    "client left at session level on a pooled connection: give it that body again (create or replace function auth.uid() " +
+                    "returns uuid language sql stable set search_path = '' as <memory_stack.request_user_id()'s body>, as 0011_claim_binding.sql does)",
+            );
+        },
+    );
+
     await run.check(`row level security: as ${appRole}, a user sees and writes only its own rows`, { needs: as(appRole) }, async () => {
         await assumeRole(run, appRole, fixture.users[0]);
         for (const { relation, own, other } of await countVisible(run, [...userTables, ...appViews], fixture.users)) {
             expect(other === 0, `${relation}: ${other} row(s) of another user visible`);
             expect(own > 0, `${relation}: the user's own row is not visible (is memory_stack.request_user_id() reading the binding?)`);
         }
+        // It has no user_id to count by: its sum over the two users' verification writes (one each) must be A's one.
+        // A view that fails to answer is the catalog's to report.
+        if (manifest.views.includes(SUMMARY_VIEW) && APP_VIEWS.includes(SUMMARY_VIEW)) {
+            const summary = await run.attempt<{ n: number }>(
+                `select coalesce(sum(total_operations), 0)::int as n from public.${SUMMARY_VIEW} where agent_name = 'memory-stack-verify'`,
+            );
+            expect(
+                summary.rows === undefined || summary.rows[0].n === 1,
+                `${SUMMARY_VIEW}: counts ${summary.rows?.[0]?.n} verification writes where the user made 1: it shows other users' operations to ${appRole}`,
+            );
+        }
         const audit = await run.attempt("select count(*)::int as n from public.audit_logs");
         expect(
             audit.code === "42501" || audit.rows?.[0]?.n === 0,
             `audit_logs: ${audit.rows?.[0]?.n} audit row(s) visible to ${appRole}; only ${adminRole} may read them`,
         );
-        await run.expectError(
-            "insert into public.sessions (session_id, user_id, agent_name) values ('memory-stack-verify-foreign', $1, 'memory-stack-verify')",
-            [fixture.users[1]],
-            "42501",
-            "inserting a session for another user",
-        );
+        // Every table's with check, not only sessions': a policy that lets a row for B in is a write into B's memory.
+        for (const table of manifest.rlsTables) {
+            await run.expectError(
+                `insert into public.${table} ${FOREIGN_ROWS[table]}`,
+                [fixture.users[1], "memory-stack-verify"],
+                "42501",
+                `${table}: inserting a row for another user (does the with check of every policy on ${table} for ${appRole} still ask for the user's own id?)`,
+            );
+        }
         await run.expectError(
             "insert into public.agent_executions (session_id, user_id, agent_name) values ($1, $2, 'memory-stack-verify')",
             [fixture.sessions.other, fixture.users[0]],

@@ -99,7 +99,7 @@ async function expectFinishedAndWhole(client: Client): Promise<void> {
     await grantStackPrivileges(client, options);
     const verdict = standInVerdict((await verifySchema(client, await expectationsFor(options, program))).problems);
     expect(verdict.others).toEqual([]);
-    expect(verdict.expected).toHaveLength(10); // 6 derived columns, 2 triggers, 2 bridge bodies
+    expect(verdict.expected).toHaveLength(14); // 6 derived columns, 2 triggers, 2 bridge bodies, 2 embeddings of type real[] without their jsonb checks
     const after = await snapshot(client);
     expect(after.goals).toEqual(before.goals);
     expect(after.beliefs).toEqual(before.beliefs);
@@ -328,7 +328,7 @@ describe("an apply that loses its connection or its server mid-switch", () => {
                 await grantStackPrivileges(client, options);
                 const verdict = standInVerdict((await verifySchema(client, await expectationsFor(options, program))).problems);
                 expect(verdict.others).toEqual([]);
-                expect(verdict.expected).toHaveLength(10); // 6 derived columns, 2 triggers, 2 bridge bodies
+                expect(verdict.expected).toHaveLength(14); // 6 derived columns, 2 triggers, 2 bridge bodies, 2 embeddings of type real[] without their jsonb checks
                 const after = await snapshot(client);
                 expect(after.goals).toEqual(crashBefore.goals);
                 expect(after.beliefs).toEqual(crashBefore.beliefs);

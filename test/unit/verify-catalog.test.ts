@@ -17,24 +17,39 @@ function deployed(e: Expectations): CatalogSnapshot {
         recorded: true,
         extensions: ["plpgsql", ...manifest.extensions],
         relations: [
-            ...[...manifest.tables, "users"].map((name) => ({ name, kind: "r", rls: manifest.rlsTables.includes(name) })),
-            ...manifest.views.map((name) => ({ name, kind: "v", rls: false })),
+            ...[...manifest.tables, "users"].map((name) => ({ name, kind: "r", rls: manifest.rlsTables.includes(name), invoker: false })),
+            ...manifest.views.map((name) => ({ name, kind: "v", rls: false, invoker: true })),
         ],
         columns: Object.entries(e.columns).flatMap(([table, names]) => names.map((name) => ({ table, name }))),
         indexes: manifest.indexes.map((index) => ({ ...index, valid: true })),
         functions: manifest.functions.map((signature) => {
             const fingerprint = fingerprints.functions[functionName(signature)];
-            return { signature, bodyMd5: fingerprint?.bodyMd5 ?? "unproven", securityDefiner: fingerprint?.securityDefiner ?? false };
+            return {
+                signature,
+                bodyMd5: fingerprint?.bodyMd5 ?? "unproven",
+                securityDefiner: fingerprint?.securityDefiner ?? false,
+                volatility: fingerprint?.volatility ?? "v",
+            };
         }),
         triggers: manifest.triggers.map(({ table, name }) => ({
             table,
             name,
             tgtype: fingerprints.triggers[name].tgtype,
-            enabled: true,
+            firing: "O",
+            when: false,
+            columns: [],
             function: fingerprints.triggers[name].function,
         })),
-        policies: manifest.policies.map((policy) => ({ ...policy })),
+        // The stack's own policies for the app role widen nothing beyond themselves: only others are judged.
+        policies: manifest.policies.map((policy) => ({ ...policy, widens: policy.name.endsWith("_own_rows") })),
         usersInsertable: true,
+        columnTypes: [],
+        constraints: (fingerprints.constraints ?? []).map(({ table, name, kind, onDelete }) => ({
+            table,
+            name,
+            kind,
+            onDelete: onDelete ?? null,
+        })),
         // Every privilege the list gives, none it forbids; the verifier (the owner) may SET ROLE to both roles.
         privileges: privilegeExpectations(e).map((item) => item.needed),
         database: "ybryx",
@@ -111,16 +126,53 @@ describe("compareCatalog", () => {
             problemsOf((s) => {
                 s.functions.find((f) => f.signature.startsWith("public.close_session("))!.bodyMd5 = "0".repeat(32);
                 s.functions.find((f) => f.signature.startsWith("public.forget_user("))!.securityDefiner = true;
-                s.triggers[0].enabled = false;
+                s.functions.find((f) => f.signature.startsWith("memory_stack.request_user_id("))!.volatility = "i";
+                s.triggers[0].firing = "D";
                 s.triggers[1].function = "public.something_else";
                 s.triggers.pop();
             }),
         ).toEqual([
             "function public.close_session(session_id uuid, status text): body differs from the one in 0005_functions_triggers.sql",
             "function public.forget_user(target_user_id uuid): is security definer, 0007_maintenance.sql says otherwise",
-            "trigger sessions.update_sessions_updated_at: disabled; alter table ... enable trigger",
-            "trigger goal_assessments.update_goal_assessments_updated_at: fires differently or runs public.something_else, not as 0005_functions_triggers.sql defines it",
+            "function memory_stack.request_user_id(): is immutable, 0011_claim_binding.sql declares it stable (PostgreSQL folds an immutable call into the plan, and a cached plan replays that value): alter function memory_stack.request_user_id stable",
+            "trigger sessions.update_sessions_updated_at: disabled: alter table public.sessions enable trigger update_sessions_updated_at",
+            "trigger goal_assessments.update_goal_assessments_updated_at: runs public.something_else, not as 0005_functions_triggers.sql defines it: drop it and create it again as that file does",
             "trigger belief_graphs.update_belief_vector_derived: missing",
+        ]);
+    });
+
+    it("names a trigger firing for replication only, under a condition or for some columns, a view reading as its owner, a column of another type, a missing or changed constraint and a policy widening the app role's rows", () => {
+        expect(
+            problemsOf((s) => {
+                const trigger = (name: string) => s.triggers.find((t) => t.name === name)!;
+                trigger("update_goal_vector_derived").firing = "R";
+                trigger("update_belief_vector_derived").when = true;
+                trigger("update_sessions_updated_at").columns = ["status"];
+                trigger("calculate_agent_execution_duration").firing = "A";
+                s.relations.find((r) => r.name === "memory_operation_summary")!.invoker = false;
+                s.columnTypes.push({ table: "sessions", name: "context", type: "json", expected: "jsonb" });
+                s.constraints = s.constraints.filter(
+                    (c) => c.table !== "sessions" || !["sessions_status_check", "user_id → users"].includes(c.name),
+                );
+                s.constraints.find((c) => c.table === "agent_executions" && c.name === "session_id → sessions")!.onDelete = "a";
+                s.policies.push(
+                    { table: "memory_logs", name: "cleanup", widens: true },
+                    { table: "memory_logs", name: "narrower", widens: false },
+                    { table: "users", name: "application_own", widens: true },
+                );
+            }),
+        ).toEqual([
+            "view memory_operation_summary: reads its tables as its owner (security_invoker is off), so row level security does not apply through it and whoever may select it sees every user's rows: alter view public.memory_operation_summary set (security_invoker = true)",
+            "column sessions.context: is json, not jsonb as 0003_tables.sql creates it, which the application's queries and the stack's functions rely on: alter table public.sessions alter column context type jsonb using context::jsonb",
+            "constraint sessions.user_id → users: missing: sessions accepts a user_id that points at no users row, and deleting a users row no longer deletes the rows pointing at it; add it again as 0003_tables.sql defines it",
+            "constraint sessions.sessions_status_check: missing: sessions accepts values outside the rule; add it again as 0003_tables.sql defines it",
+            "constraint agent_executions.session_id → sessions: on delete no action, where 0003_tables.sql says on delete cascade: drop it and add it again as that file defines it",
+            "trigger sessions.update_sessions_updated_at: fires only for updates of column(s) status, not as 0005_functions_triggers.sql defines it: drop it and create it again as that file does",
+            "trigger goal_assessments.update_goal_vector_derived: fires only in sessions with session_replication_role = replica, so never for the application's writes: alter table public.goal_assessments enable trigger update_goal_vector_derived",
+            "trigger belief_graphs.update_belief_vector_derived: fires only when a `when (...)` condition holds, not as 0013_similarity_derived.sql defines it: drop it and create it again as that file does",
+            expect.stringMatching(
+                /^policy memory_logs\.cleanup: is not the stack's and is permissive for memory_app_\w+: permissive policies add up/,
+            ),
         ]);
     });
 

@@ -31,6 +31,29 @@ describe("fingerprintMigrations on the real migrations", () => {
         }
     });
 
+    it("reads each memory table column's type as its create table names it", async () => {
+        const { columns } = await fingerprintMigrations(migrationsFor());
+
+        expect(columns?.sessions).toMatchObject({
+            context: { type: "jsonb", migration: "0003_tables.sql" },
+            started_at: { type: "timestamptz" },
+        });
+        expect(columns?.agent_executions?.cost_usd).toMatchObject({ type: "pg_catalog.numeric" });
+        expect(columns?.goal_assessments?.tags).toMatchObject({ type: "text[]" });
+    });
+
+    it("reads each memory table's named checks and its columns' foreign keys with their on delete", async () => {
+        const { constraints } = await fingerprintMigrations(migrationsFor());
+        const of = (table: string) =>
+            constraints?.filter((c) => c.table === table).map(({ name, kind, onDelete }) => ({ name, kind, onDelete }));
+
+        expect(of("sessions")).toEqual([
+            { name: "user_id → users", kind: "foreign key", onDelete: "c" },
+            { name: "sessions_status_check", kind: "check", onDelete: undefined },
+        ]);
+        expect(of("audit_logs")).toEqual([{ name: "user_id → users", kind: "foreign key", onDelete: "n" }]);
+    });
+
     it("reads each trigger's table, firing and function", async () => {
         const { triggers } = await fingerprintMigrations(migrationsFor());
 
@@ -38,6 +61,8 @@ describe("fingerprintMigrations on the real migrations", () => {
             table: "sessions",
             tgtype: 1 | 2 | 16,
             function: "public.update_updated_at_column",
+            when: false,
+            columns: [],
             migration: "0005_functions_triggers.sql",
         });
         expect(triggers.calculate_agent_execution_duration).toMatchObject({
@@ -49,6 +74,17 @@ describe("fingerprintMigrations on the real migrations", () => {
 });
 
 describe("fingerprintMigrations on small migrations", () => {
+    it("reads a trigger's when condition and the columns an update must touch", async () => {
+        const { triggers } = await fingerprintMigrations([
+            {
+                name: "0001_t.sql",
+                sql: "create trigger t before insert or update of b, a on app.t for each row when (new.a > 0) execute function app.f();",
+            },
+        ]);
+
+        expect(triggers.t).toMatchObject({ when: true, columns: ["b", "a"] });
+    });
+
     it("fingerprints the text between the dollar quotes, which is what pg_proc.prosrc holds", async () => {
         const body = "\nbegin\n    return 1;\nend\n";
         const { functions } = await fingerprintMigrations([
@@ -58,7 +94,7 @@ describe("fingerprintMigrations on small migrations", () => {
             },
         ]);
 
-        expect(functions["app.one"]).toEqual({ bodyMd5: md5(body), securityDefiner: true, migration: "0001_f.sql" });
+        expect(functions["app.one"]).toEqual({ bodyMd5: md5(body), securityDefiner: true, volatility: "v", migration: "0001_f.sql" });
     });
 
     it("keeps the last definition, forgets a dropped function and ignores one created inside a do block", async () => {
