@@ -187,3 +187,41 @@ describe("a rollback started while the upgrade runs", () => {
         expect(await recordedState(made)).toEqual(clean);
     });
 });
+
+describe("two upgrades started together", () => {
+    it("apply each migration once: the second waits for the migration lock, naming the first, then finds nothing to do", async () => {
+        const made = await release("twice", true);
+        const holder = await made.db.connect({ application_name: "agent" });
+        await holder.query(
+            "begin; select from goal_assessments where id = (select id from goal_assessments order by id offset 150 limit 1) for update",
+        );
+        const first = startCli(["apply"], made.owner.env);
+        await until("a batch waiting for the agent's row", () => migrating(made, "%derive_only%"), 30_000);
+        const second = startCli(["apply"], made.owner.env);
+        await until("the second waiting for the migration lock", () =>
+            /waiting for the migration lock .* another session holds it \(pid \d+ memory-stack-cli-apply/.test(second.stderrSoFar())
+                ? true
+                : undefined,
+        );
+        await holder.query("commit");
+        const [one, two] = [await first.ended, await second.ended];
+        expect(one.code, one.stderr).toBe(0);
+        expect(two.code, two.stderr).toBe(0);
+        expect(two.stdout + two.stderr).toContain("nothing to apply");
+        expect(await recordedState(made)).toEqual(clean);
+    });
+});
+
+describe("an application idle in a transaction that holds sessions (ACCESS SHARE) and a row it inserted there", () => {
+    it("does not hold up the upgrade, which touches neither", async () => {
+        const made = await release("sessions");
+        const holder = await made.db.connect({ application_name: "billing-worker" });
+        await holder.query(`begin; select count(*) from sessions;
+            insert into sessions (user_id, agent_name, session_id) select id, 'billing', 's-1' from users limit 1`);
+        const upgrade = await cli(["apply"], made.owner.env);
+        await holder.query("rollback");
+        expect(upgrade.code, upgrade.stderr).toBe(0);
+        expect(upgrade.stderr).not.toContain("waiting for a lock");
+        expect(await recordedState(made)).toEqual(clean);
+    });
+});
