@@ -225,3 +225,31 @@ describe("an application idle in a transaction that holds sessions (ACCESS SHARE
         expect(await recordedState(made)).toEqual(clean);
     });
 });
+
+describe("an apply whose backend is terminated while it waits for the migration lock another apply holds", () => {
+    it("fails cleanly, and the apply holding the lock finishes as a clean one", async () => {
+        const made = await release("lockpoll", true);
+        const holder = await made.db.connect({ application_name: "agent" });
+        await holder.query(
+            "begin; select from goal_assessments where id = (select id from goal_assessments order by id offset 150 limit 1) for update",
+        );
+        const first = startCli(["apply"], made.owner.env);
+        await until("a batch waiting for the agent's row", () => migrating(made, "%derive_only%"), 30_000);
+        const second = startCli(["apply"], made.owner.env);
+        await until("the second waiting for the migration lock", () =>
+            second.stderrSoFar().includes("waiting for the migration lock") ? true : undefined,
+        );
+        const { rows } = await made.admin.query<{ pid: number }>(
+            "select pid from pg_stat_activity where datname = current_database() and application_name = 'memory-stack-cli-apply' and pid <> $1",
+            [await migrating(made)],
+        );
+        expect(rows).toHaveLength(1);
+        await terminate(made, rows[0].pid);
+        const two = await second.ended;
+        await holder.query("commit");
+        const one = await first.ended;
+        expectCleanFailure(two);
+        expect(one.code, one.stderr).toBe(0);
+        expect(await recordedState(made)).toEqual(clean);
+    });
+});
