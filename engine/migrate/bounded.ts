@@ -47,13 +47,22 @@ export function endIt(pids: number[]): string {
     return `End ${one ? "that transaction" : "those transactions"} (${pids.map((pid) => `select pg_terminate_backend(${pid})`).join("; ")}) or let ${one ? "it" : "them"} finish`;
 }
 
+/**
+ * idle_in_transaction_session_timeout of every migration and rollback transaction. The engine itself leaves one idle only
+ * between its round trips (its own work, at most opening its second session); a deploying process that stalls (a paused
+ * or preempted runner, a network partition that sends no RST) would otherwise leave the server holding the transaction's
+ * locks — ACCESS EXCLUSIVE on a memory table, every agent queued behind it — until TCP keepalive gives up, hours later.
+ * The server ends the session instead: the transaction rolls back, its locks and the migration lock go.
+ */
+export const IDLE_IN_TRANSACTION_MS = 30_000;
+
 export function isLockTimeout(error: unknown): boolean {
     const fields = error as { code?: string; sqlState?: string };
     return fields?.code === "55P03" || fields?.sqlState === "55P03";
 }
 
 /**
- * begin; lock_timeout and the engine's search_path (search-path.ts); work; commit — retried whole while a lock wait times out, up to the deadline.
+ * begin; lock_timeout, idle_in_transaction_session_timeout and the engine's search_path (search-path.ts); work; commit — retried whole while a lock wait times out, up to the deadline.
  * Under the migration lock the commit does not wait for its WAL to reach disk (synchronous_commit off): the run's
  * transactions are flushed together when it releases the lock (lock.ts), before it reports. Each stays atomic; a server crash
  * before that flush can only lose the run's last transactions whole, never part of one, and never one that an
@@ -86,7 +95,7 @@ export async function boundedTransaction<T>(
         try {
             // Read committed whatever the database, the role or an earlier file's `set session characteristics` made the default:
             // the catalog reads and committedSinceStatement count on each statement seeing what committed before it (snapshot.ts).
-            const begin = `begin isolation level read committed; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${searchPath === "engine" ? statementOf(client, "search_path") : CATALOG_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`;
+            const begin = `begin isolation level read committed; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; set local idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_MS}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${searchPath === "engine" ? statementOf(client, "search_path") : CATALOG_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`;
             const begun = beginWithWork ? [] : ((await client.query(begin)) as unknown as QueryResult | QueryResult[]);
             const result = await work(Array.isArray(begun) ? begun : [begun], beginWithWork ? begin : "");
             await commit();
