@@ -5,6 +5,7 @@
 // who blocks. The blocker is seen by a watcher session sampling pg_blocking_pids() while the
 // transaction runs (a blocked session cannot ask itself).
 import type { QueryResult } from "pg";
+import { escapeLiteral } from "../db/pg";
 import type { SqlClient } from "../db/client";
 import { CATALOG_SEARCH_PATH, statementOf } from "./snapshot";
 import { MigrationSession, seconds } from "./session";
@@ -18,6 +19,8 @@ export interface Blocker {
     transactionMs: number | null;
     /** The relation we wait for, when the wait is on one. */
     relation: string | null;
+    /** A prepared transaction (two-phase commit) holds it: no backend does (pid 0), and only COMMIT or ROLLBACK PREPARED ends it. */
+    gid?: string;
 }
 
 export class LockDeadlineError extends Error {
@@ -31,20 +34,25 @@ export class LockDeadlineError extends Error {
         super(
             `gave up waiting for locks after ${seconds(waitedMs)} (${attempts} attempt${attempts === 1 ? "" : "s"}, each waiting at most lock_timeout): ` +
                 `${what} ${describeBlockers(blockers)}. ${outcome} ` +
-                `${endIt(blockers.map((blocker) => blocker.pid))}, then run again; ` +
+                `${endIt(blockers)}, then run again; ` +
                 "migration.lockDeadlineSeconds (--lock-deadline) sets how long to keep trying.",
         );
         this.name = "LockDeadlineError";
     }
 }
 
-/** "End that transaction (select pg_terminate_backend(4242)) or let it finish", with the pids that hold the lock. */
-export function endIt(pids: number[]): string {
-    if (pids.length === 0) {
-        return "End the transaction that holds the lock (pg_stat_activity shows it; select pg_terminate_backend(pid)) or let it finish";
+/** "End that transaction (select pg_terminate_backend(4242)) or let it finish", with the statements that end the blockers. */
+export function endIt(blockers: Blocker[]): string {
+    if (blockers.length === 0) {
+        return "End the transaction that holds the lock (pg_stat_activity shows it, or pg_prepared_xacts for a prepared one; select pg_terminate_backend(pid)) or let it finish";
     }
-    const one = pids.length === 1;
-    return `End ${one ? "that transaction" : "those transactions"} (${pids.map((pid) => `select pg_terminate_backend(${pid})`).join("; ")}) or let ${one ? "it" : "them"} finish`;
+    const one = blockers.length === 1;
+    const ends = blockers.map((blocker) =>
+        blocker.gid === undefined
+            ? `select pg_terminate_backend(${blocker.pid})`
+            : `commit prepared ${escapeLiteral(blocker.gid)} or rollback prepared ${escapeLiteral(blocker.gid)}, as its transaction manager would`,
+    );
+    return `End ${one ? "that transaction" : "those transactions"} (${ends.join("; ")}) or let ${one ? "it" : "them"} finish`;
 }
 
 /**
@@ -137,21 +145,30 @@ export function describeBlockers(blockers: Blocker[]): string {
     return (
         `was blocked${on ? ` on ${on}` : ""} by ` +
         blockers
-            .map(
-                (blocker) =>
-                    `pid ${blocker.pid} (${blocker.applicationName || "no application_name"}, ${blocker.state}` +
-                    `${blocker.transactionMs === null ? "" : `, holding it in a transaction open for ${seconds(blocker.transactionMs)}`})`,
+            .map((blocker) =>
+                blocker.gid === undefined
+                    ? `pid ${blocker.pid} (${blocker.applicationName || "no application_name"}, ${blocker.state}` +
+                      `${blocker.transactionMs === null ? "" : `, holding it in a transaction open for ${seconds(blocker.transactionMs)}`})`
+                    : `the prepared transaction ${escapeLiteral(blocker.gid)} (prepared ${seconds(blocker.transactionMs ?? 0)} ago, ` +
+                      "a two-phase commit its transaction manager has not finished; no session holds it: pg_prepared_xacts shows it)",
             )
             .join(", ")
     );
 }
 
+// pg_blocking_pids gives 0 for a prepared transaction: those of this database are named instead, by their gid.
 const BLOCKERS = `
+    with waited as (
+        select (select format('%I.%I', n.nspname, c.relname) from pg_locks l join pg_class c on c.oid = l.relation
+                  join pg_namespace n on n.oid = c.relnamespace where l.pid = $1 and not l.granted limit 1) as relation,
+               pg_blocking_pids($1) as pids)
     select a.pid, a.application_name, coalesce(a.state, 'unknown') as state,
-           (extract(epoch from now() - a.xact_start) * 1000)::float8 as transaction_ms,
-           (select format('%I.%I', n.nspname, c.relname) from pg_locks l join pg_class c on c.oid = l.relation
-              join pg_namespace n on n.oid = c.relnamespace where l.pid = $1 and not l.granted limit 1) as relation
-      from pg_stat_activity a where a.pid = any(pg_blocking_pids($1)) order by a.pid`;
+           (extract(epoch from now() - a.xact_start) * 1000)::float8 as transaction_ms, w.relation, null::text as gid
+      from pg_stat_activity a, waited w where a.pid = any(w.pids)
+    union all
+    select 0, '', 'prepared', (extract(epoch from now() - p.prepared) * 1000)::float8, w.relation, p.gid
+      from pg_prepared_xacts p, waited w where 0 = any(w.pids) and p.database = current_database()
+     order by 1, 6`;
 
 /**
  * Samples who blocks the session, every quarter lock_timeout, while a transaction attempt runs; stop() gives
@@ -174,10 +191,14 @@ function watchBlockers(session: MigrationSession, earlier: Blocker[]): { stop():
         }
         asked = true;
         const result = await observer
-            .query<{ pid: number; application_name: string; state: string; transaction_ms: number | null; relation: string | null }>(
-                BLOCKERS,
-                [session.pid],
-            )
+            .query<{
+                pid: number;
+                application_name: string;
+                state: string;
+                transaction_ms: number | null;
+                relation: string | null;
+                gid: string | null;
+            }>(BLOCKERS, [session.pid])
             .catch(() => ({ rows: [] }));
         if (result.rows.length > 0) {
             seen = result.rows.map((row) => ({
@@ -186,6 +207,7 @@ function watchBlockers(session: MigrationSession, earlier: Blocker[]): { stop():
                 state: row.state,
                 transactionMs: row.transaction_ms,
                 relation: row.relation ?? known.find((blocker) => blocker.pid === row.pid)?.relation ?? null,
+                ...(row.gid === null ? {} : { gid: row.gid }),
             }));
             known = seen;
         }
