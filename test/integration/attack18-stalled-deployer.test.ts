@@ -6,7 +6,7 @@
 // nothing bounds how long the agents wait for it. What a user loses: every agent's read and write of its goals blocks
 // for as long as the deployer is gone — the memory system is down, not slowed by one lock_timeout.
 import { afterAll, describe, expect, it } from "vitest";
-import { startCli } from "../support/cli";
+import { cli, startCli } from "../support/cli";
 import { dropRoles, sharedServer, type TestDatabase } from "../support/database";
 import { releaseBeforeDerived } from "../support/managed-owner";
 import { until } from "../support/poll";
@@ -64,11 +64,15 @@ describe("the deploying process stalled while 0013 holds goal_assessments", () =
             "select state, wait_event_type from pg_stat_activity where datname = $1 and application_name = 'memory-stack-cli-apply'",
             [db.name],
         );
-        upgrade.child.kill("SIGKILL");
+        // The deployer comes back: its session is gone, and it says so.
         upgrade.child.kill("SIGCONT");
-        await upgrade.ended;
+        const ended = await upgrade.ended;
 
         expect({ read, holding: holding.rows }).toMatchObject({ read: "read" });
+        expect(ended.code, ended.stderr).toBe(1);
+        expect(ended.stderr).not.toMatch(/^\s+at /m);
+        const again = await cli(["apply"], release.owner.env);
+        expect(again.code, again.stderr).toBe(0);
         await Promise.all([agent.end(), admin.end(), report.end(), asOwner.end()]);
     }, 120_000);
 });
