@@ -5,6 +5,7 @@
 // who blocks. The blocker is seen by a watcher session sampling pg_blocking_pids() while the
 // transaction runs (a blocked session cannot ask itself).
 import type { QueryResult } from "pg";
+import { escapeLiteral } from "../db/pg";
 import type { SqlClient } from "../db/client";
 import { CATALOG_SEARCH_PATH, statementOf } from "./snapshot";
 import { MigrationSession, seconds } from "./session";
@@ -18,6 +19,8 @@ export interface Blocker {
     transactionMs: number | null;
     /** The relation we wait for, when the wait is on one. */
     relation: string | null;
+    /** A prepared transaction (two-phase commit) holds it: no backend does (pid 0), and only COMMIT or ROLLBACK PREPARED ends it. */
+    gid?: string;
 }
 
 export class LockDeadlineError extends Error {
@@ -31,21 +34,35 @@ export class LockDeadlineError extends Error {
         super(
             `gave up waiting for locks after ${seconds(waitedMs)} (${attempts} attempt${attempts === 1 ? "" : "s"}, each waiting at most lock_timeout): ` +
                 `${what} ${describeBlockers(blockers)}. ${outcome} ` +
-                `${endIt(blockers.map((blocker) => blocker.pid))}, then run again; ` +
+                `${endIt(blockers)}, then run again; ` +
                 "migration.lockDeadlineSeconds (--lock-deadline) sets how long to keep trying.",
         );
         this.name = "LockDeadlineError";
     }
 }
 
-/** "End that transaction (select pg_terminate_backend(4242)) or let it finish", with the pids that hold the lock. */
-export function endIt(pids: number[]): string {
-    if (pids.length === 0) {
-        return "End the transaction that holds the lock (pg_stat_activity shows it; select pg_terminate_backend(pid)) or let it finish";
+/** "End that transaction (select pg_terminate_backend(4242)) or let it finish", with the statements that end the blockers. */
+export function endIt(blockers: Blocker[]): string {
+    if (blockers.length === 0) {
+        return "End the transaction that holds the lock (pg_stat_activity shows it, or pg_prepared_xacts for a prepared one; select pg_terminate_backend(pid)) or let it finish";
     }
-    const one = pids.length === 1;
-    return `End ${one ? "that transaction" : "those transactions"} (${pids.map((pid) => `select pg_terminate_backend(${pid})`).join("; ")}) or let ${one ? "it" : "them"} finish`;
+    const one = blockers.length === 1;
+    const ends = blockers.map((blocker) =>
+        blocker.gid === undefined
+            ? `select pg_terminate_backend(${blocker.pid})`
+            : `commit prepared ${escapeLiteral(blocker.gid)} or rollback prepared ${escapeLiteral(blocker.gid)}, as its transaction manager would`,
+    );
+    return `End ${one ? "that transaction" : "those transactions"} (${ends.join("; ")}) or let ${one ? "it" : "them"} finish`;
 }
+
+/**
+ * idle_in_transaction_session_timeout of every migration and rollback transaction. The engine itself leaves one idle only
+ * between its round trips (its own work, at most opening its second session); a deploying process that stalls (a paused
+ * or preempted runner, a network partition that sends no RST) would otherwise leave the server holding the transaction's
+ * locks — ACCESS EXCLUSIVE on a memory table, every agent queued behind it — until TCP keepalive gives up, hours later.
+ * The server ends the session instead: the transaction rolls back, its locks and the migration lock go.
+ */
+export const IDLE_IN_TRANSACTION_MS = 30_000;
 
 export function isLockTimeout(error: unknown): boolean {
     const fields = error as { code?: string; sqlState?: string };
@@ -53,7 +70,7 @@ export function isLockTimeout(error: unknown): boolean {
 }
 
 /**
- * begin; lock_timeout and the engine's search_path (search-path.ts); work; commit — retried whole while a lock wait times out, up to the deadline.
+ * begin; lock_timeout, idle_in_transaction_session_timeout and the engine's search_path (search-path.ts); work; commit — retried whole while a lock wait times out, up to the deadline.
  * Under the migration lock the commit does not wait for its WAL to reach disk (synchronous_commit off): the run's
  * transactions are flushed together when it releases the lock (lock.ts), before it reports. Each stays atomic; a server crash
  * before that flush can only lose the run's last transactions whole, never part of one, and never one that an
@@ -86,7 +103,7 @@ export async function boundedTransaction<T>(
         try {
             // Read committed whatever the database, the role or an earlier file's `set session characteristics` made the default:
             // the catalog reads and committedSinceStatement count on each statement seeing what committed before it (snapshot.ts).
-            const begin = `begin isolation level read committed; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${searchPath === "engine" ? statementOf(client, "search_path") : CATALOG_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`;
+            const begin = `begin isolation level read committed; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; set local idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_MS}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${searchPath === "engine" ? statementOf(client, "search_path") : CATALOG_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`;
             const begun = beginWithWork ? [] : ((await client.query(begin)) as unknown as QueryResult | QueryResult[]);
             const result = await work(Array.isArray(begun) ? begun : [begun], beginWithWork ? begin : "");
             await commit();
@@ -128,21 +145,30 @@ export function describeBlockers(blockers: Blocker[]): string {
     return (
         `was blocked${on ? ` on ${on}` : ""} by ` +
         blockers
-            .map(
-                (blocker) =>
-                    `pid ${blocker.pid} (${blocker.applicationName || "no application_name"}, ${blocker.state}` +
-                    `${blocker.transactionMs === null ? "" : `, holding it in a transaction open for ${seconds(blocker.transactionMs)}`})`,
+            .map((blocker) =>
+                blocker.gid === undefined
+                    ? `pid ${blocker.pid} (${blocker.applicationName || "no application_name"}, ${blocker.state}` +
+                      `${blocker.transactionMs === null ? "" : `, holding it in a transaction open for ${seconds(blocker.transactionMs)}`})`
+                    : `the prepared transaction ${escapeLiteral(blocker.gid)} (prepared ${seconds(blocker.transactionMs ?? 0)} ago, ` +
+                      "a two-phase commit its transaction manager has not finished; no session holds it: pg_prepared_xacts shows it)",
             )
             .join(", ")
     );
 }
 
+// pg_blocking_pids gives 0 for a prepared transaction: those of this database are named instead, by their gid.
 const BLOCKERS = `
+    with waited as (
+        select (select format('%I.%I', n.nspname, c.relname) from pg_locks l join pg_class c on c.oid = l.relation
+                  join pg_namespace n on n.oid = c.relnamespace where l.pid = $1 and not l.granted limit 1) as relation,
+               pg_blocking_pids($1) as pids)
     select a.pid, a.application_name, coalesce(a.state, 'unknown') as state,
-           (extract(epoch from now() - a.xact_start) * 1000)::float8 as transaction_ms,
-           (select format('%I.%I', n.nspname, c.relname) from pg_locks l join pg_class c on c.oid = l.relation
-              join pg_namespace n on n.oid = c.relnamespace where l.pid = $1 and not l.granted limit 1) as relation
-      from pg_stat_activity a where a.pid = any(pg_blocking_pids($1)) order by a.pid`;
+           (extract(epoch from now() - a.xact_start) * 1000)::float8 as transaction_ms, w.relation, null::text as gid
+      from pg_stat_activity a, waited w where a.pid = any(w.pids)
+    union all
+    select 0, '', 'prepared', (extract(epoch from now() - p.prepared) * 1000)::float8, w.relation, p.gid
+      from pg_prepared_xacts p, waited w where 0 = any(w.pids) and p.database = current_database()
+     order by 1, 6`;
 
 /**
  * Samples who blocks the session, every quarter lock_timeout, while a transaction attempt runs; stop() gives
@@ -165,10 +191,14 @@ function watchBlockers(session: MigrationSession, earlier: Blocker[]): { stop():
         }
         asked = true;
         const result = await observer
-            .query<{ pid: number; application_name: string; state: string; transaction_ms: number | null; relation: string | null }>(
-                BLOCKERS,
-                [session.pid],
-            )
+            .query<{
+                pid: number;
+                application_name: string;
+                state: string;
+                transaction_ms: number | null;
+                relation: string | null;
+                gid: string | null;
+            }>(BLOCKERS, [session.pid])
             .catch(() => ({ rows: [] }));
         if (result.rows.length > 0) {
             seen = result.rows.map((row) => ({
@@ -177,6 +207,7 @@ function watchBlockers(session: MigrationSession, earlier: Blocker[]): { stop():
                 state: row.state,
                 transactionMs: row.transaction_ms,
                 relation: row.relation ?? known.find((blocker) => blocker.pid === row.pid)?.relation ?? null,
+                ...(row.gid === null ? {} : { gid: row.gid }),
             }));
             known = seen;
         }

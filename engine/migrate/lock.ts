@@ -98,10 +98,12 @@ const restore = (searchPath: string) => `select pg_catalog.set_config('search_pa
 // reads the caller's search_path before the outer case sets the engine's, which it does only when the lock was taken.
 // Under the lock the engine's own statements resolve names in pg_catalog alone (snapshot.ts says why); migration
 // transactions set the engine's search_path for themselves (bounded.ts).
-const TRY_LOCK = `select t.locked, t.pid, t.search_path, t.can_flush,
+const TRY_LOCK = `select t.locked, t.pid, t.search_path, t.can_flush, t.deadlock_timeout_ms,
        case when t.locked then ${SET_SESSION_CATALOG_PATH} end as engine_path
   from (select pg_catalog.pg_try_advisory_lock(${MIGRATION_LOCK_KEY}::bigint) as locked, pg_catalog.pg_backend_pid() as pid,
-               pg_catalog.current_setting('search_path') as search_path, ${FLUSH_ALLOWED} as can_flush offset 0) as t`;
+               pg_catalog.current_setting('search_path') as search_path, ${FLUSH_ALLOWED} as can_flush,
+               (select s.setting from pg_catalog.pg_settings s where s.name operator(pg_catalog.=) 'deadlock_timeout')::pg_catalog.int4
+                   as deadlock_timeout_ms offset 0) as t`;
 
 /**
  * Takes the lock and sets the engine's search_path; returns the session's search_path as it was, and whether the role
@@ -114,9 +116,16 @@ async function acquire(session: MigrationSession): Promise<{ searchPath: string;
     let delay = 50;
     let reported = -Infinity;
     for (let attempt = 1; ; attempt++) {
-        const result = await client.query<{ locked: boolean; pid: number; search_path: string; can_flush: boolean }>(TRY_LOCK);
+        const result = await client.query<{
+            locked: boolean;
+            pid: number;
+            search_path: string;
+            can_flush: boolean;
+            deadlock_timeout_ms: number;
+        }>(TRY_LOCK);
         if (result.rows[0].locked) {
             session.pid = result.rows[0].pid;
+            belowDeadlockTimeout(session, result.rows[0].deadlock_timeout_ms);
             if (attempt > 1) {
                 session.waits.migrationLockMs += Date.now() - started;
             }
@@ -136,6 +145,30 @@ async function acquire(session: MigrationSession): Promise<{ searchPath: string;
         await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - now))));
         delay = Math.min(delay * 2, 1_000);
     }
+}
+
+/** The shortest lock_timeout belowDeadlockTimeout lowers to: below it a migration would hardly ever get a busy table's lock. */
+const LEAST_LOCK_TIMEOUT_MS = 100;
+
+/**
+ * A migration holding one table's lock while it waits for another's can close a cycle with an application transaction
+ * that holds the second and queued for the first. PostgreSQL aborts the backend whose deadlock_timeout runs out first;
+ * the application's wait may have started up to one lock_timeout before the migration's. At half the server's
+ * deadlock_timeout the migration's lock_timeout always ends its own wait first: it rolls back and retries, and the
+ * application's transaction goes on. Never below LEAST_LOCK_TIMEOUT_MS, and never raised.
+ */
+function belowDeadlockTimeout(session: MigrationSession, deadlockTimeoutMs: number): void {
+    const most = Math.max(LEAST_LOCK_TIMEOUT_MS, Math.floor(deadlockTimeoutMs / 2));
+    if (session.locks.timeoutMs <= most) {
+        return;
+    }
+    const why =
+        most * 2 <= deadlockTimeoutMs
+            ? `half the server's deadlock_timeout (${deadlockTimeoutMs} ms): an application transaction waiting behind a migration is then never the one PostgreSQL aborts to break a deadlock`
+            : `the least it goes to: the server's deadlock_timeout (${deadlockTimeoutMs} ms) is shorter than twice that, so an application transaction ` +
+              `caught in a lock cycle with a migration may still be the one PostgreSQL aborts (a deadlock_timeout of ${2 * LEAST_LOCK_TIMEOUT_MS} ms or more avoids it)`;
+    session.report(`lock_timeout ${session.locks.timeoutMs} ms lowered to ${most} ms, ${why}`);
+    session.locks.timeoutMs = most;
 }
 
 interface Holders {

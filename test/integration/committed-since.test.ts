@@ -118,8 +118,10 @@ describe("an apply's second session", () => {
             return db.connect();
         };
         // A lock_timeout longer than the test: the second session also watches a transaction that takes a quarter of it
-        // (bounded.ts), which a loaded machine can make a migration here do.
+        // (bounded.ts), which a loaded machine can make a migration here do. The engine keeps lock_timeout at most half the
+        // server's deadlock_timeout (lock.ts): this session's is raised to let it be that long.
         const locks = { timeoutMs: 60_000 };
+        await migrating.query("set deadlock_timeout = '1h'");
         const a = migration("0001_a.sql", "create table public.a (id int);\n");
         await applyMigrations(migrating, [a], { variant: "jsonb", connect, locks });
         expect(opened).toBe(0);

@@ -1,0 +1,106 @@
+// BUG on e960336: an agent is aborted with "deadlock detected" by an upgrade instead of waiting for it.
+//
+// 0013 locks goal_assessments, then belief_graphs. An agent that wrote a belief and then updates a goal, in one
+// transaction, queues behind 0013's lock on goal_assessments; once 0013 has that lock it waits for belief_graphs,
+// which the agent holds: a cycle. PostgreSQL breaks it in the backend whose deadlock_timeout (1 s by default) runs
+// out first, and the agent started waiting first. Only the migration's lock_timeout, ending its own wait before,
+// spares the agent. With migration.lockTimeoutMs at or above the server's deadlock_timeout (the config allows
+// 1–600000 ms; README says an application query then waits "about this long at most" behind a migration), or a
+// server whose deadlock_timeout a DBA set below the default 500 ms, the agent is the one aborted. What a user
+// loses: the agent's transaction — its belief and its goal — is rolled back with an error instead of waiting.
+import type { Client } from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { startCli } from "../support/cli";
+import { dropRoles, sharedServer, type TestDatabase } from "../support/database";
+import { releaseBeforeDerived } from "../support/managed-owner";
+import { until } from "../support/poll";
+import { grantStackPrivileges } from "../support/schema-db";
+import { seedEmbeddings } from "../support/switch-data";
+
+const databases: TestDatabase[] = [];
+const roles: string[] = [];
+const APP_PASSWORD = "agent-pw-123";
+
+afterAll(async () => {
+    await Promise.all(databases.map((db) => db.drop()));
+    await dropRoles(sharedServer(), roles);
+});
+
+const CASES = [
+    // Holds on e960336: 500 ms ends the migration's wait long before the agent's 1 s.
+    {
+        name: "the default lock_timeout (500 ms) on a server with the default deadlock_timeout (1 s)",
+        flags: [],
+        deadlockTimeout: undefined,
+        lowered: false,
+    },
+    {
+        name: "--lock-timeout 3000 on a server with the default deadlock_timeout (1 s)",
+        flags: ["--lock-timeout", "3000"],
+        deadlockTimeout: undefined,
+        lowered: true,
+    },
+    {
+        name: "the default lock_timeout (500 ms) on a server whose deadlock_timeout is 200 ms",
+        flags: [],
+        deadlockTimeout: "200ms",
+        lowered: true,
+    },
+];
+
+describe.each(CASES)(
+    "an agent writing a belief, then a goal, while 0013 takes its locks ($name)",
+    ({ flags, deadlockTimeout, lowered }) => {
+        it("waits for the migration and commits: it is never the deadlock victim", async () => {
+            const release = await releaseBeforeDerived("a18_deadlock");
+            const { db, options, asOwner } = release;
+            databases.push(db);
+            roles.push(...release.roles);
+            const [user] = await seedEmbeddings(asOwner, { users: 1, goalsPerUser: 3, beliefsPerUser: 3, dimensions: 4 });
+            await grantStackPrivileges(asOwner, options);
+            await asOwner.query(`alter role ${options.appRole} login password '${APP_PASSWORD}'`);
+            const admin = await db.connect();
+            if (deadlockTimeout) {
+                // As a DBA sets it for the server (superuser only): every new session of the database.
+                await admin.query(`alter database ${db.name} set deadlock_timeout = '${deadlockTimeout}'`);
+            }
+            const agent = async (name: string): Promise<Client> => {
+                const client = await db.connect({ user: options.appRole, password: APP_PASSWORD, application_name: name });
+                await client.query("begin");
+                await client.query("select memory_stack.bind_user($1)", [user.id]);
+                return client;
+            };
+            const waiting = (name: string) => async () =>
+                (
+                    await admin.query(
+                        "select 1 from pg_stat_activity where datname = $1 and application_name = $2 and wait_event_type = 'Lock'",
+                        [db.name, name],
+                    )
+                ).rowCount! > 0 || undefined;
+            // One agent is updating a goal: 0013's lock on goal_assessments waits for it.
+            const first = await agent("agent-goal");
+            await first.query("update goal_assessments set progress = 0.1 where id = $1", [user.goals[1]]);
+            const upgrade = startCli(["apply", ...flags], release.owner.env);
+            await until("0013 waiting for goal_assessments", waiting("memory-stack-cli-apply"), 30_000);
+            // Another has written a belief and now updates a goal: it queues behind 0013.
+            const second = await agent("agent-belief-then-goal");
+            await second.query("update belief_graphs set confidence = 0.9 where id = $1", [user.beliefs[0]]);
+            const goal = second.query("update goal_assessments set progress = 0.2 where id = $1", [user.goals[2]]).then(
+                () => "updated",
+                (error: Error) => error.message,
+            );
+            await until("the agent queued behind 0013", waiting("agent-belief-then-goal"));
+            // The first commits: 0013 takes goal_assessments and then waits for belief_graphs, which the second holds.
+            await first.query("commit");
+
+            expect(await goal).toBe("updated");
+            await second.query("commit");
+            const ended = await upgrade.ended;
+            expect(ended.code, ended.stderr).toBe(0);
+            expect(/lock_timeout \d+ ms lowered to/.test(ended.stderr), ended.stderr).toBe(lowered);
+            const stored = await asOwner.query("select confidence from belief_graphs where id = $1", [user.beliefs[0]]);
+            expect(stored.rows[0].confidence).toBe(0.9);
+            await Promise.all([first.end(), second.end(), admin.end(), asOwner.end()]);
+        });
+    },
+);
