@@ -1,4 +1,5 @@
 // memory-stack apply: the preflight, then the pending migrations, each in its own transaction, under the migration lock.
+import { describeAddedColumns } from "../../engine/migrate/added-columns";
 import { applyMigrations, describeRepair } from "../../engine/migrate/apply";
 import { describeWaits } from "../../engine/migrate/session";
 import { stepProgress } from "../progress";
@@ -15,6 +16,7 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
         onProgress: ({ name, durationMs, index, total }) => progress(`applied ${name} in ${Math.round(durationMs)} ms (${index}/${total})`),
     });
     describeRepair(result.repaired).forEach((line) => progress(line));
+    describeAddedColumns(result.addedColumns).forEach((line) => progress(line));
     // The same privilege list the Pulumi stack's Grants component declares, on what the schema created.
     const { grants, grantsLeftToYou } = result;
     if (grants.length > 0) {
@@ -44,6 +46,7 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
             repaired: result.repaired,
             grants,
             grantsLeftToYou,
+            addedColumns: result.addedColumns,
         },
     };
 };

@@ -7,6 +7,7 @@
 // step instead (step-runner.ts) and resumes at its step.
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
+import { columnsAddedToExisting, type AddedColumns } from "./added-columns";
 import { grantUnderLock } from "./grants";
 import { legacyRows } from "./ledger";
 import { withMigrationLock } from "./lock";
@@ -58,6 +59,8 @@ export interface ApplyResult {
     grants: string[];
     /** The GRANT statements the roles need on an application's own users table, left to its owner (grantRoles). */
     grantsLeftToYou: string[];
+    /** Columns this run added to tables that were there before it (added-columns.ts). */
+    addedColumns: AddedColumns[];
     /** Wall time of the whole run: the wait for the migration lock, the preflight, every migration with its lock waits and retries. */
     durationMs: number;
     /** How the run waited for locks (included in durationMs). */
@@ -106,6 +109,13 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
         if (options.searchSettings) {
             await applySearchSettings(client, options.searchSettings);
         }
+        const addedColumns =
+            work.applied.length > 0
+                ? columnsAddedToExisting(
+                      work.recorded ?? (await (await import("./ownership")).readRecords(client)),
+                      work.applied.map((migration) => migration.name),
+                  )
+                : [];
         const inLedger = new Set(ledger.map((row) => row.name));
         return {
             applied: work.applied,
@@ -116,6 +126,7 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
             repaired,
             grants: grants.granted,
             grantsLeftToYou: grants.leftToYou,
+            addedColumns,
             durationMs: performance.now() - started,
             waits: session.waits,
         };

@@ -1,12 +1,10 @@
-// BUG on e960336 (a design hole, no small fix): 0013 adds goal_vector_unit/_signs/_magnitudes to goal_assessments (and
-// three to belief_graphs), the application's own memory tables, so their row type changes under the running agents. An
-// agent that prepared `select * from goal_assessments …` (a named statement in node-postgres, pgjdbc after
-// prepareThreshold executions, psycopg after prepare_threshold, PgBouncer's max_prepared_statements) gets "cached plan
-// must not change result type" from PostgreSQL on every later execution of that statement on that connection, after the
-// upgrade reported success: not a bounded wait but an error, until the pool replaces the connection. What a user loses:
-// every read (and `insert … returning *`) through such a statement fails, on every long-lived agent connection at once.
-// Derived columns kept in a table of the stack's own (keyed by the row's id), or a warning in apply's output and the
-// upgrade notes telling operators to recycle the pools, would spare or at least warn them; neither is in place.
+// 0013 adds goal_vector_unit/_signs/_magnitudes to goal_assessments (and three to belief_graphs), tables the agents use, so
+// their row type changes under the running agents. An agent that prepared `select * from goal_assessments …` (a named
+// statement in node-postgres, pgjdbc after prepareThreshold executions, psycopg after prepare_threshold, PgBouncer's
+// max_prepared_statements) gets "cached plan must not change result type" from PostgreSQL on every later execution of that
+// statement on that connection, until it prepares again: PostgreSQL's rule for any added column. attack18 found that the
+// upgrade said nothing of it. apply now names the tables and columns and says to recycle the pools (added-columns.ts);
+// a fresh connection works at once.
 import { afterAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
 import { dropRoles, sharedServer, type TestDatabase } from "../support/database";
@@ -24,7 +22,7 @@ afterAll(async () => {
 });
 
 describe("an agent's prepared `select *` and `insert … returning *` on the memory tables, across the upgrade to 0013", () => {
-    it("keep working after memory-stack apply, on the same connection", async () => {
+    it("are named by the upgrade, which says to recycle the pools; a new connection works", async () => {
         const release = await releaseBeforeDerived("a18_prepared");
         const { db, options, asOwner } = release;
         databases.push(db);
@@ -32,7 +30,7 @@ describe("an agent's prepared `select *` and `insert … returning *` on the mem
         const [user] = await seedEmbeddings(asOwner, { users: 1, goalsPerUser: 3, beliefsPerUser: 3, dimensions: 4 });
         await grantStackPrivileges(asOwner, options);
         await asOwner.query(`alter role ${options.appRole} login password '${APP_PASSWORD}'`);
-        const agent = await db.connect({ user: options.appRole, password: APP_PASSWORD, application_name: "agent" });
+        let agent = await db.connect({ user: options.appRole, password: APP_PASSWORD, application_name: "agent" });
         const work = async () => {
             await agent.query("begin");
             await agent.query("select memory_stack.bind_user($1)", [user.id]);
@@ -50,10 +48,22 @@ describe("an agent's prepared `select *` and `insert … returning *` on the mem
         };
         expect(await work()).toBe("ok");
 
-        const upgrade = await cli(["apply"], release.owner.env);
+        const upgrade = await cli(["apply", "--json"], release.owner.env);
         expect(upgrade.code, upgrade.stderr).toBe(0);
+        expect(upgrade.stderr).toMatch(
+            /0013_similarity_derived\.sql added columns to public\.belief_graphs \(belief_vector_magnitudes, belief_vector_signs, belief_vector_unit\), public\.goal_assessments \(goal_vector_magnitudes, goal_vector_signs, goal_vector_unit\): .*cached plan must not change result type.*recycle the application's connection pools/,
+        );
+        expect(JSON.parse(upgrade.stdout).addedColumns.map((entry: { table: string }) => entry.table)).toEqual([
+            "public.belief_graphs",
+            "public.goal_assessments",
+        ]);
 
+        // What the line warns of, on the agent's old connection; a new one (a recycled pool) works.
+        expect(await work()).toMatch(/cached plan must not change result type/);
+        await agent.end();
+        agent = await db.connect({ user: options.appRole, password: APP_PASSWORD, application_name: "agent" });
         expect(await work()).toBe("ok");
+        await agent.end();
         await asOwner.end();
     });
 });

@@ -1,0 +1,50 @@
+// Columns a run added to tables that were there before it. Such a table's row type changed under the application's
+// open connections: a statement one of them prepared with `select *` (or `… returning *`) before the run fails with
+// "cached plan must not change result type" on every later execution on that connection, until it prepares again.
+import type { RecordedObject } from "./ownership";
+
+export interface AddedColumns {
+    /** schema.table */
+    table: string;
+    columns: string[];
+    /** The migrations of this run that added them. */
+    migrations: string[];
+}
+
+/** From the records as they stand after the run: columns `applied` added to a table none of them created. */
+export function columnsAddedToExisting(records: RecordedObject[], applied: string[]): AddedColumns[] {
+    const ran = new Set(applied);
+    const createdNow = new Set(
+        records.filter((record) => record.kind === "table" && ran.has(record.migration)).map((record) => `${record.schema}.${record.name}`),
+    );
+    const byTable = new Map<string, AddedColumns>();
+    for (const record of records) {
+        const table = `${record.schema}.${record.parent}`;
+        if (record.kind !== "column" || !ran.has(record.migration) || createdNow.has(table)) {
+            continue;
+        }
+        const entry = byTable.get(table) ?? { table, columns: [], migrations: [] };
+        entry.columns.push(record.name);
+        if (!entry.migrations.includes(record.migration)) {
+            entry.migrations.push(record.migration);
+        }
+        byTable.set(table, entry);
+    }
+    return [...byTable.values()]
+        .sort((a, b) => a.table.localeCompare(b.table))
+        .map((entry) => ({ ...entry, columns: entry.columns.sort() }));
+}
+
+/** One line for the run's output, or none. */
+export function describeAddedColumns(added: AddedColumns[]): string[] {
+    if (added.length === 0) {
+        return [];
+    }
+    const migrations = [...new Set(added.flatMap((entry) => entry.migrations))];
+    return [
+        `${migrations.join(", ")} added columns to ${added.map((entry) => `${entry.table} (${entry.columns.join(", ")})`).join(", ")}: ` +
+            'a connection that prepared `select *` or `… returning *` on them before this run gets "cached plan must not change result type" ' +
+            "until it prepares again (node-postgres named queries, pgjdbc, psycopg's prepare_threshold, PgBouncer's max_prepared_statements); " +
+            "recycle the application's connection pools, or name the columns in such statements",
+    ];
+}
