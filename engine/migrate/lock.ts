@@ -97,13 +97,14 @@ const restore = (searchPath: string) => `select pg_catalog.set_config('search_pa
 // One plain statement: the try, and with the lock held the engine's search_path. The subquery (kept apart by offset 0)
 // reads the caller's search_path before the outer case sets the engine's, which it does only when the lock was taken.
 // Under the lock the engine's own statements resolve names in pg_catalog alone (snapshot.ts says why); migration
-// transactions set the engine's search_path for themselves (bounded.ts).
+// transactions set the engine's search_path for themselves (bounded.ts). deadlock_timeout is read as an interval ("1s",
+// "200ms"): pg_settings would build every setting's row, a third of a millisecond on each apply.
 const TRY_LOCK = `select t.locked, t.pid, t.search_path, t.can_flush, t.deadlock_timeout_ms,
        case when t.locked then ${SET_SESSION_CATALOG_PATH} end as engine_path
   from (select pg_catalog.pg_try_advisory_lock(${MIGRATION_LOCK_KEY}::bigint) as locked, pg_catalog.pg_backend_pid() as pid,
                pg_catalog.current_setting('search_path') as search_path, ${FLUSH_ALLOWED} as can_flush,
-               (select s.setting from pg_catalog.pg_settings s where s.name operator(pg_catalog.=) 'deadlock_timeout')::pg_catalog.int4
-                   as deadlock_timeout_ms offset 0) as t`;
+               (pg_catalog.date_part('epoch', pg_catalog.current_setting('deadlock_timeout')::pg_catalog.interval)
+                   operator(pg_catalog.*) 1000::pg_catalog.float8)::pg_catalog.int4 as deadlock_timeout_ms offset 0) as t`;
 
 /**
  * Takes the lock and sets the engine's search_path; returns the session's search_path as it was, and whether the role
