@@ -12,14 +12,11 @@ import type { Client } from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { startCli } from "../support/cli";
 import { dropRoles, sharedServer, type TestDatabase } from "../support/database";
-import { releaseBeforeDerived } from "../support/managed-owner";
+import { releaseWithAgents } from "../support/managed-owner";
 import { until } from "../support/poll";
-import { grantStackPrivileges } from "../support/schema-db";
-import { seedEmbeddings } from "../support/switch-data";
 
 const databases: TestDatabase[] = [];
 const roles: string[] = [];
-const APP_PASSWORD = "agent-pw-123";
 
 afterAll(async () => {
     await Promise.all(databases.map((db) => db.drop()));
@@ -52,20 +49,18 @@ describe.each(CASES)(
     "an agent writing a belief, then a goal, while 0013 takes its locks ($name)",
     ({ flags, deadlockTimeout, lowered }) => {
         it("waits for the migration and commits: it is never the deadlock victim", async () => {
-            const release = await releaseBeforeDerived("a18_deadlock");
-            const { db, options, asOwner } = release;
+            const release = await releaseWithAgents("a18_deadlock");
+            const { db, asOwner } = release;
+            const [user] = release.users;
             databases.push(db);
             roles.push(...release.roles);
-            const [user] = await seedEmbeddings(asOwner, { users: 1, goalsPerUser: 3, beliefsPerUser: 3, dimensions: 4 });
-            await grantStackPrivileges(asOwner, options);
-            await asOwner.query(`alter role ${options.appRole} login password '${APP_PASSWORD}'`);
             const admin = await db.connect();
             if (deadlockTimeout) {
                 // As a DBA sets it for the server (superuser only): every new session of the database.
                 await admin.query(`alter database ${db.name} set deadlock_timeout = '${deadlockTimeout}'`);
             }
             const agent = async (name: string): Promise<Client> => {
-                const client = await db.connect({ user: options.appRole, password: APP_PASSWORD, application_name: name });
+                const client = await release.agent(name);
                 await client.query("begin");
                 await client.query("select memory_stack.bind_user($1)", [user.id]);
                 return client;

@@ -8,13 +8,10 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
 import { dropRoles, sharedServer, type TestDatabase } from "../support/database";
-import { releaseBeforeDerived } from "../support/managed-owner";
-import { grantStackPrivileges } from "../support/schema-db";
-import { seedEmbeddings } from "../support/switch-data";
+import { releaseWithAgents } from "../support/managed-owner";
 
 const databases: TestDatabase[] = [];
 const roles: string[] = [];
-const APP_PASSWORD = "agent-pw-123";
 
 afterAll(async () => {
     await Promise.all(databases.map((db) => db.drop()));
@@ -23,14 +20,12 @@ afterAll(async () => {
 
 describe("an agent's prepared `select *` and `insert … returning *` on the memory tables, across the upgrade to 0013", () => {
     it("are named by the upgrade, which says to recycle the pools; a new connection works", async () => {
-        const release = await releaseBeforeDerived("a18_prepared");
-        const { db, options, asOwner } = release;
+        const release = await releaseWithAgents("a18_prepared");
+        const { db, asOwner } = release;
+        const [user] = release.users;
         databases.push(db);
         roles.push(...release.roles);
-        const [user] = await seedEmbeddings(asOwner, { users: 1, goalsPerUser: 3, beliefsPerUser: 3, dimensions: 4 });
-        await grantStackPrivileges(asOwner, options);
-        await asOwner.query(`alter role ${options.appRole} login password '${APP_PASSWORD}'`);
-        let agent = await db.connect({ user: options.appRole, password: APP_PASSWORD, application_name: "agent" });
+        let agent = await release.agent("agent");
         const work = async () => {
             await agent.query("begin");
             await agent.query("select memory_stack.bind_user($1)", [user.id]);
@@ -61,7 +56,7 @@ describe("an agent's prepared `select *` and `insert … returning *` on the mem
         // What the line warns of, on the agent's old connection; a new one (a recycled pool) works.
         expect(await work()).toMatch(/cached plan must not change result type/);
         await agent.end();
-        agent = await db.connect({ user: options.appRole, password: APP_PASSWORD, application_name: "agent" });
+        agent = await release.agent("agent");
         expect(await work()).toBe("ok");
         await agent.end();
         await asOwner.end();

@@ -8,14 +8,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { cli, startCli } from "../support/cli";
 import { dropRoles, sharedServer, type TestDatabase } from "../support/database";
-import { releaseBeforeDerived } from "../support/managed-owner";
+import { releaseWithAgents } from "../support/managed-owner";
 import { until } from "../support/poll";
-import { grantStackPrivileges } from "../support/schema-db";
-import { seedEmbeddings } from "../support/switch-data";
 
 const databases: TestDatabase[] = [];
 const roles: string[] = [];
-const APP_PASSWORD = "agent-pw-123";
 /** How long the agent below gives its read: past the bound (IDLE_IN_TRANSACTION_MS, 30 s), far short of TCP keepalive. */
 const AGENT_PATIENCE_MS = 45_000;
 
@@ -26,13 +23,11 @@ afterAll(async () => {
 
 describe("the deploying process stalled while 0013 holds goal_assessments", () => {
     it("blocks the agents no longer than a bound of the migration's own", async () => {
-        const release = await releaseBeforeDerived("a18_stalled");
-        const { db, options, asOwner } = release;
+        const release = await releaseWithAgents("a18_stalled");
+        const { db, asOwner } = release;
+        const [user] = release.users;
         databases.push(db);
         roles.push(...release.roles);
-        const [user] = await seedEmbeddings(asOwner, { users: 1, goalsPerUser: 3, beliefsPerUser: 3, dimensions: 4 });
-        await grantStackPrivileges(asOwner, options);
-        await asOwner.query(`alter role ${options.appRole} login password '${APP_PASSWORD}'`);
         const admin = await db.connect();
         // A report holds belief_graphs for a moment: 0013, holding goal_assessments, waits there — the deployer stalls then.
         const report = await db.connect({ application_name: "report" });
@@ -54,7 +49,7 @@ describe("the deploying process stalled while 0013 holds goal_assessments", () =
         upgrade.child.kill("SIGSTOP");
         await report.query("commit");
 
-        const agent = await db.connect({ user: options.appRole, password: APP_PASSWORD, application_name: "agent" });
+        const agent = await release.agent("agent");
         await agent.query(`set statement_timeout = ${AGENT_PATIENCE_MS}`);
         const read = await agent.query("select count(*)::int as n from goal_assessments where user_id = $1", [user.id]).then(
             () => "read",

@@ -10,14 +10,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
 import { startAppLoad } from "../support/app-load";
 import { dropRoles, sharedServer, type TestDatabase } from "../support/database";
-import { releaseBeforeDerived } from "../support/managed-owner";
-import { grantStackPrivileges } from "../support/schema-db";
-import { embedding, seedEmbeddings, type SeededUser } from "../support/switch-data";
+import { releaseWithAgents } from "../support/managed-owner";
+import { embedding, type SeededUser } from "../support/switch-data";
 
 const databases: TestDatabase[] = [];
 const roles: string[] = [];
 const DIMENSIONS = 8;
-const APP_PASSWORD = "agent-pw-123";
 
 afterAll(async () => {
     await Promise.all(databases.map((db) => db.drop()));
@@ -74,14 +72,15 @@ function crossTableAgents(connect: () => Promise<Client>, users: SeededUser[]) {
 
 describe("memory-stack apply upgrading the release before 0013 while agents write", () => {
     it("fails no agent, derives every row and keeps what the agents wrote last", async () => {
-        const release = await releaseBeforeDerived("a18_upgrade_load");
-        const { db, options, asOwner } = release;
+        const release = await releaseWithAgents("a18_upgrade_load", {
+            users: 4,
+            goalsPerUser: 250,
+            beliefsPerUser: 150,
+            dimensions: DIMENSIONS,
+        });
+        const { db, asOwner, users, agentConfig: config } = release;
         databases.push(db);
         roles.push(...release.roles);
-        const users = await seedEmbeddings(asOwner, { users: 4, goalsPerUser: 250, beliefsPerUser: 150, dimensions: DIMENSIONS });
-        await grantStackPrivileges(asOwner, options);
-        await asOwner.query(`alter role ${options.appRole} login password '${APP_PASSWORD}'`);
-        const config = { ...db.config, user: options.appRole, password: APP_PASSWORD };
         const connect = async () => {
             const client = new Client({ ...config, application_name: "agent" });
             client.on("error", () => undefined);

@@ -1,10 +1,12 @@
 // The owner role of a managed server (RDS, Cloud SQL, Azure, Supabase's postgres), deploying into `db`: a login with
 // CREATEROLE that owns the database and is neither a superuser nor BYPASSRLS, so row level security applies to it
 // under FORCE ROW LEVEL SECURITY. uuid-ossp is installed first, as on a managed server's allow-list.
-import type { Client } from "pg";
+import type { Client, ClientConfig } from "pg";
 import type { ConnectionSettings } from "../../engine/db/url";
 import { applyMigrations, migrationsFor } from "./apply-sql";
 import { freshDatabase, type TestDatabase } from "./database";
+import { grantStackPrivileges } from "./schema-db";
+import { seedEmbeddings, type SeededUser } from "./switch-data";
 
 export interface ManagedOwner {
     name: string;
@@ -53,3 +55,37 @@ export async function releaseBeforeDerived(prefix: string): Promise<ReleaseBefor
     );
     return { db, owner, options, asOwner, roles: [options.appRole, options.adminRole, owner.name] };
 }
+
+/** releaseBeforeDerived with users' embeddings seeded, the stack's privileges granted, and the app role a login for agents. */
+export async function releaseWithAgents(
+    prefix: string,
+    sizes: { users: number; goalsPerUser: number; beliefsPerUser: number; dimensions: number } = {
+        users: 1,
+        goalsPerUser: 3,
+        beliefsPerUser: 3,
+        dimensions: 4,
+    },
+): Promise<
+    ReleaseBeforeDerived & {
+        roles: string[];
+        users: SeededUser[];
+        /** The app role's connection settings, for an agent's own pool. */
+        agentConfig: ClientConfig;
+        agent(applicationName?: string): Promise<Client>;
+    }
+> {
+    const release = await releaseBeforeDerived(prefix);
+    const users = await seedEmbeddings(release.asOwner, sizes);
+    await grantStackPrivileges(release.asOwner, release.options);
+    await release.asOwner.query(`alter role ${release.options.appRole} login password '${AGENT_PASSWORD}'`);
+    const agentConfig = { ...release.db.config, user: release.options.appRole, password: AGENT_PASSWORD };
+    return {
+        ...release,
+        users,
+        agentConfig,
+        agent: (applicationName = "agent") =>
+            release.db.connect({ user: release.options.appRole, password: AGENT_PASSWORD, application_name: applicationName }),
+    };
+}
+
+const AGENT_PASSWORD = "agent-pw-123";
