@@ -71,7 +71,7 @@ async function probeRound(client: Client, pid: number, openAnother: () => Promis
     const token = randomBytes(8).toString("hex");
     const mark = (
         await client.query<{ pid: number; at: string }>(
-            `select pg_backend_pid() as pid, clock_timestamp()::text as at, set_config('${MARK_SETTING}', '${token}', false)`,
+            `select pg_backend_pid() as pid, extract(epoch from clock_timestamp())::text as at, set_config('${MARK_SETTING}', '${token}', false)`,
         )
     ).rows[0];
     if (mark.pid !== pid) {
@@ -132,7 +132,7 @@ async function holdOthers(mark: { pid: number; at: string }, others: Client[], o
                 return `a transaction was refused: ${(error as Error).message}`;
             }
             const { rows } = await other.query<{ pid: number; fresh: boolean }>(
-                "select pg_backend_pid() as pid, (select backend_start from pg_stat_activity where pid = pg_backend_pid()) > $1::timestamptz as fresh",
+                "select pg_backend_pid() as pid, (select extract(epoch from backend_start) from pg_stat_activity where pid = pg_backend_pid()) > $1::numeric as fresh",
                 [mark.at],
             );
             return rows[0];
