@@ -18,6 +18,7 @@
 import { randomBytes } from "node:crypto";
 import type { Client } from "pg";
 import { connect } from "./client";
+import { describeError } from "./errors";
 import { maskUrl } from "./redact";
 import { connectionUrl, type ConnectionSettings } from "./url";
 
@@ -109,17 +110,21 @@ interface Finding {
 
 /**
  * Other connections, each holding a transaction, until one runs on `mark`'s backend (evidence of a transaction pooler) or
- * gets a backend started since `mark` (ours was not free). Settled: none can connect (a single-connection server), or one
- * waits for a server: a transaction pooler would have handed it ours, idle between our statements, at once.
+ * gets a backend started since `mark` (ours was not free). Settled: one waits for a server, where a transaction pooler
+ * would have handed it ours, idle between our statements, at once.
  */
 async function holdOthers(mark: { pid: number; at: string }, others: Client[], openAnother: () => Promise<Client>): Promise<Finding> {
     for (let i = 0; i < MAX_OTHERS; i++) {
         let other: Client;
         try {
             other = await openAnother();
-        } catch {
-            // A pooler takes a second client; a server that refuses one (a single-connection server) is no pooler.
-            return { settled: i === 0 };
+        } catch (error) {
+            // Single-connection servers (PGlite) hand out their own cancel key and never get here: this is a pooler.
+            return i === 0
+                ? {
+                      evidence: `it gives its clients cancel keys of its own, and refused a second connection (${describeError(error)}), so whether it keeps this connection's server session could not be told`,
+                  }
+                : {};
         }
         others.push(other);
         let timer: NodeJS.Timeout | undefined;

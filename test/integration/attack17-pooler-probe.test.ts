@@ -32,10 +32,15 @@ describe.skipIf(!binary)("the transaction-pooler probe through PgBouncer", () =>
         await db?.drop();
     });
 
-    async function pooler(mode: PoolMode, poolSize: number, edit: (ini: string) => string = (ini) => ini): Promise<() => Promise<Client>> {
+    async function pooler(
+        mode: PoolMode,
+        poolSize: number,
+        edit: (ini: string) => string = (ini) => ini,
+        maxClientConn = 250,
+    ): Promise<() => Promise<Client>> {
         const config = parseConfig({
             database: db.name,
-            pooling: JSON.stringify({ mode, defaultPoolSize: poolSize, reservePoolSize: 0 }),
+            pooling: JSON.stringify({ mode, defaultPoolSize: poolSize, reservePoolSize: 0, maxClientConn }),
             client: JSON.stringify({ poolSize: 1, maxOverflow: 0 }),
         });
         const bouncer = await startPgBouncer({
@@ -125,6 +130,19 @@ describe.skipIf(!binary)("the transaction-pooler probe through PgBouncer", () =>
             expect(await probes(open, 100)).toBe(100);
         } finally {
             await stop();
+        }
+    });
+
+    // A pooler that took this connection and refuses the next (max_client_conn reached) once passed for a
+    // single-connection server, and the apply went ahead through it.
+    it("finds a transaction pooler that refuses the probe's second connection, keeping sessions as they were or not", async () => {
+        for (const edit of [(ini: string) => ini, NO_RESET]) {
+            const open = await pooler("transaction", 2, edit, 2);
+            await open(); // an application's connection: the probe's client is the last one PgBouncer takes
+            const client = await open();
+            const found = await findTransactionPooler(client, open);
+            await client.end();
+            expect(found?.evidence).toMatch(/refused a second connection/);
         }
     });
 
