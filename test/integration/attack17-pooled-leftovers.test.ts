@@ -92,7 +92,7 @@ describe.skipIf(!binary)("a client's session-level leftovers behind the stack's 
     }
 
     it.each(["transaction", "session"] as const)(
-        "%s mode: claims, a forged binding, cursors, prepared statements, temp tables and row_security set at session level reach no later client",
+        "%s mode: claims, a forged binding, cursors, prepared statements (SQL and protocol level), temp tables and row_security set at session level reach no later client",
         async (mode) => {
             const careless = await open(mode);
             const { rows } = await careless.query("select pg_backend_pid() as pid");
@@ -105,6 +105,7 @@ describe.skipIf(!binary)("a client's session-level leftovers behind the stack's 
             await careless.query("select memory_stack.bind_user($1)", [users.a]);
             await careless.query("declare kept cursor with hold for select * from sessions");
             await careless.query("create temp table copied as select * from sessions");
+            await careless.query({ name: "protocol_level", text: "select * from sessions" }); // a driver's statement cache
             await careless.query("commit");
             await careless.query("prepare again as select * from sessions");
             await careless.query("set row_security = off");
