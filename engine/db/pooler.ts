@@ -10,11 +10,15 @@
 // - Otherwise a setting is left on our backend at session level: a pooler that resets the server
 //   session after each transaction (the stack's own PgBouncer: discard all) loses it at once.
 // - And other connections each hold a transaction open until one runs on our backend (it was free
-//   for anyone: a transaction pooler), or one gets a backend started after the probe began: a pooler
-//   hands out an idle server before it opens one, so ours was not idle. A pooler that hands out its
-//   idle servers in turn (server_round_robin) needs as many tries as it has idle servers.
-// Measured against Debian's PgBouncer 1.18 (test/integration/attack17-pooler-refusal.test.ts): one try
-// missed a round-robin pooler every time and the stack's own pooler under load about once in 20.
+//   for anyone: a transaction pooler), or one gets a backend started after the probe began, or waits
+//   for one: a pooler hands out an idle server before it opens or queues, so ours was not idle. A pooler
+//   that hands out its idle servers in turn (server_round_robin) needs as many tries as it has idle ones.
+//   They give their servers back before our next statement, which then has those to land on, not ours.
+// Measured against Debian's PgBouncer 1.18 (test/integration/attack17-pooler-probe.test.ts): the earlier
+// single try missed a round-robin pooler every time and a busy pooler 1 to 6 times in 150. This misses
+// no pooler that resets sessions (the setting is gone whatever the timing); one that keeps them and is
+// kept busy by three clients meanwhile, once in 1,800 probes, where the migrations' commits still
+// find the lock gone (engine/migrate/lock-held.ts) whenever they run on another backend.
 import { randomBytes } from "node:crypto";
 import type { Client } from "pg";
 import { connect } from "./client";
@@ -41,11 +45,6 @@ const MARK_SETTING = "memory_stack.pooler_probe";
 const MAX_OTHERS = 32;
 /** A pooler with every server taken queues a transaction; a transaction pooler would give it ours within milliseconds. */
 const QUEUED_AFTER_MS = 3_000;
-/**
- * Rounds of the probe. A pooler that keeps sessions as they were (no reset) and serves an application meanwhile can lend
- * our backend out and hand it back between two of our statements; each round gives it another chance to show.
- */
-const ROUNDS = 3;
 
 /** The pooler this connection goes through in transaction or statement mode, or undefined for one server session. */
 export async function findTransactionPooler(client: Client, openAnother: () => Promise<Client>): Promise<TransactionPooler | undefined> {
@@ -55,20 +54,12 @@ export async function findTransactionPooler(client: Client, openAnother: () => P
     if ((localPort !== undefined && first.client_port === localPort) || own.processID === first.pid) {
         return undefined;
     }
-    for (let round = 0; round < ROUNDS; round++) {
-        const { evidence, settled } = await probeRound(client, first.pid, openAnother);
-        if (evidence !== undefined) {
-            return { serverPort: Number(first.port), evidence };
-        }
-        if (settled) {
-            return undefined;
-        }
-    }
-    return undefined;
+    const evidence = await probe(client, first.pid, openAnother);
+    return evidence === undefined ? undefined : { serverPort: Number(first.port), evidence };
 }
 
-/** One round: a setting left at session level on `pid`, other connections held on the pooler's backends, then the setting read back. */
-async function probeRound(client: Client, pid: number, openAnother: () => Promise<Client>): Promise<Finding> {
+/** A setting left at session level on `pid`, other connections held on the pooler's backends, then the setting read back. */
+async function probe(client: Client, pid: number, openAnother: () => Promise<Client>): Promise<string | undefined> {
     const token = randomBytes(8).toString("hex");
     const mark = (
         await client.query<{ pid: number; at: string }>(
@@ -76,44 +67,56 @@ async function probeRound(client: Client, pid: number, openAnother: () => Promis
         )
     ).rows[0];
     if (mark.pid !== pid) {
-        return { evidence: `two statements on this connection ran on backends ${pid} and ${mark.pid}` };
+        return `two statements on this connection ran on backends ${pid} and ${mark.pid}`;
     }
     const others: Client[] = [];
     try {
         const held = await holdOthers(mark, others, openAnother);
-        if (held.settled || held.evidence !== undefined) {
+        if (held !== undefined) {
             return held;
         }
+        // Their servers go back to the pooler first: the read-back then has those to land on rather than ours.
+        await release(others.splice(0));
         const [check] = (await client.query(
             `select pg_backend_pid() as pid, current_setting('${MARK_SETTING}', true) as token; reset ${MARK_SETTING}`,
         )) as unknown as { rows: { pid: number; token: string | null }[] }[];
         const second = check.rows[0];
         if (second.pid !== pid) {
-            return { evidence: `two transactions on this connection ran on backends ${pid} and ${second.pid}` };
+            return `two transactions on this connection ran on backends ${pid} and ${second.pid}`;
         }
         if (second.token !== token) {
-            return {
-                evidence: `a setting this connection made at session level was gone at its next transaction (backend ${pid} was reset)`,
-            };
+            return `a setting this connection made at session level was gone at its next transaction (backend ${pid} was reset)`;
         }
-        return {};
+        return undefined;
     } finally {
-        await Promise.all(others.map((other) => other.end().catch(() => undefined)));
+        await release(others);
     }
 }
 
-/** Evidence of a transaction pooler; or settled: one server session, no further round needed; or neither. */
-interface Finding {
-    evidence?: string;
-    settled?: boolean;
+/** Ends the other connections' transactions, then the connections: a pooler keeps the servers (a client leaving mid-transaction closes its server). */
+async function release(others: Client[]): Promise<void> {
+    await Promise.all(
+        others.map((other) =>
+            other
+                .query("rollback")
+                .then(noError, noError)
+                .then(() => other.end().catch(noError)),
+        ),
+    );
 }
+
+function noError(): void {}
 
 /**
  * Other connections, each holding a transaction, until one runs on `mark`'s backend (evidence of a transaction pooler) or
- * gets a backend started since `mark` (ours was not free). Settled: one waits for a server, where a transaction pooler
- * would have handed it ours, idle between our statements, at once.
+ * gets a backend started since `mark`, or waits for one (ours was not free: a transaction pooler would have handed ours,
+ * idle between our statements, to a waiting transaction at once).
  */
-async function holdOthers(mark: { pid: number; at: string }, others: Client[], openAnother: () => Promise<Client>): Promise<Finding> {
+async function holdOthers(
+    mark: { pid: number; at: string },
+    others: Client[],
+    openAnother: () => Promise<Client>,
+): Promise<string | undefined> {
     for (let i = 0; i < MAX_OTHERS; i++) {
         let other: Client;
         try {
@@ -121,10 +124,8 @@ async function holdOthers(mark: { pid: number; at: string }, others: Client[], o
         } catch (error) {
             // Single-connection servers (PGlite) hand out their own cancel key and never get here: this is a pooler.
             return i === 0
-                ? {
-                      evidence: `it gives its clients cancel keys of its own, and refused a second connection (${describeError(error)}), so whether it keeps this connection's server session could not be told`,
-                  }
-                : {};
+                ? `it gives its clients cancel keys of its own, and refused a second connection (${describeError(error)}), so whether it keeps this connection's server session could not be told`
+                : undefined;
         }
         others.push(other);
         let timer: NodeJS.Timeout | undefined;
@@ -143,21 +144,23 @@ async function holdOthers(mark: { pid: number; at: string }, others: Client[], o
             return rows[0];
         };
         const held = await Promise.race([backend(), queued]).finally(() => clearTimeout(timer));
+        if (held === "queued") {
+            // Its transaction may yet get our server and wait there for the read-back: it leaves the queue now.
+            others.pop();
+            await other.end().catch(noError);
+            return undefined;
+        }
         if (typeof held === "string") {
-            return held === "queued" ? { settled: true } : { evidence: held };
+            return held;
         }
         if (held.pid === mark.pid) {
-            return {
-                evidence: `another connection's transaction ran on backend ${mark.pid}, which this connection's transaction had just used`,
-            };
+            return `another connection's transaction ran on backend ${mark.pid}, which this connection's transaction had just used`;
         }
         if (held.fresh) {
-            return {};
+            return undefined;
         }
     }
-    return {
-        evidence: `${MAX_OTHERS} other connections' transactions each ran on an idle backend of the pooler, so whether this connection keeps its own could not be told`,
-    };
+    return `${MAX_OTHERS} other connections' transactions each ran on an idle backend of the pooler, so whether this connection keeps its own could not be told`;
 }
 
 /** The migration engine's entry check: throws TransactionPoolerError when `client` goes through a transaction pooler. */
