@@ -5,13 +5,13 @@ import { Client, type ClientConfig } from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../engine/config/config";
 import { parseConnectionUrl } from "../../engine/db/url";
-import { DEFAULT_LOCK_SETTINGS, loadRollbackSql, readLedger } from "../../engine/migrate/index";
+import { DEFAULT_LOCK_SETTINGS, loadRollbackSql, readLedger, rollbackSchema } from "../../engine/migrate/index";
 import { describeVariant } from "../../engine/migrate/plan";
 import { schemaChecksum } from "../../engine/migrate/render";
 import { schemaObjects } from "../../engine/migrate/repair";
 import { schemaMigration } from "../../engine/providers/index";
 import { STATE_VERSION, type SchemaMigrationOutputs } from "../../engine/providers/schema-migration";
-import { migrationsFor } from "../support/apply-sql";
+import { applyMigrations, migrationsFor } from "../support/apply-sql";
 import { cli } from "../support/cli";
 import { dropRoles, freshDatabase, type TestDatabase } from "../support/database";
 import { findPgBouncer, startPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
@@ -145,6 +145,38 @@ describe.skipIf(!binary)("attack17: migrating through a transaction pooler", () 
         expect(destroyed).toContain("refusing to migrate through a transaction pooler");
         expect(destroyed).toContain(`listens on port ${db.server.port}`);
         const owner = await db.connect();
+        expect((await readLedger(owner)).length).toBe(migrations.length);
+    });
+    // What breaks: every migration's commit asks whether the session still holds the migration lock
+    // (engine/migrate/lock-held.ts) and rolls back when it does not; the rollback's commit does not ask. Where the
+    // pooler check lets a transaction pooler through (a busy pooler that keeps sessions: once in 1,800 probes; state
+    // or code that skips the check), an apply fails closed but a rollback drops the whole schema holding no lock,
+    // the stack's own PgBouncer having dropped it with its reset right after it was taken.
+    // What the user loses: the lock's promise that no apply or `pulumi up` runs beside the drops.
+    it("has the rollback engine refuse to commit once its session lost the migration lock, dropping nothing", async () => {
+        const db = await database("attack17_rollback_lock");
+        const options = {
+            vector: false,
+            vectorDimensions: 3,
+            vectorIndex: "hnsw" as const,
+            rls: true,
+            appRole: `${db.name}_app`,
+            adminRole: `${db.name}_admin`,
+        };
+        const migrations = migrationsFor(options);
+        const owner = await db.connect();
+        await applyMigrations(owner, migrations, options);
+        const { client } = await pooler(db, {});
+        const pooled = new Client(client());
+        await pooled.connect();
+
+        const result = await rollbackSchema(pooled, { rollbackSql: loadRollbackSql(), allowDataLoss: true, defaults: options }).then(
+            () => "rolled back",
+            (error: Error) => error.message,
+        );
+        await pooled.end();
+
+        expect(result).toContain("migration lock");
         expect((await readLedger(owner)).length).toBe(migrations.length);
     });
 });
