@@ -6,6 +6,7 @@ import { isReservedRoleName, TEMPLATE_DATABASES } from "./reserved";
 import { checkPostgresImage, ImageReferenceError, parseImageReference, type ImageReference, type PostgresImage } from "./image";
 import { ConfigError, NAMESPACE } from "./values";
 import { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS } from "../migrate/render";
+import { atLeast, pgbouncerVersionFromImage, SCRAM_PASS_THROUGH_VERSION } from "../render/pgbouncer";
 
 export const DEFAULT_IMAGE = "postgres:15-alpine";
 export const DEFAULT_VECTOR_IMAGE = "pgvector/pgvector:pg15";
@@ -141,7 +142,24 @@ function poolingRules(config: StackConfig, ctx: Context): void {
         );
     }
     pinnedRule("pooling.image", pooling.image, ctx);
+    poolerVersionRule(pooling.image, ctx);
     poolerFitsClient(pooling, config.client, ctx);
+}
+
+/**
+ * The auth file holds the roles' SCRAM secrets, with which PgBouncer logs in to PostgreSQL only from 1.14.0 (SCRAM
+ * pass-through): an older one starts and passes its healthcheck, and then no application login gets through.
+ */
+function poolerVersionRule(image: string, ctx: Context): void {
+    const version = pgbouncerVersionFromImage(image);
+    if (version !== undefined && !atLeast(version, SCRAM_PASS_THROUGH_VERSION)) {
+        fail(
+            ctx,
+            "pooling.image",
+            image,
+            `runs PgBouncer ${version}, which cannot log in to PostgreSQL with the SCRAM secrets the stack's auth file holds (PgBouncer ${SCRAM_PASS_THROUGH_VERSION} and later can); use ${DEFAULT_PGBOUNCER_IMAGE} or another release from ${SCRAM_PASS_THROUGH_VERSION}`,
+        );
+    }
 }
 
 /** The application's own pool (one instance) must fit through the pooler. */

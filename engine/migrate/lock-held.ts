@@ -18,14 +18,34 @@ export const LOCK_STILL_HELD = `select case when not exists (
            and l.objsubid operator(pg_catalog.=) 1)
     then pg_catalog.set_config('statement_timeout', '${LOCK_RELEASED}', true) end as lock_released`;
 
+function isLockReleased(error: unknown): boolean {
+    return (error as { code?: string })?.code === "22023" && String((error as Error)?.message).includes(LOCK_RELEASED);
+}
+
 /** The error for a COMMIT that LOCK_STILL_HELD refused, naming `what` ran; undefined for any other error. */
 export function lockReleasedBy(error: unknown, what: string, outcome: string): Error | undefined {
-    if ((error as { code?: string })?.code !== "22023" || !String((error as Error)?.message).includes(LOCK_RELEASED)) {
+    if (!isLockReleased(error)) {
         return undefined;
     }
     return new Error(
         `${what} released memory-stack's migration lock (pg_advisory_unlock_all(), discard all, or an unlock of key ${MIGRATION_LOCK_KEY}, ` +
             `in the file or a function it calls), so another apply could have run beside it. ${outcome} Remove that from the file.`,
+        { cause: error },
+    );
+}
+
+/**
+ * The rollback's COMMIT that LOCK_STILL_HELD refused: rollback.sql is the engine's own, so the lock went with the session's
+ * backend (a transaction pooler the check let through) or with a function the drops fired (an event trigger).
+ */
+export function lockLostAtRollback(error: unknown): Error | undefined {
+    if (!isLockReleased(error)) {
+        return undefined;
+    }
+    return new Error(
+        "the rollback's session no longer held memory-stack's migration lock when it was about to commit, so another apply could " +
+            "have run beside it. The rollback was undone: nothing was dropped. Run it on the direct connection to the server, not " +
+            "through a transaction pooler; if it was direct, an event trigger the drops fired released the lock (pg_advisory_unlock_all()).",
         { cause: error },
     );
 }

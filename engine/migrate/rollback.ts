@@ -15,6 +15,7 @@ import { currentOrigin, reusedRecords } from "./identity";
 import { adoptLegacy } from "./legacy";
 import { ensureLedger, LEDGER_SCHEMA, LEDGER_TABLE, legacyRows, OWNERSHIP_TABLE, readLedger } from "./ledger";
 import { withMigrationLock } from "./lock";
+import { LOCK_STILL_HELD, lockLostAtRollback } from "./lock-held";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { recordedOptions } from "./options";
 import { readRecords, type RecordedObject } from "./ownership";
@@ -159,10 +160,10 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
             },
             async () => {
                 try {
-                    await client.query("commit");
+                    await client.query(`${LOCK_STILL_HELD};\ncommit`);
                 } catch (error) {
                     if (!isConnectionLost(error)) {
-                        throw error;
+                        throw lockLostAtRollback(error) ?? error;
                     }
                     const truth = await findOutAfterLostCommit(session, async (fresh) => (await readLedger(fresh)).length === 0);
                     throw new LostCommitError("committing the rollback", truth, {

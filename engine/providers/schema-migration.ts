@@ -211,6 +211,8 @@ export async function remove(_id: string, olds: SchemaMigrationOutputs): Promise
         );
     }
     try {
+        // The rollback takes the migration lock like an apply; state written before create refused poolers may hold one's URL.
+        await refuseTransactionPooler(client, olds.connection, "memory-stack-rollback");
         const current = (olds.stateVersion as number | undefined) === STATE_VERSION;
         const result = await rollbackSchema(client, {
             // Older state holds a rollback.sql that dropped memory names whoever created them: never run it.

@@ -67,6 +67,8 @@ export const PGBOUNCER_PORT = 6432;
  * An older pooler gets only the app role in its auth file: there is then no other user to become.
  */
 export const IMPERSONATION_FIXED_VERSION = "1.26.1";
+/** The first PgBouncer that logs in to PostgreSQL with a SCRAM secret from its auth file (its NEWS: SCRAM pass-through). */
+export const SCRAM_PASS_THROUGH_VERSION = "1.14.0";
 
 /** The roles a pooler of this version may serve: the admin role only where it cannot be impersonated. */
 export function pooledRoles<T>(version: string | undefined, roles: { app: T; admin: T }): T[] {
