@@ -177,7 +177,8 @@ export class TransactionPoolerError extends Error {
         super(
             `refusing to migrate through a transaction pooler: ${pooler.evidence}. The migration lock is held by one server ` +
                 `session, which a transaction pooler does not keep. Use the direct connection to the server: it listens on port ` +
-                `${pooler.serverPort} (for example ${direct}, if its host is the same; on Supabase, db.<project>.supabase.co:5432)`,
+                `${pooler.serverPort} as the server sees it (for example ${direct}, if its host is the same; a container publishes it on ` +
+                "its own host port, such as the stack's hostPort; on Supabase, db.<project>.supabase.co:5432)",
         );
         this.name = "TransactionPoolerError";
     }

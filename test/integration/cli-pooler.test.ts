@@ -63,7 +63,7 @@ describe.skipIf(!binary)("memory-stack through PgBouncer", () => {
                 expect(result.code, result.stderr).toBe(1);
                 expect(result.stderr).toContain("refusing to migrate through a transaction pooler");
                 expect(result.stderr).toContain(
-                    `listens on port ${sharedServer().port} (for example postgresql://${sharedServer().user}:***@`,
+                    `listens on port ${sharedServer().port} as the server sees it (for example postgresql://${sharedServer().user}:***@`,
                 );
             }
             expect(await ledgerExists()).toBe(false);
