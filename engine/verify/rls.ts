@@ -9,7 +9,8 @@
 // reported by the catalog comparison (privileges.ts), which skips these checks.
 import { quoteIdentifier } from "../migrate/render";
 import { APP_VIEWS } from "../render/privileges";
-import { CheckRunner, expect } from "./checks";
+import { describeError } from "../db/errors";
+import { CheckFailed, CheckRunner, expect } from "./checks";
 import type { Expectations } from "./expected";
 import type { Fixture } from "./functional";
 
@@ -97,10 +98,10 @@ export async function checkRowLevelSecurity(
         );
         // Every table's with check, not only sessions': a policy that lets a row for B in is a write into B's memory.
         for (const table of manifest.rlsTables) {
-            await run.expectError(
-                `insert into public.${table} ${FOREIGN_ROWS[table]}`,
-                [fixture.users[1], "memory-stack-verify"],
-                "42501",
+            await expectNoRowForOther(
+                run,
+                table,
+                fixture.users[1],
                 `${table}: inserting a row for another user (does the with check of every policy on ${table} for ${appRole} still ask for the user's own id?)`,
             );
         }
@@ -118,6 +119,29 @@ export async function checkRowLevelSecurity(
             expect(own > 0 && other > 0, `${relation}: ${adminRole} sees ${own} of user A's and ${other} of user B's rows`);
         }
     });
+}
+
+/**
+ * An insert of a row for user B is refused (42501), or lands as a row the bound user sees: an application's own
+ * trigger that sets user_id to the bound user turns it into the user's own row, which is no way into B's memory.
+ */
+async function expectNoRowForOther(run: CheckRunner, table: string, other: string, what: string): Promise<void> {
+    const visible = async () => (await run.attempt<{ n: number }>(`select count(*)::int as n from public.${table}`)).rows?.[0]?.n;
+    await run.rows("savepoint memory_stack_verify_other");
+    let written: number | undefined;
+    try {
+        await run.rows(`insert into public.${table} ${FOREIGN_ROWS[table]}`, [other, "memory-stack-verify"]);
+        written = await visible();
+    } catch (error) {
+        if ((error as { code?: string }).code !== "42501") {
+            throw new CheckFailed(`${what}: expected SQLSTATE 42501, got ${describeError(error)}`);
+        }
+        return;
+    } finally {
+        await run.rows("rollback to savepoint memory_stack_verify_other");
+    }
+    const before = await visible();
+    expect(written !== undefined && before !== undefined && written === before + 1, `${what}: it succeeded`);
 }
 
 async function assumeRole(run: CheckRunner, role: string, user: string): Promise<void> {
