@@ -1,4 +1,5 @@
-// Columns a run added to tables that were there before it. Such a table's row type changed under the application's
+// Columns a run added to tables that were there before it, or dropped from them (the switch to vector drops 0013's
+// derived columns and turns goal_vector_new into goal_vector). Such a table's row type changed under the application's
 // open connections: a statement one of them prepared with `select *` (or `… returning *`) before the run fails with
 // "cached plan must not change result type" on every later execution on that connection, until it prepares again.
 import type { RecordedObject } from "./ownership";
@@ -7,12 +8,17 @@ export interface AddedColumns {
     /** schema.table */
     table: string;
     columns: string[];
-    /** The migrations of this run that added them. */
+    /** Columns the stack had added to it before this run and that this run dropped (or renamed). */
+    dropped?: string[];
+    /** The migrations of this run that added them; with only drops, every migration of the run. */
     migrations: string[];
 }
 
-/** From the records as they stand after the run: columns `applied` added to a table none of them created. */
-export function columnsAddedToExisting(records: RecordedObject[], applied: string[]): AddedColumns[] {
+/**
+ * From the records as they stand after the run: columns `applied` added to a table none of them created; and with the
+ * records as they stood before it, the recorded columns it dropped from a table that is still there.
+ */
+export function columnsAddedToExisting(records: RecordedObject[], applied: string[], before: RecordedObject[] = []): AddedColumns[] {
     const ran = new Set(applied);
     const createdNow = new Set(
         records.filter((record) => record.kind === "table" && ran.has(record.migration)).map((record) => `${record.schema}.${record.name}`),
@@ -30,9 +36,22 @@ export function columnsAddedToExisting(records: RecordedObject[], applied: strin
         }
         byTable.set(table, entry);
     }
+    const now = new Set(records.map((record) => record.identity));
+    const tablesGone = new Set(
+        before.filter((record) => record.kind === "table" && !now.has(record.identity)).map((record) => `${record.schema}.${record.name}`),
+    );
+    for (const record of before) {
+        const table = `${record.schema}.${record.parent}`;
+        if (record.kind !== "column" || now.has(record.identity) || tablesGone.has(table) || createdNow.has(table)) {
+            continue;
+        }
+        const entry = byTable.get(table) ?? { table, columns: [], migrations: [...ran] };
+        entry.dropped = [...(entry.dropped ?? []), record.name];
+        byTable.set(table, entry);
+    }
     return [...byTable.values()]
         .sort((a, b) => a.table.localeCompare(b.table))
-        .map((entry) => ({ ...entry, columns: entry.columns.sort() }));
+        .map((entry) => ({ ...entry, columns: entry.columns.sort(), ...(entry.dropped ? { dropped: entry.dropped.sort() } : {}) }));
 }
 
 /** One line for the run's output, or none. */
@@ -42,9 +61,18 @@ export function describeAddedColumns(added: AddedColumns[]): string[] {
     }
     const migrations = [...new Set(added.flatMap((entry) => entry.migrations))];
     return [
-        `${migrations.join(", ")} added columns to ${added.map((entry) => `${entry.table} (${entry.columns.join(", ")})`).join(", ")}: ` +
+        `${migrations.join(", ")} ${added.some((entry) => entry.dropped) ? "changed the columns of" : "added columns to"} ` +
+            `${added.map((entry) => `${entry.table} (${describeChange(entry)})`).join(", ")}: ` +
             'a connection that prepared `select *` or `… returning *` on them before this run gets "cached plan must not change result type" ' +
             "until it prepares again (node-postgres named queries, pgjdbc, psycopg's prepare_threshold, PgBouncer's max_prepared_statements); " +
             "recycle the application's connection pools, or name the columns in such statements",
     ];
+}
+
+/** "a, b" where only columns were added; "added a; dropped b" otherwise. */
+function describeChange({ columns, dropped }: AddedColumns): string {
+    if (dropped === undefined) {
+        return columns.join(", ");
+    }
+    return [columns.length > 0 ? `added ${columns.join(", ")}` : "", `dropped ${dropped.join(", ")}`].filter(Boolean).join("; ");
 }

@@ -52,7 +52,7 @@ export async function applyPending(
     options: ApplyOptions,
     /** Whether the ownership table existed when the ledgers were read, under the same lock. */
     recordsTable: boolean,
-): Promise<{ applied: ApplyResult["applied"]; recorded: RecordedObject[] | undefined }> {
+): Promise<{ applied: ApplyResult["applied"]; recorded: RecordedObject[] | undefined; recordedBefore: RecordedObject[] | undefined }> {
     const { client } = session;
     // Every pending file parsed before the first runs: a malformed one fails with nothing applied. Only
     // the pending ones, so a no-op apply loads no SQL parser.
@@ -87,6 +87,7 @@ export async function applyPending(
     } else {
         await check();
     }
+    const recordedBefore = known.recorded;
     const applied: ApplyResult["applied"] = [];
     for (const [position, migration] of pending.entries()) {
         const before = applied.map((item) => item.name);
@@ -112,7 +113,7 @@ export async function applyPending(
         applied.push({ name: migration.name, durationMs });
         options.onProgress?.({ name: migration.name, durationMs, index: position + 1, total: pending.length });
     }
-    return { applied, recorded: known.recorded };
+    return { applied, recorded: known.recorded, recordedBefore };
 }
 
 // What one run knows between its migrations, all of them applied under its migration lock: the catalog

@@ -98,7 +98,7 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
                 ? await (
                       await import("./apply-pending")
                   ).applyPending(session, migrations, plan.pending, ledger, stepLedger, options, recordsTable)
-                : { applied: [], recorded: undefined };
+                : { applied: [], recorded: undefined, recordedBefore: undefined };
         const repaired: RepairResult = options.repair
             ? await (await import("./repair")).repairUnderLock(session, migrations)
             : { missing: [], rerun: [], alsoCreated: [] };
@@ -114,6 +114,7 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
                 ? columnsAddedToExisting(
                       work.recorded ?? (await (await import("./ownership")).readRecords(client)),
                       work.applied.map((migration) => migration.name),
+                      work.recordedBefore,
                   )
                 : [];
         const inLedger = new Set(ledger.map((row) => row.name));

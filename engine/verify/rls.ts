@@ -9,7 +9,8 @@
 // reported by the catalog comparison (privileges.ts), which skips these checks.
 import { quoteIdentifier } from "../migrate/render";
 import { APP_VIEWS } from "../render/privileges";
-import { CheckRunner, expect } from "./checks";
+import { describeError } from "../db/errors";
+import { CheckFailed, CheckRunner, expect } from "./checks";
 import type { Expectations } from "./expected";
 import type { Fixture } from "./functional";
 
@@ -75,15 +76,19 @@ export async function checkRowLevelSecurity(
             expect(other === 0, `${relation}: ${other} row(s) of another user visible`);
             expect(own > 0, `${relation}: the user's own row is not visible (is memory_stack.request_user_id() reading the binding?)`);
         }
-        // It has no user_id to count by: its sum over the two users' verification writes (one each) must be A's one.
-        // A view that fails to answer is the catalog's to report.
+        // It has no user_id to count by: its sum over the two users' verification rows must be what A sees of them in
+        // memory_logs itself (one, or more where an application's trigger logs verification's writes too), proven above
+        // to be A's alone. A view that fails to answer is the catalog's to report.
         if (manifest.views.includes(SUMMARY_VIEW) && APP_VIEWS.includes(SUMMARY_VIEW)) {
-            const summary = await run.attempt<{ n: number }>(
-                `select coalesce(sum(total_operations), 0)::int as n from public.${SUMMARY_VIEW} where agent_name = 'memory-stack-verify'`,
+            const summary = await run.attempt<{ n: number; own: number }>(
+                `select coalesce(sum(total_operations), 0)::int as n,
+                        (select count(*)::int from public.memory_logs where agent_name = 'memory-stack-verify') as own
+                 from public.${SUMMARY_VIEW} where agent_name = 'memory-stack-verify'`,
             );
+            const { n, own } = summary.rows?.[0] ?? {};
             expect(
-                summary.rows === undefined || summary.rows[0].n === 1,
-                `${SUMMARY_VIEW}: counts ${summary.rows?.[0]?.n} verification writes where the user made 1: it shows other users' operations to ${appRole}`,
+                summary.rows === undefined || n === own,
+                `${SUMMARY_VIEW}: counts ${n} verification writes where the user made ${own}: it shows other users' operations to ${appRole}`,
             );
         }
         const audit = await run.attempt("select count(*)::int as n from public.audit_logs");
@@ -93,10 +98,10 @@ export async function checkRowLevelSecurity(
         );
         // Every table's with check, not only sessions': a policy that lets a row for B in is a write into B's memory.
         for (const table of manifest.rlsTables) {
-            await run.expectError(
-                `insert into public.${table} ${FOREIGN_ROWS[table]}`,
-                [fixture.users[1], "memory-stack-verify"],
-                "42501",
+            await expectNoRowForOther(
+                run,
+                table,
+                fixture.users[1],
                 `${table}: inserting a row for another user (does the with check of every policy on ${table} for ${appRole} still ask for the user's own id?)`,
             );
         }
@@ -114,6 +119,29 @@ export async function checkRowLevelSecurity(
             expect(own > 0 && other > 0, `${relation}: ${adminRole} sees ${own} of user A's and ${other} of user B's rows`);
         }
     });
+}
+
+/**
+ * An insert of a row for user B is refused (42501), or lands as a row the bound user sees: an application's own
+ * trigger that sets user_id to the bound user turns it into the user's own row, which is no way into B's memory.
+ */
+async function expectNoRowForOther(run: CheckRunner, table: string, other: string, what: string): Promise<void> {
+    const visible = async () => (await run.attempt<{ n: number }>(`select count(*)::int as n from public.${table}`)).rows?.[0]?.n;
+    await run.rows("savepoint memory_stack_verify_other");
+    let written: number | undefined;
+    try {
+        await run.rows(`insert into public.${table} ${FOREIGN_ROWS[table]}`, [other, "memory-stack-verify"]);
+        written = await visible();
+    } catch (error) {
+        if ((error as { code?: string }).code !== "42501") {
+            throw new CheckFailed(`${what}: expected SQLSTATE 42501, got ${describeError(error)}`);
+        }
+        return;
+    } finally {
+        await run.rows("rollback to savepoint memory_stack_verify_other");
+    }
+    const before = await visible();
+    expect(written !== undefined && before !== undefined && written === before + 1, `${what}: it succeeded`);
 }
 
 async function assumeRole(run: CheckRunner, role: string, user: string): Promise<void> {
