@@ -155,8 +155,9 @@ const LEAST_LOCK_TIMEOUT_MS = 100;
  * A migration holding one table's lock while it waits for another's can close a cycle with an application transaction
  * that holds the second and queued for the first. PostgreSQL aborts the backend whose deadlock_timeout runs out first;
  * the application's wait may have started up to one lock_timeout before the migration's. At half the server's
- * deadlock_timeout the migration's lock_timeout always ends its own wait first: it rolls back and retries, and the
- * application's transaction goes on. Never below LEAST_LOCK_TIMEOUT_MS, and never raised.
+ * deadlock_timeout the migration's lock_timeout ends its own wait first: it rolls back and retries, and the
+ * application's transaction goes on. That holds for one wait; a migration that waited on other tables before may
+ * close the cycle later (docs/migrating-under-load.md). Never below LEAST_LOCK_TIMEOUT_MS, and never raised.
  */
 function belowDeadlockTimeout(session: MigrationSession, deadlockTimeoutMs: number): void {
     const most = Math.max(LEAST_LOCK_TIMEOUT_MS, Math.floor(deadlockTimeoutMs / 2));
@@ -165,7 +166,7 @@ function belowDeadlockTimeout(session: MigrationSession, deadlockTimeoutMs: numb
     }
     const why =
         most * 2 <= deadlockTimeoutMs
-            ? `half the server's deadlock_timeout (${deadlockTimeoutMs} ms): an application transaction waiting behind a migration is then never the one PostgreSQL aborts to break a deadlock`
+            ? `half the server's deadlock_timeout (${deadlockTimeoutMs} ms): an application transaction waiting behind a migration's lock wait is then not the one PostgreSQL aborts to break a deadlock`
             : `the least it goes to: the server's deadlock_timeout (${deadlockTimeoutMs} ms) is shorter than twice that, so an application transaction ` +
               `caught in a lock cycle with a migration may still be the one PostgreSQL aborts (a deadlock_timeout of ${2 * LEAST_LOCK_TIMEOUT_MS} ms or more avoids it)`;
     session.report(`lock_timeout ${session.locks.timeoutMs} ms lowered to ${most} ms, ${why}`);
