@@ -1,39 +1,23 @@
 // attack15: can `memory-stack verify` (and the verification resource) say "ok" about a schema that was
 // changed by hand into something of the same name and another shape, and can it fail a correct one?
 //
-// One applied and granted database for the whole file. Each case runs its change inside a transaction
-// that verification itself ends: verifySchema opens its own (a nested `begin` is only a warning) and
-// always ends in rollback, which takes the change with it. So every case meets the schema as applied,
-// and what verification sees is exactly the change plus the schema.
+// One applied and granted database for the whole file (test/support/verify-with.ts): each case's change runs
+// inside the transaction verification itself rolls back, so every case meets the schema as applied.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyMigrations, describeVariant } from "../../engine/migrate/index";
 import { describeProblem, verifySchema, type VerificationReport } from "../../engine/verify/index";
 import { expectationsFor } from "../../engine/verify/expected";
 import { migrationsFor } from "../support/apply-sql";
-import { grantStackPrivileges, schemaDatabase, type SchemaDatabase } from "../support/schema-db";
+import type { SchemaDatabase } from "../support/schema-db";
+import { verifiedSchema, type VerifiedSchema } from "../support/verify-with";
 
 let schema: SchemaDatabase;
+let verifyWith: VerifiedSchema["verifyWith"];
 beforeAll(async () => {
-    schema = await schemaDatabase("a15_verify", {}, false);
-    await applyMigrations(schema.client, migrationsFor(schema.options), { variant: describeVariant(schema.options) });
-    await grantStackPrivileges(schema.client, schema.options);
+    ({ schema, verifyWith } = await verifiedSchema("a15_verify"));
 });
 afterAll(async () => {
     await schema?.drop();
 });
-
-/** Verification of the schema with `sql` ({app} is the app role) applied and then rolled back by verification. */
-async function verifyWith(sql: string): Promise<VerificationReport> {
-    const expected = await expectationsFor(schema.options, migrationsFor(schema.options));
-    await schema.client.query("begin");
-    try {
-        await schema.client.query(sql.replace(/\{app\}/g, `"${schema.options.appRole}"`));
-    } catch (error) {
-        await schema.client.query("rollback");
-        throw error;
-    }
-    return verifySchema(schema.client, expected);
-}
 
 function lines(report: VerificationReport): string {
     return report.problems.map(describeProblem).join("\n");

@@ -5,33 +5,18 @@
 // As in attack15-verify-drift: one applied database for the file; each case runs its change in a transaction that
 // verification itself ends in rollback.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyMigrations, describeVariant } from "../../engine/migrate/index";
-import { describeProblem, verifySchema, type VerificationReport } from "../../engine/verify/index";
-import { expectationsFor } from "../../engine/verify/expected";
-import { migrationsFor } from "../support/apply-sql";
-import { grantStackPrivileges, schemaDatabase, type SchemaDatabase } from "../support/schema-db";
+import { describeProblem, type VerificationReport } from "../../engine/verify/index";
+import type { SchemaDatabase } from "../support/schema-db";
+import { verifiedSchema, type VerifiedSchema } from "../support/verify-with";
 
 let schema: SchemaDatabase;
+let verifyWith: VerifiedSchema["verifyWith"];
 beforeAll(async () => {
-    schema = await schemaDatabase("a19_verify", {}, false);
-    await applyMigrations(schema.client, migrationsFor(schema.options), { variant: describeVariant(schema.options) });
-    await grantStackPrivileges(schema.client, schema.options);
+    ({ schema, verifyWith } = await verifiedSchema("a19_verify"));
 });
 afterAll(async () => {
     await schema?.drop();
 });
-
-async function verifyWith(sql: string): Promise<VerificationReport> {
-    const expected = await expectationsFor(schema.options, migrationsFor(schema.options));
-    await schema.client.query("begin");
-    try {
-        await schema.client.query(sql.replace(/\{app\}/g, `"${schema.options.appRole}"`));
-    } catch (error) {
-        await schema.client.query("rollback");
-        throw error;
-    }
-    return verifySchema(schema.client, expected);
-}
 
 const lines = (report: VerificationReport): string => report.problems.map(describeProblem).join("\n");
 
