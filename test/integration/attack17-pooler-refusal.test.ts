@@ -21,6 +21,18 @@ if (!binary) {
     it.skip("transaction-pooler refusal: pgbouncer is not installed (apt-get install pgbouncer)", () => undefined);
 }
 
+/** The jsonb schema's options with roles of this database's own. */
+function schemaOptionsFor(db: { name: string }) {
+    return {
+        vector: false,
+        vectorDimensions: 3,
+        vectorIndex: "hnsw" as const,
+        rls: true,
+        appRole: `${db.name}_app`,
+        adminRole: `${db.name}_admin`,
+    };
+}
+
 describe.skipIf(!binary)("attack17: migrating through a transaction pooler", () => {
     const databases: TestDatabase[] = [];
     const bouncers: RunningPgBouncer[] = [];
@@ -107,14 +119,7 @@ describe.skipIf(!binary)("attack17: migrating through a transaction pooler", () 
     // drops) and the refusal with the direct URL that create and update give.
     it("has `pulumi destroy` (the schema resource's delete) refuse a transaction pooler too, leaving the schema in place", async () => {
         const db = await database("attack17_destroy");
-        const options = {
-            vector: false,
-            vectorDimensions: 3,
-            vectorIndex: "hnsw" as const,
-            rls: true,
-            appRole: `${db.name}_app`,
-            adminRole: `${db.name}_admin`,
-        };
+        const options = schemaOptionsFor(db);
         const migrations = migrationsFor(options);
         const inputs = {
             connection: db.settings,
@@ -155,14 +160,7 @@ describe.skipIf(!binary)("attack17: migrating through a transaction pooler", () 
     // What the user loses: the lock's promise that no apply or `pulumi up` runs beside the drops.
     it("has the rollback engine refuse to commit once its session lost the migration lock, dropping nothing", async () => {
         const db = await database("attack17_rollback_lock");
-        const options = {
-            vector: false,
-            vectorDimensions: 3,
-            vectorIndex: "hnsw" as const,
-            rls: true,
-            appRole: `${db.name}_app`,
-            adminRole: `${db.name}_admin`,
-        };
+        const options = schemaOptionsFor(db);
         const migrations = migrationsFor(options);
         const owner = await db.connect();
         await applyMigrations(owner, migrations, options);
