@@ -1,5 +1,5 @@
 // memory-stack apply: the preflight, then the pending migrations, each in its own transaction, under the migration lock.
-import { describeAddedColumns } from "../../engine/migrate/added-columns";
+import { describeChangedColumns } from "../../engine/migrate/changed-columns";
 import { applyMigrations, describeRepair } from "../../engine/migrate/apply";
 import { describeWaits } from "../../engine/migrate/session";
 import { stepProgress } from "../progress";
@@ -16,7 +16,7 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
         onProgress: ({ name, durationMs, index, total }) => progress(`applied ${name} in ${Math.round(durationMs)} ms (${index}/${total})`),
     });
     describeRepair(result.repaired).forEach((line) => progress(line));
-    describeAddedColumns(result.addedColumns).forEach((line) => progress(line));
+    describeChangedColumns(result.changedColumns).forEach((line) => progress(line));
     // The same privilege list the Pulumi stack's Grants component declares, on what the schema created.
     const { grants, grantsLeftToYou } = result;
     if (grants.length > 0) {
@@ -46,7 +46,7 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
             repaired: result.repaired,
             grants,
             grantsLeftToYou,
-            addedColumns: result.addedColumns,
+            changedColumns: result.changedColumns,
         },
     };
 };

@@ -7,7 +7,7 @@
 // step instead (step-runner.ts) and resumes at its step.
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
-import { columnsAddedToExisting, type AddedColumns } from "./added-columns";
+import { columnsChangedOnExisting, type ChangedColumns } from "./changed-columns";
 import { grantUnderLock } from "./grants";
 import { legacyRows } from "./ledger";
 import { withMigrationLock } from "./lock";
@@ -59,8 +59,8 @@ export interface ApplyResult {
     grants: string[];
     /** The GRANT statements the roles need on an application's own users table, left to its owner (grantRoles). */
     grantsLeftToYou: string[];
-    /** Columns this run added to tables that were there before it (added-columns.ts). */
-    addedColumns: AddedColumns[];
+    /** Columns this run added to, or dropped from, tables that were there before it (changed-columns.ts). */
+    changedColumns: ChangedColumns[];
     /** Wall time of the whole run: the wait for the migration lock, the preflight, every migration with its lock waits and retries. */
     durationMs: number;
     /** How the run waited for locks (included in durationMs). */
@@ -109,9 +109,9 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
         if (options.searchSettings) {
             await applySearchSettings(client, options.searchSettings);
         }
-        const addedColumns =
+        const changedColumns =
             work.applied.length > 0
-                ? columnsAddedToExisting(
+                ? columnsChangedOnExisting(
                       work.recorded ?? (await (await import("./ownership")).readRecords(client)),
                       work.applied.map((migration) => migration.name),
                       work.recordedBefore,
@@ -127,7 +127,7 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
             repaired,
             grants: grants.granted,
             grantsLeftToYou: grants.leftToYou,
-            addedColumns,
+            changedColumns,
             durationMs: performance.now() - started,
             waits: session.waits,
         };

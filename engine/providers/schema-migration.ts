@@ -47,7 +47,7 @@ import {
 import { DEFAULT_SCHEMA_OPTIONS, schemaChecksum, type SchemaOptions } from "../migrate/render";
 import type { SearchSettings } from "../migrate/search-settings";
 import { missingObjects } from "../migrate/repair";
-import { describeAddedColumns } from "../migrate/added-columns";
+import { describeChangedColumns } from "../migrate/changed-columns";
 import { describeRollback } from "../migrate/rollback-summary";
 import { canonical } from "./canonical";
 import { refuseNewerState } from "./state-version";
@@ -249,7 +249,7 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
             ...sessionOptions(inputs.connection, inputs.locks, "memory-stack-migrate"),
             steps: { maintenanceWorkMemMb: inputs.maintenanceWorkMemMb },
         });
-        [...describeRepair(result.repaired), ...describeAddedColumns(result.addedColumns)].forEach((line) =>
+        [...describeRepair(result.repaired), ...describeChangedColumns(result.changedColumns)].forEach((line) =>
             process.stderr.write(`memory-stack: ${line}\n`),
         );
         return {

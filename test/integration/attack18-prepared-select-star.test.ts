@@ -3,7 +3,7 @@
 // statement in node-postgres, pgjdbc after prepareThreshold executions, psycopg after prepare_threshold, PgBouncer's
 // max_prepared_statements) gets "cached plan must not change result type" from PostgreSQL on every later execution of that
 // statement on that connection, until it prepares again: PostgreSQL's rule for any added column. attack18 found that the
-// upgrade said nothing of it. apply now names the tables and columns and says to recycle the pools (added-columns.ts);
+// upgrade said nothing of it. apply now names the tables and columns and says to recycle the pools (changed-columns.ts);
 // a fresh connection works at once.
 import { afterAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
@@ -48,7 +48,7 @@ describe("an agent's prepared `select *` and `insert … returning *` on the mem
         expect(upgrade.stderr).toMatch(
             /0013_similarity_derived\.sql added columns to public\.belief_graphs \(belief_vector_magnitudes, belief_vector_signs, belief_vector_unit\), public\.goal_assessments \(goal_vector_magnitudes, goal_vector_signs, goal_vector_unit\): .*cached plan must not change result type.*recycle the application's connection pools/,
         );
-        expect(JSON.parse(upgrade.stdout).addedColumns.map((entry: { table: string }) => entry.table)).toEqual([
+        expect(JSON.parse(upgrade.stdout).changedColumns.map((entry: { table: string }) => entry.table)).toEqual([
             "public.belief_graphs",
             "public.goal_assessments",
         ]);

@@ -4,7 +4,7 @@
 // "cached plan must not change result type" on every later execution on that connection, until it prepares again.
 import type { RecordedObject } from "./ownership";
 
-export interface AddedColumns {
+export interface ChangedColumns {
     /** schema.table */
     table: string;
     columns: string[];
@@ -18,12 +18,12 @@ export interface AddedColumns {
  * From the records as they stand after the run: columns `applied` added to a table none of them created; and with the
  * records as they stood before it, the recorded columns it dropped from a table that is still there.
  */
-export function columnsAddedToExisting(records: RecordedObject[], applied: string[], before: RecordedObject[] = []): AddedColumns[] {
+export function columnsChangedOnExisting(records: RecordedObject[], applied: string[], before: RecordedObject[] = []): ChangedColumns[] {
     const ran = new Set(applied);
     const createdNow = new Set(
         records.filter((record) => record.kind === "table" && ran.has(record.migration)).map((record) => `${record.schema}.${record.name}`),
     );
-    const byTable = new Map<string, AddedColumns>();
+    const byTable = new Map<string, ChangedColumns>();
     for (const record of records) {
         const table = `${record.schema}.${record.parent}`;
         if (record.kind !== "column" || !ran.has(record.migration) || createdNow.has(table)) {
@@ -55,7 +55,7 @@ export function columnsAddedToExisting(records: RecordedObject[], applied: strin
 }
 
 /** One line for the run's output, or none. */
-export function describeAddedColumns(added: AddedColumns[]): string[] {
+export function describeChangedColumns(added: ChangedColumns[]): string[] {
     if (added.length === 0) {
         return [];
     }
@@ -70,7 +70,7 @@ export function describeAddedColumns(added: AddedColumns[]): string[] {
 }
 
 /** "a, b" where only columns were added; "added a; dropped b" otherwise. */
-function describeChange({ columns, dropped }: AddedColumns): string {
+function describeChange({ columns, dropped }: ChangedColumns): string {
     if (dropped === undefined) {
         return columns.join(", ");
     }

@@ -1,4 +1,4 @@
-// attack19: the added-columns line (engine/migrate/added-columns.ts) tells a user to recycle the application's pools
+// attack19: the changed-columns line (engine/migrate/changed-columns.ts) tells a user to recycle the application's pools
 // after a run that changed a memory table's row type under its open connections. The jsonb → vector switch changes
 // goal_assessments' and belief_graphs' row types most of all (the embedding's type, the derived columns dropped), yet
 // 0015 adds goal_vector_new and 0016 renames it to goal_vector: its record is forgotten, and the run says nothing.
@@ -8,7 +8,7 @@
 // The switch is the stand-in (test/fixtures/stand-in: 0015/0016's steps, converting to real[]) on PostgreSQL 15.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "pg";
-import { describeAddedColumns } from "../../engine/migrate/added-columns";
+import { describeChangedColumns } from "../../engine/migrate/changed-columns";
 import { applyMigrations, type ApplyResult } from "../../engine/migrate/index";
 import { DEFAULT_OPTIONS } from "../support/apply-sql";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
@@ -46,7 +46,7 @@ describe("the jsonb → vector switch (stand-in) applied to a stack with rows", 
 
     it("says so, naming goal_assessments, as the line does for 0013's added columns", () => {
         expect(result.applied.map((migration) => migration.name)).toContain("0016_stand_in_contract.sql");
-        const line = describeAddedColumns(result.addedColumns).join("\n");
+        const line = describeChangedColumns(result.changedColumns).join("\n");
         expect(line).toMatch(/public\.goal_assessments \([^)]*dropped [^)]*goal_vector_signs/);
         expect(line).toMatch(/public\.belief_graphs \([^)]*dropped [^)]*belief_vector_signs/);
         expect(line).toContain("recycle the application's connection pools");
