@@ -190,21 +190,30 @@ describe("a rollback started while the upgrade runs", () => {
     });
 });
 
+/**
+ * An agent holding a goal's row, a first apply's backfill batch waiting for it, and a second apply waiting for the
+ * migration lock, its wait line naming the first apply.
+ */
+async function secondApplyWaiting(made: Awaited<ReturnType<typeof release>>) {
+    const holder = await made.db.connect({ application_name: "agent" });
+    await holder.query(
+        "begin; select from goal_assessments where id = (select id from goal_assessments order by id offset 150 limit 1) for update",
+    );
+    const first = startCli(["apply"], made.owner.env);
+    await until("a batch waiting for the agent's row", () => migrating(made, "%derive_only%"), 30_000);
+    const second = startCli(["apply"], made.owner.env);
+    await until("the second waiting for the migration lock, naming the first", () =>
+        /waiting for the migration lock .* another session holds it \(pid \d+ memory-stack-cli-apply/.test(second.stderrSoFar())
+            ? true
+            : undefined,
+    );
+    return { holder, first, second };
+}
+
 describe("two upgrades started together", () => {
     it("apply each migration once: the second waits for the migration lock, naming the first, then finds nothing to do", async () => {
         const made = await release("twice", true);
-        const holder = await made.db.connect({ application_name: "agent" });
-        await holder.query(
-            "begin; select from goal_assessments where id = (select id from goal_assessments order by id offset 150 limit 1) for update",
-        );
-        const first = startCli(["apply"], made.owner.env);
-        await until("a batch waiting for the agent's row", () => migrating(made, "%derive_only%"), 30_000);
-        const second = startCli(["apply"], made.owner.env);
-        await until("the second waiting for the migration lock", () =>
-            /waiting for the migration lock .* another session holds it \(pid \d+ memory-stack-cli-apply/.test(second.stderrSoFar())
-                ? true
-                : undefined,
-        );
+        const { holder, first, second } = await secondApplyWaiting(made);
         await holder.query("commit");
         const [one, two] = [await first.ended, await second.ended];
         expect(one.code, one.stderr).toBe(0);
@@ -231,16 +240,7 @@ describe("an application idle in a transaction that holds sessions (ACCESS SHARE
 describe("an apply whose backend is terminated while it waits for the migration lock another apply holds", () => {
     it("fails cleanly, and the apply holding the lock finishes as a clean one", async () => {
         const made = await release("lockpoll", true);
-        const holder = await made.db.connect({ application_name: "agent" });
-        await holder.query(
-            "begin; select from goal_assessments where id = (select id from goal_assessments order by id offset 150 limit 1) for update",
-        );
-        const first = startCli(["apply"], made.owner.env);
-        await until("a batch waiting for the agent's row", () => migrating(made, "%derive_only%"), 30_000);
-        const second = startCli(["apply"], made.owner.env);
-        await until("the second waiting for the migration lock", () =>
-            second.stderrSoFar().includes("waiting for the migration lock") ? true : undefined,
-        );
+        const { holder, first, second } = await secondApplyWaiting(made);
         const { rows } = await made.admin.query<{ pid: number }>(
             "select pid from pg_stat_activity where datname = current_database() and application_name = 'memory-stack-cli-apply' and pid <> $1",
             [await migrating(made)],
