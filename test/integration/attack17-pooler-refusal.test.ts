@@ -5,16 +5,14 @@ import { Client, type ClientConfig } from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../engine/config/config";
 import { parseConnectionUrl } from "../../engine/db/url";
-import { DEFAULT_LOCK_SETTINGS, loadRollbackSql, readLedger, rollbackSchema } from "../../engine/migrate/index";
-import { describeVariant } from "../../engine/migrate/plan";
-import { schemaChecksum } from "../../engine/migrate/render";
-import { schemaObjects } from "../../engine/migrate/repair";
+import { loadRollbackSql, readLedger, rollbackSchema } from "../../engine/migrate/index";
 import { schemaMigration } from "../../engine/providers/index";
 import { STATE_VERSION, type SchemaMigrationOutputs } from "../../engine/providers/schema-migration";
 import { applyMigrations, migrationsFor } from "../support/apply-sql";
 import { cli } from "../support/cli";
 import { dropRoles, freshDatabase, type TestDatabase } from "../support/database";
 import { findPgBouncer, startPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
+import { schemaInputs } from "../support/schema-inputs";
 
 const binary = findPgBouncer();
 if (!binary) {
@@ -120,19 +118,7 @@ describe.skipIf(!binary)("attack17: migrating through a transaction pooler", () 
     it("has `pulumi destroy` (the schema resource's delete) refuse a transaction pooler too, leaving the schema in place", async () => {
         const db = await database("attack17_destroy");
         const options = schemaOptionsFor(db);
-        const migrations = migrationsFor(options);
-        const inputs = {
-            connection: db.settings,
-            migrations,
-            checksum: schemaChecksum(migrations),
-            variant: describeVariant(options),
-            schema: options,
-            rollbackSql: loadRollbackSql(),
-            allowDataLoss: false,
-            readinessTimeoutMs: 10_000,
-            locks: DEFAULT_LOCK_SETTINGS,
-            objects: schemaObjects(options),
-        };
+        const inputs = schemaInputs(db.settings, options);
         const { outs } = await schemaMigration.create(inputs);
         const { url } = await pooler(db, {});
 
@@ -150,7 +136,7 @@ describe.skipIf(!binary)("attack17: migrating through a transaction pooler", () 
         expect(destroyed).toContain("refusing to migrate through a transaction pooler");
         expect(destroyed).toContain(`listens on port ${db.server.port}`);
         const owner = await db.connect();
-        expect((await readLedger(owner)).length).toBe(migrations.length);
+        expect((await readLedger(owner)).length).toBe(inputs.migrations.length);
     });
     // What breaks: every migration's commit asks whether the session still holds the migration lock
     // (engine/migrate/lock-held.ts) and rolls back when it does not; the rollback's commit does not ask. Where the

@@ -3,15 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../engine/config/config";
 import { parseConnectionUrl } from "../../engine/db/url";
-import { DEFAULT_LOCK_SETTINGS, loadRollbackSql } from "../../engine/migrate/index";
-import { describeVariant } from "../../engine/migrate/plan";
-import { schemaChecksum } from "../../engine/migrate/render";
-import { schemaObjects } from "../../engine/migrate/repair";
 import { schemaMigration } from "../../engine/providers/index";
-import { DEFAULT_OPTIONS, migrationsFor } from "../support/apply-sql";
+import { DEFAULT_OPTIONS } from "../support/apply-sql";
 import { cli } from "../support/cli";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
 import { findPgBouncer, startPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
+import { schemaInputs } from "../support/schema-inputs";
 
 const binary = findPgBouncer();
 if (!binary) {
@@ -73,19 +70,7 @@ describe.skipIf(!binary)("memory-stack through PgBouncer", () => {
     it("has the schema resource refuse a transaction pooler too (an external databaseUrl may be one)", async () => {
         const { url } = await through("transaction");
         const options = { ...DEFAULT_OPTIONS, appRole: `${db.name}_app`, adminRole: `${db.name}_admin` };
-        const migrations = migrationsFor(options);
-        const create = schemaMigration.create({
-            connection: parseConnectionUrl(url),
-            migrations,
-            checksum: schemaChecksum(migrations),
-            variant: describeVariant(options),
-            schema: options,
-            rollbackSql: loadRollbackSql(),
-            allowDataLoss: false,
-            readinessTimeoutMs: 10_000,
-            locks: DEFAULT_LOCK_SETTINGS,
-            objects: schemaObjects(options),
-        });
+        const create = schemaMigration.create(schemaInputs(parseConnectionUrl(url), options));
         await expect(create).rejects.toThrow("refusing to migrate through a transaction pooler");
         expect(await ledgerExists()).toBe(false);
     });
