@@ -8,7 +8,7 @@ import { performance } from "node:perf_hooks";
 import { Client } from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
-import { startAppLoad } from "../support/app-load";
+import { startAppLoad, transactionLoop } from "../support/app-load";
 import { dropRoles, sharedServer, type TestDatabase } from "../support/database";
 import { releaseWithAgents } from "../support/managed-owner";
 import { embedding, type SeededUser } from "../support/switch-data";
@@ -36,11 +36,15 @@ function crossTableAgents(connect: () => Promise<Client>, users: SeededUser[]) {
     };
     const runs = users.map(async (user, index) => {
         const client = await connect();
-        for (let i = 0; !stopping; i++) {
-            const goal = user.goals[1 + (i % (user.goals.length - 1))];
-            const belief = user.beliefs[i % user.beliefs.length];
-            const vector = embedding(n++, DIMENSIONS);
-            try {
+        await transactionLoop(
+            client,
+            `cross-table agent ${index}`,
+            errors,
+            () => stopping,
+            async (i) => {
+                const goal = user.goals[1 + (i % (user.goals.length - 1))];
+                const belief = user.beliefs[i % user.beliefs.length];
+                const vector = embedding(n++, DIMENSIONS);
                 await timed(client, "begin");
                 await timed(client, "select memory_stack.bind_user($1)", [user.id]);
                 await timed(client, "update belief_graphs set belief_vector = $2::jsonb, confidence = 0.5 where id = $1", [
@@ -54,11 +58,8 @@ function crossTableAgents(connect: () => Promise<Client>, users: SeededUser[]) {
                 await timed(client, "commit");
                 written.set(belief, vector);
                 written.set(goal, vector);
-            } catch (error) {
-                errors.push(`cross-table agent ${index}: ${(error as Error).message}`);
-                await client.query("rollback").catch(() => undefined);
-            }
-        }
+            },
+        );
         await client.end();
     });
     return {

@@ -36,6 +36,36 @@ export interface AppLoad {
     stop(): Promise<AppLoadReport>;
 }
 
+/**
+ * Runs `transaction` on `client` back to back until `stopping()`. A failed transaction's error is kept under
+ * `label` and rolled back, and the loop goes on; once the server has ended the connection (a dropped database,
+ * a stopped server) the loop ends. A closed client fails every query within the same tick, so a loop that went
+ * on would never let a timer run, not even the test's timeout, while its errors filled the heap.
+ */
+export async function transactionLoop(
+    client: Client,
+    label: string,
+    errors: string[],
+    stopping: () => boolean,
+    transaction: (i: number) => Promise<void>,
+): Promise<void> {
+    let lost = false;
+    client.once("end", () => (lost = true));
+    for (let i = 0; !stopping(); i++) {
+        try {
+            await transaction(i);
+        } catch (error) {
+            errors.push(`${label}: ${(error as Error).message}`);
+            await client.query("rollback").catch(() => undefined);
+            await new Promise((resolve) => setImmediate(resolve));
+            if (lost) {
+                errors.push(`${label}: stopped, the server ended its connection`);
+                return;
+            }
+        }
+    }
+}
+
 export async function startAppLoad(options: {
     config: ClientConfig;
     users: SeededUser[];
@@ -65,8 +95,12 @@ export async function startAppLoad(options: {
     let next = 1_000_000;
     const worker = async (client: Client, user: SeededUser, index: number) => {
         const goals = [...user.goals];
-        for (let i = 0; !stopping; i++) {
-            try {
+        await transactionLoop(
+            client,
+            `client ${index}`,
+            report.errors,
+            () => stopping,
+            async (i) => {
                 await timed(client, "begin");
                 await timed(client, "select memory_stack.bind_user($1)", [user.id]);
                 const vector = embedding(next++, options.dimensions);
@@ -115,11 +149,8 @@ export async function startAppLoad(options: {
                 await timed(client, "commit");
                 report.transactions++;
                 counts[index]++;
-            } catch (error) {
-                report.errors.push(`client ${index}: ${(error as Error).message}`);
-                await client.query("rollback").catch(() => undefined);
-            }
-        }
+            },
+        );
     };
     const workers = await Promise.all(
         options.users.map(async (user, index) => ({ client: await connect(`app-load-${index}`), user, index })),
