@@ -7,6 +7,7 @@
 import type { QueryResult } from "pg";
 import { escapeLiteral } from "../db/pg";
 import type { SqlClient } from "../db/client";
+import { LocksFirst, type TableWait } from "./locks-first";
 import { CATALOG_SEARCH_PATH, statementOf } from "./snapshot";
 import { MigrationSession, seconds } from "./session";
 
@@ -98,12 +99,13 @@ export async function boundedTransaction<T>(
     const deadline = started + locks.deadlineSeconds * 1000;
     let delay = 100;
     let blockedBy: Blocker[] = [];
+    const locksFirst = new LocksFirst();
     for (let attempt = 1; ; attempt++) {
         const watch = watchBlockers(session, blockedBy);
         try {
             // Read committed whatever the database, the role or an earlier file's `set session characteristics` made the default:
             // the catalog reads and committedSinceStatement count on each statement seeing what committed before it (snapshot.ts).
-            const begin = `begin isolation level read committed; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; set local idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_MS}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${searchPath === "engine" ? statementOf(client, "search_path") : CATALOG_SEARCH_PATH}${alsoAtBegin && `; ${alsoAtBegin}`}`;
+            const begin = `begin isolation level read committed; set local lock_timeout = ${Math.max(1, Math.round(locks.timeoutMs))}; set local idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_MS}; ${session.flushAtUnlock ? "set local synchronous_commit = off; " : ""}${searchPath === "engine" ? statementOf(client, "search_path") : CATALOG_SEARCH_PATH}${[locksFirst.statement(), alsoAtBegin].map((sql) => sql && `; ${sql}`).join("")}`;
             const begun = beginWithWork ? [] : ((await client.query(begin)) as unknown as QueryResult | QueryResult[]);
             const result = await work(Array.isArray(begun) ? begun : [begun], beginWithWork ? begin : "");
             await commit();
@@ -114,7 +116,8 @@ export async function boundedTransaction<T>(
             if (!isLockTimeout(error)) {
                 throw error;
             }
-            const { blockers, unasked } = await watch.stop();
+            const { blockers, unasked, tableWait } = await watch.stop();
+            locksFirst.learn(tableWait);
             // The second session was still connecting when the wait ended (a short lock_timeout on a loaded server): the next
             // attempt's line says who blocks, as that session is open by then; this one says nothing rather than "not identified".
             blockedBy = unasked ? blockedBy : blockers;
@@ -161,12 +164,16 @@ const BLOCKERS = `
     with waited as (
         select (select format('%I.%I', n.nspname, c.relname) from pg_locks l join pg_class c on c.oid = l.relation
                   join pg_namespace n on n.oid = c.relnamespace where l.pid = $1 and not l.granted limit 1) as relation,
+               (select array[format('%I.%I', n.nspname, c.relname), l.mode] from pg_locks l join pg_class c on c.oid = l.relation
+                  join pg_namespace n on n.oid = c.relnamespace
+                 where l.pid = $1 and not l.granted and l.locktype = 'relation' and c.relkind in ('r', 'p')
+                   and n.nspname not in ('pg_catalog', 'pg_toast', 'information_schema') limit 1) as table_wait,
                pg_blocking_pids($1) as pids)
     select a.pid, a.application_name, coalesce(a.state, 'unknown') as state,
-           (extract(epoch from now() - a.xact_start) * 1000)::float8 as transaction_ms, w.relation, null::text as gid
+           (extract(epoch from now() - a.xact_start) * 1000)::float8 as transaction_ms, w.relation, null::text as gid, w.table_wait
       from pg_stat_activity a, waited w where a.pid = any(w.pids)
     union all
-    select 0, '', 'prepared', (extract(epoch from now() - p.prepared) * 1000)::float8, w.relation, p.gid
+    select 0, '', 'prepared', (extract(epoch from now() - p.prepared) * 1000)::float8, w.relation, p.gid, w.table_wait
       from pg_prepared_xacts p, waited w where 0 = any(w.pids) and p.database = current_database()
      order by 1, 6`;
 
@@ -175,8 +182,12 @@ const BLOCKERS = `
  * the last blockers seen, and whether the second session was still connecting, never asked (`unasked`). A sample that read pg_locks just as the wait ended, or caught a wait on a row
  * rather than the table, keeps the relation an earlier sample (or attempt: `earlier`) saw for that blocker.
  */
-function watchBlockers(session: MigrationSession, earlier: Blocker[]): { stop(): Promise<{ blockers: Blocker[]; unasked: boolean }> } {
+function watchBlockers(
+    session: MigrationSession,
+    earlier: Blocker[],
+): { stop(): Promise<{ blockers: Blocker[]; unasked: boolean; tableWait?: TableWait }> } {
     let seen: Blocker[] = [];
+    let tableWait: TableWait | undefined;
     let known = earlier;
     let running: Promise<void> = Promise.resolve();
     let stopped = false;
@@ -198,6 +209,7 @@ function watchBlockers(session: MigrationSession, earlier: Blocker[]): { stop():
                 transaction_ms: number | null;
                 relation: string | null;
                 gid: string | null;
+                table_wait: [string, string] | null;
             }>(BLOCKERS, [session.pid])
             .catch(() => ({ rows: [] }));
         if (result.rows.length > 0) {
@@ -210,6 +222,8 @@ function watchBlockers(session: MigrationSession, earlier: Blocker[]): { stop():
                 ...(row.gid === null ? {} : { gid: row.gid }),
             }));
             known = seen;
+            const wait = result.rows[0].table_wait;
+            tableWait = wait === null ? tableWait : { table: wait[0], mode: wait[1] };
         }
     };
     const timer = setInterval(
@@ -226,7 +240,7 @@ function watchBlockers(session: MigrationSession, earlier: Blocker[]): { stop():
             // Still connecting, never asked: whether anything blocked is not known.
             const unasked = connecting && !asked;
             await running;
-            return { blockers: seen, unasked };
+            return { blockers: seen, unasked, tableWait };
         },
     };
 }

@@ -1,0 +1,73 @@
+// A migration that holds one table's lock while it waits for another's closes a cycle with an agent that
+// holds the second and then queues for the first behind it (0013 takes goal_assessments, then belief_graphs;
+// an agent writes a belief, then its goal). The migration's lock_timeout ends its wait first and it is
+// retried, but every retry takes the tables in the same order, so under steady load it kept losing the same
+// race, backing off for tens of seconds. So a retry first takes, holding nothing yet, the locks its earlier
+// attempts waited for: the agents that hold that table finish, as the other one is still free for them, and
+// the migration then finds it held by nobody but itself.
+
+/** pg_locks.mode of a table lock the migration waited for, strongest last. */
+const MODES = [
+    "AccessShareLock",
+    "RowShareLock",
+    "RowExclusiveLock",
+    "ShareUpdateExclusiveLock",
+    "ShareLock",
+    "ShareRowExclusiveLock",
+    "ExclusiveLock",
+    "AccessExclusiveLock",
+] as const;
+type Mode = (typeof MODES)[number];
+
+/** A table the transaction waited for (schema-qualified, quoted as format('%I.%I') quotes), and the lock mode it asked for. */
+export interface TableWait {
+    table: string;
+    mode: string;
+}
+
+/** The locks a transaction's next attempt takes first, learned from the waits of its earlier attempts. */
+export class LocksFirst {
+    private modes = new Map<string, Mode>();
+
+    learn(wait: TableWait | undefined): void {
+        if (wait === undefined || !(MODES as readonly string[]).includes(wait.mode)) {
+            return;
+        }
+        const mode = wait.mode as Mode;
+        const held = this.modes.get(wait.table);
+        // The latest wait first: the order the last attempt took them in is the one that failed.
+        const rest = [...this.modes].filter(([table]) => table !== wait.table);
+        this.modes = new Map([[wait.table, held === undefined ? mode : covering(held, mode)], ...rest]);
+    }
+
+    /**
+     * SQL that takes them, under the transaction's lock_timeout; "" when there is none. A table dropped or made
+     * unlockable for the deployer since is skipped rather than failing the migration: its own statements say what is wrong.
+     */
+    statement(): string {
+        return [...this.modes]
+            .map(
+                ([table, mode]) =>
+                    `do $memory_stack$ begin lock table ${table} in ${sqlMode(mode)} mode; ` +
+                    "exception when undefined_table or wrong_object_type or insufficient_privilege then null; end $memory_stack$",
+            )
+            .join("; ");
+    }
+}
+
+/** The weakest mode that conflicts with everything either does: the stronger, but SHARE ROW EXCLUSIVE for SHARE and SHARE UPDATE EXCLUSIVE (neither covers the other). */
+function covering(a: Mode, b: Mode): Mode {
+    const pair = new Set([a, b]);
+    if (pair.has("ShareLock") && pair.has("ShareUpdateExclusiveLock")) {
+        return "ShareRowExclusiveLock";
+    }
+    return MODES[Math.max(MODES.indexOf(a), MODES.indexOf(b))];
+}
+
+/** "AccessExclusiveLock" → "access exclusive", as LOCK TABLE spells it. */
+function sqlMode(mode: Mode): string {
+    return mode
+        .replace(/Lock$/, "")
+        .replace(/(?<=[a-z])(?=[A-Z])/g, " ")
+        .toLowerCase();
+}
