@@ -75,11 +75,13 @@ describe.each(CASES)(
             // One agent is updating a goal: 0013's lock on goal_assessments waits for it.
             const first = await agent("agent-goal");
             await first.query("update goal_assessments set progress = 0.1 where id = $1", [user.goals[1]]);
-            const upgrade = startCli(["apply", ...flags], release.owner.env);
-            await until("0013 waiting for goal_assessments", waiting("memory-stack-cli-apply"), 30_000);
-            // Another has written a belief and now updates a goal: it queues behind 0013.
+            // Another has written a belief (before the upgrade starts, so that only its next statement has to land
+            // within 0013's lock_timeout on a loaded machine) ...
             const second = await agent("agent-belief-then-goal");
             await second.query("update belief_graphs set confidence = 0.9 where id = $1", [user.beliefs[0]]);
+            const upgrade = startCli(["apply", ...flags], release.owner.env);
+            await until("0013 waiting for goal_assessments", waiting("memory-stack-cli-apply"), 30_000);
+            // ... and now updates a goal: it queues behind 0013.
             const goal = second.query("update goal_assessments set progress = 0.2 where id = $1", [user.goals[2]]).then(
                 () => "updated",
                 (error: Error) => error.message,
