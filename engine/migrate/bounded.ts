@@ -164,7 +164,7 @@ const BLOCKERS = `
     with waited as (
         select (select format('%I.%I', n.nspname, c.relname) from pg_locks l join pg_class c on c.oid = l.relation
                   join pg_namespace n on n.oid = c.relnamespace where l.pid = $1 and not l.granted limit 1) as relation,
-               (select array[format('%I.%I', n.nspname, c.relname), l.mode] from pg_locks l join pg_class c on c.oid = l.relation
+               (select array[l.relation::text, l.mode] from pg_locks l join pg_class c on c.oid = l.relation
                   join pg_namespace n on n.oid = c.relnamespace
                  where l.pid = $1 and not l.granted and l.locktype = 'relation' and c.relkind in ('r', 'p')
                    and n.nspname not in ('pg_catalog', 'pg_toast', 'information_schema') limit 1) as table_wait,
@@ -223,7 +223,7 @@ function watchBlockers(
             }));
             known = seen;
             const wait = result.rows[0].table_wait;
-            tableWait = wait === null ? tableWait : { table: wait[0], mode: wait[1] };
+            tableWait = wait === null ? tableWait : { oid: Number(wait[0]), mode: wait[1] };
         }
     };
     const timer = setInterval(
