@@ -26,14 +26,28 @@ type Mode = (typeof MODES)[number];
 export interface TableWait {
     oid: number;
     mode: string;
+    /** How long after its transaction began the wait began (pg_locks.waitstart). */
+    startedAfterMs: number;
 }
 
 /** The locks a transaction's next attempt takes first, learned from the waits of its earlier attempts. */
 export class LocksFirst {
     private modes = new Map<number, Mode>();
 
+    /**
+     * `withinMs`: a wait that began later into its transaction is not learned. Taken first, its lock would be held that much
+     * longer than the migration's statements hold it: a quick change of a table after long work (a backfill, an index build)
+     * would keep every agent off that table, reads too, through the whole work. Such a retry goes as before.
+     */
+    constructor(private readonly withinMs: number) {}
+
     learn(wait: TableWait | undefined): void {
-        if (wait === undefined || !Number.isSafeInteger(wait.oid) || !(MODES as readonly string[]).includes(wait.mode)) {
+        if (
+            wait === undefined ||
+            !Number.isSafeInteger(wait.oid) ||
+            !(MODES as readonly string[]).includes(wait.mode) ||
+            !(wait.startedAfterMs <= this.withinMs)
+        ) {
             return;
         }
         const mode = wait.mode as Mode;

@@ -6,7 +6,7 @@ import type { Client } from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { applyMigrations, readLedger } from "../../engine/migrate/index";
 import { freshDatabase, type TestDatabase } from "../support/database";
-import { migration } from "../support/migrations";
+import { migration, recording } from "../support/migrations";
 import { until } from "../support/poll";
 
 const databases: TestDatabase[] = [];
@@ -17,13 +17,16 @@ afterAll(async () => {
 
 /**
  * Applies `sql` while `holder` holds a lock on `table` that it waits for: the holder ends once a wait line says so,
- * and the retries go on from there. Returns the outcome and the wait lines.
+ * and the retries go on from there, `then` meanwhile. Returns the outcome, the wait lines, what `then` found, and
+ * the statements sent that take a lock first. A migration before it in the run prepares the catalog reads, so its
+ * own wait begins soon after its begin, as the first lock requires.
  */
-async function applyPastAWait(db: TestDatabase, owner: Client, holder: Client, table: string, sql: string) {
+async function applyPastAWait<T>(db: TestDatabase, owner: Client, holder: Client, table: string, sql: string, then?: () => Promise<T>) {
     const waits: string[] = [];
-    const outcome = applyMigrations(owner, [migration("0001_attack20.sql", sql)], {
+    const recorder = recording(owner);
+    const outcome = applyMigrations(recorder.client, [migration("0000_before.sql", "select 1;\n"), migration("0001_attack20.sql", sql)], {
         variant: "jsonb",
-        locks: { timeoutMs: 200, deadlineSeconds: 8 },
+        locks: { timeoutMs: 400, deadlineSeconds: 8 },
         onWait: (line) => waits.push(line),
         connect: () => db.connect(),
     }).then(
@@ -32,7 +35,9 @@ async function applyPastAWait(db: TestDatabase, owner: Client, holder: Client, t
     );
     await until("the migration to wait for the holder", () => (waits.some((line) => line.includes(`on ${table} by`)) ? true : undefined));
     await holder.query("commit");
-    return { error: await outcome, waits };
+    const during = await then?.();
+    const error = await outcome;
+    return { error, waits, during, firstLocks: recorder.statements.filter((text) => text.includes("lock table only")) };
 }
 
 describe("a retry's first lock", () => {
@@ -49,7 +54,7 @@ describe("a retry's first lock", () => {
         const holder = await db.connect({ application_name: "writer" });
         await holder.query("begin; select count(*) from only public.events");
 
-        const { error, waits } = await applyPastAWait(
+        const { error, waits, firstLocks } = await applyPastAWait(
             db,
             owner,
             holder,
@@ -59,7 +64,8 @@ describe("a retry's first lock", () => {
         await report.query("commit");
 
         expect(error, waits.join("\n")).toBeUndefined();
-        expect((await readLedger(owner)).map((row) => row.name)).toEqual(["0001_attack20.sql"]);
+        expect((await readLedger(owner)).map((row) => row.name)).toEqual(["0000_before.sql", "0001_attack20.sql"]);
+        expect(firstLocks.length, "a retry took the lock waited for first").toBeGreaterThan(0);
         expect(
             waits.filter((line) => line.includes("events_new")),
             waits.join("\n"),
@@ -74,7 +80,7 @@ describe("a retry's first lock", () => {
         const holder = await db.connect({ application_name: "writer" });
         await holder.query(`begin; select count(*) from public."odd$memory_stack$name"`);
 
-        const { error, waits } = await applyPastAWait(
+        const { error, waits, firstLocks } = await applyPastAWait(
             db,
             owner,
             holder,
@@ -83,6 +89,40 @@ describe("a retry's first lock", () => {
         );
 
         expect(error, waits.join("\n")).toBeUndefined();
-        expect((await readLedger(owner)).map((row) => row.name)).toEqual(["0001_attack20.sql"]);
+        expect((await readLedger(owner)).map((row) => row.name)).toEqual(["0000_before.sql", "0001_attack20.sql"]);
+        expect(firstLocks.length, "a retry took the lock waited for first").toBeGreaterThan(0);
+    });
+
+    it("is not taken when the last attempt reached that table only after long work: the table is not held through it", async () => {
+        const db = await freshDatabase("attack20_late");
+        databases.push(db);
+        const owner = await db.connect();
+        await owner.query("create table public.notes (id int primary key, v int)");
+        const holder = await db.connect({ application_name: "writer" });
+        await holder.query("begin; select count(*) from public.notes");
+        const watcher = await db.connect();
+
+        // Long work first (a backfill of another table, an index build), then a quick change of notes.
+        const { error, waits, during, firstLocks } = await applyPastAWait(
+            db,
+            owner,
+            holder,
+            "public.notes",
+            "select pg_sleep(1.5);\nalter table public.notes add column a int;\n",
+            // The retry's long work: what the migration holds on notes meanwhile, which every agent reading notes waits for.
+            () =>
+                until("the retry's long work", async () => {
+                    const { rows } = await watcher.query<{ modes: string[] | null }>(
+                        `select (select array_agg(l.mode) from pg_locks l where l.pid = a.pid and l.relation = 'public.notes'::regclass and l.granted) as modes
+                           from pg_stat_activity a where a.pid = $1 and a.wait_event = 'PgSleep'`,
+                        [(owner as unknown as { processID: number }).processID],
+                    );
+                    return rows.length === 0 ? undefined : (rows[0].modes ?? []);
+                }),
+        );
+
+        expect(error, waits.join("\n")).toBeUndefined();
+        expect(during).toEqual([]);
+        expect(firstLocks).toEqual([]);
     });
 });

@@ -11,32 +11,40 @@ const locked = (first: LocksFirst) =>
 
 describe("LocksFirst", () => {
     it("takes nothing before any wait", () => {
-        expect(new LocksFirst().statement()).toBe("");
+        expect(new LocksFirst(500).statement()).toBe("");
     });
 
     it("takes the tables waited for, the latest first, each in the mode asked for", () => {
-        const first = new LocksFirst();
-        first.learn({ oid: 16401, mode: "AccessExclusiveLock" });
-        first.learn({ oid: 16410, mode: "ShareRowExclusiveLock" });
+        const first = new LocksFirst(500);
+        first.learn({ oid: 16401, mode: "AccessExclusiveLock", startedAfterMs: 20 });
+        first.learn({ oid: 16410, mode: "ShareRowExclusiveLock", startedAfterMs: 20 });
         expect(locked(first)).toEqual(["16410 share row exclusive", "16401 access exclusive"]);
-        first.learn({ oid: 16401, mode: "RowExclusiveLock" });
+        first.learn({ oid: 16401, mode: "RowExclusiveLock", startedAfterMs: 20 });
         expect(locked(first)).toEqual(["16401 access exclusive", "16410 share row exclusive"]);
     });
 
     it("covers SHARE and SHARE UPDATE EXCLUSIVE with SHARE ROW EXCLUSIVE, as neither conflicts with all the other does", () => {
-        const first = new LocksFirst();
-        first.learn({ oid: 16401, mode: "ShareLock" });
-        first.learn({ oid: 16401, mode: "ShareUpdateExclusiveLock" });
+        const first = new LocksFirst(500);
+        first.learn({ oid: 16401, mode: "ShareLock", startedAfterMs: 20 });
+        first.learn({ oid: 16401, mode: "ShareUpdateExclusiveLock", startedAfterMs: 20 });
         expect(locked(first)).toEqual(["16401 share row exclusive"]);
     });
 
     it("skips a table dropped or no longer the deployer's to lock, rather than failing the migration, and ignores unknown modes", () => {
-        const first = new LocksFirst();
-        first.learn({ oid: 16401, mode: "SIReadLock" });
+        const first = new LocksFirst(500);
+        first.learn({ oid: 16401, mode: "SIReadLock", startedAfterMs: 20 });
         first.learn(undefined);
-        first.learn({ oid: Number.NaN, mode: "ExclusiveLock" });
+        first.learn({ oid: Number.NaN, mode: "ExclusiveLock", startedAfterMs: 20 });
         expect(first.statement()).toBe("");
-        first.learn({ oid: 16401, mode: "ExclusiveLock" });
+        first.learn({ oid: 16401, mode: "ExclusiveLock", startedAfterMs: 20 });
         expect(first.statement()).toMatch(/exception when undefined_table or wrong_object_type or insufficient_privilege then null/);
+    });
+
+    it("learns no wait that began later into its transaction than lock_timeout: its lock would be held that much longer", () => {
+        const first = new LocksFirst(500);
+        first.learn({ oid: 16401, mode: "RowExclusiveLock", startedAfterMs: 499 });
+        first.learn({ oid: 16401, mode: "AccessExclusiveLock", startedAfterMs: 2_000 });
+        first.learn({ oid: 16410, mode: "AccessExclusiveLock", startedAfterMs: Number.NaN });
+        expect(locked(first)).toEqual(["16401 row exclusive"]);
     });
 });
