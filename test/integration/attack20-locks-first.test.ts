@@ -17,11 +17,19 @@ afterAll(async () => {
 
 /**
  * Applies `sql` while `holder` holds a lock on `table` that it waits for: the holder ends once a wait line says so,
- * and the retries go on from there, `then` meanwhile. Returns the outcome, the wait lines, what `then` found, and
+ * after `holderLast`, and the retries go on from there, `then` meanwhile. Returns the outcome, the wait lines, what `then` found, and
  * the statements sent that take a lock first. A migration before it in the run prepares the catalog reads, so its
  * own wait begins soon after its begin, as the first lock requires.
  */
-async function applyPastAWait<T>(db: TestDatabase, owner: Client, holder: Client, table: string, sql: string, then?: () => Promise<T>) {
+async function applyPastAWait<T>(
+    db: TestDatabase,
+    owner: Client,
+    holder: Client,
+    table: string,
+    sql: string,
+    then?: () => Promise<T>,
+    holderLast?: string,
+) {
     const waits: string[] = [];
     const recorder = recording(owner);
     const outcome = applyMigrations(recorder.client, [migration("0000_before.sql", "select 1;\n"), migration("0001_attack20.sql", sql)], {
@@ -34,7 +42,7 @@ async function applyPastAWait<T>(db: TestDatabase, owner: Client, holder: Client
         (error: unknown) => error as Error,
     );
     await until("the migration to wait for the holder", () => (waits.some((line) => line.includes(`on ${table} by`)) ? true : undefined));
-    await holder.query("commit");
+    await holder.query(`${holderLast ? `${holderLast}; ` : ""}commit`);
     const during = await then?.();
     const error = await outcome;
     return { error, waits, during, firstLocks: recorder.statements.filter((text) => text.includes("lock table only")) };
@@ -86,6 +94,30 @@ describe("a retry's first lock", () => {
             holder,
             `public."odd$memory_stack$name"`,
             `alter table public."odd$memory_stack$name" add column b int;\n`,
+        );
+
+        expect(error, waits.join("\n")).toBeUndefined();
+        expect((await readLedger(owner)).map((row) => row.name)).toEqual(["0000_before.sql", "0001_attack20.sql"]);
+        expect(firstLocks.length, "a retry took the lock waited for first").toBeGreaterThan(0);
+    });
+
+    it("skips a table dropped since the wait, and the migration goes through", async () => {
+        const db = await freshDatabase("attack20_dropped");
+        databases.push(db);
+        const owner = await db.connect();
+        await owner.query("create table public.scratch (id int)");
+        const holder = await db.connect({ application_name: "writer" });
+        await holder.query("begin; select count(*) from public.scratch");
+
+        // The holder drops the table before it ends: the retry finds no table of that oid.
+        const { error, waits, firstLocks } = await applyPastAWait(
+            db,
+            owner,
+            holder,
+            "public.scratch",
+            "drop table if exists public.scratch;\ncreate table public.kept (id int);\n",
+            undefined,
+            "drop table public.scratch",
         );
 
         expect(error, waits.join("\n")).toBeUndefined();
