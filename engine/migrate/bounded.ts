@@ -99,7 +99,7 @@ export async function boundedTransaction<T>(
     const deadline = started + locks.deadlineSeconds * 1000;
     let delay = 100;
     let blockedBy: Blocker[] = [];
-    const locksFirst = new LocksFirst();
+    const locksFirst = new LocksFirst(locks.timeoutMs);
     for (let attempt = 1; ; attempt++) {
         const watch = watchBlockers(session, blockedBy);
         try {
@@ -164,7 +164,8 @@ const BLOCKERS = `
     with waited as (
         select (select format('%I.%I', n.nspname, c.relname) from pg_locks l join pg_class c on c.oid = l.relation
                   join pg_namespace n on n.oid = c.relnamespace where l.pid = $1 and not l.granted limit 1) as relation,
-               (select array[format('%I.%I', n.nspname, c.relname), l.mode] from pg_locks l join pg_class c on c.oid = l.relation
+               (select array[l.relation::text, l.mode, (extract(epoch from l.waitstart - s.xact_start) * 1000)::text]
+                  from pg_locks l join pg_class c on c.oid = l.relation join pg_stat_activity s on s.pid = l.pid
                   join pg_namespace n on n.oid = c.relnamespace
                  where l.pid = $1 and not l.granted and l.locktype = 'relation' and c.relkind in ('r', 'p')
                    and n.nspname not in ('pg_catalog', 'pg_toast', 'information_schema') limit 1) as table_wait,
@@ -209,7 +210,7 @@ function watchBlockers(
                 transaction_ms: number | null;
                 relation: string | null;
                 gid: string | null;
-                table_wait: [string, string] | null;
+                table_wait: [string, string, string | null] | null;
             }>(BLOCKERS, [session.pid])
             .catch(() => ({ rows: [] }));
         if (result.rows.length > 0) {
@@ -223,7 +224,8 @@ function watchBlockers(
             }));
             known = seen;
             const wait = result.rows[0].table_wait;
-            tableWait = wait === null ? tableWait : { table: wait[0], mode: wait[1] };
+            tableWait =
+                wait === null || wait[2] === null ? tableWait : { oid: Number(wait[0]), mode: wait[1], startedAfterMs: Number(wait[2]) };
         }
     };
     const timer = setInterval(

@@ -19,36 +19,59 @@ const MODES = [
 ] as const;
 type Mode = (typeof MODES)[number];
 
-/** A table the transaction waited for (schema-qualified, quoted as format('%I.%I') quotes), and the lock mode it asked for. */
+/**
+ * A table the transaction waited for, by oid (pg_locks.relation), and the lock mode it asked for. Its name never goes
+ * into the SQL text: a name may hold the statement's own quoting, and may name another table by the next attempt.
+ */
 export interface TableWait {
-    table: string;
+    oid: number;
     mode: string;
+    /** How long after its transaction began the wait began (pg_locks.waitstart). */
+    startedAfterMs: number;
 }
 
 /** The locks a transaction's next attempt takes first, learned from the waits of its earlier attempts. */
 export class LocksFirst {
-    private modes = new Map<string, Mode>();
+    private modes = new Map<number, Mode>();
+
+    /**
+     * `withinMs`: a wait that began later into its transaction is not learned. Taken first, its lock would be held that much
+     * longer than the migration's statements hold it: a quick change of a table after long work (a backfill, an index build)
+     * would keep every agent off that table, reads too, through the whole work. Such a retry goes as before.
+     */
+    constructor(private readonly withinMs: number) {}
 
     learn(wait: TableWait | undefined): void {
-        if (wait === undefined || !(MODES as readonly string[]).includes(wait.mode)) {
+        if (
+            wait === undefined ||
+            !Number.isSafeInteger(wait.oid) ||
+            !(MODES as readonly string[]).includes(wait.mode) ||
+            !(wait.startedAfterMs <= this.withinMs)
+        ) {
             return;
         }
         const mode = wait.mode as Mode;
-        const held = this.modes.get(wait.table);
+        const held = this.modes.get(wait.oid);
         // The latest wait first: the order the last attempt took them in is the one that failed.
-        const rest = [...this.modes].filter(([table]) => table !== wait.table);
-        this.modes = new Map([[wait.table, held === undefined ? mode : covering(held, mode)], ...rest]);
+        const rest = [...this.modes].filter(([oid]) => oid !== wait.oid);
+        this.modes = new Map([[wait.oid, held === undefined ? mode : covering(held, mode)], ...rest]);
     }
 
     /**
-     * SQL that takes them, under the transaction's lock_timeout; "" when there is none. A table dropped or made
-     * unlockable for the deployer since is skipped rather than failing the migration: its own statements say what is wrong.
+     * SQL that takes them, under the transaction's lock_timeout; "" when there is none. ONLY: the table waited for, not its
+     * partitions or inheritance children, which the migration may never touch and an unrelated transaction may hold. A table
+     * dropped or made unlockable for the deployer since is skipped rather than failing the migration: its own statements say
+     * what is wrong. Every name is pg_catalog's, written out: a migration file may have put public before pg_catalog.
      */
     statement(): string {
         return [...this.modes]
             .map(
-                ([table, mode]) =>
-                    `do $memory_stack$ begin lock table ${table} in ${sqlMode(mode)} mode; ` +
+                ([oid, mode]) =>
+                    "do $memory_stack$ declare t pg_catalog.text; begin " +
+                    "select pg_catalog.format('%I.%I', n.nspname, c.relname) into t from pg_catalog.pg_class c " +
+                    "join pg_catalog.pg_namespace n on n.oid operator(pg_catalog.=) c.relnamespace " +
+                    `where c.oid operator(pg_catalog.=) ${oid}::pg_catalog.oid; ` +
+                    `if t is not null then execute pg_catalog.format('lock table only %s in ${sqlMode(mode)} mode', t); end if; ` +
                     "exception when undefined_table or wrong_object_type or insufficient_privilege then null; end $memory_stack$",
             )
             .join("; ");

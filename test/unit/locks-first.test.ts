@@ -4,35 +4,47 @@
 import { describe, expect, it } from "vitest";
 import { LocksFirst } from "../../engine/migrate/locks-first";
 
-const locked = (first: LocksFirst) => [...first.statement().matchAll(/lock table (.+?) in ([a-z ]+) mode;/g)].map((m) => `${m[1]} ${m[2]}`);
+const locked = (first: LocksFirst) =>
+    [...first.statement().matchAll(/c\.oid operator\(pg_catalog\.=\) (\d+)::pg_catalog\.oid;.*?lock table only %s in ([a-z ]+) mode/g)].map(
+        (m) => `${m[1]} ${m[2]}`,
+    );
 
 describe("LocksFirst", () => {
     it("takes nothing before any wait", () => {
-        expect(new LocksFirst().statement()).toBe("");
+        expect(new LocksFirst(500).statement()).toBe("");
     });
 
     it("takes the tables waited for, the latest first, each in the mode asked for", () => {
-        const first = new LocksFirst();
-        first.learn({ table: "public.notes", mode: "AccessExclusiveLock" });
-        first.learn({ table: '"My App".tags', mode: "ShareRowExclusiveLock" });
-        expect(locked(first)).toEqual(['"My App".tags share row exclusive', "public.notes access exclusive"]);
-        first.learn({ table: "public.notes", mode: "RowExclusiveLock" });
-        expect(locked(first)).toEqual(["public.notes access exclusive", '"My App".tags share row exclusive']);
+        const first = new LocksFirst(500);
+        first.learn({ oid: 16401, mode: "AccessExclusiveLock", startedAfterMs: 20 });
+        first.learn({ oid: 16410, mode: "ShareRowExclusiveLock", startedAfterMs: 20 });
+        expect(locked(first)).toEqual(["16410 share row exclusive", "16401 access exclusive"]);
+        first.learn({ oid: 16401, mode: "RowExclusiveLock", startedAfterMs: 20 });
+        expect(locked(first)).toEqual(["16401 access exclusive", "16410 share row exclusive"]);
     });
 
     it("covers SHARE and SHARE UPDATE EXCLUSIVE with SHARE ROW EXCLUSIVE, as neither conflicts with all the other does", () => {
-        const first = new LocksFirst();
-        first.learn({ table: "public.notes", mode: "ShareLock" });
-        first.learn({ table: "public.notes", mode: "ShareUpdateExclusiveLock" });
-        expect(locked(first)).toEqual(["public.notes share row exclusive"]);
+        const first = new LocksFirst(500);
+        first.learn({ oid: 16401, mode: "ShareLock", startedAfterMs: 20 });
+        first.learn({ oid: 16401, mode: "ShareUpdateExclusiveLock", startedAfterMs: 20 });
+        expect(locked(first)).toEqual(["16401 share row exclusive"]);
     });
 
     it("skips a table dropped or no longer the deployer's to lock, rather than failing the migration, and ignores unknown modes", () => {
-        const first = new LocksFirst();
-        first.learn({ table: "public.notes", mode: "SIReadLock" });
+        const first = new LocksFirst(500);
+        first.learn({ oid: 16401, mode: "SIReadLock", startedAfterMs: 20 });
         first.learn(undefined);
+        first.learn({ oid: Number.NaN, mode: "ExclusiveLock", startedAfterMs: 20 });
         expect(first.statement()).toBe("");
-        first.learn({ table: "public.notes", mode: "ExclusiveLock" });
+        first.learn({ oid: 16401, mode: "ExclusiveLock", startedAfterMs: 20 });
         expect(first.statement()).toMatch(/exception when undefined_table or wrong_object_type or insufficient_privilege then null/);
+    });
+
+    it("learns no wait that began later into its transaction than lock_timeout: its lock would be held that much longer", () => {
+        const first = new LocksFirst(500);
+        first.learn({ oid: 16401, mode: "RowExclusiveLock", startedAfterMs: 499 });
+        first.learn({ oid: 16401, mode: "AccessExclusiveLock", startedAfterMs: 2_000 });
+        first.learn({ oid: 16410, mode: "AccessExclusiveLock", startedAfterMs: Number.NaN });
+        expect(locked(first)).toEqual(["16401 row exclusive"]);
     });
 });
