@@ -155,7 +155,11 @@ export async function runFile(
         if (isLockTimeout(error) || (options.first !== undefined && isCatalogMoved(error))) {
             throw error; // the caller retries the whole transaction (bounded.ts), or reads the catalog anew (apply-pending.ts)
         }
-        await client.query("rollback to savepoint memory_stack_file");
+        // No savepoint when `first` failed before taking it (the begin's own statements: a retry's first lock, a cancel):
+        // that error is the one to report, not the missing savepoint.
+        await client.query("rollback to savepoint memory_stack_file").catch(() => {
+            throw error;
+        });
         await runStatements(client, file, sql, statements, outcome);
         return undefined;
     }
