@@ -16,6 +16,8 @@ export default defineConfig({
     test: {
         testTimeout: 60_000,
         hookTimeout: 120_000,
+        // A worker whose event loop stops running timers is killed, naming its test, instead of timing out never.
+        setupFiles: ["test/support/stall-watchdog.ts"],
         // Program tests use Pulumi's process-wide mocks; files run in separate forks.
         pool: "forks",
         poolOptions: { forks: { maxForks: 2, minForks: 1 } },

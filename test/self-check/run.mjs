@@ -2,7 +2,8 @@
 // The test command must fail when a test fails. This runs vitest, with the project's real global
 // setup, on files that fail on purpose, and exits non-zero unless each run exits non-zero and says why:
 //   1. a failing test and a test file that throws while loading;
-//   2. a global setup that cannot start PostgreSQL (an unknown server setting, on purpose).
+//   2. a global setup that cannot start PostgreSQL (an unknown server setting, on purpose);
+//   3. a test that never lets a timer run, not even its own timeout (the stall watchdog, 3 s here).
 // CI runs it before the suite (.ci/run): if a dependency's exit hook ever turns a failed run into
 // exit 0 again, CI stops here.
 import { spawnSync } from "node:child_process";
@@ -23,6 +24,13 @@ const cases = [
         env: { MEMORY_STACK_TEST_POSTGRES_FLAGS: "-c memory_stack_no_such_setting=1" },
         expect: [/embedded PostgreSQL 15 starting: PostgreSQL did not start/],
     },
+    {
+        what: "a test that never lets a timer run",
+        env: { MEMORY_STACK_SELF_CHECK_STALL: "1", MEMORY_STACK_TEST_STALL_MS: "3000" },
+        expect: [
+            /stall watchdog: no timer ran for 3 s .* running test\/self-check\/never-yields\.stall\.ts: a loop that never yields > spins/,
+        ],
+    },
 ];
 
 let failures = 0;
@@ -36,9 +44,10 @@ for (const { what, env, expect } of cases) {
     });
     const output = `${run.stdout}\n${run.stderr}`;
     const missing = expect.filter((pattern) => !pattern.test(output));
-    const ok = run.status !== 0 && run.status !== null && missing.length === 0;
+    // A run that had to be stopped at the deadline did not fail by itself.
+    const ok = run.status !== 0 && run.status !== null && !run.error && missing.length === 0;
     console.log(
-        `${ok ? "ok  " : "FAIL"} ${what}: exit ${run.status ?? run.signal}${missing.length ? `, output lacks ${missing.join(", ")}` : ""} (${Date.now() - started} ms)`,
+        `${ok ? "ok  " : "FAIL"} ${what}: exit ${run.status ?? run.signal}${run.error ? ` (${run.error.message})` : ""}${missing.length ? `, output lacks ${missing.join(", ")}` : ""} (${Date.now() - started} ms)`,
     );
     if (!ok) {
         failures++;
@@ -54,4 +63,4 @@ if (failures > 0) {
     console.log(`\nThe test command does not fail when it must (${failures} case(s) above): CI could not reject a broken change.`);
     process.exit(1);
 }
-console.log("the test command fails when a test, a test file or the global setup fails");
+console.log("the test command fails when a test, a test file or the global setup fails, or a test stalls its worker");
