@@ -4,17 +4,14 @@
 // got its xid before the previous migration read the catalog and commits between the two transactions, and a gap
 // after a migration whose statements changed nothing (its xids come from the bookkeeping writes alone); and the
 // run's own migrations rename, replace and drop what an earlier one of the same run created, or reset the session.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
 import { Client as PgClient, type Client } from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { applyMigrations, missingRecorded, readLedger, readRecords, type MigrationFile } from "../../engine/migrate/index";
 import { freshDatabase, type TestDatabase } from "../support/database";
 import { startEmbeddedPostgres } from "../support/embedded-server";
+import { holdTransaction, type HeldTransaction } from "../support/held-transaction";
 import { migration } from "../support/migrations";
-import { until } from "../support/poll";
+import { psqlNow } from "../support/psql-now";
 
 let db: TestDatabase;
 let client: Client;
@@ -47,44 +44,13 @@ async function applyWithGap(migrations: MigrationFile[], afterName: string, gap:
     );
 }
 
-/**
- * A psql session fed through a named pipe, so a test can make it commit synchronously from onProgress: it opens a
- * transaction, takes an xid and runs `sql` now, and commits when commit() is called, which returns once it has.
- * A snapshot taken meanwhile lists that xid as in progress (pg_snapshot_xip).
- */
-async function openTransaction(sql: string): Promise<{ commit(): void; end(): Promise<void> }> {
-    const dir = mkdtempSync(path.join(tmpdir(), "attack-gap-"));
-    const fifo = path.join(dir, "in");
-    execFileSync("mkfifo", [fifo]);
-    const name = `${db.name}_holder`;
-    const psql: ChildProcess = spawn("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db.url, "-f", fifo], {
-        env: { ...process.env, PGAPPNAME: name },
-        stdio: "ignore",
-    });
-    const exited = new Promise<void>((resolve) => psql.once("exit", () => resolve()));
-    const pipe = openSync(fifo, "w");
-    writeSync(pipe, `begin;\nselect pg_current_xact_id();\n${sql};\n`);
-    const holding = `select count(*)::int as n from pg_stat_activity
-                      where datname = current_database() and application_name = '${name}' and backend_xid is not null`;
-    await until("the other session to hold its transaction", async () =>
-        (await client.query(holding)).rows[0].n === 1 ? true : undefined,
-    );
+/** Another session's transaction, held open by psql, that took its xid and ran `sql` (held-transaction.ts). */
+async function openTransaction(sql: string): Promise<HeldTransaction> {
+    const other = await holdTransaction(db.url, `${db.name}_holder`, client, sql);
     // A later xid that completes: a snapshot's xmax (the latest completed xid + 1) passes the held one, which is then
     // in its xip rather than at or above its xmax.
     await client.query("begin; select pg_current_xact_id(); commit");
-    return {
-        commit() {
-            writeSync(pipe, "commit;\n");
-            execFileSync("bash", ["-c", `until [ "$(psql -X -tA -d '${db.url}' -c "${holding.replace(/\s+/g, " ")}")" = 0 ]; do :; done`], {
-                timeout: 30_000,
-            });
-        },
-        async end() {
-            closeSync(pipe);
-            await exited;
-            rmSync(dir, { recursive: true, force: true });
-        },
-    };
+    return other;
 }
 
 const first = migration("0001_base.sql", "create table public.base (id int primary key);\n");
@@ -123,16 +89,7 @@ describe("a migration whose statements change nothing (if not exists), so its xi
             "create table if not exists public.base (id int primary key);\ncreate index if not exists base_pkey on public.base (id);\n",
         );
         const error = await applyWithGap([noop, replace], noop.name, () =>
-            execFileSync("psql", [
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-d",
-                db.url,
-                "-c",
-                "create function public.app_fn() returns int language sql as 'select 1'",
-            ]),
+            psqlNow(db.url, "create function public.app_fn() returns int language sql as 'select 1'"),
         );
 
         expect(error?.message).toContain("function public.app_fn()");
@@ -198,8 +155,7 @@ describe("a prepared transaction (two-phase commit) that created a function befo
         const server = await startEmbeddedPostgres({ flags: ["-c", "max_prepared_transactions=2"] });
         try {
             const url = `postgresql://${server.user}:${encodeURIComponent(server.password)}@${server.host}:${server.port}/postgres`;
-            const psql = (sql: string) =>
-                execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql], { stdio: "pipe" });
+            const psql = (sql: string) => psqlNow(url, sql);
             const connect = async () => {
                 const other = new PgClient({
                     host: server.host,

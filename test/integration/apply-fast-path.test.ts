@@ -3,7 +3,6 @@
 // session creates, replaces or drops in the gap between two migrations' transactions must still never
 // be taken for the stack's; a file runs in one query with the catalog read appended; records are
 // written while the second session is asked.
-import { execFileSync } from "node:child_process";
 import type { Client } from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AppearedWhileApplyingError } from "../../engine/migrate/appeared";
@@ -18,6 +17,7 @@ import {
 import { dropRoles, freshDatabase, type TestDatabase } from "../support/database";
 import { commitMeanwhile } from "../support/commit-meanwhile";
 import { migration } from "../support/migrations";
+import { psqlNow } from "../support/psql-now";
 
 let db: TestDatabase;
 let client: Client;
@@ -35,7 +35,7 @@ afterEach(async () => {
 
 /** Runs `sql` in a session of its own and waits for it to commit: usable from onProgress, which is not awaited. */
 function inAnotherSession(sql: string): void {
-    execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db.url, "-c", sql], { stdio: "pipe" });
+    psqlNow(db.url, sql);
 }
 
 /** Applies `migrations`, running `gap` in another session right after `afterName` commits; resolves with the error or undefined. */

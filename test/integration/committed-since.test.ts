@@ -4,7 +4,6 @@
 // Xids are the whole server's, so this runs on a server of its own with autovacuum off: on the shared
 // one, other test files commit all the time (which only ever makes the engine ask the second session, or
 // read the catalog the previous migration left anew).
-import { execFileSync } from "node:child_process";
 import { Client } from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { applyMigrations, readLedger, readRecords } from "../../engine/migrate/index";
@@ -12,6 +11,7 @@ import { committedSinceStatement } from "../../engine/migrate/snapshot";
 import { commitMeanwhile } from "../support/commit-meanwhile";
 import { startEmbeddedPostgres, type RunningServer } from "../support/embedded-server";
 import { migration } from "../support/migrations";
+import { psqlNow } from "../support/psql-now";
 import { until } from "../support/poll";
 
 let server: RunningServer;
@@ -172,8 +172,7 @@ describe("the catalog the previous migration left, standing for the one before t
     const recorded = async () => (await readRecords(other)).map((record) => record.identity);
     const ledger = async () => (await readLedger(other)).map((row) => row.name);
     /** Runs `sql` in a session of its own and waits for it to commit: usable from onProgress, which is not awaited. */
-    const inAnotherSession = (sql: string) =>
-        execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", databaseUrl(), "-c", sql], { stdio: "pipe" });
+    const inAnotherSession = (sql: string) => psqlNow(databaseUrl(), sql);
 
     it("is used when no other transaction committed since it was read: the next migration reads the catalog only after its statements", async () => {
         const applying = await db.connect();

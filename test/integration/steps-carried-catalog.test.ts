@@ -3,7 +3,6 @@
 // committed since: it reads the catalog only after its statements. The batches in between are the run's own (their
 // xids count as ours), and the first may create the step ledger, whose objects are never a migration's.
 // Xids are the whole server's, so this runs on a server of its own with autovacuum off (committed-since.test.ts).
-import { execFileSync } from "node:child_process";
 import { Client } from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { applyMigrations, MIGRATION_LOCK_KEY, readLedger, readRecords } from "../../engine/migrate/index";
@@ -15,6 +14,7 @@ import { applySteps, type StepEvent } from "../../engine/migrate/step-runner";
 import { declaredSteps } from "../../engine/migrate/steps";
 import { startEmbeddedPostgres, type RunningServer } from "../support/embedded-server";
 import { migration } from "../support/migrations";
+import { psqlNow } from "../support/psql-now";
 
 let server: RunningServer;
 let database = 0;
@@ -63,19 +63,9 @@ function countReads(applying: Client, sent: string[] = []): () => number {
 
 /** Runs `sql` in a session of its own and waits for it to commit: usable from onEvent, which is not awaited. */
 const inAnotherSession = (sql: string) =>
-    execFileSync(
-        "psql",
-        [
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            `postgresql://${encodeURIComponent(server.user)}:${encodeURIComponent(server.password)}@${server.host}:${server.port}/${databaseName}`,
-            "-c",
-            sql,
-        ],
-        { stdio: "pipe" },
+    psqlNow(
+        `postgresql://${encodeURIComponent(server.user)}:${encodeURIComponent(server.password)}@${server.host}:${server.port}/${databaseName}`,
+        sql,
     );
 
 const recorded = async () => (await readRecords(other)).map((record) => record.identity);
