@@ -116,12 +116,17 @@ function startServer(bin, account, dataDir) {
             stdio: ["ignore", "ignore", "pipe"],
             env: { ...process.env, LC_MESSAGES: "C" },
         });
+        // Kept until the server is ready, not after: it is the parent's to keep, and matching it whole on
+        // every write of a long run's log made this process's work grow with the square of the log.
         let log = "";
+        let ready = false;
         const timer = setTimeout(() => reject(new Error(`not ready after 60 s; its log:\n${log.slice(-2000)}`)), 60_000);
         child.stderr.on("data", (chunk) => {
             process.stderr.write(chunk);
+            if (ready) return;
             log += chunk;
             if (/database system is ready to accept connections/.test(log)) {
+                ready = true;
                 clearTimeout(timer);
                 resolve(child);
             }
