@@ -178,7 +178,7 @@ describe("the vector variant answers as the jsonb variant's exact mode", () => {
 
 describe("above pgvector's 2,000 dimensions", () => {
     const dims = 3000;
-    const data = topicEmbeddings({ count: 300, queries: 3, dimensions: dims, topics: 6, seed: 9 });
+    const data = topicEmbeddings({ count: 100, queries: 3, dimensions: dims, topics: 6, seed: 9 });
     let server: PgliteServer;
     let lite: Client;
 
