@@ -36,11 +36,15 @@ export interface AppLoad {
     stop(): Promise<AppLoadReport>;
 }
 
+/** Failed transactions after which a loop gives up: a test that is going to fail has its errors by then. */
+export const MAX_LOOP_ERRORS = 200;
+
 /**
  * Runs `transaction` on `client` back to back until `stopping()`. A failed transaction's error is kept under
  * `label` and rolled back, and the loop goes on; once the server has ended the connection (a dropped database,
  * a stopped server) the loop ends. A closed client fails every query within the same tick, so a loop that went
- * on would never let a timer run, not even the test's timeout, while its errors filled the heap.
+ * on would never let a timer run, not even the test's timeout, while its errors filled the heap. Nor does it go
+ * on after MAX_LOOP_ERRORS failures: one that fails every time on a live connection would fill it as well.
  */
 export async function transactionLoop(
     client: Client,
@@ -51,6 +55,7 @@ export async function transactionLoop(
 ): Promise<void> {
     let lost = false;
     client.once("end", () => (lost = true));
+    let failed = 0;
     for (let i = 0; !stopping(); i++) {
         try {
             await transaction(i);
@@ -60,6 +65,10 @@ export async function transactionLoop(
             await new Promise((resolve) => setImmediate(resolve));
             if (lost) {
                 errors.push(`${label}: stopped, the server ended its connection`);
+                return;
+            }
+            if (++failed === MAX_LOOP_ERRORS) {
+                errors.push(`${label}: stopped after ${failed} failed transactions`);
                 return;
             }
         }
