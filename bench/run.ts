@@ -20,11 +20,15 @@ import { benchPooling } from "./support/pooling-rows";
 import { benchSimilarity } from "./similarity";
 import { benchSwitch } from "./switch";
 import { benchVerify } from "./verify";
+import { withDeadline } from "./support/deadline";
 import { progressLogger, type BenchContext, type PartResult, type Row } from "./support/measure";
 import { startBenchPostgres, type BenchPostgres } from "./support/postgres";
 import { formatTable } from "./support/table";
 
 type Part = (ctx: BenchContext, pg: () => Promise<BenchPostgres>) => Promise<PartResult>;
+
+/** Per part: a quick part takes seconds, the full similarity part some 17 minutes. */
+const PART_DEADLINE_MS = { quick: 10 * 60_000, full: 2 * 60 * 60_000 };
 
 const PARTS: Record<string, Part> = {
     apply: async (ctx, pg) => benchApply(ctx, await pg()),
@@ -101,7 +105,11 @@ async function main(): Promise<number> {
         for (const name of args.only) {
             const partStarted = performance.now();
             try {
-                const result = await PARTS[name](ctx, pg);
+                const result = await withDeadline(
+                    PARTS[name](ctx, pg),
+                    PART_DEADLINE_MS[args.quick ? "quick" : "full"],
+                    `the ${name} part`,
+                );
                 rows.push(...result.rows);
                 parts[name] = { ...result.figures, durationMs: Math.round(performance.now() - partStarted) };
             } catch (error) {
