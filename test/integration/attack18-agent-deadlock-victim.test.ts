@@ -23,6 +23,33 @@ afterAll(async () => {
     await dropRoles(sharedServer(), roles);
 });
 
+/**
+ * The agent's goal update, sent while 0013 waits for goal_assessments so that it queues behind it. 0013 waits one
+ * lock_timeout at a time, with a growing pause between: an update sent in a pause just runs (CI: the agent was never
+ * seen queued), so it is undone to a savepoint and sent again at the next wait. Resolves once it is queued, with the
+ * update's outcome still to come (wrapped: a promise returned bare would be waited for).
+ */
+async function queuedBehind0013(
+    agent: Client,
+    waiting: (name: string) => () => Promise<true | undefined>,
+    goal: string,
+): Promise<{ update: Promise<string> }> {
+    for (let attempt = 1; ; attempt++) {
+        await until("0013 waiting for goal_assessments", waiting("memory-stack-cli-apply"), 30_000);
+        await agent.query("savepoint before_goal");
+        let ended: string | undefined;
+        const update = agent.query("update goal_assessments set progress = 0.2 where id = $1", [goal]).then(
+            () => (ended = "updated"),
+            (error: Error) => (ended = error.message),
+        );
+        const queued = await until("the agent queued behind 0013, or its update done", async () =>
+            (await waiting("agent-belief-then-goal")()) ? true : ended === undefined ? undefined : false,
+        );
+        if (queued || ended !== "updated" || attempt === 10) return { update };
+        await agent.query("rollback to savepoint before_goal");
+    }
+}
+
 const CASES = [
     // Holds on e960336: 500 ms ends the migration's wait long before the agent's 1 s.
     {
@@ -76,17 +103,11 @@ describe.each(CASES)(
             const first = await agent("agent-goal");
             await first.query("update goal_assessments set progress = 0.1 where id = $1", [user.goals[1]]);
             // Another has written a belief (before the upgrade starts, so that only its next statement has to land
-            // within 0013's lock_timeout on a loaded machine) ...
+            // within 0013's lock_timeout on a loaded machine) and now updates a goal: it queues behind 0013.
             const second = await agent("agent-belief-then-goal");
             await second.query("update belief_graphs set confidence = 0.9 where id = $1", [user.beliefs[0]]);
             const upgrade = startCli(["apply", ...flags], release.owner.env);
-            await until("0013 waiting for goal_assessments", waiting("memory-stack-cli-apply"), 30_000);
-            // ... and now updates a goal: it queues behind 0013.
-            const goal = second.query("update goal_assessments set progress = 0.2 where id = $1", [user.goals[2]]).then(
-                () => "updated",
-                (error: Error) => error.message,
-            );
-            await until("the agent queued behind 0013", waiting("agent-belief-then-goal"));
+            const { update: goal } = await queuedBehind0013(second, waiting, user.goals[2]);
             // The first commits: 0013 takes goal_assessments and then waits for belief_graphs, which the second holds.
             await first.query("commit");
 
