@@ -61,9 +61,13 @@ export async function transactionLoop(
             await transaction(i);
         } catch (error) {
             errors.push(`${label}: ${(error as Error).message}`);
-            await client.query("rollback").catch(() => undefined);
+            // A rollback fails only on a connection that is gone, whether or not its end has been seen yet.
+            const rolledBack = await client.query("rollback").then(
+                () => true,
+                () => false,
+            );
             await new Promise((resolve) => setImmediate(resolve));
-            if (lost) {
+            if (lost || !rolledBack) {
                 errors.push(`${label}: stopped, the server ended its connection`);
                 return;
             }
