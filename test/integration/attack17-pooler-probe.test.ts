@@ -4,10 +4,10 @@
 // once in 1,800 probes; no test here asserts on a rate.)
 import { Client, type ClientConfig } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig, type PoolMode } from "../../engine/config/config";
+import type { PoolMode } from "../../engine/config/config";
 import { findTransactionPooler } from "../../engine/db/pooler";
 import { freshDatabase, type TestDatabase } from "../support/database";
-import { findPgBouncer, startPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
+import { findPgBouncer, startOwnerPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
 
 const binary = findPgBouncer();
 if (!binary) {
@@ -39,17 +39,7 @@ describe.skipIf(!binary)("the transaction-pooler probe through PgBouncer", () =>
         edit: (ini: string) => string = (ini) => ini,
         maxClientConn = 250,
     ): Promise<() => Promise<Client>> {
-        const config = parseConfig({
-            database: db.name,
-            pooling: JSON.stringify({ mode, defaultPoolSize: poolSize, reservePoolSize: 0, maxClientConn }),
-            client: JSON.stringify({ poolSize: 1, maxOverflow: 0 }),
-        });
-        const bouncer = await startPgBouncer({
-            config,
-            server: db.server,
-            users: [{ name: db.server.user, password: db.server.password }],
-            editIni: edit,
-        });
+        const bouncer = await startOwnerPgBouncer(db, { mode, defaultPoolSize: poolSize, reservePoolSize: 0, maxClientConn }, edit);
         bouncers.push(bouncer);
         const settings: ClientConfig = {
             host: bouncer.host,

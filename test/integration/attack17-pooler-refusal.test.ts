@@ -3,7 +3,6 @@
 // file as an external pooler (Supavisor's transaction port, a team's own PgBouncer) has it.
 import { Client, type ClientConfig } from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../engine/config/config";
 import { parseConnectionUrl } from "../../engine/db/url";
 import { loadRollbackSql, readLedger, rollbackSchema } from "../../engine/migrate/index";
 import { schemaMigration } from "../../engine/providers/index";
@@ -11,7 +10,7 @@ import { STATE_VERSION, type SchemaMigrationOutputs } from "../../engine/provide
 import { applyMigrations, migrationsFor } from "../support/apply-sql";
 import { cli } from "../support/cli";
 import { dropRoles, freshDatabase, type TestDatabase } from "../support/database";
-import { findPgBouncer, startPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
+import { findPgBouncer, startOwnerPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
 import { schemaInputs } from "../support/schema-inputs";
 
 const binary = findPgBouncer();
@@ -55,17 +54,7 @@ describe.skipIf(!binary)("attack17: migrating through a transaction pooler", () 
         pooling: object,
         edit?: (ini: string) => string,
     ): Promise<{ url: string; client: () => ClientConfig }> {
-        const config = parseConfig({
-            database: db.name,
-            pooling: JSON.stringify({ mode: "transaction", ...pooling }),
-            client: JSON.stringify({ poolSize: 1, maxOverflow: 0 }),
-        });
-        const bouncer = await startPgBouncer({
-            config,
-            server: db.server,
-            users: [{ name: db.server.user, password: db.server.password }],
-            editIni: edit,
-        });
+        const bouncer = await startOwnerPgBouncer(db, { mode: "transaction", ...pooling }, edit);
         bouncers.push(bouncer);
         const { user, password } = db.server;
         return {

@@ -7,8 +7,9 @@ import { accessSync, chmodSync, chownSync, constants, mkdtempSync, rmSync, write
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import type { StackConfig } from "../../engine/config/config";
+import { parseConfig, type StackConfig } from "../../engine/config/config";
 import { pgbouncerSettings, renderAuthFile, renderPgBouncerIni, type AuthUser } from "../../engine/render/pgbouncer";
+import type { TestDatabase } from "./database";
 import { freePort } from "./embedded-server";
 
 export interface RunningPgBouncer {
@@ -151,6 +152,23 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<Running
         return code;
     };
     return { host: "127.0.0.1", port, version, ini, logs: () => log.join(""), stopWith, stop };
+}
+
+/**
+ * The stack's rendered ini for `db` with `pooling` (the memory-stack:pooling object: mode, pool sizes), changed by
+ * `editIni`; the server's owner in its auth file, as a deployer reaching the database through a pooler logs in.
+ */
+export function startOwnerPgBouncer(
+    db: Pick<TestDatabase, "name" | "server">,
+    pooling: object,
+    editIni?: (ini: string) => string,
+): Promise<RunningPgBouncer> {
+    const config = parseConfig({
+        database: db.name,
+        pooling: JSON.stringify(pooling),
+        client: JSON.stringify({ poolSize: 1, maxOverflow: 0 }),
+    });
+    return startPgBouncer({ config, server: db.server, users: [{ name: db.server.user, password: db.server.password }], editIni });
 }
 
 function listening(port: number): Promise<boolean> {
