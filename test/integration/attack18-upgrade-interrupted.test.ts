@@ -68,6 +68,32 @@ async function migrating(made: ReleaseBeforeDerived & { admin: Client }, waiting
     return rows[0]?.pid;
 }
 
+/** An agent's open transaction holding a goal's row, which a batch of 0014's backfill then waits for. */
+async function agentHoldingGoalRow(made: ReleaseBeforeDerived): Promise<Client> {
+    const holder = await made.db.connect({ application_name: "agent" });
+    await holder.query(
+        "begin; select from goal_assessments where id = (select id from goal_assessments order by id offset 150 limit 1) for update",
+    );
+    return holder;
+}
+
+/** `memory-stack apply` (with `flags`), once a backfill batch of it waits for the agent's row; its migrating backend. */
+async function applyWaitingForRow(made: ReleaseBeforeDerived & { admin: Client }, flags = ["--lock-timeout", "60000"]) {
+    const run = startCli(["apply", ...flags], made.owner.env);
+    const pid = await until("a batch waiting for the agent's row", () => migrating(made, "%derive_only%"), 30_000).catch(async (error) => {
+        console.log(
+            run.stderrSoFar(),
+            (
+                await made.admin.query(
+                    "select pid, application_name, state, wait_event_type, left(query, 200) as q from pg_stat_activity where datname = current_database()",
+                )
+            ).rows,
+        );
+        throw error;
+    });
+    return { run, pid };
+}
+
 const terminate = (made: { admin: Client }, pid: number) => made.admin.query("select pg_terminate_backend($1)", [pid]);
 
 /** A second apply finishes, and leaves what a clean upgrade leaves. */
@@ -108,24 +134,8 @@ describe("an upgrade whose migrating backend is terminated", () => {
 
     it("while a batch of 0014's backfill waits for a row an agent holds: fails cleanly, then the next apply finishes as a clean one", async () => {
         const made = await release("batchwait", true);
-        const holder = await made.db.connect({ application_name: "agent" });
-        await holder.query(
-            "begin; select from goal_assessments where id = (select id from goal_assessments order by id offset 150 limit 1) for update",
-        );
-        const run = startCli(["apply", "--lock-timeout", "60000"], made.owner.env);
-        const pid = await until("a batch waiting for the agent's row", () => migrating(made, "%derive_only%"), 30_000).catch(
-            async (error) => {
-                console.log(
-                    run.stderrSoFar(),
-                    (
-                        await made.admin.query(
-                            "select pid, application_name, state, wait_event_type, left(query, 200) as q from pg_stat_activity where datname = current_database()",
-                        )
-                    ).rows,
-                );
-                throw error;
-            },
-        );
+        const holder = await agentHoldingGoalRow(made);
+        const { run, pid } = await applyWaitingForRow(made);
         await terminate(made, pid);
         const ended = await run.ended;
         await holder.query("commit");
@@ -148,12 +158,8 @@ describe("an upgrade whose migrating backend is terminated", () => {
 describe("Ctrl-C of memory-stack apply", () => {
     it("mid-backfill: exits 130 saying what stays, and the next apply finishes as a clean one", async () => {
         const made = await release("sigint", true);
-        const holder = await made.db.connect({ application_name: "agent" });
-        await holder.query(
-            "begin; select from goal_assessments where id = (select id from goal_assessments order by id offset 150 limit 1) for update",
-        );
-        const run = startCli(["apply", "--lock-timeout", "60000"], made.owner.env);
-        await until("a batch waiting for the agent's row", () => migrating(made, "%derive_only%"), 30_000);
+        const holder = await agentHoldingGoalRow(made);
+        const { run } = await applyWaitingForRow(made);
         run.child.kill("SIGINT");
         const ended = await run.ended;
         await holder.query("commit");
@@ -168,12 +174,8 @@ describe("Ctrl-C of memory-stack apply", () => {
 describe("a rollback started while the upgrade runs", () => {
     it("waits for the migration lock, then refuses (the tables hold data) or runs after it; nothing is half-done", async () => {
         const made = await release("beside", true);
-        const holder = await made.db.connect({ application_name: "agent" });
-        await holder.query(
-            "begin; select from goal_assessments where id = (select id from goal_assessments order by id offset 150 limit 1) for update",
-        );
-        const run = startCli(["apply", "--lock-timeout", "60000"], made.owner.env);
-        await until("a batch waiting for the agent's row", () => migrating(made, "%derive_only%"), 30_000);
+        const holder = await agentHoldingGoalRow(made);
+        const { run } = await applyWaitingForRow(made);
         const rollback = startCli(["rollback", "--lock-deadline", "60"], made.owner.env);
         await until(
             "the rollback waiting for the migration lock",
@@ -195,12 +197,8 @@ describe("a rollback started while the upgrade runs", () => {
  * migration lock, its wait line naming the first apply.
  */
 async function secondApplyWaiting(made: Awaited<ReturnType<typeof release>>) {
-    const holder = await made.db.connect({ application_name: "agent" });
-    await holder.query(
-        "begin; select from goal_assessments where id = (select id from goal_assessments order by id offset 150 limit 1) for update",
-    );
-    const first = startCli(["apply"], made.owner.env);
-    await until("a batch waiting for the agent's row", () => migrating(made, "%derive_only%"), 30_000);
+    const holder = await agentHoldingGoalRow(made);
+    const { run: first } = await applyWaitingForRow(made, []);
     const second = startCli(["apply"], made.owner.env);
     await until("the second waiting for the migration lock, naming the first", () =>
         /waiting for the migration lock .* another session holds it \(pid \d+ memory-stack-cli-apply/.test(second.stderrSoFar())
