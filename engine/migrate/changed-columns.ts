@@ -55,14 +55,14 @@ export function columnsChangedOnExisting(records: RecordedObject[], applied: str
 }
 
 /** One line for the run's output, or none. */
-export function describeChangedColumns(added: ChangedColumns[]): string[] {
-    if (added.length === 0) {
+export function describeChangedColumns(changed: ChangedColumns[]): string[] {
+    if (changed.length === 0) {
         return [];
     }
-    const migrations = [...new Set(added.flatMap((entry) => entry.migrations))];
+    const migrations = [...new Set(changed.flatMap((entry) => entry.migrations))];
     return [
-        `${migrations.join(", ")} ${added.some((entry) => entry.dropped) ? "changed the columns of" : "added columns to"} ` +
-            `${added.map((entry) => `${entry.table} (${describeChange(entry)})`).join(", ")}: ` +
+        `${migrations.join(", ")} ${changed.some((entry) => entry.dropped) ? "changed the columns of" : "added columns to"} ` +
+            `${changed.map((entry) => `${entry.table} (${describeChange(entry)})`).join(", ")}: ` +
             'a connection that prepared `select *` or `… returning *` on them before this run gets "cached plan must not change result type" ' +
             "until it prepares again (node-postgres named queries, pgjdbc, psycopg's prepare_threshold, PgBouncer's max_prepared_statements); " +
             "recycle the application's connection pools, or name the columns in such statements",
