@@ -32,6 +32,8 @@ export const URL_EXAMPLE = "postgresql://user:password@host:5432/database";
 const ENCODING_HINT =
     "percent-encode these characters in a user or password: @ as %40, # as %23, / as %2F, ? as %3F, : as %3A, % as %25, space as %20";
 
+const SEVERAL_HOSTS = "names several hosts; name one (memory-stack migrates one server)";
+
 /** Why sslrootcert=system (libpq 16: the system's CA store) is refused, and the two ways that work. */
 export const SYSTEM_ROOTS_HINT =
     "memory-stack cannot read the system's CA store the way libpq 16 does: name the CA file (sslrootcert=/path/ca.crt), " +
@@ -77,6 +79,11 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
     if (/[?&]sslrootcert=system(&|$)/.test(url)) {
         refuse(`has sslrootcert=system; ${SYSTEM_ROOTS_HINT}`);
     }
+    // libpq's multi-host form (h1:5432,h2:5433) fails the URL parser on its port; said as what it is, not as an encoding problem.
+    const authority = /^[a-z]+:\/\/([^/?]*)/i.exec(url)![1];
+    if (authority.slice(authority.lastIndexOf("@") + 1).includes(",")) {
+        refuse(SEVERAL_HOSTS);
+    }
     let parsed: ReturnType<typeof parse>;
     try {
         parsed = parse(url, { useLibpqCompat: true });
@@ -117,7 +124,7 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
         refuse(`must name a user, a host and a database: ${URL_EXAMPLE}`);
     }
     if (host.includes(",")) {
-        refuse("names several hosts; name one (memory-stack migrates one server)");
+        refuse(SEVERAL_HOSTS);
     }
     const port = parsed.port === undefined || parsed.port === null || parsed.port === "" ? (defaults.port ?? 5432) : Number(parsed.port);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
