@@ -261,7 +261,7 @@ describe("a release-2 vector stack, upgraded", () => {
             (select count(*)::int from pg_attribute where attrelid in ('goal_assessments'::regclass, 'belief_graphs'::regclass)
                 and attname ~ '_vector_(unit|signs|magnitudes)$') as columns,
             (select count(*)::int from pg_trigger where tgname ~ '_vector_derived$') as triggers,
-            (select array_agg(p.oid::regprocedure::text order by 1) from pg_proc p
+            (select array_agg(p.oid::regprocedure::text order by p.oid::regprocedure::text) from pg_proc p
                 where proname in ('match_goals', 'match_beliefs', 'embedding_search', 'embedding_derived', 'derive_embedding_columns')) as functions`);
         expect(rows[0]).toEqual({
             columns: 0,
