@@ -76,11 +76,21 @@ export async function grantUnderLock(
             throw error;
         }
         throw new Error(
-            `granting ${roles.app} and ${roles.admin} their privileges failed: ${describeError(error)}. Nothing was granted; run apply again.`,
+            `granting ${roles.app} and ${roles.admin} their privileges failed: ${describeError(error)}. Nothing was granted; ${grantRetryAdvice(error)}`,
             { cause: error },
         );
     });
     return { granted: statements, leftToYou };
+}
+
+// undefined_table, undefined_function: an object the schema created was dropped by hand, and the next plain apply would fail the same way.
+const MISSING_OBJECT_SQLSTATES = new Set(["42P01", "42883"]);
+
+function grantRetryAdvice(error: unknown): string {
+    return MISSING_OBJECT_SQLSTATES.has((error as { code?: string })?.code ?? "")
+        ? "an object the memory schema created is missing (dropped outside the engine), so every plain apply fails the same way. " +
+              "Run `memory-stack apply --repair` (or `pulumi refresh`, then `pulumi up`): it re-creates what is missing from its migrations, then grants."
+        : "run apply again.";
 }
 
 const GRANTED_KINDS = new Set(["table", "view", "materialized view", "function"]);
