@@ -12,6 +12,7 @@ import { describeVariant } from "../engine/migrate/plan";
 import { loadMigrationSources, renderMigrations, type SchemaOptions } from "../engine/migrate/render";
 import { readLedgers } from "../engine/migrate/step-ledger";
 import { flagFor, UsageError, type CliArgs } from "./args";
+import { connectAdvice } from "./connect-advice";
 import { loadCommand } from "./commands/index";
 import { NEEDS_ONE_SESSION } from "./commands/names";
 import type { CliIo } from "./main";
@@ -29,9 +30,11 @@ export async function run(args: CliArgs, out: CliIo): Promise<number> {
         try {
             client = await connect(connection, { applicationName });
         } catch (error) {
-            throw new Error(`cannot connect to ${describeTarget(connection)} (sslmode ${connection.sslMode}): ${describeError(error)}`, {
-                cause: error,
-            });
+            const advice = connectAdvice(error, connection);
+            throw new Error(
+                `cannot connect to ${describeTarget(connection)} (sslmode ${connection.sslMode}): ${describeError(error)}${advice ? `; ${advice}` : ""}`,
+                { cause: error },
+            );
         }
         passNotices(client, out.stderr);
         interrupt = stopOnInterrupt(client, connection, command, out, json);
