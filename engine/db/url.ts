@@ -30,7 +30,7 @@ const PARAMETERS = ["host", "port", "dbname", "user", "password", "sslmode", "ss
 
 export const URL_EXAMPLE = "postgresql://user:password@host:5432/database";
 const ENCODING_HINT =
-    "percent-encode these characters in a user or password: @ as %40, # as %23, / as %2F, ? as %3F, : as %3A, % as %25, space as %20";
+    "percent-encode these characters in a user, password or database name: @ as %40, # as %23, / as %2F, ? as %3F, : as %3A, % as %25, space as %20";
 
 const SEVERAL_HOSTS = "names several hosts; name one (memory-stack migrates one server)";
 
