@@ -153,6 +153,10 @@ describe("memory-stack against a database", () => {
         const status = await cli(["status", ...roles], env);
         expect(status.code).toBe(1);
         expect(status.stdout).toContain("pending  0001_foundation.sql");
+        // From attack24: the list alone left a first run without its next step.
+        expect(status.stdout.trimEnd().split("\n").at(-1)).toBe(
+            "What to do: run `memory-stack apply` (or `pulumi up`) to apply what is pending; `memory-stack plan` says first whether it can",
+        );
     });
 });
 
