@@ -20,6 +20,7 @@ export function connectAdvice(
                 `(create database "${settings.database.replace(/"/g, '""')}", or createdb), or fix the database name in the URL`
             );
         case "ECONNREFUSED":
+        case "ENOENT": // a unix socket directory (?host=/dir) without the server's socket
             return `nothing accepts connections at ${settings.host}:${settings.port}: start the server, or fix the host and port in the URL`;
         case "ENOTFOUND":
         case "EAI_AGAIN":

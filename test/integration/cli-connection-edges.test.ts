@@ -107,6 +107,11 @@ describe("a connection that cannot be opened, as a first run meets it", () => {
             },
             "nothing accepts connections at 127.0.0.1:",
         ],
+        [
+            "a unix socket directory without the server's socket",
+            async () => `${url(() => undefined)}&host=/nonexistent-attack24`,
+            "nothing accepts connections at /nonexistent-attack24:",
+        ],
     ])("%s: exit 1 with what to do", async (_, target, advice) => {
         const run = await cli(["status", "--url", await target()]);
         expect(run.code, run.stderr).toBe(1);
