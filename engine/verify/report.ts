@@ -108,7 +108,8 @@ export function formatReport(report: VerificationReport, pending: readonly strin
         lines.push(`  not run, because what they exercise is broken above: ${report.skipped.map((s) => s.name).join("; ")}`);
     }
     const onlyAccess = report.problems.every((problem) => problem.kind === "privilege" || problem.kind === "role");
-    if (report.problems.some((problem) => problem.kind === "privilege" || problem.kind === "role")) {
+    // With migrations pending, the grants named may be on objects not created yet: apply first (it grants too).
+    if (pending.length === 0 && report.problems.some((problem) => problem.kind === "privilege" || problem.kind === "role")) {
         lines.push(
             "What to do about the roles: the schema is in place, but the roles listed cannot use it (or can do more than they may) as deployed. " +
                 "Run the statements given above, or let the stack grant them: `pulumi up` (its Grants component) grants them all; " +

@@ -346,6 +346,21 @@ describe("formatReport", () => {
         expect(text).not.toContain("no longer matches the migrations");
     });
 
+    // From attack24: an apply stopped after 0001 was told "the schema is in place" and to grant on tables not created yet.
+    it("does not send the roles' grants ahead of the migrations still pending", () => {
+        const problems = [
+            { kind: "table" as const, name: "sessions", issue: "missing" },
+            {
+                kind: "privilege" as const,
+                name: "memory_app",
+                issue: "lacks 1 grant(s); run grant select on table public.sessions to memory_app",
+            },
+        ];
+        const text = formatReport(report({ ok: false, problems }), ["0002_users.sql", "0003_tables.sql"]);
+        expect(text).not.toContain("What to do about the roles");
+        expect(text.split("\n").at(-1)).toMatch(/^What to do: 2 migrations of this memory-stack are not applied to this database yet/);
+    });
+
     it("tells a database that never had the schema to apply it, first, without listing every missing object", () => {
         const counts = { ...report({}).counts, tables: 0 };
         const problems = ["sessions", "memory_logs", "audit_logs"].map((name) => ({ kind: "table" as const, name, issue: "missing" }));
