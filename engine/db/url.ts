@@ -61,6 +61,13 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
     const refuse = (message: string): never => {
         throw new ConnectionUrlError(message, shown);
     };
+    // A URL quoted in a .env (the stack's dotenv quotes one with an &) reaches the environment quoted through `docker run --env-file`.
+    if (/^\s*["']postgres(ql)?:\/\//i.test(url)) {
+        refuse("is wrapped in quotes, which a shell or a dotenv library takes off but `docker run --env-file` keeps: give it without them");
+    }
+    if (/^\s+postgres(ql)?:\/\//i.test(url)) {
+        refuse("starts with white space: give the URL without it");
+    }
     if (!/^postgres(ql)?:\/\//i.test(url)) {
         refuse(
             keywordValue
