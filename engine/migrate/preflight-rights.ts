@@ -18,7 +18,8 @@ export function rename(schema: string): string {
 }
 
 /** SQL: who is connecting and what it may create, in one row. */
-export const RIGHTS_READ = `select current_user as me, current_database() as database, r.rolsuper as superuser, r.rolcreaterole as create_role,
+export const RIGHTS_READ = `select current_user as me, current_database() as database,
+                (select datistemplate from pg_database where datname = current_database()) as template, r.rolsuper as superuser, r.rolcreaterole as create_role,
                 has_database_privilege(current_database(), 'CREATE') as create_database_objects,
                 has_schema_privilege('public', 'CREATE') as create_public,
                 to_regnamespace('${LEDGER_SCHEMA}') is not null and to_regclass('${LEDGER_SCHEMA}.migrations') is null
@@ -29,6 +30,8 @@ export const RIGHTS_READ = `select current_user as me, current_database() as dat
 export interface RightsRow {
     me: string;
     database: string;
+    /** The database is a template (template1, or one marked is_template): CREATE DATABASE copies it. */
+    template: boolean;
     superuser: boolean;
     create_role: boolean;
     create_database_objects: boolean;
@@ -109,6 +112,14 @@ export function rightsConflicts(
             object: `schema ${LEDGER_SCHEMA}`,
             problem: "exists, holds objects and has no memory-stack ledger: the stack keeps its bookkeeping there",
             fix: `Rename the application's schema (alter schema ${LEDGER_SCHEMA} rename to ...), or deploy the memory schema into a database of its own; the stack never adopts an object it did not create`,
+        });
+    }
+    if (me.template) {
+        conflicts.push({
+            object: `database ${me.database}`,
+            problem:
+                "is a template database: every CREATE DATABASE copies it, and each new database would get the memory tables, their rows and the ledger",
+            fix: "Apply to a database of your own: create one (create database <name>) and use its URL",
         });
     }
     if (!me.create_public) {

@@ -93,6 +93,26 @@ describe("the preflight", () => {
         expect(await databaseFingerprint(client)).toEqual(fingerprint);
     });
 
+    // From attack24: the config refuses template1 as the stack's database, but `memory-stack apply` to a URL ending in
+    // /template1 applied there, and every database created after it would have started with the memory tables.
+    it("refuses a template database: each CREATE DATABASE would copy the memory tables", async () => {
+        const db = await database("preflight_template");
+        const client = await db.connect();
+        await client.query(`alter database ${db.name} is_template true`);
+        const before = await databaseFingerprint(client);
+        const flags = ["--app-role", `${db.name}_app`, "--admin-role", `${db.name}_admin`];
+        roles.push(`${db.name}_app`, `${db.name}_admin`);
+
+        const plan = await cli(["plan", ...flags], { DATABASE_URL: db.url });
+        const apply = await cli(["apply", ...flags], { DATABASE_URL: db.url });
+        await client.query(`alter database ${db.name} is_template false`);
+        expect([plan.code, apply.code], apply.stderr).toEqual([1, 1]);
+        for (const output of [plan.stdout, apply.stderr]) {
+            expect(output).toContain(`- database ${db.name}: is a template database: every CREATE DATABASE copies it`);
+        }
+        expect(await databaseFingerprint(client)).toEqual(before);
+    });
+
     it("names a role that is the connecting user: the CLI refuses the flag before connecting, the engine's preflight lists it", async () => {
         const db = await database("preflight_owner");
         const client = await db.connect();
