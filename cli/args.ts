@@ -101,7 +101,7 @@ export const HELP = [
     "options",
     ...optionLines(),
     "",
-    "The URL is read as libpq reads it: percent-encode @ # / ? : % and spaces in a user or password;",
+    "The URL is read as libpq reads it: percent-encode @ # / ? : % and spaces in a user, password or database name;",
     "?sslmode=disable|allow|prefer|require|verify-ca|verify-full (default prefer), ?connect_timeout=SECONDS,",
     "[::1] for an IPv6 host, ?host=/socket/dir; the password in the URL or in its password parameter.",
     "Prefer DATABASE_URL (or PGPASSWORD) to a password in --url: other users of the machine can read a command line.",

@@ -11,25 +11,47 @@ import type { ConnectionSettings } from "../engine/db/url";
 /** Exit code of a command stopped by a signal, as a shell reports it (128 + SIGINT). */
 export const INTERRUPTED_EXIT_CODE = 130;
 
-/** Cancels `client`'s statement and exits when the process is interrupted; returns the function that stops listening. */
-export function stopOnInterrupt(client: Client, settings: ConnectionSettings, command: string, stderr: (line: string) => void): () => void {
+export interface Interrupt {
+    /** Stops listening for the signals. */
+    stop(): void;
+    /** A signal came: the command is being stopped, and what it says was said already. */
+    stopping(): boolean;
+}
+
+/**
+ * Cancels `client`'s statement and exits when the process is interrupted. Under --json the stop is one document on
+ * stdout too, as every other ending is; the statement's own failure, which the cancel causes, is then not reported.
+ */
+export function stopOnInterrupt(
+    client: Client,
+    settings: ConnectionSettings,
+    command: string,
+    out: { stdout(text: string): void; stderr(line: string): void },
+    json: boolean,
+): Interrupt {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
         if (stopping) {
             process.exit(INTERRUPTED_EXIT_CODE);
         }
         stopping = true;
-        stderr(
-            `memory-stack ${command}: ${signal}: stopping; the statement under way is cancelled and rolled back, ` +
-                `what finished stays recorded; run \`memory-stack status\` to see where it stands, ${command} again to continue`,
-        );
+        const error =
+            `${signal}: stopping; the statement under way is cancelled and rolled back, ` +
+            `what finished stays recorded; run \`memory-stack status\` to see where it stands, ${command} again to continue`;
+        out.stderr(`memory-stack ${command}: ${error}`);
+        if (json) {
+            out.stdout(JSON.stringify({ ok: false, command, exitCode: INTERRUPTED_EXIT_CODE, error }, null, 2));
+        }
         void cancel(client, settings).finally(() => process.exit(INTERRUPTED_EXIT_CODE));
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
-    return () => {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
+    return {
+        stop: () => {
+            process.off("SIGINT", onSignal);
+            process.off("SIGTERM", onSignal);
+        },
+        stopping: () => stopping,
     };
 }
 

@@ -12,10 +12,11 @@ import { describeVariant } from "../engine/migrate/plan";
 import { loadMigrationSources, renderMigrations, type SchemaOptions } from "../engine/migrate/render";
 import { readLedgers } from "../engine/migrate/step-ledger";
 import { flagFor, UsageError, type CliArgs } from "./args";
+import { connectAdvice } from "./connect-advice";
 import { loadCommand } from "./commands/index";
 import { NEEDS_ONE_SESSION } from "./commands/names";
 import type { CliIo } from "./main";
-import { stopOnInterrupt } from "./interrupt";
+import { INTERRUPTED_EXIT_CODE, stopOnInterrupt, type Interrupt } from "./interrupt";
 import { passNotices } from "./progress";
 
 export async function run(args: CliArgs, out: CliIo): Promise<number> {
@@ -23,18 +24,20 @@ export async function run(args: CliArgs, out: CliIo): Promise<number> {
     const requested = checkedRequest(args);
     const applicationName = `memory-stack-cli-${command}`;
     let client: Client | undefined;
-    let stopListening = () => {};
+    let interrupt: Interrupt | undefined;
     let exitCode = 1;
     try {
         try {
             client = await connect(connection, { applicationName });
         } catch (error) {
-            throw new Error(`cannot connect to ${describeTarget(connection)} (sslmode ${connection.sslMode}): ${describeError(error)}`, {
-                cause: error,
-            });
+            const advice = connectAdvice(error, connection);
+            throw new Error(
+                `cannot connect to ${describeTarget(connection)} (sslmode ${connection.sslMode}): ${describeError(error)}${advice ? `; ${advice}` : ""}`,
+                { cause: error },
+            );
         }
         passNotices(client, out.stderr);
-        stopListening = stopOnInterrupt(client, connection, command, out.stderr);
+        interrupt = stopOnInterrupt(client, connection, command, out, json);
         if (NEEDS_ONE_SESSION.includes(command)) {
             await refuseTransactionPooler(client, connection, applicationName);
         }
@@ -60,6 +63,9 @@ export async function run(args: CliArgs, out: CliIo): Promise<number> {
         exitCode = result.exitCode;
         return exitCode;
     } catch (error) {
+        if (interrupt?.stopping()) {
+            return INTERRUPTED_EXIT_CODE; // said by the interrupt; the error is the cancel it sent
+        }
         const message = connectionLost(client, error) ?? (error instanceof Error ? error.message : String(error));
         out.stderr(`memory-stack ${command} failed: ${message}`);
         if (json) {
@@ -67,7 +73,7 @@ export async function run(args: CliArgs, out: CliIo): Promise<number> {
         }
         return 1;
     } finally {
-        stopListening();
+        interrupt?.stop();
         if (client && exitCode === 0) {
             endWithoutWaiting(client);
         } else {

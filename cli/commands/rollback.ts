@@ -21,6 +21,7 @@ export const rollback: Command = async ({ client, args, schema, session }) => {
             rowCounts: result.rowCounts,
             columnCounts: result.columnCounts,
             kept: result.kept,
+            keptRolesUsedBy: result.keptRolesUsedBy ?? [],
             reused: result.reused,
             durationMs: Math.round(result.durationMs),
             waits: result.waits,

@@ -10,6 +10,11 @@ export const status: Command = async ({ client, migrations, variant }) => {
         ...result.applied.map((row) => `  applied  ${row.name}  ${row.variant}  ${row.appliedAt.toISOString()}  ${row.durationMs} ms`),
         ...result.pending.map((name) => `  pending  ${name}${partly(result.steps.filter((row) => row.migration === name))}`),
         ...driftLines(result.drift),
+        ...(result.pending.length > 0 && result.drift.length === 0
+            ? [
+                  "What to do: run `memory-stack apply` (or `pulumi up`) to apply what is pending; `memory-stack plan` says first whether it can",
+              ]
+            : []),
     ];
     return {
         exitCode: result.upToDate ? 0 : 1,

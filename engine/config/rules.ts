@@ -2,7 +2,7 @@
 // refinement that names the key to change, its value and what is allowed.
 import type { z } from "zod";
 import type { ClientPoolConfig, ConfigKeys, PoolingConfig, StackConfig } from "./config";
-import { isReservedRoleName, TEMPLATE_DATABASES } from "./reserved";
+import { isReservedRoleName, RESERVED_ROLE_RULE, TEMPLATE_DATABASES } from "./reserved";
 import { checkPostgresImage, ImageReferenceError, parseImageReference, type ImageReference, type PostgresImage } from "./image";
 import { ConfigError, NAMESPACE } from "./values";
 import { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS } from "../migrate/render";
@@ -274,9 +274,6 @@ function loginNameRules(config: StackConfig, key: "appRole" | "adminRole", ctx: 
         fail(ctx, key, config[key], `gets the login ${login} with createRoles: false, which is the owner user: choose another ${key}`);
     }
 }
-
-const RESERVED_ROLE_RULE =
-    "is a name PostgreSQL reserves (pg_ names are its own roles; public, none, current_user, current_role and session_user stand for other roles): choose a role name of your own";
 
 /** Names that reach initdb, CREATE DATABASE and pgbouncer.ini and that those refuse, or take for something else. */
 function nameRules(config: StackConfig, ctx: Context): void {

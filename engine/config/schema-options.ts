@@ -3,6 +3,7 @@
 // resolve over a base. No zod here: a command with no schema flags does not load it (schema-keys.ts).
 import type { SchemaOptions } from "../migrate/render";
 import { ConfigError } from "./error";
+import { isReservedRoleName, RESERVED_ROLE_RULE } from "./reserved";
 
 export const DEFAULT_SCHEMA_OPTIONS: SchemaOptions = {
     vector: false,
@@ -39,6 +40,9 @@ export function resolveSchemaOptions(requested: SchemaRequest, base: SchemaOptio
         );
     }
     for (const key of ["appRole", "adminRole"] as const) {
+        if (requested[key] !== undefined && isReservedRoleName(requested[key])) {
+            throw new ConfigError(key, requested[key], RESERVED_ROLE_RULE);
+        }
         if (options[key] === owner) {
             // Not given: say where the name comes from.
             const source =

@@ -30,7 +30,7 @@ const PARAMETERS = ["host", "port", "dbname", "user", "password", "sslmode", "ss
 
 export const URL_EXAMPLE = "postgresql://user:password@host:5432/database";
 const ENCODING_HINT =
-    "percent-encode these characters in a user or password: @ as %40, # as %23, / as %2F, ? as %3F, : as %3A, % as %25, space as %20";
+    "percent-encode these characters in a user, password or database name: @ as %40, # as %23, / as %2F, ? as %3F, : as %3A, % as %25, space as %20";
 
 const SEVERAL_HOSTS = "names several hosts; name one (memory-stack migrates one server)";
 
@@ -61,6 +61,13 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
     const refuse = (message: string): never => {
         throw new ConnectionUrlError(message, shown);
     };
+    // A URL quoted in a .env (the stack's dotenv quotes one with an &) reaches the environment quoted through `docker run --env-file`.
+    if (/^\s*["']postgres(ql)?:\/\//i.test(url)) {
+        refuse("is wrapped in quotes, which a shell or a dotenv library takes off but `docker run --env-file` keeps: give it without them");
+    }
+    if (/^\s+postgres(ql)?:\/\//i.test(url)) {
+        refuse("starts with white space: give the URL without it");
+    }
     if (!/^postgres(ql)?:\/\//i.test(url)) {
         refuse(
             keywordValue

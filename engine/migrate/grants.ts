@@ -13,7 +13,7 @@ import { reusedSql } from "./identity";
 import { boundedTransaction, LockDeadlineError } from "./bounded";
 import { readRecords, type RecordedObject } from "./ownership";
 import { HAS_PRIVILEGE, privilegeChecks } from "../verify/privileges";
-import type { SchemaOptions } from "./render";
+import { quoteIdentifier, type SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
 
 /**
@@ -52,11 +52,18 @@ export async function grantUnderLock(
     const target = { database: rows[0].database, roles };
     // An application's users keeps the privileges its owner gave it: what the roles need there is said, not granted.
     const leftToYou = usersCreated ? [] : renderGrants(applicationUsersRules(), target);
-    if (rows[0].held) {
+    // A deployer with CREATEROLE but no superuser is no member of the roles the schema created (PostgreSQL 15), and
+    // verification takes them: made their member, as pulumi up's Access component makes it. Roles the stack did not
+    // create are left as they are; verification says what they need.
+    const created = new Set(records.filter((record) => record.kind === "role").map((record) => record.name));
+    const memberships = rows[0].nonmember
+        .filter((name) => created.has(name))
+        .map((name) => `grant ${quoteIdentifier(name)} to current_user`);
+    if (rows[0].held && memberships.length === 0) {
         return { granted: [], leftToYou };
     }
-    const reused = reusedNow ?? (records.length > 0 ? (await client.query<ReusedObject>(REUSED_GRANTED)).rows : []);
-    const statements = renderGrants(withoutReused(rules, reused), target);
+    const reused = rows[0].held ? [] : (reusedNow ?? (records.length > 0 ? (await client.query<ReusedObject>(REUSED_GRANTED)).rows : []));
+    const statements = [...(rows[0].held ? [] : renderGrants(withoutReused(rules, reused), target)), ...memberships];
     // The grants go with the begin, in its round trip; a lock wait is retried there, up to the deadline. Their failure
     // is said as such; a lost commit, or the deadline, as the caller says them.
     let committing = false;
@@ -76,11 +83,21 @@ export async function grantUnderLock(
             throw error;
         }
         throw new Error(
-            `granting ${roles.app} and ${roles.admin} their privileges failed: ${describeError(error)}. Nothing was granted; run apply again.`,
+            `granting ${roles.app} and ${roles.admin} their privileges failed: ${describeError(error)}. Nothing was granted; ${grantRetryAdvice(error)}`,
             { cause: error },
         );
     });
     return { granted: statements, leftToYou };
+}
+
+// undefined_table, undefined_function: an object the schema created was dropped by hand, and the next plain apply would fail the same way.
+const MISSING_OBJECT_SQLSTATES = new Set(["42P01", "42883"]);
+
+function grantRetryAdvice(error: unknown): string {
+    return MISSING_OBJECT_SQLSTATES.has((error as { code?: string })?.code ?? "")
+        ? "an object the memory schema created is missing (dropped outside the engine), so every plain apply fails the same way. " +
+              "Run `memory-stack apply --repair` (or `pulumi refresh`, then `pulumi up`): it re-creates what is missing from its migrations, then grants."
+        : "run apply again.";
 }
 
 const GRANTED_KINDS = new Set(["table", "view", "materialized view", "function"]);
@@ -100,7 +117,7 @@ async function factsAndReused(
     names: string[],
     withReused: boolean,
 ): Promise<[{ rows: GrantFacts[] }, ReusedObject[] | undefined]> {
-    const facts = `select current_database() as database, false as held, ${missing(textArray(names))}`;
+    const facts = `select current_database() as database, false as held, ${missing(textArray(names))}, ${nonMember(textArray(names))}`;
     if (!withReused) {
         return [await client.query<GrantFacts>(facts), []];
     }
@@ -145,14 +162,20 @@ interface GrantFacts {
     held: boolean;
     /** The roles ($1) that do not exist. */
     missing: string[];
+    /** The roles ($1) that exist and the connecting role is no member of. */
+    nonmember: string[];
 }
 
 /** SQL: the roles in `names` (a text[] expression) that do not exist. */
 const missing = (names: string) =>
     `array(select name from unnest(${names}) as name where not exists (select from pg_roles where rolname = name)) as missing`;
 
+/** SQL: the roles in `names` (a text[] expression) that exist and the connecting role is no member of (a superuser is of all). */
+const nonMember = (names: string) =>
+    `array(select r.rolname::text from pg_roles r where r.rolname = any(${names}) and not pg_has_role(current_user, r.oid, 'MEMBER')) as nonmember`;
+
 // Whether the roles hold every privilege already (a repeated apply), so that nothing is written then.
 const HELD = `
-    select current_database() as database, coalesce(bool_and(coalesce(${HAS_PRIVILEGE}, false)), true) as held, ${missing("$1::text[]")}
+    select current_database() as database, coalesce(bool_and(coalesce(${HAS_PRIVILEGE}, false)), true) as held, ${missing("$1::text[]")}, ${nonMember("$1::text[]")}
       from json_to_recordset($2::json) as c(role text, kind text, schema text, object text, col text, privilege text)
       left join pg_roles r on r.rolname = c.role`;

@@ -7,7 +7,7 @@ import { textArray } from "../db/literal";
 import { LEDGER_SCHEMA } from "./ledger";
 import { MEMORY_TABLES } from "./manifest";
 import type { Conflict } from "./preflight";
-import type { SchemaOptions } from "./render";
+import { sqlName, type SchemaOptions } from "./render";
 
 /** What to do about an application's object in `schema` that has a name the memory schema creates. */
 export function rename(schema: string): string {
@@ -18,7 +18,8 @@ export function rename(schema: string): string {
 }
 
 /** SQL: who is connecting and what it may create, in one row. */
-export const RIGHTS_READ = `select current_user as me, r.rolsuper as superuser, r.rolcreaterole as create_role,
+export const RIGHTS_READ = `select current_user as me, current_database() as database,
+                (select datistemplate from pg_database where datname = current_database()) as template, r.rolsuper as superuser, r.rolcreaterole as create_role,
                 has_database_privilege(current_database(), 'CREATE') as create_database_objects,
                 has_schema_privilege('public', 'CREATE') as create_public,
                 to_regnamespace('${LEDGER_SCHEMA}') is not null and to_regclass('${LEDGER_SCHEMA}.migrations') is null
@@ -28,6 +29,9 @@ export const RIGHTS_READ = `select current_user as me, r.rolsuper as superuser, 
 
 export interface RightsRow {
     me: string;
+    database: string;
+    /** The database is a template (template1, or one marked is_template): CREATE DATABASE copies it. */
+    template: boolean;
     superuser: boolean;
     create_role: boolean;
     create_database_objects: boolean;
@@ -110,11 +114,19 @@ export function rightsConflicts(
             fix: `Rename the application's schema (alter schema ${LEDGER_SCHEMA} rename to ...), or deploy the memory schema into a database of its own; the stack never adopts an object it did not create`,
         });
     }
+    if (me.template) {
+        conflicts.push({
+            object: `database ${me.database}`,
+            problem:
+                "is a template database: every CREATE DATABASE copies it, and each new database would get the memory tables, their rows and the ledger",
+            fix: "Apply to a database of your own: create one (create database <name>) and use its URL",
+        });
+    }
     if (!me.create_public) {
         conflicts.push({
             object: "schema public",
             problem: `the connecting role ${me.me} may not create objects in it`,
-            fix: `grant create on schema public to ${me.me}, or connect as its owner`,
+            fix: `grant create on schema public to ${sqlName(me.me)}, or connect as its owner`,
         });
     }
     const needsSchemas = fresh || (options.rls && me.auth_missing);
@@ -122,7 +134,7 @@ export function rightsConflicts(
         conflicts.push({
             object: "database",
             problem: `the connecting role ${me.me} may not create schemas in it (${fresh ? LEDGER_SCHEMA : "auth"})`,
-            fix: `grant create on database to ${me.me}, or connect as the database owner`,
+            fix: `grant create on database ${sqlName(me.database)} to ${sqlName(me.me)}, or connect as the database owner`,
         });
     }
     if (roles) {
@@ -149,7 +161,7 @@ export function rightsConflicts(
                 conflicts.push({
                     object: `role ${role.name} (${key})`,
                     problem: "owns memory tables: row level security does not restrict a table's owner, so it would see every user's rows",
-                    fix: `Give the memory tables back to the role that deploys them (alter table … owner to ${me.me}), or choose another ${key}`,
+                    fix: `Give the memory tables back to the role that deploys them (alter table … owner to ${sqlName(me.me)}), or choose another ${key}`,
                 });
             } else if (key === "appRole" && role.becomes !== null) {
                 const what =

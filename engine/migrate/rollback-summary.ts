@@ -19,7 +19,12 @@ export function describeRollback(result: RollbackResult): string[] {
         ...(values.length > 0 ? [`non-default values dropped: ${values.map(([column, count]) => `${column} ${count}`).join(", ")}`] : []),
         ...(result.kept.length > 0
             ? [
-                  `kept (other objects depend on them): ${result.kept.join(", ")}; ` +
+                  `kept (other objects depend on them): ${result.kept.join(", ")}` +
+                      (result.keptRolesUsedBy?.length
+                          ? ` (roles belong to the whole server: ${describeDatabases(result.keptRolesUsedBy)} them, ` +
+                            "and they stay until no database does)"
+                          : "") +
+                      "; " +
                       "their records stay in memory_stack.created_objects, so the next apply takes them as the stack's and a later rollback drops them",
               ]
             : []),
@@ -30,4 +35,9 @@ export function describeRollback(result: RollbackResult): string[] {
               ]
             : []),
     ];
+}
+
+/** "database d3 still uses" or "databases d3, d4 still use". */
+function describeDatabases(names: string[]): string {
+    return names.length === 1 ? `database ${names[0]} still uses` : `databases ${names.join(", ")} still use`;
 }

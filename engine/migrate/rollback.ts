@@ -19,6 +19,7 @@ import { LOCK_STILL_HELD, lockLostAtRollback } from "./lock-held";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { recordedOptions } from "./options";
 import { readRecords, type RecordedObject } from "./ownership";
+import { databasesUsingRoles } from "./roles-elsewhere";
 import { loadMigrationSources, renderMigrations, type SchemaOptions } from "./render";
 import { snapshot, type ObjectKind } from "./snapshot";
 import { MigrationSession, type LockWaits, type SessionOptions } from "./session";
@@ -82,6 +83,8 @@ export interface RollbackResult {
     columnCounts: Record<string, number>;
     /** Recorded objects kept because something else depends on them (an extension, schema or role); their records stay. */
     kept: string[];
+    /** Other databases of the server that still use a kept role (roles are the server's): why it was kept. */
+    keptRolesUsedBy?: string[];
     /** Recorded names someone else created again after the stack's object was dropped: left alone, their records dropped (identity.ts). */
     reused: string[];
     /** Wall time, the waits for locks included. */
@@ -156,7 +159,11 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                 });
                 const present = await snapshot(client);
                 const kept = records.filter((record) => present.has(record.identity));
-                return { rolledBack: true, rowCounts, columnCounts, kept: kept.map((record) => record.identity), reused };
+                const keptRolesUsedBy = await databasesUsingRoles(
+                    client,
+                    kept.filter((record) => record.kind === "role").map((record) => record.name),
+                );
+                return { rolledBack: true, rowCounts, columnCounts, kept: kept.map((record) => record.identity), keptRolesUsedBy, reused };
             },
             async () => {
                 try {

@@ -3,7 +3,7 @@
 // what it must not, and whether either role can become a role that row level security does not
 // restrict. Read in the catalog's single round trip (catalog.ts) with has_*_privilege, which counts
 // grants to PUBLIC and inherited memberships: what the role can actually do. Nothing is granted.
-import { quoteIdentifier } from "../migrate/render";
+import { quoteIdentifier, sqlName } from "../migrate/render";
 import { renderGrants } from "../render/grants";
 import { MEMORY_TABLES } from "../migrate/manifest";
 import { MAINTENANCE_FUNCTIONS, PRIVILEGE_RULES, type Grantee, type PrivilegeRule } from "../render/privileges";
@@ -213,7 +213,7 @@ export function comparePrivileges(
             if (!role.verifierMember) {
                 issues.push(
                     `${snapshot.verifier}, which verifies, is not a member of it, so row level security cannot be checked as ${role.name}: ` +
-                        `grant ${role.name} to ${snapshot.verifier}`,
+                        `grant ${role.name} to ${sqlName(snapshot.verifier)}`,
                 );
             }
         }

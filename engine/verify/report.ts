@@ -87,13 +87,17 @@ export function formatReport(report: VerificationReport, pending: readonly strin
         );
     }
     const header = `memory schema verification failed (${report.variant}): ${report.problems.length} problem(s)`;
-    if (!report.applied && report.counts.tables === 0) {
-        // Nothing of the schema is there: what to do is the whole message, not the list of every missing object.
+    if (!report.applied) {
+        // No ledger: what to do is the whole message, not the list of every missing object. Objects of the schema's names
+        // that are here anyway are someone else's (an application's users or sessions), not drift from recorded migrations.
         return [
             header,
             "What to do: the memory schema was never applied to this database (there is no memory_stack.migrations): " +
                 "run `pulumi up` (the schema resource applies it) or `memory-stack apply`, then verify again.",
-            `  every object of the schema is missing (${report.problems.length} problems; --json lists them)`,
+            report.counts.tables === 0
+                ? `  every object of the schema is missing (${report.problems.length} problems; --json lists them)`
+                : `  ${report.problems.length} problems (--json lists them); some of the schema's names exist here already, not created by ` +
+                  "memory-stack: `memory-stack plan` lists any that would make apply refuse",
         ].join("\n");
     }
     const lines = [header];
@@ -104,7 +108,8 @@ export function formatReport(report: VerificationReport, pending: readonly strin
         lines.push(`  not run, because what they exercise is broken above: ${report.skipped.map((s) => s.name).join("; ")}`);
     }
     const onlyAccess = report.problems.every((problem) => problem.kind === "privilege" || problem.kind === "role");
-    if (report.problems.some((problem) => problem.kind === "privilege" || problem.kind === "role")) {
+    // With migrations pending, the grants named may be on objects not created yet: apply first (it grants too).
+    if (pending.length === 0 && report.problems.some((problem) => problem.kind === "privilege" || problem.kind === "role")) {
         lines.push(
             "What to do about the roles: the schema is in place, but the roles listed cannot use it (or can do more than they may) as deployed. " +
                 "Run the statements given above, or let the stack grant them: `pulumi up` (its Grants component) grants them all; " +
@@ -126,8 +131,9 @@ export function formatReport(report: VerificationReport, pending: readonly strin
     lines.push(
         "What to do: the database no longer matches the migrations recorded in memory_stack.migrations " +
             "(someone changed it by hand, or an apply was interrupted outside the engine). Recreate what is listed from its " +
-            "file in sql/ (each object's migration is named where known), or run `pulumi refresh` and then `pulumi up`, " +
-            "which re-creates missing objects from their migrations; then run `pulumi up` (or `memory-stack verify`) again.",
+            "file in sql/ (each object's migration is named where known), or run `pulumi refresh` and then `pulumi up` " +
+            "(without Pulumi: `memory-stack apply --repair`), which re-creates missing objects from their migrations; " +
+            "then run `pulumi up` (or `memory-stack verify`) again.",
     );
     return lines.join("\n");
 }

@@ -115,6 +115,23 @@ describe("a role dropped after an apply", () => {
     });
 });
 
+describe("a function the schema created, dropped after an apply", () => {
+    // From attack24: a plain apply then failed its grants with "run apply again", which fails the same way every time.
+    it("fails a plain apply naming apply --repair, which re-creates it and grants again", async () => {
+        await client.query("drop function public.close_session(uuid, text)");
+        const failed = await cli(["apply", "--app-role", app, "--admin-role", admin], { DATABASE_URL: db.url });
+        expect(failed.code).toBe(1);
+        expect(failed.stderr).toContain('could not find a function named "public.close_session" (SQLSTATE 42883)');
+        expect(failed.stderr).toContain("Run `memory-stack apply --repair`");
+        expect(failed.stderr).not.toContain("run apply again");
+
+        const repairing = await cli(["apply", "--repair", "--app-role", app, "--admin-role", admin], { DATABASE_URL: db.url });
+        expect(repairing.code, repairing.stderr).toBe(0);
+        expect(repairing.stderr).toContain("repaired: re-created function public.close_session(uuid,text)");
+        expect(await problems()).toEqual([]);
+    });
+});
+
 describe("an application's own app role, dropped after an apply", () => {
     // From a fresh-eyes attack: the role existed before the first apply (not recorded as the stack's); repair
     // re-runs the migration that creates a missing role, which then becomes the stack's. Said, never silent.

@@ -70,3 +70,51 @@ describe("libpq's environment defaults for what the URL leaves out", () => {
         expect(run.code, run.stderr).toBe(0);
     });
 });
+
+describe("a connection that cannot be opened, as a first run meets it", () => {
+    // From attack24: the server's or the network's words alone ("password authentication failed", "database … does
+    // not exist", "connect ECONNREFUSED") left a new user without a next step.
+    const url = (change: (url: URL) => void) => {
+        const parsed = new URL(db.url);
+        change(parsed);
+        return `${parsed.toString()}?sslmode=disable`;
+    };
+    const closedPort = async () => {
+        const { createServer } = await import("node:net");
+        const server = createServer();
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const { port } = server.address() as { port: number };
+        await new Promise((resolve) => server.close(resolve));
+        return port;
+    };
+
+    it.each([
+        [
+            "a wrong password",
+            async () => url((u) => (u.password = "not-the-password")),
+            "(SQLSTATE 28P01); check the user and the password",
+        ],
+        [
+            "a database that does not exist",
+            async () => url((u) => (u.pathname = "/no_such_db_attack24")),
+            '(SQLSTATE 3D000); memory-stack creates the schema, not the database: create it first (create database "no_such_db_attack24"',
+        ],
+        [
+            "a port nothing listens on",
+            async () => {
+                const port = await closedPort();
+                return url((u) => (u.port = String(port)));
+            },
+            "nothing accepts connections at 127.0.0.1:",
+        ],
+        [
+            "a unix socket directory without the server's socket",
+            async () => `${url(() => undefined)}&host=/nonexistent-attack24`,
+            "nothing accepts connections at /nonexistent-attack24:",
+        ],
+    ])("%s: exit 1 with what to do", async (_, target, advice) => {
+        const run = await cli(["status", "--url", await target()]);
+        expect(run.code, run.stderr).toBe(1);
+        expect(run.stderr).toContain(advice);
+    });
+});

@@ -65,3 +65,30 @@ describe("SIGINT while a rollback waits for a lock the application holds", () =>
         expect(status.code, status.stdout + status.stderr).toBe(0);
     });
 });
+
+describe("SIGTERM under --json while a rollback waits for a lock", () => {
+    // From attack24: stdout was empty, or held the cancelled statement's own error, for a pipeline reading the JSON.
+    it("prints one JSON document that says the command was stopped, exit 130, and no failure of the cancelled statement", async () => {
+        await holder.query("begin");
+        await holder.query("select count(*) from sessions");
+        const run = startCli(["rollback", "--json", "--allow-data-loss", "--lock-timeout", "60000", "--lock-deadline", "120", ...roles], {
+            DATABASE_URL: db.url,
+        });
+        await until("the rollback waiting on the application's lock", async () =>
+            (await backendsOf("memory-stack-cli-rollback")).some((backend) => backend.wait === "Lock") ? true : undefined,
+        );
+
+        run.child.kill("SIGTERM");
+        const ended = await run.ended;
+        await holder.query("commit");
+
+        expect(ended.code, ended.stderr).toBe(130);
+        expect(JSON.parse(ended.stdout)).toEqual({
+            ok: false,
+            command: "rollback",
+            exitCode: 130,
+            error: expect.stringMatching(/^SIGTERM: stopping; the statement under way is cancelled and rolled back/),
+        });
+        expect(ended.stderr).not.toContain("rollback failed");
+    });
+});

@@ -77,6 +77,18 @@ describe("memory-stack roles", () => {
         expect(owner.code).toBe(2);
         expect(owner.stderr).toContain('--admin-role "deployer": must differ from the owner user (deployer)');
     });
+
+    // From attack24: `--app-role none` got as far as 0009_rls.sql ("role name "none" is reserved"), and pg_… or public
+    // were refused by the preflight (exit 1) as "Choose another appRole", a key the CLI user never typed.
+    it.each(["none", "public", "pg_app", "current_user"])(
+        "refuses --app-role %s, a name PostgreSQL reserves, as bad usage",
+        async (name) => {
+            const result = await cli(["apply", "--app-role", name, "--url", "postgresql://u:p@h/d"]);
+            expect(result.code).toBe(2);
+            expect(result.stderr).toContain(`--app-role "${name}": is a name PostgreSQL reserves`);
+            expect(result.stderr).toContain("choose a role name of your own");
+        },
+    );
 });
 
 describe("memory-stack verify on a database that never had the schema", () => {
@@ -141,6 +153,10 @@ describe("memory-stack against a database", () => {
         const status = await cli(["status", ...roles], env);
         expect(status.code).toBe(1);
         expect(status.stdout).toContain("pending  0001_foundation.sql");
+        // From attack24: the list alone left a first run without its next step.
+        expect(status.stdout.trimEnd().split("\n").at(-1)).toBe(
+            "What to do: run `memory-stack apply` (or `pulumi up`) to apply what is pending; `memory-stack plan` says first whether it can",
+        );
     });
 });
 

@@ -82,6 +82,13 @@ describe("a connection URL read the way libpq reads it", () => {
 describe("a URL it cannot read", () => {
     it.each<[string, RegExp]>([
         [`postgresql://u:abc#${MARKER}@localhost:5432/ybryx`, /raw #; percent-encode .* # as %23/],
+        // From attack24: a quoted URL (the stack's dotenv quotes one holding an &, and docker run --env-file keeps the
+        // quotes) and one after a space were told they must start with postgresql://, which they seem to.
+        [`'postgresql://u:${MARKER}@h/d?sslmode=disable&connect_timeout=5'`, /is wrapped in quotes, .*give it without them/],
+        [`"postgresql://u:${MARKER}@h/d"`, /is wrapped in quotes/],
+        [` postgresql://u:${MARKER}@h/d`, /starts with white space/],
+        // From attack24: a database named "dé#1" was told to encode the user or password.
+        [`postgresql://u:${MARKER}@localhost:5432/dé#1`, /raw #; percent-encode these characters in a user, password or database name/],
         [`postgresql://u:abc/${MARKER}@localhost:5432/ybryx`, /cannot be read as a URL.*\/ as %2F/],
         [`postgresql://u:50%zz${MARKER}@localhost/ybryx`, /a % that does not start a percent-encoded byte.*% as %25/],
         [`postgresql:postgres:${MARKER}@localhost/ybryx`, /must start with postgresql:\/\//],

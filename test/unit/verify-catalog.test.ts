@@ -336,6 +336,7 @@ describe("formatReport", () => {
             "  not run, because what they exercise is broken above: view user_session_stats answers",
         ]);
         expect(text).toContain("What to do: the database no longer matches the migrations");
+        expect(text).toContain("without Pulumi: `memory-stack apply --repair`");
     });
 
     it("says the roles cannot use the schema yet, and how to fix it, when only their access is wrong", () => {
@@ -345,6 +346,21 @@ describe("formatReport", () => {
         expect(text).not.toContain("no longer matches the migrations");
     });
 
+    // From attack24: an apply stopped after 0001 was told "the schema is in place" and to grant on tables not created yet.
+    it("does not send the roles' grants ahead of the migrations still pending", () => {
+        const problems = [
+            { kind: "table" as const, name: "sessions", issue: "missing" },
+            {
+                kind: "privilege" as const,
+                name: "memory_app",
+                issue: "lacks 1 grant(s); run grant select on table public.sessions to memory_app",
+            },
+        ];
+        const text = formatReport(report({ ok: false, problems }), ["0002_users.sql", "0003_tables.sql"]);
+        expect(text).not.toContain("What to do about the roles");
+        expect(text.split("\n").at(-1)).toMatch(/^What to do: 2 migrations of this memory-stack are not applied to this database yet/);
+    });
+
     it("tells a database that never had the schema to apply it, first, without listing every missing object", () => {
         const counts = { ...report({}).counts, tables: 0 };
         const problems = ["sessions", "memory_logs", "audit_logs"].map((name) => ({ kind: "table" as const, name, issue: "missing" }));
@@ -352,5 +368,20 @@ describe("formatReport", () => {
         expect(lines[1]).toMatch(/^What to do: the memory schema was never applied to this database/);
         expect(lines).toHaveLength(3);
         expect(lines[2]).toBe("  every object of the schema is missing (3 problems; --json lists them)");
+    });
+
+    // From attack24: an application's database with its own users and sessions was told its recorded migrations had drifted.
+    it("tells a database without the ledger whose tables share the schema's names to apply it, not that it drifted", () => {
+        const problems = [
+            { kind: "column" as const, name: "sessions.session_id", issue: "missing" },
+            { kind: "privilege" as const, name: "memory_app", issue: "lacks 1 grant(s)" },
+        ];
+        const lines = formatReport(report({ ok: false, applied: false, problems })).split("\n");
+        expect(lines[1]).toMatch(/^What to do: the memory schema was never applied to this database/);
+        expect(lines[2]).toBe(
+            "  2 problems (--json lists them); some of the schema's names exist here already, not created by memory-stack: " +
+                "`memory-stack plan` lists any that would make apply refuse",
+        );
+        expect(lines).toHaveLength(3);
     });
 });

@@ -1,0 +1,33 @@
+// What to do after a connection the CLI could not open, for the failures a first run meets: the server's or
+// the network's words alone ("password authentication failed", "connect ECONNREFUSED") leave the user without a next step.
+import type { ConnectionSettings } from "../engine/db/url";
+
+/** The next step for `error` from connecting with `settings`, or undefined when the error says it already. */
+export function connectAdvice(
+    error: unknown,
+    settings: Pick<ConnectionSettings, "host" | "port" | "database" | "user">,
+): string | undefined {
+    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    switch (code) {
+        case "28P01":
+            return (
+                `check the user and the password: the URL's (percent-encode @ # / ? : % and spaces in it), else PGPASSWORD; ` +
+                `psql with the same URL gets the same answer`
+            );
+        case "3D000":
+            return (
+                `memory-stack creates the schema, not the database: create it first ` +
+                `(create database "${settings.database.replace(/"/g, '""')}", or createdb), or fix the database name in the URL`
+            );
+        case "ECONNREFUSED":
+        case "ENOENT": // a unix socket directory (?host=/dir) without the server's socket
+            return `nothing accepts connections at ${settings.host}:${settings.port}: start the server, or fix the host and port in the URL`;
+        case "ENOTFOUND":
+        case "EAI_AGAIN":
+            return `the host name ${settings.host} does not resolve: fix the host in the URL`;
+    }
+    if (typeof message === "string" && message.includes("The server does not support SSL connections")) {
+        return "this server has no TLS: leave sslmode out (prefer, the default, goes on without it) or set sslmode=disable, or turn ssl on in the server";
+    }
+    return undefined;
+}
