@@ -27,7 +27,7 @@ export function connectAdvice(
             return `the host name ${settings.host} does not resolve: fix the host in the URL`;
     }
     if (typeof message === "string" && message.includes("The server does not support SSL connections")) {
-        return "this server has no TLS: leave sslmode out (prefer, the default, goes on without it) or set sslmode=disable, or turn ssl on in the server";
+        return "this server has no TLS, which sslmode=require asks for: turn ssl on in the server; only where the network between is trusted (a local server), leave sslmode out or set it to disable, and the connection is then unencrypted";
     }
     return undefined;
 }

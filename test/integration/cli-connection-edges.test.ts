@@ -112,6 +112,11 @@ describe("a connection that cannot be opened, as a first run meets it", () => {
             async () => `${url(() => undefined)}&host=/nonexistent-attack24`,
             "nothing accepts connections at /nonexistent-attack24:",
         ],
+        [
+            "sslmode=require against a server without TLS",
+            async () => url(() => undefined).replace("sslmode=disable", "sslmode=require"),
+            "this server has no TLS, which sslmode=require asks for: turn ssl on in the server; only where the network between is trusted",
+        ],
     ])("%s: exit 1 with what to do", async (_, target, advice) => {
         const run = await cli(["status", "--url", await target()]);
         expect(run.code, run.stderr).toBe(1);
