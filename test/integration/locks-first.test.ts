@@ -3,7 +3,8 @@
 // migration's order holds the first while it waits for the second, whose holder queues behind it for the
 // first: the migration's lock_timeout ends the cycle and it is retried. Retried in the same order, it lost
 // that race attempt after attempt (CI: an upgrade under load past the test's 60 s). A retry now first takes
-// the lock it waited for, holding nothing, and goes through; no agent fails.
+// the lock it waited for, holding nothing, and goes through; no agent fails. One more agent makes the
+// cycle certain, whatever the load's timing: it holds the second table until the migration waits for it.
 import type { Client } from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { applyMigrations, readLedger } from "../../engine/migrate/index";
@@ -24,7 +25,7 @@ describe("a migration altering two tables while agents write them in the other o
         const owner = await db.connect();
         await owner.query(`create table public.notes (id int primary key, v int);
             create table public.tags (id int primary key, v int);
-            insert into public.notes values (1, 0), (2, 0), (3, 0); insert into public.tags values (1, 0), (2, 0), (3, 0)`);
+            insert into public.notes values (1, 0), (2, 0), (3, 0), (4, 0); insert into public.tags values (1, 0), (2, 0), (3, 0), (4, 0)`);
         const errors: string[] = [];
         let stopping = false;
         let transactions = 0;
@@ -52,12 +53,27 @@ describe("a migration altering two tables while agents write them in the other o
             "0001_notes_then_tags.sql",
             "alter table public.notes add column a int;\nalter table public.tags add column b int;\n",
         );
-        const outcome = await applyMigrations(owner, [both], {
+        const holder = await db.connect({ application_name: "holding-agent" });
+        await holder.query("begin; update public.tags set v = v + 1 where id = 4");
+        const applying = applyMigrations(owner, [both], {
             variant: "jsonb",
             locks: { timeoutMs: 200, deadlineSeconds: 20 },
             onWait: (line) => waits.push(line),
             connect: () => db.connect(),
         }).catch((error: unknown) => error as Error);
+        await until("the migration to wait for public.tags, holding public.notes", async () =>
+            (
+                await holder.query(
+                    `select from pg_locks where relation = 'public.tags'::regclass and mode = 'AccessExclusiveLock' and not granted`,
+                )
+            ).rowCount
+                ? true
+                : undefined,
+        );
+        // Waits for public.notes behind the migration, which waits for this transaction: the cycle its lock_timeout ends.
+        await holder.query("update public.notes set v = v + 1 where id = 4; commit");
+        await holder.end();
+        const outcome = await applying;
         const before = transactions;
         await until("the agents to go on after the migration", () => (transactions >= before + 4 ? true : undefined));
         stopping = true;
