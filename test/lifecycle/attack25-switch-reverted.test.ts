@@ -54,7 +54,7 @@ describe("a failed switch to vector, then vector set back to false", () => {
         expect((await life.refresh())["memory-schema"]).toEqual(["unfinished"]);
         expect(life.outputs("memory-schema").unfinished).toEqual(["0015_vector_expand.sql"]);
         await expect(life.up(await memoryProgram({ connection, schema: jsonb }))).rejects.toThrow(
-            /memory-stack:vector asks for vector false, but the database.s ledger records vector true; nothing was done/,
+            /memory-stack:vector asks for vector false, but the database.s ledger records vector true; nothing was done\. Turning vector off on a live stack is not supported \(the embeddings are vector\(N\) now, or a switch to vector is under way/,
         );
     });
 
