@@ -24,7 +24,7 @@ import { currentOrigin, REUSED_REASON, reusedRecords } from "./identity";
 import { FUNCTION_ARGUMENTS, snapshot } from "./snapshot";
 import type { SchemaOptions } from "./render";
 import { applyAsOwner, HIDDEN_MEMORY_TABLES } from "./row-security";
-import { addedColumnConflicts, addedColumnsRead, type AddedColumnRow } from "./preflight-added-columns";
+import { embeddingNameConflicts, embeddingNamesRead, type EmbeddingNameRow } from "./preflight-embedding-names";
 
 export interface Conflict {
     /** What is in the way, e.g. "table public.audit_logs (50 rows)". */
@@ -104,7 +104,7 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
         availableRead(manifest.extensions),
         extensionsRead(manifest.extensions),
         HIDDEN_MEMORY_TABLES,
-        addedColumnsRead(options.vector),
+        embeddingNamesRead(options.vector),
         ...(options.rls ? [rolesRead(options)] : []),
     ];
     const [found, users, columns, rights, available, extensions, hidden, added, roles] = (await client.query(
@@ -149,7 +149,7 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
         ...usersConflicts(users.rows, columns.rows),
         ...rightsConflicts(rights.rows, roles?.rows, available.rows, options, records.length === 0),
         ...extensionConflicts(extensions.rows),
-        ...addedColumnConflicts(added.rows, ownedIdentities),
+        ...embeddingNameConflicts(added.rows, ownedIdentities),
         // A migration's backfill there would see only the rows the policies show it, and skip the rest without an error. No
         // migration writes the rows of users, and the application's own tables (written by its triggers on a memory table,
         // say) keep their policies, as for any other role.
@@ -173,7 +173,7 @@ type Reads = [
     QueryResult<AvailableRow>,
     QueryResult<ExtensionRow>,
     QueryResult<{ hidden: string; me: string }>,
-    QueryResult<AddedColumnRow>,
+    QueryResult<EmbeddingNameRow>,
     QueryResult<RoleRow>?,
 ];
 
