@@ -5,7 +5,7 @@ import type { ClientPoolConfig, ConfigKeys, PoolingConfig, StackConfig } from ".
 import { isReservedRoleName, RESERVED_ROLE_RULE, TEMPLATE_DATABASES } from "./reserved";
 import { checkPostgresImage, ImageReferenceError, parseImageReference, type ImageReference, type PostgresImage } from "./image";
 import { ConfigError, NAMESPACE } from "./values";
-import { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS } from "../migrate/render";
+import { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS, MIN_IVFFLAT_DIMENSIONS } from "../migrate/render";
 import { atLeast, pgbouncerVersionFromImage, SCRAM_PASS_THROUGH_VERSION } from "../render/pgbouncer";
 
 export const DEFAULT_IMAGE = "postgres:15-alpine";
@@ -96,6 +96,14 @@ export function keyRules(config: StackConfig, ctx: Context): void {
             "vectorDimensions",
             config.vectorDimensions,
             `pgvector's hnsw and ivfflat indexes accept at most ${MAX_HALFVEC_INDEX_DIMENSIONS} dimensions (as halfvec above ${MAX_VECTOR_INDEX_DIMENSIONS}); use at most ${MAX_HALFVEC_INDEX_DIMENSIONS} or turn vector off`,
+        );
+    }
+    if (config.vector && config.vectorIndex === "ivfflat" && config.vectorDimensions < MIN_IVFFLAT_DIMENSIONS) {
+        fail(
+            ctx,
+            "vectorDimensions",
+            config.vectorDimensions,
+            `pgvector's ivfflat index needs at least ${MIN_IVFFLAT_DIMENSIONS} dimensions for cosine distance; use vectorIndex hnsw`,
         );
     }
     searchSettingRules(config, ctx);

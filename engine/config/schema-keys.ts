@@ -1,7 +1,7 @@
 // The schema options as zod declares them: with their defaults for the stack config (config.ts), and
 // as requests for the CLI's flags (parseSchemaRequest).
 import { z } from "zod";
-import { MAX_HALFVEC_INDEX_DIMENSIONS } from "../migrate/limits";
+import { MAX_HALFVEC_INDEX_DIMENSIONS, MIN_IVFFLAT_DIMENSIONS } from "../migrate/limits";
 import { ConfigError } from "./error";
 import { DEFAULT_SCHEMA_OPTIONS, type SchemaRequest } from "./schema-options";
 import { bool, identifier, int, oneOf } from "./values";
@@ -38,6 +38,16 @@ export function parseSchemaRequest(values: Record<string, unknown>): SchemaReque
     if (!result.success) {
         const [issue] = result.error.issues;
         throw new ConfigError(issue.path.map(String).join("."), issue.input, issue.message);
+    }
+    const { vectorDimensions, vectorIndex } = result.data;
+    // Here, not in the renderer: a database a release before this check left mid-switch with these options must still
+    // roll back, show its status and finish nothing else through commands that take no flag.
+    if (vectorIndex === "ivfflat" && vectorDimensions !== undefined && vectorDimensions < MIN_IVFFLAT_DIMENSIONS) {
+        throw new ConfigError(
+            "vectorDimensions",
+            vectorDimensions,
+            `pgvector's ivfflat index needs at least ${MIN_IVFFLAT_DIMENSIONS} dimensions for cosine distance; use --index hnsw`,
+        );
     }
     return Object.fromEntries(Object.entries(result.data).filter(([, value]) => value !== undefined)) as SchemaRequest;
 }

@@ -113,7 +113,7 @@ function reason(key: keyof SchemaOptions, switchable: boolean): string {
     switch (key) {
         case "vector":
             return switchable
-                ? "Turning vector off on a live stack is not supported (the embeddings are vector(N) now): leave it on, or roll the schema back (it drops the memory tables) and apply again."
+                ? "Turning vector off on a live stack is not supported (the embeddings are vector(N) now, or a switch to vector is under way: `memory-stack status` names its steps done): leave it on, or roll the schema back (it drops the memory tables) and apply again."
                 : "Only apply (and plan) switch a jsonb database to vector; leave the flag out and the ledger's variant is used.";
         case "vectorDimensions":
         case "vectorIndex":

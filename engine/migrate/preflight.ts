@@ -24,6 +24,7 @@ import { currentOrigin, REUSED_REASON, reusedRecords } from "./identity";
 import { FUNCTION_ARGUMENTS, snapshot } from "./snapshot";
 import type { SchemaOptions } from "./render";
 import { applyAsOwner, HIDDEN_MEMORY_TABLES } from "./row-security";
+import { embeddingNameConflicts, embeddingNamesRead, type EmbeddingNameRow } from "./preflight-embedding-names";
 
 export interface Conflict {
     /** What is in the way, e.g. "table public.audit_logs (50 rows)". */
@@ -103,9 +104,10 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
         availableRead(manifest.extensions),
         extensionsRead(manifest.extensions),
         HIDDEN_MEMORY_TABLES,
+        embeddingNamesRead(options.vector),
         ...(options.rls ? [rolesRead(options)] : []),
     ];
-    const [found, users, columns, rights, available, extensions, hidden, roles] = (await client.query(
+    const [found, users, columns, rights, available, extensions, hidden, added, roles] = (await client.query(
         reads.join(";\n"),
     )) as unknown as Reads;
     for (const relation of found.rows.filter((row) => row.kind === "relation" || row.kind === "type")) {
@@ -147,6 +149,7 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
         ...usersConflicts(users.rows, columns.rows),
         ...rightsConflicts(rights.rows, roles?.rows, available.rows, options, records.length === 0),
         ...extensionConflicts(extensions.rows),
+        ...embeddingNameConflicts(added.rows, ownedIdentities),
         // A migration's backfill there would see only the rows the policies show it, and skip the rest without an error. No
         // migration writes the rows of users, and the application's own tables (written by its triggers on a memory table,
         // say) keep their policies, as for any other role.
@@ -170,6 +173,7 @@ type Reads = [
     QueryResult<AvailableRow>,
     QueryResult<ExtensionRow>,
     QueryResult<{ hidden: string; me: string }>,
+    QueryResult<EmbeddingNameRow>,
     QueryResult<RoleRow>?,
 ];
 

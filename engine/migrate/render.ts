@@ -60,7 +60,7 @@ const MIGRATION_FILE = /^\d{4}_[a-z0-9_]+\.sql$/;
 const REQUIREMENTS = ["vector", "rls"] as const;
 type Requirement = (typeof REQUIREMENTS)[number];
 const VECTOR_PLACEHOLDERS = new Set(["vector_dimensions", "vector_index", "vector_ann_cast", "vector_ann_ops"]);
-export { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS } from "./limits";
+export { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS, MIN_IVFFLAT_DIMENSIONS } from "./limits";
 
 export function loadMigrationSources(dir: string = SQL_DIR): MigrationSource[] {
     return readdirSync(dir)

@@ -12,7 +12,8 @@
 //            and re-creates missing objects
 //   read   → `pulumi refresh`: reads the ledger and which recorded objects exist; outputs the
 //            checksum and applied migrations as the ledger has them and the objects `missing`, so
-//            the next diff reports a change when the database drifted
+//            the next diff reports a change when the database drifted, and the migrations `unfinished`
+//            (an up that failed mid-switch leaves the last good state, so the next up would diff unchanged)
 //   delete → the rollback of what the database's ownership records list, with the rollback.sql,
 //            allowDataLoss and lock settings saved at the last up (state of stateVersion < 4 held a
 //            rollback.sql that dropped by name: never run; today's generic one is); "already gone" is success
@@ -36,6 +37,7 @@ import {
     missingRecorded,
     readLedger,
     readRecords,
+    readStepLedger,
     recordedOptions,
     resolveSchemaOptions,
     rollbackSchema,
@@ -107,6 +109,11 @@ export interface SchemaMigrationOutputs {
     searchSettings?: SearchSettings;
     /** Objects a refresh found missing from the database; always empty after create/update. */
     missing: string[];
+    /**
+     * Migrations a refresh found partly applied (steps done, not recorded): an up that failed mid-switch, whose state Pulumi
+     * did not update. Absent after create/update.
+     */
+    unfinished?: string[];
 }
 
 /** Inputs whose change is an update. None is ever a replacement: deleting this resource is the rollback. */
@@ -132,7 +139,7 @@ export function diff(
     news: SchemaMigrationInputs,
 ): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
     const changed = COMPARED.filter((key) => canonical(olds[key]) !== canonical(news[key]));
-    const drifted = (olds.missing ?? []).length > 0;
+    const drifted = (olds.missing ?? []).length > 0 || (olds.unfinished ?? []).length > 0;
     refuseNewerState(RESOURCE, olds, STATE_VERSION);
     const olderState = olds.stateVersion !== STATE_VERSION;
     return { changes: changed.length > 0 || drifted || olderState, replaces: [], deleteBeforeReplace: false };
@@ -179,10 +186,14 @@ export async function read(
             : olds.objects
               ? await missingObjects(client, olds.objects)
               : undefined;
+        const unfinished = [...new Set((await readStepLedger(client)).map((step) => step.migration))];
+        // The key goes when nothing is unfinished: Pulumi's property encoding has no undefined.
+        const { unfinished: _before, ...kept } = olds;
         return {
             id,
             props: {
-                ...olds,
+                ...kept,
+                ...(unfinished.length > 0 ? { unfinished } : {}),
                 // schemaChecksum reads names and checksums only; the ledger has no SQL text.
                 checksum: schemaChecksum(ledger.map(({ name, checksum }) => ({ name, checksum, sql: "" }))),
                 version: ledger.at(-1)?.name ?? "",
