@@ -5,9 +5,8 @@
 import { spawnSync } from "node:child_process";
 import { Client, type ClientConfig } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../engine/config/config";
 import { MEMORY_TABLES } from "../../engine/migrate/manifest";
-import { findPgBouncer, startPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
+import { findPgBouncer, startSharedPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
 import { grantStackPrivileges, schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
 const PASSWORD = "attack23-write-paths-0123";
@@ -48,8 +47,7 @@ beforeAll(async () => {
     // pg_stats has something to show once the tables are analyzed.
     await owner.query("analyze");
     if (pgbouncer) {
-        const config = parseConfig({ database: schema.db.name, pooling: JSON.stringify({ defaultPoolSize: 1, reservePoolSize: 0 }) });
-        bouncer = await startPgBouncer({ config, server: schema.db.server, users: [{ name: app, password: PASSWORD }] });
+        bouncer = await startSharedPgBouncer(schema.db, [{ name: app, password: PASSWORD }]);
     }
 });
 
