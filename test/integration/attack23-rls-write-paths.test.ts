@@ -37,10 +37,11 @@ beforeAll(async () => {
         "insert into sessions (id, session_id, user_id, agent_name) values ($1, 'a-1', $2, 'x'), ($3, 'b-secret-key', $4, 'x')",
         [SESSION_A, A, SESSION_B, B],
     );
-    await owner.query("insert into goal_assessments (id, user_id, agent_name, goal_text) values ($1, $2, 'x', 'b secret goal')", [
-        GOAL_B,
-        B,
-    ]);
+    // A has a goal too, so that an UPDATE of A's goals FROM B's has a row to write B's values into.
+    await owner.query(
+        "insert into goal_assessments (id, user_id, agent_name, goal_text) values (default, $1, 'x', 'a goal'), ($2, $3, 'x', 'b secret goal')",
+        [A, GOAL_B, B],
+    );
     await owner.query("insert into memory_logs (user_id, agent_name, operation, memory_key) values ($1, 'x', 'write', 'b-secret-memory')", [
         B,
     ]);
