@@ -2,7 +2,7 @@
 // the network's words alone ("password authentication failed", "connect ECONNREFUSED") leave the user without a next step.
 import type { ConnectionSettings } from "../engine/db/url";
 
-/** The next step for `error` from connecting with `settings`, or undefined when the error says it already. */
+/** The next step for `error` from connecting with `settings`, or undefined for an error it has no advice for. */
 export function connectAdvice(
     error: unknown,
     settings: Pick<ConnectionSettings, "host" | "port" | "database" | "user">,

@@ -12,36 +12,40 @@ import type { Conflict } from "./preflight";
 const EMBEDDINGS: Record<string, string> = { goal_assessments: "goal_vector", belief_graphs: "belief_vector" };
 
 /** `table.column` of the columns an apply of this variant would add beside the jsonb embeddings. */
-function added(vector: boolean): string[] {
+function addedColumns(vector: boolean): string[] {
     return Object.entries(EMBEDDINGS).flatMap(([table, embedding]) => [
         ...EMBEDDING_DERIVED.columns[table as keyof typeof EMBEDDING_DERIVED.columns].map((column) => `${table}.${column}`),
         ...(vector ? [`${table}.${embedding}_new`] : []),
     ]);
 }
 
+/** SQL: the embedding column of the table `c` is jsonb. */
+const EMBEDDING_IS_JSONB = `exists (select from pg_attribute e where e.attrelid = c.oid and e.atttypid = 'jsonb'::regtype and not e.attisdropped
+    and e.attname = (${textArray(Object.values(EMBEDDINGS))})[array_position(${textArray(Object.keys(EMBEDDINGS))}, c.relname::text)])`;
+
 /** SQL: those columns, and with vector the switch's trigger, that exist beside an embedding that is still jsonb (`identity` as the ownership records write it). */
 export function embeddingNamesRead(vector: boolean): string {
-    return `select format('column public.%s.%s', c.relname, a.attname) as identity, c.relname as table, a.attname as column,
+    return `select format('column public.%s.%s', c.relname, a.attname) as identity, c.relname as table, a.attname as name,
             format_type(a.atttypid, a.atttypmod) as type
-       from unnest(${textArray(added(vector))}) as w(name)
+       from unnest(${textArray(addedColumns(vector))}) as w(name)
        join pg_class c on c.oid = to_regclass(format('public.%I', split_part(w.name, '.', 1)))
        join pg_attribute a on a.attrelid = c.oid and a.attname = split_part(w.name, '.', 2) and not a.attisdropped
-      where exists (select from pg_attribute e where e.attrelid = c.oid and e.atttypid = 'jsonb'::regtype and not e.attisdropped
-                       and e.attname = (${textArray(Object.values(EMBEDDINGS))})[array_position(${textArray(Object.keys(EMBEDDINGS))}, c.relname::text)])
+      where ${EMBEDDING_IS_JSONB}
      union all
      select format('trigger public.%s.%s', quote_ident(c.relname), quote_ident(t.tgname)), c.relname, t.tgname, 'trigger'
        from pg_trigger t join pg_class c on c.oid = t.tgrelid
       where ${vector} and not t.tgisinternal and t.tgname = 'vector_switch_sync'
         and c.oid = any (array[to_regclass('public.goal_assessments'), to_regclass('public.belief_graphs')]::oid[])
-        and exists (select from pg_attribute e where e.attrelid = c.oid and e.atttypid = 'jsonb'::regtype and not e.attisdropped
-                       and e.attname = (${textArray(Object.values(EMBEDDINGS))})[array_position(${textArray(Object.keys(EMBEDDINGS))}, c.relname::text)])
+        and ${EMBEDDING_IS_JSONB}
       order by 2, 3`;
 }
 
 export interface EmbeddingNameRow {
     identity: string;
     table: string;
-    column: string;
+    /** The column's name, or the trigger's. */
+    name: string;
+    /** The column's type, or "trigger". */
     type: string;
 }
 
@@ -52,20 +56,20 @@ export function embeddingNameConflicts(rows: EmbeddingNameRow[], owned: Set<stri
         .map((row) =>
             row.type === "trigger"
                 ? {
-                      object: `trigger ${row.column} on public.${row.table}`,
+                      object: `trigger ${row.name} on public.${row.table}`,
                       problem:
                           "exists and is not the stack's, and the switch to vector creates a trigger of that name (create or replace), " +
                           "then drops it",
-                      fix: `Rename the application's trigger (alter trigger ${row.column} on public.${row.table} rename to ...)`,
+                      fix: `Rename the application's trigger (alter trigger ${row.name} on public.${row.table} rename to ...)`,
                   }
                 : {
-                      object: `column public.${row.table}.${row.column} (${row.type})`,
-                      problem: row.column.endsWith("_new")
+                      object: `column public.${row.table}.${row.name} (${row.type})`,
+                      problem: row.name.endsWith("_new")
                           ? "exists and is not the stack's, and the switch to vector adds a column of that name: it would write every embedding " +
                             "into it and then swap it in for the embedding column, dropping the jsonb embeddings and this column's own values"
                           : "exists and is not the stack's, and the memory schema adds a column of that name derived from the embedding " +
                             "(0013_similarity_derived.sql): its trigger would overwrite this column's values, and the switch to vector drops it",
-                      fix: `Rename the application's column (alter table public.${row.table} rename column ${row.column} to ...)`,
+                      fix: `Rename the application's column (alter table public.${row.table} rename column ${row.name} to ...)`,
                   },
         );
 }

@@ -7,7 +7,8 @@ import { textArray } from "../db/literal";
 import { LEDGER_SCHEMA } from "./ledger";
 import { MEMORY_TABLES } from "./manifest";
 import type { Conflict } from "./preflight";
-import { sqlName, type SchemaOptions } from "./render";
+import type { SchemaOptions } from "./render";
+import { sqlName } from "./sql-name";
 
 /** What to do about an application's object in `schema` that has a name the memory schema creates. */
 export function rename(schema: string): string {

@@ -107,7 +107,7 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
         embeddingNamesRead(options.vector),
         ...(options.rls ? [rolesRead(options)] : []),
     ];
-    const [found, users, columns, rights, available, extensions, hidden, added, roles] = (await client.query(
+    const [found, users, columns, rights, available, extensions, hidden, embeddingNames, roles] = (await client.query(
         reads.join(";\n"),
     )) as unknown as Reads;
     for (const relation of found.rows.filter((row) => row.kind === "relation" || row.kind === "type")) {
@@ -149,7 +149,7 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
         ...usersConflicts(users.rows, columns.rows),
         ...rightsConflicts(rights.rows, roles?.rows, available.rows, options, records.length === 0),
         ...extensionConflicts(extensions.rows),
-        ...embeddingNameConflicts(added.rows, ownedIdentities),
+        ...embeddingNameConflicts(embeddingNames.rows, ownedIdentities),
         // A migration's backfill there would see only the rows the policies show it, and skip the rest without an error. No
         // migration writes the rows of users, and the application's own tables (written by its triggers on a memory table,
         // say) keep their policies, as for any other role.

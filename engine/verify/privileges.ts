@@ -3,7 +3,8 @@
 // what it must not, and whether either role can become a role that row level security does not
 // restrict. Read in the catalog's single round trip (catalog.ts) with has_*_privilege, which counts
 // grants to PUBLIC and inherited memberships: what the role can actually do. Nothing is granted.
-import { quoteIdentifier, sqlName } from "../migrate/render";
+import { quoteIdentifier } from "../migrate/render";
+import { sqlName } from "../migrate/sql-name";
 import { renderGrants } from "../render/grants";
 import { MEMORY_TABLES } from "../migrate/manifest";
 import { MAINTENANCE_FUNCTIONS, PRIVILEGE_RULES, type Grantee, type PrivilegeRule } from "../render/privileges";

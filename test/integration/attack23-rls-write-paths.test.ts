@@ -5,9 +5,8 @@
 import { spawnSync } from "node:child_process";
 import { Client, type ClientConfig } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../engine/config/config";
 import { MEMORY_TABLES } from "../../engine/migrate/manifest";
-import { findPgBouncer, startPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
+import { findPgBouncer, startSharedPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
 import { grantStackPrivileges, schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
 const PASSWORD = "attack23-write-paths-0123";
@@ -38,18 +37,18 @@ beforeAll(async () => {
         "insert into sessions (id, session_id, user_id, agent_name) values ($1, 'a-1', $2, 'x'), ($3, 'b-secret-key', $4, 'x')",
         [SESSION_A, A, SESSION_B, B],
     );
-    await owner.query("insert into goal_assessments (id, user_id, agent_name, goal_text) values ($1, $2, 'x', 'b secret goal')", [
-        GOAL_B,
-        B,
-    ]);
+    // A has a goal too, so that an UPDATE of A's goals FROM B's has a row to write B's values into.
+    await owner.query(
+        "insert into goal_assessments (id, user_id, agent_name, goal_text) values (default, $1, 'x', 'a goal'), ($2, $3, 'x', 'b secret goal')",
+        [A, GOAL_B, B],
+    );
     await owner.query("insert into memory_logs (user_id, agent_name, operation, memory_key) values ($1, 'x', 'write', 'b-secret-memory')", [
         B,
     ]);
     // pg_stats has something to show once the tables are analyzed.
     await owner.query("analyze");
     if (pgbouncer) {
-        const config = parseConfig({ database: schema.db.name, pooling: JSON.stringify({ defaultPoolSize: 1, reservePoolSize: 0 }) });
-        bouncer = await startPgBouncer({ config, server: schema.db.server, users: [{ name: app, password: PASSWORD }] });
+        bouncer = await startSharedPgBouncer(schema.db, [{ name: app, password: PASSWORD }]);
     }
 });
 

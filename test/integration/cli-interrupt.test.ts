@@ -3,7 +3,8 @@
 // lock_timeout), the command says what was kept and exits 130, and nothing is half-applied.
 import { performance } from "node:perf_hooks";
 import type { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { main } from "../../cli/main";
 import { cli, startCli } from "../support/cli";
 import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
 import { until } from "../support/poll";
@@ -90,5 +91,41 @@ describe("SIGTERM under --json while a rollback waits for a lock", () => {
             error: expect.stringMatching(/^SIGTERM: stopping; the statement under way is cancelled and rolled back/),
         });
         expect(ended.stderr).not.toContain("rollback failed");
+    });
+});
+
+describe("SIGTERM under --json when the cancelled statement fails before the process exits", () => {
+    // The exit waits for the cancel's connection, so which comes first is the machine's timing: in process, with
+    // process.exit held, the cancelled rollback always fails first, and that failure must still go unreported.
+    it("says only that it was stopped and returns 130", async () => {
+        const exit = vi.spyOn(process, "exit").mockImplementation((() => undefined) as never);
+        const before = new Set(process.listeners("SIGTERM"));
+        const out = { stdout: [] as string[], stderr: [] as string[] };
+        await holder.query("begin");
+        await holder.query("select count(*) from sessions");
+        try {
+            const running = main(
+                ["rollback", "--json", "--allow-data-loss", "--lock-timeout", "60000", "--lock-deadline", "120", ...roles],
+                { DATABASE_URL: db.url },
+                { stdout: (text) => out.stdout.push(text), stderr: (text) => out.stderr.push(text) },
+            );
+            await until("the rollback waiting on the application's lock", async () =>
+                (await backendsOf("memory-stack-cli-rollback")).some((backend) => backend.wait === "Lock") ? true : undefined,
+            );
+            const onSignal = process.listeners("SIGTERM").find((listener) => !before.has(listener));
+            expect(onSignal, "the command's SIGTERM listener").toBeDefined();
+            onSignal!("SIGTERM");
+
+            expect(await running).toBe(130);
+            await until("the exit after the cancel", () => (exit.mock.calls.length > 0 ? true : undefined));
+            expect(exit.mock.calls).toEqual([[130]]);
+            expect(out.stdout.map((text) => JSON.parse(text) as unknown)).toEqual([
+                expect.objectContaining({ ok: false, command: "rollback", exitCode: 130 }),
+            ]);
+            expect(out.stderr.join("\n")).not.toContain("rollback failed");
+        } finally {
+            exit.mockRestore();
+            await holder.query("commit");
+        }
     });
 });

@@ -15,7 +15,7 @@ import { MEMORY_TABLES } from "../../engine/migrate/manifest";
 import { MAINTENANCE_FUNCTIONS } from "../../engine/render/privileges";
 import { applyMigrations, migrationsFor } from "../support/apply-sql";
 import { dropRoles } from "../support/database";
-import { findPgBouncer, startPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
+import { findPgBouncer, startPgBouncer, startSharedPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
 import { grantStackPrivileges, schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
 const PASSWORD = "rls-isolation-password-0123";
@@ -66,8 +66,7 @@ beforeAll(async () => {
         executionB: executions.rows[1].id,
     };
     if (pgbouncer) {
-        const config = parseConfig({ database: schema.db.name, pooling: JSON.stringify({ defaultPoolSize: 1, reservePoolSize: 0 }) });
-        bouncer = await startPgBouncer({ config, server: schema.db.server, users: [{ name: app, password: PASSWORD }] });
+        bouncer = await startSharedPgBouncer(schema.db, [{ name: app, password: PASSWORD }]);
     }
 });
 

@@ -5,7 +5,7 @@
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
-import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { dropRoles, freshDatabase, sharedServer, withClient, type TestDatabase } from "../support/database";
 
 const deployer = "Deploy-Er a24";
 const password = "deployer-pw";
@@ -40,14 +40,7 @@ async function target(
 }
 
 /** Runs `sql` as the admin in `db` (a schema's grants are the database's). */
-async function inDatabase(db: TestDatabase, sql: string): Promise<void> {
-    const client = await db.connect();
-    try {
-        await client.query(sql);
-    } finally {
-        await client.end();
-    }
-}
+const inDatabase = (db: TestDatabase, sql: string) => withClient(db.config, (client) => client.query(sql));
 
 /** The statement the output suggests after `prefix`, up to the clause that follows it. */
 function suggested(output: string, prefix: string): string {

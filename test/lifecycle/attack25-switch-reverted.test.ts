@@ -4,28 +4,19 @@
 // converting every write to vector(N). Refresh must show it, so the up after it refuses with the way out.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConnectionSettings } from "../../engine/db/url";
-import type { SchemaOptions } from "../../engine/migrate/render";
-import { DEFAULT_OPTIONS } from "../support/apply-sql";
 import { withClient } from "../support/database";
-import { memoryProgram, startLifecycle, type Lifecycle } from "../support/lifecycle";
-import { startPgliteServer, type PgliteServer } from "../support/pglite-server";
+import { memoryProgram, type Lifecycle } from "../support/lifecycle";
+import { jsonb, jsonbStackWithGoal, USER, vector, type JsonbStack } from "../support/vector-lifecycle";
 
-const jsonb: SchemaOptions = { ...DEFAULT_OPTIONS, vectorDimensions: 3 };
-const vector: SchemaOptions = { ...jsonb, vector: true };
-const USER = "00000000-0000-4000-8000-000000000001";
-
-let server: PgliteServer;
+let stack: JsonbStack;
 let life: Lifecycle;
 let connection: ConnectionSettings;
 
 beforeAll(async () => {
-    [server, life] = await Promise.all([startPgliteServer(), startLifecycle()]);
-    connection = { host: server.host, port: server.port, user: server.user, password: server.password, database: server.database };
-    await life.up(await memoryProgram({ connection, schema: jsonb }));
+    stack = await jsonbStackWithGoal();
+    ({ life, connection } = stack);
     await withClient(connection, (client) =>
-        client.query(`insert into users (id, email) values ('${USER}', 'ada@example.com');
-        insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) values ('${USER}', 'sales', 'buy a robot', '[0.5, -0.25, 1]');
-        create function public.refuse_update() returns trigger language plpgsql as $$ begin raise exception 'not now'; end $$;
+        client.query(`create function public.refuse_update() returns trigger language plpgsql as $$ begin raise exception 'not now'; end $$;
         create trigger refuse_update before update on goal_assessments for each row execute function public.refuse_update()`),
     );
     await expect(life.up(await memoryProgram({ connection, schema: vector }))).rejects.toThrow(/backfill_goals/);
@@ -35,8 +26,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-    await life?.host.stop();
-    await server?.stop();
+    await stack?.stop();
 });
 
 describe("a failed switch to vector, then vector set back to false", () => {

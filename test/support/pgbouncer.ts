@@ -171,6 +171,12 @@ export function startOwnerPgBouncer(
     return startPgBouncer({ config, server: db.server, users: [{ name: db.server.user, password: db.server.password }], editIni });
 }
 
+/** The stack's rendered ini for `db` with one server connection, so every client of `users` shares it. */
+export function startSharedPgBouncer(db: Pick<TestDatabase, "name" | "server">, users: AuthUser[]): Promise<RunningPgBouncer> {
+    const config = parseConfig({ database: db.name, pooling: JSON.stringify({ defaultPoolSize: 1, reservePoolSize: 0 }) });
+    return startPgBouncer({ config, server: db.server, users });
+}
+
 function listening(port: number): Promise<boolean> {
     return new Promise((resolve) => {
         const socket = connect({ host: "127.0.0.1", port });
