@@ -200,7 +200,7 @@ export function comparePrivileges(
             } else if (role.name === appRole && role.createRole) {
                 issues.push(
                     `has CREATEROLE: it can grant itself ${adminRole} (or any other role that is no superuser) and see every user's rows: ` +
-                        `alter role ${role.name} nocreaterole`,
+                        `alter role ${sqlName(role.name)} nocreaterole`,
                 );
             }
             // The admin role may well be a member of the app role; the app role of nothing.
@@ -208,13 +208,13 @@ export function comparePrivileges(
             if (escapes.length > 0) {
                 issues.push(
                     `can SET ROLE to ${escapes.join(", ")}, which ${role.name === appRole ? "sees other users' rows" : "row level security does not restrict"}: ` +
-                        escapes.map((other) => `revoke ${other} from ${role.name}`).join("; "),
+                        escapes.map((other) => `revoke ${sqlName(other)} from ${sqlName(role.name)}`).join("; "),
                 );
             }
             if (!role.verifierMember) {
                 issues.push(
                     `${snapshot.verifier}, which verifies, is not a member of it, so row level security cannot be checked as ${role.name}: ` +
-                        `grant ${role.name} to ${sqlName(snapshot.verifier)}`,
+                        `grant ${sqlName(role.name)} to ${sqlName(snapshot.verifier)}`,
                 );
             }
         }
