@@ -3,7 +3,7 @@
 // rolled back depends on them any more, so "other objects depend on them" alone sent the user looking there.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
-import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { dropRoles, freshDatabase, sharedServer, withClient, type TestDatabase } from "../support/database";
 
 let first: TestDatabase;
 let second: TestDatabase;
@@ -38,5 +38,21 @@ describe("rolling back one of two databases that share the stack's roles", () =>
         const secondRollback = await cli(["rollback", "--json", ...roles], { DATABASE_URL: second.url });
         expect(secondRollback.code, secondRollback.stderr).toBe(0);
         expect(JSON.parse(secondRollback.stdout)).toMatchObject({ kept: [], keptRolesUsedBy: [] });
+    });
+
+    it("names a database one of the roles owns", async () => {
+        const owned = await freshDatabase("roles_elsewhere_owned");
+        const owner = { ...first.config, database: "postgres" };
+        try {
+            expect((await cli(["apply", ...roles], { DATABASE_URL: first.url })).code).toBe(0);
+            await withClient(owner, (admin) => admin.query(`alter database "${owned.name}" owner to "${first.name}_app"`));
+            const rollback = await cli(["rollback", "--json", ...roles], { DATABASE_URL: first.url });
+            expect(rollback.code, rollback.stderr).toBe(0);
+            const result = JSON.parse(rollback.stdout) as { kept: string[]; keptRolesUsedBy: string[] };
+            expect(result.kept).toContain(`role ${first.name}_app`);
+            expect(result.keptRolesUsedBy).toEqual([owned.name]);
+        } finally {
+            await owned.drop();
+        }
     });
 });
