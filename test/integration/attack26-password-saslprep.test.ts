@@ -3,12 +3,14 @@
 // of the rewritten form ("Passw0rd™" is stored as "Passw0rdTM"), which a client that sends the raw password —
 // lib/pq in the postgresql provider, JDBC — cannot match; and where PostgreSQL's SASLprep refuses the string (an
 // emoji is unassigned in its Unicode 3.2 tables) it keeps the raw form, which node-postgres, rewriting it anyway,
-// cannot match, while psql (libpq) logs in. Config refuses both passwords.
+// cannot match, while psql (libpq) logs in. Config refuses both passwords; the CLI, given such a URL, says why
+// psql logs in where it cannot (cli/connect-advice.ts).
 import { spawnSync } from "node:child_process";
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { Client, escapeLiteral } from "pg";
 import { connectionUrl } from "../../engine/db/url";
+import { cli } from "../support/cli";
 import { configErrorFor } from "../support/config-errors";
 import { dropRoles, sharedServer, withClient } from "../support/database";
 import { loginAs } from "../support/login";
@@ -66,6 +68,13 @@ describe("a password SASLprep rewrites, on PostgreSQL 15", () => {
         expect(psqlLogsIn(role, password)).toBe(true);
         expect(await loginAs({ host: server.host, port: server.port, database: "postgres", user: role, password })).toBe("28P01");
         expect(configErrorFor({ password }).key).toBe("password");
+        // The CLI, given that URL, says why psql logs in where it cannot, without showing the password.
+        const url = connectionUrl({ host: server.host, port: server.port, database: "postgres", user: role, password });
+        const run = await cli(["status"], { DATABASE_URL: url });
+        expect(run.code).not.toBe(0);
+        expect(run.stderr).toMatch(/28P01.*SASLprep rewrites.*psql may log in where memory-stack cannot/);
+        expect(run.stderr).not.toMatch(/psql with the same URL gets the same answer/);
+        expect(run.stderr + run.stdout).not.toContain("Passw0rd");
     });
 
     it("is not the case for unicode SASLprep leaves as it is: every client logs in", async () => {
