@@ -1,15 +1,24 @@
 // What to do after a connection the CLI could not open, for the failures a first run meets: the server's or
 // the network's words alone ("password authentication failed", "connect ECONNREFUSED") leave the user without a next step.
+import { saslprepChanges } from "../engine/config/saslprep";
 import type { ConnectionSettings } from "../engine/db/url";
 
 /** The next step for `error` from connecting with `settings`, or undefined for an error it has no advice for. */
 export function connectAdvice(
     error: unknown,
-    settings: Pick<ConnectionSettings, "host" | "port" | "database" | "user">,
+    settings: Pick<ConnectionSettings, "host" | "port" | "database" | "user"> & Partial<Pick<ConnectionSettings, "password">>,
 ): string | undefined {
     const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
     switch (code) {
         case "28P01":
+            // node-postgres rewrites such a password by SASLprep even where PostgreSQL and libpq keep it as typed.
+            if (settings.password && saslprepChanges(settings.password)) {
+                return (
+                    "the password holds a character SCRAM's SASLprep rewrites (™, a ligature, a full-width form, a no-break space, " +
+                    "a combining accent), which clients hash differently: psql may log in where memory-stack cannot; " +
+                    "give the role a password with those characters in their plain form"
+                );
+            }
             return (
                 `check the user and the password: the URL's (percent-encode @ # / ? : % and spaces in it), else PGPASSWORD; ` +
                 `psql with the same URL gets the same answer`

@@ -136,7 +136,9 @@ export class Pooler extends pulumi.ComponentResource {
                 ports: [{ internal: PGBOUNCER_PORT, external: pooling.hostPort }],
                 networksAdvanced: [{ name: args.networkName, aliases: ["pgbouncer"] }],
             },
-            { parent: this, additionalSecretOutputs: ["uploads"] },
+            // Its name and host port are fixed: a replacement (a role's new verifier in the auth file, a new pgbouncer.ini)
+            // created beside the old container would find both taken.
+            { parent: this, additionalSecretOutputs: ["uploads"], deleteBeforeReplace: true },
         );
 
         this.containerName = container.name;

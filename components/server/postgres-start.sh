@@ -35,15 +35,18 @@ set_password() {
     done
     tries=0
     # The password reaches psql through its environment (\getenv), and for the statement that carries it
-    # the server neither logs it nor keeps its text (pg_stat_activity, and pg_stat_statements, which keeps a
-    # utility statement's text verbatim, when an image preloads it; setting it is harmless when not);
-    # terse errors never echo the statement.
+    # the server neither logs it (as a statement, a failed one's, a slow one or a sampled one: a sampled
+    # transaction logs every statement it runs) nor keeps its text (pg_stat_activity, and pg_stat_statements,
+    # which keeps a utility statement's text verbatim, when an image preloads it; setting it is harmless when
+    # not); terse errors never echo the statement.
     until psql -X -q -v ON_ERROR_STOP=1 -v owner="$user" -p "$port" -U "$user" -d postgres <<'SQL'
 \set VERBOSITY terse
 \getenv password POSTGRES_PASSWORD
 set log_statement = 'none';
 set log_min_error_statement = 'panic';
 set log_min_duration_statement = -1;
+set log_min_duration_sample = -1;
+set log_transaction_sample_rate = 0;
 set track_activities = off;
 set pg_stat_statements.track_utility = off;
 set password_encryption = 'scram-sha-256';

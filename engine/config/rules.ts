@@ -4,7 +4,8 @@ import type { z } from "zod";
 import type { ClientPoolConfig, ConfigKeys, PoolingConfig, StackConfig } from "./config";
 import { isReservedRoleName, RESERVED_ROLE_RULE, TEMPLATE_DATABASES } from "./reserved";
 import { checkPostgresImage, ImageReferenceError, parseImageReference, type ImageReference, type PostgresImage } from "./image";
-import { ConfigError, NAMESPACE } from "./values";
+import { saslprepChanges } from "./saslprep";
+import { ConfigError, NAMESPACE, SASLPREP_RULE } from "./values";
 import { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS, MIN_IVFFLAT_DIMENSIONS } from "../migrate/render";
 import { atLeast, pgbouncerVersionFromImage, SCRAM_PASS_THROUGH_VERSION } from "../render/pgbouncer";
 
@@ -66,6 +67,9 @@ export function keyRules(config: StackConfig, ctx: Context): void {
             "[secret]",
             "has no password; put it in the URL (percent-encoded: postgresql://user:p%40ss@host/db) or as ?password=, and set the URL as a secret",
         );
+    }
+    if (!docker && config.password !== undefined && saslprepChanges(config.password)) {
+        fail(ctx, "databaseUrl", "[secret]", `has a password that holds ${SASLPREP_RULE}; change the server's password`);
     }
     if (docker && config.sslMode !== "disable") {
         fail(

@@ -5,6 +5,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { wellFormed } from "../db/redact";
 import { ImageReferenceError, parseImageReference } from "./image";
+import { saslprepChanges } from "./saslprep";
 
 export { ConfigError, NAMESPACE, type RawConfig } from "./error";
 
@@ -94,12 +95,20 @@ export function password() {
                 "must not hold control characters (newline, tab, NUL, ...) or a lone UTF-16 surrogate; every printable character is fine, " +
                 "including spaces, quotes, @, #, / and %: memory-stack percent-encodes them in URLs and quotes them in PgBouncer's auth file",
         })
+        .refine((value) => !saslprepChanges(value), { error: `holds ${SASLPREP_RULE}` })
         .refine((value) => !PRE_HASHED.test(value), {
             error:
                 "looks like a hash (md5 and 32 lower-case hex digits, or SCRAM-SHA-256$…), which PostgreSQL stores as an already hashed " +
                 "password: the server would then refuse this very password; choose another, or unset it and a random one is generated",
         });
 }
+
+/** Why a password that SASLprep changes is refused (engine/config/saslprep.ts), after "holds". */
+export const SASLPREP_RULE =
+    "a character that SCRAM's SASLprep rewrites (a ligature such as ﬁ, ™, ½, full-width or superscript forms, a no-break or " +
+    "other non-ASCII space, a soft hyphen, a combining accent after its letter): PostgreSQL stores the rewritten form, and " +
+    "clients that skip the rewrite (the postgresql provider, JDBC, Go) or that rewrite when the server did not (node-postgres, " +
+    "beside an emoji) fail to log in; write those characters in their plain form (TM, fi, a space, é as one character)";
 
 /** What PostgreSQL's ALTER ROLE … PASSWORD takes for a hash rather than a password (get_password_type). */
 const PRE_HASHED = /^(md5[0-9a-f]{32}|SCRAM-SHA-256\$.*)$/s;

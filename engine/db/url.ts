@@ -93,7 +93,11 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
     }
     let parsed: ReturnType<typeof parse>;
     try {
-        parsed = parse(url, { useLibpqCompat: true });
+        // libpq keeps a + in a query value as it is; the parser's URLSearchParams would read it as a space (?password=a+b).
+        parsed = parse(
+            url.replace(/\?.*$/s, (query) => query.replace(/\+/g, "%2B")),
+            { useLibpqCompat: true },
+        );
     } catch (error) {
         const { code, message } = error as { code?: string; message?: string };
         if (message?.includes("verify-ca")) {

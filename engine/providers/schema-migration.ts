@@ -27,6 +27,7 @@
 import type { Client } from "pg";
 import { connect, withClient } from "../db/client";
 import { describeError } from "../db/errors";
+import { stateConnectionAdvice } from "./state-connection";
 import type { ConnectionSettings } from "../db/url";
 import { refuseTransactionPooler } from "../db/pooler";
 import { waitForDatabase } from "../db/readiness";
@@ -169,7 +170,7 @@ export async function read(
         (error: unknown) => {
             throw new Error(
                 `cannot connect to ${describeTarget(connection)} to refresh the memory schema: ${describeError(error)}. ` +
-                    "Start the server and refresh again.",
+                    stateConnectionAdvice(error, "refresh"),
                 { cause: error },
             );
         },
@@ -217,7 +218,11 @@ export async function remove(_id: string, olds: SchemaMigrationOutputs): Promise
         }
         throw new Error(
             `cannot connect to ${describeTarget(olds.connection)} to roll back the memory schema: ${describeError(error)}. ` +
-                "Start the server and run destroy again; if the database is gone for good, `pulumi state delete` this resource.",
+                stateConnectionAdvice(
+                    error,
+                    "run destroy",
+                    "Start the server and run destroy again; if the database is gone for good, `pulumi state delete` this resource.",
+                ),
             { cause: error },
         );
     }

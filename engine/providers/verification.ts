@@ -15,6 +15,7 @@
 //   delete → nothing: verification created nothing
 import { withClient } from "../db/client";
 import { describeError } from "../db/errors";
+import { stateConnectionAdvice } from "./state-connection";
 import type { ConnectionSettings } from "../db/url";
 import { waitForDatabase } from "../db/readiness";
 import { assertSchemaVerified, describeProblem, verifySchema } from "../verify/index";
@@ -104,7 +105,7 @@ export async function read(id: string, olds: Partial<VerificationOutputs>): Prom
     ).catch((error: unknown) => {
         throw new Error(
             `cannot verify the memory schema at ${connection.user}@${connection.host}:${connection.port}/${connection.database} ` +
-                `on refresh: ${describeError(error)}. Start the server and refresh again.`,
+                `on refresh: ${describeError(error)}. ${stateConnectionAdvice(error, "refresh")}`,
             { cause: error },
         );
     });

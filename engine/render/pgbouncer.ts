@@ -133,6 +133,11 @@ export function renderPgBouncerIni(settings: PgBouncerSettings): string {
         `max_db_connections = ${s.maxDbConnections}`,
         ";; Under max_db_connections an idle connection of one user's pool blocks another user's pool until it closes.",
         `server_idle_timeout = ${s.serverIdleTimeoutSeconds}`,
+        ";; After a server restart (a new owner password replaces its container) clients are refused until the next login",
+        ";; try, and the server's container name may resolve to a new address: retry and re-resolve after 1 s, not 15.",
+        "server_login_retry = 1",
+        "dns_max_ttl = 1",
+        "dns_nxdomain_ttl = 1",
         ...resetQuery(s.mode),
         // Listing options also closes CVE-2026-107349 (1.20-1.26.0 spin on "-c=" when options is not listed):
         // https://access.crunchydata.com/documentation/pgbouncer/1.26.1/news/

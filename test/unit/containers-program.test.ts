@@ -82,4 +82,10 @@ describe("the PgBouncer container", () => {
         expect(container.props.destroyGraceSeconds).toBe(PGBOUNCER_STOP_GRACE_SECONDS);
         expect(PGBOUNCER_STOP_GRACE_SECONDS).toBeGreaterThan(0);
     });
+
+    it("is replaced by deleting the old container first: a new one beside it would take its fixed name and host port", async () => {
+        // A role's new password (a new verifier in the uploaded auth file) or a new pgbouncer.ini replaces the container;
+        // created first, the new one fails (name in use, port already allocated) and the rotation stops there.
+        expect((await runStack({})).find(CONTAINER, "-pgbouncer").opts.deleteBeforeReplace).toBe(true);
+    });
 });
