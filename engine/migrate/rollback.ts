@@ -140,8 +140,11 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                     await client.query(`delete from ${OWNERSHIP_TABLE} where identity = any($1)`, [reused]);
                 }
                 const records = recorded.filter((record) => !reused.includes(record.identity));
-                // Locked before counting, so no row (and no index on them) can arrive between the guards and the drop.
-                await lockAtRisk(client, records);
+                // Locked before counting, so no row can arrive between the guard and the drop; reads wait only from the
+                // second lock on, which also keeps out an index or trigger arriving between the dependents check and the drop.
+                await lockAtRisk(client, records, "exclusive");
+                const counted = await countAtRisk(client, records);
+                await lockAtRisk(client, records, "access exclusive");
                 const dependents = [
                     ...(await dependentObjects(client, records)),
                     ...(await applicationColumns(client, records)),
@@ -150,7 +153,7 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                 if (dependents.length > 0) {
                     throw new DependentObjectsRefusedError(dependents);
                 }
-                const { rowCounts, columnCounts } = await countAtRisk(client, records);
+                const { rowCounts, columnCounts } = counted;
                 if (!options.allowDataLoss && [...Object.values(rowCounts), ...Object.values(columnCounts)].some((n) => n > 0)) {
                     throw new DataLossRefusedError(rowCounts, columnCounts);
                 }
