@@ -22,6 +22,7 @@ import { readRecords, type RecordedObject } from "./ownership";
 import { databasesUsingRoles } from "./roles-elsewhere";
 import { loadMigrationSources, renderMigrations, type SchemaOptions } from "./render";
 import { snapshot, type ObjectKind } from "./snapshot";
+import { subscribedTables } from "./subscribed-tables";
 import { MigrationSession, type LockWaits, type SessionOptions } from "./session";
 
 export { DataLossRefusedError };
@@ -149,6 +150,7 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                     ...(await dependentObjects(client, records)),
                     ...(await applicationColumns(client, records)),
                     ...(await attachedParents(client, records)),
+                    ...(await subscribedTables(client, records)),
                 ];
                 if (dependents.length > 0) {
                     throw new DependentObjectsRefusedError(dependents);
