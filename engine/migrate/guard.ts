@@ -97,12 +97,16 @@ async function atRisk(client: SqlClient, records: RecordedObject[]): Promise<AtR
     };
 }
 
-/** Locks everything the guard counts and the rollback drops data from, inside the rollback's transaction (bounded by its lock_timeout). */
-export async function lockAtRisk(client: SqlClient, records: RecordedObject[]): Promise<void> {
+/**
+ * Locks everything the guard counts and the rollback drops data from, inside the rollback's transaction (bounded by its
+ * lock_timeout). "exclusive" while the guard counts: no row can change, but agents' reads go on through the scans (of an
+ * application's whole users table too); "access exclusive" once counted, for the drops.
+ */
+export async function lockAtRisk(client: SqlClient, records: RecordedObject[], mode: "exclusive" | "access exclusive"): Promise<void> {
     const { tables, columns } = await atRisk(client, records);
     const targets = [...new Set([...tables.map((t) => t.sql), ...columns.map((c) => c.table)])];
     if (targets.length > 0) {
-        await client.query(`lock table ${targets.join(", ")} in access exclusive mode`);
+        await client.query(`lock table ${targets.join(", ")} in ${mode} mode`);
     }
 }
 

@@ -7,6 +7,7 @@ import { escapeLiteral } from "../db/pg";
 import { describeError } from "../db/errors";
 import { FLUSH_ALLOWED, FLUSH_WAL } from "./flush";
 import { MIGRATION_LOCK_KEY } from "./lock-held";
+import { isConnectionLost } from "./lost-commit";
 import { MigrationSession, seconds } from "./session";
 import { SET_SESSION_CATALOG_PATH } from "./snapshot";
 
@@ -73,17 +74,20 @@ async function release(session: MigrationSession, searchPath: string, failed: bo
         } else if (unflushed) {
             flushError = await session.client.query(FLUSH_WAL).then(noError, (error: unknown) => error);
         }
-        await session.client.query(unlock).catch((error: unknown) => {
-            if (!failed) {
-                throw error;
-            }
-        });
-        if (flushError !== undefined && !failed) {
+        const unlockError = await session.client.query(unlock).then(noError, (error: unknown) => error);
+        if (failed) {
+            return;
+        }
+        if (flushError !== undefined) {
+            // A connection lost at the flush is lost at the unlock too (the lock went with it): what committed is the news.
             throw new Error(
-                `the run's migrations committed, but making them durable failed (${describeError(flushError)}): a server crash ` +
-                    "before PostgreSQL flushes its WAL by itself (within a second) could lose the last ones; `memory-stack status` then shows what is applied.",
+                `the run committed (its migrations, or the rollback), but making that durable failed (${describeError(flushError)}): a server crash ` +
+                    "before PostgreSQL flushes its WAL by itself (within a second) could lose the last of it; `memory-stack status` then shows what is applied.",
                 { cause: flushError },
             );
+        }
+        if (unlockError !== undefined && !isConnectionLost(unlockError)) {
+            throw unlockError;
         }
     } finally {
         await closing;

@@ -5,6 +5,7 @@
 // state written by any release is rolled back by the same rules.
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
+import { describeError } from "../db/errors";
 import { applicationColumns } from "./application-columns";
 import { attachedParents } from "./attached-parents";
 import { boundedTransaction } from "./bounded";
@@ -22,6 +23,7 @@ import { readRecords, type RecordedObject } from "./ownership";
 import { databasesUsingRoles } from "./roles-elsewhere";
 import { loadMigrationSources, renderMigrations, type SchemaOptions } from "./render";
 import { snapshot, type ObjectKind } from "./snapshot";
+import { subscribedTables } from "./subscribed-tables";
 import { MigrationSession, type LockWaits, type SessionOptions } from "./session";
 
 export { DataLossRefusedError };
@@ -140,17 +142,21 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                     await client.query(`delete from ${OWNERSHIP_TABLE} where identity = any($1)`, [reused]);
                 }
                 const records = recorded.filter((record) => !reused.includes(record.identity));
-                // Locked before counting, so no row (and no index on them) can arrive between the guards and the drop.
-                await lockAtRisk(client, records);
+                // Locked before counting, so no row can arrive between the guard and the drop; reads wait only from the
+                // second lock on, which also keeps out an index or trigger arriving between the dependents check and the drop.
+                await lockAtRisk(client, records, "exclusive");
+                const counted = await countAtRisk(client, records);
+                await lockAtRisk(client, records, "access exclusive");
                 const dependents = [
                     ...(await dependentObjects(client, records)),
                     ...(await applicationColumns(client, records)),
                     ...(await attachedParents(client, records)),
+                    ...(await subscribedTables(client, records)),
                 ];
                 if (dependents.length > 0) {
                     throw new DependentObjectsRefusedError(dependents);
                 }
-                const { rowCounts, columnCounts } = await countAtRisk(client, records);
+                const { rowCounts, columnCounts } = counted;
                 if (!options.allowDataLoss && [...Object.values(rowCounts), ...Object.values(columnCounts)].some((n) => n > 0)) {
                     throw new DataLossRefusedError(rowCounts, columnCounts);
                 }
@@ -183,9 +189,34 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
             "",
             // rollback.sql and the guards are the engine's own statements, with names qualified where they are not pg_catalog's.
             "catalog",
-        );
+        ).catch(async (error: unknown) => {
+            throw (await lostBeforeCommit(client, error)) ?? error;
+        });
         return { ...result, durationMs: performance.now() - started, waits: session.waits };
     });
+}
+
+/**
+ * A connection lost before the rollback's COMMIT (its session terminated while it waited for a lock, counted or
+ * checked): PostgreSQL undid the transaction. The driver's words alone ("terminating connection due to administrator
+ * command") left the user to guess whether anything was dropped. A lost COMMIT says so itself (LostCommitError), and so
+ * does a failure inside rollback.sql (its SqlFileError's outcome).
+ */
+async function lostBeforeCommit(client: SqlClient, error: unknown): Promise<Error | undefined> {
+    if (error instanceof LostCommitError || error instanceof SqlFileError) {
+        return undefined;
+    }
+    const alive = await client.query("select 1").then(
+        () => true,
+        () => false,
+    );
+    return alive
+        ? undefined
+        : new Error(
+              `the connection was lost during the rollback (${describeError(error)}), before it committed: PostgreSQL undid it, and nothing was dropped. ` +
+                  "Run it again once the server answers.",
+              { cause: error },
+          );
 }
 
 /** A dependency error of rollback.sql, with our hint in place of PostgreSQL's advice to cascade. */
