@@ -129,6 +129,14 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
               : "a parameter after a raw & in the password (percent-encode & in a password as %26)";
         refuse(`has ${named}, which memory-stack does not use; it understands ${PARAMETERS.join(", ")}`);
     }
+    // libpq refuses these where the parser reads on: ?password=a=b as the password "a=b", ?&sslmode=… past the empty pair.
+    const pairs = /\?(.*)$/s.exec(url)?.[1].split("&") ?? [];
+    if (pairs.some((pair) => pair.split("=").length > 2)) {
+        refuse("has a query parameter with a second =, which libpq refuses: percent-encode = in a value as %3D");
+    }
+    if (pairs.slice(0, -1).some((pair) => pair === "")) {
+        refuse("has an empty query parameter (&& or ?&), which libpq refuses: remove the extra &");
+    }
     const host = parsed.host ?? "";
     const database = params.dbname ?? databaseFrom(url) ?? parsed.database ?? "";
     if (host === "" || database === "" || !parsed.user) {
