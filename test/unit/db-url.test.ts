@@ -107,9 +107,6 @@ describe("a URL it cannot read", () => {
         [`postgresql://u:${MARKER}@h/d?sslmode=verify-full&sslrootcert=/nonexistent/ca.crt`, /SSL file that cannot be read \(ENOENT\)/],
         [`postgresql://u:${MARKER}@h/d?sslrootcert=system`, /sslrootcert=system; .*name the CA file .*sslmode=verify-full/],
         [`postgresql://u:${MARKER}@h/d?sslmode=verify-full&sslrootcert=system&connect_timeout=5`, /has sslrootcert=system/],
-        // libpq decodes a query value before it compares it with "system" (attack31: read as a file named system).
-        [`postgresql://u:${MARKER}@h/d?sslmode=verify-full&sslrootcert=%73ystem`, /has sslrootcert=system/],
-        [`postgresql://u:${MARKER}@h/d?sslrootcert=syst%65m&sslmode=verify-ca`, /has sslrootcert=system/],
     ])("%s is refused, naming why, with every credential masked", (url, reason) => {
         const error = refusal(url);
         expect(error.message).toMatch(reason);
