@@ -19,6 +19,10 @@
 -- nothing but the derived columns: any role may set the setting, and an application that set it moved no updated_at
 -- with its own updates.
 --
+-- The derivation triggers now fire in every session (enable always): with session_replication_role = replica (logical
+-- replication's apply, a restore or a bulk load that sets it to skip foreign key checks) they did not, and an embedding
+-- updated so kept its old copy, which match_* then ranked; verification can count rows without a copy, not stale ones.
+--
 -- The rows 0013's function found unusable (signs empty) are derived again at the end, updated_at kept.
 -- As in 0013, the functions are created at the top level (verification proves their bodies) and dropped again where
 -- the embeddings are vector(N) already; embedding_search is not replaced here, since verification knows one body per
@@ -160,6 +164,15 @@ set local memory_stack.derive_only = on;
 
 do $$
 begin
+    -- Only where it fires as created: a trigger someone disabled, or set to replica only, stays as verification reports it.
+    if exists (select from pg_trigger where tgrelid = 'public.goal_assessments'::regclass and tgname = 'update_goal_vector_derived'
+               and tgenabled = 'O') then
+        alter table public.goal_assessments enable always trigger update_goal_vector_derived;
+    end if;
+    if exists (select from pg_trigger where tgrelid = 'public.belief_graphs'::regclass and tgname = 'update_belief_vector_derived'
+               and tgenabled = 'O') then
+        alter table public.belief_graphs enable always trigger update_belief_vector_derived;
+    end if;
     if exists (select from pg_attribute where attrelid = 'public.goal_assessments'::regclass
                and attname = 'goal_vector_signs' and not attisdropped) then
         update public.goal_assessments set goal_vector_signs = null where goal_vector is not null and goal_vector_signs = b'';

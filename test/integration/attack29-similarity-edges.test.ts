@@ -33,7 +33,7 @@ const numbers = (text: string) => (JSON.parse(text) as number[]).map(Number);
 const insertGoal = (c: Client, text: string, embedding: string) =>
     c.query(`insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) values ($1, 'a', $2, $3)`, [USER, text, embedding]);
 
-describe("embeddings at the edges of double precision", () => {
+describe("0018 on a jsonb stack: embeddings at the edges of double precision, queries that are none, writers in replica sessions", () => {
     let schema: SchemaDatabase;
     let c: Client;
 
@@ -96,6 +96,25 @@ describe("embeddings at the edges of double precision", () => {
     it("matches nothing for a query of norm zero or none, as documented", async () => {
         expect((await c.query("select * from match_goals('[0, -0, 0, 0]', 5)")).rows).toEqual([]);
         expect((await c.query("select * from match_goals(null, 5)")).rows).toEqual([]);
+    });
+
+    it("derives what a session with session_replication_role = replica writes (logical replication's apply, a restore)", async () => {
+        await insertGoal(c, "replicated, updated", "[1, 0, 0, 0]");
+        await c.query("begin");
+        try {
+            await c.query("set local session_replication_role = replica");
+            await insertGoal(c, "replicated, inserted", "[0, 0, 1, 0]");
+            await c.query("update goal_assessments set goal_vector = '[0, 0, 0, 1]' where goal_text = 'replicated, updated'");
+            await c.query("commit");
+        } catch (error) {
+            await c.query("rollback");
+            throw error;
+        }
+        const top = async (query: string) =>
+            (await c.query("select goal_text, similarity from match_goals($1, 1, exact => true)", [query])).rows;
+
+        expect(await top("[0, 0, 1, 0]")).toEqual([{ goal_text: "replicated, inserted", similarity: 1 }]);
+        expect(await top("[0, 0, 0, 1]")).toEqual([{ goal_text: "replicated, updated", similarity: 1 }]);
     });
 
     it("still takes rows whose embedding it cannot search, and skips them", async () => {
