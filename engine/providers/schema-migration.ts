@@ -139,11 +139,33 @@ export function diff(
     olds: Partial<SchemaMigrationOutputs>,
     news: SchemaMigrationInputs,
 ): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+    refuseNewerState(RESOURCE, olds, STATE_VERSION);
+    refuseDeployedOptionChange(olds, news);
     const changed = COMPARED.filter((key) => canonical(olds[key]) !== canonical(news[key]));
     const drifted = (olds.missing ?? []).length > 0 || (olds.unfinished ?? []).length > 0;
-    refuseNewerState(RESOURCE, olds, STATE_VERSION);
     const olderState = olds.stateVersion !== STATE_VERSION;
     return { changes: changed.length > 0 || drifted || olderState, replaces: [], deleteBeforeReplace: false };
+}
+
+/**
+ * At preview, from state: an option the deployed schema cannot take (a role renamed, rls or vector turned off) is refused
+ * before any resource changes. Update would refuse it too, but only after the resources it depends on had changed:
+ * the postgresql provider renames a live role in place (the application's logins fail), and vector off swaps the server
+ * for an image without pgvector under vector(N) columns. State whose schema was rolled back outside Pulumi and
+ * refreshed lists no applied migration: nothing to refuse then.
+ */
+function refuseDeployedOptionChange(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): void {
+    if (olds.schema === undefined || (olds.appliedMigrations ?? []).length === 0) {
+        return;
+    }
+    resolveSchemaOptions({
+        requested: news.schema,
+        recorded: olds.schema,
+        defaults: news.schema,
+        allowVectorSwitch: true,
+        shownAs: (key) => `memory-stack:${key}`,
+        recordedIn: "the stack's state (its last up)",
+    });
 }
 
 export async function create(inputs: SchemaMigrationInputs): Promise<{ id: string; outs: SchemaMigrationOutputs }> {

@@ -1,0 +1,62 @@
+// The schema resource's diff (run at preview, before any resource changes) refuses an option the deployed schema cannot
+// take: a role's new name, rls off, vector off, another dimension or index. Update refused them too, but only after the
+// resources the schema depends on had changed: the postgresql provider renames a live role in place (ALTER ROLE ...
+// RENAME: the application's logins fail), and vector off swaps the server for an image without pgvector.
+import { describe, expect, it } from "vitest";
+import { diff, STATE_VERSION, type SchemaMigrationInputs, type SchemaMigrationOutputs } from "../../engine/providers/schema-migration";
+import type { SchemaOptions } from "../../engine/migrate/render";
+
+const jsonb: SchemaOptions = {
+    vector: false,
+    vectorDimensions: 1536,
+    vectorIndex: "hnsw",
+    rls: true,
+    appRole: "memory_app",
+    adminRole: "memory_admin",
+};
+const inputs = (schema: SchemaOptions): SchemaMigrationInputs => ({
+    connection: { host: "localhost", port: 5432, user: "postgres", password: "secret-pass", database: "ybryx" },
+    migrations: [{ name: "0001_foundation.sql", sql: "select 1", checksum: "c1" }],
+    checksum: "sum",
+    variant: schema.vector ? `vector(${schema.vectorDimensions},${schema.vectorIndex})` : "jsonb",
+    rollbackSql: "select 1",
+    schema,
+    locks: { timeoutMs: 500, deadlineSeconds: 300 },
+    allowDataLoss: false,
+    readinessTimeoutMs: 1000,
+    objects: ["table sessions"],
+});
+const state = (schema: SchemaOptions, appliedMigrations = ["0001_foundation.sql"]): SchemaMigrationOutputs => ({
+    ...inputs(schema),
+    stateVersion: STATE_VERSION,
+    version: appliedMigrations.at(-1) ?? "",
+    appliedMigrations,
+    missing: [],
+});
+const vector: SchemaOptions = { ...jsonb, vector: true };
+
+describe("diff refuses, at preview, an option the deployed schema cannot take", () => {
+    it("names the config key, both values and the way back", () => {
+        for (const [olds, news, message] of [
+            [
+                jsonb,
+                { ...jsonb, appRole: "agents" },
+                'memory-stack:appRole asks for appRole "agents", but the stack\'s state (its last up) records appRole "memory_app"; nothing was done.',
+            ],
+            [jsonb, { ...jsonb, adminRole: "ops" }, 'memory-stack:adminRole asks for adminRole "ops"'],
+            [jsonb, { ...jsonb, rls: false }, "memory-stack:rls asks for rls false, but the stack's state (its last up) records rls true"],
+            [vector, jsonb, "Turning vector off on a live stack is not supported"],
+            [vector, { ...vector, vectorDimensions: 768 }, "memory-stack:vectorDimensions asks for vectorDimensions 768"],
+            [vector, { ...vector, vectorIndex: "ivfflat" }, 'memory-stack:vectorIndex asks for vectorIndex "ivfflat"'],
+        ] as const) {
+            expect(() => diff("id", state(olds), inputs(news)), JSON.stringify(news)).toThrow(message);
+        }
+        expect(() => diff("id", state(jsonb), inputs({ ...jsonb, appRole: "agents" }))).toThrow("set it back");
+    });
+
+    it("lets through the switch to vector, and a state that lists no applied migration (rolled back outside Pulumi, refreshed)", () => {
+        expect(diff("id", state(jsonb), inputs({ ...vector, vectorDimensions: 768, vectorIndex: "ivfflat" })).changes).toBe(true);
+        expect(diff("id", state(jsonb, []), inputs({ ...jsonb, appRole: "agents", rls: false })).changes).toBe(true);
+        expect(diff("id", state(vector), inputs(vector)).changes).toBe(false);
+    });
+});
