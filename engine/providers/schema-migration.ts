@@ -141,6 +141,7 @@ export function diff(
 ): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
     refuseNewerState(RESOURCE, olds, STATE_VERSION);
     refuseDeployedOptionChange(olds, news);
+    refuseMovedDatabase(olds, news);
     const changed = COMPARED.filter((key) => canonical(olds[key]) !== canonical(news[key]));
     const drifted = (olds.missing ?? []).length > 0 || (olds.unfinished ?? []).length > 0;
     const olderState = olds.stateVersion !== STATE_VERSION;
@@ -166,6 +167,29 @@ function refuseDeployedOptionChange(olds: Partial<SchemaMigrationOutputs>, news:
         shownAs: (key) => `memory-stack:${key}`,
         recordedIn: "the stack's state (its last up)",
     });
+}
+
+/**
+ * At preview: the connection naming another database than the one the schema is deployed in. Update would apply the
+ * schema afresh there and leave the old one's memory tables, rows, policies and grants out of Pulumi's reach; with docker
+ * the server's volume holds only the database it was initialised with, and PgBouncer would already serve the new name
+ * (the application's pooled URL refused) when the schema failed. An unknown connection (a password generated anew at
+ * preview) says nothing here.
+ */
+function refuseMovedDatabase(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): void {
+    const was = olds.connection?.database;
+    const now: unknown = news.connection;
+    const database = typeof now === "object" && now !== null ? (now as ConnectionSettings).database : undefined;
+    if (was === undefined || database === undefined || database === was || (olds.appliedMigrations ?? []).length === 0) {
+        return;
+    }
+    throw new Error(
+        `the stack's connection names database ${JSON.stringify(database)} (memory-stack:database, or the database of ` +
+            `memory-stack:databaseUrl), but the memory schema is deployed in database ${JSON.stringify(was)} (the stack's state); ` +
+            `nothing was done. An up would apply the schema afresh in ${JSON.stringify(database)} and leave ${JSON.stringify(was)}'s ` +
+            `memory tables and rows behind, out of the stack's reach. Set it back to ${JSON.stringify(was)}; to move the stack, ` +
+            `\`pulumi destroy\` it first (the schema rolls back from ${JSON.stringify(was)}), then \`pulumi up\`.`,
+    );
 }
 
 export async function create(inputs: SchemaMigrationInputs): Promise<{ id: string; outs: SchemaMigrationOutputs }> {

@@ -60,3 +60,26 @@ describe("diff refuses, at preview, an option the deployed schema cannot take", 
         expect(diff("id", state(vector), inputs(vector)).changes).toBe(false);
     });
 });
+
+describe("diff refuses, at preview, a connection to another database than the schema's", () => {
+    const elsewhere = (database: string): SchemaMigrationInputs => ({
+        ...inputs(jsonb),
+        connection: { ...inputs(jsonb).connection, database },
+    });
+
+    it("names both databases and the way to move", () => {
+        expect(() => diff("id", state(jsonb), elsewhere("memory"))).toThrow(
+            'the stack\'s connection names database "memory" (memory-stack:database, or the database of memory-stack:databaseUrl), ' +
+                'but the memory schema is deployed in database "ybryx" (the stack\'s state); nothing was done.',
+        );
+        expect(() => diff("id", state(jsonb), elsewhere("memory"))).toThrow("`pulumi destroy` it first");
+    });
+
+    it("lets through a new host, port or password, an unknown connection, and a state with nothing applied", () => {
+        const moved = { ...inputs(jsonb), connection: { ...inputs(jsonb).connection, host: "db2", port: 5433, password: "other-pass" } };
+        expect(diff("id", state(jsonb), moved).changes).toBe(true);
+        const unknown = { ...inputs(jsonb), connection: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" } as unknown as SchemaMigrationInputs;
+        expect(diff("id", state(jsonb), unknown).changes).toBe(true);
+        expect(diff("id", state(jsonb, []), elsewhere("memory")).changes).toBe(true);
+    });
+});
