@@ -52,6 +52,7 @@ import type { SearchSettings } from "../migrate/search-settings";
 import { missingObjects } from "../migrate/repair";
 import { describeChangedColumns } from "../migrate/changed-columns";
 import { describeRollback } from "../migrate/rollback-summary";
+import { imageLibc } from "../config/image-libc";
 import { canonical } from "./canonical";
 import { refuseNewerState } from "./state-version";
 
@@ -81,6 +82,8 @@ export interface SchemaMigrationInputs {
     maintenanceWorkMemMb?: number;
     /** The stack's pgvector search settings, set on the database after the migrations; absent when none is given. */
     searchSettings?: SearchSettings;
+    /** docker: the server's image (config image), kept in state for diff to refuse an image on the other C library. */
+    serverImage?: string;
 }
 
 /** The shape of the outputs this code writes; state with an older one is updated on the next up. */
@@ -108,6 +111,7 @@ export interface SchemaMigrationOutputs {
     locks: LockSettings;
     objects: string[];
     searchSettings?: SearchSettings;
+    serverImage?: string;
     /** Objects a refresh found missing from the database; always empty after create/update. */
     missing: string[];
     /**
@@ -142,6 +146,7 @@ export function diff(
     refuseNewerState(RESOURCE, olds, STATE_VERSION);
     refuseDeployedOptionChange(olds, news);
     refuseMovedDatabase(olds, news);
+    refuseOtherLibc(olds, news);
     const changed = COMPARED.filter((key) => canonical(olds[key]) !== canonical(news[key]));
     const drifted = (olds.missing ?? []).length > 0 || (olds.unfinished ?? []).length > 0;
     const olderState = olds.stateVersion !== STATE_VERSION;
@@ -189,6 +194,29 @@ function refuseMovedDatabase(olds: Partial<SchemaMigrationOutputs>, news: Schema
             `nothing was done. An up would apply the schema afresh in ${JSON.stringify(database)} and leave ${JSON.stringify(was)}'s ` +
             `memory tables and rows behind, out of the stack's reach. Set it back to ${JSON.stringify(was)}; to move the stack, ` +
             `\`pulumi destroy\` it first (the schema rolls back from ${JSON.stringify(was)}), then \`pulumi up\`.`,
+    );
+}
+
+/**
+ * At preview: a server image on the other C library than the one the data volume was built by (postgres:15-alpine, musl,
+ * to pgvector/pgvector:pg15, glibc: what vector: true swaps in on the dev stack). The server's start script refuses to
+ * start on it (text indexes in the wrong order), but only once the old container is gone; this says so before anything
+ * changes. Known only for state written since it kept the image, and for images whose reference names their library.
+ */
+function refuseOtherLibc(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): void {
+    if (olds.serverImage === undefined || news.serverImage === undefined || (olds.appliedMigrations ?? []).length === 0) {
+        return;
+    }
+    const [was, now] = [imageLibc(olds.serverImage), imageLibc(news.serverImage)];
+    if (was === undefined || now === undefined || was === now) {
+        return;
+    }
+    throw new Error(
+        `memory-stack:image asks for ${news.serverImage} (${now}), but the server's data volume was built by ${olds.serverImage} ` +
+            `(${was}); nothing was done. The two C libraries sort text differently: every text index in the volume would miss rows ` +
+            `and let duplicates in, and the server refuses to start on it. Keep an image on ${was}` +
+            `${was === "musl" ? " (an Alpine one)" : " (a Debian one, such as postgres:15 or pgvector/pgvector:pg15)"}, or move the data ` +
+            `with pg_dump and pg_restore to a stack on a new volume (docs/lifecycle.md).`,
     );
 }
 
@@ -328,6 +356,7 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
             locks: inputs.locks,
             objects: inputs.objects,
             ...(inputs.searchSettings ? { searchSettings: inputs.searchSettings } : {}),
+            ...(inputs.serverImage ? { serverImage: inputs.serverImage } : {}),
             missing: [],
         };
     });

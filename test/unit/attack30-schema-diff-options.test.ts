@@ -83,3 +83,32 @@ describe("diff refuses, at preview, a connection to another database than the sc
         expect(diff("id", state(jsonb, []), elsewhere("memory")).changes).toBe(true);
     });
 });
+
+describe("diff refuses, at preview, a server image on the other C library than the volume's", () => {
+    const imaged = (serverImage: string | undefined, schema = jsonb): SchemaMigrationInputs => ({
+        ...inputs(schema),
+        ...(serverImage === undefined ? {} : { serverImage }),
+    });
+    const stateOn = (serverImage: string | undefined): SchemaMigrationOutputs => ({ ...state(jsonb), ...imaged(serverImage) });
+
+    it("names both images, their libraries and what to do", () => {
+        expect(() => diff("id", stateOn("postgres:15-alpine"), imaged("pgvector/pgvector:pg15", vector))).toThrow(
+            "memory-stack:image asks for pgvector/pgvector:pg15 (glibc), but the server's data volume was built by postgres:15-alpine (musl); nothing was done.",
+        );
+        expect(() => diff("id", stateOn("postgres:15.8-bookworm"), imaged("postgres:15-alpine3.20"))).toThrow(
+            "Keep an image on glibc (a Debian one, such as postgres:15 or pgvector/pgvector:pg15)",
+        );
+    });
+
+    it("lets through the same library, images whose reference does not say, and state that kept no image", () => {
+        for (const [was, now] of [
+            ["postgres:15-bookworm", "pgvector/pgvector:0.8.0-pg15"],
+            ["postgres:15.6-alpine", "postgres:15.8-alpine3.20"],
+            ["postgres:15-alpine", "registry.example.com/team/postgres:15"],
+            ["postgres:15-alpine", "postgres@sha256:" + "a".repeat(64)],
+            [undefined, "pgvector/pgvector:pg15"],
+        ] as const) {
+            expect(() => diff("id", stateOn(was), imaged(now)), `${was} -> ${now}`).not.toThrow();
+        }
+    });
+});
