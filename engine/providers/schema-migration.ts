@@ -147,6 +147,7 @@ export function diff(
     refuseDeployedOptionChange(olds, news);
     refuseMovedDatabase(olds, news);
     refuseOtherLibc(olds, news);
+    refuseNewDockerOwner(olds, news);
     const changed = COMPARED.filter((key) => canonical(olds[key]) !== canonical(news[key]));
     const drifted = (olds.missing ?? []).length > 0 || (olds.unfinished ?? []).length > 0;
     const olderState = olds.stateVersion !== STATE_VERSION;
@@ -217,6 +218,29 @@ function refuseOtherLibc(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigr
             `and let duplicates in, and the server refuses to start on it. Keep an image on ${was}` +
             `${was === "musl" ? " (an Alpine one)" : " (a Debian one, such as postgres:15 or pgvector/pgvector:pg15)"}, or move the data ` +
             `with pg_dump and pg_restore to a stack on a new volume (docs/lifecycle.md).`,
+    );
+}
+
+/**
+ * At preview, docker (the inputs carry the server's image): another owner `user` than the one the data volume was
+ * initialised with. The image creates its owner only in an empty volume, so the replaced container (the old one is
+ * removed first) never turns healthy: its start script cannot log in as a role that does not exist there.
+ */
+function refuseNewDockerOwner(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): void {
+    const was = olds.connection?.user;
+    const now: unknown = news.connection;
+    const user = typeof now === "object" && now !== null ? (now as ConnectionSettings).user : undefined;
+    if (news.serverImage === undefined || was === undefined || user === undefined || user === was) {
+        return;
+    }
+    if ((olds.appliedMigrations ?? []).length === 0) {
+        return;
+    }
+    throw new Error(
+        `memory-stack:user asks for owner ${JSON.stringify(user)}, but the server's data volume was initialised with owner ` +
+            `${JSON.stringify(was)} (the stack's state); nothing was done. The postgres image creates its owner only in an empty ` +
+            `volume: the replaced server would never turn healthy. Set it back to ${JSON.stringify(was)}; to start over under ` +
+            `another owner, \`pulumi destroy\` with retainVolumeOnDestroy: false (its data goes with the volume), then \`pulumi up\`.`,
     );
 }
 

@@ -112,3 +112,20 @@ describe("diff refuses, at preview, a server image on the other C library than t
         }
     });
 });
+
+describe("diff refuses, at preview, another owner for a docker stack's volume", () => {
+    const owner = (user: string, serverImage?: string): SchemaMigrationInputs => ({
+        ...inputs(jsonb),
+        connection: { ...inputs(jsonb).connection, user },
+        ...(serverImage === undefined ? {} : { serverImage }),
+    });
+
+    it("names both owners and the way out, docker only", () => {
+        expect(() => diff("id", state(jsonb), owner("admin", "postgres:15-alpine"))).toThrow(
+            'memory-stack:user asks for owner "admin", but the server\'s data volume was initialised with owner "postgres" (the stack\'s state); nothing was done.',
+        );
+        // external: the deployer may change (a dedicated owner instead of a superuser)
+        expect(diff("id", state(jsonb), owner("admin")).changes).toBe(true);
+        expect(diff("id", state(jsonb), owner("postgres", "postgres:15-alpine")).changes).toBe(false);
+    });
+});
