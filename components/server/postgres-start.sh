@@ -29,9 +29,13 @@ if [ "${1:-}" = healthcheck ]; then
     exit
 fi
 
-# musl sorts text byte by byte whatever the locale; glibc by the locale's rules.
+# musl sorts text byte by byte whatever the locale; glibc by the locale's rules. glibc's getconf prints "glibc 2.36";
+# musl's may print nothing and succeed, and the Alpine images may have no getconf at all.
 libc() {
-    if getconf GNU_LIBC_VERSION > /dev/null 2>&1; then echo glibc; else echo musl; fi
+    case $(getconf GNU_LIBC_VERSION 2> /dev/null || true) in
+        glibc*) echo glibc ;;
+        *) echo musl ;;
+    esac
 }
 
 # A btree index on text is in the order of the C library that built it: read with the other, lookups miss rows and

@@ -6,7 +6,7 @@
 // directory and refuses to serve it under the other. Real PostgreSQL 15 through test/support/postgres-container.ts; this
 // machine is glibc, so a data directory "from musl" is one whose databases carry no collation version, as musl leaves them.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
@@ -87,5 +87,15 @@ describe.skipIf(missing)("the server container over a data directory another C l
         expect(await third.stop("SIGCONT")).toEqual({ code: 1, signal: null });
         expect(third.log()).toContain("built by an image on musl and this image runs on glibc");
         expect(third.log()).not.toContain("database system is ready");
+    });
+
+    it("refuses, the other way round, a volume glibc built under an image on musl, whose getconf prints nothing", async () => {
+        writeFileSync(record, "glibc\n");
+
+        const alpine = await host.run(spec, IMAGE_ENV, { getconf: "#!/bin/sh\nexit 0\n" });
+
+        expect(await alpine.stop("SIGCONT")).toEqual({ code: 1, signal: null });
+        expect(alpine.log()).toContain("built by an image on glibc and this image runs on musl");
+        expect(alpine.log()).not.toContain("database system is ready");
     });
 });

@@ -104,8 +104,15 @@ export class ContainerHost {
         this.ownByPostgres(this.base, dirname(this.volume));
     }
 
-    /** `imageEnv`: variables the image itself would set (STAND_IN_LOCALE: the locale initdb uses, C unless given). */
-    async run(spec: ContainerSpec, imageEnv: Record<string, string> = {}): Promise<RunningContainer> {
+    /**
+     * `imageEnv`: variables the image itself would set (STAND_IN_LOCALE: the locale initdb uses, C unless given).
+     * `imageTools`: scripts the image would have on its PATH in place of this machine's, by name (an Alpine image's getconf).
+     */
+    async run(
+        spec: ContainerSpec,
+        imageEnv: Record<string, string> = {},
+        imageTools: Record<string, string> = {},
+    ): Promise<RunningContainer> {
         if (this.current) {
             throw new Error("a container is still running over this volume; stop it first");
         }
@@ -124,6 +131,9 @@ export class ContainerHost {
         for (const tool of ["psql", "pg_isready"]) {
             const wrapper = `#!/bin/sh\nprintf '%s\\n' "${tool} $*" >> ${commands}\nexec ${join(POSTGRES_BIN, tool)} "$@"\n`;
             writeFileSync(join(bin, tool), wrapper, { mode: 0o755 });
+        }
+        for (const [tool, script] of Object.entries(imageTools)) {
+            writeFileSync(join(bin, tool), script, { mode: 0o755 });
         }
         for (const upload of spec.uploads) {
             writeFileSync(inside(upload.file), upload.content);
