@@ -222,6 +222,10 @@ export class Access extends pulumi.ComponentResource {
                 // that shows it every row, the app role sees its own. BYPASSRLS would need a superuser
                 // to grant, which a managed server's owner is not.
                 bypassRowLevelSecurity: false,
+                // On delete the provider would first run REASSIGN OWNED and DROP OWNED, which silently revoke what the
+                // application granted the role on its own objects. Without them DROP ROLE refuses, naming what still
+                // depends on it; the stack's own grants and schema are gone by then (Grants, then the rollback).
+                skipReassignOwned: true,
             },
             { parent: this, provider: this.provider, additionalSecretOutputs: ["password"] },
         );

@@ -117,6 +117,7 @@ export class MemoryStack extends pulumi.ComponentResource {
                 locks: { timeoutMs: config.migration.lockTimeoutMs, deadlineSeconds: config.migration.lockDeadlineSeconds },
                 maintenanceWorkMemMb: config.migration.maintenanceWorkMemMb,
                 searchSettings: { hnswEfSearch: config.vectorEfSearch, ivfflatProbes: config.vectorProbes },
+                ...(config.provisioner === "docker" ? { serverImage: config.image } : {}),
             },
             { parent: this, dependsOn: [...this.server.ready, ...this.access.beforeSchema], protect: config.protect },
         );

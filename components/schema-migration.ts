@@ -48,6 +48,8 @@ export interface SchemaMigrationArgs {
     maintenanceWorkMemMb?: number;
     /** pgvector's hnsw.ef_search / ivfflat.probes for the database (vector variant). Default: none set. */
     searchSettings?: SearchSettings;
+    /** docker: the server's image, for diff to refuse one on the other C library (engine/config/image-libc.ts). Default: none. */
+    serverImage?: string;
 }
 
 export const SCHEMA_MIGRATION_TYPE = "SchemaMigration";
@@ -113,6 +115,7 @@ export function schemaMigrationInputs(args: SchemaMigrationArgs): {
         maintenanceWorkMemMb: args.maintenanceWorkMemMb ?? DEFAULT_MAINTENANCE_WORK_MEM_MB,
         // Absent unless given, so stacks that set none see no change.
         ...(searchSettingsGiven(args.searchSettings) ? { searchSettings: definedOnly(args.searchSettings) } : {}),
+        ...(args.serverImage === undefined ? {} : { serverImage: args.serverImage }),
     };
 }
 

@@ -15,6 +15,8 @@ set -eu
 user=${POSTGRES_USER:-postgres}
 port=${PGPORT:-5432}
 marker=${MEMORY_STACK_RUN_DIR:-/run/memory-stack}/password-set
+# The C library the data directory's text indexes were built with (musl on Alpine images, glibc on Debian ones).
+libc_file=$PGDATA/memory-stack-libc
 
 # "<pid> <start time>" of the running postmaster: lines 1 and 3 of its postmaster.pid.
 postmaster() {
@@ -26,6 +28,44 @@ if [ "${1:-}" = healthcheck ]; then
     [ -s "$marker" ] && [ "$(cat "$marker")" = "$(postmaster)" ]
     exit
 fi
+
+# musl sorts text byte by byte whatever the locale; glibc by the locale's rules. glibc's getconf prints "glibc 2.36";
+# musl's may print nothing and succeed, and the Alpine images may have no getconf at all.
+libc() {
+    case $(getconf GNU_LIBC_VERSION 2> /dev/null || true) in
+        glibc*) echo glibc ;;
+        *) echo musl ;;
+    esac
+}
+
+# A btree index on text is in the order of the C library that built it: read with the other, lookups miss rows and
+# unique indexes let duplicates in, without an error (PostgreSQL records no collation version under musl to compare).
+refuse_libc() {
+    echo "memory-stack: this data directory's text indexes were built by an image on $1 and this image runs on $(libc):" \
+        "the two C libraries sort text differently, so its text indexes (the memory tables' agent_name, status and" \
+        "memory_key, the application's own, unique ones included) would miss rows and let duplicates in." \
+        "The server is not started. Set image back to one on $1 (musl: the Alpine images such as postgres:15-alpine;" \
+        "glibc: the Debian ones such as postgres:15 and pgvector/pgvector:pg15), or move the data to the new image" \
+        "with pg_dump and pg_restore into a new volume (docs/lifecycle.md)." >&2
+}
+
+# Which C library built the data directory: the record, or for one without (first start, or from before the record)
+# what PostgreSQL 15 stored: glibc's collation version, none under musl; C, C.UTF-8 and POSIX sort the same under both.
+check_libc() {
+    if [ ! -s "$libc_file" ]; then
+        built=$(psql -X -A -t -q -p "$port" -U "$user" -d postgres -c "select case when datcollate in ('C', 'POSIX') or datcollate like 'C.%' then 'any'
+            when datcollversion is null then 'musl' else 'glibc' end from pg_catalog.pg_database where datname = current_database()") || return 1
+        echo "${built:-$(libc)}" > "$libc_file.tmp"
+        chown "$(stat -c %u:%g "$PGDATA")" "$libc_file.tmp"
+        mv "$libc_file.tmp" "$libc_file"
+    fi
+    built=$(cat "$libc_file")
+    if [ "$built" != any ] && [ "$built" != "$(libc)" ]; then
+        refuse_libc "$built"
+        kill -INT "$main"
+        exit 1
+    fi
+}
 
 set_password() {
     # The image's init-time server listens on the socket only: TCP answers once the real server runs.
@@ -60,11 +100,17 @@ SQL
         fi
         sleep 2
     done
+    check_libc || { echo "memory-stack: could not read which C library built the data directory" >&2; exit 1; }
     postmaster > "$marker.tmp"
     mv "$marker.tmp" "$marker"
     echo "memory-stack: role \"$user\" has the stack's password"
 }
 
+built=$(cat "$libc_file" 2> /dev/null || true)
+if [ -n "$built" ] && [ "$built" != any ] && [ "$built" != "$(libc)" ]; then
+    refuse_libc "$built"
+    exit 1
+fi
 main=$$
 mkdir -p "$(dirname "$marker")"
 rm -f "$marker"

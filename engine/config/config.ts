@@ -5,7 +5,15 @@
 import { z } from "zod";
 import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings } from "../db/url";
 import { SCHEMA_OPTION_KEYS } from "./schema-keys";
-import { DEFAULT_IMAGE, DEFAULT_PGBOUNCER_IMAGE, DEFAULT_VECTOR_IMAGE, keyRules, presenceRules, STACK_SSL_MODES } from "./rules";
+import {
+    DEFAULT_IMAGE,
+    DEFAULT_PGBOUNCER_IMAGE,
+    DEFAULT_VECTOR_IMAGE,
+    keyRules,
+    presenceRules,
+    STACK_SSL_MODES,
+    unusedKeyRules,
+} from "./rules";
 import {
     bool,
     ConfigError,
@@ -157,7 +165,17 @@ function resolve({ databaseUrl, ...given }: ConfigKeys) {
     };
 }
 
-const schema = keys.superRefine(presenceRules).transform(resolve).superRefine(keyRules);
+const { enabled: _enabled, ...poolingDefaults } = pooling.parse(undefined);
+const unusedDefaults = {
+    pooling: poolingDefaults,
+    maxConnections: KEYS.maxConnections.parse(undefined),
+    superuserReservedConnections: KEYS.superuserReservedConnections.parse(undefined),
+};
+const schema = keys.superRefine(presenceRules).superRefine(unusedKeys).transform(resolve).superRefine(keyRules);
+
+function unusedKeys(given: ConfigKeys, ctx: z.RefinementCtx): void {
+    unusedKeyRules(given, ctx, unusedDefaults);
+}
 
 export type StackConfig = z.output<typeof schema>;
 export type PoolingConfig = StackConfig["pooling"];

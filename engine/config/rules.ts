@@ -116,6 +116,43 @@ export function keyRules(config: StackConfig, ctx: Context): void {
     budgetRules(config, ctx);
 }
 
+/** The values a key takes when not given, for the rule below: a value other than these was set by the user. */
+export interface UnusedKeyDefaults {
+    pooling: Omit<ConfigKeys["pooling"], "enabled">;
+    maxConnections: number;
+    superuserReservedConnections: number;
+}
+
+/** Keys set (to other than their default) where they do nothing: the user expects an effect that never comes. */
+export function unusedKeyRules(config: ConfigKeys, ctx: Context, defaults: UnusedKeyDefaults): void {
+    if (config.provisioner === "external") {
+        for (const [field, value] of Object.entries(defaults.pooling)) {
+            const given = config.pooling[field as keyof UnusedKeyDefaults["pooling"]];
+            if (given !== value) {
+                fail(
+                    ctx,
+                    `pooling.${field}`,
+                    given,
+                    "has no effect with provisioner: external, which runs no PgBouncer (an external server brings its own pooler, Supabase: Supavisor); remove it",
+                );
+            }
+        }
+        for (const key of ["maxConnections", "superuserReservedConnections"] as const) {
+            if (config[key] !== defaults[key]) {
+                fail(ctx, key, config[key], "has no effect with provisioner: external, whose server sets its own; remove it");
+            }
+        }
+    }
+    if (!config.rls && config.plainClaimLogins.length > 0) {
+        fail(
+            ctx,
+            "plainClaimLogins",
+            config.plainClaimLogins,
+            "has no effect with rls: false (it lets those logins' claims count for row level security); remove it or set rls: true",
+        );
+    }
+}
+
 /** vectorEfSearch and vectorProbes: each only where the index it tunes exists. */
 function searchSettingRules(config: StackConfig, ctx: Context): void {
     for (const [key, index] of [

@@ -21,9 +21,10 @@ export class OptionsConflictError extends Error {
         /** How the caller names the key: "--dimensions", "memory-stack:vectorDimensions". */
         readonly shownAs: string,
         reason: string,
+        recordedIn = "the database's ledger",
     ) {
         super(
-            `${shownAs} asks for ${key} ${JSON.stringify(requested)}, but the database's ledger records ${key} ${JSON.stringify(recorded)}; nothing was done. ` +
+            `${shownAs} asks for ${key} ${JSON.stringify(requested)}, but ${recordedIn} records ${key} ${JSON.stringify(recorded)}; nothing was done. ` +
                 reason,
         );
         this.name = "OptionsConflictError";
@@ -84,6 +85,8 @@ export interface ResolveOptions {
     allowVectorSwitch: boolean;
     /** How a key is shown in a refusal: a flag or a config key. */
     shownAs: (key: keyof SchemaOptions) => string;
+    /** Where `recorded` comes from, in a refusal. Default: the database's ledger. */
+    recordedIn?: string;
 }
 
 /** The options a command runs with: the ledger's, then what was requested, then the defaults; throws OptionsConflictError. */
@@ -103,7 +106,7 @@ export function resolveSchemaOptions(options: ResolveOptions): SchemaOptions {
         if ((key === "vectorDimensions" || key === "vectorIndex") && recorded.vector === false) {
             continue;
         }
-        throw new OptionsConflictError(key, wanted, had, shownAs(key), reason(key, options.allowVectorSwitch));
+        throw new OptionsConflictError(key, wanted, had, shownAs(key), reason(key, options.allowVectorSwitch), options.recordedIn);
     }
     const base = recorded.vector === false ? omit(recorded, ["vectorDimensions", "vectorIndex"]) : recorded;
     return { ...defaults, ...pick(requested), ...pick(base), ...(switching ? pick(requested) : {}) };

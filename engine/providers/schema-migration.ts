@@ -53,6 +53,7 @@ import { missingObjects } from "../migrate/repair";
 import { describeChangedColumns } from "../migrate/changed-columns";
 import { describeRollback } from "../migrate/rollback-summary";
 import { canonical } from "./canonical";
+import { refuseAtPreview } from "./schema-preview-refusals";
 import { refuseNewerState } from "./state-version";
 
 /** The provider's inputs, resolved: what the program sends on every up. */
@@ -81,6 +82,8 @@ export interface SchemaMigrationInputs {
     maintenanceWorkMemMb?: number;
     /** The stack's pgvector search settings, set on the database after the migrations; absent when none is given. */
     searchSettings?: SearchSettings;
+    /** docker: the server's image (config image), kept in state for diff to refuse an image on the other C library. */
+    serverImage?: string;
 }
 
 /** The shape of the outputs this code writes; state with an older one is updated on the next up. */
@@ -108,6 +111,7 @@ export interface SchemaMigrationOutputs {
     locks: LockSettings;
     objects: string[];
     searchSettings?: SearchSettings;
+    serverImage?: string;
     /** Objects a refresh found missing from the database; always empty after create/update. */
     missing: string[];
     /**
@@ -139,9 +143,10 @@ export function diff(
     olds: Partial<SchemaMigrationOutputs>,
     news: SchemaMigrationInputs,
 ): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+    refuseNewerState(RESOURCE, olds, STATE_VERSION);
+    refuseAtPreview(olds, news);
     const changed = COMPARED.filter((key) => canonical(olds[key]) !== canonical(news[key]));
     const drifted = (olds.missing ?? []).length > 0 || (olds.unfinished ?? []).length > 0;
-    refuseNewerState(RESOURCE, olds, STATE_VERSION);
     const olderState = olds.stateVersion !== STATE_VERSION;
     return { changes: changed.length > 0 || drifted || olderState, replaces: [], deleteBeforeReplace: false };
 }
@@ -282,6 +287,7 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
             locks: inputs.locks,
             objects: inputs.objects,
             ...(inputs.searchSettings ? { searchSettings: inputs.searchSettings } : {}),
+            ...(inputs.serverImage ? { serverImage: inputs.serverImage } : {}),
             missing: [],
         };
     });

@@ -48,7 +48,7 @@ describe("pulumi up on a database that holds an application table named like a m
         const up = life.up(await memoryProgram({ connection: schema.db.settings, schema: { ...schema.options, rls: false } }));
 
         await expect(up).rejects.toThrow(
-            "memory-stack:rls asks for rls false, but the database's ledger records rls true; nothing was done.",
+            "memory-stack:rls asks for rls false, but the stack's state (its last up) records rls true; nothing was done.",
         );
         expect(await readLedger(schema.client)).toEqual(ledger);
     });

@@ -42,7 +42,7 @@ if [ -s "$PGDATA/PG_VERSION" ]; then
 else
     pwfile=$(mktemp)
     printf '%s\\n' "$POSTGRES_PASSWORD" > "$pwfile"
-    initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C > /dev/null
+    initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale="\${STAND_IN_LOCALE:-C}" > /dev/null
     rm -f "$pwfile"
     pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -k $PGHOST" -w start > /dev/null
     echo 'create database :"db";' | psql -X -q -v ON_ERROR_STOP=1 -v db="$POSTGRES_DB" -U "$POSTGRES_USER" -d postgres
@@ -104,7 +104,15 @@ export class ContainerHost {
         this.ownByPostgres(this.base, dirname(this.volume));
     }
 
-    async run(spec: ContainerSpec): Promise<RunningContainer> {
+    /**
+     * `imageEnv`: variables the image itself would set (STAND_IN_LOCALE: the locale initdb uses, C unless given).
+     * `imageTools`: scripts the image would have on its PATH in place of this machine's, by name (an Alpine image's getconf).
+     */
+    async run(
+        spec: ContainerSpec,
+        imageEnv: Record<string, string> = {},
+        imageTools: Record<string, string> = {},
+    ): Promise<RunningContainer> {
         if (this.current) {
             throw new Error("a container is still running over this volume; stop it first");
         }
@@ -124,6 +132,9 @@ export class ContainerHost {
             const wrapper = `#!/bin/sh\nprintf '%s\\n' "${tool} $*" >> ${commands}\nexec ${join(POSTGRES_BIN, tool)} "$@"\n`;
             writeFileSync(join(bin, tool), wrapper, { mode: 0o755 });
         }
+        for (const [tool, script] of Object.entries(imageTools)) {
+            writeFileSync(join(bin, tool), script, { mode: 0o755 });
+        }
         for (const upload of spec.uploads) {
             writeFileSync(inside(upload.file), upload.content);
             chmodSync(inside(upload.file), Number.parseInt(upload.permissions ?? "0644", 8));
@@ -137,6 +148,7 @@ export class ContainerHost {
             MEMORY_STACK_RUN_DIR: inside("/run/memory-stack"),
             PATH: [bin, POSTGRES_BIN, "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(":"),
             LC_MESSAGES: "C",
+            ...imageEnv,
         };
         const [entrypoint, ...entryArgs] = spec.entrypoints;
         const child = spawn(inside(entrypoint), [...entryArgs, ...spec.command], { env, stdio: ["ignore", "pipe", "pipe"] });

@@ -1,0 +1,104 @@
+// What the schema resource's diff refuses, from state: the changes an up could not complete, or would complete wrongly,
+// after other resources had already changed. Diff runs at `pulumi preview` (and so before `pulumi up` takes any step),
+// the one place the stack's state and the program's new inputs meet before anything changes.
+import { imageLibc } from "../config/image-libc";
+import type { ConnectionSettings } from "../db/url";
+import { resolveSchemaOptions } from "../migrate/index";
+import type { SchemaMigrationInputs, SchemaMigrationOutputs } from "./schema-migration";
+
+/** Throws, naming the config key, both values and what to do, for a change the deployed stack cannot take. */
+export function refuseAtPreview(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): void {
+    if ((olds.appliedMigrations ?? []).length === 0) {
+        return; // nothing deployed (or rolled back outside Pulumi and refreshed): nothing to keep
+    }
+    refuseDeployedOptionChange(olds, news);
+    refuseMovedDatabase(olds, news);
+    refuseOtherLibc(olds, news);
+    refuseNewDockerOwner(olds, news);
+}
+
+/**
+ * At preview, from state: an option the deployed schema cannot take (a role renamed, rls or vector turned off) is refused
+ * before any resource changes. Update would refuse it too, but only after the resources it depends on had changed:
+ * the postgresql provider renames a live role in place (the application's logins fail), and vector off swaps the server
+ * for an image without pgvector under vector(N) columns.
+ */
+function refuseDeployedOptionChange(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): void {
+    if (olds.schema === undefined) {
+        return;
+    }
+    resolveSchemaOptions({
+        requested: news.schema,
+        recorded: olds.schema,
+        defaults: news.schema,
+        allowVectorSwitch: true,
+        shownAs: (key) => `memory-stack:${key}`,
+        recordedIn: "the stack's state (its last up)",
+    });
+}
+
+/**
+ * At preview: the connection naming another database than the one the schema is deployed in. Update would apply the
+ * schema afresh there and leave the old one's memory tables, rows, policies and grants out of Pulumi's reach; with docker
+ * the server's volume holds only the database it was initialised with, and PgBouncer would already serve the new name
+ * (the application's pooled URL refused) when the schema failed. An unknown connection (a password generated anew at
+ * preview) says nothing here.
+ */
+function refuseMovedDatabase(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): void {
+    const was = olds.connection?.database;
+    const now: unknown = news.connection;
+    const database = typeof now === "object" && now !== null ? (now as ConnectionSettings).database : undefined;
+    if (was === undefined || database === undefined || database === was) {
+        return;
+    }
+    throw new Error(
+        `the stack's connection names database ${JSON.stringify(database)} (memory-stack:database, or the database of ` +
+            `memory-stack:databaseUrl), but the memory schema is deployed in database ${JSON.stringify(was)} (the stack's state); ` +
+            `nothing was done. An up would apply the schema afresh in ${JSON.stringify(database)} and leave ${JSON.stringify(was)}'s ` +
+            `memory tables and rows behind, out of the stack's reach. Set it back to ${JSON.stringify(was)}; to move the stack, ` +
+            `\`pulumi destroy\` it first (the schema rolls back from ${JSON.stringify(was)}), then \`pulumi up\`.`,
+    );
+}
+
+/**
+ * At preview: a server image on the other C library than the one the data volume was built by (postgres:15-alpine, musl,
+ * to pgvector/pgvector:pg15, glibc: what vector: true swaps in on the dev stack). The server's start script refuses to
+ * start on it (text indexes in the wrong order), but only once the old container is gone; this says so before anything
+ * changes. Known only for state written since it kept the image, and for images whose reference names their library.
+ */
+function refuseOtherLibc(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): void {
+    if (olds.serverImage === undefined || news.serverImage === undefined) {
+        return;
+    }
+    const [was, now] = [imageLibc(olds.serverImage), imageLibc(news.serverImage)];
+    if (was === undefined || now === undefined || was === now) {
+        return;
+    }
+    throw new Error(
+        `memory-stack:image asks for ${news.serverImage} (${now}), but the server's data volume was built by ${olds.serverImage} ` +
+            `(${was}); nothing was done. The two C libraries sort text differently: every text index in the volume would miss rows ` +
+            `and let duplicates in, and the server refuses to start on it. Keep an image on ${was}` +
+            `${was === "musl" ? " (an Alpine one)" : " (a Debian one, such as postgres:15 or pgvector/pgvector:pg15)"}, or move the data ` +
+            `with pg_dump and pg_restore to a stack on a new volume (docs/lifecycle.md).`,
+    );
+}
+
+/**
+ * At preview, docker (the inputs carry the server's image): another owner `user` than the one the data volume was
+ * initialised with. The image creates its owner only in an empty volume, so the replaced container (the old one is
+ * removed first) never turns healthy: its start script cannot log in as a role that does not exist there.
+ */
+function refuseNewDockerOwner(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): void {
+    const was = olds.connection?.user;
+    const now: unknown = news.connection;
+    const user = typeof now === "object" && now !== null ? (now as ConnectionSettings).user : undefined;
+    if (news.serverImage === undefined || was === undefined || user === undefined || user === was) {
+        return;
+    }
+    throw new Error(
+        `memory-stack:user asks for owner ${JSON.stringify(user)}, but the server's data volume was initialised with owner ` +
+            `${JSON.stringify(was)} (the stack's state); nothing was done. The postgres image creates its owner only in an empty ` +
+            `volume: the replaced server would never turn healthy. Set it back to ${JSON.stringify(was)}; to start over under ` +
+            `another owner, \`pulumi destroy\` with retainVolumeOnDestroy: false (its data goes with the volume), then \`pulumi up\`.`,
+    );
+}
