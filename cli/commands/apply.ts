@@ -28,6 +28,12 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
                 `these on it (pulumi up's Grants component grants them, and revokes them on destroy): ${grantsLeftToYou.join("; ")}`,
         );
     }
+    if (result.revokedFrom.length > 0) {
+        progress(
+            `revoked TRUNCATE, REFERENCES and TRIGGER on the memory tables from ${result.revokedFrom.join(", ")} (default privileges gave them): ` +
+                "row level security does not restrict them, and a trigger of another role's would run as whoever writes next",
+        );
+    }
     const count = result.applied.length;
     return {
         exitCode: 0,
@@ -46,6 +52,7 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
             repaired: result.repaired,
             grants,
             grantsLeftToYou,
+            revokedFrom: result.revokedFrom,
             changedColumns: result.changedColumns,
         },
     };

@@ -43,6 +43,7 @@ function deployed(e: Expectations): CatalogSnapshot {
         // The stack's own policies for the app role widen nothing beyond themselves: only others are judged.
         policies: manifest.policies.map((policy) => ({ ...policy, widens: policy.name.endsWith("_own_rows") })),
         usersInsertable: true,
+        unrestricted: [],
         columnTypes: [],
         constraints: (fingerprints.constraints ?? []).map(({ table, name, kind, onDelete }) => ({
             table,
