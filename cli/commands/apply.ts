@@ -30,8 +30,9 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
     }
     if (result.revokedFrom.length > 0) {
         progress(
-            `revoked TRUNCATE, REFERENCES and TRIGGER on the memory tables from ${result.revokedFrom.join(", ")} (default privileges gave them): ` +
-                "row level security does not restrict them, and a trigger of another role's would run as whoever writes next",
+            `revoked TRUNCATE, REFERENCES and TRIGGER on the memory tables, and every privilege on the stack's bookkeeping tables, from ` +
+                `${result.revokedFrom.join(", ")} (default privileges gave them): row level security does not restrict them, a trigger ` +
+                "of another role's would run as whoever writes next, and a row written into the bookkeeping would have the rollback drop an application's table",
         );
     }
     const count = result.applied.length;

@@ -15,8 +15,7 @@ import { readRecords, type RecordedObject } from "./ownership";
 import { HAS_PRIVILEGE, privilegeChecks } from "../verify/privileges";
 import { quoteIdentifier, type SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
-import { MEMORY_TABLES } from "./manifest";
-import { revokeUnrestricted, unrestrictedHeld } from "./unrestricted-privileges";
+import { revokeUnrestricted, UNRESTRICTED_HELD, type Unrestricted } from "./unrestricted-privileges";
 
 /**
  * Grants, in one transaction and one round trip, and returns the statements run; none without rls (no
@@ -71,7 +70,7 @@ export async function grantUnderLock(
         return { granted: [], leftToYou };
     }
     const reused = rows[0].held ? [] : (reusedNow ?? (records.length > 0 ? (await client.query<ReusedObject>(REUSED_GRANTED)).rows : []));
-    const revokes = (unrestricted ?? []).map(({ grantee, tables }) => revokeUnrestricted(grantee, tables));
+    const revokes = (unrestricted ?? []).flatMap(revokeUnrestricted);
     const statements = [...(rows[0].held ? [] : renderGrants(withoutReused(rules, reused), target)), ...memberships, ...revokes];
     // The grants go with the begin, in its round trip; a lock wait is retried there, up to the deadline. Their failure
     // is said as such; a lost commit, or the deadline, as the caller says them.
@@ -131,18 +130,12 @@ async function factsAndReused(
     withReused: boolean,
 ): Promise<[{ rows: GrantFacts[] }, ReusedObject[] | undefined, Unrestricted[]]> {
     const facts = `select current_database() as database, false as held, ${missing(textArray(names))}, ${nonMember(textArray(names))}`;
-    const held = unrestrictedHeld(textArray([...MEMORY_TABLES]));
-    const results = (await client.query(`${facts};\n${held}${withReused ? `;\n${REUSED_GRANTED}` : ""}`)) as unknown as [
+    const results = (await client.query(`${facts};\n${UNRESTRICTED_HELD}${withReused ? `;\n${REUSED_GRANTED}` : ""}`)) as unknown as [
         QueryResult<GrantFacts>,
         QueryResult<Unrestricted>,
         QueryResult<ReusedObject>?,
     ];
     return [results[0], results[2]?.rows ?? [], results[1].rows];
-}
-
-interface Unrestricted {
-    grantee: string;
-    tables: string[];
 }
 
 /** The rules without the objects under a recorded name someone else created again: those are the application's (identity.ts). */

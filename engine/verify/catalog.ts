@@ -3,9 +3,9 @@
 // deployed (privileges.ts); then a pure comparison with the expectations lists each one that is
 // missing, not what the migrations made, or not usable by the roles.
 import type { SqlClient } from "../db/client";
-import { MEMORY_TABLES, SEED_FUNCTIONS, TRIGGERS } from "../migrate/manifest";
+import { SEED_FUNCTIONS, TRIGGERS } from "../migrate/manifest";
 import { functionName, type Expectations } from "./expected";
-import { revokeUnrestricted, unrestrictedHeld } from "../migrate/unrestricted-privileges";
+import { describeUnrestricted, revokeUnrestricted, UNRESTRICTED_HELD, type Unrestricted } from "../migrate/unrestricted-privileges";
 import { comparePrivileges, privilegeExpectations, PRIVILEGES_SQL, type PrivilegeSnapshot } from "./privileges";
 import type { ObjectCounts, Problem } from "./report";
 import { columnTypeProblems, constraintProblems, triggerIssue, volatilityIssue, widenedPolicies } from "./shapes";
@@ -31,7 +31,7 @@ export interface CatalogSnapshot extends PrivilegeSnapshot {
     /** Check constraints and single-column foreign keys on tables in public, as fingerprints.ts names them. */
     constraints: { table: string; name: string; kind: "check" | "foreign key"; onDelete: string | null }[];
     /** Grantees other than the owner and the app role (reported with its own privileges) holding TRUNCATE, REFERENCES or TRIGGER on memory tables. */
-    unrestricted: { grantee: string; tables: string[] }[];
+    unrestricted: Unrestricted[];
     /** The memory tables' columns whose type is not the one the migrations create them with. */
     columnTypes: { table: string; name: string; type: string; expected: string }[];
 }
@@ -99,8 +99,7 @@ select json_build_object(
         where a.attnum > 0 and not a.attisdropped and a.attname <> 'id'
           and (a.attidentity <> '' or pg_get_expr(d.adbin, d.adrelid) like 'nextval(%'
                or (a.attnotnull and d.adbin is null and a.attgenerated = ''))),
-  'unrestricted', (select coalesce(json_agg(u), '[]') from (${unrestrictedHeld(`'{${MEMORY_TABLES.join(",")}}'::pg_catalog.name[]`)}) u
-                   where u.grantee is distinct from quote_ident(($3::text[])[1])),
+  'unrestricted', (select coalesce(json_agg(u), '[]') from (${UNRESTRICTED_HELD}) u where u.grantee is distinct from quote_ident(($3::text[])[1])),
 ${PRIVILEGES_SQL}
 ) as catalog`;
 
@@ -268,12 +267,13 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         if (found.rls) counts.rlsTables++;
         else report("rls", table, "row level security is disabled; alter table ... enable row level security");
     }
-    for (const { grantee, tables } of snapshot.unrestricted) {
+    for (const held of snapshot.unrestricted) {
         report(
             "privilege",
-            grantee,
-            `holds TRUNCATE, REFERENCES or TRIGGER on ${tables.map((table) => `public.${table}`).join(", ")} (default privileges may have given them): ` +
-                `row level security does not restrict them, and a trigger of its own would run as whoever writes next; run ${revokeUnrestricted(grantee, tables)}`,
+            held.grantee,
+            `holds ${describeUnrestricted(held)}, which no role but the owner may (default privileges may have given them): ` +
+                `row level security does not restrict them, a trigger of its own would run as whoever writes next, and a row in the ` +
+                `bookkeeping would have the rollback drop an application's table; run ${revokeUnrestricted(held).join("; ")}`,
         );
     }
     const privileges = comparePrivileges(expected, snapshot);

@@ -35,24 +35,33 @@ describe("default privileges that give other roles every privilege on new tables
         const client = await db.connect();
         await client.query(`create role ${anon} nologin;
             alter default privileges in schema public grant all on tables to ${anon};
-            alter default privileges in schema public grant references, trigger on tables to public`);
+            alter default privileges in schema public grant references, trigger on tables to public;
+            alter default privileges grant insert, delete on tables to public`);
         const env = { DATABASE_URL: db.url };
 
         const apply = await cli(["apply", "--app-role", app, "--admin-role", admin], env);
 
         expect(apply.code, apply.stderr).toBe(0);
-        expect(apply.stderr).toContain(`revoked TRUNCATE, REFERENCES and TRIGGER on the memory tables from ${anon}, public`);
+        expect(apply.stderr).toContain(
+            `revoked TRUNCATE, REFERENCES and TRIGGER on the memory tables, and every privilege on the stack's bookkeeping tables, from ${anon}, public`,
+        );
         expect({ anon: await unrestricted(client, anon), public: await unrestricted(client, "") }).toEqual({ anon: "", public: "" });
+        const ledger = await client.query(
+            "select relname, relacl::text[] as acl from pg_class where relnamespace = 'memory_stack'::regnamespace and relkind = 'r'",
+        );
+        expect(
+            ledger.rows.filter((row: { acl: string[] | null }) => row.acl?.some((entry) => !entry.startsWith(`${db.config.user}=`))),
+        ).toEqual([]);
         // What default privileges give that row level security restricts stays: the application's choice.
         expect((await client.query("select has_table_privilege($1, 'public.sessions', 'select') as ok", [anon])).rows[0].ok).toBe(true);
 
         await client.query(`grant select on public.users to ${admin}; grant update on public.users to ${admin};
-            grant trigger on public.sessions, public.memory_logs to ${anon}`);
+            grant trigger on public.sessions, public.memory_logs to ${anon}; grant insert on memory_stack.created_objects to ${anon}`);
         const verify = await cli(["verify"], env);
 
         expect(verify.code).toBe(1);
         expect(verify.stdout + verify.stderr).toContain(
-            `privilege ${anon}: holds TRUNCATE, REFERENCES or TRIGGER on public.memory_logs, public.sessions`,
+            `privilege ${anon}: holds TRUNCATE, REFERENCES or TRIGGER on public.memory_logs, public.sessions, and privileges on the stack's bookkeeping tables memory_stack.created_objects, which no role but the owner may`,
         );
         expect(verify.stdout + verify.stderr).toContain(
             `revoke truncate, references, trigger on public.memory_logs, public.sessions from ${anon}`,
