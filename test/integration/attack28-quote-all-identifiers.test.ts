@@ -26,6 +26,8 @@ it("a database that quotes every identifier is applied, recorded as any other an
     roles.push(`${db.name}_app`, `${db.name}_admin`);
     const env = { DATABASE_URL: db.url };
 
+    const plan = await cli(["plan", ...names], env);
+    expect(plan.code, plan.stderr + plan.stdout).toBe(0);
     const apply = await cli(["apply", ...names], env);
 
     expect(apply.code, apply.stderr).toBe(0);
