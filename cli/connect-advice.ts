@@ -6,9 +6,14 @@ import type { ConnectionSettings } from "../engine/db/url";
 /** The next step for `error` from connecting with `settings`, or undefined for an error it has no advice for. */
 export function connectAdvice(
     error: unknown,
-    settings: Pick<ConnectionSettings, "host" | "port" | "database" | "user"> & Partial<Pick<ConnectionSettings, "password">>,
+    settings: Pick<ConnectionSettings, "host" | "port" | "database" | "user"> &
+        Partial<Pick<ConnectionSettings, "password" | "sslRootCert">>,
 ): string | undefined {
-    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    const { code, message, syscall, path } = (error ?? {}) as { code?: unknown; message?: unknown; syscall?: unknown; path?: unknown };
+    // The URL's sslrootcert is read when the URL is; a CA file read only at connect is PGSSLROOTCERT's.
+    if (settings.sslRootCert !== undefined && ((syscall === "open" && path === settings.sslRootCert) || code === "EISDIR")) {
+        return `PGSSLROOTCERT names ${JSON.stringify(settings.sslRootCert)}, which cannot be read as a CA file: name a readable one, or unset PGSSLROOTCERT`;
+    }
     switch (code) {
         case "28P01":
             // node-postgres rewrites such a password by SASLprep even where PostgreSQL and libpq keep it as typed.

@@ -83,7 +83,8 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
         refuse(`holds a % that does not start a percent-encoded byte (%XX); ${ENCODING_HINT}`);
     }
     // libpq 16 reads sslrootcert=system as the system's CA store; the parser would open a file named "system".
-    if (/[?&]sslrootcert=system(&|$)/.test(url)) {
+    // libpq compares the value once decoded: sslrootcert=%73ystem is the store too.
+    if ([...url.matchAll(/[?&]sslrootcert=([^&]*)/g)].some((match) => decoded(match[1]) === "system")) {
         refuse(`has sslrootcert=system; ${SYSTEM_ROOTS_HINT}`);
     }
     // libpq's multi-host form (h1:5432,h2:5433) fails the URL parser on its port; said as what it is, not as an encoding problem.
@@ -128,6 +129,14 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
               ? `the parameter ${unknown[0]}`
               : "a parameter after a raw & in the password (percent-encode & in a password as %26)";
         refuse(`has ${named}, which memory-stack does not use; it understands ${PARAMETERS.join(", ")}`);
+    }
+    // libpq refuses these where the parser reads on: ?password=a=b as the password "a=b", ?&sslmode=… past the empty pair.
+    const pairs = /\?(.*)$/s.exec(url)?.[1].split("&") ?? [];
+    if (pairs.some((pair) => pair.split("=").length > 2)) {
+        refuse("has a query parameter with a second =, which libpq refuses: percent-encode = in a value as %3D");
+    }
+    if (pairs.slice(0, -1).some((pair) => pair === "")) {
+        refuse("has an empty query parameter (&& or ?&), which libpq refuses: remove the extra &");
     }
     const host = parsed.host ?? "";
     const database = params.dbname ?? databaseFrom(url) ?? parsed.database ?? "";
@@ -183,6 +192,15 @@ function databaseFrom(url: string): string | undefined {
         }
     }
     return undefined;
+}
+
+/** A query value as libpq reads it; undefined when its %XX bytes are no UTF-8. */
+function decoded(value: string): string | undefined {
+    try {
+        return decodeURIComponent(value);
+    } catch {
+        return undefined;
+    }
 }
 
 /** libpq's reading of connect_timeout: 0 or less waits indefinitely, and 1 counts as 2. */

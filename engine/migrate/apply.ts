@@ -7,7 +7,7 @@
 // step instead (step-runner.ts) and resumes at its step.
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
-import { columnsChangedOnExisting, type ChangedColumns } from "./changed-columns";
+import { columnsChangedOnExisting, merged, type ChangedColumns } from "./changed-columns";
 import { grantUnderLock } from "./grants";
 import { legacyRows } from "./ledger";
 import { withMigrationLock } from "./lock";
@@ -102,9 +102,9 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
                       await import("./apply-pending")
                   ).applyPending(session, migrations, plan.pending, ledger, stepLedger, options, recordsTable)
                 : { applied: [], recorded: undefined, recordedBefore: undefined };
-        const repaired: RepairResult = options.repair
+        const { changedColumns: recreated, ...repaired } = options.repair
             ? await (await import("./repair")).repairUnderLock(session, migrations)
-            : { missing: [], rerun: [], alsoCreated: [] };
+            : { missing: [], rerun: [], alsoCreated: [], changedColumns: [] };
         const grants: { granted: string[]; leftToYou: string[]; revokedFrom?: string[] } =
             options.grantRoles && options.schema
                 ? await grantUnderLock(session, options.schema, options.repair ? undefined : work.recorded, work.applied.length === 0)
@@ -116,14 +116,16 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
         if (options.searchSettings) {
             await applySearchSettings(client, options.searchSettings);
         }
-        const changedColumns =
-            work.applied.length > 0
+        const changedColumns = merged([
+            ...(work.applied.length > 0
                 ? columnsChangedOnExisting(
                       work.recorded ?? (await (await import("./ownership")).readRecords(client)),
                       work.applied.map((migration) => migration.name),
                       work.recordedBefore,
                   )
-                : [];
+                : []),
+            ...recreated,
+        ]);
         const inLedger = new Set(ledger.map((row) => row.name));
         return {
             applied: work.applied,

@@ -54,6 +54,36 @@ export function columnsChangedOnExisting(records: RecordedObject[], applied: str
         .map((entry) => ({ ...entry, columns: entry.columns.sort(), ...(entry.dropped ? { dropped: entry.dropped.sort() } : {}) }));
 }
 
+/**
+ * The columns a repair re-created on tables it did not re-create (`missing`: the records missing before it): such a
+ * table's row type changed under the application's connections as an added column's does.
+ */
+export function columnsRecreated(missing: RecordedObject[]): ChangedColumns[] {
+    const tablesMissing = new Set(missing.filter((record) => record.kind === "table").map((record) => `${record.schema}.${record.name}`));
+    const columns = missing.filter((record) => record.kind === "column" && !tablesMissing.has(`${record.schema}.${record.parent}`));
+    return merged(
+        columns.map((record) => ({ table: `${record.schema}.${record.parent}`, columns: [record.name], migrations: [record.migration] })),
+    );
+}
+
+/** One entry per table, in table order, its columns and migrations put together. */
+export function merged(changes: ChangedColumns[]): ChangedColumns[] {
+    const byTable = new Map<string, ChangedColumns>();
+    for (const change of changes) {
+        const entry = byTable.get(change.table);
+        if (entry === undefined) {
+            byTable.set(change.table, { ...change, columns: [...change.columns], migrations: [...change.migrations] });
+            continue;
+        }
+        entry.columns = [...new Set([...entry.columns, ...change.columns])].sort();
+        entry.migrations = [...new Set([...entry.migrations, ...change.migrations])];
+        if (change.dropped) {
+            entry.dropped = [...new Set([...(entry.dropped ?? []), ...change.dropped])].sort();
+        }
+    }
+    return [...byTable.values()].sort((a, b) => a.table.localeCompare(b.table));
+}
+
 /** One line for the run's output, or none. */
 export function describeChangedColumns(changed: ChangedColumns[]): string[] {
     if (changed.length === 0) {

@@ -133,26 +133,33 @@ export async function countAtRisk(
            from unnest($1::text[], $2::text[]) with ordinality as t(target, col, n)`,
         [columns.map((c) => c.table), columns.map((c) => c.column)],
     );
+    const value = (column: AtRisk["columns"][number], i: number) =>
+        (column.table === "public.users" ? USERS_MEMORY_DEFAULTS[column.column] : undefined) ??
+        defaults.rows.find((row) => Number(row.n) === i + 1)?.value ??
+        "null";
+    // One scan per table: the columns of one table (the memory columns of users) are counted together, so the application's
+    // writes wait out one scan of users under the guard's lock, not one per column.
+    const byTable = new Map<string, number[]>();
+    columns.forEach((column, i) => byTable.set(column.table, [...(byTable.get(column.table) ?? []), i]));
+    const groups = [...byTable];
     const parts = [
-        ...tables.map((table) => `select count(*)::bigint from ${table.sql}`),
-        ...columns.map((column, i) => {
-            const value =
-                (column.table === "public.users" ? USERS_MEMORY_DEFAULTS[column.column] : undefined) ??
-                defaults.rows.find((row) => Number(row.n) === i + 1)?.value ??
-                "null";
-            return `select count(*)::bigint from ${column.table} where ${quote(column.column)} is distinct from (${value})`;
-        }),
+        ...tables.map((table) => `(select array[count(*)] from ${table.sql})`),
+        ...groups.map(
+            ([table, indexes]) =>
+                `(select array[${indexes.map((i) => `count(*) filter (where ${quote(columns[i].column)} is distinct from (${value(columns[i], i)}))`).join(", ")}] from ${table})`,
+        ),
     ];
     if (parts.length === 0) {
         return { rowCounts: {}, columnCounts: {} };
     }
-    const result = await client.query<{ n: number; count: string }>(
-        `select n, count from (${parts.map((part, i) => `select ${i} as n, (${part}) as count`).join(" union all ")}) t`,
+    const result = await client.query<Record<string, string[]>>(
+        `select ${parts.map((part, i) => `${part}::bigint[] as c${i}`).join(", ")}`,
     );
-    const count = (i: number) => Number(result.rows.find((row) => row.n === i)?.count ?? 0);
+    const [row] = result.rows;
+    const columnCounts = new Map(groups.flatMap(([, indexes], g) => indexes.map((i, k) => [i, Number(row[`c${tables.length + g}`][k])])));
     return {
-        rowCounts: Object.fromEntries(tables.map((table, i) => [table.key, count(i)])),
-        columnCounts: Object.fromEntries(columns.map((column, i) => [column.key, count(tables.length + i)])),
+        rowCounts: Object.fromEntries(tables.map((table, i) => [table.key, Number(row[`c${i}`][0])])),
+        columnCounts: Object.fromEntries(columns.map((column, i) => [column.key, columnCounts.get(i) ?? 0])),
     };
 }
 

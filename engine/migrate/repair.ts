@@ -14,6 +14,7 @@ import { parseSqlFile, runStatements } from "./execute";
 import { expectedObjects } from "./manifest";
 import { withMigrationLock } from "./lock";
 import { missingRecorded, readRecords, recordCreated } from "./ownership";
+import { columnsRecreated, type ChangedColumns } from "./changed-columns";
 import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import { snapshot } from "./snapshot";
@@ -113,12 +114,15 @@ export async function repairSchema(
 }
 
 /** repairSchema for a caller that holds the migration lock already (an apply). */
-export async function repairUnderLock(session: MigrationSession, migrations: readonly MigrationFile[]): Promise<RepairResult> {
+export async function repairUnderLock(
+    session: MigrationSession,
+    migrations: readonly MigrationFile[],
+): Promise<RepairResult & { changedColumns: ChangedColumns[] }> {
     const { client } = session;
     const recordedBefore = await readRecords(client);
     const missing = await missingRecorded(client, recordedBefore);
     if (missing.length === 0) {
-        return { missing: [], rerun: [], alsoCreated: [] };
+        return { missing: [], rerun: [], alsoCreated: [], changedColumns: [] };
     }
     // From the first migration that created a missing object to the end: a later migration may have
     // replaced what an earlier one made (0011 gives auth.uid() a new body), and migrations are idempotent.
@@ -175,5 +179,6 @@ export async function repairUnderLock(session: MigrationSession, migrations: rea
         missing: missing.map((object) => object.identity),
         rerun: rerun.map((migration) => migration.name),
         alsoCreated: recordedAfter.filter((record) => !before.has(record.identity)).map((record) => record.identity),
+        changedColumns: columnsRecreated(missing),
     };
 }

@@ -1,4 +1,5 @@
 // What a rollback did, in the words the CLI prints and the schema provider writes beside `pulumi destroy`.
+import { describeChangedColumns, type ChangedColumns } from "./changed-columns";
 import { REUSED_REASON } from "./identity";
 import type { RollbackResult } from "./rollback";
 import { describeWaits } from "./session";
@@ -17,6 +18,7 @@ export function describeRollback(result: RollbackResult): string[] {
         `rolled back the memory schema in ${Math.round(result.durationMs)} ms${describeWaits(result.waits)}`,
         ...(dropped.length > 0 ? [`rows dropped: ${dropped.map(([table, rows]) => `${table} ${rows}`).join(", ")}`] : []),
         ...(values.length > 0 ? [`non-default values dropped: ${values.map(([column, count]) => `${column} ${count}`).join(", ")}`] : []),
+        ...describeChangedColumns(droppedFromTablesThatStay(result.columnCounts)),
         ...(result.kept.length > 0
             ? [
                   `kept (other objects depend on them): ${result.kept.join(", ")}` +
@@ -35,6 +37,18 @@ export function describeRollback(result: RollbackResult): string[] {
               ]
             : []),
     ];
+}
+
+/** The recorded columns the rollback dropped from tables that stay (the memory columns of an application's users). */
+function droppedFromTablesThatStay(columnCounts: Record<string, number>): ChangedColumns[] {
+    const byTable = new Map<string, string[]>();
+    for (const key of Object.keys(columnCounts)) {
+        // "users.memory_enabled", or "schema.table.column" outside public (guard.ts)
+        const dot = key.lastIndexOf(".");
+        const table = key.slice(0, dot).includes(".") ? key.slice(0, dot) : `public.${key.slice(0, dot)}`;
+        byTable.set(table, [...(byTable.get(table) ?? []), key.slice(dot + 1)]);
+    }
+    return [...byTable].map(([table, dropped]) => ({ table, columns: [], dropped: dropped.sort(), migrations: ["the rollback"] }));
 }
 
 /** "database d3 still uses" or "databases d3, d4 still use". */

@@ -29,8 +29,19 @@ export interface CatalogSnapshot extends PrivilegeSnapshot {
     /** Test users can be inserted into users and vanish with the rollback, leaving no trace. */
     usersInsertable: boolean;
     /** Check constraints and single-column foreign keys on tables in public, as fingerprints.ts names them. */
-    constraints: { table: string; name: string; kind: "check" | "foreign key"; onDelete: string | null }[];
-    /** Grantees other than the owner and the app role (reported with its own privileges) holding TRUNCATE, REFERENCES or TRIGGER on memory tables. */
+    constraints: {
+        table: string;
+        name: string;
+        kind: "check" | "foreign key";
+        onDelete: string | null;
+        /** A check's rule as pg_get_constraintdef prints it, without NOT VALID (validated says that). */
+        rule: string | null;
+        validated: boolean;
+        conname: string;
+    }[];
+    /** The server's major version: check rules are compared as PostgreSQL 15 prints them (check-rules.ts). */
+    serverMajor: number;
+    /** Grantees other than the owner and the app role (reported with its own privileges) holding what unrestricted-privileges.ts takes. */
     unrestricted: Unrestricted[];
     /** The memory tables' columns whose type is not the one the migrations create them with. */
     columnTypes: { table: string; name: string; type: string; expected: string }[];
@@ -50,6 +61,7 @@ with ns as (select oid, nspname from pg_namespace where nspname in ('public', 'a
 select json_build_object(
   'ledger', to_regclass('memory_stack.migrations') is not null,
   'recorded', to_regclass('memory_stack.created_objects') is not null,
+  'serverMajor', current_setting('server_version_num')::int / 10000,
   'extensions', (select coalesce(json_agg(extname order by extname), '[]') from pg_extension),
   'relations', (select coalesce(json_agg(json_build_object('name', relname, 'kind', relkind, 'rls', relrowsecurity,
                     'invoker', coalesce((select o.option_value::boolean from pg_options_to_table(reloptions) o
@@ -76,7 +88,9 @@ select json_build_object(
   'constraints', (select coalesce(json_agg(json_build_object('table', r.relname,
                       'name', case c.contype when 'c' then c.conname::text else a.attname || ' → ' || f.relname end,
                       'kind', case c.contype when 'c' then 'check' else 'foreign key' end,
-                      'onDelete', case c.contype when 'f' then c.confdeltype end)), '[]')
+                      'onDelete', case c.contype when 'f' then c.confdeltype end,
+                      'rule', case c.contype when 'c' then regexp_replace(pg_get_constraintdef(c.oid), ' NOT VALID$', '') end, 'validated', c.convalidated,
+                      'conname', c.conname)), '[]')
                   from pg_constraint c join rel r on r.oid = c.conrelid and r.relname = any($1::text[])
                   left join pg_class f on f.oid = c.confrelid
                   left join pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]

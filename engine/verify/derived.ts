@@ -1,6 +1,6 @@
 // The jsonb variant's derived embedding columns (sql/0013) are kept by a trigger, and a trigger does not
-// fire for every writer: logical replication applies rows with session_replication_role = replica, and a
-// restore may run with triggers disabled. A row written so has its embedding but no derived copy, and
+// fire for every writer: a restore may run with triggers disabled, and before 0018 made it fire always, logical
+// replication applied rows with session_replication_role = replica without it. A row written so has its embedding but no derived copy, and
 // match_goals / match_beliefs skip it (exact => true included) without an error. Counting those rows
 // reads both tables once, without parsing any embedding; an embedding changed under the same conditions
 // keeps its old copy, which only re-deriving every row could find. The count reads at most

@@ -2,6 +2,7 @@
 // another type, a constraint gone or deleting otherwise, a function of another volatility, a trigger that
 // fires otherwise, and a policy that is not the stack's but adds to what the app role may reach.
 import type { CatalogSnapshot } from "./catalog";
+import { CHECK_RULES_PG15 } from "./check-rules";
 import type { Expectations } from "./expected";
 import type { Fingerprints, FunctionFingerprint, TriggerDefinition } from "./fingerprints";
 import type { Problem } from "./report";
@@ -44,6 +45,21 @@ export function constraintProblems(tables: string[], snapshot: CatalogSnapshot, 
                 issue:
                     `on delete ${ON_DELETE[found.onDelete ?? ""] ?? found.onDelete}, where ${migration} says on delete ${wanted}: ` +
                     "drop it and add it again as that file defines it",
+            });
+        } else if (
+            kind === "check" &&
+            snapshot.serverMajor === 15 &&
+            CHECK_RULES_PG15[name] !== undefined &&
+            found.rule !== CHECK_RULES_PG15[name]
+        ) {
+            problems.push({
+                name: `${table}.${name}`,
+                issue: `is ${found.rule}, where ${migration} defines ${CHECK_RULES_PG15[name]}: drop it and add it again as that file defines it`,
+            });
+        } else if (found.validated === false) {
+            problems.push({
+                name: `${table}.${name}`,
+                issue: `is not valid (added with not valid), so rows written before it may break it: alter table public.${table} validate constraint ${found.conname}`,
             });
         }
     }

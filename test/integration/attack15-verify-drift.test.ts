@@ -105,13 +105,14 @@ const holes: { what: string; sql: string; loses: string; reported: RegExp }[] = 
         reported: /trigger belief_graphs\.update_belief_vector_derived: .*column/,
     },
     {
-        what: "goals written with the derivation trigger off (session_replication_role = replica, as logical replication applies rows)",
+        // A replica session (logical replication's apply) fires it since 0018 (enable always); a restore with triggers disabled does not.
+        what: "goals written with the derivation trigger disabled (a restore with --disable-triggers)",
         sql:
-            "set local session_replication_role = replica; " +
+            "alter table goal_assessments disable trigger update_goal_vector_derived; " +
             "insert into users (id) values ('00000000-0000-4000-8000-0000000a1501'); " +
             "insert into goal_assessments (user_id, agent_name, goal_text, goal_vector) " +
             "values ('00000000-0000-4000-8000-0000000a1501', 'replicated', 'replicated goal', '[1, 0, 0]'); " +
-            "set local session_replication_role = origin",
+            "alter table goal_assessments enable always trigger update_goal_vector_derived",
         loses: "those goals are invisible to match_goals, exact => true included, with no error anywhere",
         reported: /goal_assessments.*1 row\(s\).*goal_vector.*derived/,
     },

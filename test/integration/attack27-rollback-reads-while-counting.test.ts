@@ -44,7 +44,7 @@ describe("rollback next to agents, while its data guard counts", () => {
         // The rollback's session, paused at the guard's count while the agent tries each table.
         const paused: SqlClient = {
             query: (async (text: unknown, values?: unknown[]) => {
-                if (typeof text === "string" && text.includes("count(*)::bigint from") && Object.keys(met).length === 0) {
+                if (typeof text === "string" && text.includes("array[count(*)] from") && Object.keys(met).length === 0) {
                     met["read users"] = await attempt("select email from users where id = $1", [user]);
                     met["read sessions"] = await attempt("select count(*) from sessions");
                     met["write sessions"] = await attempt(

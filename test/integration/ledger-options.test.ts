@@ -27,14 +27,14 @@ describe("a vector database without row level security (PGlite with pgvector)", 
 
         const status = await cli(["status"], env);
         expect(status.code, status.stdout).toBe(0);
-        expect(status.stdout).toMatch(/^up to date at 0017_similarity_vector\.sql \(vector\(3,ivfflat\)\)/);
+        expect(status.stdout).toMatch(/^up to date at 0018_similarity_jsonb_edges\.sql \(vector\(3,ivfflat\)\)/);
 
         const verify = await cli(["verify"], env);
         expect(verify.code, verify.stdout).toBe(0);
 
         const again = await cli(["apply"], env);
         expect(again.code, again.stderr).toBe(0);
-        expect(again.stdout).toContain("nothing to apply; the schema is at 0017_similarity_vector.sql (vector(3,ivfflat))");
+        expect(again.stdout).toContain("nothing to apply; the schema is at 0018_similarity_jsonb_edges.sql (vector(3,ivfflat))");
     });
 
     it("accepts a flag that repeats the ledger and refuses one that contradicts it, naming both values", async () => {

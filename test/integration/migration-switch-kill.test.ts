@@ -95,7 +95,8 @@ function untilGone(pid: number): void {
 
 async function expectFinishedAndWhole(client: Client): Promise<void> {
     expect(await readStepLedger(client)).toEqual([]);
-    expect((await readLedger(client)).map((row) => row.name)).toEqual(program.map((migration) => migration.name));
+    // The ledger reads in name order, where 0018 comes after the stand-in switch files.
+    expect((await readLedger(client)).map((row) => row.name)).toEqual(program.map((migration) => migration.name).sort());
     await grantStackPrivileges(client, options);
     const verdict = standInVerdict((await verifySchema(client, await expectationsFor(options, program))).problems);
     expect(verdict.others).toEqual([]);

@@ -183,7 +183,7 @@ describe("the switch while the application keeps working (PostgreSQL 15, stand-i
             (select count(*)::int from pg_proc where proname like 'vector_switch%') as helpers`);
         expect(rows[0]).toEqual({ columns: "belief_vector real[], goal_vector real[]", triggers: 0, helpers: 0 });
         expect(await readStepLedger(owner)).toEqual([]);
-        expect((await readLedger(owner)).map((row) => row.name).slice(-2)).toEqual([
+        expect((await readLedger(owner)).map((row) => row.name).filter((name) => name.includes("stand_in"))).toEqual([
             "0015_stand_in_expand.sql",
             "0016_stand_in_contract.sql",
         ]);

@@ -187,7 +187,8 @@ describe("the contract's bridge", () => {
             `insert into belief_graphs (user_id, agent_name, subject, predicate, object, belief_vector) values ($1, 'a', 's', 'p', 'near', '[1, 0, 0]')`,
             [USER],
         );
-        const upToContract = program(vector).filter((m) => m.name < "0016_vector_contract.sql");
+        // The vector program without the contract and what follows it in the switch (0018, applied for jsonb, stays).
+        const upToContract = program(vector).filter((m) => !["0016_vector_contract.sql", "0017_similarity_vector.sql"].includes(m.name));
         await applyMigrations(client, upToContract, { variant: describeVariant(vector) });
         for (const statement of await statements("bridge")) await client.query(statement.text);
     }, 120_000);

@@ -14,11 +14,15 @@ function expectedDerived(embedding: unknown): { unit: number[] | null; signs: st
     const usable =
         Array.isArray(embedding) &&
         embedding.length > 0 &&
-        embedding.every((x) => typeof x === "number" && Number.isFinite(x * x)) &&
+        embedding.every((x) => typeof x === "number" && Number.isFinite(x)) &&
         embedding.some((x) => x !== 0);
     if (!usable) return { unit: null, signs: "", magnitudes: null };
-    const numbers = embedding as number[];
-    const norm = Math.hypot(...numbers);
+    // A value whose square leaves double precision: the database divides by the largest magnitude first (0018).
+    const magnitudes = (embedding as number[]).map(Math.abs);
+    const largest = Math.max(...magnitudes);
+    const scaled = largest > 1e150 || magnitudes.some((x) => x > 0 && x < 1e-150);
+    const numbers = (embedding as number[]).map((x) => (scaled && Math.abs(x) < largest * 1e-100 ? 0 : x));
+    const norm = Math.hypot(...numbers.map((x) => x / largest)) * largest;
     const median = numbers.map(Math.abs).sort((a, b) => a - b)[Math.ceil(numbers.length / 2) - 1];
     return {
         unit: numbers.map((x) => x / norm),
@@ -93,7 +97,7 @@ describe("derived embedding columns, kept by the database for every writer", () 
         const rows = await goals(c);
         expect(rows).toHaveLength(cases.length);
         rows.forEach(expectTrue);
-        expect(rows.filter((row) => row.unit !== null).map((row) => (row.embedding as number[]).length)).toEqual([4, 2, 3]);
+        expect(rows.filter((row) => row.unit !== null).map((row) => (row.embedding as number[]).length)).toEqual([4, 2, 3, 2]);
     });
 
     it("derives again when the embedding changes, and keeps both when other columns change", async () => {

@@ -116,7 +116,7 @@ describe("match_goals and match_beliefs, jsonb variant", () => {
         expect(await search(`select id, similarity from match_goals($1, 1000)`, [query])).toHaveLength(400);
     });
 
-    it("skips null, zero and non-numeric embeddings and those of another length than the query; a query of norm zero matches nothing", async () => {
+    it("skips null, zero and non-numeric embeddings and those of another length than the query; a query of norm zero matches nothing, a non-numeric one is refused", async () => {
         const all = await search(`select id, similarity from match_goals($1, 1000, exact => true)`, [embeddingText(data.queries[0])]);
         expect(all).toHaveLength(400);
         expect(all.every((row) => Number.isFinite(row.similarity))).toBe(true);
@@ -124,7 +124,9 @@ describe("match_goals and match_beliefs, jsonb variant", () => {
         const { rows: short } = await c.query(`select goal_text from match_goals('[2, 4]', 10)`);
         expect(short).toEqual([{ goal_text: "short" }]); // rows of the query's own length only
         expect(await search(`select id, similarity from match_goals($1, 10)`, [JSON.stringify(Array(48).fill(0))])).toEqual([]);
-        expect(await search(`select id, similarity from match_goals('[1, "x"]', 10)`, [])).toEqual([]);
+        await expect(search(`select id, similarity from match_goals('[1, "x"]', 10)`, [])).rejects.toThrow(
+            "an embedding must be a non-empty flat json array of numbers",
+        );
         expect(await search(`select id, similarity from match_goals($1, 0)`, [embeddingText(data.queries[0])])).toEqual([]);
     });
 

@@ -30,15 +30,18 @@ describe("switching a live stack to vector", () => {
 
         expect(steps).toEqual({ "memory-schema": "update", "memory-verification": "update" });
         expect(life.lastDiff("memory-schema")).toMatchObject({ changes: "some", replaces: [] });
+        // The ledger reads in name order: 0018, applied for jsonb, stays last.
         expect(await withClient(connection, readLedger)).toEqual([
-            ...ledgerBefore,
+            ...ledgerBefore.slice(0, -1),
             expect.objectContaining({ name: "0015_vector_expand.sql", variant: "vector(3,hnsw)" }),
             expect.objectContaining({ name: "0016_vector_contract.sql", variant: "vector(3,hnsw)" }),
             expect.objectContaining({ name: "0017_similarity_vector.sql", variant: "vector(3,hnsw)" }),
+            ledgerBefore.at(-1),
         ]);
+        expect(ledgerBefore.at(-1)).toMatchObject({ name: "0018_similarity_jsonb_edges.sql", variant: "jsonb" });
         expect(life.outputs("memory-schema")).toMatchObject({
             variant: "vector(3,hnsw)",
-            version: "0017_similarity_vector.sql",
+            version: "0018_similarity_jsonb_edges.sql",
             missing: [],
         });
         expect(life.outputs("memory-schema").appliedMigrations).not.toContain("0010_vector.sql");

@@ -12,7 +12,8 @@ export interface CommitCuttingProxy {
     host: string;
     port: number;
     /** Cut the connection that sends the next COMMIT. */
-    arm(mode: CutMode): void;
+    /** `containing`: only a COMMIT sent with this text (a migration's name, which its ledger row carries). */
+    arm(mode: CutMode, containing?: string): void;
     /** How many cuts happened. */
     readonly cuts: number;
     close(): Promise<void>;
@@ -20,6 +21,7 @@ export interface CommitCuttingProxy {
 
 export async function startCommitCuttingProxy(target: { host: string; port: number }): Promise<CommitCuttingProxy> {
     let armed: CutMode | undefined;
+    let only: string | undefined;
     let cuts = 0;
     const sockets = new Set<Socket>();
     const server = createServer((client) => {
@@ -53,7 +55,7 @@ export async function startCommitCuttingProxy(target: { host: string; port: numb
                 // last writes with it; a query that is a whole transaction, begin to commit, is not one).
                 const text = message[0] === 0x51 ? message.subarray(5, length - 1).toString("utf8") : "";
                 const commit = /(^|;)\s*commit\s*;?\s*$/i.test(text) && !/^\s*begin\b/i.test(text);
-                if (commit && armed) {
+                if (commit && armed && (only === undefined || text.includes(only))) {
                     const mode = armed;
                     armed = undefined;
                     cuts++;
@@ -74,8 +76,9 @@ export async function startCommitCuttingProxy(target: { host: string; port: numb
     return {
         host: "127.0.0.1",
         port: (server.address() as AddressInfo).port,
-        arm(mode) {
+        arm(mode, containing) {
             armed = mode;
+            only = containing;
         },
         get cuts() {
             return cuts;

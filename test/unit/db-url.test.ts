@@ -107,10 +107,20 @@ describe("a URL it cannot read", () => {
         [`postgresql://u:${MARKER}@h/d?sslmode=verify-full&sslrootcert=/nonexistent/ca.crt`, /SSL file that cannot be read \(ENOENT\)/],
         [`postgresql://u:${MARKER}@h/d?sslrootcert=system`, /sslrootcert=system; .*name the CA file .*sslmode=verify-full/],
         [`postgresql://u:${MARKER}@h/d?sslmode=verify-full&sslrootcert=system&connect_timeout=5`, /has sslrootcert=system/],
+        // libpq refuses a second = in a query pair and an empty pair before another; the parser read ?password=a=b as "a=b".
+        [`postgresql://u@h/d?password=${MARKER}=x`, /a query parameter with a second =, .*percent-encode = in a value as %3D/],
+        [`postgresql://u@h/d?sslmode=disable&password=a=${MARKER}`, /a query parameter with a second =/],
+        [`postgresql://u:${MARKER}@h/d?&sslmode=disable`, /an empty query parameter/],
+        [`postgresql://u:${MARKER}@h/d?sslmode=disable&&connect_timeout=5`, /an empty query parameter/],
     ])("%s is refused, naming why, with every credential masked", (url, reason) => {
         const error = refusal(url);
         expect(error.message).toMatch(reason);
         expect(error.shown + error.message).not.toContain(MARKER);
+    });
+
+    it("takes a trailing & and a percent-encoded = in a query value, as libpq does", () => {
+        expect(parseConnectionUrl("postgresql://u@h/d?sslmode=disable&").sslMode).toBe("disable");
+        expect(parseConnectionUrl("postgresql://u@h/d?password=a%3Db").password).toBe("a=b");
     });
 
     it("shows the URL with the user kept and the password masked", () => {

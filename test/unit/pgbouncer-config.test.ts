@@ -62,6 +62,14 @@ describe("the rendered pgbouncer.ini for the dev stack", () => {
         expect(poolerShare).toBe(7);
     });
 
+    // README: after a server restart the container name is resolved again (PgBouncer caches it 15 s by default, and
+    // a name that did not resolve while the container was gone, 15 s too). No test read these two lines (attack31).
+    it("retries a failed server login and resolves the server's name again after 1 s, not 15", () => {
+        expect(setting(ini, "server_login_retry")).toBe("1");
+        expect(setting(ini, "dns_max_ttl")).toBe("1");
+        expect(setting(ini, "dns_nxdomain_ttl")).toBe("1");
+    });
+
     it("ignores extra_float_digits and options from drivers", () => {
         expect(setting(ini, "ignore_startup_parameters")).toBe("extra_float_digits,options");
     });

@@ -2,6 +2,7 @@
 // expectations passes; each change to it is reported by kind and name.
 import { describe, expect, it } from "vitest";
 import { compareCatalog, type CatalogSnapshot } from "../../engine/verify/catalog";
+import { CHECK_RULES_PG15 } from "../../engine/verify/check-rules";
 import { expectationsFor, functionName, type Expectations } from "../../engine/verify/expected";
 import { privilegeExpectations } from "../../engine/verify/privileges";
 import { formatReport, type VerificationReport } from "../../engine/verify/report";
@@ -50,7 +51,11 @@ function deployed(e: Expectations): CatalogSnapshot {
             name,
             kind,
             onDelete: onDelete ?? null,
+            rule: kind === "check" ? CHECK_RULES_PG15[name] : null,
+            validated: true,
+            conname: kind === "check" ? name : `${table}_${name.split(" → ")[0]}_fkey`,
         })),
+        serverMajor: 15,
         // Every privilege the list gives, none it forbids; the verifier (the owner) may SET ROLE to both roles.
         privileges: privilegeExpectations(e).map((item) => item.needed),
         database: "ybryx",
@@ -189,6 +194,27 @@ describe("compareCatalog", () => {
             "index sessions.sessions_pkey: invalid (a failed concurrent build?); reindex it",
             "rls sessions: row level security is disabled; alter table ... enable row level security",
         ]);
+    });
+
+    // attack31: a check added again under its name with another rule, or not valid, passed; compared as PostgreSQL 15
+    // prints it, and on another major only its existence and validity.
+    it("names a check of another rule and a constraint added not valid, and compares rules on PostgreSQL 15 only", () => {
+        const change = (s: CatalogSnapshot) => {
+            s.constraints.find((c) => c.name === "goal_assessments_status_check")!.rule = "CHECK (true)";
+            s.constraints.find((c) => c.name === "memory_logs_latency_ms_check")!.validated = false;
+            s.constraints.find((c) => c.table === "memory_logs" && c.name === "user_id → users")!.validated = false;
+        };
+        expect(problemsOf(change)).toEqual([
+            "constraint memory_logs.user_id → users: is not valid (added with not valid), so rows written before it may break it: alter table public.memory_logs validate constraint memory_logs_user_id_fkey",
+            "constraint memory_logs.memory_logs_latency_ms_check: is not valid (added with not valid), so rows written before it may break it: alter table public.memory_logs validate constraint memory_logs_latency_ms_check",
+            `constraint goal_assessments.goal_assessments_status_check: is CHECK (true), where 0003_tables.sql defines ${CHECK_RULES_PG15.goal_assessments_status_check}: drop it and add it again as that file defines it`,
+        ]);
+        expect(
+            problemsOf((s) => {
+                change(s);
+                s.serverMajor = 18;
+            }),
+        ).toHaveLength(2);
     });
 
     it("reports a missing table once, not once per column", () => {
