@@ -41,3 +41,27 @@ describe.each([
         expect(lifted.code, lifted.stderr).toBe(0);
     });
 });
+
+describe("verify on a database that sets session_replication_role = replica on every session", () => {
+    it("names the setting and skips the trigger and foreign key checks it breaks", async () => {
+        const db = await freshDatabase("a28_verify_replica");
+        databases.push(db);
+        const client = await db.connect();
+        const [app, admin] = [`${db.name}_app`, `${db.name}_admin`];
+        roles.push(app, admin);
+        const apply = await cli(["apply", "--app-role", app, "--admin-role", admin], { DATABASE_URL: db.url });
+        expect(apply.code, apply.stderr).toBe(0);
+        await client.query(
+            `grant select, update on public.users to ${admin}; alter database ${db.name} set session_replication_role = replica`,
+        );
+
+        const verify = await cli(["verify"], { DATABASE_URL: db.url });
+
+        expect(verify.code).toBe(1);
+        expect(verify.stdout + verify.stderr).toContain(
+            "trigger triggers and foreign keys: do not fire: session_replication_role is replica in this session",
+        );
+        expect(verify.stdout + verify.stderr).not.toContain("check failed: trigger");
+        expect(verify.stdout + verify.stderr).not.toContain("check failed: foreign key");
+    });
+});

@@ -45,6 +45,7 @@ function deployed(e: Expectations): CatalogSnapshot {
         policies: manifest.policies.map((policy) => ({ ...policy, widens: policy.name.endsWith("_own_rows") })),
         usersInsertable: true,
         unrestricted: [],
+        replicationRole: "origin",
         columnTypes: [],
         constraints: (fingerprints.constraints ?? []).map(({ table, name, kind, onDelete }) => ({
             table,
