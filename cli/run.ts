@@ -18,6 +18,7 @@ import { NEEDS_ONE_SESSION } from "./commands/names";
 import type { CliIo } from "./main";
 import { INTERRUPTED_EXIT_CODE, stopOnInterrupt, type Interrupt } from "./interrupt";
 import { passNotices } from "./progress";
+import { timeoutAdvice } from "./timeout-advice";
 
 export async function run(args: CliArgs, out: CliIo): Promise<number> {
     const { command, json, connection } = args;
@@ -66,7 +67,9 @@ export async function run(args: CliArgs, out: CliIo): Promise<number> {
         if (interrupt?.stopping()) {
             return INTERRUPTED_EXIT_CODE; // said by the interrupt; the error is the cancel it sent
         }
-        const message = connectionLost(client, error) ?? (error instanceof Error ? error.message : String(error));
+        const advice = timeoutAdvice(error);
+        const message =
+            connectionLost(client, error) ?? `${error instanceof Error ? error.message : String(error)}${advice ? `; ${advice}` : ""}`;
         out.stderr(`memory-stack ${command} failed: ${message}`);
         if (json) {
             out.stdout(JSON.stringify({ ok: false, command, error: message }, null, 2));

@@ -28,6 +28,13 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
                 `these on it (pulumi up's Grants component grants them, and revokes them on destroy): ${grantsLeftToYou.join("; ")}`,
         );
     }
+    if (result.revokedFrom.length > 0) {
+        progress(
+            `revoked TRUNCATE, REFERENCES and TRIGGER on the memory tables, and every privilege on the stack's bookkeeping tables, from ` +
+                `${result.revokedFrom.join(", ")} (default privileges gave them): row level security does not restrict them, a trigger ` +
+                "of another role's would run as whoever writes next, and a row written into the bookkeeping would have the rollback drop an application's table",
+        );
+    }
     const count = result.applied.length;
     return {
         exitCode: 0,
@@ -46,6 +53,7 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
             repaired: result.repaired,
             grants,
             grantsLeftToYou,
+            revokedFrom: result.revokedFrom,
             changedColumns: result.changedColumns,
         },
     };

@@ -18,6 +18,7 @@ import { isRetired } from "./retired";
 import { applySearchSettings, type SearchSettings } from "./search-settings";
 import { MigrationSession, type LockWaits, type SessionOptions } from "./session";
 import { readLedgers } from "./step-ledger";
+import { revokeUnrestrictedUnderLock } from "./unrestricted-privileges";
 import type { StepOptions } from "./step-runner";
 
 export interface MigrationProgress {
@@ -59,6 +60,8 @@ export interface ApplyResult {
     grants: string[];
     /** The GRANT statements the roles need on an application's own users table, left to its owner (grantRoles). */
     grantsLeftToYou: string[];
+    /** The grantees (quoted, or public) TRUNCATE, REFERENCES and TRIGGER on the memory tables were taken from (unrestricted-privileges.ts). */
+    revokedFrom: string[];
     /** Columns this run added to, or dropped from, tables that were there before it (changed-columns.ts). */
     changedColumns: ChangedColumns[];
     /** Wall time of the whole run: the wait for the migration lock, the preflight, every migration with its lock waits and retries. */
@@ -102,10 +105,14 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
         const { changedColumns: recreated, ...repaired } = options.repair
             ? await (await import("./repair")).repairUnderLock(session, migrations)
             : { missing: [], rerun: [], alsoCreated: [], changedColumns: [] };
-        const grants =
+        const grants: { granted: string[]; leftToYou: string[]; revokedFrom?: string[] } =
             options.grantRoles && options.schema
                 ? await grantUnderLock(session, options.schema, options.repair ? undefined : work.recorded, work.applied.length === 0)
                 : { granted: [], leftToYou: [] };
+        // The tables this run created got the deployer's default privileges, which may give any role TRUNCATE or TRIGGER
+        // (the grants took them already when they asked).
+        const created = work.applied.length > 0 || repaired.rerun.length > 0;
+        const revokedFrom = grants.revokedFrom ?? (created ? await revokeUnrestrictedUnderLock(session) : []);
         if (options.searchSettings) {
             await applySearchSettings(client, options.searchSettings);
         }
@@ -129,6 +136,7 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
             repaired,
             grants: grants.granted,
             grantsLeftToYou: grants.leftToYou,
+            revokedFrom,
             changedColumns,
             durationMs: performance.now() - started,
             waits: session.waits,

@@ -73,6 +73,24 @@ const MATCHES = (member: string) =>
 const QUALIFIED = (relation: string) =>
     `(select format('%I.%I', n.nspname, c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = ${relation})`;
 
+// A trigger of the application's on a table that stays (users) whose function's body names a column the rollback drops:
+// pg_depend does not see into a function's body, so the drop goes through and every write that fires the trigger then
+// fails ("record "new" has no field "memory_enabled""). Read from the body's text, as a whole word in any case: a comment
+// naming the column stops the rollback too, which says what to change.
+const BODY_READERS = `
+select format('trigger %I on %s', g.tgname, ${QUALIFIED("g.tgrelid")}) as object,
+       string_agg(distinct pg_describe_object(t.classid, t.objid, t.objsubid), ', ') as on,
+       format('change %s so that its body no longer names them (create or replace function), or drop trigger %I on %s',
+              g.tgfoid::regprocedure, g.tgname, ${QUALIFIED("g.tgrelid")}) as fix
+  from targets t
+  join pg_attribute a on t.classid = 'pg_class'::regclass and t.objsubid > 0 and a.attrelid = t.objid and a.attnum = t.objsubid
+  join pg_trigger g on g.tgrelid = t.objid and not g.tgisinternal
+  join pg_proc p on p.oid = g.tgfoid
+ where p.prosrc ~* ('[[:<:]]' || a.attname || '[[:>:]]')
+   and not exists (select from targets x where x.classid = 'pg_trigger'::regclass and x.objid = g.oid)
+   and not exists (select from targets x where x.classid = 'pg_class'::regclass and x.objid = t.objid and x.objsubid = 0)
+ group by g.oid, g.tgname, g.tgrelid, g.tgfoid`;
+
 // Everything that goes with the targets, then whatever else depends on them. A view's rule is named as
 // its view.
 const DEPENDENTS = `
@@ -155,6 +173,8 @@ select coalesce(g.object, pg_describe_object(r.classid, r.objid, r.objsubid)) as
                        from pg_attrdef x join pg_attribute a on a.attrelid = x.adrelid and a.attnum = x.adnum
                       where r.classid = 'pg_attrdef'::regclass and x.oid = r.objid and a.attgenerated <> '') g on true
  group by r.classid, r.objid, r.objsubid, g.object, g.fix
+union all
+${BODY_READERS}
  order by 1`;
 
 /** The objects the stack did not record that depend on what rolling back `records` drops; [] when nothing is in the way. */

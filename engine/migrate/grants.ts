@@ -15,6 +15,7 @@ import { readRecords, type RecordedObject } from "./ownership";
 import { HAS_PRIVILEGE, privilegeChecks } from "../verify/privileges";
 import { quoteIdentifier, type SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
+import { revokeUnrestricted, UNRESTRICTED_HELD, type Unrestricted } from "./unrestricted-privileges";
 
 /**
  * Grants, in one transaction and one round trip, and returns the statements run; none without rls (no
@@ -29,7 +30,7 @@ export async function grantUnderLock(
     recorded?: RecordedObject[],
     /** False when this run created objects: they have no grants yet, so asking is a round trip for nothing. */
     askFirst = true,
-): Promise<{ granted: string[]; leftToYou: string[] }> {
+): Promise<{ granted: string[]; leftToYou: string[]; revokedFrom?: string[] }> {
     if (!schema.rls) {
         return { granted: [], leftToYou: [] };
     }
@@ -43,8 +44,14 @@ export async function grantUnderLock(
     // apply, and a has_*_privilege or format that a role able to create in public planted there with a closer
     // argument match would run with its rights. After a run that created objects, the facts and the recorded names
     // someone else made again come in one round trip.
-    const [{ rows }, reusedNow] = askFirst
-        ? [await client.query<GrantFacts>(HELD, [names, JSON.stringify(rules.flatMap((rule) => privilegeChecks(rule, roles)))]), undefined]
+    // After a run that created objects, what default privileges gave other roles on them comes in that round trip too, and is
+    // revoked with the grants (unrestricted-privileges.ts).
+    const [{ rows }, reusedNow, unrestricted] = askFirst
+        ? [
+              await client.query<GrantFacts>(HELD, [names, JSON.stringify(rules.flatMap((rule) => privilegeChecks(rule, roles)))]),
+              undefined,
+              undefined,
+          ]
         : await factsAndReused(client, names, records.length > 0);
     if (rows[0].missing.length > 0) {
         throw new GrantRoleMissingError(rows[0].missing.map((name) => `${name} (${name === roles.app ? "appRole" : "adminRole"})`));
@@ -63,7 +70,8 @@ export async function grantUnderLock(
         return { granted: [], leftToYou };
     }
     const reused = rows[0].held ? [] : (reusedNow ?? (records.length > 0 ? (await client.query<ReusedObject>(REUSED_GRANTED)).rows : []));
-    const statements = [...(rows[0].held ? [] : renderGrants(withoutReused(rules, reused), target)), ...memberships];
+    const revokes = (unrestricted ?? []).flatMap(revokeUnrestricted);
+    const statements = [...(rows[0].held ? [] : renderGrants(withoutReused(rules, reused), target)), ...memberships, ...revokes];
     // The grants go with the begin, in its round trip; a lock wait is retried there, up to the deadline. Their failure
     // is said as such; a lost commit, or the deadline, as the caller says them.
     let committing = false;
@@ -87,7 +95,11 @@ export async function grantUnderLock(
             { cause: error },
         );
     });
-    return { granted: statements, leftToYou };
+    return {
+        granted: statements.slice(0, statements.length - revokes.length),
+        leftToYou,
+        ...(unrestricted ? { revokedFrom: unrestricted.map((row) => row.grantee) } : {}),
+    };
 }
 
 // undefined_table, undefined_function: an object the schema created was dropped by hand, and the next plain apply would fail the same way.
@@ -116,16 +128,14 @@ async function factsAndReused(
     client: SqlClient,
     names: string[],
     withReused: boolean,
-): Promise<[{ rows: GrantFacts[] }, ReusedObject[] | undefined]> {
+): Promise<[{ rows: GrantFacts[] }, ReusedObject[] | undefined, Unrestricted[]]> {
     const facts = `select current_database() as database, false as held, ${missing(textArray(names))}, ${nonMember(textArray(names))}`;
-    if (!withReused) {
-        return [await client.query<GrantFacts>(facts), []];
-    }
-    const [factsResult, reusedResult] = (await client.query(`${facts};\n${REUSED_GRANTED}`)) as unknown as [
+    const results = (await client.query(`${facts};\n${UNRESTRICTED_HELD}${withReused ? `;\n${REUSED_GRANTED}` : ""}`)) as unknown as [
         QueryResult<GrantFacts>,
-        QueryResult<ReusedObject>,
+        QueryResult<Unrestricted>,
+        QueryResult<ReusedObject>?,
     ];
-    return [factsResult, reusedResult.rows];
+    return [results[0], results[2]?.rows ?? [], results[1].rows];
 }
 
 /** The rules without the objects under a recorded name someone else created again: those are the application's (identity.ts). */

@@ -103,11 +103,13 @@ export async function readLedger(client: SqlClient, exists?: boolean): Promise<L
         variant: string;
         options: SchemaOptions | null;
         recorded: boolean | null;
-        applied_at: Date;
+        applied_at: string;
         duration_ms: number;
     }>(
+        // applied_at as JSON writes it (ISO 8601 whatever the DateStyle): pg's parser reads only ISO, and an application's
+        // `alter database … set datestyle = 'SQL, DMY'` made every command after the first apply fail on a null date.
         `select name, checksum, variant, pg_catalog.to_jsonb(m) -> 'options' as options, (pg_catalog.to_jsonb(m) ->> 'recorded')::boolean as recorded,
-                applied_at, duration_ms
+                pg_catalog.to_jsonb(m) ->> 'applied_at' as applied_at, duration_ms
            from ${LEDGER_TABLE} m order by name`,
     );
     return result.rows.map((row) => ({
@@ -116,7 +118,7 @@ export async function readLedger(client: SqlClient, exists?: boolean): Promise<L
         variant: row.variant,
         ...(row.options ? { options: row.options } : {}),
         recorded: row.recorded === true,
-        appliedAt: row.applied_at,
+        appliedAt: new Date(row.applied_at),
         durationMs: row.duration_ms,
     }));
 }

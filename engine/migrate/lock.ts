@@ -36,16 +36,16 @@ export class MigrationLockTimeoutError extends Error {
 
 /** Runs `work` holding the migration lock on the session's connection; waits at most the session's lock deadline for it. */
 export async function withMigrationLock<T>(session: MigrationSession, work: () => Promise<T>): Promise<T> {
-    const { searchPath, canFlush } = await acquire(session);
+    const { canFlush, ...before } = await acquire(session);
     session.flushAtUnlock = canFlush;
     let result: T;
     try {
         result = await work();
     } catch (error) {
-        await release(session, searchPath, true);
+        await release(session, before, true);
         throw error;
     }
-    await release(session, searchPath, false);
+    await release(session, before, false);
     return result;
 }
 
@@ -54,13 +54,13 @@ export async function withMigrationLock<T>(session: MigrationSession, work: () =
  * them durable; then releases the lock and gives the session its search_path back. After a failed run all of it is
  * best-effort (a broken connection releases the lock anyway): the caller must see the run's error, not these.
  */
-async function release(session: MigrationSession, searchPath: string, failed: boolean): Promise<void> {
+async function release(session: MigrationSession, before: SessionBefore, failed: boolean): Promise<void> {
     // The other sessions close while the lock is released.
     const closing = session.close();
     try {
         const unflushed = session.unflushed;
         Object.assign(session, { flushAtUnlock: false, unflushed: false });
-        const unlock = `select pg_catalog.pg_advisory_unlock(${MIGRATION_LOCK_KEY}::bigint);\n${restore(searchPath)}`;
+        const unlock = `select pg_catalog.pg_advisory_unlock(${MIGRATION_LOCK_KEY}::bigint);\n${restore(before)}`;
         let flushError: unknown;
         if (unflushed && !failed) {
             // After a run that succeeded (no transaction open), one round trip: the flush commits, its commit waiting
@@ -96,17 +96,29 @@ async function release(session: MigrationSession, searchPath: string, failed: bo
 
 const noError = () => undefined;
 
-const restore = (searchPath: string) => `select pg_catalog.set_config('search_path', ${escapeLiteral(searchPath)}, false)`;
+/** What the lock changes on the session for the run, as it was before. */
+interface SessionBefore {
+    searchPath: string;
+    quoteAllIdentifiers: string;
+}
+
+const restore = ({ searchPath, quoteAllIdentifiers }: SessionBefore) =>
+    `select pg_catalog.set_config('search_path', ${escapeLiteral(searchPath)}, false), ` +
+    `pg_catalog.set_config('quote_all_identifiers', ${escapeLiteral(quoteAllIdentifiers)}, false)`;
 
 // One plain statement: the try, and with the lock held the engine's search_path. The subquery (kept apart by offset 0)
 // reads the caller's search_path before the outer case sets the engine's, which it does only when the lock was taken.
 // Under the lock the engine's own statements resolve names in pg_catalog alone (snapshot.ts says why); migration
 // transactions set the engine's search_path for themselves (bounded.ts). deadlock_timeout is read as an interval ("1s",
-// "200ms"): pg_settings would build every setting's row, a third of a millisecond on each apply.
-const TRY_LOCK = `select t.locked, t.pid, t.search_path, t.can_flush, t.deadlock_timeout_ms,
-       case when t.locked then ${SET_SESSION_CATALOG_PATH} end as engine_path
+// "200ms"): pg_settings would build every setting's row, a third of a millisecond on each apply. quote_all_identifiers is
+// off for the run: the catalog's identities (quote_ident, %I, regprocedure) and the preflight's type names would be
+// written quoted under a database's `set quote_all_identifiers = on` ("users.id is "uuid"" refused every apply).
+const TRY_LOCK = `select t.locked, t.pid, t.search_path, t.quote_all_identifiers, t.can_flush, t.deadlock_timeout_ms,
+       case when t.locked then ${SET_SESSION_CATALOG_PATH} end as engine_path,
+       case when t.locked then pg_catalog.set_config('quote_all_identifiers', 'off', false) end as plain_identifiers
   from (select pg_catalog.pg_try_advisory_lock(${MIGRATION_LOCK_KEY}::bigint) as locked, pg_catalog.pg_backend_pid() as pid,
-               pg_catalog.current_setting('search_path') as search_path, ${FLUSH_ALLOWED} as can_flush,
+               pg_catalog.current_setting('search_path') as search_path,
+               pg_catalog.current_setting('quote_all_identifiers') as quote_all_identifiers, ${FLUSH_ALLOWED} as can_flush,
                (pg_catalog.date_part('epoch', pg_catalog.current_setting('deadlock_timeout')::pg_catalog.interval)
                    operator(pg_catalog.*) 1000::pg_catalog.float8)::pg_catalog.int4 as deadlock_timeout_ms offset 0) as t`;
 
@@ -114,7 +126,7 @@ const TRY_LOCK = `select t.locked, t.pid, t.search_path, t.can_flush, t.deadlock
  * Takes the lock and sets the engine's search_path; returns the session's search_path as it was, and whether the role
  * may flush the WAL (flush.ts).
  */
-async function acquire(session: MigrationSession): Promise<{ searchPath: string; canFlush: boolean }> {
+async function acquire(session: MigrationSession): Promise<SessionBefore & { canFlush: boolean }> {
     const { client } = session;
     const started = Date.now();
     const deadline = started + session.locks.deadlineSeconds * 1000;
@@ -125,6 +137,7 @@ async function acquire(session: MigrationSession): Promise<{ searchPath: string;
             locked: boolean;
             pid: number;
             search_path: string;
+            quote_all_identifiers: string;
             can_flush: boolean;
             deadlock_timeout_ms: number;
         }>(TRY_LOCK);
@@ -134,7 +147,11 @@ async function acquire(session: MigrationSession): Promise<{ searchPath: string;
             if (attempt > 1) {
                 session.waits.migrationLockMs += Date.now() - started;
             }
-            return { searchPath: result.rows[0].search_path, canFlush: result.rows[0].can_flush };
+            return {
+                searchPath: result.rows[0].search_path,
+                quoteAllIdentifiers: result.rows[0].quote_all_identifiers,
+                canFlush: result.rows[0].can_flush,
+            };
         }
         const now = Date.now();
         if (now >= deadline) {

@@ -60,6 +60,25 @@ export interface RecordOptions extends TakeOverCheck {
     alongside?: Write;
     /** Return the writes (RecordedChange.writes) instead of sending them, for the caller to send with its commit. */
     deferWrites?: boolean;
+    /** The schemas the migrations create objects in (the memory schema's: MEMORY_SCHEMAS); an object this transaction created elsewhere is not recorded. */
+    schemas?: ReadonlySet<string>;
+}
+
+/**
+ * The schemas the memory schema's migrations create objects in. What a migration's transaction creates in any other (an
+ * application's event trigger on ddl_command_end making an audit table per new table, in the same transaction, so with
+ * the same xmin) is the application's: recorded, rollback dropped it, rows and all.
+ */
+export const MEMORY_SCHEMAS: ReadonlySet<string> = new Set(["public", "memory_stack", "auth"]);
+
+/** Says what `migration`'s transaction created outside MEMORY_SCHEMAS and did not record. */
+export function reportElsewhere(session: { report(line: string): void }, migration: string, elsewhere: string[]): void {
+    if (elsewhere.length > 0) {
+        session.report(
+            `${migration}: not recorded as the stack's, so rollback leaves them: ${elsewhere.join(", ")}, created in its transaction outside ` +
+                "the schemas the memory schema creates in (public, memory_stack, auth), by an event trigger or a trigger of the application's",
+        );
+    }
 }
 
 export interface RecordedChange {
@@ -69,6 +88,8 @@ export interface RecordedChange {
     writes?: string;
     /** The records as they stand now: the ones it removed are gone, the ones it created appended. */
     recorded: RecordedObject[];
+    /** What the transaction created outside `schemas`, not recorded (RecordOptions.schemas). */
+    elsewhere: string[];
 }
 
 /**
@@ -147,7 +168,10 @@ export async function recordCreated(
     const elsewhere = await refuseTakeOver(migration, outcome, before, after, owned, { ...options, noOtherCommit: quiet });
     const kept = recorded.filter((object) => !forgotten.includes(object.identity));
     const keptIdentities = new Set(kept.map((object) => object.identity));
-    const created = written.filter((object) => !elsewhere.has(object.identity));
+    const outside = written.filter(
+        (object) => options.schemas !== undefined && object.schema !== null && !options.schemas.has(object.schema),
+    );
+    const created = written.filter((object) => !elsewhere.has(object.identity) && !outside.includes(object));
     const renewed = new Map(
         renewedRecords(kept, before, after, new Set(created.map((object) => object.identity)), origin).map((r) => [r.identity, r.oid]),
     );
@@ -164,6 +188,7 @@ export async function recordCreated(
     const last = recorded.reduce((max, object) => Math.max(max, object.position), 0);
     return {
         after,
+        elsewhere: outside.map((object) => object.identity),
         writes: options.deferWrites ? writes.map(({ text, values }) => inlined(text, values)).join(";\n") : undefined,
         // As the writes leave the table: an identity already recorded keeps its record, with the oid it has now when created anew.
         recorded: [

@@ -24,6 +24,7 @@ import { currentOrigin, REUSED_REASON, reusedRecords } from "./identity";
 import { FUNCTION_ARGUMENTS, snapshot } from "./snapshot";
 import type { SchemaOptions } from "./render";
 import { applyAsOwner, HIDDEN_MEMORY_TABLES } from "./row-security";
+import { SESSION_READ, sessionConflicts, type SessionRow } from "./preflight-session";
 import { embeddingNameConflicts, embeddingNamesRead, type EmbeddingNameRow } from "./preflight-embedding-names";
 
 export interface Conflict {
@@ -105,9 +106,10 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
         extensionsRead(manifest.extensions),
         HIDDEN_MEMORY_TABLES,
         embeddingNamesRead(options.vector),
+        SESSION_READ,
         ...(options.rls ? [rolesRead(options)] : []),
     ];
-    const [found, users, columns, rights, available, extensions, hidden, embeddingNames, roles] = (await client.query(
+    const [found, users, columns, rights, available, extensions, hidden, embeddingNames, session, roles] = (await client.query(
         reads.join(";\n"),
     )) as unknown as Reads;
     for (const relation of found.rows.filter((row) => row.kind === "relation" || row.kind === "type")) {
@@ -146,6 +148,7 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
     }
 
     conflicts.push(
+        ...sessionConflicts(session.rows),
         ...usersConflicts(users.rows, columns.rows),
         ...rightsConflicts(rights.rows, roles?.rows, available.rows, options, records.length === 0),
         ...extensionConflicts(extensions.rows),
@@ -174,6 +177,7 @@ type Reads = [
     QueryResult<ExtensionRow>,
     QueryResult<{ hidden: string; me: string }>,
     QueryResult<EmbeddingNameRow>,
+    QueryResult<SessionRow>,
     QueryResult<RoleRow>?,
 ];
 

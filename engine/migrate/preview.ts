@@ -28,8 +28,9 @@ export async function previewApply(
     const legacy = legacyRows(await readLedger(client));
     // Without the migration lock, so not on the engine's session path (lock.ts): the preflight's reads name pg_catalog's functions
     // unqualified, and on the caller's path a quote_ident(name) that a role able to create in public planted there would run
-    // as the caller. In a transaction rolled back at the end, with pg_catalog's path, as apply's preflight runs.
-    await client.query(`begin; ${CATALOG_SEARCH_PATH}`);
+    // as the caller. In a transaction rolled back at the end, with pg_catalog's path and identifiers quoted only where they
+    // must be, as apply's preflight runs (lock.ts).
+    await client.query(`begin; ${CATALOG_SEARCH_PATH}; set local quote_all_identifiers = off`);
     try {
         if (legacy.length > 0) {
             await client.query(`set local lock_timeout = ${Math.round(options.locks?.timeoutMs ?? DEFAULT_LOCK_SETTINGS.timeoutMs)}`);

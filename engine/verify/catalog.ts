@@ -5,6 +5,7 @@
 import type { SqlClient } from "../db/client";
 import { SEED_FUNCTIONS, TRIGGERS } from "../migrate/manifest";
 import { functionName, type Expectations } from "./expected";
+import { describeUnrestricted, revokeUnrestricted, UNRESTRICTED_HELD, type Unrestricted } from "../migrate/unrestricted-privileges";
 import { comparePrivileges, privilegeExpectations, PRIVILEGES_SQL, type PrivilegeSnapshot } from "./privileges";
 import type { ObjectCounts, Problem } from "./report";
 import { columnTypeProblems, constraintProblems, triggerIssue, volatilityIssue, widenedPolicies } from "./shapes";
@@ -12,6 +13,8 @@ import { columnTypeProblems, constraintProblems, triggerIssue, volatilityIssue, 
 export interface CatalogSnapshot extends PrivilegeSnapshot {
     /** memory_stack.migrations exists: the schema was applied here at some point. */
     ledger: boolean;
+    /** The verifying session's session_replication_role: replica (or local) when the database or role sets it. */
+    replicationRole: string;
     /** memory_stack.created_objects exists: what the stack created is recorded (ownership.ts reads it). */
     recorded: boolean;
     extensions: string[];
@@ -40,6 +43,8 @@ export interface CatalogSnapshot extends PrivilegeSnapshot {
     }[];
     /** The server's major version: check rules are compared as PostgreSQL 15 prints them (check-rules.ts). */
     serverMajor: number;
+    /** Grantees other than the owner and the app role (reported with its own privileges) holding what unrestricted-privileges.ts takes. */
+    unrestricted: Unrestricted[];
     /** The memory tables' columns whose type is not the one the migrations create them with. */
     columnTypes: { table: string; name: string; type: string; expected: string }[];
 }
@@ -57,6 +62,7 @@ with ns as (select oid, nspname from pg_namespace where nspname in ('public', 'a
      app as (select oid from pg_roles where rolname = ($3::text[])[1])
 select json_build_object(
   'ledger', to_regclass('memory_stack.migrations') is not null,
+  'replicationRole', current_setting('session_replication_role'),
   'recorded', to_regclass('memory_stack.created_objects') is not null,
   'serverMajor', current_setting('server_version_num')::int / 10000,
   'extensions', (select coalesce(json_agg(extname order by extname), '[]') from pg_extension),
@@ -110,6 +116,7 @@ select json_build_object(
         where a.attnum > 0 and not a.attisdropped and a.attname <> 'id'
           and (a.attidentity <> '' or pg_get_expr(d.adbin, d.adrelid) like 'nextval(%'
                or (a.attnotnull and d.adbin is null and a.attgenerated = ''))),
+  'unrestricted', (select coalesce(json_agg(u), '[]') from (${UNRESTRICTED_HELD}) u where u.grantee is distinct from quote_ident(($3::text[])[1])),
 ${PRIVILEGES_SQL}
 ) as catalog`;
 
@@ -277,11 +284,34 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
         if (found.rls) counts.rlsTables++;
         else report("rls", table, "row level security is disabled; alter table ... enable row level security");
     }
+    if (snapshot.replicationRole !== "origin") {
+        report(
+            "trigger",
+            REPLICA_SESSIONS,
+            `do not fire: session_replication_role is ${snapshot.replicationRole} in this session, set on the database or the role ` +
+                `(alter database … set, alter role … set), so in every session that inherits it no trigger of the schema fires and no ` +
+                `foreign key is checked (derived columns, updated_at, the switch's sync); reset it there ` +
+                `(alter database ${snapshot.database} reset session_replication_role), then verify again`,
+        );
+        manifest.triggers.forEach(({ table, name }) => broken.add(`trigger ${table}.${name}`));
+    }
+    for (const held of snapshot.unrestricted) {
+        report(
+            "privilege",
+            held.grantee,
+            `holds ${describeUnrestricted(held)}, which no role but the owner may (default privileges may have given them): ` +
+                `row level security does not restrict them, a trigger of its own would run as whoever writes next, and a row in the ` +
+                `bookkeeping would have the rollback drop an application's table; run ${revokeUnrestricted(held).join("; ")}`,
+        );
+    }
     const privileges = comparePrivileges(expected, snapshot);
     problems.push(...privileges.problems);
     privileges.broken.forEach((item) => broken.add(item));
     return { problems, counts, broken };
 }
+
+/** The name a session_replication_role problem goes by; the checks of triggers and foreign keys need it. */
+export const REPLICA_SESSIONS = "triggers and foreign keys";
 
 const SEED_FUNCTION_NAMES = new Set(SEED_FUNCTIONS.map((name) => `public.${name}`));
 const SEED_TRIGGER_NAMES = new Set(TRIGGERS.map((trigger) => trigger.name));

@@ -11,6 +11,7 @@ import { CheckFailed, CheckRunner, expect } from "./checks";
 import type { Expectations } from "./expected";
 import { checkDerivedEmbeddings } from "./derived";
 import { checkRowLevelSecurity } from "./rls";
+import { REPLICA_SESSIONS } from "./catalog";
 
 /** The agent name of every row verification writes; nothing real uses it. */
 export const VERIFY_AGENT = "memory-stack-verify";
@@ -216,7 +217,7 @@ export async function runFunctionalChecks(
 
     await run.check(
         "foreign key sessions.user_id rejects a session of an unknown user",
-        { needs: [...tables("sessions", "users")] },
+        { needs: [...tables("sessions", "users"), `trigger ${REPLICA_SESSIONS}`] },
         async () => {
             await run.expectError(
                 `insert into public.sessions (session_id, user_id, agent_name) values ('memory-stack-verify-orphan', gen_random_uuid(), $1)`,

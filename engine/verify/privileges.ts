@@ -88,7 +88,7 @@ interface Expected {
 // session level count for the next client of the same connection; a row it writes into the ledger
 // tables would make the next apply skip a migration or the rollback drop an application's table as the stack's.
 /** The bookkeeping tables in schema memory_stack (migrate/ledger.ts, step-ledger.ts, search-settings.ts, sql/0001). */
-const LEDGER_TABLES = ["migrations", "created_objects", "owned_objects", "migration_steps", "search_settings"];
+export const LEDGER_TABLES = ["migrations", "created_objects", "owned_objects", "migration_steps", "search_settings"];
 
 const APP_FORBIDDEN: { kind: PrivilegeRule["objectType"]; schema: string; objects: readonly string[]; privileges: string[] }[] = [
     { kind: "function", schema: "public", objects: MAINTENANCE_FUNCTIONS, privileges: ["EXECUTE"] },

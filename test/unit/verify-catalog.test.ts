@@ -44,6 +44,8 @@ function deployed(e: Expectations): CatalogSnapshot {
         // The stack's own policies for the app role widen nothing beyond themselves: only others are judged.
         policies: manifest.policies.map((policy) => ({ ...policy, widens: policy.name.endsWith("_own_rows") })),
         usersInsertable: true,
+        unrestricted: [],
+        replicationRole: "origin",
         columnTypes: [],
         constraints: (fingerprints.constraints ?? []).map(({ table, name, kind, onDelete }) => ({
             table,

@@ -1,0 +1,52 @@
+// BUG on 0b697ca: an application's event trigger (created by a superuser, as audit tools do) that makes a history table
+// per new table: `on ddl_command_end` it ran `create table audit.<table>_history (like <table>, …)` inside the migration's
+// own transaction, so the catalog rows had the migration's xmin and the engine recorded audit.sessions_history and the
+// others as the stack's. Rollback then dropped them, and with --allow-data-loss their rows: the application's audit
+// history. What a migration's transaction creates outside the schemas the memory schema creates in (public,
+// memory_stack, auth) is now not recorded, and the apply says so. (One such trigger creating in public is not told apart:
+// docs/migrations-safety.md.)
+import { afterAll, expect, it } from "vitest";
+import { cli } from "../support/cli";
+import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+
+const databases: TestDatabase[] = [];
+const roles: string[] = [];
+
+afterAll(async () => {
+    await Promise.all(databases.map((db) => db.drop()));
+    await dropRoles(sharedServer(), roles);
+});
+
+it("what an application's event trigger creates in its own schema in the migration's transaction is not the stack's", async () => {
+    const db = await freshDatabase("a28_event_trigger");
+    databases.push(db);
+    const client = await db.connect();
+    await client.query(`create schema audit;
+        create function audit.history_per_table() returns event_trigger language plpgsql as $$
+        declare r record;
+        begin
+            for r in select * from pg_event_trigger_ddl_commands() where command_tag = 'CREATE TABLE' and schema_name = 'public' loop
+                execute format('create table if not exists audit.%I (like %s including defaults, changed_at timestamptz default now())',
+                               replace(r.object_identity, 'public.', '') || '_history', r.object_identity);
+            end loop;
+        end $$;
+        create event trigger history_per_table on ddl_command_end execute function audit.history_per_table()`);
+    const names = ["--app-role", `${db.name}_app`, "--admin-role", `${db.name}_admin`];
+    roles.push(`${db.name}_app`, `${db.name}_admin`);
+    const env = { DATABASE_URL: db.url };
+
+    const apply = await cli(["apply", ...names], env);
+
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(apply.stderr).toContain("0003_tables.sql: not recorded as the stack's, so rollback leaves them: table audit.sessions_history");
+    const recorded = await client.query("select identity from memory_stack.created_objects where schema_name = 'audit'");
+    expect(recorded.rows).toEqual([]);
+    await client.query("insert into audit.sessions_history (session_id, agent_name) values ('s1', 'planner')");
+
+    const rollback = await cli(["rollback", "--allow-data-loss"], env);
+
+    expect(rollback.code, rollback.stderr).toBe(0);
+    const kept = await client.query<{ n: number }>("select count(*)::int as n from audit.sessions_history");
+    expect(kept.rows).toEqual([{ n: 1 }]);
+    expect((await client.query("select to_regclass('public.sessions') is null as gone")).rows[0].gone).toBe(true);
+});
