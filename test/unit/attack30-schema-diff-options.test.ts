@@ -4,16 +4,10 @@
 // RENAME: the application's logins fail), and vector off swaps the server for an image without pgvector.
 import { describe, expect, it } from "vitest";
 import { diff, STATE_VERSION, type SchemaMigrationInputs, type SchemaMigrationOutputs } from "../../engine/providers/schema-migration";
+import { DEFAULT_SCHEMA_OPTIONS } from "../../engine/config/schema-options";
 import type { SchemaOptions } from "../../engine/migrate/render";
 
-const jsonb: SchemaOptions = {
-    vector: false,
-    vectorDimensions: 1536,
-    vectorIndex: "hnsw",
-    rls: true,
-    appRole: "memory_app",
-    adminRole: "memory_admin",
-};
+const jsonb: SchemaOptions = DEFAULT_SCHEMA_OPTIONS;
 const inputs = (schema: SchemaOptions): SchemaMigrationInputs => ({
     connection: { host: "localhost", port: 5432, user: "postgres", password: "secret-pass", database: "ybryx" },
     migrations: [{ name: "0001_foundation.sql", sql: "select 1", checksum: "c1" }],
