@@ -2,27 +2,16 @@
 // the first apply went through, then every command that reads the ledger (status, verify, plan, a second apply,
 // rollback, and the Pulumi providers) failed with "Cannot read properties of null (reading 'getTime')": node-postgres
 // parses a timestamptz only in ISO, so applied_at read as null. The ledger is now read in ISO whatever the DateStyle.
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
-import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { cliDatabases } from "../support/cli-database";
 
-const databases: TestDatabase[] = [];
-const roles: string[] = [];
-
-afterAll(async () => {
-    await Promise.all(databases.map((db) => db.drop()));
-    await dropRoles(sharedServer(), roles);
-});
+const cliDatabase = cliDatabases();
 
 describe.each(["SQL, DMY", "German, DMY", "Postgres, MDY"])("a database whose DateStyle is %s", (style) => {
     it("is applied, reported, applied again and rolled back", async () => {
-        const db = await freshDatabase("a28_datestyle");
-        databases.push(db);
-        const client = await db.connect();
+        const { db, client, roleFlags: names, env } = await cliDatabase("a28_datestyle");
         await client.query(`alter database ${db.name} set datestyle = '${style}'`);
-        const names = ["--app-role", `${db.name}_app`, "--admin-role", `${db.name}_admin`];
-        roles.push(`${db.name}_app`, `${db.name}_admin`);
-        const env = { DATABASE_URL: db.url };
 
         const apply = await cli(["apply", ...names], env);
         expect(apply.code, apply.stderr).toBe(0);
