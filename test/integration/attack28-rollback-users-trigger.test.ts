@@ -15,9 +15,10 @@ it("a rollback stops on an application's trigger on users whose function reads a
     const apply = await cli(["apply", ...names], env);
     expect(apply.code, apply.stderr).toBe(0);
     await client.query(`create table public.optouts (user_id uuid, at timestamptz default now());
+        -- Named only in mixed case: PostgreSQL folds it, so must the check.
         create function public.track_optout() returns trigger language plpgsql as $$
         begin
-            if NEW.Memory_Enabled is distinct from old.memory_enabled and not new.memory_enabled then
+            if NEW.Memory_Enabled is distinct from OLD.Memory_Enabled and not NEW.Memory_Enabled then
                 insert into public.optouts (user_id) values (new.id);
             end if;
             return new;
