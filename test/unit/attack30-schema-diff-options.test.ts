@@ -87,7 +87,8 @@ describe("diff refuses, at preview, a server image on the other C library than t
 
     it("names both images, their libraries and what to do", () => {
         expect(() => diff("id", stateOn("postgres:15-alpine"), imaged("pgvector/pgvector:pg15", vector))).toThrow(
-            "memory-stack:image asks for pgvector/pgvector:pg15 (glibc), but the server's data volume was built by postgres:15-alpine (musl); nothing was done.",
+            "the server's image would become pgvector/pgvector:pg15 (glibc; memory-stack:image, or with none set the pgvector image " +
+                "memory-stack:vector true picks), but the server's data volume was built by postgres:15-alpine (musl); nothing was done.",
         );
         expect(() => diff("id", stateOn("postgres:15.8-bookworm"), imaged("postgres:15-alpine3.20"))).toThrow(
             "Keep an image on glibc (a Debian one, such as postgres:15 or pgvector/pgvector:pg15)",
