@@ -44,8 +44,9 @@ refuse_libc() {
     echo "memory-stack: this data directory's text indexes were built by an image on $1 and this image runs on $(libc):" \
         "the two C libraries sort text differently, so its text indexes (the memory tables' agent_name, status and" \
         "memory_key, the application's own, unique ones included) would miss rows and let duplicates in." \
-        "The server is not started. Set image back to one on $1 (musl: the Alpine images such as postgres:15-alpine;" \
-        "glibc: the Debian ones such as postgres:15 and pgvector/pgvector:pg15), or move the data to the new image" \
+        "The server is not started. Set memory-stack:image back to one on $1 (musl: the Alpine images such as" \
+        "postgres:15-alpine; glibc: the Debian ones such as postgres:15 and pgvector/pgvector:pg15, which" \
+        "memory-stack:vector true picks when no image is set), or move the data to the new image" \
         "with pg_dump and pg_restore into a new volume (docs/lifecycle.md)." >&2
 }
 

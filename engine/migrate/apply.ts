@@ -60,7 +60,7 @@ export interface ApplyResult {
     grants: string[];
     /** The GRANT statements the roles need on an application's own users table, left to its owner (grantRoles). */
     grantsLeftToYou: string[];
-    /** The grantees (quoted, or public) TRUNCATE, REFERENCES and TRIGGER on the memory tables were taken from (unrestricted-privileges.ts). */
+    /** The grantees (quoted, or public) that lost what unrestricted-privileges.ts takes: TRUNCATE, REFERENCES and TRIGGER on the memory tables, anything on the bookkeeping tables. */
     revokedFrom: string[];
     /** Columns this run added to, or dropped from, tables that were there before it (changed-columns.ts). */
     changedColumns: ChangedColumns[];

@@ -51,7 +51,8 @@ export async function withMigrationLock<T>(session: MigrationSession, work: () =
 
 /**
  * Flushes the run's commits (they did not wait for the disk, bounded.ts) before the lock goes, so the next run finds
- * them durable; then releases the lock and gives the session its search_path back. After a failed run all of it is
+ * them durable; then releases the lock and gives the session its search_path and quote_all_identifiers back. After a
+ * failed run all of it is
  * best-effort (a broken connection releases the lock anyway): the caller must see the run's error, not these.
  */
 async function release(session: MigrationSession, before: SessionBefore, failed: boolean): Promise<void> {
@@ -123,8 +124,8 @@ const TRY_LOCK = `select t.locked, t.pid, t.search_path, t.quote_all_identifiers
                    operator(pg_catalog.*) 1000::pg_catalog.float8)::pg_catalog.int4 as deadlock_timeout_ms offset 0) as t`;
 
 /**
- * Takes the lock and sets the engine's search_path; returns the session's search_path as it was, and whether the role
- * may flush the WAL (flush.ts).
+ * Takes the lock, sets the engine's search_path and turns quote_all_identifiers off; returns both settings as they were,
+ * and whether the role may flush the WAL (flush.ts).
  */
 async function acquire(session: MigrationSession): Promise<SessionBefore & { canFlush: boolean }> {
     const { client } = session;

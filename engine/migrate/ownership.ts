@@ -60,7 +60,7 @@ export interface RecordOptions extends TakeOverCheck {
     alongside?: Write;
     /** Return the writes (RecordedChange.writes) instead of sending them, for the caller to send with its commit. */
     deferWrites?: boolean;
-    /** The schemas the migrations create objects in (the memory schema's: MEMORY_SCHEMAS); an object this transaction created elsewhere is not recorded. */
+    /** The schemas the migrations create objects in (the memory schema's: MEMORY_SCHEMAS); an object this transaction created outside them is not recorded. */
     schemas?: ReadonlySet<string>;
 }
 
@@ -72,10 +72,10 @@ export interface RecordOptions extends TakeOverCheck {
 export const MEMORY_SCHEMAS: ReadonlySet<string> = new Set(["public", "memory_stack", "auth"]);
 
 /** Says what `migration`'s transaction created outside MEMORY_SCHEMAS and did not record. */
-export function reportElsewhere(session: { report(line: string): void }, migration: string, elsewhere: string[]): void {
-    if (elsewhere.length > 0) {
+export function reportOutsideSchemas(session: { report(line: string): void }, migration: string, outside: string[]): void {
+    if (outside.length > 0) {
         session.report(
-            `${migration}: not recorded as the stack's, so rollback leaves them: ${elsewhere.join(", ")}, created in its transaction outside ` +
+            `${migration}: not recorded as the stack's, so rollback leaves them: ${outside.join(", ")}, created in its transaction outside ` +
                 "the schemas the memory schema creates in (public, memory_stack, auth), by an event trigger or a trigger of the application's",
         );
     }
@@ -89,7 +89,7 @@ export interface RecordedChange {
     /** The records as they stand now: the ones it removed are gone, the ones it created appended. */
     recorded: RecordedObject[];
     /** What the transaction created outside `schemas`, not recorded (RecordOptions.schemas). */
-    elsewhere: string[];
+    outsideSchemas: string[];
 }
 
 /**
@@ -188,7 +188,7 @@ export async function recordCreated(
     const last = recorded.reduce((max, object) => Math.max(max, object.position), 0);
     return {
         after,
-        elsewhere: outside.map((object) => object.identity),
+        outsideSchemas: outside.map((object) => object.identity),
         writes: options.deferWrites ? writes.map(({ text, values }) => inlined(text, values)).join(";\n") : undefined,
         // As the writes leave the table: an identity already recorded keeps its record, with the oid it has now when created anew.
         recorded: [

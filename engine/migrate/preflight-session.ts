@@ -5,6 +5,7 @@
 // a standby): every migration failed at its first statement with PostgreSQL's words only. Refused before any change,
 // naming the setting and how to lift it for the deploy.
 import type { Conflict } from "./preflight";
+import { quoteIdentifier } from "./render";
 
 export interface SessionRow {
     me: string;
@@ -27,7 +28,8 @@ export function sessionConflicts(rows: SessionRow[]): Conflict[] {
     const conflicts: Conflict[] = [];
     const lift = (setting: string, value: string) =>
         `Lift it for the deploy: run with PGOPTIONS='-c ${setting}=${value}' (the CLI; libpq's environment), or ` +
-        `alter role ${row.me} in database ${row.database} set ${setting} = ${value} (or reset the database's: alter database ${row.database} reset ${setting})`;
+        `alter role ${quoteIdentifier(row.me)} in database ${quoteIdentifier(row.database)} set ${setting} = ${value} ` +
+        `(or reset the database's: alter database ${quoteIdentifier(row.database)} reset ${setting})`;
     if (row.replication_role !== "origin") {
         conflicts.push({
             object: `session_replication_role = ${row.replication_role}`,

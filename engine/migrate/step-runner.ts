@@ -19,7 +19,7 @@ import { lockReleasedBy } from "./lock-held";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { currentOrigin, isReused, REUSED_REASON } from "./identity";
 import { ROW_SECURITY_CHECK, rowSecurityApplied } from "./row-security";
-import { insertRecords, MEMORY_SCHEMAS, readRecords, recordCreated, reportElsewhere, type RecordedObject } from "./ownership";
+import { insertRecords, MEMORY_SCHEMAS, readRecords, recordCreated, reportOutsideSchemas, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
@@ -254,7 +254,7 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
             }).catch((error: unknown) => {
                 throw deallocatedByFile(error, run.migration.name, outcome(run, step)) ?? error;
             });
-            reportElsewhere(run.session, run.migration.name, change.elsewhere);
+            reportOutsideSchemas(run.session, run.migration.name, change.outsideSchemas);
             // The records' writes go with the COMMIT, in ASCII literals; when the statements had to run again one by one, after
             // the server's check that they left client_encoding as it was (the catalog after them was read in it).
             return {

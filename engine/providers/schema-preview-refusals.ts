@@ -75,10 +75,11 @@ function refuseOtherLibc(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigr
         return;
     }
     throw new Error(
-        `memory-stack:image asks for ${news.serverImage} (${now}), but the server's data volume was built by ${olds.serverImage} ` +
+        `the server's image would become ${news.serverImage} (${now}; memory-stack:image, or with none set the pgvector image ` +
+            `memory-stack:vector true picks), but the server's data volume was built by ${olds.serverImage} ` +
             `(${was}); nothing was done. The two C libraries sort text differently: every text index in the volume would miss rows ` +
             `and let duplicates in, and the server refuses to start on it. Keep an image on ${was}` +
-            `${was === "musl" ? " (an Alpine one)" : " (a Debian one, such as postgres:15 or pgvector/pgvector:pg15)"}, or move the data ` +
+            `${was === "musl" ? " (an Alpine one; pgvector's are Debian, so vector stays false on this volume)" : " (a Debian one, such as postgres:15 or pgvector/pgvector:pg15)"}, or move the data ` +
             `with pg_dump and pg_restore to a stack on a new volume (docs/lifecycle.md).`,
     );
 }

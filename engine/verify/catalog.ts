@@ -4,6 +4,7 @@
 // missing, not what the migrations made, or not usable by the roles.
 import type { SqlClient } from "../db/client";
 import { SEED_FUNCTIONS, TRIGGERS } from "../migrate/manifest";
+import { quoteIdentifier } from "../migrate/render";
 import { functionName, type Expectations } from "./expected";
 import { describeUnrestricted, revokeUnrestricted, UNRESTRICTED_HELD, type Unrestricted } from "../migrate/unrestricted-privileges";
 import { comparePrivileges, privilegeExpectations, PRIVILEGES_SQL, type PrivilegeSnapshot } from "./privileges";
@@ -291,7 +292,7 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
             `do not fire: session_replication_role is ${snapshot.replicationRole} in this session, set on the database or the role ` +
                 `(alter database … set, alter role … set), so in every session that inherits it no trigger of the schema fires and no ` +
                 `foreign key is checked (derived columns, updated_at, the switch's sync); reset it there ` +
-                `(alter database ${snapshot.database} reset session_replication_role), then verify again`,
+                `(alter database ${quoteIdentifier(snapshot.database)} reset session_replication_role), then verify again`,
         );
         manifest.triggers.forEach(({ table, name }) => broken.add(`trigger ${table}.${name}`));
     }

@@ -5,22 +5,14 @@
 // history. What a migration's transaction creates outside the schemas the memory schema creates in (public,
 // memory_stack, auth) is now not recorded, and the apply says so. (One such trigger creating in public is not told apart:
 // docs/migrations-safety.md.)
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { cli } from "../support/cli";
-import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { cliDatabases } from "../support/cli-database";
 
-const databases: TestDatabase[] = [];
-const roles: string[] = [];
-
-afterAll(async () => {
-    await Promise.all(databases.map((db) => db.drop()));
-    await dropRoles(sharedServer(), roles);
-});
+const cliDatabase = cliDatabases();
 
 it("what an application's event trigger creates in its own schema in the migration's transaction is not the stack's", async () => {
-    const db = await freshDatabase("a28_event_trigger");
-    databases.push(db);
-    const client = await db.connect();
+    const { client, roleFlags: names, env } = await cliDatabase("a28_event_trigger");
     await client.query(`create schema audit;
         create function audit.history_per_table() returns event_trigger language plpgsql as $$
         declare r record;
@@ -31,9 +23,6 @@ it("what an application's event trigger creates in its own schema in the migrati
             end loop;
         end $$;
         create event trigger history_per_table on ddl_command_end execute function audit.history_per_table()`);
-    const names = ["--app-role", `${db.name}_app`, "--admin-role", `${db.name}_admin`];
-    roles.push(`${db.name}_app`, `${db.name}_admin`);
-    const env = { DATABASE_URL: db.url };
 
     const apply = await cli(["apply", ...names], env);
 

@@ -2,29 +2,18 @@
 // comes quoted: format_type, quote_ident, %I, regprocedure). The preflight read users.id's type as "uuid" and refused
 // every apply ("users.id is "uuid", and the memory tables need a uuid users.id"); the catalog's identities, and with them
 // the records, would be written quoted. The migration lock now holds it off for the run and gives it back after.
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { applyMigrations, readRecords } from "../../engine/migrate/index";
 import { cli } from "../support/cli";
-import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { cliDatabases } from "../support/cli-database";
 import { migration } from "../support/migrations";
 
-const databases: TestDatabase[] = [];
-const roles: string[] = [];
-
-afterAll(async () => {
-    await Promise.all(databases.map((db) => db.drop()));
-    await dropRoles(sharedServer(), roles);
-});
+const cliDatabase = cliDatabases();
 
 it("a database that quotes every identifier is applied, recorded as any other and rolled back", async () => {
-    const db = await freshDatabase("a28_quote_all");
-    databases.push(db);
-    const client = await db.connect();
+    const { db, client, roleFlags: names, env } = await cliDatabase("a28_quote_all");
     await client.query(`create table public.users (id uuid primary key default gen_random_uuid(), email text);
         alter database ${db.name} set quote_all_identifiers = on`);
-    const names = ["--app-role", `${db.name}_app`, "--admin-role", `${db.name}_admin`];
-    roles.push(`${db.name}_app`, `${db.name}_admin`);
-    const env = { DATABASE_URL: db.url };
 
     const plan = await cli(["plan", ...names], env);
     expect(plan.code, plan.stderr + plan.stdout).toBe(0);
@@ -46,9 +35,7 @@ it("a database that quotes every identifier is applied, recorded as any other an
 });
 
 it("gives the session its quote_all_identifiers back after a run", async () => {
-    const db = await freshDatabase("a28_quote_all_session");
-    databases.push(db);
-    const client = await db.connect();
+    const { client } = await cliDatabase("a28_quote_all_session");
     await client.query("set quote_all_identifiers = on");
 
     await applyMigrations(client, [migration("0001_a.sql", "create table public.quoted_a (id int);\n")], { variant: "jsonb" });

@@ -3,32 +3,22 @@
 // function's body, so the rollback dropped the column without a word, and every later update of users failed with
 // `record "new" has no field "memory_enabled"`. The rollback now stops on it, naming the trigger, its function and
 // the column, and drops nothing; a trigger on users whose function names no memory column is not in the way.
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { cli } from "../support/cli";
-import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { cliDatabases } from "../support/cli-database";
 
-const databases: TestDatabase[] = [];
-const roles: string[] = [];
-
-afterAll(async () => {
-    await Promise.all(databases.map((db) => db.drop()));
-    await dropRoles(sharedServer(), roles);
-});
+const cliDatabase = cliDatabases();
 
 it("a rollback stops on an application's trigger on users whose function reads a memory column", async () => {
-    const db = await freshDatabase("a28_users_trigger");
-    databases.push(db);
-    const client = await db.connect();
+    const { client, roleFlags: names, env } = await cliDatabase("a28_users_trigger");
     await client.query("create table public.users (id uuid primary key default gen_random_uuid(), email text)");
-    const names = ["--app-role", `${db.name}_app`, "--admin-role", `${db.name}_admin`];
-    roles.push(`${db.name}_app`, `${db.name}_admin`);
-    const env = { DATABASE_URL: db.url };
     const apply = await cli(["apply", ...names], env);
     expect(apply.code, apply.stderr).toBe(0);
     await client.query(`create table public.optouts (user_id uuid, at timestamptz default now());
+        -- Named only in mixed case: PostgreSQL folds it, so must the check.
         create function public.track_optout() returns trigger language plpgsql as $$
         begin
-            if NEW.Memory_Enabled is distinct from old.memory_enabled and not new.memory_enabled then
+            if NEW.Memory_Enabled is distinct from OLD.Memory_Enabled and not NEW.Memory_Enabled then
                 insert into public.optouts (user_id) values (new.id);
             end if;
             return new;

@@ -4,31 +4,21 @@
 // switch to vector would keep no twin column; then verify blamed the schema ("someone changed it by hand").
 // default_transaction_read_only: every apply failed with PostgreSQL's "cannot execute CREATE SCHEMA in a read-only
 // transaction" alone. Both are refused by the preflight now, nothing changed, naming the setting and how to lift it.
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
-import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { cliDatabases } from "../support/cli-database";
 
-const databases: TestDatabase[] = [];
-const roles: string[] = [];
-
-afterAll(async () => {
-    await Promise.all(databases.map((db) => db.drop()));
-    await dropRoles(sharedServer(), roles);
-});
+const cliDatabase = cliDatabases();
 
 describe.each([
     { setting: "session_replication_role", value: "replica", lift: "origin" },
     { setting: "default_transaction_read_only", value: "on", lift: "off" },
 ])("a database that sets $setting = $value on every session", ({ setting, value, lift }) => {
     it("is refused before any change, naming the setting and how to lift it; lifted for the deploy, the apply goes through", async () => {
-        const db = await freshDatabase("a28_session_defaults");
-        databases.push(db);
-        const client = await db.connect();
+        const { db, client, roleFlags: names, env } = await cliDatabase("a28_session_defaults");
         await client.query(`alter database ${db.name} set ${setting} = ${value}`);
-        const names = ["--app-role", `${db.name}_app`, "--admin-role", `${db.name}_admin`];
-        roles.push(`${db.name}_app`, `${db.name}_admin`);
 
-        const refused = await cli(["apply", ...names], { DATABASE_URL: db.url });
+        const refused = await cli(["apply", ...names], env);
 
         expect(refused.code).toBe(1);
         expect(refused.stderr).toContain("nothing was changed");
@@ -36,7 +26,7 @@ describe.each([
         expect(refused.stderr).toContain(`PGOPTIONS='-c ${setting}=${lift}'`);
         expect((await client.query("select to_regnamespace('memory_stack') is null as none")).rows[0].none).toBe(true);
 
-        const lifted = await cli(["apply", ...names], { DATABASE_URL: db.url, PGOPTIONS: `-c ${setting}=${lift}` });
+        const lifted = await cli(["apply", ...names], { ...env, PGOPTIONS: `-c ${setting}=${lift}` });
 
         expect(lifted.code, lifted.stderr).toBe(0);
     });
@@ -44,18 +34,14 @@ describe.each([
 
 describe("verify on a database that sets session_replication_role = replica on every session", () => {
     it("names the setting and skips the trigger and foreign key checks it breaks", async () => {
-        const db = await freshDatabase("a28_verify_replica");
-        databases.push(db);
-        const client = await db.connect();
-        const [app, admin] = [`${db.name}_app`, `${db.name}_admin`];
-        roles.push(app, admin);
-        const apply = await cli(["apply", "--app-role", app, "--admin-role", admin], { DATABASE_URL: db.url });
+        const { db, client, adminRole: admin, roleFlags, env } = await cliDatabase("a28_verify_replica");
+        const apply = await cli(["apply", ...roleFlags], env);
         expect(apply.code, apply.stderr).toBe(0);
         await client.query(
             `grant select, update on public.users to ${admin}; alter database ${db.name} set session_replication_role = replica`,
         );
 
-        const verify = await cli(["verify"], { DATABASE_URL: db.url });
+        const verify = await cli(["verify"], env);
 
         expect(verify.code).toBe(1);
         expect(verify.stdout + verify.stderr).toContain(

@@ -75,7 +75,7 @@ describe.skipIf(missing)("the server container over a data directory another C l
         expect(log).toContain(
             "memory-stack: this data directory's text indexes were built by an image on musl and this image runs on glibc",
         );
-        expect(log).toContain("The server is not started. Set image back to one on musl");
+        expect(log).toContain("The server is not started. Set memory-stack:image back to one on musl");
         expect(readFileSync(record, "utf8").trim()).toBe("musl");
         await second.stop();
     });

@@ -1,23 +1,19 @@
 // README: "A run that adds or drops columns of a table that was there before says to recycle the application's pools
 // (prepared `select *`)". `apply --repair` that re-created a derived column dropped by hand from goal_assessments said
 // nothing of it, and a connection that had prepared `select *` there failed on its next execution (attack31).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
-import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { cliDatabases } from "../support/cli-database";
+import type { TestDatabase } from "../support/database";
 
+const cliDatabase = cliDatabases();
 let db: TestDatabase;
-let roles: string[];
 
 beforeAll(async () => {
-    db = await freshDatabase("attack31_repair_columns");
-    roles = [`${db.name}_app`, `${db.name}_admin`];
-    const apply = await cli(["apply", "--app-role", roles[0], "--admin-role", roles[1]], { DATABASE_URL: db.url });
+    const target = await cliDatabase("attack31_repair_columns");
+    db = target.db;
+    const apply = await cli(["apply", ...target.roleFlags], target.env);
     expect(apply.code, apply.stderr).toBe(0);
-});
-
-afterAll(async () => {
-    await db?.drop();
-    await dropRoles(sharedServer(), roles ?? []);
 });
 
 describe("apply --repair that re-creates a column of a table still there", () => {

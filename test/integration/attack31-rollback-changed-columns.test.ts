@@ -2,25 +2,20 @@
 // (prepared `select *`)". The rollback drops the memory columns of an application's own users, a table that stays and
 // that every request reads, and said nothing: a connection that had prepared `select * from users` failed on its next
 // execution with "cached plan must not change result type" (attack31).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { cli } from "../support/cli";
-import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { cliDatabases } from "../support/cli-database";
+import type { TestDatabase } from "../support/database";
 
+const cliDatabase = cliDatabases();
 let db: TestDatabase;
-let roles: string[];
 
 beforeAll(async () => {
-    db = await freshDatabase("attack31_rollback_columns");
-    roles = [`${db.name}_app`, `${db.name}_admin`];
-    const owner = await db.connect();
-    await owner.query("create table public.users (id uuid primary key, email text)");
-    const apply = await cli(["apply", "--app-role", roles[0], "--admin-role", roles[1]], { DATABASE_URL: db.url });
+    const target = await cliDatabase("attack31_rollback_columns");
+    db = target.db;
+    await target.client.query("create table public.users (id uuid primary key, email text)");
+    const apply = await cli(["apply", ...target.roleFlags], target.env);
     expect(apply.code, apply.stderr).toBe(0);
-});
-
-afterAll(async () => {
-    await db?.drop();
-    await dropRoles(sharedServer(), roles ?? []);
 });
 
 describe("a rollback that drops the memory columns of the application's users", () => {

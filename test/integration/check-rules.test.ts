@@ -2,28 +2,20 @@
 // migrations create (engine/verify/check-rules.ts). attack31: `drop constraint goal_assessments_status_check, add
 // constraint goal_assessments_status_check check (true)` verified, as did a check added again `not valid`.
 import type { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { CHECK_RULES_PG15 } from "../../engine/verify/check-rules";
 import { cli } from "../support/cli";
-import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { cliDatabases } from "../support/cli-database";
 
-let db: TestDatabase;
+const cliDatabase = cliDatabases();
 let owner: Client;
-let roles: string[];
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-    db = await freshDatabase("check_rules");
-    roles = [`${db.name}_app`, `${db.name}_admin`];
-    env = { DATABASE_URL: db.url };
-    const apply = await cli(["apply", "--app-role", roles[0], "--admin-role", roles[1]], env);
+    const target = await cliDatabase("check_rules");
+    [owner, env] = [target.client, target.env];
+    const apply = await cli(["apply", ...target.roleFlags], env);
     expect(apply.code, apply.stderr).toBe(0);
-    owner = await db.connect();
-});
-
-afterAll(async () => {
-    await db?.drop();
-    await dropRoles(sharedServer(), roles ?? []);
 });
 
 describe("the check rules verification compares with", () => {

@@ -1,28 +1,19 @@
 // The data guard counts the memory columns of an application's users in one scan of users, not one per column:
 // under the guard's EXCLUSIVE lock the application's writes to users wait out the whole count.
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import type { SqlClient } from "../../engine/db/client";
 import { countAtRisk } from "../../engine/migrate/guard";
 import { readRecords } from "../../engine/migrate/ownership";
 import { cli } from "../support/cli";
-import { dropRoles, freshDatabase, sharedServer, type TestDatabase } from "../support/database";
+import { cliDatabases } from "../support/cli-database";
 
-const databases: TestDatabase[] = [];
-const roles: string[] = [];
-
-afterAll(async () => {
-    await Promise.all(databases.map((db) => db.drop()));
-    await dropRoles(sharedServer(), roles);
-});
+const cliDatabase = cliDatabases();
 
 it("counts the three memory columns of users in one scan, each right", async () => {
-    const db = await freshDatabase("guard_scan");
-    databases.push(db);
-    roles.push(`${db.name}_app`, `${db.name}_admin`);
-    const client = await db.connect();
+    const { client, roleFlags, env } = await cliDatabase("guard_scan");
     await client.query(`create table public.users (id uuid primary key default gen_random_uuid(), email text not null);
         insert into public.users (email) select 'user' || i || '@example.com' from generate_series(1, 6) i`);
-    const apply = await cli(["apply", "--app-role", `${db.name}_app`, "--admin-role", `${db.name}_admin`], { DATABASE_URL: db.url });
+    const apply = await cli(["apply", ...roleFlags], env);
     expect(apply.code, apply.stderr).toBe(0);
     await client.query(`update users set memory_enabled = false where email in ('user1@example.com', 'user2@example.com');
         update users set memory_preferences = '{"tone": "short"}' where email = 'user3@example.com'`);

@@ -21,7 +21,8 @@ function read(config: Record<string, string>): () => unknown {
 
 describe("readConfig and a misspelt namespace", () => {
     it("refuses the key, naming it and the fix, never its value", () => {
-        for (const namespace of ["memory_stack", "memorystack", "Memory-Stack", "memory-stak", "memmory-stack"]) {
+        // Up to two edits away (memry_stack: two).
+        for (const namespace of ["memory_stack", "memorystack", "Memory-Stack", "memory-stak", "memmory-stack", "memry_stack"]) {
             const error = (() => {
                 try {
                     read({ [`${namespace}:password`]: "Typo-Secret-1234" })();
@@ -44,6 +45,7 @@ describe("readConfig and a misspelt namespace", () => {
                 "docker:host": "unix:///var/run/docker.sock",
                 "postgresql:sslmode": "disable",
                 "aws:region": "x",
+                "mem-stack:hostPort": "5440", // three edits away: another project's, as far as can be told
             })(),
         ).not.toThrow();
     });

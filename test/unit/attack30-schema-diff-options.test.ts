@@ -4,16 +4,10 @@
 // RENAME: the application's logins fail), and vector off swaps the server for an image without pgvector.
 import { describe, expect, it } from "vitest";
 import { diff, STATE_VERSION, type SchemaMigrationInputs, type SchemaMigrationOutputs } from "../../engine/providers/schema-migration";
+import { DEFAULT_SCHEMA_OPTIONS } from "../../engine/config/schema-options";
 import type { SchemaOptions } from "../../engine/migrate/render";
 
-const jsonb: SchemaOptions = {
-    vector: false,
-    vectorDimensions: 1536,
-    vectorIndex: "hnsw",
-    rls: true,
-    appRole: "memory_app",
-    adminRole: "memory_admin",
-};
+const jsonb: SchemaOptions = DEFAULT_SCHEMA_OPTIONS;
 const inputs = (schema: SchemaOptions): SchemaMigrationInputs => ({
     connection: { host: "localhost", port: 5432, user: "postgres", password: "secret-pass", database: "ybryx" },
     migrations: [{ name: "0001_foundation.sql", sql: "select 1", checksum: "c1" }],
@@ -93,7 +87,8 @@ describe("diff refuses, at preview, a server image on the other C library than t
 
     it("names both images, their libraries and what to do", () => {
         expect(() => diff("id", stateOn("postgres:15-alpine"), imaged("pgvector/pgvector:pg15", vector))).toThrow(
-            "memory-stack:image asks for pgvector/pgvector:pg15 (glibc), but the server's data volume was built by postgres:15-alpine (musl); nothing was done.",
+            "the server's image would become pgvector/pgvector:pg15 (glibc; memory-stack:image, or with none set the pgvector image " +
+                "memory-stack:vector true picks), but the server's data volume was built by postgres:15-alpine (musl); nothing was done.",
         );
         expect(() => diff("id", stateOn("postgres:15.8-bookworm"), imaged("postgres:15-alpine3.20"))).toThrow(
             "Keep an image on glibc (a Debian one, such as postgres:15 or pgvector/pgvector:pg15)",

@@ -91,6 +91,16 @@ const problemsOf = (change: (snapshot: CatalogSnapshot) => void) => {
 };
 
 describe("compareCatalog", () => {
+    it("quotes the database in the statement that resets a replica session_replication_role", () => {
+        const problems = problemsOf((s) => {
+            s.database = "My-App";
+            s.replicationRole = "replica";
+        });
+        expect(problems.find((p) => p.startsWith("trigger triggers and foreign keys"))).toContain(
+            'alter database "My-App" reset session_replication_role',
+        );
+    });
+
     it("finds nothing wrong with a correctly deployed catalog and counts every kind", () => {
         const { problems, counts } = compareCatalog(expected, deployed(expected));
 
