@@ -11,9 +11,8 @@ import { cliDatabases } from "../support/cli-database";
 
 const cliDatabase = cliDatabases();
 
-it("what an application's event trigger creates in its own schema in the migration's transaction is not the stack's", async () => {
-    const { client, roleFlags: names, env } = await cliDatabase("a28_event_trigger");
-    await client.query(`create schema audit;
+/** An audit tool's event trigger: a history table in schema audit for every table created in public. */
+const HISTORY_PER_TABLE = `create schema audit;
         create function audit.history_per_table() returns event_trigger language plpgsql as $$
         declare r record;
         begin
@@ -22,7 +21,11 @@ it("what an application's event trigger creates in its own schema in the migrati
                                replace(r.object_identity, 'public.', '') || '_history', r.object_identity);
             end loop;
         end $$;
-        create event trigger history_per_table on ddl_command_end execute function audit.history_per_table()`);
+        create event trigger history_per_table on ddl_command_end execute function audit.history_per_table()`;
+
+it("what an application's event trigger creates in its own schema in the migration's transaction is not the stack's", async () => {
+    const { client, roleFlags: names, env } = await cliDatabase("a28_event_trigger");
+    await client.query(HISTORY_PER_TABLE);
 
     const apply = await cli(["apply", ...names], env);
 
@@ -38,4 +41,21 @@ it("what an application's event trigger creates in its own schema in the migrati
     const kept = await client.query<{ n: number }>("select count(*)::int as n from audit.sessions_history");
     expect(kept.rows).toEqual([{ n: 1 }]);
     expect((await client.query("select to_regclass('public.sessions') is null as gone")).rows[0].gone).toBe(true);
+});
+
+it("nor what it creates while apply --repair re-runs a migration", async () => {
+    const { client, roleFlags: names, env } = await cliDatabase("a28_event_trigger_repair");
+    await client.query(HISTORY_PER_TABLE);
+    const apply = await cli(["apply", ...names], env);
+    expect(apply.code, apply.stderr).toBe(0);
+    // Dropped by hand, the memory table and the application's history of it: the repair re-creates the table, and the
+    // event trigger its history table, in the re-run's transaction.
+    await client.query("drop table public.cognitive_metrics; drop table audit.cognitive_metrics_history");
+
+    const repair = await cli(["apply", "--repair", ...names], env);
+
+    expect(repair.code, repair.stderr).toBe(0);
+    expect(repair.stderr).toContain("not recorded as the stack's, so rollback leaves them: table audit.cognitive_metrics_history");
+    const recorded = await client.query("select identity from memory_stack.created_objects where schema_name = 'audit'");
+    expect(recorded.rows).toEqual([]);
 });
