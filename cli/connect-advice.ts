@@ -10,9 +10,9 @@ export function connectAdvice(
         Partial<Pick<ConnectionSettings, "password" | "sslRootCert">>,
 ): string | undefined {
     const { code, message, syscall, path } = (error ?? {}) as { code?: unknown; message?: unknown; syscall?: unknown; path?: unknown };
-    // The URL's sslrootcert is read when the URL is; a CA file read only at connect is PGSSLROOTCERT's.
+    // Read at connect: PGSSLROOTCERT's file, or the URL's when only the connection's sslmode (PGSSLMODE) insists on it.
     if (settings.sslRootCert !== undefined && ((syscall === "open" && path === settings.sslRootCert) || code === "EISDIR")) {
-        return `PGSSLROOTCERT names ${JSON.stringify(settings.sslRootCert)}, which cannot be read as a CA file: name a readable one, or unset PGSSLROOTCERT`;
+        return `the CA file ${JSON.stringify(settings.sslRootCert)} (the URL's sslrootcert, else PGSSLROOTCERT) cannot be read: name a readable one, or leave it out`;
     }
     switch (code) {
         case "28P01":

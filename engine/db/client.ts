@@ -1,10 +1,10 @@
 // One way to open, use and close a connection, and to run a transaction: every engine entry point,
 // the CLI and the providers go through these, so none of them opens, guards or closes a client by hand.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import type { Client as PgClient, ClientBase, ClientConfig } from "pg";
 import type { ConnectionOptions } from "node:tls";
 import { Client } from "./pg";
+import { rootCertificate } from "./root-cert";
 import { negotiateTls, UnencryptedDataError } from "./ssl-request";
 import { describeTarget, type ConnectionSettings, type SslMode } from "./url";
 
@@ -155,7 +155,7 @@ export function endedBy(client: object): unknown {
 }
 
 function tlsOptions(settings: ConnectionSettings): ClientConfig["ssl"] {
-    const ca = settings.sslRootCert === undefined ? undefined : readFileSync(settings.sslRootCert, "utf8");
+    const ca = rootCertificate(settings.sslRootCert, settings.sslMode);
     switch (settings.sslMode) {
         case "verify-full":
             return ca === undefined ? { rejectUnauthorized: true } : { rejectUnauthorized: true, ca };

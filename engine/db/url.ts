@@ -5,6 +5,7 @@
 // read is a ConnectionUrlError whose message shows the URL with every credential masked.
 import { parse } from "pg-connection-string";
 import { maskUrl } from "./redact";
+import { rootCertificateSkipped } from "./root-cert";
 
 export interface ConnectionSettings {
     /** Host name, IP address (IPv6 without brackets) or a unix socket directory (starts with /). */
@@ -92,11 +93,15 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
     if (authority.slice(authority.lastIndexOf("@") + 1).includes(",")) {
         refuse(SEVERAL_HOSTS);
     }
+    // The parser reads the URL's sslrootcert and fails on a missing file, which libpq passes over outside verify-ca and
+    // verify-full (root-cert.ts): the parser is then given the pair empty, and connect() applies libpq's rule.
+    const rootCert = lastQueryValue(url, "sslrootcert");
+    const passedOver = rootCert && rootCertificateSkipped(rootCert, lastQueryValue(url, "sslmode"));
     let parsed: ReturnType<typeof parse>;
     try {
         // libpq keeps a + in a query value as it is; the parser's URLSearchParams would read it as a space (?password=a+b).
         parsed = parse(
-            url.replace(/\?.*$/s, (query) => query.replace(/\+/g, "%2B")),
+            url.replace(/\?.*$/s, (query) => (passedOver ? query.replace(/([?&]sslrootcert=)[^&]*/g, "$1") : query).replace(/\+/g, "%2B")),
             { useLibpqCompat: true },
         );
     } catch (error) {
@@ -163,7 +168,7 @@ export function parseConnectionUrl(url: string, defaults: UrlDefaults = {}): Con
         );
     }
     const timeoutSeconds = timeout !== undefined ? Number(timeout) : defaults.connectTimeoutSeconds;
-    const sslRootCert = params.sslrootcert || defaults.sslRootCert;
+    const sslRootCert = (passedOver ? rootCert : params.sslrootcert) || defaults.sslRootCert;
     return {
         host,
         port,
@@ -195,6 +200,12 @@ function databaseFrom(url: string): string | undefined {
 }
 
 /** A query value as libpq reads it; undefined when its %XX bytes are no UTF-8. */
+/** The value of the URL's last `key=` query pair, decoded as libpq decodes it; undefined without one. */
+function lastQueryValue(url: string, key: string): string | undefined {
+    const raw = [...url.matchAll(new RegExp(`[?&]${key}=([^&]*)`, "g"))].at(-1)?.[1];
+    return raw === undefined ? undefined : decoded(raw);
+}
+
 function decoded(value: string): string | undefined {
     try {
         return decodeURIComponent(value);

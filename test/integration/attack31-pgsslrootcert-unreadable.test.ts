@@ -24,7 +24,7 @@ describe("a PGSSLROOTCERT that cannot be read", () => {
         const run = await cli(["status"], { DATABASE_URL: db.url, PGSSLROOTCERT: path, PGSSLMODE: sslMode });
 
         expect(run.code).toBe(1);
-        expect(run.stderr).toContain(`PGSSLROOTCERT names ${JSON.stringify(path)}, which cannot be read as a CA file`);
+        expect(run.stderr).toContain(`the CA file ${JSON.stringify(path)} (the URL's sslrootcert, else PGSSLROOTCERT) cannot be read`);
         expect(run.stderr).not.toContain("nothing accepts connections");
     });
 });

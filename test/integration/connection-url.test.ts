@@ -1,11 +1,14 @@
 // Connection URLs mean what they mean to libpq, against real servers: sslmode's fallbacks, IPv6,
 // connect_timeout, a missing password.
+import { mkdtempSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, NoPasswordError } from "../../engine/db/client";
 import { parseConnectionUrl } from "../../engine/db/url";
 import { sharedServer } from "../support/database";
-import { startTlsServer, tlsServerUnavailable, type TlsServer } from "../support/tls-server";
+import { selfSignedCertificate, startTlsServer, tlsServerUnavailable, type TlsServer } from "../support/tls-server";
 
 const APP = { applicationName: "memory-stack-url-test" };
 
@@ -211,6 +214,21 @@ describe.skipIf(unavailable !== undefined)("against a server with TLS, on 127.0.
         const withCa = `sslmode=verify-full&sslrootcert=${encodeURIComponent(server.caFile)}`;
         expect(await sessionUsesTls(url("localhost", "postgres", withCa))).toBe(true);
         await expect(sessionUsesTls(url("127.0.0.1", "postgres", withCa))).rejects.toThrow(/IP: 127.0.0.1 is not in the cert's list/);
+    });
+
+    // libpq passes over a root certificate file that does not exist, except under verify-ca and verify-full; one that
+    // exists is checked against under require too (a CA that did not sign the server's certificate is refused).
+    it("an sslrootcert that does not exist is passed over by prefer and require, and refused by verify-ca", async () => {
+        const missing = `sslrootcert=${encodeURIComponent("/nonexistent/memory-stack-ca.crt")}`;
+        expect(await sessionUsesTls(url("127.0.0.1", "postgres", `sslmode=require&${missing}`))).toBe(true);
+        expect(await sessionUsesTls(url("127.0.0.1", "postgres", `sslmode=prefer&${missing}`))).toBe(true);
+        expect(() => parseConnectionUrl(url("127.0.0.1", "postgres", `sslmode=verify-ca&${missing}`))).toThrow(
+            /SSL file that cannot be read \(ENOENT\)/,
+        );
+        const otherCa = `sslrootcert=${encodeURIComponent(selfSignedCertificate(mkdtempSync(join(tmpdir(), "memory-stack-other-ca-"))).cert)}`;
+        await expect(sessionUsesTls(url("127.0.0.1", "postgres", `sslmode=require&${otherCa}`))).rejects.toThrow(
+            /self.signed|unable to verify/i,
+        );
     });
 
     it("reaches an IPv6 host written in brackets", async () => {

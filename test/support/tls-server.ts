@@ -21,9 +21,9 @@ export function tlsServerUnavailable(): string | undefined {
         : "openssl is not installed (apt-get install openssl): no self-signed certificate for the TLS server";
 }
 
-export async function startTlsServer(): Promise<TlsServer> {
-    const dir = mkdtempSync(join(tmpdir(), "memory-stack-tls-"));
-    const [key, cert, hba] = ["server.key", "server.crt", "pg_hba.conf"].map((name) => join(dir, name));
+/** A self-signed certificate for localhost and its key, made in `dir`. */
+export function selfSignedCertificate(dir: string): { key: string; cert: string } {
+    const [key, cert] = ["server.key", "server.crt"].map((name) => join(dir, name));
     execFileSync(
         "openssl",
         [
@@ -43,10 +43,15 @@ export async function startTlsServer(): Promise<TlsServer> {
             "-out",
             cert,
         ],
-        {
-            stdio: "ignore",
-        },
+        { stdio: "ignore" },
     );
+    return { key, cert };
+}
+
+export async function startTlsServer(): Promise<TlsServer> {
+    const dir = mkdtempSync(join(tmpdir(), "memory-stack-tls-"));
+    const { key, cert } = selfSignedCertificate(dir);
+    const hba = join(dir, "pg_hba.conf");
     writeFileSync(
         hba,
         [

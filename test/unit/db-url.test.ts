@@ -105,6 +105,8 @@ describe("a URL it cannot read", () => {
         [`postgresql://u:${MARKER}@h/d?pgbouncer=true`, /parameter pgbouncer, which memory-stack does not use/],
         [`postgresql://u:${MARKER}@h/d?sslmode=verify-ca`, /verify-ca without sslrootcert/],
         [`postgresql://u:${MARKER}@h/d?sslmode=verify-full&sslrootcert=/nonexistent/ca.crt`, /SSL file that cannot be read \(ENOENT\)/],
+        [`postgresql://u:${MARKER}@h/d?sslmode=verify-ca&sslrootcert=/nonexistent/ca.crt`, /SSL file that cannot be read \(ENOENT\)/],
+        [`postgresql://u:${MARKER}@h/d?sslmode=require&sslrootcert=/`, /SSL file that cannot be read \(EISDIR\)/],
         [`postgresql://u:${MARKER}@h/d?sslrootcert=system`, /sslrootcert=system; .*name the CA file .*sslmode=verify-full/],
         [`postgresql://u:${MARKER}@h/d?sslmode=verify-full&sslrootcert=system&connect_timeout=5`, /has sslrootcert=system/],
         // libpq refuses a second = in a query pair and an empty pair before another; the parser read ?password=a=b as "a=b".
@@ -116,6 +118,16 @@ describe("a URL it cannot read", () => {
         const error = refusal(url);
         expect(error.message).toMatch(reason);
         expect(error.shown + error.message).not.toContain(MARKER);
+    });
+
+    it("passes over an sslrootcert that does not exist outside verify-ca and verify-full, as libpq, keeping it for the strings it builds", () => {
+        for (const mode of ["", "sslmode=prefer&", "sslmode=require&", "sslmode=disable&"]) {
+            const settings = parseConnectionUrl(`postgresql://u@h/d?${mode}sslrootcert=%2Fnonexistent%2Fca.crt`);
+            expect(settings.sslRootCert).toBe("/nonexistent/ca.crt");
+        }
+        expect(parseConnectionUrl("postgresql://u@h/d?sslrootcert=/nonexistent/ca.crt&sslmode=require").sslRootCert).toBe(
+            "/nonexistent/ca.crt",
+        );
     });
 
     it("takes a trailing & and a percent-encoded = in a query value, as libpq does", () => {
