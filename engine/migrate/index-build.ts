@@ -135,9 +135,15 @@ async function settingMb(client: SqlClient): Promise<number> {
     return Math.floor(Number(result.rows[0].kb) / 1024);
 }
 
-/** A parallel build whose workers could not get their shared memory segment (a small /dev/shm in a container). */
+/**
+ * A parallel build whose workers could not get their shared memory segment (a small /dev/shm in a container). Told by the
+ * server function that raised it (dsm_impl_posix, dsm_impl_sysv, …), which lc_messages does not translate as it does the text.
+ */
 export function isSharedMemoryShortage(error: unknown): boolean {
-    const { code, message } = (error as { sqlState?: string; code?: string; message?: string }) ?? {};
+    const { code, message, routine } = (error as { sqlState?: string; code?: string; message?: string; routine?: string }) ?? {};
     const sqlState = (error as { sqlState?: string }).sqlState ?? code;
-    return (sqlState === "53100" || sqlState === "53200") && /shared memory segment/.test(message ?? "");
+    return (
+        (sqlState === "53100" || sqlState === "53200") &&
+        (routine?.startsWith("dsm_impl") === true || /shared memory segment/.test(message ?? ""))
+    );
 }
