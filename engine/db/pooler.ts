@@ -8,7 +8,7 @@
 // - A connection whose client port the server sees as our own socket's, or that got the server's own
 //   cancel key (a pooler gives its clients keys of its own), has no pooler in between.
 // - Otherwise a setting is left on our backend at session level: a pooler that resets the server
-//   session after each transaction (the stack's own PgBouncer: discard all) loses it at once.
+//   session after each transaction (the stack's own PgBouncer: its reset) loses it at once.
 // - And other connections each hold a transaction open until one runs on our backend (it was free
 //   for anyone: a transaction pooler), or one gets a backend started after the probe began, or waits
 //   for one: a pooler hands out an idle server before it opens or queues, so ours was not idle. A pooler

@@ -205,32 +205,48 @@ export function atLeast(version: string | undefined, minimum: string): boolean {
 }
 
 /**
- * What a server session carries from one client to the next: nothing. DISCARD ALL runs before the
- * server connection serves anyone else, in every pool mode: it resets every setting (a user id set
- * by set_config(..., false) or SET, a search_path), the role and session authorization, and drops
- * temp tables, advisory locks, prepared statements, listeners and cursors. RESET ALL alone would
- * leave all of those, the role included, to the next client. Row level security does not depend on
- * it (memory_stack.request_user_id() honours only bind_user's per-transaction binding for the app
- * role): it keeps whatever a client left in its session out of the next client's.
+ * What a server session carries from one client to the next: nothing. The reset runs before the server
+ * connection serves anyone else, in every pool mode: it resets every setting (a user id set by
+ * set_config(..., false) or SET, a search_path), the role and session authorization, and drops temp
+ * tables, advisory locks, prepared statements, listeners and cursors. RESET ALL alone would leave all of
+ * those, the role included, to the next client. Row level security does not depend on it
+ * (memory_stack.request_user_id() honours only bind_user's per-transaction binding for the app role):
+ * it keeps whatever a client left in its session out of the next client's.
+ *
+ * It is DISCARD ALL's steps, not DISCARD ALL: PgBouncer returns a server whose reset failed to the pool
+ * as it is, and a failed DISCARD ALL rolls back the settings, temp tables and listeners (attack36: a
+ * statement_timeout or a cancel that reaches the reset handed the next client a temp copy of another
+ * user's rows). DISCARD ALL refuses to share its query string, so the steps run in one: the client's
+ * timeouts off first, and exit_on_error, so that any error in the reset ends the server session and
+ * PgBouncer drops the connection. Both are set again after RESET ALL, and local, so that they go at commit.
  */
+const SESSION_SAFE = "set local exit_on_error = on; set local statement_timeout = 0; set local lock_timeout = 0";
+export const SERVER_RESET_QUERY = [
+    SESSION_SAFE,
+    "close all; set session authorization default; reset all",
+    SESSION_SAFE,
+    "deallocate all; unlisten *; select pg_catalog.pg_advisory_unlock_all(); discard plans; discard temp; discard sequences",
+].join("; ");
+
 function resetQuery(mode: PoolMode): string[] {
-    const reset = "server_reset_query = discard all";
+    const reset = `server_reset_query = ${SERVER_RESET_QUERY}`;
     if (mode === "session") {
         return [";; When its client disconnects, wipe the session's state (see engine/render/pgbouncer.ts).", reset];
     }
     return [
         ";; After every transaction, before the server connection serves another client: wipe the session's",
-        ";; state (settings, role, temp tables, locks, prepared statements, listeners, cursors; see engine/render/pgbouncer.ts).",
+        ";; state (settings, role, temp tables, locks, prepared statements, listeners, cursors), or end it when",
+        ";; the wipe fails (see engine/render/pgbouncer.ts).",
         reset,
         "server_reset_query_always = 1",
     ];
 }
 
 /**
- * PgBouncer 1.21 tracks protocol-level prepared statements but does not notice that DISCARD ALL
- * drops them, and would then run statements that no longer exist: there it stays off (its default).
- * From 1.22 PgBouncer clears its record of a server connection's statements when DISCARD ALL
- * completes, also in the reset, and prepares them again for the client that uses them next.
+ * PgBouncer 1.21 tracks protocol-level prepared statements but does not notice that the reset drops
+ * them, and would then run statements that no longer exist: there it stays off (its default).
+ * From 1.22 PgBouncer clears its record of a server connection's statements when DEALLOCATE ALL (or
+ * DISCARD ALL) completes, also in the reset, and prepares them again for the client that uses them next.
  */
 function preparedStatements(s: PgBouncerSettings): string[] {
     if (atLeast(s.version, "1.22.0")) {

@@ -2,7 +2,7 @@
 // that gets the same server connection (a pool of one) can do with it. The app role, the rendered config,
 // Debian's PgBouncer; in transaction mode and in session mode (the modes the config allows with rls on).
 // Row level security ignores every claim left at session level; what it cannot stop is rows already read under
-// the first client's binding into a cursor WITH HOLD or a temp table: only the rendered reset (discard all,
+// the first client's binding into a cursor WITH HOLD or a temp table: only the rendered reset (discard all's steps,
 // server_reset_query_always) keeps those from the next client. Without it the transaction-mode case fails.
 import { randomUUID } from "node:crypto";
 import { Client, type ClientConfig } from "pg";

@@ -11,6 +11,7 @@
 import type { Client, ClientConfig } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../engine/config/config";
+import { SERVER_RESET_QUERY } from "../../engine/render/pgbouncer";
 import { findPgBouncer, startPgBouncer, type RunningPgBouncer } from "../support/pgbouncer";
 import { until } from "../support/poll";
 import { runRlsLoad, seedUsers, type RlsLoadResult } from "../support/rls-load";
@@ -142,7 +143,7 @@ describe.skipIf(!binary)("through PgBouncer in transaction mode, 2 server connec
             editIni,
         });
         try {
-            expect(unreset.ini).not.toContain("discard all");
+            expect(unreset.ini).not.toContain(SERVER_RESET_QUERY);
             const result = await untilLeak(() =>
                 runRlsLoad({
                     path: { kind: "pgbouncer", connection: { ...app, host: unreset.host, port: unreset.port } },
