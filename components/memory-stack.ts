@@ -88,6 +88,7 @@ export class MemoryStack extends pulumi.ComponentResource {
                     database: config.database,
                     users,
                     host: config.host,
+                    bindAddress: config.bindAddress,
                 },
                 // After the roles: the auth file's verifiers let PgBouncer log in only once PostgreSQL stores them.
                 { parent: this, dependsOn: [...this.server.ready, ...this.access.roles] },

@@ -96,7 +96,8 @@ export class Server extends pulumi.ComponentResource {
                     stopTimeout: POSTGRES_STOP_GRACE_SECONDS,
                     destroyGraceSeconds: POSTGRES_STOP_GRACE_SECONDS,
                     restart: "unless-stopped",
-                    ports: [{ internal: 5432, external: config.hostPort }],
+                    // On bindAddress only (127.0.0.1 by default): docker's default, every interface, passes host firewalls.
+                    ports: [{ internal: 5432, external: config.hostPort, ip: config.bindAddress }],
                     volumes: [{ volumeName: volume.name, containerPath: "/var/lib/postgresql/data" }],
                     networksAdvanced: [{ name: network.name, aliases: ["postgres"] }],
                 },
