@@ -29,7 +29,8 @@ const provider: pulumi.dynamic.ResourceProvider = {
     create: async (inputs) => load().deployGuard.create(inputs),
     update: async (id, olds, news) => load().deployGuard.update(id, olds, news),
     read: async (id, props) => load().deployGuard.read(id, props),
-    delete: async () => load().deployGuard.remove(),
+    // Nothing to undo, so an older memory-stack without the guard (a downgrade) deletes it too.
+    delete: async () => load().deployGuard?.remove(),
 };
 
 export class DeployGuard extends pulumi.dynamic.Resource {
