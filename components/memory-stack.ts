@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Access } from "./access";
 import type { StackConfig } from "../engine/config/config";
+import { stackSchemaOptions } from "../engine/config/schema-options";
 import { connectionUrl } from "../engine/db/url";
 import { dotenvLine } from "../engine/render/dotenv";
 import { pgbouncerVersionFromImage, pooledRoles } from "../engine/render/pgbouncer";
@@ -88,6 +89,7 @@ export class MemoryStack extends pulumi.ComponentResource {
                     database: config.database,
                     users,
                     host: config.host,
+                    bindAddress: config.bindAddress,
                 },
                 // After the roles: the auth file's verifiers let PgBouncer log in only once PostgreSQL stores them.
                 { parent: this, dependsOn: [...this.server.ready, ...this.access.roles] },
@@ -100,14 +102,7 @@ export class MemoryStack extends pulumi.ComponentResource {
         this.clientPoolSettings = clientPoolSettings(config);
         // The migration names the roles in its policies, and its rollback must run before they are
         // dropped: it depends on them. Direct connection, never the pooler (the advisory lock needs a session).
-        const schemaOptions = {
-            vector: config.vector,
-            vectorDimensions: config.vectorDimensions,
-            vectorIndex: config.vectorIndex,
-            rls: config.rls,
-            appRole: config.appRole,
-            adminRole: config.adminRole,
-        };
+        const schemaOptions = stackSchemaOptions(config);
         this.schema = new SchemaMigration(
             `${name}-schema`,
             {

@@ -50,6 +50,8 @@ export interface PoolerArgs {
     users: PoolerUser[];
     /** Host name clients on this machine use for the pooled port. Default: localhost. */
     host?: pulumi.Input<string>;
+    /** The host address the pooled port is published on (config bindAddress); PostgreSQL is reached over the network, not this. */
+    bindAddress: string;
     /** PgBouncer version the image runs, for version-gated settings. Default: read from the image tag. */
     pgbouncerVersion?: string;
 }
@@ -133,7 +135,7 @@ export class Pooler extends pulumi.ComponentResource {
                 stopTimeout: PGBOUNCER_STOP_GRACE_SECONDS,
                 destroyGraceSeconds: PGBOUNCER_STOP_GRACE_SECONDS,
                 restart: "unless-stopped",
-                ports: [{ internal: PGBOUNCER_PORT, external: pooling.hostPort }],
+                ports: [{ internal: PGBOUNCER_PORT, external: pooling.hostPort, ip: args.bindAddress }],
                 networksAdvanced: [{ name: args.networkName, aliases: ["pgbouncer"] }],
             },
             // Its name and host port are fixed: a replacement (a role's new verifier in the auth file, a new pgbouncer.ini)

@@ -6,8 +6,10 @@ import * as random from "@pulumi/random";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { StackConfig } from "../engine/config/config";
+import { stackSchemaOptions } from "../engine/config/schema-options";
 import type { ConnectionSettings } from "../engine/db/url";
 import { PACKAGE_ROOT } from "../engine/paths";
+import { DeployGuard } from "./deploy-guard";
 
 /** Where the start script is uploaded in the container (on PATH in the postgres and pgvector images). */
 export const START_SCRIPT = "/usr/local/bin/memory-stack-postgres";
@@ -41,7 +43,9 @@ export class Server extends pulumi.ComponentResource {
     readonly network?: docker.Network;
     /** docker mode: the container's name, its host name on the network. */
     readonly containerName?: pulumi.Output<string>;
-    /** Resources to depend on before connecting: the healthy container (docker) or nothing (external). */
+    /** The deploy guard (components/deploy-guard.ts): the stack's first step; everything that changes the server comes after it. */
+    readonly guard: DeployGuard;
+    /** Resources to depend on before connecting: the healthy container (docker, itself after the guard) or the guard (external). */
     readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: ServerArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -52,6 +56,34 @@ export class Server extends pulumi.ComponentResource {
             config.password !== undefined
                 ? pulumi.output(config.password)
                 : new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this }).result,
+        );
+
+        this.host = pulumi.output(config.host);
+        this.port = pulumi.output(config.hostPort);
+        this.database = pulumi.output(config.database);
+        this.user = pulumi.output(config.user);
+        this.password = password;
+        this.connection = pulumi.secret(
+            pulumi.all([this.password]).apply(([secretPassword]) => ({
+                host: config.host,
+                port: config.hostPort,
+                database: config.database,
+                user: config.user,
+                password: secretPassword,
+                sslMode: config.sslMode,
+                ...(config.sslRootCert === undefined ? {} : { sslRootCert: config.sslRootCert }),
+                ...(config.connectTimeoutSeconds === undefined ? {} : { connectTimeoutSeconds: config.connectTimeoutSeconds }),
+            })),
+        );
+        // Before anything that changes the server: refuses what the deployed schema or volume cannot take (deploy-guard.ts).
+        this.guard = new DeployGuard(
+            `${name}-guard`,
+            {
+                connection: this.connection,
+                schema: stackSchemaOptions(config),
+                ...(config.provisioner === "docker" ? { serverImage: config.image } : {}),
+            },
+            { parent: this },
         );
 
         if (config.provisioner === "docker") {
@@ -96,37 +128,21 @@ export class Server extends pulumi.ComponentResource {
                     stopTimeout: POSTGRES_STOP_GRACE_SECONDS,
                     destroyGraceSeconds: POSTGRES_STOP_GRACE_SECONDS,
                     restart: "unless-stopped",
-                    ports: [{ internal: 5432, external: config.hostPort }],
+                    // On bindAddress only (127.0.0.1 by default): docker's default, every interface, passes host firewalls.
+                    ports: [{ internal: 5432, external: config.hostPort, ip: config.bindAddress }],
                     volumes: [{ volumeName: volume.name, containerPath: "/var/lib/postgresql/data" }],
                     networksAdvanced: [{ name: network.name, aliases: ["postgres"] }],
                 },
                 // Never two servers on one data directory: the old container stops before its replacement starts.
-                { parent: this, additionalSecretOutputs: ["envs"], deleteBeforeReplace: true },
+                { parent: this, additionalSecretOutputs: ["envs"], deleteBeforeReplace: true, dependsOn: [this.guard] },
             );
             this.network = network;
             this.containerName = container.name;
             this.ready = [container];
         } else {
-            this.ready = [];
+            this.ready = [this.guard];
         }
 
-        this.host = pulumi.output(config.host);
-        this.port = pulumi.output(config.hostPort);
-        this.database = pulumi.output(config.database);
-        this.user = pulumi.output(config.user);
-        this.password = password;
-        this.connection = pulumi.secret(
-            pulumi.all([this.password]).apply(([secretPassword]) => ({
-                host: config.host,
-                port: config.hostPort,
-                database: config.database,
-                user: config.user,
-                password: secretPassword,
-                sslMode: config.sslMode,
-                ...(config.sslRootCert === undefined ? {} : { sslRootCert: config.sslRootCert }),
-                ...(config.connectTimeoutSeconds === undefined ? {} : { connectTimeoutSeconds: config.connectTimeoutSeconds }),
-            })),
-        );
         this.registerOutputs({ host: this.host, port: this.port, database: this.database, connection: this.connection });
     }
 }

@@ -4,6 +4,7 @@
 // below: its type, its limits and its default; rules across keys are refinements in rules.ts.
 import { z } from "zod";
 import { ConnectionUrlError, parseConnectionUrl, type ConnectionSettings } from "../db/url";
+import { DEFAULT_BIND_ADDRESS } from "./published";
 import { SCHEMA_OPTION_KEYS } from "./schema-keys";
 import {
     DEFAULT_IMAGE,
@@ -22,6 +23,7 @@ import {
     identifierList,
     imageName,
     int,
+    ipAddress,
     jsonObject,
     NAMESPACE,
     oneOf,
@@ -108,6 +110,8 @@ const KEYS = {
     hostPort: int(1, 65535).optional(),
     /** Host name clients use. Default: localhost (docker) or the URL's host (external). */
     host: hostName().optional(),
+    /** docker: the host address both containers publish their ports on. Default: 127.0.0.1 (this machine only). */
+    bindAddress: ipAddress().optional(),
     ...SCHEMA_OPTION_KEYS,
     /** hnsw.ef_search set on the database (vector with hnsw only). Default: unset (pgvector's 40). */
     vectorEfSearch: int(1, 1000).optional(),
@@ -161,6 +165,7 @@ function resolve({ databaseUrl, ...given }: ConfigKeys) {
         connectTimeoutSeconds: external?.connectTimeoutSeconds,
         hostPort: external?.port ?? given.hostPort ?? 5432,
         host: external?.host ?? given.host ?? "localhost",
+        bindAddress: given.bindAddress ?? DEFAULT_BIND_ADDRESS,
         pooling: { ...given.pooling, enabled: given.pooling.enabled ?? given.provisioner === "docker" },
     };
 }

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import type { ClientPoolConfig, ConfigKeys, PoolingConfig, StackConfig } from "./config";
 import { isReservedRoleName, RESERVED_ROLE_RULE, TEMPLATE_DATABASES } from "./reserved";
 import { checkPostgresImage, ImageReferenceError, parseImageReference, type ImageReference, type PostgresImage } from "./image";
+import { publishedRules } from "./published";
 import { saslprepChanges } from "./saslprep";
 import { ConfigError, NAMESPACE, SASLPREP_RULE } from "./values";
 import { MAX_HALFVEC_INDEX_DIMENSIONS, MAX_VECTOR_INDEX_DIMENSIONS, MIN_IVFFLAT_DIMENSIONS } from "../migrate/render";
@@ -26,7 +27,7 @@ function fail(ctx: Context, key: string, value: unknown, message: string): void 
 export function presenceRules(given: ConfigKeys, ctx: Context): void {
     const external = given.provisioner === "external";
     if (external) {
-        for (const key of ["password", "image", "imageMajorVersion", "database", "user", "host", "hostPort"] as const) {
+        for (const key of ["password", "image", "imageMajorVersion", "database", "user", "host", "hostPort", "bindAddress"] as const) {
             if (given[key] !== undefined) {
                 fail(
                     ctx,
@@ -92,6 +93,7 @@ export function keyRules(config: StackConfig, ctx: Context): void {
     }
     if (docker) {
         imageRules(config, ctx);
+        publishedRules(config, ctx);
     }
     nameRules(config, ctx);
     if (config.vector && config.vectorDimensions > MAX_HALFVEC_INDEX_DIMENSIONS) {

@@ -16,6 +16,12 @@ export const DEFAULT_SCHEMA_OPTIONS: SchemaOptions = {
 
 export type SchemaRequest = Partial<SchemaOptions>;
 
+/** The stack config's schema options, as the schema resource, the verification and the deploy guard take them. */
+export function stackSchemaOptions(config: SchemaOptions): SchemaOptions {
+    const { vector, vectorDimensions, vectorIndex, rls, appRole, adminRole } = config;
+    return { vector, vectorDimensions, vectorIndex, rls, appRole, adminRole };
+}
+
 /**
  * The options `requested` asks for, over `base` (the defaults, or what the database already has), checked
  * together: the two roles differ, and neither is the owner the connection logs in as (the owner bypasses

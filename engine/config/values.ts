@@ -85,6 +85,12 @@ export function hostName() {
         .refine((value) => HOST_NAME.test(value) || (isIP(value) !== 0 && !value.includes("%")), { error: rule });
 }
 
+/** An IP address docker can publish a port on: IPv4 or IPv6, without a zone id. */
+export function ipAddress() {
+    const rule = "must be an IP address (IPv4 such as 127.0.0.1 or 0.0.0.0, or IPv6 such as ::1), not a host name";
+    return z.string({ error: rule }).refine((value) => isIP(value) !== 0 && !value.includes("%"), { error: rule });
+}
+
 /** A password: any printable characters (URLs percent-encode them, the auth file quotes them), no control characters. */
 export function password() {
     return z

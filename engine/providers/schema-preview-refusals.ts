@@ -1,20 +1,58 @@
 // What the schema resource's diff refuses, from state: the changes an up could not complete, or would complete wrongly,
 // after other resources had already changed. Diff runs at `pulumi preview` (and so before `pulumi up` takes any step),
-// the one place the stack's state and the program's new inputs meet before anything changes.
-import { imageLibc } from "../config/image-libc";
+// the one place the stack's state and the program's new inputs meet before anything changes. `pulumi up --skip-preview`
+// takes each step as soon as its resource is registered, so the stack's deploy guard (./deploy-guard.ts), which every
+// server-changing resource depends on, refuses the same changes in its own update, from what the server records.
+import { imageLibc, type Libc } from "../config/image-libc";
 import type { ConnectionSettings } from "../db/url";
 import { resolveSchemaOptions } from "../migrate/index";
+import type { SchemaOptions } from "../migrate/render";
 import type { SchemaMigrationInputs, SchemaMigrationOutputs } from "./schema-migration";
+
+/** What is deployed, as far as the refusals need it, and where that was read. */
+export interface Deployed {
+    /** "state": the schema resource's state at its last up; "server": the server itself (the deploy guard). */
+    from: "state" | "server";
+    appliedMigrations: string[];
+    schema?: Partial<SchemaOptions>;
+    database?: string;
+    /** docker: the owner the data volume was initialised with. */
+    owner?: string;
+    /** docker: the C library that built the data volume, and what says so. */
+    libc?: { libc: Libc; builtBy: string };
+}
+
+/** The new inputs the refusals read. */
+export type Requested = Pick<SchemaMigrationInputs, "schema" | "connection" | "serverImage">;
 
 /** Throws, naming the config key, both values and what to do, for a change the deployed stack cannot take. */
 export function refuseAtPreview(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): void {
-    if ((olds.appliedMigrations ?? []).length === 0) {
+    const libc = olds.serverImage === undefined ? undefined : imageLibc(olds.serverImage);
+    refuseUndeployable(
+        {
+            from: "state",
+            appliedMigrations: olds.appliedMigrations ?? [],
+            schema: olds.schema,
+            database: olds.connection?.database,
+            owner: olds.connection?.user,
+            ...(libc === undefined ? {} : { libc: { libc, builtBy: olds.serverImage! } }),
+        },
+        news,
+    );
+}
+
+/** The same refusals from what is deployed, wherever that was read. */
+export function refuseUndeployable(deployed: Deployed, news: Requested): void {
+    if (deployed.appliedMigrations.length === 0 && deployed.from === "state") {
         return; // nothing deployed (or rolled back outside Pulumi and refreshed): nothing to keep
     }
-    refuseDeployedOptionChange(olds, news);
-    refuseMovedDatabase(olds, news);
-    refuseOtherLibc(olds, news);
-    refuseNewDockerOwner(olds, news);
+    if (deployed.appliedMigrations.length > 0) {
+        refuseDeployedOptionChange(deployed, news);
+        refuseMovedDatabase(deployed, news);
+    }
+    // The server's own facts hold whether or not the schema was ever applied.
+    refuseOtherLibc(deployed, news);
+    refuseNewDockerOwner(deployed, news);
 }
 
 /**
@@ -23,18 +61,23 @@ export function refuseAtPreview(olds: Partial<SchemaMigrationOutputs>, news: Sch
  * the postgresql provider renames a live role in place (the application's logins fail), and vector off swaps the server
  * for an image without pgvector under vector(N) columns.
  */
-function refuseDeployedOptionChange(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): void {
-    if (olds.schema === undefined) {
+function refuseDeployedOptionChange(deployed: Deployed, news: Requested): void {
+    if (deployed.schema === undefined) {
         return;
     }
     resolveSchemaOptions({
         requested: news.schema,
-        recorded: olds.schema,
+        recorded: deployed.schema,
         defaults: news.schema,
         allowVectorSwitch: true,
         shownAs: (key) => `memory-stack:${key}`,
-        recordedIn: "the stack's state (its last up)",
+        recordedIn: deployed.from === "state" ? "the stack's state (its last up)" : "the database's migration ledger",
     });
+}
+
+/** Where a fact was read, in a message's parentheses. */
+function source(deployed: Deployed): string {
+    return deployed.from === "state" ? "the stack's state" : "the server";
 }
 
 /**
@@ -44,8 +87,8 @@ function refuseDeployedOptionChange(olds: Partial<SchemaMigrationOutputs>, news:
  * (the application's pooled URL refused) when the schema failed. An unknown connection (a password generated anew at
  * preview) says nothing here.
  */
-function refuseMovedDatabase(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): void {
-    const was = olds.connection?.database;
+function refuseMovedDatabase(deployed: Deployed, news: Requested): void {
+    const was = deployed.database;
     const now: unknown = news.connection;
     const database = typeof now === "object" && now !== null ? (now as ConnectionSettings).database : undefined;
     if (was === undefined || database === undefined || database === was) {
@@ -53,7 +96,7 @@ function refuseMovedDatabase(olds: Partial<SchemaMigrationOutputs>, news: Schema
     }
     throw new Error(
         `the stack's connection names database ${JSON.stringify(database)} (memory-stack:database, or the database of ` +
-            `memory-stack:databaseUrl), but the memory schema is deployed in database ${JSON.stringify(was)} (the stack's state); ` +
+            `memory-stack:databaseUrl), but the memory schema is deployed in database ${JSON.stringify(was)} (${source(deployed)}); ` +
             `nothing was done. An up would apply the schema afresh in ${JSON.stringify(database)} and leave ${JSON.stringify(was)}'s ` +
             `memory tables and rows behind, out of the stack's reach. Set it back to ${JSON.stringify(was)}; to move the stack, ` +
             `\`pulumi destroy\` it first (the schema rolls back from ${JSON.stringify(was)}), then \`pulumi up\`.`,
@@ -66,17 +109,17 @@ function refuseMovedDatabase(olds: Partial<SchemaMigrationOutputs>, news: Schema
  * start on it (text indexes in the wrong order), but only once the old container is gone; this says so before anything
  * changes. Known only for state written since it kept the image, and for images whose reference names their library.
  */
-function refuseOtherLibc(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): void {
-    if (olds.serverImage === undefined || news.serverImage === undefined) {
+function refuseOtherLibc(deployed: Deployed, news: Requested): void {
+    if (deployed.libc === undefined || news.serverImage === undefined) {
         return;
     }
-    const [was, now] = [imageLibc(olds.serverImage), imageLibc(news.serverImage)];
-    if (was === undefined || now === undefined || was === now) {
+    const [was, now] = [deployed.libc.libc, imageLibc(news.serverImage)];
+    if (now === undefined || was === now) {
         return;
     }
     throw new Error(
         `the server's image would become ${news.serverImage} (${now}; memory-stack:image, or with none set the pgvector image ` +
-            `memory-stack:vector true picks), but the server's data volume was built by ${olds.serverImage} ` +
+            `memory-stack:vector true picks), but the server's data volume was built by ${deployed.libc.builtBy} ` +
             `(${was}); nothing was done. The two C libraries sort text differently: every text index in the volume would miss rows ` +
             `and let duplicates in, and the server refuses to start on it. Keep an image on ${was}` +
             `${was === "musl" ? " (an Alpine one; pgvector's are Debian, so vector stays false on this volume)" : " (a Debian one, such as postgres:15 or pgvector/pgvector:pg15)"}, or move the data ` +
@@ -89,8 +132,8 @@ function refuseOtherLibc(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigr
  * initialised with. The image creates its owner only in an empty volume, so the replaced container (the old one is
  * removed first) never turns healthy: its start script cannot log in as a role that does not exist there.
  */
-function refuseNewDockerOwner(olds: Partial<SchemaMigrationOutputs>, news: SchemaMigrationInputs): void {
-    const was = olds.connection?.user;
+function refuseNewDockerOwner(deployed: Deployed, news: Requested): void {
+    const was = deployed.owner;
     const now: unknown = news.connection;
     const user = typeof now === "object" && now !== null ? (now as ConnectionSettings).user : undefined;
     if (news.serverImage === undefined || was === undefined || user === undefined || user === was) {
@@ -98,7 +141,7 @@ function refuseNewDockerOwner(olds: Partial<SchemaMigrationOutputs>, news: Schem
     }
     throw new Error(
         `memory-stack:user asks for owner ${JSON.stringify(user)}, but the server's data volume was initialised with owner ` +
-            `${JSON.stringify(was)} (the stack's state); nothing was done. The postgres image creates its owner only in an empty ` +
+            `${JSON.stringify(was)} (${source(deployed)}); nothing was done. The postgres image creates its owner only in an empty ` +
             `volume: the replaced server would never turn healthy. Set it back to ${JSON.stringify(was)}; to start over under ` +
             `another owner, \`pulumi destroy\` with retainVolumeOnDestroy: false (its data goes with the volume), then \`pulumi up\`.`,
     );

@@ -22,7 +22,7 @@ import { renderGrants, renderRevokes } from "../../engine/render/grants";
 import { privilegeRules } from "../../engine/render/privileges";
 import type { Migration, SchemaOptions } from "../../engine/migrate/render";
 import { startProviderHost, urnFor, type DiffResult, type HostOptions, type Properties, type ProviderHost } from "./provider-host";
-import { registerSchemaMigration, registerVerification, type RegisteredDynamic } from "./schema-provider";
+import { registerDeployGuard, registerSchemaMigration, registerVerification, type RegisteredDynamic } from "./schema-provider";
 import { secretPaths } from "./secrets";
 
 /** A dynamic resource as the program registered it. */
@@ -176,6 +176,8 @@ export async function startLifecycle(options: HostOptions = {}): Promise<Lifecyc
 export interface MemoryProgramArgs {
     connection: ConnectionSettings;
     schema: SchemaOptions;
+    /** The deploy guard first, as components/server.ts puts it before everything that changes the server; docker: with this image. Default: no guard. */
+    guard?: { serverImage?: string };
     /** Default: sql/ rendered for `schema`. */
     migrations?: Migration[];
     allowDataLoss?: boolean;
@@ -192,6 +194,7 @@ let registrations = 0;
 export async function memoryProgram(args: MemoryProgramArgs): Promise<ProgramResource[]> {
     const suffix = ++registrations; // registration names are unique per process; URNs use the logical names
     const connection = pulumi.secret(args.connection);
+    const guard = args.guard && (await registerDeployGuard(`memory-guard-${suffix}`, { connection, schema: args.schema, ...args.guard }));
     const schema = await registerSchemaMigration(`memory-schema-${suffix}`, {
         connection,
         schema: args.schema,
@@ -221,6 +224,7 @@ export async function memoryProgram(args: MemoryProgramArgs): Promise<ProgramRes
             }
         });
     return [
+        ...(guard ? [programResource("memory-guard", guard)] : []),
         { ...programResource("memory-schema", schema), companion: { up: grants(renderGrants), down: grants(renderRevokes) } },
         programResource("memory-verification", verification),
     ];

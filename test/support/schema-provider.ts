@@ -7,11 +7,14 @@ import type { SchemaMigrationInputs } from "../../engine/providers/schema-migrat
 import { SchemaMigration, type SchemaMigrationArgs } from "../../components/schema-migration";
 import type { VerificationInputs } from "../../engine/providers/verification";
 import { Verification, type VerificationArgs } from "../../components/verification";
+import { DeployGuard, type DeployGuardArgs } from "../../components/deploy-guard";
+import type { DeployGuardInputs } from "../../engine/providers/deploy-guard";
 import { installMocks } from "./program";
 import { withoutSecretWrappers } from "./secrets";
 
 export const SCHEMA_MIGRATION_TOKEN = "pulumi-nodejs:dynamic/memory-stack:SchemaMigration";
 export const VERIFICATION_TOKEN = "pulumi-nodejs:dynamic/memory-stack:Verification";
+export const DEPLOY_GUARD_TOKEN = "pulumi-nodejs:dynamic/memory-stack:DeployGuard";
 
 export interface RegisteredDynamic<Inputs> {
     type: string;
@@ -56,6 +59,10 @@ export function registerSchemaMigration(
 
 export function registerVerification(name: string, args: VerificationArgs): Promise<RegisteredDynamic<VerificationInputs>> {
     return registerDynamic(VERIFICATION_TOKEN, name, (mockOpts) => new Verification(name, args, mockOpts));
+}
+
+export function registerDeployGuard(name: string, args: DeployGuardArgs): Promise<RegisteredDynamic<DeployGuardInputs>> {
+    return registerDynamic(DEPLOY_GUARD_TOKEN, name, (mockOpts) => new DeployGuard(name, args, mockOpts));
 }
 
 /** Loads a serialized provider the way @pulumi/pulumi/cmd/dynamic-provider does: require-from-string, then handler(). */

@@ -33,6 +33,7 @@ async function poolerFor(raw: RawConfig = {}, extra: Partial<PoolerArgs> = {}, n
                     networkName: "memory-stack-dev-server-network",
                     serverHost: pulumi.output("memory-stack-dev-server-postgres"),
                     database: config.database,
+                    bindAddress: config.bindAddress,
                     users: [{ name: "memory_app", password: pulumi.secret(APP_PASSWORD) }],
                     ...extra,
                 },
@@ -84,9 +85,9 @@ describe("the pooler container", () => {
     });
 
     it("publishes PgBouncer's 6432 on pooling.hostPort", async () => {
-        expect((await poolerFor()).find(CONTAINER).props.ports).toEqual([{ internal: 6432, external: 6432 }]);
+        expect((await poolerFor()).find(CONTAINER).props.ports).toEqual([{ internal: 6432, external: 6432, ip: "127.0.0.1" }]);
         const custom = await poolerFor({ pooling: JSON.stringify({ hostPort: 16432 }) }, {}, "memory-stack-port-pooler");
-        expect(custom.find(CONTAINER).props.ports).toEqual([{ internal: 6432, external: 16432 }]);
+        expect(custom.find(CONTAINER).props.ports).toEqual([{ internal: 6432, external: 16432, ip: "127.0.0.1" }]);
         expect(await resolve(custom.result.port)).toBe(16432);
     });
 

@@ -30,7 +30,7 @@ describe("the dev stack (docker, postgres:15-alpine)", () => {
         const healthcheck = container.props.healthcheck as { tests: string[] };
         expect(healthcheck.tests).toEqual(["CMD", "/usr/local/bin/memory-stack-postgres", "healthcheck"]);
         expect(container.props.wait).toBe(true);
-        expect(container.props.ports).toEqual([{ internal: 5432, external: 5432 }]);
+        expect(container.props.ports).toEqual([{ internal: 5432, external: 5432, ip: "127.0.0.1" }]);
     });
 
     it("keeps the data volume on destroy unless retainVolumeOnDestroy is false", async () => {

@@ -1,0 +1,52 @@
+// Where docker publishes the two containers' ports (bindAddress), and the rule that clients can reach them
+// at `host`. Docker's default, every interface, reaches past a host firewall such as ufw (docker writes its own
+// iptables rules): a dev stack would offer the owner's login to the whole network.
+import { BlockList, isIP } from "node:net";
+import type { z } from "zod";
+import type { StackConfig } from "./config";
+
+export const DEFAULT_BIND_ADDRESS = "127.0.0.1";
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK.addAddress("::1", "ipv6");
+
+const WILDCARD = new BlockList();
+WILDCARD.addAddress("0.0.0.0", "ipv4");
+WILDCARD.addAddress("::", "ipv6");
+
+function within(list: BlockList, address: string): boolean {
+    const family = isIP(address);
+    return family !== 0 && list.check(address, family === 4 ? "ipv4" : "ipv6");
+}
+
+/** A host name or address that names this machine's loopback interface. */
+function loopbackHost(host: string): boolean {
+    return host.toLowerCase().replace(/\.$/, "") === "localhost" || within(LOOPBACK, host);
+}
+
+/** docker: `host` (what every output URL and the stack's own connections use) must reach the ports `bindAddress` publishes. */
+export function publishedRules(config: StackConfig, ctx: z.RefinementCtx): void {
+    const { bindAddress, host } = config;
+    if (within(LOOPBACK, bindAddress) && !loopbackHost(host)) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["host"],
+            input: host,
+            message:
+                `is where clients connect, but PostgreSQL and PgBouncer publish their ports on ${bindAddress} only ` +
+                `(memory-stack:bindAddress, default ${DEFAULT_BIND_ADDRESS}: this machine); to reach them from elsewhere set ` +
+                `memory-stack:bindAddress to this machine's address on that network, or 0.0.0.0 for every interface (docker's ` +
+                `published ports pass host firewalls such as ufw); or leave host unset (localhost)`,
+        });
+    } else if (!within(LOOPBACK, bindAddress) && !within(WILDCARD, bindAddress) && loopbackHost(host)) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["bindAddress"],
+            input: bindAddress,
+            message:
+                `publishes PostgreSQL and PgBouncer on that address only, but host is ${host}: every output URL and the stack's ` +
+                `own connections go there and would not reach them; set memory-stack:host to ${bindAddress} (or a name for it)`,
+        });
+    }
+}

@@ -1,0 +1,102 @@
+// The DeployGuard dynamic provider: the stack's first step. Every resource that changes the server (the containers, the
+// postgresql provider and so the roles, PgBouncer) depends on it. `pulumi up --skip-preview` runs no Diff ahead of the
+// steps: each resource's step is taken once the resources it depends on are done, so the schema resource's refusals
+// (./schema-preview-refusals.ts) came only after the postgresql provider had renamed a live role, or a container had been
+// replaced. This update refuses the same changes first, and from what the server records rather than from state, which
+// an up that failed after this step would have left ahead of the server (a switch to vector refused, then undone).
+//
+//   diff   → a change when the connection, the schema options or the server image changed; no database needed
+//   create → the first up (or the first since this guard exists): the ledger's options, where the server answers
+//   update → the ledger's options and database, the volume's owner and C library; a server it cannot reach is left to
+//            the schema resource's own checks (the roles cannot change then either; a docker container still can)
+//   read, delete → nothing: the guard holds nothing but its inputs
+import { withClient } from "../db/client";
+import { describeError } from "../db/errors";
+import { redact } from "../db/redact";
+import type { ConnectionSettings } from "../db/url";
+import { readLedger, recordedOptions, type SqlClient } from "../migrate/index";
+import type { SchemaOptions } from "../migrate/render";
+import { canonical } from "./canonical";
+import { refuseUndeployable, type Deployed } from "./schema-preview-refusals";
+
+export interface DeployGuardInputs {
+    /** The owner's direct connection, as the schema resource gets it; secret. */
+    connection: ConnectionSettings;
+    schema: SchemaOptions;
+    /** docker: the server's image; absent for an external server. */
+    serverImage?: string;
+}
+
+export const GUARD_ID = "memory-stack-deploy-guard";
+const COMPARED = ["connection", "schema", "serverImage"] as const;
+
+export function diff(_id: string, olds: Partial<DeployGuardInputs>, news: DeployGuardInputs): { changes: boolean; replaces: string[] } {
+    return { changes: COMPARED.some((key) => canonical(olds[key]) !== canonical(news[key])), replaces: [] };
+}
+
+export async function create(inputs: DeployGuardInputs): Promise<{ id: string; outs: DeployGuardInputs }> {
+    await refuse(undefined, inputs);
+    return { id: GUARD_ID, outs: inputs };
+}
+
+export async function update(_id: string, olds: DeployGuardInputs, news: DeployGuardInputs): Promise<{ outs: DeployGuardInputs }> {
+    await refuse(olds, news);
+    return { outs: news };
+}
+
+export async function read(id: string, props: DeployGuardInputs): Promise<{ id: string; props: DeployGuardInputs }> {
+    return { id, props };
+}
+
+export async function remove(): Promise<void> {}
+
+async function refuse(olds: DeployGuardInputs | undefined, news: DeployGuardInputs): Promise<void> {
+    // The database the schema was deployed in, with the credentials the running server has: the last up's, or (a password
+    // changed outside the stack, or an up that failed before the server took the new one) the new ones.
+    const candidates = olds ? [olds.connection, { ...news.connection, database: olds.connection.database }] : [news.connection];
+    let failure: unknown;
+    for (const connection of candidates) {
+        let deployed: Deployed;
+        try {
+            deployed = await withClient(connection, { applicationName: "memory-stack-guard", connectTimeoutMs: 10_000 }, (client) =>
+                readDeployed(client, news.serverImage !== undefined && olds !== undefined),
+            );
+        } catch (error) {
+            failure = error;
+            continue;
+        }
+        refuseUndeployable(deployed, news);
+        return;
+    }
+    if (olds) {
+        process.stderr.write(
+            `memory-stack: could not read what the server has deployed to check this change (${redact(
+                describeError(failure),
+                candidates.map((c) => c.password),
+            )}); ` + "the schema resource checks it from the stack's state before it changes the schema\n",
+        );
+    }
+}
+
+/** The schema's ledger and options; with `server`, the docker volume's owner (the bootstrap superuser) and C library too. */
+async function readDeployed(client: SqlClient, server: boolean): Promise<Deployed> {
+    const ledger = await readLedger(client);
+    const facts = await client.query<{ database: string; owner: string; libc: string }>(
+        // Whoever initdb made the bootstrap superuser (oid 10) is POSTGRES_USER; the C library as the start script reads it.
+        `select pg_catalog.current_database() as database,
+                (select rolname from pg_catalog.pg_roles where oid operator(pg_catalog.=) 10::pg_catalog.oid) as owner,
+                (select case when datcollate operator(pg_catalog.=) any ('{C,POSIX}'::pg_catalog.name[])
+                                  or datcollate::pg_catalog.text operator(pg_catalog.~~) 'C.%' then 'any'
+                             when datcollversion is null then 'musl' else 'glibc' end
+                   from pg_catalog.pg_database where datname operator(pg_catalog.=) pg_catalog.current_database()) as libc`,
+    );
+    const { database, owner, libc } = facts.rows[0];
+    return {
+        from: "server",
+        appliedMigrations: ledger.map((row) => row.name),
+        ...(ledger.length > 0 ? { schema: await recordedOptions(client, ledger) } : {}),
+        database,
+        ...(server ? { owner } : {}),
+        ...(server && (libc === "musl" || libc === "glibc") ? { libc: { libc, builtBy: "the running server's image" } } : {}),
+    };
+}
