@@ -60,8 +60,11 @@ export interface RecordOptions extends TakeOverCheck {
     alongside?: Write;
     /** Return the writes (RecordedChange.writes) instead of sending them, for the caller to send with its commit. */
     deferWrites?: boolean;
-    /** The schemas the migrations create objects in (the memory schema's: MEMORY_SCHEMAS); an object this transaction created outside them is not recorded. */
-    schemas?: ReadonlySet<string>;
+    /**
+     * Given for the memory schema's migrations, which create objects in MEMORY_SCHEMAS only: what this transaction created
+     * outside them is not recorded, and said on `outside` (reportOutsideSchemas).
+     */
+    outside?: { report(line: string): void };
 }
 
 /**
@@ -72,13 +75,11 @@ export interface RecordOptions extends TakeOverCheck {
 export const MEMORY_SCHEMAS: ReadonlySet<string> = new Set(["public", "memory_stack", "auth"]);
 
 /** Says what `migration`'s transaction created outside MEMORY_SCHEMAS and did not record. */
-export function reportOutsideSchemas(session: { report(line: string): void }, migration: string, outside: string[]): void {
-    if (outside.length > 0) {
-        session.report(
-            `${migration}: not recorded as the stack's, so rollback leaves them: ${outside.join(", ")}, created in its transaction outside ` +
-                "the schemas the memory schema creates in (public, memory_stack, auth), by an event trigger or a trigger of the application's",
-        );
-    }
+function reportOutsideSchemas(session: { report(line: string): void }, migration: string, outside: string[]): void {
+    session.report(
+        `${migration}: not recorded as the stack's, so rollback leaves them: ${outside.join(", ")}, created in its transaction outside ` +
+            "the schemas the memory schema creates in (public, memory_stack, auth), by an event trigger or a trigger of the application's",
+    );
 }
 
 export interface RecordedChange {
@@ -88,8 +89,6 @@ export interface RecordedChange {
     writes?: string;
     /** The records as they stand now: the ones it removed are gone, the ones it created appended. */
     recorded: RecordedObject[];
-    /** What the transaction created outside `schemas`, not recorded (RecordOptions.schemas). */
-    outsideSchemas: string[];
 }
 
 /**
@@ -168,9 +167,14 @@ export async function recordCreated(
     const elsewhere = await refuseTakeOver(migration, outcome, before, after, owned, { ...options, noOtherCommit: quiet });
     const kept = recorded.filter((object) => !forgotten.includes(object.identity));
     const keptIdentities = new Set(kept.map((object) => object.identity));
-    const outside = written.filter(
-        (object) => options.schemas !== undefined && object.schema !== null && !options.schemas.has(object.schema),
-    );
+    const outside = options.outside ? written.filter((object) => object.schema !== null && !MEMORY_SCHEMAS.has(object.schema)) : [];
+    if (outside.length > 0) {
+        reportOutsideSchemas(
+            options.outside!,
+            migration,
+            outside.map((object) => object.identity),
+        );
+    }
     const created = written.filter((object) => !elsewhere.has(object.identity) && !outside.includes(object));
     const renewed = new Map(
         renewedRecords(kept, before, after, new Set(created.map((object) => object.identity)), origin).map((r) => [r.identity, r.oid]),
@@ -188,7 +192,6 @@ export async function recordCreated(
     const last = recorded.reduce((max, object) => Math.max(max, object.position), 0);
     return {
         after,
-        outsideSchemas: outside.map((object) => object.identity),
         writes: options.deferWrites ? writes.map(({ text, values }) => inlined(text, values)).join(";\n") : undefined,
         // As the writes leave the table: an identity already recorded keeps its record, with the oid it has now when created anew.
         recorded: [
