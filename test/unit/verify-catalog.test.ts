@@ -24,9 +24,12 @@ function deployed(e: Expectations): CatalogSnapshot {
         columns: Object.entries(e.columns).flatMap(([table, names]) => names.map((name) => ({ table, name }))),
         indexes: manifest.indexes.map((index) => ({ ...index, valid: true })),
         functions: manifest.functions.map((signature) => {
-            const fingerprint = fingerprints.functions[functionName(signature)];
+            // The manifest has no overloads: its one fingerprint of that name gives the argument types as the catalog reads them.
+            const key = Object.keys(fingerprints.functions).find((name) => functionName(name) === functionName(signature));
+            const fingerprint = key === undefined ? undefined : fingerprints.functions[key];
             return {
                 signature,
+                arguments: key === undefined ? "" : key.slice(key.indexOf("(") + 1, -1),
                 bodyMd5: fingerprint?.bodyMd5 ?? "unproven",
                 securityDefiner: fingerprint?.securityDefiner ?? false,
                 volatility: fingerprint?.volatility ?? "v",
