@@ -235,7 +235,7 @@ async function applyOne(
                 connect: session.connect,
                 observer: session.checker,
                 named: options.schema && namedBy(options.schema),
-                outside: options.schema && session,
+                memory: options.schema && { sql: migration.sql, session },
                 since: known.catalog,
                 recorded: known.recorded,
                 ...readAfter(read),

@@ -162,7 +162,7 @@ export async function repairUnderLock(
                 connect: session.connect,
                 observer: session.checker,
                 outcome,
-                outside: session,
+                memory: { sql: migration.sql, session },
             });
         });
     }

@@ -20,6 +20,7 @@ import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./los
 import { currentOrigin, isReused, REUSED_REASON } from "./identity";
 import { ROW_SECURITY_CHECK, rowSecurityApplied } from "./row-security";
 import { insertRecords, readRecords, recordCreated, type RecordedObject } from "./ownership";
+import type { MemoryMigration } from "./not-the-stacks";
 import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
@@ -89,8 +90,8 @@ interface Run {
     schema: SchemaOptions | undefined;
     /** False for a re-run (repair): the ledger is not written. */
     ledger: boolean;
-    /** RecordOptions.outside: the memory schema's migrations (an apply's with its options, and every re-run, as repair's plain ones). */
-    outside: MigrationSession | undefined;
+    /** RecordOptions.memory: the memory schema's migrations (an apply's with its options, and every re-run, as repair's plain ones). */
+    memory: MemoryMigration | undefined;
     /** The ownership records as they stand, when known (read from the table otherwise). */
     recorded: RecordedObject[] | undefined;
     /** The migration ledger is known to be there in today's shape: a transaction that made it so where needed committed. */
@@ -179,7 +180,7 @@ function runFor(
         variant,
         schema,
         ledger,
-        outside: schema !== undefined || !ledger ? session : undefined,
+        memory: schema !== undefined || !ledger ? { sql: migration.sql, session } : undefined,
         ledgersReady: false,
         stepLedger: undefined,
         deferred: [],
@@ -248,7 +249,7 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
                 connect: run.session.connect,
                 observer: run.session.checker,
                 named: run.schema && namedBy(run.schema),
-                outside: run.outside,
+                memory: run.memory,
                 outcome: outcome(run, step),
                 recorded: run.recorded,
                 since: carried,
