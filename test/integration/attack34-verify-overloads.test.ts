@@ -26,10 +26,11 @@ function migration(name: string, sql: string) {
 }
 
 let schema: SchemaDatabase;
+let migrations: ReturnType<typeof migration>[];
 let expected: Expectations;
 beforeAll(async () => {
     schema = await schemaDatabase("a34_overloads", {}, false);
-    const migrations = [...migrationsFor(schema.options), migration("0019_search_shorthand.sql", threeArguments(THREE_BODY))];
+    migrations = [...migrationsFor(schema.options), migration("0019_search_shorthand.sql", threeArguments(THREE_BODY))];
     await applyMigrations(schema.client, migrations, { variant: describeVariant(schema.options) });
     await grantStackPrivileges(schema.client, schema.options);
     expected = await expectationsFor(schema.options, migrations);
@@ -40,10 +41,20 @@ afterAll(async () => {
 });
 
 /** The problems verify reports with `sql` run first (rolled back with verification's own transaction). */
-async function problemsWith(sql: string): Promise<string[]> {
+async function problemsWith(sql: string, expecting = expected): Promise<string[]> {
     await schema.client.query("begin");
     await schema.client.query(sql);
-    return (await verifySchema(schema.client, expected)).problems.map(describeProblem);
+    return (await verifySchema(schema.client, expecting)).problems.map(describeProblem);
+}
+
+/** The six-argument embedding_search as deployed, with a line added to its body. */
+async function sixChanged(): Promise<string> {
+    const definition = (
+        await schema.client.query<{ sql: string }>(
+            "select pg_get_functiondef('public.embedding_search(text, jsonb, integer, uuid, integer, boolean)'::regprocedure) as sql",
+        )
+    ).rows[0].sql;
+    return definition.replace(/\$function\$\s*$/, "-- changed\n$function$");
 }
 
 it("expects each overload to have the body of its own definition, the later migration's one included", async () => {
@@ -54,13 +65,17 @@ it("fails the overload whose body was changed and passes the other", async () =>
     const three = await problemsWith(threeArguments(" select null::uuid, 1::double precision "));
     expect(three).toEqual([`function ${THREE}: body differs from the one in 0019_search_shorthand.sql`]);
 
-    const definition = (
-        await schema.client.query<{ sql: string }>(
-            "select pg_get_functiondef('public.embedding_search(text, jsonb, integer, uuid, integer, boolean)'::regprocedure) as sql",
-        )
-    ).rows[0].sql;
-    const six = await problemsWith(definition.replace(/\$function\$\s*$/, "-- changed by hand\n$function$"));
+    const six = await problemsWith(await sixChanged());
     expect(six).toEqual([`function ${SIX}: body differs from the one in 0014_similarity_jsonb_fast.sql`]);
+});
+
+it("expects one overload redefined by a later migration to have that migration's body, the other its own", async () => {
+    const redefined = migration("0020_search_again.sql", await sixChanged());
+    const later = await expectationsFor(schema.options, [...migrations, redefined]);
+    later.manifest.functions.push(THREE);
+
+    expect(await problemsWith(redefined.sql, later)).toEqual([]);
+    expect(await problemsWith("select", later)).toEqual([`function ${SIX}: body differs from the one in 0020_search_again.sql`]);
 });
 
 it("finds the fingerprint of every function the migrations define by the argument types the catalog reads", async () => {
