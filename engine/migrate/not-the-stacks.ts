@@ -1,12 +1,11 @@
 // What a memory schema migration's transaction created that its statements did not. An application's event trigger
 // (`on ddl_command_end`, as audit tools and Supabase have) runs inside that transaction, so what it creates has the
 // migration's xmin, and PostgreSQL keeps no trace of which statement or trigger made a catalog row. Two rules tell it
-// apart without running anything: the migrations create objects in MEMORY_SCHEMAS only, and every table, view,
-// function, type or sequence of their own they create in public is named in the file's text (implicit names, a primary
-// key's index say, are parts of the stack's tables). So in public, an object that is no part of a table and whose name
-// the file never mentions is not the stack's, nor is a part of a table not the stack's (the application's users) under
-// such a name. A part of the stack's own tables (an audit trigger or index on sessions) stays recorded: it goes with
-// the table either way.
+// apart without running anything: the migrations create objects in MEMORY_SCHEMAS only, and every object they create
+// in public is named in the file's text, but for the implicit parts of a table (a constraint's index, a column's
+// sequence, a constraint a column definition adds). So in public, an object whose name the file never mentions is not
+// the stack's, nor is every part of a table that is not: an audit table, an audit trigger or index on a memory table,
+// an index on the application's users. An implicit part of the stack's tables stays the stack's.
 import type { CatalogObject } from "./snapshot";
 
 /** The schemas the memory schema's migrations create objects in. */
@@ -27,6 +26,7 @@ export function notTheStacks(
     memory: MemoryMigration,
     written: CatalogObject[],
     stackTables: ReadonlySet<string>,
+    after: Iterable<CatalogObject>,
 ): CatalogObject[] {
     const names = mentionedIn(memory.sql);
     const whole = written.filter(
@@ -34,15 +34,26 @@ export function notTheStacks(
             object.schema !== null &&
             (!MEMORY_SCHEMAS.has(object.schema) || (object.schema === "public" && object.parent === null && !names.has(object.name))),
     );
+    const theirs = new Set(whole.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
     const tables = new Set([
         ...stackTables,
         ...written
             .filter((object) => object.kind === "table" && !whole.includes(object))
             .map((object) => `${object.schema}.${object.name}`),
     ]);
+    // A primary key's or unique constraint's index has the constraint's name.
+    const constraints = new Set(
+        [...after].filter((object) => object.kind === "constraint").map((object) => `${object.schema}.${object.parent}.${object.name}`),
+    );
+    const implicit = (object: CatalogObject) =>
+        ["column", "constraint", "sequence"].includes(object.kind) ||
+        (object.kind === "index" && constraints.has(`${object.schema}.${object.parent}.${object.name}`));
     const parts = written.filter(
         (object) =>
-            object.schema === "public" && object.parent !== null && !tables.has(`public.${object.parent}`) && !names.has(object.name),
+            object.schema === "public" &&
+            object.parent !== null &&
+            (theirs.has(`public.${object.parent}`) ||
+                (!names.has(object.name) && !(implicit(object) && tables.has(`public.${object.parent}`)))),
     );
     const not = [...whole, ...parts];
     if (not.length > 0) {

@@ -151,7 +151,7 @@ export async function recordCreated(
     const elsewhere = await refuseTakeOver(migration, outcome, before, after, owned, { ...options, noOtherCommit: quiet });
     const kept = recorded.filter((object) => !forgotten.includes(object.identity));
     const keptIdentities = new Set(kept.map((object) => object.identity));
-    const notOurs = options.memory ? notTheStacks(migration, options.memory, written, ownedTables) : [];
+    const notOurs = options.memory ? notTheStacks(migration, options.memory, written, ownedTables, after.values()) : [];
     const created = written.filter((object) => !elsewhere.has(object.identity) && !notOurs.includes(object));
     const renewed = new Map(
         renewedRecords(kept, before, after, new Set(created.map((object) => object.identity)), origin).map((r) => [r.identity, r.oid]),
