@@ -4,8 +4,9 @@
 // apart without running anything: the migrations create objects in MEMORY_SCHEMAS only, and every object they create
 // in public is named in the file's text, but for the implicit parts of a table (a constraint's index, a column's
 // sequence, a constraint a column definition adds). So in public, an object whose name the file never mentions is not
-// the stack's, nor is every part of a table that is not: an audit table, an audit trigger or index on a memory table,
-// an index on the application's users. An implicit part of the stack's tables stays the stack's.
+// the stack's (an audit table, an audit trigger or index on a memory table, an index on the application's users), nor
+// is any part of a table that is not the stack's; an implicit part of the stack's tables stays the stack's. Comments
+// count as mentions: a name told apart wrongly is recorded, as before.
 import type { CatalogObject } from "./snapshot";
 
 /** The schemas the memory schema's migrations create objects in. */
