@@ -12,7 +12,7 @@ import { ENSURE_LEDGER, ensureLedger, ledgerInsert, legacyRows, readLedger, UTF8
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { lockReleasedBy } from "./lock-held";
 import { noteOrigin, ORIGIN_WITH_LEDGER_SQL } from "./identity";
-import { MEMORY_SCHEMAS, readRecords, recordCreated, reportOutsideSchemas, type RecordedObject } from "./ownership";
+import { readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
 import { preflight, PreflightRefusedError } from "./preflight";
 import {
@@ -235,7 +235,7 @@ async function applyOne(
                 connect: session.connect,
                 observer: session.checker,
                 named: options.schema && namedBy(options.schema),
-                schemas: options.schema && MEMORY_SCHEMAS,
+                memory: options.schema && { sql: migration.sql, session },
                 since: known.catalog,
                 recorded: known.recorded,
                 ...readAfter(read),
@@ -252,7 +252,6 @@ async function applyOne(
                 throw deallocatedByFile(error, migration.name, outcome) ?? error;
             });
             writes = recorded.writes!;
-            reportOutsideSchemas(session, migration.name, recorded.outsideSchemas);
             return recorded;
         },
         async () => {

@@ -2,7 +2,8 @@
 // own transaction the catalog is read before and after its statements (snapshot.ts; an apply sends
 // each read in the same round trip as the begin and as the file), and every object that is new and was created by this very transaction (its catalog row's xmin is one of
 // ours, so an object another session created meanwhile is never taken for ours) goes to
-// memory_stack.created_objects with the migration's name, in creation order. Rollback drops these and
+// memory_stack.created_objects with the migration's name, in creation order (what an application's event trigger made
+// in that transaction aside, as far as not-the-stacks.ts tells it apart). Rollback drops these and
 // nothing else; repair re-runs the migration that created a missing one. A migration that removes an
 // object the stack did not create is refused, so no migration can drop what is not the stack's either.
 // Each record holds the object's oid too, so a recorded name someone else created again is told apart
@@ -23,6 +24,7 @@ import {
     type ObjectKind,
 } from "./snapshot";
 import { compareText } from "../compare";
+import { notTheStacks, type MemoryMigration } from "./not-the-stacks";
 
 export interface RecordedObject extends Omit<CatalogObject, "created"> {
     /** Where `oid` means something (identity.ts); null with a null oid: ownership by identity only. */
@@ -60,25 +62,8 @@ export interface RecordOptions extends TakeOverCheck {
     alongside?: Write;
     /** Return the writes (RecordedChange.writes) instead of sending them, for the caller to send with its commit. */
     deferWrites?: boolean;
-    /** The schemas the migrations create objects in (the memory schema's: MEMORY_SCHEMAS); an object this transaction created outside them is not recorded. */
-    schemas?: ReadonlySet<string>;
-}
-
-/**
- * The schemas the memory schema's migrations create objects in. What a migration's transaction creates in any other (an
- * application's event trigger on ddl_command_end making an audit table per new table, in the same transaction, so with
- * the same xmin) is the application's: recorded, rollback dropped it, rows and all.
- */
-export const MEMORY_SCHEMAS: ReadonlySet<string> = new Set(["public", "memory_stack", "auth"]);
-
-/** Says what `migration`'s transaction created outside MEMORY_SCHEMAS and did not record. */
-export function reportOutsideSchemas(session: { report(line: string): void }, migration: string, outside: string[]): void {
-    if (outside.length > 0) {
-        session.report(
-            `${migration}: not recorded as the stack's, so rollback leaves them: ${outside.join(", ")}, created in its transaction outside ` +
-                "the schemas the memory schema creates in (public, memory_stack, auth), by an event trigger or a trigger of the application's",
-        );
-    }
+    /** Given for the memory schema's migrations: what their transaction created and is not the stack's is not recorded (not-the-stacks.ts). */
+    memory?: MemoryMigration;
 }
 
 export interface RecordedChange {
@@ -88,8 +73,6 @@ export interface RecordedChange {
     writes?: string;
     /** The records as they stand now: the ones it removed are gone, the ones it created appended. */
     recorded: RecordedObject[];
-    /** What the transaction created outside `schemas`, not recorded (RecordOptions.schemas). */
-    outsideSchemas: string[];
 }
 
 /**
@@ -168,10 +151,8 @@ export async function recordCreated(
     const elsewhere = await refuseTakeOver(migration, outcome, before, after, owned, { ...options, noOtherCommit: quiet });
     const kept = recorded.filter((object) => !forgotten.includes(object.identity));
     const keptIdentities = new Set(kept.map((object) => object.identity));
-    const outside = written.filter(
-        (object) => options.schemas !== undefined && object.schema !== null && !options.schemas.has(object.schema),
-    );
-    const created = written.filter((object) => !elsewhere.has(object.identity) && !outside.includes(object));
+    const notOurs = options.memory ? notTheStacks(migration, options.memory, written, ownedTables, after.values()) : [];
+    const created = written.filter((object) => !elsewhere.has(object.identity) && !notOurs.includes(object));
     const renewed = new Map(
         renewedRecords(kept, before, after, new Set(created.map((object) => object.identity)), origin).map((r) => [r.identity, r.oid]),
     );
@@ -188,7 +169,6 @@ export async function recordCreated(
     const last = recorded.reduce((max, object) => Math.max(max, object.position), 0);
     return {
         after,
-        outsideSchemas: outside.map((object) => object.identity),
         writes: options.deferWrites ? writes.map(({ text, values }) => inlined(text, values)).join(";\n") : undefined,
         // As the writes leave the table: an identity already recorded keeps its record, with the oid it has now when created anew.
         recorded: [

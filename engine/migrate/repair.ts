@@ -13,7 +13,7 @@ import { ensureLedger, readLedger } from "./ledger";
 import { parseSqlFile, runStatements } from "./execute";
 import { expectedObjects } from "./manifest";
 import { withMigrationLock } from "./lock";
-import { MEMORY_SCHEMAS, missingRecorded, readRecords, recordCreated, reportOutsideSchemas } from "./ownership";
+import { missingRecorded, readRecords, recordCreated } from "./ownership";
 import { columnsRecreated, type ChangedColumns } from "./changed-columns";
 import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
@@ -158,13 +158,12 @@ export async function repairUnderLock(
         await boundedTransaction(session, `re-running ${migration.name}`, outcome, async () => {
             const before = await snapshot(client);
             await runStatements(client, migration.name, migration.sql, statements, outcome);
-            const recorded = await recordCreated(client, migration.name, before, {
+            await recordCreated(client, migration.name, before, {
                 connect: session.connect,
                 observer: session.checker,
                 outcome,
-                schemas: MEMORY_SCHEMAS,
+                memory: { sql: migration.sql, session },
             });
-            reportOutsideSchemas(session, migration.name, recorded.outsideSchemas);
         });
     }
     const recordedAfter = await readRecords(client);

@@ -19,7 +19,8 @@ import { lockReleasedBy } from "./lock-held";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { currentOrigin, isReused, REUSED_REASON } from "./identity";
 import { ROW_SECURITY_CHECK, rowSecurityApplied } from "./row-security";
-import { insertRecords, MEMORY_SCHEMAS, readRecords, recordCreated, reportOutsideSchemas, type RecordedObject } from "./ownership";
+import { insertRecords, readRecords, recordCreated, type RecordedObject } from "./ownership";
+import type { MemoryMigration } from "./not-the-stacks";
 import type { MigrationFile } from "./plan";
 import type { SchemaOptions } from "./render";
 import type { MigrationSession } from "./session";
@@ -89,6 +90,8 @@ interface Run {
     schema: SchemaOptions | undefined;
     /** False for a re-run (repair): the ledger is not written. */
     ledger: boolean;
+    /** RecordOptions.memory: the memory schema's migrations (an apply's with its options, and every re-run, as repair's plain ones). */
+    memory: MemoryMigration | undefined;
     /** The ownership records as they stand, when known (read from the table otherwise). */
     recorded: RecordedObject[] | undefined;
     /** The migration ledger is known to be there in today's shape: a transaction that made it so where needed committed. */
@@ -177,6 +180,7 @@ function runFor(
         variant,
         schema,
         ledger,
+        memory: schema !== undefined || !ledger ? { sql: migration.sql, session } : undefined,
         ledgersReady: false,
         stepLedger: undefined,
         deferred: [],
@@ -245,7 +249,7 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
                 connect: run.session.connect,
                 observer: run.session.checker,
                 named: run.schema && namedBy(run.schema),
-                schemas: run.schema && MEMORY_SCHEMAS,
+                memory: run.memory,
                 outcome: outcome(run, step),
                 recorded: run.recorded,
                 since: carried,
@@ -254,7 +258,6 @@ async function transactionStep(run: Run, step: Step, last: boolean): Promise<"do
             }).catch((error: unknown) => {
                 throw deallocatedByFile(error, run.migration.name, outcome(run, step)) ?? error;
             });
-            reportOutsideSchemas(run.session, run.migration.name, change.outsideSchemas);
             // The records' writes go with the COMMIT, in ASCII literals; when the statements had to run again one by one, after
             // the server's check that they left client_encoding as it was (the catalog after them was read in it).
             return {

@@ -6,6 +6,7 @@ import type { SqlClient } from "../db/client";
 import { SEED_FUNCTIONS, TRIGGERS } from "../migrate/manifest";
 import { quoteIdentifier } from "../migrate/render";
 import { functionName, type Expectations } from "./expected";
+import { expectedFunction } from "./fingerprints";
 import { describeUnrestricted, revokeUnrestricted, UNRESTRICTED_HELD, type Unrestricted } from "../migrate/unrestricted-privileges";
 import { comparePrivileges, privilegeExpectations, PRIVILEGES_SQL, type PrivilegeSnapshot } from "./privileges";
 import type { ObjectCounts, Problem } from "./report";
@@ -23,8 +24,8 @@ export interface CatalogSnapshot extends PrivilegeSnapshot {
     relations: { name: string; kind: string; rls: boolean; invoker: boolean }[];
     columns: { table: string; name: string }[];
     indexes: { table: string; name: string; valid: boolean }[];
-    /** "schema.name(identity arguments)" as the manifest writes it. */
-    functions: { signature: string; bodyMd5: string; securityDefiner: boolean; volatility: string }[];
+    /** "schema.name(identity arguments)" as the manifest writes it; `arguments`: the input types as fingerprints.ts keys them ("text,jsonb,int4"). */
+    functions: { signature: string; arguments: string; bodyMd5: string; securityDefiner: boolean; volatility: string }[];
     /** `firing` is pg_trigger.tgenabled: O (origin, the usual), A (always), R (replica sessions only), D (never). */
     triggers: { table: string; name: string; tgtype: number; firing: string; when: boolean; columns: string[]; function: string }[];
     /** `widens`: permissive and applying to the app role (directly, through PUBLIC or a role it is a member of). */
@@ -79,6 +80,10 @@ select json_build_object(
   'functions', (select coalesce(json_agg(json_build_object(
                     'signature', n.nspname || '.' || p.proname || '(' ||
                         replace(pg_get_function_identity_arguments(p.oid), (select prefix from vector_prefix) || 'vector', 'vector') || ')',
+                    'arguments', (select coalesce(string_agg(case when t.typelem <> 0 and t.typlen = -1 then e.typname || '[]' else t.typname end,
+                                                             ',' order by a.n), '')
+                                  from unnest(p.proargtypes::oid[]) with ordinality a (type, n)
+                                  join pg_type t on t.oid = a.type left join pg_type e on e.oid = t.typelem),
                     'bodyMd5', md5(p.prosrc), 'securityDefiner', p.prosecdef, 'volatility', p.provolatile)), '[]')
                 from pg_proc p join ns n on n.oid = p.pronamespace),
   'triggers', (select coalesce(json_agg(json_build_object('table', r.relname, 'name', t.tgname, 'tgtype', t.tgtype,
@@ -235,7 +240,7 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
     const functions = new Map(snapshot.functions.map((f) => [f.signature, f]));
     for (const signature of manifest.functions) {
         const found = functions.get(signature);
-        const fingerprint = fingerprints.functions[functionName(signature)];
+        const fingerprint = found && expectedFunction(fingerprints, functionName(signature), found.arguments);
         if (found === undefined || (fingerprint !== undefined && found.bodyMd5 !== fingerprint.bodyMd5)) {
             broken.add(`function ${functionName(signature)}`);
         }

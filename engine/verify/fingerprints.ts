@@ -6,8 +6,9 @@
 // body runs as), and its volatility (an immutable call is folded into a plan, which a cached plan then
 // replays for later transactions: a user id read once serves every later user). Only top-level `create [or replace] function` statements count: a function created
 // inside a `do` block is conditional (auth.uid() is created only where none exists, and on Supabase
-// the real one is used), so it is checked for existence only. The last definition in migration
-// order wins and a top-level `drop function` forgets it, as the database does.
+// the real one is used), so it is checked for existence only. Each overload (name and input argument
+// types) is its own function: its last definition in migration order wins and a top-level `drop
+// function` forgets it, as the database does.
 //
 // A column is proven by its type, as a top-level `create table` in schema public names it ("pg_catalog.int4",
 // "text[]"; type modifiers aside): the catalog query resolves that name as PostgreSQL would. The same
@@ -44,7 +45,10 @@ export interface TriggerDefinition {
 }
 
 export interface Fingerprints {
-    /** Keyed by qualified function name, e.g. "public.close_session". */
+    /**
+     * Keyed by qualified name and input argument types (functionKey), e.g. "public.close_session(uuid,text)": each overload
+     * has its own. State written before it was keyed by name alone ("public.close_session").
+     */
     functions: Record<string, FunctionFingerprint>;
     /** Keyed by trigger name. */
     triggers: Record<string, TriggerDefinition>;
@@ -74,7 +78,11 @@ export async function fingerprintMigrations(migrations: readonly { name: string;
             if (kind === "CreateFunctionStmt") {
                 const fingerprint = functionFingerprint(node, migration.name);
                 if (fingerprint) {
-                    result.functions[qualify(names(node.funcname))] = fingerprint;
+                    const inputs = ((node.parameters ?? []) as Node[])
+                        .map((parameter) => parameter.FunctionParameter as Node)
+                        .filter((parameter) => !["FUNC_PARAM_OUT", "FUNC_PARAM_TABLE"].includes(String(parameter.mode)))
+                        .map((parameter) => parameter.argType as Node);
+                    result.functions[functionKey(node.funcname, inputs)] = fingerprint;
                 }
             } else if (kind === "CreateStmt" && [undefined, "public"].includes((node.relation as Node).schemaname as string | undefined)) {
                 readTable(result, node, migration.name);
@@ -90,8 +98,14 @@ export async function fingerprintMigrations(migrations: readonly { name: string;
                     migration: migration.name,
                 };
             } else if (kind === "DropStmt" && node.removeType === "OBJECT_FUNCTION") {
-                for (const object of node.objects as Node[]) {
-                    delete result.functions[qualify(names((object.ObjectWithArgs as Node).objname))];
+                for (const object of (node.objects as Node[]).map((item) => item.ObjectWithArgs as Node)) {
+                    const name = qualify(names(object.objname));
+                    const inputs = ((object.objargs ?? []) as Node[]).map((type) => type.TypeName as Node);
+                    // `drop function f` without parentheses names the only function of that name.
+                    const dropped = object.args_unspecified
+                        ? Object.keys(result.functions).filter((key) => key.startsWith(`${name}(`))
+                        : [functionKey(object.objname, inputs)];
+                    dropped.forEach((key) => delete result.functions[key]);
                 }
             } else if (kind === "DropStmt" && node.removeType === "OBJECT_TRIGGER") {
                 for (const object of node.objects as Node[]) {
@@ -159,6 +173,20 @@ function typeName(node: Node): string {
 /** The strings of a parser name list, e.g. [{String: {sval: "public"}}, {String: {sval: "f"}}] → ["public", "f"]. */
 function names(list: unknown): string[] {
     return (list as { String: { sval: string } }[]).map((item) => item.String.sval);
+}
+
+/**
+ * "public.embedding_search(text,jsonb,int4,uuid,int4,bool)": the function's name and its input arguments' types as pg_type
+ * names them, without their schema, an array as "<element>[]" (what catalog.ts reads as a function's `arguments`).
+ */
+function functionKey(name: unknown, inputs: Node[]): string {
+    const types = inputs.map((type) => names(type.names).at(-1)! + (type.arrayBounds === undefined ? "" : "[]"));
+    return `${qualify(names(name))}(${types.join(",")})`;
+}
+
+/** The fingerprint of the function `name` ("public.f") with these input argument types (functionKey's); by name alone in older state. */
+export function expectedFunction(fingerprints: Fingerprints, name: string, argumentTypes: string): FunctionFingerprint | undefined {
+    return fingerprints.functions[`${name}(${argumentTypes})`] ?? fingerprints.functions[name];
 }
 
 /** "schema.name"; an unqualified name is in public. */

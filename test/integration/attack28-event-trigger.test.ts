@@ -3,8 +3,8 @@
 // own transaction, so the catalog rows had the migration's xmin and the engine recorded audit.sessions_history and the
 // others as the stack's. Rollback then dropped them, and with --allow-data-loss their rows: the application's audit
 // history. What a migration's transaction creates outside the schemas the memory schema creates in (public,
-// memory_stack, auth) is now not recorded, and the apply says so. (One such trigger creating in public is not told apart:
-// docs/migrations-safety.md.)
+// memory_stack, auth) is now not recorded, and the apply says so. (One creating in public under names the file never
+// mentions: attack34-event-trigger-public.test.ts.)
 import { expect, it } from "vitest";
 import { cli } from "../support/cli";
 import { cliDatabases } from "../support/cli-database";

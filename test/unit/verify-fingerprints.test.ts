@@ -14,7 +14,9 @@ describe("fingerprintMigrations on the real migrations", () => {
             const fingerprints = await fingerprintMigrations(migrationsFor({ vector }));
             const listed = expectedObjects({ ...DEFAULT_OPTIONS, vector }).functions.map(functionName);
 
-            expect(listed.filter((name) => fingerprints.functions[name] === undefined)).toEqual(["auth.uid"]);
+            const proven = new Set(Object.keys(fingerprints.functions).map(functionName));
+
+            expect(listed.filter((name) => !proven.has(name))).toEqual(["auth.uid"]);
         });
     }
 
@@ -24,10 +26,11 @@ describe("fingerprintMigrations on the real migrations", () => {
             [true, "0017_similarity_vector.sql"],
         ] as const) {
             const { functions } = await fingerprintMigrations(migrationsFor({ vector }));
-            expect([functions["public.match_goals"].migration, functions["public.embedding_search"].migration]).toEqual([
-                migration,
-                migration,
-            ]);
+            const embedding = vector ? "vector" : "jsonb";
+            expect([
+                functions[`public.match_goals(${embedding},int4,uuid,int4,bool)`].migration,
+                functions[`public.embedding_search(text,${embedding},int4,uuid,int4,bool)`].migration,
+            ]).toEqual([migration, migration]);
         }
     });
 
@@ -94,7 +97,7 @@ describe("fingerprintMigrations on small migrations", () => {
             },
         ]);
 
-        expect(functions["app.one"]).toEqual({ bodyMd5: md5(body), securityDefiner: true, volatility: "v", migration: "0001_f.sql" });
+        expect(functions["app.one()"]).toEqual({ bodyMd5: md5(body), securityDefiner: true, volatility: "v", migration: "0001_f.sql" });
     });
 
     it("keeps the last definition, forgets a dropped function and ignores one created inside a do block", async () => {
@@ -111,8 +114,35 @@ describe("fingerprintMigrations on small migrations", () => {
             },
         ]);
 
-        expect(Object.keys(functions)).toEqual(["public.f"]);
-        expect(functions["public.f"]).toMatchObject({ bodyMd5: md5(" select 2 "), migration: "0002_b.sql" });
+        expect(Object.keys(functions)).toEqual(["public.f()"]);
+        expect(functions["public.f()"]).toMatchObject({ bodyMd5: md5(" select 2 "), migration: "0002_b.sql" });
+    });
+
+    it("keys each overload by its input argument types, as the catalog names them, and drops only the one named", async () => {
+        const { functions } = await fingerprintMigrations([
+            {
+                name: "0001_a.sql",
+                sql: [
+                    "create function app.f(a integer, out b real[], variadic c text[]) language sql as $$ select 1 $$",
+                    "create function app.f(x double precision, y public.vector, z bit varying) returns int language sql as $$ select 2 $$",
+                    "create function app.f(t timestamp with time zone) returns table (n int) language sql as $$ select 3 $$",
+                    "create function app.g(int) returns int language sql as $$ select 4 $$",
+                ].join(";\n"),
+            },
+            {
+                name: "0002_b.sql",
+                sql: [
+                    "create or replace function app.f(a int, out b real[], variadic c text[]) language sql as $$ select 5 $$",
+                    "drop function app.f(timestamptz)",
+                    "drop function app.g",
+                ].join(";\n"),
+            },
+        ]);
+
+        expect(Object.fromEntries(Object.entries(functions).map(([key, f]) => [key, f.migration]))).toEqual({
+            "app.f(int4,text[])": "0002_b.sql",
+            "app.f(float8,vector,varbit)": "0001_a.sql",
+        });
     });
 
     it("packs timing, events and level like pg_trigger.tgtype and forgets a dropped trigger", async () => {
