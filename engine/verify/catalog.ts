@@ -90,7 +90,7 @@ select json_build_object(
                join pg_proc f on f.oid = t.tgfoid join pg_namespace fn on fn.oid = f.pronamespace
                where not t.tgisinternal),
   'constraints', (select coalesce(json_agg(json_build_object('table', r.relname,
-                      'name', case c.contype when 'c' then c.conname::text else a.attname || ' → ' || f.relname end,
+                      'name', case c.contype when 'c' then c.conname::text end, 'column', a.attname, 'references', f.relname,
                       'kind', case c.contype when 'c' then 'check' else 'foreign key' end,
                       'onDelete', case c.contype when 'f' then c.confdeltype end,
                       'rule', case c.contype when 'c' then regexp_replace(pg_get_constraintdef(c.oid), ' NOT VALID$', '') end, 'validated', c.convalidated,
@@ -132,14 +132,24 @@ export async function readCatalog(client: SqlClient, expected: Expectations): Pr
             type_name: type,
         })),
     );
-    const result = await client.query<{ catalog: CatalogSnapshot }>(CATALOG_SQL, [
+    const result = await client.query<{ catalog: Omit<CatalogSnapshot, "constraints"> & { constraints: ReadConstraint[] } }>(CATALOG_SQL, [
         Object.keys(expected.columns),
         JSON.stringify(checks),
         roles,
         JSON.stringify(columnTypes),
     ]);
-    return result.rows[0].catalog;
+    const { catalog } = result.rows[0];
+    // A foreign key's "<column> → <referenced table>" is put together here: the query's text stays ASCII, which a database
+    // in any encoding reads (LATIN1 has no arrow: the whole query was refused).
+    const constraints = catalog.constraints.map(({ column, references, ...constraint }) => ({
+        ...constraint,
+        name: constraint.name ?? `${column} → ${references}`,
+    }));
+    return { ...catalog, constraints };
 }
+
+/** A constraint as the query returns it: a foreign key's name null, its column and referenced table beside it. */
+type ReadConstraint = Omit<CatalogSnapshot["constraints"][number], "name"> & { name: string | null; column?: string; references?: string };
 
 export interface CatalogResult {
     problems: Problem[];
