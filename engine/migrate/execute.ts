@@ -87,7 +87,7 @@ export async function parseSqlFile(file: string, sql: string): Promise<Statement
  * block or a function it calls): the engine's next read of the catalog fails with "prepared statement … does not exist".
  */
 export function deallocatedByFile(error: unknown, file: string, outcome: string): Error | undefined {
-    if ((error as DatabaseErrorFields)?.code !== "26000" || !/"memory_stack_/.test(String((error as Error).message))) {
+    if ((error as DatabaseErrorFields)?.code !== "26000" || !/\bmemory_stack_/.test(String((error as Error).message))) {
         return undefined;
     }
     return new Error(

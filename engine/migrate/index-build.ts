@@ -135,9 +135,13 @@ async function settingMb(client: SqlClient): Promise<number> {
     return Math.floor(Number(result.rows[0].kb) / 1024);
 }
 
-/** A parallel build whose workers could not get their shared memory segment (a small /dev/shm in a container). */
+/**
+ * A parallel build whose workers could not get their shared memory segment (a small /dev/shm in a container). The server's
+ * source file tells it in any lc_messages (a SqlFileError's cause carries it); the English text is for an error without one.
+ */
 export function isSharedMemoryShortage(error: unknown): boolean {
-    const { code, message } = (error as { sqlState?: string; code?: string; message?: string }) ?? {};
+    const { code, message, cause } = (error as { sqlState?: string; code?: string; message?: string; cause?: unknown }) ?? {};
     const sqlState = (error as { sqlState?: string }).sqlState ?? code;
-    return (sqlState === "53100" || sqlState === "53200") && /shared memory segment/.test(message ?? "");
+    const source = ((cause ?? error) as { file?: unknown }).file;
+    return (sqlState === "53100" || sqlState === "53200") && (source === "dsm_impl.c" || /shared memory segment/.test(message ?? ""));
 }
