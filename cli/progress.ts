@@ -53,10 +53,23 @@ export function stepProgress(print: (line: string) => void, now: () => number = 
     };
 }
 
+// The "…, skipping" of idempotent DDL in any lc_messages (German: "…, wird übersprungen"): an "already exists" carries a
+// duplicate-object SQLSTATE, a "does not exist" is raised by one of these server functions (PostgreSQL 15).
+const ALREADY_EXISTS = new Set(["42P06", "42P07", "42701", "42710"]);
+const DOES_NOT_EXIST = new Set([
+    "does_not_exist_skipping",
+    "DropErrorMsgNonExistent",
+    "ATExecDropColumn",
+    "ATExecDropConstraint",
+    "DropRole",
+    "ProcessUtilitySlow",
+]);
+
 /** Prints the server's notices, except the "…, skipping" of idempotent DDL (if exists / if not exists). */
 export function passNotices(client: Pick<Client, "on">, print: (line: string) => void): void {
     client.on("notice", (notice) => {
-        if (/, skipping$/.test(notice.message ?? "")) return;
+        if (/, skipping$/.test(notice.message ?? "") || ALREADY_EXISTS.has(notice.code ?? "") || DOES_NOT_EXIST.has(notice.routine ?? ""))
+            return;
         const extra = [notice.detail, notice.hint].filter((text) => text !== undefined && text !== "").join(" ");
         print(`  notice from the server: ${notice.message}${extra === "" ? "" : ` (${extra})`}`);
     });

@@ -50,6 +50,13 @@ begin
     here := case when has_function_privilege('pg_catalog.pg_control_system()', 'execute')
         then (select system_identifier::text from pg_catalog.pg_control_system()) || '/'
              || (select oid::text from pg_catalog.pg_database where datname = current_database()) end;
+    -- memory_stack.owned_objects at its recorded oid, recorded in another database of this cluster: this database is a copy of
+    -- that one (createdb -T), which keeps every oid, so the records' oids mean here what they meant there (identity.ts COPIED_FROM)
+    here := coalesce((select to_jsonb(s) ->> 'origin' from memory_stack.created_objects s
+                       where s.identity = 'table memory_stack.owned_objects' and to_jsonb(s) ->> 'origin' <> here
+                         and split_part(to_jsonb(s) ->> 'origin', '/', 1) = split_part(here, '/', 1)
+                         and (to_jsonb(s) ->> 'oid')::bigint = to_regclass('memory_stack.owned_objects')::oid::bigint
+                       limit 1), here);
     -- memory_stack.owned_objects under another oid than recorded: a dump restored into this very database renumbered
     -- every object, so no recorded oid means anything (engine/migrate/identity.ts RENUMBERED)
     if exists (select from memory_stack.created_objects s

@@ -1,6 +1,7 @@
 // memory-stack apply: the preflight, then the pending migrations, each in its own transaction, under the migration lock.
 import { describeChangedColumns } from "../../engine/migrate/changed-columns";
 import { applyMigrations, describeRepair } from "../../engine/migrate/apply";
+import { databasesUsingRoles } from "../../engine/migrate/roles-elsewhere";
 import { describeWaits } from "../../engine/migrate/session";
 import { stepProgress } from "../progress";
 import type { Command } from "./command";
@@ -36,6 +37,17 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
         );
     }
     const count = result.applied.length;
+    // Asked on a first deploy (or an upgrade) only: a repeated apply runs on every deploy.
+    const rolesAlsoUsedBy = count > 0 ? await databasesUsingRoles(client, [schema.appRole, schema.adminRole]) : [];
+    if (rolesAlsoUsedBy.length > 0) {
+        const many = rolesAlsoUsedBy.length > 1;
+        progress(
+            `${schema.appRole} and ${schema.adminRole} are the server's roles, not this database's: ${many ? "databases" : "database"} ${rolesAlsoUsedBy.join(", ")} ` +
+                `${many ? "use" : "uses"} them too, so a login that becomes one of them there reaches this database's memory rows as well (as the app ` +
+                `role, any user's once it binds them; as the admin role, every row). To keep the databases apart, roll back here and ` +
+                `apply again with an --app-role and --admin-role (appRole, adminRole) of this database's own`,
+        );
+    }
     return {
         exitCode: 0,
         text:
@@ -55,6 +67,7 @@ export const apply: Command = async ({ client, args, schema, migrations, variant
             grantsLeftToYou,
             revokedFrom: result.revokedFrom,
             changedColumns: result.changedColumns,
+            rolesAlsoUsedBy,
         },
     };
 };

@@ -15,6 +15,7 @@ import { noteOrigin, ORIGIN_WITH_LEDGER_SQL } from "./identity";
 import { readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
 import { preflight, PreflightRefusedError } from "./preflight";
+import { encodingConflicts } from "./preflight-encoding";
 import {
     carriedCheckStatement,
     carriedIn,
@@ -61,10 +62,17 @@ export async function applyPending(
     );
     const known: RunState = { catalog: undefined, ours: undefined, recorded: undefined, ledgerCurrent: false, busy: false };
     const legacy = legacyRows(ledger);
+    const unencodable = await encodingConflicts(
+        client,
+        pending.map((migration) => ({ name: migration.name, statements: parsed.get(migration.name)! })),
+    );
     const check = async () => {
         // Adopting an earlier release's rows (below) creates the ownership table first.
         known.recorded = pending.length > 0 ? await readRecords(client, legacy.length > 0 ? undefined : recordsTable) : undefined;
-        const conflicts = known.recorded && options.schema ? await preflight(client, options.schema, known.recorded) : [];
+        const conflicts = [
+            ...(known.recorded && options.schema ? await preflight(client, options.schema, known.recorded) : []),
+            ...unencodable,
+        ];
         if (conflicts.length > 0) {
             throw new PreflightRefusedError(conflicts);
         }

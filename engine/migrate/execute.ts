@@ -43,6 +43,14 @@ interface DatabaseErrorFields {
     position?: string;
 }
 
+/** untranslatable_character: the query's text has a character the database's encoding lacks. */
+const UNTRANSLATABLE = "22P05";
+
+/** no_active_sql_transaction: what rollback to savepoint says outside a transaction block. */
+function noTransaction(error: unknown): boolean {
+    return (error as DatabaseErrorFields)?.code === "25P01";
+}
+
 /** Splits a file for the engine; throws before anything runs when it is not valid SQL or holds transaction control. */
 export async function parseSqlFile(file: string, sql: string): Promise<Statement[]> {
     let statements: Statement[];
@@ -157,9 +165,20 @@ export async function runFile(
         }
         // No savepoint when `first` failed before taking it (the begin's own statements: a retry's first lock, a cancel):
         // that error is the one to report, not the missing savepoint.
-        await client.query("rollback to savepoint memory_stack_file").catch(() => {
-            throw error;
-        });
+        const restored = await client.query("rollback to savepoint memory_stack_file").then(
+            () => true,
+            (rollbackError: unknown) => {
+                if (options.first !== undefined && (error as DatabaseErrorFields).code === UNTRANSLATABLE && noTransaction(rollbackError)) {
+                    return false;
+                }
+                throw error;
+            },
+        );
+        if (!restored) {
+            // The server could not convert the query's text to the database's encoding (a comment's "…" in a LATIN1 database): none
+            // of it ran, `first`'s begin included. The statements alone, without the comments between them, may convert.
+            await client.query(options.first!);
+        }
         await runStatements(client, file, sql, statements, outcome);
         return undefined;
     }

@@ -6,7 +6,8 @@
 // and the preflight counts it as the application's. A record without an oid (release 1 and 2 ledgers
 // adopted where the oid could not be read, a concurrent index recorded before it is built), or from
 // another origin (a pg_dump restored elsewhere, a pg_upgrade), or restored into the database it came
-// from (RENUMBERED), is ownership by identity, as before.
+// from (RENUMBERED), is ownership by identity, as before. A copy made with the database as its template
+// keeps every oid: there the records' origin counts as this database's (COPIED_FROM).
 import type { SqlClient } from "../db/client";
 import { textArray } from "../db/literal";
 import type { RecordedObject } from "./ownership";
@@ -34,6 +35,22 @@ const RENUMBERED = (here: string) => `exists (
      where s.identity = 'table memory_stack.owned_objects' and pg_catalog.to_jsonb(s) ->> 'origin' = ${here}
        and pg_catalog.to_regclass('memory_stack.owned_objects') is not null
        and (pg_catalog.to_jsonb(s) ->> 'oid')::bigint <> pg_catalog.to_regclass('memory_stack.owned_objects')::oid::bigint)`;
+
+/**
+ * SQL, an origin or null (`here` as RENUMBERED takes it): the origin memory_stack.owned_objects is recorded under when this
+ * database is a file-level copy of the one that recorded it (`createdb -T`, `create database … template`): the same system
+ * identifier, another database oid, and the table still at its recorded oid. Such a copy keeps every oid, so the records'
+ * oids mean here what they meant there; a dump restored elsewhere in the cluster renumbers every object (oids come from one
+ * counter for the whole cluster). sql/rollback.sql checks the same.
+ */
+const COPIED_FROM = (here: string) => `(select pg_catalog.to_jsonb(s) ->> 'origin' from memory_stack.created_objects s
+     where s.identity = 'table memory_stack.owned_objects' and pg_catalog.to_jsonb(s) ->> 'origin' <> ${here}
+       and pg_catalog.split_part(pg_catalog.to_jsonb(s) ->> 'origin', '/', 1) = pg_catalog.split_part(${here}, '/', 1)
+       and (pg_catalog.to_jsonb(s) ->> 'oid')::bigint = pg_catalog.to_regclass('memory_stack.owned_objects')::oid::bigint
+     limit 1)`;
+
+/** SQL: the origin the records' oids are compared under, from ORIGIN's value `here` (null: none, as after an in-place restore). */
+const COMPARED = (here: string) => `coalesce(${COPIED_FROM(here)}, case when not ${RENUMBERED(here)} then ${here} end)`;
 
 // How the object of each kind is found by its recorded name: sql/rollback.sql's lookup; keep the two alike. The relations'
 // kinds (table, view, index, sequence, ...) by to_regclass, as the last branch.
@@ -66,7 +83,7 @@ export function reusedSql(kinds?: readonly string[]): string {
 select c.identity, c.kind, c.schema_name as schema, c.name
   from memory_stack.created_objects c
        cross join (select ${ORIGIN} as origin) o
-       cross join lateral (select case when not ${RENUMBERED("o.origin")} then o.origin end as here) h
+       cross join lateral (select ${COMPARED("o.origin")} as here) h
        -- the row as jsonb, built once: a table not yet upgraded has no oid or origin (null)
        cross join lateral pg_catalog.to_jsonb(c) as recorded
  where ${kinds === undefined ? "" : `c.kind = any(${textArray(kinds)}) and `}h.here is not null and recorded ->> 'origin' = h.here and recorded ->> 'oid' is not null
@@ -84,7 +101,10 @@ export const SHARED_KINDS: ReadonlySet<string> = new Set(["role", "schema", "ext
 
 const origins = new WeakMap<SqlClient, Promise<string | null>>();
 
-/** Where this session's oids mean something (null: nowhere, as after an in-place restore); read once per connection. */
+/**
+ * Where this session's oids mean something (null: nowhere, as after an in-place restore; in a copy made from a template, the
+ * template's, as the records say); read once per connection.
+ */
 export function currentOrigin(client: SqlClient): Promise<string | null> {
     let origin = origins.get(client);
     if (origin === undefined) {
@@ -92,8 +112,8 @@ export function currentOrigin(client: SqlClient): Promise<string | null> {
             if (origin === null || !ledger) {
                 return origin;
             }
-            const renumbered = await client.query<{ renumbered: boolean }>(`select ${RENUMBERED("$1")} as renumbered`, [origin]);
-            return renumbered.rows[0].renumbered ? null : origin;
+            const compared = await client.query<{ origin: string | null }>(`select ${COMPARED("$1::text")} as origin`, [origin]);
+            return compared.rows[0].origin;
         });
         origins.set(client, origin);
         origin.catch(() => origins.delete(client));
@@ -102,7 +122,7 @@ export function currentOrigin(client: SqlClient): Promise<string | null> {
 }
 
 /** SQL: currentOrigin's answer in one statement, for a query sent once memory_stack.created_objects exists (a first migration's begin creates it). */
-export const ORIGIN_WITH_LEDGER_SQL = `select case when not ${RENUMBERED("o.origin")} then o.origin end as origin from (select ${ORIGIN} as origin) o`;
+export const ORIGIN_WITH_LEDGER_SQL = `select ${COMPARED("o.origin")} as origin from (select ${ORIGIN} as origin) o`;
 
 /** Keeps ORIGIN_WITH_LEDGER_SQL's answer, read in a query of the caller's, for currentOrigin. */
 export function noteOrigin(client: SqlClient, origin: string | null): void {

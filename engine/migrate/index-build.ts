@@ -136,14 +136,12 @@ async function settingMb(client: SqlClient): Promise<number> {
 }
 
 /**
- * A parallel build whose workers could not get their shared memory segment (a small /dev/shm in a container). Told by the
- * server function that raised it (dsm_impl_posix, dsm_impl_sysv, …), which lc_messages does not translate as it does the text.
+ * A parallel build whose workers could not get their shared memory segment (a small /dev/shm in a container). The server's
+ * source file tells it in any lc_messages (a SqlFileError's cause carries it); the English text is for an error without one.
  */
 export function isSharedMemoryShortage(error: unknown): boolean {
-    const { code, message, routine } = (error as { sqlState?: string; code?: string; message?: string; routine?: string }) ?? {};
+    const { code, message, cause } = (error as { sqlState?: string; code?: string; message?: string; cause?: unknown }) ?? {};
     const sqlState = (error as { sqlState?: string }).sqlState ?? code;
-    return (
-        (sqlState === "53100" || sqlState === "53200") &&
-        (routine?.startsWith("dsm_impl") === true || /shared memory segment/.test(message ?? ""))
-    );
+    const source = ((cause ?? error) as { file?: unknown }).file;
+    return (sqlState === "53100" || sqlState === "53200") && (source === "dsm_impl.c" || /shared memory segment/.test(message ?? ""));
 }

@@ -6,7 +6,9 @@ import { adoptLegacy } from "./legacy";
 import { ensureLedger, legacyRows, readLedger } from "./ledger";
 import { readRecords } from "./ownership";
 import { planMigrations, type MigrationFile, type Plan } from "./plan";
+import { parseSqlFile } from "./execute";
 import { preflight, type Conflict } from "./preflight";
+import { encodingConflicts } from "./preflight-encoding";
 import type { SchemaOptions } from "./render";
 import { DEFAULT_LOCK_SETTINGS, type LockSettings } from "./session";
 import { CATALOG_SEARCH_PATH } from "./snapshot";
@@ -22,7 +24,17 @@ export async function previewApply(
         const { ledger, steps } = await readLedgers(client);
         const plan = planMigrations(ledger, migrations, options.variant, steps);
         const conflicts =
-            plan.pending.length > 0 && plan.drift.length === 0 ? await preflight(client, options.schema, await readRecords(client)) : [];
+            plan.pending.length > 0 && plan.drift.length === 0
+                ? [
+                      ...(await preflight(client, options.schema, await readRecords(client))),
+                      ...(await encodingConflicts(
+                          client,
+                          await Promise.all(
+                              plan.pending.map(async (m) => ({ name: m.name, statements: await parseSqlFile(m.name, m.sql) })),
+                          ),
+                      )),
+                  ]
+                : [];
         return { plan, conflicts };
     };
     const legacy = legacyRows(await readLedger(client));

@@ -17,6 +17,11 @@ export interface CatalogSnapshot extends PrivilegeSnapshot {
     ledger: boolean;
     /** The verifying session's session_replication_role: replica (or local) when the database or role sets it. */
     replicationRole: string;
+    /**
+     * session_replication_role other than origin set on the app or admin role (alter role … [in database …] set), the one
+     * their own logins get here. Roles are the server's: another database's operator may have set it. Absent: none.
+     */
+    roleReplication?: { role: string; value: string; inDatabase: boolean }[];
     /** memory_stack.created_objects exists: what the stack created is recorded (ownership.ts reads it). */
     recorded: boolean;
     extensions: string[];
@@ -65,6 +70,15 @@ with ns as (select oid, nspname from pg_namespace where nspname in ('public', 'a
 select json_build_object(
   'ledger', to_regclass('memory_stack.migrations') is not null,
   'replicationRole', current_setting('session_replication_role'),
+  'roleReplication', (select coalesce(json_agg(json_build_object('role', x.rolname, 'value', x.value, 'inDatabase', x.in_database) order by x.rolname), '[]') from (
+      select distinct on (r.rolname) r.rolname, substr(c.setting, length('session_replication_role=') + 1) as value,
+             s.setdatabase <> 0 as in_database
+        from pg_roles r
+        join pg_db_role_setting s on s.setrole = r.oid
+             and s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
+        cross join unnest(s.setconfig) c (setting)
+       where r.rolname = any($3::text[]) and c.setting like 'session_replication_role=%'
+       order by r.rolname, s.setdatabase desc) x where x.value <> 'origin'),
   'recorded', to_regclass('memory_stack.created_objects') is not null,
   'serverMajor', current_setting('server_version_num')::int / 10000,
   'extensions', (select coalesce(json_agg(extname order by extname), '[]') from pg_extension),
@@ -95,7 +109,7 @@ select json_build_object(
                join pg_proc f on f.oid = t.tgfoid join pg_namespace fn on fn.oid = f.pronamespace
                where not t.tgisinternal),
   'constraints', (select coalesce(json_agg(json_build_object('table', r.relname,
-                      'name', case c.contype when 'c' then c.conname::text else a.attname || ' → ' || f.relname end,
+                      'name', case c.contype when 'c' then c.conname::text end, 'column', a.attname, 'references', f.relname,
                       'kind', case c.contype when 'c' then 'check' else 'foreign key' end,
                       'onDelete', case c.contype when 'f' then c.confdeltype end,
                       'rule', case c.contype when 'c' then regexp_replace(pg_get_constraintdef(c.oid), ' NOT VALID$', '') end, 'validated', c.convalidated,
@@ -137,14 +151,24 @@ export async function readCatalog(client: SqlClient, expected: Expectations): Pr
             type_name: type,
         })),
     );
-    const result = await client.query<{ catalog: CatalogSnapshot }>(CATALOG_SQL, [
+    const result = await client.query<{ catalog: Omit<CatalogSnapshot, "constraints"> & { constraints: ReadConstraint[] } }>(CATALOG_SQL, [
         Object.keys(expected.columns),
         JSON.stringify(checks),
         roles,
         JSON.stringify(columnTypes),
     ]);
-    return result.rows[0].catalog;
+    const { catalog } = result.rows[0];
+    // A foreign key's "<column> → <referenced table>" is put together here: the query's text stays ASCII, which a database
+    // in any encoding reads (LATIN1 has no arrow: the whole query was refused).
+    const constraints = catalog.constraints.map(({ column, references, ...constraint }) => ({
+        ...constraint,
+        name: constraint.name ?? `${column} → ${references}`,
+    }));
+    return { ...catalog, constraints };
 }
+
+/** A constraint as the query returns it: a foreign key's name null, its column and referenced table beside it. */
+type ReadConstraint = Omit<CatalogSnapshot["constraints"][number], "name"> & { name: string | null; column?: string; references?: string };
 
 export interface CatalogResult {
     problems: Problem[];
@@ -300,6 +324,19 @@ export function compareCatalog(expected: Expectations, snapshot: CatalogSnapshot
                 `(alter database ${quoteIdentifier(snapshot.database)} reset session_replication_role), then verify again`,
         );
         manifest.triggers.forEach(({ table, name }) => broken.add(`trigger ${table}.${name}`));
+    }
+    // Not `broken`: the behaviour checks become the role (set role), which takes none of its settings, and still tell.
+    for (const { role, value, inDatabase } of snapshot.roleReplication ?? []) {
+        const where = inDatabase ? ` in database ${quoteIdentifier(snapshot.database)}` : "";
+        problems.push({
+            kind: "trigger",
+            name: `${REPLICA_SESSIONS} of ${role}`,
+            issue:
+                `do not fire in its own sessions: session_replication_role = ${value} is set on the role (alter role … set; roles are ` +
+                `the server's, so another database's operator may have set it), so no trigger of the schema fires and no foreign key ` +
+                `is checked for its writes (rows attached to no user, derived columns not kept); ` +
+                `alter role ${quoteIdentifier(role)}${where} reset session_replication_role, then verify again`,
+        });
     }
     for (const held of snapshot.unrestricted) {
         report(

@@ -18,15 +18,15 @@ export interface CliDatabase {
 }
 
 /** Call at a test file's top level: registers the clean-up and returns what makes one such database. */
-export function cliDatabases(): (prefix: string) => Promise<CliDatabase> {
+export function cliDatabases(): (prefix: string, createOptions?: string) => Promise<CliDatabase> {
     const databases: TestDatabase[] = [];
     const roles: string[] = [];
     afterAll(async () => {
         await Promise.all(databases.map((db) => db.drop()));
         await dropRoles(sharedServer(), roles);
     });
-    return async (prefix) => {
-        const db = await freshDatabase(prefix);
+    return async (prefix, createOptions) => {
+        const db = await freshDatabase(prefix, sharedServer(), createOptions);
         databases.push(db);
         const [appRole, adminRole] = [`${db.name}_app`, `${db.name}_admin`];
         roles.push(appRole, adminRole);

@@ -23,13 +23,16 @@ export function sharedServer(): ServerAddress {
     return inject("postgres");
 }
 
-/** `server`: a server of the test's own (embedded-server.ts), where no other test file's transactions commit meanwhile. */
-export async function freshDatabase(prefix = "t", server: ServerAddress = sharedServer()): Promise<TestDatabase> {
+/**
+ * `server`: a server of the test's own (embedded-server.ts), where no other test file's transactions commit meanwhile.
+ * `createOptions`: what follows `create database <name>` (`encoding 'LATIN1' template template0`).
+ */
+export async function freshDatabase(prefix = "t", server: ServerAddress = sharedServer(), createOptions = ""): Promise<TestDatabase> {
     const name = `${prefix
         .toLowerCase()
         .replace(/[^a-z0-9_]/g, "_")
         .slice(0, 40)}_${randomBytes(4).toString("hex")}`;
-    await asAdmin(server, `create database "${name}"`);
+    await asAdmin(server, `create database "${name}" ${createOptions}`);
     const config: ClientConfig = { ...serverConfig(server), database: name };
     const clients: Client[] = [];
     return {

@@ -162,15 +162,15 @@ describe("indexTarget", () => {
             message: 'could not resize shared memory segment "/PostgreSQL.1" to 67108864 bytes: No space left on device',
         };
         expect(isSharedMemoryShortage(shortage)).toBe(true);
-        // lc_messages translates the text, not the server function that raised it.
+        // lc_messages translates the text, not the server source file that raised it.
         const translated = {
             code: "53100",
-            routine: "dsm_impl_posix",
+            file: "dsm_impl.c",
             message: 'konnte Größe des Shared-Memory-Segments "/PostgreSQL.1" nicht auf 67108864 Bytes ändern',
         };
         expect(isSharedMemoryShortage(translated)).toBe(true);
         expect(isSharedMemoryShortage({ sqlState: "53100", message: "could not extend file" })).toBe(false);
-        expect(isSharedMemoryShortage({ code: "53100", routine: "mdextend", message: "konnte Datei nicht erweitern" })).toBe(false);
+        expect(isSharedMemoryShortage({ code: "53100", file: "md.c", message: "konnte Datei nicht erweitern" })).toBe(false);
         expect(isSharedMemoryShortage({ code: "23505", message: "duplicate key" })).toBe(false);
     });
 });
