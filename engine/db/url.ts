@@ -199,13 +199,13 @@ function databaseFrom(url: string): string | undefined {
     return undefined;
 }
 
-/** A query value as libpq reads it; undefined when its %XX bytes are no UTF-8. */
 /** The value of the URL's last `key=` query pair, decoded as libpq decodes it; undefined without one. */
 function lastQueryValue(url: string, key: string): string | undefined {
     const raw = [...url.matchAll(new RegExp(`[?&]${key}=([^&]*)`, "g"))].at(-1)?.[1];
     return raw === undefined ? undefined : decoded(raw);
 }
 
+/** A query value as libpq reads it; undefined when its %XX bytes are no UTF-8. */
 function decoded(value: string): string | undefined {
     try {
         return decodeURIComponent(value);
