@@ -19,7 +19,7 @@ export interface ConnectionSettings {
     sslMode?: SslMode;
     /** libpq connect_timeout in seconds; 0 waits as long as the network does. Absent: the caller's default. */
     connectTimeoutSeconds?: number;
-    /** libpq sslrootcert: the CA file verify-ca and verify-full check the server's certificate against. */
+    /** libpq sslrootcert: the CA file the server's certificate is checked against in every mode that encrypts (root-cert.ts). */
     sslRootCert?: string;
 }
 
