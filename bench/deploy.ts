@@ -1,8 +1,9 @@
 // Figure 4: deploy-to-verified on a running server: an empty database to a verified memory schema,
-// through the two providers a `pulumi up` calls (the schema resource's, from its serialized form,
-// then the verification's), with the roles' grants between them as SQL (the Grants component's part). Not included: Pulumi's engine and the provider host starting, which a
-// real `up` adds. The comparison is a reference, not measured here: Supabase's `db reset`, which
-// recreates the local database and replays the migrations, takes about a minute.
+// through the schema resource's provider (from its serialized form), then the verification's, as a
+// `pulumi up` calls them, with the roles' grants between them as SQL (the Grants component's part).
+// Not included: Pulumi's engine and the provider host starting, and the deploy guard's read of the
+// ledger, which a real `up` adds. The comparison is a reference, not measured here: Supabase's
+// `db reset`, which recreates the local database and replays the migrations, takes about a minute.
 import { withClient } from "../engine/db/client";
 import { create as createVerification } from "../engine/providers/verification";
 import { expectationsFor } from "../engine/verify/index";

@@ -12,8 +12,9 @@ import { loadProviders } from "./provider-loader";
 export interface DeployGuardArgs {
     /** The owner's direct connection, as the schema resource gets it; wrapped secret. */
     connection: pulumi.Input<ConnectionSettings>;
+    /** The schema options the stack asks for, checked against the ones the ledger records. */
     schema: SchemaOptions;
-    /** docker: the server's image. */
+    /** docker: the server's image; absent for an external server, whose volume owner and C library are not checked. */
     serverImage?: string;
 }
 

@@ -1,21 +1,13 @@
 // The schema as the default stack renders it, so every part measures what `pulumi up` would apply.
 import { parseConfig } from "../../engine/config/config";
+import { stackSchemaOptions } from "../../engine/config/schema-options";
 import { describeVariant } from "../../engine/migrate/plan";
 import { loadMigrationSources, renderMigrations, type Migration, type SchemaOptions } from "../../engine/migrate/render";
 import { splitStatements } from "../../engine/migrate/statements";
 import { declaredSteps } from "../../engine/migrate/steps";
 
 export function schemaOptions(overrides: Partial<SchemaOptions> = {}): SchemaOptions {
-    const config = parseConfig({});
-    return {
-        vector: config.vector,
-        vectorDimensions: config.vectorDimensions,
-        vectorIndex: config.vectorIndex,
-        rls: config.rls,
-        appRole: config.appRole,
-        adminRole: config.adminRole,
-        ...overrides,
-    };
+    return { ...stackSchemaOptions(parseConfig({})), ...overrides };
 }
 
 export function rendered(options: SchemaOptions): { migrations: Migration[]; variant: string } {

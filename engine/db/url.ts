@@ -19,7 +19,7 @@ export interface ConnectionSettings {
     sslMode?: SslMode;
     /** libpq connect_timeout in seconds; 0 waits as long as the network does. Absent: the caller's default. */
     connectTimeoutSeconds?: number;
-    /** libpq sslrootcert: the CA file verify-ca and verify-full check the server's certificate against. */
+    /** libpq sslrootcert: the CA file the server's certificate is checked against in every mode that encrypts (root-cert.ts). */
     sslRootCert?: string;
 }
 
@@ -199,13 +199,13 @@ function databaseFrom(url: string): string | undefined {
     return undefined;
 }
 
-/** A query value as libpq reads it; undefined when its %XX bytes are no UTF-8. */
 /** The value of the URL's last `key=` query pair, decoded as libpq decodes it; undefined without one. */
 function lastQueryValue(url: string, key: string): string | undefined {
     const raw = [...url.matchAll(new RegExp(`[?&]${key}=([^&]*)`, "g"))].at(-1)?.[1];
     return raw === undefined ? undefined : decoded(raw);
 }
 
+/** A query value as libpq reads it; undefined when its %XX bytes are no UTF-8. */
 function decoded(value: string): string | undefined {
     try {
         return decodeURIComponent(value);

@@ -10,7 +10,7 @@
 import type { CatalogObject } from "./snapshot";
 
 /** The schemas the memory schema's migrations create objects in. */
-export const MEMORY_SCHEMAS: ReadonlySet<string> = new Set(["public", "memory_stack", "auth"]);
+const MEMORY_SCHEMAS: ReadonlySet<string> = new Set(["public", "memory_stack", "auth"]);
 
 /** The memory schema's migration whose transaction is read: its file, and where to say what is not recorded. */
 export interface MemoryMigration {
@@ -60,7 +60,7 @@ export function notTheStacks(
     if (not.length > 0) {
         memory.session.report(
             `${migration}: not recorded as the stack's, so rollback leaves them: ${not.map((object) => object.identity).join(", ")}, created in its ` +
-                "transaction outside the schemas the memory schema creates in (public, memory_stack, auth), or in public under a name the file " +
+                `transaction outside the schemas the memory schema creates in (${[...MEMORY_SCHEMAS].join(", ")}), or in public under a name the file ` +
                 "never mentions, by an event trigger or a trigger of the application's",
         );
     }

@@ -22,6 +22,7 @@ import { refuseUndeployable, type Deployed } from "./schema-preview-refusals";
 export interface DeployGuardInputs {
     /** The owner's direct connection, as the schema resource gets it; secret. */
     connection: ConnectionSettings;
+    /** The schema options the stack asks for, checked against the ones the ledger records. */
     schema: SchemaOptions;
     /** docker: the server's image; absent for an external server. */
     serverImage?: string;

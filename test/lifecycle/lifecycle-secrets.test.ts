@@ -1,14 +1,15 @@
 // The host does not accept secrets, so the engine sends it plain values and it is the engine that
 // stores outputs as secrets: those the resource options name in additionalSecretOutputs, and those
 // whose input was secret. This proves, from what the dev stack's program registers under mocks,
-// that both dynamic resources declare their connection secret both ways, and that every stack
-// export holding a password or a connection string is a secret. (lifecycle-up.test.ts proves
-// that the outputs the host really returns hold the password nowhere else.)
+// that every dynamic resource (the deploy guard, the schema, the verification) declares its
+// connection secret both ways, and that every stack export holding a password or a connection
+// string is a secret. (lifecycle-up.test.ts proves that the outputs the host really returns hold
+// the password nowhere else.)
 import { beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { configFor, installMocks, isSecret, resolve, runProgram, type MockedState } from "../support/program";
 import { secretPaths } from "../support/secrets";
-import { SCHEMA_MIGRATION_TOKEN, VERIFICATION_TOKEN } from "../support/schema-provider";
+import { DEPLOY_GUARD_TOKEN, SCHEMA_MIGRATION_TOKEN, VERIFICATION_TOKEN } from "../support/schema-provider";
 import { stackConfig } from "../support/stack-files";
 
 let mocks: MockedState;
@@ -29,11 +30,11 @@ function holdsCredentials(value: unknown): boolean {
 }
 
 describe("secrets in state", () => {
-    it("are declared for the connection of both dynamic resources, as a secret input and an additional secret output", async () => {
+    it("are declared for the connection of every dynamic resource, as a secret input and an additional secret output", async () => {
         const { MemoryStack } = await import("../../components/memory-stack");
         const run = await runProgram((opts) => new MemoryStack("memory-stack-secrets", { config: configFor(stackConfig("dev")) }, opts));
 
-        for (const type of [SCHEMA_MIGRATION_TOKEN, VERIFICATION_TOKEN]) {
+        for (const type of [DEPLOY_GUARD_TOKEN, SCHEMA_MIGRATION_TOKEN, VERIFICATION_TOKEN]) {
             const resource = run.find(type);
             expect(resource.opts.additionalSecretOutputs, type).toContain("connection");
             expect(await isSecret(resource.props.connection as pulumi.Input<unknown>), type).toBe(true);
