@@ -58,6 +58,20 @@ async function recordedState(owner: ManagedOwner, name: string): Promise<string>
     }
 }
 
+async function slowBackfill(owner: ManagedOwner, on: boolean): Promise<void> {
+    const client: Client = await owner.connect();
+    try {
+        await client.query(
+            on
+                ? `create function public.slow_backfill() returns trigger language plpgsql as $$ begin perform pg_sleep(0.01); return new; end $$;
+                   create trigger slow_backfill before update on public.belief_graphs for each row execute function public.slow_backfill()`
+                : "drop trigger slow_backfill on public.belief_graphs; drop function public.slow_backfill()",
+        );
+    } finally {
+        await client.end();
+    }
+}
+
 describe("the server crashing while memory-stack apply is in 0014's backfill", () => {
     it("leaves an upgrade the next apply finishes as a clean one", async () => {
         const clean = await release("clean");
@@ -66,6 +80,9 @@ describe("the server crashing while memory-stack apply is in 0014's backfill", (
         const expected = await recordedState(clean.owner, clean.name);
 
         const crashed = await release("crashed");
+        // An application's trigger that sleeps on every row the backfill updates: each batch takes a second, so the crash
+        // lands inside the backfill however fast the machine is (once, all 900 rows were done between the poll and the crash).
+        await slowBackfill(crashed.owner, true);
         const run = startCli(["apply"], crashed.owner.env);
         await until(
             "a batch of derive_beliefs committed",
@@ -82,6 +99,7 @@ describe("the server crashing while memory-stack apply is in 0014's backfill", (
                 Promise.resolve(true),
             ).catch(() => undefined),
         );
+        await slowBackfill(crashed.owner, false);
         const again = await cli(["apply"], crashed.owner.env);
         expect(again.code, again.stdout + again.stderr).toBe(0);
         expect(await recordedState(crashed.owner, crashed.name)).toEqual(expected);
