@@ -1,7 +1,7 @@
 // What a memory schema migration's transaction created that its statements did not. An application's event trigger
 // (`on ddl_command_end`, as audit tools and Supabase have) runs inside that transaction, so what it creates has the
 // migration's xmin, and PostgreSQL keeps no trace of which statement or trigger made a catalog row. Two rules tell it
-// apart without running anything: the migrations create objects in MEMORY_SCHEMAS only, and every object they create
+// apart without running anything: the migrations create objects (and schemas) in MEMORY_SCHEMAS only, and every object they create
 // in public is named in the file's text, but for the implicit parts of a table (a constraint's index, a column's
 // sequence, a constraint a column definition adds). So in public, an object whose name the file never mentions is not
 // the stack's (an audit table, an audit trigger or index on a memory table, an index on the application's users), nor
@@ -30,10 +30,10 @@ export function notTheStacks(
     after: Iterable<CatalogObject>,
 ): CatalogObject[] {
     const names = mentionedIn(memory.sql);
-    const whole = written.filter(
-        (object) =>
-            object.schema !== null &&
-            (!MEMORY_SCHEMAS.has(object.schema) || (object.schema === "public" && object.parent === null && !names.has(object.name))),
+    const whole = written.filter((object) =>
+        object.schema === null
+            ? object.kind === "schema" && !MEMORY_SCHEMAS.has(object.name)
+            : !MEMORY_SCHEMAS.has(object.schema) || (object.schema === "public" && object.parent === null && !names.has(object.name)),
     );
     const theirs = new Set(whole.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
     const tables = new Set([

@@ -71,6 +71,7 @@ describe("notTheStacks", () => {
             "table audit.sessions",
             "table public.sessions_history",
             "function public.summarize",
+            "schema audit",
             "index public.sessions_history.sessions_history_pkey",
             "index public.users.users_audited",
         ]);
