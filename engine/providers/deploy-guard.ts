@@ -8,7 +8,8 @@
 //   diff   → a change when the connection, the schema options or the server image changed; no database needed
 //   create → the first up (or the first since this guard exists): the ledger's options, where the server answers
 //   update → the ledger's options and database, the volume's owner and C library; a server it cannot reach is left to
-//            the schema resource's own checks (the roles cannot change then either; a docker container still can)
+//            the schema resource's own checks (the roles cannot change then either; a docker container still can),
+//            and the last checked inputs stay its state, so the next up checks the change again
 //   read, delete → nothing: the guard holds nothing but its inputs
 import { withClient } from "../db/client";
 import { describeError } from "../db/errors";
@@ -41,8 +42,8 @@ export async function create(inputs: DeployGuardInputs): Promise<{ id: string; o
 }
 
 export async function update(_id: string, olds: DeployGuardInputs, news: DeployGuardInputs): Promise<{ outs: DeployGuardInputs }> {
-    await refuse(olds, news);
-    return { outs: news };
+    // Unchecked, it keeps what it last checked: with news in state, the next up's diff would find nothing to check.
+    return { outs: (await refuse(olds, news)) ? news : olds };
 }
 
 export async function read(id: string, props: DeployGuardInputs): Promise<{ id: string; props: DeployGuardInputs }> {
@@ -51,7 +52,8 @@ export async function read(id: string, props: DeployGuardInputs): Promise<{ id: 
 
 export async function remove(): Promise<void> {}
 
-async function refuse(olds: DeployGuardInputs | undefined, news: DeployGuardInputs): Promise<void> {
+/** Whether the server was read (and the change passed); false when no candidate connection reached it. */
+async function refuse(olds: DeployGuardInputs | undefined, news: DeployGuardInputs): Promise<boolean> {
     // The database the schema was deployed in, with the credentials the running server has: the last up's, or (a password
     // changed outside the stack, or an up that failed before the server took the new one) the new ones.
     const candidates = olds ? [olds.connection, { ...news.connection, database: olds.connection.database }] : [news.connection];
@@ -67,7 +69,7 @@ async function refuse(olds: DeployGuardInputs | undefined, news: DeployGuardInpu
             continue;
         }
         refuseUndeployable(deployed, news);
-        return;
+        return true;
     }
     if (olds) {
         process.stderr.write(
@@ -77,6 +79,7 @@ async function refuse(olds: DeployGuardInputs | undefined, news: DeployGuardInpu
             )}); ` + "the schema resource checks it from the stack's state before it changes the schema\n",
         );
     }
+    return false;
 }
 
 /** The schema's ledger and options; with `server`, the docker volume's owner (the bootstrap superuser) and C library too. */
