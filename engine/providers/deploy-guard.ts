@@ -6,7 +6,9 @@
 // an up that failed after this step would have left ahead of the server (a switch to vector refused, then undone).
 //
 //   diff   → a change when the connection, the schema options or the server image changed; no database needed
-//   create → the first up (or the first since this guard exists): the ledger's options, where the server answers
+//   create → the first up (or the first since this guard exists, on a server that runs): where the server answers, the
+//            ledger's options, and where the ledger shows the stack there the volume's owner and C library (an upgrade's
+//            up may switch vector on an Alpine volume)
 //   update → the ledger's options and database, the volume's owner and C library; a server it cannot reach is left to
 //            the schema resource's own checks (the roles cannot change then either; a docker container still can),
 //            and the last checked inputs stay its state, so the next up checks the change again
@@ -62,7 +64,7 @@ async function refuse(olds: DeployGuardInputs | undefined, news: DeployGuardInpu
         let deployed: Deployed;
         try {
             deployed = await withClient(connection, { applicationName: "memory-stack-guard", connectTimeoutMs: 10_000 }, (client) =>
-                readDeployed(client, news.serverImage !== undefined && olds !== undefined),
+                readDeployed(client, news.serverImage !== undefined, olds !== undefined),
             );
         } catch (error) {
             failure = error;
@@ -82,9 +84,14 @@ async function refuse(olds: DeployGuardInputs | undefined, news: DeployGuardInpu
     return false;
 }
 
-/** The schema's ledger and options; with `server`, the docker volume's owner (the bootstrap superuser) and C library too. */
-async function readDeployed(client: SqlClient, server: boolean): Promise<Deployed> {
+/**
+ * The schema's ledger and options; with `server`, the docker volume's owner (the bootstrap superuser) and C library too.
+ * On the first up (not `known`) only where the ledger shows the stack deployed there: a server of the user's own already
+ * on the port is no volume of the stack's (the container's port then fails to publish, which says why).
+ */
+async function readDeployed(client: SqlClient, docker: boolean, known: boolean): Promise<Deployed> {
     const ledger = await readLedger(client);
+    const server = docker && (known || ledger.length > 0);
     const facts = await client.query<{ database: string; owner: string; libc: string }>(
         // Whoever initdb made the bootstrap superuser (oid 10) is POSTGRES_USER; the C library as the start script reads it.
         `select pg_catalog.current_database() as database,
