@@ -9,7 +9,7 @@
 //   create → the first up (or the first since this guard exists, on a server that runs): where the server answers, the
 //            ledger's options, and where the ledger shows the stack there the volume's owner and C library (an upgrade's
 //            up may switch vector on an Alpine volume)
-//   update → the ledger's options and database, the volume's owner and C library; a server it cannot reach is left to
+//   update → the ledger's options and database, the volume's owner, databases and C library; a server it cannot reach is left to
 //            the schema resource's own checks (the roles cannot change then either; a docker container still can),
 //            and the last checked inputs stay its state, so the next up checks the change again
 //   read, delete → nothing: the guard holds nothing but its inputs
@@ -92,22 +92,23 @@ async function refuse(olds: DeployGuardInputs | undefined, news: DeployGuardInpu
 async function readDeployed(client: SqlClient, docker: boolean, known: boolean): Promise<Deployed> {
     const ledger = await readLedger(client);
     const server = docker && (known || ledger.length > 0);
-    const facts = await client.query<{ database: string; owner: string; libc: string }>(
+    const facts = await client.query<{ database: string; owner: string; databases: string[]; libc: string }>(
         // Whoever initdb made the bootstrap superuser (oid 10) is POSTGRES_USER; the C library as the start script reads it.
         `select pg_catalog.current_database() as database,
                 (select rolname from pg_catalog.pg_roles where oid operator(pg_catalog.=) 10::pg_catalog.oid) as owner,
+                array(select datname::pg_catalog.text from pg_catalog.pg_database) as databases,
                 (select case when datcollate operator(pg_catalog.=) any ('{C,POSIX}'::pg_catalog.name[])
                                   or datcollate::pg_catalog.text operator(pg_catalog.~~) 'C.%' then 'any'
                              when datcollversion is null then 'musl' else 'glibc' end
                    from pg_catalog.pg_database where datname operator(pg_catalog.=) pg_catalog.current_database()) as libc`,
     );
-    const { database, owner, libc } = facts.rows[0];
+    const { database, owner, databases, libc } = facts.rows[0];
     return {
         from: "server",
         appliedMigrations: ledger.map((row) => row.name),
         ...(ledger.length > 0 ? { schema: await recordedOptions(client, ledger) } : {}),
         database,
-        ...(server ? { owner } : {}),
+        ...(server ? { owner, databases } : {}),
         ...(server && (libc === "musl" || libc === "glibc") ? { libc: { libc, builtBy: "the running server's image" } } : {}),
     };
 }
