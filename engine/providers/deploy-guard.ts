@@ -12,7 +12,7 @@
 //   update → the ledger's options and database, the volume's owner, databases and C library; a server it cannot reach is left to
 //            the schema resource's own checks (the roles cannot change then either; a docker container still can),
 //            and the last checked inputs stay its state, so the next up checks the change again
-//   read, delete → nothing: the guard holds nothing but its inputs
+//   read, delete → nothing: the guard holds its inputs as last checked and the connection that read the server (secret)
 import { withClient } from "../db/client";
 import { describeError } from "../db/errors";
 import { redact } from "../db/redact";
@@ -31,6 +31,12 @@ export interface DeployGuardInputs {
     serverImage?: string;
 }
 
+/** The guard's state: its inputs as last checked, and the connection that read the server then. */
+export interface DeployGuardOutputs extends DeployGuardInputs {
+    /** The connection the last read went through, with the password the server had then; secret. */
+    reached?: ConnectionSettings;
+}
+
 export const GUARD_ID = "memory-stack-deploy-guard";
 const COMPARED = ["connection", "schema", "serverImage"] as const;
 
@@ -38,27 +44,32 @@ export function diff(_id: string, olds: Partial<DeployGuardInputs>, news: Deploy
     return { changes: COMPARED.some((key) => canonical(olds[key]) !== canonical(news[key])), replaces: [] };
 }
 
-export async function create(inputs: DeployGuardInputs): Promise<{ id: string; outs: DeployGuardInputs }> {
-    await refuse(undefined, inputs);
-    return { id: GUARD_ID, outs: inputs };
+export async function create(inputs: DeployGuardInputs): Promise<{ id: string; outs: DeployGuardOutputs }> {
+    const reached = await refuse(undefined, inputs);
+    return { id: GUARD_ID, outs: { ...inputs, ...(reached ? { reached } : {}) } };
 }
 
-export async function update(_id: string, olds: DeployGuardInputs, news: DeployGuardInputs): Promise<{ outs: DeployGuardInputs }> {
+export async function update(_id: string, olds: DeployGuardOutputs, news: DeployGuardInputs): Promise<{ outs: DeployGuardOutputs }> {
     // Unchecked, it keeps what it last checked: with news in state, the next up's diff would find nothing to check.
-    return { outs: (await refuse(olds, news)) ? news : olds };
+    const reached = await refuse(olds, news);
+    return { outs: reached ? { ...news, reached } : olds };
 }
 
-export async function read(id: string, props: DeployGuardInputs): Promise<{ id: string; props: DeployGuardInputs }> {
+export async function read(id: string, props: DeployGuardOutputs): Promise<{ id: string; props: DeployGuardOutputs }> {
     return { id, props };
 }
 
 export async function remove(): Promise<void> {}
 
-/** Whether the server was read (and the change passed); false when no candidate connection reached it. */
-async function refuse(olds: DeployGuardInputs | undefined, news: DeployGuardInputs): Promise<boolean> {
-    // The database the schema was deployed in, with the credentials the running server has: the last up's, or (a password
-    // changed outside the stack, or an up that failed before the server took the new one) the new ones.
-    const candidates = olds ? [olds.connection, { ...news.connection, database: olds.connection.database }] : [news.connection];
+/** The connection that read the server (the change passed); undefined when none reached it. */
+async function refuse(olds: DeployGuardOutputs | undefined, news: DeployGuardInputs): Promise<ConnectionSettings | undefined> {
+    // The database the schema was deployed in, with the credentials the running server has: the last up's; the new ones (a
+    // password changed outside the stack); or those of the last read (an up that failed after this guard passed a new
+    // password, before the server took it).
+    const tries = olds ? [olds.connection, { ...news.connection, database: olds.connection.database }, olds.reached] : [news.connection];
+    const candidates = tries.filter(
+        (c, at): c is ConnectionSettings => c !== undefined && tries.findIndex((d) => canonical(d) === canonical(c)) === at,
+    );
     let failure: unknown;
     for (const connection of candidates) {
         let deployed: Deployed;
@@ -71,7 +82,7 @@ async function refuse(olds: DeployGuardInputs | undefined, news: DeployGuardInpu
             continue;
         }
         refuseUndeployable(deployed, news);
-        return true;
+        return connection;
     }
     if (olds) {
         process.stderr.write(
@@ -81,7 +92,7 @@ async function refuse(olds: DeployGuardInputs | undefined, news: DeployGuardInpu
             )}); ` + "the schema resource checks it from the stack's state before it changes the schema\n",
         );
     }
-    return false;
+    return undefined;
 }
 
 /**
