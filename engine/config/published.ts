@@ -15,10 +15,9 @@ const WILDCARD = new BlockList();
 WILDCARD.addAddress("0.0.0.0", "ipv4");
 WILDCARD.addAddress("::", "ipv6");
 
-/** The addresses the name `localhost` resolves to. */
+// What the name `localhost` resolves to everywhere. Not ::1: Ubuntu's /etc/hosts gives it to ip6-localhost only.
 const LOCALHOST = new BlockList();
 LOCALHOST.addAddress("127.0.0.1", "ipv4");
-LOCALHOST.addAddress("::1", "ipv6");
 
 function within(list: BlockList, address: string): boolean {
     const family = isIP(address);
@@ -78,7 +77,8 @@ export function publishedRules(config: StackConfig, ctx: z.RefinementCtx): void 
             path: ["bindAddress"],
             input: bindAddress,
             message:
-                `publishes PostgreSQL and PgBouncer on that address only, but host is ${host} (127.0.0.1 or ::1): every output URL ` +
+                `publishes PostgreSQL and PgBouncer on that address only, but host is ${host} (127.0.0.1, on some systems ::1 ` +
+                `too): every output URL ` +
                 `and the stack's own connections go there and would not reach them; set memory-stack:host to ${bindAddress} (or a ` +
                 `name for it)`,
         });
