@@ -47,6 +47,18 @@ function loopbackHost(host: string): boolean {
 export function publishedRules(config: StackConfig, ctx: z.RefinementCtx): void {
     const { bindAddress, host } = config;
     if (within(WILDCARD, bindAddress)) {
+        // docker publishes on :: for IPv6 only; localhost is 127.0.0.1 wherever /etc/hosts gives ::1 another name.
+        if (isIP(bindAddress) === 6 && (isIP(host) === 4 || localhostName(host))) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["host"],
+                input: host,
+                message:
+                    `is where clients connect, but memory-stack:bindAddress :: has docker publish PostgreSQL and PgBouncer on ` +
+                    `IPv6 addresses only; set memory-stack:bindAddress to 0.0.0.0 for every interface, or memory-stack:host ` +
+                    `to an IPv6 address of this machine (::1 from here)`,
+            });
+        }
         return;
     }
     if (within(LOOPBACK, bindAddress) && !loopbackHost(host)) {

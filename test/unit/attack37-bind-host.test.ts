@@ -23,6 +23,15 @@ describe("a host that would not reach the address the ports are published on", (
     });
 });
 
+describe("bindAddress ::, which docker publishes on for IPv6 only", () => {
+    it.each(["localhost", "127.0.0.1", "192.168.1.20"])("refuses host %s", (host) => {
+        const error = configErrorFor({ bindAddress: "::", host });
+
+        expect(error.key).toBe("host");
+        expect(error.message).toContain("set memory-stack:bindAddress to 0.0.0.0 for every interface");
+    });
+});
+
 describe("a host that reaches it", () => {
     it.each([
         [{ bindAddress: "::1", host: "::1" }],
@@ -30,6 +39,7 @@ describe("a host that reaches it", () => {
         [{ bindAddress: "127.0.0.2", host: "127.0.0.2" }],
         [{ bindAddress: "192.168.1.20", host: "db.example.internal" }],
         [{ bindAddress: "0.0.0.0", host: "127.0.0.2" }],
+        [{ bindAddress: "::", host: "::1" }],
     ])("is accepted: %j", (raw) => {
         expect(() => parseConfig(raw)).not.toThrow();
     });
