@@ -9,9 +9,9 @@
 //   create → the first up (or the first since this guard exists, on a server that runs): where the server answers, the
 //            ledger's options, and where the ledger shows the stack there the volume's owner and C library (an upgrade's
 //            up may switch vector on an Alpine volume)
-//   update → the ledger's options and database, the volume's owner, databases and C library; a server it cannot reach is left to
-//            the schema resource's own checks (the roles cannot change then either; a docker container still can),
-//            and the last checked inputs stay its state, so the next up checks the change again
+//   update → the ledger's options and database, the volume's owner, databases and C library; a server it cannot reach
+//            is left to the schema resource's own checks (the roles cannot change then either; a docker container still
+//            can), and the last checked inputs stay its state, so the next up checks the change again
 //   read, delete → nothing: the guard holds its inputs as last checked and the connection that read the server (secret)
 import { withClient } from "../db/client";
 import { describeError } from "../db/errors";
@@ -96,7 +96,7 @@ async function refuse(olds: DeployGuardOutputs | undefined, news: DeployGuardInp
 }
 
 /**
- * The schema's ledger and options; with `server`, the docker volume's owner (the bootstrap superuser) and C library too.
+ * The schema's ledger and options; with `docker`, the volume's owner (the bootstrap superuser), databases and C library too.
  * On the first up (not `known`) only where the ledger shows the stack deployed there: a server of the user's own already
  * on the port is no volume of the stack's (the container's port then fails to publish, which says why).
  */
