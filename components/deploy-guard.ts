@@ -44,7 +44,7 @@ export class DeployGuard extends pulumi.dynamic.Resource {
                 schema: { ...args.schema },
                 ...(args.serverImage === undefined ? {} : { serverImage: args.serverImage }),
             },
-            { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection"] },
+            { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection", "reached"] },
             DEPLOY_GUARD_MODULE,
             DEPLOY_GUARD_TYPE,
         );

@@ -6,10 +6,13 @@
 // an up that failed after this step would have left ahead of the server (a switch to vector refused, then undone).
 //
 //   diff   → a change when the connection, the schema options or the server image changed; no database needed
-//   create → the first up (or the first since this guard exists): the ledger's options, where the server answers
-//   update → the ledger's options and database, the volume's owner and C library; a server it cannot reach is left to
-//            the schema resource's own checks (the roles cannot change then either; a docker container still can)
-//   read, delete → nothing: the guard holds nothing but its inputs
+//   create → the first up (or the first since this guard exists, on a server that runs): where the server answers, the
+//            ledger's options, and where the ledger shows the stack there the volume's owner and C library (an upgrade's
+//            up may switch vector on an Alpine volume)
+//   update → the ledger's options and database, the volume's owner, databases and C library; a server it cannot reach
+//            is left to the schema resource's own checks (the roles cannot change then either; a docker container still
+//            can), and the last checked inputs stay its state, so the next up checks the change again
+//   read, delete → nothing: the guard holds its inputs as last checked and the connection that read the server (secret)
 import { withClient } from "../db/client";
 import { describeError } from "../db/errors";
 import { redact } from "../db/redact";
@@ -28,6 +31,12 @@ export interface DeployGuardInputs {
     serverImage?: string;
 }
 
+/** The guard's state: its inputs as last checked, and the connection that read the server then. */
+export interface DeployGuardOutputs extends DeployGuardInputs {
+    /** The connection the last read went through, with the password the server had then; secret. */
+    reached?: ConnectionSettings;
+}
+
 export const GUARD_ID = "memory-stack-deploy-guard";
 const COMPARED = ["connection", "schema", "serverImage"] as const;
 
@@ -35,39 +44,45 @@ export function diff(_id: string, olds: Partial<DeployGuardInputs>, news: Deploy
     return { changes: COMPARED.some((key) => canonical(olds[key]) !== canonical(news[key])), replaces: [] };
 }
 
-export async function create(inputs: DeployGuardInputs): Promise<{ id: string; outs: DeployGuardInputs }> {
-    await refuse(undefined, inputs);
-    return { id: GUARD_ID, outs: inputs };
+export async function create(inputs: DeployGuardInputs): Promise<{ id: string; outs: DeployGuardOutputs }> {
+    const reached = await refuse(undefined, inputs);
+    return { id: GUARD_ID, outs: { ...inputs, ...(reached ? { reached } : {}) } };
 }
 
-export async function update(_id: string, olds: DeployGuardInputs, news: DeployGuardInputs): Promise<{ outs: DeployGuardInputs }> {
-    await refuse(olds, news);
-    return { outs: news };
+export async function update(_id: string, olds: DeployGuardOutputs, news: DeployGuardInputs): Promise<{ outs: DeployGuardOutputs }> {
+    // Unchecked, it keeps what it last checked: with news in state, the next up's diff would find nothing to check.
+    const reached = await refuse(olds, news);
+    return { outs: reached ? { ...news, reached } : olds };
 }
 
-export async function read(id: string, props: DeployGuardInputs): Promise<{ id: string; props: DeployGuardInputs }> {
+export async function read(id: string, props: DeployGuardOutputs): Promise<{ id: string; props: DeployGuardOutputs }> {
     return { id, props };
 }
 
 export async function remove(): Promise<void> {}
 
-async function refuse(olds: DeployGuardInputs | undefined, news: DeployGuardInputs): Promise<void> {
-    // The database the schema was deployed in, with the credentials the running server has: the last up's, or (a password
-    // changed outside the stack, or an up that failed before the server took the new one) the new ones.
-    const candidates = olds ? [olds.connection, { ...news.connection, database: olds.connection.database }] : [news.connection];
+/** The connection that read the server (the change passed); undefined when none reached it. */
+async function refuse(olds: DeployGuardOutputs | undefined, news: DeployGuardInputs): Promise<ConnectionSettings | undefined> {
+    // The database the schema was deployed in, with the credentials the running server has: the last up's; the new ones (a
+    // password changed outside the stack); or those of the last read (an up that failed after this guard passed a new
+    // password, before the server took it).
+    const tries = olds ? [olds.connection, { ...news.connection, database: olds.connection.database }, olds.reached] : [news.connection];
+    const candidates = tries.filter(
+        (c, at): c is ConnectionSettings => c !== undefined && tries.findIndex((d) => canonical(d) === canonical(c)) === at,
+    );
     let failure: unknown;
     for (const connection of candidates) {
         let deployed: Deployed;
         try {
             deployed = await withClient(connection, { applicationName: "memory-stack-guard", connectTimeoutMs: 10_000 }, (client) =>
-                readDeployed(client, news.serverImage !== undefined && olds !== undefined),
+                readDeployed(client, news.serverImage !== undefined, olds !== undefined),
             );
         } catch (error) {
             failure = error;
             continue;
         }
         refuseUndeployable(deployed, news);
-        return;
+        return connection;
     }
     if (olds) {
         process.stderr.write(
@@ -77,27 +92,34 @@ async function refuse(olds: DeployGuardInputs | undefined, news: DeployGuardInpu
             )}); ` + "the schema resource checks it from the stack's state before it changes the schema\n",
         );
     }
+    return undefined;
 }
 
-/** The schema's ledger and options; with `server`, the docker volume's owner (the bootstrap superuser) and C library too. */
-async function readDeployed(client: SqlClient, server: boolean): Promise<Deployed> {
+/**
+ * The schema's ledger and options; with `docker`, the volume's owner (the bootstrap superuser), databases and C library too.
+ * On the first up (not `known`) only where the ledger shows the stack deployed there: a server of the user's own already
+ * on the port is no volume of the stack's (the container's port then fails to publish, which says why).
+ */
+async function readDeployed(client: SqlClient, docker: boolean, known: boolean): Promise<Deployed> {
     const ledger = await readLedger(client);
-    const facts = await client.query<{ database: string; owner: string; libc: string }>(
+    const server = docker && (known || ledger.length > 0);
+    const facts = await client.query<{ database: string; owner: string; databases: string[]; libc: string }>(
         // Whoever initdb made the bootstrap superuser (oid 10) is POSTGRES_USER; the C library as the start script reads it.
         `select pg_catalog.current_database() as database,
                 (select rolname from pg_catalog.pg_roles where oid operator(pg_catalog.=) 10::pg_catalog.oid) as owner,
+                array(select datname::pg_catalog.text from pg_catalog.pg_database) as databases,
                 (select case when datcollate operator(pg_catalog.=) any ('{C,POSIX}'::pg_catalog.name[])
                                   or datcollate::pg_catalog.text operator(pg_catalog.~~) 'C.%' then 'any'
                              when datcollversion is null then 'musl' else 'glibc' end
                    from pg_catalog.pg_database where datname operator(pg_catalog.=) pg_catalog.current_database()) as libc`,
     );
-    const { database, owner, libc } = facts.rows[0];
+    const { database, owner, databases, libc } = facts.rows[0];
     return {
         from: "server",
         appliedMigrations: ledger.map((row) => row.name),
         ...(ledger.length > 0 ? { schema: await recordedOptions(client, ledger) } : {}),
         database,
-        ...(server ? { owner } : {}),
+        ...(server ? { owner, databases } : {}),
         ...(server && (libc === "musl" || libc === "glibc") ? { libc: { libc, builtBy: "the running server's image" } } : {}),
     };
 }

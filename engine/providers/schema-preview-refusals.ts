@@ -18,6 +18,8 @@ export interface Deployed {
     database?: string;
     /** docker: the owner the data volume was initialised with. */
     owner?: string;
+    /** docker, from the server: the databases the data volume holds. */
+    databases?: string[];
     /** docker: the C library that built the data volume, and what says so. */
     libc?: { libc: Libc; builtBy: string };
 }
@@ -53,6 +55,7 @@ export function refuseUndeployable(deployed: Deployed, news: Requested): void {
     // The server's own facts hold whether or not the schema was ever applied.
     refuseOtherLibc(deployed, news);
     refuseNewDockerOwner(deployed, news);
+    refuseAbsentDockerDatabase(deployed, news);
 }
 
 /**
@@ -144,5 +147,30 @@ function refuseNewDockerOwner(deployed: Deployed, news: Requested): void {
             `${JSON.stringify(was)} (${source(deployed)}); nothing was done. The postgres image creates its owner only in an empty ` +
             `volume: the replaced server would never turn healthy. Set it back to ${JSON.stringify(was)}; to start over under ` +
             `another owner, \`pulumi destroy\` with retainVolumeOnDestroy: false (its data goes with the volume), then \`pulumi up\`.`,
+    );
+}
+
+/**
+ * From the server, docker: a `database` the data volume does not hold, where no schema was applied for refuseMovedDatabase
+ * to keep. The image creates POSTGRES_DB only in an empty volume: the replaced server would have no such database, and
+ * every connection after it would fail.
+ */
+function refuseAbsentDockerDatabase(deployed: Deployed, news: Requested): void {
+    const now: unknown = news.connection;
+    const database = typeof now === "object" && now !== null ? (now as ConnectionSettings).database : undefined;
+    if (
+        news.serverImage === undefined ||
+        deployed.databases === undefined ||
+        database === undefined ||
+        deployed.databases.includes(database)
+    ) {
+        return;
+    }
+    throw new Error(
+        `memory-stack:database asks for database ${JSON.stringify(database)}, but the server's data volume holds no such ` +
+            `database (${source(deployed)}); nothing was done. The postgres image creates its database only in an empty volume: ` +
+            `every connection to the replaced server would fail. Set it back to ${JSON.stringify(deployed.database)}; to start ` +
+            `over under another database, \`pulumi destroy\` with retainVolumeOnDestroy: false (its data goes with the volume), ` +
+            `then \`pulumi up\`.`,
     );
 }
