@@ -59,7 +59,7 @@ export async function benchPooling(ctx: BenchContext): Promise<PartResult> {
             baseline: { label: "the same PgBouncer without server_reset_query (unsafe)", value: reference.pooled.tps ?? null },
             ratio: ratio(reset?.pooled.tps ?? null, reference.pooled.tps ?? null),
             repetitions: 1,
-            note: "what discard all before the next client costs (docs/rls.md)",
+            note: "what the reset before the next client costs (docs/rls.md)",
         });
     }
     return { rows, figures: { ...result } };
