@@ -28,6 +28,7 @@ declare
     first_pass boolean := true;
     dropped boolean;
     here text;
+    copied text;
     reused integer[] := '{}';
     granted record;
 begin
@@ -51,12 +52,13 @@ begin
         then (select system_identifier::text from pg_catalog.pg_control_system()) || '/'
              || (select oid::text from pg_catalog.pg_database where datname = current_database()) end;
     -- memory_stack.owned_objects at its recorded oid, recorded in another database of this cluster: this database is a copy of
-    -- that one (createdb -T), which keeps every oid, so the records' oids mean here what they meant there (identity.ts COPIED_FROM)
-    here := coalesce((select to_jsonb(s) ->> 'origin' from memory_stack.created_objects s
-                       where s.identity = 'table memory_stack.owned_objects' and to_jsonb(s) ->> 'origin' <> here
-                         and split_part(to_jsonb(s) ->> 'origin', '/', 1) = split_part(here, '/', 1)
-                         and (to_jsonb(s) ->> 'oid')::bigint = to_regclass('memory_stack.owned_objects')::oid::bigint
-                       limit 1), here);
+    -- that one (createdb -T), which keeps every oid, so the records' oids of that origin mean here what they meant there, beside
+    -- those of this database's own (identity.ts COPIED_FROM, COMPARED)
+    copied := (select to_jsonb(s) ->> 'origin' from memory_stack.created_objects s
+                where s.identity = 'table memory_stack.owned_objects' and to_jsonb(s) ->> 'origin' <> here
+                  and split_part(to_jsonb(s) ->> 'origin', '/', 1) = split_part(here, '/', 1)
+                  and (to_jsonb(s) ->> 'oid')::bigint = to_regclass('memory_stack.owned_objects')::oid::bigint
+                limit 1);
     -- memory_stack.owned_objects under another oid than recorded: a dump restored into this very database renumbered
     -- every object, so no recorded oid means anything (engine/migrate/identity.ts RENUMBERED)
     if exists (select from memory_stack.created_objects s
@@ -86,7 +88,7 @@ begin
                                   then to_regclass(format('%I.%I', c.schema_name, c.name))::oid end
                     end::bigint as current_oid
                from memory_stack.created_objects c
-              where here is not null and to_jsonb(c) ->> 'origin' = here and to_jsonb(c) ->> 'oid' is not null
+              where to_jsonb(c) ->> 'origin' in (here, copied) and to_jsonb(c) ->> 'oid' is not null
               order by c.position desc loop
         if o.current_oid is not null and o.current_oid <> o.recorded_oid then
             reused := reused || o.position;

@@ -11,7 +11,7 @@ import { adoptLegacy } from "./legacy";
 import { ENSURE_LEDGER, ensureLedger, ledgerInsert, legacyRows, readLedger, UTF8_SESSION, type LedgerRow } from "./ledger";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
 import { lockReleasedBy } from "./lock-held";
-import { noteOrigin, ORIGIN_WITH_LEDGER_SQL } from "./identity";
+import { noteOrigin, ORIGIN_WITH_LEDGER_SQL, type Origins } from "./identity";
 import { readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MigrationFile } from "./plan";
 import { preflight, PreflightRefusedError } from "./preflight";
@@ -222,7 +222,7 @@ async function applyOne(
             const started = performance.now();
             if (first) {
                 noteShape(client, begun);
-                noteOrigin(client, (resultWith(begun, "origin")!.rows[0] as { origin: string | null }).origin);
+                noteOrigin(client, resultWith(begun, "compared")!.rows[0] as Origins);
             }
             // The catalog before the statements, as this transaction sees it (never an older one unchecked: an object another
             // session created or dropped in between would be in neither read, and one this file then dropped or replaced would go

@@ -7,7 +7,7 @@
 // adopted where the oid could not be read, a concurrent index recorded before it is built), or from
 // another origin (a pg_dump restored elsewhere, a pg_upgrade), or restored into the database it came
 // from (RENUMBERED), is ownership by identity, as before. A copy made with the database as its template
-// keeps every oid: there the records' origin counts as this database's (COPIED_FROM).
+// keeps every oid: there the records' origin counts as well as this database's own (COPIED_FROM).
 import type { SqlClient } from "../db/client";
 import { textArray } from "../db/literal";
 import type { RecordedObject } from "./ownership";
@@ -49,8 +49,17 @@ const COPIED_FROM = (here: string) => `(select pg_catalog.to_jsonb(s) ->> 'origi
        and (pg_catalog.to_jsonb(s) ->> 'oid')::bigint = pg_catalog.to_regclass('memory_stack.owned_objects')::oid::bigint
      limit 1)`;
 
-/** SQL: the origin the records' oids are compared under, from ORIGIN's value `here` (null: none, as after an in-place restore). */
-const COMPARED = (here: string) => `coalesce(${COPIED_FROM(here)}, case when not ${RENUMBERED(here)} then ${here} end)`;
+/** SQL: ORIGIN's value `here`, or null where a restore into this very database renumbered every object. */
+const OWN = (here: string) => `case when not ${RENUMBERED(here)} then ${here} end`;
+
+/** SQL: the origin new records are written under, from ORIGIN's value `here` (null: none, as after an in-place restore). */
+const WRITTEN = (here: string) => `coalesce(${COPIED_FROM(here)}, ${OWN(here)})`;
+
+/**
+ * SQL, text[]: the origins whose records' oids are compared here. In a copy, both the template's and this database's own: what
+ * an earlier release recorded in the copy (it knew no copies) carries the copy's origin.
+ */
+const COMPARED = (here: string) => `pg_catalog.array_remove(array[${COPIED_FROM(here)}, ${OWN(here)}], null)`;
 
 // How the object of each kind is found by its recorded name: sql/rollback.sql's lookup; keep the two alike. The relations'
 // kinds (table, view, index, sequence, ...) by to_regclass, as the last branch.
@@ -83,10 +92,10 @@ export function reusedSql(kinds?: readonly string[]): string {
 select c.identity, c.kind, c.schema_name as schema, c.name
   from memory_stack.created_objects c
        cross join (select ${ORIGIN} as origin) o
-       cross join lateral (select ${COMPARED("o.origin")} as here) h
+       cross join lateral (select ${COMPARED("o.origin")} as compared) h
        -- the row as jsonb, built once: a table not yet upgraded has no oid or origin (null)
        cross join lateral pg_catalog.to_jsonb(c) as recorded
- where ${kinds === undefined ? "" : `c.kind = any(${textArray(kinds)}) and `}h.here is not null and recorded ->> 'origin' = h.here and recorded ->> 'oid' is not null
+ where ${kinds === undefined ? "" : `c.kind = any(${textArray(kinds)}) and `}recorded ->> 'origin' = any(h.compared) and recorded ->> 'oid' is not null
    and (case c.kind
             ${branches.map(([kind, sql]) => `when '${kind}' then ${sql}`).join("\n            ")}
             else ${RELATION_BY_NAME}
@@ -99,49 +108,69 @@ export const REUSED_SQL = reusedSql();
 /** Kinds an application's object of which the stack uses as it is, by design: a reused one of these is the application's, used, never refused. */
 export const SHARED_KINDS: ReadonlySet<string> = new Set(["role", "schema", "extension"]);
 
-const origins = new WeakMap<SqlClient, Promise<string | null>>();
+/** Where this session's oids mean something: the origin new records get, and every origin whose records' oids are compared. */
+export interface Origins {
+    /** null: nowhere, as after an in-place restore; in a copy made from a template, the template's, as the records say. */
+    written: string | null;
+    compared: readonly string[];
+}
 
-/**
- * Where this session's oids mean something (null: nowhere, as after an in-place restore; in a copy made from a template, the
- * template's, as the records say); read once per connection.
- */
-export function currentOrigin(client: SqlClient): Promise<string | null> {
-    let origin = origins.get(client);
-    if (origin === undefined) {
-        origin = client.query<{ origin: string | null; ledger: boolean }>(ORIGIN_SQL).then(async ({ rows: [{ origin, ledger }] }) => {
+const origins = new WeakMap<SqlClient, Promise<Origins>>();
+
+/** Where this session's oids mean something; read once per connection. */
+function readOrigins(client: SqlClient): Promise<Origins> {
+    let read = origins.get(client);
+    if (read === undefined) {
+        read = client.query<{ origin: string | null; ledger: boolean }>(ORIGIN_SQL).then(async ({ rows: [{ origin, ledger }] }) => {
             if (origin === null || !ledger) {
-                return origin;
+                return { written: origin, compared: origin === null ? [] : [origin] };
             }
-            const compared = await client.query<{ origin: string | null }>(`select ${COMPARED("$1::text")} as origin`, [origin]);
-            return compared.rows[0].origin;
+            const answer = await client.query<Origins>(`select ${WRITTEN("$1::text")} as written, ${COMPARED("$1::text")} as compared`, [
+                origin,
+            ]);
+            return answer.rows[0];
         });
-        origins.set(client, origin);
-        origin.catch(() => origins.delete(client));
+        origins.set(client, read);
+        read.catch(() => origins.delete(client));
     }
-    return origin;
+    return read;
 }
 
-/** SQL: currentOrigin's answer in one statement, for a query sent once memory_stack.created_objects exists (a first migration's begin creates it). */
-export const ORIGIN_WITH_LEDGER_SQL = `select ${COMPARED("o.origin")} as origin from (select ${ORIGIN} as origin) o`;
-
-/** Keeps ORIGIN_WITH_LEDGER_SQL's answer, read in a query of the caller's, for currentOrigin. */
-export function noteOrigin(client: SqlClient, origin: string | null): void {
-    origins.set(client, Promise.resolve(origin));
+/** The origin new records are written under (null: none, as after an in-place restore). */
+export async function currentOrigin(client: SqlClient): Promise<string | null> {
+    return (await readOrigins(client)).written;
 }
 
-/** Whether the record's oid can be compared with the catalog's here. */
-function comparable(record: Pick<RecordedObject, "oid" | "origin">, origin: string | null): boolean {
-    return record.oid !== null && origin !== null && record.origin === origin;
+/** The origins whose records' oids are compared with the catalog's here. */
+export async function comparedOrigins(client: SqlClient): Promise<readonly string[]> {
+    return (await readOrigins(client)).compared;
+}
+
+/** SQL: readOrigins' answer in one statement, for a query sent once memory_stack.created_objects exists (a first migration's begin creates it). */
+export const ORIGIN_WITH_LEDGER_SQL = `select ${WRITTEN("o.origin")} as written, ${COMPARED("o.origin")} as compared from (select ${ORIGIN} as origin) o`;
+
+/** Keeps ORIGIN_WITH_LEDGER_SQL's answer, read in a query of the caller's, for currentOrigin and comparedOrigins. */
+export function noteOrigin(client: SqlClient, answer: Origins): void {
+    origins.set(client, Promise.resolve(answer));
+}
+
+/** Whether the record's oid can be compared with the catalog's here (`compared`: comparedOrigins). */
+function comparable(record: Pick<RecordedObject, "oid" | "origin">, compared: readonly string[]): boolean {
+    return record.oid !== null && record.origin !== null && compared.includes(record.origin);
 }
 
 /** Whether the object under the record's identity (its oid now; null: none, or no oid) is another than the one recorded. */
-export function isReused(record: Pick<RecordedObject, "oid" | "origin">, oid: number | null, origin: string | null): boolean {
-    return oid !== null && comparable(record, origin) && oid !== record.oid;
+export function isReused(record: Pick<RecordedObject, "oid" | "origin">, oid: number | null, compared: readonly string[]): boolean {
+    return oid !== null && comparable(record, compared) && oid !== record.oid;
 }
 
 /** Recorded objects that exist under their recorded identity but as another object: someone else created them again. */
-export function reusedRecords(records: RecordedObject[], present: Map<string, CatalogObject>, origin: string | null): RecordedObject[] {
-    return records.filter((record) => isReused(record, present.get(record.identity)?.oid ?? null, origin));
+export function reusedRecords(
+    records: RecordedObject[],
+    present: Map<string, CatalogObject>,
+    compared: readonly string[],
+): RecordedObject[] {
+    return records.filter((record) => isReused(record, present.get(record.identity)?.oid ?? null, compared));
 }
 
 /** Objects in both catalogs under one identity with different oids: dropped and created again between the two reads. */
@@ -161,12 +190,12 @@ export function renewedRecords(
     before: Map<string, CatalogObject>,
     after: Map<string, CatalogObject>,
     created: Set<string>,
-    origin: string | null,
+    compared: readonly string[],
 ): { identity: string; oid: number }[] {
-    const reused = new Set(reusedRecords(records, before, origin).map((record) => record.identity));
+    const reused = new Set(reusedRecords(records, before, compared).map((record) => record.identity));
     return records.flatMap((record) => {
         const now = after.get(record.identity);
-        if (now === undefined || now.oid === null || (comparable(record, origin) && record.oid === now.oid)) {
+        if (now === undefined || now.oid === null || (comparable(record, compared) && record.oid === now.oid)) {
             return [];
         }
         const previous = before.get(record.identity);

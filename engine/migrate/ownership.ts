@@ -10,7 +10,15 @@
 // from the stack's object (identity.ts).
 import type { SqlClient } from "../db/client";
 import { refuseTakeOver, type TakeOverCheck } from "./appeared";
-import { currentOrigin, renewedRecords, replacedObjects, ReusedObjectChangedError, reusedRecords, SHARED_KINDS } from "./identity";
+import {
+    comparedOrigins,
+    currentOrigin,
+    renewedRecords,
+    replacedObjects,
+    ReusedObjectChangedError,
+    reusedRecords,
+    SHARED_KINDS,
+} from "./identity";
 import { inlined } from "../db/literal";
 import { OWNERSHIP_TABLE, type Write } from "./ledger";
 import {
@@ -97,8 +105,9 @@ export async function recordCreated(
         (before instanceof Catalog && before.mark !== undefined && (await nothingCommittedSince(client, before.mark)));
     const recorded = options.recorded ?? (await readRecords(client));
     const origin = await currentOrigin(client);
+    const compared = await comparedOrigins(client);
     // A recorded name that someone else created again is not the stack's: not owned, so not to be removed or replaced.
-    const reused = new Set(reusedRecords(recorded, before, origin).map((object) => object.identity));
+    const reused = new Set(reusedRecords(recorded, before, compared).map((object) => object.identity));
     const ours = recorded.filter((object) => !reused.has(object.identity));
     const owned = new Set(ours.map((object) => object.identity));
     const ownedTables = new Set(ours.filter((object) => object.kind === "table").map((object) => `${object.schema}.${object.name}`));
@@ -154,7 +163,7 @@ export async function recordCreated(
     const notOurs = options.memory ? notTheStacks(migration, options.memory, written, ownedTables, after.values()) : [];
     const created = written.filter((object) => !elsewhere.has(object.identity) && !notOurs.includes(object));
     const renewed = new Map(
-        renewedRecords(kept, before, after, new Set(created.map((object) => object.identity)), origin).map((r) => [r.identity, r.oid]),
+        renewedRecords(kept, before, after, new Set(created.map((object) => object.identity)), compared).map((r) => [r.identity, r.oid]),
     );
     const writes = [
         ...(forgotten.length > 0 ? [forgetRecords(forgotten)] : []),

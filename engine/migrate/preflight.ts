@@ -20,7 +20,7 @@ import {
     type RightsRow,
     type RoleRow,
 } from "./preflight-rights";
-import { currentOrigin, REUSED_REASON, reusedRecords } from "./identity";
+import { comparedOrigins, REUSED_REASON, reusedRecords } from "./identity";
 import { FUNCTION_ARGUMENTS, snapshot } from "./snapshot";
 import type { SchemaOptions } from "./render";
 import { applyAsOwner, HIDDEN_MEMORY_TABLES } from "./row-security";
@@ -76,7 +76,7 @@ export async function preflight(client: SqlClient, options: SchemaOptions, recor
     const reused = new Set(
         recorded.length === 0
             ? []
-            : reusedRecords(recorded, await snapshot(client), await currentOrigin(client)).map((record) => record.identity),
+            : reusedRecords(recorded, await snapshot(client), await comparedOrigins(client)).map((record) => record.identity),
     );
     const records = recorded.filter((record) => !reused.has(record.identity));
     const notOurs = (identity: string) =>

@@ -8,7 +8,7 @@
 // there) is refused with a message naming it.
 import type { SqlClient } from "../db/client";
 import { boundedTransaction } from "./bounded";
-import { currentOrigin, REUSED_REASON, reusedRecords, SHARED_KINDS } from "./identity";
+import { comparedOrigins, REUSED_REASON, reusedRecords, SHARED_KINDS } from "./identity";
 import { ensureLedger, readLedger } from "./ledger";
 import { parseSqlFile, runStatements } from "./execute";
 import { expectedObjects } from "./manifest";
@@ -135,7 +135,7 @@ export async function repairUnderLock(
     const reused = reusedRecords(
         recordedBefore.filter((record) => rerunNames.has(record.migration) && !SHARED_KINDS.has(record.kind)),
         await snapshot(client),
-        await currentOrigin(client),
+        await comparedOrigins(client),
     );
     if (reused.length > 0) {
         throw new RepairRefusedError(

@@ -12,7 +12,7 @@ import { boundedTransaction } from "./bounded";
 import { dependentObjects, DependentObjectsRefusedError } from "./dependents";
 import { parseSqlFile, runStatements, SqlFileError } from "./execute";
 import { countAtRisk, DataLossRefusedError, lockAtRisk } from "./guard";
-import { currentOrigin, reusedRecords } from "./identity";
+import { comparedOrigins, reusedRecords } from "./identity";
 import { adoptLegacy } from "./legacy";
 import { ensureLedger, LEDGER_SCHEMA, LEDGER_TABLE, legacyRows, OWNERSHIP_TABLE, readLedger } from "./ledger";
 import { withMigrationLock } from "./lock";
@@ -135,7 +135,7 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
                 }
                 // Not the stack's: left out of the guards and the drops, and their records dropped now, so that even the
                 // rollback.sql of an older state (which drops by identity) leaves them alone.
-                const reused = reusedRecords(recorded, await snapshot(client), await currentOrigin(client)).map(
+                const reused = reusedRecords(recorded, await snapshot(client), await comparedOrigins(client)).map(
                     (record) => record.identity,
                 );
                 if (reused.length > 0) {

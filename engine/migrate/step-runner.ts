@@ -17,7 +17,7 @@ import { dropInvalidLeftover, indexTarget, isSharedMemoryShortage, sizeMaintenan
 import { ENSURE_LEDGER, OWNERSHIP_TABLE, readLedger, UTF8_SESSION } from "./ledger";
 import { lockReleasedBy } from "./lock-held";
 import { findOutAfterLostCommit, isConnectionLost, LostCommitError } from "./lost-commit";
-import { currentOrigin, isReused, REUSED_REASON } from "./identity";
+import { comparedOrigins, currentOrigin, isReused, REUSED_REASON } from "./identity";
 import { ROW_SECURITY_CHECK, rowSecurityApplied } from "./row-security";
 import { insertRecords, readRecords, recordCreated, type RecordedObject } from "./ownership";
 import type { MemoryMigration } from "./not-the-stacks";
@@ -669,7 +669,7 @@ async function recordIndexAhead(run: Run, step: Step, statement: Statement): Pro
             return { value: undefined }; // the schema does not exist: the build itself will say so
         }
         const record = (await readRecords(run.client)).find((candidate) => candidate.identity === target.identity);
-        if (record !== undefined && isReused(record, target.oid === null ? null : Number(target.oid), await currentOrigin(run.client))) {
+        if (record !== undefined && isReused(record, target.oid === null ? null : Number(target.oid), await comparedOrigins(run.client))) {
             throw new Error(
                 `${run.migration.name} step ${step.name}: ${target.identity} is not the stack's: it was ${REUSED_REASON}; nothing was built. ` +
                     "Rename or drop that index, then apply again.",

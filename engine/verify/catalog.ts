@@ -66,7 +66,12 @@ with ns as (select oid, nspname from pg_namespace where nspname in ('public', 'a
                                         join pg_namespace n on n.oid = e.extnamespace where e.extname = 'vector'), '') as prefix),
      pub as (select oid from ns where nspname = 'public'),
      rel as (select c.oid, c.relname, c.relkind, c.relrowsecurity, c.reloptions from pg_class c where c.relnamespace in (select oid from pub)),
-     app as (select oid from pg_roles where rolname = ($3::text[])[1])
+     app as (select oid from pg_roles where rolname = ($3::text[])[1]),
+     -- the roles and every login granted them (createRoles false's <role>_login): a session takes its login's settings, not
+     -- those of the role it becomes
+     acting as (with recursive m (oid) as (select oid from pg_roles where rolname = any($3::text[])
+                                           union select a.member from pg_auth_members a join m on a.roleid = m.oid)
+                select oid from m)
 select json_build_object(
   'ledger', to_regclass('memory_stack.migrations') is not null,
   'replicationRole', current_setting('session_replication_role'),
@@ -77,7 +82,8 @@ select json_build_object(
         join pg_db_role_setting s on s.setrole = r.oid
              and s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
         cross join unnest(s.setconfig) c (setting)
-       where r.rolname = any($3::text[]) and c.setting like 'session_replication_role=%'
+       where (r.rolname = any($3::text[]) or (r.rolcanlogin and r.oid in (select oid from acting)))
+         and c.setting like 'session_replication_role=%'
        order by r.rolname, s.setdatabase desc) x where x.value <> 'origin'),
   'recorded', to_regclass('memory_stack.created_objects') is not null,
   'serverMajor', current_setting('server_version_num')::int / 10000,
