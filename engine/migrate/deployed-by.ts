@@ -52,6 +52,8 @@ export function describeLeftInPlace(others: string[], stack: string | null): str
     const self = stack === null ? "this stack's state, written before stacks were recorded, names none" : `not by this stack (${stack})`;
     return (
         `left the memory schema in place: it was deployed by stack ${others.join(", ")}, ${self}; nothing was dropped. ` +
-        `Destroy it from ${others.join(", ")}, or, if it is this stack's to remove, run memory-stack rollback on this database.`
+        `This stack's grants on it were revoked before it: where they named that stack's roles, \`memory-stack apply\` with ` +
+        `its roles grants them again. Destroy the schema from ${others.join(", ")}, or, if it is this stack's to remove, ` +
+        "run memory-stack rollback on this database."
     );
 }
