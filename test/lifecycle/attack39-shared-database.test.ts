@@ -4,11 +4,12 @@
 // it). Now the ledger names the stack that deployed the schema: another stack's create or update is refused with nothing
 // changed, its destroy leaves the schema in place and says so, and the stack that deployed it behaves as before.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { readLedger } from "../../engine/migrate/index";
+import { MIGRATION_LOCK_KEY, readLedger } from "../../engine/migrate/index";
 import { cli } from "../support/cli";
 import type { TestDatabase } from "../support/database";
 import { Lifecycle, memoryProgram, startLifecycle } from "../support/lifecycle";
 import { remainingMemoryObjects } from "../support/memory-objects";
+import { until } from "../support/poll";
 import { schemaDatabase, type SchemaDatabase } from "../support/schema-db";
 
 const PROD = "memory-stack/prod";
@@ -61,6 +62,29 @@ describe("two stacks given one database", () => {
         expect(await readLedger(prodDb.client)).toEqual(ledger);
 
         await prod.destroy();
+    });
+
+    it("refuses the second of two first ups that waited for the migration lock together, as it checks again under it", async () => {
+        const holder = await prodDb.db.connect();
+        await holder.query(`select pg_advisory_lock(${MIGRATION_LOCK_KEY}::bigint)`);
+        const [prodProgram, stagingProgram] = [await program(PROD), await program(STAGING)];
+        const ups = Promise.allSettled([stack().up(prodProgram), stack().up(stagingProgram)]);
+        // Both past the check before the lock (nothing deployed yet), both trying for the lock.
+        await until("both ups to try for the migration lock", async () => {
+            const { rows } = await holder.query(
+                `select count(*)::int as n from pg_stat_activity
+                  where datname = current_database() and application_name = 'memory-stack-migrate' and query like '%pg_try_advisory_lock%'`,
+            );
+            return rows[0].n === 2 || undefined;
+        });
+        await holder.query(`select pg_advisory_unlock(${MIGRATION_LOCK_KEY}::bigint)`);
+        await holder.end();
+
+        const results = await ups;
+        expect(results.map((result) => result.status).sort()).toEqual(["fulfilled", "rejected"]);
+        const refused = results.find((result): result is PromiseRejectedResult => result.status === "rejected")!;
+        expect(String(refused.reason)).toMatch(/deployed by stack memory-stack\/(prod|staging), not by this stack/);
+        expect(await ledgerStacks()).toHaveLength(1);
     });
 
     it("lets the CLI, which has no stack, apply to and roll back a database a stack deployed", async () => {
