@@ -16,6 +16,8 @@ export interface DeployGuardArgs {
     schema: SchemaOptions;
     /** docker: the server's image; absent for an external server, whose volume owner and C library are not checked. */
     serverImage?: string;
+    /** The stack a database's ledger must name, if any, as the schema's deployer. Default: <project>/<stack> of this program. */
+    stack?: string;
 }
 
 export const DEPLOY_GUARD_TYPE = "DeployGuard";
@@ -43,6 +45,7 @@ export class DeployGuard extends pulumi.dynamic.Resource {
                 connection: pulumi.secret(args.connection),
                 schema: { ...args.schema },
                 ...(args.serverImage === undefined ? {} : { serverImage: args.serverImage }),
+                stack: args.stack ?? `${pulumi.getProject()}/${pulumi.getStack()}`,
             },
             { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "connection", "reached"] },
             DEPLOY_GUARD_MODULE,

@@ -8,7 +8,8 @@
 //            found there makes the next up an update that re-creates what is missing (provider.ts)
 //   delete → rollback of what the database records as the stack's, with the settings saved at the
 //            last up; refuses while recorded tables or memory columns hold data unless allowDataLoss
-//            was true at that up
+//            was true at that up; a schema the ledger says another stack deployed is left in place
+//   create and update refuse a database whose ledger names another stack (engine/migrate/deployed-by.ts)
 //
 // The serialized stub below loads memory-stack/providers by package name at call time: see ./provider-loader.ts.
 import * as pulumi from "@pulumi/pulumi";
@@ -50,6 +51,8 @@ export interface SchemaMigrationArgs {
     searchSettings?: SearchSettings;
     /** docker: the server's image, for diff to refuse one on the other C library (engine/config/image-libc.ts). Default: none. */
     serverImage?: string;
+    /** The stack the ledger records as the schema's deployer; another stack's database is refused. Default: <project>/<stack> of this program. */
+    stack?: string;
 }
 
 export const SCHEMA_MIGRATION_TYPE = "SchemaMigration";
@@ -116,6 +119,7 @@ export function schemaMigrationInputs(args: SchemaMigrationArgs): {
         // Absent unless given, so stacks that set none see no change.
         ...(searchSettingsGiven(args.searchSettings) ? { searchSettings: definedOnly(args.searchSettings) } : {}),
         ...(args.serverImage === undefined ? {} : { serverImage: args.serverImage }),
+        stack: args.stack ?? `${pulumi.getProject()}/${pulumi.getStack()}`,
     };
 }
 

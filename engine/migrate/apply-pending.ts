@@ -253,6 +253,7 @@ async function applyOne(
                     variant: options.variant,
                     options: options.schema,
                     durationMs,
+                    stack: options.stack,
                 }),
                 outcome: `Nothing of ${migration.name} was applied${earlier}: it was rolled back whole and the ledger does not list it. Then run apply again.`,
                 deferWrites: true,

@@ -8,6 +8,7 @@
 import { performance } from "node:perf_hooks";
 import type { SqlClient } from "../db/client";
 import { columnsChangedOnExisting, merged, type ChangedColumns } from "./changed-columns";
+import { claimForStack, refuseOtherStack } from "./deployed-by";
 import { grantUnderLock } from "./grants";
 import { legacyRows } from "./ledger";
 import { withMigrationLock } from "./lock";
@@ -45,6 +46,11 @@ export interface ApplyOptions extends SessionOptions {
     onProgress?: (progress: MigrationProgress) => void;
     /** For migrations that declare steps: the index memory bound and step progress (locks come from the session). */
     steps?: StepOptions;
+    /**
+     * The Pulumi stack applying (project/stack), recorded in the ledger (deployed-by.ts); a database whose ledger names
+     * another is refused before any change. Undefined: the CLI, which records and checks none.
+     */
+    stack?: string;
 }
 
 export interface ApplyResult {
@@ -90,6 +96,7 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
     const started = performance.now();
     return withMigrationLock(session, async () => {
         const { ledger, steps: stepLedger, recordsTable } = await readLedgers(client);
+        refuseOtherStack(ledger, options.stack);
         // Planned under the lock: a concurrent apply that finished while we waited is in the ledger now.
         const plan = planMigrations(ledger, migrations, options.variant, stepLedger);
         if (plan.drift.length > 0) {
@@ -115,6 +122,9 @@ export async function applyMigrations(client: SqlClient, migrations: MigrationFi
         const revokedFrom = grants.revokedFrom ?? (created ? await revokeUnrestrictedUnderLock(session) : []);
         if (options.searchSettings) {
             await applySearchSettings(client, options.searchSettings);
+        }
+        if (options.stack !== undefined) {
+            await claimForStack(client, ledger, options.stack);
         }
         const changedColumns = merged([
             ...(work.applied.length > 0

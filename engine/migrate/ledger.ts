@@ -23,6 +23,8 @@ export interface LedgerRow {
     recorded: boolean;
     appliedAt: Date;
     durationMs: number;
+    /** The Pulumi stack whose schema resource applied it or took the database over (deployed-by.ts); undefined: the CLI, or an older release. */
+    stack?: string;
 }
 
 const CREATE_LEDGER = [
@@ -56,6 +58,8 @@ const UPGRADE_LEDGER = [
     // Ownership by the object itself (identity.ts); records written before these columns keep nulls: ownership by identity.
     `alter table ${OWNERSHIP_TABLE} add column if not exists oid bigint, add column if not exists origin text`,
     `comment on column ${OWNERSHIP_TABLE}.origin is 'where oid means something: <system identifier>/<database oid>; elsewhere (a restore, pg_upgrade) the identity alone counts'`,
+    `alter table ${LEDGER_TABLE} add column if not exists stack text`,
+    `comment on column ${LEDGER_TABLE}.stack is 'the Pulumi stack (project/stack) that deployed this database''s memory schema; null: applied by the CLI or a release before stacks were recorded'`,
 ];
 
 export async function ledgerExists(client: SqlClient): Promise<boolean> {
@@ -71,7 +75,7 @@ export async function ledgerExists(client: SqlClient): Promise<boolean> {
 const LEDGER_CURRENT = `exists (select from pg_catalog.pg_attribute where attrelid operator(pg_catalog.=) pg_catalog.to_regclass('${OWNERSHIP_TABLE}')::pg_catalog.oid
                                  and attname operator(pg_catalog.=) 'origin'::pg_catalog.name and not attisdropped)
             and exists (select from pg_catalog.pg_attribute where attrelid operator(pg_catalog.=) pg_catalog.to_regclass('${LEDGER_TABLE}')::pg_catalog.oid
-                                 and attname operator(pg_catalog.=) 'recorded'::pg_catalog.name and not attisdropped)`;
+                                 and attname operator(pg_catalog.=) 'stack'::pg_catalog.name and not attisdropped)`;
 
 /** Creates or upgrades the ledger only when needed, so an apply with nothing to do sends no DDL at all. */
 export async function ensureLedger(client: SqlClient): Promise<void> {
@@ -105,11 +109,12 @@ export async function readLedger(client: SqlClient, exists?: boolean): Promise<L
         recorded: boolean | null;
         applied_at: string;
         duration_ms: number;
+        stack: string | null;
     }>(
         // applied_at as JSON writes it (ISO 8601 whatever the DateStyle): pg's parser reads only ISO, and an application's
         // `alter database … set datestyle = 'SQL, DMY'` made every command after the first apply fail on a null date.
         `select name, checksum, variant, pg_catalog.to_jsonb(m) -> 'options' as options, (pg_catalog.to_jsonb(m) ->> 'recorded')::boolean as recorded,
-                pg_catalog.to_jsonb(m) ->> 'applied_at' as applied_at, duration_ms
+                pg_catalog.to_jsonb(m) ->> 'applied_at' as applied_at, duration_ms, pg_catalog.to_jsonb(m) ->> 'stack' as stack
            from ${LEDGER_TABLE} m order by name`,
     );
     return result.rows.map((row) => ({
@@ -120,6 +125,7 @@ export async function readLedger(client: SqlClient, exists?: boolean): Promise<L
         recorded: row.recorded === true,
         appliedAt: new Date(row.applied_at),
         durationMs: row.duration_ms,
+        ...(row.stack === null ? {} : { stack: row.stack }),
     }));
 }
 
@@ -134,6 +140,8 @@ export interface MigrationRow {
     variant: string;
     options?: SchemaOptions;
     durationMs: number;
+    /** The Pulumi stack applying it; undefined: the CLI (the column is left null). */
+    stack?: string;
 }
 
 /** A parameterized write whose parameters are numbered from `first`, so it can go in another statement (insertRecords). */
@@ -153,14 +161,15 @@ end $$`;
 /** The ledger row's insert, as a Write; `addedDuration`: an SQL expression added to its duration (the steps' rows it replaces). */
 export function ledgerInsert(row: MigrationRow, addedDuration?: string): Write {
     return (first) => ({
-        text: `insert into ${LEDGER_TABLE} (name, checksum, variant, options, recorded, duration_ms)
-               values ($${first}, $${first + 1}, $${first + 2}, $${first + 3}, true, $${first + 4}${addedDuration ? ` + (${addedDuration})` : ""})`,
+        text: `insert into ${LEDGER_TABLE} (name, checksum, variant, options, recorded, duration_ms${row.stack === undefined ? "" : ", stack"})
+               values ($${first}, $${first + 1}, $${first + 2}, $${first + 3}, true, $${first + 4}${addedDuration ? ` + (${addedDuration})` : ""}${row.stack === undefined ? "" : `, $${first + 5}`})`,
         values: [
             row.name,
             row.checksum,
             row.variant,
             row.options === undefined ? null : JSON.stringify(row.options),
             Math.round(row.durationMs),
+            ...(row.stack === undefined ? [] : [row.stack]),
         ],
     });
 }

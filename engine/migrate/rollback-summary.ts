@@ -1,5 +1,6 @@
 // What a rollback did, in the words the CLI prints and the schema provider writes beside `pulumi destroy`.
 import { describeChangedColumns, type ChangedColumns } from "./changed-columns";
+import { describeLeftInPlace } from "./deployed-by";
 import { REUSED_REASON } from "./identity";
 import type { RollbackResult } from "./rollback";
 import { describeWaits } from "./session";
@@ -8,7 +9,10 @@ export const NOTHING_TO_ROLL_BACK =
     "nothing to roll back: this database has no memory-stack ledger (schema memory_stack), so nothing in it is recorded as the stack's; nothing was dropped";
 
 /** One line per fact: what was dropped, what held data, what was kept or left alone and why. */
-export function describeRollback(result: RollbackResult): string[] {
+export function describeRollback(result: RollbackResult, stack: string | null = null): string[] {
+    if (result.deployedBy) {
+        return [describeLeftInPlace(result.deployedBy, stack)];
+    }
     if (!result.rolledBack) {
         return [NOTHING_TO_ROLL_BACK];
     }

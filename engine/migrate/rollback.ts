@@ -9,6 +9,7 @@ import { describeError } from "../db/errors";
 import { applicationColumns } from "./application-columns";
 import { attachedParents } from "./attached-parents";
 import { boundedTransaction } from "./bounded";
+import { otherStacks } from "./deployed-by";
 import { dependentObjects, DependentObjectsRefusedError } from "./dependents";
 import { parseSqlFile, runStatements, SqlFileError } from "./execute";
 import { countAtRisk, DataLossRefusedError, lockAtRisk } from "./guard";
@@ -74,11 +75,18 @@ export interface RollbackOptions extends SessionOptions {
     allowDataLoss?: boolean;
     /** Fills what the ledger of a release 1 or 2 database does not say when its files are read for adoption. */
     defaults: SchemaOptions;
+    /**
+     * The Pulumi stack rolling back (null: its state predates stacks being recorded): a database whose ledger names another
+     * stack is left as it is (RollbackResult.deployedBy). Undefined: the CLI, which rolls back any database.
+     */
+    stack?: string | null;
 }
 
 export interface RollbackResult {
-    /** False when there was nothing to roll back (no ledger and no ownership records). */
+    /** False when there was nothing to roll back (no ledger and no ownership records), or it is another stack's. */
     rolledBack: boolean;
+    /** The stacks that deployed the schema, when not the one rolling back: nothing was dropped. */
+    deployedBy?: string[];
     /** Rows each recorded table held when it was dropped ("sessions", or "schema.table" outside public). */
     rowCounts: Record<string, number>;
     /** Non-default values each recorded column on a table the stack did not create held ("users.memory_enabled"). */
@@ -122,6 +130,10 @@ export async function rollbackSchema(client: SqlClient, options: RollbackOptions
             "Nothing was dropped.",
             async () => {
                 const ledger = await readLedger(client);
+                const others = options.stack === undefined ? [] : otherStacks(ledger, options.stack);
+                if (others.length > 0) {
+                    return { rolledBack: false, deployedBy: others, rowCounts: {}, columnCounts: {}, kept: [], reused: [] };
+                }
                 const legacy = legacyRows(ledger);
                 if (legacy.length > 0) {
                     await ensureLedger(client);

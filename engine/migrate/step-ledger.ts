@@ -119,9 +119,10 @@ export function finishMigrationStatement(
     options: SchemaOptions | undefined,
     stepsDurationMs: number,
     steps = true,
+    stack?: string,
 ): string {
     const { text, values } = ledgerInsert(
-        { name: migration.name, checksum: migration.checksum, variant, options, durationMs: stepsDurationMs },
+        { name: migration.name, checksum: migration.checksum, variant, options, durationMs: stepsDurationMs, stack },
         steps ? "select coalesce(sum(duration_ms), 0) from steps" : undefined,
     )(1);
     return inlined(steps ? `with steps as (delete from ${STEP_TABLE} where migration = $1 returning duration_ms) ${text}` : text, values);

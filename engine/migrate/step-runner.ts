@@ -88,6 +88,8 @@ interface Run {
     variant: string;
     /** Recorded in the ledger with the migration. */
     schema: SchemaOptions | undefined;
+    /** The Pulumi stack applying, recorded in the ledger with the migration; undefined: the CLI. */
+    stack?: string;
     /** False for a re-run (repair): the ledger is not written. */
     ledger: boolean;
     /** RecordOptions.memory: the memory schema's migrations (an apply's with its options, and every re-run, as repair's plain ones). */
@@ -116,6 +118,8 @@ interface Run {
 export interface ApplyStepsOptions {
     variant: string;
     schema?: SchemaOptions;
+    /** The Pulumi stack applying, written on the migration's ledger row (deployed-by.ts); undefined: the CLI. */
+    stack?: string;
     /** The step ledger as read under the migration lock. */
     done: readonly StepRow[];
     steps?: StepOptions;
@@ -145,6 +149,7 @@ export async function applySteps(
     // Rows there: the step ledger exists. None: it may not, and the first begin asks.
     run.stepLedger = options.done.length > 0 ? true : undefined;
     run.ledgersReady = options.ledgerCurrent === true;
+    run.stack = options.stack;
     if (options.catalog?.mark !== undefined && options.ours !== undefined) {
         Object.assign(run, { catalog: options.catalog, ours: [...options.ours] });
     }
@@ -467,7 +472,7 @@ function doneStatement(run: Run, step: Step, last: boolean, durationMs: number, 
     // The rows waiting (Run.deferred) would go with it: only their durations are kept.
     const waited = run.deferred.reduce((sum, row) => sum + row.durationMs, 0);
     const steps = run.stepLedger !== false;
-    return { text: finishMigrationStatement(run.migration, run.variant, run.schema, durationMs + waited, steps), steps };
+    return { text: finishMigrationStatement(run.migration, run.variant, run.schema, durationMs + waited, steps, run.stack), steps };
 }
 
 /** A step's row, after the rows waiting for a write (Run.deferred); none without the ledger. */

@@ -6,6 +6,7 @@
 // an up that failed after this step would have left ahead of the server (a switch to vector refused, then undone).
 //
 //   diff   → a change when the connection, the schema options or the server image changed; no database needed
+//   create and update refuse first a database whose ledger names another stack as the schema's deployer
 //   create → the first up (or the first since this guard exists, on a server that runs): where the server answers, the
 //            ledger's options, and where the ledger shows the stack there the volume's owner and C library (an upgrade's
 //            up may switch vector on an Alpine volume)
@@ -19,6 +20,7 @@ import { redact } from "../db/redact";
 import type { ConnectionSettings } from "../db/url";
 import { readLedger, recordedOptions, type SqlClient } from "../migrate/index";
 import type { SchemaOptions } from "../migrate/render";
+import { deployedBy, DeployedByOtherStackError } from "../migrate/deployed-by";
 import { canonical } from "./canonical";
 import { refuseUndeployable, type Deployed } from "./schema-preview-refusals";
 
@@ -29,6 +31,8 @@ export interface DeployGuardInputs {
     schema: SchemaOptions;
     /** docker: the server's image; absent for an external server. */
     serverImage?: string;
+    /** The program's stack, <project>/<stack>: a database whose ledger names another is refused (../migrate/deployed-by.ts). */
+    stack?: string;
 }
 
 /** The guard's state: its inputs as last checked, and the connection that read the server then. */
@@ -72,7 +76,7 @@ async function refuse(olds: DeployGuardOutputs | undefined, news: DeployGuardInp
     );
     let failure: unknown;
     for (const connection of candidates) {
-        let deployed: Deployed;
+        let deployed: Deployed & { stacks: string[] };
         try {
             deployed = await withClient(connection, { applicationName: "memory-stack-guard", connectTimeoutMs: 10_000 }, (client) =>
                 readDeployed(client, news.serverImage !== undefined, olds !== undefined),
@@ -80,6 +84,11 @@ async function refuse(olds: DeployGuardOutputs | undefined, news: DeployGuardInp
         } catch (error) {
             failure = error;
             continue;
+        }
+        // First: another stack's options are no change of this stack's.
+        const others = news.stack === undefined ? [] : deployed.stacks.filter((stack) => stack !== news.stack);
+        if (news.stack !== undefined && others.length > 0) {
+            throw new DeployedByOtherStackError(news.stack, others);
         }
         refuseUndeployable(deployed, news);
         return connection;
@@ -100,7 +109,7 @@ async function refuse(olds: DeployGuardOutputs | undefined, news: DeployGuardInp
  * On the first up (not `known`) only where the ledger shows the stack deployed there: a server of the user's own already
  * on the port is no volume of the stack's (the container's port then fails to publish, which says why).
  */
-async function readDeployed(client: SqlClient, docker: boolean, known: boolean): Promise<Deployed> {
+async function readDeployed(client: SqlClient, docker: boolean, known: boolean): Promise<Deployed & { stacks: string[] }> {
     const ledger = await readLedger(client);
     const server = docker && (known || ledger.length > 0);
     const facts = await client.query<{ database: string; owner: string; databases: string[]; libc: string }>(
@@ -117,6 +126,7 @@ async function readDeployed(client: SqlClient, docker: boolean, known: boolean):
     return {
         from: "server",
         appliedMigrations: ledger.map((row) => row.name),
+        stacks: deployedBy(ledger),
         ...(ledger.length > 0 ? { schema: await recordedOptions(client, ledger) } : {}),
         database,
         ...(server ? { owner, databases } : {}),

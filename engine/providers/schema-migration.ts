@@ -6,7 +6,8 @@
 //   diff   → compares the schema checksum, variant, connection and rollback data: no database needed.
 //            Also a change: state written by an older provider (stateVersion), or a refresh that
 //            found drift (`missing`, or a ledger that no longer matches)
-//   create → waits for the server (readiness barrier), refuses options that contradict the ledger,
+//   create → waits for the server (readiness barrier), refuses a database another stack deployed (the ledger names
+//            it: ../migrate/deployed-by.ts) and options that contradict the ledger,
 //            applies every pending migration (preflight first), then repairs drift (engine/migrate/repair.ts)
 //   update → the same: applies what is pending (nothing when only the connection or options changed)
 //            and re-creates missing objects
@@ -16,7 +17,8 @@
 //            (an up that failed mid-switch leaves the last good state, so the next up would diff unchanged)
 //   delete → the rollback of what the database's ownership records list, with the rollback.sql,
 //            allowDataLoss and lock settings saved at the last up (state of stateVersion < 4 held a
-//            rollback.sql that dropped by name: never run; today's generic one is); "already gone" is success
+//            rollback.sql that dropped by name: never run; today's generic one is); "already gone" is success;
+//            a schema the ledger says another stack deployed is left in place, and says so
 //
 // Drift, decided: the next `up` repairs it. After a refresh found objects missing (a manual
 // `drop index`), update re-runs only the applied migrations that the ownership records say created
@@ -52,6 +54,7 @@ import type { SearchSettings } from "../migrate/search-settings";
 import { missingObjects } from "../migrate/repair";
 import { describeChangedColumns } from "../migrate/changed-columns";
 import { describeRollback } from "../migrate/rollback-summary";
+import { refuseOtherStack } from "../migrate/deployed-by";
 import { canonical } from "./canonical";
 import { refuseAtPreview } from "./schema-preview-refusals";
 import { refuseNewerState } from "./state-version";
@@ -84,6 +87,8 @@ export interface SchemaMigrationInputs {
     searchSettings?: SearchSettings;
     /** docker: the server's image (config image), kept in state for diff to refuse an image on the other C library. */
     serverImage?: string;
+    /** The program's stack, <project>/<stack>: recorded in the ledger, and a database another stack deployed is refused (deployed-by.ts). */
+    stack?: string;
 }
 
 /** The shape of the outputs this code writes; state with an older one is updated on the next up. */
@@ -112,6 +117,8 @@ export interface SchemaMigrationOutputs {
     objects: string[];
     searchSettings?: SearchSettings;
     serverImage?: string;
+    /** The stack that applied; absent in state written before stacks were recorded (its delete leaves a schema another stack deployed). */
+    stack?: string;
     /** Objects a refresh found missing from the database; always empty after create/update. */
     missing: string[];
     /**
@@ -133,6 +140,7 @@ const COMPARED: (keyof SchemaMigrationInputs & keyof SchemaMigrationOutputs)[] =
     "locks",
     "objects",
     "searchSettings",
+    "stack",
 ];
 
 export const RESOURCE_ID = "memory-stack-schema";
@@ -240,10 +248,11 @@ export async function remove(_id: string, olds: SchemaMigrationOutputs): Promise
             rollbackSql: current ? olds.rollbackSql : loadRollbackSql(),
             allowDataLoss: olds.allowDataLoss === true,
             defaults: olds.schema ?? DEFAULT_SCHEMA_OPTIONS,
+            stack: olds.stack ?? null,
             ...sessionOptions(olds.connection, olds.locks, "memory-stack-rollback"),
         });
         // Pulumi shows the provider's stderr with the resource: what was dropped, kept or left alone, or that nothing was.
-        describeRollback(result).forEach((line) => process.stderr.write(`memory-stack: ${line}\n`));
+        describeRollback(result, olds.stack ?? null).forEach((line) => process.stderr.write(`memory-stack: ${line}\n`));
     } finally {
         await client.end().catch(() => undefined);
     }
@@ -253,10 +262,13 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
     await waitForDatabase(inputs.connection, { timeoutMs: inputs.readinessTimeoutMs });
     return withClient(inputs.connection, { applicationName: "memory-stack-migrate" }, async (client) => {
         await refuseTransactionPooler(client, inputs.connection, "memory-stack-migrate");
+        const ledger = await readLedger(client);
+        // Asked again under the migration lock; first here, where the options of another stack's ledger would be refused instead.
+        refuseOtherStack(ledger, inputs.stack);
         // The stack's config names every option: one that contradicts the ledger is refused, naming both.
         resolveSchemaOptions({
             requested: inputs.schema,
-            recorded: await recordedOptions(client, await readLedger(client)),
+            recorded: await recordedOptions(client, ledger),
             defaults: inputs.schema,
             allowVectorSwitch: true,
             shownAs: (key) => `memory-stack:${key}`,
@@ -269,6 +281,7 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
             searchSettings: inputs.searchSettings ?? {},
             ...sessionOptions(inputs.connection, inputs.locks, "memory-stack-migrate"),
             steps: { maintenanceWorkMemMb: inputs.maintenanceWorkMemMb },
+            ...(inputs.stack === undefined ? {} : { stack: inputs.stack }),
         });
         [...describeRepair(result.repaired), ...describeChangedColumns(result.changedColumns)].forEach((line) =>
             process.stderr.write(`memory-stack: ${line}\n`),
@@ -288,6 +301,7 @@ async function apply(inputs: SchemaMigrationInputs): Promise<SchemaMigrationOutp
             objects: inputs.objects,
             ...(inputs.searchSettings ? { searchSettings: inputs.searchSettings } : {}),
             ...(inputs.serverImage ? { serverImage: inputs.serverImage } : {}),
+            ...(inputs.stack === undefined ? {} : { stack: inputs.stack }),
             missing: [],
         };
     });

@@ -182,6 +182,8 @@ export interface MemoryProgramArgs {
     migrations?: Migration[];
     allowDataLoss?: boolean;
     readinessTimeoutMs?: number;
+    /** The stack the schema resource says it is (<project>/<stack>). Default: the mocks' memory-stack/dev. */
+    stack?: string;
 }
 
 let registrations = 0;
@@ -194,13 +196,16 @@ let registrations = 0;
 export async function memoryProgram(args: MemoryProgramArgs): Promise<ProgramResource[]> {
     const suffix = ++registrations; // registration names are unique per process; URNs use the logical names
     const connection = pulumi.secret(args.connection);
-    const guard = args.guard && (await registerDeployGuard(`memory-guard-${suffix}`, { connection, schema: args.schema, ...args.guard }));
+    const guard =
+        args.guard &&
+        (await registerDeployGuard(`memory-guard-${suffix}`, { connection, schema: args.schema, stack: args.stack, ...args.guard }));
     const schema = await registerSchemaMigration(`memory-schema-${suffix}`, {
         connection,
         schema: args.schema,
         migrations: args.migrations,
         allowDataLoss: args.allowDataLoss,
         readinessTimeoutMs: args.readinessTimeoutMs,
+        stack: args.stack,
     });
     const verification = await registerVerification(`memory-verification-${suffix}`, {
         connection,

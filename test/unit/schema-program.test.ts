@@ -40,6 +40,8 @@ describe("the schema migration in the stack", () => {
         expect(dev.props.schema).toMatchObject({ vector: false, rls: true, appRole: "memory_app", adminRole: "memory_admin" });
         expect(dev.props.locks).toEqual({ timeoutMs: 500, deadlineSeconds: 300 });
         expect(dev.props.allowDataLoss).toBe(false);
+        // The ledger records it, so another stack given this database is refused (engine/migrate/deployed-by.ts).
+        expect(dev.props.stack).toBe("memory-stack/dev");
 
         const vector = (
             await runStack(
