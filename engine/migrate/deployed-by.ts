@@ -32,7 +32,12 @@ export class DeployedByOtherStackError extends Error {
 }
 
 export function refuseOtherStack(ledger: LedgerRow[], stack: string | undefined): void {
-    const others = stack === undefined ? [] : otherStacks(ledger, stack);
+    refuseOtherStacks(deployedBy(ledger), stack);
+}
+
+/** refuseOtherStack for the stacks a ledger names (deployedBy), as a caller that read them already has them. */
+export function refuseOtherStacks(deployers: string[], stack: string | undefined): void {
+    const others = deployers.filter((name) => name !== stack);
     if (stack !== undefined && others.length > 0) {
         throw new DeployedByOtherStackError(stack, others);
     }

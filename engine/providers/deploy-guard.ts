@@ -20,7 +20,7 @@ import { redact } from "../db/redact";
 import type { ConnectionSettings } from "../db/url";
 import { readLedger, recordedOptions, type SqlClient } from "../migrate/index";
 import type { SchemaOptions } from "../migrate/render";
-import { deployedBy, DeployedByOtherStackError } from "../migrate/deployed-by";
+import { deployedBy, refuseOtherStacks } from "../migrate/deployed-by";
 import { canonical } from "./canonical";
 import { refuseUndeployable, type Deployed } from "./schema-preview-refusals";
 
@@ -86,10 +86,7 @@ async function refuse(olds: DeployGuardOutputs | undefined, news: DeployGuardInp
             continue;
         }
         // First: another stack's options are no change of this stack's.
-        const others = news.stack === undefined ? [] : deployed.stacks.filter((stack) => stack !== news.stack);
-        if (news.stack !== undefined && others.length > 0) {
-            throw new DeployedByOtherStackError(news.stack, others);
-        }
+        refuseOtherStacks(deployed.stacks, news.stack);
         refuseUndeployable(deployed, news);
         return connection;
     }
