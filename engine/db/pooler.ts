@@ -15,8 +15,9 @@
 //   that hands out its idle servers in turn (server_round_robin) needs as many tries as it has idle ones.
 //   They give their servers back before our next statement, which then has those to land on, not ours.
 // Measured against Debian's PgBouncer 1.18 (test/integration/attack17-pooler-probe.test.ts): the earlier
-// single try missed a round-robin pooler every time and a busy pooler 1 to 6 times in 150. This misses
-// no pooler that resets sessions (the setting is gone whatever the timing); one that keeps them and is
+// single try missed a round-robin pooler every time and a busy pooler 1 to 6 times in 150. A round of this
+// should miss no pooler that resets sessions (the setting is gone whatever the timing), yet once did under load,
+// so it runs twice (findTransactionPooler); one that keeps them and is
 // kept busy by three clients meanwhile, once in 1,800 probes, where the migrations' commits still
 // find the lock gone (engine/migrate/lock-held.ts) whenever they run on another backend.
 import { randomBytes } from "node:crypto";
@@ -54,7 +55,10 @@ export async function findTransactionPooler(client: Client, openAnother: () => P
     if ((localPort !== undefined && first.client_port === localPort) || own.processID === first.pid) {
         return undefined;
     }
-    const evidence = await probe(client, first.pid, openAnother);
+    // Twice before it counts as one session: under a loaded CI run one round once missed the stack's own pooler (1 probe in
+    // 100, attack17-pooler-probe), a cause not found since; a second round costs only a connection that has a pooler or
+    // proxy in between (a direct one returned above).
+    const evidence = (await probe(client, first.pid, openAnother)) ?? (await probe(client, first.pid, openAnother));
     return evidence === undefined ? undefined : { serverPort: Number(first.port), evidence };
 }
 
