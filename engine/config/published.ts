@@ -46,53 +46,43 @@ function loopbackHost(host: string): boolean {
  */
 export function publishedRules(config: StackConfig, ctx: z.RefinementCtx): void {
     const { bindAddress, host } = config;
+    const refuse = (key: "host" | "bindAddress", message: string) =>
+        ctx.addIssue({ code: "custom", path: [key], input: config[key], message });
     if (within(WILDCARD, bindAddress)) {
         // docker publishes on :: for IPv6 only; localhost is 127.0.0.1 wherever /etc/hosts gives ::1 another name.
         if (isIP(bindAddress) === 6 && (isIP(host) === 4 || localhostName(host))) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["host"],
-                input: host,
-                message:
-                    `is where clients connect, but memory-stack:bindAddress :: has docker publish PostgreSQL and PgBouncer on ` +
+            refuse(
+                "host",
+                `is where clients connect, but memory-stack:bindAddress :: has docker publish PostgreSQL and PgBouncer on ` +
                     `IPv6 addresses only; set memory-stack:bindAddress to 0.0.0.0 for every interface, or memory-stack:host ` +
                     `to an IPv6 address of this machine (::1 from here)`,
-            });
+            );
         }
         return;
     }
     if (within(LOOPBACK, bindAddress) && !loopbackHost(host)) {
-        ctx.addIssue({
-            code: "custom",
-            path: ["host"],
-            input: host,
-            message:
-                `is where clients connect, but PostgreSQL and PgBouncer publish their ports on ${bindAddress} only ` +
+        refuse(
+            "host",
+            `is where clients connect, but PostgreSQL and PgBouncer publish their ports on ${bindAddress} only ` +
                 `(memory-stack:bindAddress, default ${DEFAULT_BIND_ADDRESS}: this machine); to reach them from elsewhere set ` +
                 `memory-stack:bindAddress to this machine's address on that network, or 0.0.0.0 for every interface (docker's ` +
                 `published ports pass host firewalls such as ufw); or leave host unset (localhost)`,
-        });
+        );
     } else if (isIP(host) !== 0 && !sameAddress(host, bindAddress)) {
-        ctx.addIssue({
-            code: "custom",
-            path: ["host"],
-            input: host,
-            message:
-                `is where clients connect, but PostgreSQL and PgBouncer publish their ports on ${bindAddress} only ` +
+        refuse(
+            "host",
+            `is where clients connect, but PostgreSQL and PgBouncer publish their ports on ${bindAddress} only ` +
                 `(memory-stack:bindAddress${bindAddress === DEFAULT_BIND_ADDRESS ? `, default ${DEFAULT_BIND_ADDRESS}` : ""}), ` +
                 `which takes no connection to another address; set memory-stack:host to ${bindAddress}` +
                 `${within(LOCALHOST, bindAddress) ? " (or leave it unset: localhost)" : ""}, or memory-stack:bindAddress to ${host}`,
-        });
+        );
     } else if (localhostName(host) && !within(LOCALHOST, bindAddress)) {
-        ctx.addIssue({
-            code: "custom",
-            path: ["bindAddress"],
-            input: bindAddress,
-            message:
-                `publishes PostgreSQL and PgBouncer on that address only, but host is ${host} (127.0.0.1, on some systems ::1 ` +
+        refuse(
+            "bindAddress",
+            `publishes PostgreSQL and PgBouncer on that address only, but host is ${host} (127.0.0.1, on some systems ::1 ` +
                 `too): every output URL ` +
                 `and the stack's own connections go there and would not reach them; set memory-stack:host to ${bindAddress} (or a ` +
                 `name for it)`,
-        });
+        );
     }
 }
